@@ -1,0 +1,41 @@
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+import globals from 'globals';
+
+// Layer boundaries (docs/architecture.md): routers → services → ports → storage/keys.
+const storageOrKeys = {
+  group: ['**/storage/**', '**/ca/keys/**', 'knex', 'knex-pglite', 'pg', '@electric-sql/pglite'],
+  message: 'Only src/storage touches the database and only ca/keys holds private keys; go through a service or a port.',
+};
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'data/**', 'node_modules/**', 'coverage/**', 'bench/results/**', 'test-artifacts/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    languageOptions: { globals: { ...globals.node }, ecmaVersion: 2023, sourceType: 'module' },
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/consistent-type-imports': 'error',
+      'no-console': 'off',
+    },
+  },
+  {
+    files: ['src/http/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [storageOrKeys] }] },
+  },
+  {
+    // The CA domain has no Koa and no knex (DESIGN.md): it reaches storage through ca/ports.ts.
+    files: ['ca/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['koa', '@koa/*', 'knex', 'pg', 'knex-pglite', '**/src/storage/**', '**/src/http/**'], message: 'ca/ is a pure domain: no HTTP, no SQL.' },
+          ],
+        },
+      ],
+    },
+  },
+);

@@ -1,0 +1,20 @@
+import type { Knex } from 'knex';
+import * as createAuditEvents from './20261127090000_create_audit_events.js';
+
+/**
+ * Migrations are listed here, not discovered on disk, so the same list runs under tsx, jest and
+ * compiled output. Add a new file as <timestamp>_<verb>_<object>.ts (up and down) and list it.
+ */
+interface Migration {
+  name: string;
+  up(knex: Knex): Promise<void>;
+  down(knex: Knex): Promise<void>;
+}
+
+export const migrations: readonly Migration[] = [{ name: '20261127090000_create_audit_events', ...createAuditEvents }];
+
+export const migrationSource: Knex.MigrationSource<Migration> = {
+  getMigrations: async () => [...migrations],
+  getMigrationName: (m) => m.name,
+  getMigration: async (m) => m,
+};

@@ -1,0 +1,48 @@
+import Koa from 'koa';
+import type Router from '@koa/router';
+import type { Config } from './config/schema.js';
+import type { Logger } from './logging/logger.js';
+import type { AppState } from './http/context.js';
+import type { HttpMetrics } from './http/metrics.js';
+import type { ReadinessCheck } from './lifecycle/readiness.js';
+import { requestContext } from './http/middleware/koa-request-context.js';
+import { problemResponses } from './http/middleware/koa-problem.js';
+import { securityHeaders } from './http/middleware/koa-security-headers.js';
+import { bodyLimits } from './http/middleware/koa-body-limits.js';
+import { healthRouter } from './http/routers/health-router.js';
+
+export interface AppDeps {
+  config: Config;
+  log: Logger;
+  metrics: HttpMetrics;
+  readiness: readonly ReadinessCheck[];
+  isShuttingDown(): boolean;
+  /** Feature routers, in order, after the health routes. */
+  routers?: readonly Router<AppState>[];
+  /** Path prefixes served by mounted applications that parse their own bodies (oidc-provider). */
+  selfParsingPrefixes?: string[];
+}
+
+/** Pure Koa assembly: no I/O, no listening. main.ts and the tests both build the app here. */
+export function createApp(deps: AppDeps): Koa<AppState> {
+  const app = new Koa<AppState>({ proxy: deps.config.server.trustProxy });
+  // Errors are rendered and logged by problemResponses; Koa's own stderr printing stays quiet.
+  app.silent = true;
+
+  app.use(requestContext(deps.log, deps.metrics));
+  app.use(async (ctx, next) => {
+    // Let keep-alive clients go during a graceful shutdown.
+    if (deps.isShuttingDown()) ctx.set('Connection', 'close');
+    await next();
+  });
+  app.use(problemResponses());
+  app.use(securityHeaders({ hsts: deps.config.server.publicUrl.startsWith('https:') }));
+  app.use(bodyLimits({ limitBytes: deps.config.server.bodyLimitBytes, skipJsonPrefixes: deps.selfParsingPrefixes }));
+
+  const routers = [healthRouter({ readiness: deps.readiness, metrics: deps.metrics, isShuttingDown: deps.isShuttingDown }), ...(deps.routers ?? [])];
+  for (const router of routers) {
+    app.use(router.routes());
+    app.use(router.allowedMethods({ throw: true }));
+  }
+  return app;
+}

@@ -1,0 +1,78 @@
+/**
+ * One error type for the whole service and ONE table that maps its kind to HTTP status, RFC 7807
+ * problem type and OAuth error code. Only the HTTP front end renders errors; the detail is shown
+ * to clients only for statuses below 500.
+ */
+export const errorKinds = {
+  badRequest: { status: 400, type: 'bad-request', title: 'Bad request', oauth: 'invalid_request' },
+  validationFailed: { status: 400, type: 'validation-failed', title: 'Request validation failed', oauth: 'invalid_request' },
+  malformedJson: { status: 400, type: 'malformed-json', title: 'Malformed JSON body', oauth: 'invalid_request' },
+  unauthorized: { status: 401, type: 'unauthorized', title: 'Authentication required', oauth: 'invalid_token' },
+  forbidden: { status: 403, type: 'forbidden', title: 'Forbidden', oauth: 'insufficient_scope' },
+  notFound: { status: 404, type: 'not-found', title: 'Not found', oauth: 'invalid_request' },
+  methodNotAllowed: { status: 405, type: 'method-not-allowed', title: 'Method not allowed', oauth: 'invalid_request' },
+  notAcceptable: { status: 406, type: 'not-acceptable', title: 'Not acceptable', oauth: 'invalid_request' },
+  conflict: { status: 409, type: 'conflict', title: 'Conflict', oauth: 'invalid_request' },
+  payloadTooLarge: { status: 413, type: 'payload-too-large', title: 'Request body too large', oauth: 'invalid_request' },
+  unsupportedMediaType: {
+    status: 415,
+    type: 'unsupported-media-type',
+    title: 'Unsupported content type',
+    oauth: 'invalid_request',
+  },
+  rateLimited: { status: 429, type: 'rate-limited', title: 'Too many requests', oauth: 'slow_down' },
+  internal: { status: 500, type: 'internal', title: 'Internal server error', oauth: 'server_error' },
+  unavailable: { status: 503, type: 'unavailable', title: 'Service unavailable', oauth: 'temporarily_unavailable' },
+} as const satisfies Record<string, { status: number; type: string; title: string; oauth: string }>;
+
+export type ErrorKind = keyof typeof errorKinds;
+
+export const PROBLEM_TYPE_PREFIX = 'urn:tinnhiem:problem:';
+
+export class AppError extends Error {
+  readonly status: number;
+
+  constructor(
+    readonly kind: ErrorKind,
+    readonly detail: string,
+    /** Extra RFC 7807 members (e.g. `errors` for validation, `retryAfter`). Never secrets. */
+    readonly extensions: Record<string, unknown> = {},
+    options?: { cause?: unknown },
+  ) {
+    super(detail, options);
+    this.name = 'AppError';
+    this.status = errorKinds[kind].status;
+  }
+
+  get problemType(): string {
+    return PROBLEM_TYPE_PREFIX + errorKinds[this.kind].type;
+  }
+}
+
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail?: string;
+  instance?: string;
+  [extension: string]: unknown;
+}
+
+/** RFC 7807 body for an AppError; 5xx problems carry no detail (it may hold internals). */
+export function toProblem(error: AppError, instance?: string): Problem {
+  const entry = errorKinds[error.kind];
+  const problem: Problem = { type: error.problemType, title: entry.title, status: entry.status };
+  if (entry.status < 500) {
+    problem.detail = error.detail;
+    Object.assign(problem, error.extensions);
+  }
+  if (instance) problem.instance = instance;
+  return problem;
+}
+
+/** Maps any HTTP status that lacks an AppError (e.g. from a library) to its kind. */
+export function kindForStatus(status: number): ErrorKind {
+  const match = (Object.keys(errorKinds) as ErrorKind[]).find((k) => errorKinds[k].status === status);
+  if (match) return match;
+  return status >= 500 ? 'internal' : 'badRequest';
+}

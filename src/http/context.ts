@@ -1,0 +1,19 @@
+import type { ParameterizedContext } from 'koa';
+import type { Logger } from '../logging/logger.js';
+
+/** What the front end's middleware puts on `ctx.state` for every request. */
+export interface AppState {
+  requestId: string;
+  log: Logger;
+  /** Metrics label for requests served outside @koa/router (e.g. `/oidc/*`). */
+  routeLabel?: string;
+}
+
+export type AppContext = ParameterizedContext<AppState>;
+
+declare module 'koa' {
+  interface Request {
+    /** Parsed JSON body (koa-body-limits.ts), `undefined` when the request had none. */
+    body?: unknown;
+  }
+}

@@ -1,0 +1,60 @@
+import type { IncomingMessage } from 'node:http';
+import type { Middleware } from 'koa';
+import getRawBody from 'raw-body';
+import { AppError } from '../../errors/app-error.js';
+import type { AppState } from '../context.js';
+
+const JSON_TYPES = ['application/json', 'application/*+json'];
+
+/**
+ * Enforces the body size limit on every request (a declared Content-Length over it is refused
+ * before anything is read) and parses JSON bodies for the service's own routes. Routes with other
+ * bodies (OCSP's DER, multipart) read them with `readBody` under the same limit. Paths handled by
+ * a mounted application that parses its own bodies (oidc-provider) are skipped.
+ */
+export function bodyLimits(options: { limitBytes: number; skipJsonPrefixes?: string[] }): Middleware<AppState> {
+  const { limitBytes } = options;
+  const skip = options.skipJsonPrefixes ?? [];
+  return async function bodyLimitsMiddleware(ctx, next) {
+    const declared = ctx.request.length;
+    if (declared !== undefined && declared > limitBytes) {
+      throw new AppError('payloadTooLarge', `request body of ${declared} bytes exceeds the limit of ${limitBytes} bytes`, {
+        limitBytes,
+      });
+    }
+    if (ctx.request.is(JSON_TYPES) && !skip.some((p) => ctx.path === p || ctx.path.startsWith(`${p}/`))) {
+      const raw = await readBody(ctx, limitBytes);
+      if (raw.length > 0) {
+        try {
+          ctx.request.body = JSON.parse(raw.toString('utf8'));
+        } catch (err) {
+          throw new AppError('malformedJson', `request body is not valid JSON: ${(err as Error).message}`);
+        }
+      }
+    }
+    await next();
+  };
+}
+
+/** Reads the raw body with the limit; a chunked body that grows past it gets 413. */
+export async function readBody(ctx: { req: IncomingMessage; request: { length?: number } }, limitBytes: number): Promise<Buffer> {
+  try {
+    return await getRawBody(ctx.req, { limit: limitBytes, length: ctx.request.length });
+  } catch (err) {
+    const e = err as { type?: string; message?: string };
+    if (e.type === 'entity.too.large') throw new AppError('payloadTooLarge', `request body exceeds the limit of ${limitBytes} bytes`, { limitBytes });
+    if (e.type === 'request.size.invalid') throw new AppError('badRequest', 'request body length does not match Content-Length');
+    if (e.type === 'request.aborted') throw new AppError('badRequest', 'the client aborted the request body');
+    throw err;
+  }
+}
+
+/** Route guard: 415 unless the request body has one of `types`. */
+export function requireContentType(...types: string[]): Middleware<AppState> {
+  return async function requireContentTypeMiddleware(ctx, next) {
+    if (!ctx.request.is(types)) {
+      throw new AppError('unsupportedMediaType', `expected Content-Type ${types.join(' or ')}, got ${ctx.get('content-type') || 'none'}`);
+    }
+    await next();
+  };
+}

@@ -1,0 +1,50 @@
+import type { Middleware } from 'koa';
+import { AppError, kindForStatus, toProblem } from '../../errors/app-error.js';
+import type { AppState } from '../context.js';
+
+interface HttpLikeError {
+  status?: number;
+  statusCode?: number;
+  expose?: boolean;
+  type?: string;
+  message?: string;
+  headers?: Record<string, string>;
+}
+
+/** Turns library errors (koa's ctx.throw, raw-body, @koa/router's 405) into AppErrors. */
+function toAppError(err: unknown): AppError {
+  if (err instanceof AppError) return err;
+  const e = (err ?? {}) as HttpLikeError;
+  const status = e.status ?? e.statusCode;
+  if (e.type === 'entity.too.large') return new AppError('payloadTooLarge', e.message ?? 'request body too large');
+  if (e.type === 'request.aborted') return new AppError('badRequest', 'the client aborted the request body');
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    return new AppError(kindForStatus(status), e.expose !== false && e.message ? e.message : 'bad request');
+  }
+  return new AppError('internal', 'internal error', {}, { cause: err });
+}
+
+/**
+ * Renders every error as RFC 7807 `application/problem+json`, unmatched routes included. No
+ * stack trace and no detail of a 5xx reaches the client; the log has them with the request id.
+ */
+export function problemResponses(): Middleware<AppState> {
+  return async function problemMiddleware(ctx, next) {
+    try {
+      await next();
+      if (ctx.status === 404 && ctx.body == null) {
+        throw new AppError('notFound', `no resource at ${ctx.method} ${ctx.path}`);
+      }
+    } catch (err) {
+      const appError = toAppError(err);
+      if (appError.status >= 500) {
+        ctx.state.log?.error({ err: appError.cause ?? appError }, 'request failed');
+      }
+      const extra = (err as HttpLikeError)?.headers;
+      if (extra) for (const [name, value] of Object.entries(extra)) ctx.set(name, value);
+      ctx.status = appError.status;
+      ctx.body = { ...toProblem(appError, ctx.path), requestId: ctx.state.requestId };
+      ctx.type = 'application/problem+json';
+    }
+  };
+}

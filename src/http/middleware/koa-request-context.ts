@@ -1,0 +1,46 @@
+import { randomUUID } from 'node:crypto';
+import type { Middleware } from 'koa';
+import type { Logger } from '../../logging/logger.js';
+import type { HttpMetrics } from '../metrics.js';
+import type { AppState } from '../context.js';
+
+const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/**
+ * Outermost middleware: request id (kept from a proxy's X-Request-Id when it is safe to log),
+ * a child logger, the access log line and the latency histogram. It sees the final status,
+ * including errors rendered by koa-problem.ts. Query strings are never logged: OAuth codes and
+ * tokens travel there.
+ */
+export function requestContext(log: Logger, metrics: HttpMetrics): Middleware<AppState> {
+  return async function requestContextMiddleware(ctx, next) {
+    const incoming = ctx.get('x-request-id');
+    const requestId = SAFE_REQUEST_ID.test(incoming) ? incoming : randomUUID();
+    ctx.state.requestId = requestId;
+    ctx.state.log = log.child({ requestId });
+    ctx.set('X-Request-Id', requestId);
+    const started = process.hrtime.bigint();
+    try {
+      await next();
+    } finally {
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      const route = routeLabel(ctx);
+      metrics.observe(ctx.method, route, ctx.status, seconds);
+      const line = {
+        req: { method: ctx.method, path: ctx.path, ip: ctx.ip },
+        res: { status: ctx.status },
+        route,
+        durationMs: Math.round(seconds * 1e4) / 10,
+      };
+      if (ctx.status >= 500) ctx.state.log.error(line, 'request');
+      else ctx.state.log.info(line, 'request');
+    }
+  };
+}
+
+/** Bounded label set: the router's template, a mounted prefix, or "unmatched". */
+function routeLabel(ctx: { _matchedRoute?: string | RegExp; state: AppState }): string {
+  if (ctx.state.routeLabel) return ctx.state.routeLabel;
+  if (typeof ctx._matchedRoute === 'string') return ctx._matchedRoute;
+  return 'unmatched';
+}

@@ -1,0 +1,104 @@
+import type { Knex } from 'knex';
+import {
+  GENESIS_HASH,
+  eventHash,
+  normaliseDetails,
+  type AuditEvent,
+  type AuditEventInput,
+} from '../audit/audit-chain.js';
+import { normalise, type Transaction } from './db.js';
+
+interface AuditRow {
+  seq: string | number | bigint;
+  occurred_at: Date | string;
+  actor: string;
+  action: string;
+  target: string | null;
+  details: Record<string, unknown> | string;
+  prev_hash: Buffer | Uint8Array;
+  hash: Buffer | Uint8Array;
+}
+
+function toEvent(row: AuditRow): AuditEvent {
+  return {
+    seq: normalise.int(row.seq),
+    occurredAt: normalise.date(row.occurred_at),
+    actor: row.actor,
+    action: row.action,
+    target: row.target,
+    details: typeof row.details === 'string' ? (JSON.parse(row.details) as Record<string, unknown>) : row.details,
+    prevHash: normalise.bytes(row.prev_hash)!,
+    hash: normalise.bytes(row.hash)!,
+  };
+}
+
+/** Any fixed 64-bit key; serialises appends so the chain has one order (pg advisory lock). */
+const AUDIT_LOCK_KEY = 0x74696e6e68696e6dn; // "tinnhinm"
+
+export interface AuditFilter {
+  action?: string;
+  actor?: string;
+  target?: string;
+  /** Events with seq below this (keyset pagination, newest first). */
+  beforeSeq?: number;
+  limit?: number;
+}
+
+export class AuditRepository {
+  constructor(
+    private readonly knex: Knex,
+    private readonly clock: { now(): Date },
+  ) {}
+
+  /**
+   * Appends one event inside the caller's transaction, so the event commits or rolls back with
+   * the change it records. Appends are serialised by a transaction-scoped advisory lock: the
+   * next appender waits for this transaction and then sees its event as the chain's head.
+   */
+  async append(trx: Transaction, input: AuditEventInput): Promise<AuditEvent> {
+    await trx.raw('select pg_advisory_xact_lock(?::bigint)', [BigInt.asIntN(64, AUDIT_LOCK_KEY).toString()]);
+    const last = await trx<AuditRow>('audit_events').select('seq', 'hash').orderBy('seq', 'desc').first();
+    const seq = last ? normalise.int(last.seq) + 1 : 1;
+    const prevHash = last ? normalise.bytes(last.hash)! : GENESIS_HASH;
+    const base = {
+      seq,
+      occurredAt: this.clock.now(),
+      actor: input.actor,
+      action: input.action,
+      target: input.target ?? null,
+      details: normaliseDetails(input.details),
+    };
+    const hash = eventHash(prevHash, base);
+    await trx('audit_events').insert({
+      seq,
+      occurred_at: base.occurredAt,
+      actor: base.actor,
+      action: base.action,
+      target: base.target,
+      details: JSON.stringify(base.details),
+      prev_hash: prevHash,
+      hash,
+    });
+    return { ...base, prevHash, hash };
+  }
+
+  /** Every event in chain order, read in pages so a long log never sits in memory at once. */
+  async *all(pageSize = 1_000): AsyncGenerator<AuditEvent> {
+    let after = 0;
+    for (;;) {
+      const rows = await this.knex<AuditRow>('audit_events').where('seq', '>', after).orderBy('seq').limit(pageSize);
+      for (const row of rows) yield toEvent(row);
+      if (rows.length < pageSize) return;
+      after = normalise.int(rows[rows.length - 1].seq);
+    }
+  }
+
+  async list(filter: AuditFilter = {}): Promise<AuditEvent[]> {
+    const q = this.knex<AuditRow>('audit_events').orderBy('seq', 'desc').limit(Math.min(filter.limit ?? 50, 500));
+    if (filter.action) q.where('action', filter.action);
+    if (filter.actor) q.where('actor', filter.actor);
+    if (filter.target) q.where('target', filter.target);
+    if (filter.beforeSeq) q.where('seq', '<', filter.beforeSeq);
+    return (await q).map(toEvent);
+  }
+}

@@ -1,0 +1,151 @@
+import { resolve } from 'node:path';
+import knexFactory, { type Knex } from 'knex';
+import ClientPgLite from 'knex-pglite';
+import type { Config } from '../config/schema.js';
+import type { Logger } from '../logging/logger.js';
+import { migrationSource } from '../../migrations/index.js';
+import { acquireDataDirLock, type DataDirLock } from './data-dir-lock.js';
+
+export type Transaction = Knex.Transaction;
+
+export type DatabaseTarget =
+  | { kind: 'postgres'; url: string; poolMax?: number }
+  /** `dir: null` is an in-memory database (unit tests). */
+  | { kind: 'embedded'; dir: string | null };
+
+export interface MigrationStatus {
+  applied: string[];
+  pending: string[];
+}
+
+export interface Database {
+  readonly kind: DatabaseTarget['kind'];
+  /** Human description without secrets: `postgres://host:5432/db` or the data directory. */
+  readonly description: string;
+  /** Only src/storage uses this (eslint zone); everything else gets repositories. */
+  readonly knex: Knex;
+  /**
+   * Runs `work` in one transaction. Pass `trx` down to every repository call: the embedded
+   * database has ONE connection, so using the root knex inside deadlocks there (and on
+   * PostgreSQL silently escapes the transaction).
+   */
+  withTransaction<T>(work: (trx: Transaction) => Promise<T>): Promise<T>;
+  migrateLatest(): Promise<string[]>;
+  migrationStatus(): Promise<MigrationStatus>;
+  ping(timeoutMs?: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+export function databaseTarget(config: Config): DatabaseTarget {
+  if (config.database.url) return { kind: 'postgres', url: config.database.url, poolMax: config.database.poolMax };
+  return { kind: 'embedded', dir: embeddedDir(config.dataDir) };
+}
+
+export function embeddedDir(dataDir: string): string {
+  return resolve(dataDir, 'db');
+}
+
+function describe(target: DatabaseTarget): string {
+  if (target.kind === 'embedded') return target.dir ? `embedded database in ${target.dir}` : 'in-memory embedded database';
+  const url = new URL(target.url);
+  return `postgres://${url.hostname}:${url.port || 5432}${url.pathname}`;
+}
+
+const migrationConfig: Knex.MigratorConfig = { migrationSource, tableName: 'knex_migrations' };
+
+export interface OpenDatabaseOptions {
+  log?: Logger;
+  /** What holds the embedded database's lock, shown to a process that is refused. */
+  purpose?: string;
+}
+
+export async function openDatabase(target: DatabaseTarget, options: OpenDatabaseOptions = {}): Promise<Database> {
+  let lock: DataDirLock | null = null;
+  let knex: Knex;
+  if (target.kind === 'embedded') {
+    if (target.dir) lock = acquireDataDirLock(`${target.dir}.lock`, options.purpose ?? 'process');
+    knex = knexFactory({
+      client: ClientPgLite as unknown as typeof Knex.Client,
+      dialect: 'postgres',
+      connection: target.dir ? { filename: target.dir } : {},
+      useNullAsDefault: false,
+    } as Knex.Config);
+  } else {
+    knex = knexFactory({
+      client: 'pg',
+      connection: { connectionString: target.url, connectionTimeoutMillis: 5_000 },
+      pool: { min: 0, max: target.poolMax ?? 10 },
+      acquireConnectionTimeout: 10_000,
+    });
+  }
+
+  const db: Database = {
+    kind: target.kind,
+    description: describe(target),
+    knex,
+    withTransaction: (work) => knex.transaction(work),
+    async migrateLatest() {
+      const [, applied] = (await knex.migrate.latest(migrationConfig)) as [number, string[]];
+      return applied;
+    },
+    async migrationStatus() {
+      const [completed, pending] = (await knex.migrate.list(migrationConfig)) as [Array<{ name: string }>, Array<{ file?: string; name?: string }>];
+      return {
+        applied: completed.map((m) => m.name),
+        pending: pending.map((m) => m.name ?? m.file ?? String(m)),
+      };
+    },
+    async ping(timeoutMs = 2_000) {
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`database did not answer within ${timeoutMs} ms`)), timeoutMs);
+      });
+      try {
+        await Promise.race([knex.raw('select 1'), timeout]);
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+    async close() {
+      try {
+        await knex.destroy();
+      } finally {
+        lock?.release();
+      }
+    },
+  };
+
+  try {
+    await db.ping(target.kind === 'embedded' ? 60_000 : 10_000);
+  } catch (err) {
+    await db.close().catch(() => undefined);
+    throw new DatabaseUnavailableError(db.description, err);
+  }
+  options.log?.debug({ database: db.description }, 'database opened');
+  return db;
+}
+
+export class DatabaseUnavailableError extends Error {
+  constructor(description: string, cause: unknown) {
+    super(`Cannot reach the ${description}: ${(cause as Error)?.message ?? String(cause)}`, { cause });
+    this.name = 'DatabaseUnavailableError';
+  }
+}
+
+/** Driver differences, normalised here so domain types never see them. */
+export const normalise = {
+  /** PGlite returns bytea as Uint8Array, pg as Buffer. */
+  bytes(value: Uint8Array | Buffer | null): Buffer | null {
+    if (value == null) return null;
+    return Buffer.isBuffer(value) ? value : Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+  },
+  /** int8: pg returns a string, PGlite a bigint (or number). Values here stay below 2^53. */
+  int(value: string | number | bigint): number {
+    const n = Number(value);
+    if (!Number.isSafeInteger(n)) throw new Error(`integer out of range: ${String(value)}`);
+    return n;
+  },
+  date(value: Date | string): Date {
+    return value instanceof Date ? value : new Date(value);
+  },
+};
