@@ -19,8 +19,8 @@ export default {
   // `.js` import specifiers point at `.ts` sources (nodenext resolution).
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
   testMatch: ['<rootDir>/test/**/*.test.ts'],
-  globalSetup: '<rootDir>/test/support/global-setup.ts',
-  globalTeardown: '<rootDir>/test/support/global-teardown.ts',
+  globalSetup: '<rootDir>/test/support/global-setup.js',
+  globalTeardown: '<rootDir>/test/support/global-teardown.js',
   testTimeout: 60_000,
   // PGlite takes ~700 MB a worker and the machine has 2 cores.
   maxWorkers: 2,

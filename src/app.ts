@@ -30,10 +30,13 @@ export function createApp(deps: AppDeps): Koa<AppState> {
   app.silent = true;
 
   app.use(requestContext(deps.log, deps.metrics));
-  app.use(async (ctx, next) => {
-    // Let keep-alive clients go during a graceful shutdown.
-    if (deps.isShuttingDown()) ctx.set('Connection', 'close');
-    await next();
+  app.use(async function closeWhenShuttingDown(ctx, next) {
+    // Let keep-alive clients go during a graceful shutdown, including requests already running.
+    try {
+      await next();
+    } finally {
+      if (deps.isShuttingDown()) ctx.set('Connection', 'close');
+    }
   });
   app.use(problemResponses());
   app.use(securityHeaders({ hsts: deps.config.server.publicUrl.startsWith('https:') }));
@@ -42,7 +45,7 @@ export function createApp(deps: AppDeps): Koa<AppState> {
   const routers = [healthRouter({ readiness: deps.readiness, metrics: deps.metrics, isShuttingDown: deps.isShuttingDown }), ...(deps.routers ?? [])];
   for (const router of routers) {
     app.use(router.routes());
-    app.use(router.allowedMethods({ throw: true }));
+    app.use(router.allowedMethods());
   }
   return app;
 }

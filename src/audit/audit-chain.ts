@@ -26,7 +26,7 @@ export interface AuditEvent {
   hash: Buffer;
 }
 
-export const GENESIS_HASH = Buffer.alloc(32);
+export const GENESIS_HASH: Buffer = Buffer.alloc(32);
 
 /** JSON with object keys sorted at every depth, so jsonb's reordering does not change the hash. */
 export function canonicalJson(value: unknown): string {
@@ -76,7 +76,7 @@ export interface ChainVerification {
 /** Walks events in `seq` order and names the first one that does not fit the chain. */
 export async function verifyChain(events: AsyncIterable<AuditEvent>): Promise<ChainVerification> {
   let expectedSeq = 1;
-  let expectedPrev: Buffer = GENESIS_HASH;
+  let expectedPrev = GENESIS_HASH;
   let checked = 0;
   let head: ChainVerification['head'] = null;
   for await (const event of events) {

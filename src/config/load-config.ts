@@ -86,7 +86,14 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   if (problems.length) throw new ConfigError(problems);
 
   const result = configSchema.safeParse(raw);
-  if (result.success) return result.data;
+  if (result.success) {
+    // Without an explicit PUBLIC_URL, the public URL follows the port (PORT=8080 → :8080).
+    const server = raw.server as Record<string, unknown> | undefined;
+    if (server?.publicUrl === undefined && result.data.server.port !== 0) {
+      result.data.server.publicUrl = `http://localhost:${result.data.server.port}`;
+    }
+    return result.data;
+  }
   for (const issue of result.error.issues) {
     const path = issue.path.join('.');
     const v = envVars.find((e) => e.path === path);

@@ -76,7 +76,7 @@ export const envVars: readonly EnvVar[] = [
   {
     name: 'PUBLIC_URL',
     path: 'server.publicUrl',
-    doc: 'External base URL as clients see it; the OIDC issuer, CRL and OCSP URLs derive from it.',
+    doc: 'External base URL as clients see it (default http://localhost:PORT); the OIDC issuer, CRL and OCSP URLs derive from it.',
   },
   {
     name: 'TRUST_PROXY',

@@ -13,6 +13,11 @@ export const errorKinds = {
   methodNotAllowed: { status: 405, type: 'method-not-allowed', title: 'Method not allowed', oauth: 'invalid_request' },
   notAcceptable: { status: 406, type: 'not-acceptable', title: 'Not acceptable', oauth: 'invalid_request' },
   conflict: { status: 409, type: 'conflict', title: 'Conflict', oauth: 'invalid_request' },
+  // CA domain (ca/): request problems are 400s that name the cause; CA-side faults are 500s.
+  badCsr: { status: 400, type: 'bad-csr', title: 'Unusable certificate signing request', oauth: 'invalid_request' },
+  badCertificate: { status: 400, type: 'bad-certificate', title: 'Unusable certificate', oauth: 'invalid_request' },
+  policyViolation: { status: 400, type: 'policy-violation', title: 'Request violates the certificate policy', oauth: 'invalid_request' },
+  profileNotFound: { status: 400, type: 'profile-not-found', title: 'Unknown certificate profile', oauth: 'invalid_request' },
   payloadTooLarge: { status: 413, type: 'payload-too-large', title: 'Request body too large', oauth: 'invalid_request' },
   unsupportedMediaType: {
     status: 415,
@@ -21,7 +26,11 @@ export const errorKinds = {
     oauth: 'invalid_request',
   },
   rateLimited: { status: 429, type: 'rate-limited', title: 'Too many requests', oauth: 'slow_down' },
+  notImplemented: { status: 501, type: 'not-implemented', title: 'Not implemented', oauth: 'invalid_request' },
   internal: { status: 500, type: 'internal', title: 'Internal server error', oauth: 'server_error' },
+  // After `internal`, so that kindForStatus(500) still answers `internal`.
+  lintFailed: { status: 500, type: 'lint-failed', title: 'Certificate failed pre-issuance lint', oauth: 'server_error' },
+  misconfigured: { status: 500, type: 'misconfigured', title: 'Service misconfigured', oauth: 'server_error' },
   unavailable: { status: 503, type: 'unavailable', title: 'Service unavailable', oauth: 'temporarily_unavailable' },
 } as const satisfies Record<string, { status: number; type: string; title: string; oauth: string }>;
 

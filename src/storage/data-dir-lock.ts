@@ -73,7 +73,11 @@ function isStale(holder: LockHolder | null, path: string): boolean {
   return holder.pid === process.pid || !isAlive(holder.pid);
 }
 
+/** Locks this process holds, so a second open in the same process is refused too. */
+const heldHere = new Set<string>();
+
 export function acquireDataDirLock(path: string, purpose: string): DataDirLock {
+  if (heldHere.has(path)) throw new DataDirLockedError(path.replace(/\.lock$/, ''), readHolder(path));
   mkdirSync(dirname(path), { recursive: true });
   const me: LockHolder = { pid: process.pid, hostname: hostname(), purpose, since: new Date().toISOString() };
   for (let attempt = 0; attempt < 5; attempt++) {
@@ -89,11 +93,13 @@ export function acquireDataDirLock(path: string, purpose: string): DataDirLock {
       const release = () => {
         if (released) return;
         released = true;
+        heldHere.delete(path);
         process.off('exit', release);
         const holder = readHolder(path);
         if (holder?.pid === me.pid && holder.since === me.since) rmSync(path, { force: true });
       };
       process.on('exit', release);
+      heldHere.add(path);
       return { path, release };
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;

@@ -32,8 +32,13 @@ export function problemResponses(): Middleware<AppState> {
   return async function problemMiddleware(ctx, next) {
     try {
       await next();
-      if (ctx.status === 404 && ctx.body == null) {
-        throw new AppError('notFound', `no resource at ${ctx.method} ${ctx.path}`);
+      // Responses that ended in an error status without a body (unmatched route, @koa/router's
+      // 405/501 with its Allow header) get a problem document too.
+      if (ctx.status >= 400 && ctx.body == null) {
+        if (ctx.status === 404) throw new AppError('notFound', `no resource at ${ctx.method} ${ctx.path}`);
+        if (ctx.status === 405) throw new AppError('methodNotAllowed', `${ctx.method} is not allowed on ${ctx.path} (allowed: ${ctx.response.get('Allow')})`);
+        if (ctx.status === 501) throw new AppError('notImplemented', `method ${ctx.method} is not supported`);
+        throw new AppError(kindForStatus(ctx.status), `request failed with status ${ctx.status}`);
       }
     } catch (err) {
       const appError = toAppError(err);
