@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import * as createAuditEvents from './20261127090000_create_audit_events.js';
+import * as createIdentity from './20261127100000_create_identity.js';
 
 /**
  * Migrations are listed here, not discovered on disk, so the same list runs under tsx, jest and
@@ -11,7 +12,10 @@ interface Migration {
   down(knex: Knex): Promise<void>;
 }
 
-export const migrations: readonly Migration[] = [{ name: '20261127090000_create_audit_events', ...createAuditEvents }];
+export const migrations: readonly Migration[] = [
+  { name: '20261127090000_create_audit_events', ...createAuditEvents },
+  { name: '20261127100000_create_identity', ...createIdentity },
+];
 
 export const migrationSource: Knex.MigrationSource<Migration> = {
   getMigrations: async () => [...migrations],

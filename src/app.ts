@@ -19,6 +19,8 @@ export interface AppDeps {
   isShuttingDown(): boolean;
   /** Feature routers, in order, after the health routes. */
   routers?: readonly Router<AppState>[];
+  /** Mounted applications (oidc-provider under /oidc), before the routers. */
+  mounts?: readonly Koa.Middleware<AppState>[];
   /** Path prefixes served by mounted applications that parse their own bodies (oidc-provider). */
   selfParsingPrefixes?: string[];
 }
@@ -41,6 +43,8 @@ export function createApp(deps: AppDeps): Koa<AppState> {
   app.use(problemResponses());
   app.use(securityHeaders({ hsts: deps.config.server.publicUrl.startsWith('https:') }));
   app.use(bodyLimits({ limitBytes: deps.config.server.bodyLimitBytes, skipJsonPrefixes: deps.selfParsingPrefixes }));
+
+  for (const mounted of deps.mounts ?? []) app.use(mounted);
 
   const routers = [healthRouter({ readiness: deps.readiness, metrics: deps.metrics, isShuttingDown: deps.isShuttingDown }), ...(deps.routers ?? [])];
   for (const router of routers) {

@@ -8,7 +8,25 @@ import { createHttpMetrics } from './http/metrics.js';
 import { databaseTarget, openDatabase, type Database, type DatabaseTarget } from './storage/db.js';
 import { databaseReadiness } from './storage/database-readiness.js';
 import { AuditRepository } from './storage/audit-repository.js';
+import { SettingsRepository } from './storage/settings-repository.js';
+import { AccountRepository } from './storage/account-repository.js';
+import { LoginThrottleRepository } from './storage/login-throttle-repository.js';
+import { OidcClientRepository } from './storage/oidc-client-repository.js';
+import { OidcKeyRepository } from './storage/oidc-key-repository.js';
+import { OidcPayloadRepository } from './storage/oidc-payload-repository.js';
 import { systemClock, type Clock } from './lifecycle/clock.js';
+import { openInstallation } from './secrets/installation.js';
+import { AccountService } from './accounts/account-service.js';
+import { AuditService } from './audit/audit-service.js';
+import { AccessTokenVerifier } from './auth/access-token-verifier.js';
+import { auditRouter } from './http/routers/audit-router.js';
+import { staticRouter } from './http/routers/static-router.js';
+import { SigningKeyService } from '../oidc/keys/signing-keys.js';
+import { ClientRegistry } from '../oidc/clients/client-registry.js';
+import { adapterFactory } from '../oidc/adapter.js';
+import { OidcProvider, issuerOf } from '../oidc/provider.js';
+import { apiResource } from '../oidc/configuration.js';
+import { interactionRouter } from '../oidc/interactions/interaction-router.js';
 
 /** Everything one running tinnhiem node is made of. */
 export interface Service {
@@ -18,6 +36,10 @@ export interface Service {
   readonly db: Database;
   readonly audit: AuditRepository;
   readonly clock: Clock;
+  readonly accounts: AccountService;
+  readonly clients: ClientRegistry;
+  readonly signingKeys: SigningKeyService;
+  readonly oidc: OidcProvider;
   /** Readiness turns 503 and responses say `Connection: close`. */
   beginShutdown(): void;
   isShuttingDown(): boolean;
@@ -31,6 +53,10 @@ export interface CreateServiceOptions {
   purpose?: string;
   /** Overrides the database chosen by the config (tests). */
   database?: DatabaseTarget;
+  /** The master passphrase (resolved by the caller from config or the dev file). */
+  masterPassphrase: string;
+  /** Create the installation's secrets and signing keys when missing (dev start, tests). */
+  initialise?: boolean;
   /** Extra routers (tests add a slow route to exercise graceful shutdown). */
   extraRouters?: readonly Router<AppState>[];
 }
@@ -43,37 +69,104 @@ export async function createService(config: Config, options: CreateServiceOption
   const { log } = options;
   const clock = options.clock ?? systemClock;
   const db = await openDatabase(options.database ?? databaseTarget(config), { log, purpose: options.purpose ?? 'serve' });
+  const cleanups: Array<() => void> = [];
   try {
     const applied = await db.migrateLatest();
     if (applied.length) log.info({ migrations: applied }, 'migrations applied');
+
+    const audit = new AuditRepository(db.knex, clock);
+    const settings = new SettingsRepository(db.knex, clock);
+    const secrets = await openInstallation(db, settings, audit, options.masterPassphrase, { initialise: !!options.initialise, actor: 'system' });
+
+    const signingKeys = new SigningKeyService(
+      db,
+      new OidcKeyRepository(db.knex),
+      audit,
+      secrets.masterKey,
+      clock,
+      (Math.max(config.oidc.accessTokenTtlSeconds, config.oidc.idTokenTtlSeconds) + 300) * 1000,
+    );
+    if (options.initialise) await signingKeys.ensureInitialised('system');
+
+    const accounts = new AccountService(db, new AccountRepository(db.knex, clock), new LoginThrottleRepository(db.knex), audit, clock, {
+      perAccount: { maxFailures: config.login.maxFailuresPerAccount, windowMs: config.login.failureWindowSeconds * 1000, lockMs: config.login.lockSeconds * 1000 },
+      perAddress: { maxFailures: config.login.maxFailuresPerAddress, windowMs: config.login.failureWindowSeconds * 1000, lockMs: config.login.lockSeconds * 1000 },
+    });
+
+    // The registry validates metadata with the provider, and the provider reads clients from the
+    // registry: the reference closes that loop once both exist.
+    const providerRef: { current?: OidcProvider } = {};
+    const clients = new ClientRegistry(db, new OidcClientRepository(db.knex), audit, secrets.masterKey, clock, (metadata) => providerRef.current!.validateClient(metadata));
+    const payloads = new OidcPayloadRepository(db.knex);
+    const oidc = await OidcProvider.create({
+      config,
+      log,
+      keys: signingKeys,
+      cookieKeys: secrets.cookieKeys,
+      adapter: adapterFactory(payloads, clients, clock),
+      findAccount: (id) => accounts.findById(id),
+    });
+    providerRef.current = oidc;
+    oidc.startKeyPolling();
+    cleanups.push(() => oidc.stop());
+    const sweeper = setInterval(() => {
+      payloads.sweepExpired(clock.now(), 5_000).catch((err: unknown) => log.warn({ err }, 'could not sweep expired OIDC rows'));
+    }, 10 * 60_000);
+    sweeper.unref();
+    cleanups.push(() => clearInterval(sweeper));
+
+    const provider = oidc;
+    const verifier = new AccessTokenVerifier(issuerOf(config), apiResource(config), () => ({ version: provider.publicJwks.map((k) => k.kid).join(','), jwks: provider.publicJwks }));
+
+    let shuttingDown = false;
+    const isShuttingDown = () => shuttingDown;
+    const app = createApp({
+      config,
+      log,
+      metrics: createHttpMetrics(),
+      readiness: databaseReadiness(db),
+      isShuttingDown,
+      mounts: [provider.middleware()],
+      selfParsingPrefixes: ['/oidc'],
+      routers: [
+        staticRouter(),
+        interactionRouter({
+          provider: () => provider.provider,
+          publicOrigin: new URL(config.server.publicUrl).origin,
+          apiResource: apiResource(config),
+          csrfSecret: secrets.csrfSecret,
+          loginWithPassword: (input) => accounts.loginWithPassword(input),
+          findAccount: (id) => accounts.findById(id),
+          loginMethods: () => [],
+        }),
+        auditRouter({ audit: new AuditService(audit), verifier }),
+        ...(options.extraRouters ?? []),
+      ],
+    });
+
+    return {
+      config,
+      log,
+      app,
+      db,
+      audit,
+      clock,
+      accounts,
+      clients,
+      signingKeys,
+      oidc: provider,
+      beginShutdown: () => {
+        shuttingDown = true;
+      },
+      isShuttingDown,
+      close: async () => {
+        for (const cleanup of cleanups) cleanup();
+        await db.close();
+      },
+    };
   } catch (err) {
+    for (const cleanup of cleanups) cleanup();
     await db.close();
     throw err;
   }
-  const audit = new AuditRepository(db.knex, clock);
-  let shuttingDown = false;
-  const isShuttingDown = () => shuttingDown;
-
-  const app = createApp({
-    config,
-    log,
-    metrics: createHttpMetrics(),
-    readiness: databaseReadiness(db),
-    isShuttingDown,
-    routers: [...(options.extraRouters ?? [])],
-  });
-
-  return {
-    config,
-    log,
-    app,
-    db,
-    audit,
-    clock,
-    beginShutdown: () => {
-      shuttingDown = true;
-    },
-    isShuttingDown,
-    close: () => db.close(),
-  };
 }

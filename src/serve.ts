@@ -15,9 +15,7 @@ export interface RunningServer {
   stop(reason?: string): Promise<void>;
 }
 
-export interface ServeOptions extends CreateServiceOptions {
-  dev?: boolean;
-}
+export type ServeOptions = CreateServiceOptions;
 
 /** Opens the service and listens; the caller decides what stops it (signals, tests). */
 export async function serve(config: Config, options: ServeOptions): Promise<RunningServer> {
@@ -116,6 +114,8 @@ export function serviceUrls(config: Config, listenUrl: string): Record<string, s
   return {
     listening: listenUrl,
     public: base,
+    issuer: `${base}/oidc`,
+    discovery: `${base}/oidc/.well-known/openid-configuration`,
     health: `${base}/healthz`,
     readiness: `${base}/readyz`,
     metrics: `${base}/metrics`,

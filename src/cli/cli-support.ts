@@ -1,6 +1,9 @@
 import { userInfo } from 'node:os';
 import type { Command } from 'commander';
 import { loadConfig, ConfigError } from '../config/load-config.js';
+import { AppError } from '../errors/app-error.js';
+import { MissingPassphraseError, NotInitialisedError } from '../secrets/installation.js';
+import { WrongPassphraseError } from '../secrets/master-key.js';
 import type { Config } from '../config/schema.js';
 import { createLogger, type Logger } from '../logging/logger.js';
 import { DataDirLockedError } from '../storage/data-dir-lock.js';
@@ -67,6 +70,14 @@ export function reportFailure(err: unknown): number {
   if (err instanceof ConfigError) {
     process.stderr.write(`${err.message}\n`);
     return EXIT.usage;
+  }
+  if (err instanceof MissingPassphraseError || err instanceof NotInitialisedError || err instanceof WrongPassphraseError) {
+    process.stderr.write(`tinnhiem: ${err.message}\n`);
+    return EXIT.usage;
+  }
+  if (err instanceof AppError && err.status < 500) {
+    process.stderr.write(`tinnhiem: ${err.detail}\n`);
+    return EXIT.failed;
   }
   if (err instanceof DataDirLockedError || err instanceof DatabaseUnavailableError) {
     process.stderr.write(`tinnhiem: ${err.message}\n`);

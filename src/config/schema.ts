@@ -50,6 +50,28 @@ export const configSchema = z.object({
     })
     .prefault({}),
   dataDir: z.string().trim().min(1).default('./data'),
+  secrets: z
+    .object({
+      masterPassphrase: z.string().min(12, 'at least 12 characters').optional(),
+    })
+    .prefault({}),
+  oidc: z
+    .object({
+      accessTokenTtlSeconds: integer(60, 24 * 3600).default(600),
+      idTokenTtlSeconds: integer(60, 24 * 3600).default(600),
+      refreshTokenTtlSeconds: integer(300, 365 * 24 * 3600).default(14 * 24 * 3600),
+      sessionTtlSeconds: integer(300, 30 * 24 * 3600).default(8 * 3600),
+      keyPollSeconds: integer(1, 3600).default(30),
+    })
+    .prefault({}),
+  login: z
+    .object({
+      maxFailuresPerAccount: integer(1, 1000).default(5),
+      maxFailuresPerAddress: integer(1, 100_000).default(30),
+      failureWindowSeconds: integer(1, 24 * 3600).default(900),
+      lockSeconds: integer(1, 24 * 3600).default(900),
+    })
+    .prefault({}),
   log: z
     .object({
       level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -98,4 +120,19 @@ export const envVars: readonly EnvVar[] = [
   { name: 'DATABASE_POOL_MAX', path: 'database.poolMax', doc: 'Largest PostgreSQL connection pool.' },
   { name: 'DATA_DIR', path: 'dataDir', doc: 'Directory for the embedded database and key files.' },
   { name: 'LOG_LEVEL', path: 'log.level', doc: 'fatal, error, warn, info, debug, trace or silent.' },
+  {
+    name: 'MASTER_PASSPHRASE',
+    path: 'secrets.masterPassphrase',
+    doc: 'Passphrase (≥ 12 characters) that seals token signing keys, client secrets and cookie keys at rest. Required outside `serve --dev`, which generates DATA_DIR/dev-master-passphrase.',
+    secret: true,
+  },
+  { name: 'ACCESS_TOKEN_TTL_SECONDS', path: 'oidc.accessTokenTtlSeconds', doc: 'Lifetime of access tokens.' },
+  { name: 'ID_TOKEN_TTL_SECONDS', path: 'oidc.idTokenTtlSeconds', doc: 'Lifetime of ID tokens.' },
+  { name: 'REFRESH_TOKEN_TTL_SECONDS', path: 'oidc.refreshTokenTtlSeconds', doc: 'Lifetime of refresh tokens (rotated on every use).' },
+  { name: 'SESSION_TTL_SECONDS', path: 'oidc.sessionTtlSeconds', doc: 'Lifetime of a single sign-on session.' },
+  { name: 'OIDC_KEY_POLL_SECONDS', path: 'oidc.keyPollSeconds', doc: 'How often a node checks for rotated signing keys.' },
+  { name: 'LOGIN_MAX_FAILURES_PER_ACCOUNT', path: 'login.maxFailuresPerAccount', doc: 'Failed logins on one account, within the window, that lock it.' },
+  { name: 'LOGIN_MAX_FAILURES_PER_ADDRESS', path: 'login.maxFailuresPerAddress', doc: 'Failed logins from one client address, within the window, that lock it.' },
+  { name: 'LOGIN_FAILURE_WINDOW_SECONDS', path: 'login.failureWindowSeconds', doc: 'Window in which failed logins are counted.' },
+  { name: 'LOGIN_LOCK_SECONDS', path: 'login.lockSeconds', doc: 'How long a locked account or address is refused.' },
 ];

@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import type Router from '@koa/router';
@@ -7,6 +7,8 @@ import { createLogger, type Logger } from '../../src/logging/logger.js';
 import { createService, type Service } from '../../src/main.js';
 import type { AppState } from '../../src/http/context.js';
 import { createTestDatabase, type TestDatabase } from './test-db.js';
+
+export const TEST_PASSPHRASE = 'test-master-passphrase';
 
 export interface TestService {
   url: string;
@@ -29,20 +31,43 @@ export function memoryLogger(level = 'info'): { log: Logger; lines: Array<Record
   return { log: createLogger({ level, destination }), lines };
 }
 
-/** The whole service on a test database, listening on a free loopback port. */
-export async function startTestService(
-  options: { env?: Record<string, string>; extraRouters?: Router<AppState>[] } = {},
-): Promise<TestService> {
-  const database = await createTestDatabase();
-  await database.close(); // createService opens it itself, as in production
-  const config = loadConfig({ env: { LOG_LEVEL: 'info', ...options.env }, file: undefined });
-  const { log, lines } = memoryLogger();
-  const service = await createService(config, { log, database: database.target, extraRouters: options.extraRouters });
-  const server: Server = createServer(service.app.callback());
+export interface StartOptions {
+  env?: Record<string, string>;
+  extraRouters?: Router<AppState>[];
+  /** Share a database with another instance (several nodes); it is then not destroyed on close. */
+  database?: TestDatabase;
+  /** Public URL when the instance sits behind a test load balancer. */
+  publicUrl?: string;
+}
+
+/**
+ * The whole service on a test database, listening on a free loopback port. The listener comes
+ * first, so PUBLIC_URL (and the OIDC issuer) can name the real port.
+ */
+export async function startTestService(options: StartOptions = {}): Promise<TestService> {
+  const database = options.database ?? (await createTestDatabase());
+  const ownsDatabase = !options.database;
+  if (ownsDatabase) await database.close(); // createService opens it itself, as in production
+  let handler: (req: IncomingMessage, res: ServerResponse) => void = (_req, res) => {
+    res.statusCode = 503;
+    res.end();
+  };
+  const server: Server = createServer((req, res) => handler(req, res));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const config = loadConfig({ env: { LOG_LEVEL: 'info', PUBLIC_URL: options.publicUrl ?? url, ...options.env } });
+  const { log, lines } = memoryLogger();
+  const service = await createService(config, {
+    log,
+    database: database.target,
+    extraRouters: options.extraRouters,
+    masterPassphrase: TEST_PASSPHRASE,
+    initialise: true,
+    purpose: 'test',
+  });
+  handler = service.app.callback();
   return {
-    url: `http://127.0.0.1:${port}`,
+    url,
     service,
     database,
     logs: lines,
@@ -52,7 +77,7 @@ export async function startTestService(
         server.closeAllConnections();
       });
       await service.close();
-      await database.destroy();
+      if (ownsDatabase) await database.destroy();
     },
   };
 }

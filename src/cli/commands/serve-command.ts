@@ -1,28 +1,39 @@
 import type { Command } from 'commander';
 import { createLogger } from '../../logging/logger.js';
 import { serve, serviceUrls, stopOnSignals } from '../../serve.js';
+import { resolveMasterPassphrase } from '../../secrets/installation.js';
+import { DEV_PASSWORD, seedDevelopmentData } from '../../dev/dev-seed.js';
 import { cliState, configFrom } from '../cli-support.js';
 
 export function registerServe(program: Command): void {
   program
     .command('serve')
     .description('run the service (OIDC provider, CA, OCSP, validation API) until SIGTERM/SIGINT')
-    .option('--dev', 'development start: print the service URLs and demo credentials')
+    .option('--dev', 'development start: generate a master passphrase, initialise, create demo clients and accounts, print them')
     .action(async (opts: { dev?: boolean }, command: Command) => {
       const config = configFrom(command);
       const log = createLogger({ level: config.log.level });
-      const running = await serve(config, { log, dev: opts.dev, purpose: 'serve' });
+      const dev = !!opts.dev;
+      const { passphrase, generatedAt } = resolveMasterPassphrase(config, dev);
+      if (generatedAt) log.warn({ file: generatedAt }, 'development start: generated a master passphrase; set MASTER_PASSPHRASE in production');
+      const running = await serve(config, { log, purpose: 'serve', masterPassphrase: passphrase, initialise: dev });
       stopOnSignals(running, log);
       cliState.keepRunning = true;
       const urls = serviceUrls(config, running.listenUrl);
+      const seeded = dev ? await seedDevelopmentData(running.service) : null;
       log.info({ urls, database: running.service.db.description }, 'tinnhiem ready');
-      if (opts.dev) {
+      if (seeded) {
         const lines = [
           '',
           '  tinnhiem is running (development start)',
           '',
           ...Object.entries(urls).map(([name, url]) => `    ${name.padEnd(10)} ${url}`),
           `    database   ${running.service.db.description}`,
+          '',
+          '  Demo clients (development only):',
+          ...seeded.clients.map((c) => `    ${c.clientId.padEnd(22)} secret ${c.secret}`),
+          '  Demo officials (development only), password ' + DEV_PASSWORD + ':',
+          ...seeded.officials.map((o) => `    ${o.username}`),
           '',
           '  Stop with Ctrl-C. Configuration: README.md, .env.example.',
           '',

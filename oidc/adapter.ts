@@ -1,0 +1,49 @@
+import type { Adapter, AdapterPayload } from 'oidc-provider';
+import type { Clock } from '../src/lifecycle/clock.js';
+import type { OidcPayloadStore } from '../src/storage/oidc-payload-repository.js';
+
+/**
+ * oidc-provider's storage adapter over the database: every model lives in one table, so any node
+ * serves any session, code or token. Clients come from the client registry instead (read-only
+ * here; managed with `tinnhiem client …`).
+ */
+export function adapterFactory(
+  store: OidcPayloadStore,
+  clients: { providerMetadata(clientId: string): Promise<Record<string, unknown> | undefined> },
+  clock: Clock,
+): new (model: string) => Adapter {
+  return class DatabaseAdapter implements Adapter {
+    constructor(private readonly model: string) {}
+
+    async upsert(id: string, payload: AdapterPayload, expiresIn: number): Promise<void> {
+      if (this.model === 'Client') throw new Error('clients are managed through the client registry');
+      const expiresAt = expiresIn ? new Date(clock.now().getTime() + expiresIn * 1000) : null;
+      await store.upsert(this.model, id, payload as Record<string, unknown>, expiresAt);
+    }
+
+    async find(id: string): Promise<AdapterPayload | undefined> {
+      if (this.model === 'Client') return (await clients.providerMetadata(id)) as AdapterPayload | undefined;
+      return (await store.find(this.model, id, clock.now())) as AdapterPayload | undefined;
+    }
+
+    async findByUid(uid: string): Promise<AdapterPayload | undefined> {
+      return (await store.findBy(this.model, 'uid', uid, clock.now())) as AdapterPayload | undefined;
+    }
+
+    async findByUserCode(userCode: string): Promise<AdapterPayload | undefined> {
+      return (await store.findBy(this.model, 'user_code', userCode, clock.now())) as AdapterPayload | undefined;
+    }
+
+    async consume(id: string): Promise<void> {
+      await store.consume(this.model, id, clock.now());
+    }
+
+    async destroy(id: string): Promise<void> {
+      await store.destroy(this.model, id);
+    }
+
+    async revokeByGrantId(grantId: string): Promise<void> {
+      await store.revokeByGrantId(grantId);
+    }
+  };
+}

@@ -1,0 +1,202 @@
+import { randomBytes } from 'node:crypto';
+import { z } from 'zod';
+import { AppError } from '../../src/errors/app-error.js';
+import type { Clock } from '../../src/lifecycle/clock.js';
+import type { MasterKey } from '../../src/secrets/master-key.js';
+import type { AuditRepository } from '../../src/storage/audit-repository.js';
+import type { Database } from '../../src/storage/db.js';
+import type { OidcClientRepository, StoredClient } from '../../src/storage/oidc-client-repository.js';
+import { ALL_SCOPES, API_SCOPES } from '../scopes.js';
+
+/**
+ * The registry of relying parties (portals, the admin console, back-office services). Metadata is
+ * validated here for our policy and again by oidc-provider's own client schema (`validate`).
+ * Secrets are random 256-bit values, shown once, sealed with the master key at rest.
+ */
+const isLoopback = (u: URL) => ['localhost', '127.0.0.1', '[::1]'].includes(u.hostname);
+
+const redirectUri = z.string().refine(
+  (v) => {
+    if (!URL.canParse(v)) return false;
+    const u = new URL(v);
+    // RFC 6749 §3.1.2: absolute, no fragment. https except loopback during development.
+    return !u.hash && (u.protocol === 'https:' || (u.protocol === 'http:' && isLoopback(u)));
+  },
+  { message: 'must be an absolute https URL without a fragment (http only for localhost)' },
+);
+
+export const clientInputSchema = z
+  .object({
+    clientId: z.string().regex(/^[A-Za-z0-9._-]{3,64}$/, '3–64 characters of A–Z, a–z, 0–9, ".", "_" or "-"'),
+    name: z.string().min(1).max(200),
+    description: z.string().max(1000).optional(),
+    redirectUris: z.array(redirectUri).default([]),
+    postLogoutRedirectUris: z.array(redirectUri).default([]),
+    backchannelLogoutUri: redirectUri.optional(),
+    grantTypes: z.array(z.enum(['authorization_code', 'refresh_token', 'client_credentials'])).min(1).default(['authorization_code', 'refresh_token']),
+    authMethod: z.enum(['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none']).default('client_secret_basic'),
+    /** Scopes this client may ever be granted (the OIDC ones and the API's). */
+    scopes: z
+      .array(z.string())
+      .default(['openid', 'profile', 'email', 'offline_access'])
+      .refine((s) => s.every((x) => ALL_SCOPES.includes(x)), { message: `only these scopes exist: ${ALL_SCOPES.join(' ')}` }),
+    firstParty: z.boolean().default(false),
+    jwksUri: z.url().optional(),
+    idTokenSignedResponseAlg: z.enum(['ES256', 'RS256', 'PS256']).default('RS256'),
+  })
+  .superRefine((c, ctx) => {
+    if (c.grantTypes.includes('authorization_code') && c.redirectUris.length === 0) {
+      ctx.addIssue({ code: 'custom', path: ['redirectUris'], message: 'required for the authorization_code grant' });
+    }
+    if (c.authMethod === 'none' && c.grantTypes.includes('client_credentials')) {
+      ctx.addIssue({ code: 'custom', path: ['grantTypes'], message: 'a public client cannot use client_credentials' });
+    }
+    if (c.grantTypes.includes('authorization_code') && !c.scopes.includes('openid')) {
+      ctx.addIssue({ code: 'custom', path: ['scopes'], message: 'a login client needs the openid scope' });
+    }
+    if (c.authMethod === 'private_key_jwt' && !c.jwksUri) {
+      ctx.addIssue({ code: 'custom', path: ['jwksUri'], message: 'required for private_key_jwt' });
+    }
+  });
+
+export type ClientInput = z.input<typeof clientInputSchema>;
+
+export interface ClientView {
+  clientId: string;
+  name: string;
+  description: string | null;
+  firstParty: boolean;
+  hasSecret: boolean;
+  metadata: Record<string, unknown>;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+const aad = (clientId: string) => `oidc_clients:${clientId}`;
+
+export function toMetadata(c: z.output<typeof clientInputSchema>): Record<string, unknown> {
+  const isApi = (s: string) => (API_SCOPES as readonly string[]).includes(s);
+  const oidcScopes = c.scopes.filter((s) => !isApi(s));
+  const apiScopes = c.scopes.filter(isApi);
+  return {
+    client_id: c.clientId,
+    client_name: c.name,
+    redirect_uris: c.redirectUris,
+    post_logout_redirect_uris: c.postLogoutRedirectUris,
+    ...(c.backchannelLogoutUri && { backchannel_logout_uri: c.backchannelLogoutUri, backchannel_logout_session_required: true }),
+    grant_types: c.grantTypes,
+    response_types: c.grantTypes.includes('authorization_code') ? ['code'] : [],
+    token_endpoint_auth_method: c.authMethod,
+    // OIDC scopes go in `scope` (oidc-provider enforces it); API scopes in `api_scopes`, which
+    // bounds the resource server's scopes for this client (oidc/configuration.ts).
+    // (A client with no OIDC scope has no authorization_code grant; see the schema above.)
+    ...(oidcScopes.length && { scope: oidcScopes.join(' ') }),
+    ...(apiScopes.length && { api_scopes: apiScopes.join(' ') }),
+    id_token_signed_response_alg: c.idTokenSignedResponseAlg,
+    ...(c.jwksUri && { jwks_uri: c.jwksUri }),
+    first_party: c.firstParty,
+  };
+}
+
+export class ClientRegistry {
+  constructor(
+    private readonly db: Database,
+    private readonly clients: OidcClientRepository,
+    private readonly audit: AuditRepository,
+    private readonly masterKey: MasterKey,
+    private readonly clock: Clock,
+    /** oidc-provider's own metadata validation (Client.validate). */
+    private readonly validateWithProvider: (metadata: Record<string, unknown>) => Promise<void>,
+  ) {}
+
+  private view(c: StoredClient): ClientView {
+    return {
+      clientId: c.clientId,
+      name: String(c.metadata.client_name ?? c.clientId),
+      description: c.description,
+      firstParty: c.firstParty,
+      hasSecret: !!c.secretSealed,
+      metadata: c.metadata,
+      createdAt: c.createdAt,
+      updatedAt: c.updatedAt,
+    };
+  }
+
+  /** Registers a client; returns its secret once (null for public and private_key_jwt clients). */
+  async add(actor: string, input: ClientInput, options: { secret?: string } = {}): Promise<{ client: ClientView; secret: string | null }> {
+    const parsed = clientInputSchema.safeParse(input);
+    if (!parsed.success) {
+      const first = parsed.error.issues[0];
+      throw new AppError('validationFailed', `${first.path.join('.') || 'client'}: ${first.message}`, {
+        errors: parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
+      });
+    }
+    const c = parsed.data;
+    const needsSecret = c.authMethod === 'client_secret_basic' || c.authMethod === 'client_secret_post';
+    const secret = needsSecret ? (options.secret ?? randomBytes(32).toString('base64url')) : null;
+    const metadata = toMetadata(c);
+    try {
+      await this.validateWithProvider({ ...metadata, ...(secret && { client_secret: secret }) });
+    } catch (err) {
+      const e = err as { error_description?: string; message: string };
+      throw new AppError('validationFailed', `client metadata: ${e.error_description ?? e.message}`);
+    }
+    const now = this.clock.now();
+    const stored: StoredClient = {
+      clientId: c.clientId,
+      metadata,
+      secretSealed: secret ? this.masterKey.seal(Buffer.from(secret), aad(c.clientId)) : null,
+      firstParty: c.firstParty,
+      description: c.description ?? null,
+      createdAt: now,
+      updatedAt: now,
+    };
+    await this.db.withTransaction(async (trx) => {
+      if (await this.clients.find(c.clientId, trx)) throw new AppError('conflict', `client ${c.clientId} already exists`);
+      await this.clients.insert(trx, stored);
+      await this.audit.append(trx, {
+        actor,
+        action: 'client.create',
+        target: `client:${c.clientId}`,
+        details: { redirectUris: c.redirectUris, grantTypes: c.grantTypes, scopes: c.scopes, authMethod: c.authMethod, firstParty: c.firstParty },
+      });
+    });
+    return { client: this.view(stored), secret };
+  }
+
+  async list(): Promise<ClientView[]> {
+    return (await this.clients.list()).map((c) => this.view(c));
+  }
+
+  async show(clientId: string): Promise<ClientView> {
+    const c = await this.clients.find(clientId);
+    if (!c) throw new AppError('notFound', `no client ${clientId}`);
+    return this.view(c);
+  }
+
+  async remove(actor: string, clientId: string): Promise<void> {
+    await this.db.withTransaction(async (trx) => {
+      if (!(await this.clients.remove(trx, clientId))) throw new AppError('notFound', `no client ${clientId}`);
+      await this.audit.append(trx, { actor, action: 'client.remove', target: `client:${clientId}` });
+    });
+  }
+
+  async rotateSecret(actor: string, clientId: string): Promise<string> {
+    const secret = randomBytes(32).toString('base64url');
+    await this.db.withTransaction(async (trx) => {
+      const c = await this.clients.find(clientId, trx);
+      if (!c) throw new AppError('notFound', `no client ${clientId}`);
+      if (!c.secretSealed) throw new AppError('conflict', `client ${clientId} does not authenticate with a secret`);
+      await this.clients.updateSecret(trx, clientId, this.masterKey.seal(Buffer.from(secret), aad(clientId)), this.clock.now());
+      await this.audit.append(trx, { actor, action: 'client.rotate_secret', target: `client:${clientId}` });
+    });
+    return secret;
+  }
+
+  /** What oidc-provider's adapter returns for the Client model: metadata with the opened secret. */
+  async providerMetadata(clientId: string): Promise<Record<string, unknown> | undefined> {
+    const c = await this.clients.find(clientId);
+    if (!c) return undefined;
+    return { ...c.metadata, ...(c.secretSealed && { client_secret: this.masterKey.open(c.secretSealed, aad(clientId)).toString('utf8') }) };
+  }
+}

@@ -1,0 +1,92 @@
+import mount from 'koa-mount';
+import type { Middleware } from 'koa';
+import { Provider, type Adapter } from 'oidc-provider';
+import type { JWK } from 'jose';
+import type { Config } from '../src/config/schema.js';
+import type { Logger } from '../src/logging/logger.js';
+import type { Account } from '../src/accounts/account.js';
+import type { SigningKeyService, KeySet } from './keys/signing-keys.js';
+import { providerConfiguration } from './configuration.js';
+
+export interface OidcDeps {
+  config: Config;
+  log: Logger;
+  keys: SigningKeyService;
+  cookieKeys: string[];
+  adapter: new (model: string) => Adapter;
+  findAccount(id: string): Promise<Account | null>;
+}
+
+export const issuerOf = (config: Config) => `${config.server.publicUrl}/oidc`;
+
+/**
+ * Holds the oidc-provider instance, mounted under /oidc. oidc-provider reads its keys once at
+ * construction, so when another node rotates the signing keys this holder builds a new instance
+ * (a cheap, synchronous step) and swaps it in; requests in flight finish on the old one.
+ */
+export class OidcProvider {
+  private current!: Provider;
+  private mounted!: Middleware;
+  private keySet!: KeySet;
+  private timer: NodeJS.Timeout | undefined;
+
+  private constructor(private readonly deps: OidcDeps) {}
+
+  static async create(deps: OidcDeps): Promise<OidcProvider> {
+    const holder = new OidcProvider(deps);
+    holder.build(await deps.keys.load());
+    return holder;
+  }
+
+  private build(keySet: KeySet): void {
+    const { config, log } = this.deps;
+    const provider = new Provider(issuerOf(config), providerConfiguration({ ...this.deps, jwks: keySet.privateJwks }));
+    provider.proxy = config.server.trustProxy;
+    provider.on('server_error', (_ctx, err) => log.error({ err }, 'oidc-provider server error'));
+    provider.on('backchannel.error', (_ctx, err, client) => log.warn({ err, clientId: client?.clientId }, 'back-channel logout delivery failed'));
+    this.current = provider;
+    this.keySet = keySet;
+    this.mounted = mount('/oidc', provider);
+  }
+
+  get provider(): Provider {
+    return this.current;
+  }
+
+  /** Public keys of every published signing key: what our own API verifies access tokens with. */
+  get publicJwks(): JWK[] {
+    return this.keySet.publicJwks;
+  }
+
+  middleware(): Middleware {
+    return (ctx, next) => {
+      if (ctx.path === '/oidc' || ctx.path.startsWith('/oidc/')) ctx.state.routeLabel = '/oidc/*';
+      return this.mounted(ctx, next);
+    };
+  }
+
+  /** Rebuilds the provider when the published keys changed; returns whether it did. */
+  async refreshKeys(): Promise<boolean> {
+    if ((await this.deps.keys.version()) === this.keySet.version) return false;
+    this.build(await this.deps.keys.load());
+    this.deps.log.info({ keys: this.keySet.version }, 'token signing keys reloaded');
+    return true;
+  }
+
+  startKeyPolling(): void {
+    const every = this.deps.config.oidc.keyPollSeconds * 1000;
+    this.timer = setInterval(() => {
+      this.refreshKeys().catch((err: unknown) => this.deps.log.warn({ err }, 'could not check the signing keys'));
+    }, every);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+
+  /** oidc-provider's own validation of client metadata (used by the client registry). */
+  async validateClient(metadata: Record<string, unknown>): Promise<void> {
+    await this.current.Client.validate(metadata as never);
+  }
+}

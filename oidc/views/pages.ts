@@ -1,0 +1,118 @@
+import { html, raw, type Raw } from './html.js';
+import { t, type Language } from '../locales/messages.js';
+
+export interface LoginMethodLink {
+  id: string;
+  href: string;
+  label: Record<Language, string>;
+}
+
+function layout(lang: Language, title: string, body: Raw, switchHref?: string): string {
+  const other = lang === 'vi' ? 'en' : 'vi';
+  return html`<!doctype html>
+<html lang="${lang}">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${title} · ${t(lang, 'app.name')}</title>
+<link rel="stylesheet" href="/static/tinnhiem.css">
+</head>
+<body>
+<header class="banner">
+  <p class="org">${t(lang, 'app.org')}</p>
+  <p class="app">${t(lang, 'app.name')}</p>
+  ${switchHref ? html`<a class="lang" href="${switchHref}${switchHref.includes('?') ? '&' : '?'}lang=${other}" lang="${other}">${t(lang, 'lang.switch')}</a>` : ''}
+</header>
+<main id="main" class="card">
+${body}
+</main>
+</body>
+</html>`.value;
+}
+
+export function loginPage(p: {
+  lang: Language;
+  action: string;
+  selfHref: string;
+  abortHref: string;
+  csrf: string;
+  clientName: string;
+  login?: string;
+  error?: string;
+  methods: LoginMethodLink[];
+}): string {
+  const { lang } = p;
+  const body = html`
+<h1>${t(lang, 'login.title')}</h1>
+<p>${t(lang, 'login.intro', { client: p.clientName })}</p>
+${p.error ? html`<p class="error" role="alert" id="login-error">${p.error}</p>` : ''}
+<form method="post" action="${p.action}" novalidate>
+  <input type="hidden" name="csrf" value="${p.csrf}">
+  <label for="login">${t(lang, 'login.login')}</label>
+  <input id="login" name="login" type="text" autocomplete="username webauthn" autocapitalize="none" spellcheck="false" required value="${p.login ?? ''}" ${p.error ? html`aria-describedby="login-error" aria-invalid="true"` : ''} autofocus>
+  <label for="password">${t(lang, 'login.password')}</label>
+  <input id="password" name="password" type="password" autocomplete="current-password" required>
+  <button type="submit">${t(lang, 'login.submit')}</button>
+</form>
+${p.methods.length ? html`<section class="methods" aria-labelledby="other-methods"><h2 id="other-methods">${t(lang, 'login.other')}</h2><ul>${p.methods.map((m) => html`<li><a class="button secondary" href="${m.href}" data-method="${m.id}">${m.label[lang]}</a></li>`)}</ul></section>` : ''}
+<p class="cancel"><a href="${p.abortHref}">${t(lang, 'login.cancel')}</a></p>`;
+  return layout(lang, t(lang, 'login.title'), body, p.selfHref);
+}
+
+export function consentPage(p: {
+  lang: Language;
+  action: string;
+  abortHref: string;
+  selfHref: string;
+  csrf: string;
+  clientName: string;
+  accountName: string;
+  scopes: string[];
+  apiScopes: string[];
+}): string {
+  const { lang } = p;
+  const items = p.scopes.map((s) => html`<li>${t(lang, `scope.${s}` as never)}</li>`);
+  const body = html`
+<h1>${t(lang, 'consent.title')}</h1>
+<p class="who">${t(lang, 'consent.signedInAs', { name: p.accountName })}</p>
+<p>${t(lang, 'consent.intro', { client: p.clientName })}</p>
+<ul class="scopes">${items}${p.apiScopes.length ? html`<li>${t(lang, 'scope.api', { scopes: p.apiScopes.join(', ') })}</li>` : ''}</ul>
+<form method="post" action="${p.action}">
+  <input type="hidden" name="csrf" value="${p.csrf}">
+  <button type="submit">${t(lang, 'consent.allow')}</button>
+</form>
+<p class="cancel"><a href="${p.abortHref}">${t(lang, 'consent.deny')}</a></p>`;
+  return layout(lang, t(lang, 'consent.title'), body, p.selfHref);
+}
+
+export function errorPage(p: { lang: Language; message?: string; details: Array<[string, string]>; requestId?: string }): string {
+  const { lang } = p;
+  const body = html`
+<h1>${t(lang, 'error.title')}</h1>
+<p role="alert">${p.message ?? t(lang, 'error.intro')}</p>
+<dl class="details">${p.details.map(([k, v]) => html`<dt>${k}</dt><dd>${v}</dd>`)}${p.requestId ? html`<dt>${t(lang, 'error.requestId')}</dt><dd><code>${p.requestId}</code></dd>` : ''}</dl>
+<p>${t(lang, 'error.back')}</p>`;
+  return layout(lang, t(lang, 'error.title'), body);
+}
+
+/** `form` is oidc-provider's hidden logout form (with its own xsrf token); the buttons submit it. */
+export function logoutPage(p: { lang: Language; form: string }): string {
+  const { lang } = p;
+  const body = html`
+<h1>${t(lang, 'logout.title')}</h1>
+<p>${t(lang, 'logout.question')}</p>
+${raw(p.form)}
+<div class="actions">
+<button type="submit" form="op.logoutForm" name="logout" value="yes" autofocus>${t(lang, 'logout.yes')}</button>
+<button type="submit" form="op.logoutForm" class="secondary">${t(lang, 'logout.no')}</button>
+</div>`;
+  return layout(lang, t(lang, 'logout.title'), body);
+}
+
+export function loggedOutPage(p: { lang: Language; clientName?: string }): string {
+  const { lang } = p;
+  const body = html`
+<h1>${t(lang, 'logout.done.title')}</h1>
+<p role="status">${p.clientName ? t(lang, 'logout.done.client', { client: p.clientName }) : t(lang, 'logout.done')}</p>`;
+  return layout(lang, t(lang, 'logout.done.title'), body);
+}

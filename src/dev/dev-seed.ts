@@ -1,0 +1,60 @@
+import { readFileSync } from 'node:fs';
+import { AppError } from '../errors/app-error.js';
+import type { Service } from '../main.js';
+import type { ClientInput } from '../../oidc/clients/client-registry.js';
+
+/** Demo officials of the development start (documented in the README; development only). */
+export const DEV_PASSWORD = 'tinnhiem-demo-2026';
+export const DEV_OFFICIALS = [
+  {
+    username: 'quantri',
+    nationalId: '094190000001',
+    fullName: 'Trần Thị Quản Trị',
+    email: 'quantri@soctrang.gov.vn',
+    agency: 'SỞ THÔNG TIN VÀ TRUYỀN THÔNG TỈNH SÓC TRĂNG',
+    unit: 'Trung tâm Công nghệ thông tin',
+    position: 'Quản trị hệ thống',
+    roles: ['admin' as const],
+  },
+  {
+    username: 'canbo',
+    nationalId: '094085000002',
+    fullName: 'Nguyễn Văn An',
+    email: 'nvan@soctrang.gov.vn',
+    agency: 'ỦY BAN NHÂN DÂN TỈNH SÓC TRĂNG',
+    unit: 'Văn phòng',
+    position: 'Chuyên viên',
+    roles: ['official' as const],
+  },
+];
+
+export interface DevSeedResult {
+  clients: Array<{ clientId: string; secret: string; created: boolean }>;
+  officials: Array<{ username: string; created: boolean }>;
+}
+
+/** Creates the demo clients and officials that are missing; never changes existing ones. */
+export async function seedDevelopmentData(service: Service): Promise<DevSeedResult> {
+  const file = JSON.parse(readFileSync(new URL('../../oidc/dev-clients.json', import.meta.url), 'utf8')) as {
+    clients: Array<ClientInput & { secret: string }>;
+  };
+  const publicUrl = service.config.server.publicUrl;
+  const result: DevSeedResult = { clients: [], officials: [] };
+  const existing = new Set((await service.clients.list()).map((c) => c.clientId));
+  for (const { secret, ...raw } of file.clients) {
+    const input = JSON.parse(JSON.stringify(raw).replaceAll('{publicUrl}', publicUrl)) as ClientInput;
+    const created = !existing.has(input.clientId);
+    if (created) await service.clients.add('system:dev-seed', input, { secret });
+    result.clients.push({ clientId: input.clientId, secret, created });
+  }
+  for (const official of DEV_OFFICIALS) {
+    try {
+      await service.accounts.createOfficial('system:dev-seed', { ...official, password: DEV_PASSWORD });
+      result.officials.push({ username: official.username, created: true });
+    } catch (err) {
+      if (!(err instanceof AppError && err.kind === 'conflict')) throw err;
+      result.officials.push({ username: official.username, created: false });
+    }
+  }
+  return result;
+}

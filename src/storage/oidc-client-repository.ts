@@ -1,0 +1,66 @@
+import type { Knex } from 'knex';
+import { normalise, type Transaction } from './db.js';
+
+export interface StoredClient {
+  clientId: string;
+  /** oidc-provider client metadata (snake_case), without the secret. */
+  metadata: Record<string, unknown>;
+  secretSealed: Buffer | null;
+  firstParty: boolean;
+  description: string | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+interface Row {
+  client_id: string;
+  metadata: Record<string, unknown>;
+  secret_sealed: Buffer | Uint8Array | null;
+  first_party: boolean;
+  description: string | null;
+  created_at: Date | string;
+  updated_at: Date | string;
+}
+
+const toClient = (r: Row): StoredClient => ({
+  clientId: r.client_id,
+  metadata: r.metadata,
+  secretSealed: normalise.bytes(r.secret_sealed),
+  firstParty: r.first_party,
+  description: r.description,
+  createdAt: normalise.date(r.created_at),
+  updatedAt: normalise.date(r.updated_at),
+});
+
+export class OidcClientRepository {
+  constructor(private readonly knex: Knex) {}
+
+  async find(clientId: string, trx?: Transaction): Promise<StoredClient | null> {
+    const row = await (trx ?? this.knex)<Row>('oidc_clients').where({ client_id: clientId }).first();
+    return row ? toClient(row) : null;
+  }
+
+  async list(): Promise<StoredClient[]> {
+    return (await this.knex<Row>('oidc_clients').orderBy('client_id')).map(toClient);
+  }
+
+  async insert(trx: Transaction, c: StoredClient): Promise<void> {
+    await trx('oidc_clients').insert({
+      client_id: c.clientId,
+      metadata: JSON.stringify(c.metadata),
+      secret_sealed: c.secretSealed,
+      first_party: c.firstParty,
+      description: c.description,
+      created_at: c.createdAt,
+      updated_at: c.updatedAt,
+    });
+  }
+
+  async updateSecret(trx: Transaction, clientId: string, secretSealed: Buffer, now: Date): Promise<void> {
+    await trx('oidc_clients').where({ client_id: clientId }).update({ secret_sealed: secretSealed, updated_at: now });
+  }
+
+  async remove(trx: Transaction, clientId: string): Promise<boolean> {
+    return (await trx('oidc_clients').where({ client_id: clientId }).del()) > 0;
+  }
+}
