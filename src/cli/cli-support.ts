@@ -2,7 +2,8 @@ import { userInfo } from 'node:os';
 import type { Command } from 'commander';
 import { loadConfig, ConfigError } from '../config/load-config.js';
 import { AppError } from '../errors/app-error.js';
-import { MissingPassphraseError, NotInitialisedError } from '../secrets/installation.js';
+import { MissingPassphraseError, NotInitialisedError, resolveMasterPassphrase } from '../secrets/installation.js';
+import { createService, type Service } from '../main.js';
 import { WrongPassphraseError } from '../secrets/master-key.js';
 import type { Config } from '../config/schema.js';
 import { createLogger, type Logger } from '../logging/logger.js';
@@ -58,6 +59,20 @@ export async function withDatabase<T>(config: Config, purpose: string, work: (db
     return await work(db);
   } finally {
     await db.close();
+  }
+}
+
+/**
+ * Runs a command against the whole service, built as the server builds it but not listening:
+ * the same validation, the same audit events. Refused on an embedded database held by a server.
+ */
+export async function withService<T>(config: Config, purpose: string, work: (service: Service) => Promise<T>, options: { initialise?: boolean } = {}): Promise<T> {
+  const { passphrase } = resolveMasterPassphrase(config, 'existing-dev-file');
+  const service = await createService(config, { log: cliLogger(config), purpose, masterPassphrase: passphrase, initialise: options.initialise });
+  try {
+    return await work(service);
+  } finally {
+    await service.close();
   }
 }
 

@@ -5,6 +5,10 @@ import { registerServe } from './commands/serve-command.js';
 import { registerMigrate } from './commands/migrate-command.js';
 import { registerAudit } from './commands/audit-command.js';
 import { registerConfig } from './commands/config-command.js';
+import { registerInit } from './commands/init-command.js';
+import { registerOidc } from './commands/oidc-command.js';
+import { registerClient } from './commands/client-command.js';
+import { registerUser } from './commands/user-command.js';
 
 export function buildProgram(): Command {
   const program = new Command('tinnhiem')
@@ -14,8 +18,12 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .exitOverride();
   registerServe(program);
+  registerInit(program);
   registerMigrate(program);
   registerAudit(program);
+  registerOidc(program);
+  registerClient(program);
+  registerUser(program);
   registerConfig(program);
   return program;
 }

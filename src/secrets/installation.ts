@@ -42,11 +42,12 @@ interface SealedSetting {
  * The master passphrase: from the configuration, or (development start only) from
  * DATA_DIR/dev-master-passphrase, generated on first use with mode 0600.
  */
-export function resolveMasterPassphrase(config: Config, dev: boolean): { passphrase: string; generatedAt?: string } {
+export function resolveMasterPassphrase(config: Config, mode: 'dev' | 'existing-dev-file' | 'required'): { passphrase: string; generatedAt?: string } {
   if (config.secrets.masterPassphrase) return { passphrase: config.secrets.masterPassphrase };
-  if (!dev) throw new MissingPassphraseError();
   const file = join(resolve(config.dataDir), 'dev-master-passphrase');
-  if (existsSync(file)) return { passphrase: readFileSync(file, 'utf8').trim() };
+  // CLI commands on a development data directory use the passphrase the dev start generated.
+  if (mode !== 'required' && existsSync(file)) return { passphrase: readFileSync(file, 'utf8').trim() };
+  if (mode !== 'dev') throw new MissingPassphraseError();
   mkdirSync(resolve(config.dataDir), { recursive: true });
   writeFileSync(file, `${randomBytes(24).toString('base64url')}\n`, { mode: 0o600, flag: 'wx' });
   return { passphrase: readFileSync(file, 'utf8').trim(), generatedAt: file };

@@ -14,7 +14,7 @@ export function registerServe(program: Command): void {
       const config = configFrom(command);
       const log = createLogger({ level: config.log.level });
       const dev = !!opts.dev;
-      const { passphrase, generatedAt } = resolveMasterPassphrase(config, dev);
+      const { passphrase, generatedAt } = resolveMasterPassphrase(config, dev ? 'dev' : 'required');
       if (generatedAt) log.warn({ file: generatedAt }, 'development start: generated a master passphrase; set MASTER_PASSPHRASE in production');
       const running = await serve(config, { log, purpose: 'serve', masterPassphrase: passphrase, initialise: dev });
       stopOnSignals(running, log);

@@ -1,0 +1,96 @@
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import type { Account, Role } from '../../accounts/account.js';
+import { CliFailure, EXIT, cliActor, configFrom, printJsonOr, withService } from '../cli-support.js';
+
+/** Passwords never come from argv (visible in `ps` and shell history): a file, stdin, or generated. */
+function readPassword(opts: { passwordFile?: string; passwordStdin?: boolean }): { password: string; generated: boolean } {
+  if (opts.passwordFile && opts.passwordStdin) throw new CliFailure('give --password-file or --password-stdin, not both', EXIT.usage);
+  if (opts.passwordFile) return { password: readFileSync(opts.passwordFile, 'utf8').replace(/\r?\n$/, ''), generated: false };
+  if (opts.passwordStdin) return { password: readFileSync(0, 'utf8').replace(/\r?\n$/, ''), generated: false };
+  return { password: randomBytes(15).toString('base64url'), generated: true };
+}
+
+const describeAccount = (a: Account) =>
+  `${(a.username ?? '-').padEnd(20)} ${a.kind.padEnd(12)} ${a.status.padEnd(9)} ${a.fullName}${a.roles.length ? `  [${a.roles.join(', ')}]` : ''}`;
+
+export function registerUser(program: Command): void {
+  const user = program.command('user').description('accounts of officials (citizens are created by federated login)');
+
+  user
+    .command('add')
+    .description('create an official; without --password-file/--password-stdin a password is generated and printed ONCE')
+    .requiredOption('--username <username>', 'login name (a–z 0–9 . _ -)')
+    .requiredOption('--national-id <cccd>', 'personal identification number (CCCD, 12 digits)')
+    .requiredOption('--name <fullName>', 'full name, e.g. "Nguyễn Văn An"')
+    .option('--email <email>', 'official e-mail address')
+    .option('--phone <phone>', 'phone number')
+    .option('--agency <agency>', 'agency, e.g. "SỞ TÀI CHÍNH TỈNH SÓC TRĂNG"')
+    .option('--unit <unit>', 'unit within the agency')
+    .option('--position <position>', 'position')
+    .option('--roles <roles>', 'comma-separated: admin, ra-officer, auditor, official', 'official')
+    .option('--password-file <file>', 'read the initial password from a file')
+    .option('--password-stdin', 'read the initial password from standard input')
+    .option('--json', 'machine-readable output')
+    .action(async (opts: Record<string, string | boolean | undefined>, command: Command) => {
+      const { password, generated } = readPassword(opts as { passwordFile?: string; passwordStdin?: boolean });
+      const account = await withService(configFrom(command), 'user add', (s) =>
+        s.accounts.createOfficial(cliActor(), {
+          username: String(opts.username),
+          nationalId: String(opts.nationalId),
+          fullName: String(opts.name),
+          email: (opts.email as string) ?? null,
+          phone: (opts.phone as string) ?? null,
+          agency: (opts.agency as string) ?? null,
+          unit: (opts.unit as string) ?? null,
+          position: (opts.position as string) ?? null,
+          roles: String(opts.roles).split(',').map((r) => r.trim()).filter(Boolean) as Role[],
+          password,
+        }),
+      );
+      printJsonOr(!!opts.json, { account, ...(generated && { initialPassword: password }) }, () =>
+        [describeAccount(account), generated ? `initial password: ${password}\n(shown once; the official should change it)` : ''].filter(Boolean).join('\n'),
+      );
+    });
+
+  user
+    .command('list')
+    .description('list accounts')
+    .option('--kind <kind>', 'citizen | official | enterprise | organisation')
+    .option('--status <status>', 'active | disabled')
+    .option('--search <text>', 'part of a name or username, or a national ID')
+    .option('--limit <n>', 'how many (max 1000)', '100')
+    .option('--json', 'machine-readable output')
+    .action(async (opts: { kind?: Account['kind']; status?: Account['status']; search?: string; limit: string; json?: boolean }, command: Command) => {
+      const limit = Number(opts.limit);
+      if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new CliFailure('--limit: expected an integer from 1 to 1000', EXIT.usage);
+      const accounts = await withService(configFrom(command), 'user list', (s) => s.accounts.list({ kind: opts.kind, status: opts.status, search: opts.search, limit }));
+      printJsonOr(!!opts.json, accounts, () => accounts.map(describeAccount).join('\n') || 'no accounts');
+    });
+
+  user
+    .command('set-password <login>')
+    .description('set a password (from --password-file or --password-stdin, else generated and printed once); clears a login lock')
+    .option('--password-file <file>', 'read the password from a file')
+    .option('--password-stdin', 'read the password from standard input')
+    .option('--json', 'machine-readable output')
+    .action(async (login: string, opts: { passwordFile?: string; passwordStdin?: boolean; json?: boolean }, command: Command) => {
+      const { password, generated } = readPassword(opts);
+      const account = await withService(configFrom(command), 'user set-password', (s) => s.accounts.setPassword(cliActor(), login, password));
+      printJsonOr(!!opts.json, { account: account.id, ...(generated && { password }) }, () =>
+        generated ? `new password for ${login}: ${password}\n(shown once)` : `password of ${login} changed`,
+      );
+    });
+
+  for (const [name, status] of [['disable', 'disabled'], ['enable', 'active']] as const) {
+    user
+      .command(`${name} <login>`)
+      .description(name === 'disable' ? 'disable an account: it can no longer log in, and its sessions stop at their next use' : 'enable a disabled account')
+      .option('--json', 'machine-readable output')
+      .action(async (login: string, opts: { json?: boolean }, command: Command) => {
+        const account = await withService(configFrom(command), `user ${name}`, (s) => s.accounts.setStatus(cliActor(), login, status));
+        printJsonOr(!!opts.json, account, () => `${login}: ${status}`);
+      });
+  }
+}
