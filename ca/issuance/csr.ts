@@ -1,0 +1,74 @@
+/**
+ * PKCS#10 certification requests (RFC 2986). Holders make keys on their USB tokens and send a
+ * CSR; its signature is the proof of possession (RFC 2986 §3), so a CSR whose signature does not
+ * verify is refused before anything else looks at it.
+ */
+import * as asn1js from 'asn1js';
+import * as pkijs from 'pkijs';
+import { AppError } from '../../src/errors/app-error.js';
+import { readSignatureAlgorithm, verifySignature } from '../asn1/algorithms.js';
+import { decodePkijs, der, readDerOrPem } from '../asn1/der.js';
+import { findExtension } from '../asn1/certificate.js';
+import { parseName, type DnAttribute } from '../asn1/names.js';
+import { oid } from '../asn1/oids.js';
+
+export interface ParsedCsr {
+  der: Uint8Array;
+  subject: DnAttribute[];
+  /** SubjectPublicKeyInfo DER. */
+  spki: Uint8Array;
+  /** e.g. "ecdsa-with-SHA256" */
+  signatureAlgorithm: string;
+  /** subjectAltName entries requested through the PKCS#9 extensionRequest attribute (RFC 2985 §5.4.2). */
+  requestedEmails: string[];
+  requestedDnsNames: string[];
+  /** Other requested subjectAltName entries (IP addresses, URIs…), described, for the name policy to refuse. */
+  requestedOtherNames: string[];
+}
+
+/** "CERTIFICATE REQUEST" (RFC 7468 §7) and the "NEW CERTIFICATE REQUEST" label some Windows tools write. */
+const csrLabels = ['CERTIFICATE REQUEST', 'NEW CERTIFICATE REQUEST'];
+const generalNameTypes = ['otherName', 'rfc822Name', 'dNSName', 'x400Address', 'directoryName', 'ediPartyName', 'uniformResourceIdentifier', 'iPAddress', 'registeredID'];
+
+function requestedAltNames(csr: pkijs.CertificationRequest): pkijs.GeneralName[] {
+  const request = csr.attributes?.find((a) => a.type === oid.extensionRequest);
+  if (!request) return [];
+  let extensions: pkijs.Extensions;
+  try {
+    extensions = new pkijs.Extensions({ schema: request.values[0] });
+  } catch (error) {
+    throw new AppError('badCsr', `CSR extensionRequest attribute is malformed (${(error as Error).message})`);
+  }
+  const san = findExtension(extensions.extensions, oid.subjectAltName)?.parsedValue as unknown;
+  return san instanceof pkijs.AltName ? san.altNames : [];
+}
+
+/** Parses and verifies a CSR given as PEM (text or bytes) or DER; every failure is a `badCsr` naming its cause. */
+export function parseCsr(input: string | Uint8Array): ParsedCsr {
+  const bytes = readDerOrPem(input, csrLabels, 'CSR', 'badCsr');
+  const csr = decodePkijs((schema) => new pkijs.CertificationRequest({ schema }), bytes, 'CSR', 'badCsr');
+  if (csr.version !== 0) throw new AppError('badCsr', `CSR version ${csr.version + 1} is unknown (RFC 2986 defines version 1 only)`);
+  const algorithm = readSignatureAlgorithm(csr.signatureAlgorithm);
+  if (!algorithm.supported) throw new AppError('badCsr', `CSR is signed with an unsupported algorithm (${algorithm.name})`);
+  if (algorithm.hash === 'SHA-1') throw new AppError('badCsr', `CSR is signed with SHA-1 (${algorithm.name}); sign it with SHA-256 or stronger`);
+  const spki = der(csr.subjectPublicKeyInfo);
+  let valid: boolean;
+  try {
+    valid = verifySignature(csr.tbsView, csr.signatureValue.valueBlock.valueHexView, csr.signatureAlgorithm, spki);
+  } catch (error) {
+    throw new AppError('badCsr', `CSR signature cannot be checked: ${(error as Error).message}`, {}, { cause: error });
+  }
+  if (!valid) throw new AppError('badCsr', 'CSR signature does not verify with its public key (damaged or altered request)');
+  const altNames = requestedAltNames(csr);
+  return {
+    der: bytes,
+    subject: parseName(der(csr.subject), 'badCsr'),
+    spki,
+    signatureAlgorithm: algorithm.name,
+    requestedEmails: altNames.filter((n) => n.type === 1).map((n) => String(n.value)),
+    requestedDnsNames: altNames.filter((n) => n.type === 2).map((n) => String(n.value)),
+    requestedOtherNames: altNames
+      .filter((n) => n.type !== 1 && n.type !== 2)
+      .map((n) => `${generalNameTypes[n.type] ?? `[${n.type}]`}${n.value instanceof asn1js.OctetString ? ` ${Buffer.from(n.value.valueBlock.valueHexView).toString('hex')}` : typeof n.value === 'string' ? ` ${n.value}` : ''}`),
+  };
+}

@@ -1,0 +1,213 @@
+/**
+ * Lint: checks a to-be-signed (or signed) certificate against its profile, its issuer and
+ * RFC 5280 before the CA signs it (Boulder's pre-issuance lint). It reads the DER afresh rather
+ * than trusting the builder, so a builder bug becomes a refused issuance, not a bad certificate.
+ */
+import * as asn1js from 'asn1js';
+import * as pkijs from 'pkijs';
+import { AppError } from '../../src/errors/app-error.js';
+import { readSignatureAlgorithm, signatureAlgorithmDer } from '../asn1/algorithms.js';
+import { bitString, bytesEqual, decodeDer, der, derTag, oidToString, tlv, toHex } from '../asn1/der.js';
+import { findExtension } from '../asn1/certificate.js';
+import { readDistributionPointUris, readKeyUsage } from '../asn1/extensions.js';
+import { fieldsFromAttributes, parseName, subjectAttributes, type SubjectAttribute } from '../asn1/names.js';
+import { extendedKeyUsageOids, oid } from '../asn1/oids.js';
+import { keyIdentifier } from '../asn1/public-key.js';
+import type { Profile } from '../profiles/profile.js';
+import type { Issuer } from './issuer.js';
+import { keyPolicyProblems } from './key-policy.js';
+import { namePolicyProblems } from './name-policy.js';
+import { serialEncodingProblem } from './serial.js';
+import { effectiveKeyUsage, validityEnd } from './template.js';
+
+export interface LintProblem {
+  /** Stable identifier, e.g. `ext.key-usage.critical`. */
+  code: string;
+  message: string;
+}
+
+/** RFC 5280 criticality of every extension the CA may write; SAN depends on the subject. */
+const criticality: Record<string, { critical: boolean; name: string; rule: string }> = {
+  [oid.basicConstraints]: { critical: true, name: 'basicConstraints', rule: '§4.2.1.9' },
+  [oid.keyUsage]: { critical: true, name: 'keyUsage', rule: '§4.2.1.3' },
+  [oid.extKeyUsage]: { critical: false, name: 'extKeyUsage', rule: 'the profile' },
+  [oid.subjectKeyIdentifier]: { critical: false, name: 'subjectKeyIdentifier', rule: '§4.2.1.2' },
+  [oid.authorityKeyIdentifier]: { critical: false, name: 'authorityKeyIdentifier', rule: '§4.2.1.1' },
+  [oid.certificatePolicies]: { critical: false, name: 'certificatePolicies', rule: 'the profile' },
+  [oid.crlDistributionPoints]: { critical: false, name: 'cRLDistributionPoints', rule: '§4.2.1.13' },
+  [oid.freshestCrl]: { critical: false, name: 'freshestCRL', rule: '§4.2.1.15' },
+  [oid.authorityInfoAccess]: { critical: false, name: 'authorityInfoAccess', rule: '§4.2.2.1' },
+  [oid.ocspNoCheck]: { critical: false, name: 'ocsp-nocheck', rule: 'RFC 6960 §4.2.2.2.1' },
+  [oid.subjectAltName]: { critical: false, name: 'subjectAltName', rule: '§4.2.1.6' },
+};
+
+/** Reads a Certificate, or a bare TBSCertificate wrapped with an empty signature so pkijs can parse it. */
+function readCertificate(input: Uint8Array): { certificate: pkijs.Certificate; signed: boolean } {
+  const outer = decodeDer(input, 'certificate to lint', 'lintFailed');
+  const children = outer instanceof asn1js.Sequence ? outer.valueBlock.value : [];
+  const signed = children[0] instanceof asn1js.Sequence;
+  let schema = outer;
+  if (!signed) {
+    const algorithm = children.find((c, i) => i <= 2 && c instanceof asn1js.Sequence);
+    if (!algorithm) throw new AppError('lintFailed', 'certificate to lint: no signature algorithm in the TBSCertificate');
+    schema = decodeDer(tlv(derTag.sequence, input, der(algorithm), bitString(new Uint8Array())), 'certificate to lint', 'lintFailed');
+  }
+  try {
+    return { certificate: new pkijs.Certificate({ schema }), signed };
+  } catch (error) {
+    throw new AppError('lintFailed', `certificate to lint: not a certificate structure (${(error as Error).message})`);
+  }
+}
+
+export function lintCertificate(input: Uint8Array, profile: Profile, issuer: Issuer): LintProblem[] {
+  const problems: LintProblem[] = [];
+  const add = (code: string, message: string) => problems.push({ code, message });
+  const { certificate, signed } = readCertificate(input);
+  const spki = der(certificate.subjectPublicKeyInfo);
+  const isCa = profile.type !== 'end-entity';
+
+  // §4.1.2.1-§4.1.2.3
+  if (certificate.version !== 2) add('version', `version is v${certificate.version + 1}; extensions need v3`);
+  const serial = serialEncodingProblem(certificate.serialNumber.valueBlock.valueHexView);
+  if (serial) add('serial', serial);
+  if (!bytesEqual(der(certificate.signature), signatureAlgorithmDer(issuer.signatureAlgorithm))) {
+    add('signature.algorithm', `signature algorithm ${readSignatureAlgorithm(certificate.signature).name} is not the issuer's`);
+  }
+  if (readSignatureAlgorithm(certificate.signature).hash === 'SHA-1') add('signature.weak', 'SHA-1 signatures are not issued');
+  if (signed && !bytesEqual(der(certificate.signature), der(certificate.signatureAlgorithm))) {
+    add('signature.mismatch', 'signatureAlgorithm differs from the TBSCertificate signature field (§4.1.1.2)');
+  }
+  if (!bytesEqual(der(certificate.issuer), issuer.subject)) add('issuer.name', `issuer name is not the subject of issuer ${issuer.id}`);
+
+  // §4.1.2.5: order, issuer's period, profile's period, encodings.
+  const notBefore = certificate.notBefore.value;
+  const notAfter = certificate.notAfter.value;
+  if (notAfter <= notBefore) add('validity.order', 'notAfter is not after notBefore');
+  if (notBefore < issuer.notBefore || notAfter > issuer.notAfter) add('validity.issuer', `validity lies outside issuer ${issuer.id}'s`);
+  if (notAfter > validityEnd(notBefore, profile.validity)) add('validity.profile', `validity is longer than profile ${profile.id} allows`);
+  for (const [name, time] of [['notBefore', certificate.notBefore], ['notAfter', certificate.notAfter]] as const) {
+    if ((time.type === pkijs.TimeType.UTCTime) !== time.value.getUTCFullYear() < 2050) {
+      add('validity.encoding', `${name} must be ${time.value.getUTCFullYear() < 2050 ? 'UTCTime' : 'GeneralizedTime'} (§4.1.2.5)`);
+    }
+    if (time.value.getUTCMilliseconds() !== 0) add('validity.encoding', `${name} has fractional seconds (§4.1.2.5.2)`);
+  }
+
+  // §4.1.2.6 and Appendix A: encodings; the profile's name policy on what the names say.
+  const attributes = parseName(der(certificate.subject), 'lintFailed');
+  for (const attribute of attributes) {
+    const spec = subjectAttributes[attribute.type as SubjectAttribute];
+    if (spec && attribute.encoding !== spec.encoding) add('subject.encoding', `${attribute.type} is ${attribute.encoding}, not ${spec.encoding}`);
+    if (attribute.value !== attribute.value.normalize('NFC')) add('subject.encoding', `${attribute.type} is not in Unicode NFC`);
+  }
+  if (new Set(attributes.map((a) => a.rdn)).size !== attributes.length) add('subject.rdn', 'multi-valued RDNs are not issued');
+  const san = findExtension(certificate.extensions, oid.subjectAltName)?.parsedValue as unknown;
+  const altNames = san instanceof pkijs.AltName ? san.altNames : [];
+  const emails = altNames.filter((n) => n.type === 1).map((n) => String(n.value));
+  const dnsNames = altNames.filter((n) => n.type === 2).map((n) => String(n.value));
+  if (altNames.length !== emails.length + dnsNames.length) add('ext.san.type', 'subjectAltName holds entries other than rfc822Name and dNSName');
+  const { fields, problems: fieldProblems } = fieldsFromAttributes(attributes);
+  for (const message of fieldProblems) add('subject.attribute', message);
+  for (const message of namePolicyProblems({ spki, subject: fields, emails, dnsNames }, profile).problems) add('subject.policy', message);
+  if (fields.E && !emails.includes(fields.E)) add('ext.san.email', 'the E attribute is not repeated as an rfc822Name (§4.1.2.6)');
+
+  const keyPolicy = keyPolicyProblems(spki, profile);
+  for (const message of keyPolicy.problems) add('public-key', message);
+
+  // §4.2: each extension at most once, only known ones, with the right criticality.
+  const extensions = certificate.extensions ?? [];
+  const ids = extensions.map((e) => e.extnID);
+  for (const id of new Set(ids)) if (ids.indexOf(id) !== ids.lastIndexOf(id)) add('ext.duplicate', `extension ${id} appears more than once (§4.2)`);
+  for (const e of extensions) {
+    const rule = criticality[e.extnID];
+    if (!rule) {
+      add('ext.unexpected', `extension ${e.extnID} is not issued by the CA`);
+      continue;
+    }
+    const critical = e.extnID === oid.subjectAltName ? attributes.length === 0 : rule.critical;
+    if (e.critical !== critical) add(`ext.${rule.name}.critical`, `${rule.name} must ${critical ? '' : 'not '}be critical (${rule.rule})`);
+  }
+  const ext = (id: string) => findExtension(extensions, id);
+  const parsedValue = (id: string) => ext(id)?.parsedValue as unknown;
+  const expectPresent = (id: string, wanted: boolean) => {
+    if (Boolean(ext(id)) !== wanted) add(`ext.${criticality[id].name}.presence`, `${criticality[id].name} must be ${wanted ? 'present' : 'absent'} (profile ${profile.id})`);
+    return wanted && Boolean(ext(id));
+  };
+
+  const bc = parsedValue(oid.basicConstraints);
+  if (!(bc instanceof pkijs.BasicConstraints)) add('ext.basicConstraints.presence', 'basicConstraints is missing or malformed');
+  else {
+    if (bc.cA !== isCa) add('ext.basicConstraints.ca', `cA must be ${isCa ? 'TRUE' : 'FALSE'} for profile ${profile.id}`);
+    const pathLen = bc.pathLenConstraint === undefined ? undefined : Number(bc.pathLenConstraint);
+    if (pathLen !== profile.pathLenConstraint) add('ext.basicConstraints.pathLen', `pathLenConstraint must be ${profile.pathLenConstraint ?? 'absent'}`);
+    const selfIssued = bytesEqual(der(certificate.subject), issuer.subject);
+    if (isCa && !selfIssued && issuer.pathLenConstraint === 0) add('ext.basicConstraints.issuer', `issuer ${issuer.id} has pathLen 0 and cannot certify a CA (§4.2.1.9)`);
+  }
+
+  const ku = parsedValue(oid.keyUsage);
+  if (!(ku instanceof asn1js.BitString)) add('ext.keyUsage.presence', 'keyUsage is missing or malformed');
+  else {
+    const { usages, minimal } = readKeyUsage(ku);
+    if (!minimal) add('ext.keyUsage.encoding', 'keyUsage BIT STRING is not in DER form (X.690 §11.2.2)');
+    const expected = effectiveKeyUsage(profile, keyPolicy.key);
+    if (usages.join() !== expected.join()) add('ext.keyUsage.value', `keyUsage is ${usages.join(', ')}; profile ${profile.id} gives ${expected.join(', ')}`);
+    const type = keyPolicy.key.type === 'rsa' && !keyPolicy.key.pss ? 'rsa' : 'signature-only';
+    const wrong = usages.filter((u) => (type === 'rsa' ? ['keyAgreement', 'encipherOnly', 'decipherOnly'] : ['keyEncipherment', 'dataEncipherment']).includes(u));
+    if (wrong.length) add('ext.keyUsage.key-type', `${wrong.join(', ')} cannot be used with this key type`);
+    if (isCa !== usages.includes('keyCertSign')) add('ext.keyUsage.ca', `keyCertSign must ${isCa ? '' : 'not '}be set (§4.2.1.3)`);
+  }
+
+  const eku = parsedValue(oid.extKeyUsage);
+  if (expectPresent(oid.extKeyUsage, profile.extendedKeyUsage.length > 0)) {
+    const got = eku instanceof pkijs.ExtKeyUsage ? [...eku.keyPurposes].sort() : [];
+    const want = profile.extendedKeyUsage.map((k) => extendedKeyUsageOids[k]).sort();
+    if (got.join() !== want.join()) add('ext.extKeyUsage.value', `extKeyUsage is ${got.join(', ')}; profile ${profile.id} gives ${want.join(', ')}`);
+  }
+
+  const ski = parsedValue(oid.subjectKeyIdentifier);
+  if (!(ski instanceof asn1js.OctetString) || !bytesEqual(ski.valueBlock.valueHexView, keyIdentifier(spki))) {
+    add('ext.subjectKeyIdentifier.value', 'subjectKeyIdentifier is missing or not derived from the public key (RFC 7093 §2)');
+  }
+  const aki = parsedValue(oid.authorityKeyIdentifier);
+  if (!(aki instanceof pkijs.AuthorityKeyIdentifier) || !aki.keyIdentifier || !bytesEqual(aki.keyIdentifier.valueBlock.valueHexView, issuer.keyIdentifier)) {
+    add('ext.authorityKeyIdentifier.value', `authorityKeyIdentifier is missing or not issuer ${issuer.id}'s key identifier (§4.2.1.1)`);
+  } else if (aki.authorityCertIssuer || aki.authorityCertSerialNumber) {
+    add('ext.authorityKeyIdentifier.value', 'authorityKeyIdentifier must hold the key identifier only');
+  }
+
+  if (expectPresent(oid.certificatePolicies, profile.policies.length > 0)) {
+    const value = decodeDer(ext(oid.certificatePolicies)!.extnValue.valueBlock.valueHexView, 'certificatePolicies', 'lintFailed');
+    const got = (value instanceof asn1js.Sequence ? value.valueBlock.value : []).map((info) => {
+      const id = info instanceof asn1js.Sequence ? info.valueBlock.value[0] : undefined;
+      return id instanceof asn1js.ObjectIdentifier ? oidToString(id) : '?';
+    });
+    if ([...got].sort().join() !== [...profile.policies].sort().join()) add('ext.certificatePolicies.value', `policies are ${got.join(', ')}; profile ${profile.id} gives ${profile.policies.join(', ')}`);
+  }
+  for (const [id, wanted, url] of [
+    [oid.crlDistributionPoints, profile.crlDistributionPoints, issuer.urls.crl],
+    [oid.freshestCrl, profile.freshestCrl, issuer.urls.deltaCrl],
+  ] as const) {
+    if (expectPresent(id, wanted) && readDistributionPointUris(parsedValue(id)).join() !== url) {
+      add(`ext.${criticality[id].name}.value`, `${criticality[id].name} must point at ${url}`);
+    }
+  }
+  const aia = profile.authorityInfoAccess;
+  if (expectPresent(oid.authorityInfoAccess, aia.ocsp || aia.caIssuers)) {
+    const value = parsedValue(oid.authorityInfoAccess);
+    const descriptions = value instanceof pkijs.InfoAccess ? value.accessDescriptions : [];
+    const urls = (method: string) => descriptions.filter((d) => d.accessMethod === method).map((d) => String(d.accessLocation.value));
+    if (urls(oid.adOcsp).join() !== (aia.ocsp ? issuer.urls.ocsp : '')) add('ext.authorityInfoAccess.ocsp', `OCSP URL must be ${aia.ocsp ? issuer.urls.ocsp : 'absent'}`);
+    if (urls(oid.adCaIssuers).join() !== (aia.caIssuers ? issuer.urls.caIssuers : '')) add('ext.authorityInfoAccess.caIssuers', `caIssuers URL must be ${aia.caIssuers ? issuer.urls.caIssuers : 'absent'}`);
+  }
+  if (expectPresent(oid.ocspNoCheck, profile.ocspNoCheck) && toHex(ext(oid.ocspNoCheck)!.extnValue.valueBlock.valueHexView) !== '0500') {
+    add('ext.ocsp-nocheck.value', 'ocsp-nocheck must hold NULL (RFC 6960 §4.2.2.2.1)');
+  }
+  if (ext(oid.subjectAltName) && altNames.length === 0) add('ext.san.empty', 'subjectAltName is empty (§4.2.1.6)');
+  return problems;
+}
+
+/** Throws `lintFailed` listing the problems, if any: a certificate that fails lint is never signed. */
+export function assertLintClean(problems: LintProblem[], what: string): void {
+  if (problems.length) {
+    throw new AppError('lintFailed', `${what} failed lint: ${problems.map((p) => `[${p.code}] ${p.message}`).join('; ')}`, { problems });
+  }
+}

@@ -1,0 +1,121 @@
+/**
+ * Name policy: which subject attributes and identifiers a profile needs or allows, and what each
+ * value must look like. Values are normalised (NFC, trimmed, single spaces, canonical `KIND:value`
+ * UIDs, lower-case e-mail and DNS names) so one holder always gets the same name bytes.
+ */
+import { AppError } from '../../src/errors/app-error.js';
+import { isMultiValued, subjectAttributeOrder, subjectAttributes, type SubjectAttribute, type SubjectFields } from '../asn1/names.js';
+import { formatUid, parseUid, type IdentifierKind } from '../asn1/vn-identifiers.js';
+import type { Profile } from '../profiles/profile.js';
+import type { IssuanceRequest } from './request.js';
+
+/** C0 and C1 control characters (and DEL) have no place in a name. */
+const hasControlCharacters = (value: string) => [...value].some((c) => c.codePointAt(0)! < 0x20 || (c.codePointAt(0)! >= 0x7f && c.codePointAt(0)! < 0xa0));
+// RFC 5321 §4.1.2 dot-atom local part and an LDH domain; IA5 only (RFC 5280 §4.2.1.6).
+const emailPattern = /^[a-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*@([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
+// RFC 1034 §3.5 preferred syntax (LDH labels), RFC 5280 §4.2.1.6; a wildcard only as the whole leftmost label.
+const dnsPattern = /^(?=.{1,253}$)(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]([a-z0-9-]{0,61}[a-z0-9])?$/;
+
+const label = (attribute: SubjectAttribute) => `${attribute} (${subjectAttributes[attribute].name})`;
+const tidy = (value: string) => value.normalize('NFC').trim().replace(/\s+/g, ' ');
+
+function emailProblem(email: string): string | null {
+  if (!/^[\x20-\x7e]*$/.test(email)) return `e-mail "${email}": internationalised addresses (RFC 9598) are not supported`;
+  return emailPattern.test(email) && email.length <= 255 ? null : `e-mail "${email}" is not a valid address`;
+}
+
+export interface NamePolicyResult {
+  /** The request with every name normalised. */
+  request: IssuanceRequest;
+  problems: string[];
+}
+
+export function namePolicyProblems(request: IssuanceRequest, profile: Profile): NamePolicyResult {
+  const problems: string[] = [];
+  const allowed = new Set<string>([...profile.subject.required, ...profile.subject.optional]);
+  const uidKinds = new Set<IdentifierKind>([...profile.subject.uid.required.flat(), ...profile.subject.uid.optional]);
+  const subject: SubjectFields = {};
+
+  for (const attribute of subjectAttributeOrder) {
+    const raw = request.subject[attribute];
+    if (raw === undefined || (Array.isArray(raw) && raw.length === 0)) continue;
+    if (attribute === 'UID' ? uidKinds.size === 0 : !allowed.has(attribute)) {
+      problems.push(`subject attribute ${label(attribute)} is not allowed by profile ${profile.id}`);
+      continue;
+    }
+    const values = (Array.isArray(raw) ? raw : [raw]).map(tidy);
+    for (const value of values) {
+      if (!value) problems.push(`subject ${label(attribute)} is empty`);
+      else if (hasControlCharacters(value)) problems.push(`subject ${label(attribute)} contains control characters`);
+      else if ([...value].length > subjectAttributes[attribute].max) {
+        problems.push(`subject ${label(attribute)} is longer than ${subjectAttributes[attribute].max} characters (RFC 5280 Appendix A)`);
+      }
+    }
+    if (attribute === 'C') {
+      const country = values[0].toUpperCase();
+      if (country !== 'VN') problems.push(`subject C (countryName) must be VN, got "${values[0]}"`);
+      subject.C = country;
+    } else if (attribute === 'E') {
+      subject.E = values[0].toLowerCase();
+      const problem = emailProblem(subject.E);
+      if (problem) problems.push(`subject E: ${problem}`);
+    } else if (attribute === 'UID') {
+      subject.UID = values.map((value) => {
+        const parsed = parseUid(value);
+        if (!parsed.ok) {
+          problems.push(`UID: ${parsed.problem}`);
+          return value;
+        }
+        if (!uidKinds.has(parsed.identifier.kind)) problems.push(`UID: ${parsed.identifier.kind} is not allowed by profile ${profile.id}`);
+        return formatUid(parsed.identifier);
+      });
+    } else if (isMultiValued(attribute)) {
+      subject[attribute as 'OU'] = values;
+    } else {
+      subject[attribute as Exclude<SubjectAttribute, 'OU' | 'UID'>] = values[0];
+    }
+  }
+
+  for (const attribute of profile.subject.required) {
+    if (subject[attribute] === undefined) problems.push(`subject is missing required attribute ${label(attribute)} (profile ${profile.id})`);
+  }
+  const kinds = (subject.UID ?? []).map((uid) => parseUid(uid)).flatMap((p) => (p.ok ? [p.identifier.kind] : []));
+  for (const kind of new Set(kinds)) {
+    if (kinds.filter((k) => k === kind).length > 1) problems.push(`UID: more than one ${kind} identifier`);
+  }
+  for (const group of profile.subject.uid.required) {
+    if (!group.some((kind) => kinds.includes(kind))) {
+      problems.push(`UID: profile ${profile.id} requires ${group.length > 1 ? 'one of ' : ''}${group.map((k) => `${k}:`).join(', ')}`);
+    }
+  }
+
+  // RFC 5280 §4.1.2.6: e-mail addresses go in subjectAltName; an E attribute is mirrored there.
+  const emails = [...new Set([...request.emails.map((e) => e.trim().toLowerCase()), ...(subject.E ? [subject.E] : [])])];
+  for (const email of request.emails.map((e) => e.trim().toLowerCase())) {
+    const problem = emailProblem(email);
+    if (problem) problems.push(`subjectAltName: ${problem}`);
+  }
+  const dnsNames = [...new Set(request.dnsNames.map((d) => d.trim().toLowerCase().replace(/\.$/, '')))];
+  for (const name of dnsNames) if (!dnsPattern.test(name)) problems.push(`subjectAltName: "${name}" is not a valid DNS name`);
+  for (const [kind, present, rule] of [
+    ['an e-mail address', emails.length > 0, profile.subjectAltName.email],
+    ['a DNS name', dnsNames.length > 0, profile.subjectAltName.dns],
+  ] as const) {
+    if (rule === 'required' && !present) problems.push(`subjectAltName: profile ${profile.id} requires ${kind}`);
+    if (rule === 'forbidden' && present) problems.push(`subjectAltName: profile ${profile.id} does not allow ${kind}`);
+  }
+  // RFC 6125 §6.4.4 / BR §7.1.4.3: a CN beside DNS names must repeat one of them.
+  if (dnsNames.length && subject.CN && !dnsNames.includes(subject.CN.toLowerCase())) {
+    problems.push(`subject CN "${subject.CN}" must be one of the DNS names (${dnsNames.join(', ')})`);
+  }
+  if (Object.keys(subject).length === 0 && emails.length + dnsNames.length === 0) problems.push('the certificate would name nobody: empty subject and no subjectAltName');
+
+  return { request: { spki: request.spki, subject, emails, dnsNames }, problems };
+}
+
+/** The normalised request, or a `policyViolation` listing every problem. */
+export function checkNamePolicy(request: IssuanceRequest, profile: Profile): IssuanceRequest {
+  const result = namePolicyProblems(request, profile);
+  if (result.problems.length) throw new AppError('policyViolation', result.problems.join('; '), { problems: result.problems });
+  return result.request;
+}

@@ -1,0 +1,126 @@
+/**
+ * Prepare: builds the to-be-signed certificate (RFC 5280 §4.1.2) for a request under a profile and
+ * an issuer. Pure: the time and the serial come in, nothing is read or written, and the result is
+ * the exact DER that the linter checks and the signer signs.
+ */
+import * as asn1js from 'asn1js';
+import { AppError } from '../../src/errors/app-error.js';
+import { signatureAlgorithmDer } from '../asn1/algorithms.js';
+import { der, derTag, encodeTime, integerFromHex, tlv, wholeSeconds } from '../asn1/der.js';
+import {
+  authorityInfoAccess,
+  authorityKeyIdentifier,
+  basicConstraints,
+  certificatePolicies,
+  distributionPoints,
+  encodeExtensions,
+  extendedKeyUsage,
+  extension,
+  keyUsageBitString,
+  octetString,
+  subjectAltName,
+  type ExtensionSpec,
+  type KeyUsage,
+} from '../asn1/extensions.js';
+import { encodeName } from '../asn1/names.js';
+import { extendedKeyUsageOids, oid } from '../asn1/oids.js';
+import { describePublicKey, keyIdentifier, type PublicKeyDescription } from '../asn1/public-key.js';
+import type { Profile } from '../profiles/profile.js';
+import type { Issuer } from './issuer.js';
+import type { IssuanceRequest } from './request.js';
+import { serialProblem } from './serial.js';
+
+export interface PreparedCertificate {
+  /** DER TBSCertificate: exactly what is linted and signed. */
+  tbs: Uint8Array;
+  serial: string;
+  notBefore: Date;
+  notAfter: Date;
+  /** The profile's period was cut short to end with the issuer's certificate. */
+  validityTruncated: boolean;
+  profileId: string;
+  issuerId: string;
+  request: IssuanceRequest;
+}
+
+/** notBefore plus the profile's calendar period, less one second (RFC 5280 §4.1.2.5 counts both ends). */
+export function validityEnd(notBefore: Date, validity: Profile['validity']): Date {
+  const start = wholeSeconds(notBefore);
+  const months = (validity.years ?? 0) * 12 + (validity.months ?? 0);
+  const target = new Date(start);
+  target.setUTCDate(1);
+  target.setUTCMonth(target.getUTCMonth() + months);
+  // 29 Feb + 1 year, 31 Jan + 1 month: stay on the month's last day rather than spill over.
+  const lastDay = new Date(Date.UTC(target.getUTCFullYear(), target.getUTCMonth() + 1, 0)).getUTCDate();
+  target.setUTCDate(Math.min(start.getUTCDate(), lastDay));
+  return new Date(target.getTime() + ((validity.days ?? 0) * 24 + (validity.hours ?? 0)) * 3_600_000 - 1000);
+}
+
+/**
+ * The profile's key usages that make sense for the key (RFC 5280 §4.2.1.3): no key or data
+ * encipherment with EC or PSS-only keys, no key agreement with RSA.
+ */
+export function effectiveKeyUsage(profile: Profile, key: PublicKeyDescription): KeyUsage[] {
+  const forbidden: KeyUsage[] =
+    key.type === 'rsa' && !key.pss ? ['keyAgreement', 'encipherOnly', 'decipherOnly'] : key.type === 'ec' ? ['keyEncipherment', 'dataEncipherment'] : ['keyEncipherment', 'dataEncipherment', 'keyAgreement'];
+  return profile.keyUsage.filter((usage) => !forbidden.includes(usage));
+}
+
+/** Extensions as the profile prescribes them, with RFC 5280's criticality. */
+export function profileExtensions(request: IssuanceRequest, profile: Profile, issuer: Issuer): ExtensionSpec[] {
+  const isCa = profile.type !== 'end-entity';
+  const subjectEmpty = Object.keys(request.subject).length === 0;
+  const aia = profile.authorityInfoAccess;
+  return [
+    // §4.2.1.9: critical in CA certificates; also marked (cA FALSE) in end-entity ones.
+    extension(oid.basicConstraints, true, basicConstraints(isCa, profile.pathLenConstraint)),
+    // §4.2.1.3: SHOULD be critical.
+    extension(oid.keyUsage, true, keyUsageBitString(effectiveKeyUsage(profile, describePublicKey(request.spki)))),
+    ...(profile.extendedKeyUsage.length
+      ? [extension(oid.extKeyUsage, false, extendedKeyUsage(profile.extendedKeyUsage.map((k) => extendedKeyUsageOids[k])))]
+      : []),
+    // §4.2.1.2 and §4.2.1.1: MUST be non-critical.
+    extension(oid.subjectKeyIdentifier, false, octetString(keyIdentifier(request.spki))),
+    extension(oid.authorityKeyIdentifier, false, authorityKeyIdentifier(issuer.keyIdentifier)),
+    ...(profile.policies.length ? [extension(oid.certificatePolicies, false, certificatePolicies(profile.policies))] : []),
+    // §4.2.1.13 SHOULD, §4.2.1.15 MUST be non-critical.
+    ...(profile.crlDistributionPoints ? [extension(oid.crlDistributionPoints, false, distributionPoints(issuer.urls.crl))] : []),
+    ...(profile.freshestCrl ? [extension(oid.freshestCrl, false, distributionPoints(issuer.urls.deltaCrl))] : []),
+    // §4.2.2.1: MUST be non-critical.
+    ...(aia.ocsp || aia.caIssuers
+      ? [extension(oid.authorityInfoAccess, false, authorityInfoAccess({ ocsp: aia.ocsp ? issuer.urls.ocsp : undefined, caIssuers: aia.caIssuers ? issuer.urls.caIssuers : undefined }))]
+      : []),
+    // §4.2.1.6: critical exactly when the subject is empty.
+    ...(request.emails.length || request.dnsNames.length ? [extension(oid.subjectAltName, subjectEmpty, subjectAltName(request))] : []),
+    // RFC 6960 §4.2.2.2.1: the value is NULL.
+    ...(profile.ocspNoCheck ? [extension(oid.ocspNoCheck, false, new asn1js.Null())] : []),
+  ];
+}
+
+/**
+ * Builds the TBSCertificate. The request must already have passed the key and name policies
+ * (prepareCertificate does both, then lints); validity ends with the issuer's at the latest, as
+ * EJBCA does, and `validityTruncated` says so.
+ */
+export function buildTemplate(request: IssuanceRequest, profile: Profile, issuer: Issuer, now: Date, serial: string): PreparedCertificate {
+  const problem = serialProblem(serial);
+  if (problem) throw new AppError('internal', `cannot use serial ${serial}: ${problem}`);
+  const notBefore = wholeSeconds(now);
+  if (notBefore < issuer.notBefore || notBefore > issuer.notAfter) {
+    throw new AppError('misconfigured', `issuer ${issuer.id} is valid from ${issuer.notBefore.toISOString()} to ${issuer.notAfter.toISOString()}, not at ${notBefore.toISOString()}`);
+  }
+  const wanted = validityEnd(notBefore, profile.validity);
+  const notAfter = wanted > issuer.notAfter ? issuer.notAfter : wanted;
+  const tbs = tlv(
+    derTag.sequence,
+    tlv(derTag.explicit0, der(new asn1js.Integer({ value: 2 }))), // v3: extensions present (§4.1.2.1)
+    der(integerFromHex(serial)),
+    signatureAlgorithmDer(issuer.signatureAlgorithm),
+    issuer.subject,
+    der(new asn1js.Sequence({ value: [encodeTime(notBefore), encodeTime(notAfter)] })),
+    encodeName(request.subject),
+    request.spki,
+    tlv(derTag.explicit3, der(encodeExtensions(profileExtensions(request, profile, issuer)))),
+  );
+  return { tbs, serial, notBefore, notAfter, validityTruncated: wanted > issuer.notAfter, profileId: profile.id, issuerId: issuer.id, request };
+}

@@ -1,0 +1,135 @@
+/**
+ * Certificate profiles: declarative JSON files in this directory (one per profile, the file named
+ * after its id), validated by a zod schema when loaded. A profile says what may be asked for (key
+ * types, subject attributes, identifiers) and what the CA writes (validity, key usages, policies,
+ * revocation pointers). The linter checks every certificate against its profile before signing.
+ */
+import { readdir, readFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+import { AppError } from '../../src/errors/app-error.js';
+import { keyUsageNames } from '../asn1/extensions.js';
+import { extendedKeyUsageOids, type ExtendedKeyUsage } from '../asn1/oids.js';
+import { identifierKinds } from '../asn1/vn-identifiers.js';
+
+export const defaultProfileDirectory = fileURLToPath(new URL('.', import.meta.url));
+
+const attribute = z.enum(['C', 'ST', 'L', 'O', 'OU', 'CN', 'E']);
+const uidKind = z.enum(identifierKinds);
+const presence = z.enum(['required', 'optional', 'forbidden']);
+const dottedOid = z.string().regex(/^[0-2](\.(0|[1-9]\d*))+$/, 'expected a dotted object identifier');
+const period = z.number().int().min(0).max(100_000).optional();
+
+export const profileSchema = z
+  .strictObject({
+    id: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'lower-case letters, digits and "-"'),
+    description: z.string().min(1),
+    /** root-ca: self-signed; issuing-ca: signed by the root (or an external root); end-entity: holders. */
+    type: z.enum(['root-ca', 'issuing-ca', 'end-entity']),
+    /** RFC 5280 §4.2.1.9; CA profiles only; absent = unlimited. */
+    pathLenConstraint: z.number().int().min(0).max(10).optional(),
+    /** Public keys a request may carry (RFC 5480 named curves, RSA modulus sizes). */
+    keys: z
+      .strictObject({
+        ec: z.array(z.enum(['P-256', 'P-384', 'P-521'])).default([]),
+        rsa: z.array(z.union([z.literal(2048), z.literal(3072), z.literal(4096)])).default([]),
+      })
+      .refine((k) => k.ec.length + k.rsa.length > 0, 'allow at least one key type'),
+    subject: z.strictObject({
+      required: z.array(attribute).default([]),
+      optional: z.array(attribute).default([]),
+      /** UID identifiers: each `required` group needs one of its kinds; at most one UID per kind. */
+      uid: z
+        .strictObject({ required: z.array(z.array(uidKind).min(1)).default([]), optional: z.array(uidKind).default([]) })
+        .default({ required: [], optional: [] }),
+    }),
+    subjectAltName: z
+      .strictObject({ email: presence.default('forbidden'), dns: presence.default('forbidden') })
+      .default({ email: 'forbidden', dns: 'forbidden' }),
+    /** Calendar period from notBefore; the certificate ends one second before (RFC 5280 §4.1.2.5 is inclusive). */
+    validity: z
+      .strictObject({ years: period, months: period, days: period, hours: period })
+      .refine((v) => Object.values(v).some((n) => n && n > 0), 'give a positive years, months, days or hours'),
+    keyUsage: z.array(z.enum(keyUsageNames)).min(1),
+    extendedKeyUsage: z.array(z.enum(Object.keys(extendedKeyUsageOids) as [ExtendedKeyUsage, ...ExtendedKeyUsage[]])).default([]),
+    /** certificatePolicies (RFC 5280 §4.2.1.4) OIDs; empty = no extension. */
+    policies: z.array(dottedOid).default([]),
+    /** Add the issuer's CRL URL (RFC 5280 §4.2.1.13). */
+    crlDistributionPoints: z.boolean().default(false),
+    /** Add the issuer's delta CRL URL (RFC 5280 §4.2.1.15). */
+    freshestCrl: z.boolean().default(false),
+    /** RFC 5280 §4.2.2.1: the issuer's certificate URL and the OCSP responder URL. */
+    authorityInfoAccess: z
+      .strictObject({ caIssuers: z.boolean().default(false), ocsp: z.boolean().default(false) })
+      .default({ caIssuers: false, ocsp: false }),
+    /** RFC 6960 §4.2.2.2.1 id-pkix-ocsp-nocheck, for delegated OCSP signers. */
+    ocspNoCheck: z.boolean().default(false),
+    /** Distinct RA officers who must approve a request (none may be its requester). */
+    approvals: z.number().int().min(0).max(10),
+  })
+  .superRefine((p, ctx) => {
+    const problem = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', path, message });
+    const isCa = p.type !== 'end-entity';
+    // RFC 5280 §4.2.1.3 / §4.2.1.9: keyCertSign if and only if cA.
+    if (isCa !== p.keyUsage.includes('keyCertSign')) problem(['keyUsage'], isCa ? 'a CA profile needs keyCertSign' : 'keyCertSign is for CA profiles');
+    if (!isCa && p.keyUsage.includes('cRLSign')) problem(['keyUsage'], 'cRLSign is for CA profiles');
+    if (!isCa && p.pathLenConstraint !== undefined) problem(['pathLenConstraint'], 'only CA profiles have a path length');
+    if (p.type === 'root-ca' && (p.crlDistributionPoints || p.freshestCrl || p.authorityInfoAccess.caIssuers || p.authorityInfoAccess.ocsp)) {
+      problem(['type'], 'a self-signed root is a trust anchor (RFC 5280 §6.1.1): no CRL or AIA pointers');
+    }
+    if (p.freshestCrl && !p.crlDistributionPoints) problem(['freshestCrl'], 'a delta CRL pointer needs crlDistributionPoints');
+    if (p.ocspNoCheck && !p.extendedKeyUsage.includes('OCSPSigning')) problem(['ocspNoCheck'], 'ocsp-nocheck is for OCSPSigning certificates');
+    const both = p.subject.required.filter((a) => p.subject.optional.includes(a));
+    if (both.length) problem(['subject', 'optional'], `${both.join(', ')} also listed as required`);
+    if (p.subject.required.length === 0 && p.subjectAltName.email !== 'required' && p.subjectAltName.dns !== 'required') {
+      problem(['subject', 'required'], 'require a subject attribute or a subjectAltName (RFC 5280 §4.1.2.6)');
+    }
+  });
+
+export type Profile = z.output<typeof profileSchema>;
+
+function formatIssues(error: z.ZodError, source: string): string {
+  return error.issues
+    .map((issue) => {
+      const path = issue.path.map((p, i) => (typeof p === 'number' ? `[${p}]` : `${i ? '.' : ''}${String(p)}`)).join('') || '(root)';
+      return `${source}: ${path}: ${issue.message}`;
+    })
+    .join('; ');
+}
+
+/** Validates one profile; `source` (the file) prefixes every error, e.g. `tls-server.json: validity: …`. */
+export function parseProfile(json: unknown, source: string): Profile {
+  const result = profileSchema.safeParse(json);
+  if (!result.success) throw new AppError('misconfigured', `invalid certificate profile ${formatIssues(result.error, source)}`);
+  return result.data;
+}
+
+export type Profiles = ReadonlyMap<string, Profile>;
+
+/** Loads every `*.json` of `directory` (the profiles shipped here by default). */
+export async function loadProfiles(directory: string = defaultProfileDirectory): Promise<Profiles> {
+  const files = (await readdir(directory)).filter((f) => f.endsWith('.json')).sort();
+  const profiles = new Map<string, Profile>();
+  for (const file of files) {
+    const path = join(directory, file);
+    let json: unknown;
+    try {
+      json = JSON.parse(await readFile(path, 'utf8'));
+    } catch (error) {
+      throw new AppError('misconfigured', `invalid certificate profile ${path}: ${(error as Error).message}`, {}, { cause: error });
+    }
+    const profile = parseProfile(json, path);
+    if (profile.id !== basename(file, '.json')) {
+      throw new AppError('misconfigured', `invalid certificate profile ${path}: id: "${profile.id}" differs from the file name`);
+    }
+    profiles.set(profile.id, profile);
+  }
+  return profiles;
+}
+
+export function getProfile(profiles: Profiles, id: string): Profile {
+  const profile = profiles.get(id);
+  if (!profile) throw new AppError('profileNotFound', `no certificate profile "${id}"; known: ${[...profiles.keys()].join(', ')}`);
+  return profile;
+}

@@ -1,0 +1,126 @@
+/**
+ * Certificate revocation lists (RFC 5280 §5): a full CRL per issuer and delta CRLs against it
+ * (§5.2.4), signed by the issuer's key (no indirect CRLs). Pure given the entries and numbers; the
+ * caller keeps the CRL-number sequence, which full and delta CRLs share (§5.2.3).
+ */
+import * as asn1js from 'asn1js';
+import { AppError } from '../../../src/errors/app-error.js';
+import { signatureAlgorithmDer } from '../../asn1/algorithms.js';
+import { der, derTag, encodeTime, integerFromHex, tlv, wholeSeconds } from '../../asn1/der.js';
+import { authorityKeyIdentifier, crlNumber, distributionPoints, encodeExtensions, extension, invalidityDate, type ExtensionSpec } from '../../asn1/extensions.js';
+import { oid } from '../../asn1/oids.js';
+import type { Issuer } from '../../issuance/issuer.js';
+import { serialProblem } from '../../issuance/serial.js';
+import { assertKeyFits, signStructure } from '../../issuance/sign.js';
+import type { SigningKey } from '../../keys/key-store.js';
+
+/** RFC 5280 §5.3.1 CRLReason (value 7 is unused). */
+export const revocationReasons = {
+  unspecified: 0,
+  keyCompromise: 1,
+  cACompromise: 2,
+  affiliationChanged: 3,
+  superseded: 4,
+  cessationOfOperation: 5,
+  certificateHold: 6,
+  removeFromCRL: 8,
+  privilegeWithdrawn: 9,
+  aACompromise: 10,
+} as const;
+export type RevocationReason = keyof typeof revocationReasons;
+
+export interface CrlEntry {
+  /** Hex of the serial's content octets, as the registry stores it. */
+  serial: string;
+  revokedAt: Date;
+  reason: RevocationReason;
+  /** RFC 5280 §5.3.2: when the key is known or suspected to have been compromised. */
+  invalidityDate?: Date | null;
+}
+
+export interface CrlParams {
+  issuer: Issuer;
+  /** CRL number (§5.2.3): increasing per issuer, shared by full and delta CRLs. */
+  number: bigint;
+  thisUpdate: Date;
+  nextUpdate: Date;
+  entries: readonly CrlEntry[];
+  /** A delta CRL (§5.2.4) against the full CRL numbered `baseNumber`. */
+  delta?: { baseNumber: bigint };
+  /** On a full CRL: point at the delta CRL (freshestCRL, §5.2.6). */
+  freshestCrl?: boolean;
+}
+
+const maxCrlNumber = (1n << 159n) - 1n; // §5.2.3: at most 20 octets
+
+function entry(e: CrlEntry, delta: boolean): Uint8Array {
+  const problem = serialProblem(e.serial);
+  if (problem) throw new AppError('internal', `CRL entry ${e.serial}: ${problem}`);
+  if (e.reason === 'removeFromCRL' && !delta) throw new AppError('internal', `CRL entry ${e.serial}: removeFromCRL belongs in delta CRLs only (§5.3.1)`);
+  const extensions: ExtensionSpec[] = [
+    // §5.3.1: the reason code SHOULD be absent rather than unspecified.
+    ...(e.reason === 'unspecified' ? [] : [extension(oid.crlReason, false, new asn1js.Enumerated({ value: revocationReasons[e.reason] }))]),
+    ...(e.invalidityDate && e.reason !== 'removeFromCRL' ? [extension(oid.invalidityDate, false, invalidityDate(e.invalidityDate))] : []),
+  ];
+  return tlv(
+    derTag.sequence,
+    der(integerFromHex(e.serial)),
+    der(encodeTime(e.revokedAt)),
+    ...(extensions.length ? [der(encodeExtensions(extensions))] : []),
+  );
+}
+
+/** The TBSCertList DER (§5.1.2). Entries are ordered by revocation time, then serial, so equal inputs give equal bytes. */
+export function buildCrl(params: CrlParams): Uint8Array {
+  const { issuer, number, delta } = params;
+  const thisUpdate = wholeSeconds(params.thisUpdate);
+  const nextUpdate = wholeSeconds(params.nextUpdate);
+  if (number < 0n || number > maxCrlNumber) throw new AppError('internal', `CRL number ${number} is outside 0..2^159-1 (§5.2.3)`);
+  if (delta && (delta.baseNumber < 0n || delta.baseNumber >= number)) throw new AppError('internal', `delta CRL ${number} cannot refer to base CRL ${delta.baseNumber}`);
+  if (nextUpdate <= thisUpdate) throw new AppError('internal', 'CRL nextUpdate must be after thisUpdate (§5.1.2.5)');
+  const serials = params.entries.map((e) => e.serial);
+  const repeated = serials.find((s, i) => serials.indexOf(s) !== i);
+  if (repeated) throw new AppError('internal', `serial ${repeated} appears twice in CRL ${number}`);
+  const entries = [...params.entries].sort((a, b) => a.revokedAt.getTime() - b.revokedAt.getTime() || a.serial.localeCompare(b.serial));
+  const extensions: ExtensionSpec[] = [
+    extension(oid.authorityKeyIdentifier, false, authorityKeyIdentifier(issuer.keyIdentifier)), // §5.2.1 MUST
+    extension(oid.crlNumber, false, crlNumber(number)), // §5.2.3 MUST, non-critical
+    ...(delta ? [extension(oid.deltaCrlIndicator, true, crlNumber(delta.baseNumber))] : []), // §5.2.4: critical
+    ...(!delta && params.freshestCrl ? [extension(oid.freshestCrl, false, distributionPoints(issuer.urls.deltaCrl))] : []), // §5.2.6
+  ];
+  return tlv(
+    derTag.sequence,
+    der(new asn1js.Integer({ value: 1 })), // v2 (§5.1.2.1): extensions present
+    signatureAlgorithmDer(issuer.signatureAlgorithm),
+    issuer.subject,
+    der(encodeTime(thisUpdate)),
+    der(encodeTime(nextUpdate)),
+    // §5.1.2.6: with no revoked certificates the list is absent, not empty.
+    ...(entries.length ? [tlv(derTag.sequence, ...entries.map((e) => entry(e, Boolean(delta))))] : []),
+    tlv(derTag.explicit0, der(encodeExtensions(extensions))),
+  );
+}
+
+/** Signs a TBSCertList with the issuer's key; returns the CRL DER. */
+export async function signCrl(tbs: Uint8Array, issuer: Issuer, key: SigningKey): Promise<Uint8Array> {
+  assertKeyFits(key, issuer.spki, issuer.signatureAlgorithm, `issuer ${issuer.id}`);
+  return signStructure(tbs, key, issuer.spki, `CRL of issuer ${issuer.id}`);
+}
+
+/**
+ * The entries of a delta CRL (§5.2.4): what changed since the base CRL. New or changed entries are
+ * listed as they are now; entries gone from the full list (released from hold, or expired) are
+ * listed with removeFromCRL (§5.3.1).
+ */
+export function deltaEntries(base: readonly CrlEntry[], current: readonly CrlEntry[]): CrlEntry[] {
+  const before = new Map(base.map((e) => [e.serial, e]));
+  const now = new Map(current.map((e) => [e.serial, e]));
+  const changed = current.filter((e) => {
+    const old = before.get(e.serial);
+    return !old || old.reason !== e.reason || old.revokedAt.getTime() !== e.revokedAt.getTime();
+  });
+  const removed = base
+    .filter((e) => !now.has(e.serial))
+    .map((e): CrlEntry => ({ serial: e.serial, revokedAt: e.revokedAt, reason: 'removeFromCRL' }));
+  return [...changed, ...removed];
+}
