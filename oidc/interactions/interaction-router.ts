@@ -59,8 +59,13 @@ export function interactionRouter(deps: InteractionDeps): Router<AppState> {
     if (!ctx.request.is('application/x-www-form-urlencoded')) {
       throw new AppError('unsupportedMediaType', 'expected an application/x-www-form-urlencoded form');
     }
+    // Fetch metadata first (browsers send it on every form post); Origin as the fallback. A
+    // privacy setting may turn Origin into "null" on a same-origin post, so that alone is no refusal.
+    const site = ctx.get('sec-fetch-site');
     const origin = ctx.get('origin');
-    if (origin && origin !== deps.publicOrigin) throw new AppError('forbidden', 'cross-origin form submission refused');
+    if ((site && site !== 'same-origin' && site !== 'none') || (origin && origin !== 'null' && origin !== deps.publicOrigin)) {
+      throw new AppError('forbidden', 'cross-origin form submission refused');
+    }
     const form = new URLSearchParams((await readBody(ctx, FORM_LIMIT)).toString('utf8'));
     const expected = Buffer.from(csrfFor(ctx.params.uid));
     const given = Buffer.from(form.get('csrf') ?? '');

@@ -7,6 +7,12 @@ export interface LoginMethodLink {
   label: Record<Language, string>;
 }
 
+/**
+ * The service sends `Referrer-Policy: no-referrer`, under which browsers send `Origin: null` with
+ * a form POST, and the interaction router refuses a foreign Origin; `same-origin` here lets our
+ * own forms carry their real Origin while nothing leaks to other sites. The empty icon spares a
+ * /favicon.ico request (a 404 the service has no route for).
+ */
 function layout(lang: Language, title: string, body: Raw, switchHref?: string): string {
   const other = lang === 'vi' ? 'en' : 'vi';
   return html`<!doctype html>
@@ -14,6 +20,8 @@ function layout(lang: Language, title: string, body: Raw, switchHref?: string): 
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="referrer" content="same-origin">
+<link rel="icon" href="data:,">
 <title>${title} · ${t(lang, 'app.name')}</title>
 <link rel="stylesheet" href="/static/tinnhiem.css">
 </head>
