@@ -27,6 +27,17 @@ import { adapterFactory } from '../oidc/adapter.js';
 import { OidcProvider, issuerOf } from '../oidc/provider.js';
 import { apiResource } from '../oidc/configuration.js';
 import { interactionRouter } from '../oidc/interactions/interaction-router.js';
+import { join, resolve } from 'node:path';
+import { FileKeyStore } from '../ca/keys/file-key-store.js';
+import { loadProfiles } from '../ca/profiles/profile.js';
+import { CaRepository } from './storage/ca-repository.js';
+import { CertificateAuthority } from './ra/certificate-authority.js';
+import { RegistrationAuthority } from './ra/registration-authority.js';
+import { CaSetup } from './ra/ca-setup.js';
+import { CertificateService } from './ra/certificate-service.js';
+import { certificatesRouter } from './http/routers/certificates-router.js';
+import { pkiRouter } from './http/routers/pki-router.js';
+import { apiDocsRouter } from './http/routers/api-docs-router.js';
 
 /** Everything one running tinnhiem node is made of. */
 export interface Service {
@@ -40,6 +51,7 @@ export interface Service {
   readonly clients: ClientRegistry;
   readonly signingKeys: SigningKeyService;
   readonly oidc: OidcProvider;
+  readonly certificates: CertificateService;
   /** Readiness turns 503 and responses say `Connection: close`. */
   beginShutdown(): void;
   isShuttingDown(): boolean;
@@ -59,6 +71,8 @@ export interface CreateServiceOptions {
   initialise?: boolean;
   /** Extra routers (tests add a slow route to exercise graceful shutdown). */
   extraRouters?: readonly Router<AppState>[];
+  /** PBKDF2 iterations for new CA key files (default 600,000; tests lower it for speed). */
+  keyKdfIterations?: number;
 }
 
 /**
@@ -115,6 +129,25 @@ export async function createService(config: Config, options: CreateServiceOption
     sweeper.unref();
     cleanups.push(() => clearInterval(sweeper));
 
+    // The CA: keys in DATA_DIR/keys, sealed with the same master passphrase.
+    const keyStore = new FileKeyStore({ directory: join(resolve(config.dataDir), 'keys'), passphrase: options.masterPassphrase, kdfIterations: options.keyKdfIterations });
+    const caRepo = new CaRepository(db.knex);
+    const ca = new CertificateAuthority(db, caRepo, audit, keyStore, await loadProfiles(), clock, { publicUrl: config.server.publicUrl, ...config.ca }, log);
+    const ra = new RegistrationAuthority(db, caRepo, audit, ca, clock);
+    const caSetup = new CaSetup(config, db, caRepo, audit, keyStore, ca, clock);
+    const certificates = new CertificateService(ca, ra, caSetup, db, caRepo, audit, clock);
+    if (options.initialise && !(await ca.issuers()).some((i) => i.role === 'issuing')) {
+      await caSetup.initHierarchy('system');
+      log.info('development CA created (root, issuing CA, OCSP signer)');
+    }
+    const recovered = await ca.finishUnfinished();
+    if (recovered) log.warn({ recovered }, 'finished issuances interrupted by a crash');
+    const crlTimer = setInterval(() => {
+      ca.refreshCrls().catch((err: unknown) => log.warn({ err }, 'CRL refresh failed'));
+    }, 5 * 60_000);
+    crlTimer.unref();
+    cleanups.push(() => clearInterval(crlTimer));
+
     const provider = oidc;
     const verifier = new AccessTokenVerifier(issuerOf(config), apiResource(config), () => ({ version: provider.publicJwks.map((k) => k.kid).join(','), jwks: provider.publicJwks }));
 
@@ -140,6 +173,9 @@ export async function createService(config: Config, options: CreateServiceOption
           loginMethods: () => [],
         }),
         auditRouter({ audit: new AuditService(audit), verifier }),
+        certificatesRouter({ certificates, verifier, now: () => clock.now() }),
+        pkiRouter({ certificates, now: () => clock.now() }),
+        apiDocsRouter({ publicUrl: config.server.publicUrl }),
         ...(options.extraRouters ?? []),
       ],
     });
@@ -155,6 +191,7 @@ export async function createService(config: Config, options: CreateServiceOption
       clients,
       signingKeys,
       oidc: provider,
+      certificates,
       beginShutdown: () => {
         shuttingDown = true;
       },

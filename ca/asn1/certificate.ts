@@ -3,7 +3,7 @@ import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
 import type { ErrorKind } from '../../src/errors/app-error.js';
 import { decodePkijs, der, hexFromInteger, readDerOrPem } from './der.js';
-import { readKeyUsage, type KeyUsage } from './extensions.js';
+import { readDistributionPointUris, readKeyUsage, type KeyUsage } from './extensions.js';
 import { oid } from './oids.js';
 
 export interface ParsedCertificate {
@@ -38,6 +38,15 @@ export interface CertificateFacts {
   authorityKeyIdentifier: Uint8Array | null;
   emails: string[];
   dnsNames: string[];
+  /** AIA id-ad-ocsp and id-ad-caIssuers URIs (RFC 5280 §4.2.2.1); CRL distribution point URIs. */
+  ocspUrls: string[];
+  caIssuersUrls: string[];
+  crlUrls: string[];
+}
+
+function accessUris(value: unknown, method: string): string[] {
+  if (!(value instanceof pkijs.InfoAccess)) return [];
+  return value.accessDescriptions.filter((a) => a.accessMethod === method && a.accessLocation.type === 6).map((a) => String(a.accessLocation.value));
 }
 
 export function certificateFacts(certificate: pkijs.Certificate): CertificateFacts {
@@ -64,5 +73,8 @@ export function certificateFacts(certificate: pkijs.Certificate): CertificateFac
     authorityKeyIdentifier: aki instanceof pkijs.AuthorityKeyIdentifier && aki.keyIdentifier ? aki.keyIdentifier.valueBlock.valueHexView : null,
     emails: names.filter((n) => n.type === 1).map((n) => String(n.value)),
     dnsNames: names.filter((n) => n.type === 2).map((n) => String(n.value)),
+    ocspUrls: accessUris(parsed(oid.authorityInfoAccess), oid.adOcsp),
+    caIssuersUrls: accessUris(parsed(oid.authorityInfoAccess), oid.adCaIssuers),
+    crlUrls: readDistributionPointUris(parsed(oid.crlDistributionPoints)),
   };
 }

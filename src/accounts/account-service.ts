@@ -186,9 +186,13 @@ export class AccountService {
           details: { key: key.startsWith('ip:') ? key : undefined, lockSeconds: policy.lockMs / 1000, ip: input.ip },
         });
       }
-      return justLocked.length > 0;
+      return justLocked;
     });
-    if (locked) return { ok: false, reason: 'throttled', retryAfterSeconds: Math.ceil(this.policy.perAccount.lockMs / 1000) };
+    if (locked.length) {
+      // The longest of the locks this failure set (the account's and the address's may differ).
+      const lockMs = Math.max(...locked.map((key) => (key.startsWith('account:') ? this.policy.perAccount : this.policy.perAddress).lockMs));
+      return { ok: false, reason: 'throttled', retryAfterSeconds: Math.ceil(lockMs / 1000) };
+    }
     return { ok: false, reason };
   }
 }

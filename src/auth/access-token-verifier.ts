@@ -1,4 +1,5 @@
 import { createLocalJWKSet, errors as joseErrors, jwtVerify, type JWK, type JWTPayload } from 'jose';
+import { systemClock, type Clock } from '../lifecycle/clock.js';
 
 export interface VerifiedAccessToken {
   subject: string;
@@ -28,6 +29,8 @@ export class AccessTokenVerifier {
     private readonly audience: string,
     private readonly keys: () => { version: string; jwks: JWK[] },
     private readonly clockTolerance = 5,
+    /** The service's clock (DESIGN: inject the clock); expiry is judged by it. */
+    private readonly clock: Clock = systemClock,
   ) {}
 
   private jwks() {
@@ -44,6 +47,7 @@ export class AccessTokenVerifier {
         typ: 'at+jwt',
         algorithms: ['ES256', 'RS256', 'PS256'],
         clockTolerance: this.clockTolerance,
+        currentDate: this.clock.now(),
         requiredClaims: ['exp', 'iat', 'client_id', 'sub'],
       });
       return {

@@ -64,6 +64,17 @@ export const configSchema = z.object({
       keyPollSeconds: integer(1, 3600).default(30),
     })
     .prefault({}),
+  ca: z
+    .object({
+      name: z.string().trim().min(1).max(40).default('tinnhiem'),
+      organisation: z.string().trim().min(1).max(64).default('tinnhiem (development)'),
+      locality: z.string().trim().min(1).max(128).optional(),
+      keyType: z.enum(['ecdsa-p256', 'ecdsa-p384', 'rsa-2048', 'rsa-3072', 'rsa-4096', 'rsa-pss-2048', 'rsa-pss-3072', 'rsa-pss-4096']).default('ecdsa-p256'),
+      crlValidityHours: integer(1, 24 * 31).default(24),
+      deltaCrlValidityMinutes: integer(5, 24 * 60).default(60),
+      rootCrlValidityDays: integer(1, 400).default(365),
+    })
+    .prefault({}),
   login: z
     .object({
       maxFailuresPerAccount: integer(1, 1000).default(5),
@@ -131,6 +142,13 @@ export const envVars: readonly EnvVar[] = [
   { name: 'REFRESH_TOKEN_TTL_SECONDS', path: 'oidc.refreshTokenTtlSeconds', doc: 'Lifetime of refresh tokens (rotated on every use).' },
   { name: 'SESSION_TTL_SECONDS', path: 'oidc.sessionTtlSeconds', doc: 'Lifetime of a single sign-on session.' },
   { name: 'OIDC_KEY_POLL_SECONDS', path: 'oidc.keyPollSeconds', doc: 'How often a node checks for rotated signing keys.' },
+  { name: 'CA_NAME', path: 'ca.name', doc: 'Short name in the CA certificates\' common names ("<name> Root CA", "<name> Issuing CA 2026").' },
+  { name: 'CA_ORGANISATION', path: 'ca.organisation', doc: 'O of the CA certificates, e.g. "ỦY BAN NHÂN DÂN TỈNH SÓC TRĂNG".' },
+  { name: 'CA_LOCALITY', path: 'ca.locality', doc: 'L of the CA certificates (province or city); unset leaves it out.' },
+  { name: 'CA_KEY_TYPE', path: 'ca.keyType', doc: 'Key type of CA keys made by `tinnhiem ca init`: ecdsa-p256, ecdsa-p384, rsa-2048…4096, rsa-pss-2048…4096.' },
+  { name: 'CRL_VALIDITY_HOURS', path: 'ca.crlValidityHours', doc: 'nextUpdate of full CRLs; they are regenerated at half-life and on every revocation.' },
+  { name: 'DELTA_CRL_VALIDITY_MINUTES', path: 'ca.deltaCrlValidityMinutes', doc: 'nextUpdate of delta CRLs.' },
+  { name: 'ROOT_CRL_VALIDITY_DAYS', path: 'ca.rootCrlValidityDays', doc: 'nextUpdate of the root\'s CRL (signed only by explicit CA commands).' },
   { name: 'LOGIN_MAX_FAILURES_PER_ACCOUNT', path: 'login.maxFailuresPerAccount', doc: 'Failed logins on one account, within the window, that lock it.' },
   { name: 'LOGIN_MAX_FAILURES_PER_ADDRESS', path: 'login.maxFailuresPerAddress', doc: 'Failed logins from one client address, within the window, that lock it.' },
   { name: 'LOGIN_FAILURE_WINDOW_SECONDS', path: 'login.failureWindowSeconds', doc: 'Window in which failed logins are counted.' },

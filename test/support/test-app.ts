@@ -1,3 +1,6 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
@@ -55,7 +58,9 @@ export async function startTestService(options: StartOptions = {}): Promise<Test
   const server: Server = createServer((req, res) => handler(req, res));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const config = loadConfig({ env: { LOG_LEVEL: 'info', PUBLIC_URL: options.publicUrl ?? url, ...options.env } });
+  // Key files live in DATA_DIR: the embedded database's directory, or a temporary one on PostgreSQL.
+  database.keyDir ??= database.env.DATA_DIR ?? mkdtempSync(join(tmpdir(), 'tinnhiem-keys-'));
+  const config = loadConfig({ env: { LOG_LEVEL: 'info', PUBLIC_URL: options.publicUrl ?? url, DATA_DIR: database.keyDir, ...options.env } });
   const { log, lines } = memoryLogger();
   const service = await createService(config, {
     log,
@@ -64,6 +69,7 @@ export async function startTestService(options: StartOptions = {}): Promise<Test
     masterPassphrase: TEST_PASSPHRASE,
     initialise: true,
     purpose: 'test',
+    keyKdfIterations: 10_000,
   });
   handler = service.app.callback();
   return {

@@ -16,6 +16,8 @@ export interface TestDatabase {
   target: DatabaseTarget;
   /** Environment that points a child process (CLI, server) at this database. */
   env: Record<string, string>;
+  /** DATA_DIR of services on this database (key files); shared by several nodes. */
+  keyDir?: string;
   /** Releases the connection (and the embedded lock) so a child process can open the database. */
   close(): Promise<void>;
   /** Opens it again after close(). */

@@ -21,7 +21,8 @@ const quote = (v: string) => v.replace(/["\\]/g, '');
 export function requireScopes(verifier: AccessTokenVerifier, ...scopes: string[]): Middleware<AppState> {
   return async function apiAuthMiddleware(ctx, next) {
     const header = ctx.get('authorization');
-    const match = /^Bearer ([A-Za-z0-9\-._~+/]+=*)$/.exec(header);
+    // RFC 7235 §2.1: the auth scheme is case-insensitive ("bearer" is as good as "Bearer").
+    const match = /^Bearer +([A-Za-z0-9\-._~+/]+=*)$/i.exec(header);
     if (!match) {
       // RFC 6750 §3.1: no error code when the request carried no credentials at all.
       ctx.set('WWW-Authenticate', header ? `Bearer realm="${REALM}", error="invalid_request", error_description="malformed Authorization header"` : `Bearer realm="${REALM}"`);

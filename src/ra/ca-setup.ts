@@ -1,0 +1,144 @@
+import { AppError } from '../errors/app-error.js';
+import type { Config } from '../config/schema.js';
+import type { Clock } from '../lifecycle/clock.js';
+import type { Database } from '../storage/db.js';
+import type { CaRepository } from '../storage/ca-repository.js';
+import type { AuditRepository } from '../storage/audit-repository.js';
+import type { IssuerRow } from '../registry/records.js';
+import { parseKeySpec, type KeyStore } from '../../ca/keys/key-store.js';
+import { createIssuingCertificate, createRootCertificate, createCaCsr, acceptExternalCaCertificate } from '../../ca/issuance/ca-certificates.js';
+import { newSerial } from '../../ca/issuance/serial.js';
+import { requestForKey } from '../../ca/issuance/request.js';
+import { encodePem, toHex } from '../../ca/asn1/der.js';
+import { certificateFacts, parseCertificate } from '../../ca/asn1/certificate.js';
+import { formatName, parseName, type SubjectFields } from '../../ca/asn1/names.js';
+import { publicKeyFingerprint } from '../../ca/asn1/public-key.js';
+import type { CertificateAuthority } from './certificate-authority.js';
+
+/**
+ * CA ceremonies: the hierarchy (root → issuing CA → delegated OCSP signer), or an issuing CA
+ * certified by an external root (e.g. the government CA), and the OCSP signer's rotation. The
+ * root key is used here only: by explicit commands, never by the running service.
+ */
+export class CaSetup {
+  constructor(
+    private readonly config: Config,
+    private readonly db: Database,
+    private readonly repo: CaRepository,
+    private readonly audit: AuditRepository,
+    private readonly keyStore: KeyStore,
+    private readonly ca: CertificateAuthority,
+    private readonly clock: Clock,
+  ) {}
+
+  private subject(cn: string): SubjectFields {
+    const { organisation, locality } = this.config.ca;
+    return { C: 'VN', ...(locality && { L: locality }), O: organisation, CN: cn };
+  }
+
+  private async freshId(base: string): Promise<string> {
+    const taken = new Set((await this.repo.issuers()).map((i) => i.id));
+    for (let n = 1; ; n++) {
+      const id = n === 1 ? base : `${base}-${n}`;
+      if (!taken.has(id)) return id;
+    }
+  }
+
+  private async addIssuer(actor: string, row: Omit<IssuerRow, 'createdAt'>, action: string, details: Record<string, unknown>): Promise<void> {
+    await this.db.withTransaction(async (trx) => {
+      await this.repo.addIssuer(trx, row, this.clock.now());
+      await this.audit.append(trx, { actor, action, target: `issuer:${row.id}`, details });
+    });
+  }
+
+  private describe(der: Uint8Array) {
+    const facts = certificateFacts(parseCertificate(der).certificate);
+    return { subjectDn: formatName(parseName(facts.subject, 'badCertificate')), keyIdentifier: facts.subjectKeyIdentifier ? toHex(facts.subjectKeyIdentifier) : null };
+  }
+
+  /** Root, issuing CA and OCSP signer, all with keys in the key store. Refused if an issuing CA exists. */
+  async initHierarchy(actor: string, options: { keyType?: string } = {}): Promise<IssuerRow[]> {
+    if ((await this.repo.issuers()).some((i) => i.role === 'issuing' && i.status !== 'retired')) {
+      throw new AppError('conflict', 'an issuing CA already exists (`tinnhiem ca show`); a second hierarchy needs `ca rotate`');
+    }
+    const spec = parseKeySpec(options.keyType ?? this.config.ca.keyType);
+    const year = this.clock.now().getUTCFullYear();
+    const publicUrl = this.config.server.publicUrl;
+    const { name } = this.config.ca;
+
+    const rootId = await this.freshId(`root-${year}`);
+    const rootKey = await this.keyStore.generate(spec, rootId);
+    const root = await createRootCertificate({ id: rootId, key: rootKey, subject: this.subject(`${name} Root CA`), profile: this.ca.profile('root-ca'), now: this.clock.now(), serial: newSerial(), publicUrl });
+    await this.addIssuer(actor, { id: rootId, role: 'root', keyUri: rootKey.uri, certificate: Buffer.from(root.certificate), csr: null, signatureAlgorithm: rootKey.algorithm, parentId: null, status: 'active', ...this.describe(root.certificate) }, 'ca.root.create', { keyUri: rootKey.uri });
+
+    const issuingId = await this.freshId(`issuing-${year}`);
+    const issuingKey = await this.keyStore.generate(spec, issuingId);
+    const issuing = await createIssuingCertificate({
+      id: issuingId,
+      key: issuingKey,
+      subject: this.subject(`${name} Issuing CA ${year}`),
+      profile: this.ca.profile('issuing-ca'),
+      parent: root.issuer,
+      parentKey: rootKey,
+      now: this.clock.now(),
+      serial: newSerial(),
+      publicUrl,
+    });
+    await this.addIssuer(actor, { id: issuingId, role: 'issuing', keyUri: issuingKey.uri, certificate: Buffer.from(issuing.certificate), csr: null, signatureAlgorithm: issuingKey.algorithm, parentId: rootId, status: 'active', ...this.describe(issuing.certificate) }, 'ca.issuing.create', { keyUri: issuingKey.uri, parent: rootId });
+
+    // The root's CRL (the issuing CA's CDP points at it), signed now: the root key is offline after.
+    await this.ca.generateCrls(rootId, ['full'], actor);
+    await this.ca.generateCrls(issuingId, ['full', 'delta'], actor);
+    await this.ensureOcspSigner(actor, issuingId, true);
+    return this.repo.issuers();
+  }
+
+  /** Step 1 of an externally certified issuing CA: its key and PKCS#10 request. */
+  async initExternal(actor: string, options: { keyType?: string } = {}): Promise<{ issuerId: string; csrPem: string }> {
+    const spec = parseKeySpec(options.keyType ?? this.config.ca.keyType);
+    const issuingId = await this.freshId(`issuing-${this.clock.now().getUTCFullYear()}`);
+    const key = await this.keyStore.generate(spec, issuingId);
+    const subject = this.subject(`${this.config.ca.name} Issuing CA ${this.clock.now().getUTCFullYear()}`);
+    const csr = await createCaCsr({ key, subject, profile: this.ca.profile('issuing-ca') });
+    await this.addIssuer(actor, { id: issuingId, role: 'issuing', keyUri: key.uri, certificate: null, csr: Buffer.from(csr), signatureAlgorithm: key.algorithm, parentId: null, status: 'pending', subjectDn: null, keyIdentifier: null }, 'ca.issuing.request', { keyUri: key.uri, external: true });
+    return { issuerId: issuingId, csrPem: encodePem(csr, 'CERTIFICATE REQUEST') };
+  }
+
+  /** Step 2: installs the certificate the external root signed (checked against our key), then the OCSP signer. */
+  async importIssuerCertificate(actor: string, issuerId: string, certificate: string | Uint8Array, parent?: string | Uint8Array): Promise<IssuerRow> {
+    const row = await this.repo.issuer(issuerId);
+    if (!row || row.role !== 'issuing') throw new AppError('notFound', `no issuing CA ${issuerId}`);
+    if (row.status !== 'pending') throw new AppError('conflict', `issuing CA ${issuerId} already has its certificate`);
+    const key = await this.ca.key(row.keyUri!);
+    const issuer = acceptExternalCaCertificate({ id: issuerId, certificate, key, publicUrl: this.config.server.publicUrl, now: this.clock.now(), parent });
+    const der = Buffer.from(issuer.certificate!);
+    await this.db.withTransaction(async (trx) => {
+      await this.repo.updateIssuer(trx, issuerId, { certificate: der, status: 'active', ...this.describe(der) } as never, this.clock.now());
+      await this.audit.append(trx, { actor, action: 'ca.issuing.import', target: `issuer:${issuerId}`, details: this.describe(der) });
+    });
+    await this.ca.generateCrls(issuerId, ['full', 'delta'], actor);
+    await this.ensureOcspSigner(actor, issuerId, true);
+    return (await this.repo.issuer(issuerId))!;
+  }
+
+  /**
+   * The delegated OCSP signer of an issuing CA (RFC 6960 §4.2.2.2): short-lived, with
+   * id-pkix-ocsp-nocheck. A new one is made when none is valid for another `renewBeforeDays`.
+   */
+  async ensureOcspSigner(actor: string, issuerId: string, force = false, renewBeforeDays = 7): Promise<IssuerRow | null> {
+    const now = this.clock.now();
+    const signers = (await this.repo.issuers()).filter((i) => i.role === 'ocsp-signer' && i.parentId === issuerId && i.status === 'active');
+    const fresh = signers.find((s) => s.certificate && certificateFacts(parseCertificate(s.certificate).certificate).notAfter.getTime() - now.getTime() > renewBeforeDays * 86_400_000);
+    if (fresh && !force) return fresh;
+    const id = await this.freshId(`ocsp-${issuerId}`);
+    const key = await this.keyStore.generate(parseKeySpec('ecdsa-p256'), id);
+    const issued = await this.ca.issue({
+      actor,
+      request: requestForKey(key.spki, this.subject(`${this.config.ca.name} OCSP Responder`)),
+      profile: this.ca.profile('ocsp-signer'),
+      issuerId,
+    });
+    await this.addIssuer(actor, { id, role: 'ocsp-signer', keyUri: key.uri, certificate: Buffer.from(issued.der), csr: null, signatureAlgorithm: key.algorithm, parentId: issuerId, status: 'active', ...this.describe(issued.der) }, 'ca.ocsp_signer.create', { serial: issued.serial, keyUri: key.uri, fingerprint: publicKeyFingerprint(key.spki) });
+    return this.repo.issuer(id);
+  }
+}

@@ -1,0 +1,137 @@
+import { AppError } from '../errors/app-error.js';
+import type { Clock } from '../lifecycle/clock.js';
+import type { Database } from '../storage/db.js';
+import type { CaRepository } from '../storage/ca-repository.js';
+import type { AuditRepository } from '../storage/audit-repository.js';
+import type { CertificateRecord, CertificateSearch, RevocationReasonName } from '../registry/records.js';
+import { decodePem, encodePem, toHex } from '../../ca/asn1/der.js';
+import { certsOnlyPkcs7 } from '../../ca/asn1/pkcs7.js';
+import { certificateFacts, parseCertificate } from '../../ca/asn1/certificate.js';
+import { formatName, parseName } from '../../ca/asn1/names.js';
+import { identityFromName } from '../../ca/asn1/identity.js';
+import { hexFromInteger } from '../../ca/asn1/der.js';
+import { publicKeyFingerprint } from '../../ca/asn1/public-key.js';
+import type { CertificateAuthority } from './certificate-authority.js';
+import type { RegistrationAuthority } from './registration-authority.js';
+import type { CaSetup } from './ca-setup.js';
+
+export interface ImportResult {
+  imported: Array<{ serial: string; issuer: string; statusSource: string }>;
+  skipped: Array<{ serial: string; reason: string }>;
+}
+
+/** The registry's read side and the operations around the CA and RA, for routers and the CLI. */
+export class CertificateService {
+  constructor(
+    readonly ca: CertificateAuthority,
+    readonly ra: RegistrationAuthority,
+    readonly setup: CaSetup,
+    private readonly db: Database,
+    private readonly repo: CaRepository,
+    private readonly audit: AuditRepository,
+    private readonly clock: Clock,
+  ) {}
+
+  search(filter: Omit<CertificateSearch, 'limit' | 'offset'> & { limit?: number; offset?: number }) {
+    return this.repo.search({ limit: 50, offset: 0, ...filter }, this.clock.now());
+  }
+
+  countByStatus() {
+    return this.repo.countByStatus(this.clock.now());
+  }
+
+  pem(cert: CertificateRecord): string {
+    if (!cert.der) throw new AppError('notFound', `certificate ${cert.serial} has no signed form`);
+    return encodePem(cert.der, 'CERTIFICATE');
+  }
+
+  /** A CA certificate of ours, for the AIA caIssuers URL. */
+  async caCertificate(issuerId: string): Promise<{ der: Buffer; pem: string }> {
+    const issuer = await this.repo.issuer(issuerId);
+    if (!issuer?.certificate || issuer.role === 'external') throw new AppError('notFound', `no CA certificate for issuer ${issuerId}`);
+    return { der: issuer.certificate, pem: encodePem(issuer.certificate, 'CERTIFICATE') };
+  }
+
+  /** The certificate and its issuers up to the root, as a certs-only PKCS#7. */
+  async chainPkcs7(cert: CertificateRecord): Promise<Uint8Array> {
+    if (!cert.der) throw new AppError('notFound', `certificate ${cert.serial} has no signed form`);
+    const chain: Uint8Array[] = [cert.der];
+    let issuer = await this.repo.issuer(cert.issuerId);
+    for (let depth = 0; issuer?.certificate && depth < 8; depth++) {
+      chain.push(issuer.certificate);
+      issuer = issuer.parentId ? await this.repo.issuer(issuer.parentId) : null;
+    }
+    return certsOnlyPkcs7(chain);
+  }
+
+  /** Revokes every valid certificate matching the filter, one by one (each audited, CRLs regenerated). */
+  async bulkRevoke(actor: string, filter: { agency?: string; nationalId?: string; taxCode?: string }, reason: RevocationReasonName, comment?: string, onProgress?: (done: number, total: number) => void) {
+    const revoked: string[] = [];
+    const failed: Array<{ serial: string; detail: string }> = [];
+    const targets: CertificateRecord[] = [];
+    for (const status of ['good', 'hold'] as const) {
+      for (let offset = 0; ; offset += 500) {
+        const page = await this.repo.search({ ...filter, status, limit: 500, offset }, this.clock.now());
+        targets.push(...page.items.filter((c) => c.source === 'issued' && (!filter.agency || c.agency === filter.agency)));
+        if (page.items.length < 500) break;
+      }
+    }
+    for (const c of targets) {
+      try {
+        await this.ca.changeStatus({ actor, serial: c.serial, issuerId: c.issuerId, action: 'revoke', reason, comment: comment ?? 'bulk revocation' });
+        revoked.push(c.serial);
+      } catch (err) {
+        failed.push({ serial: c.serial, detail: err instanceof AppError ? err.detail : String(err) });
+      }
+      onProgress?.(revoked.length + failed.length, targets.length);
+    }
+    return { revoked, failed };
+  }
+
+  /**
+   * Imports existing certificates (a PEM bundle): ours are linked to their issuer and take their
+   * status from the registry; other CAs' are recorded with where their status comes from (their
+   * OCSP responder, else their CRL), never answered for by us.
+   */
+  async importCertificates(actor: string, pemText: string): Promise<ImportResult> {
+    const blocks = decodePem(pemText, 'badCertificate').filter((b) => b.label === 'CERTIFICATE');
+    if (!blocks.length) throw new AppError('badCertificate', 'no CERTIFICATE block in the input');
+    const issuers = await this.repo.issuers();
+    const result: ImportResult = { imported: [], skipped: [] };
+    for (const block of blocks) {
+      const { certificate } = parseCertificate(block.der);
+      const facts = certificateFacts(certificate);
+      const serial = hexFromInteger(certificate.serialNumber.valueBlock.valueHexView);
+      const aki = facts.authorityKeyIdentifier ? toHex(facts.authorityKeyIdentifier) : null;
+      const ours = issuers.find((i) => i.role !== 'external' && i.keyIdentifier && i.keyIdentifier === aki);
+      const attributes = parseName(facts.subject, 'badCertificate');
+      const identity = identityFromName(attributes, facts.emails);
+      const statusSource = ours ? 'registry' : facts.ocspUrls[0] ? `ocsp:${facts.ocspUrls[0]}` : facts.crlUrls[0] ? `crl:${facts.crlUrls[0]}` : 'none';
+      const issuerId = ours?.id ?? `ext-${(aki ?? toHex(facts.issuer).slice(0, 40)).slice(0, 40)}`;
+      const added = await this.db.withTransaction(async (trx) => {
+        if (!ours && !(await this.repo.issuer(issuerId, trx))) {
+          await this.repo.addIssuer(trx, { id: issuerId, role: 'external', keyUri: null, certificate: null, csr: null, signatureAlgorithm: null, parentId: null, status: 'active', subjectDn: formatName(parseName(facts.issuer, 'badCertificate')), keyIdentifier: aki }, this.clock.now());
+        }
+        const ok = await this.repo.importCertificate(
+          trx,
+          {
+            issuerId,
+            serial,
+            der: block.der,
+            fingerprint: publicKeyFingerprint(facts.spki),
+            notBefore: facts.notBefore,
+            notAfter: facts.notAfter,
+            holder: { subjectDn: formatName(attributes), holderName: identity.commonName, nationalId: identity.personalId?.value ?? null, taxCode: identity.taxCode, budgetCode: identity.budgetCode, agency: identity.organization, email: identity.emails[0] ?? null },
+            statusSource,
+          },
+          this.clock.now(),
+        );
+        if (ok) await this.audit.append(trx, { actor, action: 'certificate.import', target: `certificate:${serial}`, details: { issuer: issuerId, statusSource } });
+        return ok;
+      });
+      if (added) result.imported.push({ serial, issuer: issuerId, statusSource });
+      else result.skipped.push({ serial, reason: 'already in the registry' });
+    }
+    return result;
+  }
+}

@@ -1,0 +1,104 @@
+/** The registry's domain types: what storage returns and services and routers use. */
+export type CertificateStatus = 'good' | 'revoked' | 'hold';
+
+export const REVOCATION_REASONS = [
+  'unspecified',
+  'keyCompromise',
+  'cACompromise',
+  'affiliationChanged',
+  'superseded',
+  'cessationOfOperation',
+  'certificateHold',
+  'privilegeWithdrawn',
+  'aACompromise',
+] as const;
+export type RevocationReasonName = (typeof REVOCATION_REASONS)[number];
+
+export interface CertificateRecord {
+  issuerId: string;
+  serial: string;
+  /** reserved: the TBS is recorded and the key is about to sign (crash recovery finishes it). */
+  state: 'reserved' | 'issued' | 'imported';
+  der: Buffer | null;
+  tbs: Buffer | null;
+  profileId: string | null;
+  requestId: string | null;
+  publicKeyFingerprint: string;
+  notBefore: Date;
+  notAfter: Date;
+  status: CertificateStatus;
+  revokedAt: Date | null;
+  revocationReason: RevocationReasonName | null;
+  invalidityDate: Date | null;
+  statusChangedAt: Date;
+  subjectDn: string | null;
+  holderName: string | null;
+  nationalId: string | null;
+  taxCode: string | null;
+  budgetCode: string | null;
+  agency: string | null;
+  email: string | null;
+  source: 'issued' | 'imported';
+  /** Where the status comes from: our registry, or an imported certificate's issuer (ocsp:/crl: URL). */
+  statusSource: string;
+  predecessorSerial: string | null;
+  createdAt: Date;
+}
+
+export interface HolderFacts {
+  subjectDn: string;
+  holderName: string | null;
+  nationalId: string | null;
+  taxCode: string | null;
+  budgetCode: string | null;
+  agency: string | null;
+  email: string | null;
+}
+
+export interface CertificateSearch {
+  text?: string;
+  nationalId?: string;
+  taxCode?: string;
+  agency?: string;
+  status?: CertificateStatus | 'expired';
+  profileId?: string;
+  issuerId?: string;
+  expiresWithinDays?: number;
+  limit: number;
+  offset: number;
+}
+
+export interface IssuerRow {
+  id: string;
+  role: 'root' | 'issuing' | 'ocsp-signer' | 'external';
+  keyUri: string | null;
+  certificate: Buffer | null;
+  csr: Buffer | null;
+  signatureAlgorithm: unknown;
+  parentId: string | null;
+  status: 'pending' | 'active' | 'retired';
+  subjectDn: string | null;
+  keyIdentifier: string | null;
+  createdAt: Date;
+}
+
+export type RequestStatus = 'pending' | 'approved' | 'issued' | 'rejected';
+
+export interface CertificateRequestRecord {
+  id: string;
+  profileId: string;
+  issuerId: string;
+  csr: Buffer;
+  holder: Record<string, unknown>;
+  subjectDn: string;
+  publicKeyFingerprint: string;
+  requestedBy: string;
+  status: RequestStatus;
+  approvalsRequired: number;
+  approvals: Array<{ approver: string; approvedAt: Date }>;
+  rejectReason: string | null;
+  certificateSerial: string | null;
+  predecessorSerial: string | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
