@@ -67,8 +67,10 @@ export interface CreateServiceOptions {
   database?: DatabaseTarget;
   /** The master passphrase (resolved by the caller from config or the dev file). */
   masterPassphrase: string;
-  /** Create the installation's secrets and signing keys when missing (dev start, tests). */
+  /** Create the installation's secrets and signing keys when missing (`init`, dev start, tests). */
   initialise?: boolean;
+  /** Create a development CA hierarchy when there is none (dev start, tests); production uses `ca init`. */
+  devCa?: boolean;
   /** Extra routers (tests add a slow route to exercise graceful shutdown). */
   extraRouters?: readonly Router<AppState>[];
   /** PBKDF2 iterations for new CA key files (default 600,000; tests lower it for speed). */
@@ -136,7 +138,7 @@ export async function createService(config: Config, options: CreateServiceOption
     const ra = new RegistrationAuthority(db, caRepo, audit, ca, clock);
     const caSetup = new CaSetup(config, db, caRepo, audit, keyStore, ca, clock);
     const certificates = new CertificateService(ca, ra, caSetup, db, caRepo, audit, clock);
-    if (options.initialise && !(await ca.issuers()).some((i) => i.role === 'issuing')) {
+    if (options.devCa && !(await ca.issuers()).some((i) => i.role === 'issuing')) {
       await caSetup.initHierarchy('system');
       log.info('development CA created (root, issuing CA, OCSP signer)');
     }

@@ -9,6 +9,9 @@ import { registerInit } from './commands/init-command.js';
 import { registerOidc } from './commands/oidc-command.js';
 import { registerClient } from './commands/client-command.js';
 import { registerUser } from './commands/user-command.js';
+import { registerCa } from './commands/ca-command.js';
+import { registerCert, registerCrl } from './commands/cert-command.js';
+import { registerSeed } from './commands/seed-command.js';
 
 export function buildProgram(): Command {
   const program = new Command('tinnhiem')
@@ -24,6 +27,10 @@ export function buildProgram(): Command {
   registerOidc(program);
   registerClient(program);
   registerUser(program);
+  registerCa(program);
+  registerCert(program);
+  registerCrl(program);
+  registerSeed(program);
   registerConfig(program);
   return program;
 }

@@ -75,6 +75,19 @@ export const configSchema = z.object({
       rootCrlValidityDays: integer(1, 400).default(365),
     })
     .prefault({}),
+  ocsp: z
+    .object({
+      signer: z.enum(['delegated', 'ca']).default('delegated'),
+      validityHours: integer(1, 240).default(24),
+      maxAgeSeconds: integer(0, 240 * 3600).default(3600),
+      maxInflightSignings: integer(1, 100_000).default(256),
+      cacheEntries: integer(0, 10_000_000).default(100_000),
+      refreshBatch: integer(1, 100_000).default(2_000),
+      refreshIntervalSeconds: integer(1, 3600).default(30),
+      changePollMs: integer(50, 60_000).default(1_000),
+      propagationTimeoutMs: integer(0, 60_000).default(5_000),
+    })
+    .prefault({}),
   login: z
     .object({
       maxFailuresPerAccount: integer(1, 1000).default(5),
@@ -149,6 +162,35 @@ export const envVars: readonly EnvVar[] = [
   { name: 'CRL_VALIDITY_HOURS', path: 'ca.crlValidityHours', doc: 'nextUpdate of full CRLs; they are regenerated at half-life and on every revocation.' },
   { name: 'DELTA_CRL_VALIDITY_MINUTES', path: 'ca.deltaCrlValidityMinutes', doc: 'nextUpdate of delta CRLs.' },
   { name: 'ROOT_CRL_VALIDITY_DAYS', path: 'ca.rootCrlValidityDays', doc: 'nextUpdate of the root\'s CRL (signed only by explicit CA commands).' },
+  {
+    name: 'OCSP_SIGNER',
+    path: 'ocsp.signer',
+    doc: 'Who signs OCSP responses: `delegated` (the issuing CA\'s OCSP signer certificate, id-kp-OCSPSigning + ocsp-nocheck) or `ca` (the issuing CA key itself).',
+  },
+  { name: 'OCSP_VALIDITY_HOURS', path: 'ocsp.validityHours', doc: 'nextUpdate − thisUpdate of OCSP responses; pre-signed responses are re-signed at half-life.' },
+  {
+    name: 'OCSP_MAX_AGE_SECONDS',
+    path: 'ocsp.maxAgeSeconds',
+    doc: 'Upper bound on Cache-Control max-age of GET responses: how long an HTTP cache or CDN may keep serving a response after the status changed (0: until nextUpdate).',
+  },
+  {
+    name: 'OCSP_MAX_INFLIGHT_SIGNINGS',
+    path: 'ocsp.maxInflightSignings',
+    doc: 'Live signings (nonce requests, first requests of a CertID variant) running at once per node; past it, `tryLater`.',
+  },
+  { name: 'OCSP_CACHE_ENTRIES', path: 'ocsp.cacheEntries', doc: 'Pre-signed responses kept in memory per node (about 1 KB each); the rest are read from the database.' },
+  { name: 'OCSP_REFRESH_BATCH', path: 'ocsp.refreshBatch', doc: 'Most responses the background job signs in one run (one node at a time holds the job\'s lease).' },
+  { name: 'OCSP_REFRESH_INTERVAL_SECONDS', path: 'ocsp.refreshIntervalSeconds', doc: 'How often the background job looks for responses that are missing or past half-life.' },
+  {
+    name: 'OCSP_CHANGE_POLL_MS',
+    path: 'ocsp.changePollMs',
+    doc: 'How often a node reads the status-change feed and renews its heartbeat (on PostgreSQL, LISTEN/NOTIFY delivers changes at once; polling is the fallback).',
+  },
+  {
+    name: 'OCSP_PROPAGATION_TIMEOUT_MS',
+    path: 'ocsp.propagationTimeoutMs',
+    doc: 'How long a revoke, hold or release waits for every live node to drop its old response before it returns (a node that falls behind stops answering).',
+  },
   { name: 'LOGIN_MAX_FAILURES_PER_ACCOUNT', path: 'login.maxFailuresPerAccount', doc: 'Failed logins on one account, within the window, that lock it.' },
   { name: 'LOGIN_MAX_FAILURES_PER_ADDRESS', path: 'login.maxFailuresPerAddress', doc: 'Failed logins from one client address, within the window, that lock it.' },
   { name: 'LOGIN_FAILURE_WINDOW_SECONDS', path: 'login.failureWindowSeconds', doc: 'Window in which failed logins are counted.' },

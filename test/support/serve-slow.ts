@@ -18,6 +18,6 @@ slow.get('/slow', async (ctx) => {
 
 const config = loadConfig();
 const log = createLogger({ level: config.log.level });
-const running = await serve(config, { log, extraRouters: [slow], masterPassphrase: 'test-master-passphrase', initialise: true });
+const running = await serve(config, { log, extraRouters: [slow], masterPassphrase: 'test-master-passphrase', initialise: true, devCa: true });
 stopOnSignals(running, log);
 log.info({ urls: serviceUrls(config, running.listenUrl) }, 'tinnhiem ready');

@@ -68,6 +68,7 @@ export async function startTestService(options: StartOptions = {}): Promise<Test
     extraRouters: options.extraRouters,
     masterPassphrase: TEST_PASSPHRASE,
     initialise: true,
+    devCa: true,
     purpose: 'test',
     keyKdfIterations: 10_000,
   });

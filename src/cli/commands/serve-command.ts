@@ -16,7 +16,7 @@ export function registerServe(program: Command): void {
       const dev = !!opts.dev;
       const { passphrase, generatedAt } = resolveMasterPassphrase(config, dev ? 'dev' : 'required');
       if (generatedAt) log.warn({ file: generatedAt }, 'development start: generated a master passphrase; set MASTER_PASSPHRASE in production');
-      const running = await serve(config, { log, purpose: 'serve', masterPassphrase: passphrase, initialise: dev });
+      const running = await serve(config, { log, purpose: 'serve', masterPassphrase: passphrase, initialise: dev, devCa: dev });
       stopOnSignals(running, log);
       cliState.keepRunning = true;
       const urls = serviceUrls(config, running.listenUrl);
