@@ -93,7 +93,10 @@ export async function up(knex: Knex): Promise<void> {
     t.timestamp('this_update', { useTz: true }).notNullable();
     t.timestamp('next_update', { useTz: true }).notNullable();
     t.binary('der').notNullable();
-    t.jsonb('entries').nullable(); // kept for full CRLs: the base of the next deltas
+    t.jsonb('entries').nullable(); // kept for full CRLs
+    // Full CRLs made on schedule are the base of the delta CRLs until the next one; full CRLs made
+    // on a revocation are not, so deltas keep listing every change since the scheduled base.
+    t.boolean('delta_base').notNullable().defaultTo(false);
     t.primary(['issuer_id', 'number']);
     t.index(['issuer_id', 'kind', 'number']);
   });

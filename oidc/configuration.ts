@@ -37,7 +37,15 @@ export function providerConfiguration(deps: ProviderDeps): Configuration {
     },
     // API scopes are not OIDC scopes: they exist only for the API resource (getResourceServerInfo).
     scopes: OIDC_SCOPES,
-    claims: { ...Object.fromEntries(Object.entries(CLAIMS_BY_SCOPE).map(([s, c]) => [s, [...c]])), acr: null, amr: null, sid: null, auth_time: null },
+    // `acr` and `amr` (RFC 8176) ride with `openid`, so every ID token says how the user logged
+    // in: oidc-provider releases a claim that no scope names only when the RP asks for it
+    // (acr_values or the claims parameter), and portals decide on the level from these two.
+    claims: {
+      ...Object.fromEntries(Object.entries(CLAIMS_BY_SCOPE).map(([s, c]) => [s, [...c]])),
+      openid: [...CLAIMS_BY_SCOPE.openid, 'acr', 'amr'],
+      sid: null,
+      auth_time: null,
+    },
     acrValues: [...ACR_ORDER],
     responseTypes: ['code'],
     extraClientMetadata: { properties: ['first_party', 'api_scopes'] },
@@ -76,6 +84,15 @@ export function providerConfiguration(deps: ProviderDeps): Configuration {
         if (account) return grantForFirstParty(ctx, account, api);
       }
       return undefined;
+    },
+    // oidc-provider refuses outgoing connections to special-use addresses (loopback, RFC 1918,
+    // …) to stop server-side request forgery through URLs that clients register themselves. Here
+    // only administrators register clients (no dynamic registration), and the province's portals
+    // sit on its private network: with the guard, back-channel logout (and private_key_jwt's
+    // jwks_uri) could never reach them. oidc-provider still bounds each request to 2.5 s.
+    fetch: (url, options) => {
+      const { dispatcher: _ssrfGuard, ...rest } = options as RequestInit & { dispatcher?: unknown };
+      return globalThis.fetch(url, rest);
     },
     interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
     features: {

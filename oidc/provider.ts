@@ -60,7 +60,15 @@ export class OidcProvider {
 
   middleware(): Middleware {
     return (ctx, next) => {
-      if (ctx.path === '/oidc' || ctx.path.startsWith('/oidc/')) ctx.state.routeLabel = '/oidc/*';
+      if (ctx.path === '/oidc' || ctx.path.startsWith('/oidc/')) {
+        ctx.state.routeLabel = '/oidc/*';
+        // koa-mount runs oidc-provider's middleware on the host app's context, whose cookie jar
+        // has the host's keys (none): signing the interaction and session cookies then fails
+        // (".keys required for signed cookies"). Give the request a jar keyed like the provider.
+        const { provider, mounted } = this;
+        ctx.cookies = provider.createContext(ctx.req, ctx.res).cookies;
+        return mounted(ctx, next);
+      }
       return this.mounted(ctx, next);
     };
   }

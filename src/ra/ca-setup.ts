@@ -87,8 +87,8 @@ export class CaSetup {
     await this.addIssuer(actor, { id: issuingId, role: 'issuing', keyUri: issuingKey.uri, certificate: Buffer.from(issuing.certificate), csr: null, signatureAlgorithm: issuingKey.algorithm, parentId: rootId, status: 'active', ...this.describe(issuing.certificate) }, 'ca.issuing.create', { keyUri: issuingKey.uri, parent: rootId });
 
     // The root's CRL (the issuing CA's CDP points at it), signed now: the root key is offline after.
-    await this.ca.generateCrls(rootId, ['full'], actor);
-    await this.ca.generateCrls(issuingId, ['full', 'delta'], actor);
+    await this.ca.generateCrls(rootId, ['full'], { actor, newBase: true });
+    await this.ca.generateCrls(issuingId, ['full', 'delta'], { actor, newBase: true });
     await this.ensureOcspSigner(actor, issuingId, true);
     return this.repo.issuers();
   }
@@ -116,7 +116,7 @@ export class CaSetup {
       await this.repo.updateIssuer(trx, issuerId, { certificate: der, status: 'active', ...this.describe(der) } as never, this.clock.now());
       await this.audit.append(trx, { actor, action: 'ca.issuing.import', target: `issuer:${issuerId}`, details: this.describe(der) });
     });
-    await this.ca.generateCrls(issuerId, ['full', 'delta'], actor);
+    await this.ca.generateCrls(issuerId, ['full', 'delta'], { actor, newBase: true });
     await this.ensureOcspSigner(actor, issuerId, true);
     return (await this.repo.issuer(issuerId))!;
   }

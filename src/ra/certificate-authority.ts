@@ -265,11 +265,13 @@ export class CertificateAuthority {
   }
 
   /**
-   * Generates and publishes CRLs for an issuer: a full CRL (every revoked or held, unexpired
-   * certificate) and/or a delta CRL against the latest full one (RFC 5280 §5.2.4). Serialised per
-   * issuer across nodes; numbers come from one sequence per issuer (§5.2.3).
+   * Generates and publishes CRLs for an issuer (RFC 5280 §5). A full CRL lists every revoked or
+   * held, unexpired certificate. With `newBase` (the schedule, `crl generate`, CA set-up) it also
+   * becomes the base of the delta CRLs (§5.2.4); a full CRL made on a revocation does not, so the
+   * delta keeps listing every change since its base, with removeFromCRL for released holds.
+   * Serialised per issuer across nodes; numbers come from one sequence per issuer (§5.2.3).
    */
-  async generateCrls(issuerId: string, kinds: Array<'full' | 'delta'>, actor = 'system'): Promise<Array<{ kind: string; number: bigint }>> {
+  async generateCrls(issuerId: string, kinds: Array<'full' | 'delta'>, options: { actor?: string; newBase?: boolean } = {}): Promise<Array<{ kind: string; number: bigint }>> {
     const row = await this.repo.issuer(issuerId);
     if (!row?.keyUri || !row.certificate) throw new AppError('notFound', `no issuer ${issuerId} with a key`);
     const issuer = this.issuerOf(row);
@@ -280,7 +282,7 @@ export class CertificateAuthority {
       const now = this.clock.now();
       const current: CrlEntry[] = await this.repo.revokedEntries(issuerId, now, trx);
       const hours = row.role === 'root' ? this.policy.rootCrlValidityDays * 24 : this.policy.crlValidityHours;
-      let base: { number: bigint; entries: CrlEntry[] } | null = await this.repo.latestCrl(issuerId, 'full', trx);
+      let base: { number: bigint; entries: CrlEntry[] } | null = await this.repo.latestCrl(issuerId, 'delta-base', trx);
       for (const kind of kinds) {
         if (kind === 'delta' && (!base || row.role === 'root')) continue;
         const number = await this.repo.nextCrlNumber(trx, issuerId);
@@ -295,20 +297,22 @@ export class CertificateAuthority {
           ...(kind === 'delta' ? { delta: { baseNumber: base!.number } } : { freshestCrl: row.role !== 'root' }),
         });
         const der = await signCrl(tbs, issuer, key);
+        const isBase = kind === 'full' && (!!options.newBase || !base);
         await this.repo.publishCrl(trx, {
           issuerId,
           number,
           kind,
+          deltaBase: isBase,
           baseNumber: kind === 'delta' ? base!.number : null,
           thisUpdate: now,
           nextUpdate,
           der,
           entries: kind === 'full' ? current.map((e) => ({ ...e, revokedAt: e.revokedAt.toISOString(), invalidityDate: e.invalidityDate?.toISOString() ?? null })) : null,
         });
-        if (kind === 'full') base = { number, entries: current };
+        if (isBase) base = { number, entries: current };
         out.push({ kind, number });
       }
-      if (actor !== 'system') await this.audit.append(trx, { actor, action: 'crl.generate', target: `issuer:${issuerId}`, details: { crls: out.map((c) => `${c.kind} #${c.number}`) } });
+      if (options.actor) await this.audit.append(trx, { actor: options.actor, action: 'crl.generate', target: `issuer:${issuerId}`, details: { crls: out.map((c) => `${c.kind} #${c.number}`) } });
     });
     return out;
   }
@@ -321,10 +325,8 @@ export class CertificateAuthority {
       const full = await this.repo.latestCrl(row.id, 'full');
       const delta = await this.repo.latestCrl(row.id, 'delta');
       const half = (c: { thisUpdate: Date; nextUpdate: Date } | null) => !c || now >= (c.thisUpdate.getTime() + c.nextUpdate.getTime()) / 2;
-      const kinds: Array<'full' | 'delta'> = [];
-      if (half(full)) kinds.push('full');
-      if (half(delta) || kinds.length) kinds.push('delta');
-      if (kinds.length) await this.generateCrls(row.id, kinds);
+      if (half(full)) await this.generateCrls(row.id, ['full', 'delta'], { newBase: true });
+      else if (half(delta)) await this.generateCrls(row.id, ['delta']);
     }
   }
 

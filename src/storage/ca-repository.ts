@@ -289,8 +289,10 @@ export class CaRepository {
     await trx.raw('select pg_advisory_xact_lock(hashtext(?))', [`crl:${issuerId}`]);
   }
 
-  async latestCrl(issuerId: string, kind: 'full' | 'delta', trx?: Transaction) {
-    const row = await this.q(trx)('crls').where({ issuer_id: issuerId, kind }).orderBy('number', 'desc').first();
+  async latestCrl(issuerId: string, kind: 'full' | 'delta' | 'delta-base', trx?: Transaction) {
+    const q = this.q(trx)('crls').where({ issuer_id: issuerId, kind: kind === 'delta' ? 'delta' : 'full' });
+    if (kind === 'delta-base') q.where({ delta_base: true });
+    const row = await q.orderBy('number', 'desc').first();
     if (!row) return null;
     return {
       number: BigInt(row.number as string | number),
@@ -309,7 +311,7 @@ export class CaRepository {
 
   async publishCrl(
     trx: Transaction,
-    c: { issuerId: string; number: bigint; kind: 'full' | 'delta'; baseNumber: bigint | null; thisUpdate: Date; nextUpdate: Date; der: Uint8Array; entries: unknown[] | null },
+    c: { issuerId: string; number: bigint; kind: 'full' | 'delta'; deltaBase: boolean; baseNumber: bigint | null; thisUpdate: Date; nextUpdate: Date; der: Uint8Array; entries: unknown[] | null },
   ): Promise<void> {
     await trx('crls').insert({
       issuer_id: c.issuerId,
@@ -320,6 +322,7 @@ export class CaRepository {
       next_update: c.nextUpdate,
       der: Buffer.from(c.der),
       entries: c.entries ? JSON.stringify(c.entries) : null,
+      delta_base: c.deltaBase,
     });
   }
 

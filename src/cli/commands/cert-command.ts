@@ -219,7 +219,7 @@ export function registerCrl(program: Command): void {
       const out = await withService(configFrom(command), 'crl generate', async (s) => {
         const ids = opts.issuer ? [opts.issuer] : (await s.certificates.ca.issuers()).filter((i) => i.role === 'issuing' && i.status === 'active').map((i) => i.id);
         const result: Array<{ issuer: string; kind: string; number: string }> = [];
-        for (const id of ids) for (const c of await s.certificates.ca.generateCrls(id, [...kinds], cliActor())) result.push({ issuer: id, kind: c.kind, number: c.number.toString() });
+        for (const id of ids) for (const c of await s.certificates.ca.generateCrls(id, [...kinds], { actor: cliActor(), newBase: kinds.includes('full') })) result.push({ issuer: id, kind: c.kind, number: c.number.toString() });
         return result;
       });
       printJsonOr(!!opts.json, out, () => out.map((c) => `${c.issuer}  ${c.kind.padEnd(5)} #${c.number}`).join('\n'));

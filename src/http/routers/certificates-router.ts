@@ -33,6 +33,7 @@ const RequestInput = openApi.register(
       profile: z.string().min(1).max(64).meta({ example: 'official-signing' }),
       subject: Subject.optional(),
       emails: z.array(z.email()).max(10).optional(),
+      dnsNames: z.array(z.string().min(1).max(253)).max(50).optional().meta({ description: 'dNSName subjectAltNames (tls-server)' }),
       predecessorSerial: z.string().regex(/^[0-9a-fA-F:]{1,64}$/).optional().meta({ description: 'renewal / re-key of this certificate' }),
     })
     .strict(),
@@ -208,7 +209,7 @@ export function certificatesRouter(deps: CertificatesRouterDeps): Router<AppStat
 
   router.post('/certificate-requests', scope('certs:request'), jsonBody, async (ctx) => {
     const input = validate(RequestInput, ctx.request.body, 'body');
-    const outcome = await svc.ra.submit(actorOf(ctx.state), { csr: input.csr, profileId: input.profile, holder: input.subject || input.emails ? { subject: input.subject, emails: input.emails } : undefined, predecessorSerial: input.predecessorSerial });
+    const outcome = await svc.ra.submit(actorOf(ctx.state), { csr: input.csr, profileId: input.profile, holder: input.subject || input.emails || input.dnsNames ? { subject: input.subject, emails: input.emails, dnsNames: input.dnsNames } : undefined, predecessorSerial: input.predecessorSerial });
     ctx.status = 201;
     ctx.set('Location', `/api/v1/certificate-requests/${outcome.request.id}`);
     noStore(ctx);
