@@ -84,7 +84,7 @@ export interface SeedResult {
   seconds: number;
 }
 
-async function csrFor(rsa: boolean): Promise<string> {
+export async function csrFor(rsa: boolean): Promise<string> {
   const alg = rsa
     ? { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256', publicExponent: new Uint8Array([1, 0, 1]), modulusLength: 2048 }
     : { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' };
