@@ -1,0 +1,85 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { createTestDatabase, type TestDatabase } from '../../support/test-db.js';
+import { runCli } from '../../support/run-cli.js';
+import { officialHolder, opensslCsr, run, tmp } from '../../support/ca-helpers.js';
+
+/**
+ * The CA as an operator drives it from the command line: an issuing CA certified by an external
+ * root (played by OpenSSL, as the government CA would be), requests with dual control, CRLs,
+ * exports and the demo seed.
+ */
+let t: TestDatabase;
+let env: Record<string, string>;
+let dir: string;
+const json = <T>(r: { stdout: string; stderr: string; code: number | null }): T => {
+  if (r.code !== 0) throw new Error(`exit ${r.code}: ${r.stderr}`);
+  return JSON.parse(r.stdout) as T;
+};
+
+beforeAll(async () => {
+  t = await createTestDatabase();
+  await t.close();
+  dir = tmp('tinnhiem-ca-cli-');
+  env = { ...t.env, DATA_DIR: t.env.DATA_DIR ?? dir, MASTER_PASSPHRASE: 'ca-cli-test-passphrase', PUBLIC_URL: 'https://pki.soctrang.gov.vn' };
+  expect((await runCli(['init'], env)).code).toBe(0);
+  expect((await runCli(['user', 'add', '--username', 'ra1', '--national-id', '094190000301', '--name', 'Lâm Thị Sóc', '--roles', 'ra-officer'], env)).code).toBe(0);
+});
+afterAll(async () => {
+  await t?.destroy();
+});
+
+describe('CA from the command line', () => {
+  it('certifies the issuing CA by an external root and issues under it', async () => {
+    const created = json<{ issuerId: string; csr: string }>(await runCli(['ca', 'init', '--external-root', '--json'], env));
+    writeFileSync(join(dir, 'issuing.csr'), created.csr);
+    // The external root (OpenSSL here; the government CA in production) signs the request.
+    run('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-384', '-nodes', '-keyout', join(dir, 'root.key'), '-out', join(dir, 'root.pem'), '-days', '3650', '-subj', '/C=VN/O=Ban Cơ yếu Chính phủ (thử nghiệm)/CN=RootCA thử nghiệm', '-utf8', '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign']);
+    writeFileSync(join(dir, 'ext.cnf'), 'basicConstraints=critical,CA:TRUE,pathlen:0\nkeyUsage=critical,keyCertSign,cRLSign\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n');
+    run('openssl', ['x509', '-req', '-in', join(dir, 'issuing.csr'), '-CA', join(dir, 'root.pem'), '-CAkey', join(dir, 'root.key'), '-CAcreateserial', '-days', '1825', '-sha384', '-extfile', join(dir, 'ext.cnf'), '-out', join(dir, 'issuing.pem')]);
+
+    const wrongParent = await runCli(['ca', 'import-cert', '--issuer', created.issuerId, '--cert', join(dir, 'issuing.pem'), '--parent', join(dir, 'issuing.pem')], env);
+    expect(wrongParent.code).toBe(1);
+    const imported = json<{ status: string }>(await runCli(['ca', 'import-cert', '--issuer', created.issuerId, '--cert', join(dir, 'issuing.pem'), '--parent', join(dir, 'root.pem'), '--json'], env));
+    expect(imported.status).toBe('active');
+    const issuers = json<Array<{ id: string; role: string; status: string }>>(await runCli(['ca', 'show', '--json'], env));
+    expect(issuers.map((i) => `${i.role}:${i.status}`).sort()).toEqual(['issuing:active', 'ocsp-signer:active']);
+
+    // A request, approved by an RA officer (not the requester), exported, verified up to the external root.
+    writeFileSync(join(dir, 'csr.pem'), opensslCsr());
+    writeFileSync(join(dir, 'holder.json'), JSON.stringify(officialHolder('094190000777', 'Thạch Thị Mỹ')));
+    const requested = json<{ request: { id: string; status: string } }>(await runCli(['cert', 'request', '--profile', 'official-signing', '--csr', join(dir, 'csr.pem'), '--holder', join(dir, 'holder.json'), '--json'], env));
+    expect(requested.request.status).toBe('pending');
+    const self = await runCli(['cert', 'approve', requested.request.id], env);
+    expect(self.code).toBe(1);
+    expect(self.stderr).toContain('nobody approves their own request');
+    const approved = json<{ request: { status: string; certificateSerial: string } }>(await runCli(['cert', 'approve', requested.request.id, '--officer', 'ra1', '--json'], env));
+    expect(approved.request.status).toBe('issued');
+    const serial = approved.request.certificateSerial;
+
+    expect((await runCli(['cert', 'export', serial, '--format', 'p7b', '--out', join(dir, 'chain.p7b')], env)).code).toBe(0);
+    run('openssl', ['pkcs7', '-inform', 'DER', '-in', join(dir, 'chain.p7b'), '-print_certs', '-out', join(dir, 'chain.pem')]);
+    const pem = (await runCli(['cert', 'export', serial], env)).stdout;
+    writeFileSync(join(dir, 'leaf.pem'), pem);
+    expect(run('openssl', ['verify', '-x509_strict', '-CAfile', join(dir, 'root.pem'), '-untrusted', join(dir, 'issuing.pem'), join(dir, 'leaf.pem')]).out).toContain('OK');
+    expect(readFileSync(join(dir, 'chain.pem'), 'utf8').match(/BEGIN CERTIFICATE/g)).toHaveLength(2);
+
+    // Revoke, then the CRL generated on demand lists it with its reason.
+    expect((await runCli(['cert', 'revoke', serial, '--reason', 'keyCompromise'], env)).code).toBe(0);
+    const crls = json<Array<{ kind: string; number: string }>>(await runCli(['crl', 'generate', '--json'], env));
+    expect(crls.map((c) => c.kind)).toEqual(['full', 'delta']);
+    const listed = json<{ total: number; items: Array<{ serial: string; status: string }> }>(await runCli(['cert', 'list', '--status', 'revoked', '--json'], env));
+    expect(listed.items.map((c) => c.serial)).toContain(serial);
+    const bad = await runCli(['cert', 'revoke', serial, '--reason', 'nonsense'], env);
+    expect(bad.code).toBe(2);
+  }, 300_000);
+
+  it('seeds a realistic demo registry', async () => {
+    const seeded = json<{ issued: number; revoked: number; held: number; importedExpired: number }>(await runCli(['seed', '--certificates', '40', '--json'], env, 180_000));
+    expect(seeded.issued + seeded.importedExpired).toBe(40);
+    const expired = json<{ total: number }>(await runCli(['cert', 'list', '--status', 'expired', '--json'], env));
+    expect(expired.total).toBe(seeded.importedExpired);
+    expect((await runCli(['audit', 'verify'], env)).code).toBe(0);
+  }, 300_000);
+});
