@@ -160,7 +160,9 @@ export class CertificateAuthority {
 
     const der = await signCertificate(prepared, issuer, key);
     const issued: Issued = { issuerId: issuer.id, serial: prepared.serial, der, notBefore: prepared.notBefore, notAfter: prepared.notAfter };
-    await this.db.withTransaction(async (trx) => {
+    const serial = prepared.serial;
+    await this.db
+      .withTransaction(async (trx) => {
       await this.repo.recordIssued(trx, issuer.id, prepared.serial, der);
       await this.audit.append(trx, {
         actor: params.actor,
@@ -176,7 +178,13 @@ export class CertificateAuthority {
         },
       });
       await params.within?.(trx, issued);
-    });
+      })
+      .catch(async (err: unknown) => {
+        // Recording failed while we are alive to know it (e.g. the request was rejected
+        // meanwhile): the certificate was never handed out, so it must never be finished later.
+        await this.repo.abandon(issuer.id, serial).catch(() => undefined);
+        throw err;
+      });
     return issued;
   }
 
@@ -186,6 +194,13 @@ export class CertificateAuthority {
     for (const row of pending) {
       const issuerRow = await this.repo.issuer(row.issuerId);
       if (!issuerRow?.keyUri || !row.tbs) continue;
+      // Finish only what would still be issued now: the request may have been rejected meanwhile.
+      const request = row.requestId ? await this.repo.request(row.requestId) : null;
+      if (request && request.status !== 'approved' && !(request.status === 'pending' && request.approvalsRequired === 0)) {
+        await this.repo.abandon(row.issuerId, row.serial);
+        this.log.warn({ serial: row.serial, request: request.id, status: request.status }, 'abandoned an interrupted issuance whose request is no longer approved');
+        continue;
+      }
       const issuer = this.issuerOf(issuerRow);
       const key = await this.key(issuerRow.keyUri);
       const der = await signCertificate(

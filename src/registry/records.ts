@@ -17,8 +17,11 @@ export type RevocationReasonName = (typeof REVOCATION_REASONS)[number];
 export interface CertificateRecord {
   issuerId: string;
   serial: string;
-  /** reserved: the TBS is recorded and the key is about to sign (crash recovery finishes it). */
-  state: 'reserved' | 'issued' | 'imported';
+  /**
+   * reserved: the TBS is recorded and the key is about to sign (crash recovery finishes it);
+   * abandoned: reserved, but its request changed before it was recorded (the serial stays used).
+   */
+  state: 'reserved' | 'abandoned' | 'issued' | 'imported';
   der: Buffer | null;
   tbs: Buffer | null;
   profileId: string | null;

@@ -163,6 +163,11 @@ export class CaRepository {
     if (n !== 1) throw new Error(`certificate ${serial} of ${issuerId} was not reserved`);
   }
 
+  /** A reservation that must never become a certificate (its request changed): the serial stays used. */
+  async abandon(issuerId: string, serial: string): Promise<void> {
+    await this.knex('certificates').where({ issuer_id: issuerId, serial, state: 'reserved' }).update({ state: 'abandoned' });
+  }
+
   async unfinished(issuerId?: string): Promise<CertificateRecord[]> {
     const q = this.knex('certificates').where({ state: 'reserved' });
     if (issuerId) q.where({ issuer_id: issuerId });
@@ -173,6 +178,7 @@ export class CaRepository {
   async isPublicKeyInUse(fingerprint: string, now: Date, trx?: Transaction): Promise<boolean> {
     const row = await this.q(trx)('certificates')
       .where({ public_key_fingerprint: fingerprint })
+      .whereNot('state', 'abandoned')
       .whereNot('status', 'revoked')
       .where('not_after', '>', now)
       .first('serial');
@@ -209,7 +215,7 @@ export class CaRepository {
   // ── registry ───────────────────────────────────────────────────────────────
   /** By serial (hex), across issuers: random 128-bit serials do not collide between our issuers. */
   async findBySerial(serial: string, trx?: Transaction, forUpdate = false): Promise<CertificateRecord[]> {
-    const q = this.q(trx)('certificates').where({ serial }).whereNot('state', 'reserved');
+    const q = this.q(trx)('certificates').where({ serial }).whereIn('state', ['issued', 'imported']);
     if (forUpdate) q.forUpdate();
     return (await q).map(toCertificate);
   }
@@ -232,7 +238,7 @@ export class CaRepository {
   }
 
   async search(s: CertificateSearch, now: Date): Promise<{ items: CertificateRecord[]; total: number }> {
-    const q = this.knex('certificates').whereNot('state', 'reserved');
+    const q = this.knex('certificates').whereIn('state', ['issued', 'imported']);
     if (s.text) {
       const pattern = like(s.text);
       q.where((w) => w.whereILike('holder_name', pattern).orWhereILike('subject_dn', pattern).orWhere('serial', s.text!.toLowerCase()));
@@ -254,7 +260,7 @@ export class CaRepository {
 
   async countByStatus(now: Date): Promise<Record<string, number>> {
     const rows = await this.knex('certificates')
-      .whereNot('state', 'reserved')
+      .whereIn('state', ['issued', 'imported'])
       .select(this.knex.raw(`CASE WHEN not_after <= ? THEN 'expired' ELSE status END AS s`, [now]))
       .count({ n: '*' })
       .groupBy('s');
