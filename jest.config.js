@@ -21,7 +21,7 @@ export default {
   testMatch: ['<rootDir>/test/**/*.test.ts'],
   globalSetup: '<rootDir>/test/support/global-setup.js',
   globalTeardown: '<rootDir>/test/support/global-teardown.js',
-  testTimeout: 60_000,
+  testTimeout: 180_000,
   // PGlite takes ~700 MB a worker and the machine has 2 cores.
   maxWorkers: 2,
 };
