@@ -38,6 +38,10 @@ import { CertificateService } from './ra/certificate-service.js';
 import { certificatesRouter } from './http/routers/certificates-router.js';
 import { pkiRouter } from './http/routers/pki-router.js';
 import { apiDocsRouter } from './http/routers/api-docs-router.js';
+import { ocspRouter } from './http/routers/ocsp-router.js';
+import { OcspRepository } from './storage/ocsp-repository.js';
+import { listenForOcspChanges } from './storage/ocsp-change-listener.js';
+import { OcspResponderService } from './ocsp/ocsp-responder.js';
 
 /** Everything one running tinnhiem node is made of. */
 export interface Service {
@@ -52,6 +56,7 @@ export interface Service {
   readonly signingKeys: SigningKeyService;
   readonly oidc: OidcProvider;
   readonly certificates: CertificateService;
+  readonly ocsp: OcspResponderService;
   /** Readiness turns 503 and responses say `Connection: close`. */
   beginShutdown(): void;
   isShuttingDown(): boolean;
@@ -75,6 +80,8 @@ export interface CreateServiceOptions {
   extraRouters?: readonly Router<AppState>[];
   /** PBKDF2 iterations for new CA key files (default 600,000; tests lower it for speed). */
   keyKdfIterations?: number;
+  /** `ocsp`: serve only the OCSP responder and the health routes (a responder fleet). Default `all`. */
+  role?: 'all' | 'ocsp';
 }
 
 /**
@@ -84,8 +91,11 @@ export interface CreateServiceOptions {
 export async function createService(config: Config, options: CreateServiceOptions): Promise<Service> {
   const { log } = options;
   const clock = options.clock ?? systemClock;
-  const db = await openDatabase(options.database ?? databaseTarget(config), { log, purpose: options.purpose ?? 'serve' });
+  const target = options.database ?? databaseTarget(config);
+  const db = await openDatabase(target, { log, purpose: options.purpose ?? 'serve' });
+  const role = options.role ?? 'all';
   const cleanups: Array<() => void> = [];
+  let ocsp: OcspResponderService | undefined;
   try {
     const applied = await db.migrateLatest();
     if (applied.length) log.info({ migrations: applied }, 'migrations applied');
@@ -123,13 +133,15 @@ export async function createService(config: Config, options: CreateServiceOption
       findAccount: (id) => accounts.findById(id),
     });
     providerRef.current = oidc;
-    oidc.startKeyPolling();
-    cleanups.push(() => oidc.stop());
-    const sweeper = setInterval(() => {
-      payloads.sweepExpired(clock.now(), 5_000).catch((err: unknown) => log.warn({ err }, 'could not sweep expired OIDC rows'));
-    }, 10 * 60_000);
-    sweeper.unref();
-    cleanups.push(() => clearInterval(sweeper));
+    if (role === 'all') {
+      oidc.startKeyPolling();
+      cleanups.push(() => oidc.stop());
+      const sweeper = setInterval(() => {
+        payloads.sweepExpired(clock.now(), 5_000).catch((err: unknown) => log.warn({ err }, 'could not sweep expired OIDC rows'));
+      }, 10 * 60_000);
+      sweeper.unref();
+      cleanups.push(() => clearInterval(sweeper));
+    }
 
     // The CA: keys in DATA_DIR/keys, sealed with the same master passphrase.
     const keyStore = new FileKeyStore({ directory: join(resolve(config.dataDir), 'keys'), passphrase: options.masterPassphrase, kdfIterations: options.keyKdfIterations });
@@ -142,16 +154,32 @@ export async function createService(config: Config, options: CreateServiceOption
       await caSetup.initHierarchy('system');
       log.info('development CA created (root, issuing CA, OCSP signer)');
     }
-    const recovered = await ca.finishUnfinished();
-    if (recovered) log.warn({ recovered }, 'finished issuances interrupted by a crash');
-    const crlTimer = setInterval(() => {
-      ca.refreshCrls().catch((err: unknown) => log.warn({ err }, 'CRL refresh failed'));
-    }, 5 * 60_000);
-    crlTimer.unref();
-    cleanups.push(() => clearInterval(crlTimer));
+    if (role === 'all') {
+      const recovered = await ca.finishUnfinished();
+      if (recovered) log.warn({ recovered }, 'finished issuances interrupted by a crash');
+      const crlTimer = setInterval(() => {
+        ca.refreshCrls().catch((err: unknown) => log.warn({ err }, 'CRL refresh failed'));
+      }, 5 * 60_000);
+      crlTimer.unref();
+      cleanups.push(() => clearInterval(crlTimer));
+    }
+
+    // The OCSP responder: pre-signed responses, re-signed before a revoke/hold/release returns.
+    const responder = new OcspResponderService({
+      repo: new OcspRepository(db.knex, db.kind),
+      ca,
+      clock,
+      log,
+      config: config.ocsp,
+      role,
+      listen: (onChange) => listenForOcspChanges(target, log, onChange),
+    });
+    ocsp = responder;
+    ca.onStatusChange((certificate) => responder.onStatusChange(certificate));
+    await responder.start();
 
     const provider = oidc;
-    const verifier = new AccessTokenVerifier(issuerOf(config), apiResource(config), () => ({ version: provider.publicJwks.map((k) => k.kid).join(','), jwks: provider.publicJwks }));
+    const verifier = new AccessTokenVerifier(issuerOf(config), apiResource(config), () => ({ version: provider.publicJwks.map((k) => k.kid).join(','), jwks: provider.publicJwks }), 5, clock);
 
     let shuttingDown = false;
     const isShuttingDown = () => shuttingDown;
@@ -161,9 +189,17 @@ export async function createService(config: Config, options: CreateServiceOption
       metrics: createHttpMetrics(),
       readiness: databaseReadiness(db),
       isShuttingDown,
-      mounts: [provider.middleware()],
+      mounts: role === 'all' ? [provider.middleware()] : [],
       selfParsingPrefixes: ['/oidc'],
       routers: [
+        ocspRouter({ responder }),
+        ...(role === 'ocsp' ? [] : featureRouters()),
+        ...(options.extraRouters ?? []),
+      ],
+    });
+
+    function featureRouters() {
+      return [
         staticRouter(),
         interactionRouter({
           provider: () => provider.provider,
@@ -178,9 +214,8 @@ export async function createService(config: Config, options: CreateServiceOption
         certificatesRouter({ certificates, verifier, now: () => clock.now() }),
         pkiRouter({ certificates, now: () => clock.now() }),
         apiDocsRouter({ publicUrl: config.server.publicUrl }),
-        ...(options.extraRouters ?? []),
-      ],
-    });
+      ];
+    }
 
     return {
       config,
@@ -194,17 +229,20 @@ export async function createService(config: Config, options: CreateServiceOption
       signingKeys,
       oidc: provider,
       certificates,
+      ocsp: responder,
       beginShutdown: () => {
         shuttingDown = true;
       },
       isShuttingDown,
       close: async () => {
         for (const cleanup of cleanups) cleanup();
+        await responder.close();
         await db.close();
       },
     };
   } catch (err) {
     for (const cleanup of cleanups) cleanup();
+    await ocsp?.close().catch(() => undefined);
     await db.close();
     throw err;
   }

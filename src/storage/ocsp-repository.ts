@@ -24,6 +24,8 @@ export interface StoredOcspResponse {
   variant: string;
   der: Buffer;
   status: CertificateStatus;
+  revokedAt: Date | null;
+  reason: RevocationReasonName | null;
   statusAt: Date;
   thisUpdate: Date;
   nextUpdate: Date;
@@ -58,6 +60,8 @@ function toResponse(r: Row): StoredOcspResponse {
     variant: r.variant as string,
     der: normalise.bytes(r.der as Buffer)!,
     status: r.status as CertificateStatus,
+    revokedAt: r.revoked_at == null ? null : date(r.revoked_at),
+    reason: (r.revocation_reason as RevocationReasonName) ?? null,
     statusAt: date(r.status_at),
     thisUpdate: date(r.this_update),
     nextUpdate: date(r.next_update),
@@ -131,6 +135,8 @@ export class OcspRepository {
       variant: r.variant,
       der: r.der,
       status: r.status,
+      revoked_at: r.revokedAt,
+      revocation_reason: r.reason,
       status_at: r.statusAt,
       this_update: r.thisUpdate,
       next_update: r.nextUpdate,
@@ -140,7 +146,7 @@ export class OcspRepository {
     const stored: Row[] = await this.knex('ocsp_responses')
       .insert(rows)
       .onConflict(['issuer_id', 'serial', 'variant'])
-      .merge(['der', 'status', 'status_at', 'this_update', 'next_update', 'produced_at', 'refresh_at'])
+      .merge(['der', 'status', 'revoked_at', 'revocation_reason', 'status_at', 'this_update', 'next_update', 'produced_at', 'refresh_at'])
       .where((w) =>
         w
           .whereRaw('ocsp_responses.status_at < excluded.status_at')
@@ -148,6 +154,11 @@ export class OcspRepository {
       )
       .returning(['issuer_id', 'serial', 'variant']);
     return new Set(stored.map((r) => `${r.issuer_id as string}/${r.serial as string}/${r.variant as string}`));
+  }
+
+  /** Drops every stored variant of one certificate (its nodes then sign from the registry). */
+  async deleteResponses(issuerId: string, serial: string): Promise<void> {
+    await this.knex('ocsp_responses').where({ issuer_id: issuerId, serial }).delete();
   }
 
   /** Responses past their nextUpdate are never served; removes them (expired certificates' last ones). */

@@ -147,12 +147,23 @@ function decodeRequest(buf: Uint8Array, maxCertIds: number, maxNonceLength: numb
   return nonce ? { certIds, nonce, signed } : { certIds, signed };
 }
 
+/** X.690 §8.19.2: sub-identifiers in minimal base-128, the last octet of each with bit 8 clear. */
+function checkOid(content: Uint8Array): void {
+  if (content.length === 0) throw new DerError('empty OBJECT IDENTIFIER');
+  if (content[content.length - 1] & 0x80) throw new DerError('OBJECT IDENTIFIER ends inside a sub-identifier');
+  for (let i = 0; i < content.length; i++) {
+    if (content[i] === 0x80 && (i === 0 || !(content[i - 1] & 0x80))) throw new DerError('OBJECT IDENTIFIER sub-identifier not minimal');
+  }
+}
+
 function decodeCertId(buf: Uint8Array, from: number, limit: number): { value: CertId; next: number } {
   // CertID ::= SEQUENCE { hashAlgorithm AlgorithmIdentifier, issuerNameHash OCTET STRING,
   //                       issuerKeyHash OCTET STRING, serialNumber CertificateSerialNumber }
   const seq = expect(buf, from, limit, TAG.SEQUENCE, 'CertID');
   const alg = expect(buf, seq.start, seq.end, TAG.SEQUENCE, 'hashAlgorithm');
   const algOid = expect(buf, alg.start, alg.end, TAG.OID, 'hashAlgorithm.algorithm');
+  // The AlgorithmIdentifier is echoed in the response: an ill-formed OID would make it undecodable.
+  checkOid(bytes(buf, algOid));
   let hashParams: CertId['hashParams'] = 'other';
   if (algOid.end === alg.end) hashParams = 'absent';
   else if (alg.end - algOid.end === 2 && buf[algOid.end] === TAG.NULL && buf[algOid.end + 1] === 0) hashParams = 'null';

@@ -1,22 +1,24 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { createLogger } from '../../logging/logger.js';
 import { serve, serviceUrls, stopOnSignals } from '../../serve.js';
 import { resolveMasterPassphrase } from '../../secrets/installation.js';
 import { DEV_PASSWORD, seedDevelopmentData } from '../../dev/dev-seed.js';
-import { cliState, configFrom } from '../cli-support.js';
+import { CliFailure, cliState, configFrom, EXIT } from '../cli-support.js';
 
 export function registerServe(program: Command): void {
   program
     .command('serve')
     .description('run the service (OIDC provider, CA, OCSP, validation API) until SIGTERM/SIGINT')
     .option('--dev', 'development start: generate a master passphrase, initialise, create demo clients and accounts, print them')
-    .action(async (opts: { dev?: boolean }, command: Command) => {
+    .addOption(new Option('--role <role>', 'all: every service; ocsp: only the OCSP responder and health routes (a responder fleet)').choices(['all', 'ocsp']).default('all'))
+    .action(async (opts: { dev?: boolean; role: 'all' | 'ocsp' }, command: Command) => {
       const config = configFrom(command);
       const log = createLogger({ level: config.log.level });
       const dev = !!opts.dev;
+      if (dev && opts.role !== 'all') throw new CliFailure('--dev starts every service; drop --role', EXIT.usage);
       const { passphrase, generatedAt } = resolveMasterPassphrase(config, dev ? 'dev' : 'required');
       if (generatedAt) log.warn({ file: generatedAt }, 'development start: generated a master passphrase; set MASTER_PASSPHRASE in production');
-      const running = await serve(config, { log, purpose: 'serve', masterPassphrase: passphrase, initialise: dev, devCa: dev });
+      const running = await serve(config, { log, purpose: 'serve', masterPassphrase: passphrase, initialise: dev, devCa: dev, role: opts.role });
       stopOnSignals(running, log);
       cliState.keepRunning = true;
       const urls = serviceUrls(config, running.listenUrl);
