@@ -1,18 +1,11 @@
+import { revocationReasons, type RevocationReason } from '../../ca/status/crl/crl.js';
+
 /** The registry's domain types: what storage returns and services and routers use. */
 export type CertificateStatus = 'good' | 'revoked' | 'hold';
 
-export const REVOCATION_REASONS = [
-  'unspecified',
-  'keyCompromise',
-  'cACompromise',
-  'affiliationChanged',
-  'superseded',
-  'cessationOfOperation',
-  'certificateHold',
-  'privilegeWithdrawn',
-  'aACompromise',
-] as const;
-export type RevocationReasonName = (typeof REVOCATION_REASONS)[number];
+/** RFC 5280 §5.3.1 reasons a certificate can have in the registry (removeFromCRL is for delta CRLs only). */
+export type RevocationReasonName = Exclude<RevocationReason, 'removeFromCRL'>;
+export const REVOCATION_REASONS = (Object.keys(revocationReasons) as RevocationReason[]).filter((r): r is RevocationReasonName => r !== 'removeFromCRL');
 
 export interface CertificateRecord {
   issuerId: string;

@@ -7,22 +7,13 @@ import { Buffer } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import { OID_ELEMENT } from './algorithms.js';
 import { bitString, ctxPrim, explicit, generalizedTime, octetString, sequence, TAG, tlv } from './der.js';
+import { revocationReasons, type RevocationReason as CrlRevocationReason } from '../crl/crl.js';
 import type { CertId, OcspNonce } from './request.js';
 import type { OcspResponder } from './signer.js';
 
-/** CRLReason (RFC 5280 §5.3.1). removeFromCRL (8) has no OCSP meaning: a released hold is `good`. */
-export const REVOCATION_REASONS = {
-  unspecified: 0,
-  keyCompromise: 1,
-  cACompromise: 2,
-  affiliationChanged: 3,
-  superseded: 4,
-  cessationOfOperation: 5,
-  certificateHold: 6,
-  privilegeWithdrawn: 9,
-  aACompromise: 10,
-} as const;
-export type RevocationReason = keyof typeof REVOCATION_REASONS;
+/** CRLReason (RFC 5280 §5.3.1), the CRLs' table. removeFromCRL has no OCSP meaning: a released hold is `good`. */
+export const REVOCATION_REASONS: Readonly<Record<RevocationReason, number>> = revocationReasons;
+export type RevocationReason = Exclude<CrlRevocationReason, 'removeFromCRL'>;
 
 /**
  * RFC 6960 §2.2. A certificate on hold is `revoked` with reason certificateHold; `unknown` is for
