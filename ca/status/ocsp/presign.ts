@@ -65,7 +65,7 @@ export interface PresignedKey {
 export function presignedKey(request: OcspRequest, index: IssuerIndex): PresignedKey | undefined {
   if (request.nonce || request.certIds.length !== 1) return undefined;
   const certId = request.certIds[0];
-  if (!certId.hash || certId.hashParams === 'other') return undefined;
+  if (!certId.hash) return undefined;
   const issuer = index.find(certId);
   if (!issuer) return undefined;
   return { issuerId: issuer.id, serialHex: certId.serialHex, variant: presignVariant(certId.hash, certId.hashParams), hash: certId.hash, hashParams: certId.hashParams };

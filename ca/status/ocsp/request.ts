@@ -26,7 +26,7 @@ export interface CertId {
   /** The AlgorithmIdentifier element exactly as received: echoed in the response's CertID. */
   hashAlgorithm: Uint8Array;
   /** Whether the AlgorithmIdentifier carried NULL parameters or none (both are seen in the wild). */
-  hashParams: 'null' | 'absent' | 'other';
+  hashParams: 'null' | 'absent';
   issuerNameHash: Uint8Array;
   issuerKeyHash: Uint8Array;
   /** Content octets of the serialNumber INTEGER (minimal two's complement, as in the certificate). */
@@ -164,12 +164,13 @@ function decodeCertId(buf: Uint8Array, from: number, limit: number): { value: Ce
   const algOid = expect(buf, alg.start, alg.end, TAG.OID, 'hashAlgorithm.algorithm');
   // The AlgorithmIdentifier is echoed in the response: an ill-formed OID would make it undecodable.
   checkOid(bytes(buf, algOid));
-  let hashParams: CertId['hashParams'] = 'other';
-  if (algOid.end === alg.end) hashParams = 'absent';
-  else if (alg.end - algOid.end === 2 && buf[algOid.end] === TAG.NULL && buf[algOid.end + 1] === 0) hashParams = 'null';
-  else readTlv(buf, algOid.end, alg.end); // parameters of an algorithm we do not know: just well-formed
-  // RFC 5754 §2: SHA-2 parameters are absent or NULL; anything else is not an algorithm we know.
-  const hash = hashParams === 'other' ? undefined : hashForOidElement(element(buf, algOid));
+  // RFC 5754 §2 and RFC 3279 §2.2.1: hash algorithm parameters are absent or NULL. Anything else
+  // would be echoed into the response's CertID, where it can make the response undecodable (a
+  // fuzzed request with a zero-length constructed value did), so it is refused here.
+  const isNull = alg.end - algOid.end === 2 && buf[algOid.end] === TAG.NULL && buf[algOid.end + 1] === 0;
+  if (algOid.end !== alg.end && !isNull) throw new DerError('hashAlgorithm parameters must be absent or NULL');
+  const hashParams: CertId['hashParams'] = isNull ? 'null' : 'absent';
+  const hash = hashForOidElement(element(buf, algOid));
   const nameHash = expect(buf, alg.end, seq.end, TAG.OCTET_STRING, 'issuerNameHash');
   const keyHash = expect(buf, nameHash.end, seq.end, TAG.OCTET_STRING, 'issuerKeyHash');
   const serial = expect(buf, keyHash.end, seq.end, TAG.INTEGER, 'serialNumber');
