@@ -23,7 +23,6 @@ export function registerServe(program: Command): void {
       cliState.keepRunning = true;
       const urls = serviceUrls(config, running.listenUrl);
       const seeded = dev ? await seedDevelopmentData(running.service) : null;
-      log.info({ urls, database: running.service.db.description }, 'tinnhiem ready');
       if (seeded) {
         const lines = [
           '',
@@ -42,5 +41,7 @@ export function registerServe(program: Command): void {
         ];
         process.stdout.write(`${lines.join('\n')}\n`);
       }
+      // Last: supervisors and tests take this line as "ready".
+      log.info({ urls, database: running.service.db.description }, 'tinnhiem ready');
     });
 }

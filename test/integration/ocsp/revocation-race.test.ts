@@ -50,10 +50,15 @@ async function raceOnce(revoker: TestService, queried: TestService[]) {
     queried.map((q) => q.url),
     () => req,
   );
-  await new Promise((r) => setTimeout(r, 500));
+  // Windows sized by observations, not by time, so a loaded CI machine still sees enough traffic.
+  const until = async (enough: () => boolean, maxMs: number) => {
+    const deadline = performance.now() + maxMs;
+    while (!enough() && performance.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  };
+  await until(() => load.observations.filter((o) => o.status === 'good').length > 15, 15_000);
   await revoker.service.certificates.ca.changeStatus({ actor: 'officer-a', serial: leaf.serial, action: 'revoke', reason: 'keyCompromise' });
   const returnedAt = performance.now();
-  await new Promise((r) => setTimeout(r, 500));
+  await until(() => load.observations.filter((o) => o.sentAt >= returnedAt).length > 15, 15_000);
   await load.stop();
   const before = load.observations.filter((o) => o.sentAt < returnedAt);
   const after = load.observations.filter((o) => o.sentAt >= returnedAt);
