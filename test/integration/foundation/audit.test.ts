@@ -54,6 +54,7 @@ describe(`audit log (${process.env.DATABASE_URL ? 'PostgreSQL' : 'embedded'})`, 
 
     // Someone with DDL rights bypasses the append-only trigger and edits event #7.
     const db = await t.reopen();
+    const original = (await db.knex('audit_events').where('seq', 7).first('details')).details as Record<string, unknown>;
     await db.knex.raw('ALTER TABLE audit_events DISABLE TRIGGER audit_events_append_only');
     await db.knex.raw(`UPDATE audit_events SET details = jsonb_set(details, '{i}', '999') WHERE seq = 7`);
     await t.close();
@@ -66,7 +67,7 @@ describe(`audit log (${process.env.DATABASE_URL ? 'PostgreSQL' : 'embedded'})`, 
 
     // Deleting a row is named as well.
     const again = await t.reopen();
-    await again.knex.raw(`UPDATE audit_events SET details = jsonb_set(details, '{i}', '6') WHERE seq = 7`);
+    await again.knex('audit_events').where('seq', 7).update({ details: JSON.stringify(original) });
     await again.knex('audit_events').where('seq', 12).del();
     await t.close();
     const deleted = await runCli(['audit', 'verify', '--json'], t.env);
