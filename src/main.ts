@@ -162,6 +162,16 @@ export async function createService(config: Config, options: CreateServiceOption
       }, 5 * 60_000);
       crlTimer.unref();
       cleanups.push(() => clearInterval(crlTimer));
+      // The delegated OCSP signers live 30 days: a new one is made a week before the old expires.
+      const signerTimer = setInterval(() => {
+        void (async () => {
+          for (const issuer of await ca.issuers()) {
+            if (issuer.role === 'issuing' && issuer.status === 'active') await caSetup.ensureOcspSigner('system', issuer.id);
+          }
+        })().catch((err: unknown) => log.warn({ err }, 'OCSP signer rotation failed'));
+      }, 6 * 3_600_000);
+      signerTimer.unref();
+      cleanups.push(() => clearInterval(signerTimer));
     }
 
     // The OCSP responder: pre-signed responses, re-signed before a revoke/hold/release returns.
