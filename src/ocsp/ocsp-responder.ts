@@ -178,7 +178,10 @@ export class OcspResponderService {
     this.appliedChange = await this.deps.repo.latestChange();
     await this.deps.repo.heartbeat(this.nodeId, this.description, this.appliedChange);
     this.lastSyncAt = Date.now();
-    this.listener = this.deps.listen?.(() => this.sync()) ?? null;
+    this.listener =
+      this.deps.listen?.(() => {
+        this.sync().catch((err: unknown) => this.log.warn({ err }, 'OCSP change feed read failed'));
+      }) ?? null;
     const every = (ms: number, task: () => Promise<unknown>, what: string) => {
       const timer = setInterval(() => {
         task().catch((err: unknown) => this.log.warn({ err }, what));
