@@ -7,7 +7,7 @@ export type CertificateStatus = 'good' | 'revoked' | 'hold';
 export type RevocationReasonName = Exclude<RevocationReason, 'removeFromCRL'>;
 export const REVOCATION_REASONS = (Object.keys(revocationReasons) as RevocationReason[]).filter((r): r is RevocationReasonName => r !== 'removeFromCRL');
 
-export interface CertificateRecord {
+export interface CertificateRecord extends Omit<HolderFacts, 'subjectDn'> {
   issuerId: string;
   serial: string;
   /**
@@ -27,13 +27,8 @@ export interface CertificateRecord {
   revocationReason: RevocationReasonName | null;
   invalidityDate: Date | null;
   statusChangedAt: Date;
+  /** Null only for rows written before the holder was known (never for issued certificates). */
   subjectDn: string | null;
-  holderName: string | null;
-  nationalId: string | null;
-  taxCode: string | null;
-  budgetCode: string | null;
-  agency: string | null;
-  email: string | null;
   source: 'issued' | 'imported';
   /** Where the status comes from: our registry, or an imported certificate's issuer (ocsp:/crl: URL). */
   statusSource: string;
