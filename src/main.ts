@@ -1,4 +1,5 @@
 import type Koa from 'koa';
+import type { RequestListener } from 'node:http';
 import type Router from '@koa/router';
 import type { Config } from './config/schema.js';
 import type { Logger } from './logging/logger.js';
@@ -39,6 +40,7 @@ import { certificatesRouter } from './http/routers/certificates-router.js';
 import { pkiRouter } from './http/routers/pki-router.js';
 import { apiDocsRouter } from './http/routers/api-docs-router.js';
 import { ocspRouter } from './http/routers/ocsp-router.js';
+import { ocspFastPath } from './http/ocsp-fast-path.js';
 import { OcspRepository } from './storage/ocsp-repository.js';
 import { listenForOcspChanges } from './storage/ocsp-change-listener.js';
 import { OcspResponderService } from './ocsp/ocsp-responder.js';
@@ -48,6 +50,8 @@ export interface Service {
   readonly config: Config;
   readonly log: Logger;
   readonly app: Koa<AppState>;
+  /** The node:http listener: the OCSP fast path ahead of the Koa app (src/http/ocsp-fast-path.ts). */
+  readonly handler: RequestListener;
   readonly db: Database;
   readonly audit: AuditRepository;
   readonly clock: Clock;
@@ -193,10 +197,11 @@ export async function createService(config: Config, options: CreateServiceOption
 
     let shuttingDown = false;
     const isShuttingDown = () => shuttingDown;
+    const metrics = createHttpMetrics();
     const app = createApp({
       config,
       log,
-      metrics: createHttpMetrics(),
+      metrics,
       readiness: databaseReadiness(db),
       isShuttingDown,
       mounts: role === 'all' ? [provider.middleware()] : [],
@@ -227,10 +232,13 @@ export async function createService(config: Config, options: CreateServiceOption
       ];
     }
 
+    const handler = ocspFastPath({ responder, log, metrics, hsts: config.server.publicUrl.startsWith('https:'), isShuttingDown }, app.callback());
+
     return {
       config,
       log,
       app,
+      handler,
       db,
       audit,
       clock,

@@ -21,7 +21,7 @@ export type ServeOptions = CreateServiceOptions;
 export async function serve(config: Config, options: ServeOptions): Promise<RunningServer> {
   const { log } = options;
   const service = await createService(config, options);
-  const server = createServer(service.app.callback());
+  const server = createServer(service.handler);
   // Longer than a typical load balancer's idle timeout (60 s), so the balancer closes first.
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;

@@ -72,7 +72,7 @@ export async function startTestService(options: StartOptions = {}): Promise<Test
     purpose: 'test',
     keyKdfIterations: 10_000,
   });
-  handler = service.app.callback();
+  handler = service.handler;
   return {
     url,
     service,

@@ -6,6 +6,9 @@ import type { AppState } from '../context.js';
 
 const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
+/** A proxy's X-Request-Id when it is safe to log, else a new one. */
+export const requestIdFrom = (incoming: string | undefined): string => (incoming && SAFE_REQUEST_ID.test(incoming) ? incoming : randomUUID());
+
 /**
  * Outermost middleware: request id (kept from a proxy's X-Request-Id when it is safe to log),
  * a child logger, the access log line and the latency histogram. It sees the final status,
@@ -14,8 +17,7 @@ const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
  */
 export function requestContext(log: Logger, metrics: HttpMetrics): Middleware<AppState> {
   return async function requestContextMiddleware(ctx, next) {
-    const incoming = ctx.get('x-request-id');
-    const requestId = SAFE_REQUEST_ID.test(incoming) ? incoming : randomUUID();
+    const requestId = requestIdFrom(ctx.get('x-request-id'));
     ctx.state.requestId = requestId;
     ctx.state.log = log.child({ requestId });
     ctx.set('X-Request-Id', requestId);

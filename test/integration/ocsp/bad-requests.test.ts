@@ -159,3 +159,51 @@ describe('bad requests', () => {
     expect(seen.get(MALFORMED)).toBeGreaterThan(100);
   }, 180_000);
 });
+
+describe('the fast path and the Koa pipeline answer alike', () => {
+  /** A chunked POST (no Content-Length) is left to Koa; the same request with a length takes the fast path. */
+  const chunked = (body: Uint8Array) =>
+    fetch(`${t.url}/ocsp`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/ocsp-request' },
+      body: new ReadableStream({
+        start(controller) {
+          controller.enqueue(body);
+          controller.close();
+        },
+      }),
+      duplex: 'half',
+    } as RequestInit);
+  const headersOf = (res: Response) => Object.fromEntries([...(res.headers as unknown as Iterable<[string, string]>)].filter(([name]) => !['date', 'x-request-id', 'keep-alive', 'connection'].includes(name)));
+
+  it('same bytes and the same headers, whichever path answered', async () => {
+    const request = requestFor(issuerDer, goodSerial);
+    const fast = await post(request);
+    const koa = await chunked(request);
+    // Koa writes an info access line per request; the fast path writes none at info.
+    const accessLine = (res: Response) => t.logs.some((l) => l.msg === 'request' && l.requestId === res.headers.get('x-request-id'));
+    expect(accessLine(koa)).toBe(true);
+    expect(accessLine(fast)).toBe(false);
+    expect(fast.status).toBe(200);
+    expect(koa.status).toBe(200);
+    expect(await bytes(fast)).toEqual(await bytes(koa));
+    expect(headersOf(fast)).toEqual(headersOf(koa));
+    expect(fast.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('keeps a safe X-Request-Id from a proxy and counts the request in /metrics', async () => {
+    const res = await fetch(`${t.url}/ocsp`, { method: 'POST', headers: { 'content-type': 'application/ocsp-request', 'x-request-id': 'edge-42' }, body: requestFor(issuerDer, goodSerial) as BodyInit });
+    expect(res.headers.get('x-request-id')).toBe('edge-42');
+    const metrics = await (await fetch(`${t.url}/metrics`)).text();
+    expect(metrics).toMatch(/http_request_duration_seconds_count\{method="POST",route="\/ocsp",status="200"\} \d+/);
+  });
+
+  it('GET with If-None-Match gets 304 on the fast path', async () => {
+    const path = encodeURIComponent(requestFor(issuerDer, goodSerial).toString('base64'));
+    const first = await fetch(`${t.url}/ocsp/${path}`);
+    const etag = first.headers.get('etag')!;
+    expect(etag).toBeTruthy();
+    const again = await fetch(`${t.url}/ocsp/${path}`, { headers: { 'if-none-match': etag } });
+    expect(again.status).toBe(304);
+  });
+});
