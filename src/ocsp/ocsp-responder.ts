@@ -569,21 +569,9 @@ export class OcspResponderService {
     const leaseMs = Math.max(this.deps.config.refreshIntervalSeconds * 3000, 60_000);
     if (!(await repo.tryLease(REFRESH_LEASE, this.nodeId, leaseMs))) return 0;
     const now = this.now();
-    const due = await repo.dueForSigning([...this.served.keys()], now, limit);
     const epoch = this.epoch;
-    const chunk = 256;
-    for (let i = 0; i < due.length; i += chunk) {
-      const part = due.slice(i, i + chunk);
-      const signed = await Promise.all(part.map((st) => this.signStatus(this.served.get(st.issuerId)!, st, 'sha1', 'null', 'sha1', false)));
-      const rows = signed.map((s) => s!.row);
-      const stored = await repo.store(rows);
-      if (this.epoch === epoch) {
-        for (const s of signed) {
-          const k = `${s!.row.issuerId}/${s!.row.serial}/sha1`;
-          if (stored.has(k) && this.cache.has(k)) this.remember(k, s!.entry);
-        }
-      }
-    }
+    const due = await repo.dueForSigning([...this.served.keys()], now, limit);
+    await this.signAndStore(due, epoch);
     if (due.length < limit) {
       // Housekeeping when caught up.
       await repo.deleteStale(now);
@@ -593,14 +581,42 @@ export class OcspResponderService {
     return due.length;
   }
 
-  /** Signs until every unexpired certificate has a current response (bench, `--role ocsp` warm-up). */
+  /**
+   * Signs `due` in chunks, stores the responses, and refreshes the ones this node has in memory,
+   * unless an invalidation came after `epoch` (read before `due` was).
+   */
+  private async signAndStore(due: readonly OcspCertificateStatus[], epoch: number): Promise<void> {
+    const chunk = 256;
+    for (let i = 0; i < due.length && !this.closed; i += chunk) {
+      const part = due.slice(i, i + chunk);
+      const signed = await Promise.all(part.map((st) => this.signStatus(this.served.get(st.issuerId)!, st, 'sha1', 'null', 'sha1', false)));
+      const rows = signed.map((s) => s!.row);
+      const stored = await this.deps.repo.store(rows);
+      if (this.epoch === epoch) {
+        for (const s of signed) {
+          const k = `${s!.row.issuerId}/${s!.row.serial}/sha1`;
+          if (stored.has(k) && this.cache.has(k)) this.remember(k, s!.entry);
+        }
+      }
+    }
+  }
+
+  /**
+   * Signs until every unexpired certificate has a current response: a bulk warm-up (a new
+   * responder fleet, an imported registry, the benchmark), walking the registry in key order.
+   * The background job then keeps them current.
+   */
   async presignAll(onProgress?: (done: number) => void): Promise<number> {
     let total = 0;
-    for (;;) {
-      const n = await this.refreshDue();
-      total += n;
+    let after: { issuerId: string; serial: string } | null = null;
+    do {
+      const epoch = this.epoch;
+      const page = await this.deps.repo.unsignedPage([...this.served.keys()], this.now(), after, this.deps.config.refreshBatch);
+      await this.signAndStore(page.due, epoch);
+      total += page.due.length;
       onProgress?.(total);
-      if (n < this.deps.config.refreshBatch) return total;
-    }
+      after = page.next;
+    } while (after && !this.closed);
+    return total;
   }
 }

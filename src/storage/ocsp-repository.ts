@@ -116,6 +116,40 @@ export class OcspRepository {
     return rows.map(toStatus);
   }
 
+  /**
+   * One page of a bulk warm-up: unexpired certificates of `issuerIds` after `after` in primary-key
+   * order, with those that already have a current `sha1` response left out. The page walks the
+   * primary key, so a warm-up of a million certificates reads each row once, where
+   * `dueForSigning` (ordered by refresh time) would scan the whole join for every batch.
+   * `next` is the key to continue after, or null at the end.
+   */
+  async unsignedPage(
+    issuerIds: readonly string[],
+    now: Date,
+    after: { issuerId: string; serial: string } | null,
+    limit: number,
+  ): Promise<{ due: OcspCertificateStatus[]; next: { issuerId: string; serial: string } | null }> {
+    if (issuerIds.length === 0) return { due: [], next: null };
+    const page = answerable(this.knex({ c: 'certificates' }), 'c')
+      .whereIn('c.issuer_id', issuerIds)
+      .where('c.not_after', '>', now)
+      .orderBy([{ column: 'c.issuer_id' }, { column: 'c.serial' }])
+      .limit(limit)
+      .select('c.issuer_id', 'c.serial', 'c.status', 'c.revoked_at', 'c.revocation_reason', 'c.status_changed_at', 'c.not_after');
+    if (after) page.whereRaw('(c.issuer_id, c.serial) > (?, ?)', [after.issuerId, after.serial]);
+    const rows: Row[] = await this.knex
+      .with('page', page)
+      .from('page')
+      .leftJoin({ r: 'ocsp_responses' }, (j) => j.on('r.issuer_id', 'page.issuer_id').andOn('r.serial', 'page.serial').andOnVal('r.variant', '=', 'sha1'))
+      .orderBy([{ column: 'page.issuer_id' }, { column: 'page.serial' }])
+      .select('page.*', this.knex.raw('(r.serial is not null and r.refresh_at > ? and r.status_at >= page.status_changed_at) as current', [now]));
+    const last = rows.at(-1);
+    return {
+      due: rows.filter((r) => !r.current).map(toStatus),
+      next: rows.length < limit || !last ? null : { issuerId: last.issuer_id as string, serial: last.serial as string },
+    };
+  }
+
   // ── pre-signed responses ─────────────────────────────────────────────────────────────────
   async response(issuerId: string, serial: string, variant: string): Promise<StoredOcspResponse | null> {
     const row = await this.knex('ocsp_responses').where({ issuer_id: issuerId, serial, variant }).first();
