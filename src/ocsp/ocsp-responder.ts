@@ -95,6 +95,8 @@ interface CachedResponse {
 }
 
 const HOUR = 3_600_000;
+/** How long a registry status read for a live answer is reused (the change feed invalidates it sooner). */
+const STATUS_CACHE_MS = 5 * 60_000;
 const VARIANTS = ['sha1', 'sha1-noparams', 'sha256', 'sha256-noparams', 'sha384', 'sha384-noparams', 'sha512', 'sha512-noparams'];
 const REFRESH_LEASE = 'ocsp-refresh';
 
@@ -126,6 +128,13 @@ export class OcspResponderService {
   private index = new IssuerIndex([]);
   private served = new Map<string, ServedIssuer>();
   private readonly cache = new Map<string, CachedResponse>();
+  /**
+   * Registry statuses read for live (nonce) answers, by `issuerId/serial`, so a client that always
+   * sends a nonce costs one database read per certificate, not one per request. Invalidated with
+   * the response cache by the change feed; `unknown` is never kept (the certificate may be issued
+   * next); entries expire after STATUS_CACHE_MS in any case.
+   */
+  private readonly statusCache = new Map<string, { status: CertStatus; untilMs: number }>();
   /** Single flight: concurrent misses of one key share one database read or signing. */
   private readonly pending = new Map<string, Promise<OcspHttpAnswer | CachedResponse>>();
   /** Bumped by every invalidation: a read that started before one does not fill the cache. */
@@ -338,6 +347,14 @@ export class OcspResponderService {
     if (this.cache.size > capacity) this.cache.delete(this.cache.keys().next().value!);
   }
 
+  private rememberStatus(k: string, status: CertStatus, untilMs: number): void {
+    const capacity = this.deps.config.cacheEntries;
+    if (capacity <= 0) return;
+    this.statusCache.delete(k);
+    this.statusCache.set(k, { status, untilMs });
+    if (this.statusCache.size > capacity) this.statusCache.delete(this.statusCache.keys().next().value!);
+  }
+
   private cachedFromStored(row: Pick<StoredOcspResponse, 'der' | 'statusAt' | 'thisUpdate' | 'nextUpdate' | 'refreshAt'>, status: CertStatus): CachedResponse {
     const nowMs = this.now().getTime();
     return {
@@ -447,10 +464,19 @@ export class OcspResponderService {
     for (const e of match.entries) {
       if (!e.served) continue;
       const cached = this.cache.get(`${match.issuer.id}/${e.certId.serialHex}/sha1`);
+      const read = this.statusCache.get(`${match.issuer.id}/${e.certId.serialHex}`);
       if (cached && nowMs < cached.nextUpdateMs) known.set(e.certId.serialHex, cached.status);
+      else if (read && nowMs < read.untilMs) known.set(e.certId.serialHex, read.status);
       else missing.push(e.certId.serialHex);
     }
-    if (missing.length) for (const [serial, st] of await this.deps.repo.statuses(match.issuer.id, missing)) known.set(serial, certStatusOf(st));
+    if (missing.length) {
+      const epoch = this.epoch;
+      for (const [serial, st] of await this.deps.repo.statuses(match.issuer.id, missing)) {
+        const status = certStatusOf(st);
+        known.set(serial, status);
+        if (this.epoch === epoch) this.rememberStatus(`${match.issuer.id}/${serial}`, status, nowMs + STATUS_CACHE_MS);
+      }
+    }
     const now = this.now();
     const { thisUpdate, nextUpdate } = this.validity(issuer, now);
     const responses = match.entries.map((e) => {
@@ -470,6 +496,7 @@ export class OcspResponderService {
   // ── status changes ───────────────────────────────────────────────────────────────────────
   private invalidate(issuerId: string, serial: string): void {
     this.epoch++;
+    this.statusCache.delete(`${issuerId}/${serial}`);
     for (const v of VARIANTS) {
       const k = `${issuerId}/${serial}/${v}`;
       this.cache.delete(k);
