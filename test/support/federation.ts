@@ -59,7 +59,7 @@ export async function addPortal(t: TestService, id: string, extra: { backchannel
     name: `Cổng ${id}`,
     redirectUris: [redirect],
     postLogoutRedirectUris: [postLogout],
-    scopes: ['openid', 'profile', 'email', 'vn_identity', 'offline_access'],
+    scopes: ['openid', 'profile', 'email', 'vn_identity', 'vn_official', 'offline_access'],
     firstParty: extra.firstParty ?? true,
     ...(extra.backchannelLogoutUri ? { backchannelLogoutUri: extra.backchannelLogoutUri } : {}),
   });
