@@ -51,9 +51,11 @@ export interface Portal {
   config: client.Configuration;
 }
 
-export async function addPortal(t: TestService, id: string, extra: { backchannelLogoutUri?: string; firstParty?: boolean } = {}): Promise<Portal> {
-  const redirect = `http://127.0.0.1:9/${id}/callback`;
-  const postLogout = `http://127.0.0.1:9/${id}/`;
+export async function addPortal(t: TestService, id: string, extra: { backchannelLogoutUri?: string; firstParty?: boolean; origin?: string } = {}): Promise<Portal> {
+  // Nothing listens at the portal's origin: tests stop at its redirect URI (Chromium intercepts it).
+  const origin = extra.origin ?? 'http://127.0.0.1:9';
+  const redirect = `${origin}/${id}/callback`;
+  const postLogout = `${origin}/${id}/`;
   const added = await t.service.clients.add('test', {
     clientId: id,
     name: `Cổng ${id}`,
