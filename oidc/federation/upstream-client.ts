@@ -63,6 +63,9 @@ export class UpstreamClient {
         execute: insecure ? [client.allowInsecureRequests] : [],
         [client.customFetch]: this.fetchWithTimeout,
       });
+      // OIDC Core §3.1.3.7: the ID token's signature is checked against the upstream's JWKS too,
+      // not only its claims (openid-client skips it by default for TLS-protected token responses).
+      client.enableNonRepudiationChecks(config);
     } else {
       config = new client.Configuration(
         {
