@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { ConfigError } from '../../src/config/load-config.js';
 import { ACR, ACR_ORDER } from '../scopes.js';
 
 /**
@@ -107,9 +108,10 @@ export interface Upstream extends Omit<UpstreamDeclaration, 'clientSecret'> {
   pkce: boolean;
 }
 
-export class UpstreamConfigError extends Error {
-  constructor(readonly problems: string[]) {
-    super(`Invalid upstream declarations:\n${problems.map((p) => `  ${p}`).join('\n')}`);
+/** A configuration error (the CLI exits 2 with it, like any invalid variable). */
+export class UpstreamConfigError extends ConfigError {
+  constructor(problems: string[]) {
+    super(problems);
     this.name = 'UpstreamConfigError';
   }
 }
