@@ -50,9 +50,22 @@ export class FederatedAccountService {
     return this.links.count();
   }
 
-  /** Finds or creates the account of a brokered login; writes nothing when it answers `confirm`. */
+  /**
+   * Finds or creates the account of a brokered login; writes nothing when it answers `confirm`.
+   * Two first logins of one person at once (two tabs): the loser of the unique (upstream,
+   * subject) or national-ID insert rolls back and runs again, finding the winner's account.
+   */
   async login(identity: UpstreamIdentity, context: { ip: string; clientId?: string; acr: string }): Promise<FederatedLogin> {
     checkIdentity(identity);
+    try {
+      return await this.loginOnce(identity, context);
+    } catch (err) {
+      if ((err as { code?: string }).code !== '23505') throw err;
+      return this.loginOnce(identity, context);
+    }
+  }
+
+  private loginOnce(identity: UpstreamIdentity, context: { ip: string; clientId?: string; acr: string }): Promise<FederatedLogin> {
     return this.db.withTransaction(async (trx) => {
       const existing = await this.links.find(identity.upstream, identity.subject, trx);
       const actor = (account: Account) => `user:${account.id}`;

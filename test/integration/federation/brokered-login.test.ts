@@ -114,6 +114,28 @@ describe(`log in with DVCQG (${db})`, () => {
     expect(await f.t.service.federated.linksOf(official.account.id)).toEqual([]);
   });
 
+  it('two first logins of one person at once end with one account and one link', async () => {
+    const identity = {
+      upstream: 'dvcqg',
+      subject: `concurrent-${Date.now()}`,
+      kind: 'citizen' as const,
+      nationalId: '094199112233',
+      fullName: 'Huỳnh Văn Song Song',
+      email: null,
+      phone: null,
+      taxCode: null,
+      organisationName: null,
+      facts: { id: 'dvcqg' },
+    };
+    const results = await Promise.all([1, 2, 3].map(() => f.t.service.federated.login(identity, { ip: '127.0.0.1', acr: 'urn:tinnhiem:acr:low' })));
+    const ids = new Set(results.map((r) => (r.status === 'ok' ? r.account.id : r.status)));
+    expect(ids.size).toBe(1);
+    expect(results.filter((r) => r.status === 'ok' && r.created)).toHaveLength(1);
+    const rows = async (table: string, where: Record<string, string>) => Number(((await f.t.service.db.knex(table).where(where).count({ n: '*' })) as Array<{ n: string | number }>)[0].n);
+    expect(await rows('accounts', { national_id: '094199112233' })).toBe(1);
+    expect(await rows('federated_identities', { subject: identity.subject })).toBe(1);
+  });
+
   it('an enterprise login is keyed by tax code, with the acting person kept', async () => {
     const browser = new Browser();
     const { tokens } = await brokeredLogin(browser, portal, 'b3f1c2d4-0004-4a6e-9c11-5f0e2a7d9004', 'LoA2');
