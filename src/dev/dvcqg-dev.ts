@@ -39,12 +39,21 @@ export function dvcqgUpstreamInput(simulatorUrl: string, overrides: Partial<Upst
   };
 }
 
-/** Starts the simulator for a development instance and returns the matching upstream. */
-export async function startDevDvcqg(config: Config): Promise<{ simulator: DvcqgSimulator; upstreams: Upstream[] }> {
-  const simulator = await startDvcqgSimulator({ port: config.federation.simulatorPort, host: '127.0.0.1', publicUrl: `http://127.0.0.1:${config.federation.simulatorPort}` });
-  // Browsers share cookies between ports of one host name, and both tinnhiem and the simulator
-  // (two oidc-provider instances) name theirs `_session`: the default PUBLIC_URL says localhost,
-  // so the simulator is reached as 127.0.0.1.
+/**
+ * Starts the simulator for a development instance and returns the matching upstream; null (with
+ * the reason) when its port is taken, so a second development instance still starts.
+ * Browsers share cookies between ports of one host name, and both tinnhiem and the simulator (two
+ * oidc-provider instances) name theirs `_session`: the default PUBLIC_URL says localhost, so the
+ * simulator is reached as 127.0.0.1.
+ */
+export async function startDevDvcqg(config: Config): Promise<{ simulator: DvcqgSimulator; upstreams: Upstream[] } | { unavailable: string }> {
+  let simulator: DvcqgSimulator;
+  try {
+    simulator = await startDvcqgSimulator({ port: config.federation.simulatorPort, host: '127.0.0.1', hostname: '127.0.0.1' });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
+    return { unavailable: `port ${config.federation.simulatorPort} is in use (set DVCQG_SIM_PORT)` };
+  }
   registerDevClient(simulator, config.server.publicUrl);
   const upstreams = resolveUpstreams({ upstreams: [dvcqgUpstreamInput(simulator.url)] }, { DVCQG_DEV_CLIENT_SECRET: DEV_DVCQG_CLIENT.clientSecret });
   return { simulator, upstreams };

@@ -5,7 +5,7 @@ import { DEV_DVCQG_CLIENT, registerDevClient } from './dvcqg-dev.js';
 /** `npm run dvcqg-sim`: the DVCQG simulator alone, with tinnhiem's development client registered. */
 const config = loadConfig();
 const port = config.federation.simulatorPort;
-const simulator = await startDvcqgSimulator({ port, host: '127.0.0.1', publicUrl: `http://127.0.0.1:${port}` });
+const simulator = await startDvcqgSimulator({ port, host: '127.0.0.1', hostname: '127.0.0.1' });
 registerDevClient(simulator, config.server.publicUrl);
 process.stdout.write(
   [

@@ -20,7 +20,9 @@ export function registerServe(program: Command): void {
       const { passphrase, generatedAt } = resolveMasterPassphrase(config, dev ? 'dev' : 'required');
       if (generatedAt) log.warn({ file: generatedAt }, 'development start: generated a master passphrase; set MASTER_PASSPHRASE in production');
       // Development: the DVCQG simulator on its own port, as the "log in with DVCQG" upstream.
-      const devDvcqg = dev && !config.federation.upstreamsFile ? await startDevDvcqg(config) : null;
+      const started = dev && !config.federation.upstreamsFile ? await startDevDvcqg(config) : null;
+      if (started && 'unavailable' in started) log.warn({ reason: started.unavailable }, 'DVCQG simulator not started: no "log in with DVCQG" in this instance');
+      const devDvcqg = started && 'simulator' in started ? started : null;
       const running = await serve(config, { log, purpose: 'serve', masterPassphrase: passphrase, initialise: dev, devCa: dev, role: opts.role, upstreams: devDvcqg?.upstreams });
       stopOnSignals(running, log);
       cliState.keepRunning = true;
