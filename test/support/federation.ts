@@ -19,15 +19,21 @@ export interface FederationSetup {
   close(): Promise<void>;
 }
 
-export async function startFederation(options: { extraUpstreams?: (simUrl: string) => UpstreamInput[]; env?: Record<string, string> } = {}): Promise<FederationSetup> {
-  const sim = await startDvcqgSimulator({ port: 0, hostname: 'localhost' });
-  const simUrl = sim.url;
+/** An upstreams file naming the simulator (and more), its secret in a file beside it. */
+export function writeUpstreamsFile(simUrl: string, extra: UpstreamInput[] = []): string {
   const dir = mkdtempSync(join(tmpdir(), 'tinnhiem-upstreams-'));
   const secretFile = join(dir, 'dvcqg-secret');
   writeFileSync(secretFile, `${DEV_DVCQG_CLIENT.clientSecret}\n`, { mode: 0o600 });
-  const upstreams = [dvcqgUpstreamInput(simUrl, { clientSecret: { file: secretFile } }), ...(options.extraUpstreams?.(simUrl) ?? []).map((u) => ({ ...u, clientSecret: { file: secretFile } }))];
+  const upstreams = [dvcqgUpstreamInput(simUrl), ...extra].map((u) => ({ ...u, clientSecret: { file: secretFile } }));
   const file = join(dir, 'upstreams.json');
   writeFileSync(file, JSON.stringify({ upstreams }, null, 2));
+  return file;
+}
+
+export async function startFederation(options: { extraUpstreams?: (simUrl: string) => UpstreamInput[]; env?: Record<string, string> } = {}): Promise<FederationSetup> {
+  const sim = await startDvcqgSimulator({ port: 0, hostname: 'localhost' });
+  const simUrl = sim.url;
+  const file = writeUpstreamsFile(simUrl, options.extraUpstreams?.(simUrl));
   const t = await startTestService({ env: { FEDERATION_UPSTREAMS_FILE: file, FEDERATION_TIMEOUT_MS: '1500', ...options.env } });
   registerDevClient(sim, t.url);
   return {
@@ -40,9 +46,6 @@ export async function startFederation(options: { extraUpstreams?: (simUrl: strin
   };
 }
 
-/** Redirects as the simulator's URLs name it (127.0.0.1) are followed at localhost (see above). */
-export const simHost = (url: URL | string) => new URL(String(url).replace('//127.0.0.1:', '//localhost:'));
-
 export interface Portal {
   id: string;
   secret: string;
@@ -51,7 +54,7 @@ export interface Portal {
   config: client.Configuration;
 }
 
-export async function addPortal(t: TestService, id: string, extra: { backchannelLogoutUri?: string; firstParty?: boolean; origin?: string } = {}): Promise<Portal> {
+export async function addPortal(t: TestService, id: string, extra: { backchannelLogoutUri?: string; firstParty?: boolean; origin?: string; issuerBase?: string } = {}): Promise<Portal> {
   // Nothing listens at the portal's origin: tests stop at its redirect URI (Chromium intercepts it).
   const origin = extra.origin ?? 'http://127.0.0.1:9';
   const redirect = `${origin}/${id}/callback`;
@@ -65,7 +68,7 @@ export async function addPortal(t: TestService, id: string, extra: { backchannel
     firstParty: extra.firstParty ?? true,
     ...(extra.backchannelLogoutUri ? { backchannelLogoutUri: extra.backchannelLogoutUri } : {}),
   });
-  const config = await client.discovery(new URL(`${t.url}/oidc`), id, {}, client.ClientSecretBasic(added.secret!), { execute: [client.allowInsecureRequests] });
+  const config = await client.discovery(new URL(`${extra.issuerBase ?? t.url}/oidc`), id, {}, client.ClientSecretBasic(added.secret!), { execute: [client.allowInsecureRequests] });
   return { id, secret: added.secret!, redirect, postLogout, config };
 }
 
@@ -100,7 +103,7 @@ export async function toSimulator(browser: Browser, start: AuthorizationStart): 
   if (!link) throw new Error(`no "log in with DVCQG" button: ${textOf(page.body)}`);
   const started = await browser.get(new URL(link[1].replace(/&amp;/g, '&'), page.url));
   if (started.status !== 303 || !started.location) throw new Error(`the federation start did not redirect: ${started.status} ${textOf(started.body)}`);
-  const simPage = await browser.follow(simHost(started.location));
+  const simPage = await browser.follow(new URL(started.location));
   if (!simPage.page || simPage.page.status !== 200) throw new Error(`expected the simulator's page, got ${simPage.page?.status}: ${textOf(simPage.page?.body ?? '')}`);
   return simPage.page;
 }
@@ -112,7 +115,7 @@ export async function pickAtSimulator(browser: Browser, page: PageResponse, pers
   let res = await browser.submit(page, form, { person, loa });
   for (let hop = 0; hop < 6 && res.location; hop++) {
     if (res.location.pathname.startsWith('/federation/')) return res.location;
-    res = await browser.get(simHost(res.location));
+    res = await browser.get(new URL(res.location));
   }
   throw new Error(`the simulator never redirected to our callback: ${browser.visited.slice(-6).join(' → ')}`);
 }

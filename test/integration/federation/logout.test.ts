@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import * as client from 'openid-client';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import { Browser, codeLogin, createOfficial, outgoingRequestsAsInProduction, parseForms, recordingServer, textOf, type RecordingServer } from '../../support/oidc-rp.js';
-import { addPortal, brokeredLogin, newCitizen, portalAuthorizationUrl, simHost, startFederation, type FederationSetup, type Portal } from '../../support/federation.js';
+import { addPortal, brokeredLogin, newCitizen, portalAuthorizationUrl, startFederation, type FederationSetup, type Portal } from '../../support/federation.js';
 
 /**
  * Issue 7, acceptance 6: logging out of one portal ends the session, sends a back-channel logout
@@ -64,7 +64,7 @@ describe(`logout across the broker hop (${process.env.DATABASE_URL ? 'PostgreSQL
     expect(payload.events).toEqual({ 'http://schemas.openid.net/event/backchannel-logout': {} });
 
     // The simulator's own logout page, confirmed, sends the browser back to us, and we on to portal A.
-    const simConfirm = await browser.get(simHost(upstreamLogout));
+    const simConfirm = await browser.get(new URL(upstreamLogout));
     expect(simConfirm.status).toBe(200);
     const simDone = await browser.submit(simConfirm, parseForms(simConfirm.body).find((x) => x.fields.xsrf)!, { logout: 'yes' });
     expect(simDone.location?.toString()).toMatch(new RegExp(`^${f.t.url}/federation/dvcqg/logged-out\\?state=`));
@@ -78,7 +78,7 @@ describe(`logout across the broker hop (${process.env.DATABASE_URL ? 'PostgreSQL
     expect(page?.status).toBe(200);
     const link = /href="([^"]+)"[^>]*data-method="federation-dvcqg"/.exec(page!.body)![1].replace(/&amp;/g, '&');
     const up = await browser.get(new URL(link, page!.url));
-    const simPage = await browser.follow(simHost(up.location!));
+    const simPage = await browser.follow(new URL(up.location!));
     expect(simPage.page?.status).toBe(200);
     expect(textOf(simPage.page!.body)).toContain('Chọn tài khoản định danh điện tử');
   });

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Browser, outgoingRequestsAsInProduction, textOf } from '../../support/oidc-rp.js';
-import { addPortal, finish, newCitizen, pickAtSimulator, portalAuthorizationUrl, redeem, simHost, startFederation, type FederationSetup, type Portal } from '../../support/federation.js';
+import { addPortal, finish, newCitizen, pickAtSimulator, portalAuthorizationUrl, redeem, startFederation, type FederationSetup, type Portal } from '../../support/federation.js';
 import { dvcqgUpstreamInput, DEV_DVCQG_CLIENT } from '../../../src/dev/dvcqg-dev.js';
 
 /**
@@ -47,7 +47,7 @@ async function loginWith(upstream: string, person: string, loa: 'LoA1' | 'LoA2',
   const { page } = await browser.follow(start.url);
   const link = new RegExp(`href="([^"]+)"[^>]*data-method="federation-${upstream}"`).exec(page!.body)![1].replace(/&amp;/g, '&');
   const up = await browser.get(new URL(link, page!.url));
-  const sim = await browser.follow(simHost(up.location!));
+  const sim = await browser.follow(new URL(up.location!));
   const callback = await pickAtSimulator(browser, sim.page!, person, loa);
   const done = await finish(browser, callback, portal);
   if (!done.redirect) throw new Error(textOf(done.page?.body ?? ''));
