@@ -108,7 +108,6 @@ export function federationRouter(deps: FederationDeps) {
   const pendingSealer = new Sealer(deps.csrfSecret, 'pending-login');
   const linkSealer = new Sealer(deps.csrfSecret, 'pending-link');
   const logoutSealer = new Sealer(deps.csrfSecret, 'logout');
-  const secure = deps.publicUrl.startsWith('https:');
   const publicOrigin = new URL(deps.publicUrl).origin;
   const csrfFor = (uid: string) => createHmac('sha256', deps.csrfSecret).update(`federation-link:${uid}`).digest('base64url');
 
@@ -158,8 +157,9 @@ export function federationRouter(deps: FederationDeps) {
       return fail(ctx, 502, upstream.id, d.uid, `federation.error.${failure.reason}`, { error: 'temporarily_unavailable', error_description: `${upstream.id}: ${failure.message}` });
     }
     const pending: PendingLogin = { uid: d.uid, upstream: upstream.id, ...start.checks, exp: Date.now() + PENDING_TTL_MS };
-    // Lax: the upstream's redirect back is a top-level GET navigation from another site.
-    ctx.cookies.set(PENDING_COOKIE, pendingSealer.seal(pending), { path: `/federation/${upstream.id}/`, httpOnly: true, sameSite: 'lax', secure, maxAge: PENDING_TTL_MS, overwrite: true });
+    // Lax: the upstream's redirect back is a top-level GET navigation from another site. Secure
+    // whenever the request came over TLS (behind a proxy: TRUST_PROXY and X-Forwarded-Proto).
+    ctx.cookies.set(PENDING_COOKIE, pendingSealer.seal(pending), { path: `/federation/${upstream.id}/`, httpOnly: true, sameSite: 'lax', secure: ctx.secure, maxAge: PENDING_TTL_MS, overwrite: true });
     ctx.redirect(start.url.toString());
     ctx.status = 303;
   });
@@ -168,7 +168,7 @@ export function federationRouter(deps: FederationDeps) {
   router.get(federationCallbackPath(':upstream'), async (ctx) => {
     const upstream = clients.get(ctx.params.upstream);
     if (!upstream) throw new AppError('notFound', `no upstream identity provider ${ctx.params.upstream}`);
-    const cookieOptions = { path: `/federation/${upstream.id}/`, httpOnly: true, sameSite: 'lax' as const, secure, overwrite: true };
+    const cookieOptions = { path: `/federation/${upstream.id}/`, httpOnly: true, sameSite: 'lax' as const, secure: ctx.secure, overwrite: true };
     const pending = pendingSealer.open<PendingLogin>(ctx.cookies.get(PENDING_COOKIE));
     const state = typeof ctx.query.state === 'string' ? ctx.query.state : '';
     // RFC 6749 §10.12: the state must be the one this browser sent up. Without it (another
@@ -231,7 +231,7 @@ export function federationRouter(deps: FederationDeps) {
     }
     if (outcome.status === 'confirm') {
       const link: PendingLink = { uid, identity, officialId: outcome.official.id, acr: level.acr, exp: Date.now() + PENDING_TTL_MS };
-      ctx.cookies.set(LINK_COOKIE, linkSealer.seal(link), { path: `/interaction/${uid}/`, httpOnly: true, sameSite: 'lax', secure, maxAge: PENDING_TTL_MS, overwrite: true });
+      ctx.cookies.set(LINK_COOKIE, linkSealer.seal(link), { path: `/interaction/${uid}/`, httpOnly: true, sameSite: 'lax', secure: ctx.secure, maxAge: PENDING_TTL_MS, overwrite: true });
       ctx.redirect(`/interaction/${uid}/federation-link`);
       ctx.status = 303;
       return;
@@ -307,7 +307,7 @@ export function federationRouter(deps: FederationDeps) {
       return renderLink(ctx, c, t(c.lang, 'federation.link.error'), 401);
     }
     const account = await deps.federated.linkOfficial(c.link.identity, c.official.id, { ip: ctx.ip, clientId, acr: c.link.acr });
-    ctx.cookies.set(LINK_COOKIE, null, { path: `/interaction/${c.d.uid}/`, httpOnly: true, sameSite: 'lax', secure, overwrite: true });
+    ctx.cookies.set(LINK_COOKIE, null, { path: `/interaction/${c.d.uid}/`, httpOnly: true, sameSite: 'lax', secure: ctx.secure, overwrite: true });
     const redirectTo = await deps.provider().interactionResult(
       ctx.req,
       ctx.res,
