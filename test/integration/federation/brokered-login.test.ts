@@ -136,6 +136,32 @@ describe(`log in with DVCQG (${db})`, () => {
     expect(await rows('federated_identities', { subject: identity.subject })).toBe(1);
   });
 
+  it('a linked subject that now names another national ID, or a disabled account, is refused with access_denied', async () => {
+    const person = newCitizen(f.sim);
+    const first = await brokeredLogin(new Browser(), portal, person.TechID, 'LoA1');
+    const refusedWith = async (techId: string) => {
+      const browser = new Browser();
+      const start = await portalAuthorizationUrl(portal);
+      const callback = await pickAtSimulator(browser, await toSimulator(browser, start), techId, 'LoA1');
+      const { page } = await finish(browser, callback, portal);
+      expect(page?.status).toBe(403);
+      expect(textOf(page!.body)).toMatch(/liên hệ bộ phận hỗ trợ/);
+      const back = /href="([^"]+)" id="return-to-portal"/.exec(page!.body)![1].replace(/&amp;/g, '&');
+      const { stoppedAt } = await browser.follow(new URL(back, page!.url), portal.redirect);
+      return stoppedAt!.searchParams.get('error');
+    };
+
+    f.sim.addPerson({ ...person, SoDinhDanh: '094100999888' } as never);
+    expect(await refusedWith(person.TechID)).toBe('access_denied');
+    f.sim.addPerson(person as never);
+
+    await f.t.service.accounts.setStatus('test', person.SoDinhDanh, 'disabled');
+    expect(await refusedWith(person.TechID)).toBe('access_denied');
+    await f.t.service.accounts.setStatus('test', person.SoDinhDanh, 'active');
+    const again = await brokeredLogin(new Browser(), portal, person.TechID, 'LoA1');
+    expect(again.tokens.claims()!.sub).toBe(first.tokens.claims()!.sub);
+  });
+
   it('an enterprise login is keyed by tax code, with the acting person kept', async () => {
     const browser = new Browser();
     const { tokens } = await brokeredLogin(browser, portal, 'b3f1c2d4-0004-4a6e-9c11-5f0e2a7d9004', 'LoA2');
