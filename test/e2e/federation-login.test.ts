@@ -1,9 +1,11 @@
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import * as client from 'openid-client';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { MESSAGES } from '../../oidc/locales/messages.js';
 import { describeWithBrowser, launchChromium } from '../support/browser.js';
-import { outgoingRequestsAsInProduction, recordingServer, type RecordingServer } from '../support/oidc-rp.js';
+import { createOfficial, outgoingRequestsAsInProduction, recordingServer, type RecordingServer } from '../support/oidc-rp.js';
 import { addPortal, newCitizen, portalAuthorizationUrl, redeem, startFederation, type FederationSetup, type Portal } from '../support/federation.js';
 
 /**
@@ -11,6 +13,8 @@ import { addPortal, newCitizen, portalAuthorizationUrl, redeem, startFederation,
  * with DVCQG" button, the simulator's page (pick a citizen and LoA2), and back to the portal with
  * a code whose ID token carries the mapped acr, amr and vn_identity claims.
  */
+const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
 describeWithBrowser('log in with DVCQG in Chromium (issue 7, acceptance 1)', () => {
   let f: FederationSetup;
   let portal: Portal;
@@ -61,5 +65,42 @@ describeWithBrowser('log in with DVCQG in Chromium (issue 7, acceptance 1)', () 
     const userinfo = await client.fetchUserInfo(portal.config, tokens.access_token, claims.sub);
     expect(userinfo).toMatchObject({ name: 'Đặng Thị Mỹ Duyên', vn_national_id: person.SoDinhDanh, vn_account_type: 'citizen', vn_upstream: { id: 'dvcqg', subject: person.TechID, level: 'LoA2' } });
     expect(consoleErrors).toEqual([]);
+  });
+
+  /** axe-core on the current page: no serious or critical violation. */
+  async function axeSerious(): Promise<string[]> {
+    await page.evaluate(AXE_SOURCE);
+    return page.evaluate(async () => {
+      const axe = (window as unknown as { axe: { run(ctx: Document, opts: object): Promise<{ violations: Array<{ id: string; impact: string | null }> }> } }).axe;
+      const result = await axe.run(document, { resultTypes: ['violations'] });
+      return result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => v.id);
+    });
+  }
+
+  test("an official's link page (accessible), the official's password, then the portal", async () => {
+    const official = await createOfficial(f.t);
+    const person = newCitizen(f.sim, { SoDinhDanh: official.account.nationalId!, HoVaTen: official.account.fullName });
+    const fresh = await context.browser()!.newContext({ locale: 'vi-VN' });
+    const tab = await fresh.newPage();
+    const start = await portalAuthorizationUrl(portal);
+    await tab.goto(start.url.toString());
+    await tab.getByRole('link', { name: 'Tài khoản Cổng dịch vụ công quốc gia (VNeID)' }).click();
+    await tab.waitForURL((url) => url.origin === f.sim.url);
+    await tab.check(`input[name="person"][value="${person.TechID}"]`);
+    await Promise.all([tab.waitForURL((url) => url.pathname.endsWith('/federation-link')), tab.click('#dvcqg-login')]);
+    expect(await tab.getByRole('heading', { level: 1 }).textContent()).toBe(MESSAGES.vi['federation.link.title']);
+    page = tab;
+    expect(await axeSerious()).toEqual([]);
+
+    await tab.getByLabel(MESSAGES.vi['login.password'], { exact: true }).fill('sai mật khẩu');
+    await tab.getByRole('button', { name: MESSAGES.vi['federation.link.submit'] }).click();
+    await tab.getByRole('alert').waitFor();
+    expect(await tab.getByRole('alert').textContent()).toBe(MESSAGES.vi['federation.link.error']);
+
+    await tab.getByLabel(MESSAGES.vi['login.password'], { exact: true }).fill(official.password);
+    await Promise.all([tab.waitForURL((url) => url.toString().startsWith(portal.redirect)), tab.getByRole('button', { name: MESSAGES.vi['federation.link.submit'] }).click()]);
+    const tokens = await redeem(portal, start, new URL(tab.url()));
+    expect(tokens.claims()).toMatchObject({ sub: official.account.id, amr: ['fed', 'pwd'] });
+    await fresh.close();
   });
 });
