@@ -15,6 +15,11 @@ export interface OidcDeps {
   cookieKeys: string[];
   adapter: new (model: string) => Adapter;
   findAccount(id: string): Promise<Account | null>;
+  /**
+   * After a full RP-initiated logout: another place to send the browser first (the upstream
+   * identity provider's end-session endpoint), which returns it to `location`; null keeps `location`.
+   */
+  logoutRedirect?(session: { accountId?: string; amr?: string[] }, location: string): Promise<string | null>;
 }
 
 export const issuerOf = (config: Config) => `${config.server.publicUrl}/oidc`;
@@ -44,6 +49,19 @@ export class OidcProvider {
     provider.proxy = config.server.trustProxy;
     provider.on('server_error', (_ctx, err) => log.error({ err }, 'oidc-provider server error'));
     provider.on('backchannel.error', (_ctx, err, client) => log.warn({ err, clientId: client?.clientId }, 'back-channel logout delivery failed'));
+    const { logoutRedirect } = this.deps;
+    if (logoutRedirect) {
+      provider.use(async (ctx, next) => {
+        await next();
+        // end_session_confirm has destroyed the session (and sent the back-channel logout tokens);
+        // the object still says who it was and how they logged in.
+        const session = ctx.oidc?.session as unknown as { accountId?: string; amr?: string[] } | undefined;
+        const location = ctx.response.get('location');
+        if (ctx.oidc?.route !== 'end_session_confirm' || !ctx.oidc.params?.logout || !session || !location || ctx.status < 300 || ctx.status >= 400) return;
+        const through = await logoutRedirect({ accountId: session.accountId, amr: session.amr }, location);
+        if (through) ctx.redirect(through);
+      });
+    }
     this.current = provider;
     this.keySet = keySet;
     this.mounted = mount('/oidc', provider);

@@ -44,6 +44,10 @@ import { ocspFastPath } from './http/ocsp-fast-path.js';
 import { OcspRepository } from './storage/ocsp-repository.js';
 import { listenForOcspChanges } from './storage/ocsp-change-listener.js';
 import { OcspResponderService } from './ocsp/ocsp-responder.js';
+import { FederatedIdentityRepository } from './storage/federated-identity-repository.js';
+import { FederatedAccountService } from './accounts/federated-accounts.js';
+import { federationRouter } from '../oidc/federation/federation-router.js';
+import { loadUpstreamsFile, type Upstream } from '../oidc/federation/upstreams.js';
 
 /** Everything one running tinnhiem node is made of. */
 export interface Service {
@@ -61,6 +65,7 @@ export interface Service {
   readonly oidc: OidcProvider;
   readonly certificates: CertificateService;
   readonly ocsp: OcspResponderService;
+  readonly federated: FederatedAccountService;
   /** Readiness turns 503 and responses say `Connection: close`. */
   beginShutdown(): void;
   isShuttingDown(): boolean;
@@ -86,6 +91,8 @@ export interface CreateServiceOptions {
   keyKdfIterations?: number;
   /** `ocsp`: serve only the OCSP responder and the health routes (a responder fleet). Default `all`. */
   role?: 'all' | 'ocsp';
+  /** Upstream identity providers given directly (the dev start's DVCQG simulator); else FEDERATION_UPSTREAMS_FILE. */
+  upstreams?: Upstream[];
 }
 
 /**
@@ -128,6 +135,20 @@ export async function createService(config: Config, options: CreateServiceOption
     const providerRef: { current?: OidcProvider } = {};
     const clients = new ClientRegistry(db, new OidcClientRepository(db.knex), audit, secrets.masterKey, clock, (metadata) => providerRef.current!.validateClient(metadata));
     const payloads = new OidcPayloadRepository(db.knex);
+    // "Log in with DVCQG": upstream identity providers, and the accounts they link to.
+    const upstreams = options.upstreams ?? (config.federation.upstreamsFile ? loadUpstreamsFile(config.federation.upstreamsFile) : []);
+    const federated = new FederatedAccountService(db, new AccountRepository(db.knex, clock), new FederatedIdentityRepository(db.knex, clock), audit);
+    const federation = federationRouter({
+      provider: () => providerRef.current!.provider,
+      publicUrl: config.server.publicUrl,
+      csrfSecret: secrets.csrfSecret,
+      upstreams,
+      timeoutMs: config.federation.timeoutMs,
+      federated,
+      loginWithPassword: (input) => accounts.loginWithPassword(input),
+      findAccount: (id) => accounts.findById(id),
+      log,
+    });
     const oidc = await OidcProvider.create({
       config,
       log,
@@ -135,6 +156,7 @@ export async function createService(config: Config, options: CreateServiceOption
       cookieKeys: secrets.cookieKeys,
       adapter: adapterFactory(payloads, clients, clock),
       findAccount: (id) => accounts.findById(id),
+      logoutRedirect: (session, location) => federation.logoutThroughUpstream(session, location),
     });
     providerRef.current = oidc;
     if (role === 'all') {
@@ -223,8 +245,9 @@ export async function createService(config: Config, options: CreateServiceOption
           csrfSecret: secrets.csrfSecret,
           loginWithPassword: (input) => accounts.loginWithPassword(input),
           findAccount: (id) => accounts.findById(id),
-          loginMethods: () => [],
+          loginMethods: (uid) => federation.loginMethods(uid),
         }),
+        federation.router,
         auditRouter({ audit: new AuditService(audit), verifier }),
         certificatesRouter({ certificates, verifier, now: () => clock.now() }),
         pkiRouter({ certificates, now: () => clock.now() }),
@@ -248,6 +271,7 @@ export async function createService(config: Config, options: CreateServiceOption
       oidc: provider,
       certificates,
       ocsp: responder,
+      federated,
       beginShutdown: () => {
         shuttingDown = true;
       },

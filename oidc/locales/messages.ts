@@ -43,6 +43,21 @@ const vi = {
   'logout.done.title': 'Đã đăng xuất',
   'logout.done': 'Bạn đã đăng xuất thành công.',
   'logout.done.client': 'Bạn đã đăng xuất khỏi {client}.',
+  'federation.title': 'Đăng nhập qua {upstream} không thành công',
+  'federation.error.denied': 'Bạn đã huỷ đăng nhập tại {upstream}, hoặc {upstream} không cho phép đăng nhập.',
+  'federation.error.rejected': '{upstream} từ chối yêu cầu đăng nhập. Vui lòng thử lại sau.',
+  'federation.error.timeout': '{upstream} không phản hồi kịp thời. Vui lòng thử lại sau ít phút.',
+  'federation.error.unavailable': '{upstream} đang gặp sự cố và không thể xác thực bạn lúc này. Vui lòng thử lại sau.',
+  'federation.error.malformed': '{upstream} trả về thông tin không hợp lệ. Vui lòng thử lại sau hoặc liên hệ bộ phận hỗ trợ.',
+  'federation.error.state': 'Phản hồi đăng nhập không khớp với yêu cầu đăng nhập của bạn (liên kết đã cũ hoặc không do bạn mở). Vui lòng bắt đầu lại từ cổng dịch vụ.',
+  'federation.error.replay': 'Phản hồi đăng nhập này đã được sử dụng. Vui lòng bắt đầu lại từ cổng dịch vụ.',
+  'federation.error.level': 'Tài khoản {upstream} của bạn mới đạt mức xác thực {level}, thấp hơn mức {client} yêu cầu. Vui lòng nâng mức định danh điện tử rồi thử lại.',
+  'federation.error.account': 'Không thể đăng nhập bằng tài khoản {upstream} này. Vui lòng liên hệ bộ phận hỗ trợ.',
+  'federation.return': 'Quay lại {client}',
+  'federation.link.title': 'Liên kết tài khoản cán bộ',
+  'federation.link.intro': 'Số định danh cá nhân của bạn đã có tài khoản cán bộ {username}. Để liên kết tài khoản {upstream} với tài khoản cán bộ này, vui lòng nhập mật khẩu của tài khoản cán bộ.',
+  'federation.link.submit': 'Liên kết và đăng nhập',
+  'federation.link.error': 'Mật khẩu không đúng. Tài khoản chưa được liên kết.',
 } as const;
 
 export type MessageKey = keyof typeof vi;
@@ -88,6 +103,21 @@ const en: Record<MessageKey, string> = {
   'logout.done.title': 'Signed out',
   'logout.done': 'You have signed out.',
   'logout.done.client': 'You have signed out of {client}.',
+  'federation.title': 'Signing in with {upstream} failed',
+  'federation.error.denied': 'You cancelled the sign-in at {upstream}, or {upstream} did not allow it.',
+  'federation.error.rejected': '{upstream} refused the sign-in request. Please try again later.',
+  'federation.error.timeout': '{upstream} did not answer in time. Please try again in a few minutes.',
+  'federation.error.unavailable': '{upstream} is having problems and cannot sign you in right now. Please try again later.',
+  'federation.error.malformed': '{upstream} returned unusable information. Please try again later or contact support.',
+  'federation.error.state': 'This sign-in response does not match your sign-in request (the link is old or was not opened by you). Please start again from the portal.',
+  'federation.error.replay': 'This sign-in response has already been used. Please start again from the portal.',
+  'federation.error.level': 'Your {upstream} account has reached assurance level {level}, below what {client} requires. Please raise your electronic identification level and try again.',
+  'federation.error.account': 'This {upstream} account cannot be used to sign in. Please contact support.',
+  'federation.return': 'Return to {client}',
+  'federation.link.title': 'Link your official account',
+  'federation.link.intro': 'Your personal identification number already has the official account {username}. To link your {upstream} account to it, enter the password of the official account.',
+  'federation.link.submit': 'Link and sign in',
+  'federation.link.error': 'The password is wrong. The accounts were not linked.',
 };
 
 export const MESSAGES: Record<Language, Record<MessageKey, string>> = { vi, en };

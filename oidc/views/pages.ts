@@ -124,3 +124,33 @@ export function loggedOutPage(p: { lang: Language; clientName?: string }): strin
 <p role="status">${p.clientName ? t(lang, 'logout.done.client', { client: p.clientName }) : t(lang, 'logout.done')}</p>`;
   return layout(lang, t(lang, 'logout.done.title'), body);
 }
+
+/** A failed brokered login: what happened, and the way back to the portal (which gets the OAuth error). */
+export function federationErrorPage(p: { lang: Language; upstream: string; message: string; returnHref?: string; clientName?: string; requestId?: string }): string {
+  const { lang } = p;
+  const body = html`
+<h1>${t(lang, 'federation.title', { upstream: p.upstream })}</h1>
+<p role="alert">${p.message}</p>
+${p.requestId ? html`<dl class="details"><dt>${t(lang, 'error.requestId')}</dt><dd><code>${p.requestId}</code></dd></dl>` : ''}
+${p.returnHref ? html`<p><a class="button" href="${p.returnHref}" id="return-to-portal">${t(lang, 'federation.return', { client: p.clientName ?? '' })}</a></p>` : html`<p>${t(lang, 'error.back')}</p>`}`;
+  return layout(lang, t(lang, 'federation.title', { upstream: p.upstream }), body);
+}
+
+/** An official's national ID came back from the upstream: the link needs the official's password. */
+export function federationLinkPage(p: { lang: Language; action: string; abortHref: string; selfHref: string; csrf: string; upstream: string; username: string; error?: string }): string {
+  const { lang } = p;
+  const body = html`
+<h1>${t(lang, 'federation.link.title')}</h1>
+<p>${t(lang, 'federation.link.intro', { username: p.username, upstream: p.upstream })}</p>
+${p.error ? html`<p class="error" role="alert" id="link-error">${p.error}</p>` : ''}
+<form method="post" action="${p.action}" novalidate>
+  <input type="hidden" name="csrf" value="${p.csrf}">
+  <label for="login">${t(lang, 'login.login')}</label>
+  <input id="login" name="login" type="text" autocomplete="username" readonly value="${p.username}">
+  <label for="password">${t(lang, 'login.password')}</label>
+  <input id="password" name="password" type="password" autocomplete="current-password" required ${p.error ? html`aria-describedby="link-error" aria-invalid="true"` : ''} autofocus>
+  <button type="submit">${t(lang, 'federation.link.submit')}</button>
+</form>
+<p class="cancel"><a href="${p.abortHref}">${t(lang, 'login.cancel')}</a></p>`;
+  return layout(lang, t(lang, 'federation.link.title'), body, p.selfHref);
+}

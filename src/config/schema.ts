@@ -96,6 +96,13 @@ export const configSchema = z.object({
       lockSeconds: integer(1, 24 * 3600).default(900),
     })
     .prefault({}),
+  federation: z
+    .object({
+      upstreamsFile: z.string().trim().min(1).optional(),
+      timeoutMs: integer(100, 60_000).default(10_000),
+      simulatorPort: integer(0, 65535).default(3100),
+    })
+    .prefault({}),
   log: z
     .object({
       level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -195,4 +202,11 @@ export const envVars: readonly EnvVar[] = [
   { name: 'LOGIN_MAX_FAILURES_PER_ADDRESS', path: 'login.maxFailuresPerAddress', doc: 'Failed logins from one client address, within the window, that lock it.' },
   { name: 'LOGIN_FAILURE_WINDOW_SECONDS', path: 'login.failureWindowSeconds', doc: 'Window in which failed logins are counted.' },
   { name: 'LOGIN_LOCK_SECONDS', path: 'login.lockSeconds', doc: 'How long a locked account or address is refused.' },
+  {
+    name: 'FEDERATION_UPSTREAMS_FILE',
+    path: 'federation.upstreamsFile',
+    doc: 'JSON file declaring the upstream identity providers ("log in with DVCQG"; see oidc/upstreams.example.json and docs/federation.md). Unset: none, except that `serve --dev` starts the DVCQG simulator and uses it.',
+  },
+  { name: 'FEDERATION_TIMEOUT_MS', path: 'federation.timeoutMs', doc: 'How long one request to an upstream identity provider (token, userinfo, discovery) may take before the login fails with a clear page.' },
+  { name: 'DVCQG_SIM_PORT', path: 'federation.simulatorPort', doc: 'Port of the DVCQG simulator that `serve --dev` (npm start) and `npm run dvcqg-sim` start (development only).' },
 ];

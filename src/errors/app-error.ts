@@ -32,6 +32,8 @@ export const errorKinds = {
   lintFailed: { status: 500, type: 'lint-failed', title: 'Certificate failed pre-issuance lint', oauth: 'server_error' },
   misconfigured: { status: 500, type: 'misconfigured', title: 'Service misconfigured', oauth: 'server_error' },
   unavailable: { status: 503, type: 'unavailable', title: 'Service unavailable', oauth: 'temporarily_unavailable' },
+  // Federation: the upstream identity provider failed or answered something unusable.
+  upstreamFailed: { status: 502, type: 'upstream-failed', title: 'Upstream identity provider failed', oauth: 'temporarily_unavailable' },
 } as const satisfies Record<string, { status: number; type: string; title: string; oauth: string }>;
 
 export type ErrorKind = keyof typeof errorKinds;

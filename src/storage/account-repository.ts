@@ -143,4 +143,20 @@ export class AccountRepository {
   async setStatus(trx: Transaction, id: string, status: 'active' | 'disabled'): Promise<void> {
     await trx('accounts').where({ id }).update({ status, updated_at: this.clock.now() });
   }
+
+  /** Organisation logins (enterprise, organisation) are one account per tax code (partial unique index). */
+  async findOrganisationByTaxCode(taxCode: string, trx?: Transaction): Promise<Account | null> {
+    const row = await (trx ?? this.knex)<AccountRow>('accounts')
+      .whereIn('kind', ['enterprise', 'organisation'])
+      .whereRaw("attributes->>'taxCode' = ?", [taxCode])
+      .first();
+    return row ? toAccount(row) : null;
+  }
+
+  /** Shallow merge into `attributes` (federation keeps the upstream's latest facts there). */
+  async mergeAttributes(trx: Transaction, id: string, attributes: Record<string, unknown>): Promise<void> {
+    await trx('accounts')
+      .where({ id })
+      .update({ attributes: trx.raw('attributes || ?::jsonb', [JSON.stringify(attributes)]), updated_at: this.clock.now() });
+  }
 }

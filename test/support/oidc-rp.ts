@@ -13,6 +13,8 @@ import type { Account } from '../../src/accounts/account.js';
  */
 
 interface StoredCookie {
+  /** Host-only cookies, as browsers keep them: per host name, not per port (RFC 6265 §8.5). */
+  host: string;
   name: string;
   value: string;
   path: string;
@@ -39,8 +41,8 @@ export class CookieJar {
         if (key === 'max-age') expires = Date.now() + Number(v) * 1000;
         if (key === 'expires' && expires === null) expires = Date.parse(v);
       }
-      this.cookies = this.cookies.filter((c) => !(c.name === name && c.path === path));
-      if (expires === null || expires > Date.now()) this.cookies.push({ name, value, path, expires });
+      this.cookies = this.cookies.filter((c) => !(c.name === name && c.path === path && c.host === url.hostname));
+      if (expires === null || expires > Date.now()) this.cookies.push({ host: url.hostname, name, value, path, expires });
     }
   }
 
@@ -48,7 +50,7 @@ export class CookieJar {
     const now = Date.now();
     const matches = (path: string) => url.pathname === path || url.pathname.startsWith(path.endsWith('/') ? path : `${path}/`);
     return this.cookies
-      .filter((c) => (c.expires === null || c.expires > now) && matches(c.path))
+      .filter((c) => c.host === url.hostname && (c.expires === null || c.expires > now) && matches(c.path))
       .sort((a, b) => b.path.length - a.path.length)
       .map((c) => `${c.name}=${c.value}`)
       .join('; ');

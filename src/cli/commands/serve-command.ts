@@ -3,6 +3,7 @@ import { createLogger } from '../../logging/logger.js';
 import { serve, serviceUrls, stopOnSignals } from '../../serve.js';
 import { resolveMasterPassphrase } from '../../secrets/installation.js';
 import { DEV_PASSWORD, seedDevelopmentData } from '../../dev/dev-seed.js';
+import { startDevDvcqg } from '../../dev/dvcqg-dev.js';
 import { CliFailure, cliState, configFrom, EXIT } from '../cli-support.js';
 
 export function registerServe(program: Command): void {
@@ -18,7 +19,11 @@ export function registerServe(program: Command): void {
       if (dev && opts.role !== 'all') throw new CliFailure('--dev starts every service; drop --role', EXIT.usage);
       const { passphrase, generatedAt } = resolveMasterPassphrase(config, dev ? 'dev' : 'required');
       if (generatedAt) log.warn({ file: generatedAt }, 'development start: generated a master passphrase; set MASTER_PASSPHRASE in production');
-      const running = await serve(config, { log, purpose: 'serve', masterPassphrase: passphrase, initialise: dev, devCa: dev, role: opts.role });
+      // Development: the DVCQG simulator on its own port, as the "log in with DVCQG" upstream.
+      const started = dev && !config.federation.upstreamsFile ? await startDevDvcqg(config) : null;
+      if (started && 'unavailable' in started) log.warn({ reason: started.unavailable }, 'DVCQG simulator not started: no "log in with DVCQG" in this instance');
+      const devDvcqg = started && 'simulator' in started ? started : null;
+      const running = await serve(config, { log, purpose: 'serve', masterPassphrase: passphrase, initialise: dev, devCa: dev, role: opts.role, upstreams: devDvcqg?.upstreams });
       stopOnSignals(running, log);
       cliState.keepRunning = true;
       const urls = serviceUrls(config, running.listenUrl);
@@ -36,6 +41,7 @@ export function registerServe(program: Command): void {
           '  Demo officials (development only), password ' + DEV_PASSWORD + ':',
           ...seeded.officials.map((o) => `    ${o.username}`),
           '',
+          ...(devDvcqg ? [`  DVCQG simulator (development only): ${devDvcqg.simulator.url}, "log in with DVCQG" on the login page`] : []),
           '  Stop with Ctrl-C. Configuration: README.md, .env.example.',
           '',
         ];
