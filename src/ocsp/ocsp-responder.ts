@@ -95,6 +95,9 @@ interface CachedResponse {
 }
 
 const HOUR = 3_600_000;
+/** Rows the background sweep reads per run, and per query. */
+const SWEEP_ROWS_PER_RUN = 50_000;
+const SWEEP_PAGE = 5_000;
 /** How long a registry status read for a live answer is reused (the change feed invalidates it sooner). */
 const STATUS_CACHE_MS = 5 * 60_000;
 const VARIANTS = ['sha1', 'sha1-noparams', 'sha256', 'sha256-noparams', 'sha384', 'sha384-noparams', 'sha512', 'sha512-noparams'];
@@ -135,6 +138,8 @@ export class OcspResponderService {
    * next); entries expire after STATUS_CACHE_MS in any case.
    */
   private readonly statusCache = new Map<string, { status: CertStatus; untilMs: number }>();
+  /** Where the background sweep goes on from (null: from the start). */
+  private sweepAfter: { issuerId: string; serial: string } | null = null;
   /** Single flight: concurrent misses of one key share one database read or signing. */
   private readonly pending = new Map<string, Promise<OcspHttpAnswer | CachedResponse>>();
   /** Bumped by every invalidation: a read that started before one does not fill the cache. */
@@ -586,26 +591,50 @@ export class OcspResponderService {
 
   // ── pre-signing ──────────────────────────────────────────────────────────────────────────
   /**
-   * One bounded run of the background job: signs `sha1` responses for unexpired certificates
-   * whose response is missing, past half-life, or older than their status. Returns how many.
-   * One node at a time holds the job's lease.
+   * One bounded run of the background job (one node at a time holds its lease), signing at most
+   * `limit` `sha1` responses: first those past half-life (an index range), then, with what is
+   * left of the budget, the next pages of a sweep over the registry in key order, which finds
+   * certificates with no response yet and responses older than their status (a status change
+   * normally re-signs at once, in `onStatusChange`; the sweep is the safety net). The sweep reads
+   * at most SWEEP_ROWS_PER_RUN rows a run, so a run costs the same with 2,339 certificates or a
+   * million; a full sweep of a million takes about 20 runs. Returns how many it signed.
    */
   async refreshDue(limit = this.deps.config.refreshBatch): Promise<number> {
     if (this.closed) return 0;
     const repo = this.deps.repo;
     const leaseMs = Math.max(this.deps.config.refreshIntervalSeconds * 3000, 60_000);
     if (!(await repo.tryLease(REFRESH_LEASE, this.nodeId, leaseMs))) return 0;
+    const issuers = [...this.served.keys()];
     const now = this.now();
-    const epoch = this.epoch;
-    const due = await repo.dueForSigning([...this.served.keys()], now, limit);
+    let epoch = this.epoch;
+    const due = await repo.dueForRefresh(issuers, now, limit);
     await this.signAndStore(due, epoch);
-    if (due.length < limit) {
+    let signed = due.length;
+    let swept = 0;
+    while (signed < limit && swept < SWEEP_ROWS_PER_RUN && !this.closed) {
+      epoch = this.epoch;
+      const pageSize = Math.min(SWEEP_PAGE, SWEEP_ROWS_PER_RUN - swept);
+      const page = await repo.unsignedPage(issuers, now, this.sweepAfter, pageSize);
+      const part = page.due.slice(0, limit - signed);
+      await this.signAndStore(part, epoch);
+      signed += part.length;
+      swept += pageSize;
+      if (part.length < page.due.length) {
+        // The budget ran out inside the page: go on after the last one signed.
+        const last = part.at(-1)!;
+        this.sweepAfter = { issuerId: last.issuerId, serial: last.serial };
+        break;
+      }
+      this.sweepAfter = page.next; // null: the sweep is complete and starts again next time
+      if (!page.next) break;
+    }
+    if (signed < limit) {
       // Housekeeping when caught up.
       await repo.deleteStale(now);
       await repo.pruneChanges(new Date(now.getTime() - 24 * HOUR));
       await repo.pruneNodes(HOUR);
     }
-    return due.length;
+    return signed;
   }
 
   /**

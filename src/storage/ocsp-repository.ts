@@ -100,28 +100,31 @@ export class OcspRepository {
   }
 
   /**
-   * Unexpired certificates of `issuerIds` whose `sha1` response is missing, due for refresh
-   * (past half-life) or signed from an older status than the registry's. At most `limit`.
+   * Unexpired certificates of `issuerIds` whose stored `sha1` response is past its refresh time
+   * (half-life), oldest first: an index range on `refresh_at`, then a primary-key lookup each, so
+   * a run costs what it signs whatever the registry's size. Missing responses and responses older
+   * than their status are found by the sweep (`unsignedPage`).
    */
-  async dueForSigning(issuerIds: readonly string[], now: Date, limit: number): Promise<OcspCertificateStatus[]> {
+  async dueForRefresh(issuerIds: readonly string[], now: Date, limit: number): Promise<OcspCertificateStatus[]> {
     if (issuerIds.length === 0) return [];
-    const rows: Row[] = await answerable(this.knex({ c: 'certificates' }), 'c')
-      .leftJoin({ r: 'ocsp_responses' }, (j) => j.on('r.issuer_id', 'c.issuer_id').andOn('r.serial', 'c.serial').andOnVal('r.variant', '=', 'sha1'))
-      .whereIn('c.issuer_id', issuerIds)
+    const rows: Row[] = await answerable(this.knex({ r: 'ocsp_responses' }).join({ c: 'certificates' }, (j) => j.on('c.issuer_id', 'r.issuer_id').andOn('c.serial', 'r.serial')), 'c')
+      .where('r.variant', 'sha1')
+      .where('r.refresh_at', '<=', now)
+      .whereIn('r.issuer_id', issuerIds)
       .where('c.not_after', '>', now)
-      .where((w) => w.whereNull('r.serial').orWhere('r.refresh_at', '<=', now).orWhereRaw('r.status_at < c.status_changed_at'))
-      .orderByRaw('r.refresh_at nulls first')
+      .orderBy('r.refresh_at')
       .limit(limit)
       .select('c.issuer_id', 'c.serial', 'c.status', 'c.revoked_at', 'c.revocation_reason', 'c.status_changed_at', 'c.not_after');
     return rows.map(toStatus);
   }
 
   /**
-   * One page of a bulk warm-up: unexpired certificates of `issuerIds` after `after` in primary-key
-   * order, with those that already have a current `sha1` response left out. The page walks the
-   * primary key, so a warm-up of a million certificates reads each row once, where
-   * `dueForSigning` (ordered by refresh time) would scan the whole join for every batch.
-   * `next` is the key to continue after, or null at the end.
+   * One page of a walk over the registry in primary-key order (the bulk warm-up, and the
+   * background sweep): unexpired certificates of `issuerIds` after `after`, with those that
+   * already have a current `sha1` response (present, before its refresh time, signed from the
+   * registry's status or a newer one) left out. Each page reads its rows once by key, so a walk
+   * over a million certificates costs one pass. `next` is the key to continue after, or null at
+   * the end.
    */
   async unsignedPage(
     issuerIds: readonly string[],

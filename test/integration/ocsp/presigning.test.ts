@@ -59,3 +59,17 @@ describe('pre-signing', () => {
     expect(await t.service.ocsp.refreshDue()).toBe(0);
   });
 });
+
+describe('the background sweep', () => {
+  it('finds missing responses and responses older than their status, within the batch', async () => {
+    await t.service.db.knex('ocsp_responses').whereIn('serial', [leaves[0].serial, leaves[2].serial, leaves[4].serial, leaves[6].serial]).delete();
+    await t.service.db.knex('certificates').where({ issuer_id: issuerId, serial: leaves[5].serial }).update({ status: 'hold', revoked_at: new Date(), status_changed_at: new Date(Date.now() + 2000) });
+    // Five to sign, three per run: the sweep goes on where the budget ran out.
+    expect(await t.service.ocsp.refreshDue()).toBe(3);
+    expect(await t.service.ocsp.refreshDue()).toBe(2);
+    expect(await t.service.ocsp.refreshDue()).toBe(0);
+    expect(await sha1Rows()).toBe(await answerable());
+    const res = await fetch(`${t.url}/ocsp`, { method: 'POST', headers: { 'content-type': 'application/ocsp-request' }, body: requestFor(issuerDer, leaves[5].serial) as BodyInit });
+    expect(res.headers.get('x-ocsp-outcome')).toBe('revoked');
+  });
+});
