@@ -8,9 +8,9 @@
  * status), then every response is pre-signed by the service's own job. Results go to
  * bench/results/ocsp-<date>.json and .md.
  *
- * Every scenario runs once per round and the rounds interleave (A B C … A B C …), so a load that
- * comes and goes on the machine touches every scenario alike; each figure is the median over the
- * rounds, and each ratio the median of the per-round ratios.
+ * Every scenario runs once per round and the rounds interleave (A B C … C B A …), so a load that
+ * comes and goes on the machine, and what one row leaves behind, touch every scenario alike; each
+ * figure is the median over the rounds, and each ratio the median of the per-round ratios.
  *
  * Latency: the throughput rows saturate the server (32 connections), so their p99 is queueing.
  * The size comparison uses one connection in a closed loop ("latency" row), where p99 is the cost
@@ -128,7 +128,18 @@ function opensslCa(dir: string, serials: string[]) {
   return { ca: join(dir, 'ca.pem') };
 }
 
-async function startOpensslResponder(dir: string): Promise<{ url: string; child: ChildProcess }> {
+/** -multi forks workers into the responder's own process group: stop the group, and the process itself. */
+function killGroup(child: ChildProcess | undefined): void {
+  for (const pid of child?.pid ? [-child.pid, child.pid] : []) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      /* already gone */
+    }
+  }
+}
+
+async function startOpensslResponder(dir: string, probe: Uint8Array): Promise<{ url: string; child: ChildProcess }> {
   // Below the ephemeral range (32768–60999 on Linux): the runs before this one leave thousands of
   // client ports there, and a dual-stack [::] bind on one of them accepts nothing over IPv4 (seen here).
   const port = 10_000 + Math.floor(Math.random() * 20_000);
@@ -139,10 +150,20 @@ async function startOpensslResponder(dir: string): Promise<{ url: string; child:
   // Not `detached`: with -multi, OpenSSL makes itself a process-group leader (setpgid), which fails
   // in a new session, and it then exits 1 with the reason only in syslog (seen here). Its group id
   // is its pid either way, so the whole group is still killed with kill(-pid).
-  // Wait for its "ACCEPT" line. Never probe with a connection: OpenSSL 3.0's -multi responder
-  // stops answering altogether after a connection that closes without a request (seen here).
-  for (let i = 0; i < 100 && !readFileSync(join(dir, 'openssl.log'), 'utf8').includes('ACCEPT'); i++) await new Promise((r) => setTimeout(r, 100));
-  return { url: `http://127.0.0.1:${port}`, child };
+  // Ready when it answers a real request: with a large index it prints ACCEPT long before its
+  // workers have loaded it. Never probe with a bare connection: OpenSSL 3.0's -multi responder stops
+  // answering altogether after a connection that closes without a request (seen here).
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 180_000;
+  for (;;) {
+    const answered = await fetch(`${url}/ocsp`, { method: 'POST', headers: { 'content-type': 'application/ocsp-request', connection: 'close' }, body: probe as BodyInit, signal: AbortSignal.timeout(5_000) })
+      .then((r) => r.arrayBuffer().then(() => r.ok))
+      .catch(() => false);
+    if (answered) break;
+    if (Date.now() > deadline) throw new Error(`openssl ocsp did not answer within 180 s: ${readFileSync(join(dir, 'openssl.log'), 'utf8')}`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  return { url, child };
 }
 
 /** Median of the numbers (NaN-free); the middle of an odd count, the mean of the two middles of an even one. */
@@ -235,19 +256,20 @@ async function benchSize(size: number, runs: Run[], cold: ColdReads[]) {
 
     const osslDir = join(dir, 'openssl');
     mkdirSync(osslDir);
-    const ossl = opensslCa(osslDir, serials.concat(Array.from({ length: Math.max(0, Math.min(size, 100_000) - serials.length) }, () => '7' + randomBytes(15).toString('hex'))));
+    const ossl = opensslCa(osslDir, serials.concat(Array.from({ length: Math.max(0, size - serials.length) }, () => '7' + randomBytes(15).toString('hex'))));
     const osslIssuerDer = execFileSync('openssl', ['x509', '-in', ossl.ca, '-outform', 'DER']);
     const theirs = serials.map((s) => requestDer({ certIds: [certIdDer({ issuerDer: osslIssuerDer, serial: s })] }));
-    const started = await startOpensslResponder(osslDir);
-    started.child.on('exit', (code) => process.stdout.write(`  (openssl ocsp exited with ${code})\n`));
-    responder = started.child;
+    const stopResponder = () => {
+      killGroup(responder);
+      responder = undefined;
+    };
 
     const scripts = join(dir, 'lua');
     mkdirSync(scripts);
-    const scenarios: Array<{ name: string; url: string; script: string; connections?: number }> = [
+    const scenarios: Array<{ name: string; url: string; script: string; connections?: number; openssl?: boolean }> = [
       { name: 'tinnhiem pre-signed, keep-alive', url, script: luaScript(scripts, 'ka', oursPresigned, false) },
       { name: 'bare node:http same bytes, keep-alive', url: bareUrl, script: luaScript(scripts, 'bare-ka', oursPresigned, false) },
-      { name: 'openssl ocsp -multi (live signing)', url: started.url, script: luaScript(scripts, 'ossl', theirs, false) },
+      { name: 'openssl ocsp -multi (live signing)', url: '', script: luaScript(scripts, 'ossl', theirs, false), openssl: true },
       { name: 'tinnhiem pre-signed, connection per request', url, script: luaScript(scripts, 'close', oursPresigned, true) },
       { name: 'bare node:http, connection per request', url: bareUrl, script: luaScript(scripts, 'bare-close', oursPresigned, true) },
       { name: 'tinnhiem nonce (live signing), keep-alive', url, script: luaScript(scripts, 'nonce', oursNonce, false) },
@@ -255,18 +277,25 @@ async function benchSize(size: number, runs: Run[], cold: ColdReads[]) {
     ];
     for (let round = 1; round <= ROUNDS; round++) {
       process.stdout.write(`  round ${round}/${ROUNDS}\n`);
-      for (const sc of scenarios) runs.push({ ...(await wrk(sc.name, size, sc.url, sc.script, sc.connections)), round });
+      // Odd rounds run the scenarios in order, even rounds in reverse, so that what a row leaves
+      // behind (sockets in TIME_WAIT, a killed responder) falls on every row alike.
+      for (const sc of round % 2 ? scenarios : [...scenarios].reverse()) {
+        // A fresh OpenSSL responder for each of its rows: when wrk closes the connections still
+        // waiting in its backlog at the end of a run, `openssl ocsp -multi` stops answering.
+        const started = sc.openssl ? await startOpensslResponder(osslDir, theirs[0]) : undefined;
+        responder = started?.child;
+        try {
+          runs.push({ ...(await wrk(sc.name, size, started?.url ?? sc.url, sc.script, sc.connections)), round });
+        } finally {
+          if (started) stopResponder();
+        }
+      }
     }
     if (runs.some((r) => r.size === size && r.name.startsWith('openssl') && r.rps === 0)) {
       process.stdout.write(`  openssl ocsp answered nothing; its log:\n${readFileSync(join(osslDir, 'openssl.log'), 'utf8')}\n`);
     }
   } finally {
-    // -multi forks workers: stop the whole process group.
-    try {
-      if (responder?.pid) process.kill(-responder.pid, 'SIGKILL');
-    } catch {
-      /* already gone */
-    }
+    killGroup(responder);
     for (const s of servers) {
       s.closeAllConnections();
       await new Promise((r) => s.close(r));
