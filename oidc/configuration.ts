@@ -9,6 +9,8 @@ import { loggedOutPage, logoutPage, errorPage } from './views/pages.js';
 import { PAGE_CSP } from './views/html.js';
 import { pickLanguage } from './locales/messages.js';
 import { grantForFirstParty } from './grants.js';
+import { interactionPolicyWithStepUp } from './step-up.js';
+import { accountPageClient } from './account/account-client.js';
 
 export interface ProviderDeps {
   config: Config;
@@ -28,7 +30,9 @@ export function providerConfiguration(deps: ProviderDeps): Configuration {
 
   return {
     adapter: deps.adapter,
-    clients: [],
+    // The account page (passkeys) is the provider's own first-party client: response type
+    // `none` signs the person in and returns no code or token (nothing to redeem or leak).
+    clients: [accountPageClient(config)],
     jwks: { keys: deps.jwks as never },
     cookies: {
       keys: deps.cookieKeys,
@@ -47,7 +51,7 @@ export function providerConfiguration(deps: ProviderDeps): Configuration {
       auth_time: null,
     },
     acrValues: [...ACR_ORDER],
-    responseTypes: ['code'],
+    responseTypes: ['code', 'none'],
     extraClientMetadata: { properties: ['first_party', 'api_scopes'] },
     pkce: {
       // PKCE (S256, the only method oidc-provider accepts) is required of public clients.
@@ -94,7 +98,7 @@ export function providerConfiguration(deps: ProviderDeps): Configuration {
       const { dispatcher: _ssrfGuard, ...rest } = options as RequestInit & { dispatcher?: unknown };
       return globalThis.fetch(url, rest);
     },
-    interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
+    interactions: { policy: interactionPolicyWithStepUp(deps.findAccount, api), url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
     features: {
       devInteractions: { enabled: false },
       introspection: {

@@ -37,3 +37,6 @@ export const ACR = {
   high: 'urn:tinnhiem:acr:high',
 } as const;
 export const ACR_ORDER: readonly string[] = [ACR.low, ACR.substantial, ACR.high];
+
+/** API scopes that only a high-assurance login (passkey or certificate) may be granted. */
+export const HIGH_ACR_SCOPES: readonly ApiScope[] = ['admin', 'certs:approve', 'certs:revoke'];

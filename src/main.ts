@@ -42,6 +42,10 @@ import { ocspRouter } from './http/routers/ocsp-router.js';
 import { OcspRepository } from './storage/ocsp-repository.js';
 import { listenForOcspChanges } from './storage/ocsp-change-listener.js';
 import { OcspResponderService } from './ocsp/ocsp-responder.js';
+import { PasskeyRepository } from './storage/passkey-repository.js';
+import { PasskeyService } from './webauthn/passkey-service.js';
+import { passkeyLoginMethod, passkeyRouter } from '../oidc/interactions/passkey-router.js';
+import { accountRouter } from '../oidc/account/account-router.js';
 
 /** Everything one running tinnhiem node is made of. */
 export interface Service {
@@ -57,6 +61,7 @@ export interface Service {
   readonly oidc: OidcProvider;
   readonly certificates: CertificateService;
   readonly ocsp: OcspResponderService;
+  readonly passkeys: PasskeyService;
   /** Readiness turns 503 and responses say `Connection: close`. */
   beginShutdown(): void;
   isShuttingDown(): boolean;
@@ -188,6 +193,21 @@ export async function createService(config: Config, options: CreateServiceOption
     ca.onStatusChange((certificate) => responder.onStatusChange(certificate));
     await responder.start();
 
+    const passkeyRepo = new PasskeyRepository(db.knex);
+    const passkeys = new PasskeyService(db, passkeyRepo, audit, clock, {
+      rpId: config.webauthn.rpId ?? new URL(config.server.publicUrl).hostname,
+      rpName: config.webauthn.rpName,
+      origins: config.webauthn.origins?.length ? config.webauthn.origins : [new URL(config.server.publicUrl).origin],
+      timeoutMs: config.webauthn.timeoutSeconds * 1000,
+    });
+    if (role === 'all') {
+      const challengeSweeper = setInterval(() => {
+        passkeyRepo.sweepChallenges(clock.now()).catch((err: unknown) => log.warn({ err }, 'could not sweep expired WebAuthn challenges'));
+      }, 10 * 60_000);
+      challengeSweeper.unref();
+      cleanups.push(() => clearInterval(challengeSweeper));
+    }
+
     const provider = oidc;
     const verifier = new AccessTokenVerifier(issuerOf(config), apiResource(config), () => ({ version: provider.publicJwks.map((k) => k.kid).join(','), jwks: provider.publicJwks }), 5, clock);
 
@@ -218,8 +238,17 @@ export async function createService(config: Config, options: CreateServiceOption
           csrfSecret: secrets.csrfSecret,
           loginWithPassword: (input) => accounts.loginWithPassword(input),
           findAccount: (id) => accounts.findById(id),
-          loginMethods: () => [],
+          loginMethods: (uid) => [passkeyLoginMethod(uid)],
+          stepUpHref: (uid) => `/interaction/${uid}/passkey`,
         }),
+        passkeyRouter({
+          provider: () => provider.provider,
+          publicOrigin: new URL(config.server.publicUrl).origin,
+          csrfSecret: secrets.csrfSecret,
+          passkeys,
+          strongMethods: () => [],
+        }),
+        accountRouter({ provider: () => provider.provider, publicUrl: config.server.publicUrl, csrfSecret: secrets.csrfSecret, passkeys, findAccount: (id) => accounts.findById(id) }),
         auditRouter({ audit: new AuditService(audit), verifier }),
         certificatesRouter({ certificates, verifier, now: () => clock.now() }),
         pkiRouter({ certificates, now: () => clock.now() }),
@@ -240,6 +269,7 @@ export async function createService(config: Config, options: CreateServiceOption
       oidc: provider,
       certificates,
       ocsp: responder,
+      passkeys,
       beginShutdown: () => {
         shuttingDown = true;
       },

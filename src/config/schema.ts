@@ -20,6 +20,17 @@ const httpUrl = z
   // One canonical form, without a trailing slash, so `${publicUrl}/oidc` is always right.
   .transform((v) => v.replace(/\/+$/, ''));
 
+/** A comma-separated list in the environment, or an array in a config file. */
+const commaList = z.union([
+  z.array(z.string().trim().min(1)),
+  z.string().transform((v) =>
+    v
+      .split(',')
+      .map((x) => x.trim())
+      .filter(Boolean),
+  ),
+]);
+
 const postgresUrl = z
   .string()
   .trim()
@@ -94,6 +105,26 @@ export const configSchema = z.object({
       maxFailuresPerAddress: integer(1, 100_000).default(30),
       failureWindowSeconds: integer(1, 24 * 3600).default(900),
       lockSeconds: integer(1, 24 * 3600).default(900),
+    })
+    .prefault({}),
+  webauthn: z
+    .object({
+      // Default: the host name of PUBLIC_URL (WebAuthn §5.1.3: a registrable domain suffix of the origin).
+      rpId: z.string().trim().min(1).optional(),
+      rpName: z.string().trim().min(1).max(64).default('tinnhiem'),
+      origins: commaList.optional(),
+      timeoutSeconds: integer(30, 600).default(300),
+    })
+    .prefault({}),
+  certLogin: z
+    .object({
+      tlsPort: integer(0, 65535).optional(),
+      tlsCertFile: z.string().trim().min(1).optional(),
+      tlsKeyFile: z.string().trim().min(1).optional(),
+      publicUrl: httpUrl.optional(),
+      caBundleFile: z.string().trim().min(1).optional(),
+      proxyHeader: z.string().trim().toLowerCase().regex(/^[a-z0-9-]+$/, 'a header name').optional(),
+      trustedProxies: commaList.optional(),
     })
     .prefault({}),
   log: z
@@ -195,4 +226,19 @@ export const envVars: readonly EnvVar[] = [
   { name: 'LOGIN_MAX_FAILURES_PER_ADDRESS', path: 'login.maxFailuresPerAddress', doc: 'Failed logins from one client address, within the window, that lock it.' },
   { name: 'LOGIN_FAILURE_WINDOW_SECONDS', path: 'login.failureWindowSeconds', doc: 'Window in which failed logins are counted.' },
   { name: 'LOGIN_LOCK_SECONDS', path: 'login.lockSeconds', doc: 'How long a locked account or address is refused.' },
+  { name: 'WEBAUTHN_RP_ID', path: 'webauthn.rpId', doc: 'WebAuthn relying party ID of passkeys (default: the host name of PUBLIC_URL). Changing it orphans every registered passkey.' },
+  { name: 'WEBAUTHN_RP_NAME', path: 'webauthn.rpName', doc: 'Name the authenticator shows for passkeys of this service.' },
+  { name: 'WEBAUTHN_ORIGINS', path: 'webauthn.origins', doc: 'Comma-separated origins allowed in passkey ceremonies (default: the origin of PUBLIC_URL).' },
+  { name: 'WEBAUTHN_TIMEOUT_SECONDS', path: 'webauthn.timeoutSeconds', doc: 'How long a passkey ceremony (its single-use challenge) stays valid.' },
+  { name: 'CERT_LOGIN_TLS_PORT', path: 'certLogin.tlsPort', doc: 'Port of the optional mutual-TLS listener for certificate login (unset: no listener).' },
+  { name: 'CERT_LOGIN_TLS_CERT_FILE', path: 'certLogin.tlsCertFile', doc: 'PEM server certificate (and chain) of the mutual-TLS listener.' },
+  { name: 'CERT_LOGIN_TLS_KEY_FILE', path: 'certLogin.tlsKeyFile', doc: 'PEM private key of the mutual-TLS listener.' },
+  { name: 'CERT_LOGIN_PUBLIC_URL', path: 'certLogin.publicUrl', doc: 'External https URL of the mutual-TLS listener (default https://<PUBLIC_URL host>:CERT_LOGIN_TLS_PORT).' },
+  {
+    name: 'CERT_LOGIN_CA_BUNDLE_FILE',
+    path: 'certLogin.caBundleFile',
+    doc: 'PEM bundle of other CAs whose certificates may log in (checked by their OCSP responder); the issuing CAs of this service are always trusted.',
+  },
+  { name: 'CERT_LOGIN_PROXY_HEADER', path: 'certLogin.proxyHeader', doc: 'Header in which a TLS-terminating reverse proxy passes the client certificate (URL-encoded PEM, nginx $ssl_client_escaped_cert).' },
+  { name: 'CERT_LOGIN_TRUSTED_PROXIES', path: 'certLogin.trustedProxies', doc: 'Comma-separated addresses or CIDR ranges of the proxies whose certificate header is believed; from any other address it is refused.' },
 ];
