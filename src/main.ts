@@ -46,6 +46,9 @@ import { PasskeyRepository } from './storage/passkey-repository.js';
 import { PasskeyService } from './webauthn/passkey-service.js';
 import { passkeyLoginMethod, passkeyRouter } from '../oidc/interactions/passkey-router.js';
 import { accountRouter } from '../oidc/account/account-router.js';
+import { readFileSync } from 'node:fs';
+import { CertificateLoginService } from './auth/certificate-login.js';
+import { certificateLoginMethod, certificateLoginRouter, certificateTlsRouter, type CertificateLoginDeps } from '../oidc/interactions/certificate-login-router.js';
 
 /** Everything one running tinnhiem node is made of. */
 export interface Service {
@@ -62,6 +65,11 @@ export interface Service {
   readonly certificates: CertificateService;
   readonly ocsp: OcspResponderService;
   readonly passkeys: PasskeyService;
+  readonly certificateLogin: CertificateLoginService;
+  /** The application of the mutual-TLS listener (certificate login); serve.ts listens with it. */
+  readonly certificateLoginApp: Koa<AppState>;
+  /** The listener's external URL, once it listens (when CERT_LOGIN_PUBLIC_URL is not set). */
+  setCertificateTlsUrl(url: string): void;
   /** Readiness turns 503 and responses say `Connection: close`. */
   beginShutdown(): void;
   isShuttingDown(): boolean;
@@ -208,6 +216,31 @@ export async function createService(config: Config, options: CreateServiceOption
       cleanups.push(() => clearInterval(challengeSweeper));
     }
 
+    // Certificate login: a mutual-TLS listener (serve.ts starts it) and/or a trusted proxy's header.
+    const certificateLogin = new CertificateLoginService(
+      db,
+      certificates,
+      accounts,
+      passkeyRepo,
+      audit,
+      clock,
+      config.certLogin.caBundleFile ? readFileSync(config.certLogin.caBundleFile, 'utf8') : undefined,
+    );
+    const certificateLoginEnabled = config.certLogin.tlsPort !== undefined || !!config.certLogin.proxyHeader;
+    let certificateTlsUrl =
+      config.certLogin.publicUrl ?? (config.certLogin.tlsPort ? `https://${new URL(config.server.publicUrl).hostname}:${config.certLogin.tlsPort}` : undefined);
+    const certificateLoginDeps: CertificateLoginDeps = {
+      provider: () => oidc.provider,
+      publicUrl: config.server.publicUrl,
+      secret: secrets.csrfSecret,
+      service: certificateLogin,
+      tlsUrl: () => certificateTlsUrl,
+      proxyHeader: config.certLogin.proxyHeader,
+      trustedProxies: config.certLogin.trustedProxies,
+      log,
+    };
+    const strongMethods = (uid: string) => (certificateLoginEnabled ? [certificateLoginMethod(uid)] : []);
+
     const provider = oidc;
     const verifier = new AccessTokenVerifier(issuerOf(config), apiResource(config), () => ({ version: provider.publicJwks.map((k) => k.kid).join(','), jwks: provider.publicJwks }), 5, clock);
 
@@ -228,6 +261,16 @@ export async function createService(config: Config, options: CreateServiceOption
       ],
     });
 
+    // The mutual-TLS listener's own small application: the certificate check and the stylesheet.
+    const certificateLoginApp = createApp({
+      config,
+      log,
+      metrics: createHttpMetrics(),
+      readiness: databaseReadiness(db),
+      isShuttingDown,
+      routers: [staticRouter(), certificateTlsRouter(certificateLoginDeps)],
+    });
+
     function featureRouters() {
       return [
         staticRouter(),
@@ -238,7 +281,7 @@ export async function createService(config: Config, options: CreateServiceOption
           csrfSecret: secrets.csrfSecret,
           loginWithPassword: (input) => accounts.loginWithPassword(input),
           findAccount: (id) => accounts.findById(id),
-          loginMethods: (uid) => [passkeyLoginMethod(uid)],
+          loginMethods: (uid) => [passkeyLoginMethod(uid), ...strongMethods(uid)],
           stepUpHref: (uid) => `/interaction/${uid}/passkey`,
         }),
         passkeyRouter({
@@ -246,8 +289,9 @@ export async function createService(config: Config, options: CreateServiceOption
           publicOrigin: new URL(config.server.publicUrl).origin,
           csrfSecret: secrets.csrfSecret,
           passkeys,
-          strongMethods: () => [],
+          strongMethods,
         }),
+        certificateLoginRouter(certificateLoginDeps),
         accountRouter({ provider: () => provider.provider, publicUrl: config.server.publicUrl, csrfSecret: secrets.csrfSecret, passkeys, findAccount: (id) => accounts.findById(id) }),
         auditRouter({ audit: new AuditService(audit), verifier }),
         certificatesRouter({ certificates, verifier, now: () => clock.now() }),
@@ -270,6 +314,11 @@ export async function createService(config: Config, options: CreateServiceOption
       certificates,
       ocsp: responder,
       passkeys,
+      certificateLogin,
+      certificateLoginApp,
+      setCertificateTlsUrl: (url) => {
+        certificateTlsUrl = config.certLogin.publicUrl ?? url;
+      },
       beginShutdown: () => {
         shuttingDown = true;
       },

@@ -45,6 +45,10 @@ export class AccountService {
     return this.accounts.findById(id);
   }
 
+  findByNationalId(nationalId: string): Promise<Account | null> {
+    return this.accounts.findByNationalId(nationalId);
+  }
+
   async createOfficial(actor: string, input: NewOfficial): Promise<Account> {
     const username = input.username.trim().toLowerCase();
     if (!/^[a-z0-9][a-z0-9._-]{1,63}$/.test(username)) {

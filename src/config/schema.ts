@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 
 /** Env booleans: `true/false/1/0/yes/no` (case-insensitive); anything else is an error naming the field. */
@@ -19,6 +20,14 @@ const httpUrl = z
   .refine((v) => URL.canParse(v) && /^https?:$/.test(new URL(v).protocol), { message: 'expected an http(s) URL' })
   // One canonical form, without a trailing slash, so `${publicUrl}/oidc` is always right.
   .transform((v) => v.replace(/\/+$/, ''));
+
+/** An IPv4/IPv6 address or CIDR range (10.0.1.0/24, fd00::/8). */
+function isAddressOrRange(entry: string): boolean {
+  const [address, bits, extra] = entry.split('/');
+  const family = isIP(address);
+  if (!family || extra !== undefined) return false;
+  return bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= (family === 6 ? 128 : 32));
+}
 
 /** A comma-separated list in the environment, or an array in a config file. */
 const commaList = z.union([
@@ -126,6 +135,10 @@ export const configSchema = z.object({
       proxyHeader: z.string().trim().toLowerCase().regex(/^[a-z0-9-]+$/, 'a header name').optional(),
       trustedProxies: commaList.optional(),
     })
+    // A TLS listener needs its certificate and key.
+    .refine((c) => c.tlsPort === undefined || (c.tlsCertFile && c.tlsKeyFile), { message: 'CERT_LOGIN_TLS_CERT_FILE and CERT_LOGIN_TLS_KEY_FILE are required with CERT_LOGIN_TLS_PORT', path: ['tlsCertFile'] })
+    .refine((c) => !c.proxyHeader || c.trustedProxies?.length, { message: 'CERT_LOGIN_TRUSTED_PROXIES is required with CERT_LOGIN_PROXY_HEADER', path: ['trustedProxies'] })
+    .refine((c) => (c.trustedProxies ?? []).every(isAddressOrRange), { message: 'expected addresses or CIDR ranges (10.0.0.5, 10.0.1.0/24, fd00::/8)', path: ['trustedProxies'] })
     .prefault({}),
   log: z
     .object({
@@ -237,7 +250,7 @@ export const envVars: readonly EnvVar[] = [
   {
     name: 'CERT_LOGIN_CA_BUNDLE_FILE',
     path: 'certLogin.caBundleFile',
-    doc: 'PEM bundle of other CAs whose certificates may log in (checked by their OCSP responder); the issuing CAs of this service are always trusted.',
+    doc: 'PEM bundle of other CAs recognised as issuers of login certificates (their certificates are refused as status-unavailable until OCSP checking of other CAs exists); the issuing CAs of this service are always trusted.',
   },
   { name: 'CERT_LOGIN_PROXY_HEADER', path: 'certLogin.proxyHeader', doc: 'Header in which a TLS-terminating reverse proxy passes the client certificate (URL-encoded PEM, nginx $ssl_client_escaped_cert).' },
   { name: 'CERT_LOGIN_TRUSTED_PROXIES', path: 'certLogin.trustedProxies', doc: 'Comma-separated addresses or CIDR ranges of the proxies whose certificate header is believed; from any other address it is refused.' },
