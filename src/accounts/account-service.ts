@@ -45,6 +45,11 @@ export class AccountService {
     return this.accounts.findById(id);
   }
 
+  /** The account of a username or national ID (the CLI names accounts so). */
+  async findByLogin(login: string): Promise<Account | null> {
+    return (await this.accounts.findByLogin(login.trim().toLowerCase()))?.account ?? null;
+  }
+
   findByNationalId(nationalId: string): Promise<Account | null> {
     return this.accounts.findByNationalId(nationalId);
   }

@@ -214,4 +214,19 @@ describeWithCurl(`certificate login (${db})`, () => {
     expect(tokens.claims()).toMatchObject({ sub: officer.account.id, acr: ACR.high, amr: ['pwd', 'sc', 'mfa'] });
     expect(decodeJwt(tokens.access_token).scope).toBe('certs:revoke');
   });
+
+  it('a certificate registered to an account logs in as that account when its CCCD names no account', async () => {
+    const official = await createOfficial(t, { nationalId: '094190005008' });
+    const cert = await issueOfficialCertificate('registered', '094190005098'); // nobody's CCCD
+    const refused = await mtlsLogin(cert);
+    expect(refused.tls.status).toBe(403);
+    expect(refused.tls.body).toMatch(/no account has the national ID CCCD:094190005098/);
+    await t.service.certificateLogin.registerCertificate('test', official.account.id, readFileSync(cert.certFile, 'utf8'));
+    await expect(t.service.certificateLogin.registerCertificate('test', official.account.id, readFileSync(cert.certFile, 'utf8'))).rejects.toThrow(/already registered/);
+    const s = await mtlsLogin(cert);
+    expect(s.tls.status).toBe(303);
+    const tokens = await finish(s, s.tls.location);
+    expect(tokens.claims()).toMatchObject({ sub: official.account.id, amr: ['sc'] });
+    expect(await t.service.audit.list({ action: 'account.certificate_register', target: `account:${official.account.id}` })).toHaveLength(1);
+  });
 });
