@@ -11,10 +11,13 @@ import { certificateFacts, parseCertificate } from '../../ca/asn1/certificate.js
 import { formatName, parseName } from '../../ca/asn1/names.js';
 import { identityFromName } from '../../ca/asn1/identity.js';
 import { decodePem } from '../../ca/asn1/der.js';
+import { checkOcspResponse, ocspRequest, type OcspOutcome } from '../../ca/status/ocsp/client.js';
 
 /** id-kp-clientAuth (RFC 5280 §4.2.1.12). */
 const CLIENT_AUTH = '1.3.6.1.5.5.7.3.2';
 const ANY_EKU = '2.5.29.37.0';
+const OCSP_TIMEOUT_MS = 5_000;
+const OCSP_MAX_BYTES = 256 * 1024;
 
 export type CertificateRefusal = 'malformed' | 'untrusted' | 'not-yet-valid' | 'expired' | 'not-for-client-auth' | 'revoked' | 'hold' | 'unknown-to-registry' | 'status-unavailable' | 'no-account' | 'account-disabled';
 
@@ -103,22 +106,27 @@ export class CertificateLoginService {
       return this.refuse(context, base, 'not-for-client-auth', 'the certificate does not allow client authentication (extended key usage)');
     }
 
-    // Status: ours from the registry (what our OCSP and CRLs say). Certificates of other CAs
-    // need their issuer's OCSP responder, which this service does not query yet: refused.
+    // Status: ours from the registry (what our OCSP responder and CRLs say); another CA's from
+    // its own OCSP responder (the URL in the certificate's AIA).
     const issuerLabel = ours ? ours.id : external!.subject;
-    if (!ours) {
-      return this.refuse(context, { ...base, issuer: issuerLabel }, 'status-unavailable', 'the status of certificates of other certification authorities cannot be checked here yet');
+    const at = { ...base, issuer: issuerLabel };
+    if (ours) {
+      let record;
+      try {
+        record = await this.certificates.ca.certificate(facts.serial, ours.id);
+      } catch {
+        return this.refuse(context, at, 'unknown-to-registry', 'the certificate is not in the registry');
+      }
+      if (record.status === 'revoked') {
+        return this.refuse(context, at, 'revoked', `the certificate was revoked on ${record.revokedAt?.toISOString()} (${record.revocationReason ?? 'unspecified'})`);
+      }
+      if (record.status === 'hold') return this.refuse(context, at, 'hold', `the certificate is on hold since ${record.revokedAt?.toISOString()}`);
+    } else {
+      const outcome = await this.externalStatus(leaf, external!, facts.ocspUrls[0], now);
+      if (outcome.status === 'revoked') return this.refuse(context, at, 'revoked', `the certificate was revoked on ${outcome.revokedAt.toISOString()} (its issuer's OCSP responder)`);
+      if (outcome.status === 'unknown') return this.refuse(context, at, 'unknown-to-registry', "the issuer's OCSP responder does not know the certificate");
+      if (outcome.status === 'invalid') return this.refuse(context, at, 'status-unavailable', `the status could not be checked: ${outcome.problem}`);
     }
-    let record;
-    try {
-      record = await this.certificates.ca.certificate(facts.serial, ours.id);
-    } catch {
-      return this.refuse(context, { ...base, issuer: issuerLabel }, 'unknown-to-registry', 'the certificate is not in the registry');
-    }
-    if (record.status === 'revoked') {
-      return this.refuse(context, { ...base, issuer: issuerLabel }, 'revoked', `the certificate was revoked on ${record.revokedAt?.toISOString()} (${record.revocationReason ?? 'unspecified'})`);
-    }
-    if (record.status === 'hold') return this.refuse(context, { ...base, issuer: issuerLabel }, 'hold', `the certificate is on hold since ${record.revokedAt?.toISOString()}`);
 
     // The account: by the national ID in the subject's UID, else by a registered certificate.
     const identity = identityFromName(parseName(facts.subject, 'badCertificate'), facts.emails);
@@ -143,6 +151,25 @@ export class CertificateLoginService {
       }),
     );
     return { account, serial: facts.serial, issuer: issuerLabel, subjectDn, amr: ['sc'] };
+  }
+
+  /** The status of another CA's certificate from its OCSP responder (RFC 6960 over HTTP POST). */
+  private async externalStatus(leaf: X509Certificate, issuer: X509Certificate, url: string | undefined, now: Date): Promise<OcspOutcome> {
+    if (!url || !/^https?:\/\//.test(url)) return { status: 'invalid', problem: 'the certificate names no OCSP responder' };
+    try {
+      const res = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/ocsp-request', accept: 'application/ocsp-response' },
+        body: new Uint8Array(ocspRequest(leaf.raw, issuer.raw)),
+        signal: AbortSignal.timeout(OCSP_TIMEOUT_MS),
+      });
+      const body = Buffer.from(await res.arrayBuffer());
+      if (!res.ok) return { status: 'invalid', problem: `the OCSP responder answered HTTP ${res.status}` };
+      if (body.length > OCSP_MAX_BYTES) return { status: 'invalid', problem: 'the OCSP response is too large' };
+      return checkOcspResponse(body, leaf.raw, issuer.raw, now);
+    } catch (err) {
+      return { status: 'invalid', problem: `the OCSP responder could not be reached (${(err as Error).message})` };
+    }
   }
 
   private async refuse(context: LoginContext, facts: Record<string, unknown> | null, reason: CertificateRefusal, detail: string): Promise<never> {

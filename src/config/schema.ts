@@ -250,7 +250,7 @@ export const envVars: readonly EnvVar[] = [
   {
     name: 'CERT_LOGIN_CA_BUNDLE_FILE',
     path: 'certLogin.caBundleFile',
-    doc: 'PEM bundle of other CAs recognised as issuers of login certificates (their certificates are refused as status-unavailable until OCSP checking of other CAs exists); the issuing CAs of this service are always trusted.',
+    doc: 'PEM bundle of other CAs whose certificates may log in; their status comes from the OCSP responder named in each certificate (AIA). The issuing CAs of this service are always trusted.',
   },
   { name: 'CERT_LOGIN_PROXY_HEADER', path: 'certLogin.proxyHeader', doc: 'Header in which a TLS-terminating reverse proxy passes the client certificate (URL-encoded PEM, nginx $ssl_client_escaped_cert).' },
   { name: 'CERT_LOGIN_TRUSTED_PROXIES', path: 'certLogin.trustedProxies', doc: 'Comma-separated addresses or CIDR ranges of the proxies whose certificate header is believed; from any other address it is refused.' },

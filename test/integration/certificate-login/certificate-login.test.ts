@@ -1,7 +1,10 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
+import { createServer as createNetServer } from 'node:net';
+import { ocspRequest } from '../../../ca/status/ocsp/client.js';
 import { promisify } from 'node:util';
 import { request as httpRequest } from 'node:http';
-import { readFileSync } from 'node:fs';
+import { openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import * as client from 'openid-client';
@@ -25,6 +28,59 @@ const portal = { id: 'cong-mot-cua', secret: '', redirect: 'http://127.0.0.1:9/c
 let t: TestService;
 let listener: CertificateListener;
 let serverCert: string;
+let ocspResponder: ChildProcess | undefined;
+/** Another CA (OpenSSL), trusted through CERT_LOGIN_CA_BUNDLE_FILE, with its own OCSP responder (openssl ocsp). */
+const external = { caCert: '', caKey: '', ocspUrl: '', good: { certFile: '', keyFile: '' }, revoked: { certFile: '', keyFile: '' }, unreachable: { certFile: '', keyFile: '' } };
+
+const freePort = () =>
+  new Promise<number>((resolve) => {
+    const probe = createNetServer().listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as { port: number };
+      probe.close(() => resolve(port));
+    });
+  });
+
+const opensslTime = (d: Date) => d.toISOString().replace(/[-:T]/g, '').slice(2, 14) + 'Z';
+
+/** A leaf of the external CA for `cccd`, with its OCSP URL in the AIA; returns its files and index line. */
+function externalLeaf(name: string, cccd: string, serial: string, ocspUrl: string, revokedAt?: Date) {
+  const { keyFile } = keyAndCsr(name);
+  const subject = `/C=VN/O=TỔNG CÔNG TY VIỄN THÔNG/CN=Công chức ${name}/UID=CCCD:${cccd}`;
+  const csrFile = writeFile(dir, `${name}.csr`, run('openssl', ['req', '-new', '-key', keyFile, '-utf8', '-subj', subject]).out);
+  const certFile = join(dir, `${name}.pem`);
+  const ext = writeFile(dir, `${name}.ext`, `extendedKeyUsage=clientAuth\nauthorityInfoAccess=OCSP;URI:${ocspUrl}\n`);
+  run('openssl', ['x509', '-req', '-in', csrFile, '-CA', external.caCert, '-CAkey', external.caKey, '-set_serial', `0x${serial}`, '-days', '30', '-out', certFile, '-extfile', ext]);
+  const expiry = opensslTime(new Date(Date.now() + 30 * 86_400_000));
+  const line = [revokedAt ? 'R' : 'V', expiry, revokedAt ? `${opensslTime(revokedAt)},keyCompromise` : '', serial.toUpperCase(), 'unknown', subject].join('\t');
+  return { files: { certFile, keyFile }, line };
+}
+
+async function startExternalCa(): Promise<string> {
+  external.caKey = join(dir, 'external-ca.key');
+  external.caCert = join(dir, 'external-ca.pem');
+  run('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', external.caKey, '-out', external.caCert, '-days', '60', '-utf8', '-subj', '/C=VN/O=Nhà cung cấp dịch vụ chứng thực/CN=External Public CA']);
+  const port = await freePort();
+  external.ocspUrl = `http://127.0.0.1:${port}/`;
+  const good = externalLeaf('ext-good', '094190006001', '1001', external.ocspUrl);
+  const revoked = externalLeaf('ext-revoked', '094190006002', '1002', external.ocspUrl, new Date(Date.now() - 3_600_000));
+  const unreachable = externalLeaf('ext-unreachable', '094190006003', '1003', `http://127.0.0.1:${await freePort()}/`);
+  external.good = good.files;
+  external.revoked = revoked.files;
+  external.unreachable = unreachable.files;
+  const index = writeFile(dir, 'index.txt', `${good.line}\n${revoked.line}\n`);
+  ocspResponder = spawn('openssl', ['ocsp', '-index', index, '-port', String(port), '-CA', external.caCert, '-rsigner', external.caCert, '-rkey', external.caKey, '-ignore_err'], { stdio: ['ignore', 'ignore', openSync(join(dir, 'ocsp.log'), 'w')] });
+  // Ready when it answers a real request (a bare connection would hold its single-threaded loop).
+  const der = (file: string) => new X509Certificate(readFileSync(file)).raw;
+  const request = new Uint8Array(ocspRequest(der(good.files.certFile), der(external.caCert)));
+  for (let i = 0; i < 50; i++) {
+    const answered = await fetch(external.ocspUrl, { method: 'POST', headers: { 'content-type': 'application/ocsp-request' }, body: request, signal: AbortSignal.timeout(1000) })
+      .then((r) => r.arrayBuffer().then(() => r.ok))
+      .catch(() => false);
+    if (answered) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return external.caCert;
+}
 
 /** A key pair and CSR made by OpenSSL, as a holder's token tool would; returns the key file. */
 function keyAndCsr(name: string): { keyFile: string; csr: string } {
@@ -48,8 +104,10 @@ beforeAll(async () => {
   const serverKey = join(dir, 'server.key');
   serverCert = join(dir, 'server.pem');
   run('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', serverKey, '-out', serverCert, '-days', '2', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1']);
+  const bundle = await startExternalCa();
   t = await startTestService({
     env: {
+      CERT_LOGIN_CA_BUNDLE_FILE: bundle,
       CERT_LOGIN_TLS_PORT: '0',
       CERT_LOGIN_TLS_CERT_FILE: serverCert,
       CERT_LOGIN_TLS_KEY_FILE: serverKey,
@@ -62,6 +120,7 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
+  ocspResponder?.kill();
   await listener?.close();
   await t?.close();
 });
@@ -228,5 +287,24 @@ describeWithCurl(`certificate login (${db})`, () => {
     const tokens = await finish(s, s.tls.location);
     expect(tokens.claims()).toMatchObject({ sub: official.account.id, amr: ['sc'] });
     expect(await t.service.audit.list({ action: 'account.certificate_register', target: `account:${official.account.id}` })).toHaveLength(1);
+  });
+
+  it("another CA's certificate (the configured bundle) is checked by its own OCSP responder: good logs in, revoked and unreachable are refused", async () => {
+    const good = await createOfficial(t, { nationalId: '094190006001' });
+    await createOfficial(t, { nationalId: '094190006002' });
+    await createOfficial(t, { nationalId: '094190006003' });
+    const ok = await mtlsLogin(external.good);
+    expect(`${ok.tls.status} ${ok.tls.body}`).toMatch(/^303/);
+    const tokens = await finish(ok, ok.tls.location);
+    expect(tokens.claims()).toMatchObject({ sub: good.account.id, acr: ACR.high, amr: ['sc'] });
+
+    const revoked = await mtlsLogin(external.revoked);
+    expect(revoked.tls.status).toBe(403);
+    expect(revoked.tls.body).toMatch(/revoked on .*its issuer's OCSP responder/);
+
+    const down = await mtlsLogin(external.unreachable);
+    expect(down.tls.status).toBe(403);
+    expect(down.tls.body).toMatch(/status could not be checked: the OCSP responder could not be reached/);
+    expect(down.tls.body).toContain('status-unavailable');
   });
 });
