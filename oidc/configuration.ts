@@ -70,6 +70,15 @@ export function providerConfiguration(deps: ProviderDeps): Configuration {
       Grant: ttl.refreshTokenTtlSeconds,
     },
     rotateRefreshToken: true,
+    // RFC 9068 §2.2.1: a person's access token says how they authenticated (acr, amr, auth_time),
+    // so the API can ask for step-up itself (RFC 9470). Taken from the code or refresh token the
+    // access token is minted from, which carry the session's login at the time.
+    async extraTokenClaims(ctx, token) {
+      if (!('accountId' in token) || !token.accountId) return undefined;
+      const source = (ctx.oidc.entities.AuthorizationCode ?? ctx.oidc.entities.RefreshToken) as { acr?: string; amr?: string[]; authTime?: number } | undefined;
+      if (!source?.acr) return undefined;
+      return { acr: source.acr, amr: source.amr, auth_time: typeof source.authTime === 'number' ? source.authTime : undefined };
+    },
     async findAccount(_ctx, sub): Promise<OidcAccount | undefined> {
       const account = await deps.findAccount(sub);
       if (!account || account.status !== 'active') return undefined;

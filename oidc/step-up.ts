@@ -1,12 +1,10 @@
 import { interactionPolicy, type KoaContextWithOIDC } from 'oidc-provider';
 import type { Account } from '../src/accounts/account.js';
 import { allowedApiScopes } from './grants.js';
-import { ACR, ACR_ORDER, HIGH_ACR_SCOPES } from './scopes.js';
+import { ACR, HIGH_ACR_SCOPES, acrAtLeast } from './scopes.js';
 
 export const STEP_UP_REASON = 'step_up';
 
-/** Whether `acr` is at least `required` on the ACR_ORDER scale (an unknown value is the lowest). */
-export const acrAtLeast = (acr: string | undefined, required: string) => ACR_ORDER.indexOf(acr ?? '') >= ACR_ORDER.indexOf(required);
 
 /**
  * The API scopes of this authorization request that need a high `acr`, restricted to those the

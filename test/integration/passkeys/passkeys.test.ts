@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import * as client from 'openid-client';
-import { decodeJwt } from 'jose';
+import { decodeJwt, importJWK, SignJWT } from 'jose';
 import { startTestService, type TestService } from '../../support/test-app.js';
 import { authorize, Browser, codeLogin, createOfficial, discover, parseForms, passkeyCeremony, textOf, type PageResponse } from '../../support/oidc-rp.js';
 import { registerSoftPasskey, SoftAuthenticator } from '../../support/soft-authenticator.js';
@@ -225,6 +225,12 @@ describe(`passkeys (${db})`, () => {
     const tokens = await client.authorizationCodeGrant(config, callback, { pkceCodeVerifier: verifier, idTokenExpected: true }, { resource: api });
     expect(tokens.claims()).toMatchObject({ sub: officer.account.id, acr: ACR.high, amr: ['pwd', 'hwk', 'user', 'mfa'] });
     expect(String(decodeJwt(tokens.access_token).scope).split(' ').sort()).toEqual(['certs:read', 'certs:revoke']);
+    // RFC 9068 §2.2.1: the API token says how the person authenticated, so the API can check it.
+    expect(decodeJwt(tokens.access_token)).toMatchObject({ acr: ACR.high, amr: ['pwd', 'hwk', 'user', 'mfa'] });
+    // The API accepts it for a revocation (404: the serial does not exist, the token passed).
+    const revoke = await fetch(`${api}/v1/certificates/7fffffff/revoke`, { method: 'POST', headers: { authorization: `Bearer ${tokens.access_token}`, 'content-type': 'application/json' }, body: '{}' });
+    expect(revoke.status).toBe(404);
+    await revoke.arrayBuffer();
     const stepUps = await auditActions('login.success', `account:${officer.account.id}`);
     expect(stepUps.map((e) => e.details.step ?? e.details.method)).toEqual(expect.arrayContaining(['pwd', 'second-factor']));
   });
@@ -235,5 +241,32 @@ describe(`passkeys (${db})`, () => {
     const result = await codeLogin(config, new Browser(), portal.redirect, official, { scope: 'openid certs:read certs:revoke', resource: api }, { resource: api });
     expect(result.tokens.claims()).toMatchObject({ acr: ACR.low });
     expect(decodeJwt(result.tokens.access_token).scope).toBe('certs:read');
+  });
+
+  it('the API asks for step-up itself (RFC 9470) when a person’s token for an administration scope is below high acr', async () => {
+    const official = await createOfficial(t, { roles: ['ra-officer'] });
+    // Tokens signed with the provider's own active key, as it would mint them, at each level.
+    const { privateJwks } = await t.service.signingKeys.load();
+    const jwk = privateJwks.find((k) => k.kty === 'EC')!;
+    const key = await importJWK(jwk, 'ES256');
+    const token = (acr?: string) =>
+      new SignJWT({ scope: 'certs:revoke', client_id: portal.id, ...(acr && { acr }) })
+        .setProtectedHeader({ alg: 'ES256', typ: 'at+jwt', kid: jwk.kid })
+        .setIssuer(`${t.url}/oidc`)
+        .setAudience(api)
+        .setSubject(official.account.id)
+        .setIssuedAt()
+        .setExpirationTime('5m')
+        .sign(key);
+    const call = async (bearer: string) => fetch(`${api}/v1/certificates/7fffffff/revoke`, { method: 'POST', headers: { authorization: `Bearer ${bearer}`, 'content-type': 'application/json' }, body: '{}' });
+    for (const acr of [ACR.low, ACR.substantial, undefined, 'urn:other:acr:high']) {
+      const res = await call(await token(acr));
+      expect(res.status).toBe(401);
+      expect(res.headers.get('www-authenticate')).toBe(`Bearer realm="tinnhiem", error="insufficient_user_authentication", error_description="a stronger authentication is required", acr_values="${ACR.high}"`);
+      expect(await res.json()).toMatchObject({ error: 'insufficient_user_authentication', acrValues: ACR.high });
+    }
+    const high = await call(await token(ACR.high));
+    expect(high.status).toBe(404);
+    await high.arrayBuffer();
   });
 });
