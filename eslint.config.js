@@ -25,6 +25,11 @@ export default tseslint.config(
     rules: { 'no-restricted-imports': ['error', { patterns: [storageOrKeys] }] },
   },
   {
+    // Scripts served to browsers by the pages (same-origin files, no bundler).
+    files: ['oidc/views/static/**/*.js'],
+    languageOptions: { globals: { ...globals.browser }, sourceType: 'script' },
+  },
+  {
     // The CA domain has no Koa and no knex (DESIGN.md): it reaches storage through ca/ports.ts.
     files: ['ca/**/*.ts'],
     rules: {

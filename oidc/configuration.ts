@@ -9,6 +9,8 @@ import { loggedOutPage, logoutPage, errorPage } from './views/pages.js';
 import { PAGE_CSP } from './views/html.js';
 import { pickLanguage } from './locales/messages.js';
 import { grantForFirstParty } from './grants.js';
+import { interactionPolicyWithStepUp } from './step-up.js';
+import { accountPageClient } from './account/account-client.js';
 
 export interface ProviderDeps {
   config: Config;
@@ -28,7 +30,9 @@ export function providerConfiguration(deps: ProviderDeps): Configuration {
 
   return {
     adapter: deps.adapter,
-    clients: [],
+    // The account page (passkeys) is the provider's own first-party client: response type
+    // `none` signs the person in and returns no code or token (nothing to redeem or leak).
+    clients: [accountPageClient(config)],
     jwks: { keys: deps.jwks as never },
     cookies: {
       keys: deps.cookieKeys,
@@ -47,7 +51,7 @@ export function providerConfiguration(deps: ProviderDeps): Configuration {
       auth_time: null,
     },
     acrValues: [...ACR_ORDER],
-    responseTypes: ['code'],
+    responseTypes: ['code', 'none'],
     extraClientMetadata: { properties: ['first_party', 'api_scopes'] },
     pkce: {
       // PKCE (S256, the only method oidc-provider accepts) is required of public clients.
@@ -66,6 +70,15 @@ export function providerConfiguration(deps: ProviderDeps): Configuration {
       Grant: ttl.refreshTokenTtlSeconds,
     },
     rotateRefreshToken: true,
+    // RFC 9068 §2.2.1: a person's access token says how they authenticated (acr, amr, auth_time),
+    // so the API can ask for step-up itself (RFC 9470). Taken from the code or refresh token the
+    // access token is minted from, which carry the session's login at the time.
+    async extraTokenClaims(ctx, token) {
+      if (!('accountId' in token) || !token.accountId) return undefined;
+      const source = (ctx.oidc.entities.AuthorizationCode ?? ctx.oidc.entities.RefreshToken) as { acr?: string; amr?: string[]; authTime?: number } | undefined;
+      if (!source?.acr) return undefined;
+      return { acr: source.acr, amr: source.amr, auth_time: typeof source.authTime === 'number' ? source.authTime : undefined };
+    },
     async findAccount(_ctx, sub): Promise<OidcAccount | undefined> {
       const account = await deps.findAccount(sub);
       if (!account || account.status !== 'active') return undefined;
@@ -94,7 +107,7 @@ export function providerConfiguration(deps: ProviderDeps): Configuration {
       const { dispatcher: _ssrfGuard, ...rest } = options as RequestInit & { dispatcher?: unknown };
       return globalThis.fetch(url, rest);
     },
-    interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
+    interactions: { policy: interactionPolicyWithStepUp(deps.findAccount, api), url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
     features: {
       devInteractions: { enabled: false },
       introspection: {

@@ -37,3 +37,9 @@ export const ACR = {
   high: 'urn:tinnhiem:acr:high',
 } as const;
 export const ACR_ORDER: readonly string[] = [ACR.low, ACR.substantial, ACR.high];
+
+/** API scopes that only a high-assurance login (passkey or certificate) may be granted. */
+export const HIGH_ACR_SCOPES: readonly ApiScope[] = ['admin', 'certs:approve', 'certs:revoke'];
+
+/** Whether `acr` is at least `required` on the ACR_ORDER scale (absent or unknown is below every level). */
+export const acrAtLeast = (acr: string | undefined, required: string) => acr !== undefined && ACR_ORDER.includes(acr) && ACR_ORDER.indexOf(acr) >= ACR_ORDER.indexOf(required);

@@ -48,6 +48,13 @@ import { FederatedIdentityRepository } from './storage/federated-identity-reposi
 import { FederatedAccountService } from './accounts/federated-accounts.js';
 import { federationRouter } from '../oidc/federation/federation-router.js';
 import { loadUpstreamsFile, type Upstream } from '../oidc/federation/upstreams.js';
+import { PasskeyRepository } from './storage/passkey-repository.js';
+import { PasskeyService } from './webauthn/passkey-service.js';
+import { passkeyLoginMethod, passkeyRouter } from '../oidc/interactions/passkey-router.js';
+import { accountRouter } from '../oidc/account/account-router.js';
+import { readFileSync } from 'node:fs';
+import { CertificateLoginService } from './auth/certificate-login.js';
+import { certificateLoginMethod, certificateLoginRouter, certificateTlsRouter, type CertificateLoginDeps } from '../oidc/interactions/certificate-login-router.js';
 
 /** Everything one running tinnhiem node is made of. */
 export interface Service {
@@ -66,6 +73,12 @@ export interface Service {
   readonly certificates: CertificateService;
   readonly ocsp: OcspResponderService;
   readonly federated: FederatedAccountService;
+  readonly passkeys: PasskeyService;
+  readonly certificateLogin: CertificateLoginService;
+  /** The application of the mutual-TLS listener (certificate login); serve.ts listens with it. */
+  readonly certificateLoginApp: Koa<AppState>;
+  /** The listener's external URL, once it listens (when CERT_LOGIN_PUBLIC_URL is not set). */
+  setCertificateTlsUrl(url: string): void;
   /** Readiness turns 503 and responses say `Connection: close`. */
   beginShutdown(): void;
   isShuttingDown(): boolean;
@@ -214,6 +227,46 @@ export async function createService(config: Config, options: CreateServiceOption
     ca.onStatusChange((certificate) => responder.onStatusChange(certificate));
     await responder.start();
 
+    const passkeyRepo = new PasskeyRepository(db.knex);
+    const passkeys = new PasskeyService(db, passkeyRepo, audit, clock, {
+      rpId: config.webauthn.rpId ?? new URL(config.server.publicUrl).hostname,
+      rpName: config.webauthn.rpName,
+      origins: config.webauthn.origins?.length ? config.webauthn.origins : [new URL(config.server.publicUrl).origin],
+      timeoutMs: config.webauthn.timeoutSeconds * 1000,
+    });
+    if (role === 'all') {
+      const challengeSweeper = setInterval(() => {
+        passkeyRepo.sweepChallenges(clock.now()).catch((err: unknown) => log.warn({ err }, 'could not sweep expired WebAuthn challenges'));
+      }, 10 * 60_000);
+      challengeSweeper.unref();
+      cleanups.push(() => clearInterval(challengeSweeper));
+    }
+
+    // Certificate login: a mutual-TLS listener (serve.ts starts it) and/or a trusted proxy's header.
+    const certificateLogin = new CertificateLoginService(
+      db,
+      certificates,
+      accounts,
+      passkeyRepo,
+      audit,
+      clock,
+      config.certLogin.caBundleFile ? readFileSync(config.certLogin.caBundleFile, 'utf8') : undefined,
+    );
+    const certificateLoginEnabled = config.certLogin.tlsPort !== undefined || !!config.certLogin.proxyHeader;
+    let certificateTlsUrl =
+      config.certLogin.publicUrl ?? (config.certLogin.tlsPort ? `https://${new URL(config.server.publicUrl).hostname}:${config.certLogin.tlsPort}` : undefined);
+    const certificateLoginDeps: CertificateLoginDeps = {
+      provider: () => oidc.provider,
+      publicUrl: config.server.publicUrl,
+      secret: secrets.csrfSecret,
+      service: certificateLogin,
+      tlsUrl: () => certificateTlsUrl,
+      proxyHeader: config.certLogin.proxyHeader,
+      trustedProxies: config.certLogin.trustedProxies,
+      log,
+    };
+    const strongMethods = (uid: string) => (certificateLoginEnabled ? [certificateLoginMethod(uid)] : []);
+
     const provider = oidc;
     const verifier = new AccessTokenVerifier(issuerOf(config), apiResource(config), () => ({ version: provider.publicJwks.map((k) => k.kid).join(','), jwks: provider.publicJwks }), 5, clock);
 
@@ -235,6 +288,16 @@ export async function createService(config: Config, options: CreateServiceOption
       ],
     });
 
+    // The mutual-TLS listener's own small application: the certificate check and the stylesheet.
+    const certificateLoginApp = createApp({
+      config,
+      log,
+      metrics: createHttpMetrics(),
+      readiness: databaseReadiness(db),
+      isShuttingDown,
+      routers: [staticRouter(), certificateTlsRouter(certificateLoginDeps)],
+    });
+
     function featureRouters() {
       return [
         staticRouter(),
@@ -245,9 +308,19 @@ export async function createService(config: Config, options: CreateServiceOption
           csrfSecret: secrets.csrfSecret,
           loginWithPassword: (input) => accounts.loginWithPassword(input),
           findAccount: (id) => accounts.findById(id),
-          loginMethods: (uid) => federation.loginMethods(uid),
+          loginMethods: (uid) => [passkeyLoginMethod(uid), ...strongMethods(uid), ...federation.loginMethods(uid)],
+          stepUpHref: (uid) => `/interaction/${uid}/passkey`,
         }),
         federation.router,
+        passkeyRouter({
+          provider: () => provider.provider,
+          publicOrigin: new URL(config.server.publicUrl).origin,
+          csrfSecret: secrets.csrfSecret,
+          passkeys,
+          strongMethods,
+        }),
+        certificateLoginRouter(certificateLoginDeps),
+        accountRouter({ provider: () => provider.provider, publicUrl: config.server.publicUrl, csrfSecret: secrets.csrfSecret, passkeys, findAccount: (id) => accounts.findById(id) }),
         auditRouter({ audit: new AuditService(audit), verifier }),
         certificatesRouter({ certificates, verifier, now: () => clock.now() }),
         pkiRouter({ certificates, now: () => clock.now() }),
@@ -272,6 +345,12 @@ export async function createService(config: Config, options: CreateServiceOption
       certificates,
       ocsp: responder,
       federated,
+      passkeys,
+      certificateLogin,
+      certificateLoginApp,
+      setCertificateTlsUrl: (url) => {
+        certificateTlsUrl = config.certLogin.publicUrl ?? url;
+      },
       beginShutdown: () => {
         shuttingDown = true;
       },

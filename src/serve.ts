@@ -5,6 +5,7 @@ import type { Config } from './config/schema.js';
 import type { Logger } from './logging/logger.js';
 import { createService, type CreateServiceOptions, type Service } from './main.js';
 import { packageVersion } from './lifecycle/version.js';
+import { listenCertificateLogin, type CertificateListener } from './certificate-listener.js';
 
 export interface RunningServer {
   readonly service: Service;
@@ -38,6 +39,17 @@ export async function serve(config: Config, options: ServeOptions): Promise<Runn
     await service.close();
     throw err;
   }
+  let certificateListener: CertificateListener | undefined;
+  if (config.certLogin.tlsPort !== undefined) {
+    try {
+      certificateListener = await listenCertificateLogin(service, config);
+      log.info({ url: certificateListener.url }, 'certificate login listener (mutual TLS) started');
+    } catch (err) {
+      server.close();
+      await service.close();
+      throw err;
+    }
+  }
   const node = { hostname: hostname(), pid: process.pid, version: packageVersion() };
   await service.db.withTransaction((trx) => service.audit.append(trx, { actor: 'system', action: 'service.start', details: node }));
   const address = server.address() as AddressInfo;
@@ -49,7 +61,7 @@ export async function serve(config: Config, options: ServeOptions): Promise<Runn
     stopping ??= (async () => {
       log.info({ reason }, 'shutting down: finishing in-flight requests');
       service.beginShutdown();
-      await drain(server, config.server.shutdownTimeoutMs, log);
+      await Promise.all([drain(server, config.server.shutdownTimeoutMs, log), certificateListener?.close()]);
       try {
         await service.db.withTransaction((trx) =>
           service.audit.append(trx, { actor: 'system', action: 'service.stop', details: { ...node, reason } }),

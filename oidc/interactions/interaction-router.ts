@@ -11,6 +11,7 @@ import { consentPage, errorPage, loginPage, type LoginMethodLink } from '../view
 import { PAGE_CSP } from '../views/html.js';
 import { applyRequestedAccess } from '../grants.js';
 import { ACR } from '../scopes.js';
+import { STEP_UP_REASON } from '../step-up.js';
 
 export interface InteractionDeps {
   provider(): Provider;
@@ -22,6 +23,8 @@ export interface InteractionDeps {
   findAccount(id: string): Promise<Account | null>;
   /** Other login methods (federation, passkeys, certificates) add their buttons here. */
   loginMethods(uid: string): LoginMethodLink[];
+  /** Where a login prompt for step-up (a stronger factor, oidc/step-up.ts) is answered. */
+  stepUpHref?(uid: string): string;
 }
 
 const FORM_LIMIT = 16 * 1024;
@@ -104,6 +107,8 @@ export function interactionRouter(deps: InteractionDeps): Router<AppState> {
     const d = await details(ctx);
     if (!d) return;
     const lang = pickLanguage(ctx);
+    // A password cannot answer a step-up: the stronger methods have their own page.
+    if (d.prompt.name === 'login' && deps.stepUpHref && d.prompt.reasons.includes(STEP_UP_REASON)) return ctx.redirect(deps.stepUpHref(d.uid));
     if (d.prompt.name === 'login') return renderLogin(ctx, lang, d.uid, d.params.client_id);
     const account = d.session?.accountId ? await deps.findAccount(d.session.accountId) : null;
     const missing = d.prompt.details as { missingOIDCScope?: string[]; missingResourceScopes?: Record<string, string[]> };
@@ -130,6 +135,7 @@ export function interactionRouter(deps: InteractionDeps): Router<AppState> {
     const form = await readForm(ctx);
     if (!form) return;
     if (d.prompt.name !== 'login') throw new AppError('badRequest', 'this interaction does not ask for a login');
+    if (d.prompt.reasons.includes(STEP_UP_REASON)) throw new AppError('forbidden', 'a password cannot answer a step-up: use a passkey or a certificate');
     const lang = pickLanguage(ctx);
     const login = (form.get('login') ?? '').trim();
     const password = form.get('password') ?? '';

@@ -28,7 +28,9 @@ export function html(strings: TemplateStringsArray, ...values: unknown[]): Raw {
 
 /**
  * Pages have no inline script or style at all: styles come from /static, forms post to our own
- * origin. `form-action` is left out on purpose: browsers apply it to the redirect that follows a
- * login or logout form, and that redirect goes to the portal's registered URI.
+ * origin, and the one script (the passkey ceremonies, /static/passkeys.js) is a file of our own
+ * origin that calls only our own JSON endpoints. `form-action` is left out on purpose: browsers
+ * apply it to the redirect that follows a login or logout form, and that redirect goes to the
+ * portal's registered URI.
  */
-export const PAGE_CSP = "default-src 'none'; style-src 'self'; img-src 'self' data:; base-uri 'none'; frame-ancestors 'none'";
+export const PAGE_CSP = "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self' data:; base-uri 'none'; frame-ancestors 'none'";

@@ -5,6 +5,8 @@ export interface LoginMethodLink {
   id: string;
   href: string;
   label: Record<Language, string>;
+  /** A script file of our own origin the login page loads for this method (passkey autofill). */
+  script?: string;
 }
 
 /**
@@ -63,7 +65,8 @@ ${p.error ? html`<p class="error" role="alert" id="login-error">${p.error}</p>` 
   <button type="submit">${t(lang, 'login.submit')}</button>
 </form>
 ${p.methods.length ? html`<section class="methods" aria-labelledby="other-methods"><h2 id="other-methods">${t(lang, 'login.other')}</h2><ul>${p.methods.map((m) => html`<li><a class="button secondary" href="${m.href}" data-method="${m.id}">${m.label[lang]}</a></li>`)}</ul></section>` : ''}
-<p class="cancel"><a href="${p.abortHref}">${t(lang, 'login.cancel')}</a></p>`;
+<p class="cancel"><a href="${p.abortHref}">${t(lang, 'login.cancel')}</a></p>
+${[...new Set(p.methods.flatMap((m) => (m.script ? [m.script] : [])))].map((src) => html`<script src="${src}" defer></script>`)}`;
   return layout(lang, t(lang, 'login.title'), body, p.selfHref);
 }
 
@@ -153,4 +156,81 @@ ${p.error ? html`<p class="error" role="alert" id="link-error">${p.error}</p>` :
 </form>
 <p class="cancel"><a href="${p.abortHref}">${t(lang, 'login.cancel')}</a></p>`;
   return layout(lang, t(lang, 'federation.link.title'), body, p.selfHref);
+}
+
+function dateText(lang: Language, d: Date): string {
+  return d.toLocaleString(lang === 'vi' ? 'vi-VN' : 'en-GB', { timeZone: 'Asia/Ho_Chi_Minh', dateStyle: 'medium', timeStyle: 'short' });
+}
+
+/** Passwordless login, or step-up (a second factor for administration scopes). */
+export function passkeyPage(p: {
+  lang: Language;
+  selfHref: string;
+  clientName: string;
+  csrf: string;
+  optionsUrl: string;
+  verifyUrl: string;
+  backHref?: string;
+  abortHref: string;
+  stepUpScopes?: string[];
+  hasPasskey?: boolean;
+  methods: LoginMethodLink[];
+}): string {
+  const { lang } = p;
+  const title = p.stepUpScopes ? t(lang, 'stepup.title') : t(lang, 'passkey.title');
+  const body = html`
+<h1>${title}</h1>
+<p>${p.stepUpScopes ? t(lang, 'stepup.intro', { client: p.clientName, scopes: p.stepUpScopes.join(', ') }) : t(lang, 'passkey.intro', { client: p.clientName })}</p>
+${p.hasPasskey === false ? html`<p class="error" role="alert">${t(lang, 'stepup.noPasskey')}</p>` : ''}
+<p class="error" role="alert" id="passkey-status" hidden></p>
+<button type="button" id="passkey-start" data-passkey-login data-options="${p.optionsUrl}" data-verify="${p.verifyUrl}" data-csrf="${p.csrf}" data-status="passkey-status" data-failed="${t(lang, 'passkey.failed')}" data-unsupported="${t(lang, 'passkey.unsupported')}" ${p.hasPasskey === false ? 'disabled' : ''}>${t(lang, 'passkey.start')}</button>
+${p.methods.length ? html`<section class="methods" aria-labelledby="other-methods"><h2 id="other-methods">${t(lang, 'login.other')}</h2><ul>${p.methods.map((m) => html`<li><a class="button secondary" href="${m.href}" data-method="${m.id}">${m.label[lang]}</a></li>`)}</ul></section>` : ''}
+${p.backHref ? html`<p class="cancel"><a href="${p.backHref}">${t(lang, 'passkey.back')}</a></p>` : ''}
+<p class="cancel"><a href="${p.abortHref}">${t(lang, 'login.cancel')}</a></p>
+<script src="/static/passkeys.js" defer></script>`;
+  return layout(lang, title, body, p.selfHref);
+}
+
+export interface PasskeyView {
+  id: string;
+  name: string;
+  createdAt: Date;
+  lastUsedAt: Date | null;
+  synced: boolean;
+}
+
+/** The account page: the passkeys of the signed-in person (register, rename, delete). */
+export function accountPage(p: { lang: Language; accountName: string; csrf: string; passkeys: PasskeyView[]; logoutHref: string; error?: string }): string {
+  const { lang } = p;
+  const items = p.passkeys.map(
+    (k) => html`<li class="passkey" data-passkey-id="${k.id}">
+  <p><strong>${k.name}</strong> · ${k.synced ? t(lang, 'account.synced') : t(lang, 'account.deviceBound')}<br>
+  ${t(lang, 'account.created', { date: dateText(lang, k.createdAt) })} · ${k.lastUsedAt ? t(lang, 'account.lastUsed', { date: dateText(lang, k.lastUsedAt) }) : t(lang, 'account.neverUsed')}</p>
+  <form method="post" action="/account/passkeys/${k.id}/rename">
+    <input type="hidden" name="csrf" value="${p.csrf}">
+    <label for="name-${k.id}">${t(lang, 'account.name')}</label>
+    <input id="name-${k.id}" name="name" type="text" maxlength="64" required value="${k.name}">
+    <button type="submit" class="secondary">${t(lang, 'account.rename')}</button>
+  </form>
+  <form method="post" action="/account/passkeys/${k.id}/delete">
+    <input type="hidden" name="csrf" value="${p.csrf}">
+    <button type="submit" class="secondary" aria-label="${t(lang, 'account.delete')}: ${k.name}">${t(lang, 'account.delete')}</button>
+  </form>
+</li>`,
+  );
+  const body = html`
+<h1>${t(lang, 'account.title')}</h1>
+<p class="who">${t(lang, 'account.signedInAs', { name: p.accountName })}</p>
+${p.error ? html`<p class="error" role="alert">${p.error}</p>` : ''}
+<h2>${t(lang, 'account.passkeys')}</h2>
+${p.passkeys.length ? html`<ul class="passkeys">${items}</ul>` : html`<p>${t(lang, 'account.none')}</p>`}
+<form method="post" action="/account/passkeys" data-passkey-register data-options="/account/passkeys/options" data-csrf="${p.csrf}" data-status="register-status" data-failed="${t(lang, 'account.registerFailed')}" data-unsupported="${t(lang, 'passkey.unsupported')}">
+  <label for="new-name">${t(lang, 'account.name')}</label>
+  <input id="new-name" name="name" type="text" maxlength="64" required>
+  <p class="error" role="alert" id="register-status" hidden></p>
+  <button type="submit">${t(lang, 'account.add')}</button>
+</form>
+<p class="cancel"><a href="${p.logoutHref}">${t(lang, 'account.logout')}</a></p>
+<script src="/static/passkeys.js" defer></script>`;
+  return layout(lang, t(lang, 'account.title'), body, '/account');
 }

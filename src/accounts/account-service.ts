@@ -45,6 +45,15 @@ export class AccountService {
     return this.accounts.findById(id);
   }
 
+  /** The account of a username or national ID (the CLI names accounts so). */
+  async findByLogin(login: string): Promise<Account | null> {
+    return (await this.accounts.findByLogin(login.trim().toLowerCase()))?.account ?? null;
+  }
+
+  findByNationalId(nationalId: string): Promise<Account | null> {
+    return this.accounts.findByNationalId(nationalId);
+  }
+
   async createOfficial(actor: string, input: NewOfficial): Promise<Account> {
     const username = input.username.trim().toLowerCase();
     if (!/^[a-z0-9][a-z0-9._-]{1,63}$/.test(username)) {

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 
 /** Env booleans: `true/false/1/0/yes/no` (case-insensitive); anything else is an error naming the field. */
@@ -19,6 +20,25 @@ const httpUrl = z
   .refine((v) => URL.canParse(v) && /^https?:$/.test(new URL(v).protocol), { message: 'expected an http(s) URL' })
   // One canonical form, without a trailing slash, so `${publicUrl}/oidc` is always right.
   .transform((v) => v.replace(/\/+$/, ''));
+
+/** An IPv4/IPv6 address or CIDR range (10.0.1.0/24, fd00::/8). */
+function isAddressOrRange(entry: string): boolean {
+  const [address, bits, extra] = entry.split('/');
+  const family = isIP(address);
+  if (!family || extra !== undefined) return false;
+  return bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= (family === 6 ? 128 : 32));
+}
+
+/** A comma-separated list in the environment, or an array in a config file. */
+const commaList = z.union([
+  z.array(z.string().trim().min(1)),
+  z.string().transform((v) =>
+    v
+      .split(',')
+      .map((x) => x.trim())
+      .filter(Boolean),
+  ),
+]);
 
 const postgresUrl = z
   .string()
@@ -102,6 +122,30 @@ export const configSchema = z.object({
       timeoutMs: integer(100, 60_000).default(10_000),
       simulatorPort: integer(0, 65535).default(3100),
     })
+    .prefault({}),
+  webauthn: z
+    .object({
+      // Default: the host name of PUBLIC_URL (WebAuthn §5.1.3: a registrable domain suffix of the origin).
+      rpId: z.string().trim().min(1).optional(),
+      rpName: z.string().trim().min(1).max(64).default('tinnhiem'),
+      origins: commaList.optional(),
+      timeoutSeconds: integer(30, 600).default(300),
+    })
+    .prefault({}),
+  certLogin: z
+    .object({
+      tlsPort: integer(0, 65535).optional(),
+      tlsCertFile: z.string().trim().min(1).optional(),
+      tlsKeyFile: z.string().trim().min(1).optional(),
+      publicUrl: httpUrl.optional(),
+      caBundleFile: z.string().trim().min(1).optional(),
+      proxyHeader: z.string().trim().toLowerCase().regex(/^[a-z0-9-]+$/, 'a header name').optional(),
+      trustedProxies: commaList.optional(),
+    })
+    // A TLS listener needs its certificate and key.
+    .refine((c) => c.tlsPort === undefined || (c.tlsCertFile && c.tlsKeyFile), { message: 'CERT_LOGIN_TLS_CERT_FILE and CERT_LOGIN_TLS_KEY_FILE are required with CERT_LOGIN_TLS_PORT', path: ['tlsCertFile'] })
+    .refine((c) => !c.proxyHeader || c.trustedProxies?.length, { message: 'CERT_LOGIN_TRUSTED_PROXIES is required with CERT_LOGIN_PROXY_HEADER', path: ['trustedProxies'] })
+    .refine((c) => (c.trustedProxies ?? []).every(isAddressOrRange), { message: 'expected addresses or CIDR ranges (10.0.0.5, 10.0.1.0/24, fd00::/8)', path: ['trustedProxies'] })
     .prefault({}),
   log: z
     .object({
@@ -209,4 +253,19 @@ export const envVars: readonly EnvVar[] = [
   },
   { name: 'FEDERATION_TIMEOUT_MS', path: 'federation.timeoutMs', doc: 'How long one request to an upstream identity provider (token, userinfo, discovery) may take before the login fails with a clear page.' },
   { name: 'DVCQG_SIM_PORT', path: 'federation.simulatorPort', doc: 'Port of the DVCQG simulator that `serve --dev` (npm start) and `npm run dvcqg-sim` start (development only).' },
+  { name: 'WEBAUTHN_RP_ID', path: 'webauthn.rpId', doc: 'WebAuthn relying party ID of passkeys (default: the host name of PUBLIC_URL). Changing it orphans every registered passkey.' },
+  { name: 'WEBAUTHN_RP_NAME', path: 'webauthn.rpName', doc: 'Name the authenticator shows for passkeys of this service.' },
+  { name: 'WEBAUTHN_ORIGINS', path: 'webauthn.origins', doc: 'Comma-separated origins allowed in passkey ceremonies (default: the origin of PUBLIC_URL).' },
+  { name: 'WEBAUTHN_TIMEOUT_SECONDS', path: 'webauthn.timeoutSeconds', doc: 'How long a passkey ceremony (its single-use challenge) stays valid.' },
+  { name: 'CERT_LOGIN_TLS_PORT', path: 'certLogin.tlsPort', doc: 'Port of the optional mutual-TLS listener for certificate login (unset: no listener).' },
+  { name: 'CERT_LOGIN_TLS_CERT_FILE', path: 'certLogin.tlsCertFile', doc: 'PEM server certificate (and chain) of the mutual-TLS listener.' },
+  { name: 'CERT_LOGIN_TLS_KEY_FILE', path: 'certLogin.tlsKeyFile', doc: 'PEM private key of the mutual-TLS listener.' },
+  { name: 'CERT_LOGIN_PUBLIC_URL', path: 'certLogin.publicUrl', doc: 'External https URL of the mutual-TLS listener (default https://<PUBLIC_URL host>:CERT_LOGIN_TLS_PORT).' },
+  {
+    name: 'CERT_LOGIN_CA_BUNDLE_FILE',
+    path: 'certLogin.caBundleFile',
+    doc: 'PEM bundle of other CAs whose certificates may log in; their status comes from the OCSP responder named in each certificate (AIA). The issuing CAs of this service are always trusted.',
+  },
+  { name: 'CERT_LOGIN_PROXY_HEADER', path: 'certLogin.proxyHeader', doc: 'Header in which a TLS-terminating reverse proxy passes the client certificate (URL-encoded PEM, nginx $ssl_client_escaped_cert).' },
+  { name: 'CERT_LOGIN_TRUSTED_PROXIES', path: 'certLogin.trustedProxies', doc: 'Comma-separated addresses or CIDR ranges of the proxies whose certificate header is believed; from any other address it is refused.' },
 ];

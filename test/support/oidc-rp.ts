@@ -127,6 +127,19 @@ export class Browser {
     return this.request(url, { headers });
   }
 
+  /** A same-origin fetch() of a page's script: a JSON POST with the cookies and the given headers. */
+  async json(url: string | URL, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: Record<string, unknown> }> {
+    const target = new URL(url);
+    const all: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json', origin: target.origin, 'sec-fetch-site': 'same-origin', ...headers };
+    const cookie = this.jar.header(target);
+    if (cookie) all.cookie = cookie;
+    this.visited.push(`POST ${target.toString()}`);
+    const res = await fetch(target, { method: 'POST', headers: all, body: JSON.stringify(body), redirect: 'manual' });
+    this.jar.store(target, res.headers.getSetCookie());
+    const text = await res.text();
+    return { status: res.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
+  }
+
   /** Submits a parsed form as a browser would (action resolved against the page's URL). */
   submit(page: PageResponse, form: ParsedForm, fields: Record<string, string> = {}, headers: Record<string, string> = {}) {
     const action = new URL(form.action || page.url.toString(), page.url);
@@ -163,14 +176,25 @@ export function loginForm(page: PageResponse): ParsedForm {
  * session yet) and the consent form (when the portal is not first-party), until the provider
  * redirects to `redirectUri`. Returns that callback URL (with `code` and `state`).
  */
-export async function authorize(browser: Browser, authorizationUrl: URL | string, redirectUri: string, credentials?: { login: string; password: string }): Promise<URL> {
+export async function authorize(
+  browser: Browser,
+  authorizationUrl: URL | string,
+  redirectUri: string,
+  credentials?: { login: string; password: string },
+  /** Answers a passkey page (step-up) with this authenticator, as the page's script would. */
+  passkey?: PasskeyAuthenticator,
+): Promise<URL> {
   let { page, stoppedAt } = await browser.follow(authorizationUrl, redirectUri);
   for (let step = 0; !stoppedAt && step < 4; step++) {
     if (!page || page.status !== 200) throw new Error(`expected an interaction page, got ${page?.status} at ${page?.url}: ${textOf(page?.body ?? '')}`);
     const forms = parseForms(page.body);
     const login = forms.find((f) => f.action.endsWith('/login'));
     const consent = forms.find((f) => f.action.endsWith('/confirm'));
-    if (login) {
+    const passkeyButton = /<button\b[^>]*data-passkey-login[^>]*>/.exec(page.body)?.[0];
+    if (passkeyButton) {
+      if (!passkey) throw new Error(`the provider asked for a passkey (step-up) and the test gave none: ${textOf(page.body)}`);
+      page = await passkeyCeremony(browser, page, passkeyButton, passkey);
+    } else if (login) {
       if (!credentials) throw new Error('the provider asked for a login and the test gave no credentials');
       page = await browser.submit(page, login, { login: credentials.login, password: credentials.password });
       if (page.status !== 303) throw new Error(`login refused: ${page.status} ${textOf(page.body)}`);
@@ -208,6 +232,8 @@ export async function codeLogin(
   extra: Record<string, string> = {},
   /** Extra token request parameters (`resource` for an API token, RFC 8707 §2.2). */
   tokenParameters: Record<string, string> = {},
+  /** For a step-up (administration scopes): the passkey that answers it. */
+  passkey?: PasskeyAuthenticator,
 ): Promise<LoginResult> {
   const verifier = client.randomPKCECodeVerifier();
   const state = client.randomState();
@@ -221,7 +247,7 @@ export async function codeLogin(
     nonce,
     ...extra,
   });
-  const callback = await authorize(browser, url, redirectUri, credentials);
+  const callback = await authorize(browser, url, redirectUri, credentials, passkey);
   const tokens = await client.authorizationCodeGrant(config, callback, { pkceCodeVerifier: verifier, expectedState: state, expectedNonce: nonce, idTokenExpected: true }, tokenParameters);
   return { callback, tokens, verifier, nonce };
 }
@@ -365,4 +391,20 @@ export async function outgoingRequestsAsInProduction(): Promise<void> {
   if (!hostGlobal[key]) await fetch('http://127.0.0.1:9/').catch(() => undefined);
   if (!hostGlobal[key]) throw new Error('no global undici dispatcher in the host realm');
   (globalThis as unknown as Record<symbol, unknown>)[key] = hostGlobal[key];
+}
+
+/** What authorize() needs of a software authenticator (test/support/soft-authenticator.ts). */
+export interface PasskeyAuthenticator {
+  get(options: { challenge: string }): unknown;
+}
+
+/** The passkey page's script, step by step: options, the authenticator, verify, then the location it returns. */
+export async function passkeyCeremony(browser: Browser, page: PageResponse, button: string, passkey: PasskeyAuthenticator): Promise<PageResponse> {
+  const data = (name: string) => attribute(button, `data-${name}`) ?? '';
+  const headers = { 'x-csrf-token': data('csrf') };
+  const options = await browser.json(new URL(data('options'), page.url), {}, headers);
+  if (options.status !== 200) throw new Error(`passkey options refused: ${options.status} ${JSON.stringify(options.body)}`);
+  const verified = await browser.json(new URL(data('verify'), page.url), passkey.get(options.body as { challenge: string }), headers);
+  if (verified.status !== 200) throw new Error(`passkey refused: ${verified.status} ${JSON.stringify(verified.body)}`);
+  return browser.get(new URL(String(verified.body.location), page.url));
 }

@@ -41,6 +41,8 @@ export interface StartOptions {
   database?: TestDatabase;
   /** Public URL when the instance sits behind a test load balancer. */
   publicUrl?: string;
+  /** Host name of the public URL instead of 127.0.0.1 (WebAuthn needs a domain: `localhost`). */
+  publicHost?: string;
 }
 
 /**
@@ -60,7 +62,7 @@ export async function startTestService(options: StartOptions = {}): Promise<Test
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   // Key files live in DATA_DIR: the embedded database's directory, or a temporary one on PostgreSQL.
   database.keyDir ??= database.env.DATA_DIR ?? mkdtempSync(join(tmpdir(), 'tinnhiem-keys-'));
-  const config = loadConfig({ env: { LOG_LEVEL: 'info', PUBLIC_URL: options.publicUrl ?? url, DATA_DIR: database.keyDir, ...options.env } });
+  const config = loadConfig({ env: { LOG_LEVEL: 'info', PUBLIC_URL: options.publicUrl ?? (options.publicHost ? url.replace('127.0.0.1', options.publicHost) : url), DATA_DIR: database.keyDir, ...options.env } });
   const { log, lines } = memoryLogger();
   const service = await createService(config, {
     log,

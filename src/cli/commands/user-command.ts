@@ -93,4 +93,47 @@ export function registerUser(program: Command): void {
         printJsonOr(!!opts.json, account, () => `${login}: ${status}`);
       });
   }
+
+  user
+    .command('add-certificate <login>')
+    .description('register a certificate (PEM or DER file) to an account for certificate login, when its subject names no CCCD of the account')
+    .requiredOption('--cert <file>', 'the certificate')
+    .option('--json', 'machine-readable output')
+    .action(async (login: string, opts: { cert: string; json?: boolean }, command: Command) => {
+      const certificate = readFileSync(opts.cert);
+      const result = await withService(configFrom(command), 'user add-certificate', async (s) => {
+        const account = await s.accounts.findByLogin(login);
+        if (!account) throw new CliFailure(`no account ${login}`, EXIT.usage);
+        return s.certificateLogin.registerCertificate(cliActor(), account.id, certificate.toString('latin1').includes('-----BEGIN') ? certificate.toString('utf8') : certificate);
+      });
+      printJsonOr(!!opts.json, result, () => `${login}: certificate ${result.subjectDn} registered (SHA-256 ${result.fingerprint})`);
+    });
+
+  user
+    .command('passkeys <login>')
+    .description("list an account's passkeys")
+    .option('--json', 'machine-readable output')
+    .action(async (login: string, opts: { json?: boolean }, command: Command) => {
+      const passkeys = await withService(configFrom(command), 'user passkeys', async (s) => {
+        const account = await s.accounts.findByLogin(login);
+        if (!account) throw new CliFailure(`no account ${login}`, EXIT.usage);
+        return (await s.passkeys.list(account.id)).map(({ publicKey: _key, ...rest }) => rest);
+      });
+      printJsonOr(!!opts.json, passkeys, () =>
+        passkeys.length ? passkeys.map((p) => `${p.id}  ${p.name}  ${p.deviceType}  last used ${p.lastUsedAt?.toISOString() ?? 'never'}`).join('\n') : `${login} has no passkey`,
+      );
+    });
+
+  user
+    .command('delete-passkey <login> <id>')
+    .description('delete a passkey of an account (a lost or stolen authenticator)')
+    .option('--json', 'machine-readable output')
+    .action(async (login: string, id: string, opts: { json?: boolean }, command: Command) => {
+      await withService(configFrom(command), 'user delete-passkey', async (s) => {
+        const account = await s.accounts.findByLogin(login);
+        if (!account) throw new CliFailure(`no account ${login}`, EXIT.usage);
+        await s.passkeys.remove(cliActor(), account.id, id);
+      });
+      printJsonOr(!!opts.json, { deleted: id }, () => `${login}: passkey ${id} deleted`);
+    });
 }

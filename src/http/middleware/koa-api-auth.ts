@@ -2,6 +2,7 @@ import type { Middleware } from 'koa';
 import { AppError } from '../../errors/app-error.js';
 import { AccessTokenError, type AccessTokenVerifier, type VerifiedAccessToken } from '../../auth/access-token-verifier.js';
 import type { AppState } from '../context.js';
+import { ACR, HIGH_ACR_SCOPES, acrAtLeast } from '../../../oidc/scopes.js';
 
 declare module '../context.js' {
   interface AppState {
@@ -40,6 +41,13 @@ export function requireScopes(verifier: AccessTokenVerifier, ...scopes: string[]
     if (missing.length) {
       ctx.set('WWW-Authenticate', `Bearer realm="${REALM}", error="insufficient_scope", scope="${scopes.join(' ')}"`);
       throw new AppError('forbidden', `this operation needs the scope ${missing.join(' ')}`, { error: 'insufficient_scope', requiredScopes: scopes });
+    }
+    // RFC 9470 §3: a person's token for an administration operation needs a high-assurance login;
+    // the challenge names the acr, and the portal sends the person through step-up to get it.
+    const needsHigh = scopes.filter((s) => (HIGH_ACR_SCOPES as readonly string[]).includes(s));
+    if (needsHigh.length && token.subject !== token.clientId && !acrAtLeast(token.acr, ACR.high)) {
+      ctx.set('WWW-Authenticate', `Bearer realm="${REALM}", error="insufficient_user_authentication", error_description="a stronger authentication is required", acr_values="${ACR.high}"`);
+      throw new AppError('unauthorized', `${needsHigh.join(' ')} needs a login with a passkey or a certificate (acr ${ACR.high})`, { error: 'insufficient_user_authentication', acrValues: ACR.high });
     }
     ctx.state.auth = token;
     await next();

@@ -3,6 +3,7 @@ import * as client from 'openid-client';
 import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify, type JSONWebKeySet } from 'jose';
 import { startTestService, type TestService } from '../../support/test-app.js';
 import { Browser, codeLogin, createOfficial, discover } from '../../support/oidc-rp.js';
+import { registerSoftPasskey } from '../../support/soft-authenticator.js';
 
 /**
  * Issue 3, acceptance 5: rotation publishes before it uses, and keeps publishing a retired key
@@ -40,9 +41,11 @@ const publishedJwks = async () => ((await (await fetch(`${issuer}/jwks`)).json()
 const kidOf = (jwt: string) => decodeProtectedHeader(jwt).kid!;
 const auditEvents = (token: string) => fetch(`${t.url}/api/v1/audit/events?limit=1`, { headers: { authorization: `Bearer ${token}` } });
 
-async function issueAll(browser: Browser, official: { login: string; password: string }) {
+async function issueAll(browser: Browser, official: { login: string; password: string; account: { id: string } }) {
   const portalConfig = await discover(t.url, portal.id, portal.secret);
-  const login = await codeLogin(portalConfig, browser, portal.redirect, official, { scope: 'openid profile admin', resource: api }, { resource: api });
+  // `admin` needs a high acr: the password login is stepped up with the official's passkey.
+  const passkey = await registerSoftPasskey(t.service.passkeys, official.account);
+  const login = await codeLogin(portalConfig, browser, portal.redirect, official, { scope: 'openid profile admin', resource: api }, { resource: api }, passkey);
   const machineConfig = await discover(t.url, machine.id, machine.secret);
   const cc = await client.clientCredentialsGrant(machineConfig, { scope: 'certs:read admin' });
   return { idToken: login.tokens.id_token!, userApiToken: login.tokens.access_token, machineApiToken: cc.access_token };

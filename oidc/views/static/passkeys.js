@@ -1,0 +1,137 @@
+// Passkey ceremonies of tinnhiem's pages (login, step-up, account). Served from our own origin
+// under a CSP without inline script; every value it needs comes from data-* attributes.
+'use strict';
+
+(() => {
+  const toBytes = (b64url) => {
+    const b64 = b64url.replace(/-/g, '+').replace(/_/g, '/') + '='.repeat((4 - (b64url.length % 4)) % 4);
+    return Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+  };
+  const toB64url = (buffer) => {
+    let s = '';
+    for (const byte of new Uint8Array(buffer)) s += String.fromCharCode(byte);
+    return btoa(s).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+  };
+  const descriptors = (list) => (list || []).map((c) => ({ ...c, id: toBytes(c.id) }));
+
+  async function postJson(url, csrf, body) {
+    const res = await fetch(url, {
+      method: 'POST',
+      credentials: 'same-origin',
+      headers: { 'content-type': 'application/json', accept: 'application/json', 'x-csrf-token': csrf },
+      body: JSON.stringify(body || {}),
+    });
+    const json = await res.json().catch(() => ({}));
+    if (!res.ok) throw new Error(json.detail || json.title || `HTTP ${res.status}`);
+    return json;
+  }
+
+  function assertionJson(credential) {
+    const r = credential.response;
+    return {
+      id: credential.id,
+      rawId: toB64url(credential.rawId),
+      type: credential.type,
+      authenticatorAttachment: credential.authenticatorAttachment || undefined,
+      clientExtensionResults: credential.getClientExtensionResults(),
+      response: {
+        clientDataJSON: toB64url(r.clientDataJSON),
+        authenticatorData: toB64url(r.authenticatorData),
+        signature: toB64url(r.signature),
+        userHandle: r.userHandle ? toB64url(r.userHandle) : undefined,
+      },
+    };
+  }
+
+  function status(el, message) {
+    if (!el) return;
+    el.textContent = message;
+    el.hidden = !message;
+  }
+
+  async function signIn(urls, csrf, mediation, signal) {
+    const options = await postJson(urls.options, csrf);
+    const publicKey = { ...options, challenge: toBytes(options.challenge), allowCredentials: descriptors(options.allowCredentials) };
+    const credential = await navigator.credentials.get({ publicKey, mediation, signal });
+    if (!credential) throw new Error('no credential');
+    const result = await postJson(urls.verify, csrf, assertionJson(credential));
+    window.location.assign(result.location);
+  }
+
+  // The passkey page (passwordless login or step-up): one button, modal ceremony.
+  for (const button of document.querySelectorAll('[data-passkey-login]')) {
+    const out = document.getElementById(button.dataset.status || '');
+    if (!window.PublicKeyCredential) {
+      status(out, button.dataset.unsupported || 'Passkeys are not supported by this browser.');
+      button.disabled = true;
+      continue;
+    }
+    button.addEventListener('click', () => {
+      status(out, '');
+      button.disabled = true;
+      signIn({ options: button.dataset.options, verify: button.dataset.verify }, button.dataset.csrf, 'optional').catch((err) => {
+        status(out, `${button.dataset.failed || 'The passkey was not accepted'}: ${err.message}`);
+        button.disabled = false;
+      });
+    });
+  }
+
+  // The password login page: conditional UI (passkeys offered in the username field's autofill).
+  const link = document.querySelector('a[data-method="passkey"]');
+  const csrfField = document.querySelector('form input[name="csrf"]');
+  if (link && csrfField && window.PublicKeyCredential && PublicKeyCredential.isConditionalMediationAvailable) {
+    PublicKeyCredential.isConditionalMediationAvailable().then((available) => {
+      if (!available) return;
+      const base = link.getAttribute('href');
+      signIn({ options: `${base}/options`, verify: `${base}/verify` }, csrfField.value, 'conditional').catch(() => {
+        // Conditional UI fails quietly (the user may simply type a password); the page stays.
+      });
+    });
+  }
+
+  // The account page: register a passkey under a name.
+  for (const form of document.querySelectorAll('form[data-passkey-register]')) {
+    const out = document.getElementById(form.dataset.status || '');
+    if (!window.PublicKeyCredential) {
+      status(out, form.dataset.unsupported || 'Passkeys are not supported by this browser.');
+      continue;
+    }
+    form.addEventListener('submit', (event) => {
+      event.preventDefault();
+      const button = form.querySelector('button');
+      button.disabled = true;
+      status(out, '');
+      (async () => {
+        const csrf = form.dataset.csrf;
+        const options = await postJson(form.dataset.options, csrf);
+        const publicKey = {
+          ...options,
+          challenge: toBytes(options.challenge),
+          user: { ...options.user, id: toBytes(options.user.id) },
+          excludeCredentials: descriptors(options.excludeCredentials),
+        };
+        const credential = await navigator.credentials.create({ publicKey });
+        const r = credential.response;
+        await postJson(form.action, csrf, {
+          name: form.elements.name.value,
+          response: {
+            id: credential.id,
+            rawId: toB64url(credential.rawId),
+            type: credential.type,
+            authenticatorAttachment: credential.authenticatorAttachment || undefined,
+            clientExtensionResults: credential.getClientExtensionResults(),
+            response: {
+              clientDataJSON: toB64url(r.clientDataJSON),
+              attestationObject: toB64url(r.attestationObject),
+              transports: r.getTransports ? r.getTransports() : [],
+            },
+          },
+        });
+        window.location.reload();
+      })().catch((err) => {
+        status(out, `${form.dataset.failed || 'The passkey was not registered'}: ${err.message}`);
+        button.disabled = false;
+      });
+    });
+  }
+})();

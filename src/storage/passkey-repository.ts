@@ -1,0 +1,127 @@
+import { randomUUID } from 'node:crypto';
+import type { Knex } from 'knex';
+import { normalise, type Transaction } from './db.js';
+import type { AccountCertificate, NewPasskey, Passkey, StoredChallenge } from '../webauthn/passkey.js';
+
+interface PasskeyRow {
+  id: string;
+  account_id: string;
+  credential_id: string;
+  public_key: Buffer | Uint8Array;
+  counter: string | number | bigint;
+  transports: string[];
+  aaguid: string;
+  device_type: string;
+  backed_up: boolean;
+  name: string;
+  created_at: Date | string;
+  last_used_at: Date | string | null;
+}
+
+const toPasskey = (r: PasskeyRow): Passkey => ({
+  id: r.id,
+  accountId: r.account_id,
+  credentialId: r.credential_id,
+  publicKey: normalise.bytes(r.public_key)!,
+  counter: normalise.int(r.counter),
+  transports: r.transports ?? [],
+  aaguid: r.aaguid,
+  deviceType: r.device_type === 'multiDevice' ? 'multiDevice' : 'singleDevice',
+  backedUp: r.backed_up,
+  name: r.name,
+  createdAt: normalise.date(r.created_at),
+  lastUsedAt: r.last_used_at ? normalise.date(r.last_used_at) : null,
+});
+
+/** Passkeys, WebAuthn challenges and certificates registered to accounts. */
+export class PasskeyRepository {
+  constructor(private readonly knex: Knex) {}
+
+  async listForAccount(accountId: string, trx?: Transaction): Promise<Passkey[]> {
+    const rows = await (trx ?? this.knex)<PasskeyRow>('passkeys').where({ account_id: accountId }).orderBy('created_at');
+    return rows.map(toPasskey);
+  }
+
+  async findByCredentialId(credentialId: string, trx?: Transaction, forUpdate = false): Promise<Passkey | null> {
+    const q = (trx ?? this.knex)<PasskeyRow>('passkeys').where({ credential_id: credentialId }).first();
+    if (forUpdate && trx) q.forUpdate();
+    const row = await q;
+    return row ? toPasskey(row) : null;
+  }
+
+  async findById(id: string, trx?: Transaction): Promise<Passkey | null> {
+    const row = await (trx ?? this.knex)<PasskeyRow>('passkeys').where({ id }).first();
+    return row ? toPasskey(row) : null;
+  }
+
+  async create(trx: Transaction, passkey: NewPasskey, now: Date): Promise<Passkey> {
+    const id = randomUUID();
+    await trx('passkeys').insert({
+      id,
+      account_id: passkey.accountId,
+      credential_id: passkey.credentialId,
+      public_key: passkey.publicKey,
+      counter: passkey.counter,
+      transports: passkey.transports,
+      aaguid: passkey.aaguid,
+      device_type: passkey.deviceType,
+      backed_up: passkey.backedUp,
+      name: passkey.name,
+      created_at: now,
+      last_used_at: null,
+    });
+    return { ...passkey, id, createdAt: now, lastUsedAt: null };
+  }
+
+  async recordUse(trx: Transaction, id: string, counter: number, backedUp: boolean, now: Date): Promise<void> {
+    await trx('passkeys').where({ id }).update({ counter, backed_up: backedUp, last_used_at: now });
+  }
+
+  async rename(trx: Transaction, id: string, name: string): Promise<void> {
+    await trx('passkeys').where({ id }).update({ name });
+  }
+
+  async remove(trx: Transaction, id: string): Promise<void> {
+    await trx('passkeys').where({ id }).del();
+  }
+
+  async saveChallenge(trx: Transaction, c: StoredChallenge): Promise<void> {
+    await trx('webauthn_challenges').insert({ challenge: c.challenge, purpose: c.purpose, account_id: c.accountId, binding: c.binding, expires_at: c.expiresAt });
+  }
+
+  /** Takes a challenge (deletes it, so it serves once); null when unknown or already used. */
+  async takeChallenge(trx: Transaction, challenge: string): Promise<StoredChallenge | null> {
+    const rows = await trx<{ challenge: string; purpose: string; account_id: string | null; binding: string; expires_at: Date | string }>('webauthn_challenges')
+      .where({ challenge })
+      .del()
+      .returning(['challenge', 'purpose', 'account_id', 'binding', 'expires_at']);
+    const r = rows[0];
+    if (!r) return null;
+    return { challenge: r.challenge, purpose: r.purpose === 'registration' ? 'registration' : 'authentication', accountId: r.account_id, binding: r.binding, expiresAt: normalise.date(r.expires_at) };
+  }
+
+  async sweepChallenges(now: Date): Promise<number> {
+    return this.knex('webauthn_challenges').where('expires_at', '<', now).del();
+  }
+
+  async addCertificate(trx: Transaction, c: Omit<AccountCertificate, 'createdAt'>, now: Date): Promise<boolean> {
+    const rows = await trx('account_certificates')
+      .insert({ account_id: c.accountId, fingerprint: c.fingerprint, subject_dn: c.subjectDn, issuer_dn: c.issuerDn, serial: c.serial, created_at: now })
+      .onConflict('fingerprint')
+      .ignore()
+      .returning('fingerprint');
+    return rows.length > 0;
+  }
+
+  async accountForCertificate(fingerprint: string): Promise<string | null> {
+    const row = (await this.knex('account_certificates').where({ fingerprint }).first()) as { account_id: string } | undefined;
+    return row?.account_id ?? null;
+  }
+
+  async certificatesOf(accountId: string): Promise<AccountCertificate[]> {
+    const rows = await this.knex<{ account_id: string; fingerprint: string; subject_dn: string; issuer_dn: string; serial: string; created_at: Date | string }>('account_certificates')
+      .where({ account_id: accountId })
+      .orderBy('created_at');
+    return rows.map((r) => ({ accountId: r.account_id, fingerprint: r.fingerprint, subjectDn: r.subject_dn, issuerDn: r.issuer_dn, serial: r.serial, createdAt: normalise.date(r.created_at) }));
+  }
+}

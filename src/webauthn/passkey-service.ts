@@ -1,0 +1,286 @@
+import {
+  generateAuthenticationOptions,
+  generateRegistrationOptions,
+  verifyAuthenticationResponse,
+  verifyRegistrationResponse,
+  type AuthenticationResponseJSON,
+  type PublicKeyCredentialCreationOptionsJSON,
+  type PublicKeyCredentialRequestOptionsJSON,
+  type RegistrationResponseJSON,
+} from '@simplewebauthn/server';
+import { z } from 'zod';
+import { AppError } from '../errors/app-error.js';
+import type { Clock } from '../lifecycle/clock.js';
+import type { Database } from '../storage/db.js';
+import type { AuditRepository } from '../storage/audit-repository.js';
+import type { PasskeyRepository } from '../storage/passkey-repository.js';
+import type { Account } from '../accounts/account.js';
+import type { Passkey } from './passkey.js';
+
+export interface WebAuthnSettings {
+  rpId: string;
+  rpName: string;
+  /** Origins allowed in clientDataJSON (WebAuthn §7.1 step 9). */
+  origins: string[];
+  timeoutMs: number;
+}
+
+export interface PasskeyLogin {
+  accountId: string;
+  passkey: Passkey;
+  userVerified: boolean;
+  /** RFC 8176 methods of this assertion. */
+  amr: string[];
+}
+
+const b64url = z.string().min(1).max(64 * 1024).regex(/^[A-Za-z0-9_-]+$/, 'base64url');
+// Only what the verifier needs; unknown members (client extension results) pass untouched.
+const registrationShape = z.looseObject({
+  id: b64url,
+  rawId: b64url,
+  type: z.literal('public-key'),
+  response: z.looseObject({ clientDataJSON: b64url, attestationObject: b64url, transports: z.array(z.string().max(32)).max(10).optional() }),
+  clientExtensionResults: z.record(z.string(), z.unknown()).default({}),
+});
+const authenticationShape = z.looseObject({
+  id: b64url,
+  rawId: b64url,
+  type: z.literal('public-key'),
+  response: z.looseObject({ clientDataJSON: b64url, authenticatorData: b64url, signature: b64url, userHandle: b64url.optional() }),
+  clientExtensionResults: z.record(z.string(), z.unknown()).default({}),
+});
+
+const KNOWN_TRANSPORTS = new Set(['ble', 'cable', 'hybrid', 'internal', 'nfc', 'smart-card', 'usb']);
+
+/** The user handle of an account: its UUID's 16 bytes (WebAuthn §14.6.1: no personal data). */
+export const userHandleOf = (accountId: string) => Buffer.from(accountId.replace(/-/g, ''), 'hex');
+
+function challengeOf(clientDataJSON: string): string {
+  try {
+    const data = JSON.parse(Buffer.from(clientDataJSON, 'base64url').toString('utf8')) as { challenge?: unknown };
+    if (typeof data.challenge === 'string' && data.challenge) return data.challenge;
+  } catch {
+    // fall through
+  }
+  throw new AppError('badRequest', 'clientDataJSON is not a WebAuthn client data object');
+}
+
+function parse<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
+  const result = schema.safeParse(value);
+  if (!result.success) {
+    throw new AppError('validationFailed', `${what}: ${result.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
+  }
+  return result.data;
+}
+
+/**
+ * Passkeys over @simplewebauthn/server: registration for a logged-in account, authentication as
+ * a passwordless login (discoverable credentials) or as a second factor. Challenges are stored
+ * server-side and used once; a signature counter that does not advance is refused and audited.
+ */
+export class PasskeyService {
+  constructor(
+    private readonly db: Database,
+    private readonly repo: PasskeyRepository,
+    private readonly audit: AuditRepository,
+    private readonly clock: Clock,
+    readonly settings: WebAuthnSettings,
+  ) {}
+
+  list(accountId: string): Promise<Passkey[]> {
+    return this.repo.listForAccount(accountId);
+  }
+
+  private async storeChallenge(challenge: string, purpose: 'registration' | 'authentication', accountId: string | null, binding: string): Promise<void> {
+    const expiresAt = new Date(this.clock.now().getTime() + this.settings.timeoutMs);
+    await this.db.withTransaction((trx) => this.repo.saveChallenge(trx, { challenge, purpose, accountId, binding, expiresAt }));
+  }
+
+  async registrationOptions(account: Account, binding: string): Promise<PublicKeyCredentialCreationOptionsJSON> {
+    const existing = await this.repo.listForAccount(account.id);
+    const options = await generateRegistrationOptions({
+      rpName: this.settings.rpName,
+      rpID: this.settings.rpId,
+      userID: userHandleOf(account.id),
+      userName: account.username ?? account.nationalId ?? account.id,
+      userDisplayName: account.fullName,
+      timeout: this.settings.timeoutMs,
+      attestationType: 'none',
+      excludeCredentials: existing.map((p) => ({ id: p.credentialId, transports: p.transports })),
+      // Discoverable (a passkey logs in without a username) and verified (PIN or biometrics).
+      authenticatorSelection: { residentKey: 'required', requireResidentKey: true, userVerification: 'required' },
+      supportedAlgorithmIDs: [-7, -8, -257],
+    });
+    await this.storeChallenge(options.challenge, 'registration', account.id, binding);
+    return options;
+  }
+
+  async register(actor: string, account: Account, binding: string, body: unknown, name: string): Promise<Passkey> {
+    const label = name.trim().normalize('NFC');
+    if (!label || label.length > 64) throw new AppError('validationFailed', 'name: 1–64 characters');
+    const response = parse(registrationShape, body, 'registration response') as unknown as RegistrationResponseJSON;
+    const challenge = challengeOf(response.response.clientDataJSON);
+    return this.db.withTransaction(async (trx) => {
+      const stored = await this.repo.takeChallenge(trx, challenge);
+      if (!stored || stored.purpose !== 'registration' || stored.accountId !== account.id || stored.binding !== binding) {
+        throw new AppError('badRequest', 'unknown or already used registration challenge: start again');
+      }
+      if (stored.expiresAt <= this.clock.now()) throw new AppError('badRequest', 'the registration challenge expired: start again');
+      const verification = await verifyRegistrationResponse({
+        response,
+        expectedChallenge: stored.challenge,
+        expectedOrigin: this.settings.origins,
+        expectedRPID: this.settings.rpId,
+        requireUserVerification: true,
+        supportedAlgorithmIDs: [-7, -8, -257],
+      }).catch((err: unknown) => {
+        throw new AppError('badRequest', `the passkey was not registered: ${(err as Error).message}`);
+      });
+      if (!verification.verified) throw new AppError('badRequest', 'the passkey was not registered: attestation not verified');
+      const info = verification.registrationInfo;
+      if (await this.repo.findByCredentialId(info.credential.id, trx)) throw new AppError('conflict', 'this passkey is already registered');
+      const passkey = await this.repo.create(
+        trx,
+        {
+          accountId: account.id,
+          credentialId: info.credential.id,
+          publicKey: Buffer.from(info.credential.publicKey),
+          counter: info.credential.counter,
+          transports: (response.response.transports ?? []).filter((t) => KNOWN_TRANSPORTS.has(t)),
+          aaguid: info.aaguid,
+          deviceType: info.credentialDeviceType,
+          backedUp: info.credentialBackedUp,
+          name: label,
+        },
+        this.clock.now(),
+      );
+      await this.audit.append(trx, {
+        actor,
+        action: 'passkey.register',
+        target: `account:${account.id}`,
+        details: { passkey: passkey.id, name: label, aaguid: passkey.aaguid, deviceType: passkey.deviceType, backedUp: passkey.backedUp },
+      });
+      return passkey;
+    });
+  }
+
+  async rename(actor: string, accountId: string, id: string, name: string): Promise<Passkey> {
+    const label = name.trim().normalize('NFC');
+    if (!label || label.length > 64) throw new AppError('validationFailed', 'name: 1–64 characters');
+    return this.db.withTransaction(async (trx) => {
+      const passkey = await this.repo.findById(id, trx);
+      if (!passkey || passkey.accountId !== accountId) throw new AppError('notFound', 'no such passkey on this account');
+      await this.repo.rename(trx, id, label);
+      await this.audit.append(trx, { actor, action: 'passkey.rename', target: `account:${accountId}`, details: { passkey: id, from: passkey.name, to: label } });
+      return { ...passkey, name: label };
+    });
+  }
+
+  async remove(actor: string, accountId: string, id: string): Promise<void> {
+    await this.db.withTransaction(async (trx) => {
+      const passkey = await this.repo.findById(id, trx);
+      if (!passkey || passkey.accountId !== accountId) throw new AppError('notFound', 'no such passkey on this account');
+      await this.repo.remove(trx, id);
+      await this.audit.append(trx, { actor, action: 'passkey.delete', target: `account:${accountId}`, details: { passkey: id, name: passkey.name } });
+    });
+  }
+
+  /**
+   * Options for an assertion. Without an account: a passwordless login, any discoverable
+   * credential of this RP (empty allowCredentials, user verification required). With one: a
+   * second factor (step-up) limited to that account's passkeys.
+   */
+  async authenticationOptions(binding: string, accountId?: string): Promise<PublicKeyCredentialRequestOptionsJSON> {
+    const allow = accountId ? await this.repo.listForAccount(accountId) : [];
+    if (accountId && !allow.length) throw new AppError('conflict', 'this account has no passkey: register one on the account page first');
+    const options = await generateAuthenticationOptions({
+      rpID: this.settings.rpId,
+      timeout: this.settings.timeoutMs,
+      userVerification: 'required',
+      allowCredentials: allow.map((p) => ({ id: p.credentialId, transports: p.transports })),
+    });
+    await this.storeChallenge(options.challenge, 'authentication', accountId ?? null, binding);
+    return options;
+  }
+
+  private async refuse(details: Record<string, unknown>, accountId: string | null, kind: 'unauthorized' | 'forbidden', message: string): Promise<never> {
+    await this.db.withTransaction((trx) =>
+      this.audit.append(trx, {
+        actor: accountId ? `user:${accountId}` : 'anonymous',
+        action: 'login.failure',
+        target: accountId ? `account:${accountId}` : null,
+        details: { method: 'passkey', ...details },
+      }),
+    );
+    throw new AppError(kind, message);
+  }
+
+  /** Verifies an assertion; the account it proves is returned (and must be `expectAccountId` when given). */
+  async authenticate(binding: string, body: unknown, context: { ip: string; clientId?: string; expectAccountId?: string }): Promise<PasskeyLogin> {
+    const response = parse(authenticationShape, body, 'authentication response') as unknown as AuthenticationResponseJSON;
+    const challenge = challengeOf(response.response.clientDataJSON);
+    const audit = { ip: context.ip, clientId: context.clientId, credential: response.id };
+
+    const stored = await this.db.withTransaction((trx) => this.repo.takeChallenge(trx, challenge));
+    if (!stored || stored.purpose !== 'authentication' || stored.binding !== binding || (stored.accountId ?? undefined) !== context.expectAccountId) {
+      return this.refuse({ ...audit, reason: 'unknown-challenge' }, context.expectAccountId ?? null, 'unauthorized', 'unknown or already used challenge: start again');
+    }
+    if (stored.expiresAt <= this.clock.now()) return this.refuse({ ...audit, reason: 'expired-challenge' }, null, 'unauthorized', 'the challenge expired: start again');
+
+    const passkey = await this.repo.findByCredentialId(response.id);
+    if (!passkey) return this.refuse({ ...audit, reason: 'unknown-passkey' }, null, 'unauthorized', 'this passkey is not registered here (it may have been deleted)');
+    if (context.expectAccountId && passkey.accountId !== context.expectAccountId) {
+      return this.refuse({ ...audit, reason: 'other-account' }, context.expectAccountId, 'unauthorized', 'this passkey belongs to another account');
+    }
+    // WebAuthn §7.2 step 6: a discoverable credential returns the user handle it was created with.
+    if (response.response.userHandle && !Buffer.from(response.response.userHandle, 'base64url').equals(userHandleOf(passkey.accountId))) {
+      return this.refuse({ ...audit, reason: 'user-handle-mismatch' }, passkey.accountId, 'unauthorized', 'the passkey answered for another user');
+    }
+
+    let verified;
+    try {
+      // The counter is checked below, under a row lock, so that the library's check does not race.
+      verified = await verifyAuthenticationResponse({
+        response,
+        expectedChallenge: stored.challenge,
+        expectedOrigin: this.settings.origins,
+        expectedRPID: this.settings.rpId,
+        credential: { id: passkey.credentialId, publicKey: new Uint8Array(passkey.publicKey), counter: 0, transports: passkey.transports },
+        requireUserVerification: true,
+      });
+    } catch (err) {
+      return this.refuse({ ...audit, reason: 'verification-failed', detail: (err as Error).message }, passkey.accountId, 'unauthorized', `the passkey assertion did not verify: ${(err as Error).message}`);
+    }
+    if (!verified.verified) return this.refuse({ ...audit, reason: 'verification-failed' }, passkey.accountId, 'unauthorized', 'the passkey assertion did not verify');
+    const info = verified.authenticationInfo;
+
+    const outcome = await this.db.withTransaction(async (trx) => {
+      const current = (await this.repo.findByCredentialId(passkey.credentialId, trx, true))!;
+      // WebAuthn §7.2 step 21: a counter that does not grow signals a cloned authenticator.
+      if ((info.newCounter > 0 || current.counter > 0) && info.newCounter <= current.counter) {
+        await this.audit.append(trx, {
+          actor: `user:${passkey.accountId}`,
+          action: 'passkey.counter_regression',
+          target: `account:${passkey.accountId}`,
+          details: { ...audit, passkey: passkey.id, stored: current.counter, presented: info.newCounter },
+        });
+        return 'regressed' as const;
+      }
+      await this.repo.recordUse(trx, passkey.id, info.newCounter, info.credentialBackedUp, this.clock.now());
+      await this.audit.append(trx, {
+        actor: `user:${passkey.accountId}`,
+        action: 'login.success',
+        target: `account:${passkey.accountId}`,
+        details: { method: 'passkey', step: context.expectAccountId ? 'second-factor' : 'passwordless', passkey: passkey.id, ip: context.ip, clientId: context.clientId },
+      });
+      return 'ok' as const;
+    });
+    if (outcome === 'regressed') {
+      throw new AppError('forbidden', `the passkey's signature counter went backwards (${info.newCounter} ≤ ${passkey.counter}): it may have been cloned; it is refused`);
+    }
+    // RFC 8176: a synced (backup-eligible) passkey is a software-secured key, a device-bound one
+    // hardware; `user` for the presence test; verified by PIN or biometrics, it is multi-factor.
+    const amr = [passkey.deviceType === 'multiDevice' ? 'swk' : 'hwk', 'user', ...(info.userVerified ? ['mfa'] : [])];
+    return { accountId: passkey.accountId, passkey: { ...passkey, counter: info.newCounter }, userVerified: info.userVerified, amr };
+  }
+}
