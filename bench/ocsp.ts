@@ -183,7 +183,24 @@ interface ColdReads {
   p99ms: number;
 }
 
-async function benchSize(size: number, runs: Run[], cold: ColdReads[]) {
+interface Scenario {
+  name: string;
+  url: string;
+  script: string;
+  connections?: number;
+  openssl?: boolean;
+}
+
+interface PreparedSize {
+  size: number;
+  scenarios: Scenario[];
+  osslDir: string;
+  probe: Uint8Array;
+  cleanup(): Promise<void>;
+}
+
+/** A service with `size` certificates pre-signed, the bare server and the OpenSSL index: ready to run. */
+async function prepareSize(size: number, cold: ColdReads[]): Promise<PreparedSize> {
   process.stdout.write(`\n${size.toLocaleString('en')} certificates\n`);
   const dir = mkdtempSync(join(tmpdir(), 'tinnhiem-bench-ocsp-'));
   const env: Record<string, string> = { LOG_LEVEL: 'warn', DATA_DIR: dir, OCSP_REFRESH_BATCH: '20000', OCSP_MAX_INFLIGHT_SIGNINGS: '512' };
@@ -212,7 +229,6 @@ async function benchSize(size: number, runs: Run[], cold: ColdReads[]) {
   const log = createLogger({ level: 'warn' });
   const service = await createService(config, { log, masterPassphrase: 'bench-master-passphrase', initialise: true, devCa: true, keyKdfIterations: 10_000, purpose: 'bench', database });
   const servers: Server[] = [];
-  let responder: ChildProcess | undefined;
   try {
     const issuer = (await service.certificates.ca.issuers()).find((i) => i.role === 'issuing')!;
     let t0 = Date.now();
@@ -227,7 +243,13 @@ async function benchSize(size: number, runs: Run[], cold: ColdReads[]) {
     const oursNonce = serials.map((s) => ours(s, true));
 
     const server = createServer(service.handler);
-    server.keepAliveTimeout = 65_000;
+    // The same server settings as `tinnhiem serve` (src/serve.ts), for both servers.
+    const asServe = (srv: Server) => {
+      srv.keepAliveTimeout = 65_000;
+      srv.headersTimeout = 66_000;
+      srv.requestTimeout = 120_000;
+    };
+    asServe(server);
     servers.push(server);
     const url = await listen(server);
     const fetchOne = (body: Uint8Array) => fetch(`${url}/ocsp`, { method: 'POST', headers: { 'content-type': 'application/ocsp-request' }, body: body as BodyInit }).then((r) => r.arrayBuffer());
@@ -251,6 +273,7 @@ async function benchSize(size: number, runs: Run[], cold: ColdReads[]) {
         res.end(sampleBytes);
       });
     });
+    asServe(bare);
     servers.push(bare);
     const bareUrl = await listen(bare);
 
@@ -259,11 +282,6 @@ async function benchSize(size: number, runs: Run[], cold: ColdReads[]) {
     const ossl = opensslCa(osslDir, serials.concat(Array.from({ length: Math.max(0, size - serials.length) }, () => '7' + randomBytes(15).toString('hex'))));
     const osslIssuerDer = execFileSync('openssl', ['x509', '-in', ossl.ca, '-outform', 'DER']);
     const theirs = serials.map((s) => requestDer({ certIds: [certIdDer({ issuerDer: osslIssuerDer, serial: s })] }));
-    const stopResponder = () => {
-      killGroup(responder);
-      responder = undefined;
-    };
-
     const scripts = join(dir, 'lua');
     mkdirSync(scripts);
     const scenarios: Array<{ name: string; url: string; script: string; connections?: number; openssl?: boolean }> = [
@@ -275,40 +293,57 @@ async function benchSize(size: number, runs: Run[], cold: ColdReads[]) {
       { name: 'tinnhiem nonce (live signing), keep-alive', url, script: luaScript(scripts, 'nonce', oursNonce, false) },
       { name: 'tinnhiem pre-signed, 1 connection (latency)', url, script: luaScript(scripts, 'latency', oursPresigned, false), connections: 1 },
     ];
-    for (let round = 1; round <= ROUNDS; round++) {
-      process.stdout.write(`  round ${round}/${ROUNDS}\n`);
-      // Odd rounds run the scenarios in order, even rounds in reverse, so that what a row leaves
-      // behind (sockets in TIME_WAIT, a killed responder) falls on every row alike.
-      for (const sc of round % 2 ? scenarios : [...scenarios].reverse()) {
-        // A fresh OpenSSL responder for each of its rows: when wrk closes the connections still
-        // waiting in its backlog at the end of a run, `openssl ocsp -multi` stops answering.
-        const started = sc.openssl ? await startOpensslResponder(osslDir, theirs[0]) : undefined;
-        responder = started?.child;
-        try {
-          runs.push({ ...(await wrk(sc.name, size, started?.url ?? sc.url, sc.script, sc.connections)), round });
-        } finally {
-          if (started) stopResponder();
-        }
+    const cleanup = async () => {
+      for (const srv of servers) {
+        srv.closeAllConnections();
+        await new Promise((r) => srv.close(r));
       }
-    }
-    if (runs.some((r) => r.size === size && r.name.startsWith('openssl') && r.rps === 0)) {
-      process.stdout.write(`  openssl ocsp answered nothing; its log:\n${readFileSync(join(osslDir, 'openssl.log'), 'utf8')}\n`);
-    }
-  } finally {
-    killGroup(responder);
-    for (const s of servers) {
-      s.closeAllConnections();
-      await new Promise((r) => s.close(r));
-    }
+      await service.close();
+      await dropDatabase?.();
+      if (!process.env.BENCH_KEEP) rmSync(dir, { recursive: true, force: true });
+      else process.stdout.write(`  kept ${dir}\n`);
+    };
+    return { size, scenarios, osslDir, probe: theirs[0], cleanup };
+  } catch (err) {
+    for (const srv of servers) srv.closeAllConnections();
     await service.close();
     await dropDatabase?.();
-    if (!process.env.BENCH_KEEP) rmSync(dir, { recursive: true, force: true }); else process.stdout.write(`  kept ${dir}\n`);
+    throw err;
+  }
+}
+
+/**
+ * One row: wrk against the scenario. OpenSSL gets a fresh responder for each of its rows: when
+ * wrk closes the connections still waiting in its backlog at the end of a run, `openssl ocsp
+ * -multi` stops answering.
+ */
+async function runRow(p: PreparedSize, sc: Scenario, round: number): Promise<Run> {
+  const started = sc.openssl ? await startOpensslResponder(p.osslDir, p.probe) : undefined;
+  try {
+    const run = { ...(await wrk(sc.name, p.size, started?.url ?? sc.url, sc.script, sc.connections)), round };
+    if (sc.openssl && run.rps === 0) process.stdout.write(`  openssl ocsp answered nothing; its log:\n${readFileSync(join(p.osslDir, 'openssl.log'), 'utf8')}\n`);
+    return run;
+  } finally {
+    killGroup(started?.child);
   }
 }
 
 const runs: Run[] = [];
 const cold: ColdReads[] = [];
-for (const size of SIZES) await benchSize(size, runs, cold);
+const prepared: PreparedSize[] = [];
+try {
+  for (const size of SIZES) prepared.push(await prepareSize(size, cold));
+  // Every size is up at once and the rounds go through all of them, so the sizes are compared
+  // under the same conditions. Odd rounds run the rows in order, even rounds in reverse, so that
+  // what a row leaves behind (sockets in TIME_WAIT, a killed responder) falls on every row alike.
+  const rows = prepared.flatMap((p) => p.scenarios.map((sc) => ({ p, sc })));
+  for (let round = 1; round <= ROUNDS; round++) {
+    process.stdout.write(`\nround ${round}/${ROUNDS}\n`);
+    for (const { p, sc } of round % 2 ? rows : [...rows].reverse()) runs.push(await runRow(p, sc, round));
+  }
+} finally {
+  for (const p of prepared) await p.cleanup();
+}
 
 /** One figure per size and scenario: the medians over the rounds. */
 const summary = SIZES.flatMap((size) => {

@@ -26,28 +26,34 @@ const isOcspRequestType = (value: string | undefined): boolean => {
  * router) cost more than the answer itself: measured at 0.39× a bare node:http server returning
  * the same bytes (bench/results). So well-formed OCSP requests (POST `/ocsp` with
  * `application/ocsp-request` and a Content-Length within 64 KiB, GET `/ocsp/{request}` without a
- * query string) are answered here with the same headers, metrics and request id as the pipeline
- * would give; the access line goes to the debug level. Everything else, including every HTTP
+ * query string) are answered here with the same headers and metrics as the pipeline would
+ * give (a proxy's X-Request-Id is echoed; none is generated, as no info line would carry it); the
+ * access line goes to the debug level. Everything else, including every HTTP
  * error (413, 415, chunked bodies, other methods), falls through to Koa and `ocsp-router.ts`,
  * which render them as before: one place renders errors.
  */
 export function ocspFastPath(deps: OcspFastPathDeps, fallback: RequestListener): RequestListener {
   const security = { ...baseSecurityHeaders({ hsts: deps.hsts }), 'Content-Security-Policy': DENY_ALL_CSP };
 
+  // The constant headers once, as node:http's raw [name, value, …] list: writeHead then copies
+  // them without validating or lower-casing each one on every response.
+  const constant = Object.entries(security).flat();
+
   function finish(req: IncomingMessage, res: ServerResponse, route: string, started: bigint, answer: OcspHttpAnswer): void {
-    const requestId = requestIdFrom(req.headers['x-request-id'] as string | undefined);
-    res.setHeader('X-Request-Id', requestId);
-    for (const [name, value] of Object.entries(security)) res.setHeader(name, value);
-    for (const [name, value] of Object.entries(answer.headers)) res.setHeader(name, value);
-    res.setHeader('X-OCSP-Outcome', answer.outcome);
-    if (deps.isShuttingDown()) res.setHeader('Connection', 'close');
+    // A proxy's request id is echoed; none is made up here, since no info line would carry it.
+    const incoming = req.headers['x-request-id'];
+    const requestId = typeof incoming === 'string' && incoming ? requestIdFrom(incoming) : undefined;
+    const headers = constant.slice();
+    if (requestId) headers.push('X-Request-Id', requestId);
+    for (const [name, value] of Object.entries(answer.headers)) headers.push(name, value);
+    headers.push('X-OCSP-Outcome', answer.outcome);
+    if (deps.isShuttingDown()) headers.push('Connection', 'close');
     if (req.method === 'GET' && answer.etag && req.headers['if-none-match'] === answer.etag) {
-      res.statusCode = 304;
+      res.writeHead(304, headers);
       res.end();
     } else {
-      res.statusCode = 200;
-      res.setHeader('Content-Type', 'application/ocsp-response');
-      res.setHeader('Content-Length', answer.body.length);
+      headers.push('Content-Type', 'application/ocsp-response', 'Content-Length', String(answer.body.length));
+      res.writeHead(200, headers);
       res.end(answer.body);
     }
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;

@@ -97,7 +97,7 @@ interface CachedResponse {
 const HOUR = 3_600_000;
 /** Rows the background sweep reads per run, and per query. */
 const SWEEP_ROWS_PER_RUN = 50_000;
-const SWEEP_PAGE = 5_000;
+const SWEEP_PAGE = 1_000;
 /** How long a registry status read for a live answer is reused (the change feed invalidates it sooner). */
 const STATUS_CACHE_MS = 5 * 60_000;
 const VARIANTS = ['sha1', 'sha1-noparams', 'sha256', 'sha256-noparams', 'sha384', 'sha384-noparams', 'sha512', 'sha512-noparams'];
