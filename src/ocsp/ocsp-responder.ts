@@ -197,8 +197,17 @@ export class OcspResponderService {
         this.sync().catch((err: unknown) => this.log.warn({ err }, 'OCSP change feed read failed'));
       }) ?? null;
     const every = (ms: number, task: () => Promise<unknown>, what: string) => {
+      // A run that outlasts the interval is not joined by another one (with a million
+      // certificates a pre-signing run can take longer than its interval).
+      let running = false;
       const timer = setInterval(() => {
-        task().catch((err: unknown) => this.log.warn({ err }, what));
+        if (running) return;
+        running = true;
+        task()
+          .catch((err: unknown) => this.log.warn({ err }, what))
+          .finally(() => {
+            running = false;
+          });
       }, ms);
       timer.unref();
       this.timers.push(timer);

@@ -132,25 +132,35 @@ export class OcspRepository {
     after: { issuerId: string; serial: string } | null,
     limit: number,
   ): Promise<{ due: OcspCertificateStatus[]; next: { issuerId: string; serial: string } | null }> {
-    if (issuerIds.length === 0) return { due: [], next: null };
+    // One issuer at a time, so that each page is a range of the primary key (issuer_id, serial)
+    // read in index order; a row comparison over several issuers made PostgreSQL sort the table.
+    const issuers = [...issuerIds].sort();
+    const at = after ? issuers.findIndex((id) => id >= after.issuerId) : 0;
+    if (at < 0 || issuers.length === 0) return { due: [], next: null };
+    const issuerId = issuers[at];
+    const afterSerial = after && after.issuerId === issuerId ? after.serial : null;
     const page = answerable(this.knex({ c: 'certificates' }), 'c')
-      .whereIn('c.issuer_id', issuerIds)
+      .where('c.issuer_id', issuerId)
       .where('c.not_after', '>', now)
-      .orderBy([{ column: 'c.issuer_id' }, { column: 'c.serial' }])
+      .orderBy('c.serial')
       .limit(limit)
       .select('c.issuer_id', 'c.serial', 'c.status', 'c.revoked_at', 'c.revocation_reason', 'c.status_changed_at', 'c.not_after');
-    if (after) page.whereRaw('(c.issuer_id, c.serial) > (?, ?)', [after.issuerId, after.serial]);
+    if (afterSerial !== null) page.where('c.serial', '>', afterSerial);
     const rows: Row[] = await this.knex
       .with('page', page)
       .from('page')
       .leftJoin({ r: 'ocsp_responses' }, (j) => j.on('r.issuer_id', 'page.issuer_id').andOn('r.serial', 'page.serial').andOnVal('r.variant', '=', 'sha1'))
-      .orderBy([{ column: 'page.issuer_id' }, { column: 'page.serial' }])
+      .orderBy('page.serial')
       .select('page.*', this.knex.raw('(r.serial is not null and r.refresh_at > ? and r.status_at >= page.status_changed_at) as current', [now]));
     const last = rows.at(-1);
-    return {
-      due: rows.filter((r) => !r.current).map(toStatus),
-      next: rows.length < limit || !last ? null : { issuerId: last.issuer_id as string, serial: last.serial as string },
-    };
+    const nextIssuer = issuers[at + 1];
+    const next =
+      rows.length === limit && last
+        ? { issuerId, serial: last.serial as string }
+        : nextIssuer !== undefined
+          ? { issuerId: nextIssuer, serial: '' } // '' sorts before every serial: the next issuer from its start
+          : null;
+    return { due: rows.filter((r) => !r.current).map(toStatus), next };
   }
 
   // ── pre-signed responses ─────────────────────────────────────────────────────────────────
