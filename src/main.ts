@@ -42,6 +42,11 @@ import { ocspRouter } from './http/routers/ocsp-router.js';
 import { OcspRepository } from './storage/ocsp-repository.js';
 import { listenForOcspChanges } from './storage/ocsp-change-listener.js';
 import { OcspResponderService } from './ocsp/ocsp-responder.js';
+import { TrustRepository } from './storage/trust-repository.js';
+import { TrustStore } from './validation/trust-store.js';
+import { RevocationChecker } from './validation/revocation.js';
+import { SignatureValidator } from './validation/signature-validator.js';
+import { signaturesRouter } from './http/routers/signatures-router.js';
 
 /** Everything one running tinnhiem node is made of. */
 export interface Service {
@@ -57,6 +62,8 @@ export interface Service {
   readonly oidc: OidcProvider;
   readonly certificates: CertificateService;
   readonly ocsp: OcspResponderService;
+  /** Signature validation: the trust store (`tinnhiem trust`) and the validator. */
+  readonly validation: { trust: TrustStore; validator: SignatureValidator };
   /** Readiness turns 503 and responses say `Connection: close`. */
   beginShutdown(): void;
   isShuttingDown(): boolean;
@@ -188,6 +195,16 @@ export async function createService(config: Config, options: CreateServiceOption
     ca.onStatusChange((certificate) => responder.onStatusChange(certificate));
     await responder.start();
 
+    // Signature validation: our registry answers for our certificates, the issuers' OCSP/CRL for others.
+    const registryPort = { issuers: () => caRepo.issuers(), certificate: (issuerId: string, serial: string) => caRepo.find(issuerId, serial) };
+    const trustStore = new TrustStore(new TrustRepository(db, db.knex, audit, clock), registryPort, config.validation.trustAnchors, log);
+    const revocation = new RevocationChecker(
+      registryPort,
+      { enabled: config.validation.fetch, timeoutMs: config.validation.fetchTimeoutMs, maxBytes: 10 * 1024 * 1024, allowPrivateNetworks: config.validation.fetchPrivateNetworks },
+      clock,
+    );
+    const validator = new SignatureValidator(trustStore, revocation, clock, { maxSignatures: config.validation.maxSignatures, timeBudgetMs: config.validation.timeBudgetMs });
+
     const provider = oidc;
     const verifier = new AccessTokenVerifier(issuerOf(config), apiResource(config), () => ({ version: provider.publicJwks.map((k) => k.kid).join(','), jwks: provider.publicJwks }), 5, clock);
 
@@ -201,6 +218,10 @@ export async function createService(config: Config, options: CreateServiceOption
       isShuttingDown,
       mounts: role === 'all' ? [provider.middleware()] : [],
       selfParsingPrefixes: ['/oidc'],
+      bodyPrefixLimits: [
+        { prefix: '/api/v1/signatures', limitBytes: config.validation.maxBytes },
+        { prefix: '/api/v1/certificates/validate', limitBytes: config.validation.maxBytes },
+      ],
       routers: [
         ocspRouter({ responder }),
         ...(role === 'ocsp' ? [] : featureRouters()),
@@ -224,6 +245,7 @@ export async function createService(config: Config, options: CreateServiceOption
         certificatesRouter({ certificates, verifier, now: () => clock.now() }),
         pkiRouter({ certificates, now: () => clock.now() }),
         apiDocsRouter({ publicUrl: config.server.publicUrl }),
+        signaturesRouter({ validator, verifier }),
       ];
     }
 
@@ -240,6 +262,7 @@ export async function createService(config: Config, options: CreateServiceOption
       oidc: provider,
       certificates,
       ocsp: responder,
+      validation: { trust: trustStore, validator },
       beginShutdown: () => {
         shuttingDown = true;
       },
