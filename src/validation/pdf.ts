@@ -86,7 +86,8 @@ class Reader {
         if (/^\d+$/.test(word)) {
           const save = this.pos;
           this.skip();
-          const gen = this.word();
+          const isDigit = (at: number) => this.buf[at] >= 0x30 && this.buf[at] <= 0x39;
+          const gen = this.pos < this.limit && isDigit(this.pos) ? this.word() : '';
           this.skip();
           if (/^\d+$/.test(gen) && this.buf[this.pos] === 0x52 && (this.pos + 1 >= this.limit || isWhite(this.buf[this.pos + 1]) || isDelim(this.buf[this.pos + 1]))) {
             this.pos++;
@@ -185,6 +186,14 @@ function textOf(value: PdfValue | undefined): string | null {
     return even.swap16().toString('utf16le');
   }
   if (b.length >= 3 && b[0] === 0xef && b[1] === 0xbb && b[2] === 0xbf) return Buffer.from(b.subarray(3)).toString('utf8');
+  // Some signers (poppler among them) write UTF-8 without the PDF 2.0 BOM: take it when it decodes.
+  if (b.some((x) => x >= 0x80)) {
+    try {
+      return new TextDecoder('utf-8', { fatal: true }).decode(b);
+    } catch {
+      // PDFDocEncoding
+    }
+  }
   return Buffer.from(b).toString('latin1');
 }
 

@@ -1,3 +1,4 @@
+import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TestService } from '../../support/test-app.js';
@@ -76,6 +77,7 @@ export interface ReportBody {
   indication: string;
   documentType: string;
   signatures: Array<{
+    format: string;
     indication: string;
     subIndication: string | null;
     signer: { name: string; nationalId: string | null } | null;
@@ -89,4 +91,106 @@ export interface ReportBody {
     errors: string[];
     warnings: string[];
   }>;
+}
+
+/** A small valid one-page PDF (classic xref table), as a document system would produce. */
+export function minimalPdf(text = 'Quyet dinh so 123/QD-UBND'): Buffer {
+  const content = Buffer.from(`BT /F1 18 Tf 72 760 Td (${text}) Tj ET`, 'latin1');
+  const objects = [
+    '<< /Type /Catalog /Pages 2 0 R >>',
+    '<< /Type /Pages /Kids [3 0 R] /Count 1 >>',
+    '<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>',
+    `<< /Length ${content.length} >>\nstream\n${content.toString('latin1')}\nendstream`,
+    '<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>',
+  ];
+  let out = Buffer.from('%PDF-1.7\n%\xe2\xe3\xcf\xd3\n', 'latin1');
+  const offsets: number[] = [];
+  objects.forEach((o, i) => {
+    offsets.push(out.length);
+    out = Buffer.concat([out, Buffer.from(`${i + 1} 0 obj\n${o}\nendobj\n`, 'latin1')]);
+  });
+  const xref = out.length;
+  const table = `xref\n0 ${objects.length + 1}\n0000000000 65535 f \n${offsets.map((o) => `${String(o).padStart(10, '0')} 00000 n \n`).join('')}`;
+  return Buffer.concat([out, Buffer.from(`${table}trailer\n<< /Size ${objects.length + 1} /Root 1 0 R >>\nstartxref\n${xref}\n%%EOF\n`, 'latin1')]);
+}
+
+/** An NSS database holding the signer's key and certificate (pdfsig signs from NSS), and our root. */
+export function nssDatabase(signer: Signer, nick: string, ca: { root: string; issuing: string }): string {
+  const dir = tmp('tinnhiem-nss-');
+  run('certutil', ['-N', '-d', `sql:${dir}`, '--empty-password']);
+  const p12 = join(dir, 'signer.p12');
+  run('openssl', ['pkcs12', '-export', '-in', signer.cert, '-inkey', signer.key, '-certfile', ca.issuing, '-name', nick, '-out', p12, '-passout', 'pass:']);
+  run('pk12util', ['-i', p12, '-d', `sql:${dir}`, '-W', '']);
+  run('certutil', ['-A', '-d', `sql:${dir}`, '-n', 'tinnhiem-root', '-t', 'CT,C,C', '-i', ca.root]);
+  return dir;
+}
+
+/** `pdfsig -add-signature` (adbe.pkcs7.detached, incremental when the input is already signed). */
+export function pdfsigSign(pdf: Buffer, nss: string, nick: string, field: string, reason?: string): Buffer {
+  const dir = tmp('tinnhiem-pdfsig-');
+  const input = writeFile(dir, 'in.pdf', pdf);
+  const output = join(dir, 'out.pdf');
+  run('pdfsig', ['-nssdir', `sql:${nss}`, '-add-signature', '-nick', nick, '-new-signature-field-name', field, ...(reason ? ['-reason', reason] : []), input, output]);
+  return readFileSync(output);
+}
+
+export interface PdfsigVerdict {
+  field: string;
+  valid: boolean;
+  total: boolean;
+  line: string;
+}
+
+/**
+ * pdfsig's own verdict per signature ("Signature is Valid.", "Total document signed"). Run
+ * asynchronously: pdfsig asks our OCSP responder (in this very process) about the signer.
+ */
+export async function pdfsigVerify(pdf: Buffer, nss: string): Promise<PdfsigVerdict[]> {
+  const dir = tmp('tinnhiem-pdfsigv-');
+  const out = await new Promise<string>((resolve) => {
+    execFile('pdfsig', ['-nssdir', `sql:${nss}`, writeFile(dir, 'doc.pdf', pdf)], { timeout: 60_000 }, (_err, stdout, stderr) => resolve(`${stdout}${stderr}`));
+  });
+  return out.split(/^Signature #\d+:/m).slice(1).map((block) => ({
+    field: /Signature Field Name: (.*)/.exec(block)?.[1]?.trim() ?? '',
+    valid: /Signature Validation: Signature is Valid\./.test(block),
+    total: /Total document signed/.test(block) && !/Not total document signed/.test(block),
+    line: /Signature Validation: (.*)/.exec(block)?.[1] ?? '',
+  }));
+}
+
+/**
+ * An ETSI.CAdES.detached (PAdES baseline B) signature added as an incremental update: the
+ * signature dictionary with a zero-filled /Contents, its ByteRange, then `openssl cms -sign
+ * -cades` over exactly those ranges (pdfsig 22.12 cannot make -etsi signatures).
+ */
+export function cadesPdf(base: Buffer, signer: Signer, field: string, options: { chain?: string } = {}): Buffer {
+  const prevXref = Number(/startxref\s+(\d+)\s+%%EOF\s*$/.exec(base.toString('latin1'))![1]);
+  const placeholder = 16_384;
+  const objects: Array<[number, string]> = [
+    [6, `<< /Type /Sig /Filter /Adobe.PPKLite /SubFilter /ETSI.CAdES.detached /ByteRange [0 0000000000 0000000000 0000000000] /Contents <${'0'.repeat(placeholder)}> /M (D:${new Date().toISOString().replace(/[-:T]/g, '').slice(0, 14)}Z) /Reason (PAdES test) >>`],
+    [7, `<< /Type /Annot /Subtype /Widget /FT /Sig /T (${field}) /V 6 0 R /Rect [0 0 0 0] /F 132 /P 3 0 R >>`],
+    [1, '<< /Type /Catalog /Pages 2 0 R /AcroForm << /Fields [7 0 R] /SigFlags 3 >> >>'],
+    [3, '<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> /Annots [7 0 R] >>'],
+  ];
+  let out = Buffer.from(base);
+  const offsets = new Map<number, number>();
+  for (const [n, body] of objects) {
+    offsets.set(n, out.length);
+    out = Buffer.concat([out, Buffer.from(`${n} 0 obj\n${body}\nendobj\n`, 'latin1')]);
+  }
+  const xref = out.length;
+  const sorted = [...offsets.keys()].sort((a, b) => a - b);
+  const table = `xref\n0 1\n0000000000 65535 f \n${sorted.map((n) => `${n} 1\n${String(offsets.get(n)).padStart(10, '0')} 00000 n \n`).join('')}`;
+  out = Buffer.concat([out, Buffer.from(`${table}trailer\n<< /Size 8 /Root 1 0 R /Prev ${prevXref} >>\nstartxref\n${xref}\n%%EOF\n`, 'latin1')]);
+  const contentsAt = out.indexOf(`/Contents <${'0'.repeat(16)}`, offsets.get(6)) + '/Contents '.length;
+  const gapEnd = contentsAt + placeholder + 2;
+  const range = [0, contentsAt, gapEnd, out.length - gapEnd];
+  const rangeText = `[${range.map((n, i) => (i === 0 ? '0' : String(n).padStart(10, '0'))).join(' ')}]`;
+  const rangeAt = out.indexOf('[0 0000000000 0000000000 0000000000]', offsets.get(6));
+  out.write(rangeText, rangeAt, 'latin1');
+  const signed = Buffer.concat([out.subarray(0, contentsAt), out.subarray(gapEnd)]);
+  const cms = opensslSign(signer, signed, { detached: true, cades: true, certfile: options.chain });
+  const hex = cms.toString('hex');
+  out.write(hex, contentsAt + 1, 'latin1');
+  return out;
 }
