@@ -133,6 +133,15 @@ describeWithProgram('openssl', 'openssl')('sub-indications (acceptance 3)', () =
     const report = await validate({ signature: b64(sig) });
     expect(report.signatures[0]).toMatchObject({ indication: 'INDETERMINATE', subIndication: 'NO_CERTIFICATE_CHAIN_FOUND', signer: { name: 'Someone Else' } });
     expect(report.signatures[0].errors.join(' ')).toMatch(/Foreign Root.*not a trust anchor/);
+
+    // Once the operator trusts that root, the same signature passes; removed, it fails again.
+    const [added] = await t.service.validation.trust.add('test:operator', (await import('node:fs')).readFileSync(caCert), 'anchor', 'foreign test root');
+    const trusted = await validate({ signature: b64(sig) });
+    expect(trusted.signatures[0]).toMatchObject({ indication: 'INDETERMINATE', subIndication: 'TRY_LATER' }); // it names no OCSP/CRL
+    expect(trusted.signatures[0].chain.map((c) => c.source)).toEqual(['signature', 'trust-store']);
+    expect(trusted.signatures[0].revocation[0]).toMatchObject({ source: 'none', status: 'unavailable' });
+    await t.service.validation.trust.remove('test:operator', added.sha256);
+    expect((await validate({ signature: b64(sig) })).signatures[0].subIndication).toBe('NO_CERTIFICATE_CHAIN_FOUND');
   });
 
   it('expired at the validation time: EXPIRED (signature and certificate endpoints)', async () => {
