@@ -58,7 +58,12 @@ export interface ParsedCms {
 /** Parses a ContentInfo holding SignedData. BER (indefinite lengths, constructed OCTET STRINGs) is accepted. */
 export function parseCms(bytes: Uint8Array): ParsedCms {
   if (bytes.byteLength < 16) throw new CmsFormatError('too short to be a CMS SignedData');
-  const asn = asn1js.fromBER(bytes);
+  let asn: ReturnType<typeof asn1js.fromBER>;
+  try {
+    asn = asn1js.fromBER(bytes);
+  } catch (err) {
+    throw new CmsFormatError(`malformed DER/BER (${(err as Error).message})`);
+  }
   if (asn.offset === -1) throw new CmsFormatError(`malformed DER/BER (${asn.result.error || 'cannot decode'})`);
   let info: pkijs.ContentInfo;
   let signedData: pkijs.SignedData;
