@@ -40,13 +40,34 @@ export interface Cert {
 
 export const sha256Hex = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
 
+/**
+ * Parsed certificates by the SHA-256 of their DER: the same signer and CA certificates arrive
+ * again and again, and ASN.1 decoding dominates the cost of a validation. Entries are immutable.
+ */
+const parsed = new Map<string, Cert>();
+const CACHE_ENTRIES = 5_000;
+
+function remember(cert: Cert): Cert {
+  if (parsed.size >= CACHE_ENTRIES) parsed.delete(parsed.keys().next().value as string);
+  parsed.set(cert.sha256, cert);
+  return cert;
+}
+
 /** Parses a certificate (DER or PEM); malformed input raises AppError('badCertificate'). */
 export function loadCert(input: Uint8Array | string, what = 'certificate'): Cert {
+  if (typeof input !== 'string') {
+    const hit = parsed.get(sha256Hex(input));
+    if (hit) return hit;
+  }
   const { der, certificate } = parseCertificate(input, what);
   return fromPkijs(der, certificate);
 }
 
 export function fromPkijs(der: Uint8Array, certificate: pkijs.Certificate): Cert {
+  return parsed.get(sha256Hex(der)) ?? remember(buildCert(der, certificate));
+}
+
+function buildCert(der: Uint8Array, certificate: pkijs.Certificate): Cert {
   const facts = certificateFacts(certificate);
   const subjectAttributes = safe(() => parseName(facts.subject, 'badCertificate'), []);
   const ekuValue = findExtension(certificate.extensions, oid.extKeyUsage)?.parsedValue as unknown;
