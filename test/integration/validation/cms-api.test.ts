@@ -1,5 +1,8 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { Validator } from '@seriousme/openapi-schema-validator';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import addFormats from 'ajv-formats';
 import { startTestService, type TestService } from '../../support/test-app.js';
 import { apiClient, run, tmp } from '../../support/ca-helpers.js';
 import { describeWithProgram } from '../../support/system-tools.js';
@@ -189,6 +192,25 @@ describeWithProgram('openssl', 'openssl')('sub-indications (acceptance 3)', () =
       expect(body.certificate.signatureAlgorithm).toBe('sha1WithRSAEncryption');
       expect(body.warnings.join(' ')).toMatch(/SHA-1/);
     }
+  });
+});
+
+describe('the published report schema', () => {
+  it('the OpenAPI document stays valid and the reports conform to it', async () => {
+    const openapi = (await (await fetch(`${t.url}/api/v1/openapi.json`)).json()) as { paths: Record<string, unknown> };
+    const result = await new Validator().validate(openapi as never);
+    expect(result.errors ?? []).toEqual([]);
+    expect(Object.keys(openapi.paths)).toEqual(expect.arrayContaining(['/api/v1/signatures/validate', '/api/v1/certificates/validate']));
+    const ajv = new Ajv2020({ strict: false, allErrors: true });
+    (addFormats as unknown as (a: Ajv2020) => void)(ajv);
+    ajv.addSchema({ ...openapi, $id: 'openapi.json' } as never);
+    const check = (name: string, body: unknown) => {
+      const v = ajv.compile({ $ref: `openapi.json#/components/schemas/${name}` });
+      if (!v(body)) throw new Error(`${name}: ${ajv.errorsText(v.errors)}`);
+    };
+    check('SignatureValidationReport', await validate({ signature: b64(opensslSign(ec, data, { certfile: ca.issuing })) }));
+    check('SignatureValidationReport', await validate({ signature: b64(opensslSign(rsa, data, { detached: true })), document: b64(Buffer.from('x')) }));
+    check('CertificateValidationReport', (await api.call('POST', '/api/v1/certificates/validate', { certificate: rsa.pem })).body);
   });
 });
 
