@@ -91,14 +91,16 @@ export class TrustStore {
   }
 
   /**
-   * Adds CA certificates (a PEM bundle or one DER). An anchor must be a self-signed CA or the
-   * operator must say so explicitly; an intermediate must be a CA certificate.
+   * Adds CA certificates (a PEM bundle or one DER) as anchors or intermediates. Only CA
+   * certificates, except that a time-stamping unit's own certificate may be pinned as an anchor.
    */
   async add(actor: string, bytes: Uint8Array, kind: TrustKind, label: string | null): Promise<Array<{ sha256: string; subject: string; added: boolean }>> {
     const certs = readCertificates(bytes, 'certificate');
     const results: Array<{ sha256: string; subject: string; added: boolean }> = [];
     for (const cert of certs) {
-      if (!cert.facts.ca && cert.cert.version >= 2) throw new AppError('badCertificate', `"${cert.subjectDn}" is not a CA certificate (basicConstraints cA is not TRUE)`);
+      // A pinned time-stamping unit (id-kp-timeStamping) may be an anchor; otherwise only CAs.
+      const pinnedTsa = kind === 'anchor' && !!cert.eku?.includes('1.3.6.1.5.5.7.3.8');
+      if (!cert.facts.ca && cert.cert.version >= 2 && !pinnedTsa) throw new AppError('badCertificate', `"${cert.subjectDn}" is not a CA certificate (basicConstraints cA is not TRUE)`);
       const entry: Omit<TrustEntry, 'addedAt' | 'addedBy'> = { sha256: cert.sha256, kind, der: Buffer.from(cert.der), subjectDn: cert.subjectDn, notAfter: cert.facts.notAfter, label };
       results.push({ sha256: cert.sha256, subject: cert.subjectDn, added: await this.entries.add(actor, entry) });
     }

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TestService } from '../../support/test-app.js';
 import { officialHolder, run, tmp, writeFile } from '../../support/ca-helpers.js';
@@ -193,4 +193,33 @@ export function cadesPdf(base: Buffer, signer: Signer, field: string, options: {
   const hex = cms.toString('hex');
   out.write(hex, contentsAt + 1, 'latin1');
   return out;
+}
+
+/** A time-stamping unit made by OpenSSL: its own root, a TSA certificate (critical id-kp-timeStamping). */
+export function opensslTsa(): { dir: string; root: string } {
+  const dir = tmp('tinnhiem-tsa-');
+  const p = (n: string) => join(dir, n);
+  run('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', p('root.key'), '-out', p('root.pem'), '-days', '30', '-subj', '/C=VN/CN=TSA Root (test)', '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign']);
+  run('openssl', ['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', p('tsa.key'), '-out', p('tsa.csr'), '-subj', '/C=VN/CN=Test TSA']);
+  writeFileSync(p('ext.cnf'), 'extendedKeyUsage=critical,timeStamping\nkeyUsage=critical,digitalSignature\n');
+  run('openssl', ['x509', '-req', '-in', p('tsa.csr'), '-CA', p('root.pem'), '-CAkey', p('root.key'), '-CAcreateserial', '-out', p('tsa.pem'), '-days', '10', '-extfile', p('ext.cnf')]);
+  writeFileSync(p('serial'), '01\n');
+  writeFileSync(p('tsa.cnf'), `[ tsa ]\ndefault_tsa = t\n[ t ]\nserial = ${p('serial')}\nsigner_digest = sha256\ndefault_policy = 1.2.3.4.1\ndigests = sha256\naccuracy = secs:1\ness_cert_id_alg = sha256\nordering = no\ntsa_name = yes\n`);
+  return { dir, root: p('root.pem') };
+}
+
+/** Adds an RFC 3161 signature time-stamp (`openssl ts -reply`) over `stamped` (default: the signature value). */
+export async function withTimestamp(cms: Buffer, tsa: { dir: string }, stamped?: Buffer): Promise<Buffer> {
+  const asn1js = await import('asn1js');
+  const pkijs = await import('pkijs');
+  const info = new pkijs.ContentInfo({ schema: asn1js.fromBER(cms).result });
+  const sd = new pkijs.SignedData({ schema: info.content });
+  const signer = sd.signerInfos[0];
+  const p = (n: string) => join(tsa.dir, n);
+  writeFileSync(p('value.bin'), stamped ?? Buffer.from(signer.signature.valueBlock.valueHexView));
+  run('openssl', ['ts', '-query', '-data', p('value.bin'), '-sha256', '-cert', '-out', p('q.tsq')]);
+  run('openssl', ['ts', '-reply', '-config', p('tsa.cnf'), '-queryfile', p('q.tsq'), '-signer', p('tsa.pem'), '-inkey', p('tsa.key'), '-token_out', '-out', p('token.der')]);
+  const token = asn1js.fromBER(readFileSync(p('token.der'))).result;
+  signer.unsignedAttrs = new pkijs.SignedAndUnsignedAttributes({ type: 1, attributes: [new pkijs.Attribute({ type: '1.2.840.113549.1.9.16.2.14', values: [token] })] });
+  return Buffer.from(new pkijs.ContentInfo({ contentType: '1.2.840.113549.1.7.2', content: sd.toSchema(true) }).toSchema().toBER(false));
 }
