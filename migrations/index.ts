@@ -3,6 +3,7 @@ import * as createAuditEvents from './20261127090000_create_audit_events.js';
 import * as createIdentity from './20261127100000_create_identity.js';
 import * as createCa from './20261127110000_create_ca.js';
 import * as createOcsp from './20261127120000_create_ocsp.js';
+import * as createTrustStore from './20261127130000_create_trust_store.js';
 import * as createFederation from './20261127140000_create_federation.js';
 import * as createPasskeys from './20261127150000_create_passkeys.js';
 
@@ -21,6 +22,7 @@ export const migrations: readonly Migration[] = [
   { name: '20261127100000_create_identity', ...createIdentity },
   { name: '20261127110000_create_ca', ...createCa },
   { name: '20261127120000_create_ocsp', ...createOcsp },
+  { name: '20261127130000_create_trust_store', ...createTrustStore },
   { name: '20261127140000_create_federation', ...createFederation },
   { name: '20261127150000_create_passkeys', ...createPasskeys },
 ];

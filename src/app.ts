@@ -23,6 +23,8 @@ export interface AppDeps {
   mounts?: readonly Koa.Middleware<AppState>[];
   /** Path prefixes served by mounted applications that parse their own bodies (oidc-provider). */
   selfParsingPrefixes?: string[];
+  /** Route prefixes with their own body cap (the validation endpoints take PDFs). */
+  bodyPrefixLimits?: ReadonlyArray<{ prefix: string; limitBytes: number }>;
 }
 
 /** Pure Koa assembly: no I/O, no listening. main.ts and the tests both build the app here. */
@@ -42,7 +44,7 @@ export function createApp(deps: AppDeps): Koa<AppState> {
   });
   app.use(problemResponses());
   app.use(securityHeaders({ hsts: deps.config.server.publicUrl.startsWith('https:') }));
-  app.use(bodyLimits({ limitBytes: deps.config.server.bodyLimitBytes, skipJsonPrefixes: deps.selfParsingPrefixes }));
+  app.use(bodyLimits({ limitBytes: deps.config.server.bodyLimitBytes, skipJsonPrefixes: deps.selfParsingPrefixes, prefixLimits: deps.bodyPrefixLimits }));
 
   for (const mounted of deps.mounts ?? []) app.use(mounted);
 

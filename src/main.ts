@@ -55,6 +55,11 @@ import { accountRouter } from '../oidc/account/account-router.js';
 import { readFileSync } from 'node:fs';
 import { CertificateLoginService } from './auth/certificate-login.js';
 import { certificateLoginMethod, certificateLoginRouter, certificateTlsRouter, type CertificateLoginDeps } from '../oidc/interactions/certificate-login-router.js';
+import { TrustRepository } from './storage/trust-repository.js';
+import { TrustStore } from './validation/trust-store.js';
+import { RevocationChecker } from './validation/revocation.js';
+import { SignatureValidator } from './validation/signature-validator.js';
+import { signaturesRouter } from './http/routers/signatures-router.js';
 
 /** Everything one running tinnhiem node is made of. */
 export interface Service {
@@ -79,6 +84,8 @@ export interface Service {
   readonly certificateLoginApp: Koa<AppState>;
   /** The listener's external URL, once it listens (when CERT_LOGIN_PUBLIC_URL is not set). */
   setCertificateTlsUrl(url: string): void;
+  /** Signature validation: the trust store (`tinnhiem trust`) and the validator. */
+  readonly validation: { trust: TrustStore; validator: SignatureValidator };
   /** Readiness turns 503 and responses say `Connection: close`. */
   beginShutdown(): void;
   isShuttingDown(): boolean;
@@ -266,6 +273,15 @@ export async function createService(config: Config, options: CreateServiceOption
       log,
     };
     const strongMethods = (uid: string) => (certificateLoginEnabled ? [certificateLoginMethod(uid)] : []);
+    // Signature validation: our registry answers for our certificates, the issuers' OCSP/CRL for others.
+    const registryPort = { issuers: () => caRepo.issuers(), certificate: (issuerId: string, serial: string) => caRepo.find(issuerId, serial) };
+    const trustStore = new TrustStore(new TrustRepository(db, db.knex, audit, clock), registryPort, config.validation.trustAnchors, log);
+    const revocation = new RevocationChecker(
+      registryPort,
+      { enabled: config.validation.fetch, timeoutMs: config.validation.fetchTimeoutMs, maxBytes: 10 * 1024 * 1024, allowPrivateNetworks: config.validation.fetchPrivateNetworks },
+      clock,
+    );
+    const validator = new SignatureValidator(trustStore, revocation, clock, { maxSignatures: config.validation.maxSignatures, timeBudgetMs: config.validation.timeBudgetMs });
 
     const provider = oidc;
     const verifier = new AccessTokenVerifier(issuerOf(config), apiResource(config), () => ({ version: provider.publicJwks.map((k) => k.kid).join(','), jwks: provider.publicJwks }), 5, clock);
@@ -281,6 +297,10 @@ export async function createService(config: Config, options: CreateServiceOption
       isShuttingDown,
       mounts: role === 'all' ? [provider.middleware()] : [],
       selfParsingPrefixes: ['/oidc'],
+      bodyPrefixLimits: [
+        { prefix: '/api/v1/signatures', limitBytes: config.validation.maxBytes },
+        { prefix: '/api/v1/certificates/validate', limitBytes: config.validation.maxBytes },
+      ],
       routers: [
         ocspRouter({ responder }),
         ...(role === 'ocsp' ? [] : featureRouters()),
@@ -325,6 +345,7 @@ export async function createService(config: Config, options: CreateServiceOption
         certificatesRouter({ certificates, verifier, now: () => clock.now() }),
         pkiRouter({ certificates, now: () => clock.now() }),
         apiDocsRouter({ publicUrl: config.server.publicUrl }),
+        signaturesRouter({ validator, verifier }),
       ];
     }
 
@@ -351,6 +372,7 @@ export async function createService(config: Config, options: CreateServiceOption
       setCertificateTlsUrl: (url) => {
         certificateTlsUrl = config.certLogin.publicUrl ?? url;
       },
+      validation: { trust: trustStore, validator },
       beginShutdown: () => {
         shuttingDown = true;
       },

@@ -37,7 +37,14 @@ export function der(value: { toSchema(): asn1js.AsnType } | asn1js.AsnType): Uin
  */
 export function decodeDer(bytes: Uint8Array, what: string, kind: ErrorKind): asn1js.AsnType {
   if (bytes.byteLength === 0) throw new AppError(kind, `${what}: empty input`);
-  const { offset, result } = asn1js.fromBER(bytes);
+  let decoded: ReturnType<typeof asn1js.fromBER>;
+  try {
+    decoded = asn1js.fromBER(bytes);
+  } catch (error) {
+    // asn1js throws (rather than reporting offset -1) on some malformed lengths and tags.
+    throw new AppError(kind, `${what}: malformed DER (${(error as Error).message})`, {}, { cause: error });
+  }
+  const { offset, result } = decoded;
   if (offset === -1) throw new AppError(kind, `${what}: malformed DER (${result.error || 'cannot decode'})`);
   if (offset !== bytes.byteLength) {
     throw new AppError(kind, `${what}: ${bytes.byteLength - offset} trailing byte(s) after the DER value`);

@@ -12,6 +12,7 @@ import { registerUser } from './commands/user-command.js';
 import { registerCa } from './commands/ca-command.js';
 import { registerCert, registerCrl } from './commands/cert-command.js';
 import { registerSeed } from './commands/seed-command.js';
+import { registerTrust } from './commands/trust-command.js';
 
 export function buildProgram(): Command {
   const program = new Command('tinnhiem')
@@ -31,6 +32,7 @@ export function buildProgram(): Command {
   registerCert(program);
   registerCrl(program);
   registerSeed(program);
+  registerTrust(program);
   registerConfig(program);
   return program;
 }

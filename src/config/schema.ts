@@ -147,6 +147,19 @@ export const configSchema = z.object({
     .refine((c) => !c.proxyHeader || c.trustedProxies?.length, { message: 'CERT_LOGIN_TRUSTED_PROXIES is required with CERT_LOGIN_PROXY_HEADER', path: ['trustedProxies'] })
     .refine((c) => (c.trustedProxies ?? []).every(isAddressOrRange), { message: 'expected addresses or CIDR ranges (10.0.0.5, 10.0.1.0/24, fd00::/8)', path: ['trustedProxies'] })
     .prefault({}),
+  validation: z
+    .object({
+      trustAnchors: z
+        .union([z.array(z.string()), z.string().transform((v) => v.split(',').map((f) => f.trim()).filter(Boolean))])
+        .default([]),
+      maxBytes: integer(1024, 512 * 1024 * 1024).default(20 * 1024 * 1024),
+      maxSignatures: integer(1, 1000).default(50),
+      timeBudgetMs: integer(100, 10 * 60_000).default(20_000),
+      fetch: booleanish.default(true),
+      fetchTimeoutMs: integer(100, 60_000).default(5_000),
+      fetchPrivateNetworks: booleanish.default(false),
+    })
+    .prefault({}),
   log: z
     .object({
       level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -268,4 +281,23 @@ export const envVars: readonly EnvVar[] = [
   },
   { name: 'CERT_LOGIN_PROXY_HEADER', path: 'certLogin.proxyHeader', doc: 'Header in which a TLS-terminating reverse proxy passes the client certificate (URL-encoded PEM, nginx $ssl_client_escaped_cert).' },
   { name: 'CERT_LOGIN_TRUSTED_PROXIES', path: 'certLogin.trustedProxies', doc: 'Comma-separated addresses or CIDR ranges of the proxies whose certificate header is believed; from any other address it is refused.' },
+  {
+    name: 'VALIDATION_TRUST_ANCHORS',
+    path: 'validation.trustAnchors',
+    doc: 'Comma-separated PEM/DER files of extra trust anchors for signature validation (e.g. the VGCA and national roots); our own roots are always trusted. More with `tinnhiem trust add`.',
+  },
+  { name: 'VALIDATION_MAX_BYTES', path: 'validation.maxBytes', doc: 'Largest request body of the validation endpoints (PDFs); other routes keep BODY_LIMIT_BYTES.' },
+  { name: 'VALIDATION_MAX_SIGNATURES', path: 'validation.maxSignatures', doc: 'Most signatures (PDF fields or CMS signers) validated in one request; more is a 400.' },
+  { name: 'VALIDATION_TIME_BUDGET_MS', path: 'validation.timeBudgetMs', doc: 'Wall-clock budget of one validation request; past it the request fails with 413.' },
+  {
+    name: 'VALIDATION_FETCH',
+    path: 'validation.fetch',
+    doc: 'Fetch OCSP responses and CRLs of other CAs named in their certificates (cached until nextUpdate). Off: their status is INDETERMINATE / TRY_LATER.',
+  },
+  { name: 'VALIDATION_FETCH_TIMEOUT_MS', path: 'validation.fetchTimeoutMs', doc: 'Timeout of one OCSP or CRL fetch.' },
+  {
+    name: 'VALIDATION_FETCH_PRIVATE_NETWORKS',
+    path: 'validation.fetchPrivateNetworks',
+    doc: 'Allow OCSP/CRL fetches to private and loopback addresses (off: a certificate cannot point the validator at internal services).',
+  },
 ];

@@ -18,6 +18,8 @@ export const errorKinds = {
   badCertificate: { status: 400, type: 'bad-certificate', title: 'Unusable certificate', oauth: 'invalid_request' },
   policyViolation: { status: 400, type: 'policy-violation', title: 'Request violates the certificate policy', oauth: 'invalid_request' },
   profileNotFound: { status: 400, type: 'profile-not-found', title: 'Unknown certificate profile', oauth: 'invalid_request' },
+  // Validation (src/validation/): input that is not a signature, PDF or certificate at all.
+  badSignatureInput: { status: 400, type: 'bad-signature-input', title: 'Unreadable signature or document', oauth: 'invalid_request' },
   payloadTooLarge: { status: 413, type: 'payload-too-large', title: 'Request body too large', oauth: 'invalid_request' },
   unsupportedMediaType: {
     status: 415,

@@ -6,16 +6,25 @@ import type { AppState } from '../context.js';
 
 const JSON_TYPES = ['application/json', 'application/*+json'];
 
+declare module '../context.js' {
+  interface AppState {
+    /** The body cap of this request's route (BODY_LIMIT_BYTES unless a prefix has its own). */
+    bodyLimitBytes?: number;
+  }
+}
+
 /**
  * Enforces the body size limit on every request (a declared Content-Length over it is refused
  * before anything is read) and parses JSON bodies for the service's own routes. Routes with other
  * bodies (OCSP's DER, multipart) read them with `readBody` under the same limit. Paths handled by
  * a mounted application that parses its own bodies (oidc-provider) are skipped.
  */
-export function bodyLimits(options: { limitBytes: number; skipJsonPrefixes?: string[] }): Middleware<AppState> {
-  const { limitBytes } = options;
+export function bodyLimits(options: { limitBytes: number; skipJsonPrefixes?: string[]; prefixLimits?: ReadonlyArray<{ prefix: string; limitBytes: number }> }): Middleware<AppState> {
   const skip = options.skipJsonPrefixes ?? [];
   return async function bodyLimitsMiddleware(ctx, next) {
+    // A route family may have its own cap (the validation endpoints take PDFs).
+    const limitBytes = options.prefixLimits?.find((p) => ctx.path === p.prefix || ctx.path.startsWith(`${p.prefix}/`))?.limitBytes ?? options.limitBytes;
+    ctx.state.bodyLimitBytes = limitBytes;
     const declared = ctx.request.length;
     if (declared !== undefined && declared > limitBytes) {
       throw new AppError('payloadTooLarge', `request body of ${declared} bytes exceeds the limit of ${limitBytes} bytes`, {

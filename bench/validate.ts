@@ -1,0 +1,143 @@
+/**
+ * `npm run bench:validate`: the signature validator against its ceiling, measured in the same run
+ * on the same machine (DESIGN.md, performance method):
+ * - CMS validations per second (`openssl cms -sign` signatures by certificates of our own CA,
+ *   detached, with signed attributes; parse, signer look-up, messageDigest, signature, chain from
+ *   the trust store, revocation from the registry, report), sequential and with 8 in flight;
+ * - raw `crypto.verify` of exactly the same signatures (signed attributes, signature value, key),
+ *   the ceiling of any validator;
+ * - a PDF with 5 signatures made by poppler's `pdfsig` (incremental updates), whole validation.
+ * In process (no HTTP) on the embedded database unless DATABASE_URL is set. Results go to
+ * bench/results/validate-<date>.json and .md. BENCH_VALIDATE_SECONDS=5 changes the run length.
+ */
+import 'reflect-metadata';
+import { execFileSync } from 'node:child_process';
+import { constants, createPublicKey, verify } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig } from '../src/config/load-config.js';
+import { createLogger } from '../src/logging/logger.js';
+import { createService } from '../src/main.js';
+import { parseCms } from '../src/validation/cms.js';
+import { officialHolder } from '../test/support/ca-helpers.js';
+import { cadesPdf, minimalPdf, nssDatabase, pdfsigSign, type Signer } from '../test/integration/validation/validation-support.js';
+
+const SECONDS = Number(process.env.BENCH_VALIDATE_SECONDS ?? 5);
+const SIGNATURES = 200;
+const sh = (cmd: string, args: string[]) => execFileSync(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] }).toString();
+
+const dir = mkdtempSync(join(tmpdir(), 'tinnhiem-bench-validate-'));
+const config = loadConfig({ env: { DATA_DIR: dir, LOG_LEVEL: 'warn', VALIDATION_FETCH: 'false', ...(process.env.DATABASE_URL ? { DATABASE_URL: process.env.DATABASE_URL } : {}) } });
+const service = await createService(config, { log: createLogger({ level: 'warn' }), masterPassphrase: 'bench-validate-passphrase', initialise: true, devCa: true, purpose: 'bench', keyKdfIterations: 10_000 });
+
+async function signer(name: string, key: 'rsa' | 'ec', cccd: string): Promise<Signer> {
+  const keyPath = join(dir, `${name}.key`);
+  sh('openssl', key === 'rsa' ? ['genpkey', '-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:2048', '-out', keyPath] : ['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', keyPath]);
+  const csr = sh('openssl', ['req', '-new', '-key', keyPath, '-subj', '/CN=token']);
+  const submitted = await service.certificates.ra.submit('bench:requester', { csr, profileId: 'official-signing', holder: officialHolder(cccd, `Bench ${name}`) as never });
+  const approved = await service.certificates.ra.approve('bench:officer', submitted.request.id);
+  const record = await service.certificates.ca.certificate(approved.issued!.serial, approved.issued!.issuerId);
+  const pem = service.certificates.pem(record);
+  const cert = join(dir, `${name}.pem`);
+  writeFileSync(cert, pem);
+  return { key: keyPath, cert, serial: record.serial, issuerId: record.issuerId, pem };
+}
+
+const rsa = await signer('rsa', 'rsa', '094185000091');
+const ec = await signer('ec', 'ec', '094185000092');
+const issuing = join(dir, 'issuing.pem');
+const root = join(dir, 'root.pem');
+const issuers = await service.certificates.ca.issuers();
+writeFileSync(issuing, (await service.certificates.caCertificate(issuers.find((i) => i.role === 'issuing')!.id)).pem);
+writeFileSync(root, (await service.certificates.caCertificate(issuers.find((i) => i.role === 'root')!.id)).pem);
+
+// Signatures: half RSA-2048 PKCS#1 v1.5, half ECDSA P-256, over distinct 2 KB documents.
+interface Sample { sig: Buffer; data: Buffer; raw: { signed: Uint8Array; value: Uint8Array; key: ReturnType<typeof createPublicKey>; rsa: boolean } }
+const samples: Sample[] = [];
+for (let i = 0; i < SIGNATURES; i++) {
+  const s = i % 2 ? ec : rsa;
+  const data = Buffer.from(`Văn bản số ${i}/UBND\n`.repeat(100));
+  const input = join(dir, `d${i}.bin`);
+  writeFileSync(input, data);
+  sh('openssl', ['cms', '-sign', '-binary', '-in', input, '-signer', s.cert, '-inkey', s.key, '-outform', 'DER', '-out', join(dir, `s${i}.der`), '-md', 'sha256']);
+  const sig = readFileSync(join(dir, `s${i}.der`));
+  const info = parseCms(sig).signedData.signerInfos[0];
+  samples.push({ sig, data, raw: { signed: new Uint8Array(info.signedAttrs!.encodedValue), value: info.signature.valueBlock.valueHexView, key: createPublicKey(readFileSync(s.cert)), rsa: s === rsa } });
+}
+
+const validator = service.validation.validator;
+// Sanity: every sample passes, or the figures mean nothing.
+for (const s of samples.slice(0, 4)) {
+  const r = await validator.validateSignature({ signature: s.sig, document: s.data });
+  if (r.indication !== 'TOTAL_PASSED') throw new Error(`sample does not validate: ${JSON.stringify(r.signatures[0]?.errors)}`);
+}
+
+async function timed(run: () => Promise<number>): Promise<number> {
+  const start = process.hrtime.bigint();
+  let n = 0;
+  while (Number(process.hrtime.bigint() - start) / 1e9 < SECONDS) n += await run();
+  return n / (Number(process.hrtime.bigint() - start) / 1e9);
+}
+
+let k = 0;
+process.stdout.write(`validate: ${SIGNATURES} signatures, ${SECONDS} s per row\n`);
+const sequential = await timed(async () => {
+  const s = samples[k++ % samples.length];
+  await validator.validateSignature({ signature: s.sig, document: s.data });
+  return 1;
+});
+process.stdout.write(`  CMS validations/s, sequential          ${sequential.toFixed(0)}\n`);
+const concurrent = await timed(async () => {
+  await Promise.all(Array.from({ length: 8 }, () => {
+    const s = samples[k++ % samples.length];
+    return validator.validateSignature({ signature: s.sig, document: s.data });
+  }));
+  return 8;
+});
+process.stdout.write(`  CMS validations/s, 8 in flight         ${concurrent.toFixed(0)}\n`);
+const raw = await timed(async () => {
+  for (let j = 0; j < 50; j++) {
+    const { raw: r } = samples[k++ % samples.length];
+    if (!verify('sha256', r.signed, r.rsa ? { key: r.key, padding: constants.RSA_PKCS1_PADDING } : { key: r.key, dsaEncoding: 'der' }, r.value)) throw new Error('raw verify failed');
+  }
+  return 50;
+});
+process.stdout.write(`  raw crypto.verify/s (same signatures)  ${raw.toFixed(0)}\n`);
+
+// A PDF with 5 signatures: PAdES (openssl -cades) first, then four pdfsig signatures.
+const nssRsa = nssDatabase(rsa, 'rsa', { root, issuing });
+let pdf = cadesPdf(minimalPdf(), ec, 'sig1');
+for (let i = 2; i <= 5; i++) pdf = pdfsigSign(pdf, nssRsa, 'rsa', `sig${i}`);
+const times: number[] = [];
+for (let i = 0; i < 20; i++) {
+  const start = process.hrtime.bigint();
+  const report = await validator.validateSignature({ kind: 'pdf', document: pdf });
+  times.push(Number(process.hrtime.bigint() - start) / 1e6);
+  if (report.summary.total !== 5 || report.summary.passed !== 5) throw new Error(`the 5-signature PDF does not validate: ${JSON.stringify(report.summary)}`);
+}
+times.sort((a, b) => a - b);
+const pdfMs = { median: times[Math.floor(times.length / 2)], max: times[times.length - 1], bytes: pdf.length };
+process.stdout.write(`  PDF with 5 signatures (${(pdf.length / 1e6).toFixed(1)} MB)       median ${pdfMs.median.toFixed(1)} ms, max ${pdfMs.max.toFixed(1)} ms\n`);
+
+const date = new Date().toISOString().slice(0, 10);
+const machine = { cpus: cpus().length, cpu: cpus()[0]?.model, node: process.version, openssl: sh('openssl', ['version']).trim(), database: process.env.DATABASE_URL ? 'postgresql' : 'embedded (PGlite)' };
+const ratios = { sequentialVsRawVerify: sequential / raw, concurrentVsRawVerify: concurrent / raw };
+const md = [
+  `Validation benchmark ${date}: ${machine.cpus} × ${machine.cpu}, Node ${machine.node}, ${machine.openssl}, ${machine.database}; in process, ${SECONDS} s per row, ${SIGNATURES} distinct signatures (half RSA-2048, half ECDSA P-256).`,
+  '',
+  '| Measure | Value | ÷ raw crypto.verify |',
+  '|---|---:|---:|',
+  `| CMS validations/s, sequential (revocation from the registry) | ${sequential.toFixed(0)} | ${ratios.sequentialVsRawVerify.toFixed(3)} |`,
+  `| CMS validations/s, 8 in flight | ${concurrent.toFixed(0)} | ${ratios.concurrentVsRawVerify.toFixed(3)} |`,
+  `| raw crypto.verify/s of the same signatures | ${raw.toFixed(0)} | 1 |`,
+  `| PDF with 5 signatures (${(pdf.length / 1e6).toFixed(1)} MB), median / max ms | ${pdfMs.median.toFixed(1)} / ${pdfMs.max.toFixed(1)} | target < 200 ms |`,
+].join('\n');
+const resultsDir = new URL('./results/', import.meta.url);
+mkdirSync(resultsDir, { recursive: true });
+writeFileSync(new URL(`validate-${date}.json`, resultsDir), JSON.stringify({ date, machine, seconds: SECONDS, signatures: SIGNATURES, sequential, concurrent, rawVerify: raw, ratios, pdf5: pdfMs }, null, 2) + '\n');
+writeFileSync(new URL(`validate-${date}.md`, resultsDir), md + '\n');
+process.stdout.write(`\n${md}\n`);
+await service.close();
+rmSync(dir, { recursive: true, force: true });
+process.exit(0);

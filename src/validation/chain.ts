@@ -1,0 +1,203 @@
+/**
+ * Certification path building and validation (RFC 5280 §6, simplified to what signature
+ * validation needs): find issuers by exact name match (and key identifier when both sides carry
+ * one), prove each link by its signature, stop at a trust anchor; then check validity periods,
+ * basic constraints, path length, key usage, extended key usage and unknown critical extensions
+ * at the validation time. Pure: no I/O.
+ */
+import { verifySignature } from '../../ca/asn1/algorithms.js';
+import { toHex } from '../../ca/asn1/der.js';
+import { oid } from '../../ca/asn1/oids.js';
+import type { Cert } from './cert.js';
+import type { SubIndication } from './indications.js';
+
+export type CertSource = 'signature' | 'request' | 'trust-store' | 'our-ca' | 'configured' | 'aia';
+
+export interface Candidate {
+  cert: Cert;
+  source: CertSource;
+  anchor: boolean;
+}
+
+/** Anchors and intermediates indexed by subject name (DER hex). */
+export class CertPool {
+  private readonly bySubject = new Map<string, Candidate[]>();
+  private readonly seen = new Set<string>();
+
+  /** `parent`: a shared pool (the trust store) this one extends with a request's certificates. */
+  constructor(candidates: Iterable<Candidate> = [], private readonly parent?: CertPool) {
+    for (const c of candidates) this.add(c);
+  }
+
+  add(c: Candidate): void {
+    const key = `${c.cert.sha256}:${c.anchor}`;
+    if (this.seen.has(key)) return;
+    this.seen.add(key);
+    const list = this.bySubject.get(c.cert.subjectHex) ?? [];
+    // Anchors first: the shortest trusted path wins.
+    if (c.anchor) list.unshift(c);
+    else list.push(c);
+    this.bySubject.set(c.cert.subjectHex, list);
+  }
+
+  issuersOf(c: Cert): Candidate[] {
+    const own = this.bySubject.get(c.issuerHex) ?? [];
+    const inherited = this.parent?.issuersOf(c) ?? [];
+    // Anchors of the parent come before this pool's untrusted copies of the same certificates.
+    return [...inherited.filter((x) => x.anchor), ...own.filter((x) => x.anchor), ...inherited.filter((x) => !x.anchor), ...own.filter((x) => !x.anchor)];
+  }
+
+  isAnchor(c: Cert): boolean {
+    return (this.bySubject.get(c.subjectHex) ?? []).some((x) => x.anchor && x.cert.sha256 === c.sha256) || !!this.parent?.isAnchor(c);
+  }
+
+  /** Every certificate of this pool and its parent (for signer look-up by issuer and serial). */
+  all(): Cert[] {
+    return [...(this.parent?.all() ?? []), ...[...this.bySubject.values()].flat().map((c) => c.cert)];
+  }
+
+  get size(): number {
+    return this.seen.size + (this.parent?.size ?? 0);
+  }
+}
+
+export interface PathResult {
+  /** Leaf first, trust anchor last; null when no path reached an anchor. */
+  path: Candidate[] | null;
+  /** The longest chain found when none reached an anchor (for the report). */
+  partial: Candidate[];
+  problem: string | null;
+}
+
+const MAX_DEPTH = 10;
+const signatureCache = new Map<string, boolean>();
+
+/** Did `issuer`'s key sign `child`? Cached: the same CA certificates are checked again and again. */
+export function signedBy(child: Cert, issuer: Cert): boolean {
+  const key = `${child.sha256}:${issuer.sha256}`;
+  const cached = signatureCache.get(key);
+  if (cached !== undefined) return cached;
+  let ok: boolean;
+  try {
+    ok = verifySignature(child.cert.tbsView, child.cert.signatureValue.valueBlock.valueHexView, child.cert.signatureAlgorithm, issuer.facts.spki);
+  } catch {
+    ok = false;
+  }
+  if (signatureCache.size > 10_000) signatureCache.clear();
+  signatureCache.set(key, ok);
+  return ok;
+}
+
+function keyIdsCompatible(child: Cert, issuer: Cert): boolean {
+  const aki = child.facts.authorityKeyIdentifier;
+  const ski = issuer.facts.subjectKeyIdentifier;
+  return !aki || !ski || toHex(aki) === toHex(ski);
+}
+
+/** Depth-first search from the leaf to any trust anchor, over `pool` and the leaf's companions. */
+export function buildPath(leaf: Cert, pool: CertPool): PathResult {
+  let partial: Candidate[] = [{ cert: leaf, source: 'signature', anchor: false }];
+  let problem: string | null = null;
+  const start: Candidate = { cert: leaf, source: 'signature', anchor: pool.isAnchor(leaf) };
+  if (start.anchor) return { path: [start], partial: [start], problem: null };
+
+  const visit = (chain: Candidate[]): Candidate[] | null => {
+    if (chain.length > partial.length) partial = chain;
+    const current = chain[chain.length - 1].cert;
+    if (chain.length > MAX_DEPTH) {
+      problem = `no trust anchor within ${MAX_DEPTH} certificates`;
+      return null;
+    }
+    const issuers = pool.issuersOf(current).filter((c) => keyIdsCompatible(current, c.cert) && !chain.some((x) => x.cert.sha256 === c.cert.sha256 && !c.anchor));
+    if (!issuers.length) {
+      problem ??= `no certificate of the issuer "${current.issuerDn}" is known (neither in the signature nor in the trust store)`;
+      return null;
+    }
+    for (const issuer of issuers) {
+      if (!signedBy(current, issuer.cert)) {
+        problem = `the signature on "${current.subjectDn}" does not verify with the key of "${issuer.cert.subjectDn}"`;
+        continue;
+      }
+      const next = [...chain, issuer];
+      if (issuer.anchor) return next;
+      if (issuer.cert.selfIssued && signedBy(issuer.cert, issuer.cert)) {
+        if (next.length > partial.length) partial = next;
+        problem = `the chain ends at the root "${issuer.cert.subjectDn}", which is not a trust anchor here`;
+        continue;
+      }
+      const found = visit(next);
+      if (found) return found;
+    }
+    return null;
+  };
+  const path = visit([start]);
+  return { path, partial: path ?? partial, problem: path ? null : problem ?? 'no path to a trust anchor' };
+}
+
+export type Usage = 'signing' | 'timestamping' | 'any';
+
+export interface PathCheck {
+  failure: { indication: 'TOTAL_FAILED' | 'INDETERMINATE'; subIndication: SubIndication; message: string } | null;
+  warnings: string[];
+}
+
+const KNOWN_EXTENSIONS = new Set<string>([
+  oid.subjectKeyIdentifier, oid.keyUsage, oid.subjectAltName, oid.basicConstraints, oid.crlDistributionPoints,
+  oid.certificatePolicies, oid.authorityKeyIdentifier, oid.extKeyUsage, oid.freshestCrl, oid.authorityInfoAccess, oid.ocspNoCheck,
+  '2.5.29.18', // issuerAltName
+]);
+
+/** Extended key usages that allow document signatures (RFC 9336, Adobe, Microsoft, S/MIME, any). */
+const SIGNING_EKUS = new Set(['1.3.6.1.5.5.7.3.4', '1.3.6.1.5.5.7.3.36', '2.5.29.37.0', '1.2.840.113583.1.1.5', '1.3.6.1.4.1.311.10.3.12', '1.3.6.1.5.5.7.3.3']);
+const TIMESTAMPING_EKU = '1.3.6.1.5.5.7.3.8';
+
+/**
+ * RFC 5280 §6.1.3–6.1.4 at `time`: every certificate in its validity period, CAs with
+ * cA=TRUE, keyCertSign and a respected pathLenConstraint, no unknown critical extension; the
+ * leaf's key usage and extended key usage must allow `usage`. The anchor's own validity is
+ * checked too (a warning), its signature not (it is trusted by configuration).
+ */
+export function checkPath(path: Candidate[], time: Date, usage: Usage): PathCheck {
+  const warnings: string[] = [];
+  const fail = (indication: 'TOTAL_FAILED' | 'INDETERMINATE', subIndication: SubIndication, message: string): PathCheck => ({ failure: { indication, subIndication, message }, warnings });
+  const leaf = path[0].cert;
+  for (let i = 0; i < path.length; i++) {
+    const { cert: c, anchor } = path[i];
+    const name = i === 0 ? 'the signer\'s certificate' : `the CA certificate "${c.subjectDn}"`;
+    if (time < c.facts.notBefore || time > c.facts.notAfter) {
+      const expired = time > c.facts.notAfter;
+      const message = `${name} is ${expired ? `expired (notAfter ${c.facts.notAfter.toISOString()})` : `not yet valid (notBefore ${c.facts.notBefore.toISOString()})`} at the validation time ${time.toISOString()}`;
+      if (anchor && i > 0) warnings.push(message);
+      else if (i === 0) return fail('TOTAL_FAILED', expired ? 'EXPIRED' : 'NOT_YET_VALID', message);
+      else return fail('INDETERMINATE', 'OUT_OF_BOUNDS_NO_POE', message);
+    }
+    const unknownCritical = c.criticalExtensions.filter((e) => !KNOWN_EXTENSIONS.has(e));
+    if (unknownCritical.length && !anchor) return fail('INDETERMINATE', 'CHAIN_CONSTRAINTS_FAILURE', `${name} has unrecognised critical extension(s) ${unknownCritical.join(', ')} (RFC 5280 §4.2)`);
+    if (c.signatureHashWeak && !anchor) warnings.push(`${name} is signed with SHA-1 (${c.signatureAlgorithm}): weak`);
+    if (c.keyWeak) warnings.push(`${name} has a weak key (${c.keyDescription})`);
+    if (i > 0) {
+      // RFC 5280 §6.1.4 (k): an intermediate must be a CA; (n): keyCertSign when key usage is present.
+      if (!c.facts.ca && !(anchor && c.cert.version < 2)) return fail('INDETERMINATE', 'CHAIN_CONSTRAINTS_FAILURE', `${name} is not a CA certificate (basicConstraints cA is not TRUE)`);
+      if (c.facts.keyUsage && !c.facts.keyUsage.includes('keyCertSign')) return fail('INDETERMINATE', 'CHAIN_CONSTRAINTS_FAILURE', `${name} lacks the keyCertSign key usage`);
+      // (l)/(m): pathLenConstraint counts the non-self-issued intermediates below this CA.
+      const below = path.slice(1, i).filter((x) => !x.cert.selfIssued).length;
+      if (c.facts.pathLenConstraint !== null && below > c.facts.pathLenConstraint) {
+        return fail('INDETERMINATE', 'CHAIN_CONSTRAINTS_FAILURE', `${name} allows ${c.facts.pathLenConstraint} intermediate CA(s) below it (pathLenConstraint), the chain has ${below}`);
+      }
+    }
+  }
+  if (usage === 'signing') {
+    const ku = leaf.facts.keyUsage;
+    if (ku && !ku.includes('digitalSignature') && !ku.includes('nonRepudiation')) {
+      return fail('INDETERMINATE', 'CHAIN_CONSTRAINTS_FAILURE', `the signer's key usage (${ku.join(', ')}) allows neither digitalSignature nor nonRepudiation`);
+    }
+    if (leaf.eku && !leaf.eku.some((e) => SIGNING_EKUS.has(e))) {
+      return fail('INDETERMINATE', 'CHAIN_CONSTRAINTS_FAILURE', `the signer's extended key usage (${leaf.eku.join(', ')}) does not allow document signatures`);
+    }
+    if (leaf.facts.ca && path.length > 1) warnings.push('the signer\'s certificate is a CA certificate');
+  } else if (usage === 'timestamping') {
+    // RFC 3161 §2.3: the TSA certificate has exactly id-kp-timeStamping, marked critical.
+    if (!leaf.eku || !leaf.eku.includes(TIMESTAMPING_EKU)) return fail('INDETERMINATE', 'CHAIN_CONSTRAINTS_FAILURE', 'the time-stamping unit\'s certificate lacks the id-kp-timeStamping extended key usage');
+  }
+  return { failure: null, warnings };
+}

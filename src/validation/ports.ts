@@ -1,0 +1,40 @@
+/**
+ * What the validator needs from storage, nothing more (the consumer owns its ports). Implemented
+ * by src/storage repositories and wired in src/main.ts.
+ */
+import type { CertificateRecord } from '../registry/records.js';
+
+export type TrustKind = 'anchor' | 'intermediate';
+
+export interface TrustEntry {
+  sha256: string;
+  kind: TrustKind;
+  der: Buffer;
+  subjectDn: string;
+  notAfter: Date;
+  label: string | null;
+  addedBy: string;
+  addedAt: Date;
+}
+
+/** The operator-managed part of the trust store (`tinnhiem trust add|list|remove`). */
+export interface TrustEntryPort {
+  list(): Promise<TrustEntry[]>;
+  /** Adds the entry and its audit event in one transaction; false when it was already there. */
+  add(actor: string, entry: Omit<TrustEntry, 'addedAt' | 'addedBy'>): Promise<boolean>;
+  /** Removes it and audits; false when there was nothing to remove. */
+  remove(actor: string, sha256: string): Promise<boolean>;
+}
+
+export interface OurIssuer {
+  id: string;
+  role: 'root' | 'issuing' | 'ocsp-signer' | 'external';
+  status: 'pending' | 'active' | 'retired';
+  certificate: Buffer | null;
+}
+
+/** Our CA hierarchy and registry: the revocation source for the certificates we issued. */
+export interface RegistryPort {
+  issuers(): Promise<OurIssuer[]>;
+  certificate(issuerId: string, serial: string): Promise<CertificateRecord | null>;
+}

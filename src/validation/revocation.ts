@@ -1,0 +1,256 @@
+/**
+ * Revocation status at a validation time. Certificates we issued are answered from our registry
+ * (the source of truth our own OCSP responder and CRLs are made from); other CAs' certificates
+ * from their OCSP responder (RFC 6960), else their CRL (RFC 5280 §5), fetched over HTTP with a
+ * size cap and a timeout, and cached until nextUpdate.
+ */
+import { createHash } from 'node:crypto';
+import { isIP } from 'node:net';
+import { lookup } from 'node:dns/promises';
+import * as asn1js from 'asn1js';
+import * as pkijs from 'pkijs';
+import { verifySignature } from '../../ca/asn1/algorithms.js';
+import { hexFromInteger, integerFromHex } from '../../ca/asn1/der.js';
+import { subjectPublicKeyBits } from '../../ca/asn1/public-key.js';
+import { revocationReasons } from '../../ca/status/crl/crl.js';
+import type { Clock } from '../lifecycle/clock.js';
+import { fromPkijs, sha256Hex, type Cert } from './cert.js';
+import { signedBy } from './chain.js';
+import type { OurIssuer, RegistryPort } from './ports.js';
+import type { RevocationEvidence } from './report.js';
+
+export interface FetchPolicy {
+  enabled: boolean;
+  timeoutMs: number;
+  maxBytes: number;
+  /** Private, loopback and link-local addresses are refused unless allowed (SSRF). */
+  allowPrivateNetworks: boolean;
+}
+
+const reasonNames = Object.fromEntries(Object.entries(revocationReasons).map(([name, code]) => [code, name])) as Record<number, string>;
+
+function isPrivateAddress(address: string): boolean {
+  if (isIP(address) === 6) {
+    const a = address.toLowerCase();
+    if (a.startsWith('::ffff:')) return isPrivateAddress(a.slice(7));
+    return a === '::1' || a === '::' || a.startsWith('fc') || a.startsWith('fd') || a.startsWith('fe80');
+  }
+  const [p, q] = address.split('.').map(Number);
+  return p === 10 || p === 127 || p === 0 || (p === 169 && q === 254) || (p === 172 && q >= 16 && q <= 31) || (p === 192 && q === 168) || (p === 100 && q >= 64 && q <= 127);
+}
+
+/** HTTP GET/POST of a small DER object from a URL a certificate names; bounded and SSRF-guarded. */
+export async function fetchDer(url: string, policy: FetchPolicy, body?: Uint8Array): Promise<Uint8Array> {
+  if (!policy.enabled) throw new Error('network fetches are disabled (VALIDATION_FETCH)');
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new Error(`not a URL: ${url.slice(0, 100)}`);
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new Error(`only http(s) URLs are fetched, not ${parsed.protocol}`);
+  if (!policy.allowPrivateNetworks) {
+    const host = parsed.hostname.replace(/^\[|\]$/g, '');
+    const addresses = isIP(host) ? [host] : (await lookup(host, { all: true })).map((a) => a.address);
+    if (addresses.some(isPrivateAddress)) throw new Error(`${parsed.hostname} is a private address; fetching it is refused`);
+  }
+  const response = await fetch(url, {
+    method: body ? 'POST' : 'GET',
+    headers: body ? { 'content-type': 'application/ocsp-request' } : {},
+    body: body ? Buffer.from(body) : undefined,
+    redirect: 'error',
+    signal: AbortSignal.timeout(policy.timeoutMs),
+  });
+  if (!response.ok) throw new Error(`${url} answered HTTP ${response.status}`);
+  const declared = Number(response.headers.get('content-length') ?? 0);
+  if (declared > policy.maxBytes) throw new Error(`${url}: ${declared} bytes exceed the limit of ${policy.maxBytes}`);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+    size += chunk.byteLength;
+    if (size > policy.maxBytes) throw new Error(`${url}: more than ${policy.maxBytes} bytes`);
+    chunks.push(Buffer.from(chunk));
+  }
+  return Buffer.concat(chunks);
+}
+
+interface CachedCrl {
+  crl: pkijs.CertificateRevocationList;
+  issuerSha: string;
+  nextUpdate: Date | null;
+  thisUpdate: Date;
+}
+interface CachedOcsp {
+  evidence: Omit<RevocationEvidence, 'subject'>;
+  revokedAt: Date | null;
+  expires: number;
+}
+
+export class RevocationChecker {
+  private readonly crls = new Map<string, CachedCrl>();
+  private readonly ocsp = new Map<string, CachedOcsp>();
+  private issuersCache: { at: number; rows: OurIssuer[]; bySha: Map<string, OurIssuer> } | null = null;
+
+  constructor(
+    private readonly registry: RegistryPort,
+    private readonly policy: FetchPolicy,
+    private readonly clock: Clock,
+    private readonly cacheEntries = 10_000,
+  ) {}
+
+  /** Our issuers by the SHA-256 of their certificate; re-read every few seconds. */
+  async ourIssuers(): Promise<Map<string, OurIssuer>> {
+    const now = Date.now();
+    if (!this.issuersCache || now - this.issuersCache.at > 5_000) {
+      const rows = await this.registry.issuers();
+      this.issuersCache = { at: now, rows, bySha: new Map(rows.filter((r) => r.certificate && r.role !== 'external').map((r) => [sha256Hex(r.certificate!), r])) };
+    }
+    return this.issuersCache.bySha;
+  }
+
+  /** The status of `cert` (issued by `issuer`) at `time`. */
+  async check(cert: Cert, issuer: Cert, time: Date): Promise<RevocationEvidence> {
+    const base = { serial: cert.facts.serial, subject: cert.subjectDn, revokedAt: null, reason: null, producedAt: null, url: null, note: null };
+    const ours = await this.ourIssuers();
+    const ourIssuer = ours.get(issuer.sha256);
+    if (ourIssuer) return this.fromRegistry(cert, ourIssuer, ours, base);
+    const errors: string[] = [];
+    for (const url of cert.facts.ocspUrls.slice(0, 2)) {
+      try {
+        return { ...(await this.fromOcsp(cert, issuer, url)), subject: cert.subjectDn };
+      } catch (err) {
+        errors.push(`OCSP ${url}: ${(err as Error).message}`);
+      }
+    }
+    for (const url of cert.facts.crlUrls.slice(0, 2)) {
+      try {
+        return { ...(await this.fromCrl(cert, issuer, url, time)), subject: cert.subjectDn };
+      } catch (err) {
+        errors.push(`CRL ${url}: ${(err as Error).message}`);
+      }
+    }
+    if (!cert.facts.ocspUrls.length && !cert.facts.crlUrls.length) {
+      return { ...base, source: 'none', status: 'unavailable', note: 'the certificate names neither an OCSP responder nor a CRL' };
+    }
+    return { ...base, source: 'none', status: 'unavailable', note: errors.join('; ').slice(0, 1000) };
+  }
+
+  private async fromRegistry(cert: Cert, issuer: OurIssuer, ours: Map<string, OurIssuer>, base: Omit<RevocationEvidence, 'source' | 'status'>): Promise<RevocationEvidence> {
+    const producedAt = this.clock.now().toISOString();
+    const caRow = ours.get(cert.sha256);
+    if (caRow) {
+      const status = caRow.status === 'active' || caRow.status === 'retired' ? 'good' : 'unknown';
+      return { ...base, source: 'registry', status, producedAt, note: `our CA certificate (${caRow.role}, ${caRow.status})` };
+    }
+    const record = await this.registry.certificate(issuer.id, cert.facts.serial);
+    if (!record || (record.der && sha256Hex(record.der) !== cert.sha256)) {
+      // A certificate that verifies under our CA's key but that our registry never recorded.
+      return { ...base, source: 'registry', status: 'unknown', producedAt, note: `our registry has no certificate ${cert.facts.serial} of issuer ${issuer.id}` };
+    }
+    if (record.status === 'good') return { ...base, source: 'registry', status: 'good', producedAt };
+    if (record.status === 'hold') return { ...base, source: 'registry', status: 'hold', revokedAt: record.statusChangedAt.toISOString(), reason: 'certificateHold', producedAt };
+    // RFC 5280 §5.3.2: a key known compromised since invalidityDate is distrusted from then on.
+    const effective = record.invalidityDate && record.revokedAt && record.invalidityDate < record.revokedAt ? record.invalidityDate : record.revokedAt;
+    return {
+      ...base,
+      source: 'registry',
+      status: 'revoked',
+      revokedAt: effective?.toISOString() ?? null,
+      reason: record.revocationReason,
+      producedAt,
+      note: effective !== record.revokedAt ? `revoked at ${record.revokedAt?.toISOString()}, invalid since ${effective?.toISOString()} (invalidityDate)` : null,
+    };
+  }
+
+  private trim<K, V>(map: Map<K, V>): void {
+    while (map.size > this.cacheEntries) map.delete(map.keys().next().value as K);
+  }
+
+  private async fromOcsp(cert: Cert, issuer: Cert, url: string): Promise<Omit<RevocationEvidence, 'subject'>> {
+    const key = `${url}|${issuer.sha256}|${cert.facts.serial}`;
+    const cached = this.ocsp.get(key);
+    if (cached && cached.expires > this.clock.now().getTime()) return cached.evidence;
+    // RFC 6960 §4.1.1: CertID with SHA-1 (what every responder supports).
+    const certId = new pkijs.CertID({
+      hashAlgorithm: new pkijs.AlgorithmIdentifier({ algorithmId: '1.3.14.3.2.26', algorithmParams: new asn1js.Null() }),
+      issuerNameHash: new asn1js.OctetString({ valueHex: createHash('sha1').update(issuer.facts.subject).digest() }),
+      issuerKeyHash: new asn1js.OctetString({ valueHex: createHash('sha1').update(subjectPublicKeyBits(issuer.facts.spki)).digest() }),
+      serialNumber: integerFromHex(cert.facts.serial),
+    });
+    const request = new pkijs.OCSPRequest({ tbsRequest: new pkijs.TBSRequest({ requestList: [new pkijs.Request({ reqCert: certId })] }) });
+    const der = await fetchDer(url, this.policy, new Uint8Array(request.toSchema(true).toBER(false)));
+    const asn = asn1js.fromBER(der);
+    if (asn.offset === -1) throw new Error('malformed OCSP response');
+    const response = new pkijs.OCSPResponse({ schema: asn.result });
+    const status = response.responseStatus.valueBlock.valueDec;
+    if (status !== 0) throw new Error(`responder status ${status}${status === 3 ? ' (tryLater)' : ''}`);
+    if (!response.responseBytes || response.responseBytes.responseType !== '1.3.6.1.5.5.7.48.1.1') throw new Error('not a basic OCSP response');
+    const basicAsn = asn1js.fromBER(response.responseBytes.response.valueBlock.valueHexView);
+    const basic = new pkijs.BasicOCSPResponse({ schema: basicAsn.result });
+    // RFC 6960 §4.2.2.2: signed by the issuer itself or by a responder it certified for OCSP signing.
+    const responderCerts = (basic.certs ?? []).map((c) => fromPkijs(new Uint8Array(c.toSchema().toBER(false)), c));
+    const signer = [issuer, ...responderCerts.filter((c) => c.issuerHex === issuer.subjectHex && signedBy(c, issuer) && c.eku?.includes('1.3.6.1.5.5.7.3.9'))].find((c) => {
+      try {
+        return verifySignature(basic.tbsResponseData.tbsView, basic.signature.valueBlock.valueHexView, basic.signatureAlgorithm, c.facts.spki);
+      } catch {
+        return false;
+      }
+    });
+    if (!signer) throw new Error('the response is not signed by the issuer or a responder it authorised');
+    const single = basic.tbsResponseData.responses.find((r) => hexFromInteger(r.certID.serialNumber.valueBlock.valueHexView) === cert.facts.serial);
+    if (!single) throw new Error('the response does not cover this certificate');
+    const now = this.clock.now();
+    if (single.nextUpdate && single.nextUpdate < now) throw new Error(`stale response (nextUpdate ${single.nextUpdate.toISOString()})`);
+    const tag = (single.certStatus as asn1js.BaseBlock).idBlock.tagNumber;
+    let revokedAt: Date | null = null;
+    let reason: string | null = null;
+    if (tag === 1) {
+      const inner = (single.certStatus as asn1js.Constructed).valueBlock.value;
+      const time = inner[0];
+      revokedAt = time instanceof asn1js.GeneralizedTime ? time.toDate() : null;
+      const reasonNode = inner[1] as asn1js.Constructed | undefined;
+      const code = reasonNode?.valueBlock?.value?.[0];
+      if (code instanceof asn1js.Enumerated) reason = reasonNames[code.valueBlock.valueDec] ?? null;
+    }
+    const evidence: Omit<RevocationEvidence, 'subject'> = {
+      serial: cert.facts.serial,
+      source: 'ocsp',
+      status: tag === 0 ? 'good' : tag === 1 ? 'revoked' : 'unknown',
+      revokedAt: revokedAt?.toISOString() ?? null,
+      reason,
+      producedAt: basic.tbsResponseData.producedAt.toISOString(),
+      url,
+      note: signer === issuer ? null : `signed by the delegated responder "${signer.subjectDn}"`,
+    };
+    this.ocsp.set(key, { evidence, revokedAt, expires: Math.min(single.nextUpdate?.getTime() ?? now.getTime() + 3_600_000, now.getTime() + 24 * 3_600_000) });
+    this.trim(this.ocsp);
+    return evidence;
+  }
+
+  private async fromCrl(cert: Cert, issuer: Cert, url: string, time: Date): Promise<Omit<RevocationEvidence, 'subject'>> {
+    const now = this.clock.now();
+    let cached = this.crls.get(url);
+    if (!cached || cached.issuerSha !== issuer.sha256 || (cached.nextUpdate && cached.nextUpdate < now)) {
+      const der = await fetchDer(url, this.policy);
+      const asn = asn1js.fromBER(der);
+      if (asn.offset === -1) throw new Error('malformed CRL');
+      const crl = new pkijs.CertificateRevocationList({ schema: asn.result });
+      const issuerName = sha256Hex(new Uint8Array(crl.issuer.toSchema().toBER(false)));
+      if (issuerName !== sha256Hex(issuer.facts.subject)) throw new Error('the CRL is issued by another CA');
+      if (!verifySignature(crl.tbsView, crl.signatureValue.valueBlock.valueHexView, crl.signature, issuer.facts.spki)) throw new Error('the CRL signature does not verify with the issuer\'s key');
+      cached = { crl, issuerSha: issuer.sha256, nextUpdate: crl.nextUpdate?.value ?? null, thisUpdate: crl.thisUpdate.value };
+      if (cached.nextUpdate && cached.nextUpdate < now) throw new Error(`stale CRL (nextUpdate ${cached.nextUpdate.toISOString()})`);
+      this.crls.set(url, cached);
+      this.trim(this.crls);
+    }
+    const entry = (cached.crl.revokedCertificates ?? []).find((r) => hexFromInteger(r.userCertificate.valueBlock.valueHexView) === cert.facts.serial);
+    const base = { serial: cert.facts.serial, source: 'crl' as const, producedAt: cached.thisUpdate.toISOString(), url, note: null };
+    if (!entry) {
+      return { ...base, status: 'good', revokedAt: null, reason: null, note: time > cached.thisUpdate ? null : 'the CRL is newer than the validation time; a certificate revoked and removed since would not show' };
+    }
+    const reasonExt = entry.crlEntryExtensions?.extensions.find((e) => e.extnID === '2.5.29.21');
+    const code = reasonExt?.parsedValue instanceof asn1js.Enumerated ? reasonExt.parsedValue.valueBlock.valueDec : null;
+    const reason = code === null ? null : reasonNames[code] ?? null;
+    return { ...base, status: reason === 'certificateHold' ? 'hold' : 'revoked', revokedAt: entry.revocationDate.value.toISOString(), reason };
+  }
+}
