@@ -5,7 +5,8 @@ import type { Database } from '../storage/db.js';
 import type { CaRepository } from '../storage/ca-repository.js';
 import type { AuditRepository } from '../storage/audit-repository.js';
 import type { IssuerRow } from '../registry/records.js';
-import { parseKeySpec, type KeyStore } from '../../ca/keys/key-store.js';
+import { parseKeySpec } from '../../ca/keys/key-store.js';
+import type { KeyStores } from '../../ca/keys/key-stores.js';
 import { createIssuingCertificate, createRootCertificate, createCaCsr, acceptExternalCaCertificate } from '../../ca/issuance/ca-certificates.js';
 import { newSerial } from '../../ca/issuance/serial.js';
 import { requestForKey } from '../../ca/issuance/request.js';
@@ -26,7 +27,7 @@ export class CaSetup {
     private readonly db: Database,
     private readonly repo: CaRepository,
     private readonly audit: AuditRepository,
-    private readonly keyStore: KeyStore,
+    private readonly keyStore: KeyStores,
     private readonly ca: CertificateAuthority,
     private readonly clock: Clock,
   ) {}
@@ -57,22 +58,23 @@ export class CaSetup {
   }
 
   /** Root, issuing CA and OCSP signer, all with keys in the key store. Refused if an issuing CA exists. */
-  async initHierarchy(actor: string, options: { keyType?: string } = {}): Promise<IssuerRow[]> {
+  async initHierarchy(actor: string, options: { keyType?: string; keyStore?: string } = {}): Promise<IssuerRow[]> {
     if ((await this.repo.issuers()).some((i) => i.role === 'issuing' && i.status !== 'retired')) {
       throw new AppError('conflict', 'an issuing CA already exists (`tinnhiem ca show`); a second hierarchy needs `ca rotate`');
     }
     const spec = parseKeySpec(options.keyType ?? this.config.ca.keyType);
+    const store = this.keyStore.store(options.keyStore ?? this.config.ca.keyStore);
     const year = this.clock.now().getUTCFullYear();
     const publicUrl = this.config.server.publicUrl;
     const { name } = this.config.ca;
 
     const rootId = await this.freshId(`root-${year}`);
-    const rootKey = await this.keyStore.generate(spec, rootId);
+    const rootKey = await store.generate(spec, rootId);
     const root = await createRootCertificate({ id: rootId, key: rootKey, subject: this.subject(`${name} Root CA`), profile: this.ca.profile('root-ca'), now: this.clock.now(), serial: newSerial(), publicUrl });
     await this.addIssuer(actor, { id: rootId, role: 'root', keyUri: rootKey.uri, certificate: Buffer.from(root.certificate), csr: null, signatureAlgorithm: rootKey.algorithm, parentId: null, status: 'active', ...this.describe(root.certificate) }, 'ca.root.create', { keyUri: rootKey.uri });
 
     const issuingId = await this.freshId(`issuing-${year}`);
-    const issuingKey = await this.keyStore.generate(spec, issuingId);
+    const issuingKey = await store.generate(spec, issuingId);
     const issuing = await createIssuingCertificate({
       id: issuingId,
       key: issuingKey,
@@ -94,10 +96,10 @@ export class CaSetup {
   }
 
   /** Step 1 of an externally certified issuing CA: its key and PKCS#10 request. */
-  async initExternal(actor: string, options: { keyType?: string } = {}): Promise<{ issuerId: string; csrPem: string }> {
+  async initExternal(actor: string, options: { keyType?: string; keyStore?: string } = {}): Promise<{ issuerId: string; csrPem: string }> {
     const spec = parseKeySpec(options.keyType ?? this.config.ca.keyType);
     const issuingId = await this.freshId(`issuing-${this.clock.now().getUTCFullYear()}`);
-    const key = await this.keyStore.generate(spec, issuingId);
+    const key = await this.keyStore.store(options.keyStore ?? this.config.ca.keyStore).generate(spec, issuingId);
     const subject = this.subject(`${this.config.ca.name} Issuing CA ${this.clock.now().getUTCFullYear()}`);
     const csr = await createCaCsr({ key, subject, profile: this.ca.profile('issuing-ca') });
     await this.addIssuer(actor, { id: issuingId, role: 'issuing', keyUri: key.uri, certificate: null, csr: Buffer.from(csr), signatureAlgorithm: key.algorithm, parentId: null, status: 'pending', subjectDn: null, keyIdentifier: null }, 'ca.issuing.request', { keyUri: key.uri, external: true });
@@ -131,7 +133,10 @@ export class CaSetup {
     const fresh = signers.find((s) => s.certificate && certificateFacts(parseCertificate(s.certificate).certificate).notAfter.getTime() - now.getTime() > renewBeforeDays * 86_400_000);
     if (fresh && !force) return fresh;
     const id = await this.freshId(`ocsp-${issuerId}`);
-    const key = await this.keyStore.generate(parseKeySpec('ecdsa-p256'), id);
+    // The signer's key goes where its issuing CA's key is: an HSM-backed CA keeps its OCSP keys in the token.
+    const parent = await this.repo.issuer(issuerId);
+    const store = parent?.keyUri ? this.keyStore.storeOf(parent.keyUri) : this.keyStore;
+    const key = await store.generate(parseKeySpec('ecdsa-p256'), id);
     const issued = await this.ca.issue({
       actor,
       request: requestForKey(key.spki, this.subject(`${this.config.ca.name} OCSP Responder`)),

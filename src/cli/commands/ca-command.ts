@@ -1,6 +1,6 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { cliActor, configFrom, printJsonOr, withService } from '../cli-support.js';
+import { CliFailure, EXIT, cliActor, configFrom, printJsonOr, withService } from '../cli-support.js';
 
 export function registerCa(program: Command): void {
   const ca = program.command('ca').description('the CA hierarchy: root, issuing CAs, OCSP signers');
@@ -10,18 +10,20 @@ export function registerCa(program: Command): void {
     .option('--external-root', 'the issuing CA will be certified by an external root (e.g. the government CA): write its CSR')
     .option('--csr-out <file>', 'with --external-root: where to write the CSR (default: print it)')
     .option('--key-type <type>', 'ecdsa-p256 (default), ecdsa-p384, rsa-2048…4096, rsa-pss-2048…4096')
+    .option('--key-store <store>', 'file (encrypted PKCS#8, default CA_KEY_STORE) or pkcs11 (the token of PKCS11_TOKEN; docs/hsm.md)')
     .option('--json', 'machine-readable output')
-    .action(async (opts: { externalRoot?: boolean; csrOut?: string; keyType?: string; json?: boolean }, command: Command) => {
+    .action(async (opts: { externalRoot?: boolean; csrOut?: string; keyType?: string; keyStore?: string; json?: boolean }, command: Command) => {
+      if (opts.keyStore !== undefined && opts.keyStore !== 'file' && opts.keyStore !== 'pkcs11') throw new CliFailure(`--key-store must be file or pkcs11, not "${opts.keyStore}"`, EXIT.usage);
       const config = configFrom(command);
       if (opts.externalRoot) {
-        const { issuerId, csrPem } = await withService(config, 'ca init', (s) => s.certificates.setup.initExternal(cliActor(), { keyType: opts.keyType }));
+        const { issuerId, csrPem } = await withService(config, 'ca init', (s) => s.certificates.setup.initExternal(cliActor(), { keyType: opts.keyType, keyStore: opts.keyStore }));
         if (opts.csrOut) writeFileSync(opts.csrOut, csrPem);
         printJsonOr(!!opts.json, { issuerId, csr: csrPem }, () =>
           [`issuing CA ${issuerId} created, waiting for its certificate.`, opts.csrOut ? `CSR written to ${opts.csrOut}` : csrPem.trim(), `Send the CSR to the root; then: tinnhiem ca import-cert --issuer ${issuerId} --cert signed.pem [--parent root.pem]`].join('\n'),
         );
         return;
       }
-      const issuers = await withService(config, 'ca init', (s) => s.certificates.setup.initHierarchy(cliActor(), { keyType: opts.keyType }));
+      const issuers = await withService(config, 'ca init', (s) => s.certificates.setup.initHierarchy(cliActor(), { keyType: opts.keyType, keyStore: opts.keyStore }));
       printJsonOr(!!opts.json, issuers.map(({ certificate: _c, csr: _r, ...i }) => i), () => issuers.map((i) => `${i.role.padEnd(12)} ${i.id.padEnd(24)} ${i.subjectDn ?? ''}`).join('\n'));
     });
 
