@@ -36,6 +36,8 @@ export interface Pkcs11KeyStoreOptions {
 
 // PKCS#11 v2.40 §5.6: CKF_RW_SESSION | CKF_SERIAL_SESSION.
 const RW_SERIAL_SESSION = 0x2 | 0x4;
+// PKCS#11 v2.40 §5.4, CK_C_INITIALIZE_ARGS.flags: the module may use the OS's locking primitives.
+const CKF_OS_LOCKING_OK = 0x2;
 const ecHash: Record<string, HashName> = { 'P-256': 'SHA-256', 'P-384': 'SHA-384', 'P-521': 'SHA-512' };
 
 /** Modules loaded by this process, counted, so the last store to close finalizes (C_Finalize) the module. */
@@ -77,8 +79,9 @@ export class Pkcs11KeyStore implements KeyStore {
       }
       throw new KeyStoreUnavailableError(`PKCS#11 module ${module} could not be loaded or initialised: ${message} (check PKCS11_MODULE; for SoftHSM2, SOFTHSM2_CONF and its token directory)`);
     }
-    moduleUsers.set(module, (moduleUsers.get(module) ?? 0) + 1);
     const mod = probe.slot.module;
+    const firstUser = !moduleUsers.get(module);
+    moduleUsers.set(module, (moduleUsers.get(module) ?? 0) + 1);
     const release = () => {
       const users = (moduleUsers.get(module) ?? 1) - 1;
       moduleUsers.set(module, users);
@@ -95,6 +98,14 @@ export class Pkcs11KeyStore implements KeyStore {
         probe.session.close();
       } catch {
         // a session the probe opened read-only on slot 0; not used
+      }
+      if (firstUser) {
+        // node-webcrypto-p11 calls C_Initialize without arguments, which tells the module that no
+        // two threads call it at once (PKCS#11 v2.40 §5.4); but signatures run on libuv's worker
+        // threads while the main thread looks keys up. Start it again with CKF_OS_LOCKING_OK
+        // (SoftHSM2 crashed under concurrent signing without it).
+        mod.finalize();
+        mod.initialize({ flags: CKF_OS_LOCKING_OK });
       }
       const slots = mod.getSlots(true);
       const labels: string[] = [];
