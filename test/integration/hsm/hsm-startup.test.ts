@@ -25,43 +25,43 @@ beforeAll(async () => {
   token = await createSoftHsmToken('tinnhiem-startup');
   // CA_KEY_STORE stays `file`: the --key-store option chooses the token for this hierarchy.
   env = { ...db.env, DATA_DIR: db.env.DATA_DIR ?? tmp('tinnhiem-hsm-cli-'), MASTER_PASSPHRASE: 'hsm-cli-test-passphrase', PORT: '0', ...token.env, CA_KEY_STORE: 'file' };
-  expect((await runCli(['init'], env)).code).toBe(0);
-}, 60_000);
+  expect((await runCli(['init'], env, 150_000)).code).toBe(0);
+}, 180_000);
 afterAll(async () => {
   await db?.destroy();
 });
 
 describeSoftHsm('the service and a PKCS#11 token', () => {
   it('makes the hierarchy in the token with `ca init --key-store pkcs11`', async () => {
-    const bad = await runCli(['ca', 'init', '--key-store', 'tpm'], env);
+    const bad = await runCli(['ca', 'init', '--key-store', 'tpm'], env, 150_000);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('--key-store must be file or pkcs11');
-    const init = await runCli(['ca', 'init', '--key-store', 'pkcs11', '--json'], env);
+    const init = await runCli(['ca', 'init', '--key-store', 'pkcs11', '--json'], env, 150_000);
     expect(init.code).toBe(0);
     const issuers = JSON.parse(init.stdout) as Array<{ id: string; role: string; keyUri: string }>;
     expect(issuers.map((i) => i.role).sort()).toEqual(['issuing', 'ocsp-signer', 'root']);
     for (const issuer of issuers) expect(issuer.keyUri).toBe(`pkcs11:token=tinnhiem-startup;object=${issuer.id}`);
-    const show = await runCli(['ca', 'show', '--json'], env);
+    const show = await runCli(['ca', 'show', '--json'], env, 150_000);
     expect(show.code).toBe(0);
-  }, 120_000);
+  }, 300_000);
 
   it('refuses to start with a wrong PIN, naming the setting', async () => {
-    const served = await runCli(['serve'], { ...env, PKCS11_PIN: 'not-the-pin' });
+    const served = await runCli(['serve'], { ...env, PKCS11_PIN: 'not-the-pin' }, 150_000);
     expect(served.code).toBe(2);
     expect(lastLine(served.stderr)).toBe('tinnhiem: PKCS#11 token "tinnhiem-startup": login refused, wrong PIN (PKCS11_PIN or PKCS11_PIN_FILE)');
-  }, 60_000);
+  }, 180_000);
 
   it('refuses to start when the token is configured but incomplete', async () => {
-    const served = await runCli(['serve'], { ...env, PKCS11_PIN: '', PKCS11_TOKEN: 'tinnhiem-startup' });
+    const served = await runCli(['serve'], { ...env, PKCS11_PIN: '', PKCS11_TOKEN: 'tinnhiem-startup' }, 150_000);
     expect(served.code).toBe(2);
     expect(served.stderr).toMatch(/PKCS11_PIN/);
-  }, 60_000);
+  }, 180_000);
 
   it('refuses to start when the token is missing', async () => {
     token.remove();
-    const served = await runCli(['serve'], env);
+    const served = await runCli(['serve'], env, 150_000);
     expect(served.code).toBe(2);
     expect(lastLine(served.stderr)).toMatch(/^tinnhiem: PKCS#11 token "tinnhiem-startup" not found/);
     expect(served.stderr).toContain('PKCS11_TOKEN');
-  }, 60_000);
+  }, 180_000);
 });
