@@ -52,6 +52,20 @@ export function registerCa(program: Command): void {
       printJsonOr(!!opts.json, { id: issuer.id, status: issuer.status, subjectDn: issuer.subjectDn }, () => `issuing CA ${issuer.id} is active: ${issuer.subjectDn}`);
     });
 
+  ca.command('rotate')
+    .description('rotate the issuing CA: a new key (in the same store) and certificate signed by the current root, with CRLs and OCSP signer; the old issuing CA stays served for what it issued')
+    .option('--key-type <type>', 'key type of the new issuing CA (default CA_KEY_TYPE)')
+    .option('--json', 'machine-readable output')
+    .action(async (opts: { keyType?: string; json?: boolean }, command: Command) => {
+      const issuing = await withService(configFrom(command), 'ca rotate', async (s) => {
+        const current = await s.certificates.ca.defaultIssuer();
+        if (!current.parentId) throw new CliFailure(`issuing CA ${current.id} was certified by an external root: rotate it with \`ca init --external-root\` and \`ca import-cert\``);
+        const store = current.keyUri?.startsWith('pkcs11:') ? 'pkcs11' : 'file';
+        return s.certificates.setup.createIssuing(cliActor(), current.parentId, { keyType: opts.keyType, keyStore: store });
+      });
+      printJsonOr(!!opts.json, { id: issuing.id, keyUri: issuing.keyUri, parentId: issuing.parentId, subjectDn: issuing.subjectDn }, () => `new issuing CA ${issuing.id} (${issuing.keyUri}) signed by ${issuing.parentId}; new certificates come from it`);
+    });
+
   // Root key ceremonies (docs/hsm.md): each step is a separate, audited command.
   const ceremony = ca.command('ceremony').description('root key ceremonies: generate the root, sign an issuing CA, export the public material (each audited)');
   const keyStoreOption = (value: string) => {

@@ -4,6 +4,8 @@
  * acceptance 3). The commands run as separate processes with the token's own SOFTHSM2_CONF.
  */
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { createTestDatabase, type TestDatabase } from '../../support/test-db.js';
 import { runCli } from '../../support/run-cli.js';
 import { tmp } from '../../support/ca-helpers.js';
@@ -43,7 +45,21 @@ describeSoftHsm('the service and a PKCS#11 token', () => {
     for (const issuer of issuers) expect(issuer.keyUri).toBe(`pkcs11:token=tinnhiem-startup;object=${issuer.id}`);
     const show = await runCli(['ca', 'show', '--json'], env, 150_000);
     expect(show.code).toBe(0);
-  }, 300_000);
+
+    // Rotation: a new issuing key in the token, signed by the same root; then the root's public material.
+    const rotated = await runCli(['ca', 'rotate', '--json'], env, 150_000);
+    expect(rotated.code).toBe(0);
+    const root = issuers.find((i) => i.role === 'root')!;
+    const next = JSON.parse(rotated.stdout) as { id: string; keyUri: string; parentId: string };
+    expect(next.parentId).toBe(root.id);
+    expect(next.keyUri).toBe(`pkcs11:token=tinnhiem-startup;object=${next.id}`);
+    expect(next.id).not.toBe(issuers.find((i) => i.role === 'issuing')!.id);
+    const out = tmp('tinnhiem-hsm-export-');
+    const exported = await runCli(['ca', 'ceremony', 'export', '--root', root.id, '--out', out, '--json'], env, 150_000);
+    expect(exported.code).toBe(0);
+    expect(existsSync(join(out, `${root.id}.pem`)) && existsSync(join(out, `${root.id}.crl`))).toBe(true);
+    expect(readFileSync(join(out, `${root.id}-fingerprints.txt`), 'utf8')).toContain((JSON.parse(exported.stdout) as { certificateSha256: string }).certificateSha256);
+  }, 600_000);
 
   it('refuses to start with a wrong PIN, naming the setting', async () => {
     const served = await runCli(['serve'], { ...env, PKCS11_PIN: 'not-the-pin' }, 150_000);
