@@ -173,7 +173,7 @@ export async function createService(config: Config, options: CreateServiceOption
     // The CA: keys in DATA_DIR/keys, sealed with the same master passphrase.
     const fileKeys = new FileKeyStore({ directory: join(resolve(config.dataDir), 'keys'), passphrase: options.masterPassphrase, kdfIterations: options.keyKdfIterations });
     // …or in an HSM token (CA_KEY_STORE=pkcs11, docs/hsm.md); a missing token or wrong PIN stops the start.
-    const { keyStore, close: closeKeyStores } = openKeyStores(config, fileKeys);
+    const { keyStore, close: closeKeyStores } = await openKeyStores(config, fileKeys);
     cleanups.push(closeKeyStores);
     const caRepo = new CaRepository(db.knex);
     const ca = new CertificateAuthority(db, caRepo, audit, keyStore, await loadProfiles(), clock, { publicUrl: config.server.publicUrl, ...config.ca }, log);

@@ -13,15 +13,9 @@
 import { Crypto as P11Crypto } from 'node-webcrypto-p11';
 import { AppError } from '../../src/errors/app-error.js';
 import type { HashName, SignatureAlgorithm } from '../asn1/algorithms.js';
-import { keyNamePattern, parseKeyUri, type KeySpec, type KeyStore, type SigningKey } from './key-store.js';
+import { KeyStoreUnavailableError, keyNamePattern, parseKeyUri, type KeySpec, type KeyStore, type SigningKey } from './key-store.js';
 
-/** The token is missing, the PIN is wrong, or the module does not load: the service must not start. */
-export class KeyStoreUnavailableError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'KeyStoreUnavailableError';
-  }
-}
+export { KeyStoreUnavailableError };
 
 export interface Pkcs11KeyStoreOptions {
   /** Path of the PKCS#11 module (`/usr/lib/softhsm/libsofthsm2.so` for SoftHSM2). */

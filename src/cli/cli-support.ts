@@ -8,7 +8,7 @@ import { WrongPassphraseError } from '../secrets/master-key.js';
 import type { Config } from '../config/schema.js';
 import { createLogger, type Logger } from '../logging/logger.js';
 import { DataDirLockedError } from '../storage/data-dir-lock.js';
-import { KeyStoreUnavailableError } from '../../ca/keys/pkcs11-key-store.js';
+import { KeyStoreUnavailableError } from '../../ca/keys/key-store.js';
 import { databaseTarget, openDatabase, DatabaseUnavailableError, type Database } from '../storage/db.js';
 
 /** Set by long-running commands (`serve`) so the entry point does not exit after them. */

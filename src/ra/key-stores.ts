@@ -3,13 +3,15 @@ import type { IssuerRow } from '../registry/records.js';
 import { AppError } from '../errors/app-error.js';
 import type { KeyStore, SigningKey } from '../../ca/keys/key-store.js';
 import { KeyStores } from '../../ca/keys/key-stores.js';
-import { KeyStoreUnavailableError, Pkcs11KeyStore } from '../../ca/keys/pkcs11-key-store.js';
+import { KeyStoreUnavailableError } from '../../ca/keys/key-store.js';
+import type { Pkcs11KeyStore } from '../../ca/keys/pkcs11-key-store.js';
 
 /**
  * The service's key stores from its configuration: the file store always (keys are loaded by
- * URI), the PKCS#11 store when a token is configured. Nothing touches the token yet.
+ * URI), the PKCS#11 store when a token is configured. Nothing touches the token yet, and the
+ * PKCS#11 provider (a native addon) is loaded only then, so other commands start no slower.
  */
-export function openKeyStores(config: Config, fileKeys: KeyStore): { keyStore: KeyStores; close: () => void } {
+export async function openKeyStores(config: Config, fileKeys: KeyStore): Promise<{ keyStore: KeyStores; close: () => void }> {
   const { module, token, pin, sessions } = config.pkcs11;
   const configured = [module, token, pin].filter((v) => v !== undefined).length;
   if (configured > 0 && configured < 3) {
@@ -19,7 +21,7 @@ export function openKeyStores(config: Config, fileKeys: KeyStore): { keyStore: K
   if (config.ca.keyStore === 'pkcs11' && configured === 0) {
     throw new KeyStoreUnavailableError('CA_KEY_STORE=pkcs11 needs PKCS11_MODULE, PKCS11_TOKEN and PKCS11_PIN (or PKCS11_PIN_FILE)');
   }
-  const hsm = configured === 3 ? new Pkcs11KeyStore({ module: module!, token: token!, pin: pin!, sessions }) : undefined;
+  const hsm = configured === 3 ? new (await import('../../ca/keys/pkcs11-key-store.js')).Pkcs11KeyStore({ module: module!, token: token!, pin: pin!, sessions }) : undefined;
   return { keyStore: new KeyStores({ file: fileKeys, ...(hsm && { pkcs11: hsm }) }, config.ca.keyStore), close: () => hsm?.close() };
 }
 
