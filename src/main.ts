@@ -30,6 +30,7 @@ import { apiResource } from '../oidc/configuration.js';
 import { interactionRouter } from '../oidc/interactions/interaction-router.js';
 import { join, resolve } from 'node:path';
 import { FileKeyStore } from '../ca/keys/file-key-store.js';
+import { openKeyStores, checkHsmKeys } from './ra/key-stores.js';
 import { loadProfiles } from '../ca/profiles/profile.js';
 import { CaRepository } from './storage/ca-repository.js';
 import { CertificateAuthority } from './ra/certificate-authority.js';
@@ -190,12 +191,16 @@ export async function createService(config: Config, options: CreateServiceOption
     }
 
     // The CA: keys in DATA_DIR/keys, sealed with the same master passphrase.
-    const keyStore = new FileKeyStore({ directory: join(resolve(config.dataDir), 'keys'), passphrase: options.masterPassphrase, kdfIterations: options.keyKdfIterations });
+    const fileKeys = new FileKeyStore({ directory: join(resolve(config.dataDir), 'keys'), passphrase: options.masterPassphrase, kdfIterations: options.keyKdfIterations });
+    // …or in an HSM token (CA_KEY_STORE=pkcs11, docs/hsm.md); a missing token or wrong PIN stops the start.
+    const { keyStore, close: closeKeyStores } = await openKeyStores(config, fileKeys);
+    cleanups.push(closeKeyStores);
     const caRepo = new CaRepository(db.knex);
     const ca = new CertificateAuthority(db, caRepo, audit, keyStore, await loadProfiles(), clock, { publicUrl: config.server.publicUrl, ...config.ca }, log);
     const ra = new RegistrationAuthority(db, caRepo, audit, ca, clock);
     const caSetup = new CaSetup(config, db, caRepo, audit, keyStore, ca, clock);
     const certificates = new CertificateService(ca, ra, caSetup, db, caRepo, audit, clock);
+    await checkHsmKeys(config, keyStore, await ca.issuers(), (uri) => ca.key(uri));
     if (options.devCa && !(await ca.issuers()).some((i) => i.role === 'issuing')) {
       await caSetup.initHierarchy('system');
       log.info('development CA created (root, issuing CA, OCSP signer)');

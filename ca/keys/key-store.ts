@@ -34,6 +34,14 @@ export function parseKeySpec(name: string): KeySpec {
   return spec;
 }
 
+/** The token is missing, the PIN is wrong, or the module does not load: the service must not start. */
+export class KeyStoreUnavailableError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'KeyStoreUnavailableError';
+  }
+}
+
 export interface SigningKey {
   /** Where the key lives, e.g. `file:issuing-2025` or `pkcs11:token=CA;object=issuing-2025`. */
   readonly uri: string;

@@ -8,6 +8,7 @@ import { WrongPassphraseError } from '../secrets/master-key.js';
 import type { Config } from '../config/schema.js';
 import { createLogger, type Logger } from '../logging/logger.js';
 import { DataDirLockedError } from '../storage/data-dir-lock.js';
+import { KeyStoreUnavailableError } from '../../ca/keys/key-store.js';
 import { databaseTarget, openDatabase, DatabaseUnavailableError, type Database } from '../storage/db.js';
 
 /** Set by long-running commands (`serve`) so the entry point does not exit after them. */
@@ -86,7 +87,7 @@ export function reportFailure(err: unknown): number {
     process.stderr.write(`${err.message}\n`);
     return EXIT.usage;
   }
-  if (err instanceof MissingPassphraseError || err instanceof NotInitialisedError || err instanceof WrongPassphraseError) {
+  if (err instanceof MissingPassphraseError || err instanceof NotInitialisedError || err instanceof WrongPassphraseError || err instanceof KeyStoreUnavailableError) {
     process.stderr.write(`tinnhiem: ${err.message}\n`);
     return EXIT.usage;
   }

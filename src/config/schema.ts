@@ -93,6 +93,15 @@ export const configSchema = z.object({
       crlValidityHours: integer(1, 24 * 31).default(24),
       deltaCrlValidityMinutes: integer(5, 24 * 60).default(60),
       rootCrlValidityDays: integer(1, 400).default(365),
+      keyStore: z.enum(['file', 'pkcs11']).default('file'),
+    })
+    .prefault({}),
+  pkcs11: z
+    .object({
+      module: z.string().trim().min(1).optional(),
+      token: z.string().trim().min(1).max(32).optional(),
+      pin: z.string().min(1).optional(),
+      sessions: integer(1, 64).default(4),
     })
     .prefault({}),
   ocsp: z
@@ -300,4 +309,9 @@ export const envVars: readonly EnvVar[] = [
     path: 'validation.fetchPrivateNetworks',
     doc: 'Allow OCSP/CRL fetches to private and loopback addresses (off: a certificate cannot point the validator at internal services).',
   },
+  { name: 'CA_KEY_STORE', path: 'ca.keyStore', doc: 'Where new CA and OCSP signer keys are made: `file` (encrypted PKCS#8 in DATA_DIR/keys) or `pkcs11` (an HSM token; see docs/hsm.md). Keys are always loaded by their URI.' },
+  { name: 'PKCS11_MODULE', path: 'pkcs11.module', doc: 'Path of the HSM\'s PKCS#11 module, e.g. /usr/lib/softhsm/libsofthsm2.so.' },
+  { name: 'PKCS11_TOKEN', path: 'pkcs11.token', doc: 'Label of the PKCS#11 token holding the CA keys (the `token=` of their pkcs11: URIs).' },
+  { name: 'PKCS11_PIN', path: 'pkcs11.pin', doc: 'User PIN of the token. A wrong PIN or a missing token stops the service at start (exit code 2).', secret: true },
+  { name: 'PKCS11_SESSIONS', path: 'pkcs11.sessions', doc: 'PKCS#11 sessions signing in parallel (a session signs one thing at a time).' },
 ];

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { AppError } from '../errors/app-error.js';
 import type { Config } from '../config/schema.js';
 import type { Clock } from '../lifecycle/clock.js';
@@ -5,7 +6,8 @@ import type { Database } from '../storage/db.js';
 import type { CaRepository } from '../storage/ca-repository.js';
 import type { AuditRepository } from '../storage/audit-repository.js';
 import type { IssuerRow } from '../registry/records.js';
-import { parseKeySpec, type KeyStore } from '../../ca/keys/key-store.js';
+import { parseKeySpec } from '../../ca/keys/key-store.js';
+import type { KeyStores } from '../../ca/keys/key-stores.js';
 import { createIssuingCertificate, createRootCertificate, createCaCsr, acceptExternalCaCertificate } from '../../ca/issuance/ca-certificates.js';
 import { newSerial } from '../../ca/issuance/serial.js';
 import { requestForKey } from '../../ca/issuance/request.js';
@@ -26,7 +28,7 @@ export class CaSetup {
     private readonly db: Database,
     private readonly repo: CaRepository,
     private readonly audit: AuditRepository,
-    private readonly keyStore: KeyStore,
+    private readonly keyStore: KeyStores,
     private readonly ca: CertificateAuthority,
     private readonly clock: Clock,
   ) {}
@@ -57,47 +59,82 @@ export class CaSetup {
   }
 
   /** Root, issuing CA and OCSP signer, all with keys in the key store. Refused if an issuing CA exists. */
-  async initHierarchy(actor: string, options: { keyType?: string } = {}): Promise<IssuerRow[]> {
+  async initHierarchy(actor: string, options: { keyType?: string; keyStore?: string } = {}): Promise<IssuerRow[]> {
     if ((await this.repo.issuers()).some((i) => i.role === 'issuing' && i.status !== 'retired')) {
       throw new AppError('conflict', 'an issuing CA already exists (`tinnhiem ca show`); a second hierarchy needs `ca rotate`');
     }
-    const spec = parseKeySpec(options.keyType ?? this.config.ca.keyType);
-    const year = this.clock.now().getUTCFullYear();
-    const publicUrl = this.config.server.publicUrl;
-    const { name } = this.config.ca;
-
-    const rootId = await this.freshId(`root-${year}`);
-    const rootKey = await this.keyStore.generate(spec, rootId);
-    const root = await createRootCertificate({ id: rootId, key: rootKey, subject: this.subject(`${name} Root CA`), profile: this.ca.profile('root-ca'), now: this.clock.now(), serial: newSerial(), publicUrl });
-    await this.addIssuer(actor, { id: rootId, role: 'root', keyUri: rootKey.uri, certificate: Buffer.from(root.certificate), csr: null, signatureAlgorithm: rootKey.algorithm, parentId: null, status: 'active', ...this.describe(root.certificate) }, 'ca.root.create', { keyUri: rootKey.uri });
-
-    const issuingId = await this.freshId(`issuing-${year}`);
-    const issuingKey = await this.keyStore.generate(spec, issuingId);
-    const issuing = await createIssuingCertificate({
-      id: issuingId,
-      key: issuingKey,
-      subject: this.subject(`${name} Issuing CA ${year}`),
-      profile: this.ca.profile('issuing-ca'),
-      parent: root.issuer,
-      parentKey: rootKey,
-      now: this.clock.now(),
-      serial: newSerial(),
-      publicUrl,
-    });
-    await this.addIssuer(actor, { id: issuingId, role: 'issuing', keyUri: issuingKey.uri, certificate: Buffer.from(issuing.certificate), csr: null, signatureAlgorithm: issuingKey.algorithm, parentId: rootId, status: 'active', ...this.describe(issuing.certificate) }, 'ca.issuing.create', { keyUri: issuingKey.uri, parent: rootId });
-
-    // The root's CRL (the issuing CA's CDP points at it), signed now: the root key is offline after.
-    await this.ca.generateCrls(rootId, ['full'], { actor, newBase: true });
-    await this.ca.generateCrls(issuingId, ['full', 'delta'], { actor, newBase: true });
-    await this.ensureOcspSigner(actor, issuingId, true);
+    const root = await this.createRoot(actor, options);
+    await this.createIssuing(actor, root.id, options);
     return this.repo.issuers();
   }
 
+  /**
+   * Key ceremony, step 1: a root key (in the chosen store, the HSM for a production root) and its
+   * self-signed certificate, with the root's first CRL signed at once (the key is offline after).
+   */
+  async createRoot(actor: string, options: { keyType?: string; keyStore?: string } = {}): Promise<IssuerRow> {
+    const spec = parseKeySpec(options.keyType ?? this.config.ca.keyType);
+    const store = this.keyStore.store(options.keyStore ?? this.config.ca.keyStore);
+    const rootId = await this.freshId(`root-${this.clock.now().getUTCFullYear()}`);
+    const rootKey = await store.generate(spec, rootId);
+    const root = await createRootCertificate({ id: rootId, key: rootKey, subject: this.subject(`${this.config.ca.name} Root CA`), profile: this.ca.profile('root-ca'), now: this.clock.now(), serial: newSerial(), publicUrl: this.config.server.publicUrl });
+    await this.addIssuer(actor, { id: rootId, role: 'root', keyUri: rootKey.uri, certificate: Buffer.from(root.certificate), csr: null, signatureAlgorithm: rootKey.algorithm, parentId: null, status: 'active', ...this.describe(root.certificate) }, 'ca.root.create', { keyUri: rootKey.uri });
+    // The root's CRL (issuing CAs' CDP points at it), signed now: the root key is offline after.
+    await this.ca.generateCrls(rootId, ['full'], { actor, newBase: true });
+    return (await this.repo.issuer(rootId))!;
+  }
+
+  /**
+   * Key ceremony, step 2: the root signs a new issuing CA (its key made in the root's store unless
+   * told otherwise), which gets its CRLs and OCSP signer. An older issuing CA stays active and
+   * served; new certificates come from the newest (`CertificateAuthority.defaultIssuer`).
+   */
+  async createIssuing(actor: string, rootId: string, options: { keyType?: string; keyStore?: string } = {}): Promise<IssuerRow> {
+    const rootRow = await this.repo.issuer(rootId);
+    if (!rootRow || rootRow.role !== 'root' || rootRow.status !== 'active' || !rootRow.keyUri) throw new AppError('notFound', `no active root ${rootId} with a key`);
+    const rootKey = await this.ca.key(rootRow.keyUri);
+    const spec = parseKeySpec(options.keyType ?? this.config.ca.keyType);
+    const store = options.keyStore ? this.keyStore.store(options.keyStore) : this.keyStore.storeOf(rootRow.keyUri);
+    const year = this.clock.now().getUTCFullYear();
+    const issuingId = await this.freshId(`issuing-${year}`);
+    const issuingKey = await store.generate(spec, issuingId);
+    const issuing = await createIssuingCertificate({
+      id: issuingId,
+      key: issuingKey,
+      subject: this.subject(`${this.config.ca.name} Issuing CA ${issuingId.replace(/^issuing-/, '')}`),
+      profile: this.ca.profile('issuing-ca'),
+      parent: this.ca.issuerOf(rootRow),
+      parentKey: rootKey,
+      now: this.clock.now(),
+      serial: newSerial(),
+      publicUrl: this.config.server.publicUrl,
+    });
+    await this.addIssuer(actor, { id: issuingId, role: 'issuing', keyUri: issuingKey.uri, certificate: Buffer.from(issuing.certificate), csr: null, signatureAlgorithm: issuingKey.algorithm, parentId: rootId, status: 'active', ...this.describe(issuing.certificate) }, 'ca.issuing.create', { keyUri: issuingKey.uri, parent: rootId });
+    await this.ca.generateCrls(issuingId, ['full', 'delta'], { actor, newBase: true });
+    await this.ensureOcspSigner(actor, issuingId, true);
+    return (await this.repo.issuer(issuingId))!;
+  }
+
+  /**
+   * Key ceremony, step 3: the root's public material to publish and pin (certificate, its latest
+   * CRL, the SHA-256 of its certificate and of its public key), recorded as `ca.root.export`.
+   */
+  async exportRoot(actor: string, rootId: string): Promise<{ id: string; certificatePem: string; certificateDer: Uint8Array; crlDer: Uint8Array | null; certificateSha256: string; publicKeySha256: string }> {
+    const row = await this.repo.issuer(rootId);
+    if (!row || row.role !== 'root' || !row.certificate) throw new AppError('notFound', `no root ${rootId}`);
+    const certificateDer = new Uint8Array(row.certificate);
+    const crl = await this.ca.latestCrl(rootId, 'full');
+    const certificateSha256 = createHash('sha256').update(certificateDer).digest('hex');
+    const publicKeySha256 = publicKeyFingerprint(certificateFacts(parseCertificate(certificateDer).certificate).spki);
+    await this.db.withTransaction((trx) => this.audit.append(trx, { actor, action: 'ca.root.export', target: `issuer:${rootId}`, details: { certificateSha256, publicKeySha256, crl: crl ? crl.number.toString() : null } }));
+    return { id: rootId, certificatePem: encodePem(certificateDer, 'CERTIFICATE'), certificateDer, crlDer: crl ? new Uint8Array(crl.der) : null, certificateSha256, publicKeySha256 };
+  }
+
   /** Step 1 of an externally certified issuing CA: its key and PKCS#10 request. */
-  async initExternal(actor: string, options: { keyType?: string } = {}): Promise<{ issuerId: string; csrPem: string }> {
+  async initExternal(actor: string, options: { keyType?: string; keyStore?: string } = {}): Promise<{ issuerId: string; csrPem: string }> {
     const spec = parseKeySpec(options.keyType ?? this.config.ca.keyType);
     const issuingId = await this.freshId(`issuing-${this.clock.now().getUTCFullYear()}`);
-    const key = await this.keyStore.generate(spec, issuingId);
+    const key = await this.keyStore.store(options.keyStore ?? this.config.ca.keyStore).generate(spec, issuingId);
     const subject = this.subject(`${this.config.ca.name} Issuing CA ${this.clock.now().getUTCFullYear()}`);
     const csr = await createCaCsr({ key, subject, profile: this.ca.profile('issuing-ca') });
     await this.addIssuer(actor, { id: issuingId, role: 'issuing', keyUri: key.uri, certificate: null, csr: Buffer.from(csr), signatureAlgorithm: key.algorithm, parentId: null, status: 'pending', subjectDn: null, keyIdentifier: null }, 'ca.issuing.request', { keyUri: key.uri, external: true });
@@ -131,7 +168,10 @@ export class CaSetup {
     const fresh = signers.find((s) => s.certificate && certificateFacts(parseCertificate(s.certificate).certificate).notAfter.getTime() - now.getTime() > renewBeforeDays * 86_400_000);
     if (fresh && !force) return fresh;
     const id = await this.freshId(`ocsp-${issuerId}`);
-    const key = await this.keyStore.generate(parseKeySpec('ecdsa-p256'), id);
+    // The signer's key goes where its issuing CA's key is: an HSM-backed CA keeps its OCSP keys in the token.
+    const parent = await this.repo.issuer(issuerId);
+    const store = parent?.keyUri ? this.keyStore.storeOf(parent.keyUri) : this.keyStore;
+    const key = await store.generate(parseKeySpec('ecdsa-p256'), id);
     const issued = await this.ca.issue({
       actor,
       request: requestForKey(key.spki, this.subject(`${this.config.ca.name} OCSP Responder`)),

@@ -1,6 +1,7 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Command } from 'commander';
-import { cliActor, configFrom, printJsonOr, withService } from '../cli-support.js';
+import { CliFailure, EXIT, cliActor, configFrom, printJsonOr, withService } from '../cli-support.js';
 
 export function registerCa(program: Command): void {
   const ca = program.command('ca').description('the CA hierarchy: root, issuing CAs, OCSP signers');
@@ -10,18 +11,20 @@ export function registerCa(program: Command): void {
     .option('--external-root', 'the issuing CA will be certified by an external root (e.g. the government CA): write its CSR')
     .option('--csr-out <file>', 'with --external-root: where to write the CSR (default: print it)')
     .option('--key-type <type>', 'ecdsa-p256 (default), ecdsa-p384, rsa-2048…4096, rsa-pss-2048…4096')
+    .option('--key-store <store>', 'file (encrypted PKCS#8, default CA_KEY_STORE) or pkcs11 (the token of PKCS11_TOKEN; docs/hsm.md)')
     .option('--json', 'machine-readable output')
-    .action(async (opts: { externalRoot?: boolean; csrOut?: string; keyType?: string; json?: boolean }, command: Command) => {
+    .action(async (opts: { externalRoot?: boolean; csrOut?: string; keyType?: string; keyStore?: string; json?: boolean }, command: Command) => {
+      if (opts.keyStore !== undefined && opts.keyStore !== 'file' && opts.keyStore !== 'pkcs11') throw new CliFailure(`--key-store must be file or pkcs11, not "${opts.keyStore}"`, EXIT.usage);
       const config = configFrom(command);
       if (opts.externalRoot) {
-        const { issuerId, csrPem } = await withService(config, 'ca init', (s) => s.certificates.setup.initExternal(cliActor(), { keyType: opts.keyType }));
+        const { issuerId, csrPem } = await withService(config, 'ca init', (s) => s.certificates.setup.initExternal(cliActor(), { keyType: opts.keyType, keyStore: opts.keyStore }));
         if (opts.csrOut) writeFileSync(opts.csrOut, csrPem);
         printJsonOr(!!opts.json, { issuerId, csr: csrPem }, () =>
           [`issuing CA ${issuerId} created, waiting for its certificate.`, opts.csrOut ? `CSR written to ${opts.csrOut}` : csrPem.trim(), `Send the CSR to the root; then: tinnhiem ca import-cert --issuer ${issuerId} --cert signed.pem [--parent root.pem]`].join('\n'),
         );
         return;
       }
-      const issuers = await withService(config, 'ca init', (s) => s.certificates.setup.initHierarchy(cliActor(), { keyType: opts.keyType }));
+      const issuers = await withService(config, 'ca init', (s) => s.certificates.setup.initHierarchy(cliActor(), { keyType: opts.keyType, keyStore: opts.keyStore }));
       printJsonOr(!!opts.json, issuers.map(({ certificate: _c, csr: _r, ...i }) => i), () => issuers.map((i) => `${i.role.padEnd(12)} ${i.id.padEnd(24)} ${i.subjectDn ?? ''}`).join('\n'));
     });
 
@@ -47,5 +50,66 @@ export function registerCa(program: Command): void {
         s.certificates.setup.importIssuerCertificate(cliActor(), opts.issuer, new Uint8Array(cert), parent ? new Uint8Array(parent) : undefined),
       );
       printJsonOr(!!opts.json, { id: issuer.id, status: issuer.status, subjectDn: issuer.subjectDn }, () => `issuing CA ${issuer.id} is active: ${issuer.subjectDn}`);
+    });
+
+  ca.command('rotate')
+    .description('rotate the issuing CA: a new key (in the same store) and certificate signed by the current root, with CRLs and OCSP signer; the old issuing CA stays served for what it issued')
+    .option('--key-type <type>', 'key type of the new issuing CA (default CA_KEY_TYPE)')
+    .option('--json', 'machine-readable output')
+    .action(async (opts: { keyType?: string; json?: boolean }, command: Command) => {
+      const issuing = await withService(configFrom(command), 'ca rotate', async (s) => {
+        const current = await s.certificates.ca.defaultIssuer();
+        if (!current.parentId) throw new CliFailure(`issuing CA ${current.id} was certified by an external root: rotate it with \`ca init --external-root\` and \`ca import-cert\``);
+        const store = current.keyUri?.startsWith('pkcs11:') ? 'pkcs11' : 'file';
+        return s.certificates.setup.createIssuing(cliActor(), current.parentId, { keyType: opts.keyType, keyStore: store });
+      });
+      printJsonOr(!!opts.json, { id: issuing.id, keyUri: issuing.keyUri, parentId: issuing.parentId, subjectDn: issuing.subjectDn }, () => `new issuing CA ${issuing.id} (${issuing.keyUri}) signed by ${issuing.parentId}; new certificates come from it`);
+    });
+
+  // Root key ceremonies (docs/hsm.md): each step is a separate, audited command.
+  const ceremony = ca.command('ceremony').description('root key ceremonies: generate the root, sign an issuing CA, export the public material (each audited)');
+  const keyStoreOption = (value: string) => {
+    if (value !== 'file' && value !== 'pkcs11') throw new CliFailure(`--key-store must be file or pkcs11, not "${value}"`, EXIT.usage);
+    return value;
+  };
+
+  ceremony
+    .command('generate-root')
+    .description('make a root key (in the HSM with --key-store pkcs11) and its self-signed certificate and first CRL (audit ca.root.create)')
+    .option('--key-type <type>', 'ecdsa-p256 (default CA_KEY_TYPE), ecdsa-p384, rsa-2048…4096')
+    .option('--key-store <store>', 'file or pkcs11 (default CA_KEY_STORE)', keyStoreOption)
+    .option('--json', 'machine-readable output')
+    .action(async (opts: { keyType?: string; keyStore?: string; json?: boolean }, command: Command) => {
+      const root = await withService(configFrom(command), 'ca ceremony generate-root', (s) => s.certificates.setup.createRoot(cliActor(), { keyType: opts.keyType, keyStore: opts.keyStore }));
+      printJsonOr(!!opts.json, { id: root.id, keyUri: root.keyUri, subjectDn: root.subjectDn }, () => `root ${root.id} created (${root.keyUri}): ${root.subjectDn}`);
+    });
+
+  ceremony
+    .command('sign-issuing')
+    .description('the root signs a new issuing CA (key in the root\'s store), with its CRLs and OCSP signer (audit ca.issuing.create); older issuing CAs stay served')
+    .requiredOption('--root <id>', 'the root that signs')
+    .option('--key-type <type>', 'key type of the issuing CA (default CA_KEY_TYPE)')
+    .option('--key-store <store>', 'file or pkcs11 (default: the root\'s store)', keyStoreOption)
+    .option('--json', 'machine-readable output')
+    .action(async (opts: { root: string; keyType?: string; keyStore?: string; json?: boolean }, command: Command) => {
+      const issuing = await withService(configFrom(command), 'ca ceremony sign-issuing', (s) => s.certificates.setup.createIssuing(cliActor(), opts.root, { keyType: opts.keyType, keyStore: opts.keyStore }));
+      printJsonOr(!!opts.json, { id: issuing.id, keyUri: issuing.keyUri, parentId: issuing.parentId, subjectDn: issuing.subjectDn }, () => `issuing CA ${issuing.id} signed by ${opts.root} (${issuing.keyUri}): ${issuing.subjectDn}`);
+    });
+
+  ceremony
+    .command('export')
+    .description('write the root\'s public material: certificate (PEM, DER), latest CRL, SHA-256 fingerprints (audit ca.root.export)')
+    .requiredOption('--root <id>', 'the root')
+    .requiredOption('--out <dir>', 'directory to write root.pem, root.crt, root.crl, fingerprints.txt into')
+    .option('--json', 'machine-readable output')
+    .action(async (opts: { root: string; out: string; json?: boolean }, command: Command) => {
+      const exported = await withService(configFrom(command), 'ca ceremony export', (s) => s.certificates.setup.exportRoot(cliActor(), opts.root));
+      mkdirSync(opts.out, { recursive: true });
+      writeFileSync(join(opts.out, `${exported.id}.pem`), exported.certificatePem);
+      writeFileSync(join(opts.out, `${exported.id}.crt`), exported.certificateDer);
+      if (exported.crlDer) writeFileSync(join(opts.out, `${exported.id}.crl`), exported.crlDer);
+      const fingerprints = `certificate SHA-256 ${exported.certificateSha256}\npublic key SHA-256 ${exported.publicKeySha256}\n`;
+      writeFileSync(join(opts.out, `${exported.id}-fingerprints.txt`), fingerprints);
+      printJsonOr(!!opts.json, { id: exported.id, certificateSha256: exported.certificateSha256, publicKeySha256: exported.publicKeySha256, crl: !!exported.crlDer }, () => `root ${exported.id} exported to ${opts.out}\n${fingerprints.trim()}`);
     });
 }
