@@ -8,6 +8,8 @@ import { existsSync } from 'node:fs';
 const benches = [
   ['bench/seed.ts', process.env.BENCH_SEED_CERTIFICATES ?? '2339'],
   ['bench/ocsp.ts'],
+  ['bench/validate.ts'],
+  ['bench/ocsp-hsm.ts'],
 ].filter(([file]) => existsSync(file));
 
 let failed = false;
