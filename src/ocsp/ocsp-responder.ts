@@ -138,6 +138,8 @@ export class OcspResponderService {
    * next); entries expire after STATUS_CACHE_MS in any case.
    */
   private readonly statusCache = new Map<string, { status: CertStatus; untilMs: number }>();
+  /** Background runs in progress (timers, the first pre-signing pass): close() waits for them. */
+  private readonly background = new Set<Promise<void>>();
   /** Where the background sweep goes on from (null: from the start). */
   private sweepAfter: { issuerId: string; serial: string } | null = null;
   /** Single flight: concurrent misses of one key share one database read or signing. */
@@ -196,18 +198,26 @@ export class OcspResponderService {
       this.deps.listen?.(() => {
         this.sync().catch((err: unknown) => this.log.warn({ err }, 'OCSP change feed read failed'));
       }) ?? null;
+    // Background work is tracked so that close() waits for it: the database closes right after.
+    const background = (task: () => Promise<unknown>, what: string): Promise<void> => {
+      const run = task()
+        .then(() => undefined)
+        .catch((err: unknown) => {
+          if (!this.closed) this.log.warn({ err }, what);
+        })
+        .finally(() => this.background.delete(run));
+      this.background.add(run);
+      return run;
+    };
     const every = (ms: number, task: () => Promise<unknown>, what: string) => {
       // A run that outlasts the interval is not joined by another one (with a million
       // certificates a pre-signing run can take longer than its interval).
-      let running = false;
+      let running: Promise<void> | null = null;
       const timer = setInterval(() => {
-        if (running) return;
-        running = true;
-        task()
-          .catch((err: unknown) => this.log.warn({ err }, what))
-          .finally(() => {
-            running = false;
-          });
+        if (running || this.closed) return;
+        running = background(task, what).finally(() => {
+          running = null;
+        });
       }, ms);
       timer.unref();
       this.timers.push(timer);
@@ -217,7 +227,7 @@ export class OcspResponderService {
     every(60_000, () => this.reloadIssuers(), 'OCSP issuer reload failed');
     // First pre-signing pass in the background: the node answers meanwhile (signing on demand).
     setImmediate(() => {
-      if (!this.closed) this.refreshDue().catch((err: unknown) => this.log.warn({ err }, 'OCSP pre-signing failed'));
+      if (!this.closed) void background(() => this.refreshDue(), 'OCSP pre-signing failed');
     });
   }
 
@@ -226,6 +236,8 @@ export class OcspResponderService {
     for (const t of this.timers) clearInterval(t);
     await this.listener?.close();
     await this.syncing?.catch(() => undefined);
+    // Runs check `closed` between steps, so this is at most one page or one batch of signatures.
+    await Promise.allSettled([...this.background]);
     await this.deps.repo.removeNode(this.nodeId).catch(() => undefined);
     await this.deps.repo.releaseLease(REFRESH_LEASE, this.nodeId).catch(() => undefined);
   }
