@@ -209,7 +209,7 @@ describeWithProgram('openssl', 'openssl')('sub-indications (acceptance 3)', () =
   it('the real VGCA G1 sub-CA certificates parse and have no chain without their root', async () => {
     const { readFileSync } = await import('node:fs');
     for (const file of ['vgca-g1-chinh-phu-subca.pem', 'vgca-g1-dang-cong-san-subca.pem']) {
-      const pem = readFileSync(join(import.meta.dirname, '../../../../shared/fixtures/vgca', file), 'utf8');
+      const pem = readFileSync(join(import.meta.dirname, '../../fixtures/vgca', file), 'utf8');
       const res = await api.call('POST', '/api/v1/certificates/validate', { certificate: pem });
       expect(res.status).toBe(200);
       const body = res.body as { indication: string; subIndication: string; warnings: string[]; certificate: { signatureAlgorithm: string } };

@@ -32,7 +32,7 @@ describeWithProgram('openssl', 'openssl')('trust from the command line', () => {
     expect(entry.added).toBe(true);
     expect(JSON.parse((await runCli(['trust', 'add', join(dir, 'root.pem'), '--json'], env)).stdout)).toEqual([expect.objectContaining({ added: false })]);
 
-    const vgca = join(import.meta.dirname, '../../../../shared/fixtures/vgca/vgca-g1-chinh-phu-subca.pem');
+    const vgca = join(import.meta.dirname, '../../fixtures/vgca/vgca-g1-chinh-phu-subca.pem');
     expect((await runCli(['trust', 'add', vgca, '--intermediate'], env)).code).toBe(0);
 
     const list = JSON.parse((await runCli(['trust', 'list', '--json'], env)).stdout) as Array<{ sha256: string; kind: string; source: string; subject: string; label: string | null }>;
