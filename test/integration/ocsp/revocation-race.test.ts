@@ -93,6 +93,7 @@ describe('revocation race', () => {
   });
 });
 
+// Reason: two nodes need one shared database; the embedded one serves a single process.
 const describePostgres = usingPostgres() ? describe : describe.skip;
 if (!usingPostgres()) process.stderr.write('skipping the two-node OCSP race: set DATABASE_URL to run it on PostgreSQL\n');
 
