@@ -1,5 +1,5 @@
 import type { Config } from '../config/schema.js';
-import { resolveUpstreams, type Upstream, type UpstreamInput } from '../../oidc/federation/upstreams.js';
+import { DVCQG_CLAIMS, resolveUpstreams, type Upstream, type UpstreamInput } from '../../oidc/federation/upstreams.js';
 import { startDvcqgSimulator, type DvcqgSimulator } from '../../oidc/federation/dvcqg-simulator.js';
 import { federationCallbackPath, federationLoggedOutPath } from '../../oidc/federation/federation-router.js';
 
@@ -24,17 +24,7 @@ export function dvcqgUpstreamInput(simulatorUrl: string, overrides: Partial<Upst
     pkce: false,
     defaultAcrValues: 'LoA1',
     assurance: { claim: 'loAs', levels: { LoA1: 'urn:tinnhiem:acr:low', LoA2: 'urn:tinnhiem:acr:substantial' } },
-    claims: {
-      subject: 'TechID',
-      accountType: 'LoaiTaiKhoan',
-      nationalId: 'SoDinhDanh',
-      fullName: 'HoVaTen',
-      email: 'ThuDienTu',
-      phone: 'SoDienThoai',
-      taxCode: 'MaSoThue',
-      organisationName: 'TenDoanhNghiep',
-      keep: ['LoaiTaiKhoan', 'NgayThangNamSinh', 'GioiTinh', 'QuocTich', 'MaSoDoanhNghiep', 'IAL', 'TrangThai'],
-    },
+    claims: { ...DVCQG_CLAIMS, accountTypes: { ...DVCQG_CLAIMS.accountTypes }, keep: [...DVCQG_CLAIMS.keep] },
     ...overrides,
   };
 }
