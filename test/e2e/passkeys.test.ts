@@ -91,9 +91,14 @@ describeWithBrowser('passkeys in Chromium (issue 8, acceptance 1)', () => {
     await page.screenshot({ path: `${ARTIFACTS}account-passkeys-vi.png`, fullPage: true });
     expect(consoleErrors).toEqual([]);
 
-    // Sign out (the provider's logout page), so the next login starts without a session.
-    await page.getByRole('link', { name: MESSAGES.vi['account.logout'] }).click();
-    await Promise.all([page.waitForURL(/\/account|\/oidc\/session\/end/), page.getByRole('button', { name: MESSAGES.vi['logout.yes'] }).click()]);
+    // Sign out (the provider's logout page), so the next login starts without a session. The
+    // account page then asks for a login again; presence is off meanwhile so the login page's
+    // conditional passkey request cannot sign in behind the next test's back.
+    await cdp.send('WebAuthn.setAutomaticPresenceSimulation', { authenticatorId, enabled: false });
+    await Promise.all([page.waitForURL(/\/oidc\/session\/end\?/), page.getByRole('link', { name: MESSAGES.vi['account.logout'] }).click()]);
+    await Promise.all([page.waitForURL(/\/interaction\/[\w-]+$/), page.getByRole('button', { name: MESSAGES.vi['logout.yes'] }).click()]);
+    await page.goto('about:blank');
+    await cdp.send('WebAuthn.setAutomaticPresenceSimulation', { authenticatorId, enabled: true });
   });
 
   async function portalLogin(extra: Record<string, string>, act: () => Promise<void>) {
