@@ -36,6 +36,8 @@ const SIZES = (process.env.BENCH_OCSP_SIZES ?? '2339').split(',').map(Number);
 const SECONDS = Number(process.env.BENCH_OCSP_SECONDS ?? 5);
 const ROUNDS = Number(process.env.BENCH_OCSP_ROUNDS ?? 3);
 const DATABASE_URL = process.env.BENCH_DATABASE_URL;
+/** Only the rows whose name matches (a regular expression), for a quick look at a few of them. */
+const ONLY = process.env.BENCH_OCSP_ONLY ? new RegExp(process.env.BENCH_OCSP_ONLY) : undefined;
 const CONNECTIONS = 32;
 const SAMPLE = 1000; // distinct requests each load script cycles through
 
@@ -47,6 +49,11 @@ interface Run {
   p50ms: number;
   p99ms: number;
   errors: number;
+  /**
+   * CPU time of this process (both Node servers live in it) per answered request, in µs: unlike
+   * req/s it barely moves when other work shares the machine. Null for the OpenSSL rows.
+   */
+  cpuUsPerRequest: number | null;
 }
 
 const sh = (cmd: string, args: string[], cwd?: string) => execFileSync(cmd, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] }).toString();
@@ -78,7 +85,8 @@ function parseLatency(text: string, pct: string): number {
   return m[2] === 'us' ? v / 1000 : m[2] === 's' ? v * 1000 : v;
 }
 
-async function wrk(name: string, size: number, url: string, script: string, connections = CONNECTIONS): Promise<Run> {
+async function wrk(name: string, size: number, url: string, script: string, connections = CONNECTIONS, inProcess = true): Promise<Run> {
+  const cpuBefore = process.cpuUsage();
   const out = await new Promise<string>((resolve, reject) => {
     const child = spawn('wrk', ['-t1', `-c${connections}`, `-d${SECONDS}s`, '--latency', '-s', script, url]);
     let text = '';
@@ -92,8 +100,11 @@ async function wrk(name: string, size: number, url: string, script: string, conn
   const socketErrors = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
   const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0);
   const errors = non2xx + (socketErrors ? socketErrors.slice(1).reduce((a, b) => a + Number(b), 0) : 0);
-  const run = { name, size, rps, p50ms: parseLatency(out, '50'), p99ms: parseLatency(out, '99'), errors };
-  process.stdout.write(`  ${name.padEnd(44)} ${rps.toFixed(0).padStart(7)} req/s  p50 ${run.p50ms.toFixed(2)} ms  p99 ${run.p99ms.toFixed(2)} ms  errors ${errors}\n`);
+  const cpu = process.cpuUsage(cpuBefore);
+  const requests = Number(/(\d+) requests in/.exec(out)?.[1] ?? 0);
+  const cpuUsPerRequest = inProcess && requests > 0 ? Math.round(((cpu.user + cpu.system) / requests) * 10) / 10 : null;
+  const run = { name, size, rps, p50ms: parseLatency(out, '50'), p99ms: parseLatency(out, '99'), errors, cpuUsPerRequest };
+  process.stdout.write(`  ${name.padEnd(44)} ${rps.toFixed(0).padStart(7)} req/s  p50 ${run.p50ms.toFixed(2)} ms  p99 ${run.p99ms.toFixed(2)} ms  errors ${errors}  cpu ${cpuUsPerRequest ?? '-'} µs/req\n`);
   return run;
 }
 
@@ -320,7 +331,7 @@ async function prepareSize(size: number, cold: ColdReads[]): Promise<PreparedSiz
 async function runRow(p: PreparedSize, sc: Scenario, round: number): Promise<Run> {
   const started = sc.openssl ? await startOpensslResponder(p.osslDir, p.probe) : undefined;
   try {
-    const run = { ...(await wrk(sc.name, p.size, started?.url ?? sc.url, sc.script, sc.connections)), round };
+    const run = { ...(await wrk(sc.name, p.size, started?.url ?? sc.url, sc.script, sc.connections, !sc.openssl)), round };
     if (sc.openssl && run.rps === 0) process.stdout.write(`  openssl ocsp answered nothing; its log:\n${readFileSync(join(p.osslDir, 'openssl.log'), 'utf8')}\n`);
     return run;
   } finally {
@@ -336,7 +347,7 @@ try {
   // Every size is up at once and the rounds go through all of them, so the sizes are compared
   // under the same conditions. Odd rounds run the rows in order, even rounds in reverse, so that
   // what a row leaves behind (sockets in TIME_WAIT, a killed responder) falls on every row alike.
-  const rows = prepared.flatMap((p) => p.scenarios.map((sc) => ({ p, sc })));
+  const rows = prepared.flatMap((p) => p.scenarios.filter((sc) => !ONLY || ONLY.test(sc.name)).map((sc) => ({ p, sc })));
   for (let round = 1; round <= ROUNDS; round++) {
     process.stdout.write(`\nround ${round}/${ROUNDS}\n`);
     for (const { p, sc } of round % 2 ? rows : [...rows].reverse()) runs.push(await runRow(p, sc, round));
@@ -350,7 +361,7 @@ const summary = SIZES.flatMap((size) => {
   const names = [...new Set(runs.filter((r) => r.size === size).map((r) => r.name))];
   return names.map((name) => {
     const rows = runs.filter((r) => r.size === size && r.name === name);
-    return { name, size, rps: median(rows.map((r) => r.rps)), p50ms: median(rows.map((r) => r.p50ms)), p99ms: median(rows.map((r) => r.p99ms)), errors: rows.reduce((a, r) => a + r.errors, 0) };
+    return { name, size, rps: median(rows.map((r) => r.rps)), p50ms: median(rows.map((r) => r.p50ms)), p99ms: median(rows.map((r) => r.p99ms)), errors: rows.reduce((a, r) => a + r.errors, 0), cpuUsPerRequest: rows[0].cpuUsPerRequest === null ? null : median(rows.map((r) => r.cpuUsPerRequest!)) };
   });
 });
 // A reference that answered nothing gives no ratio (null), never Infinity.
@@ -382,10 +393,10 @@ const fmt = (x: number | null) => (x === null ? 'n/a (reference answered nothing
 const md = [
   `OCSP benchmark ${date}: ${machine.cpus} × ${machine.cpu}, Node ${machine.node}, ${machine.openssl}, ${machine.database}; wrk, 1 thread, ${CONNECTIONS} connections (latency row: 1), ${SECONDS} s per row, ${ROUNDS} interleaved rounds, medians; loopback.`,
   '',
-  '| Certificates | Scenario | req/s | p50 ms | p99 ms | errors |',
-  '|---:|---|---:|---:|---:|---:|',
-  ...summary.map((r) => `| ${r.size.toLocaleString('en')} | ${r.name} | ${r.rps.toFixed(0)} | ${r.p50ms.toFixed(2)} | ${r.p99ms.toFixed(2)} | ${r.errors} |`),
-  ...cold.map((c) => `| ${c.size.toLocaleString('en')} | cold read from the database (${c.count} sequential) | | ${c.p50ms.toFixed(2)} | ${c.p99ms.toFixed(2)} | |`),
+  '| Certificates | Scenario | req/s | p50 ms | p99 ms | errors | CPU µs per request (bench process) |',
+  '|---:|---|---:|---:|---:|---:|---:|',
+  ...summary.map((r) => `| ${r.size.toLocaleString('en')} | ${r.name} | ${r.rps.toFixed(0)} | ${r.p50ms.toFixed(2)} | ${r.p99ms.toFixed(2)} | ${r.errors} | ${r.cpuUsPerRequest ?? ''} |`),
+  ...cold.map((c) => `| ${c.size.toLocaleString('en')} | cold read from the database (${c.count} sequential) | | ${c.p50ms.toFixed(2)} | ${c.p99ms.toFixed(2)} | | |`),
   '',
   '| Certificates | pre-signed ÷ openssl (target ≥ 1.5) | pre-signed ÷ bare node, keep-alive (≥ 0.6) | per-request connection ÷ bare node (≥ 0.8) | bare node (no keep-alive) ÷ openssl | nonce ÷ openssl (≥ 0.5) | latency p99 ÷ p99 at the smallest size (≤ 1.5) |',
   '|---:|---:|---:|---:|---:|---:|---:|',

@@ -45,7 +45,7 @@ export function ocspFastPath(deps: OcspFastPathDeps, fallback: RequestListener):
     const requestId = typeof incoming === 'string' && incoming ? requestIdFrom(incoming) : undefined;
     const headers = constant.slice();
     if (requestId) headers.push('X-Request-Id', requestId);
-    for (const [name, value] of Object.entries(answer.headers)) headers.push(name, value);
+    for (const name in answer.headers) headers.push(name, answer.headers[name]);
     headers.push('X-OCSP-Outcome', answer.outcome);
     if (deps.isShuttingDown()) headers.push('Connection', 'close');
     if (req.method === 'GET' && answer.etag && req.headers['if-none-match'] === answer.etag) {
@@ -86,6 +86,8 @@ export function ocspFastPath(deps: OcspFastPathDeps, fallback: RequestListener):
         req.on('error', () => res.destroy());
         req.on('end', () => {
           const body = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
+          const remembered = deps.responder.answerPostFromMemory(body);
+          if (remembered) return finish(req, res, '/ocsp', started, remembered);
           deps.responder.answerPost(body).then(
             (answer) => finish(req, res, '/ocsp', started, answer),
             (err) => failed(req, res, err),
@@ -95,7 +97,13 @@ export function ocspFastPath(deps: OcspFastPathDeps, fallback: RequestListener):
       }
     } else if (req.method === 'GET' && url.length > 6 && url.startsWith('/ocsp/') && !url.includes('?')) {
       req.resume();
-      deps.responder.answerGet(url.slice(6)).then(
+      const path = url.slice(6);
+      const remembered = deps.responder.answerGetFromMemory(path);
+      if (remembered) {
+        finish(req, res, '/ocsp/*request', started, remembered);
+        return;
+      }
+      deps.responder.answerGet(path).then(
         (answer) => finish(req, res, '/ocsp/*request', started, answer),
         (err) => failed(req, res, err),
       );

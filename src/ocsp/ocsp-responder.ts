@@ -94,6 +94,15 @@ interface CachedResponse {
   expires: string;
 }
 
+interface RequestHit {
+  k: string;
+  entry: CachedResponse;
+  index: IssuerIndex;
+}
+
+/** The bytes as a string key (one byte per char), without copying when already a Buffer. */
+const latin1Of = (bytes: Uint8Array): string => (Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)).toString('latin1');
+
 const HOUR = 3_600_000;
 /** Rows the background sweep reads per run, and per query. */
 const SWEEP_ROWS_PER_RUN = 50_000;
@@ -142,6 +151,14 @@ export class OcspResponderService {
   private readonly background = new Set<Promise<void>>();
   /** Where the background sweep goes on from (null: from the start). */
   private sweepAfter: { issuerId: string; serial: string } | null = null;
+  /**
+   * Requests answered from a pre-signed response, by their exact bytes (POST, latin1) or raw path
+   * (GET), to the cache key and entry they resolved to: most clients send the same bytes for a
+   * certificate every time, so a repeat skips parsing and issuer matching. A hit counts only while
+   * that entry is still the cached one (an invalidation replaces or drops it) and the issuer index
+   * is the one it was resolved against. Bounded like the response cache.
+   */
+  private readonly byRequest = { post: new Map<string, RequestHit>(), get: new Map<string, RequestHit>() };
   /** Single flight: concurrent misses of one key share one database read or signing. */
   private readonly pending = new Map<string, Promise<OcspHttpAnswer | CachedResponse>>();
   /** Bumped by every invalidation: a read that started before one does not fill the cache. */
@@ -290,16 +307,55 @@ export class OcspResponderService {
   // ── answering ────────────────────────────────────────────────────────────────────────────
   /** POST body (already size- and type-checked by the router). */
   answerPost(body: Uint8Array): Promise<OcspHttpAnswer> {
+    const raw = latin1Of(body);
+    const remembered = this.fromMemory(raw, false);
+    if (remembered) return Promise.resolve(remembered);
     const parsed = parseOcspRequest(body);
     if (!parsed.ok) return Promise.resolve(this.error('malformedRequest'));
-    return this.answer(parsed.request, false);
+    return this.answer(parsed.request, false, raw);
   }
 
   /** GET: the raw path after `/ocsp/` (RFC 6960 appendix A.1). */
   answerGet(path: string): Promise<OcspHttpAnswer> {
+    const remembered = this.fromMemory(path, true);
+    if (remembered) return Promise.resolve(remembered);
     const parsed = parseGetRequest(path);
     if (!parsed.ok) return Promise.resolve(this.error('malformedRequest'));
-    return this.answer(parsed.request, true);
+    return this.answer(parsed.request, true, path);
+  }
+
+  /**
+   * The answer from memory, synchronously, when these exact request bytes were answered before
+   * from a pre-signed response that is still current; undefined otherwise (then answerPost). The
+   * HTTP fast path calls it first and so pays no promise for the common case.
+   */
+  answerPostFromMemory(body: Uint8Array): OcspHttpAnswer | undefined {
+    return this.fromMemory(latin1Of(body), false);
+  }
+
+  /** As answerPostFromMemory, for GET's raw path after `/ocsp/`. */
+  answerGetFromMemory(path: string): OcspHttpAnswer | undefined {
+    return this.fromMemory(path, true);
+  }
+
+  private fromMemory(raw: string, get: boolean): OcspHttpAnswer | undefined {
+    if (this.closed || this.fenced()) return undefined;
+    const hit = (get ? this.byRequest.get : this.byRequest.post).get(raw);
+    if (!hit || hit.index !== this.index || this.cache.get(hit.k) !== hit.entry) return undefined;
+    const nowMs = this.now().getTime();
+    if (nowMs >= hit.entry.recheckAtMs || nowMs >= hit.entry.nextUpdateMs) return undefined;
+    this.cache.delete(hit.k);
+    this.cache.set(hit.k, hit.entry);
+    return this.fromCached(hit.entry, get, nowMs);
+  }
+
+  private rememberRequest(get: boolean, raw: string, k: string, entry: CachedResponse): void {
+    const capacity = this.deps.config.cacheEntries;
+    if (capacity <= 0) return;
+    const map = get ? this.byRequest.get : this.byRequest.post;
+    map.delete(raw);
+    map.set(raw, { k, entry, index: this.index });
+    if (map.size > capacity) map.delete(map.keys().next().value!);
   }
 
   private error(status: OcspErrorStatus): OcspHttpAnswer {
@@ -316,7 +372,8 @@ export class OcspResponderService {
     return fenced;
   }
 
-  async answer(request: OcspRequest, get: boolean): Promise<OcspHttpAnswer> {
+  /** `raw`: the request as received (POST bytes in latin1, GET path), remembered on a pre-signed answer. */
+  async answer(request: OcspRequest, get: boolean, raw?: string): Promise<OcspHttpAnswer> {
     if (this.closed || this.fenced()) return this.error('tryLater');
     try {
       const key = presignedKey(request, this.index);
@@ -329,6 +386,7 @@ export class OcspResponderService {
         // Least recently used goes first: move the hit to the end.
         this.cache.delete(k);
         this.cache.set(k, hit);
+        if (raw !== undefined) this.rememberRequest(get, raw, k, hit);
         return this.fromCached(hit, get, nowMs);
       }
       let work = this.pending.get(k);
@@ -339,7 +397,10 @@ export class OcspResponderService {
         this.pending.set(k, work);
       }
       const result = await work;
-      return 'der' in result ? this.fromCached(result, get, this.now().getTime()) : result;
+      if (!('der' in result)) return result;
+      // Remembered only if it went into the cache (not when an invalidation overtook the read).
+      if (raw !== undefined && this.cache.get(k) === result) this.rememberRequest(get, raw, k, result);
+      return this.fromCached(result, get, this.now().getTime());
     } catch (err) {
       this.log.error({ err }, 'OCSP request failed');
       return this.error('internalError');

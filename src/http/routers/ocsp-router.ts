@@ -8,6 +8,9 @@ export interface OcspAnswering {
   answerPost(body: Uint8Array): Promise<OcspHttpAnswer>;
   /** The raw path after `/ocsp/`, percent-encoding and slashes as received. */
   answerGet(path: string): Promise<OcspHttpAnswer>;
+  /** The same answers when they are in memory, synchronously (undefined: use the async ones). */
+  answerPostFromMemory(body: Uint8Array): OcspHttpAnswer | undefined;
+  answerGetFromMemory(path: string): OcspHttpAnswer | undefined;
 }
 
 /** RFC 6960 appendix A.1 / RFC 5019 §5: requests are small; 64 KiB leaves room for many CertIDs. */
