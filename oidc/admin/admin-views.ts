@@ -64,12 +64,12 @@ export function layout(f: Frame, title: string, body: Raw): string {
   <p class="app">${t(lang, 'app.name')} · ${at(lang, 'title')}</p>
   <a class="lang" href="${withLang(f.selfHref, other)}" lang="${other}">${t(lang, 'lang.switch')}</a>
 </header>
-<div class="userbar">
+<section class="userbar" aria-label="${at(lang, 'user.session')}">
   <span>${at(lang, 'user.signedIn', { name: f.officer })}</span>
   <span class="level ${f.high ? 'level-high' : 'level-low'}">${at(lang, f.high ? 'user.level.high' : 'user.level.low')}</span>
   ${f.high ? '' : html`<a href="${stepUp}">${at(lang, 'stepup.link')}</a>`}
   <a href="${f.logoutHref}">${at(lang, 'user.logout')}</a>
-</div>
+</section>
 <nav class="adminnav" aria-label="${at(lang, 'nav.label')}">
 <ul>${NAV.filter((n) => f.nav.includes(n.id)).map((n) => html`<li><a href="${n.href}" ${n.id === f.current ? html`aria-current="page"` : ''}>${at(lang, n.key)}</a></li>`)}</ul>
 </nav>
