@@ -48,6 +48,12 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** Where a login or step-up may return to: a console page of ours, never another origin. */
 const RETURN_PATH = /^\/admin(?:[/?][^\s\\]*)?$/;
 
+/** The page an action's form is on (`/admin/certificates/ab/revoke` → `/admin/certificates/ab`). */
+export function pageOfAction(path: string): string {
+  if (/^\/admin\/(portals|trust)\//.test(path)) return path.replace(/^(\/admin\/(portals|trust))\/.*$/, '$1');
+  return path.replace(/\/(passkeys\/[^/]+\/delete|revoke|hold|release|approve|reject|roles|disable|enable)$/, '');
+}
+
 interface Officer {
   account: Account;
   sessionUid: string;
@@ -155,6 +161,9 @@ export function adminRouter(deps: AdminRouterDeps): Router<AppState> {
   }
 
   const selfHref = (ctx: AppContext) => {
+    // A refused form is rendered in answer to its POST: the language switch and the step-up link
+    // then lead to the page the form is on, not to the action's path.
+    if (ctx.method !== 'GET') return pageOfAction(ctx.path);
     const q = new URLSearchParams(ctx.querystring);
     q.delete('lang');
     q.delete('done');

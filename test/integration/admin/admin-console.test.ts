@@ -169,6 +169,7 @@ describe(`administration console (${db})`, () => {
     const unconfirmed = await browser.submit(page, formTo(page, '/release'), { comment: 'x', confirm: '' });
     expect(unconfirmed.status).toBe(400);
     expect(textOf(unconfirmed.body)).toContain(vi['error.confirm']);
+    expect(unconfirmed.body).toContain(`href="/admin/certificates/${serial}?lang=en"`);
     expect((await t.service.certificates.ca.certificate(serial)).status).toBe('hold');
   });
 
