@@ -323,7 +323,12 @@ export function adminRouter(deps: AdminRouterDeps): Router<AppState> {
     page('read', 'dashboard', async (ctx, o) => {
       const nameOf = names();
       const byStatus = await svc.countByStatus();
-      const byProfile = await Promise.all(profiles().map(async (p) => ({ profile: p, count: (await svc.search({ profileId: p, limit: 1 })).total })));
+      const byProfile = new Map<string | null, Record<string, number>>(profiles().map((p) => [p, {}]));
+      for (const row of await svc.countByProfileAndStatus()) {
+        const counts = byProfile.get(row.profileId) ?? {};
+        counts[row.status] = (counts[row.status] ?? 0) + row.count;
+        byProfile.set(row.profileId, counts);
+      }
       const expiring = await Promise.all([30, 60, 90].map(async (days) => ({ days, count: (await svc.search({ status: 'good', expiresWithinDays: days, limit: 1 })).total })));
       const pending = await svc.ra.list('pending', 10);
       const recent = can(o, 'audit') ? await deps.audit.list({ limit: 10 }) : await deps.audit.list({ actor: o.actor, limit: 10 });
@@ -332,7 +337,7 @@ export function adminRouter(deps: AdminRouterDeps): Router<AppState> {
         200,
         views.dashboardPage(frame(ctx, o, 'dashboard'), {
           byStatus,
-          byProfile,
+          byProfile: [...byProfile].map(([profile, counts]) => ({ profile, counts })),
           expiring,
           pending: await Promise.all(pending.map(async (r) => ({ id: r.id, subject: r.subjectDn, profile: r.profileId, requestedBy: await nameOf(r.requestedBy), createdAt: r.createdAt, approvals: r.approvals.length, required: r.approvalsRequired }))),
           recent: await auditRows(recent, nameOf),

@@ -99,7 +99,8 @@ function input(id: string, name: string, label: string, value = '', extra: Raw |
 // ── Dashboard ────────────────────────────────────────────────────────────────
 export interface DashboardData {
   byStatus: Record<string, number>;
-  byProfile: Array<{ profile: string; count: number }>;
+  /** Profile (null: imported certificates of other CAs) × status. */
+  byProfile: Array<{ profile: string | null; counts: Record<string, number> }>;
   expiring: Array<{ days: number; count: number }>;
   pending: Array<{ id: string; subject: string; profile: string; requestedBy: string; createdAt: Date; approvals: number; required: number }>;
   recent: AuditRow[];
@@ -128,13 +129,13 @@ export function dashboardPage(f: Frame, d: DashboardData): string {
 <section aria-labelledby="by-status"><h2 id="by-status">${at(lang, 'dash.byStatus')}</h2>
 <table><thead><tr><th scope="col">${at(lang, 'dash.status')}</th><th scope="col" class="num">${at(lang, 'dash.count')}</th></tr></thead>
 <tbody>${statuses.map((s) => html`<tr><td><a href="/admin/certificates?status=${s}">${badge(lang, s)}</a></td><td class="num">${d.byStatus[s] ?? 0}</td></tr>`)}</tbody></table></section>
-<section aria-labelledby="by-profile"><h2 id="by-profile">${at(lang, 'dash.byProfile')}</h2>
-<table><thead><tr><th scope="col">${at(lang, 'dash.profile')}</th><th scope="col" class="num">${at(lang, 'dash.count')}</th></tr></thead>
-<tbody>${d.byProfile.map((p) => html`<tr><td><a href="/admin/certificates?profile=${p.profile}">${p.profile}</a></td><td class="num">${p.count}</td></tr>`)}</tbody></table></section>
 <section aria-labelledby="expiring"><h2 id="expiring">${at(lang, 'dash.expiring')}</h2>
 <table><thead><tr><th scope="col">${at(lang, 'dash.period')}</th><th scope="col" class="num">${at(lang, 'dash.count')}</th></tr></thead>
 <tbody>${d.expiring.map((e) => html`<tr><td><a href="/admin/certificates?status=good&amp;expiresWithinDays=${e.days}">${at(lang, 'dash.within', { days: e.days })}</a></td><td class="num">${e.count}</td></tr>`)}</tbody></table></section>
 </div>
+<section aria-labelledby="by-profile"><h2 id="by-profile">${at(lang, 'dash.byProfile')}</h2>
+<table><thead><tr><th scope="col">${at(lang, 'dash.profile')}</th>${statuses.map((st) => html`<th scope="col" class="num">${at(lang, `status.${st}` as AdminMessageKey)}</th>`)}<th scope="col" class="num">${at(lang, 'dash.total')}</th></tr></thead>
+<tbody>${d.byProfile.map((p) => html`<tr><th scope="row">${p.profile ? html`<a href="/admin/certificates?profile=${p.profile}">${p.profile}</a>` : at(lang, 'dash.imported')}</th>${statuses.map((st) => html`<td class="num">${p.counts[st] ?? 0}</td>`)}<td class="num">${Object.values(p.counts).reduce((a, b) => a + b, 0)}</td></tr>`)}</tbody></table></section>
 <section aria-labelledby="pending"><h2 id="pending">${at(lang, 'dash.pending')}</h2>
 ${d.pending.length ? requestTable(f, d.pending.map((r) => ({ ...r, status: 'pending' })), at(lang, 'dash.pending')) : html`<p>${at(lang, 'common.none')}</p>`}
 </section>

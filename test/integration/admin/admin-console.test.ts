@@ -95,6 +95,30 @@ describe(`administration console (${db})`, () => {
     expect(page!.body).not.toMatch(/\sstyle=/);
   });
 
+  it('the dashboard counts certificates by profile and status, and pending requests', async () => {
+    const auditor = await createOfficial(t, { roles: ['auditor'] });
+    const browser = new Browser();
+    const row = (page: PageResponse, profile: string) => {
+      const m = new RegExp(`<th scope="row"><a href="/admin/certificates\\?profile=${profile}">${profile}</a></th>((?:<td class="num">\\d+</td>){5})</tr>`).exec(page.body);
+      if (!m) throw new Error(`no row for ${profile}: ${textOf(page.body).slice(0, 500)}`);
+      return [...m[1].matchAll(/\d+/g)].map((x) => Number(x[0]));
+    };
+    const before = row(await signIn(browser, auditor), 'official-signing');
+    const serial = await issueThroughRa('094190005010');
+    await issueThroughRa('094190005011');
+    await t.service.certificates.ca.changeStatus({ actor: 'test', serial, action: 'revoke', reason: 'superseded' });
+    const pending = await t.service.certificates.ra.submit('test', { csr: opensslCsr(), profileId: 'official-signing', holder: officialHolder('094190005012', 'Võ Thị Chờ Duyệt') });
+    const page = await browser.get(`${t.url}/admin`);
+    // good, hold, revoked, expired, total
+    const [good, hold, revoked, expired, total] = row(page, 'official-signing');
+    expect([good, hold, revoked, expired, total]).toEqual([before[0] + 1, before[1], before[2] + 1, before[3], before[4] + 2]);
+    for (const status of ['good', 'revoked'] as const) {
+      expect((await t.service.certificates.search({ profileId: 'official-signing', status, limit: 1 })).total).toBe(status === 'good' ? good : revoked);
+    }
+    expect(page.body).toContain(`href="/admin/requests/${pending.request.id}"`);
+    expect(textOf(page.body)).toContain('Võ Thị Chờ Duyệt');
+  });
+
   it('an official without a console role gets 403 on every page and action', async () => {
     const { who } = await officer(['official']);
     const browser = new Browser();
