@@ -117,6 +117,16 @@ describe(`administration console (${db})`, () => {
     }
     expect(page.body).toContain(`href="/admin/requests/${pending.request.id}"`);
     expect(textOf(page.body)).toContain('Võ Thị Chờ Duyệt');
+
+    // The search page passes its filters to the registry.
+    const revokedList = await browser.get(`${t.url}/admin/certificates?status=revoked&profile=official-signing`);
+    expect(revokedList.body).toContain(`href="/admin/certificates/${serial}"`);
+    const byId = await browser.get(`${t.url}/admin/certificates?nationalId=094190005011`);
+    expect(byId.body).not.toContain(`href="/admin/certificates/${serial}"`);
+    expect(textOf(byId.body)).toContain(`${ADMIN_MESSAGES.vi['cert.results']} · 1 kết quả`);
+    const bogus = await browser.get(`${t.url}/admin/certificates?status=%3Cscript%3E&expiresWithinDays=abc&offset=-1`);
+    expect(bogus.status).toBe(200);
+    expect(bogus.body).not.toContain('<script>');
   });
 
   it('an official without a console role gets 403 on every page and action', async () => {
