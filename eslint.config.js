@@ -21,7 +21,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['src/http/**/*.ts'],
+    files: ['src/http/**/*.ts', 'oidc/admin/**/*.ts'],
     rules: { 'no-restricted-imports': ['error', { patterns: [storageOrKeys] }] },
   },
   {

@@ -11,6 +11,7 @@ import { pickLanguage } from './locales/messages.js';
 import { grantForFirstParty } from './grants.js';
 import { interactionPolicyWithStepUp } from './step-up.js';
 import { accountPageClient } from './account/account-client.js';
+import { adminConsoleClient } from './admin/admin-client.js';
 
 export interface ProviderDeps {
   config: Config;
@@ -32,7 +33,7 @@ export function providerConfiguration(deps: ProviderDeps): Configuration {
     adapter: deps.adapter,
     // The account page (passkeys) is the provider's own first-party client: response type
     // `none` signs the person in and returns no code or token (nothing to redeem or leak).
-    clients: [accountPageClient(config)],
+    clients: [accountPageClient(config), adminConsoleClient(config)],
     jwks: { keys: deps.jwks as never },
     cookies: {
       keys: deps.cookieKeys,

@@ -53,6 +53,7 @@ import { PasskeyRepository } from './storage/passkey-repository.js';
 import { PasskeyService } from './webauthn/passkey-service.js';
 import { passkeyLoginMethod, passkeyRouter } from '../oidc/interactions/passkey-router.js';
 import { accountRouter } from '../oidc/account/account-router.js';
+import { adminRouter } from '../oidc/admin/admin-router.js';
 import { readFileSync } from 'node:fs';
 import { CertificateLoginService } from './auth/certificate-login.js';
 import { certificateLoginMethod, certificateLoginRouter, certificateTlsRouter, type CertificateLoginDeps } from '../oidc/interactions/certificate-login-router.js';
@@ -346,6 +347,18 @@ export async function createService(config: Config, options: CreateServiceOption
         }),
         certificateLoginRouter(certificateLoginDeps),
         accountRouter({ provider: () => provider.provider, publicUrl: config.server.publicUrl, csrfSecret: secrets.csrfSecret, passkeys, findAccount: (id) => accounts.findById(id) }),
+        adminRouter({
+          provider: () => provider.provider,
+          publicUrl: config.server.publicUrl,
+          apiResource: apiResource(config),
+          csrfSecret: secrets.csrfSecret,
+          certificates,
+          accounts,
+          passkeys,
+          clients,
+          audit: new AuditService(audit),
+          trust: trustStore,
+        }),
         auditRouter({ audit: new AuditService(audit), verifier }),
         certificatesRouter({ certificates, verifier, now: () => clock.now() }),
         pkiRouter({ certificates, now: () => clock.now() }),

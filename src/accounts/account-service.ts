@@ -128,6 +128,20 @@ export class AccountService {
     });
   }
 
+  /** Replaces an official's roles (the API scopes they may be granted follow from them). */
+  async setRoles(actor: string, login: string, roles: Role[]): Promise<Account> {
+    const unknown = roles.filter((r) => !(ROLES as readonly string[]).includes(r));
+    if (unknown.length) throw new AppError('validationFailed', `roles: unknown ${unknown.join(', ')}`);
+    return this.db.withTransaction(async (trx) => {
+      const found = await this.accounts.findByLogin(login, trx);
+      if (!found) throw new AppError('notFound', `no account ${login}`);
+      if (found.account.kind !== 'official') throw new AppError('conflict', 'only officials have roles');
+      await this.accounts.setRoles(trx, found.account.id, roles);
+      await this.audit.append(trx, { actor, action: 'account.roles', target: `account:${found.account.id}`, details: { from: found.account.roles, to: roles } });
+      return { ...found.account, roles };
+    });
+  }
+
   list(filter: Parameters<AccountRepository['list']>[0]): Promise<Account[]> {
     return this.accounts.list(filter);
   }

@@ -40,6 +40,10 @@ export class CertificateService {
     return this.repo.countByStatus(this.clock.now());
   }
 
+  countByProfileAndStatus() {
+    return this.repo.countByProfileAndStatus(this.clock.now());
+  }
+
   pem(cert: CertificateRecord): string {
     if (!cert.der) throw new AppError('notFound', `certificate ${cert.serial} has no signed form`);
     return encodePem(cert.der, 'CERTIFICATE');

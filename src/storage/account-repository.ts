@@ -144,6 +144,10 @@ export class AccountRepository {
     await trx('accounts').where({ id }).update({ status, updated_at: this.clock.now() });
   }
 
+  async setRoles(trx: Transaction, id: string, roles: Role[]): Promise<void> {
+    await trx('accounts').where({ id }).update({ roles, updated_at: this.clock.now() } as never);
+  }
+
   /** Organisation logins (enterprise, organisation) are one account per tax code (partial unique index). */
   async findOrganisationByTaxCode(taxCode: string, trx?: Transaction): Promise<Account | null> {
     const row = await (trx ?? this.knex)<AccountRow>('accounts')

@@ -267,6 +267,16 @@ export class CaRepository {
     return Object.fromEntries(rows.map((r) => [String((r as Row).s), Number((r as Row).n)]));
   }
 
+  /** Certificates by profile and status (expired apart), in one grouped scan: the console's dashboard. */
+  async countByProfileAndStatus(now: Date): Promise<Array<{ profileId: string | null; status: string; count: number }>> {
+    const rows = await this.knex('certificates')
+      .whereIn('state', ['issued', 'imported'])
+      .select('profile_id', this.knex.raw(`CASE WHEN not_after <= ? THEN 'expired' ELSE status END AS s`, [now]))
+      .count({ n: '*' })
+      .groupBy('profile_id', 's');
+    return rows.map((r) => ({ profileId: ((r as Row).profile_id as string | null) ?? null, status: String((r as Row).s), count: Number((r as Row).n) }));
+  }
+
   // ── CRLs ───────────────────────────────────────────────────────────────────
   /** Revoked and held certificates of an issuer that have not expired (RFC 5280 §3.3). */
   async revokedEntries(issuerId: string, now: Date, trx?: Transaction) {
