@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { chownSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
@@ -15,7 +15,19 @@ import knexFactory from 'knex';
  * initdb refuses to run as root, so when the test runs as root the cluster belongs to the
  * `postgres` user and every pg_ctl call goes through `runuser -u postgres`.
  */
-const BIN = process.env.TINNHIEM_PG_BIN ?? '/usr/lib/postgresql/15/bin';
+/** The server binaries: TINNHIEM_PG_BIN, else Debian's newest /usr/lib/postgresql/<version>/bin (15 here). */
+export const PG_BIN = process.env.TINNHIEM_PG_BIN ?? debianBin();
+const BIN = PG_BIN;
+
+function debianBin(): string {
+  const root = '/usr/lib/postgresql';
+  const versions = existsSync(root)
+    ? readdirSync(root)
+        .filter((v) => /^\d+$/.test(v) && existsSync(join(root, v, 'bin', 'initdb')))
+        .sort((a, b) => Number(b) - Number(a))
+    : [];
+  return join(root, versions[0] ?? '15', 'bin');
+}
 const run = promisify(execFile);
 
 export interface PrivatePostgres {
@@ -33,8 +45,8 @@ export interface PrivatePostgres {
 
 /** What is missing to run a private cluster here, or null when everything is. */
 export function privatePostgresMissing(): string | null {
-  for (const program of ['initdb', 'pg_ctl', 'postgres']) {
-    if (!existsSync(join(BIN, program))) return `${join(BIN, program)} (apt-get install postgresql-15)`;
+  for (const program of ['initdb', 'pg_ctl', 'postgres', 'pg_dump', 'pg_restore']) {
+    if (!existsSync(join(BIN, program))) return `${join(BIN, program)} (apt-get install postgresql)`;
   }
   if (userInfo().uid === 0) {
     if (!existsSync('/usr/sbin/runuser') && !existsSync('/sbin/runuser')) return 'runuser (apt-get install util-linux)';
