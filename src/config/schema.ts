@@ -268,7 +268,7 @@ export const envVars: readonly EnvVar[] = [
   {
     name: 'OCSP_PROPAGATION_TIMEOUT_MS',
     path: 'ocsp.propagationTimeoutMs',
-    doc: 'How long a revoke, hold or release waits for every live node to drop its old response before it returns (a node that falls behind stops answering).',
+    doc: 'How long a revoke, hold or release waits for every live node to drop its old response before it returns (a node that falls behind stops answering); never less than OCSP_FENCE_MS + 2 s.',
   },
   { name: 'LOGIN_MAX_FAILURES_PER_ACCOUNT', path: 'login.maxFailuresPerAccount', doc: 'Failed logins on one account, within the window, that lock it.' },
   { name: 'LOGIN_MAX_FAILURES_PER_ADDRESS', path: 'login.maxFailuresPerAddress', doc: 'Failed logins from one client address, within the window, that lock it.' },
