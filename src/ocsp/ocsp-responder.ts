@@ -236,7 +236,15 @@ export class OcspResponderService {
     // Then the stored responses are loaded into memory, so the node keeps answering through a
     // database restart (up to the fence) for every certificate, not only those asked already.
     setImmediate(() => {
-      if (!this.closed) void background(() => this.refreshDue().then(() => this.warmCache()), 'OCSP pre-signing failed');
+      if (!this.closed) {
+        void background(async () => {
+          try {
+            await this.refreshDue();
+          } finally {
+            if (!this.closed) await this.warmCache();
+          }
+        }, 'OCSP pre-signing failed');
+      }
     });
   }
 
@@ -323,6 +331,16 @@ export class OcspResponderService {
       this.log.error({ lastSyncMsAgo: Date.now() - this.lastSyncAt }, 'OCSP: cannot read the status-change feed; answering tryLater until it can');
     }
     return fenced;
+  }
+
+  /**
+   * Readiness of a responder-only node (`--role ocsp`): it can answer while it follows the change
+   * feed or is within the fence, even with the database down (answers come from memory).
+   */
+  readiness(): { ok: boolean; detail: string } {
+    if (this.closed) return { ok: false, detail: 'closed' };
+    if (this.fenced()) return { ok: false, detail: `change feed unread for over ${this.fenceMs} ms (answering tryLater)` };
+    return { ok: true, detail: `${this.cache.size} responses in memory` };
   }
 
   async answer(request: OcspRequest, get: boolean): Promise<OcspHttpAnswer> {

@@ -30,6 +30,8 @@ interface Observation {
 let pg: PrivatePostgres;
 let database: TestDatabase;
 let t: TestService;
+/** A responder-only node (`serve --role ocsp`) that no client asks before the outage. */
+let responderNode: TestService;
 let leaves: Leaf[];
 let issuerDer: Buffer;
 let reader: Awaited<ReturnType<typeof apiClient>>;
@@ -127,9 +129,16 @@ describeWithPrivatePostgres()('PostgreSQL restarted under load', () => {
     revoker = await apiClient(t, 'restart-revoker', ['certs:revoke', 'certs:read']);
     const { secret } = await t.service.clients.add('test', { clientId: 'restart-token', name: 'restart-token', grantTypes: ['client_credentials'], authMethod: 'client_secret_basic', scopes: ['certs:read'] });
     tokenAuth = `Basic ${Buffer.from(`restart-token:${secret}`).toString('base64')}`;
+    // Every leaf has its stored response by now (asked once on the first node)...
+    for (let i = 0; i < leaves.length; i++) expect((await ocspQuery(i)).outcome).toBe('good');
+    // ...which a responder-only node started afterwards loads into memory by itself.
+    responderNode = await startTestService({ database, role: 'ocsp', env: { OCSP_FENCE_MS: '30000' } });
+    // (Every certificate of the issuing CA: the leaves, and the CA's delegated OCSP signer.)
+    await waitFor('the responder node warmed its cache', async () => Number.parseInt(responderNode.service.ocsp.readiness().detail, 10) >= leaves.length, 20_000);
   });
 
   afterAll(async () => {
+    await responderNode?.close();
     await t?.close();
     await database?.destroy();
     await pg?.destroy();
@@ -151,6 +160,13 @@ describeWithPrivatePostgres()('PostgreSQL restarted under load', () => {
     expect(ready.status).toBe(503);
     expect(ready.headers.get('content-type')).toMatch(/application\/problem\+json/);
     expect((await fetch(`${t.url}/healthz`)).status).toBe(200);
+    // The responder-only node stays ready (its answers come from memory) and answers `good` for
+    // certificates nobody ever asked it about: its warmed cache.
+    expect((await fetch(`${responderNode.url}/readyz`)).status).toBe(200);
+    for (const leaf of leaves) {
+      const res = await fetch(`${responderNode.url}/ocsp/${encodeURIComponent(requestFor(issuerDer, leaf.serial).toString('base64'))}`);
+      expect(firstStatus(Buffer.from(await res.arrayBuffer()))).toBe('good');
+    }
     // What is not in memory cannot be answered without the database: tryLater (RFC 6960 §2.3,
     // error status 3), not internalError.
     const stranger = await fetch(`${t.url}/ocsp`, { method: 'POST', headers: { 'content-type': 'application/ocsp-request' }, body: requestFor(issuerDer, `7${randomBytes(15).toString('hex')}`) as BodyInit });
@@ -192,6 +208,8 @@ describeWithPrivatePostgres()('PostgreSQL restarted under load', () => {
     const revoked = await revoker.call('POST', `/api/v1/certificates/${leaves[0].serial}/revoke`, { reason: 'keyCompromise' });
     expect(revoked.status).toBe(200);
     for (let i = 0; i < 4; i++) expect((await ocspQuery(i * leaves.length)).outcome).toBe('revoked');
+    const fromResponder = await fetch(`${responderNode.url}/ocsp/${encodeURIComponent(requestFor(issuerDer, leaves[0].serial).toString('base64'))}`);
+    expect(firstStatus(Buffer.from(await fromResponder.arrayBuffer()))).toBe('revoked');
     expect((await ocspQuery(1)).outcome).toBe('good');
   });
 });
