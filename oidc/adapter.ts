@@ -1,4 +1,6 @@
 import type { Adapter, AdapterPayload } from 'oidc-provider';
+import { errors } from 'oidc-provider';
+import { isDatabaseUnavailable } from '../src/errors/dependency-unavailable.js';
 import type { Clock } from '../src/lifecycle/clock.js';
 import type { OidcPayloadStore } from '../src/storage/oidc-payload-repository.js';
 
@@ -12,7 +14,7 @@ export function adapterFactory(
   clients: { providerMetadata(clientId: string): Promise<Record<string, unknown> | undefined> },
   clock: Clock,
 ): new (model: string) => Adapter {
-  return class DatabaseAdapter implements Adapter {
+  class DatabaseAdapter implements Adapter {
     constructor(private readonly model: string) {}
 
     async upsert(id: string, payload: AdapterPayload, expiresIn: number): Promise<void> {
@@ -45,5 +47,25 @@ export function adapterFactory(
     async revokeByGrantId(grantId: string): Promise<void> {
       await store.revokeByGrantId(grantId);
     }
-  };
+  }
+  // A database that is restarting answers the OAuth client `temporarily_unavailable` with 503
+  // (RFC 6749 §4.1.2.1's code for it), not oidc-provider's generic 500 server_error.
+  for (const name of Object.getOwnPropertyNames(DatabaseAdapter.prototype)) {
+    if (name === 'constructor') continue;
+    const method = (DatabaseAdapter.prototype as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>)[name];
+    Object.defineProperty(DatabaseAdapter.prototype, name, {
+      value: async function (this: DatabaseAdapter, ...args: unknown[]) {
+        try {
+          return await method.apply(this, args);
+        } catch (err) {
+          if (!isDatabaseUnavailable(err)) throw err;
+          const unavailable = new errors.OIDCProviderError(503, 'temporarily_unavailable', { cause: err });
+          // OIDCProviderError hides 5xx errors behind server_error; this one is meant for the client.
+          Object.assign(unavailable, { expose: true, error_description: 'the service is temporarily unavailable; try again shortly' });
+          throw unavailable;
+        }
+      },
+    });
+  }
+  return DatabaseAdapter;
 }

@@ -299,7 +299,9 @@ export async function createService(config: Config, options: CreateServiceOption
       config,
       log,
       metrics,
-      readiness: databaseReadiness(db),
+      // A responder-only node answers from memory through a database restart (up to the fence),
+      // so its readiness is the responder's, or a balancer would drop the whole fleet then.
+      readiness: role === 'ocsp' ? [{ name: 'ocsp', check: async () => responder.readiness() }] : databaseReadiness(db),
       isShuttingDown,
       mounts: role === 'all' ? [provider.middleware()] : [],
       selfParsingPrefixes: ['/oidc'],

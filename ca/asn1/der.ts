@@ -20,9 +20,14 @@ export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
   return a.byteLength === b.byteLength && Buffer.compare(a, b) === 0;
 }
 
-/** A tight ArrayBuffer copy: pkijs and WebCrypto read whole buffers, not views. */
+/**
+ * A tight ArrayBuffer copy: pkijs and WebCrypto read whole buffers, not views. Not
+ * `bytes.slice()`: on a Node Buffer that is a view, not a copy, and pg hands bytea out as Buffers
+ * cut from a shared 8 KB pool, so `.buffer` was the whole pool (crash recovery on PostgreSQL
+ * signed the wrong bytes: test/integration/faults/node-kill.test.ts).
+ */
 export function arrayBuffer(bytes: Uint8Array): ArrayBuffer {
-  return bytes.slice().buffer as ArrayBuffer;
+  return Uint8Array.prototype.slice.call(bytes).buffer as ArrayBuffer;
 }
 
 /** DER of an asn1js block or a pkijs object. */

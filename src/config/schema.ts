@@ -67,6 +67,10 @@ export const configSchema = z.object({
     .object({
       url: postgresUrl.optional(),
       poolMax: integer(1, 200).default(10),
+      // Bounds on a database that does not answer (a restart, a failover, a partition): requests
+      // then fail fast with 503 instead of hanging (docs/deployment.md).
+      acquireTimeoutMs: integer(100, 120_000).default(5_000),
+      queryTimeoutMs: integer(0, 3_600_000).default(30_000),
     })
     .prefault({}),
   dataDir: z.string().trim().min(1).default('./data'),
@@ -115,6 +119,8 @@ export const configSchema = z.object({
       refreshIntervalSeconds: integer(1, 3600).default(30),
       changePollMs: integer(50, 60_000).default(1_000),
       propagationTimeoutMs: integer(0, 60_000).default(5_000),
+      // How long a node answers from memory without reading the change feed (docs/ocsp.md).
+      fenceMs: integer(1_000, 600_000).default(10_000),
     })
     .prefault({}),
   login: z
@@ -262,7 +268,7 @@ export const envVars: readonly EnvVar[] = [
   {
     name: 'OCSP_PROPAGATION_TIMEOUT_MS',
     path: 'ocsp.propagationTimeoutMs',
-    doc: 'How long a revoke, hold or release waits for every live node to drop its old response before it returns (a node that falls behind stops answering).',
+    doc: 'How long a revoke, hold or release waits for every live node to drop its old response before it returns (a node that falls behind stops answering); never less than OCSP_FENCE_MS + 2 s.',
   },
   { name: 'LOGIN_MAX_FAILURES_PER_ACCOUNT', path: 'login.maxFailuresPerAccount', doc: 'Failed logins on one account, within the window, that lock it.' },
   { name: 'LOGIN_MAX_FAILURES_PER_ADDRESS', path: 'login.maxFailuresPerAddress', doc: 'Failed logins from one client address, within the window, that lock it.' },
@@ -314,4 +320,20 @@ export const envVars: readonly EnvVar[] = [
   { name: 'PKCS11_TOKEN', path: 'pkcs11.token', doc: 'Label of the PKCS#11 token holding the CA keys (the `token=` of their pkcs11: URIs).' },
   { name: 'PKCS11_PIN', path: 'pkcs11.pin', doc: 'User PIN of the token. A wrong PIN or a missing token stops the service at start (exit code 2).', secret: true },
   { name: 'PKCS11_SESSIONS', path: 'pkcs11.sessions', doc: 'PKCS#11 sessions signing in parallel (a session signs one thing at a time).' },
+  // Fault tolerance (issue 10): bounds on an unreachable database, and the OCSP fence.
+  {
+    name: 'DATABASE_ACQUIRE_TIMEOUT_MS',
+    path: 'database.acquireTimeoutMs',
+    doc: 'Longest wait for a PostgreSQL connection (pool busy, or the server not answering a connect); past it the request gets 503 problem+json.',
+  },
+  {
+    name: 'DATABASE_QUERY_TIMEOUT_MS',
+    path: 'database.queryTimeoutMs',
+    doc: 'Longest a PostgreSQL query may take on the client side (0: no limit), so a server that vanished mid-query (a partition) fails the request with 503 instead of hanging it. `tinnhiem migrate` runs without it.',
+  },
+  {
+    name: 'OCSP_FENCE_MS',
+    path: 'ocsp.fenceMs',
+    doc: 'How long an OCSP node keeps answering from memory when it cannot read the status-change feed (a database restart); after that it answers tryLater. A revoke waits up to this plus 2 s for a silent node (at least 3 × OCSP_CHANGE_POLL_MS).',
+  },
 ];

@@ -43,6 +43,7 @@ import type { Clock } from '../lifecycle/clock.js';
 import type { Logger } from '../logging/logger.js';
 import type { CertificateRecord, IssuerRow } from '../registry/records.js';
 import type { OcspCertificateStatus, OcspRepository, StoredOcspResponse } from '../storage/ocsp-repository.js';
+import { isDatabaseUnavailable } from '../errors/dependency-unavailable.js';
 
 export interface OcspConfig {
   signer: 'delegated' | 'ca';
@@ -54,6 +55,12 @@ export interface OcspConfig {
   refreshIntervalSeconds: number;
   changePollMs: number;
   propagationTimeoutMs: number;
+  /**
+   * How long a node answers from memory without reading the change feed (OCSP_FENCE_MS; at least
+   * 3 × changePollMs). Longer rides out a longer database restart; a revoke then waits longer for
+   * a node that went silent (fenceMs + 2 s). Unset: max(3 × changePollMs, 3 s).
+   */
+  fenceMs?: number;
 }
 
 /** What the responder needs from the CA: its issuers and their keys (CertificateAuthority). */
@@ -191,7 +198,7 @@ export class OcspResponderService {
     },
   ) {
     this.limit = new InflightLimit(deps.config.maxInflightSignings);
-    this.fenceMs = Math.max(3 * deps.config.changePollMs, 3_000);
+    this.fenceMs = Math.max(3 * deps.config.changePollMs, deps.config.fenceMs ?? 3_000);
     // The other nodes stop waiting for this one only after it has stopped answering.
     this.aliveMs = this.fenceMs + 2_000;
     this.description = `${hostname()} pid ${process.pid} role ${deps.role}`;
@@ -243,8 +250,18 @@ export class OcspResponderService {
     every(this.deps.config.refreshIntervalSeconds * 1000, () => this.refreshDue(), 'OCSP pre-signing failed');
     every(60_000, () => this.reloadIssuers(), 'OCSP issuer reload failed');
     // First pre-signing pass in the background: the node answers meanwhile (signing on demand).
+    // Then the stored responses are loaded into memory, so the node keeps answering through a
+    // database restart (up to the fence) for every certificate, not only those asked already.
     setImmediate(() => {
-      if (!this.closed) void background(() => this.refreshDue(), 'OCSP pre-signing failed');
+      if (!this.closed) {
+        void background(async () => {
+          try {
+            await this.refreshDue();
+          } finally {
+            if (!this.closed) await this.warmCache();
+          }
+        }, 'OCSP pre-signing failed');
+      }
     });
   }
 
@@ -372,6 +389,16 @@ export class OcspResponderService {
     return fenced;
   }
 
+  /**
+   * Readiness of a responder-only node (`--role ocsp`): it can answer while it follows the change
+   * feed or is within the fence, even with the database down (answers come from memory).
+   */
+  readiness(): { ok: boolean; detail: string } {
+    if (this.closed) return { ok: false, detail: 'closed' };
+    if (this.fenced()) return { ok: false, detail: `change feed unread for over ${this.fenceMs} ms (answering tryLater)` };
+    return { ok: true, detail: `${this.cache.size} responses in memory` };
+  }
+
   /** `raw`: the request as received (POST bytes in latin1, GET path), remembered on a pre-signed answer. */
   async answer(request: OcspRequest, get: boolean, raw?: string): Promise<OcspHttpAnswer> {
     if (this.closed || this.fenced()) return this.error('tryLater');
@@ -389,6 +416,9 @@ export class OcspResponderService {
         if (raw !== undefined) this.rememberRequest(get, raw, k, hit);
         return this.fromCached(hit, get, nowMs);
       }
+      // Past its recheck time a cached response is still valid until nextUpdate: it is looked up
+      // again below, and served as it is if the database cannot be reached.
+      const fallback = hit && nowMs < hit.nextUpdateMs ? hit : undefined;
       let work = this.pending.get(k);
       if (!work) {
         work = this.loadOrSign(key, k).finally(() => {
@@ -396,12 +426,21 @@ export class OcspResponderService {
         });
         this.pending.set(k, work);
       }
-      const result = await work;
+      let result: OcspHttpAnswer | CachedResponse;
+      try {
+        result = await work;
+      } catch (err) {
+        if (fallback && isDatabaseUnavailable(err)) return this.fromCached(fallback, get, this.now().getTime());
+        throw err;
+      }
       if (!('der' in result)) return result;
       // Remembered only if it went into the cache (not when an invalidation overtook the read).
       if (raw !== undefined && this.cache.get(k) === result) this.rememberRequest(get, raw, k, result);
       return this.fromCached(result, get, this.now().getTime());
     } catch (err) {
+      // RFC 6960 §2.3: tryLater is the answer for a responder that cannot answer now (its
+      // database restarting); internalError for a fault of its own.
+      if (isDatabaseUnavailable(err)) return this.error('tryLater');
       this.log.error({ err }, 'OCSP request failed');
       return this.error('internalError');
     }
@@ -627,10 +666,12 @@ export class OcspResponderService {
 
   private async awaitPropagation(changeId: number): Promise<void> {
     const started = Date.now();
+    // Never give up on a silent node before it has fenced itself (its heartbeat older than aliveMs).
+    const timeoutMs = Math.max(this.deps.config.propagationTimeoutMs, this.aliveMs);
     for (let delay = 2; ; delay = Math.min(delay * 2, 50)) {
       const lagging = await this.deps.repo.lagging(this.nodeId, changeId, this.aliveMs);
       if (lagging.length === 0) return;
-      if (Date.now() - started > this.deps.config.propagationTimeoutMs) {
+      if (Date.now() - started > timeoutMs) {
         this.log.error({ changeId, lagging }, 'OCSP: nodes did not confirm a status change in time; they stop answering once their feed is stale');
         return;
       }
@@ -733,10 +774,42 @@ export class OcspResponderService {
       if (this.epoch === epoch) {
         for (const s of signed) {
           const k = `${s!.row.issuerId}/${s!.row.serial}/sha1`;
-          if (stored.has(k) && this.cache.has(k)) this.remember(k, s!.entry);
+          // Kept in memory while there is room (a province's whole registry fits), so that the
+          // node holding the job's lease can answer for new certificates through a restart too.
+          if (stored.has(k) && (this.cache.has(k) || this.cache.size < this.deps.config.cacheEntries)) this.remember(k, s!.entry);
         }
       }
     }
+  }
+
+  /**
+   * Loads stored `sha1` responses into memory until the cache is full (OCSP_CACHE_ENTRIES), in key
+   * order, without replacing what is there. Responses change only through the change feed and
+   * re-signing, which keep the cache current, so a warm node answers from memory alone while the
+   * database restarts. Returns how many it loaded.
+   */
+  async warmCache(): Promise<number> {
+    const capacity = this.deps.config.cacheEntries;
+    let loaded = 0;
+    let after: { issuerId: string; serial: string } | null = null;
+    while (!this.closed && this.cache.size < capacity) {
+      const epoch = this.epoch;
+      const now = this.now();
+      const page = await this.deps.repo.storedPage(after, new Date(now.getTime() + 60_000), Math.min(SWEEP_PAGE, capacity - this.cache.size));
+      // A change read meanwhile may have dropped one of these: read the page again.
+      if (this.epoch !== epoch) continue;
+      for (const row of page) {
+        const k = `${row.issuerId}/${row.serial}/sha1`;
+        if (this.served.has(row.issuerId) && !this.cache.has(k)) {
+          this.remember(k, this.cachedFromStored(row, certStatusOf(row)));
+          loaded++;
+        }
+      }
+      if (page.length === 0) break;
+      const last = page[page.length - 1];
+      after = { issuerId: last.issuerId, serial: last.serial };
+    }
+    return loaded;
   }
 
   /**

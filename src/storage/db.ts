@@ -9,7 +9,15 @@ import { acquireDataDirLock, type DataDirLock } from './data-dir-lock.js';
 export type Transaction = Knex.Transaction;
 
 export type DatabaseTarget =
-  | { kind: 'postgres'; url: string; poolMax?: number }
+  | {
+      kind: 'postgres';
+      url: string;
+      poolMax?: number;
+      /** Longest wait for a pooled connection or a new one (default 10 s). */
+      acquireTimeoutMs?: number;
+      /** Client-side bound on one query (0 or unset: none); see DATABASE_QUERY_TIMEOUT_MS. */
+      queryTimeoutMs?: number;
+    }
   /** `dir: null` is an in-memory database (unit tests). */
   | { kind: 'embedded'; dir: string | null };
 
@@ -37,7 +45,10 @@ export interface Database {
 }
 
 export function databaseTarget(config: Config): DatabaseTarget {
-  if (config.database.url) return { kind: 'postgres', url: config.database.url, poolMax: config.database.poolMax };
+  if (config.database.url) {
+    const { url, poolMax, acquireTimeoutMs, queryTimeoutMs } = config.database;
+    return { kind: 'postgres', url, poolMax, acquireTimeoutMs, queryTimeoutMs };
+  }
   return { kind: 'embedded', dir: embeddedDir(config.dataDir) };
 }
 
@@ -71,11 +82,24 @@ export async function openDatabase(target: DatabaseTarget, options: OpenDatabase
       useNullAsDefault: false,
     } as Knex.Config);
   } else {
+    const acquireMs = target.acquireTimeoutMs ?? 10_000;
     knex = knexFactory({
       client: 'pg',
-      connection: { connectionString: target.url, connectionTimeoutMillis: 5_000 },
+      connection: {
+        connectionString: target.url,
+        // A server that does not answer a connect (a failover, a partition) fails the request
+        // within the acquire bound instead of hanging it; a stopped one refuses at once.
+        connectionTimeoutMillis: Math.min(5_000, acquireMs),
+        // A connection whose server vanished mid-query is given up after this, not after TCP's
+        // own timeouts (minutes); the pool then discards it.
+        ...(target.queryTimeoutMs ? { query_timeout: target.queryTimeoutMs } : {}),
+        keepAlive: true,
+      },
       pool: { min: 0, max: target.poolMax ?? 10 },
-      acquireConnectionTimeout: 10_000,
+      acquireConnectionTimeout: acquireMs,
+      // knex prints its warnings (one per failed connect while the server restarts) with
+      // console.log, i.e. on stdout beside the JSON log: they go to the log instead.
+      ...(options.log ? { log: knexLog(options.log) } : {}),
     });
   }
 
@@ -123,6 +147,16 @@ export async function openDatabase(target: DatabaseTarget, options: OpenDatabase
   }
   options.log?.debug({ database: db.description }, 'database opened');
   return db;
+}
+
+function knexLog(log: Logger): Knex.Config['log'] {
+  const text = (m: unknown) => (typeof m === 'string' ? m : m instanceof Error ? m.message : JSON.stringify(m));
+  return {
+    warn: (m: unknown) => log.warn({ knex: text(m) }, 'database driver warning'),
+    error: (m: unknown) => log.error({ knex: text(m) }, 'database driver error'),
+    deprecate: (m: unknown) => log.warn({ knex: text(m) }, 'database driver deprecation'),
+    debug: (m: unknown) => log.debug({ knex: text(m) }, 'database driver debug'),
+  };
 }
 
 export class DatabaseUnavailableError extends Error {

@@ -170,6 +170,17 @@ export class OcspRepository {
   }
 
   /**
+   * One page of stored `sha1` responses valid past `validAfter`, in primary-key order after
+   * `after` (warming a node's memory: a key range, whatever the registry's size).
+   */
+  async storedPage(after: { issuerId: string; serial: string } | null, validAfter: Date, limit: number): Promise<StoredOcspResponse[]> {
+    const q = this.knex('ocsp_responses').where({ variant: 'sha1' }).where('next_update', '>', validAfter);
+    if (after) q.whereRaw('(issuer_id, serial) > (?, ?)', [after.issuerId, after.serial]);
+    const rows: Row[] = await q.orderBy([{ column: 'issuer_id' }, { column: 'serial' }]).limit(limit);
+    return rows.map(toResponse);
+  }
+
+  /**
    * Stores responses; each replaces the stored one only if it was signed from the same or a newer
    * status (and, for the same status, produced later). Returns the keys actually stored, so a
    * signer that read the status before a revocation cannot bring `good` back.

@@ -43,6 +43,8 @@ export interface StartOptions {
   publicUrl?: string;
   /** Host name of the public URL instead of 127.0.0.1 (WebAuthn needs a domain: `localhost`). */
   publicHost?: string;
+  /** `ocsp`: a responder-only node (`serve --role ocsp`). */
+  role?: 'all' | 'ocsp';
 }
 
 /**
@@ -73,6 +75,7 @@ export async function startTestService(options: StartOptions = {}): Promise<Test
     devCa: true,
     purpose: 'test',
     keyKdfIterations: 10_000,
+    role: options.role,
   });
   handler = service.handler;
   return {

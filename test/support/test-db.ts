@@ -42,7 +42,15 @@ async function createEmbedded(): Promise<TestDatabase> {
   });
 }
 
-async function createPostgres(adminUrl: string): Promise<TestDatabase> {
+/**
+ * A fresh database on the PostgreSQL server of `adminUrl` (the fault tests' private cluster), with
+ * extra target settings such as the acquire and query bounds a production node takes from config.
+ */
+export function createPostgresDatabase(adminUrl: string, extra: { acquireTimeoutMs?: number; queryTimeoutMs?: number } = {}): Promise<TestDatabase> {
+  return createPostgres(adminUrl, extra);
+}
+
+async function createPostgres(adminUrl: string, extra: { acquireTimeoutMs?: number; queryTimeoutMs?: number } = {}): Promise<TestDatabase> {
   const name = `tinnhiem_t_${process.pid}_${randomBytes(4).toString('hex')}`;
   const admin = knexFactory({ client: 'pg', connection: adminUrl, pool: { min: 0, max: 1 } });
   try {
@@ -52,7 +60,7 @@ async function createPostgres(adminUrl: string): Promise<TestDatabase> {
   }
   const url = new URL(adminUrl);
   url.pathname = `/${name}`;
-  const target: DatabaseTarget = { kind: 'postgres', url: url.toString(), poolMax: 10 };
+  const target: DatabaseTarget = { kind: 'postgres', url: url.toString(), poolMax: 10, ...extra };
   return wrap(target, { DATABASE_URL: url.toString() }, async () => {
     const again = knexFactory({ client: 'pg', connection: adminUrl, pool: { min: 0, max: 1 } });
     try {

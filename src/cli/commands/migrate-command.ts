@@ -10,7 +10,11 @@ export function registerMigrate(program: Command): void {
     .option('--json', 'machine-readable output')
     .action(async (opts: { status?: boolean; json?: boolean }, command: Command) => {
       const config = configFrom(command);
-      const db = await openDatabase(databaseTarget(config), { purpose: 'migrate' });
+      const target = databaseTarget(config);
+      // A migration over a large registry (an index on a million rows) may outlast the query bound
+      // meant for requests; the operator runs this one deliberately.
+      if (target.kind === 'postgres') target.queryTimeoutMs = 0;
+      const db = await openDatabase(target, { purpose: 'migrate' });
       try {
         if (opts.status) {
           const status = await db.migrationStatus();

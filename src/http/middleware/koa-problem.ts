@@ -1,5 +1,6 @@
 import type { Middleware } from 'koa';
 import { AppError, kindForStatus, toProblem } from '../../errors/app-error.js';
+import { DATABASE_RETRY_AFTER_SECONDS, isDatabaseUnavailable } from '../../errors/dependency-unavailable.js';
 import type { AppState } from '../context.js';
 
 interface HttpLikeError {
@@ -14,6 +15,8 @@ interface HttpLikeError {
 /** Turns library errors (koa's ctx.throw, raw-body, @koa/router's 405) into AppErrors. */
 function toAppError(err: unknown): AppError {
   if (err instanceof AppError) return err;
+  // A database that is restarting or unreachable is not our fault and passes: 503, retry soon.
+  if (isDatabaseUnavailable(err)) return new AppError('unavailable', 'the database is unavailable', { retryAfter: DATABASE_RETRY_AFTER_SECONDS }, { cause: err });
   const e = (err ?? {}) as HttpLikeError;
   const status = e.status ?? e.statusCode;
   if (e.type === 'entity.too.large') return new AppError('payloadTooLarge', e.message ?? 'request body too large');
@@ -45,6 +48,7 @@ export function problemResponses(): Middleware<AppState> {
       if (appError.status >= 500) {
         ctx.state.log?.error({ err: appError.cause ?? appError }, 'request failed');
       }
+      if (appError.kind === 'unavailable') ctx.set('Retry-After', String(appError.extensions.retryAfter ?? DATABASE_RETRY_AFTER_SECONDS));
       const extra = (err as HttpLikeError)?.headers;
       if (extra) for (const [name, value] of Object.entries(extra)) ctx.set(name, value);
       ctx.status = appError.status;

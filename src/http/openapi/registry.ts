@@ -43,7 +43,7 @@ export function openApiDocument(serverUrl: string): object {
     info: {
       title: 'tinnhiem API',
       version: '1',
-      description: 'Certificate registry, certificate requests and revocation, audit log. Authenticate with an access token of this provider for the API resource (client credentials or a login with resource=<PUBLIC_URL>/api).',
+      description: 'Certificate registry, certificate requests and revocation, audit log. Authenticate with an access token of this provider for the API resource (client credentials or a login with resource=<PUBLIC_URL>/api). Any endpoint may answer 503 problem+json (type urn:tinnhiem:problem:unavailable) with Retry-After while the database restarts or fails over: retry then.',
     },
     servers: [{ url: serverUrl }],
     security: [{ bearer: [] }],
