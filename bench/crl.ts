@@ -96,7 +96,7 @@ try {
     sh('ca', '-gencrl', '-config', 'ca.cnf', '-out', 'theirs.crl');
     theirs.push(seconds(t0));
   }
-  const theirDer = execFileSync('openssl', ['crl', '-in', join(ossl, 'theirs.crl'), '-outform', 'DER']);
+  const theirDer = execFileSync('openssl', ['crl', '-in', join(ossl, 'theirs.crl'), '-outform', 'DER'], { maxBuffer: 64 * 1024 * 1024 });
 
   const date = new Date().toISOString().slice(0, 10);
   const report = {

@@ -37,7 +37,7 @@ const benches: Bench[] = [
   { name: 'scale', file: 'bench/scale.ts', result: `scale-${date}.json` },
   { name: 'ocsp', file: 'bench/ocsp.ts', env: { BENCH_OCSP_SIZES: '2339', BENCH_OCSP_SECONDS: '4', BENCH_OCSP_ROUNDS: '2' }, result: `ocsp-${date}.json` },
   { name: 'validate', file: 'bench/validate.ts', env: { BENCH_VALIDATE_SECONDS: '3' }, result: `validate-${date}.json` },
-  { name: 'ocsp-hsm', file: 'bench/ocsp-hsm.ts', env: { BENCH_OCSP_HSM_SECONDS: '3', BENCH_OCSP_HSM_ROUNDS: '3' }, result: `ocsp-hsm-${date}.json` },
+  { name: 'ocsp-hsm', file: 'bench/ocsp-hsm.ts', env: { BENCH_OCSP_HSM_SECONDS: '3', BENCH_OCSP_HSM_ROUNDS: '2' }, result: `ocsp-hsm-${date}.json` },
 ];
 if (process.env.BENCH_SEED_CERTIFICATES) benches.push({ name: 'seed', file: 'bench/seed.ts', args: [process.env.BENCH_SEED_CERTIFICATES], result: `seed-${date}.json` });
 const only = process.env.BENCH_ONLY?.split(',');
@@ -123,11 +123,10 @@ const md = [
   ...rows,
   '',
   method,
-  failed.length ? `\nFailed or missing: ${failed.join(', ')}.` : '',
+  ...(failed.length ? ['', `Failed or missing: ${failed.join(', ')}.`] : []),
+  '',
   `Details: \`bench/results/${date}.json\` and each benchmark's own file; method: [docs/performance.md](docs/performance.md).`,
-]
-  .filter((l) => l !== '')
-  .join('\n');
+].join('\n');
 
 mkdirSync(results, { recursive: true });
 writeFileSync(new URL(`${date}.json`, results), `${JSON.stringify({ date, machine: env, niceness, totalSeconds, withinBudget: totalSeconds <= LIMIT_SECONDS, method, parts }, null, 2)}\n`);
