@@ -5,10 +5,11 @@
  * The service (bench/support/service-process.ts, the whole service as `tinnhiem serve` runs it)
  * is its own process; this one drives it over loopback HTTP with SOAK_WORKERS (8) closed-loop
  * workers, each picking at random, by weight: OCSP POST and GET (RFC 6960 / RFC 5019 forms) for
- * certificates issued during the soak, client-credentials and refresh grants, CMS signature
- * validation (expects TOTAL_PASSED), issuance from a fresh CSR, and revocation of a certificate
- * issued earlier (then its OCSP answer must say revoked). Any unexpected status or content is an
- * error.
+ * 20 certificates issued before the mix (never revoked: they must stay good), client-credentials
+ * and refresh grants, CMS signature validation (expects TOTAL_PASSED), issuance from a fresh CSR
+ * (its OCSP answer must say good at once), and revocation of a certificate issued during the soak
+ * (its OCSP answer must say revoked at once; revoked ones are asked about again later). Any
+ * unexpected status or content is an error.
  *
  * Memory: the service's RSS is sampled every second. After a warm-up (the first fifth of the run,
  * at least 10 s), the bound is: the median RSS of the last tenth of the run ≤ the median of the
@@ -69,7 +70,10 @@ interface Issued {
   post: Buffer;
   get: string;
 }
-const good: Issued[] = [];
+/** Never revoked: the OCSP rows ask about these and expect `good`. */
+const stable: Issued[] = [];
+/** Issued during the soak; revocation takes from these (no other worker expects them good). */
+const fresh: Issued[] = [];
 const revoked: Issued[] = [];
 
 async function issue(): Promise<Issued> {
@@ -103,7 +107,7 @@ async function ocsp(cert: Issued, method: 'GET' | 'POST', expected: 'good' | 're
 }
 
 // ── preparation: certificates, a signer, refresh tokens ────────────────────────────────────
-for (let i = 0; i < 20; i++) good.push(await issue());
+for (let i = 0; i < 20; i++) stable.push(await issue());
 // A signer certificate of our own CA (official profile: one approval by another officer).
 const sh = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
 sh('genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', 'signer.key');
@@ -139,9 +143,9 @@ for (let w = 0; w < WORKERS; w++) refreshTokens.push((await codeLogin(config, ne
 type Op = (worker: number) => Promise<void>;
 const pick = <T>(list: T[]) => list[Math.floor(Math.random() * list.length)];
 const ops: Array<{ name: string; weight: number; run: Op }> = [
-  { name: 'OCSP POST', weight: 30, run: () => ocsp(pick(good), 'POST', 'good') },
-  { name: 'OCSP GET', weight: 20, run: () => ocsp(pick(good), 'GET', 'good') },
-  { name: 'OCSP revoked', weight: 5, run: () => (revoked.length ? ocsp(pick(revoked), pick(['GET', 'POST'] as const), 'revoked') : ocsp(pick(good), 'POST', 'good')) },
+  { name: 'OCSP POST', weight: 30, run: () => ocsp(pick(stable), 'POST', 'good') },
+  { name: 'OCSP GET', weight: 20, run: () => ocsp(pick(stable), 'GET', 'good') },
+  { name: 'OCSP revoked', weight: 5, run: () => (revoked.length ? ocsp(pick(revoked), pick(['GET', 'POST'] as const), 'revoked') : ocsp(pick(stable), 'POST', 'good')) },
   { name: 'client credentials', weight: 12, run: async () => void (await token(machineAuth, { grant_type: 'client_credentials', scope: 'certs:read' })) },
   {
     name: 'refresh',
@@ -161,14 +165,22 @@ const ops: Array<{ name: string; weight: number; run: Op }> = [
       if (report.indication !== 'TOTAL_PASSED') throw new Error(`validation: ${report.indication}`);
     },
   },
-  { name: 'issuance', weight: 8, run: async () => void good.push(await issue()) },
+  {
+    name: 'issuance',
+    weight: 8,
+    run: async () => {
+      // A new certificate is good at once (answered from the registry, signed on demand).
+      const cert = await issue();
+      await ocsp(cert, 'POST', 'good');
+      fresh.push(cert);
+    },
+  },
   {
     name: 'revocation',
     weight: 5,
     run: async () => {
-      // Keep at least 20 good certificates for OCSP; revoke one issued during the soak.
-      if (good.length <= 20) return void good.push(await issue());
-      const [cert] = good.splice(20 + Math.floor(Math.random() * (good.length - 20)), 1);
+      // One issued during the soak, taken out of the list first so no other worker picks it.
+      const cert = fresh.length ? fresh.splice(Math.floor(Math.random() * fresh.length), 1)[0] : await issue();
       await expectOk(await fetch(`${r.url}/api/v1/certificates/${cert.serial}/revoke`, { method: 'POST', headers: { authorization: `Bearer ${await api()}`, 'content-type': 'application/json' }, body: JSON.stringify({ reason: 'keyCompromise' }) }), 'revocation');
       // The answer must say revoked at once (the responder re-signs before the call returns).
       await ocsp(cert, 'POST', 'revoked');
@@ -247,7 +259,7 @@ const report = {
   errorSamples: errors.slice(0, 20),
   rss: { warmupSeconds: warmup, afterWarmupMiB: warm, endMiB: last, limitMiB: round(limit), growthPercentAllowed: GROWTH, growthPercent: round(((last - warm) / warm) * 100, 1), peakMiB: Math.max(...samples.map((s) => s.rssMiB)), samples },
   perOp,
-  issued: good.length + revoked.length,
+  issued: stable.length + fresh.length + revoked.length,
   revoked: revoked.length,
 };
 const md = [

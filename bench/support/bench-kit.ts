@@ -170,9 +170,14 @@ export interface ServiceProcess {
  * waits for its ready line. Its stdout/stderr are kept (the last 20 KB) for error messages.
  */
 export function startServiceProcess(env: Record<string, string>, timeoutMs = 900_000): Promise<ServiceProcess> {
+  // Only what the caller names: a DATABASE_URL or DATA_DIR of the shell must not become the
+  // service's (the bench writes clients and rows there); scratch databases are passed explicitly.
+  const inherited = { ...process.env };
+  delete inherited.DATABASE_URL;
+  delete inherited.DATA_DIR;
   const child = spawn(process.execPath, ['--import', 'tsx', 'bench/support/service-process.ts'], {
     cwd: repoRoot,
-    env: { ...process.env, LOG_LEVEL: 'warn', ...env },
+    env: { ...inherited, LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
