@@ -78,9 +78,12 @@ export function buildCrl(params: CrlParams): Uint8Array {
   if (number < 0n || number > maxCrlNumber) throw new AppError('internal', `CRL number ${number} is outside 0..2^159-1 (§5.2.3)`);
   if (delta && (delta.baseNumber < 0n || delta.baseNumber >= number)) throw new AppError('internal', `delta CRL ${number} cannot refer to base CRL ${delta.baseNumber}`);
   if (nextUpdate <= thisUpdate) throw new AppError('internal', 'CRL nextUpdate must be after thisUpdate (§5.1.2.5)');
-  const serials = params.entries.map((e) => e.serial);
-  const repeated = serials.find((s, i) => serials.indexOf(s) !== i);
-  if (repeated) throw new AppError('internal', `serial ${repeated} appears twice in CRL ${number}`);
+  // A set, not indexOf per entry: that was quadratic (minutes for 100,000 entries, bench/crl.ts).
+  const seen = new Set<string>();
+  for (const { serial } of params.entries) {
+    if (seen.has(serial)) throw new AppError('internal', `serial ${serial} appears twice in CRL ${number}`);
+    seen.add(serial);
+  }
   const entries = [...params.entries].sort((a, b) => a.revokedAt.getTime() - b.revokedAt.getTime() || a.serial.localeCompare(b.serial));
   const extensions: ExtensionSpec[] = [
     extension(oid.authorityKeyIdentifier, false, authorityKeyIdentifier(issuer.keyIdentifier)), // §5.2.1 MUST

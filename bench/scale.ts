@@ -1,0 +1,138 @@
+/**
+ * `npm run bench:scale`: OCSP and certificate-search latency with a large registry against the same
+ * with the province's 2,339 certificates, measured in the same run on the same machine (the ratio
+ * of the latencies is the figure: how much a thousand-fold registry costs a caller).
+ *
+ * For each size, a service process (bench/support/service-process.ts) writes the synthetic
+ * registry by SQL (INSERT … SELECT generate_series: the bulk path) and serves it; this process asks
+ * one request at a time over loopback HTTP (a closed loop with one connection: the latency of a
+ * lookup, not of a queue):
+ * - OCSP, first request for a certificate: registry lookup, live signing, storing the response;
+ * - OCSP, response stored in the database but not in memory (the node keeps OCSP_CACHE_ENTRIES=100
+ *   responses in memory here, so a registry larger than the cache is read from the table);
+ * - OCSP, response in memory;
+ * - search (GET /api/v1/certificates): by national ID (indexed), by a holder's name (`q`, a
+ *   case-insensitive substring: a scan) and by agency + status (a prefix of an indexed column).
+ * The background pre-signing job is held back (OCSP_REFRESH_BATCH=1, interval 1 h) so that every
+ * "first request" really is one.
+ *
+ * BENCH_SCALE_SIZES=2339,1000000 (default: 2339 and 1,000,000 on PostgreSQL; 2339 and 200,000 on
+ * the embedded database, whose single-process WASM engine seeds and scans a million rows too
+ * slowly for the 15-minute `npm run bench`), BENCH_SCALE_REQUESTS=200 per OCSP row,
+ * BENCH_DATABASE_URL=postgres://… Writes bench/results/scale-<date>.json and .md.
+ */
+import 'reflect-metadata';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { certIdDer, requestDer } from '../test/unit/ca/ocsp/request-builder.js';
+import { expectOk, machine, round, rssMiB, scratchDatabase, sequential, startServiceProcess, type ServiceReady } from './support/bench-kit.js';
+
+const DATABASE_URL = process.env.BENCH_DATABASE_URL;
+const SIZES = (process.env.BENCH_SCALE_SIZES ?? (DATABASE_URL ? '2339,1000000' : '2339,200000')).split(',').map(Number);
+const REQUESTS = Number(process.env.BENCH_SCALE_REQUESTS ?? 200);
+const CACHE = 100;
+
+/** RFC 6960 §4.2.1: OCSPResponse ::= SEQUENCE { responseStatus ENUMERATED, … }; 0 is successful. */
+function ocspStatus(der: Uint8Array): number {
+  const lengthOctets = der[1] & 0x80 ? 1 + (der[1] & 0x7f) : 1;
+  const i = 1 + lengthOctets;
+  if (der[0] !== 0x30 || der[i] !== 0x0a || der[i + 1] !== 1) throw new Error('not an OCSPResponse');
+  return der[i + 2];
+}
+
+interface Latency {
+  p50ms: number;
+  p99ms: number;
+  count: number;
+}
+interface SizeResult {
+  size: number;
+  database: string;
+  seedSeconds: number;
+  rssMiB: number;
+  ocsp: { first: Latency; stored: Latency; memory: Latency };
+  search: { nationalId: Latency; name: Latency; agencyStatus: Latency };
+}
+
+async function runSize(size: number): Promise<SizeResult> {
+  process.stdout.write(`\n${size.toLocaleString('en')} certificates\n`);
+  const scratch = DATABASE_URL ? await scratchDatabase(DATABASE_URL, `scale_${size}`) : undefined;
+  const t0 = Date.now();
+  const svc = await startServiceProcess({
+    ...(scratch ? { DATABASE_URL: scratch.url } : {}),
+    BENCH_SYNTHETIC: String(size),
+    OCSP_REFRESH_BATCH: '1',
+    OCSP_REFRESH_INTERVAL_SECONDS: '3600',
+    OCSP_CACHE_ENTRIES: String(CACHE),
+  });
+  try {
+    const r: ServiceReady = svc.ready;
+    process.stdout.write(`  service ready in ${((Date.now() - t0) / 1000).toFixed(1)} s (seeded by SQL in ${r.synthetic.seconds.toFixed(1)} s)\n`);
+    const issuerDer = Buffer.from(r.issuerDer, 'base64');
+    const sample = r.synthetic.sample;
+    if (sample.length < REQUESTS) throw new Error(`only ${sample.length} sample certificates for ${REQUESTS} requests`);
+    const bodies = sample.slice(0, REQUESTS).map((c) => requestDer({ certIds: [certIdDer({ issuerDer, serial: c.serial })] }));
+    const ocsp = async (body: Uint8Array) => {
+      const res = await expectOk(await fetch(`${r.url}/ocsp`, { method: 'POST', headers: { 'content-type': 'application/ocsp-request' }, body: body as BodyInit }), 'OCSP');
+      const status = ocspStatus(new Uint8Array(await res.arrayBuffer()));
+      if (status !== 0) throw new Error(`OCSP responseStatus ${status}`);
+    };
+    const first = await sequential(bodies.length, (i) => ocsp(bodies[i]));
+    // The cache holds the last CACHE responses: going through them all again reads from the table.
+    const stored = await sequential(bodies.length, (i) => ocsp(bodies[i]));
+    const hot = bodies.slice(0, CACHE / 2);
+    for (const b of hot) await ocsp(b);
+    const memory = await sequential(2000, (i) => ocsp(hot[i % hot.length]));
+    process.stdout.write(`  OCSP p50/p99 ms: first ${first.p50ms}/${first.p99ms}, stored ${stored.p50ms}/${stored.p99ms}, memory ${memory.p50ms}/${memory.p99ms}\n`);
+
+    const basic = `Basic ${Buffer.from(`${r.machine.clientId}:${r.machine.secret}`).toString('base64')}`;
+    const tokenRes = await expectOk(await fetch(`${r.url}/oidc/token`, { method: 'POST', headers: { authorization: basic, 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ grant_type: 'client_credentials', scope: 'certs:read' }) }), 'token');
+    const token = ((await tokenRes.json()) as { access_token: string }).access_token;
+    const search = async (query: Record<string, string>, expectAtLeast: number) => {
+      const res = await expectOk(await fetch(`${r.url}/api/v1/certificates?${new URLSearchParams({ limit: '20', ...query })}`, { headers: { authorization: `Bearer ${token}` } }), 'search');
+      const body = (await res.json()) as { total: number };
+      if (body.total < expectAtLeast) throw new Error(`search ${JSON.stringify(query)} found ${body.total}`);
+    };
+    const n = Math.min(100, sample.length);
+    const nationalId = await sequential(n, (i) => search({ nationalId: sample[i].nationalId }, 1));
+    // A substring match scans the table: bounded in time (at least 5 requests, 30 s) so a million rows fit the run.
+    const name = await sequential(n, (i) => search({ q: sample[i].holderName }, 1), 30);
+    const agencyStatus = await sequential(n, () => search({ agency: 'SỞ Y TẾ', status: 'revoked' }, 0), 30);
+    process.stdout.write(`  search p50/p99 ms: national ID ${nationalId.p50ms}/${nationalId.p99ms}, name ${name.p50ms}/${name.p99ms}, agency+status ${agencyStatus.p50ms}/${agencyStatus.p99ms}\n`);
+    const env = await machine(scratch?.url);
+    return { size, database: env.database, seedSeconds: round(r.synthetic.seconds, 1), rssMiB: rssMiB(r.pid), ocsp: { first, stored, memory }, search: { nationalId, name, agencyStatus } };
+  } finally {
+    await svc.stop();
+    await scratch?.drop();
+  }
+}
+
+const results: SizeResult[] = [];
+for (const size of SIZES) results.push(await runSize(size));
+
+const env = await machine(DATABASE_URL);
+const base = results[0];
+const rows: Array<[string, (s: SizeResult) => Latency]> = [
+  ['OCSP, first request (registry lookup + signing + store)', (s) => s.ocsp.first],
+  [`OCSP, stored response read from the database (cache of ${CACHE})`, (s) => s.ocsp.stored],
+  ['OCSP, response in memory', (s) => s.ocsp.memory],
+  ['search by national ID (indexed)', (s) => s.search.nationalId],
+  ['search by holder name (q: substring, scan; at least 5 requests, at most 30 s)', (s) => s.search.name],
+  ['search by agency prefix + status (case-insensitive: a scan; at most 30 s)', (s) => s.search.agencyStatus],
+];
+const ratios = results.slice(1).map((s) => ({
+  size: s.size,
+  rows: rows.map(([name, pick]) => ({ name, p50Ratio: round(pick(s).p50ms / pick(base).p50ms), p99Ratio: round(pick(s).p99ms / pick(base).p99ms) })),
+}));
+const date = new Date().toISOString().slice(0, 10);
+const sizeNames = results.map((s) => s.size.toLocaleString('en'));
+const md = [
+  `Scale benchmark ${date}: ${env.cores} × ${env.cpu}, Node ${env.node}, ${env.database}; one request at a time over loopback HTTP; ${REQUESTS} OCSP requests and 100 searches per row; registry seeded by SQL (${results.map((s) => `${s.size.toLocaleString('en')} in ${s.seedSeconds} s`).join(', ')}).`,
+  '',
+  `| Operation | ${sizeNames.map((n) => `${n}: p50 / p99 ms`).join(' | ')} | ${ratios.map((r) => `p50 ratio ${r.size.toLocaleString('en')} ÷ ${base.size.toLocaleString('en')}`).join(' | ')} | ${ratios.map(() => `p99 ratio`).join(' | ')} |`,
+  `|---|${results.map(() => '---:').join('|')}|${ratios.map(() => '---:').join('|')}|${ratios.map(() => '---:').join('|')}|`,
+  ...rows.map(([name, pick], i) => `| ${name} | ${results.map((s) => `${pick(s).p50ms} / ${pick(s).p99ms}`).join(' | ')} | ${ratios.map((r) => r.rows[i].p50Ratio).join(' | ')} | ${ratios.map((r) => r.rows[i].p99Ratio).join(' | ')} |`),
+].join('\n');
+mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
+writeFileSync(new URL(`./results/scale-${date}.json`, import.meta.url), `${JSON.stringify({ benchmark: 'scale', date: new Date().toISOString(), machine: env, requests: REQUESTS, cacheEntries: CACHE, results, ratios }, null, 2)}\n`);
+writeFileSync(new URL(`./results/scale-${date}.md`, import.meta.url), `${md}\n`);
+process.stdout.write(`\n${md}\n`);
