@@ -361,9 +361,18 @@ export class OcspResponderService {
     if (!hit || hit.index !== this.index || this.cache.get(hit.k) !== hit.entry) return undefined;
     const nowMs = this.now().getTime();
     if (nowMs >= hit.entry.recheckAtMs || nowMs >= hit.entry.nextUpdateMs) return undefined;
-    this.cache.delete(hit.k);
-    this.cache.set(hit.k, hit.entry);
+    this.touch(hit.k, hit.entry);
     return this.fromCached(hit.entry, get, nowMs);
+  }
+
+  /**
+   * Least recently used goes first: a hit moves to the end, but only once the cache is full, when
+   * the order decides what is evicted (a delete and re-insert per hit costs more than the lookup).
+   */
+  private touch(k: string, entry: CachedResponse): void {
+    if (this.cache.size < this.deps.config.cacheEntries) return;
+    this.cache.delete(k);
+    this.cache.set(k, entry);
   }
 
   private rememberRequest(get: boolean, raw: string, k: string, entry: CachedResponse): void {
@@ -410,9 +419,7 @@ export class OcspResponderService {
       const nowMs = this.now().getTime();
       const hit = this.cache.get(k);
       if (hit && nowMs < hit.recheckAtMs && nowMs < hit.nextUpdateMs) {
-        // Least recently used goes first: move the hit to the end.
-        this.cache.delete(k);
-        this.cache.set(k, hit);
+        this.touch(k, hit);
         if (raw !== undefined) this.rememberRequest(get, raw, k, hit);
         return this.fromCached(hit, get, nowMs);
       }
