@@ -8,7 +8,7 @@ import type { Account } from '../../src/accounts/account.js';
 import type { PasskeyService } from '../../src/webauthn/passkey-service.js';
 import { pickLanguage } from '../locales/messages.js';
 import { accountPage, errorPage } from '../views/pages.js';
-import { PAGE_CSP } from '../views/html.js';
+import { sendPage } from '../views/html.js';
 import { checkJsonCall, readJson } from '../interactions/passkey-router.js';
 import { ACCOUNT_CLIENT_ID, accountCallbackPath } from './account-client.js';
 
@@ -31,14 +31,6 @@ export function accountRouter(deps: AccountRouterDeps): Router<AppState> {
   const router = new Router<AppState>({ prefix: '/account' });
   const publicOrigin = new URL(deps.publicUrl).origin;
   const csrfFor = (sessionUid: string) => createHmac('sha256', deps.csrfSecret).update(`account:${sessionUid}`).digest('base64url');
-
-  function html(ctx: AppContext, status: number, body: string) {
-    ctx.status = status;
-    ctx.type = 'html';
-    ctx.set('Content-Security-Policy', PAGE_CSP);
-    ctx.set('Cache-Control', 'no-store');
-    ctx.body = body;
-  }
 
   /** The signed-in account and its session uid, or null. */
   async function signedIn(ctx: AppContext): Promise<{ account: Account; sessionUid: string } | null> {
@@ -74,7 +66,7 @@ export function accountRouter(deps: AccountRouterDeps): Router<AppState> {
     const passkeys = await deps.passkeys.list(who.account.id);
     const logout = new URL(`${deps.publicUrl}/oidc/session/end`);
     logout.search = new URLSearchParams({ client_id: ACCOUNT_CLIENT_ID, post_logout_redirect_uri: `${deps.publicUrl}/account` }).toString();
-    html(
+    sendPage(
       ctx,
       status,
       accountPage({
@@ -106,7 +98,7 @@ export function accountRouter(deps: AccountRouterDeps): Router<AppState> {
   router.get('/callback', async (ctx) => {
     if (typeof ctx.query.error === 'string') {
       const lang = pickLanguage(ctx);
-      return html(ctx, 400, errorPage({ lang, details: [['error', ctx.query.error]], requestId: ctx.state.requestId }));
+      return sendPage(ctx, 400, errorPage({ lang, details: [['error', ctx.query.error]], requestId: ctx.state.requestId }));
     }
     ctx.status = 303;
     ctx.redirect('/account');

@@ -18,7 +18,7 @@ import type { ClientRegistry } from '../clients/client-registry.js';
 import { allowedApiScopes } from '../grants.js';
 import { ACR, acrAtLeast } from '../scopes.js';
 import { pickLanguage, type Language } from '../locales/messages.js';
-import { PAGE_CSP } from '../views/html.js';
+import { sendPage } from '../views/html.js';
 import { at, type AdminMessageKey } from './admin-messages.js';
 import { ADMIN_CLIENT_ID, adminCallbackPath } from './admin-client.js';
 import * as views from './admin-views.js';
@@ -147,14 +147,6 @@ export function adminRouter(deps: AdminRouterDeps): Router<AppState> {
     ctx.body = css;
   });
 
-  function send(ctx: AppContext, status: number, body: string) {
-    ctx.status = status;
-    ctx.type = 'html';
-    ctx.set('Content-Security-Policy', PAGE_CSP);
-    ctx.set('Cache-Control', 'no-store');
-    ctx.body = body;
-  }
-
   function redirect(ctx: AppContext, location: string) {
     ctx.status = 303;
     ctx.redirect(location);
@@ -207,7 +199,7 @@ export function adminRouter(deps: AdminRouterDeps): Router<AppState> {
 
   function refuse(ctx: AppContext, o: Officer, status: number, title: string, message: string, current: views.NavItem = 'dashboard') {
     const f = frame(ctx, o, current);
-    send(ctx, status, views.messagePage({ ...f, nav: CONSOLE_ROLES.some((r) => o.account.roles.includes(r)) ? f.nav : [] }, title, message));
+    sendPage(ctx, status, views.messagePage({ ...f, nav: CONSOLE_ROLES.some((r) => o.account.roles.includes(r)) ? f.nav : [] }, title, message));
   }
 
   /**
@@ -305,7 +297,7 @@ export function adminRouter(deps: AdminRouterDeps): Router<AppState> {
       // The person cancelled the login or the step-up: back to the console's first page (or the
       // login again), with the provider's error named.
       const lang = pickLanguage(ctx);
-      send(ctx, 400, views.messagePage({ lang, officer: '', high: false, csrf: '', nav: [], current: 'dashboard', selfHref: '/admin', logoutHref: logoutHref() }, at(lang, 'error.title'), `${ctx.query.error}: ${String(ctx.query.error_description ?? '')}`));
+      sendPage(ctx, 400, views.messagePage({ lang, officer: '', high: false, csrf: '', nav: [], current: 'dashboard', selfHref: '/admin', logoutHref: logoutHref() }, at(lang, 'error.title'), `${ctx.query.error}: ${String(ctx.query.error_description ?? '')}`));
       return;
     }
     const state = typeof ctx.query.state === 'string' ? Buffer.from(ctx.query.state, 'base64url').toString('utf8') : '';
@@ -332,7 +324,7 @@ export function adminRouter(deps: AdminRouterDeps): Router<AppState> {
       const expiring = await Promise.all([30, 60, 90].map(async (days) => ({ days, count: (await svc.search({ status: 'good', expiresWithinDays: days, limit: 1 })).total })));
       const pending = await svc.ra.list('pending', 10);
       const recent = can(o, 'audit') ? await deps.audit.list({ limit: 10 }) : await deps.audit.list({ actor: o.actor, limit: 10 });
-      send(
+      sendPage(
         ctx,
         200,
         views.dashboardPage(frame(ctx, o, 'dashboard'), {
@@ -358,7 +350,7 @@ export function adminRouter(deps: AdminRouterDeps): Router<AppState> {
       const limit = 50;
       const result = await svc.search({ text: filters.q || undefined, nationalId: filters.nationalId || undefined, taxCode: filters.taxCode || undefined, agency: filters.agency || undefined, status, profileId: filters.profile || undefined, expiresWithinDays: days, limit, offset });
       const now = new Date();
-      send(
+      sendPage(
         ctx,
         200,
         views.certificatesPage(frame(ctx, o, 'certificates'), {
@@ -391,7 +383,7 @@ export function adminRouter(deps: AdminRouterDeps): Router<AppState> {
         if (!issuer.parentId) break;
       }
       const history = [...(await deps.audit.list({ target: `certificate:${c.serial}`, limit: 100 })), ...(c.requestId ? await deps.audit.list({ target: `request:${c.requestId}`, limit: 100 }) : [])].sort((a, b) => b.seq - a.seq);
-      send(
+      sendPage(
         ctx,
         200,
         views.certificatePage(
@@ -472,7 +464,7 @@ export function adminRouter(deps: AdminRouterDeps): Router<AppState> {
     const nameOf = names();
     const status = typeof ctx.query.status === 'string' && ['pending', 'approved', 'issued', 'rejected'].includes(ctx.query.status) ? (ctx.query.status as RequestStatus) : undefined;
     const rows = await svc.ra.list(status, 100);
-    send(
+    sendPage(
       ctx,
       extra.status ?? 200,
       views.requestsPage(frame(ctx, o, 'requests', { error: extra.error }), {
@@ -529,7 +521,7 @@ export function adminRouter(deps: AdminRouterDeps): Router<AppState> {
     page('read', 'requests', async (ctx, o) => {
       const r = await requestParam(ctx);
       const nameOf = names();
-      send(
+      sendPage(
         ctx,
         200,
         views.requestPage(
@@ -581,7 +573,7 @@ export function adminRouter(deps: AdminRouterDeps): Router<AppState> {
   // ── Portals ────────────────────────────────────────────────────────────────
   async function renderPortals(ctx: AppContext, o: Officer, extra: { status?: number; error?: string; values?: views.PortalFormValues; secret?: { clientId: string; secret: string } } = {}) {
     const clients = await deps.clients.list();
-    send(
+    sendPage(
       ctx,
       extra.status ?? 200,
       views.portalsPage(frame(ctx, o, 'portals', { error: extra.error }), {
@@ -666,7 +658,7 @@ export function adminRouter(deps: AdminRouterDeps): Router<AppState> {
   async function renderAccounts(ctx: AppContext, o: Officer, extra: { status?: number; error?: string; values?: views.AccountFormValues } = {}) {
     const search = typeof ctx.query.search === 'string' ? ctx.query.search.trim().slice(0, 100) : '';
     const list = await deps.accounts.list({ kind: 'official', search: search || undefined, limit: 200 });
-    send(ctx, extra.status ?? 200, views.accountsPage(frame(ctx, o, 'accounts', { error: extra.error }), { rows: await Promise.all(list.map(accountRow)), search, roles: ROLES, values: extra.values ?? {} }));
+    sendPage(ctx, extra.status ?? 200, views.accountsPage(frame(ctx, o, 'accounts', { error: extra.error }), { rows: await Promise.all(list.map(accountRow)), search, roles: ROLES, values: extra.values ?? {} }));
   }
 
   router.get('/admin/accounts', page('admin', 'accounts', (ctx, o) => renderAccounts(ctx, o)));
@@ -718,7 +710,7 @@ export function adminRouter(deps: AdminRouterDeps): Router<AppState> {
       const a = await accountParam(ctx);
       const passkeys = await deps.passkeys.list(a.id);
       const history = await auditRows(await deps.audit.list({ target: `account:${a.id}`, limit: 50 }), names());
-      send(
+      sendPage(
         ctx,
         200,
         views.accountPage(frame(ctx, o, 'accounts'), { ...(await accountRow(a)), email: a.email, unit: a.unit, position: a.position }, { roles: ROLES, passkeys: passkeys.map((k) => ({ id: k.id, name: k.name, createdAt: k.createdAt, lastUsedAt: k.lastUsedAt })), history }),
@@ -781,7 +773,7 @@ export function adminRouter(deps: AdminRouterDeps): Router<AppState> {
       const verification = await deps.audit.verify();
       const next = new URLSearchParams(Object.entries(filters).filter(([, v]) => v));
       if (events.length === limit) next.set('before', String(events[events.length - 1].seq));
-      send(
+      sendPage(
         ctx,
         200,
         views.auditPage(frame(ctx, o, 'audit'), {
@@ -796,7 +788,7 @@ export function adminRouter(deps: AdminRouterDeps): Router<AppState> {
 
   // ── Trust store ────────────────────────────────────────────────────────────
   async function renderTrust(ctx: AppContext, o: Officer, extra: { status?: number; error?: string; values?: { pem?: string; kind?: string; label?: string } } = {}) {
-    send(ctx, extra.status ?? 200, views.trustPage(frame(ctx, o, 'trust', { error: extra.error }), { rows: await deps.trust.list(), values: extra.values ?? {} }));
+    sendPage(ctx, extra.status ?? 200, views.trustPage(frame(ctx, o, 'trust', { error: extra.error }), { rows: await deps.trust.list(), values: extra.values ?? {} }));
   }
 
   router.get('/admin/trust', page('admin', 'trust', (ctx, o) => renderTrust(ctx, o)));

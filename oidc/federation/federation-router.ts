@@ -10,7 +10,7 @@ import type { FederatedAccountService, UpstreamIdentity } from '../../src/accoun
 import type { Account } from '../../src/accounts/account.js';
 import { pickLanguage, t, type Language, type MessageKey } from '../locales/messages.js';
 import { federationErrorPage, federationLinkPage, errorPage, type LoginMethodLink } from '../views/pages.js';
-import { PAGE_CSP } from '../views/html.js';
+import { sendPage as page } from '../views/html.js';
 import { UpstreamClient, UpstreamFailure, type PendingChecks } from './upstream-client.js';
 import { assuranceOf, acrRank, requiredAcr, upstreamAcrValues, type Upstream } from './upstreams.js';
 import { mapClaims, UnmappableClaims } from './claim-mapping.js';
@@ -78,14 +78,6 @@ export class Sealer {
       return null;
     }
   }
-}
-
-function page(ctx: AppContext, status: number, body: string): void {
-  ctx.status = status;
-  ctx.type = 'html';
-  ctx.set('Content-Security-Policy', PAGE_CSP);
-  ctx.set('Cache-Control', 'no-store');
-  ctx.body = body;
 }
 
 const space = (v: unknown) => (typeof v === 'string' ? v.split(' ').filter(Boolean) : []);

@@ -9,7 +9,7 @@ import type { Logger } from '../../src/logging/logger.js';
 import { CertificateLoginRefused, type CertificateLoginService, type LoginContext } from '../../src/auth/certificate-login.js';
 import { pickLanguage, t } from '../locales/messages.js';
 import { errorPage, type LoginMethodLink } from '../views/pages.js';
-import { PAGE_CSP } from '../views/html.js';
+import { sendPage as page } from '../views/html.js';
 import { ACR } from '../scopes.js';
 import { STEP_UP_REASON } from '../step-up.js';
 
@@ -83,14 +83,6 @@ function verify<T extends { kind: string; exp: number }>(secret: Buffer, token: 
   if (payload.kind !== kind) throw new AppError('forbidden', 'wrong certificate login token');
   if (payload.exp < now / 1000) throw new AppError('forbidden', 'the certificate login token expired: start again');
   return payload;
-}
-
-function page(ctx: AppContext, status: number, body: string) {
-  ctx.status = status;
-  ctx.type = 'html';
-  ctx.set('Content-Security-Policy', PAGE_CSP);
-  ctx.set('Cache-Control', 'no-store');
-  ctx.body = body;
 }
 
 function refusedPage(ctx: AppContext, err: CertificateLoginRefused) {

@@ -8,7 +8,7 @@ import type { Account } from '../../src/accounts/account.js';
 import type { PasswordLoginResult } from '../../src/accounts/account-service.js';
 import { pickLanguage, t, type Language } from '../locales/messages.js';
 import { consentPage, errorPage, loginPage, type LoginMethodLink } from '../views/pages.js';
-import { PAGE_CSP } from '../views/html.js';
+import { sendPage as page } from '../views/html.js';
 import { applyRequestedAccess } from '../grants.js';
 import { ACR } from '../scopes.js';
 import { STEP_UP_REASON } from '../step-up.js';
@@ -28,14 +28,6 @@ export interface InteractionDeps {
 }
 
 const FORM_LIMIT = 16 * 1024;
-
-function page(ctx: AppContext, status: number, body: string): void {
-  ctx.status = status;
-  ctx.type = 'html';
-  ctx.set('Content-Security-Policy', PAGE_CSP);
-  ctx.set('Cache-Control', 'no-store');
-  ctx.body = body;
-}
 
 /**
  * The login and consent pages of the provider (server-rendered, no script). Every form carries a

@@ -34,3 +34,12 @@ export function html(strings: TemplateStringsArray, ...values: unknown[]): Raw {
  * portal's registered URI.
  */
 export const PAGE_CSP = "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self' data:; base-uri 'none'; frame-ancestors 'none'";
+
+/** Sends a rendered page: HTML, the page CSP, never cached (it may carry a session's form tokens). */
+export function sendPage(ctx: { status: number; type: string; body: unknown; set(field: string, value: string): void }, status: number, body: string): void {
+  ctx.status = status;
+  ctx.type = 'html';
+  ctx.set('Content-Security-Policy', PAGE_CSP);
+  ctx.set('Cache-Control', 'no-store');
+  ctx.body = body;
+}
