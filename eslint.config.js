@@ -21,12 +21,12 @@ export default tseslint.config(
     },
   },
   {
-    files: ['src/http/**/*.ts', 'oidc/admin/**/*.ts'],
+    files: ['src/web/**/*.ts'],
     rules: { 'no-restricted-imports': ['error', { patterns: [storageOrKeys] }] },
   },
   {
     // Scripts served to browsers by the pages (same-origin files, no bundler).
-    files: ['oidc/views/static/**/*.js'],
+    files: ['src/web/static/**/*.js'],
     languageOptions: { globals: { ...globals.browser }, sourceType: 'script' },
   },
   {
@@ -37,7 +37,7 @@ export default tseslint.config(
         'error',
         {
           patterns: [
-            { group: ['koa', '@koa/*', 'knex', 'pg', 'knex-pglite', '**/src/storage/**', '**/src/http/**'], message: 'ca/ is a pure domain: no HTTP, no SQL.' },
+            { group: ['koa', '@koa/*', 'knex', 'pg', 'knex-pglite', '**/src/storage/**', '**/src/web/**'], message: 'ca/ is a pure domain: no HTTP, no SQL.' },
           ],
         },
       ],

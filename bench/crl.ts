@@ -18,7 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../src/config/load-config.js';
 import { createLogger } from '../src/logging/logger.js';
-import { createService } from '../src/main.js';
+import { createService } from '../src/service/service.js';
 import { machine, median, round, scratchDatabase } from './support/bench-kit.js';
 
 const REVOKED = Number(process.env.BENCH_CRL_REVOKED ?? 100_000);

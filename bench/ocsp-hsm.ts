@@ -22,7 +22,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../src/config/load-config.js';
 import { createLogger } from '../src/logging/logger.js';
-import { createService, type Service } from '../src/main.js';
+import { createService, type Service } from '../src/service/service.js';
 import { signWith } from '../ca/keys/key-store.js';
 import { certIdDer, nonceExtension, requestDer } from '../test/unit/ca/ocsp/request-builder.js';
 

@@ -29,7 +29,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../src/config/load-config.js';
 import { createLogger } from '../src/logging/logger.js';
-import { createService, type Service } from '../src/main.js';
+import { createService, type Service } from '../src/service/service.js';
 import { certIdDer, nonceExtension, requestDer } from '../test/unit/ca/ocsp/request-builder.js';
 
 const SIZES = (process.env.BENCH_OCSP_SIZES ?? '2339').split(',').map(Number);
@@ -254,7 +254,7 @@ async function prepareSize(size: number, cold: ColdReads[]): Promise<PreparedSiz
     const oursNonce = serials.map((s) => ours(s, true));
 
     const server = createServer(service.handler);
-    // The same server settings as `tinnhiem serve` (src/serve.ts), for both servers.
+    // The same server settings as `tinnhiem serve` (src/service/serve.ts), for both servers.
     const asServe = (srv: Server) => {
       srv.keepAliveTimeout = 65_000;
       srv.headersTimeout = 66_000;

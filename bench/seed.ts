@@ -10,7 +10,7 @@ import { tmpdir, cpus } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../src/config/load-config.js';
 import { createLogger } from '../src/logging/logger.js';
-import { createService } from '../src/main.js';
+import { createService } from '../src/service/service.js';
 import { seedRegistry } from '../src/dev/seed-registry.js';
 
 const count = Number(process.argv[2] ?? 2339);

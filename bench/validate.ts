@@ -18,7 +18,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../src/config/load-config.js';
 import { createLogger } from '../src/logging/logger.js';
-import { createService } from '../src/main.js';
+import { createService } from '../src/service/service.js';
 import { parseCms } from '../src/validation/cms.js';
 import { officialHolder } from '../test/support/ca-helpers.js';
 import { cadesPdf, minimalPdf, nssDatabase, pdfsigSign, type Signer } from '../test/integration/validation/validation-support.js';

@@ -1,4 +1,4 @@
-import type { Account } from '../src/accounts/account.js';
+import type { Account } from './account.js';
 
 /**
  * Claims of an account, by claim name; oidc-provider releases them by scope (oidc/scopes.ts).

@@ -2,16 +2,16 @@ import type { Configuration, KoaContextWithOIDC, Adapter, Account as OidcAccount
 import { errors } from 'oidc-provider';
 import type { JWK } from 'jose';
 import type { Config } from '../src/config/schema.js';
-import type { Account } from '../src/accounts/account.js';
+import type { Account } from './account.js';
 import { accountClaims } from './account-claims.js';
 import { ACR_ORDER, API_SCOPES, CLAIMS_BY_SCOPE, OIDC_SCOPES } from './scopes.js';
-import { loggedOutPage, logoutPage, errorPage } from './views/pages.js';
-import { PAGE_CSP } from './views/html.js';
-import { pickLanguage } from './locales/messages.js';
+import { loggedOutPage, logoutPage, errorPage } from '../src/web/views/pages.js';
+import { PAGE_CSP } from '../src/web/views/html.js';
+import { pickLanguage } from '../src/web/locales/messages.js';
 import { grantForFirstParty } from './grants.js';
 import { interactionPolicyWithStepUp } from './step-up.js';
-import { accountPageClient } from './account/account-client.js';
-import { adminConsoleClient } from './admin/admin-client.js';
+import { accountPageClient } from './clients/account-client.js';
+import { adminConsoleClient } from './clients/admin-client.js';
 
 export interface ProviderDeps {
   config: Config;

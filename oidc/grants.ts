@@ -1,5 +1,5 @@
 import type { Grant, KoaContextWithOIDC } from 'oidc-provider';
-import type { Account } from '../src/accounts/account.js';
+import type { Account } from './account.js';
 import { SCOPES_BY_ROLE, API_SCOPES } from './scopes.js';
 
 /**

@@ -4,7 +4,7 @@ import { Provider, type Adapter } from 'oidc-provider';
 import type { JWK } from 'jose';
 import type { Config } from '../src/config/schema.js';
 import type { Logger } from '../src/logging/logger.js';
-import type { Account } from '../src/accounts/account.js';
+import type { Account } from './account.js';
 import type { SigningKeyService, KeySet } from './keys/signing-keys.js';
 import { providerConfiguration } from './configuration.js';
 

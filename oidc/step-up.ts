@@ -1,5 +1,5 @@
 import { interactionPolicy, type KoaContextWithOIDC } from 'oidc-provider';
-import type { Account } from '../src/accounts/account.js';
+import type { Account } from './account.js';
 import { allowedApiScopes } from './grants.js';
 import { ACR, HIGH_ACR_SCOPES, acrAtLeast } from './scopes.js';
 

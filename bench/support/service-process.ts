@@ -19,7 +19,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config/load-config.js';
 import { createLogger } from '../../src/logging/logger.js';
-import { createService } from '../../src/main.js';
+import { createService } from '../../src/service/service.js';
 import type { ServiceReady } from './bench-kit.js';
 
 const ownDir = process.env.DATA_DIR ? undefined : mkdtempSync(join(tmpdir(), 'tinnhiem-bench-service-'));
@@ -30,7 +30,7 @@ let handler: (req: IncomingMessage, res: ServerResponse) => void = (_req, res) =
   res.end();
 };
 const server = createServer((req, res) => handler(req, res));
-// As src/serve.ts: longer than a load balancer's idle timeout.
+// As src/service/serve.ts: longer than a load balancer's idle timeout.
 server.keepAliveTimeout = 65_000;
 server.headersTimeout = 66_000;
 server.requestTimeout = 120_000;

@@ -4,7 +4,7 @@ import type { Database } from '../storage/db.js';
 import type { AccountRepository, NewAccount } from '../storage/account-repository.js';
 import type { LoginThrottleRepository, ThrottlePolicy } from '../storage/login-throttle-repository.js';
 import type { AuditRepository } from '../storage/audit-repository.js';
-import { CCCD, ROLES, splitVietnameseName, type Account, type Role } from './account.js';
+import { CCCD, ROLES, splitVietnameseName, type Account, type Role } from '../../oidc/account.js';
 import { dummyHash, hashPassword, passwordProblem, verifyPassword } from './password.js';
 
 export interface LoginPolicy {

@@ -3,7 +3,7 @@ import type { Database } from '../storage/db.js';
 import type { AccountRepository } from '../storage/account-repository.js';
 import type { AuditRepository } from '../storage/audit-repository.js';
 import type { FederatedIdentityRepository, FederatedIdentity } from '../storage/federated-identity-repository.js';
-import { CCCD, splitVietnameseName, type Account } from './account.js';
+import { CCCD, splitVietnameseName, type Account } from '../../oidc/account.js';
 
 /** What an upstream identity provider said about the person, after the upstream's claim mapping. */
 export interface UpstreamIdentity {

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { loadConfig, ConfigError } from '../config/load-config.js';
 import { AppError } from '../errors/app-error.js';
 import { MissingPassphraseError, NotInitialisedError, resolveMasterPassphrase } from '../secrets/installation.js';
-import { createService, type Service } from '../main.js';
+import { createService, type Service } from '../service/service.js';
 import { WrongPassphraseError } from '../secrets/master-key.js';
 import type { Config } from '../config/schema.js';
 import { createLogger, type Logger } from '../logging/logger.js';

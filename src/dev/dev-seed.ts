@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { AppError } from '../errors/app-error.js';
-import type { Service } from '../main.js';
+import type { Service } from '../service/service.js';
 import type { ClientInput } from '../../oidc/clients/client-registry.js';
 
 /** Demo officials of the development start (documented in the README; development only). */
@@ -35,7 +35,7 @@ export interface DevSeedResult {
 
 /** Creates the demo clients and officials that are missing; never changes existing ones. */
 export async function seedDevelopmentData(service: Service): Promise<DevSeedResult> {
-  const file = JSON.parse(readFileSync(new URL('../../oidc/dev-clients.json', import.meta.url), 'utf8')) as {
+  const file = JSON.parse(readFileSync(new URL('./dev-clients.json', import.meta.url), 'utf8')) as {
     clients: Array<ClientInput & { secret: string }>;
   };
   const publicUrl = service.config.server.publicUrl;

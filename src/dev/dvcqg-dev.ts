@@ -1,7 +1,7 @@
 import type { Config } from '../config/schema.js';
 import { DVCQG_CLAIMS, resolveUpstreams, type Upstream, type UpstreamInput } from '../../oidc/federation/upstreams.js';
-import { startDvcqgSimulator, type DvcqgSimulator } from '../../oidc/federation/dvcqg-simulator.js';
-import { federationCallbackPath, federationLoggedOutPath } from '../../oidc/federation/federation-router.js';
+import { startDvcqgSimulator, type DvcqgSimulator } from './dvcqg-simulator.js';
+import { federationCallbackPath, federationLoggedOutPath } from '../web/login/federation-router.js';
 
 /** Development only: the broker's client at the simulator (documented in the README). */
 export const DEV_DVCQG_CLIENT = { clientId: 'tinnhiem-dev', clientSecret: 'tinnhiem-dev-dvcqg-secret-for-development-only' };

@@ -1,5 +1,5 @@
 import { loadConfig } from '../config/load-config.js';
-import { startDvcqgSimulator } from '../../oidc/federation/dvcqg-simulator.js';
+import { startDvcqgSimulator } from './dvcqg-simulator.js';
 import { DEV_DVCQG_CLIENT, registerDevClient } from './dvcqg-dev.js';
 
 /** `npm run dvcqg-sim`: the DVCQG simulator alone, with tinnhiem's development client registered. */

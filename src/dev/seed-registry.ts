@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as x509 from '@peculiar/x509';
-import type { Service } from '../main.js';
+import type { Service } from '../service/service.js';
 import type { RevocationReasonName } from '../registry/records.js';
 import { mstCheckDigit } from '../../ca/asn1/vn-identifiers.js';
 import { encodePem } from '../../ca/asn1/der.js';

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
-import type { Account, AccountKind, Role } from '../accounts/account.js';
+import type { Account, AccountKind, Role } from '../../oidc/account.js';
 import { normalise, type Transaction } from './db.js';
 
 interface AccountRow {

@@ -1,6 +1,6 @@
 /**
  * What the validator needs from storage, nothing more (the consumer owns its ports). Implemented
- * by src/storage repositories and wired in src/main.ts.
+ * by src/storage repositories and wired in src/service/service.ts.
  */
 import type { CertificateRecord } from '../registry/records.js';
 

@@ -14,7 +14,7 @@ import type { Clock } from '../lifecycle/clock.js';
 import type { Database } from '../storage/db.js';
 import type { AuditRepository } from '../storage/audit-repository.js';
 import type { PasskeyRepository } from '../storage/passkey-repository.js';
-import type { Account } from '../accounts/account.js';
+import type { Account } from '../../oidc/account.js';
 import type { Passkey } from './passkey.js';
 
 export interface WebAuthnSettings {

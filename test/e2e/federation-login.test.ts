@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import * as client from 'openid-client';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { MESSAGES } from '../../oidc/locales/messages.js';
+import { MESSAGES } from '../../src/web/locales/messages.js';
 import { describeWithBrowser, launchChromium } from '../support/browser.js';
 import { createOfficial, outgoingRequestsAsInProduction, recordingServer, type RecordingServer } from '../support/oidc-rp.js';
 import { addPortal, newCitizen, portalAuthorizationUrl, redeem, startFederation, type FederationSetup, type Portal } from '../support/federation.js';

@@ -6,7 +6,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import type { Browser, BrowserContext, Page, Response } from 'playwright-core';
-import { MESSAGES, type Language } from '../../oidc/locales/messages.js';
+import { MESSAGES, type Language } from '../../src/web/locales/messages.js';
 import { describeWithBrowser, launchChromium } from '../support/browser.js';
 import { startTestService, type TestService } from '../support/test-app.js';
 

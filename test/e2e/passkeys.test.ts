@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import * as client from 'openid-client';
 import type { Browser, BrowserContext, CDPSession, Page } from 'playwright-core';
-import { MESSAGES } from '../../oidc/locales/messages.js';
+import { MESSAGES } from '../../src/web/locales/messages.js';
 import { ACR } from '../../oidc/scopes.js';
 import { describeWithBrowser, launchChromium } from '../support/browser.js';
 import { startTestService, type TestService } from '../support/test-app.js';

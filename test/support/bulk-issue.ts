@@ -4,7 +4,7 @@
  */
 import { loadConfig } from '../../src/config/load-config.js';
 import { createLogger } from '../../src/logging/logger.js';
-import { createService } from '../../src/main.js';
+import { createService } from '../../src/service/service.js';
 import { csrFor } from '../../src/dev/seed-registry.js';
 
 const count = Number(process.argv[2] ?? 500);

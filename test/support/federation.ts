@@ -5,7 +5,7 @@ import * as client from 'openid-client';
 import { startTestService, type TestService } from './test-app.js';
 import type { Browser} from './oidc-rp.js';
 import { parseForms, textOf, type PageResponse } from './oidc-rp.js';
-import { startDvcqgSimulator, type DvcqgSimulator } from '../../oidc/federation/dvcqg-simulator.js';
+import { startDvcqgSimulator, type DvcqgSimulator } from '../../src/dev/dvcqg-simulator.js';
 import { dvcqgUpstreamInput, DEV_DVCQG_CLIENT, registerDevClient } from '../../src/dev/dvcqg-dev.js';
 import type { UpstreamInput } from '../../oidc/federation/upstreams.js';
 

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import * as client from 'openid-client';
 import type { TestService } from './test-app.js';
 import type { NewOfficial } from '../../src/accounts/account-service.js';
-import type { Account } from '../../src/accounts/account.js';
+import type { Account } from '../../oidc/account.js';
 
 /**
  * A scripted browser and relying-party helpers for the OpenID provider's integration tests. The

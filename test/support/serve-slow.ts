@@ -6,8 +6,8 @@
 import Router from '@koa/router';
 import { loadConfig } from '../../src/config/load-config.js';
 import { createLogger } from '../../src/logging/logger.js';
-import { serve, serviceUrls, stopOnSignals } from '../../src/serve.js';
-import type { AppState } from '../../src/http/context.js';
+import { serve, serviceUrls, stopOnSignals } from '../../src/service/serve.js';
+import type { AppState } from '../../src/web/context.js';
 
 const slow = new Router<AppState>();
 slow.get('/slow', async (ctx) => {

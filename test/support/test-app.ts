@@ -7,8 +7,8 @@ import { Writable } from 'node:stream';
 import type Router from '@koa/router';
 import { loadConfig } from '../../src/config/load-config.js';
 import { createLogger, type Logger } from '../../src/logging/logger.js';
-import { createService, type Service } from '../../src/main.js';
-import type { AppState } from '../../src/http/context.js';
+import { createService, type Service } from '../../src/service/service.js';
+import type { AppState } from '../../src/web/context.js';
 import { createTestDatabase, type TestDatabase } from './test-db.js';
 
 export const TEST_PASSPHRASE = 'test-master-passphrase';

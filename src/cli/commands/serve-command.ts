@@ -1,6 +1,6 @@
 import { Option, type Command } from 'commander';
 import { createLogger } from '../../logging/logger.js';
-import { serve, serviceUrls, stopOnSignals } from '../../serve.js';
+import { serve, serviceUrls, stopOnSignals } from '../../service/serve.js';
 import { resolveMasterPassphrase } from '../../secrets/installation.js';
 import { DEV_PASSWORD, seedDevelopmentData } from '../../dev/dev-seed.js';
 import { startDevDvcqg } from '../../dev/dvcqg-dev.js';

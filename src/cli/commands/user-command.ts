@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import type { Account, Role } from '../../accounts/account.js';
+import type { Account, Role } from '../../../oidc/account.js';
 import { CliFailure, EXIT, cliActor, configFrom, printJsonOr, withService } from '../cli-support.js';
 
 /** Passwords never come from argv (visible in `ps` and shell history): a file, stdin, or generated. */

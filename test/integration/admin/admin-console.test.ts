@@ -4,7 +4,7 @@ import { startTestService, type TestService } from '../../support/test-app.js';
 import { authorize, Browser, createOfficial, parseForms, textOf, type PageResponse, type ParsedForm } from '../../support/oidc-rp.js';
 import { registerSoftPasskey, type SoftAuthenticator } from '../../support/soft-authenticator.js';
 import { officialHolder, opensslCsr, run, tmp, writeFile } from '../../support/ca-helpers.js';
-import { ADMIN_MESSAGES } from '../../../oidc/admin/admin-messages.js';
+import { ADMIN_MESSAGES } from '../../../src/web/admin/admin-messages.js';
 
 /**
  * Issue 9: the administration console over HTTP, as a browser without script would use it:

@@ -303,7 +303,7 @@ describe('the registry', () => {
   });
 
   it('imports certificates of other CAs and records where their status comes from', async () => {
-    const vgca = readFileSync(join(process.cwd(), 'test/unit/ca/fixtures/vgca/vgca-g1-chinh-phu-subca.pem'), 'utf8');
+    const vgca = readFileSync(join(process.cwd(), 'test/fixtures/vgca/vgca-g1-chinh-phu-subca.pem'), 'utf8');
     const result = await t.service.certificates.importCertificates('test', vgca);
     expect(result.imported).toHaveLength(1);
     expect(result.imported[0].statusSource).toMatch(/^(ocsp|crl):http|^none$/);

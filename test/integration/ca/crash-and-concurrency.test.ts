@@ -6,7 +6,7 @@ import { childEnv, repoRoot } from '../../support/run-cli.js';
 import { startTestService, TEST_PASSPHRASE, type TestService } from '../../support/test-app.js';
 import { csrFor } from '../../../src/dev/seed-registry.js';
 import { verifyChain } from '../../../src/audit/audit-chain.js';
-import { createService } from '../../../src/main.js';
+import { createService } from '../../../src/service/service.js';
 import { loadConfig } from '../../../src/config/load-config.js';
 import { memoryLogger } from '../../support/test-app.js';
 import { mkdtempSync } from 'node:fs';

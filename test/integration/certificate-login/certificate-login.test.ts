@@ -13,7 +13,7 @@ import { authorize, Browser, createOfficial, discover, textOf } from '../../supp
 import { decodeJwt } from 'jose';
 import { officialHolder, run, tmp, writeFile } from '../../support/ca-helpers.js';
 import { describeWithProgram } from '../../support/system-tools.js';
-import { listenCertificateLogin, type CertificateListener } from '../../../src/certificate-listener.js';
+import { listenCertificateLogin, type CertificateListener } from '../../../src/service/certificate-listener.js';
 import { ACR } from '../../../oidc/scopes.js';
 
 /**

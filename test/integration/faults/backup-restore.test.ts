@@ -16,7 +16,7 @@ import { promisify } from 'node:util';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import { loadConfig } from '../../../src/config/load-config.js';
-import { createService, type Service } from '../../../src/main.js';
+import { createService, type Service } from '../../../src/service/service.js';
 import { verifyChain } from '../../../src/audit/audit-chain.js';
 import { csrFor } from '../../../src/dev/seed-registry.js';
 import { describeWithPrivatePostgres, PG_BIN as BIN, startPrivatePostgres, type PrivatePostgres } from '../../support/private-postgres.js';

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../../../src/config/load-config.js';
-import { createService } from '../../../src/main.js';
+import { createService } from '../../../src/service/service.js';
 import { csrFor } from '../../../src/dev/seed-registry.js';
 import { runCli } from '../../support/run-cli.js';
 import { startServerProcess, type ServerProcess } from '../../support/serve-process.js';

@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import * as client from 'openid-client';
 import { loadConfig } from '../../../src/config/load-config.js';
-import { createService } from '../../../src/main.js';
+import { createService } from '../../../src/service/service.js';
 import { csrFor } from '../../../src/dev/seed-registry.js';
 import { Browser, codeLogin, discover, roundRobinProxy, type RoundRobinProxy } from '../../support/oidc-rp.js';
 import { startServerProcess, type ServerProcess } from '../../support/serve-process.js';

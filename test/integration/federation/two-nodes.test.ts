@@ -3,7 +3,7 @@ import { startTestService, type TestService } from '../../support/test-app.js';
 import { createTestDatabase, usingPostgres, type TestDatabase } from '../../support/test-db.js';
 import { Browser, outgoingRequestsAsInProduction, roundRobinProxy, type RoundRobinProxy } from '../../support/oidc-rp.js';
 import { addPortal, finish, newCitizen, pickAtSimulator, portalAuthorizationUrl, redeem, toSimulator, writeUpstreamsFile, type Portal } from '../../support/federation.js';
-import { startDvcqgSimulator, type DvcqgSimulator } from '../../../oidc/federation/dvcqg-simulator.js';
+import { startDvcqgSimulator, type DvcqgSimulator } from '../../../src/dev/dvcqg-simulator.js';
 import { registerDevClient } from '../../../src/dev/dvcqg-dev.js';
 
 /**

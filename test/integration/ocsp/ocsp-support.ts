@@ -3,7 +3,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Service } from '../../../src/main.js';
+import type { Service } from '../../../src/service/service.js';
 import { encodePem } from '../../../ca/asn1/der.js';
 import { inspectResponse } from '../../unit/ca/ocsp/inspect-response.js';
 import { nonceExtension, requestDer } from '../../unit/ca/ocsp/request-builder.js';

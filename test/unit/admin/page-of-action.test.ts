@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
-import { pageOfAction } from '../../../oidc/admin/admin-router.js';
-import { ADMIN_MESSAGES } from '../../../oidc/admin/admin-messages.js';
+import { pageOfAction } from '../../../src/web/admin/admin-router.js';
+import { ADMIN_MESSAGES } from '../../../src/web/admin/admin-messages.js';
 
 describe('administration console', () => {
   it('a refused form links back to the page it is on, not to the action', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { loadConfig } from '../../../src/config/load-config.js';
-import { addressList, certificateFromHeader } from '../../../oidc/interactions/certificate-login-router.js';
+import { addressList, certificateFromHeader } from '../../../src/web/login/certificate-login-router.js';
 
 const PEM = `-----BEGIN CERTIFICATE-----
 MIIBdDCCARugAwIBAgIUJ1Nw

@@ -1,5 +1,5 @@
 import { describe, expect, test } from '@jest/globals';
-import { createHttpMetrics } from '../../../src/http/metrics.js';
+import { createHttpMetrics } from '../../../src/web/metrics.js';
 
 describe('the request-duration histogram', () => {
   test('exposes cumulative buckets, +Inf, sum and count per method, route and status', async () => {

@@ -6,7 +6,7 @@ import { encodeName, fieldsFromAttributes, formatName, parseName } from '../../.
 import { AppError } from '../../../../src/errors/app-error.js';
 import { officialSubject, sealSubject } from '../support.js';
 
-const vgca = (name: string) => readFileSync(new URL(`../fixtures/vgca/${name}`, import.meta.url), 'utf8');
+const vgca = (name: string) => readFileSync(new URL(`../../../fixtures/vgca/${name}`, import.meta.url), 'utf8');
 
 describe('Vietnamese distinguished names', () => {
   it('encodes UTF-8 (NFC), PrintableString C and IA5String E, one attribute per RDN, in C…E order', () => {

@@ -1,0 +1,355 @@
+import { AppError } from '../errors/app-error.js';
+import type { Clock } from '../lifecycle/clock.js';
+import type { Logger } from '../logging/logger.js';
+import type { Database, Transaction } from '../storage/db.js';
+import type { CaRepository } from '../storage/ca-repository.js';
+import type { AuditRepository } from '../storage/audit-repository.js';
+import type { CertificateRecord, HolderFacts, IssuerRow, RevocationReasonName } from '../registry/records.js';
+import type { KeyStore, SigningKey } from '../../ca/keys/key-store.js';
+import type { Profile, Profiles } from '../../ca/profiles/profile.js';
+import { getProfile } from '../../ca/profiles/profile.js';
+import { issuerFromCertificate, type Issuer } from '../../ca/issuance/issuer.js';
+import { prepareCertificate } from '../../ca/issuance/prepare.js';
+import { signCertificate } from '../../ca/issuance/sign.js';
+import { newSerial } from '../../ca/issuance/serial.js';
+import type { IssuanceRequest } from '../../ca/issuance/request.js';
+import { encodeName, formatName, parseName } from '../../ca/asn1/names.js';
+import { identityFromName } from '../../ca/asn1/identity.js';
+import { publicKeyFingerprint } from '../../ca/asn1/public-key.js';
+import { buildCrl, deltaEntries, signCrl, type CrlEntry } from '../../ca/status/crl/crl.js';
+import type { SignatureAlgorithm } from '../../ca/asn1/algorithms.js';
+
+export interface CaPolicy {
+  publicUrl: string;
+  crlValidityHours: number;
+  deltaCrlValidityMinutes: number;
+  rootCrlValidityDays: number;
+}
+
+/** Called after a certificate's status changed and committed (OCSP re-signs, CRLs regenerate). */
+export type StatusListener = (certificate: CertificateRecord) => Promise<void>;
+
+export interface Issued {
+  issuerId: string;
+  serial: string;
+  der: Uint8Array;
+  notBefore: Date;
+  notAfter: Date;
+}
+
+/** Holder facts the registry indexes, from the subject the CA writes. */
+export function holderFacts(request: IssuanceRequest): HolderFacts {
+  const attributes = parseName(encodeName(request.subject), 'badRequest');
+  const identity = identityFromName(attributes, request.emails);
+  return {
+    subjectDn: formatName(attributes),
+    holderName: identity.commonName,
+    nationalId: identity.personalId?.value ?? null,
+    taxCode: identity.taxCode,
+    budgetCode: identity.budgetCode,
+    agency: identity.organization,
+    email: identity.emails[0] ?? null,
+  };
+}
+
+/**
+ * The certificate authority: the only caller of signing keys for certificates and CRLs. Only
+ * the registration authority (src/certificates/registration-authority.ts) and the CA commands call it.
+ *
+ * Issuance is Boulder's prepare → lint → reserve → sign → record: the serial and the linted TBS
+ * are committed before the key signs, and the certificate with its audit event in one transaction
+ * after. A crash in between leaves a reserved row that `finishUnfinished` re-signs from the same
+ * TBS, so no serial is used twice and no certificate handed to anyone is missing.
+ */
+export class CertificateAuthority {
+  private readonly keys = new Map<string, SigningKey>();
+  private readonly listeners: StatusListener[] = [];
+
+  constructor(
+    private readonly db: Database,
+    private readonly repo: CaRepository,
+    private readonly audit: AuditRepository,
+    private readonly keyStore: KeyStore,
+    readonly profiles: Profiles,
+    private readonly clock: Clock,
+    private readonly policy: CaPolicy,
+    private readonly log: Logger,
+  ) {}
+
+  onStatusChange(listener: StatusListener): void {
+    this.listeners.push(listener);
+  }
+
+  profile(id: string): Profile {
+    return getProfile(this.profiles, id);
+  }
+
+  async key(uri: string): Promise<SigningKey> {
+    let key = this.keys.get(uri);
+    if (!key) {
+      key = await this.keyStore.load(uri);
+      this.keys.set(uri, key);
+    }
+    return key;
+  }
+
+  issuerOf(row: IssuerRow): Issuer {
+    if (!row.certificate) throw new AppError('conflict', `issuer ${row.id} has no certificate yet (waiting for its external root)`);
+    return issuerFromCertificate({ id: row.id, certificate: row.certificate, publicUrl: this.policy.publicUrl, signatureAlgorithm: row.signatureAlgorithm as SignatureAlgorithm });
+  }
+
+  /** The issuing CA new certificates come from: the newest active one. */
+  async defaultIssuer(trx?: Transaction): Promise<IssuerRow> {
+    const active = (await this.repo.issuers(trx)).filter((i) => i.role === 'issuing' && i.status === 'active');
+    const newest = active[active.length - 1];
+    if (!newest) throw new AppError('conflict', 'no active issuing CA: run `tinnhiem ca init` first');
+    return newest;
+  }
+
+  /**
+   * Issues one certificate. `within` runs inside the recording transaction (the RA marks its
+   * request issued there), so request, certificate and audit event commit together.
+   */
+  async issue(params: {
+    actor: string;
+    request: IssuanceRequest;
+    profile: Profile;
+    issuerId?: string;
+    requestId?: string | null;
+    predecessorSerial?: string | null;
+    within?: (trx: Transaction, issued: Issued) => Promise<void>;
+  }): Promise<Issued> {
+    const { request, profile } = params;
+    const issuerRow = params.issuerId ? await this.repo.issuer(params.issuerId) : await this.defaultIssuer();
+    if (!issuerRow || issuerRow.role === 'external' || issuerRow.status !== 'active') throw new AppError('conflict', `issuer ${params.issuerId} cannot issue`);
+    const issuer = this.issuerOf(issuerRow);
+    const key = await this.key(issuerRow.keyUri!);
+    const fingerprint = publicKeyFingerprint(request.spki);
+    const now = this.clock.now();
+    if (profile.type === 'end-entity' && (await this.repo.isPublicKeyInUse(fingerprint, now))) {
+      throw new AppError('policyViolation', 'this public key is already certified in another certificate that is neither revoked nor expired (key reuse)');
+    }
+    const holder = holderFacts(request);
+
+    // Reserve: draw serials until one is free (a collision of 128 random bits is theoretical).
+    let prepared;
+    for (let attempt = 0; ; attempt++) {
+      prepared = prepareCertificate({ request, profile, issuer, now, serial: newSerial() });
+      const p = prepared;
+      const reserved = await this.db.withTransaction((trx) =>
+        this.repo.reserve(
+          trx,
+          {
+            issuerId: issuer.id,
+            serial: p.serial,
+            tbs: p.tbs,
+            profileId: profile.id,
+            requestId: params.requestId ?? null,
+            fingerprint,
+            notBefore: p.notBefore,
+            notAfter: p.notAfter,
+            predecessorSerial: params.predecessorSerial ?? null,
+            holder,
+          },
+          now,
+        ),
+      );
+      if (reserved) break;
+      if (attempt >= 3) throw new AppError('internal', 'could not reserve a unique serial');
+    }
+
+    const der = await signCertificate(prepared, issuer, key);
+    const issued: Issued = { issuerId: issuer.id, serial: prepared.serial, der, notBefore: prepared.notBefore, notAfter: prepared.notAfter };
+    const serial = prepared.serial;
+    await this.db
+      .withTransaction(async (trx) => {
+      await this.repo.recordIssued(trx, issuer.id, prepared.serial, der);
+      await this.audit.append(trx, {
+        actor: params.actor,
+        action: 'certificate.issue',
+        target: `certificate:${prepared.serial}`,
+        details: {
+          issuer: issuer.id,
+          profile: profile.id,
+          subject: holder.subjectDn,
+          notAfter: prepared.notAfter.toISOString(),
+          request: params.requestId ?? undefined,
+          predecessor: params.predecessorSerial ?? undefined,
+        },
+      });
+      await params.within?.(trx, issued);
+      })
+      .catch(async (err: unknown) => {
+        // Recording failed while we are alive to know it (e.g. the request was rejected
+        // meanwhile): the certificate was never handed out, so it must never be finished later.
+        await this.repo.abandon(issuer.id, serial).catch(() => undefined);
+        throw err;
+      });
+    return issued;
+  }
+
+  /** Crash recovery: signs and records certificates whose serial and TBS were reserved. */
+  async finishUnfinished(): Promise<number> {
+    const pending = await this.repo.unfinished();
+    for (const row of pending) {
+      const issuerRow = await this.repo.issuer(row.issuerId);
+      if (!issuerRow?.keyUri || !row.tbs) continue;
+      // Finish only what would still be issued now: the request may have been rejected meanwhile.
+      const request = row.requestId ? await this.repo.request(row.requestId) : null;
+      if (request && request.status !== 'approved' && !(request.status === 'pending' && request.approvalsRequired === 0)) {
+        await this.repo.abandon(row.issuerId, row.serial);
+        this.log.warn({ serial: row.serial, request: request.id, status: request.status }, 'abandoned an interrupted issuance whose request is no longer approved');
+        continue;
+      }
+      const issuer = this.issuerOf(issuerRow);
+      const key = await this.key(issuerRow.keyUri);
+      const der = await signCertificate(
+        { tbs: row.tbs, serial: row.serial, notBefore: row.notBefore, notAfter: row.notAfter, validityTruncated: false, profileId: row.profileId ?? '', issuerId: row.issuerId, request: null as never },
+        issuer,
+        key,
+      );
+      await this.db.withTransaction(async (trx) => {
+        await this.repo.recordIssued(trx, row.issuerId, row.serial, der);
+        await this.audit.append(trx, {
+          actor: 'system',
+          action: 'certificate.issue',
+          target: `certificate:${row.serial}`,
+          details: { issuer: row.issuerId, profile: row.profileId, subject: row.subjectDn, recovered: true },
+        });
+        if (row.requestId) await this.repo.setRequestStatus(trx, row.requestId, 'issued', this.clock.now(), { certificateSerial: row.serial });
+      });
+      this.log.warn({ serial: row.serial, issuer: row.issuerId }, 'finished an issuance interrupted by a crash');
+    }
+    return pending.length;
+  }
+
+  /** One certificate by serial; an ambiguous serial (two issuers) must name the issuer. */
+  async certificate(serial: string, issuerId?: string, trx?: Transaction, forUpdate = false): Promise<CertificateRecord> {
+    const normalised = serial.toLowerCase().replace(/^(00)+(?=[0-9a-f])/, '').replace(/:/g, '');
+    const found = (await this.repo.findBySerial(normalised, trx, forUpdate)).filter((c) => !issuerId || c.issuerId === issuerId);
+    if (found.length === 0) throw new AppError('notFound', `no certificate with serial ${serial}`);
+    if (found.length > 1) throw new AppError('conflict', `serial ${serial} exists under several issuers; name the issuer`);
+    return found[0];
+  }
+
+  /**
+   * Revocation, hold and release (RFC 5280 §5.3.1). A revoked certificate stays revoked; a held
+   * one may be revoked or released. The change and its audit event commit together; then the
+   * issuer's CRLs are regenerated and listeners (OCSP) are told, before the call returns.
+   */
+  async changeStatus(params: {
+    actor: string;
+    serial: string;
+    issuerId?: string;
+    action: 'revoke' | 'hold' | 'release';
+    reason?: RevocationReasonName;
+    invalidityDate?: Date | null;
+    comment?: string;
+  }): Promise<CertificateRecord> {
+    const now = this.clock.now();
+    const updated = await this.db.withTransaction(async (trx) => {
+      const current = await this.certificate(params.serial, params.issuerId, trx, true);
+      if (current.source === 'imported') throw new AppError('conflict', `certificate ${current.serial} was issued by another CA: revoke it there`);
+      if (current.status === 'revoked') throw new AppError('conflict', `certificate ${current.serial} is already revoked (${current.revocationReason})`);
+      if (current.notAfter <= now) throw new AppError('conflict', `certificate ${current.serial} expired on ${current.notAfter.toISOString()}`);
+      let next: Parameters<CaRepository['setStatus']>[3];
+      if (params.action === 'release') {
+        if (current.status !== 'hold') throw new AppError('conflict', `certificate ${current.serial} is not on hold`);
+        next = { status: 'good', revokedAt: null, reason: null, invalidityDate: null };
+      } else if (params.action === 'hold') {
+        if (current.status === 'hold') throw new AppError('conflict', `certificate ${current.serial} is already on hold`);
+        next = { status: 'hold', revokedAt: now, reason: 'certificateHold', invalidityDate: null };
+      } else {
+        const reason = params.reason ?? 'unspecified';
+        if (reason === 'certificateHold') throw new AppError('validationFailed', 'use hold for certificateHold');
+        if (params.invalidityDate && params.invalidityDate > now) throw new AppError('validationFailed', 'the invalidity date cannot be in the future');
+        next = { status: 'revoked', revokedAt: now, reason, invalidityDate: params.invalidityDate ?? null };
+      }
+      await this.repo.setStatus(trx, current.issuerId, current.serial, next, now);
+      await this.audit.append(trx, {
+        actor: params.actor,
+        action: `certificate.${params.action}`,
+        target: `certificate:${current.serial}`,
+        details: { issuer: current.issuerId, reason: next.reason ?? undefined, invalidityDate: next.invalidityDate?.toISOString(), comment: params.comment },
+      });
+      return { ...current, status: next.status, revokedAt: next.revokedAt, revocationReason: next.reason, invalidityDate: next.invalidityDate, statusChangedAt: now };
+    });
+    await this.generateCrls(updated.issuerId, ['full', 'delta']);
+    for (const listener of this.listeners) await listener(updated);
+    return updated;
+  }
+
+  /**
+   * Generates and publishes CRLs for an issuer (RFC 5280 §5). A full CRL lists every revoked or
+   * held, unexpired certificate. With `newBase` (the schedule, `crl generate`, CA set-up) it also
+   * becomes the base of the delta CRLs (§5.2.4); a full CRL made on a revocation does not, so the
+   * delta keeps listing every change since its base, with removeFromCRL for released holds.
+   * Serialised per issuer across nodes; numbers come from one sequence per issuer (§5.2.3).
+   */
+  async generateCrls(issuerId: string, kinds: Array<'full' | 'delta'>, options: { actor?: string; newBase?: boolean } = {}): Promise<Array<{ kind: string; number: bigint }>> {
+    const row = await this.repo.issuer(issuerId);
+    if (!row?.keyUri || !row.certificate) throw new AppError('notFound', `no issuer ${issuerId} with a key`);
+    const issuer = this.issuerOf(row);
+    const key = await this.key(row.keyUri);
+    const out: Array<{ kind: string; number: bigint }> = [];
+    await this.db.withTransaction(async (trx) => {
+      await this.repo.lockCrl(trx, issuerId);
+      const now = this.clock.now();
+      const current: CrlEntry[] = await this.repo.revokedEntries(issuerId, now, trx);
+      const hours = row.role === 'root' ? this.policy.rootCrlValidityDays * 24 : this.policy.crlValidityHours;
+      let base: { number: bigint; entries: CrlEntry[] } | null = await this.repo.latestCrl(issuerId, 'delta-base', trx);
+      for (const kind of kinds) {
+        if (kind === 'delta' && (!base || row.role === 'root')) continue;
+        const number = await this.repo.nextCrlNumber(trx, issuerId);
+        const nextUpdate = new Date(now.getTime() + (kind === 'full' ? hours * 3_600_000 : this.policy.deltaCrlValidityMinutes * 60_000));
+        const entries = kind === 'full' ? current : deltaEntries(base!.entries, current);
+        const tbs = buildCrl({
+          issuer,
+          number,
+          thisUpdate: now,
+          nextUpdate,
+          entries,
+          ...(kind === 'delta' ? { delta: { baseNumber: base!.number } } : { freshestCrl: row.role !== 'root' }),
+        });
+        const der = await signCrl(tbs, issuer, key);
+        const isBase = kind === 'full' && (!!options.newBase || !base);
+        await this.repo.publishCrl(trx, {
+          issuerId,
+          number,
+          kind,
+          deltaBase: isBase,
+          baseNumber: kind === 'delta' ? base!.number : null,
+          thisUpdate: now,
+          nextUpdate,
+          der,
+          entries: kind === 'full' ? current.map((e) => ({ ...e, revokedAt: e.revokedAt.toISOString(), invalidityDate: e.invalidityDate?.toISOString() ?? null })) : null,
+        });
+        if (isBase) base = { number, entries: current };
+        out.push({ kind, number });
+      }
+      if (options.actor) await this.audit.append(trx, { actor: options.actor, action: 'crl.generate', target: `issuer:${issuerId}`, details: { crls: out.map((c) => `${c.kind} #${c.number}`) } });
+    });
+    return out;
+  }
+
+  /** Regenerates what is due: full CRLs past half their life, deltas past half theirs. */
+  async refreshCrls(): Promise<void> {
+    const now = this.clock.now().getTime();
+    for (const row of await this.repo.issuers()) {
+      if (row.role !== 'issuing' || row.status === 'pending' || !row.certificate) continue;
+      const full = await this.repo.latestCrl(row.id, 'full');
+      const delta = await this.repo.latestCrl(row.id, 'delta');
+      const half = (c: { thisUpdate: Date; nextUpdate: Date } | null) => !c || now >= (c.thisUpdate.getTime() + c.nextUpdate.getTime()) / 2;
+      if (half(full)) await this.generateCrls(row.id, ['full', 'delta'], { newBase: true });
+      else if (half(delta)) await this.generateCrls(row.id, ['delta']);
+    }
+  }
+
+  async latestCrl(issuerId: string, kind: 'full' | 'delta') {
+    return this.repo.latestCrl(issuerId, kind);
+  }
+
+  async issuers(): Promise<IssuerRow[]> {
+    return this.repo.issuers();
+  }
+}

@@ -1,0 +1,305 @@
+import Router from '@koa/router';
+import { z } from 'zod';
+import { AppError } from '../../errors/app-error.js';
+import type { AccessTokenVerifier } from '../../auth/access-token-verifier.js';
+import type { CertificateRecord, CertificateRequestRecord } from '../../registry/records.js';
+import { REVOCATION_REASONS } from '../../registry/records.js';
+import type { CertificateService } from '../../certificates/certificate-service.js';
+import { actorOf, requireScopes } from '../middleware/koa-api-auth.js';
+import { requireContentType } from '../middleware/koa-body-limits.js';
+import { openApi, problemResponses } from './openapi-registry.js';
+import { validate } from './parse-input.js';
+import type { AppContext, AppState } from '../context.js';
+
+const Subject = z
+  .object({
+    C: z.string().optional(),
+    ST: z.string().optional(),
+    L: z.string().optional(),
+    O: z.string().optional(),
+    OU: z.array(z.string()).optional(),
+    CN: z.string().optional(),
+    UID: z.array(z.string()).optional().meta({ description: 'CCCD:…, CMND:…, HC:…, MST:…, MNS:…, BHXH:…' }),
+    E: z.string().optional(),
+  })
+  .strict()
+  .meta({ description: 'Subject attributes the RA vouches for (replace what the CSR says)' });
+
+const RequestInput = openApi.register(
+  'CertificateRequestInput',
+  z
+    .object({
+      csr: z.string().min(1).max(64 * 1024).meta({ description: 'PKCS#10 request, PEM' }),
+      profile: z.string().min(1).max(64).meta({ example: 'official-signing' }),
+      subject: Subject.optional(),
+      emails: z.array(z.email()).max(10).optional(),
+      dnsNames: z.array(z.string().min(1).max(253)).max(50).optional().meta({ description: 'dNSName subjectAltNames (tls-server)' }),
+      predecessorSerial: z.string().regex(/^[0-9a-fA-F:]{1,64}$/).optional().meta({ description: 'renewal / re-key of this certificate' }),
+    })
+    .strict(),
+);
+
+const RequestView = openApi.register(
+  'CertificateRequest',
+  z.object({
+    id: z.uuid(),
+    profile: z.string(),
+    issuer: z.string(),
+    subject: z.string(),
+    status: z.enum(['pending', 'approved', 'issued', 'rejected']),
+    requestedBy: z.string(),
+    approvalsRequired: z.number().int(),
+    approvals: z.array(z.object({ approver: z.string(), approvedAt: z.string() })),
+    rejectReason: z.string().nullable(),
+    certificateSerial: z.string().nullable(),
+    predecessorSerial: z.string().nullable(),
+    createdAt: z.string(),
+  }),
+);
+
+const CertificateView = openApi.register(
+  'Certificate',
+  z.object({
+    serial: z.string().meta({ description: 'lower-case hex, as `openssl x509 -serial` prints it' }),
+    issuer: z.string(),
+    profile: z.string().nullable(),
+    status: z.enum(['good', 'revoked', 'hold']),
+    expired: z.boolean(),
+    subject: z.string().nullable(),
+    holderName: z.string().nullable(),
+    nationalId: z.string().nullable(),
+    taxCode: z.string().nullable(),
+    budgetCode: z.string().nullable(),
+    agency: z.string().nullable(),
+    email: z.string().nullable(),
+    notBefore: z.string(),
+    notAfter: z.string(),
+    revokedAt: z.string().nullable(),
+    revocationReason: z.string().nullable(),
+    invalidityDate: z.string().nullable(),
+    source: z.enum(['issued', 'imported']),
+    statusSource: z.string(),
+    predecessorSerial: z.string().nullable(),
+    links: z.object({ pem: z.string(), der: z.string(), chain: z.string() }),
+  }),
+);
+
+const CertificatePage = openApi.register(
+  'CertificatePage',
+  z.object({ items: z.array(CertificateView), total: z.number().int(), limit: z.number().int(), offset: z.number().int() }),
+);
+
+const SearchQuery = z.object({
+  q: z.string().max(200).optional().meta({ description: 'part of the holder name or subject, or a serial' }),
+  nationalId: z.string().max(20).optional(),
+  taxCode: z.string().max(20).optional(),
+  agency: z.string().max(200).optional(),
+  status: z.enum(['good', 'revoked', 'hold', 'expired']).optional(),
+  profile: z.string().max(64).optional(),
+  issuer: z.string().max(64).optional(),
+  expiresWithinDays: z.coerce.number().int().min(0).max(3650).optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+  offset: z.coerce.number().int().min(0).max(10_000_000).default(0),
+});
+
+const RevokeInput = openApi.register(
+  'RevokeInput',
+  z
+    .object({
+      reason: z.enum(REVOCATION_REASONS.filter((r) => r !== 'certificateHold') as [string, ...string[]]).default('unspecified'),
+      invalidityDate: z.iso.datetime({ offset: true }).optional().meta({ description: 'RFC 5280 §5.3.2: when the key was (suspected) compromised' }),
+      comment: z.string().max(1000).optional(),
+    })
+    .strict(),
+);
+
+const CommentInput = z.object({ comment: z.string().max(1000).optional() }).strict();
+const RejectInput = z.object({ reason: z.string().min(1).max(1000) }).strict();
+const BulkRevokeInput = openApi.register(
+  'BulkRevokeInput',
+  z
+    .object({
+      agency: z.string().min(1).max(200).optional(),
+      nationalId: z.string().max(20).optional(),
+      taxCode: z.string().max(20).optional(),
+      reason: z.enum(REVOCATION_REASONS.filter((r) => r !== 'certificateHold') as [string, ...string[]]),
+      comment: z.string().max(1000).optional(),
+    })
+    .strict()
+    .refine((v) => v.agency || v.nationalId || v.taxCode, { message: 'name an agency, a national ID or a tax code' }),
+);
+
+const serialParam = z.object({ serial: z.string().regex(/^[0-9a-fA-F:]{1,64}$/) });
+const idParam = z.object({ id: z.uuid() });
+
+export function requestView(r: CertificateRequestRecord): z.infer<typeof RequestView> {
+  return {
+    id: r.id,
+    profile: r.profileId,
+    issuer: r.issuerId,
+    subject: r.subjectDn,
+    status: r.status,
+    requestedBy: r.requestedBy,
+    approvalsRequired: r.approvalsRequired,
+    approvals: r.approvals.map((a) => ({ approver: a.approver, approvedAt: a.approvedAt.toISOString() })),
+    rejectReason: r.rejectReason,
+    certificateSerial: r.certificateSerial,
+    predecessorSerial: r.predecessorSerial,
+    createdAt: r.createdAt.toISOString(),
+  };
+}
+
+export function certificateView(c: CertificateRecord, now: Date): z.infer<typeof CertificateView> {
+  const base = `/api/v1/certificates/${c.serial}`;
+  return {
+    serial: c.serial,
+    issuer: c.issuerId,
+    profile: c.profileId,
+    status: c.status,
+    expired: c.notAfter <= now,
+    subject: c.subjectDn,
+    holderName: c.holderName,
+    nationalId: c.nationalId,
+    taxCode: c.taxCode,
+    budgetCode: c.budgetCode,
+    agency: c.agency,
+    email: c.email,
+    notBefore: c.notBefore.toISOString(),
+    notAfter: c.notAfter.toISOString(),
+    revokedAt: c.revokedAt?.toISOString() ?? null,
+    revocationReason: c.revocationReason,
+    invalidityDate: c.invalidityDate?.toISOString() ?? null,
+    source: c.source,
+    statusSource: c.statusSource,
+    predecessorSerial: c.predecessorSerial,
+    links: { pem: `${base}.pem`, der: `${base}.der`, chain: `${base}/chain` },
+  };
+}
+
+// ── OpenAPI operations (the routes below implement exactly these) ─────────────
+const json = (schema: z.ZodType) => ({ content: { 'application/json': { schema } } });
+openApi.registerPath({ method: 'post', path: '/api/v1/certificate-requests', summary: 'Submit a CSR under a profile (issued at once when the profile needs no approval)', security: [{ bearer: ['certs:request'] }], request: { body: json(RequestInput) }, responses: { 201: { description: 'request (and certificate when issued)', ...json(z.object({ request: RequestView, certificate: CertificateView.nullable() })) }, ...problemResponses(400, 401, 403, 409, 413, 415) } });
+openApi.registerPath({ method: 'get', path: '/api/v1/certificate-requests', summary: 'List requests', security: [{ bearer: ['certs:read'] }], request: { query: z.object({ status: z.enum(['pending', 'approved', 'issued', 'rejected']).optional() }) }, responses: { 200: { description: 'requests', ...json(z.object({ items: z.array(RequestView) })) }, ...problemResponses(401, 403) } });
+openApi.registerPath({ method: 'get', path: '/api/v1/certificate-requests/{id}', summary: 'One request', security: [{ bearer: ['certs:read'] }], request: { params: idParam }, responses: { 200: { description: 'request', ...json(RequestView) }, ...problemResponses(400, 401, 403, 404) } });
+openApi.registerPath({ method: 'post', path: '/api/v1/certificate-requests/{id}/approve', summary: 'Approve (dual control: distinct officers, never the requester)', security: [{ bearer: ['certs:approve'] }], request: { params: idParam }, responses: { 200: { description: 'request (and certificate when this approval completed it)', ...json(z.object({ request: RequestView, certificate: CertificateView.nullable() })) }, ...problemResponses(400, 401, 403, 404, 409) } });
+openApi.registerPath({ method: 'post', path: '/api/v1/certificate-requests/{id}/reject', summary: 'Reject', security: [{ bearer: ['certs:approve'] }], request: { params: idParam, body: json(RejectInput) }, responses: { 200: { description: 'request', ...json(RequestView) }, ...problemResponses(400, 401, 403, 404, 409) } });
+openApi.registerPath({ method: 'get', path: '/api/v1/certificates', summary: 'Search the registry', security: [{ bearer: ['certs:read'] }], request: { query: SearchQuery }, responses: { 200: { description: 'a page of certificates', ...json(CertificatePage) }, ...problemResponses(400, 401, 403) } });
+openApi.registerPath({ method: 'get', path: '/api/v1/certificates/{serial}', summary: 'One certificate', security: [{ bearer: ['certs:read'] }], request: { params: serialParam }, responses: { 200: { description: 'certificate', ...json(CertificateView) }, ...problemResponses(400, 401, 403, 404) } });
+openApi.registerPath({ method: 'get', path: '/api/v1/certificates/{serial}.pem', summary: 'Download as PEM', security: [{ bearer: ['certs:read'] }], request: { params: serialParam }, responses: { 200: { description: 'PEM', content: { 'application/pem-certificate-chain': { schema: z.string() } } }, ...problemResponses(401, 403, 404) } });
+openApi.registerPath({ method: 'get', path: '/api/v1/certificates/{serial}.der', summary: 'Download as DER', security: [{ bearer: ['certs:read'] }], request: { params: serialParam }, responses: { 200: { description: 'DER', content: { 'application/pkix-cert': { schema: z.string().meta({ format: 'binary' }) } } }, ...problemResponses(401, 403, 404) } });
+openApi.registerPath({ method: 'get', path: '/api/v1/certificates/{serial}/chain', summary: 'Download with its chain (PKCS#7 certs-only)', security: [{ bearer: ['certs:read'] }], request: { params: serialParam }, responses: { 200: { description: 'PKCS#7', content: { 'application/pkcs7-mime': { schema: z.string().meta({ format: 'binary' }) } } }, ...problemResponses(401, 403, 404) } });
+for (const action of ['revoke', 'hold', 'release'] as const) {
+  openApi.registerPath({ method: 'post', path: `/api/v1/certificates/{serial}/${action}`, summary: action === 'revoke' ? 'Revoke (RFC 5280 reasons)' : action === 'hold' ? 'Put on hold (certificateHold)' : 'Release from hold', security: [{ bearer: ['certs:revoke'] }], request: { params: serialParam, body: json(action === 'revoke' ? RevokeInput : CommentInput) }, responses: { 200: { description: 'certificate', ...json(CertificateView) }, ...problemResponses(400, 401, 403, 404, 409) } });
+}
+openApi.registerPath({ method: 'post', path: '/api/v1/certificates/bulk-revoke', summary: 'Revoke every valid certificate of an agency, a person or an organisation', security: [{ bearer: ['certs:revoke'] }], request: { body: json(BulkRevokeInput) }, responses: { 200: { description: 'what was revoked', ...json(z.object({ revoked: z.array(z.string()), failed: z.array(z.object({ serial: z.string(), detail: z.string() })) })) }, ...problemResponses(400, 401, 403) } });
+
+export interface CertificatesRouterDeps {
+  certificates: CertificateService;
+  verifier: AccessTokenVerifier;
+  now(): Date;
+}
+
+/** The registry and the RA over REST (/api/v1); least-privilege scopes per operation. */
+export function certificatesRouter(deps: CertificatesRouterDeps): Router<AppState> {
+  const router = new Router<AppState>({ prefix: '/api/v1' });
+  const scope = (s: string) => requireScopes(deps.verifier, s);
+  const jsonBody = requireContentType('application/json');
+  const svc = deps.certificates;
+  const noStore = (ctx: AppContext) => ctx.set('Cache-Control', 'no-store');
+
+  router.post('/certificate-requests', scope('certs:request'), jsonBody, async (ctx) => {
+    const input = validate(RequestInput, ctx.request.body, 'body');
+    const outcome = await svc.ra.submit(actorOf(ctx.state), { csr: input.csr, profileId: input.profile, holder: input.subject || input.emails || input.dnsNames ? { subject: input.subject, emails: input.emails, dnsNames: input.dnsNames } : undefined, predecessorSerial: input.predecessorSerial });
+    ctx.status = 201;
+    ctx.set('Location', `/api/v1/certificate-requests/${outcome.request.id}`);
+    noStore(ctx);
+    ctx.body = { request: requestView(outcome.request), certificate: outcome.issued ? certificateView(await svc.ca.certificate(outcome.issued.serial, outcome.issued.issuerId), deps.now()) : null };
+  });
+
+  router.get('/certificate-requests', scope('certs:read'), async (ctx) => {
+    const { status } = validate(z.object({ status: z.enum(['pending', 'approved', 'issued', 'rejected']).optional() }), ctx.query, 'query');
+    noStore(ctx);
+    ctx.body = { items: (await svc.ra.list(status)).map(requestView) };
+  });
+
+  router.get('/certificate-requests/:id', scope('certs:read'), async (ctx) => {
+    const { id } = validate(idParam, ctx.params, 'query');
+    noStore(ctx);
+    ctx.body = requestView(await svc.ra.get(id));
+  });
+
+  router.post('/certificate-requests/:id/approve', scope('certs:approve'), async (ctx) => {
+    const { id } = validate(idParam, ctx.params, 'query');
+    const outcome = await svc.ra.approve(actorOf(ctx.state), id);
+    noStore(ctx);
+    ctx.body = { request: requestView(outcome.request), certificate: outcome.issued ? certificateView(await svc.ca.certificate(outcome.issued.serial, outcome.issued.issuerId), deps.now()) : null };
+  });
+
+  router.post('/certificate-requests/:id/reject', scope('certs:approve'), jsonBody, async (ctx) => {
+    const { id } = validate(idParam, ctx.params, 'query');
+    const { reason } = validate(RejectInput, ctx.request.body, 'body');
+    noStore(ctx);
+    ctx.body = requestView(await svc.ra.reject(actorOf(ctx.state), id, reason));
+  });
+
+  router.get('/certificates', scope('certs:read'), async (ctx) => {
+    const q = validate(SearchQuery, ctx.query, 'query');
+    const page = await svc.search({ text: q.q, nationalId: q.nationalId, taxCode: q.taxCode, agency: q.agency, status: q.status, profileId: q.profile, issuerId: q.issuer, expiresWithinDays: q.expiresWithinDays, limit: q.limit, offset: q.offset });
+    noStore(ctx);
+    ctx.body = { items: page.items.map((c) => certificateView(c, deps.now())), total: page.total, limit: q.limit, offset: q.offset };
+  });
+
+  router.post('/certificates/bulk-revoke', scope('certs:revoke'), jsonBody, async (ctx) => {
+    const input = validate(BulkRevokeInput, ctx.request.body, 'body');
+    noStore(ctx);
+    ctx.body = await svc.bulkRevoke(actorOf(ctx.state), { agency: input.agency, nationalId: input.nationalId, taxCode: input.taxCode }, input.reason as never, input.comment);
+  });
+
+  // One route for the detail and its downloads: `:serial` may end in .pem or .der.
+  router.get('/certificates/:serial', scope('certs:read'), async (ctx) => {
+    const match = /^([0-9a-fA-F:]{1,64})(\.pem|\.der)?$/.exec(ctx.params.serial);
+    if (!match) throw new AppError('validationFailed', 'serial: hexadecimal, optionally ending in .pem or .der');
+    const cert = await svc.ca.certificate(match[1]);
+    if (match[2] === '.pem') {
+      ctx.type = 'application/pem-certificate-chain';
+      ctx.set('Content-Disposition', `attachment; filename="${cert.serial}.pem"`);
+      ctx.body = svc.pem(cert);
+      return;
+    }
+    if (match[2] === '.der') {
+      ctx.type = 'application/pkix-cert';
+      ctx.set('Content-Disposition', `attachment; filename="${cert.serial}.cer"`);
+      ctx.body = cert.der;
+      return;
+    }
+    noStore(ctx);
+    ctx.body = certificateView(cert, deps.now());
+  });
+
+  router.get('/certificates/:serial/chain', scope('certs:read'), async (ctx) => {
+    const { serial } = validate(serialParam, ctx.params, 'query');
+    const cert = await svc.ca.certificate(serial);
+    ctx.type = 'application/pkcs7-mime';
+    ctx.set('Content-Disposition', `attachment; filename="${cert.serial}.p7b"`);
+    ctx.body = Buffer.from(await svc.chainPkcs7(cert));
+  });
+
+  for (const action of ['revoke', 'hold', 'release'] as const) {
+    router.post(`/certificates/:serial/${action}`, scope('certs:revoke'), jsonBody, async (ctx) => {
+      const { serial } = validate(serialParam, ctx.params, 'query');
+      const input = action === 'revoke' ? validate(RevokeInput, ctx.request.body ?? {}, 'body') : validate(CommentInput, ctx.request.body ?? {}, 'body');
+      const updated = await svc.ca.changeStatus({
+        actor: actorOf(ctx.state),
+        serial,
+        action,
+        reason: 'reason' in input ? (input.reason as never) : undefined,
+        invalidityDate: 'invalidityDate' in input && typeof input.invalidityDate === 'string' ? new Date(input.invalidityDate) : null,
+        comment: input.comment,
+      });
+      noStore(ctx);
+      ctx.body = certificateView(updated, deps.now());
+    });
+  }
+
+  return router;
+}

@@ -1,0 +1,57 @@
+import Koa from 'koa';
+import type Router from '@koa/router';
+import type { Config } from '../config/schema.js';
+import type { Logger } from '../logging/logger.js';
+import type { AppState } from './context.js';
+import type { HttpMetrics } from './metrics.js';
+import type { ReadinessCheck } from '../lifecycle/readiness.js';
+import { requestContext } from './middleware/koa-request-context.js';
+import { problemResponses } from './middleware/koa-problem.js';
+import { securityHeaders } from './middleware/koa-security-headers.js';
+import { bodyLimits } from './middleware/koa-body-limits.js';
+import { healthRouter } from './health-router.js';
+
+export interface AppDeps {
+  config: Config;
+  log: Logger;
+  metrics: HttpMetrics;
+  readiness: readonly ReadinessCheck[];
+  isShuttingDown(): boolean;
+  /** Feature routers, in order, after the health routes. */
+  routers?: readonly Router<AppState>[];
+  /** Mounted applications (oidc-provider under /oidc), before the routers. */
+  mounts?: readonly Koa.Middleware<AppState>[];
+  /** Path prefixes served by mounted applications that parse their own bodies (oidc-provider). */
+  selfParsingPrefixes?: string[];
+  /** Route prefixes with their own body cap (the validation endpoints take PDFs). */
+  bodyPrefixLimits?: ReadonlyArray<{ prefix: string; limitBytes: number }>;
+}
+
+/** Pure Koa assembly: no I/O, no listening. main.ts and the tests both build the app here. */
+export function createApp(deps: AppDeps): Koa<AppState> {
+  const app = new Koa<AppState>({ proxy: deps.config.server.trustProxy });
+  // Errors are rendered and logged by problemResponses; Koa's own stderr printing stays quiet.
+  app.silent = true;
+
+  app.use(requestContext(deps.log, deps.metrics));
+  app.use(async function closeWhenShuttingDown(ctx, next) {
+    // Let keep-alive clients go during a graceful shutdown, including requests already running.
+    try {
+      await next();
+    } finally {
+      if (deps.isShuttingDown()) ctx.set('Connection', 'close');
+    }
+  });
+  app.use(problemResponses());
+  app.use(securityHeaders({ hsts: deps.config.server.publicUrl.startsWith('https:') }));
+  app.use(bodyLimits({ limitBytes: deps.config.server.bodyLimitBytes, skipJsonPrefixes: deps.selfParsingPrefixes, prefixLimits: deps.bodyPrefixLimits }));
+
+  for (const mounted of deps.mounts ?? []) app.use(mounted);
+
+  const routers = [healthRouter({ readiness: deps.readiness, metrics: deps.metrics, isShuttingDown: deps.isShuttingDown }), ...(deps.routers ?? [])];
+  for (const router of routers) {
+    app.use(router.routes());
+    app.use(router.allowedMethods());
+  }
+  return app;
+}
