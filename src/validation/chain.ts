@@ -8,7 +8,8 @@
 import { verifySignature } from '../../ca/asn1/algorithms.js';
 import { toHex } from '../../ca/asn1/der.js';
 import { oid } from '../../ca/asn1/oids.js';
-import type { Cert } from './cert.js';
+import { certSummary, type Cert } from './cert.js';
+import type { ChainElement } from './report.js';
 import type { SubIndication } from './indications.js';
 
 export type CertSource = 'signature' | 'request' | 'trust-store' | 'our-ca' | 'configured' | 'aia';
@@ -201,3 +202,6 @@ export function checkPath(path: Candidate[], time: Date, usage: Usage): PathChec
   }
   return { failure: null, warnings };
 }
+
+/** A path as the report shows it: each certificate's summary, where it came from, the anchor. */
+export const chainView = (path: Candidate[]): ChainElement[] => path.map((c) => ({ ...certSummary(c.cert), source: c.source, trustAnchor: c.anchor }));

@@ -35,3 +35,12 @@ export interface Verdict {
 export const PASSED: Verdict = { indication: 'TOTAL_PASSED', subIndication: null };
 export const failed = (subIndication: SubIndication): Verdict => ({ indication: 'TOTAL_FAILED', subIndication });
 export const indeterminate = (subIndication: SubIndication): Verdict => ({ indication: 'INDETERMINATE', subIndication });
+
+const ORDER: Record<Indication, number> = { TOTAL_FAILED: 2, INDETERMINATE: 1, TOTAL_PASSED: 0 };
+
+/** ETSI ordering: a TOTAL_FAILED outranks an INDETERMINATE, which outranks a pass. */
+export function worst(verdicts: Array<Verdict | null>): Verdict {
+  let result: Verdict = PASSED;
+  for (const v of verdicts) if (v && ORDER[v.indication] > ORDER[result.indication]) result = v;
+  return result;
+}

@@ -231,135 +231,157 @@ export interface ExtractOptions {
   maxSignatures: number;
 }
 
+type FoundSignature = Omit<PdfSignature, 'info'> & { info: Omit<PdfSignatureInfo, 'changesAfterSigning'> };
+
+/** The whole file after `from` is white space (a trailing end-of-line is not a change). */
+function onlyWhitespaceAfter(buf: Buffer, from: number): boolean {
+  for (let i = from; i < buf.length; i++) if (!isWhite(buf[i])) return false;
+  return true;
+}
+
+/** Revisions: every %%EOF marker ends one (§7.5.5, §7.5.6), with its end-of-line. */
+function revisionEndsOf(buf: Buffer): number[] {
+  const ends: number[] = [];
+  for (let at = buf.indexOf('%%EOF'); at >= 0; at = buf.indexOf('%%EOF', at + 5)) {
+    let end = at + 5;
+    while (end < buf.length && (buf[end] === 0x0d || buf[end] === 0x0a) && end - at < 7) end++;
+    ends.push(end);
+    if (ends.length > 10_000) throw new PdfFormatError('more than 10,000 revisions');
+  }
+  return ends;
+}
+
 export function extractPdfSignatures(doc: Uint8Array, options: ExtractOptions): { signatures: PdfSignature[]; warnings: string[]; revisions: number } {
   const buf = Buffer.from(doc.buffer, doc.byteOffset, doc.byteLength);
   const headerAt = buf.subarray(0, 1024).indexOf('%PDF-');
   if (headerAt < 0) throw new PdfFormatError('no %PDF- header in the first 1024 bytes: not a PDF');
   const warnings: string[] = [];
-  // Revisions: every %%EOF marker ends one (§7.5.5, §7.5.6), with its end-of-line.
-  const revisionEnds: number[] = [];
-  for (let at = buf.indexOf('%%EOF'); at >= 0; at = buf.indexOf('%%EOF', at + 5)) {
-    let end = at + 5;
-    while (end < buf.length && (buf[end] === 0x0d || buf[end] === 0x0a) && end - at < 7) end++;
-    revisionEnds.push(end);
-    if (revisionEnds.length > 10_000) throw new PdfFormatError('more than 10,000 revisions');
-  }
+  const revisionEnds = revisionEndsOf(buf);
   if (!revisionEnds.length) warnings.push('no %%EOF marker: the file may be truncated');
-  const trailingOnlyWhitespace = (from: number) => {
-    for (let i = from; i < buf.length; i++) if (!isWhite(buf[i])) return false;
-    return true;
-  };
-
-  const found: Array<Omit<PdfSignature, 'info'> & { info: Omit<PdfSignatureInfo, 'changesAfterSigning'> }> = [];
-  const seen = new Set<string>();
+  const found: FoundSignature[] = [];
+  const seen = new Set<number>();
+  const text = { value: null as string | null };
   let scanned = 0;
-  let text: string | null = null;
   for (let at = buf.indexOf('/ByteRange', headerAt); at >= 0; at = buf.indexOf('/ByteRange', at + 10)) {
     if (++scanned > MAX_BYTERANGES) throw new PdfFormatError(`more than ${MAX_BYTERANGES} /ByteRange entries`);
     const start = enclosingDictStart(buf, at);
     if (start < 0) continue;
-    let dict: Map<string, PdfValue>;
-    let dictEnd: number;
-    try {
-      const reader = new Reader(buf, start, Math.min(buf.length, start + MAX_DICT_BYTES));
-      const value = reader.dict();
-      dict = (value as { dict: Map<string, PdfValue> }).dict;
-      dictEnd = reader.pos;
-    } catch (err) {
-      warnings.push(`a signature dictionary at offset ${start} cannot be read (${(err as Error).message})`);
-      continue;
-    }
-    if (!dict.has('ByteRange') || !dict.has('Contents')) continue;
-    const type = nameOf(dict.get('Type'));
+    const read = readDictAt(buf, start, warnings);
+    if (!read || !read.dict.has('ByteRange') || !read.dict.has('Contents')) continue;
+    const type = nameOf(read.dict.get('Type'));
     if (type && type !== 'Sig' && type !== 'DocTimeStamp') continue;
-    const range = dict.get('ByteRange');
-    const key = `${start}`;
-    if (seen.has(key)) continue;
-    seen.add(key);
+    if (seen.has(start)) continue;
+    seen.add(start);
     if (found.length >= options.maxSignatures) throw new PdfFormatError(`more than ${options.maxSignatures} signatures`);
-    at = Math.max(at, dictEnd - 10);
-
-    const subFilter = nameOf(dict.get('SubFilter'));
-    const claimedTime = parsePdfDate(textOf(dict.get('M')));
-    const problems: string[] = [];
-    const sigWarnings: string[] = [];
-    const numbers = Array.isArray(range) && range.length === 4 && range.every((n) => typeof n === 'number' && Number.isSafeInteger(n) && n >= 0) ? (range as number[]) : null;
-    let byteRange: [number, number, number, number] = [0, 0, 0, 0];
-    let contents = new Uint8Array(0);
-    if (!numbers) problems.push('/ByteRange is not an array of four non-negative integers');
-    else {
-      byteRange = numbers as [number, number, number, number];
-      const [a, b, c, d] = byteRange;
-      if (a !== 0) problems.push('/ByteRange does not start at offset 0');
-      else if (c < a + b || c + d > buf.length || b === 0) problems.push(`/ByteRange [${byteRange.join(' ')}] lies outside the file (${buf.length} bytes) or overlaps itself`);
-      else if (buf[b] !== 0x3c || buf[c - 1] !== 0x3e) problems.push('/ByteRange does not exclude exactly the /Contents hex string');
-      else {
-        const hex = buf.subarray(b + 1, c - 1).toString('latin1').replace(/\s+/g, '');
-        if (!/^[0-9a-fA-F]*$/.test(hex) || hex.length % 2) problems.push('the excluded range is not a hex string');
-        else contents = new Uint8Array(Buffer.from(hex, 'hex'));
-        // The dictionary's own /Contents must be that very string.
-        const own = dict.get('Contents');
-        const ownBytes = own && typeof own === 'object' && 'bytes' in own ? own.bytes : null;
-        if (!problems.length && (!ownBytes || Buffer.compare(Buffer.from(ownBytes), Buffer.from(contents)) !== 0)) problems.push('/Contents is not the range the /ByteRange excludes');
-        if (!(start > b || dictEnd < c) && !(start < b && dictEnd > c)) problems.push('the signature dictionary straddles the /ByteRange gap');
-      }
-    }
-    const coveredEnd = byteRange[2] + byteRange[3];
-    let revision = revisionEnds.findIndex((end) => end >= coveredEnd - 2) + 1;
-    if (revision === 0) revision = revisionEnds.length || 1;
-    const coversWholeDocument = !problems.length && (coveredEnd === buf.length || trailingOnlyWhitespace(coveredEnd));
-    if (!problems.length && !revisionEnds.some((end) => Math.abs(end - coveredEnd) <= 2)) sigWarnings.push('the signed range does not end at a revision\'s %%EOF');
-
-    // The field: the widget/field dictionary whose /V references this signature object (§12.7.4.5).
-    let field: string | null = null;
-    const header = /(\d+)\s+(\d+)\s+obj\s*$/.exec(buf.subarray(Math.max(0, start - 40), start).toString('latin1'));
-    if (header) {
-      const needle = new RegExp(`/V\\s*${header[1]}\\s+${header[2]}\\s+R\\b`, 'g');
-      text ??= buf.toString('latin1');
-      for (const m of text.matchAll(needle)) {
-        const fieldStart = enclosingDictStart(buf, m.index);
-        if (fieldStart < 0) continue;
-        try {
-          const value = new Reader(buf, fieldStart, Math.min(buf.length, fieldStart + 64 * 1024)).dict() as { dict: Map<string, PdfValue> };
-          field = textOf(value.dict.get('T'));
-          if (field) break;
-        } catch {
-          // not a readable field dictionary; keep looking
-        }
-      }
-    }
-    found.push({
-      byteRange,
-      contents,
-      claimedTime,
-      problem: problems[0] ?? null,
-      warnings: sigWarnings,
-      info: {
-        field,
-        subFilter,
-        byteRange: [...byteRange],
-        revision,
-        revisions: Math.max(revisionEnds.length, 1),
-        coversWholeDocument,
-        name: textOf(dict.get('Name')),
-        reason: textOf(dict.get('Reason')),
-        location: textOf(dict.get('Location')),
-        contactInfo: textOf(dict.get('ContactInfo')),
-        signingTime: claimedTime?.toISOString() ?? null,
-      },
-    });
+    at = Math.max(at, read.end - 10);
+    found.push(signatureOf(buf, read.dict, start, read.end, revisionEnds, text));
   }
-  // After the last signature, is anything unsigned? Later revisions covered by a later signature are "signed".
+  return { signatures: withChangesAfterSigning(buf, found), warnings, revisions: revisionEnds.length };
+}
+
+function readDictAt(buf: Buffer, start: number, warnings: string[]): { dict: Map<string, PdfValue>; end: number } | null {
+  try {
+    const reader = new Reader(buf, start, Math.min(buf.length, start + MAX_DICT_BYTES));
+    const value = reader.dict();
+    return { dict: (value as { dict: Map<string, PdfValue> }).dict, end: reader.pos };
+  } catch (err) {
+    warnings.push(`a signature dictionary at offset ${start} cannot be read (${(err as Error).message})`);
+    return null;
+  }
+}
+
+/** One signature dictionary: its byte range checked against the file, its field and its entries. */
+function signatureOf(buf: Buffer, dict: Map<string, PdfValue>, start: number, dictEnd: number, revisionEnds: number[], text: { value: string | null }): FoundSignature {
+  const claimedTime = parsePdfDate(textOf(dict.get('M')));
+  const sigWarnings: string[] = [];
+  const { byteRange, contents, problems } = checkByteRange(buf, dict, start, dictEnd);
+  const coveredEnd = byteRange[2] + byteRange[3];
+  let revision = revisionEnds.findIndex((end) => end >= coveredEnd - 2) + 1;
+  if (revision === 0) revision = revisionEnds.length || 1;
+  const coversWholeDocument = !problems.length && (coveredEnd === buf.length || onlyWhitespaceAfter(buf, coveredEnd));
+  if (!problems.length && !revisionEnds.some((end) => Math.abs(end - coveredEnd) <= 2)) sigWarnings.push('the signed range does not end at a revision\'s %%EOF');
+  return {
+    byteRange,
+    contents,
+    claimedTime,
+    problem: problems[0] ?? null,
+    warnings: sigWarnings,
+    info: {
+      field: fieldNameOf(buf, start, text),
+      subFilter: nameOf(dict.get('SubFilter')),
+      byteRange: [...byteRange],
+      revision,
+      revisions: Math.max(revisionEnds.length, 1),
+      coversWholeDocument,
+      name: textOf(dict.get('Name')),
+      reason: textOf(dict.get('Reason')),
+      location: textOf(dict.get('Location')),
+      contactInfo: textOf(dict.get('ContactInfo')),
+      signingTime: claimedTime?.toISOString() ?? null,
+    },
+  };
+}
+
+/** /ByteRange must be [0 b c d] around exactly the /Contents hex string of this dictionary. */
+function checkByteRange(buf: Buffer, dict: Map<string, PdfValue>, start: number, dictEnd: number): { byteRange: [number, number, number, number]; contents: Uint8Array; problems: string[] } {
+  const range = dict.get('ByteRange');
+  const problems: string[] = [];
+  const numbers = Array.isArray(range) && range.length === 4 && range.every((n) => typeof n === 'number' && Number.isSafeInteger(n) && n >= 0) ? (range as number[]) : null;
+  let byteRange: [number, number, number, number] = [0, 0, 0, 0];
+  let contents = new Uint8Array(0);
+  if (!numbers) {
+    problems.push('/ByteRange is not an array of four non-negative integers');
+    return { byteRange, contents, problems };
+  }
+  byteRange = numbers as [number, number, number, number];
+  const [a, b, c, d] = byteRange;
+  if (a !== 0) problems.push('/ByteRange does not start at offset 0');
+  else if (c < a + b || c + d > buf.length || b === 0) problems.push(`/ByteRange [${byteRange.join(' ')}] lies outside the file (${buf.length} bytes) or overlaps itself`);
+  else if (buf[b] !== 0x3c || buf[c - 1] !== 0x3e) problems.push('/ByteRange does not exclude exactly the /Contents hex string');
+  else {
+    const hex = buf.subarray(b + 1, c - 1).toString('latin1').replace(/\s+/g, '');
+    if (!/^[0-9a-fA-F]*$/.test(hex) || hex.length % 2) problems.push('the excluded range is not a hex string');
+    else contents = new Uint8Array(Buffer.from(hex, 'hex'));
+    // The dictionary's own /Contents must be that very string.
+    const own = dict.get('Contents');
+    const ownBytes = own && typeof own === 'object' && 'bytes' in own ? own.bytes : null;
+    if (!problems.length && (!ownBytes || Buffer.compare(Buffer.from(ownBytes), Buffer.from(contents)) !== 0)) problems.push('/Contents is not the range the /ByteRange excludes');
+    if (!(start > b || dictEnd < c) && !(start < b && dictEnd > c)) problems.push('the signature dictionary straddles the /ByteRange gap');
+  }
+  return { byteRange, contents, problems };
+}
+
+/** The field: the widget/field dictionary whose /V references this signature object (§12.7.4.5). */
+function fieldNameOf(buf: Buffer, start: number, text: { value: string | null }): string | null {
+  const header = /(\d+)\s+(\d+)\s+obj\s*$/.exec(buf.subarray(Math.max(0, start - 40), start).toString('latin1'));
+  if (!header) return null;
+  const needle = new RegExp(`/V\\s*${header[1]}\\s+${header[2]}\\s+R\\b`, 'g');
+  text.value ??= buf.toString('latin1');
+  for (const m of text.value.matchAll(needle)) {
+    const fieldStart = enclosingDictStart(buf, m.index);
+    if (fieldStart < 0) continue;
+    try {
+      const value = new Reader(buf, fieldStart, Math.min(buf.length, fieldStart + 64 * 1024)).dict() as { dict: Map<string, PdfValue> };
+      const field = textOf(value.dict.get('T'));
+      if (field) return field;
+    } catch {
+      // not a readable field dictionary; keep looking
+    }
+  }
+  return null;
+}
+
+/** After the last signature, is anything unsigned? Later revisions covered by a later signature are "signed". */
+function withChangesAfterSigning(buf: Buffer, found: FoundSignature[]): PdfSignature[] {
   const lastCovered = Math.max(0, ...found.filter((s) => !s.problem).map((s) => s.byteRange[2] + s.byteRange[3]));
-  const signatures = found
+  return found
     .sort((x, y) => x.byteRange[2] + x.byteRange[3] - (y.byteRange[2] + y.byteRange[3]))
     .map((s): PdfSignature => {
       const end = s.byteRange[2] + s.byteRange[3];
-      const changesAfterSigning = s.info.coversWholeDocument ? 'none' : lastCovered > end && (lastCovered === buf.length || trailingOnlyWhitespace(lastCovered)) ? 'signed-revisions' : 'unsigned-changes';
+      const changesAfterSigning = s.info.coversWholeDocument ? 'none' : lastCovered > end && (lastCovered === buf.length || onlyWhitespaceAfter(buf, lastCovered)) ? 'signed-revisions' : 'unsigned-changes';
       const warningsOf = [...s.warnings];
       if (changesAfterSigning === 'unsigned-changes' && !s.problem) warningsOf.push('the document was changed after this signature by an unsigned incremental update');
       if (changesAfterSigning === 'signed-revisions') warningsOf.push('later revisions were added, each covered by a later signature');
       return { ...s, warnings: warningsOf, info: { ...s.info, changesAfterSigning } };
     });
-  return { signatures, warnings, revisions: revisionEnds.length };
 }

@@ -9,10 +9,12 @@ import { constants, createHash, verify } from 'node:crypto';
 import { publicKeyObject } from '../../ca/asn1/algorithms.js';
 import { AppError } from '../errors/app-error.js';
 import type { Clock } from '../lifecycle/clock.js';
-import { certSummary, loadCert, signerIdentity, type Cert } from './cert.js';
-import { buildPath, checkPath, CertPool, type Candidate, type Usage } from './chain.js';
-import { CmsFormatError, checkTimestamp, digestLabel, parseCms, verifySigners, type DetachedContent, type DigestName, type SignerCheck } from './cms.js';
-import { failed, indeterminate, PASSED, type Indication, type Verdict } from './indications.js';
+import { loadCert, signerIdentity, type Cert } from './cert.js';
+import { buildPath, chainView, checkPath, CertPool } from './chain.js';
+import { CmsFormatError, digestLabel, parseCms, type DetachedContent, type DigestName, type SignerCheck } from './cms.js';
+import { verifySigners } from './cms-signers.js';
+import { failed, indeterminate, worst, type Verdict } from './indications.js';
+import { checkTimestampToken, revocationOf, validateCertificate, type CertificateInput } from './evidence.js';
 import { extractPdfSignatures, PdfFormatError, type PdfSignature } from './pdf.js';
 import type {
   CertificateValidationReport,
@@ -52,17 +54,6 @@ export interface ValidatorLimits {
   /** Wall-clock budget for one request's parsing and cryptography. */
   timeBudgetMs: number;
 }
-
-const ORDER: Record<Indication, number> = { TOTAL_FAILED: 2, INDETERMINATE: 1, TOTAL_PASSED: 0 };
-
-/** ETSI ordering: a TOTAL_FAILED outranks an INDETERMINATE, which outranks a pass. */
-function worst(verdicts: Array<Verdict | null>): Verdict {
-  let result: Verdict = PASSED;
-  for (const v of verdicts) if (v && ORDER[v.indication] > ORDER[result.indication]) result = v;
-  return result;
-}
-
-const chainView = (path: Candidate[]): ChainElement[] => path.map((c) => ({ ...certSummary(c.cert), source: c.source, trustAnchor: c.anchor }));
 
 function looksLikePdf(bytes: Uint8Array): boolean {
   return Buffer.from(bytes.subarray(0, 1024)).includes('%PDF-');
@@ -258,7 +249,7 @@ export class SignatureValidator {
     let timestamp: TimestampReport | null = null;
     let timestampTime: Date | null = null;
     if (check.timestampToken) {
-      const ts = await this.checkTimestampToken(check.timestampToken, check.signatureValue, pool);
+      const ts = await checkTimestampToken(this.revocation, check.timestampToken, check.signatureValue, pool);
       timestamp = ts.report;
       if (ts.report.indication === 'TOTAL_PASSED') timestampTime = ts.genTime;
       else warnings.push(`the signature time-stamp is not usable (${ts.report.subIndication ?? 'invalid'}); the time is taken from ${check.claimedTime ? 'the claimed signing time' : 'elsewhere'}`);
@@ -295,7 +286,7 @@ export class SignatureValidator {
           errors.push(checked.failure.message);
           chainVerdict = { indication: checked.failure.indication, subIndication: checked.failure.subIndication };
         }
-        const rev = await this.revocationOf(built.path, validationTime, validationTimeSource);
+        const rev = await revocationOf(this.revocation, built.path, validationTime, validationTimeSource);
         revocation.push(...rev.evidence);
         errors.push(...rev.errors);
         warnings.push(...rev.warnings);
@@ -325,130 +316,11 @@ export class SignatureValidator {
     };
   }
 
-  /**
-   * Status of every certificate of the path but the anchor at `time`: revoked before it fails,
-   * revoked after it passes with a note; no answer is INDETERMINATE / TRY_LATER.
-   */
-  private async revocationOf(path: Candidate[], time: Date, source: string): Promise<{ evidence: RevocationEvidence[]; verdict: Verdict | null; errors: string[]; warnings: string[] }> {
-    const evidence: RevocationEvidence[] = [];
-    const errors: string[] = [];
-    const warnings: string[] = [];
-    const verdicts: Verdict[] = [];
-    for (let i = 0; i + 1 < path.length; i++) {
-      const cert = path[i].cert;
-      const e = await this.revocation.check(cert, path[i + 1].cert, time);
-      evidence.push(e);
-      const who = i === 0 ? 'the signer\'s certificate' : `the CA certificate "${cert.subjectDn}"`;
-      if (e.status === 'revoked' || e.status === 'hold') {
-        const at = e.revokedAt ? new Date(e.revokedAt) : null;
-        if (!at || at <= time) {
-          if (e.status === 'hold') {
-            errors.push(`${who} is on hold since ${e.revokedAt}`);
-            verdicts.push(indeterminate('TRY_LATER'));
-          } else {
-            errors.push(`${who} was revoked at ${e.revokedAt ?? 'an unknown time'} (${e.reason ?? 'unspecified'}), before the validation time ${time.toISOString()}`);
-            verdicts.push(i === 0 ? failed('REVOKED') : indeterminate('REVOKED_CA_NO_POE'));
-          }
-        } else {
-          warnings.push(`${who} was ${e.status === 'hold' ? 'put on hold' : 'revoked'} at ${e.revokedAt} (${e.reason ?? 'unspecified'}), after the validation time${source === 'claimed' ? ' — which is only claimed by the signer' : ''}: the signature stays valid`);
-        }
-      } else if (e.status !== 'good') {
-        errors.push(`no revocation status for ${who}: ${e.note ?? e.status}`);
-        verdicts.push(indeterminate('TRY_LATER'));
-      }
-    }
-    return { evidence, verdict: verdicts.length ? worst(verdicts) : null, errors, warnings };
-  }
-
-  private async checkTimestampToken(token: Uint8Array, signatureValue: Uint8Array, pool: CertPool): Promise<{ report: TimestampReport; genTime: Date | null }> {
-    const ts = checkTimestamp(token, signatureValue, pool.all());
-    const errors = [...ts.errors];
-    const warnings: string[] = [];
-    let verdict: Verdict | null = ts.errors.length ? failed(ts.messageImprintMatches ? 'FORMAT_FAILURE' : 'HASH_FAILURE') : null;
-    let chain: ChainElement[] = [];
-    if (ts.signer) {
-      errors.push(...ts.signer.errors);
-      verdict = worst([verdict, ts.signer.verdict]);
-      if (ts.signer.cert && ts.genTime) {
-        const tsaPool = ts.certificates.length ? new CertPool(ts.certificates.map((cert) => ({ cert, source: 'signature' as const, anchor: false })), pool) : pool;
-        const built = buildPath(ts.signer.cert, tsaPool);
-        chain = chainView(built.partial);
-        if (!built.path) {
-          errors.push(`the time-stamping unit does not chain to a trusted root: ${built.problem}`);
-          verdict = worst([verdict, indeterminate('NO_CERTIFICATE_CHAIN_FOUND')]);
-        } else {
-          const checked = checkPath(built.path, ts.genTime, 'timestamping' as Usage);
-          warnings.push(...checked.warnings);
-          if (checked.failure) {
-            errors.push(checked.failure.message);
-            verdict = worst([verdict, checked.failure]);
-          }
-          const rev = await this.revocationOf(built.path, ts.genTime, 'timestamp');
-          errors.push(...rev.errors);
-          warnings.push(...rev.warnings);
-          verdict = worst([verdict, rev.verdict]);
-        }
-      }
-    }
-    return {
-      genTime: ts.genTime,
-      report: {
-        genTime: ts.genTime?.toISOString() ?? null,
-        tsa: ts.tsaName,
-        indication: (verdict ?? PASSED).indication,
-        subIndication: (verdict ?? PASSED).subIndication,
-        messageImprintMatches: ts.messageImprintMatches,
-        chain,
-        errors,
-        warnings,
-      },
-    };
-  }
-
   /** One certificate: chain, constraints and revocation at `time` (default now). */
-  async validateCertificate(input: { certificate: Uint8Array; chain?: Uint8Array[]; validationTime?: Date; usage?: Usage }): Promise<CertificateValidationReport> {
-    const cert = loadCert(input.certificate, 'certificate');
-    const extra = (input.chain ?? []).map((c, i) => loadCert(c, `chain[${i}]`));
-    const pool = new CertPool(extra.map((c) => ({ cert: c, source: 'request' as const, anchor: false })), await this.trust.pool());
-    const time = input.validationTime ?? this.clock.now();
-    const errors: string[] = [];
-    const warnings: string[] = [];
-    const built = buildPath(cert, pool);
-    let chainVerdict: Verdict | null = null;
-    let revocationVerdict: Verdict | null = null;
-    const revocation: RevocationEvidence[] = [];
-    if (cert.signatureHashWeak) warnings.push(`the certificate is signed with SHA-1 (${cert.signatureAlgorithm}): weak`);
-    if (!built.path) {
-      errors.push(`no certificate chain to a trusted root: ${built.problem}`);
-      chainVerdict = indeterminate('NO_CERTIFICATE_CHAIN_FOUND');
-    } else {
-      const checked = checkPath(built.path, time, input.usage ?? (cert.facts.ca ? 'any' : 'signing'));
-      warnings.push(...checked.warnings.filter((w) => !warnings.includes(w)));
-      if (checked.failure) {
-        errors.push(checked.failure.message);
-        chainVerdict = checked.failure;
-      }
-      const rev = await this.revocationOf(built.path, time, 'request');
-      revocation.push(...rev.evidence);
-      errors.push(...rev.errors);
-      warnings.push(...rev.warnings);
-      revocationVerdict = rev.verdict;
-    }
-    const verdict = worst([chainVerdict, revocationVerdict]);
-    const first = [chainVerdict, revocationVerdict].find((v) => v && v.indication === verdict.indication) ?? verdict;
-    return {
-      validatedAt: this.clock.now().toISOString(),
-      validationTime: time.toISOString(),
-      indication: first.indication,
-      subIndication: first.subIndication,
-      certificate: certSummary(cert),
-      holder: signerIdentity(cert),
-      chain: chainView(built.partial),
-      revocation,
-      errors,
-      warnings,
-    };
+  async validateCertificate(input: CertificateInput): Promise<CertificateValidationReport> {
+    return validateCertificate({ trust: this.trust, revocation: this.revocation, clock: this.clock }, input);
   }
+
 }
 
 /** SHA-256 of bytes, hex (reports, benchmarks). */

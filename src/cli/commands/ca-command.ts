@@ -5,7 +5,14 @@ import { CliFailure, EXIT, cliActor, configFrom, printJsonOr, withService } from
 
 export function registerCa(program: Command): void {
   const ca = program.command('ca').description('the CA hierarchy: root, issuing CAs, OCSP signers');
+  addInitCommand(ca);
+  addShowCommand(ca);
+  addImportCertCommand(ca);
+  addRotateCommand(ca);
+  addCeremonyCommands(ca);
+}
 
+function addInitCommand(ca: Command): void {
   ca.command('init')
     .description('create the root, an issuing CA and its OCSP signer (keys in DATA_DIR/keys, sealed with the master passphrase); or, with --external-root, the issuing CA\'s key and CSR for an external root')
     .option('--external-root', 'the issuing CA will be certified by an external root (e.g. the government CA): write its CSR')
@@ -27,7 +34,9 @@ export function registerCa(program: Command): void {
       const issuers = await withService(config, 'ca init', (s) => s.certificates.setup.initHierarchy(cliActor(), { keyType: opts.keyType, keyStore: opts.keyStore }));
       printJsonOr(!!opts.json, issuers.map(({ certificate: _c, csr: _r, ...i }) => i), () => issuers.map((i) => `${i.role.padEnd(12)} ${i.id.padEnd(24)} ${i.subjectDn ?? ''}`).join('\n'));
     });
+}
 
+function addShowCommand(ca: Command): void {
   ca.command('show')
     .description('list the issuers: roles, status, subjects, key URIs')
     .option('--json', 'machine-readable output')
@@ -36,7 +45,9 @@ export function registerCa(program: Command): void {
       const view = issuers.map(({ certificate, csr, ...i }) => ({ ...i, hasCertificate: !!certificate, pendingCsr: !!csr && !certificate }));
       printJsonOr(!!opts.json, view, () => view.map((i) => `${i.role.padEnd(12)} ${i.status.padEnd(8)} ${i.id.padEnd(24)} ${i.subjectDn ?? '(waiting for its certificate)'}`).join('\n') || 'no issuers: run `tinnhiem ca init`');
     });
+}
 
+function addImportCertCommand(ca: Command): void {
   ca.command('import-cert')
     .description('install the certificate an external root signed for a pending issuing CA (checked against our key)')
     .requiredOption('--issuer <id>', 'the pending issuing CA')
@@ -51,7 +62,9 @@ export function registerCa(program: Command): void {
       );
       printJsonOr(!!opts.json, { id: issuer.id, status: issuer.status, subjectDn: issuer.subjectDn }, () => `issuing CA ${issuer.id} is active: ${issuer.subjectDn}`);
     });
+}
 
+function addRotateCommand(ca: Command): void {
   ca.command('rotate')
     .description('rotate the issuing CA: a new key (in the same store) and certificate signed by the current root, with CRLs and OCSP signer; the old issuing CA stays served for what it issued')
     .option('--key-type <type>', 'key type of the new issuing CA (default CA_KEY_TYPE)')
@@ -65,8 +78,10 @@ export function registerCa(program: Command): void {
       });
       printJsonOr(!!opts.json, { id: issuing.id, keyUri: issuing.keyUri, parentId: issuing.parentId, subjectDn: issuing.subjectDn }, () => `new issuing CA ${issuing.id} (${issuing.keyUri}) signed by ${issuing.parentId}; new certificates come from it`);
     });
+}
 
-  // Root key ceremonies (docs/hsm.md): each step is a separate, audited command.
+/** Root key ceremonies (docs/hsm.md): each step is a separate, audited command. */
+function addCeremonyCommands(ca: Command): void {
   const ceremony = ca.command('ceremony').description('root key ceremonies: generate the root, sign an issuing CA, export the public material (each audited)');
   const keyStoreOption = (value: string) => {
     if (value !== 'file' && value !== 'pkcs11') throw new CliFailure(`--key-store must be file or pkcs11, not "${value}"`, EXIT.usage);

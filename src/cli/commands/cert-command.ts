@@ -1,15 +1,16 @@
 import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import type { CertificateRecord, CertificateRequestRecord, RevocationReasonName } from '../../registry/records.js';
+import type { CertificateRecord, CertificateRequestRecord, CertificateSearch, RevocationReasonName } from '../../registry/records.js';
+import type { HolderData } from '../../../ca/issuance/request.js';
 import { REVOCATION_REASONS } from '../../registry/records.js';
 import { CliFailure, EXIT, cliActor, configFrom, printJsonOr, withService } from '../cli-support.js';
 import { progressBar } from '../progress.js';
 
-function readHolder(file?: string): { subject?: Record<string, unknown>; emails?: string[] } | undefined {
+function readHolder(file?: string): HolderData | undefined {
   if (!file) return undefined;
   try {
-    return JSON.parse(readFileSync(file, 'utf8')) as { subject?: Record<string, unknown>; emails?: string[] };
+    return JSON.parse(readFileSync(file, 'utf8')) as HolderData;
   } catch (err) {
     throw new CliFailure(`--holder ${file}: ${(err as Error).message}`, EXIT.usage);
   }
@@ -31,7 +32,19 @@ function reasonOf(value: string | undefined): RevocationReasonName {
 
 export function registerCert(program: Command): void {
   const cert = program.command('cert').description('certificate requests, issuance, revocation and the registry');
+  addRequestCommand(cert);
+  addIssueCommand(cert);
+  addApproveCommand(cert);
+  addRejectCommand(cert);
+  addRequestsCommand(cert);
+  addStatusCommands(cert);
+  addListCommand(cert);
+  addShowCommand(cert);
+  addExportCommand(cert);
+  addImportCommand(cert);
+}
 
+function addRequestCommand(cert: Command): void {
   cert.command('request')
     .description('submit a CSR under a profile (issued at once when the profile needs no approval)')
     .requiredOption('--profile <id>', 'official-signing, organisation-seal, tls-server, …')
@@ -41,11 +54,13 @@ export function registerCert(program: Command): void {
     .option('--json', 'machine-readable output')
     .action(async (opts: { profile: string; csr: string; holder?: string; renews?: string; json?: boolean }, command: Command) => {
       const outcome = await withService(configFrom(command), 'cert request', (s) =>
-        s.certificates.ra.submit(cliActor(), { csr: new Uint8Array(readFileSync(opts.csr)), profileId: opts.profile, holder: readHolder(opts.holder) as never, predecessorSerial: opts.renews }),
+        s.certificates.ra.submit(cliActor(), { csr: new Uint8Array(readFileSync(opts.csr)), profileId: opts.profile, holder: readHolder(opts.holder), predecessorSerial: opts.renews }),
       );
       printJsonOr(!!opts.json, outcome, () => requestLine(outcome.request));
     });
+}
 
+function addIssueCommand(cert: Command): void {
   cert.command('issue')
     .description('direct issuance by the operator, for profiles that need no approval')
     .requiredOption('--profile <id>', 'a profile with "approvals": 0 (e.g. tls-server)')
@@ -55,14 +70,16 @@ export function registerCert(program: Command): void {
     .option('--json', 'machine-readable output')
     .action(async (opts: { profile: string; csr: string; holder?: string; out?: string; json?: boolean }, command: Command) => {
       const result = await withService(configFrom(command), 'cert issue', async (s) => {
-        const outcome = await s.certificates.ra.issueDirect(cliActor(), { csr: new Uint8Array(readFileSync(opts.csr)), profileId: opts.profile, holder: readHolder(opts.holder) as never });
+        const outcome = await s.certificates.ra.issueDirect(cliActor(), { csr: new Uint8Array(readFileSync(opts.csr)), profileId: opts.profile, holder: readHolder(opts.holder) });
         const record = await s.certificates.ca.certificate(outcome.issued!.serial, outcome.issued!.issuerId);
         return { request: outcome.request, certificate: record, pem: s.certificates.pem(record) };
       });
       if (opts.out) writeFileSync(opts.out, result.pem);
       printJsonOr(!!opts.json, { serial: result.certificate.serial, issuer: result.certificate.issuerId, pem: result.pem }, () => (opts.out ? line(result.certificate) : result.pem.trim()));
     });
+}
 
+function addApproveCommand(cert: Command): void {
   cert.command('approve <requestId>')
     .description('approve a request (dual control: never the requester; n distinct officers)')
     .option('--officer <username>', 'the approving officer\'s account (must hold ra-officer or admin); default: the OS user')
@@ -80,7 +97,9 @@ export function registerCert(program: Command): void {
       });
       printJsonOr(!!opts.json, outcome, () => requestLine(outcome.request));
     });
+}
 
+function addRejectCommand(cert: Command): void {
   cert.command('reject <requestId>')
     .description('reject a request')
     .requiredOption('--reason <text>', 'why')
@@ -89,7 +108,9 @@ export function registerCert(program: Command): void {
       const r = await withService(configFrom(command), 'cert reject', (s) => s.certificates.ra.reject(cliActor(), id, opts.reason));
       printJsonOr(!!opts.json, r, () => requestLine(r));
     });
+}
 
+function addRequestsCommand(cert: Command): void {
   cert.command('requests')
     .description('list certificate requests')
     .option('--status <status>', 'pending | approved | issued | rejected')
@@ -98,7 +119,9 @@ export function registerCert(program: Command): void {
       const list = await withService(configFrom(command), 'cert requests', (s) => s.certificates.ra.list(opts.status, 500));
       printJsonOr(!!opts.json, list, () => list.map(requestLine).join('\n') || 'no requests');
     });
+}
 
+function addStatusCommands(cert: Command): void {
   for (const action of ['revoke', 'hold', 'release'] as const) {
     const c = cert
       .command(`${action} [serial]`)
@@ -132,7 +155,9 @@ export function registerCert(program: Command): void {
       printJsonOr(!!opts.json, updated, () => line(updated));
     });
   }
+}
 
+function addListCommand(cert: Command): void {
   cert.command('list')
     .description('search the registry')
     .option('--search <text>', 'part of the holder name or subject, or a serial')
@@ -156,7 +181,7 @@ export function registerCert(program: Command): void {
           nationalId: opts.nationalId as string,
           taxCode: opts.taxCode as string,
           agency: opts.agency as string,
-          status: opts.status as never,
+          status: opts.status as CertificateSearch['status'],
           profileId: opts.profile as string,
           issuerId: opts.issuer as string,
           expiresWithinDays: opts.expiresWithin !== undefined ? Number(opts.expiresWithin) : undefined,
@@ -166,7 +191,9 @@ export function registerCert(program: Command): void {
       );
       printJsonOr(!!opts.json, { total: page.total, items: page.items.map(({ der: _d, tbs: _t, ...c }) => c) }, () => [`${page.total} certificates`, ...page.items.map(line)].join('\n'));
     });
+}
 
+function addShowCommand(cert: Command): void {
   cert.command('show <serial>')
     .description('one certificate: status, holder, validity, history')
     .option('--json', 'machine-readable output')
@@ -174,7 +201,9 @@ export function registerCert(program: Command): void {
       const { der: _d, tbs: _t, ...c } = await withService(configFrom(command), 'cert show', (s) => s.certificates.ca.certificate(serial));
       printJsonOr(!!opts.json, c, () => Object.entries(c).map(([k, v]) => `${k.padEnd(22)} ${v instanceof Date ? v.toISOString() : String(v ?? '-')}`).join('\n'));
     });
+}
 
+function addExportCommand(cert: Command): void {
   cert.command('export <serial>')
     .description('write a certificate as PEM, DER, or with its chain as PKCS#7')
     .option('--format <format>', 'pem | der | p7b', 'pem')
@@ -191,7 +220,9 @@ export function registerCert(program: Command): void {
       if (opts.out) writeFileSync(opts.out, bytes);
       else process.stdout.write(bytes);
     });
+}
 
+function addImportCommand(cert: Command): void {
   cert.command('import <path>')
     .description('import existing certificates: a PEM bundle, or a folder of .pem/.crt/.cer files (ours or other CAs\')')
     .option('--json', 'machine-readable output')

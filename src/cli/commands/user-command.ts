@@ -17,7 +17,16 @@ const describeAccount = (a: Account) =>
 
 export function registerUser(program: Command): void {
   const user = program.command('user').description('accounts of officials (citizens are created by federated login)');
+  addUserAddCommand(user);
+  addListCommand(user);
+  addSetPasswordCommand(user);
+  addStatusCommands(user);
+  addCertificateCommand(user);
+  addPasskeysCommand(user);
+  addDeletePasskeyCommand(user);
+}
 
+function addUserAddCommand(user: Command): void {
   user
     .command('add')
     .description('create an official; without --password-file/--password-stdin a password is generated and printed ONCE')
@@ -53,7 +62,9 @@ export function registerUser(program: Command): void {
         [describeAccount(account), generated ? `initial password: ${password}\n(shown once; the official should change it)` : ''].filter(Boolean).join('\n'),
       );
     });
+}
 
+function addListCommand(user: Command): void {
   user
     .command('list')
     .description('list accounts')
@@ -68,7 +79,9 @@ export function registerUser(program: Command): void {
       const accounts = await withService(configFrom(command), 'user list', (s) => s.accounts.list({ kind: opts.kind, status: opts.status, search: opts.search, limit }));
       printJsonOr(!!opts.json, accounts, () => accounts.map(describeAccount).join('\n') || 'no accounts');
     });
+}
 
+function addSetPasswordCommand(user: Command): void {
   user
     .command('set-password <login>')
     .description('set a password (from --password-file or --password-stdin, else generated and printed once); clears a login lock')
@@ -82,7 +95,9 @@ export function registerUser(program: Command): void {
         generated ? `new password for ${login}: ${password}\n(shown once)` : `password of ${login} changed`,
       );
     });
+}
 
+function addStatusCommands(user: Command): void {
   for (const [name, status] of [['disable', 'disabled'], ['enable', 'active']] as const) {
     user
       .command(`${name} <login>`)
@@ -93,7 +108,9 @@ export function registerUser(program: Command): void {
         printJsonOr(!!opts.json, account, () => `${login}: ${status}`);
       });
   }
+}
 
+function addCertificateCommand(user: Command): void {
   user
     .command('add-certificate <login>')
     .description('register a certificate (PEM or DER file) to an account for certificate login, when its subject names no CCCD of the account')
@@ -108,7 +125,9 @@ export function registerUser(program: Command): void {
       });
       printJsonOr(!!opts.json, result, () => `${login}: certificate ${result.subjectDn} registered (SHA-256 ${result.fingerprint})`);
     });
+}
 
+function addPasskeysCommand(user: Command): void {
   user
     .command('passkeys <login>')
     .description("list an account's passkeys")
@@ -123,7 +142,9 @@ export function registerUser(program: Command): void {
         passkeys.length ? passkeys.map((p) => `${p.id}  ${p.name}  ${p.deviceType}  last used ${p.lastUsedAt?.toISOString() ?? 'never'}`).join('\n') : `${login} has no passkey`,
       );
     });
+}
 
+function addDeletePasskeyCommand(user: Command): void {
   user
     .command('delete-passkey <login> <id>')
     .description('delete a passkey of an account (a lost or stolen authenticator)')

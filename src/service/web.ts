@@ -1,0 +1,176 @@
+import type Koa from 'koa';
+import type { RequestListener } from 'node:http';
+import type Router from '@koa/router';
+import type { Wiring } from './wiring.js';
+import type { Identity } from './identity.js';
+import type { Certificates } from './certificates.js';
+import type { Validation } from './validation.js';
+import type { AppState } from '../web/context.js';
+import type { CertificateLoginService } from '../auth/certificate-login.js';
+import { createApp } from '../web/app.js';
+import { createHttpMetrics, type HttpMetrics } from '../web/metrics.js';
+import { databaseReadiness } from '../storage/database-readiness.js';
+import { AuditService } from '../audit/audit-service.js';
+import { AccessTokenVerifier } from '../auth/access-token-verifier.js';
+import { auditRouter } from '../web/api/audit-router.js';
+import { certificatesRouter } from '../web/api/certificates-router.js';
+import { apiDocsRouter } from '../web/api/api-docs-router.js';
+import { signaturesRouter } from '../web/api/signatures-router.js';
+import { staticRouter } from '../web/static-router.js';
+import { pkiRouter } from '../web/pki/pki-router.js';
+import { ocspRouter } from '../web/pki/ocsp-router.js';
+import { ocspFastPath } from '../web/pki/ocsp-fast-path.js';
+import { interactionRouter } from '../web/login/interaction-router.js';
+import { federationRouter } from '../web/login/federation-router.js';
+import { passkeyLoginMethod, passkeyRouter } from '../web/login/passkey-router.js';
+import { certificateLoginMethod, certificateLoginRouter, certificateTlsRouter, type CertificateLoginDeps } from '../web/login/certificate-login-router.js';
+import { accountRouter } from '../web/account/account-router.js';
+import { adminRouter } from '../web/admin/admin-router.js';
+import { issuerOf } from '../../oidc/provider.js';
+import { apiResource } from '../../oidc/configuration.js';
+
+export interface Web {
+  app: Koa<AppState>;
+  /** The node:http listener: the OCSP fast path ahead of the Koa app (src/web/pki/ocsp-fast-path.ts). */
+  handler: RequestListener;
+  /** The application of the mutual-TLS listener (certificate login); serve.ts listens with it. */
+  certificateLoginApp: Koa<AppState>;
+  /** The listener's external URL, once it listens (when CERT_LOGIN_PUBLIC_URL is not set). */
+  setCertificateTlsUrl(url: string): void;
+}
+
+interface Parts {
+  identity: Identity;
+  pki: Certificates;
+  validation: Validation;
+  certificateLogin: CertificateLoginService;
+  federation: ReturnType<typeof federationRouter>;
+  isShuttingDown(): boolean;
+}
+
+/** The federation routes ("log in with DVCQG"); the provider's logout goes through them. */
+export function buildFederation(w: Wiring, identity: Identity): ReturnType<typeof federationRouter> {
+  const { accounts } = identity;
+  return federationRouter({
+    provider: () => identity.oidc.provider,
+    publicUrl: w.config.server.publicUrl,
+    csrfSecret: w.secrets.csrfSecret,
+    upstreams: identity.upstreams,
+    timeoutMs: w.config.federation.timeoutMs,
+    federated: identity.federated,
+    loginWithPassword: (input) => accounts.loginWithPassword(input),
+    findAccount: (id) => accounts.findById(id),
+    log: w.log,
+  });
+}
+
+/** The Koa applications and the node:http listener of one node. */
+export function buildWeb(w: Wiring, parts: Parts): Web {
+  const { config, log, db } = w;
+  const { certificateLogin } = parts;
+  const certificateLoginEnabled = config.certLogin.tlsPort !== undefined || !!config.certLogin.proxyHeader;
+  let certificateTlsUrl =
+    config.certLogin.publicUrl ?? (config.certLogin.tlsPort ? `https://${new URL(config.server.publicUrl).hostname}:${config.certLogin.tlsPort}` : undefined);
+  const certificateLoginDeps: CertificateLoginDeps = {
+    provider: () => parts.identity.oidc.provider,
+    publicUrl: config.server.publicUrl,
+    secret: w.secrets.csrfSecret,
+    service: certificateLogin,
+    tlsUrl: () => certificateTlsUrl,
+    proxyHeader: config.certLogin.proxyHeader,
+    trustedProxies: config.certLogin.trustedProxies,
+    log,
+  };
+  const strongMethods = (uid: string) => (certificateLoginEnabled ? [certificateLoginMethod(uid)] : []);
+  const { responder } = parts.pki;
+  const metrics = createHttpMetrics();
+  const app = createApp({
+    config,
+    log,
+    metrics,
+    // A responder-only node answers from memory through a database restart (up to the fence),
+    // so its readiness is the responder's, or a balancer would drop the whole fleet then.
+    readiness: w.role === 'ocsp' ? [{ name: 'ocsp', check: async () => responder.readiness() }] : databaseReadiness(db),
+    isShuttingDown: parts.isShuttingDown,
+    mounts: w.role === 'all' ? [parts.identity.oidc.middleware()] : [],
+    selfParsingPrefixes: ['/oidc'],
+    bodyPrefixLimits: [
+      { prefix: '/api/v1/signatures', limitBytes: config.validation.maxBytes },
+      { prefix: '/api/v1/certificates/validate', limitBytes: config.validation.maxBytes },
+    ],
+    routers: [ocspRouter({ responder }), ...(w.role === 'ocsp' ? [] : featureRouters(w, parts, strongMethods, certificateLoginDeps)), ...(w.options.extraRouters ?? [])],
+  });
+  // The mutual-TLS listener's own small application: the certificate check and the stylesheet.
+  const certificateLoginApp = createApp({
+    config,
+    log,
+    metrics: createHttpMetrics(),
+    readiness: databaseReadiness(db),
+    isShuttingDown: parts.isShuttingDown,
+    routers: [staticRouter(), certificateTlsRouter(certificateLoginDeps)],
+  });
+  const handler = ocspListener(w, responder, metrics, parts.isShuttingDown, app);
+  return {
+    app,
+    handler,
+    certificateLoginApp,
+    setCertificateTlsUrl: (url) => {
+      certificateTlsUrl = config.certLogin.publicUrl ?? url;
+    },
+  };
+}
+
+function ocspListener(w: Wiring, responder: Certificates['responder'], metrics: HttpMetrics, isShuttingDown: () => boolean, app: Koa<AppState>): RequestListener {
+  return ocspFastPath({ responder, log: w.log, metrics, hsts: w.config.server.publicUrl.startsWith('https:'), isShuttingDown }, app.callback());
+}
+
+/** Every router of a full node, in order: pages and interactions, then the API and PKI routes. */
+function featureRouters(w: Wiring, parts: Parts, strongMethods: (uid: string) => ReturnType<typeof certificateLoginMethod>[], certificateLoginDeps: CertificateLoginDeps): Router<AppState>[] {
+  const { config, secrets, clock } = w;
+  const { identity, pki, validation, federation } = parts;
+  const provider = () => identity.oidc.provider;
+  const { certificates } = pki;
+  const publicOrigin = new URL(config.server.publicUrl).origin;
+  const audit = new AuditService(w.audit);
+  const verifier = new AccessTokenVerifier(
+    issuerOf(config),
+    apiResource(config),
+    () => ({ version: identity.oidc.publicJwks.map((k) => k.kid).join(','), jwks: identity.oidc.publicJwks }),
+    5,
+    clock,
+  );
+  return [
+    staticRouter(),
+    interactionRouter({
+      provider,
+      publicOrigin,
+      apiResource: apiResource(config),
+      csrfSecret: secrets.csrfSecret,
+      loginWithPassword: (input) => identity.accounts.loginWithPassword(input),
+      findAccount: (id) => identity.accounts.findById(id),
+      loginMethods: (uid) => [passkeyLoginMethod(uid), ...strongMethods(uid), ...federation.loginMethods(uid)],
+      stepUpHref: (uid) => `/interaction/${uid}/passkey`,
+    }),
+    federation.router,
+    passkeyRouter({ provider, publicOrigin, csrfSecret: secrets.csrfSecret, passkeys: identity.passkeys, strongMethods }),
+    certificateLoginRouter(certificateLoginDeps),
+    accountRouter({ provider, publicUrl: config.server.publicUrl, csrfSecret: secrets.csrfSecret, passkeys: identity.passkeys, findAccount: (id) => identity.accounts.findById(id) }),
+    adminRouter({
+      provider,
+      publicUrl: config.server.publicUrl,
+      apiResource: apiResource(config),
+      csrfSecret: secrets.csrfSecret,
+      certificates,
+      accounts: identity.accounts,
+      passkeys: identity.passkeys,
+      clients: identity.clients,
+      audit,
+      trust: validation.trust,
+    }),
+    auditRouter({ audit, verifier }),
+    certificatesRouter({ certificates, verifier, now: () => clock.now() }),
+    pkiRouter({ certificates, now: () => clock.now() }),
+    apiDocsRouter({ publicUrl: config.server.publicUrl }),
+    signaturesRouter({ validator: validation.validator, verifier }),
+  ];
+}

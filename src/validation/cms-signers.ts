@@ -1,0 +1,304 @@
+/**
+ * CMS SignerInfo verification (RFC 5652 §5.4–5.6), cryptography only: which certificate signed,
+ * whether the content digest matches (messageDigest), whether the signature verifies with
+ * explicitly chosen algorithms (never a library default), and what the signed attributes say
+ * (contentType, signingTime, ESS signingCertificate/-V2 of RFC 5035).
+ */
+import { constants, createHash, publicDecrypt, verify } from 'node:crypto';
+import * as asn1js from 'asn1js';
+import * as pkijs from 'pkijs';
+import { publicKeyObject, readSignatureAlgorithm } from '../../ca/asn1/algorithms.js';
+import { hexFromInteger, toHex } from '../../ca/asn1/der.js';
+import { oid as caOid } from '../../ca/asn1/oids.js';
+import type { Cert } from './cert.js';
+import { failed, indeterminate } from './indications.js';
+import { cmsOid, digestOf, type DetachedContent, type DigestName, type ParsedCms, type SignerCheck } from './cms.js';
+
+function attributeValues(attrs: pkijs.SignedAndUnsignedAttributes | undefined, type: string): unknown[][] {
+  return (attrs?.attributes ?? []).filter((a) => a.type === type).map((a) => a.values);
+}
+
+function findSignerCert(sid: unknown, candidates: readonly Cert[]): Cert | null {
+  if (sid instanceof pkijs.IssuerAndSerialNumber) {
+    const issuerHex = toHex(new Uint8Array(sid.issuer.toSchema().toBER(false)));
+    const serial = hexFromInteger(sid.serialNumber.valueBlock.valueHexView);
+    return candidates.find((c) => c.issuerHex === issuerHex && c.facts.serial === serial) ?? null;
+  }
+  // [0] IMPLICIT SubjectKeyIdentifier
+  const view = (sid as { valueBlock?: { valueHexView?: Uint8Array; value?: Array<{ valueBlock?: { valueHexView?: Uint8Array } }> } })?.valueBlock;
+  const ski = view?.valueHexView?.byteLength ? view.valueHexView : view?.value?.[0]?.valueBlock?.valueHexView;
+  if (!ski?.byteLength) return null;
+  const wanted = toHex(ski);
+  return candidates.find((c) => c.facts.subjectKeyIdentifier && toHex(c.facts.subjectKeyIdentifier) === wanted) ?? null;
+}
+
+/** RFC 5035 §5.4: the first ESSCertID(v2) identifies the signing certificate by its hash. */
+function signingCertificateMatches(values: unknown[], v2: boolean, cert: Cert): boolean | null {
+  const value = values[0];
+  if (!(value instanceof asn1js.Sequence)) return null;
+  const certs = value.valueBlock.value[0];
+  if (!(certs instanceof asn1js.Sequence) || !certs.valueBlock.value.length) return null;
+  const first = certs.valueBlock.value[0];
+  if (!(first instanceof asn1js.Sequence)) return null;
+  let hash: DigestName = v2 ? 'sha256' : 'sha1';
+  let index = 0;
+  const head = first.valueBlock.value[0];
+  if (v2 && head instanceof asn1js.Sequence) {
+    const algorithm = head.valueBlock.value[0];
+    const named = algorithm instanceof asn1js.ObjectIdentifier ? digestOf(algorithm.getValue()) : null;
+    if (!named) return null;
+    hash = named;
+    index = 1;
+  }
+  const certHash = first.valueBlock.value[index];
+  if (!(certHash instanceof asn1js.OctetString)) return null;
+  return toHex(certHash.valueBlock.valueHexView) === createHash(hash).update(cert.der).digest('hex');
+}
+
+interface SignatureMethod {
+  name: string;
+  hash: DigestName | null;
+  verify(data: Uint8Array, signature: Uint8Array, cert: Cert): boolean;
+  rsaPkcs1: boolean;
+}
+
+/** The signature algorithm of a SignerInfo, resolved explicitly (RFC 5652 §5.3, RFC 4056, RFC 5753). */
+function signatureMethod(info: pkijs.SignerInfo, digest: DigestName): SignatureMethod | string {
+  const algorithmOid = info.signatureAlgorithm.algorithmId;
+  const pkcs1 = (hash: DigestName): SignatureMethod => ({
+    name: `${hash}WithRSAEncryption`,
+    hash,
+    rsaPkcs1: true,
+    verify: (data, sig, cert) => verify(hash, data, { key: publicKeyObject(cert.facts.spki), padding: constants.RSA_PKCS1_PADDING }, sig),
+  });
+  const ecdsa = (hash: DigestName): SignatureMethod => ({
+    name: `ecdsa-with-${hash.toUpperCase()}`,
+    hash,
+    rsaPkcs1: false,
+    verify: (data, sig, cert) => verify(hash, data, { key: publicKeyObject(cert.facts.spki), dsaEncoding: 'der' }, sig),
+  });
+  if (algorithmOid === caOid.rsaEncryption) return pkcs1(digest);
+  if (algorithmOid === caOid.ecPublicKey) return ecdsa(digest);
+  if (algorithmOid === caOid.rsassaPss) {
+    const pss = readSignatureAlgorithm(info.signatureAlgorithm);
+    if (!pss.supported || !pss.hash || pss.pssSaltLength === undefined) return 'RSASSA-PSS with parameters this validator does not support';
+    const hash = pss.hash.replace('-', '').toLowerCase() as DigestName;
+    const saltLength = pss.pssSaltLength;
+    return {
+      name: pss.name,
+      hash,
+      rsaPkcs1: false,
+      verify: (data, sig, cert) => verify(hash, data, { key: publicKeyObject(cert.facts.spki), padding: constants.RSA_PKCS1_PSS_PADDING, saltLength }, sig),
+    };
+  }
+  if (algorithmOid === caOid.ed25519) {
+    return { name: 'Ed25519', hash: null, rsaPkcs1: false, verify: (data, sig, cert) => verify(null, data, publicKeyObject(cert.facts.spki), sig) };
+  }
+  const received = readSignatureAlgorithm(info.signatureAlgorithm);
+  if (!received.supported || !received.hash) return `unsupported signature algorithm ${received.name}`;
+  const hash = received.hash.replace('-', '').toLowerCase() as DigestName;
+  return received.name.startsWith('ecdsa') ? ecdsa(hash) : pkcs1(hash);
+}
+
+/**
+ * RSA PKCS#1 v1.5 without signed attributes: recover the DigestInfo to tell a changed document
+ * (HASH_FAILURE) from a wrong signature (SIG_CRYPTO_FAILURE), as `openssl cms -verify` does.
+ */
+function recoveredDigest(signature: Uint8Array, cert: Cert): Uint8Array | null {
+  try {
+    const digestInfo = publicDecrypt({ key: publicKeyObject(cert.facts.spki), padding: constants.RSA_PKCS1_PADDING }, signature);
+    const asn = asn1js.fromBER(digestInfo);
+    const seq = asn.result;
+    const digest = seq instanceof asn1js.Sequence ? seq.valueBlock.value[1] : undefined;
+    return digest instanceof asn1js.OctetString ? digest.valueBlock.valueHexView : null;
+  } catch {
+    return null;
+  }
+}
+
+interface SignerContext {
+  cms: ParsedCms;
+  candidates: readonly Cert[];
+  content: DetachedContent;
+  /** The bytes the signature is over: the encapsulated content, else the given data. */
+  data: Uint8Array | null;
+  /** The digest of the content with `name`, computed once per algorithm; null when not known. */
+  contentDigest(name: DigestName): Uint8Array | null;
+}
+
+/** Verifies every SignerInfo; `extraCerts` (from the request, the trust store) help find signers. */
+export function verifySigners(cms: ParsedCms, content: DetachedContent, extraCerts: readonly Cert[]): SignerCheck[] {
+  const data = cms.eContent ?? content.data ?? null;
+  if (cms.eContent && content.data && Buffer.compare(Buffer.from(cms.eContent), Buffer.from(content.data)) !== 0) {
+    cms.warnings.push('the signature encapsulates its content; the separately given data differs and is ignored');
+  }
+  const digestCache = new Map<DigestName, Uint8Array>();
+  const contentDigest = (name: DigestName): Uint8Array | null => {
+    if (data) {
+      let d = digestCache.get(name);
+      if (!d) digestCache.set(name, (d = createHash(name).update(data).digest()));
+      return d;
+    }
+    return content.digest?.algorithm === name ? content.digest.value : null;
+  };
+  const context: SignerContext = { cms, candidates: [...cms.certificates, ...extraCerts], content, data, contentDigest };
+  return cms.signedData.signerInfos.map((info, index) => verifySigner(info, index, context));
+}
+
+function emptyCheck(info: pkijs.SignerInfo, index: number): SignerCheck {
+  const check: SignerCheck = {
+    index,
+    cert: null,
+    digest: null,
+    signatureAlgorithm: null,
+    weak: false,
+    signedAttributes: { present: !!info.signedAttrs, messageDigest: 'absent', contentType: 'absent', signingCertificate: 'absent' },
+    claimedTime: null,
+    verdict: null,
+    errors: [],
+    warnings: [],
+    signatureValue: info.signature.valueBlock.valueHexView,
+    timestampToken: null,
+  };
+  const token = attributeValues(info.unsignedAttrs, cmsOid.timeStampToken)[0]?.[0];
+  if (token instanceof asn1js.Sequence) check.timestampToken = new Uint8Array(token.toBER(false));
+  return check;
+}
+
+function verifySigner(info: pkijs.SignerInfo, index: number, context: SignerContext): SignerCheck {
+  const check = emptyCheck(info, index);
+  const { errors, warnings } = check;
+  const digest = digestOf(info.digestAlgorithm.algorithmId);
+  if (!digest) {
+    errors.push(`unsupported digest algorithm ${info.digestAlgorithm.algorithmId}`);
+    check.verdict = indeterminate('CRYPTO_CONSTRAINTS_FAILURE');
+    return check;
+  }
+  check.digest = digest;
+  if (digest === 'sha1') {
+    check.weak = true;
+    warnings.push('the digest algorithm is SHA-1, which no longer resists collisions: weak');
+  }
+  const cert = findSignerCert(info.sid, context.candidates);
+  check.cert = cert;
+  const method = signatureMethod(info, digest);
+  if (typeof method === 'string') {
+    errors.push(method);
+    check.verdict = indeterminate('CRYPTO_CONSTRAINTS_FAILURE');
+    return check;
+  }
+  check.signatureAlgorithm = method.name;
+  if (method.hash === 'sha1') check.weak = true;
+
+  let signed: Uint8Array | null = context.data;
+  if (info.signedAttrs) {
+    const attributes = checkSignedAttributes(info, info.signedAttrs, digest, cert, check, context);
+    if (attributes === 'format-failure') return check;
+    signed = attributes;
+  } else {
+    check.signedAttributes.messageDigest = 'absent';
+    warnings.push('no signed attributes: the signature covers the content only, with no signed time or certificate reference');
+  }
+
+  if (!cert) {
+    errors.push('the signer\'s certificate is neither in the signature nor in the request or the trust store');
+    check.verdict ??= indeterminate('NO_SIGNING_CERTIFICATE_FOUND');
+    return check;
+  }
+  if (!signed) {
+    check.verdict ??= indeterminate('SIGNED_DATA_NOT_FOUND');
+    if (!errors.length) errors.push('the signed content was not given (detached signature without signed attributes needs the data itself)');
+    return check;
+  }
+  if (check.verdict) return check;
+  return verifySignatureValue(info, method, cert, signed, check);
+}
+
+/**
+ * Signed attributes (RFC 5652 §5.3, §11): exactly one messageDigest and contentType, the digest
+ * against the content, the claimed signing time and the signingCertificate(V2) reference (RFC
+ * 5035). Returns the bytes the signature is over (the DER of the attributes), or
+ * `format-failure` when the verdict is already final.
+ */
+function checkSignedAttributes(
+  info: pkijs.SignerInfo,
+  attrs: pkijs.SignedAndUnsignedAttributes,
+  digest: DigestName,
+  cert: Cert | null,
+  check: SignerCheck,
+  context: SignerContext,
+): Uint8Array | 'format-failure' {
+  const { errors } = check;
+  const md = attributeValues(attrs, cmsOid.messageDigest);
+  const ct = attributeValues(attrs, cmsOid.contentType);
+  if (md.length !== 1 || ct.length !== 1) {
+    errors.push('signed attributes must hold exactly one messageDigest and one contentType (RFC 5652 §5.3)');
+    check.verdict = failed('FORMAT_FAILURE');
+    return 'format-failure';
+  }
+  const ctValue = ct[0][0];
+  check.signedAttributes.contentType = ctValue instanceof asn1js.ObjectIdentifier && ctValue.getValue() === context.cms.eContentType ? 'match' : 'mismatch';
+  if (check.signedAttributes.contentType === 'mismatch') {
+    errors.push('the contentType signed attribute differs from the encapsulated content type');
+    check.verdict = failed('FORMAT_FAILURE');
+    return 'format-failure';
+  }
+  const mdValue = md[0][0];
+  if (!(mdValue instanceof asn1js.OctetString)) {
+    errors.push('the messageDigest attribute is not an OCTET STRING');
+    check.verdict = failed('FORMAT_FAILURE');
+    return 'format-failure';
+  }
+  checkMessageDigest(mdValue, context.contentDigest(digest), digest, check, context.content);
+  const time = attributeValues(attrs, cmsOid.signingTime)[0]?.[0];
+  if (time instanceof asn1js.UTCTime || time instanceof asn1js.GeneralizedTime) check.claimedTime = time.toDate();
+  const v2 = attributeValues(attrs, cmsOid.signingCertificateV2);
+  const v1 = attributeValues(attrs, cmsOid.signingCertificate);
+  if (cert && (v2.length || v1.length)) {
+    const matches = v2.length ? signingCertificateMatches(v2[0], true, cert) : signingCertificateMatches(v1[0], false, cert);
+    check.signedAttributes.signingCertificate = matches ? 'match' : 'mismatch';
+    if (!matches) {
+      errors.push('the signingCertificate attribute does not identify the certificate that verifies the signature (RFC 5035)');
+      check.verdict ??= indeterminate('NO_SIGNING_CERTIFICATE_FOUND');
+    }
+  }
+  return new Uint8Array(info.signedAttrs!.encodedValue);
+}
+
+function checkMessageDigest(mdValue: asn1js.OctetString, expected: Uint8Array | null, digest: DigestName, check: SignerCheck, content: DetachedContent): void {
+  if (!expected) {
+    check.signedAttributes.messageDigest = 'not-checked';
+    check.errors.push(content.digest ? `the given digest is ${content.digest.algorithm}, the signature uses ${digest}` : 'the signed content was not given (detached signature)');
+    check.verdict = indeterminate('SIGNED_DATA_NOT_FOUND');
+  } else if (Buffer.compare(Buffer.from(mdValue.valueBlock.valueHexView), Buffer.from(expected)) !== 0) {
+    check.signedAttributes.messageDigest = 'mismatch';
+    check.errors.push('the content does not match the signed messageDigest: the document was changed after signing');
+    check.verdict = failed('HASH_FAILURE');
+  } else check.signedAttributes.messageDigest = 'match';
+}
+
+function verifySignatureValue(info: pkijs.SignerInfo, method: Exclude<ReturnType<typeof signatureMethod>, string>, cert: Cert, signed: Uint8Array, check: SignerCheck): SignerCheck {
+  const { errors } = check;
+  let ok: boolean;
+  try {
+    ok = method.verify(signed, check.signatureValue, cert);
+  } catch (err) {
+    errors.push(`the signature cannot be verified with the signer's key (${(err as Error).message})`);
+    check.verdict = failed('SIG_CRYPTO_FAILURE');
+    return check;
+  }
+  if (!ok) {
+    if (!info.signedAttrs && method.rsaPkcs1 && method.hash) {
+      const recovered = recoveredDigest(check.signatureValue, cert);
+      const actual = createHash(method.hash).update(signed).digest();
+      if (recovered && Buffer.compare(Buffer.from(recovered), actual) !== 0 && recovered.byteLength === actual.byteLength) {
+        errors.push('the content does not match the signed digest: the document was changed after signing');
+        check.verdict = failed('HASH_FAILURE');
+        return check;
+      }
+    }
+    errors.push('the signature value does not verify with the signer\'s public key');
+    check.verdict = failed('SIG_CRYPTO_FAILURE');
+  }
+  return check;
+}

@@ -1,0 +1,145 @@
+/**
+ * The evidence a verdict rests on, apart from the signature itself: the revocation status of a
+ * path at a time, a signature time-stamp (RFC 3161) with its own chain and status, and the
+ * validation of a single certificate.
+ */
+import type { Clock } from '../lifecycle/clock.js';
+import { certSummary, loadCert, signerIdentity } from './cert.js';
+import { buildPath, chainView, checkPath, CertPool, type Candidate, type Usage } from './chain.js';
+import { checkTimestamp } from './timestamp.js';
+import { failed, indeterminate, PASSED, worst, type Verdict } from './indications.js';
+import type { CertificateValidationReport, ChainElement, RevocationEvidence, TimestampReport } from './report.js';
+import type { RevocationChecker } from './revocation.js';
+import type { TrustStore } from './trust-store.js';
+
+export interface CertificateInput {
+  certificate: Uint8Array;
+  chain?: Uint8Array[];
+  validationTime?: Date;
+  usage?: Usage;
+}
+
+/**
+ * Status of every certificate of the path but the anchor at `time`: revoked before it fails,
+ * revoked after it passes with a note; no answer is INDETERMINATE / TRY_LATER.
+ */
+export async function revocationOf(revocation: RevocationChecker, path: Candidate[], time: Date, source: string): Promise<{ evidence: RevocationEvidence[]; verdict: Verdict | null; errors: string[]; warnings: string[] }> {
+  const evidence: RevocationEvidence[] = [];
+  const errors: string[] = [];
+  const warnings: string[] = [];
+  const verdicts: Verdict[] = [];
+  for (let i = 0; i + 1 < path.length; i++) {
+    const cert = path[i].cert;
+    const e = await revocation.check(cert, path[i + 1].cert, time);
+    evidence.push(e);
+    const who = i === 0 ? 'the signer\'s certificate' : `the CA certificate "${cert.subjectDn}"`;
+    if (e.status === 'revoked' || e.status === 'hold') {
+      const at = e.revokedAt ? new Date(e.revokedAt) : null;
+      if (!at || at <= time) {
+        if (e.status === 'hold') {
+          errors.push(`${who} is on hold since ${e.revokedAt}`);
+          verdicts.push(indeterminate('TRY_LATER'));
+        } else {
+          errors.push(`${who} was revoked at ${e.revokedAt ?? 'an unknown time'} (${e.reason ?? 'unspecified'}), before the validation time ${time.toISOString()}`);
+          verdicts.push(i === 0 ? failed('REVOKED') : indeterminate('REVOKED_CA_NO_POE'));
+        }
+      } else {
+        warnings.push(`${who} was ${e.status === 'hold' ? 'put on hold' : 'revoked'} at ${e.revokedAt} (${e.reason ?? 'unspecified'}), after the validation time${source === 'claimed' ? ' — which is only claimed by the signer' : ''}: the signature stays valid`);
+      }
+    } else if (e.status !== 'good') {
+      errors.push(`no revocation status for ${who}: ${e.note ?? e.status}`);
+      verdicts.push(indeterminate('TRY_LATER'));
+    }
+  }
+  return { evidence, verdict: verdicts.length ? worst(verdicts) : null, errors, warnings };
+}
+
+export async function checkTimestampToken(revocation: RevocationChecker, token: Uint8Array, signatureValue: Uint8Array, pool: CertPool): Promise<{ report: TimestampReport; genTime: Date | null }> {
+  const ts = checkTimestamp(token, signatureValue, pool.all());
+  const errors = [...ts.errors];
+  const warnings: string[] = [];
+  let verdict: Verdict | null = ts.errors.length ? failed(ts.messageImprintMatches ? 'FORMAT_FAILURE' : 'HASH_FAILURE') : null;
+  let chain: ChainElement[] = [];
+  if (ts.signer) {
+    errors.push(...ts.signer.errors);
+    verdict = worst([verdict, ts.signer.verdict]);
+    if (ts.signer.cert && ts.genTime) {
+      const tsaPool = ts.certificates.length ? new CertPool(ts.certificates.map((cert) => ({ cert, source: 'signature' as const, anchor: false })), pool) : pool;
+      const built = buildPath(ts.signer.cert, tsaPool);
+      chain = chainView(built.partial);
+      if (!built.path) {
+        errors.push(`the time-stamping unit does not chain to a trusted root: ${built.problem}`);
+        verdict = worst([verdict, indeterminate('NO_CERTIFICATE_CHAIN_FOUND')]);
+      } else {
+        const checked = checkPath(built.path, ts.genTime, 'timestamping' as Usage);
+        warnings.push(...checked.warnings);
+        if (checked.failure) {
+          errors.push(checked.failure.message);
+          verdict = worst([verdict, checked.failure]);
+        }
+        const rev = await revocationOf(revocation, built.path, ts.genTime, 'timestamp');
+        errors.push(...rev.errors);
+        warnings.push(...rev.warnings);
+        verdict = worst([verdict, rev.verdict]);
+      }
+    }
+  }
+  return {
+    genTime: ts.genTime,
+    report: {
+      genTime: ts.genTime?.toISOString() ?? null,
+      tsa: ts.tsaName,
+      indication: (verdict ?? PASSED).indication,
+      subIndication: (verdict ?? PASSED).subIndication,
+      messageImprintMatches: ts.messageImprintMatches,
+      chain,
+      errors,
+      warnings,
+    },
+  };
+}
+
+/** One certificate: chain, constraints and revocation at `time` (default now). */
+export async function validateCertificate(deps: { trust: TrustStore; revocation: RevocationChecker; clock: Clock }, input: CertificateInput): Promise<CertificateValidationReport> {
+  const cert = loadCert(input.certificate, 'certificate');
+  const extra = (input.chain ?? []).map((c, i) => loadCert(c, `chain[${i}]`));
+  const pool = new CertPool(extra.map((c) => ({ cert: c, source: 'request' as const, anchor: false })), await deps.trust.pool());
+  const time = input.validationTime ?? deps.clock.now();
+  const errors: string[] = [];
+  const warnings: string[] = [];
+  const built = buildPath(cert, pool);
+  let chainVerdict: Verdict | null = null;
+  let revocationVerdict: Verdict | null = null;
+  const revocation: RevocationEvidence[] = [];
+  if (cert.signatureHashWeak) warnings.push(`the certificate is signed with SHA-1 (${cert.signatureAlgorithm}): weak`);
+  if (!built.path) {
+    errors.push(`no certificate chain to a trusted root: ${built.problem}`);
+    chainVerdict = indeterminate('NO_CERTIFICATE_CHAIN_FOUND');
+  } else {
+    const checked = checkPath(built.path, time, input.usage ?? (cert.facts.ca ? 'any' : 'signing'));
+    warnings.push(...checked.warnings.filter((w) => !warnings.includes(w)));
+    if (checked.failure) {
+      errors.push(checked.failure.message);
+      chainVerdict = checked.failure;
+    }
+    const rev = await revocationOf(deps.revocation, built.path, time, 'request');
+    revocation.push(...rev.evidence);
+    errors.push(...rev.errors);
+    warnings.push(...rev.warnings);
+    revocationVerdict = rev.verdict;
+  }
+  const verdict = worst([chainVerdict, revocationVerdict]);
+  const first = [chainVerdict, revocationVerdict].find((v) => v && v.indication === verdict.indication) ?? verdict;
+  return {
+    validatedAt: deps.clock.now().toISOString(),
+    validationTime: time.toISOString(),
+    indication: first.indication,
+    subIndication: first.subIndication,
+    certificate: certSummary(cert),
+    holder: signerIdentity(cert),
+    chain: chainView(built.partial),
+    revocation,
+    errors,
+    warnings,
+  };
+}
