@@ -94,6 +94,13 @@ describe('console pages', () => {
     expect(shot(await adminBrowser.get(url(`/admin/certificates/${serials.hold}?lang=vi&done=hold`)))).toMatchSnapshot('on hold, with the done notice');
   });
 
+  it('certificate downloads: PEM, DER, chain, an unknown format', async () => {
+    const headers = (res: PageResponse) => ({ status: res.status, type: res.headers.get('content-type'), disposition: res.headers.get('content-disposition')?.replace(serials.good, '<serial>') ?? null, cacheControl: res.headers.get('cache-control'), csp: res.headers.get('content-security-policy') });
+    const got: Record<string, unknown> = {};
+    for (const format of ['pem', 'der', 'chain', 'txt']) got[format] = headers(await adminBrowser.get(url(`/admin/certificates/${serials.good}/${format}`)));
+    expect(got).toMatchSnapshot();
+  });
+
   it('an unknown certificate: the console’s not-found page', async () => {
     expect(shot(await adminBrowser.get(url('/admin/certificates/0123456789abcdef?lang=vi')))).toMatchSnapshot();
   });

@@ -70,6 +70,8 @@ export function normalise(input: string): string {
     for (const m of text.matchAll(pattern)) {
       const value = m[1];
       if (!value || tokens.has(value) || value.startsWith('<')) continue;
+      // A parameter a test chose (`state=trang-thai-co-dinh`) is no random value: kept.
+      if (category === 'param' && /^[a-z-]+$/.test(value)) continue;
       const n = (counters.get(category) ?? 0) + 1;
       counters.set(category, n);
       tokens.set(value, `<${category}-${n}>`);

@@ -88,9 +88,20 @@ describe('interaction pages', () => {
     expect(shot(await new Browser({ headers: { 'accept-language': 'en' } }).get(bad))).toMatchSnapshot('en');
   });
 
+  it('cancel: the abort link ends the interaction, the portal gets access_denied', async () => {
+    const browser = new Browser();
+    const page = await firstPage(browser, authUrl(s.t, firstParty));
+    const aborted = await browser.get(url(`/interaction/${uidOf(page)}/abort`));
+    expect(shot(aborted)).toMatchSnapshot('abort');
+    expect(shot(await browser.get(aborted.location!))).toMatchSnapshot('resume: back to the portal');
+  });
+
   it('session expired: an unknown interaction', async () => {
     expect(shot(await new Browser().get(url('/interaction/khong-con-ton-tai-0001')))).toMatchSnapshot('GET');
     expect(shot(await new Browser().get(url('/interaction/khong-con-ton-tai-0001/abort')))).toMatchSnapshot('GET abort');
+    const post = (path: string) => new Browser().request(url(path), { method: 'POST', form: { csrf: 'x', login: 'a', password: 'b' }, headers: { origin: s.t.url, 'sec-fetch-site': 'same-origin' } });
+    expect(shot(await post('/interaction/khong-con-ton-tai-0001/login'))).toMatchSnapshot('POST login');
+    expect(shot(await post('/interaction/khong-con-ton-tai-0001/confirm'))).toMatchSnapshot('POST confirm');
   });
 });
 
@@ -168,6 +179,12 @@ describe('certificate login', () => {
       const page = await firstPage(browser, authUrl(s.t, firstParty));
       expect(shot(await browser.get(url(`/interaction/${uidOf(page)}/certificate`), { [CERT_HEADER]: header }))).toMatchSnapshot(lang);
     }
+  });
+
+  it('the completion with a forged result', async () => {
+    const browser = new Browser();
+    const page = await firstPage(browser, authUrl(s.t, firstParty));
+    expect(shot(await browser.get(url(`/interaction/${uidOf(page)}/certificate/complete?result=eyJraW5kIjoicmVzdWx0In0.AAAA`)))).toMatchSnapshot();
   });
 
   it('session expired: an unknown interaction', async () => {
