@@ -8,8 +8,8 @@ import { startTestService, type TestService } from '../../support/test-app.js';
 import { authorize, createOfficial, outgoingRequestsAsInProduction, textOf, type Browser, type PageResponse } from '../../support/oidc-rp.js';
 import { registerSoftPasskey, type SoftAuthenticator } from '../../support/soft-authenticator.js';
 import { startFederation } from '../../support/federation.js';
-import type { DvcqgSimulator } from '../../../oidc/federation/dvcqg-simulator.js';
-import type { Role } from '../../../src/accounts/account.js';
+import type { DvcqgSimulator } from '../../../src/dev/dvcqg-simulator.js';
+import type { Role } from '../../../oidc/account.js';
 import { normalise, normaliseJson, normaliseSetCookie, setLiterals } from './normalise.js';
 
 /** Where the certificate-login listener is said to be (nothing listens: its page is served by hand). */
