@@ -23,10 +23,13 @@ import { AccessTokenVerifier } from '../auth/access-token-verifier.js';
 import { auditRouter } from '../web/api/audit-router.js';
 import { staticRouter } from '../web/static-router.js';
 import { SigningKeyService } from '../../oidc/keys/signing-keys.js';
-import { ClientRegistry } from '../../oidc/clients/client-registry.js';
+import { ClientRegistryService, type ClientRegistry } from '../../oidc/clients/client-registry.js';
 import { adapterFactory } from '../../oidc/adapter.js';
-import { OidcProvider, issuerOf } from '../../oidc/provider.js';
-import { apiResource } from '../../oidc/configuration.js';
+import { OidcProvider } from '../../oidc/provider.js';
+import { apiResource, issuerOf, retiredKeyLifetimeMs } from '../../oidc/settings.js';
+import { isDatabaseUnavailable } from '../errors/dependency-unavailable.js';
+import { providerPages } from '../web/views/provider-pages.js';
+import { clientRegistryWithAppErrors, loadUpstreams, oidcSettings } from './oidc-wiring.js';
 import { interactionRouter } from '../web/login/interaction-router.js';
 import { join, resolve } from 'node:path';
 import { FileKeyStore } from '../../ca/keys/file-key-store.js';
@@ -48,7 +51,7 @@ import { OcspResponderService } from '../ocsp/ocsp-responder.js';
 import { FederatedIdentityRepository } from '../storage/federated-identity-repository.js';
 import { FederatedAccountService } from '../accounts/federated-accounts.js';
 import { federationRouter } from '../web/login/federation-router.js';
-import { loadUpstreamsFile, type Upstream } from '../../oidc/federation/upstreams.js';
+import type { Upstream } from '../../oidc/federation/upstreams.js';
 import { PasskeyRepository } from '../storage/passkey-repository.js';
 import { PasskeyService } from '../webauthn/passkey-service.js';
 import { passkeyLoginMethod, passkeyRouter } from '../web/login/passkey-router.js';
@@ -143,7 +146,7 @@ export async function createService(config: Config, options: CreateServiceOption
       audit,
       secrets.masterKey,
       clock,
-      (Math.max(config.oidc.accessTokenTtlSeconds, config.oidc.idTokenTtlSeconds) + 300) * 1000,
+      retiredKeyLifetimeMs(config.oidc),
     );
     if (options.initialise) await signingKeys.ensureInitialised('system');
 
@@ -155,10 +158,10 @@ export async function createService(config: Config, options: CreateServiceOption
     // The registry validates metadata with the provider, and the provider reads clients from the
     // registry: the reference closes that loop once both exist.
     const providerRef: { current?: OidcProvider } = {};
-    const clients = new ClientRegistry(db, new OidcClientRepository(db.knex), audit, secrets.masterKey, clock, (metadata) => providerRef.current!.validateClient(metadata));
+    const clients = clientRegistryWithAppErrors(new ClientRegistryService(db, new OidcClientRepository(db.knex), audit, secrets.masterKey, clock, (metadata) => providerRef.current!.validateClient(metadata)));
     const payloads = new OidcPayloadRepository(db.knex);
     // "Log in with DVCQG": upstream identity providers, and the accounts they link to.
-    const upstreams = options.upstreams ?? (config.federation.upstreamsFile ? loadUpstreamsFile(config.federation.upstreamsFile) : []);
+    const upstreams = loadUpstreams(config, options.upstreams);
     const federated = new FederatedAccountService(db, new AccountRepository(db.knex, clock), new FederatedIdentityRepository(db.knex, clock), audit);
     const federation = federationRouter({
       provider: () => providerRef.current!.provider,
@@ -172,12 +175,13 @@ export async function createService(config: Config, options: CreateServiceOption
       log,
     });
     const oidc = await OidcProvider.create({
-      config,
+      settings: oidcSettings(config),
       log,
       keys: signingKeys,
       cookieKeys: secrets.cookieKeys,
-      adapter: adapterFactory(payloads, clients, clock),
+      adapter: adapterFactory(payloads, clients, clock, isDatabaseUnavailable),
       findAccount: (id) => accounts.findById(id),
+      pages: providerPages,
       logoutRedirect: (session, location) => federation.logoutThroughUpstream(session, location),
     });
     providerRef.current = oidc;
@@ -290,7 +294,7 @@ export async function createService(config: Config, options: CreateServiceOption
     const validator = new SignatureValidator(trustStore, revocation, clock, { maxSignatures: config.validation.maxSignatures, timeBudgetMs: config.validation.timeBudgetMs });
 
     const provider = oidc;
-    const verifier = new AccessTokenVerifier(issuerOf(config), apiResource(config), () => ({ version: provider.publicJwks.map((k) => k.kid).join(','), jwks: provider.publicJwks }), 5, clock);
+    const verifier = new AccessTokenVerifier(issuerOf(config.server), apiResource(config.server), () => ({ version: provider.publicJwks.map((k) => k.kid).join(','), jwks: provider.publicJwks }), 5, clock);
 
     let shuttingDown = false;
     const isShuttingDown = () => shuttingDown;
@@ -332,7 +336,7 @@ export async function createService(config: Config, options: CreateServiceOption
         interactionRouter({
           provider: () => provider.provider,
           publicOrigin: new URL(config.server.publicUrl).origin,
-          apiResource: apiResource(config),
+          apiResource: apiResource(config.server),
           csrfSecret: secrets.csrfSecret,
           loginWithPassword: (input) => accounts.loginWithPassword(input),
           findAccount: (id) => accounts.findById(id),
@@ -352,7 +356,7 @@ export async function createService(config: Config, options: CreateServiceOption
         adminRouter({
           provider: () => provider.provider,
           publicUrl: config.server.publicUrl,
-          apiResource: apiResource(config),
+          apiResource: apiResource(config.server),
           csrfSecret: secrets.csrfSecret,
           certificates,
           accounts,
