@@ -30,6 +30,25 @@ export default tseslint.config(
     languageOptions: { globals: { ...globals.browser }, sourceType: 'script' },
   },
   {
+    // The identity provider reaches the service only through oidc/ports.ts and its own settings
+    // (docs/identity.md): no import of src/, no router, no SQL. It mounts oidc-provider (koa-mount)
+    // and mounts no routes of its own.
+    files: ['oidc/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/src/**', '@koa/router', 'koa-router', 'knex', 'knex-pglite', 'pg', '@electric-sql/pglite'],
+              message: 'oidc/ imports nothing of src/: declare what it needs in oidc/ports.ts (implemented by src/storage, wired in src/service).',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     // The CA domain has no Koa and no knex (DESIGN.md): it reaches storage through ca/ports.ts.
     files: ['ca/**/*.ts'],
     rules: {

@@ -1,10 +1,11 @@
+import type { AccountClaims } from 'oidc-provider';
 import type { Account } from './account.js';
 
 /**
  * Claims of an account, by claim name; oidc-provider releases them by scope (oidc/scopes.ts).
  * Only claims with a value are returned (OIDC Core §5.3.2: absent rather than null).
  */
-export function accountClaims(account: Account): Record<string, unknown> {
+export function accountClaims(account: Account): AccountClaims {
   const upstream = account.attributes.upstream as Record<string, unknown> | undefined;
   const claims: Record<string, unknown> = {
     sub: account.id,
@@ -27,5 +28,5 @@ export function accountClaims(account: Account): Record<string, unknown> {
     vn_position: account.position,
     vn_roles: account.kind === 'official' ? account.roles : undefined,
   };
-  return Object.fromEntries(Object.entries(claims).filter(([, v]) => v !== null && v !== undefined));
+  return { sub: account.id, ...Object.fromEntries(Object.entries(claims).filter(([, v]) => v !== null && v !== undefined)) };
 }

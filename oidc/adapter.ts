@@ -1,8 +1,7 @@
 import type { Adapter, AdapterPayload } from 'oidc-provider';
 import { errors } from 'oidc-provider';
-import { isDatabaseUnavailable } from '../src/errors/dependency-unavailable.js';
-import type { Clock } from '../src/lifecycle/clock.js';
-import type { OidcPayloadStore } from '../src/storage/oidc-payload-repository.js';
+import type { ClientRegistry } from './clients/client-registry.js';
+import type { Clock, IsUnavailable, PayloadStore } from './ports.js';
 
 /**
  * oidc-provider's storage adapter over the database: every model lives in one table, so any node
@@ -10,9 +9,10 @@ import type { OidcPayloadStore } from '../src/storage/oidc-payload-repository.js
  * here; managed with `tinnhiem client …`).
  */
 export function adapterFactory(
-  store: OidcPayloadStore,
-  clients: { providerMetadata(clientId: string): Promise<Record<string, unknown> | undefined> },
+  store: PayloadStore,
+  clients: Pick<ClientRegistry, 'providerMetadata'>,
   clock: Clock,
+  isDatabaseUnavailable: IsUnavailable,
 ): new (model: string) => Adapter {
   class DatabaseAdapter implements Adapter {
     constructor(private readonly model: string) {}
@@ -24,7 +24,7 @@ export function adapterFactory(
     }
 
     async find(id: string): Promise<AdapterPayload | undefined> {
-      if (this.model === 'Client') return (await clients.providerMetadata(id)) as AdapterPayload | undefined;
+      if (this.model === 'Client') return clients.providerMetadata(id);
       return (await store.find(this.model, id, clock.now())) as AdapterPayload | undefined;
     }
 

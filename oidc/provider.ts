@@ -1,28 +1,27 @@
 import mount from 'koa-mount';
 import type { Middleware } from 'koa';
-import { Provider, type Adapter } from 'oidc-provider';
+import { Provider, type Adapter, type ClientMetadata } from 'oidc-provider';
 import type { JWK } from 'jose';
-import type { Config } from '../src/config/schema.js';
-import type { Logger } from '../src/logging/logger.js';
-import type { Account } from './account.js';
 import type { SigningKeyService, KeySet } from './keys/signing-keys.js';
 import { providerConfiguration } from './configuration.js';
+import type { FindAccount, Logger, ProviderPages } from './ports.js';
+import { issuerOf, type OidcSettings } from './settings.js';
 
 export interface OidcDeps {
-  config: Config;
+  settings: OidcSettings;
   log: Logger;
-  keys: SigningKeyService;
+  keys: Pick<SigningKeyService, 'load' | 'version'>;
   cookieKeys: string[];
   adapter: new (model: string) => Adapter;
-  findAccount(id: string): Promise<Account | null>;
+  findAccount: FindAccount;
+  /** The error and logout pages, rendered by the host (the provider renders none). */
+  pages: ProviderPages;
   /**
    * After a full RP-initiated logout: another place to send the browser first (the upstream
    * identity provider's end-session endpoint), which returns it to `location`; null keeps `location`.
    */
   logoutRedirect?(session: { accountId?: string; amr?: string[] }, location: string): Promise<string | null>;
 }
-
-export const issuerOf = (config: Config) => `${config.server.publicUrl}/oidc`;
 
 /**
  * Holds the oidc-provider instance, mounted under /oidc. oidc-provider reads its keys once at
@@ -44,9 +43,9 @@ export class OidcProvider {
   }
 
   private build(keySet: KeySet): void {
-    const { config, log } = this.deps;
-    const provider = new Provider(issuerOf(config), providerConfiguration({ ...this.deps, jwks: keySet.privateJwks }));
-    provider.proxy = config.server.trustProxy;
+    const { settings, log } = this.deps;
+    const provider = new Provider(issuerOf(settings), providerConfiguration({ ...this.deps, jwks: keySet.privateJwks }));
+    provider.proxy = settings.trustProxy;
     provider.on('server_error', (_ctx, err) => log.error({ err }, 'oidc-provider server error'));
     provider.on('backchannel.error', (_ctx, err, client) => log.warn({ err, clientId: client?.clientId }, 'back-channel logout delivery failed'));
     const { logoutRedirect } = this.deps;
@@ -100,7 +99,7 @@ export class OidcProvider {
   }
 
   startKeyPolling(): void {
-    const every = this.deps.config.oidc.keyPollSeconds * 1000;
+    const every = this.deps.settings.keyPollSeconds * 1000;
     this.timer = setInterval(() => {
       this.refreshKeys().catch((err: unknown) => this.deps.log.warn({ err }, 'could not check the signing keys'));
     }, every);
@@ -112,7 +111,7 @@ export class OidcProvider {
   }
 
   /** oidc-provider's own validation of client metadata (used by the client registry). */
-  async validateClient(metadata: Record<string, unknown>): Promise<void> {
-    await this.current.Client.validate(metadata as never);
+  async validateClient(metadata: ClientMetadata): Promise<void> {
+    await this.current.Client.validate(metadata);
   }
 }

@@ -1,5 +1,5 @@
 import type { ClientMetadata } from 'oidc-provider';
-import type { Config } from '../../src/config/schema.js';
+import type { OidcSettings } from '../settings.js';
 
 export const ADMIN_CLIENT_ID = 'tinnhiem-admin';
 export const adminCallbackPath = '/admin/callback';
@@ -11,15 +11,15 @@ export const adminCallbackPath = '/admin/callback';
  * for the API resource makes the provider's step-up check (oidc/step-up.ts) demand a passkey or
  * a certificate when the session is below high assurance.
  */
-export function adminConsoleClient(config: Config): ClientMetadata {
+export function adminConsoleClient(settings: Pick<OidcSettings, 'publicUrl'>): ClientMetadata {
   return {
     client_id: ADMIN_CLIENT_ID,
     client_name: 'Quản trị · tinnhiem',
     token_endpoint_auth_method: 'none',
     response_types: ['none'],
     grant_types: [],
-    redirect_uris: [`${config.server.publicUrl}${adminCallbackPath}`],
-    post_logout_redirect_uris: [`${config.server.publicUrl}/admin`],
+    redirect_uris: [`${settings.publicUrl}${adminCallbackPath}`],
+    post_logout_redirect_uris: [`${settings.publicUrl}/admin`],
     first_party: true,
     api_scopes: 'admin certs:read certs:request certs:approve certs:revoke',
   };

@@ -1,11 +1,8 @@
 import { randomBytes } from 'node:crypto';
+import type { ClientMetadata } from 'oidc-provider';
 import { z } from 'zod';
-import { AppError } from '../../src/errors/app-error.js';
-import type { Clock } from '../../src/lifecycle/clock.js';
-import type { MasterKey } from '../../src/secrets/master-key.js';
-import type { AuditRepository } from '../../src/storage/audit-repository.js';
-import type { Database } from '../../src/storage/db.js';
-import type { OidcClientRepository, StoredClient } from '../../src/storage/oidc-client-repository.js';
+import { ClientRegistryError } from '../errors.js';
+import type { AuditTrail, ClientStore, Clock, SecretSealer, StoredClient, Transactions } from '../ports.js';
 import { ALL_SCOPES, API_SCOPES } from '../scopes.js';
 
 /**
@@ -74,7 +71,7 @@ export interface ClientView {
 
 const aad = (clientId: string) => `oidc_clients:${clientId}`;
 
-export function toMetadata(c: z.output<typeof clientInputSchema>): Record<string, unknown> {
+export function toMetadata(c: z.output<typeof clientInputSchema>): ClientMetadata {
   const isApi = (s: string) => (API_SCOPES as readonly string[]).includes(s);
   const oidcScopes = c.scopes.filter((s) => !isApi(s));
   const apiScopes = c.scopes.filter(isApi);
@@ -98,15 +95,29 @@ export function toMetadata(c: z.output<typeof clientInputSchema>): Record<string
   };
 }
 
-export class ClientRegistry {
+/** What the admin console and the CLI do with the registry (and what the adapter reads from it). */
+export interface ClientRegistry {
+  /** Registers a client; returns its secret once (null for public and private_key_jwt clients). */
+  add(actor: string, input: ClientInput, options?: { secret?: string }): Promise<{ client: ClientView; secret: string | null }>;
+  list(): Promise<ClientView[]>;
+  show(clientId: string): Promise<ClientView>;
+  remove(actor: string, clientId: string): Promise<void>;
+  /** A new secret, returned once; the old one stops working at once. */
+  rotateSecret(actor: string, clientId: string): Promise<string>;
+  /** What oidc-provider's adapter returns for the Client model: metadata with the opened secret. */
+  providerMetadata(clientId: string): Promise<ClientMetadata | undefined>;
+}
+
+/** The registry over its store; refusals are ClientRegistryErrors (oidc/errors.ts). */
+export class ClientRegistryService<Tx = unknown> implements ClientRegistry {
   constructor(
-    private readonly db: Database,
-    private readonly clients: OidcClientRepository,
-    private readonly audit: AuditRepository,
-    private readonly masterKey: MasterKey,
+    private readonly db: Transactions<Tx>,
+    private readonly clients: ClientStore<Tx>,
+    private readonly audit: AuditTrail<Tx>,
+    private readonly sealer: SecretSealer,
     private readonly clock: Clock,
     /** oidc-provider's own metadata validation (Client.validate). */
-    private readonly validateWithProvider: (metadata: Record<string, unknown>) => Promise<void>,
+    private readonly validateWithProvider: (metadata: ClientMetadata) => Promise<void>,
   ) {}
 
   private view(c: StoredClient): ClientView {
@@ -122,14 +133,15 @@ export class ClientRegistry {
     };
   }
 
-  /** Registers a client; returns its secret once (null for public and private_key_jwt clients). */
   async add(actor: string, input: ClientInput, options: { secret?: string } = {}): Promise<{ client: ClientView; secret: string | null }> {
     const parsed = clientInputSchema.safeParse(input);
     if (!parsed.success) {
       const first = parsed.error.issues[0];
-      throw new AppError('validationFailed', `${first.path.join('.') || 'client'}: ${first.message}`, {
-        errors: parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
-      });
+      throw new ClientRegistryError(
+        'invalid-metadata',
+        `${first.path.join('.') || 'client'}: ${first.message}`,
+        parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
+      );
     }
     const c = parsed.data;
     const needsSecret = c.authMethod === 'client_secret_basic' || c.authMethod === 'client_secret_post';
@@ -139,20 +151,20 @@ export class ClientRegistry {
       await this.validateWithProvider({ ...metadata, ...(secret && { client_secret: secret }) });
     } catch (err) {
       const e = err as { error_description?: string; message: string };
-      throw new AppError('validationFailed', `client metadata: ${e.error_description ?? e.message}`);
+      throw new ClientRegistryError('invalid-metadata', `client metadata: ${e.error_description ?? e.message}`);
     }
     const now = this.clock.now();
     const stored: StoredClient = {
       clientId: c.clientId,
       metadata,
-      secretSealed: secret ? this.masterKey.seal(Buffer.from(secret), aad(c.clientId)) : null,
+      secretSealed: secret ? this.sealer.seal(Buffer.from(secret), aad(c.clientId)) : null,
       firstParty: c.firstParty,
       description: c.description ?? null,
       createdAt: now,
       updatedAt: now,
     };
     await this.db.withTransaction(async (trx) => {
-      if (await this.clients.find(c.clientId, trx)) throw new AppError('conflict', `client ${c.clientId} already exists`);
+      if (await this.clients.find(c.clientId, trx)) throw new ClientRegistryError('already-registered', `client ${c.clientId} already exists`);
       await this.clients.insert(trx, stored);
       await this.audit.append(trx, {
         actor,
@@ -170,13 +182,13 @@ export class ClientRegistry {
 
   async show(clientId: string): Promise<ClientView> {
     const c = await this.clients.find(clientId);
-    if (!c) throw new AppError('notFound', `no client ${clientId}`);
+    if (!c) throw new ClientRegistryError('unknown-client', `no client ${clientId}`);
     return this.view(c);
   }
 
   async remove(actor: string, clientId: string): Promise<void> {
     await this.db.withTransaction(async (trx) => {
-      if (!(await this.clients.remove(trx, clientId))) throw new AppError('notFound', `no client ${clientId}`);
+      if (!(await this.clients.remove(trx, clientId))) throw new ClientRegistryError('unknown-client', `no client ${clientId}`);
       await this.audit.append(trx, { actor, action: 'client.remove', target: `client:${clientId}` });
     });
   }
@@ -185,18 +197,17 @@ export class ClientRegistry {
     const secret = randomBytes(32).toString('base64url');
     await this.db.withTransaction(async (trx) => {
       const c = await this.clients.find(clientId, trx);
-      if (!c) throw new AppError('notFound', `no client ${clientId}`);
-      if (!c.secretSealed) throw new AppError('conflict', `client ${clientId} does not authenticate with a secret`);
-      await this.clients.updateSecret(trx, clientId, this.masterKey.seal(Buffer.from(secret), aad(clientId)), this.clock.now());
+      if (!c) throw new ClientRegistryError('unknown-client', `no client ${clientId}`);
+      if (!c.secretSealed) throw new ClientRegistryError('no-secret', `client ${clientId} does not authenticate with a secret`);
+      await this.clients.updateSecret(trx, clientId, this.sealer.seal(Buffer.from(secret), aad(clientId)), this.clock.now());
       await this.audit.append(trx, { actor, action: 'client.rotate_secret', target: `client:${clientId}` });
     });
     return secret;
   }
 
-  /** What oidc-provider's adapter returns for the Client model: metadata with the opened secret. */
-  async providerMetadata(clientId: string): Promise<Record<string, unknown> | undefined> {
+  async providerMetadata(clientId: string): Promise<ClientMetadata | undefined> {
     const c = await this.clients.find(clientId);
     if (!c) return undefined;
-    return { ...c.metadata, ...(c.secretSealed && { client_secret: this.masterKey.open(c.secretSealed, aad(clientId)).toString('utf8') }) };
+    return { ...c.metadata, client_id: c.clientId, ...(c.secretSealed && { client_secret: this.sealer.open(c.secretSealed, aad(clientId)).toString('utf8') }) };
   }
 }

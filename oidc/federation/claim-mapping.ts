@@ -1,5 +1,22 @@
-import type { UpstreamIdentity } from '../../src/accounts/federated-accounts.js';
 import type { Upstream } from './upstreams.js';
+
+/** What an upstream identity provider said about the person, after the upstream's claim mapping. */
+export interface UpstreamIdentity {
+  upstream: string;
+  /** The upstream's stable identifier: DVCQG's TechID, an OpenID provider's `sub`. */
+  subject: string;
+  kind: 'citizen' | 'enterprise' | 'organisation';
+  /** The person's CCCD; for an organisation login, the acting person's. */
+  nationalId: string | null;
+  /** The person's name; for an organisation login, the acting person's. */
+  fullName: string | null;
+  email: string | null;
+  phone: string | null;
+  taxCode: string | null;
+  organisationName: string | null;
+  /** The upstream's own facts kept on the account (`vn_upstream` claim): account type, level… */
+  facts: Record<string, unknown>;
+}
 
 const text = (value: unknown): string | null => {
   if (typeof value === 'number') return String(value);

@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { ConfigError } from '../../src/config/load-config.js';
 import { ACR, ACR_ORDER } from '../scopes.js';
 
 /**
@@ -108,10 +107,13 @@ export interface Upstream extends Omit<UpstreamDeclaration, 'clientSecret'> {
   pkce: boolean;
 }
 
-/** A configuration error (the CLI exits 2 with it, like any invalid variable). */
-export class UpstreamConfigError extends ConfigError {
-  constructor(problems: string[]) {
-    super(problems);
+/**
+ * Invalid declarations, every problem with its path. The composition root reports it as the
+ * configuration error it is (the CLI exits 2 with it, like any invalid variable).
+ */
+export class UpstreamConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  ${p}`).join('\n')}`);
     this.name = 'UpstreamConfigError';
   }
 }

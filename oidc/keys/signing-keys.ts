@@ -1,10 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { exportJWK, generateKeyPair, type JWK } from 'jose';
-import type { MasterKey } from '../../src/secrets/master-key.js';
-import type { Database, Transaction } from '../../src/storage/db.js';
-import type { OidcKeyRepository, StoredSigningKey } from '../../src/storage/oidc-key-repository.js';
-import type { AuditRepository } from '../../src/storage/audit-repository.js';
-import type { Clock } from '../../src/lifecycle/clock.js';
+import type { AuditTrail, Clock, SecretSealer, SigningKeyStore, StoredSigningKey, Transactions } from '../ports.js';
 
 /**
  * Token signing keys: one EC P-256 key (ES256) and one RSA-3072 key (RS256, and PS256 for
@@ -33,18 +29,18 @@ export interface KeySet {
 const aad = (kid: string) => `oidc_keys:${kid}`;
 const ORDER: Record<StoredSigningKey['state'], number> = { active: 0, next: 1, retired: 2 };
 
-export class SigningKeyService {
+export class SigningKeyService<Tx = unknown> {
   constructor(
-    private readonly db: Database,
-    private readonly keys: OidcKeyRepository,
-    private readonly audit: AuditRepository,
-    private readonly masterKey: MasterKey,
+    private readonly db: Transactions<Tx>,
+    private readonly keys: SigningKeyStore<Tx>,
+    private readonly audit: AuditTrail<Tx>,
+    private readonly sealer: SecretSealer,
     private readonly clock: Clock,
     /** How long a retired key stays published: the longest lifetime of a JWT we sign, plus skew. */
     private readonly retiredKeyLifetimeMs: number,
   ) {}
 
-  private async generate(trx: Transaction, alg: string, state: 'next' | 'active'): Promise<StoredSigningKey> {
+  private async generate(trx: Tx, alg: string, state: 'next' | 'active'): Promise<StoredSigningKey> {
     const family = FAMILIES.find((f) => f.alg === alg)!;
     const { privateKey, publicKey } = await family.generate();
     const kid = randomUUID();
@@ -56,7 +52,7 @@ export class SigningKeyService {
       kid,
       alg,
       state,
-      privateJwkSealed: this.masterKey.seal(Buffer.from(JSON.stringify(privateJwk)), aad(kid)),
+      privateJwkSealed: this.sealer.seal(Buffer.from(JSON.stringify(privateJwk)), aad(kid)),
       publicJwk: publicJwk as Record<string, unknown>,
       createdAt: now,
       activatedAt: state === 'active' ? now : null,
@@ -119,7 +115,7 @@ export class SigningKeyService {
       throw new Error('no active token signing key: run `tinnhiem init` first');
     }
     return {
-      privateJwks: stored.map((k) => JSON.parse(this.masterKey.open(k.privateJwkSealed, aad(k.kid)).toString('utf8')) as JWK),
+      privateJwks: stored.map((k) => JSON.parse(this.sealer.open(k.privateJwkSealed, aad(k.kid)).toString('utf8')) as JWK),
       publicJwks: stored.map((k) => k.publicJwk as JWK),
       version: stored.map((k) => `${k.kid}:${k.state}`).join(','),
     };

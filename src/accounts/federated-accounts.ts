@@ -4,24 +4,7 @@ import type { AccountRepository } from '../storage/account-repository.js';
 import type { AuditRepository } from '../storage/audit-repository.js';
 import type { FederatedIdentityRepository, FederatedIdentity } from '../storage/federated-identity-repository.js';
 import { CCCD, splitVietnameseName, type Account } from '../../oidc/account.js';
-
-/** What an upstream identity provider said about the person, after the upstream's claim mapping. */
-export interface UpstreamIdentity {
-  upstream: string;
-  /** The upstream's stable identifier: DVCQG's TechID, an OpenID provider's `sub`. */
-  subject: string;
-  kind: 'citizen' | 'enterprise' | 'organisation';
-  /** The person's CCCD; for an organisation login, the acting person's. */
-  nationalId: string | null;
-  /** The person's name; for an organisation login, the acting person's. */
-  fullName: string | null;
-  email: string | null;
-  phone: string | null;
-  taxCode: string | null;
-  organisationName: string | null;
-  /** The upstream's own facts kept on the account (`vn_upstream` claim): account type, level… */
-  facts: Record<string, unknown>;
-}
+import type { UpstreamIdentity } from '../../oidc/federation/claim-mapping.js';
 
 export type FederatedLogin =
   | { status: 'ok'; account: Account; link: FederatedIdentity; created: boolean }

@@ -3,6 +3,8 @@
  * problem type and OAuth error code. Only the HTTP front end renders errors; the detail is shown
  * to clients only for statuses below 500.
  */
+import { ClientRegistryError, type ClientRegistryRefusal } from '../../oidc/errors.js';
+
 export const errorKinds = {
   badRequest: { status: 400, type: 'bad-request', title: 'Bad request', oauth: 'invalid_request' },
   validationFailed: { status: 400, type: 'validation-failed', title: 'Request validation failed', oauth: 'invalid_request' },
@@ -88,4 +90,23 @@ export function kindForStatus(status: number): ErrorKind {
   const match = (Object.keys(errorKinds) as ErrorKind[]).find((k) => errorKinds[k].status === status);
   if (match) return match;
   return status >= 500 ? 'internal' : 'badRequest';
+}
+
+/** The client registry's refusals (oidc/errors.ts) by kind: the problem types they always had. */
+const clientRegistryKinds = {
+  'invalid-metadata': 'validationFailed',
+  'already-registered': 'conflict',
+  'unknown-client': 'notFound',
+  'no-secret': 'conflict',
+} as const satisfies Record<ClientRegistryRefusal, ErrorKind>;
+
+/**
+ * A domain's error (oidc/ says why, not how it is shown) as the AppError the front ends render
+ * and the CLI reports; anything else is returned as it is.
+ */
+export function fromDomainError(err: unknown): unknown {
+  if (err instanceof ClientRegistryError) {
+    return new AppError(clientRegistryKinds[err.reason], err.message, err.problems ? { errors: err.problems } : {});
+  }
+  return err;
 }

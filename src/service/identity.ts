@@ -13,10 +13,14 @@ import { PasskeyService } from '../webauthn/passkey-service.js';
 import { CertificateLoginService } from '../auth/certificate-login.js';
 import type { CertificateService } from '../certificates/certificate-service.js';
 import { SigningKeyService } from '../../oidc/keys/signing-keys.js';
-import { ClientRegistry } from '../../oidc/clients/client-registry.js';
+import { ClientRegistryService, type ClientRegistry } from '../../oidc/clients/client-registry.js';
 import { adapterFactory } from '../../oidc/adapter.js';
 import { OidcProvider } from '../../oidc/provider.js';
-import { loadUpstreamsFile, type Upstream } from '../../oidc/federation/upstreams.js';
+import type { Upstream } from '../../oidc/federation/upstreams.js';
+import { retiredKeyLifetimeMs } from '../../oidc/settings.js';
+import { isDatabaseUnavailable } from '../errors/dependency-unavailable.js';
+import { providerPages } from '../web/views/provider-pages.js';
+import { clientRegistryWithAppErrors, loadUpstreams, oidcSettings } from './oidc-wiring.js';
 
 /** The identity side: accounts, token keys, the client registry, the provider, passkeys. */
 export interface Identity {
@@ -44,7 +48,7 @@ export async function buildIdentity(w: Wiring, upstreamLogout: UpstreamLogout): 
     audit,
     secrets.masterKey,
     clock,
-    (Math.max(config.oidc.accessTokenTtlSeconds, config.oidc.idTokenTtlSeconds) + 300) * 1000,
+    retiredKeyLifetimeMs(config.oidc),
   );
   if (w.options.initialise) await signingKeys.ensureInitialised('system');
 
@@ -57,19 +61,22 @@ export async function buildIdentity(w: Wiring, upstreamLogout: UpstreamLogout): 
   // The registry validates metadata with the provider, and the provider reads clients from the
   // registry: the reference closes that loop once both exist.
   const providerRef: { current?: OidcProvider } = {};
-  const clients = new ClientRegistry(db, new OidcClientRepository(db.knex), audit, secrets.masterKey, clock, (metadata) => providerRef.current!.validateClient(metadata));
+  const clients = clientRegistryWithAppErrors(
+    new ClientRegistryService(db, new OidcClientRepository(db.knex), audit, secrets.masterKey, clock, (metadata) => providerRef.current!.validateClient(metadata)),
+  );
   const payloads = new OidcPayloadRepository(db.knex);
   // "Log in with DVCQG": upstream identity providers, and the accounts they link to.
-  const upstreams = w.options.upstreams ?? (config.federation.upstreamsFile ? loadUpstreamsFile(config.federation.upstreamsFile) : []);
+  const upstreams = loadUpstreams(config, w.options.upstreams);
   const federated = new FederatedAccountService(db, new AccountRepository(db.knex, clock), new FederatedIdentityRepository(db.knex, clock), audit);
   const oidc = await OidcProvider.create({
-    config,
+    settings: oidcSettings(config),
     log: w.log,
     keys: signingKeys,
     cookieKeys: secrets.cookieKeys,
-    adapter: adapterFactory(payloads, clients, clock),
+    adapter: adapterFactory(payloads, clients, clock, isDatabaseUnavailable),
     findAccount: (id) => accounts.findById(id),
     logoutRedirect: upstreamLogout,
+    pages: providerPages,
   });
   providerRef.current = oidc;
 

@@ -26,8 +26,7 @@ import { passkeyLoginMethod, passkeyRouter } from '../web/login/passkey-router.j
 import { certificateLoginMethod, certificateLoginRouter, certificateTlsRouter, type CertificateLoginDeps } from '../web/login/certificate-login-router.js';
 import { accountRouter } from '../web/account/account-router.js';
 import { adminRouter } from '../web/admin/admin-router.js';
-import { issuerOf } from '../../oidc/provider.js';
-import { apiResource } from '../../oidc/configuration.js';
+import { apiResource, issuerOf } from '../../oidc/settings.js';
 
 export interface Web {
   app: Koa<AppState>;
@@ -133,8 +132,8 @@ function featureRouters(w: Wiring, parts: Parts, strongMethods: (uid: string) =>
   const publicOrigin = new URL(config.server.publicUrl).origin;
   const audit = new AuditService(w.audit);
   const verifier = new AccessTokenVerifier(
-    issuerOf(config),
-    apiResource(config),
+    issuerOf(config.server),
+    apiResource(config.server),
     () => ({ version: identity.oidc.publicJwks.map((k) => k.kid).join(','), jwks: identity.oidc.publicJwks }),
     5,
     clock,
@@ -144,7 +143,7 @@ function featureRouters(w: Wiring, parts: Parts, strongMethods: (uid: string) =>
     interactionRouter({
       provider,
       publicOrigin,
-      apiResource: apiResource(config),
+      apiResource: apiResource(config.server),
       csrfSecret: secrets.csrfSecret,
       loginWithPassword: (input) => identity.accounts.loginWithPassword(input),
       findAccount: (id) => identity.accounts.findById(id),
@@ -158,7 +157,7 @@ function featureRouters(w: Wiring, parts: Parts, strongMethods: (uid: string) =>
     adminRouter({
       provider,
       publicUrl: config.server.publicUrl,
-      apiResource: apiResource(config),
+      apiResource: apiResource(config.server),
       csrfSecret: secrets.csrfSecret,
       certificates,
       accounts: identity.accounts,

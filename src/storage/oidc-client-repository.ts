@@ -1,16 +1,6 @@
 import type { Knex } from 'knex';
+import type { ClientStore, StoredClient } from '../../oidc/ports.js';
 import { normalise, type Transaction } from './db.js';
-
-export interface StoredClient {
-  clientId: string;
-  /** oidc-provider client metadata (snake_case), without the secret. */
-  metadata: Record<string, unknown>;
-  secretSealed: Buffer | null;
-  firstParty: boolean;
-  description: string | null;
-  createdAt: Date;
-  updatedAt: Date;
-}
 
 interface Row {
   client_id: string;
@@ -32,7 +22,8 @@ const toClient = (r: Row): StoredClient => ({
   updatedAt: normalise.date(r.updated_at),
 });
 
-export class OidcClientRepository {
+/** The client registry's store (oidc/ports.ts). */
+export class OidcClientRepository implements ClientStore<Transaction> {
   constructor(private readonly knex: Knex) {}
 
   async find(clientId: string, trx?: Transaction): Promise<StoredClient | null> {

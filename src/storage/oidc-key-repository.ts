@@ -1,19 +1,6 @@
 import type { Knex } from 'knex';
+import type { KeyState, SigningKeyStore, StoredSigningKey } from '../../oidc/ports.js';
 import { normalise, type Transaction } from './db.js';
-
-export type KeyState = 'next' | 'active' | 'retired';
-
-export interface StoredSigningKey {
-  kid: string;
-  alg: string;
-  state: KeyState;
-  privateJwkSealed: Buffer;
-  publicJwk: Record<string, unknown>;
-  createdAt: Date;
-  activatedAt: Date | null;
-  retiredAt: Date | null;
-  removeAfter: Date | null;
-}
 
 interface Row {
   kid: string;
@@ -39,7 +26,8 @@ const toKey = (r: Row): StoredSigningKey => ({
   removeAfter: r.remove_after ? normalise.date(r.remove_after) : null,
 });
 
-export class OidcKeyRepository {
+/** The token signing keys' store (oidc/ports.ts). */
+export class OidcKeyRepository implements SigningKeyStore<Transaction> {
   constructor(private readonly knex: Knex) {}
 
   /** Keys still published (removeAfter in the future or unset), newest first within a state. */

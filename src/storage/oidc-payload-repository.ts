@@ -1,16 +1,6 @@
 import type { Knex } from 'knex';
+import type { PayloadStore } from '../../oidc/ports.js';
 import { normalise } from './db.js';
-
-/** oidc-provider's models (Session, Interaction, AuthorizationCode, tokens, Grant, …). */
-export interface OidcPayloadStore {
-  upsert(model: string, id: string, payload: Record<string, unknown>, expiresAt: Date | null): Promise<void>;
-  find(model: string, id: string, now: Date): Promise<Record<string, unknown> | undefined>;
-  findBy(model: string, column: 'uid' | 'user_code', value: string, now: Date): Promise<Record<string, unknown> | undefined>;
-  consume(model: string, id: string, now: Date): Promise<void>;
-  destroy(model: string, id: string): Promise<void>;
-  revokeByGrantId(grantId: string): Promise<void>;
-  sweepExpired(now: Date, batch: number): Promise<number>;
-}
 
 interface Row {
   payload: Record<string, unknown>;
@@ -18,7 +8,8 @@ interface Row {
   expires_at: Date | string | null;
 }
 
-export class OidcPayloadRepository implements OidcPayloadStore {
+/** oidc-provider's models (Session, Interaction, AuthorizationCode, tokens, Grant, …): oidc/adapter.ts's store. */
+export class OidcPayloadRepository implements PayloadStore {
   constructor(private readonly knex: Knex) {}
 
   async upsert(model: string, id: string, payload: Record<string, unknown>, expiresAt: Date | null): Promise<void> {

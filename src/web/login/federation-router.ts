@@ -6,14 +6,14 @@ import type { AppContext, AppState } from '../context.js';
 import { readBody } from '../middleware/koa-body-limits.js';
 import type { Logger } from '../../logging/logger.js';
 import type { PasswordLoginResult } from '../../accounts/account-service.js';
-import type { FederatedAccountService, UpstreamIdentity } from '../../accounts/federated-accounts.js';
+import type { FederatedAccountService } from '../../accounts/federated-accounts.js';
 import type { Account } from '../../../oidc/account.js';
 import { pickLanguage, t, type Language, type MessageKey } from '../locales/messages.js';
 import { federationErrorPage, federationLinkPage, errorPage, type LoginMethodLink } from '../views/pages.js';
 import { sendPage as page } from '../views/html.js';
 import { UpstreamClient, UpstreamFailure, type PendingChecks } from '../../../oidc/federation/upstream-client.js';
 import { assuranceOf, acrRank, requiredAcr, upstreamAcrValues, type Upstream } from '../../../oidc/federation/upstreams.js';
-import { mapClaims, UnmappableClaims } from '../../../oidc/federation/claim-mapping.js';
+import { mapClaims, UnmappableClaims, type UpstreamIdentity } from '../../../oidc/federation/claim-mapping.js';
 
 export interface FederationDeps {
   provider(): Provider;

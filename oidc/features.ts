@@ -1,0 +1,55 @@
+import type { Configuration } from 'oidc-provider';
+import { errors } from 'oidc-provider';
+import type { ProviderPages } from './ports.js';
+import { API_SCOPES } from './scopes.js';
+import { apiResource, type OidcSettings } from './settings.js';
+
+type Features = NonNullable<Configuration['features']>;
+
+/** oidc-provider's optional features: what is on, and the pages RP-initiated logout shows (the host's). */
+export function features(settings: OidcSettings, pages: ProviderPages): Features {
+  return {
+    devInteractions: { enabled: false },
+    introspection: {
+      enabled: true,
+      // A client may introspect only tokens issued to it.
+      allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId,
+    },
+    revocation: { enabled: true },
+    userinfo: { enabled: true },
+    clientCredentials: { enabled: true },
+    backchannelLogout: { enabled: true },
+    rpInitiatedLogout: {
+      enabled: true,
+      logoutSource: (ctx, form) => pages.logoutSource(ctx, form),
+      postLogoutSuccessSource: (ctx) => pages.postLogoutSuccessSource(ctx),
+    },
+    resourceIndicators: resourceIndicators(settings),
+  };
+}
+
+/** RFC 8707 resource indicators: the API is the one resource server; its tokens are JWTs (RFC 9068). */
+function resourceIndicators(settings: OidcSettings): Features['resourceIndicators'] {
+  const api = apiResource(settings);
+  return {
+    enabled: true,
+    // Machine clients get API tokens without naming the resource; logins get an opaque
+    // token for userinfo unless the portal asks for the API (resource=…/api).
+    defaultResource: async (ctx, _client, oneOf) => oneOf ?? (ctx.oidc.params?.grant_type === 'client_credentials' ? api : undefined),
+    useGrantedResource: async () => false,
+    async getResourceServerInfo(_ctx, resourceIndicator, client) {
+      if (resourceIndicator !== api) throw new errors.InvalidTarget(`unknown resource ${resourceIndicator}`);
+      // The client's registered API scopes bound what any token for it can carry.
+      const registered = String((client as unknown as { api_scopes?: string }).api_scopes ?? '').split(' ');
+      const scope = API_SCOPES.filter((s) => registered.includes(s)).join(' ');
+      if (!scope) throw new errors.InvalidTarget('this client is not registered for the API');
+      return {
+        scope,
+        audience: api,
+        accessTokenTTL: settings.accessTokenTtlSeconds,
+        accessTokenFormat: 'jwt',
+        jwt: { sign: { alg: 'ES256' } },
+      };
+    },
+  };
+}

@@ -1,0 +1,125 @@
+/**
+ * The narrow ports the identity provider needs from the rest of the service (docs/architecture.md:
+ * the consumer owns them). src/storage, src/secrets, src/errors and src/web/views implement them
+ * as they are (structurally); src/service wires them. oidc/ imports nothing of src/.
+ *
+ * `Tx` is the storage's transaction handle. oidc/ never looks inside it: it only passes it back to
+ * every store call made inside `withTransaction` (the embedded database has ONE connection, so a
+ * call outside the transaction would deadlock there).
+ */
+import type { ErrorOut, KoaContextWithOIDC } from 'oidc-provider';
+import type { Account } from './account.js';
+
+/** Time, injected (tests move it). */
+export interface Clock {
+  now(): Date;
+}
+
+/** Structured log lines (pino's Logger fits). */
+export interface Logger {
+  info(details: Record<string, unknown>, message: string): void;
+  warn(details: Record<string, unknown>, message: string): void;
+  error(details: Record<string, unknown>, message: string): void;
+}
+
+/** Runs `work` in one database transaction: everything done with `tx` commits or rolls back together. */
+export interface Transactions<Tx> {
+  withTransaction<T>(work: (tx: Tx) => Promise<T>): Promise<T>;
+}
+
+export interface AuditEntry {
+  /** `cli:<os user>`, `user:<id>`, `system`. */
+  actor: string;
+  /** Dotted verb: `client.create`, `oidc.key.rotate`, … */
+  action: string;
+  target: string | null;
+  details?: Record<string, unknown>;
+}
+
+/** The audit trail: an event is appended in the transaction of the change it records. */
+export interface AuditTrail<Tx> {
+  append(tx: Tx, entry: AuditEntry): Promise<unknown>;
+}
+
+/** Secrets at rest (the master key): authenticated encryption bound to `aad`, the blob's name. */
+export interface SecretSealer {
+  seal(plaintext: Buffer, aad: string): Buffer;
+  /** Throws when the blob was sealed under another key or another name, or was tampered with. */
+  open(sealed: Buffer, aad: string): Buffer;
+}
+
+/** oidc-provider's models (Session, Interaction, AuthorizationCode, tokens, Grant, …), by model and id. */
+export interface PayloadStore {
+  upsert(model: string, id: string, payload: Record<string, unknown>, expiresAt: Date | null): Promise<void>;
+  /** Nothing once expired at `now`; a consumed payload carries `consumed` (epoch seconds). */
+  find(model: string, id: string, now: Date): Promise<Record<string, unknown> | undefined>;
+  findBy(model: string, column: 'uid' | 'user_code', value: string, now: Date): Promise<Record<string, unknown> | undefined>;
+  consume(model: string, id: string, now: Date): Promise<void>;
+  destroy(model: string, id: string): Promise<void>;
+  revokeByGrantId(grantId: string): Promise<void>;
+}
+
+/** A registered relying party as stored. */
+export interface StoredClient {
+  clientId: string;
+  /** oidc-provider client metadata (snake_case), without the secret. */
+  metadata: Record<string, unknown>;
+  secretSealed: Buffer | null;
+  firstParty: boolean;
+  description: string | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface ClientStore<Tx> {
+  find(clientId: string, tx?: Tx): Promise<StoredClient | null>;
+  list(): Promise<StoredClient[]>;
+  insert(tx: Tx, client: StoredClient): Promise<void>;
+  updateSecret(tx: Tx, clientId: string, secretSealed: Buffer, now: Date): Promise<void>;
+  /** False when there was no such client. */
+  remove(tx: Tx, clientId: string): Promise<boolean>;
+}
+
+export type KeyState = 'next' | 'active' | 'retired';
+
+/** A token signing key as stored: the private JWK sealed, the public one in clear. */
+export interface StoredSigningKey {
+  kid: string;
+  alg: string;
+  state: KeyState;
+  privateJwkSealed: Buffer;
+  publicJwk: Record<string, unknown>;
+  createdAt: Date;
+  activatedAt: Date | null;
+  retiredAt: Date | null;
+  removeAfter: Date | null;
+}
+
+export interface SigningKeyStore<Tx> {
+  /** Keys still published at `now` (removeAfter unset or later), newest first. */
+  published(now: Date, tx?: Tx): Promise<StoredSigningKey[]>;
+  insert(tx: Tx, key: StoredSigningKey): Promise<void>;
+  update(tx: Tx, kid: string, changes: Partial<Pick<StoredSigningKey, 'state' | 'activatedAt' | 'retiredAt' | 'removeAfter'>>): Promise<void>;
+  /** Serialises rotations across nodes until the transaction ends. */
+  lockForRotation(tx: Tx): Promise<void>;
+}
+
+/** Who a `sub` is (null when nobody). */
+export type FindAccount = (id: string) => Promise<Account | null>;
+
+/**
+ * Whether an error means the database is unreachable (a restart, a failover, a full pool) rather
+ * than a fault: the adapter then answers `temporarily_unavailable` (503) instead of a 500.
+ */
+export type IsUnavailable = (err: unknown) => boolean;
+
+/**
+ * The pages oidc-provider shows itself, rendered by the host (the provider renders no pages):
+ * its error page and RP-initiated logout's confirmation and "logged out" pages.
+ */
+export interface ProviderPages {
+  renderError(ctx: KoaContextWithOIDC, out: ErrorOut, error: Error): Promise<void>;
+  /** `form` is oidc-provider's own logout form (with its xsrf token), to be embedded as is. */
+  logoutSource(ctx: KoaContextWithOIDC, form: string): Promise<void>;
+  postLogoutSuccessSource(ctx: KoaContextWithOIDC): Promise<void>;
+}

@@ -1,0 +1,65 @@
+import type { Config } from '../config/schema.js';
+import { ConfigError } from '../config/load-config.js';
+import { fromDomainError } from '../errors/app-error.js';
+import type { ClientRegistry } from '../../oidc/clients/client-registry.js';
+import { loadUpstreamsFile, UpstreamConfigError, type Upstream } from '../../oidc/federation/upstreams.js';
+import type { OidcSettings } from '../../oidc/settings.js';
+
+/**
+ * What the composition root adapts between the service and oidc/ (which imports nothing of src/):
+ * its settings, its configuration errors and its domain errors. The ports themselves
+ * (oidc/ports.ts) are implemented by src/storage, src/secrets, src/errors and src/web/views as
+ * they are; service.ts wires them.
+ */
+
+/** The provider's settings, from the service's configuration. */
+export function oidcSettings(config: Config): OidcSettings {
+  const { accessTokenTtlSeconds, idTokenTtlSeconds, refreshTokenTtlSeconds, sessionTtlSeconds, keyPollSeconds } = config.oidc;
+  return {
+    publicUrl: config.server.publicUrl,
+    trustProxy: config.server.trustProxy,
+    accessTokenTtlSeconds,
+    idTokenTtlSeconds,
+    refreshTokenTtlSeconds,
+    sessionTtlSeconds,
+    keyPollSeconds,
+  };
+}
+
+/**
+ * Upstream identity providers: those given (the dev start's DVCQG simulator), else the
+ * FEDERATION_UPSTREAMS_FILE declarations. Invalid declarations are a configuration error like any
+ * invalid variable (the CLI exits 2 with every problem listed).
+ */
+export function loadUpstreams(config: Config, given: Upstream[] | undefined): Upstream[] {
+  if (given) return given;
+  if (!config.federation.upstreamsFile) return [];
+  try {
+    return loadUpstreamsFile(config.federation.upstreamsFile);
+  } catch (err) {
+    if (err instanceof UpstreamConfigError) throw new ConfigError(err.problems);
+    throw err;
+  }
+}
+
+/**
+ * The client registry as the admin console and the CLI use it: its refusals become AppErrors
+ * (src/errors/app-error.ts), with the problem types, statuses and exit codes they always had.
+ */
+export function clientRegistryWithAppErrors(registry: ClientRegistry): ClientRegistry {
+  const mapped = async <T>(work: () => Promise<T>): Promise<T> => {
+    try {
+      return await work();
+    } catch (err) {
+      throw fromDomainError(err);
+    }
+  };
+  return {
+    add: (actor, input, options) => mapped(() => registry.add(actor, input, options)),
+    list: () => mapped(() => registry.list()),
+    show: (clientId) => mapped(() => registry.show(clientId)),
+    remove: (actor, clientId) => mapped(() => registry.remove(actor, clientId)),
+    rotateSecret: (actor, clientId) => mapped(() => registry.rotateSecret(actor, clientId)),
+    providerMetadata: (clientId) => mapped(() => registry.providerMetadata(clientId)),
+  };
+}
