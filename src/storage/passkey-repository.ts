@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import { normalise, type Transaction } from './db.js';
 import type { AccountCertificate, NewPasskey, Passkey, StoredChallenge } from '../webauthn/passkey.js';
+import type { AccountCertificateStore, PasskeyStore } from '../webauthn/ports.js';
 
 interface PasskeyRow {
   id: string;
@@ -34,7 +35,7 @@ const toPasskey = (r: PasskeyRow): Passkey => ({
 });
 
 /** Passkeys, WebAuthn challenges and certificates registered to accounts. */
-export class PasskeyRepository {
+export class PasskeyRepository implements PasskeyStore<Transaction>, AccountCertificateStore<Transaction> {
   constructor(private readonly knex: Knex) {}
 
   async listForAccount(accountId: string, trx?: Transaction): Promise<Passkey[]> {

@@ -11,9 +11,7 @@ import {
 import { z } from 'zod';
 import { AppError } from '../errors/app-error.js';
 import type { Clock } from '../lifecycle/clock.js';
-import type { Database } from '../storage/db.js';
-import type { AuditRepository } from '../storage/audit-repository.js';
-import type { PasskeyRepository } from '../storage/passkey-repository.js';
+import type { AuditTrail, PasskeyStore, Transactions } from './ports.js';
 import type { Account } from '../../oidc/account.js';
 import type { Passkey } from './passkey.js';
 
@@ -78,11 +76,11 @@ function parse<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
  * a passwordless login (discoverable credentials) or as a second factor. Challenges are stored
  * server-side and used once; a signature counter that does not advance is refused and audited.
  */
-export class PasskeyService {
+export class PasskeyService<Tx = unknown> {
   constructor(
-    private readonly db: Database,
-    private readonly repo: PasskeyRepository,
-    private readonly audit: AuditRepository,
+    private readonly db: Transactions<Tx>,
+    private readonly repo: PasskeyStore<Tx>,
+    private readonly audit: AuditTrail<Tx>,
     private readonly clock: Clock,
     readonly settings: WebAuthnSettings,
   ) {}

@@ -1,0 +1,27 @@
+/**
+ * What the passkey service needs from storage (consumer-owned, like ca/ports.ts and
+ * oidc/ports.ts): src/storage/passkey-repository.ts implements it. `Tx` is the storage's
+ * transaction handle, passed back on every call made inside a transaction.
+ */
+import type { AccountCertificate, NewPasskey, Passkey, StoredChallenge } from './passkey.js';
+
+export type { AuditTrail, Transactions } from '../../oidc/ports.js';
+
+export interface PasskeyStore<Tx> {
+  listForAccount(accountId: string, tx?: Tx): Promise<Passkey[]>;
+  findByCredentialId(credentialId: string, tx?: Tx, forUpdate?: boolean): Promise<Passkey | null>;
+  findById(id: string, tx?: Tx): Promise<Passkey | null>;
+  create(tx: Tx, passkey: NewPasskey, now: Date): Promise<Passkey>;
+  recordUse(tx: Tx, id: string, counter: number, backedUp: boolean, now: Date): Promise<void>;
+  rename(tx: Tx, id: string, name: string): Promise<void>;
+  remove(tx: Tx, id: string): Promise<void>;
+  saveChallenge(tx: Tx, challenge: StoredChallenge): Promise<void>;
+  takeChallenge(tx: Tx, challenge: string): Promise<StoredChallenge | null>;
+}
+
+/** The certificates registered to accounts for certificate login (when no CCCD names the account). */
+export interface AccountCertificateStore<Tx> {
+  addCertificate(tx: Tx, certificate: Omit<AccountCertificate, 'createdAt'>, now: Date): Promise<boolean>;
+  accountForCertificate(fingerprint: string): Promise<string | null>;
+  certificatesOf(accountId: string): Promise<AccountCertificate[]>;
+}
