@@ -6,6 +6,12 @@ import type { Knex } from 'knex';
  * All of it in the database, so any node serves any session.
  */
 export async function up(knex: Knex): Promise<void> {
+  await createAccounts(knex);
+  await createProviderTables(knex);
+}
+
+/** Settings, accounts and login throttling. */
+async function createAccounts(knex: Knex): Promise<void> {
   // Small named values, some sealed with the master key (cookie keys, the key-check value).
   await knex.schema.createTable('settings', (t) => {
     t.text('name').primary();
@@ -45,7 +51,10 @@ export async function up(knex: Knex): Promise<void> {
     t.timestamp('window_started_at', { useTz: true }).notNullable();
     t.timestamp('locked_until', { useTz: true }).nullable();
   });
+}
 
+/** The provider's clients, signing keys and payloads. */
+async function createProviderTables(knex: Knex): Promise<void> {
   await knex.schema.createTable('oidc_clients', (t) => {
     t.text('client_id').primary();
     // oidc-provider client metadata, without the secret.

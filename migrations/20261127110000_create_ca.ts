@@ -6,6 +6,12 @@ import type { Knex } from 'knex';
  * here or imported) with their revocation state, and the CRLs published per issuer.
  */
 export async function up(knex: Knex): Promise<void> {
+  await createIssuersAndRequests(knex);
+  await createCertificatesAndCrls(knex);
+}
+
+/** Issuers, and certificate requests with their approvals. */
+async function createIssuersAndRequests(knex: Knex): Promise<void> {
   await knex.schema.createTable('ca_issuers', (t) => {
     t.text('id').primary();
     t.text('role').notNullable(); // root | issuing | ocsp-signer | external
@@ -46,7 +52,10 @@ export async function up(knex: Knex): Promise<void> {
     t.timestamp('approved_at', { useTz: true }).notNullable();
     t.primary(['request_id', 'approver']); // one approval per officer
   });
+}
 
+/** Certificates (issued or imported) and published CRLs. */
+async function createCertificatesAndCrls(knex: Knex): Promise<void> {
   await knex.schema.createTable('certificates', (t) => {
     t.text('issuer_id').notNullable();
     t.text('serial').notNullable(); // lower-case hex of the INTEGER's content octets
