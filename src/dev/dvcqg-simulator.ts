@@ -4,13 +4,13 @@ import { createHmac, generateKeyPairSync, randomBytes, timingSafeEqual } from 'n
 import { readFileSync } from 'node:fs';
 import Router from '@koa/router';
 import getRawBody from 'raw-body';
-import { Provider, type Adapter, type AdapterPayload, type KoaContextWithOIDC } from 'oidc-provider';
+import { Provider, type AccountClaims, type Adapter, type AdapterPayload, type Configuration, type JWK, type KoaContextWithOIDC } from 'oidc-provider';
 import { html, escapeHtml, raw, PAGE_CSP } from '../web/views/html.js';
 
 /**
  * A stand-in for the national portal's SSO (DVCQG, xacthuc.dichvucong.gov.vn), for development and
  * tests: an oidc-provider instance configured as the national portal is known to work
- * (../shared/CONTEXT.md): the OAuth 2.0 code flow at /oauth2/authorize|token|userinfo,
+ * (docs/federation.md): the OAuth 2.0 code flow at /oauth2/authorize|token|userinfo,
  * client_secret_post, acr_values LoA1/LoA2, userinfo with the Vietnamese claims (TechID,
  * LoaiTaiKhoan, SoDinhDanh, HoVaTen, …), no PKCE required. Clients need no discovery (it exists,
  * as oidc-provider always serves it, and the `oidc` upstream kind uses it in tests).
@@ -108,17 +108,51 @@ export async function startDvcqgSimulator(options: { port?: number; host?: strin
   const url = options.publicUrl ?? `http://${options.hostname ?? '127.0.0.1'}:${port}`;
   const people = new Map((options.people ?? syntheticPeople()).map((p) => [p.TechID, p]));
   const store = new Map<string, { payload: AdapterPayload; exp?: number }>();
-  const cookieKey = randomBytes(32).toString('base64url');
-  const csrfKey = randomBytes(32);
   const authorizations: DvcqgSimulator['authorizations'] = [];
-  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  const jwk = { ...privateKey.export({ format: 'jwk' }), kid: 'dvcqg-sim', use: 'sig', alg: 'RS256' };
+  const provider = new Provider(url, simulatorConfiguration(store, people));
+  provider.on('authorization.success', (ctx) => {
+    const p = ctx.oidc.params as Record<string, string | undefined>;
+    authorizations.push({ clientId: String(p.client_id), acrValues: p.acr_values, codeChallenge: !!p.code_challenge, nonce: !!p.nonce });
+  });
+  provider.use(simulatorRouter(provider, people).routes());
+  server.on('request', provider.callback());
 
-  const provider = new Provider(url, {
+  return {
+    url,
+    provider,
+    authorizations,
+    registerClient(client) {
+      const metadata = {
+        client_id: client.clientId,
+        client_secret: client.clientSecret,
+        redirect_uris: client.redirectUris,
+        post_logout_redirect_uris: client.postLogoutRedirectUris ?? [],
+        grant_types: ['authorization_code'],
+        response_types: ['code'],
+        token_endpoint_auth_method: 'client_secret_post',
+      };
+      store.set(`Client:${client.clientId}`, { payload: metadata as AdapterPayload });
+    },
+    addPerson(person) {
+      people.set(person.TechID, person);
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+/** The national portal as it is known to behave: its routes, claims, levels and client defaults. */
+function simulatorConfiguration(store: Map<string, { payload: AdapterPayload; exp?: number }>, people: Map<string, SimulatedPerson>): Configuration {
+  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const jwk: JWK = { ...(privateKey.export({ format: 'jwk' }) as JWK), kid: 'dvcqg-sim', use: 'sig', alg: 'RS256' };
+  return {
     adapter: memoryAdapter(store),
     clients: [],
-    jwks: { keys: [jwk as never] },
-    cookies: { keys: [cookieKey], long: { signed: true, sameSite: 'lax' }, short: { signed: true, sameSite: 'lax' } },
+    jwks: { keys: [jwk] },
+    cookies: { keys: [randomBytes(32).toString('base64url')], long: { signed: true, sameSite: 'lax' }, short: { signed: true, sameSite: 'lax' } },
     routes: {
       authorization: '/oauth2/authorize',
       token: '/oauth2/token',
@@ -159,10 +193,8 @@ export async function startDvcqgSimulator(options: { port?: number; host?: strin
       const person = people.get(sub);
       if (!person) return undefined;
       const loa = (token as unknown as { extra?: { loa?: string } } | undefined)?.extra?.loa ?? 'LoA1';
-      return {
-        accountId: sub,
-        claims: async () => ({ sub, ...person, loAs: loa, IAL: loa === 'LoA2' ? '2' : '1', TrangThai: 1 }) as never,
-      };
+      const claims: AccountClaims = { sub, ...person, loAs: loa, IAL: loa === 'LoA2' ? '2' : '1', TrangThai: 1 };
+      return { accountId: sub, claims: async () => claims };
     },
     async loadExistingGrant(ctx) {
       const existing = ctx.oidc.session!.grantIdFor(ctx.oidc.client!.clientId);
@@ -182,36 +214,19 @@ export async function startDvcqgSimulator(options: { port?: number; host?: strin
       ctx.set('Content-Security-Policy', PAGE_CSP);
       ctx.body = simPage('Lỗi', html`<h1>Lỗi</h1><pre>${JSON.stringify(out, null, 2)}</pre>`.value);
     },
-  });
-  provider.on('authorization.success', (ctx) => {
-    const p = ctx.oidc.params as Record<string, string | undefined>;
-    authorizations.push({ clientId: String(p.client_id), acrValues: p.acr_values, codeChallenge: !!p.code_challenge, nonce: !!p.nonce });
-  });
+  };
+}
 
+/** The login page: pick a synthetic person and a level, or cancel. */
+function simulatorRouter(provider: Provider, people: Map<string, SimulatedPerson>): Router {
+  const csrfKey = randomBytes(32);
   const csrfFor = (uid: string) => createHmac('sha256', csrfKey).update(uid).digest('base64url');
   const router = new Router();
   router.get('/interaction/:uid', async (ctx) => {
     const details = await provider.interactionDetails(ctx.req, ctx.res);
-    const asked = String(details.params.acr_values ?? 'LoA1').split(' ');
-    const rows = [...people.values()].map(
-      (p, i) =>
-        html`<li><label><input type="radio" name="person" value="${p.TechID}" ${i === 0 ? 'checked' : ''}> ${p.HoVaTen} — ${p.LoaiTaiKhoan === 1 ? 'Công dân' : p.LoaiTaiKhoan === 2 ? 'Doanh nghiệp' : 'Tổ chức'}${p.TenDoanhNghiep ? html` (${String(p.TenDoanhNghiep)}, MST ${String(p.MaSoThue)})` : ''}, CCCD ${p.SoDinhDanh}</label></li>`,
-    );
     ctx.type = 'html';
     ctx.set('Content-Security-Policy', PAGE_CSP);
-    ctx.body = simPage(
-      'Đăng nhập',
-      html`<h1>Cổng dịch vụ công quốc gia — trình mô phỏng</h1>
-<p>Chọn tài khoản định danh điện tử (dữ liệu giả lập). Mức yêu cầu: ${asked.join(', ')}</p>
-<form method="post" action="/interaction/${details.uid}">
-<input type="hidden" name="csrf" value="${csrfFor(details.uid)}">
-<ul>${rows}</ul>
-<label for="loa">Mức độ đảm bảo</label>
-<select id="loa" name="loa">${LEVELS.map((l) => html`<option value="${l}" ${asked.includes(l) && l === 'LoA2' ? 'selected' : ''}>${l}</option>`)}</select>
-<button type="submit" id="dvcqg-login">Đăng nhập</button>
-</form>
-<form method="post" action="/interaction/${details.uid}/cancel"><input type="hidden" name="csrf" value="${csrfFor(details.uid)}"><button type="submit">Huỷ</button></form>`.value,
-    );
+    ctx.body = loginPage(details.uid, String(details.params.acr_values ?? 'LoA1').split(' '), [...people.values()], csrfFor(details.uid));
   });
   router.post('/interaction/:uid', async (ctx) => {
     const details = await provider.interactionDetails(ctx.req, ctx.res);
@@ -228,36 +243,27 @@ export async function startDvcqgSimulator(options: { port?: number; host?: strin
     if (!safeEqual(form.get('csrf') ?? '', csrfFor(details.uid))) ctx.throw(403, 'csrf');
     await provider.interactionFinished(ctx.req, ctx.res, { error: 'access_denied', error_description: 'người dùng huỷ đăng nhập' }, { mergeWithLastSubmission: false });
   });
-  provider.use(router.routes());
+  return router;
+}
 
-  const callback = provider.callback();
-  server.on('request', callback);
-
-  return {
-    url,
-    provider,
-    authorizations,
-    registerClient(client) {
-      const metadata = {
-        client_id: client.clientId,
-        client_secret: client.clientSecret,
-        redirect_uris: client.redirectUris,
-        post_logout_redirect_uris: client.postLogoutRedirectUris ?? [],
-        grant_types: ['authorization_code'],
-        response_types: ['code'],
-        token_endpoint_auth_method: 'client_secret_post',
-      };
-      store.set(`Client:${client.clientId}`, { payload: metadata as AdapterPayload });
-    },
-    addPerson(person) {
-      people.set(person.TechID, person);
-    },
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  };
+function loginPage(uid: string, asked: string[], people: SimulatedPerson[], csrf: string): string {
+  const rows = people.map(
+    (p, i) =>
+      html`<li><label><input type="radio" name="person" value="${p.TechID}" ${i === 0 ? 'checked' : ''}> ${p.HoVaTen} — ${p.LoaiTaiKhoan === 1 ? 'Công dân' : p.LoaiTaiKhoan === 2 ? 'Doanh nghiệp' : 'Tổ chức'}${p.TenDoanhNghiep ? html` (${String(p.TenDoanhNghiep)}, MST ${String(p.MaSoThue)})` : ''}, CCCD ${p.SoDinhDanh}</label></li>`,
+  );
+  return simPage(
+    'Đăng nhập',
+    html`<h1>Cổng dịch vụ công quốc gia — trình mô phỏng</h1>
+<p>Chọn tài khoản định danh điện tử (dữ liệu giả lập). Mức yêu cầu: ${asked.join(', ')}</p>
+<form method="post" action="/interaction/${uid}">
+<input type="hidden" name="csrf" value="${csrf}">
+<ul>${rows}</ul>
+<label for="loa">Mức độ đảm bảo</label>
+<select id="loa" name="loa">${LEVELS.map((l) => html`<option value="${l}" ${asked.includes(l) && l === 'LoA2' ? 'selected' : ''}>${l}</option>`)}</select>
+<button type="submit" id="dvcqg-login">Đăng nhập</button>
+</form>
+<form method="post" action="/interaction/${uid}/cancel"><input type="hidden" name="csrf" value="${csrf}"><button type="submit">Huỷ</button></form>`.value,
+  );
 }
 
 function simPage(title: string, body: string): string {

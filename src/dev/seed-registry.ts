@@ -97,45 +97,57 @@ export async function csrFor(rsa: boolean): Promise<string> {
 export async function seedRegistry(service: Service, count: number, options: { seed?: number; onProgress?: SeedProgress } = {}): Promise<SeedResult> {
   const started = Date.now();
   const rand = prng(options.seed ?? 2339);
-  const { ca } = service.certificates;
   const expiredCount = Math.round(count * 0.04);
-  const liveCount = count - expiredCount;
   const result: SeedResult = { issued: 0, revoked: 0, held: 0, importedExpired: 0, seconds: 0 };
-  const serials: string[] = [];
-  const total = count;
+  const progress = (done: number) => options.onProgress?.(done, count);
+  const serials = await seedLive(service, rand, count - expiredCount, result, progress);
+  await seedStatuses(service, rand, serials, result);
+  await seedExpiredImports(service, rand, expiredCount, result, progress);
+  result.seconds = (Date.now() - started) / 1000;
+  return result;
+}
 
+type Rand = ReturnType<typeof prng>;
+
+/** Live certificates: officials' signing certificates, organisation seals and a few TLS servers. */
+async function seedLive(service: Service, rand: Rand, liveCount: number, result: SeedResult, progress: (done: number) => void): Promise<string[]> {
+  const { ca } = service.certificates;
+  const serials: string[] = [];
   for (let i = 0; i < liveCount; i++) {
     const roll = rand.next();
-    const [agency, units] = rand.pick(AGENCIES);
     const kind = roll < 0.85 ? 'official-signing' : roll < 0.97 ? 'organisation-seal' : 'tls-server';
-    let subject: SubjectFields;
-    let emails: string[] = [];
-    let dnsNames: string[] = [];
-    if (kind === 'official-signing') {
-      const name = `${rand.pick(FAMILY)} ${rand.pick(MIDDLE)} ${rand.pick(GIVEN)}`;
-      const female = name.includes('Thị');
-      const born = 1965 + Math.floor(rand.next() * 35);
-      const cccd = `094${born >= 2000 ? (female ? 3 : 2) : female ? 1 : 0}${String(born % 100).padStart(2, '0')}${rand.digits(6)}`;
-      const email = `${ASCII(name).split(' ').reverse().join('.')}.${rand.digits(3)}@soctrang.gov.vn`;
-      subject = { C: 'VN', L: PROVINCE, O: agency, OU: [rand.pick(units)], CN: name, UID: [`CCCD:${cccd}`], E: email };
-      emails = [email];
-    } else if (kind === 'organisation-seal') {
-      // Organisations: CN=<agency>, O=<parent body> (CONTEXT.md), a tax or budget-unit code.
-      subject = { C: 'VN', L: PROVINCE, O: AGENCIES[0][0], OU: [rand.pick(units)], CN: agency, UID: rand.next() < 0.5 ? [`MST:${taxCode(rand)}`] : [`MNS:${rand.digits(7)}`] };
-    } else {
-      const host = `${ASCII(rand.pick(units)).replace(/[^a-z]+/g, '')}${rand.digits(2)}.soctrang.gov.vn`;
-      subject = { C: 'VN', L: PROVINCE, O: agency, CN: host };
-      dnsNames = [host];
-    }
-    const csr = parseCsr(await csrFor(rand.next() < 0.05));
-    const request = requestFromCsr(csr, { subject, emails, dnsNames });
+    const holder = holderFor(kind, rand);
+    const request = requestFromCsr(parseCsr(await csrFor(rand.next() < 0.05)), holder);
     const issued = await ca.issue({ actor: 'system:seed', request, profile: ca.profile(kind) });
     serials.push(issued.serial);
     result.issued++;
-    options.onProgress?.(result.issued, total);
+    progress(result.issued);
   }
+  return serials;
+}
 
-  // Revocations and holds, as the registry of a working province has them.
+function holderFor(kind: 'official-signing' | 'organisation-seal' | 'tls-server', rand: Rand): { subject: SubjectFields; emails: string[]; dnsNames: string[] } {
+  const [agency, units] = rand.pick(AGENCIES);
+  if (kind === 'official-signing') {
+    const name = `${rand.pick(FAMILY)} ${rand.pick(MIDDLE)} ${rand.pick(GIVEN)}`;
+    const female = name.includes('Thị');
+    const born = 1965 + Math.floor(rand.next() * 35);
+    const cccd = `094${born >= 2000 ? (female ? 3 : 2) : female ? 1 : 0}${String(born % 100).padStart(2, '0')}${rand.digits(6)}`;
+    const email = `${ASCII(name).split(' ').reverse().join('.')}.${rand.digits(3)}@soctrang.gov.vn`;
+    return { subject: { C: 'VN', L: PROVINCE, O: agency, OU: [rand.pick(units)], CN: name, UID: [`CCCD:${cccd}`], E: email }, emails: [email], dnsNames: [] };
+  }
+  if (kind === 'organisation-seal') {
+    // Organisations: CN=<agency>, O=<parent body>, a tax or budget-unit code (docs/ca.md).
+    const subject = { C: 'VN', L: PROVINCE, O: AGENCIES[0][0], OU: [rand.pick(units)], CN: agency, UID: rand.next() < 0.5 ? [`MST:${taxCode(rand)}`] : [`MNS:${rand.digits(7)}`] };
+    return { subject, emails: [], dnsNames: [] };
+  }
+  const host = `${ASCII(rand.pick(units)).replace(/[^a-z]+/g, '')}${rand.digits(2)}.soctrang.gov.vn`;
+  return { subject: { C: 'VN', L: PROVINCE, O: agency, CN: host }, emails: [], dnsNames: [host] };
+}
+
+/** Revocations and holds, as the registry of a working province has them. */
+async function seedStatuses(service: Service, rand: Rand, serials: string[], result: SeedResult): Promise<void> {
+  const { ca } = service.certificates;
   const reasons: RevocationReasonName[] = ['superseded', 'affiliationChanged', 'cessationOfOperation', 'keyCompromise', 'privilegeWithdrawn'];
   for (const serial of serials) {
     const roll = rand.next();
@@ -147,12 +159,15 @@ export async function seedRegistry(service: Service, count: number, options: { s
       result.held++;
     }
   }
+}
 
-  // Expired certificates of the previous provider, imported with the registry.
+/** Expired certificates of the previous provider, imported with the registry. */
+async function seedExpiredImports(service: Service, rand: Rand, expiredCount: number, result: SeedResult, progress: (done: number) => void): Promise<void> {
+  const { ca } = service.certificates;
   const dir = mkdtempSync(join(tmpdir(), 'tinnhiem-legacy-'));
   try {
     const store = new FileKeyStore({ directory: dir, passphrase: 'legacy-ca-throwaway-passphrase', kdfIterations: 1_000 });
-    const past = new Date(Date.now() - 6 * 365 * 86_400_000);
+    const past = new Date(service.clock.now().getTime() - 6 * 365 * 86_400_000);
     const publicUrl = 'http://ca.legacy.invalid';
     const rootKey = await store.generate({ type: 'ec', curve: 'P-256' }, 'legacy-root');
     const root = await createRootCertificate({ id: 'legacy-root', key: rootKey, subject: { C: 'VN', O: 'Nhà cung cấp cũ (demo)', CN: 'Legacy Root CA (demo)' }, profile: ca.profile('root-ca'), now: past, serial: newSerial(), publicUrl });
@@ -177,11 +192,9 @@ export async function seedRegistry(service: Service, count: number, options: { s
     if (pems.length) {
       const imported = await service.certificates.importCertificates('system:seed', pems.join(''));
       result.importedExpired = imported.imported.length;
-      options.onProgress?.(result.issued + result.importedExpired, total);
+      progress(result.issued + result.importedExpired);
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-  result.seconds = (Date.now() - started) / 1000;
-  return result;
 }
