@@ -49,7 +49,7 @@ export default tseslint.config(
     },
   },
   {
-    // The CA domain has no Koa and no knex (DESIGN.md): it reaches storage through ca/ports.ts.
+    // The CA domain has no Koa and no knex (docs/architecture.md): it reaches storage through ca/ports.ts.
     files: ['ca/**/*.ts'],
     rules: {
       'no-restricted-imports': [

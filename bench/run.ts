@@ -1,6 +1,6 @@
 /**
  * `npm run bench`: every benchmark in turn, each reporting ratios against a reference measured in
- * the same run (DESIGN.md, "Performance method"), then one summary: bench/results/<date>.json
+ * the same run (docs/performance.md, "Method"), then one summary: bench/results/<date>.json
  * (every sub-report, the machine, the method, how long each part took) and <date>.md, which also
  * replaces the README's table between `<!-- bench:start -->` and `<!-- bench:end -->`.
  *

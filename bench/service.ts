@@ -1,7 +1,7 @@
 /**
  * `npm run bench:service`: the token endpoint, issuance and memory of one service process
  * (bench/support/service-process.ts), driven over loopback HTTP from this process. References,
- * measured or stated in the same run (DESIGN.md, "Performance method"):
+ * measured or stated in the same run (docs/performance.md, "Method"):
  * - token endpoint, per CPU core, against Keycloak's published sizing (1 vCPU per 15 password
  *   logins/s, per 120 client-credentials grants/s, per 120 refresh grants/s; keycloak.org, "Concepts
  *   for sizing CPU and memory resources"): client credentials, refresh (rotating refresh tokens),

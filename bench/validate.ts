@@ -1,6 +1,6 @@
 /**
  * `npm run bench:validate`: the signature validator against its ceiling, measured in the same run
- * on the same machine (DESIGN.md, performance method):
+ * on the same machine (docs/performance.md, "Method"):
  * - CMS validations per second (`openssl cms -sign` signatures by certificates of our own CA,
  *   detached, with signed attributes; parse, signer look-up, messageDigest, signature, chain from
  *   the trust store, revocation from the registry, report), sequential and with 8 in flight;

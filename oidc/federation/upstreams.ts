@@ -27,7 +27,7 @@ const secretSource = z.union([
 
 const acr = z.enum(ACR_ORDER as [string, ...string[]]);
 
-/** DVCQG's userinfo claims (CONTEXT.md): the default mapping. */
+/** DVCQG's userinfo claims (docs/federation.md): the default mapping. */
 export const DVCQG_CLAIMS = {
   subject: 'TechID',
   accountType: 'LoaiTaiKhoan',
