@@ -95,7 +95,7 @@ export async function csrFor(rsa: boolean): Promise<string> {
 }
 
 export async function seedRegistry(service: Service, count: number, options: { seed?: number; onProgress?: SeedProgress } = {}): Promise<SeedResult> {
-  const started = Date.now();
+  const started = performance.now();
   const rand = prng(options.seed ?? 2339);
   const expiredCount = Math.round(count * 0.04);
   const result: SeedResult = { issued: 0, revoked: 0, held: 0, importedExpired: 0, seconds: 0 };
@@ -103,7 +103,7 @@ export async function seedRegistry(service: Service, count: number, options: { s
   const serials = await seedLive(service, rand, count - expiredCount, result, progress);
   await seedStatuses(service, rand, serials, result);
   await seedExpiredImports(service, rand, expiredCount, result, progress);
-  result.seconds = (Date.now() - started) / 1000;
+  result.seconds = (performance.now() - started) / 1000;
   return result;
 }
 

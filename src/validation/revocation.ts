@@ -100,7 +100,8 @@ export class RevocationChecker {
 
   /** Our issuers by the SHA-256 of their certificate; re-read every few seconds. */
   async ourIssuers(): Promise<Map<string, OurIssuer>> {
-    const now = Date.now();
+    // A refresh period, not a point in time: measured on the monotonic clock.
+    const now = performance.now();
     if (!this.issuersCache || now - this.issuersCache.at > 5_000) {
       const rows = await this.registry.issuers();
       this.issuersCache = { at: now, rows, bySha: new Map(rows.filter((r) => r.certificate && r.role !== 'external').map((r) => [sha256Hex(r.certificate!), r])) };

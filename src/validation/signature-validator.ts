@@ -83,7 +83,8 @@ export class SignatureValidator {
   ) {}
 
   async validateSignature(input: SignatureInput): Promise<SignatureValidationReport> {
-    const started = Date.now();
+    // The time budget is a duration: the monotonic clock, never the (injectable) wall clock.
+    const started = performance.now();
     const extra = (input.chain ?? []).map((c, i) => loadCert(c, `chain[${i}]`));
     const requestCert = input.certificate ? loadCert(input.certificate, 'certificate') : null;
     const base = await this.trust.pool();
@@ -236,7 +237,7 @@ export class SignatureValidator {
   }
 
   private checkBudget(ctx: SignatureContext): void {
-    if (Date.now() > ctx.deadline) throw new AppError('payloadTooLarge', `validation exceeded its time budget of ${this.limits.timeBudgetMs} ms`);
+    if (performance.now() > ctx.deadline) throw new AppError('payloadTooLarge', `validation exceeded its time budget of ${this.limits.timeBudgetMs} ms`);
   }
 
   /** Chain, revocation and time for a cryptographically checked signer; the report. */

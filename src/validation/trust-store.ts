@@ -63,7 +63,7 @@ export class TrustStore {
   }
 
   private async current() {
-    if (this.snapshot && Date.now() - this.snapshot.at < this.refreshMs) return this.snapshot;
+    if (this.snapshot && performance.now() - this.snapshot.at < this.refreshMs) return this.snapshot;
     const pool = new CertPool();
     const listing: TrustListing[] = [];
     const push = (cert: Cert, kind: TrustKind, source: CertSource, extra: Partial<TrustListing> = {}) => {
@@ -86,7 +86,7 @@ export class TrustStore {
         this.log.warn({ err, sha256: entry.sha256 }, 'unreadable trust entry left out');
       }
     }
-    this.snapshot = { at: Date.now(), pool, listing };
+    this.snapshot = { at: performance.now(), pool, listing };
     return this.snapshot;
   }
 
