@@ -77,7 +77,8 @@ export class AccountRepository {
 
   async create(trx: Transaction, input: NewAccount): Promise<Account> {
     const now = this.clock.now();
-    const [row] = await trx<AccountRow>('accounts')
+    // The insert writes attributes as JSON text (jsonb); the row type describes what a read returns.
+    const [row] = await trx('accounts')
       .insert({
         id: randomUUID(),
         kind: input.kind,
@@ -99,7 +100,7 @@ export class AccountRepository {
         attributes: JSON.stringify(input.attributes ?? {}),
         created_at: now,
         updated_at: now,
-      } as never)
+      })
       .returning('*');
     return toAccount(row as AccountRow);
   }
@@ -145,7 +146,7 @@ export class AccountRepository {
   }
 
   async setRoles(trx: Transaction, id: string, roles: Role[]): Promise<void> {
-    await trx('accounts').where({ id }).update({ roles, updated_at: this.clock.now() } as never);
+    await trx('accounts').where({ id }).update({ roles, updated_at: this.clock.now() });
   }
 
   /** Organisation logins (enterprise, organisation) are one account per tax code (partial unique index). */

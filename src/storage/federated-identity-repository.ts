@@ -65,7 +65,7 @@ export class FederatedIdentityRepository {
         tax_code: input.taxCode,
         created_at: now,
         last_login_at: now,
-      } as never)
+      })
       .returning('*');
     return toLink(row as Row);
   }
