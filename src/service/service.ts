@@ -170,6 +170,7 @@ export async function createService(config: Config, options: CreateServiceOption
       loginWithPassword: (input) => accounts.loginWithPassword(input),
       findAccount: (id) => accounts.findById(id),
       log,
+      now: () => clock.now(),
     });
     const oidc = await OidcProvider.create({
       config,
@@ -277,6 +278,7 @@ export async function createService(config: Config, options: CreateServiceOption
       proxyHeader: config.certLogin.proxyHeader,
       trustedProxies: config.certLogin.trustedProxies,
       log,
+      now: () => clock.now(),
     };
     const strongMethods = (uid: string) => (certificateLoginEnabled ? [certificateLoginMethod(uid)] : []);
     // Signature validation: our registry answers for our certificates, the issuers' OCSP/CRL for others.
