@@ -362,6 +362,7 @@ export async function createService(config: Config, options: CreateServiceOption
           clients,
           audit: new AuditService(audit),
           trust: trustStore,
+          now: () => clock.now(),
         }),
         auditRouter({ audit: new AuditService(audit), verifier }),
         certificatesRouter({ certificates, verifier, now: () => clock.now() }),
