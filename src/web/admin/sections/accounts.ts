@@ -110,9 +110,15 @@ const deletePasskey = (c: AdminConsole) =>
     redirect(ctx, `/admin/accounts/${a.id}?done=passkeyDeleted`);
   };
 
+/** The officials, with the creation form. */
+const showAccounts = (c: AdminConsole) =>
+  function showAccounts(ctx: AppContext, o: Officer) {
+    return renderAccounts(c, ctx, o);
+  };
+
 /** The officials' accounts: creation, roles, status, passkeys. */
 export function accountsSection(router: Router<AppState>, c: AdminConsole): void {
-  router.get('/admin/accounts', c.page('admin', 'accounts', (ctx, o) => renderAccounts(c, ctx, o)));
+  router.get('/admin/accounts', c.page('admin', 'accounts', showAccounts(c)));
   router.post('/admin/accounts', c.page('admin', 'accounts', createAccount(c)));
   router.get('/admin/accounts/:id', c.page('admin', 'accounts', showAccount(c)));
   router.post('/admin/accounts/:id/roles', c.page('admin', 'accounts', setRoles(c)));

@@ -89,9 +89,15 @@ const removePortal = (c: AdminConsole) =>
     redirect(ctx, '/admin/portals?done=portalRemoved');
   };
 
+/** The portals, with the registration form. */
+const showPortals = (c: AdminConsole) =>
+  function showPortals(ctx: AppContext, o: Officer) {
+    return renderPortals(c, ctx, o);
+  };
+
 /** The portals (our OIDC clients): registration, secret rotation, removal. */
 export function portalsSection(router: Router<AppState>, c: AdminConsole): void {
-  router.get('/admin/portals', c.page('admin', 'portals', (ctx, o) => renderPortals(c, ctx, o)));
+  router.get('/admin/portals', c.page('admin', 'portals', showPortals(c)));
   router.post('/admin/portals', c.page('admin', 'portals', registerPortal(c)));
   router.post('/admin/portals/:clientId/rotate', c.page('admin', 'portals', rotateSecret(c)));
   router.post('/admin/portals/:clientId/remove', c.page('admin', 'portals', removePortal(c)));

@@ -128,9 +128,15 @@ const rejectRequest = (c: AdminConsole) =>
     redirect(ctx, `/admin/requests/${r.id}?done=rejected`);
   };
 
+/** The requests, with the request form. */
+const showRequests = (c: AdminConsole) =>
+  function showRequests(ctx: AppContext, o: Officer) {
+    return renderRequests(c, ctx, o);
+  };
+
 /** Certificate requests: the CSR upload, the list, one request, and its approval or rejection. */
 export function requestsSection(router: Router<AppState>, c: AdminConsole): void {
-  router.get('/admin/requests', c.page('read', 'requests', (ctx, o) => renderRequests(c, ctx, o)));
+  router.get('/admin/requests', c.page('read', 'requests', showRequests(c)));
   router.post('/admin/requests', c.page('request', 'requests', submitRequest(c)));
   router.get('/admin/requests/:id', c.page('read', 'requests', showRequest(c)));
   router.post('/admin/requests/:id/approve', c.page('approve', 'requests', approveRequest(c)));

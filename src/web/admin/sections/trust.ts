@@ -54,9 +54,15 @@ const removeTrusted = (c: AdminConsole) =>
     redirect(ctx, '/admin/trust?done=trustRemoved');
   };
 
+/** The trust store, with the form that adds to it. */
+const showTrustStore = (c: AdminConsole) =>
+  function showTrustStore(ctx: AppContext, o: Officer) {
+    return renderTrust(c, ctx, o);
+  };
+
 /** The validation's trust store: anchors and intermediates added by administrators. */
 export function trustSection(router: Router<AppState>, c: AdminConsole): void {
-  router.get('/admin/trust', c.page('admin', 'trust', (ctx, o) => renderTrust(c, ctx, o)));
+  router.get('/admin/trust', c.page('admin', 'trust', showTrustStore(c)));
   router.post('/admin/trust', c.page('admin', 'trust', addTrusted(c)));
   router.post('/admin/trust/:sha256/remove', c.page('admin', 'trust', removeTrusted(c)));
 }
