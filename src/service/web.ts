@@ -60,6 +60,7 @@ export function buildFederation(w: Wiring, identity: Identity): ReturnType<typeo
     loginWithPassword: (input) => accounts.loginWithPassword(input),
     findAccount: (id) => accounts.findById(id),
     log: w.log,
+    now: () => w.clock.now(),
   });
 }
 
@@ -79,6 +80,7 @@ export function buildWeb(w: Wiring, parts: Parts): Web {
     proxyHeader: config.certLogin.proxyHeader,
     trustedProxies: config.certLogin.trustedProxies,
     log,
+    now: () => w.clock.now(),
   };
   const strongMethods = (uid: string) => (certificateLoginEnabled ? [certificateLoginMethod(uid)] : []);
   const { responder } = parts.pki;
@@ -165,6 +167,7 @@ function featureRouters(w: Wiring, parts: Parts, strongMethods: (uid: string) =>
       clients: identity.clients,
       audit,
       trust: validation.trust,
+      now: () => clock.now(),
     }),
     auditRouter({ audit, verifier }),
     certificatesRouter({ certificates, verifier, now: () => clock.now() }),

@@ -1,22 +1,10 @@
-import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import Router from '@koa/router';
 import type { AppState } from './context.js';
+import { serveStatic } from './middleware/koa-serve-static.js';
 
-/** The few static assets of the server-rendered pages, served from memory with an ETag. */
+/** The stylesheet of every server-rendered page (the console's and the passkey script are served by their routers). */
 export function staticRouter(): Router<AppState> {
-  const css = readFileSync(new URL('./static/tinnhiem.css', import.meta.url));
-  const etag = `"${createHash('sha256').update(css).digest('base64url').slice(0, 22)}"`;
   const router = new Router<AppState>();
-  router.get('/static/tinnhiem.css', (ctx) => {
-    ctx.set('ETag', etag);
-    ctx.set('Cache-Control', 'public, max-age=3600');
-    if (ctx.get('if-none-match') === etag) {
-      ctx.status = 304;
-      return;
-    }
-    ctx.type = 'text/css; charset=utf-8';
-    ctx.body = css;
-  });
+  router.get('/static/tinnhiem.css', serveStatic(new URL('./static/tinnhiem.css', import.meta.url), 'text/css; charset=utf-8'));
   return router;
 }

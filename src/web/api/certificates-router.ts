@@ -5,6 +5,7 @@ import type { AccessTokenVerifier } from '../../auth/access-token-verifier.js';
 import type { CertificateRecord, CertificateRequestRecord } from '../../registry/records.js';
 import { REVOCATION_REASONS } from '../../registry/records.js';
 import type { CertificateService } from '../../certificates/certificate-service.js';
+import type { RequestOutcome } from '../../certificates/registration-authority.js';
 import { actorOf, requireScopes } from '../middleware/koa-api-auth.js';
 import { requireContentType } from '../middleware/koa-body-limits.js';
 import { openApi, problemResponses } from './openapi-registry.js';
@@ -102,11 +103,14 @@ const SearchQuery = z.object({
   offset: z.coerce.number().int().min(0).max(10_000_000).default(0),
 });
 
+/** RFC 5280 §5.3.1 reasons of a revocation (a hold has its own operation). */
+const REVOKE_REASONS = REVOCATION_REASONS.filter((r) => r !== 'certificateHold');
+
 const RevokeInput = openApi.register(
   'RevokeInput',
   z
     .object({
-      reason: z.enum(REVOCATION_REASONS.filter((r) => r !== 'certificateHold') as [string, ...string[]]).default('unspecified'),
+      reason: z.enum(REVOKE_REASONS).default('unspecified'),
       invalidityDate: z.iso.datetime({ offset: true }).optional().meta({ description: 'RFC 5280 §5.3.2: when the key was (suspected) compromised' }),
       comment: z.string().max(1000).optional(),
     })
@@ -122,7 +126,7 @@ const BulkRevokeInput = openApi.register(
       agency: z.string().min(1).max(200).optional(),
       nationalId: z.string().max(20).optional(),
       taxCode: z.string().max(20).optional(),
-      reason: z.enum(REVOCATION_REASONS.filter((r) => r !== 'certificateHold') as [string, ...string[]]),
+      reason: z.enum(REVOKE_REASONS),
       comment: z.string().max(1000).optional(),
     })
     .strict()
@@ -199,71 +203,79 @@ export interface CertificatesRouterDeps {
   now(): Date;
 }
 
-/** The registry and the RA over REST (/api/v1); least-privilege scopes per operation. */
-export function certificatesRouter(deps: CertificatesRouterDeps): Router<AppState> {
-  const router = new Router<AppState>({ prefix: '/api/v1' });
-  const scope = (s: string) => requireScopes(deps.verifier, s);
-  const jsonBody = requireContentType('application/json');
-  const svc = deps.certificates;
-  const noStore = (ctx: AppContext) => ctx.set('Cache-Control', 'no-store');
+const noStore = (ctx: AppContext) => ctx.set('Cache-Control', 'no-store');
 
-  router.post('/certificate-requests', scope('certs:request'), jsonBody, async (ctx) => {
+/** A request, and its certificate when the request was issued at once (no approval needed). */
+async function outcomeView(deps: CertificatesRouterDeps, outcome: RequestOutcome) {
+  return { request: requestView(outcome.request), certificate: outcome.issued ? certificateView(await deps.certificates.ca.certificate(outcome.issued.serial, outcome.issued.issuerId), deps.now()) : null };
+}
+
+const submitRequest = (deps: CertificatesRouterDeps) =>
+  async function submitRequest(ctx: AppContext) {
     const input = validate(RequestInput, ctx.request.body, 'body');
-    const outcome = await svc.ra.submit(actorOf(ctx.state), { csr: input.csr, profileId: input.profile, holder: input.subject || input.emails || input.dnsNames ? { subject: input.subject, emails: input.emails, dnsNames: input.dnsNames } : undefined, predecessorSerial: input.predecessorSerial });
+    const holder = input.subject || input.emails || input.dnsNames ? { subject: input.subject, emails: input.emails, dnsNames: input.dnsNames } : undefined;
+    const outcome = await deps.certificates.ra.submit(actorOf(ctx.state), { csr: input.csr, profileId: input.profile, holder, predecessorSerial: input.predecessorSerial });
     ctx.status = 201;
     ctx.set('Location', `/api/v1/certificate-requests/${outcome.request.id}`);
     noStore(ctx);
-    ctx.body = { request: requestView(outcome.request), certificate: outcome.issued ? certificateView(await svc.ca.certificate(outcome.issued.serial, outcome.issued.issuerId), deps.now()) : null };
-  });
+    ctx.body = await outcomeView(deps, outcome);
+  };
 
-  router.get('/certificate-requests', scope('certs:read'), async (ctx) => {
+const listRequests = (deps: CertificatesRouterDeps) =>
+  async function listRequests(ctx: AppContext) {
     const { status } = validate(z.object({ status: z.enum(['pending', 'approved', 'issued', 'rejected']).optional() }), ctx.query, 'query');
     noStore(ctx);
-    ctx.body = { items: (await svc.ra.list(status)).map(requestView) };
-  });
+    ctx.body = { items: (await deps.certificates.ra.list(status)).map(requestView) };
+  };
 
-  router.get('/certificate-requests/:id', scope('certs:read'), async (ctx) => {
+const getRequest = (deps: CertificatesRouterDeps) =>
+  async function getRequest(ctx: AppContext) {
     const { id } = validate(idParam, ctx.params, 'query');
     noStore(ctx);
-    ctx.body = requestView(await svc.ra.get(id));
-  });
+    ctx.body = requestView(await deps.certificates.ra.get(id));
+  };
 
-  router.post('/certificate-requests/:id/approve', scope('certs:approve'), async (ctx) => {
+const approveRequest = (deps: CertificatesRouterDeps) =>
+  async function approveRequest(ctx: AppContext) {
     const { id } = validate(idParam, ctx.params, 'query');
-    const outcome = await svc.ra.approve(actorOf(ctx.state), id);
+    const outcome = await deps.certificates.ra.approve(actorOf(ctx.state), id);
     noStore(ctx);
-    ctx.body = { request: requestView(outcome.request), certificate: outcome.issued ? certificateView(await svc.ca.certificate(outcome.issued.serial, outcome.issued.issuerId), deps.now()) : null };
-  });
+    ctx.body = await outcomeView(deps, outcome);
+  };
 
-  router.post('/certificate-requests/:id/reject', scope('certs:approve'), jsonBody, async (ctx) => {
+const rejectRequest = (deps: CertificatesRouterDeps) =>
+  async function rejectRequest(ctx: AppContext) {
     const { id } = validate(idParam, ctx.params, 'query');
     const { reason } = validate(RejectInput, ctx.request.body, 'body');
     noStore(ctx);
-    ctx.body = requestView(await svc.ra.reject(actorOf(ctx.state), id, reason));
-  });
+    ctx.body = requestView(await deps.certificates.ra.reject(actorOf(ctx.state), id, reason));
+  };
 
-  router.get('/certificates', scope('certs:read'), async (ctx) => {
+const searchCertificates = (deps: CertificatesRouterDeps) =>
+  async function searchCertificates(ctx: AppContext) {
     const q = validate(SearchQuery, ctx.query, 'query');
-    const page = await svc.search({ text: q.q, nationalId: q.nationalId, taxCode: q.taxCode, agency: q.agency, status: q.status, profileId: q.profile, issuerId: q.issuer, expiresWithinDays: q.expiresWithinDays, limit: q.limit, offset: q.offset });
+    const page = await deps.certificates.search({ text: q.q, nationalId: q.nationalId, taxCode: q.taxCode, agency: q.agency, status: q.status, profileId: q.profile, issuerId: q.issuer, expiresWithinDays: q.expiresWithinDays, limit: q.limit, offset: q.offset });
     noStore(ctx);
     ctx.body = { items: page.items.map((c) => certificateView(c, deps.now())), total: page.total, limit: q.limit, offset: q.offset };
-  });
+  };
 
-  router.post('/certificates/bulk-revoke', scope('certs:revoke'), jsonBody, async (ctx) => {
+const bulkRevoke = (deps: CertificatesRouterDeps) =>
+  async function bulkRevoke(ctx: AppContext) {
     const input = validate(BulkRevokeInput, ctx.request.body, 'body');
     noStore(ctx);
-    ctx.body = await svc.bulkRevoke(actorOf(ctx.state), { agency: input.agency, nationalId: input.nationalId, taxCode: input.taxCode }, input.reason as never, input.comment);
-  });
+    ctx.body = await deps.certificates.bulkRevoke(actorOf(ctx.state), { agency: input.agency, nationalId: input.nationalId, taxCode: input.taxCode }, input.reason, input.comment);
+  };
 
-  // One route for the detail and its downloads: `:serial` may end in .pem or .der.
-  router.get('/certificates/:serial', scope('certs:read'), async (ctx) => {
+/** One route for the detail and its downloads: `:serial` may end in .pem or .der. */
+const getCertificate = (deps: CertificatesRouterDeps) =>
+  async function getCertificate(ctx: AppContext) {
     const match = /^([0-9a-fA-F:]{1,64})(\.pem|\.der)?$/.exec(ctx.params.serial);
     if (!match) throw new AppError('validationFailed', 'serial: hexadecimal, optionally ending in .pem or .der');
-    const cert = await svc.ca.certificate(match[1]);
+    const cert = await deps.certificates.ca.certificate(match[1]);
     if (match[2] === '.pem') {
       ctx.type = 'application/pem-certificate-chain';
       ctx.set('Content-Disposition', `attachment; filename="${cert.serial}.pem"`);
-      ctx.body = svc.pem(cert);
+      ctx.body = deps.certificates.pem(cert);
       return;
     }
     if (match[2] === '.der') {
@@ -274,32 +286,52 @@ export function certificatesRouter(deps: CertificatesRouterDeps): Router<AppStat
     }
     noStore(ctx);
     ctx.body = certificateView(cert, deps.now());
-  });
+  };
 
-  router.get('/certificates/:serial/chain', scope('certs:read'), async (ctx) => {
+const getChain = (deps: CertificatesRouterDeps) =>
+  async function getChain(ctx: AppContext) {
     const { serial } = validate(serialParam, ctx.params, 'query');
-    const cert = await svc.ca.certificate(serial);
+    const cert = await deps.certificates.ca.certificate(serial);
     ctx.type = 'application/pkcs7-mime';
     ctx.set('Content-Disposition', `attachment; filename="${cert.serial}.p7b"`);
-    ctx.body = Buffer.from(await svc.chainPkcs7(cert));
-  });
+    ctx.body = Buffer.from(await deps.certificates.chainPkcs7(cert));
+  };
 
-  for (const action of ['revoke', 'hold', 'release'] as const) {
-    router.post(`/certificates/:serial/${action}`, scope('certs:revoke'), jsonBody, async (ctx) => {
-      const { serial } = validate(serialParam, ctx.params, 'query');
-      const input = action === 'revoke' ? validate(RevokeInput, ctx.request.body ?? {}, 'body') : validate(CommentInput, ctx.request.body ?? {}, 'body');
-      const updated = await svc.ca.changeStatus({
-        actor: actorOf(ctx.state),
-        serial,
-        action,
-        reason: 'reason' in input ? (input.reason as never) : undefined,
-        invalidityDate: 'invalidityDate' in input && typeof input.invalidityDate === 'string' ? new Date(input.invalidityDate) : null,
-        comment: input.comment,
-      });
-      noStore(ctx);
-      ctx.body = certificateView(updated, deps.now());
+/** Revoke (RFC 5280 reasons), hold (certificateHold) or release. */
+const changeStatus = (deps: CertificatesRouterDeps, action: 'revoke' | 'hold' | 'release') =>
+  async function changeStatus(ctx: AppContext) {
+    const { serial } = validate(serialParam, ctx.params, 'query');
+    const body = ctx.request.body ?? {};
+    const revocation = action === 'revoke' ? validate(RevokeInput, body, 'body') : null;
+    const input = revocation ?? validate(CommentInput, body, 'body');
+    const updated = await deps.certificates.ca.changeStatus({
+      actor: actorOf(ctx.state),
+      serial,
+      action,
+      reason: revocation?.reason,
+      invalidityDate: typeof revocation?.invalidityDate === 'string' ? new Date(revocation.invalidityDate) : null,
+      comment: input.comment,
     });
-  }
+    noStore(ctx);
+    ctx.body = certificateView(updated, deps.now());
+  };
 
+/** The registry and the RA over REST (/api/v1); least-privilege scopes per operation. */
+export function certificatesRouter(deps: CertificatesRouterDeps): Router<AppState> {
+  const router = new Router<AppState>({ prefix: '/api/v1' });
+  const scope = (s: string) => requireScopes(deps.verifier, s);
+  const jsonBody = requireContentType('application/json');
+  router.post('/certificate-requests', scope('certs:request'), jsonBody, submitRequest(deps));
+  router.get('/certificate-requests', scope('certs:read'), listRequests(deps));
+  router.get('/certificate-requests/:id', scope('certs:read'), getRequest(deps));
+  router.post('/certificate-requests/:id/approve', scope('certs:approve'), approveRequest(deps));
+  router.post('/certificate-requests/:id/reject', scope('certs:approve'), jsonBody, rejectRequest(deps));
+  router.get('/certificates', scope('certs:read'), searchCertificates(deps));
+  router.post('/certificates/bulk-revoke', scope('certs:revoke'), jsonBody, bulkRevoke(deps));
+  router.get('/certificates/:serial', scope('certs:read'), getCertificate(deps));
+  router.get('/certificates/:serial/chain', scope('certs:read'), getChain(deps));
+  for (const action of ['revoke', 'hold', 'release'] as const) {
+    router.post(`/certificates/:serial/${action}`, scope('certs:revoke'), jsonBody, changeStatus(deps, action));
+  }
   return router;
 }

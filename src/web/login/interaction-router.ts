@@ -1,14 +1,15 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
 import Router from '@koa/router';
 import type { Provider } from 'oidc-provider';
 import { AppError } from '../../errors/app-error.js';
 import type { AppContext, AppState } from '../context.js';
-import { readBody } from '../middleware/koa-body-limits.js';
 import type { Account } from '../../../oidc/account.js';
 import type { PasswordLoginResult } from '../../accounts/account-service.js';
 import { pickLanguage, t, type Language } from '../locales/messages.js';
-import { consentPage, errorPage, loginPage, type LoginMethodLink } from '../views/pages.js';
+import { consentPage, loginPage, type LoginMethodLink } from '../views/pages.js';
 import { sendPage as page } from '../views/html.js';
+import { sendErrorPage } from '../views/error-page.js';
+import { formGuard, readUrlEncoded, requireUrlEncoded, type FormGuard } from '../middleware/koa-form-guard.js';
+import { interactionOrExpired, type InteractionDetails } from './interaction-session.js';
 import { applyRequestedAccess } from '../../../oidc/grants.js';
 import { ACR } from '../../../oidc/scopes.js';
 import { STEP_UP_REASON } from '../../../oidc/step-up.js';
@@ -29,166 +30,153 @@ export interface InteractionDeps {
 
 const FORM_LIMIT = 16 * 1024;
 
-/**
- * The login and consent pages of the provider (server-rendered, no script). Every form carries a
- * CSRF token bound to the interaction, and a cross-origin POST is refused outright.
- */
-export function interactionRouter(deps: InteractionDeps): Router<AppState> {
-  const router = new Router<AppState>({ prefix: '/interaction' });
-  const csrfFor = (uid: string) => createHmac('sha256', deps.csrfSecret).update(`interaction:${uid}`).digest('base64url');
+/** What the prompt asks that the grant lacks (oidc-provider's prompt details). */
+interface MissingAccess {
+  missingOIDCScope?: string[];
+  missingOIDCClaims?: string[];
+  missingResourceScopes?: Record<string, string[]>;
+}
 
-  async function details(ctx: AppContext) {
-    try {
-      const found = await deps.provider().interactionDetails(ctx.req, ctx.res);
-      if (found.uid !== ctx.params.uid) throw new Error('interaction mismatch');
-      return found;
-    } catch {
-      // Missing or expired interaction cookie, or a uid from another browser.
-      const lang = pickLanguage(ctx);
-      page(ctx, 400, errorPage({ lang, message: t(lang, 'error.session'), details: [], requestId: ctx.state.requestId }));
-      return null;
-    }
-  }
+/** What the handlers share: the dependencies, the form guard and the login page. */
+interface Pages {
+  deps: InteractionDeps;
+  guard: FormGuard;
+  clientName(clientId: unknown): Promise<string>;
+  renderLogin(ctx: AppContext, lang: Language, uid: string, clientId: unknown, extra?: { login?: string; error?: string; status?: number }): Promise<void>;
+  /** The interaction's form, or null once the form-expired page is sent (a wrong token). */
+  readForm(ctx: AppContext): Promise<URLSearchParams | null>;
+}
 
-  async function readForm(ctx: AppContext): Promise<URLSearchParams | null> {
-    if (!ctx.request.is('application/x-www-form-urlencoded')) {
-      throw new AppError('unsupportedMediaType', 'expected an application/x-www-form-urlencoded form');
-    }
-    // Fetch metadata first (browsers send it on every form post); Origin as the fallback. A
-    // privacy setting may turn Origin into "null" on a same-origin post, so that alone is no refusal.
-    const site = ctx.get('sec-fetch-site');
-    const origin = ctx.get('origin');
-    if ((site && site !== 'same-origin' && site !== 'none') || (origin && origin !== 'null' && origin !== deps.publicOrigin)) {
-      throw new AppError('forbidden', 'cross-origin form submission refused');
-    }
-    const form = new URLSearchParams((await readBody(ctx, FORM_LIMIT)).toString('utf8'));
-    const expected = Buffer.from(csrfFor(ctx.params.uid));
-    const given = Buffer.from(form.get('csrf') ?? '');
-    if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
-      const lang = pickLanguage(ctx);
-      page(ctx, 403, errorPage({ lang, message: t(lang, 'error.csrf'), details: [], requestId: ctx.state.requestId }));
-      return null;
-    }
-    return form;
-  }
-
+function interactionPages(deps: InteractionDeps): Pages {
+  const guard = formGuard({ publicOrigin: deps.publicOrigin, secret: deps.csrfSecret, purpose: 'interaction' });
   async function clientName(clientId: unknown): Promise<string> {
     const client = await deps.provider().Client.find(String(clientId));
     return client?.clientName ?? String(clientId);
   }
+  return {
+    deps,
+    guard,
+    clientName,
+    async renderLogin(ctx, lang, uid, clientId, extra = {}) {
+      const links = { action: `/interaction/${uid}/login`, selfHref: `/interaction/${uid}`, abortHref: `/interaction/${uid}/abort` };
+      page(ctx, extra.status ?? 200, loginPage({ lang, ...links, csrf: guard.token(uid), clientName: await clientName(clientId), login: extra.login, error: extra.error, methods: deps.loginMethods(uid) }));
+    },
+    async readForm(ctx) {
+      requireUrlEncoded(ctx);
+      guard.checkOrigin(ctx);
+      const form = await readUrlEncoded(ctx, FORM_LIMIT);
+      if (guard.accepts(ctx.params.uid, form.get('csrf'))) return form;
+      sendErrorPage(ctx, 403, { message: 'error.csrf' });
+      return null;
+    },
+  };
+}
 
-  async function renderLogin(ctx: AppContext, lang: Language, uid: string, clientId: unknown, extra: { login?: string; error?: string; status?: number } = {}) {
-    page(
-      ctx,
-      extra.status ?? 200,
-      loginPage({
-        lang,
-        action: `/interaction/${uid}/login`,
-        selfHref: `/interaction/${uid}`,
-        abortHref: `/interaction/${uid}/abort`,
-        csrf: csrfFor(uid),
-        clientName: await clientName(clientId),
-        login: extra.login,
-        error: extra.error,
-        methods: deps.loginMethods(uid),
-      }),
-    );
-  }
+/** Redirects the browser on to wherever oidc-provider resumes the authorization (RFC 9110 §15.4.4). */
+async function resume(ctx: AppContext, provider: Provider, result: Parameters<Provider['interactionResult']>[2], mergeWithLastSubmission: boolean) {
+  const redirectTo = await provider.interactionResult(ctx.req, ctx.res, result, { mergeWithLastSubmission });
+  ctx.redirect(redirectTo);
+  ctx.status = 303;
+}
 
-  router.get('/:uid', async (ctx) => {
-    const d = await details(ctx);
+/** The login page or the consent page, whichever the interaction's prompt asks for. */
+const showPrompt = (p: Pages) =>
+  async function showPrompt(ctx: AppContext) {
+    const d = await interactionOrExpired(ctx, p.deps.provider);
     if (!d) return;
     const lang = pickLanguage(ctx);
     // A password cannot answer a step-up: the stronger methods have their own page.
-    if (d.prompt.name === 'login' && deps.stepUpHref && d.prompt.reasons.includes(STEP_UP_REASON)) return ctx.redirect(deps.stepUpHref(d.uid));
-    if (d.prompt.name === 'login') return renderLogin(ctx, lang, d.uid, d.params.client_id);
-    const account = d.session?.accountId ? await deps.findAccount(d.session.accountId) : null;
-    const missing = d.prompt.details as { missingOIDCScope?: string[]; missingResourceScopes?: Record<string, string[]> };
-    page(
-      ctx,
-      200,
-      consentPage({
-        lang,
-        action: `/interaction/${d.uid}/confirm`,
-        abortHref: `/interaction/${d.uid}/abort`,
-        selfHref: `/interaction/${d.uid}`,
-        csrf: csrfFor(d.uid),
-        clientName: await clientName(d.params.client_id),
-        accountName: account?.fullName ?? '',
-        scopes: missing.missingOIDCScope ?? [],
-        apiScopes: Object.values(missing.missingResourceScopes ?? {}).flat(),
-      }),
-    );
-  });
+    if (d.prompt.name === 'login' && p.deps.stepUpHref && d.prompt.reasons.includes(STEP_UP_REASON)) return ctx.redirect(p.deps.stepUpHref(d.uid));
+    if (d.prompt.name === 'login') return p.renderLogin(ctx, lang, d.uid, d.params.client_id);
+    await showConsent(p, ctx, lang, d);
+  };
 
-  router.post('/:uid/login', async (ctx) => {
-    const d = await details(ctx);
+async function showConsent(p: Pages, ctx: AppContext, lang: Language, d: InteractionDetails) {
+  const account = d.session?.accountId ? await p.deps.findAccount(d.session.accountId) : null;
+  const missing = d.prompt.details as MissingAccess;
+  page(
+    ctx,
+    200,
+    consentPage({
+      lang,
+      action: `/interaction/${d.uid}/confirm`,
+      abortHref: `/interaction/${d.uid}/abort`,
+      selfHref: `/interaction/${d.uid}`,
+      csrf: p.guard.token(d.uid),
+      clientName: await p.clientName(d.params.client_id),
+      accountName: account?.fullName ?? '',
+      scopes: missing.missingOIDCScope ?? [],
+      apiScopes: Object.values(missing.missingResourceScopes ?? {}).flat(),
+    }),
+  );
+}
+
+const submitLogin = (p: Pages) =>
+  async function submitLogin(ctx: AppContext) {
+    const d = await interactionOrExpired(ctx, p.deps.provider);
     if (!d) return;
-    const form = await readForm(ctx);
+    const form = await p.readForm(ctx);
     if (!form) return;
     if (d.prompt.name !== 'login') throw new AppError('badRequest', 'this interaction does not ask for a login');
     if (d.prompt.reasons.includes(STEP_UP_REASON)) throw new AppError('forbidden', 'a password cannot answer a step-up: use a passkey or a certificate');
     const lang = pickLanguage(ctx);
     const login = (form.get('login') ?? '').trim();
     const password = form.get('password') ?? '';
-    if (!login || !password) return renderLogin(ctx, lang, d.uid, d.params.client_id, { login, error: t(lang, 'login.error.missing'), status: 400 });
+    if (!login || !password) return p.renderLogin(ctx, lang, d.uid, d.params.client_id, { login, error: t(lang, 'login.error.missing'), status: 400 });
 
-    const result = await deps.loginWithPassword({ login, password, ip: ctx.ip, clientId: String(d.params.client_id) });
+    const result = await p.deps.loginWithPassword({ login, password, ip: ctx.ip, clientId: String(d.params.client_id) });
     if (!result.ok) {
       const error =
         result.reason === 'throttled'
           ? t(lang, 'login.error.throttled', { minutes: Math.max(1, Math.ceil(result.retryAfterSeconds / 60)) })
           : t(lang, result.reason === 'disabled' ? 'login.error.disabled' : 'login.error.invalid');
       if (result.reason === 'throttled') ctx.set('Retry-After', String(result.retryAfterSeconds));
-      return renderLogin(ctx, lang, d.uid, d.params.client_id, { login, error, status: result.reason === 'throttled' ? 429 : 401 });
+      return p.renderLogin(ctx, lang, d.uid, d.params.client_id, { login, error, status: result.reason === 'throttled' ? 429 : 401 });
     }
     // A password alone is the lowest level (RFC 8176 `pwd`); passkeys and certificates add more.
-    const redirectTo = await deps.provider().interactionResult(
-      ctx.req,
-      ctx.res,
-      { login: { accountId: result.account.id, acr: ACR.low, amr: ['pwd'], remember: true } },
-      { mergeWithLastSubmission: false },
-    );
-    ctx.redirect(redirectTo);
-    ctx.status = 303;
-  });
+    await resume(ctx, p.deps.provider(), { login: { accountId: result.account.id, acr: ACR.low, amr: ['pwd'], remember: true } }, false);
+  };
 
-  router.post('/:uid/confirm', async (ctx) => {
-    const d = await details(ctx);
+const confirmConsent = (p: Pages) =>
+  async function confirmConsent(ctx: AppContext) {
+    const d = await interactionOrExpired(ctx, p.deps.provider);
     if (!d) return;
-    const form = await readForm(ctx);
+    const form = await p.readForm(ctx);
     if (!form) return;
     if (d.prompt.name !== 'consent' || !d.session?.accountId) throw new AppError('badRequest', 'this interaction does not ask for consent');
-    const account = await deps.findAccount(d.session.accountId);
+    const account = await p.deps.findAccount(d.session.accountId);
     if (!account) throw new AppError('forbidden', 'the account is gone');
-    const provider = deps.provider();
+    const provider = p.deps.provider();
     const grant = d.grantId ? await provider.Grant.find(d.grantId) : new provider.Grant({ accountId: account.id, clientId: String(d.params.client_id) });
     if (!grant) throw new AppError('badRequest', 'the grant of this interaction is gone');
-    const missing = d.prompt.details as { missingOIDCScope?: string[]; missingOIDCClaims?: string[]; missingResourceScopes?: Record<string, string[]> };
+    const missing = d.prompt.details as MissingAccess;
     applyRequestedAccess(
       grant,
       { oidcScopes: missing.missingOIDCScope ?? [], claims: missing.missingOIDCClaims ?? [], resourceScopes: missing.missingResourceScopes ?? {} },
       account,
-      deps.apiResource,
+      p.deps.apiResource,
     );
     const grantId = await grant.save();
-    const redirectTo = await provider.interactionResult(ctx.req, ctx.res, { consent: { grantId } }, { mergeWithLastSubmission: true });
-    ctx.redirect(redirectTo);
-    ctx.status = 303;
-  });
+    await resume(ctx, provider, { consent: { grantId } }, true);
+  };
 
-  router.get('/:uid/abort', async (ctx) => {
-    const d = await details(ctx);
+const abort = (p: Pages) =>
+  async function abortInteraction(ctx: AppContext) {
+    const d = await interactionOrExpired(ctx, p.deps.provider);
     if (!d) return;
-    const redirectTo = await deps.provider().interactionResult(
-      ctx.req,
-      ctx.res,
-      { error: 'access_denied', error_description: 'the user cancelled the sign-in' },
-      { mergeWithLastSubmission: false },
-    );
-    ctx.redirect(redirectTo);
-    ctx.status = 303;
-  });
+    await resume(ctx, p.deps.provider(), { error: 'access_denied', error_description: 'the user cancelled the sign-in' }, false);
+  };
 
+/**
+ * The login and consent pages of the provider (server-rendered, no script). Every form carries a
+ * CSRF token bound to the interaction, and a cross-origin POST is refused outright.
+ */
+export function interactionRouter(deps: InteractionDeps): Router<AppState> {
+  const router = new Router<AppState>({ prefix: '/interaction' });
+  const pages = interactionPages(deps);
+  router.get('/:uid', showPrompt(pages));
+  router.post('/:uid/login', submitLogin(pages));
+  router.post('/:uid/confirm', confirmConsent(pages));
+  router.get('/:uid/abort', abort(pages));
   return router;
 }

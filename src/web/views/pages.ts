@@ -1,5 +1,5 @@
 import { html, raw, type Raw } from './html.js';
-import { t, type Language } from '../locales/messages.js';
+import { t, type Language, type MessageKey } from '../locales/messages.js';
 
 export interface LoginMethodLink {
   id: string;
@@ -82,7 +82,7 @@ export function consentPage(p: {
   apiScopes: string[];
 }): string {
   const { lang } = p;
-  const items = p.scopes.map((s) => html`<li>${t(lang, `scope.${s}` as never)}</li>`);
+  const items = p.scopes.map((s) => html`<li>${t(lang, `scope.${s}` as MessageKey)}</li>`);
   const body = html`
 <h1>${t(lang, 'consent.title')}</h1>
 <p class="who">${t(lang, 'consent.signedInAs', { name: p.accountName })}</p>
