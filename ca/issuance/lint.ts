@@ -5,7 +5,7 @@
  */
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
-import { AppError } from '../../src/errors/app-error.js';
+import { CaError } from '../errors.js';
 import { readSignatureAlgorithm, signatureAlgorithmDer } from '../asn1/algorithms.js';
 import { bitString, bytesEqual, decodeDer, der, derTag, oidToString, tlv, toHex } from '../asn1/der.js';
 import { findExtension } from '../asn1/certificate.js';
@@ -49,13 +49,13 @@ function readCertificate(input: Uint8Array): { certificate: pkijs.Certificate; s
   let schema = outer;
   if (!signed) {
     const algorithm = children.find((c, i) => i <= 2 && c instanceof asn1js.Sequence);
-    if (!algorithm) throw new AppError('lintFailed', 'certificate to lint: no signature algorithm in the TBSCertificate');
+    if (!algorithm) throw new CaError('lintFailed', 'certificate to lint: no signature algorithm in the TBSCertificate');
     schema = decodeDer(tlv(derTag.sequence, input, der(algorithm), bitString(new Uint8Array())), 'certificate to lint', 'lintFailed');
   }
   try {
     return { certificate: new pkijs.Certificate({ schema }), signed };
   } catch (error) {
-    throw new AppError('lintFailed', `certificate to lint: not a certificate structure (${(error as Error).message})`);
+    throw new CaError('lintFailed', `certificate to lint: not a certificate structure (${(error as Error).message})`);
   }
 }
 
@@ -208,6 +208,6 @@ export function lintCertificate(input: Uint8Array, profile: Profile, issuer: Iss
 /** Throws `lintFailed` listing the problems, if any: a certificate that fails lint is never signed. */
 export function assertLintClean(problems: LintProblem[], what: string): void {
   if (problems.length) {
-    throw new AppError('lintFailed', `${what} failed lint: ${problems.map((p) => `[${p.code}] ${p.message}`).join('; ')}`, { problems });
+    throw new CaError('lintFailed', `${what} failed lint: ${problems.map((p) => `[${p.code}] ${p.message}`).join('; ')}`, { problems });
   }
 }

@@ -3,7 +3,7 @@
  * value must look like. Values are normalised (NFC, trimmed, single spaces, canonical `KIND:value`
  * UIDs, lower-case e-mail and DNS names) so one holder always gets the same name bytes.
  */
-import { AppError } from '../../src/errors/app-error.js';
+import { CaError } from '../errors.js';
 import { isMultiValued, subjectAttributeOrder, subjectAttributes, type SubjectAttribute, type SubjectFields } from '../asn1/names.js';
 import { formatUid, parseUid, type IdentifierKind } from '../asn1/vn-identifiers.js';
 import type { Profile } from '../profiles/profile.js';
@@ -116,6 +116,6 @@ export function namePolicyProblems(request: IssuanceRequest, profile: Profile): 
 /** The normalised request, or a `policyViolation` listing every problem. */
 export function checkNamePolicy(request: IssuanceRequest, profile: Profile): IssuanceRequest {
   const result = namePolicyProblems(request, profile);
-  if (result.problems.length) throw new AppError('policyViolation', result.problems.join('; '), { problems: result.problems });
+  if (result.problems.length) throw new CaError('policyViolation', result.problems.join('; '), { problems: result.problems });
   return result.request;
 }

@@ -39,7 +39,7 @@ export interface Issued {
 
 /** Holder facts the registry indexes, from the subject the CA writes. */
 export function holderFacts(request: IssuanceRequest): HolderFacts {
-  const attributes = parseName(encodeName(request.subject), 'badRequest');
+  const attributes = parseName(encodeName(request.subject), 'badInput');
   const identity = identityFromName(attributes, request.emails);
   return {
     subjectDn: formatName(attributes),

@@ -1,4 +1,4 @@
-import { AppError } from '../errors/app-error.js';
+import { AppError, asAppError } from '../errors/app-error.js';
 import type { Clock } from '../lifecycle/clock.js';
 import type { Database } from '../storage/db.js';
 import type { CaRepository } from '../storage/ca-repository.js';
@@ -85,7 +85,7 @@ export class CertificateService {
         await this.ca.changeStatus({ actor, serial: c.serial, issuerId: c.issuerId, action: 'revoke', reason, comment: comment ?? 'bulk revocation' });
         revoked.push(c.serial);
       } catch (err) {
-        failed.push({ serial: c.serial, detail: err instanceof AppError ? err.detail : String(err) });
+        failed.push({ serial: c.serial, detail: asAppError(err)?.detail ?? String(err) });
       }
       onProgress?.(revoked.length + failed.length, targets.length);
     }

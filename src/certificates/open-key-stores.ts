@@ -1,6 +1,6 @@
 import type { Config } from '../config/schema.js';
 import type { IssuerRow } from '../registry/records.js';
-import { AppError } from '../errors/app-error.js';
+import { asAppError } from '../errors/app-error.js';
 import type { KeyStore, SigningKey } from '../../ca/keys/key-store.js';
 import { KeyStores } from '../../ca/keys/key-stores.js';
 import { KeyStoreUnavailableError } from '../../ca/keys/key-store.js';
@@ -37,7 +37,8 @@ export async function checkHsmKeys(config: Config, keyStore: KeyStores, issuers:
     (keyStore.store('pkcs11') as Pkcs11KeyStore).open();
     for (const issuer of inHsm) await load(issuer.keyUri!);
   } catch (error) {
-    if (error instanceof AppError) throw new KeyStoreUnavailableError(error.detail ?? error.message);
+    const known = asAppError(error);
+    if (known) throw new KeyStoreUnavailableError(known.detail);
     throw error;
   }
 }

@@ -1,8 +1,11 @@
 /**
  * One error type for the whole service and ONE table that maps its kind to HTTP status, RFC 7807
  * problem type and OAuth error code. Only the HTTP front end renders errors; the detail is shown
- * to clients only for statuses below 500.
+ * to clients only for statuses below 500. The domains throw their own errors (ca/errors.ts), which
+ * the front ends map here with `asAppError`.
  */
+import { CaError, type CaErrorKind } from '../../ca/errors.js';
+
 export const errorKinds = {
   badRequest: { status: 400, type: 'bad-request', title: 'Bad request', oauth: 'invalid_request' },
   validationFailed: { status: 400, type: 'validation-failed', title: 'Request validation failed', oauth: 'invalid_request' },
@@ -60,6 +63,29 @@ export class AppError extends Error {
   get problemType(): string {
     return PROBLEM_TYPE_PREFIX + errorKinds[this.kind].type;
   }
+}
+
+/** The CA domain's error kinds (ca/errors.ts) in this table's terms. */
+const caErrorKinds: Record<CaErrorKind, ErrorKind> = {
+  badInput: 'badRequest',
+  badCsr: 'badCsr',
+  badCertificate: 'badCertificate',
+  policyViolation: 'policyViolation',
+  profileNotFound: 'profileNotFound',
+  conflict: 'conflict',
+  lintFailed: 'lintFailed',
+  misconfigured: 'misconfigured',
+  internal: 'internal',
+};
+
+/**
+ * The AppError an error stands for: itself, or a domain error (ca/) through the table, with the
+ * same detail and problem list; undefined for anything else (a library's error, a bug).
+ */
+export function asAppError(err: unknown): AppError | undefined {
+  if (err instanceof AppError) return err;
+  if (err instanceof CaError) return new AppError(caErrorKinds[err.kind], err.detail, err.problems ? { problems: err.problems } : {}, { cause: err });
+  return undefined;
 }
 
 export interface Problem {

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import Busboy from 'busboy';
 import Router from '@koa/router';
 import type { Provider } from 'oidc-provider';
-import { AppError } from '../../errors/app-error.js';
+import { AppError, asAppError } from '../../errors/app-error.js';
 import type { AppContext, AppState } from '../context.js';
 import { readBody } from '../middleware/koa-body-limits.js';
 import { ROLES, type Account, type Role } from '../../../oidc/account.js';
@@ -218,9 +218,10 @@ export function adminRouter(deps: AdminRouterDeps): Router<AppState> {
       try {
         await handler(ctx, o);
       } catch (err) {
-        if (!(err instanceof AppError) || err.status >= 500) throw err;
-        const message = err.kind === 'notFound' ? at(o.lang, 'error.notFound') : err.detail;
-        refuse(ctx, o, err.status, at(o.lang, 'error.title'), message, current);
+        const refused = asAppError(err);
+        if (!refused || refused.status >= 500) throw err;
+        const message = refused.kind === 'notFound' ? at(o.lang, 'error.notFound') : refused.detail;
+        refuse(ctx, o, refused.status, at(o.lang, 'error.title'), message, current);
       }
     };
   }
@@ -504,7 +505,8 @@ export function adminRouter(deps: AdminRouterDeps): Router<AppState> {
         if (outcome.issued) return redirect(ctx, `/admin/certificates/${outcome.issued.serial}?done=issued`);
         redirect(ctx, `/admin/requests/${outcome.request.id}?done=requested`);
       } catch (err) {
-        if (err instanceof AppError && err.status < 500) return fail(err.detail, err.status);
+        const refused = asAppError(err);
+        if (refused && refused.status < 500) return fail(refused.detail, refused.status);
         throw err;
       }
     }),
@@ -806,7 +808,8 @@ export function adminRouter(deps: AdminRouterDeps): Router<AppState> {
       try {
         await deps.trust.add(o.actor, bytes, values.kind, values.label || null);
       } catch (err) {
-        if (err instanceof AppError && err.status < 500) return renderTrust(ctx, o, { status: err.status, error: err.detail, values });
+        const refused = asAppError(err);
+        if (refused && refused.status < 500) return renderTrust(ctx, o, { status: refused.status, error: refused.detail, values });
         throw err;
       }
       redirect(ctx, '/admin/trust?done=trustAdded');
