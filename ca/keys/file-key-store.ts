@@ -11,7 +11,7 @@ import { CaError } from '../errors.js';
 import type { HashName, SignatureAlgorithm } from '../asn1/algorithms.js';
 import { arrayBuffer, decodeDer, decodePem, der, encodePem } from '../asn1/der.js';
 import { oid } from '../asn1/oids.js';
-import type { RandomBytes } from '../ports.js';
+import { secureRandomBytes, type RandomBytes } from '../random.js';
 import { decryptPkcs8, defaultKdfIterations, encryptPkcs8 } from './encrypted-pkcs8.js';
 import { keyNamePattern, parseKeyUri, type KeySpec, type KeyStore, type SigningKey } from './key-store.js';
 
@@ -54,7 +54,7 @@ export class FileKeyStore implements KeyStore {
     this.#directory = options.directory;
     this.#passphrase = options.passphrase;
     this.#iterations = options.kdfIterations ?? defaultKdfIterations;
-    this.#randomBytes = options.randomBytes ?? ((length) => crypto.getRandomValues(new Uint8Array(length)));
+    this.#randomBytes = options.randomBytes ?? secureRandomBytes;
   }
 
   pathOf(name: string): string {
