@@ -33,8 +33,11 @@ export async function signStructure(tbs: Uint8Array, key: SigningKey, verifyWith
   return tlv(derTag.sequence, tbs, signatureAlgorithmDer(key.algorithm), bitString(signature));
 }
 
-/** Signs a prepared (and linted) certificate: returns the certificate DER. */
-export async function signCertificate(prepared: PreparedCertificate, issuer: Issuer, key: SigningKey): Promise<Uint8Array> {
+/**
+ * Signs a prepared (and linted) certificate: returns the certificate DER. Only its TBS, serial
+ * and issuer are needed, so a reserved TBS is re-signed after a crash exactly as prepared.
+ */
+export async function signCertificate(prepared: Pick<PreparedCertificate, 'tbs' | 'serial' | 'issuerId'>, issuer: Issuer, key: SigningKey): Promise<Uint8Array> {
   if (prepared.issuerId !== issuer.id) throw new CaError('internal', `certificate ${prepared.serial} was prepared for issuer ${prepared.issuerId}, not ${issuer.id}`);
   assertKeyFits(key, issuer.spki, issuer.signatureAlgorithm, `issuer ${issuer.id}`);
   return signStructure(prepared.tbs, key, issuer.spki, `certificate ${prepared.serial}`);

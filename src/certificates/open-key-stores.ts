@@ -1,5 +1,5 @@
 import type { Config } from '../config/schema.js';
-import type { IssuerRow } from '../registry/records.js';
+import type { IssuerRecord } from '../../ca/records.js';
 import { asAppError } from '../errors/app-error.js';
 import type { KeyStore, SigningKey } from '../../ca/keys/key-store.js';
 import { KeyStores } from '../../ca/keys/key-stores.js';
@@ -30,7 +30,7 @@ export async function openKeyStores(config: Config, fileKeys: KeyStore): Promise
  * service signs with (active issuing CAs and OCSP signers), so a wrong PIN, a missing token or a
  * deleted key stops the start with one clear message instead of failing the first signature.
  */
-export async function checkHsmKeys(config: Config, keyStore: KeyStores, issuers: IssuerRow[], load: (uri: string) => Promise<SigningKey>): Promise<void> {
+export async function checkHsmKeys(config: Config, keyStore: KeyStores, issuers: IssuerRecord[], load: (uri: string) => Promise<SigningKey>): Promise<void> {
   const inHsm = issuers.filter((i) => i.keyUri?.startsWith('pkcs11:') && (i.role === 'issuing' || i.role === 'ocsp-signer') && i.status === 'active');
   if (config.ca.keyStore !== 'pkcs11' && !inHsm.length) return;
   try {

@@ -32,7 +32,7 @@ import { join, resolve } from 'node:path';
 import { FileKeyStore } from '../../ca/keys/file-key-store.js';
 import { openKeyStores, checkHsmKeys } from '../certificates/open-key-stores.js';
 import { loadProfiles } from '../../ca/profiles/profile.js';
-import { CaRepository } from '../storage/ca-repository.js';
+import { caStorage } from '../storage/ca-storage.js';
 import { CertificateAuthority } from '../certificates/certificate-authority.js';
 import { RegistrationAuthority } from '../certificates/registration-authority.js';
 import { CaSetup } from '../certificates/ca-setup.js';
@@ -196,11 +196,11 @@ export async function createService(config: Config, options: CreateServiceOption
     // …or in an HSM token (CA_KEY_STORE=pkcs11, docs/hsm.md); a missing token or wrong PIN stops the start.
     const { keyStore, close: closeKeyStores } = await openKeyStores(config, fileKeys);
     cleanups.push(closeKeyStores);
-    const caRepo = new CaRepository(db.knex);
-    const ca = new CertificateAuthority(db, caRepo, audit, keyStore, await loadProfiles(), clock, { publicUrl: config.server.publicUrl, ...config.ca }, log);
-    const ra = new RegistrationAuthority(db, caRepo, audit, ca, clock);
-    const caSetup = new CaSetup(config, db, caRepo, audit, keyStore, ca, clock);
-    const certificates = new CertificateService(ca, ra, caSetup, db, caRepo, audit, clock);
+    const caStore = caStorage(db, audit);
+    const ca = new CertificateAuthority(caStore, keyStore, await loadProfiles(), clock, { publicUrl: config.server.publicUrl, ...config.ca }, log);
+    const ra = new RegistrationAuthority(caStore, ca, clock);
+    const caSetup = new CaSetup(config, caStore, keyStore, ca, clock);
+    const certificates = new CertificateService(ca, ra, caSetup, caStore, clock);
     await checkHsmKeys(config, keyStore, await ca.issuers(), (uri) => ca.key(uri));
     if (options.devCa && !(await ca.issuers()).some((i) => i.role === 'issuing')) {
       await caSetup.initHierarchy('system');
@@ -280,7 +280,7 @@ export async function createService(config: Config, options: CreateServiceOption
     };
     const strongMethods = (uid: string) => (certificateLoginEnabled ? [certificateLoginMethod(uid)] : []);
     // Signature validation: our registry answers for our certificates, the issuers' OCSP/CRL for others.
-    const registryPort = { issuers: () => caRepo.issuers(), certificate: (issuerId: string, serial: string) => caRepo.find(issuerId, serial) };
+    const registryPort = { issuers: () => caStore.issuers.list(null), certificate: (issuerId: string, serial: string) => caStore.ledger.find(null, issuerId, serial) };
     const trustStore = new TrustStore(new TrustRepository(db, db.knex, audit, clock), registryPort, config.validation.trustAnchors, log);
     const revocation = new RevocationChecker(
       registryPort,
