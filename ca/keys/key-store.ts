@@ -1,9 +1,10 @@
 /**
- * Keys by URI behind a KeyStore (DESIGN.md §8). Only ca/keys holds private keys; everything else
- * gets a SigningKey, whose private half is a WebCrypto CryptoKey of some `Crypto` provider: Node's
- * own for `file:` keys, node-webcrypto-p11's for `pkcs11:` keys (RFC 7512), so the same key object
- * signs through pkijs (`new CryptoEngine({ crypto })`), @peculiar/x509 (`create(params, crypto)`)
- * or `signWith` below, and an HSM key never has to leave the token.
+ * Keys by URI behind a KeyStore (docs/architecture.md, "CA keys"). Only ca/keys holds private
+ * keys; everything else gets a SigningKey, whose private half is a WebCrypto CryptoKey of some
+ * `Crypto` provider: Node's own for `file:` keys, node-webcrypto-p11's for `pkcs11:` keys
+ * (RFC 7512), so the same key object signs through pkijs (`new CryptoEngine({ crypto })`),
+ * @peculiar/x509 (`create(params, crypto)`) or `signWith` below, and an HSM key never has to
+ * leave the token.
  */
 import * as asn1js from 'asn1js';
 import { CaError } from '../errors.js';

@@ -155,7 +155,7 @@ export class Pkcs11KeyStore implements KeyStore {
     const subtle = new Proxy(primary.subtle, {
       get: (target, property) => {
         if (property === 'sign') {
-          return (algorithm: AlgorithmIdentifier, key: CryptoKey, data: BufferSource) => this.#withSession((s) => s.subtle.sign(algorithm as Algorithm, key as never, data));
+          return (algorithm: AlgorithmIdentifier, key: CryptoKey, data: BufferSource) => this.#withSession((s) => s.subtle.sign(algorithm as Algorithm, key, data));
         }
         if (property === 'digest') return globalThis.crypto.subtle.digest.bind(globalThis.crypto.subtle);
         const value = Reflect.get(target, property, target) as unknown;
@@ -223,7 +223,7 @@ export class Pkcs11KeyStore implements KeyStore {
     } else {
       throw new CaError('misconfigured', `key ${uri} is a ${privateKey.algorithm.name} key; the CA signs with ECDSA or RSA`);
     }
-    const spki = new Uint8Array(await primary.subtle.exportKey('spki', publicKey as never));
+    const spki = new Uint8Array(await primary.subtle.exportKey('spki', publicKey));
     return { uri, privateKey, publicKey, crypto: facade, algorithm, spki };
   }
 
