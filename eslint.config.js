@@ -49,14 +49,19 @@ export default tseslint.config(
     },
   },
   {
-    // The CA domain has no Koa and no knex (docs/architecture.md): it reaches storage through ca/ports.ts.
+    // The CA domain imports nothing of the service (docs/architecture.md): no Koa, no knex, no
+    // src/ (its errors are ca/errors.ts, mapped to HTTP by src/errors), no oidc/; it reaches
+    // storage through the ports it declares (ca/ports.ts), which src/storage implements.
     files: ['ca/**/*.ts'],
     rules: {
       'no-restricted-imports': [
         'error',
         {
           patterns: [
-            { group: ['koa', '@koa/*', 'knex', 'pg', 'knex-pglite', '**/src/storage/**', '**/src/web/**'], message: 'ca/ is a pure domain: no HTTP, no SQL.' },
+            {
+              group: ['koa', '@koa/*', 'knex', 'pg', 'knex-pglite', '@electric-sql/pglite', '**/src/**', '**/oidc/**'],
+              message: 'ca/ is a pure domain: no HTTP, no SQL, nothing of src/ or oidc/ (declare a port in ca/ports.ts).',
+            },
           ],
         },
       ],

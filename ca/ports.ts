@@ -1,82 +1,198 @@
 /**
- * The narrow ports the CA domain needs from the rest of the service (DESIGN.md §5: the consumer
- * owns them). src/storage implements them with knex, passing the transaction down; the CA never
- * sees SQL. Serials are lower-case hex of the INTEGER's content octets; keys are SPKI fingerprints
- * (publicKeyFingerprint in ca/asn1/public-key.ts).
+ * The ports the CA needs from the rest of the service (docs/architecture.md: the consumer owns
+ * them, narrow). src/storage implements them with knex (src/storage/ca-storage.ts puts them
+ * together); the CA services in src/certificates reach storage through nothing else and never see
+ * SQL. Nothing in ca/ imports this file: it sits on top, so dependencies point one way.
+ *
+ * Transactions: `Tx` is the storage's transaction handle, opaque here. Every method takes it as
+ * its FIRST parameter: the transaction of the unit of work it belongs to (its audit event commits
+ * with it), or `null` to run on its own (reads outside a transaction, and the one write that must
+ * outlive a rolled-back transaction, `abandon`). The embedded database has one connection: inside
+ * a transaction, a call with `null` would wait for it forever.
  */
-import type { SignatureAlgorithm } from './asn1/algorithms.js';
 import type { CrlEntry } from './status/crl/crl.js';
+import type {
+  CertificateRecord,
+  CertificateRequestRecord,
+  CertificateSearch,
+  CertificateStatus,
+  HolderFacts,
+  IssuerRecord,
+  RequestStatus,
+  RevocationReasonName,
+} from './records.js';
 
-/** Time, injected (tests use a fake clock). */
+export type { RandomBytes } from './random.js';
+
+/** Time, injected (tests move it): every "now" of the CA comes from here. */
 export interface Clock {
   now(): Date;
 }
 
-/** Randomness, injected (serials, key-file salts). */
-export type RandomBytes = (length: number) => Uint8Array;
-
-/** A CA certificate the service can sign with; several may be active during key rollover. */
-export interface IssuerRecord {
-  /** URL-safe id: `${publicUrl}/crl/<id>.crl`, `${publicUrl}/ca/<id>.crt`. */
-  id: string;
-  role: 'root' | 'issuing' | 'ocsp-signer';
-  /** KeyStore URI, e.g. `file:issuing-2025`. */
-  keyUri: string;
-  /** DER; null for an issuing CA whose CSR went to an external root and has not come back. */
-  certificate: Uint8Array | null;
-  signatureAlgorithm: SignatureAlgorithm;
-  /** The issuer that certified it (null for a root or an external parent). */
-  parentId: string | null;
-  status: 'pending' | 'active' | 'retired';
+/** Runs a unit of work in one transaction, committed when `work` resolves, rolled back when it throws. */
+export interface Transactions<Tx> {
+  withTransaction<T>(work: (trx: Tx) => Promise<T>): Promise<T>;
 }
 
-export interface IssuerRepository {
-  list(): Promise<IssuerRecord[]>;
-  get(id: string): Promise<IssuerRecord | null>;
-  /** Inserts; a duplicate id is a conflict. */
-  add(record: IssuerRecord): Promise<void>;
-  /** Installs the externally signed certificate of a pending issuer and activates it. */
-  activate(id: string, certificate: Uint8Array): Promise<void>;
-  retire(id: string): Promise<void>;
+export interface AuditEntry {
+  /** `user:<id>`, `cli:<os user>`, `system`. */
+  actor: string;
+  /** Dotted verb: `certificate.issue`, `crl.generate`, … */
+  action: string;
+  target?: string | null;
+  details?: Record<string, unknown>;
+}
+
+/** Every state change of the CA appends its audit event in the same transaction (docs/audit.md). */
+export interface AuditTrail<Tx> {
+  append(trx: Tx, entry: AuditEntry): Promise<unknown>;
+}
+
+/** The CA's issuers: its own hierarchy, and external issuers of imported certificates. */
+export interface IssuerStore<Tx> {
+  /** Oldest first: the newest active issuing CA is the last of its role. */
+  list(trx: Tx | null): Promise<IssuerRecord[]>;
+  get(trx: Tx | null, id: string): Promise<IssuerRecord | null>;
+  /** Inserts; a duplicate id fails (the caller picked a fresh one). */
+  add(trx: Tx, issuer: Omit<IssuerRecord, 'createdAt'>, now: Date): Promise<void>;
+  /** Installs the certificate an external root signed for a pending issuer, and activates it. */
+  activate(trx: Tx, id: string, certificate: { der: Buffer; subjectDn: string; keyIdentifier: string | null }, now: Date): Promise<void>;
 }
 
 /** What is recorded before signing (Boulder's "precertificate" step). */
 export interface IssuanceIntent {
-  serial: string;
   issuerId: string;
-  profileId: string;
-  /** The linted TBSCertificate: after a crash the certificate can be re-signed from it, identically. */
+  serial: string;
+  /** The linted TBSCertificate: after a crash the certificate is re-signed from it, identically. */
   tbs: Uint8Array;
+  profileId: string;
+  /** The RA request this certificate answers, if any. */
+  requestId: string | null;
   publicKeyFingerprint: string;
   notBefore: Date;
   notAfter: Date;
-  /** The RA request this certificate answers, if any. */
-  requestId: string | null;
+  /** Renewal or re-key: the certificate this one replaces. */
+  predecessorSerial: string | null;
+  holder: HolderFacts;
+}
+
+/** A certificate of another CA (or of ours, from elsewhere) taken into the registry. */
+export interface ImportedCertificate {
+  issuerId: string;
+  serial: string;
+  der: Uint8Array;
+  publicKeyFingerprint: string;
+  notBefore: Date;
+  notAfter: Date;
+  holder: HolderFacts;
+  /** `registry`, or where its issuer publishes the status (`ocsp:<url>`, `crl:<url>`). */
+  statusSource: string;
+}
+
+/** RFC 5280 §5.3.1: a revocation, a hold, or a release back to good. */
+export interface StatusChange {
+  status: CertificateStatus;
+  revokedAt: Date | null;
+  reason: RevocationReasonName | null;
+  invalidityDate: Date | null;
 }
 
 /**
- * The issuance ledger. `reserve` commits the serial (unique per issuer by constraint) and the
- * intent before the key signs; `record` commits the certificate and its audit event in one
- * transaction; an intent without a certificate after a crash is finished by re-signing its TBS,
- * so no signed certificate is ever unrecorded and no serial is ever used twice.
+ * The issuance ledger: every certificate from its reservation to its revocation. `reserve`
+ * commits the serial (unique per issuer by constraint, even between nodes) and the intent before
+ * the key signs; `record` commits the certificate with its audit event; an intent without a
+ * certificate after a crash is finished by re-signing its TBS, so no signed certificate is ever
+ * unrecorded and no serial is ever used twice.
  */
-export interface IssuanceLedger {
+export interface IssuanceLedger<Tx> {
   /** False when the serial is already taken (the caller draws another). */
-  reserve(intent: IssuanceIntent): Promise<boolean>;
-  record(serial: string, issuerId: string, certificate: Uint8Array): Promise<void>;
+  reserve(trx: Tx, intent: IssuanceIntent, now: Date): Promise<boolean>;
+  /** The signed certificate of a reservation; a serial that was not reserved is an error. */
+  record(trx: Tx, issuerId: string, serial: string, der: Uint8Array): Promise<void>;
+  /** A reservation that must never become a certificate (its request changed): the serial stays used. */
+  abandon(trx: Tx | null, issuerId: string, serial: string): Promise<void>;
   /** Reserved but never recorded (crash recovery). */
-  unfinished(issuerId: string): Promise<IssuanceIntent[]>;
+  unfinished(trx: Tx | null): Promise<CertificateRecord[]>;
   /** Key policy: is this public key in another certificate that is neither expired nor revoked at `now`? */
-  isPublicKeyInUse(fingerprint: string, now: Date): Promise<boolean>;
+  isPublicKeyInUse(trx: Tx | null, fingerprint: string, now: Date): Promise<boolean>;
+  /** False when the registry already has it. */
+  importCertificate(trx: Tx, certificate: ImportedCertificate, now: Date): Promise<boolean>;
+  /** Issued or imported certificates with this serial, across issuers (random serials rarely collide). */
+  bySerial(trx: Tx | null, serial: string, options?: { forUpdate?: boolean }): Promise<CertificateRecord[]>;
+  /** One certificate of one issuer, in any state. */
+  find(trx: Tx | null, issuerId: string, serial: string): Promise<CertificateRecord | null>;
+  setStatus(trx: Tx, issuerId: string, serial: string, change: StatusChange, now: Date): Promise<void>;
 }
 
-/** What CRL generation reads and writes. */
-export interface CrlStore {
-  /** Revoked and held certificates of the issuer that have not expired at `now`. */
-  revokedEntries(issuerId: string, now: Date): Promise<CrlEntry[]>;
-  /** Next number of the issuer's shared full/delta CRL sequence (RFC 5280 §5.2.3), atomically. */
-  nextCrlNumber(issuerId: string): Promise<bigint>;
-  /** The latest full CRL: the base of the next delta CRLs. */
-  latestFull(issuerId: string): Promise<{ number: bigint; entries: CrlEntry[] } | null>;
-  publish(crl: { issuerId: string; kind: 'full' | 'delta'; number: bigint; thisUpdate: Date; nextUpdate: Date; der: Uint8Array; entries: CrlEntry[] }): Promise<void>;
+/** A published CRL as stored: its DER and, for a full CRL, its entries (the base of delta CRLs). */
+export interface PublishedCrl {
+  number: bigint;
+  baseNumber: bigint | null;
+  thisUpdate: Date;
+  nextUpdate: Date;
+  der: Buffer;
+  entries: CrlEntry[];
+}
+
+export interface NewCrl {
+  issuerId: string;
+  kind: 'full' | 'delta';
+  number: bigint;
+  /** A full CRL that the following delta CRLs refer to (RFC 5280 §5.2.4). */
+  deltaBase: boolean;
+  baseNumber: bigint | null;
+  thisUpdate: Date;
+  nextUpdate: Date;
+  der: Uint8Array;
+  /** A full CRL's entries, kept as the base of delta CRLs; null for a delta CRL. */
+  entries: CrlEntry[] | null;
+}
+
+/** What CRL generation reads and writes (RFC 5280 §5). */
+export interface CrlStore<Tx> {
+  /** Serialises CRL generation for the issuer across nodes, until the transaction ends. */
+  lock(trx: Tx, issuerId: string): Promise<void>;
+  /** Revoked and held certificates of the issuer that have not expired at `now` (§3.3), by serial. */
+  revokedEntries(trx: Tx | null, issuerId: string, now: Date): Promise<CrlEntry[]>;
+  /** Next number of the issuer's shared full/delta CRL sequence (§5.2.3); the caller holds the lock. */
+  nextNumber(trx: Tx, issuerId: string): Promise<bigint>;
+  /** The latest full or delta CRL, or the latest full CRL that is a delta base. */
+  latest(trx: Tx | null, issuerId: string, kind: 'full' | 'delta' | 'delta-base'): Promise<PublishedCrl | null>;
+  publish(trx: Tx, crl: NewCrl): Promise<void>;
+}
+
+export type NewCertificateRequest = Omit<CertificateRequestRecord, 'id' | 'approvals' | 'status' | 'rejectReason' | 'certificateSerial' | 'createdAt' | 'updatedAt'>;
+
+/** The RA's requests and their approvals (dual control). */
+export interface RequestStore<Tx> {
+  /** Stores a pending request; returns its id. */
+  create(trx: Tx, request: NewCertificateRequest, now: Date): Promise<string>;
+  /** With its approvals; `forUpdate` locks the request until the transaction ends. */
+  get(trx: Tx | null, id: string, options?: { forUpdate?: boolean }): Promise<CertificateRequestRecord | null>;
+  /** Newest first. */
+  list(trx: Tx | null, status: RequestStatus | undefined, limit: number, offset: number): Promise<CertificateRequestRecord[]>;
+  /** False when this approver already approved it. */
+  addApproval(trx: Tx, requestId: string, approver: string, now: Date): Promise<boolean>;
+  setStatus(trx: Tx, id: string, status: RequestStatus, now: Date, extra?: { rejectReason?: string; certificateSerial?: string }): Promise<void>;
+}
+
+/** The registry's queries (the console, the API, bulk revocation): issued and imported certificates. */
+export interface RegistrySearch<Tx> {
+  /** Newest first; `total` counts every match. */
+  search(trx: Tx | null, filter: CertificateSearch, now: Date): Promise<{ items: CertificateRecord[]; total: number }>;
+  /** By status, `expired` apart. */
+  countByStatus(trx: Tx | null, now: Date): Promise<Record<string, number>>;
+  /** By profile and status (`expired` apart), in one grouped scan: the console's dashboard. */
+  countByProfileAndStatus(trx: Tx | null, now: Date): Promise<Array<{ profileId: string | null; status: string; count: number }>>;
+}
+
+/** Everything the CA services use, as the composition root hands it over; each takes what it needs. */
+export interface CaStorage<Tx> {
+  transactions: Transactions<Tx>;
+  audit: AuditTrail<Tx>;
+  issuers: IssuerStore<Tx>;
+  ledger: IssuanceLedger<Tx>;
+  crls: CrlStore<Tx>;
+  requests: RequestStore<Tx>;
+  search: RegistrySearch<Tx>;
 }

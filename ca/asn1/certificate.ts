@@ -1,7 +1,7 @@
 /** Reading X.509 certificates (ours or other CAs', e.g. the VGCA's SHA-1 G1 sub-CAs). */
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
-import type { ErrorKind } from '../../src/errors/app-error.js';
+import type { CaErrorKind } from '../errors.js';
 import { decodePkijs, der, hexFromInteger, readDerOrPem } from './der.js';
 import { readDistributionPointUris, readKeyUsage, type KeyUsage } from './extensions.js';
 import { oid } from './oids.js';
@@ -11,7 +11,7 @@ export interface ParsedCertificate {
   certificate: pkijs.Certificate;
 }
 
-export function parseCertificate(input: string | Uint8Array, what = 'certificate', kind: ErrorKind = 'badCertificate'): ParsedCertificate {
+export function parseCertificate(input: string | Uint8Array, what = 'certificate', kind: CaErrorKind = 'badCertificate'): ParsedCertificate {
   const bytes = readDerOrPem(input, ['CERTIFICATE', 'X509 CERTIFICATE'], what, kind);
   return { der: bytes, certificate: decodePkijs((schema) => new pkijs.Certificate({ schema }), bytes, what, kind) };
 }

@@ -5,7 +5,7 @@
  * CA exchanges plain DER bytes between libraries, never asn1js objects.
  */
 import * as asn1js from 'asn1js';
-import { AppError, type ErrorKind } from '../../src/errors/app-error.js';
+import { CaError, type CaErrorKind } from '../errors.js';
 
 export function toHex(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
@@ -40,35 +40,35 @@ export function der(value: { toSchema(): asn1js.AsnType } | asn1js.AsnType): Uin
  * Decodes exactly one ASN.1 value that spans all of `bytes`; trailing bytes are an error, since a
  * signature or a hash over "the object" must cover every byte we were given.
  */
-export function decodeDer(bytes: Uint8Array, what: string, kind: ErrorKind): asn1js.AsnType {
-  if (bytes.byteLength === 0) throw new AppError(kind, `${what}: empty input`);
+export function decodeDer(bytes: Uint8Array, what: string, kind: CaErrorKind): asn1js.AsnType {
+  if (bytes.byteLength === 0) throw new CaError(kind, `${what}: empty input`);
   let decoded: ReturnType<typeof asn1js.fromBER>;
   try {
     decoded = asn1js.fromBER(bytes);
   } catch (error) {
     // asn1js throws (rather than reporting offset -1) on some malformed lengths and tags.
-    throw new AppError(kind, `${what}: malformed DER (${(error as Error).message})`, {}, { cause: error });
+    throw new CaError(kind, `${what}: malformed DER (${(error as Error).message})`, { cause: error });
   }
   const { offset, result } = decoded;
-  if (offset === -1) throw new AppError(kind, `${what}: malformed DER (${result.error || 'cannot decode'})`);
+  if (offset === -1) throw new CaError(kind, `${what}: malformed DER (${result.error || 'cannot decode'})`);
   if (offset !== bytes.byteLength) {
-    throw new AppError(kind, `${what}: ${bytes.byteLength - offset} trailing byte(s) after the DER value`);
+    throw new CaError(kind, `${what}: ${bytes.byteLength - offset} trailing byte(s) after the DER value`);
   }
   return result;
 }
 
-/** Parses a pkijs object from DER, turning schema mismatches into a precise AppError. */
+/** Parses a pkijs object from DER, turning schema mismatches into a precise CaError. */
 export function decodePkijs<T>(
   fromSchema: (schema: asn1js.AsnType) => T,
   bytes: Uint8Array,
   what: string,
-  kind: ErrorKind,
+  kind: CaErrorKind,
 ): T {
   const asn = decodeDer(bytes, what, kind);
   try {
     return fromSchema(asn);
   } catch (error) {
-    throw new AppError(kind, `${what}: not a valid structure (${(error as Error).message})`, {}, { cause: error });
+    throw new CaError(kind, `${what}: not a valid structure (${(error as Error).message})`, { cause: error });
   }
 }
 
@@ -80,13 +80,13 @@ export interface PemBlock {
 const pemPattern = /-----BEGIN ([A-Z0-9 ]+)-----([\s\S]*?)-----END ([A-Z0-9 ]+)-----/g;
 
 /** RFC 7468 §2 (lax parsing): whitespace inside the base64 is ignored; anything else is an error. */
-export function decodePem(text: string, kind: ErrorKind = 'badRequest'): PemBlock[] {
+export function decodePem(text: string, kind: CaErrorKind = 'badInput'): PemBlock[] {
   const blocks: PemBlock[] = [];
   for (const [, label, body, endLabel] of text.matchAll(pemPattern)) {
-    if (label !== endLabel) throw new AppError(kind, `PEM block "${label}" ends with "${endLabel}"`);
+    if (label !== endLabel) throw new CaError(kind, `PEM block "${label}" ends with "${endLabel}"`);
     const base64 = body.replace(/\s+/g, '');
     if (!/^[A-Za-z0-9+/]*={0,2}$/.test(base64) || base64.length % 4 !== 0) {
-      throw new AppError(kind, `PEM block "${label}" holds invalid base64`);
+      throw new CaError(kind, `PEM block "${label}" holds invalid base64`);
     }
     blocks.push({ label, der: new Uint8Array(Buffer.from(base64, 'base64')) });
   }
@@ -111,18 +111,18 @@ export function readDerOrPem(
   input: string | Uint8Array,
   labels: readonly string[],
   what: string,
-  kind: ErrorKind,
+  kind: CaErrorKind,
 ): Uint8Array {
   if (!looksLikePem(input)) {
-    if (typeof input === 'string') throw new AppError(kind, `${what}: expected PEM ("-----BEGIN ${labels[0]}-----") or DER bytes`);
+    if (typeof input === 'string') throw new CaError(kind, `${what}: expected PEM ("-----BEGIN ${labels[0]}-----") or DER bytes`);
     return input;
   }
   const text = typeof input === 'string' ? input : Buffer.from(input).toString('utf8');
   const blocks = decodePem(text, kind);
-  if (blocks.length !== 1) throw new AppError(kind, `${what}: expected exactly one PEM block, found ${blocks.length}`);
+  if (blocks.length !== 1) throw new CaError(kind, `${what}: expected exactly one PEM block, found ${blocks.length}`);
   const [block] = blocks;
   if (!labels.includes(block.label)) {
-    throw new AppError(kind, `${what}: expected a PEM "${labels[0]}" block, got "${block.label}"`);
+    throw new CaError(kind, `${what}: expected a PEM "${labels[0]}" block, got "${block.label}"`);
   }
   return block.der;
 }

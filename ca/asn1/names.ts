@@ -8,7 +8,7 @@
  * RDN. Parsed here: any string type, any order, multi-valued RDNs, as in real certificates.
  */
 import * as asn1js from 'asn1js';
-import type { ErrorKind } from '../../src/errors/app-error.js';
+import type { CaErrorKind } from '../errors.js';
 import { decodeDer, der } from './der.js';
 
 export type StringEncoding = 'utf8' | 'printable' | 'ia5' | 'bmp' | 'teletex' | 'universal' | 'visible' | 'numeric' | 'other';
@@ -104,7 +104,7 @@ function readString(value: asn1js.AsnType): { value: string; encoding: StringEnc
 }
 
 /** Every attribute of a DER Name, in order. Malformed names raise `kind`. */
-export function parseName(nameDer: Uint8Array, kind: ErrorKind = 'badRequest'): DnAttribute[] {
+export function parseName(nameDer: Uint8Array, kind: CaErrorKind = 'badInput'): DnAttribute[] {
   const name = decodeDer(nameDer, 'distinguished name', kind);
   if (!(name instanceof asn1js.Sequence)) return [];
   return name.valueBlock.value.flatMap((rdn, index) => {

@@ -4,7 +4,7 @@
  * the certificate that comes back is checked before it is used.
  */
 import * as asn1js from 'asn1js';
-import { AppError } from '../../src/errors/app-error.js';
+import { CaError } from '../errors.js';
 import { readSignatureAlgorithm, verifySignature } from '../asn1/algorithms.js';
 import { certificateFacts, parseCertificate } from '../asn1/certificate.js';
 import { bytesEqual, der, derTag, tlv, wholeSeconds } from '../asn1/der.js';
@@ -28,7 +28,7 @@ export interface CaCertificate {
 }
 
 function expectType(profile: Profile, type: Profile['type']): void {
-  if (profile.type !== type) throw new AppError('badRequest', `profile ${profile.id} is a ${profile.type} profile, not ${type}`);
+  if (profile.type !== type) throw new CaError('badInput', `profile ${profile.id} is a ${profile.type} profile, not ${type}`);
 }
 
 export interface RootParams {
@@ -133,7 +133,7 @@ export function acceptExternalCaCertificate(params: ExternalCertificateParams): 
   const { der: certificateDer, certificate } = parseCertificate(params.certificate, 'issuing CA certificate');
   const facts = certificateFacts(certificate);
   const refuse = (reason: string): never => {
-    throw new AppError('badCertificate', `issuing CA certificate: ${reason}`);
+    throw new CaError('badCertificate', `issuing CA certificate: ${reason}`);
   };
   if (!samePublicKey(facts.spki, params.key.spki)) refuse(`it certifies another public key, not ${params.key.uri}`);
   if (!facts.ca) refuse('it is not a CA certificate (basicConstraints cA is not TRUE, RFC 5280 §4.2.1.9)');

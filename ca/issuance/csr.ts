@@ -5,7 +5,7 @@
  */
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
-import { AppError } from '../../src/errors/app-error.js';
+import { CaError } from '../errors.js';
 import { readSignatureAlgorithm, verifySignature } from '../asn1/algorithms.js';
 import { decodePkijs, der, readDerOrPem } from '../asn1/der.js';
 import { findExtension } from '../asn1/certificate.js';
@@ -37,7 +37,7 @@ function requestedAltNames(csr: pkijs.CertificationRequest): pkijs.GeneralName[]
   try {
     extensions = new pkijs.Extensions({ schema: request.values[0] });
   } catch (error) {
-    throw new AppError('badCsr', `CSR extensionRequest attribute is malformed (${(error as Error).message})`);
+    throw new CaError('badCsr', `CSR extensionRequest attribute is malformed (${(error as Error).message})`);
   }
   const san = findExtension(extensions.extensions, oid.subjectAltName)?.parsedValue as unknown;
   return san instanceof pkijs.AltName ? san.altNames : [];
@@ -47,18 +47,18 @@ function requestedAltNames(csr: pkijs.CertificationRequest): pkijs.GeneralName[]
 export function parseCsr(input: string | Uint8Array): ParsedCsr {
   const bytes = readDerOrPem(input, csrLabels, 'CSR', 'badCsr');
   const csr = decodePkijs((schema) => new pkijs.CertificationRequest({ schema }), bytes, 'CSR', 'badCsr');
-  if (csr.version !== 0) throw new AppError('badCsr', `CSR version ${csr.version + 1} is unknown (RFC 2986 defines version 1 only)`);
+  if (csr.version !== 0) throw new CaError('badCsr', `CSR version ${csr.version + 1} is unknown (RFC 2986 defines version 1 only)`);
   const algorithm = readSignatureAlgorithm(csr.signatureAlgorithm);
-  if (!algorithm.supported) throw new AppError('badCsr', `CSR is signed with an unsupported algorithm (${algorithm.name})`);
-  if (algorithm.hash === 'SHA-1') throw new AppError('badCsr', `CSR is signed with SHA-1 (${algorithm.name}); sign it with SHA-256 or stronger`);
+  if (!algorithm.supported) throw new CaError('badCsr', `CSR is signed with an unsupported algorithm (${algorithm.name})`);
+  if (algorithm.hash === 'SHA-1') throw new CaError('badCsr', `CSR is signed with SHA-1 (${algorithm.name}); sign it with SHA-256 or stronger`);
   const spki = der(csr.subjectPublicKeyInfo);
   let valid: boolean;
   try {
     valid = verifySignature(csr.tbsView, csr.signatureValue.valueBlock.valueHexView, csr.signatureAlgorithm, spki);
   } catch (error) {
-    throw new AppError('badCsr', `CSR signature cannot be checked: ${(error as Error).message}`, {}, { cause: error });
+    throw new CaError('badCsr', `CSR signature cannot be checked: ${(error as Error).message}`, { cause: error });
   }
-  if (!valid) throw new AppError('badCsr', 'CSR signature does not verify with its public key (damaged or altered request)');
+  if (!valid) throw new CaError('badCsr', 'CSR signature does not verify with its public key (damaged or altered request)');
   const altNames = requestedAltNames(csr);
   return {
     der: bytes,

@@ -1,5 +1,5 @@
 /** An issuing CA as the builder, linter and signer see it: its name, key, validity and URLs. */
-import { AppError } from '../../src/errors/app-error.js';
+import { CaError } from '../errors.js';
 import { defaultSignatureAlgorithm, type SignatureAlgorithm } from '../asn1/algorithms.js';
 import { certificateFacts, parseCertificate } from '../asn1/certificate.js';
 import { describePublicKey, keyIdentifier } from '../asn1/public-key.js';
@@ -16,9 +16,9 @@ export const issuerIdPattern = /^[a-z0-9][a-z0-9-]{0,62}$/;
 
 /** The URL layout the HTTP front end serves (`${publicUrl}/crl/<id>.crl`, …). */
 export function issuerUrls(publicUrl: string, issuerId: string): IssuerUrls {
-  if (!issuerIdPattern.test(issuerId)) throw new AppError('misconfigured', `issuer id "${issuerId}" must be lower-case letters, digits and "-"`);
+  if (!issuerIdPattern.test(issuerId)) throw new CaError('misconfigured', `issuer id "${issuerId}" must be lower-case letters, digits and "-"`);
   const base = publicUrl.replace(/\/+$/, '');
-  if (!/^https?:\/\/[^/]/.test(base)) throw new AppError('misconfigured', `public URL "${publicUrl}" must be an absolute http(s) URL`);
+  if (!/^https?:\/\/[^/]/.test(base)) throw new CaError('misconfigured', `public URL "${publicUrl}" must be an absolute http(s) URL`);
   return {
     crl: `${base}/crl/${issuerId}.crl`,
     deltaCrl: `${base}/crl/${issuerId}-delta.crl`,
@@ -60,9 +60,9 @@ export interface IssuerFromCertificate {
 export function issuerFromCertificate(params: IssuerFromCertificate): Issuer {
   const { der, certificate } = parseCertificate(params.certificate, `issuer ${params.id} certificate`);
   const facts = certificateFacts(certificate);
-  if (!facts.ca) throw new AppError('badCertificate', `issuer ${params.id}: the certificate is not a CA certificate (basicConstraints cA is not TRUE)`);
+  if (!facts.ca) throw new CaError('badCertificate', `issuer ${params.id}: the certificate is not a CA certificate (basicConstraints cA is not TRUE)`);
   if (facts.keyUsage && !facts.keyUsage.includes('keyCertSign')) {
-    throw new AppError('badCertificate', `issuer ${params.id}: the certificate's key usage lacks keyCertSign`);
+    throw new CaError('badCertificate', `issuer ${params.id}: the certificate's key usage lacks keyCertSign`);
   }
   const computedKeyId = keyIdentifier(facts.spki);
   return {

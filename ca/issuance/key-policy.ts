@@ -4,7 +4,7 @@
  * factors, or EC on a named curve the profile allows (RFC 5480 §2.1.1: namedCurve only).
  * Reuse of a key by another active certificate is checked by the caller through the ports.
  */
-import { AppError } from '../../src/errors/app-error.js';
+import { CaError } from '../errors.js';
 import { publicKeyObject } from '../asn1/algorithms.js';
 import { describePublicKey, type PublicKeyDescription } from '../asn1/public-key.js';
 import type { Profile } from '../profiles/profile.js';
@@ -56,6 +56,6 @@ export function keyPolicyProblems(spki: Uint8Array, profile: Profile): { key: Pu
 
 export function checkKeyPolicy(spki: Uint8Array, profile: Profile): PublicKeyDescription {
   const { key, problems } = keyPolicyProblems(spki, profile);
-  if (problems.length) throw new AppError('policyViolation', problems.join('; '), { problems });
+  if (problems.length) throw new CaError('policyViolation', problems.join('; '), { problems });
   return key;
 }

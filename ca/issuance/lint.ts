@@ -5,14 +5,14 @@
  */
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
-import { AppError } from '../../src/errors/app-error.js';
+import { CaError } from '../errors.js';
 import { readSignatureAlgorithm, signatureAlgorithmDer } from '../asn1/algorithms.js';
 import { bitString, bytesEqual, decodeDer, der, derTag, oidToString, tlv, toHex } from '../asn1/der.js';
 import { findExtension } from '../asn1/certificate.js';
 import { readDistributionPointUris, readKeyUsage } from '../asn1/extensions.js';
-import { fieldsFromAttributes, parseName, subjectAttributes, type SubjectAttribute } from '../asn1/names.js';
+import { fieldsFromAttributes, parseName, subjectAttributes, type DnAttribute, type SubjectAttribute } from '../asn1/names.js';
 import { extendedKeyUsageOids, oid } from '../asn1/oids.js';
-import { keyIdentifier } from '../asn1/public-key.js';
+import { keyIdentifier, type PublicKeyDescription } from '../asn1/public-key.js';
 import type { Profile } from '../profiles/profile.js';
 import type { Issuer } from './issuer.js';
 import { keyPolicyProblems } from './key-policy.js';
@@ -49,24 +49,34 @@ function readCertificate(input: Uint8Array): { certificate: pkijs.Certificate; s
   let schema = outer;
   if (!signed) {
     const algorithm = children.find((c, i) => i <= 2 && c instanceof asn1js.Sequence);
-    if (!algorithm) throw new AppError('lintFailed', 'certificate to lint: no signature algorithm in the TBSCertificate');
+    if (!algorithm) throw new CaError('lintFailed', 'certificate to lint: no signature algorithm in the TBSCertificate');
     schema = decodeDer(tlv(derTag.sequence, input, der(algorithm), bitString(new Uint8Array())), 'certificate to lint', 'lintFailed');
   }
   try {
     return { certificate: new pkijs.Certificate({ schema }), signed };
   } catch (error) {
-    throw new AppError('lintFailed', `certificate to lint: not a certificate structure (${(error as Error).message})`);
+    throw new CaError('lintFailed', `certificate to lint: not a certificate structure (${(error as Error).message})`);
   }
 }
 
-export function lintCertificate(input: Uint8Array, profile: Profile, issuer: Issuer): LintProblem[] {
-  const problems: LintProblem[] = [];
-  const add = (code: string, message: string) => problems.push({ code, message });
-  const { certificate, signed } = readCertificate(input);
-  const spki = der(certificate.subjectPublicKeyInfo);
-  const isCa = profile.type !== 'end-entity';
+/** What every check sees: the parsed certificate, what it is checked against, and where problems go. */
+interface LintContext {
+  certificate: pkijs.Certificate;
+  /** A signed Certificate rather than a bare TBSCertificate. */
+  signed: boolean;
+  spki: Uint8Array;
+  isCa: boolean;
+  profile: Profile;
+  issuer: Issuer;
+  add(code: string, message: string): void;
+  ext(id: string): pkijs.Extension | undefined;
+  parsedValue(id: string): unknown;
+  /** Adds a presence problem unless the extension is there exactly when wanted; true when wanted and there. */
+  expectPresent(id: string, wanted: boolean): boolean;
+}
 
-  // §4.1.2.1-§4.1.2.3
+/** §4.1.2.1-§4.1.2.4: version, serial, signature algorithm, issuer name. */
+function checkHeader({ certificate, signed, issuer, add }: LintContext): void {
   if (certificate.version !== 2) add('version', `version is v${certificate.version + 1}; extensions need v3`);
   const serial = serialEncodingProblem(certificate.serialNumber.valueBlock.valueHexView);
   if (serial) add('serial', serial);
@@ -78,8 +88,10 @@ export function lintCertificate(input: Uint8Array, profile: Profile, issuer: Iss
     add('signature.mismatch', 'signatureAlgorithm differs from the TBSCertificate signature field (§4.1.1.2)');
   }
   if (!bytesEqual(der(certificate.issuer), issuer.subject)) add('issuer.name', `issuer name is not the subject of issuer ${issuer.id}`);
+}
 
-  // §4.1.2.5: order, issuer's period, profile's period, encodings.
+/** §4.1.2.5: order, issuer's period, profile's period, encodings. */
+function checkValidity({ certificate, profile, issuer, add }: LintContext): void {
   const notBefore = certificate.notBefore.value;
   const notAfter = certificate.notAfter.value;
   if (notAfter <= notBefore) add('validity.order', 'notAfter is not after notBefore');
@@ -91,8 +103,13 @@ export function lintCertificate(input: Uint8Array, profile: Profile, issuer: Iss
     }
     if (time.value.getUTCMilliseconds() !== 0) add('validity.encoding', `${name} has fractional seconds (§4.1.2.5.2)`);
   }
+}
 
-  // §4.1.2.6 and Appendix A: encodings; the profile's name policy on what the names say.
+/**
+ * §4.1.2.6 and Appendix A: the subject's encodings; the profile's name policy on what the names
+ * (subject and subjectAltName) say. Returns the subject's attributes and the alternative names.
+ */
+function checkNames({ certificate, spki, profile, add }: LintContext): { attributes: DnAttribute[]; altNames: pkijs.GeneralName[] } {
   const attributes = parseName(der(certificate.subject), 'lintFailed');
   for (const attribute of attributes) {
     const spec = subjectAttributes[attribute.type as SubjectAttribute];
@@ -109,11 +126,11 @@ export function lintCertificate(input: Uint8Array, profile: Profile, issuer: Iss
   for (const message of fieldProblems) add('subject.attribute', message);
   for (const message of namePolicyProblems({ spki, subject: fields, emails, dnsNames }, profile).problems) add('subject.policy', message);
   if (fields.E && !emails.includes(fields.E)) add('ext.san.email', 'the E attribute is not repeated as an rfc822Name (§4.1.2.6)');
+  return { attributes, altNames };
+}
 
-  const keyPolicy = keyPolicyProblems(spki, profile);
-  for (const message of keyPolicy.problems) add('public-key', message);
-
-  // §4.2: each extension at most once, only known ones, with the right criticality.
+/** §4.2: each extension at most once, only known ones, with the right criticality (SAN's depends on the subject). */
+function checkExtensionSet({ certificate, add }: LintContext, subjectEmpty: boolean): void {
   const extensions = certificate.extensions ?? [];
   const ids = extensions.map((e) => e.extnID);
   for (const id of new Set(ids)) if (ids.indexOf(id) !== ids.lastIndexOf(id)) add('ext.duplicate', `extension ${id} appears more than once (§4.2)`);
@@ -123,46 +140,53 @@ export function lintCertificate(input: Uint8Array, profile: Profile, issuer: Iss
       add('ext.unexpected', `extension ${e.extnID} is not issued by the CA`);
       continue;
     }
-    const critical = e.extnID === oid.subjectAltName ? attributes.length === 0 : rule.critical;
+    const critical = e.extnID === oid.subjectAltName ? subjectEmpty : rule.critical;
     if (e.critical !== critical) add(`ext.${rule.name}.critical`, `${rule.name} must ${critical ? '' : 'not '}be critical (${rule.rule})`);
   }
-  const ext = (id: string) => findExtension(extensions, id);
-  const parsedValue = (id: string) => ext(id)?.parsedValue as unknown;
-  const expectPresent = (id: string, wanted: boolean) => {
-    if (Boolean(ext(id)) !== wanted) add(`ext.${criticality[id].name}.presence`, `${criticality[id].name} must be ${wanted ? 'present' : 'absent'} (profile ${profile.id})`);
-    return wanted && Boolean(ext(id));
-  };
+}
 
+/** §4.2.1.9: cA as the profile says, its pathLenConstraint, and an issuer allowed to certify a CA. */
+function checkBasicConstraints({ certificate, parsedValue, isCa, profile, issuer, add }: LintContext): void {
   const bc = parsedValue(oid.basicConstraints);
-  if (!(bc instanceof pkijs.BasicConstraints)) add('ext.basicConstraints.presence', 'basicConstraints is missing or malformed');
-  else {
-    if (bc.cA !== isCa) add('ext.basicConstraints.ca', `cA must be ${isCa ? 'TRUE' : 'FALSE'} for profile ${profile.id}`);
-    const pathLen = bc.pathLenConstraint === undefined ? undefined : Number(bc.pathLenConstraint);
-    if (pathLen !== profile.pathLenConstraint) add('ext.basicConstraints.pathLen', `pathLenConstraint must be ${profile.pathLenConstraint ?? 'absent'}`);
-    const selfIssued = bytesEqual(der(certificate.subject), issuer.subject);
-    if (isCa && !selfIssued && issuer.pathLenConstraint === 0) add('ext.basicConstraints.issuer', `issuer ${issuer.id} has pathLen 0 and cannot certify a CA (§4.2.1.9)`);
+  if (!(bc instanceof pkijs.BasicConstraints)) {
+    add('ext.basicConstraints.presence', 'basicConstraints is missing or malformed');
+    return;
   }
+  if (bc.cA !== isCa) add('ext.basicConstraints.ca', `cA must be ${isCa ? 'TRUE' : 'FALSE'} for profile ${profile.id}`);
+  const pathLen = bc.pathLenConstraint === undefined ? undefined : Number(bc.pathLenConstraint);
+  if (pathLen !== profile.pathLenConstraint) add('ext.basicConstraints.pathLen', `pathLenConstraint must be ${profile.pathLenConstraint ?? 'absent'}`);
+  const selfIssued = bytesEqual(der(certificate.subject), issuer.subject);
+  if (isCa && !selfIssued && issuer.pathLenConstraint === 0) add('ext.basicConstraints.issuer', `issuer ${issuer.id} has pathLen 0 and cannot certify a CA (§4.2.1.9)`);
+}
 
+/** §4.2.1.3: the profile's usages that suit the key, in DER form, keyCertSign exactly for a CA. */
+function checkKeyUsage({ parsedValue, isCa, profile, add }: LintContext, key: PublicKeyDescription): void {
   const ku = parsedValue(oid.keyUsage);
-  if (!(ku instanceof asn1js.BitString)) add('ext.keyUsage.presence', 'keyUsage is missing or malformed');
-  else {
-    const { usages, minimal } = readKeyUsage(ku);
-    if (!minimal) add('ext.keyUsage.encoding', 'keyUsage BIT STRING is not in DER form (X.690 §11.2.2)');
-    const expected = effectiveKeyUsage(profile, keyPolicy.key);
-    if (usages.join() !== expected.join()) add('ext.keyUsage.value', `keyUsage is ${usages.join(', ')}; profile ${profile.id} gives ${expected.join(', ')}`);
-    const type = keyPolicy.key.type === 'rsa' && !keyPolicy.key.pss ? 'rsa' : 'signature-only';
-    const wrong = usages.filter((u) => (type === 'rsa' ? ['keyAgreement', 'encipherOnly', 'decipherOnly'] : ['keyEncipherment', 'dataEncipherment']).includes(u));
-    if (wrong.length) add('ext.keyUsage.key-type', `${wrong.join(', ')} cannot be used with this key type`);
-    if (isCa !== usages.includes('keyCertSign')) add('ext.keyUsage.ca', `keyCertSign must ${isCa ? '' : 'not '}be set (§4.2.1.3)`);
+  if (!(ku instanceof asn1js.BitString)) {
+    add('ext.keyUsage.presence', 'keyUsage is missing or malformed');
+    return;
   }
+  const { usages, minimal } = readKeyUsage(ku);
+  if (!minimal) add('ext.keyUsage.encoding', 'keyUsage BIT STRING is not in DER form (X.690 §11.2.2)');
+  const expected = effectiveKeyUsage(profile, key);
+  if (usages.join() !== expected.join()) add('ext.keyUsage.value', `keyUsage is ${usages.join(', ')}; profile ${profile.id} gives ${expected.join(', ')}`);
+  const type = key.type === 'rsa' && !key.pss ? 'rsa' : 'signature-only';
+  const wrong = usages.filter((u) => (type === 'rsa' ? ['keyAgreement', 'encipherOnly', 'decipherOnly'] : ['keyEncipherment', 'dataEncipherment']).includes(u));
+  if (wrong.length) add('ext.keyUsage.key-type', `${wrong.join(', ')} cannot be used with this key type`);
+  if (isCa !== usages.includes('keyCertSign')) add('ext.keyUsage.ca', `keyCertSign must ${isCa ? '' : 'not '}be set (§4.2.1.3)`);
+}
 
+/** The profile's extended key usages, no more and no less. */
+function checkExtendedKeyUsage({ parsedValue, expectPresent, profile, add }: LintContext): void {
   const eku = parsedValue(oid.extKeyUsage);
-  if (expectPresent(oid.extKeyUsage, profile.extendedKeyUsage.length > 0)) {
-    const got = eku instanceof pkijs.ExtKeyUsage ? [...eku.keyPurposes].sort() : [];
-    const want = profile.extendedKeyUsage.map((k) => extendedKeyUsageOids[k]).sort();
-    if (got.join() !== want.join()) add('ext.extKeyUsage.value', `extKeyUsage is ${got.join(', ')}; profile ${profile.id} gives ${want.join(', ')}`);
-  }
+  if (!expectPresent(oid.extKeyUsage, profile.extendedKeyUsage.length > 0)) return;
+  const got = eku instanceof pkijs.ExtKeyUsage ? [...eku.keyPurposes].sort() : [];
+  const want = profile.extendedKeyUsage.map((k) => extendedKeyUsageOids[k]).sort();
+  if (got.join() !== want.join()) add('ext.extKeyUsage.value', `extKeyUsage is ${got.join(', ')}; profile ${profile.id} gives ${want.join(', ')}`);
+}
 
+/** §4.2.1.2 and §4.2.1.1: the subject's key identifier from its key, the issuer's as the authority's. */
+function checkKeyIdentifiers({ parsedValue, spki, issuer, add }: LintContext): void {
   const ski = parsedValue(oid.subjectKeyIdentifier);
   if (!(ski instanceof asn1js.OctetString) || !bytesEqual(ski.valueBlock.valueHexView, keyIdentifier(spki))) {
     add('ext.subjectKeyIdentifier.value', 'subjectKeyIdentifier is missing or not derived from the public key (RFC 7093 §2)');
@@ -173,15 +197,21 @@ export function lintCertificate(input: Uint8Array, profile: Profile, issuer: Iss
   } else if (aki.authorityCertIssuer || aki.authorityCertSerialNumber) {
     add('ext.authorityKeyIdentifier.value', 'authorityKeyIdentifier must hold the key identifier only');
   }
+}
 
-  if (expectPresent(oid.certificatePolicies, profile.policies.length > 0)) {
-    const value = decodeDer(ext(oid.certificatePolicies)!.extnValue.valueBlock.valueHexView, 'certificatePolicies', 'lintFailed');
-    const got = (value instanceof asn1js.Sequence ? value.valueBlock.value : []).map((info) => {
-      const id = info instanceof asn1js.Sequence ? info.valueBlock.value[0] : undefined;
-      return id instanceof asn1js.ObjectIdentifier ? oidToString(id) : '?';
-    });
-    if ([...got].sort().join() !== [...profile.policies].sort().join()) add('ext.certificatePolicies.value', `policies are ${got.join(', ')}; profile ${profile.id} gives ${profile.policies.join(', ')}`);
-  }
+/** The profile's certificate policies (by OID, in any order). */
+function checkPolicies({ ext, expectPresent, profile, add }: LintContext): void {
+  if (!expectPresent(oid.certificatePolicies, profile.policies.length > 0)) return;
+  const value = decodeDer(ext(oid.certificatePolicies)!.extnValue.valueBlock.valueHexView, 'certificatePolicies', 'lintFailed');
+  const got = (value instanceof asn1js.Sequence ? value.valueBlock.value : []).map((info) => {
+    const id = info instanceof asn1js.Sequence ? info.valueBlock.value[0] : undefined;
+    return id instanceof asn1js.ObjectIdentifier ? oidToString(id) : '?';
+  });
+  if ([...got].sort().join() !== [...profile.policies].sort().join()) add('ext.certificatePolicies.value', `policies are ${got.join(', ')}; profile ${profile.id} gives ${profile.policies.join(', ')}`);
+}
+
+/** Where relying parties look: CRL and delta CRL (§4.2.1.13, §4.2.1.15), OCSP and caIssuers (§4.2.2.1), ocsp-nocheck. */
+function checkStatusPointers({ ext, parsedValue, expectPresent, profile, issuer, add }: LintContext): void {
   for (const [id, wanted, url] of [
     [oid.crlDistributionPoints, profile.crlDistributionPoints, issuer.urls.crl],
     [oid.freshestCrl, profile.freshestCrl, issuer.urls.deltaCrl],
@@ -201,6 +231,43 @@ export function lintCertificate(input: Uint8Array, profile: Profile, issuer: Iss
   if (expectPresent(oid.ocspNoCheck, profile.ocspNoCheck) && toHex(ext(oid.ocspNoCheck)!.extnValue.valueBlock.valueHexView) !== '0500') {
     add('ext.ocsp-nocheck.value', 'ocsp-nocheck must hold NULL (RFC 6960 §4.2.2.2.1)');
   }
+}
+
+/** Every problem of the certificate (or TBSCertificate) against its profile, its issuer and RFC 5280; empty when clean. */
+export function lintCertificate(input: Uint8Array, profile: Profile, issuer: Issuer): LintProblem[] {
+  const problems: LintProblem[] = [];
+  const add = (code: string, message: string) => {
+    problems.push({ code, message });
+  };
+  const { certificate, signed } = readCertificate(input);
+  const ext = (id: string) => findExtension(certificate.extensions ?? [], id);
+  const context: LintContext = {
+    certificate,
+    signed,
+    spki: der(certificate.subjectPublicKeyInfo),
+    isCa: profile.type !== 'end-entity',
+    profile,
+    issuer,
+    add,
+    ext,
+    parsedValue: (id) => ext(id)?.parsedValue as unknown,
+    expectPresent: (id, wanted) => {
+      if (Boolean(ext(id)) !== wanted) add(`ext.${criticality[id].name}.presence`, `${criticality[id].name} must be ${wanted ? 'present' : 'absent'} (profile ${profile.id})`);
+      return wanted && Boolean(ext(id));
+    },
+  };
+  checkHeader(context);
+  checkValidity(context);
+  const { attributes, altNames } = checkNames(context);
+  const keyPolicy = keyPolicyProblems(context.spki, profile);
+  for (const message of keyPolicy.problems) add('public-key', message);
+  checkExtensionSet(context, attributes.length === 0);
+  checkBasicConstraints(context);
+  checkKeyUsage(context, keyPolicy.key);
+  checkExtendedKeyUsage(context);
+  checkKeyIdentifiers(context);
+  checkPolicies(context);
+  checkStatusPointers(context);
   if (ext(oid.subjectAltName) && altNames.length === 0) add('ext.san.empty', 'subjectAltName is empty (§4.2.1.6)');
   return problems;
 }
@@ -208,6 +275,6 @@ export function lintCertificate(input: Uint8Array, profile: Profile, issuer: Iss
 /** Throws `lintFailed` listing the problems, if any: a certificate that fails lint is never signed. */
 export function assertLintClean(problems: LintProblem[], what: string): void {
   if (problems.length) {
-    throw new AppError('lintFailed', `${what} failed lint: ${problems.map((p) => `[${p.code}] ${p.message}`).join('; ')}`, { problems });
+    throw new CaError('lintFailed', `${what} failed lint: ${problems.map((p) => `[${p.code}] ${p.message}`).join('; ')}`, { problems });
   }
 }

@@ -3,7 +3,7 @@
  * value must look like. Values are normalised (NFC, trimmed, single spaces, canonical `KIND:value`
  * UIDs, lower-case e-mail and DNS names) so one holder always gets the same name bytes.
  */
-import { AppError } from '../../src/errors/app-error.js';
+import { CaError } from '../errors.js';
 import { isMultiValued, subjectAttributeOrder, subjectAttributes, type SubjectAttribute, type SubjectFields } from '../asn1/names.js';
 import { formatUid, parseUid, type IdentifierKind } from '../asn1/vn-identifiers.js';
 import type { Profile } from '../profiles/profile.js';
@@ -30,12 +30,49 @@ export interface NamePolicyResult {
   problems: string[];
 }
 
-export function namePolicyProblems(request: IssuanceRequest, profile: Profile): NamePolicyResult {
-  const problems: string[] = [];
+/** Each value of one attribute: present, printable, within RFC 5280's upper bound. */
+function valueProblems(attribute: SubjectAttribute, values: string[], problems: string[]): void {
+  for (const value of values) {
+    if (!value) problems.push(`subject ${label(attribute)} is empty`);
+    else if (hasControlCharacters(value)) problems.push(`subject ${label(attribute)} contains control characters`);
+    else if ([...value].length > subjectAttributes[attribute].max) {
+      problems.push(`subject ${label(attribute)} is longer than ${subjectAttributes[attribute].max} characters (RFC 5280 Appendix A)`);
+    }
+  }
+}
+
+/** One attribute's tidied values into the normalised subject: C upper-case VN, E lower-case, UIDs canonical. */
+function normaliseAttribute(subject: SubjectFields, attribute: SubjectAttribute, values: string[], uidKinds: Set<IdentifierKind>, profile: Profile, problems: string[]): void {
+  if (attribute === 'C') {
+    const country = values[0].toUpperCase();
+    if (country !== 'VN') problems.push(`subject C (countryName) must be VN, got "${values[0]}"`);
+    subject.C = country;
+  } else if (attribute === 'E') {
+    subject.E = values[0].toLowerCase();
+    const problem = emailProblem(subject.E);
+    if (problem) problems.push(`subject E: ${problem}`);
+  } else if (attribute === 'UID') {
+    subject.UID = values.map((value) => {
+      const parsed = parseUid(value);
+      if (!parsed.ok) {
+        problems.push(`UID: ${parsed.problem}`);
+        return value;
+      }
+      if (!uidKinds.has(parsed.identifier.kind)) problems.push(`UID: ${parsed.identifier.kind} is not allowed by profile ${profile.id}`);
+      return formatUid(parsed.identifier);
+    });
+  } else if (isMultiValued(attribute)) {
+    subject[attribute as 'OU'] = values;
+  } else {
+    subject[attribute as Exclude<SubjectAttribute, 'OU' | 'UID'>] = values[0];
+  }
+}
+
+/** The subject the profile allows, normalised; then what it requires (attributes, one UID of each required kind). */
+function subjectProblems(request: IssuanceRequest, profile: Profile, problems: string[]): SubjectFields {
   const allowed = new Set<string>([...profile.subject.required, ...profile.subject.optional]);
   const uidKinds = new Set<IdentifierKind>([...profile.subject.uid.required.flat(), ...profile.subject.uid.optional]);
   const subject: SubjectFields = {};
-
   for (const attribute of subjectAttributeOrder) {
     const raw = request.subject[attribute];
     if (raw === undefined || (Array.isArray(raw) && raw.length === 0)) continue;
@@ -44,38 +81,9 @@ export function namePolicyProblems(request: IssuanceRequest, profile: Profile): 
       continue;
     }
     const values = (Array.isArray(raw) ? raw : [raw]).map(tidy);
-    for (const value of values) {
-      if (!value) problems.push(`subject ${label(attribute)} is empty`);
-      else if (hasControlCharacters(value)) problems.push(`subject ${label(attribute)} contains control characters`);
-      else if ([...value].length > subjectAttributes[attribute].max) {
-        problems.push(`subject ${label(attribute)} is longer than ${subjectAttributes[attribute].max} characters (RFC 5280 Appendix A)`);
-      }
-    }
-    if (attribute === 'C') {
-      const country = values[0].toUpperCase();
-      if (country !== 'VN') problems.push(`subject C (countryName) must be VN, got "${values[0]}"`);
-      subject.C = country;
-    } else if (attribute === 'E') {
-      subject.E = values[0].toLowerCase();
-      const problem = emailProblem(subject.E);
-      if (problem) problems.push(`subject E: ${problem}`);
-    } else if (attribute === 'UID') {
-      subject.UID = values.map((value) => {
-        const parsed = parseUid(value);
-        if (!parsed.ok) {
-          problems.push(`UID: ${parsed.problem}`);
-          return value;
-        }
-        if (!uidKinds.has(parsed.identifier.kind)) problems.push(`UID: ${parsed.identifier.kind} is not allowed by profile ${profile.id}`);
-        return formatUid(parsed.identifier);
-      });
-    } else if (isMultiValued(attribute)) {
-      subject[attribute as 'OU'] = values;
-    } else {
-      subject[attribute as Exclude<SubjectAttribute, 'OU' | 'UID'>] = values[0];
-    }
+    valueProblems(attribute, values, problems);
+    normaliseAttribute(subject, attribute, values, uidKinds, profile, problems);
   }
-
   for (const attribute of profile.subject.required) {
     if (subject[attribute] === undefined) problems.push(`subject is missing required attribute ${label(attribute)} (profile ${profile.id})`);
   }
@@ -88,7 +96,11 @@ export function namePolicyProblems(request: IssuanceRequest, profile: Profile): 
       problems.push(`UID: profile ${profile.id} requires ${group.length > 1 ? 'one of ' : ''}${group.map((k) => `${k}:`).join(', ')}`);
     }
   }
+  return subject;
+}
 
+/** subjectAltName: valid addresses and DNS names, as the profile requires or forbids them; CN among the DNS names. */
+function altNameProblems(request: IssuanceRequest, subject: SubjectFields, profile: Profile, problems: string[]): { emails: string[]; dnsNames: string[] } {
   // RFC 5280 §4.1.2.6: e-mail addresses go in subjectAltName; an E attribute is mirrored there.
   const emails = [...new Set([...request.emails.map((e) => e.trim().toLowerCase()), ...(subject.E ? [subject.E] : [])])];
   for (const email of request.emails.map((e) => e.trim().toLowerCase())) {
@@ -108,14 +120,20 @@ export function namePolicyProblems(request: IssuanceRequest, profile: Profile): 
   if (dnsNames.length && subject.CN && !dnsNames.includes(subject.CN.toLowerCase())) {
     problems.push(`subject CN "${subject.CN}" must be one of the DNS names (${dnsNames.join(', ')})`);
   }
-  if (Object.keys(subject).length === 0 && emails.length + dnsNames.length === 0) problems.push('the certificate would name nobody: empty subject and no subjectAltName');
+  return { emails, dnsNames };
+}
 
+export function namePolicyProblems(request: IssuanceRequest, profile: Profile): NamePolicyResult {
+  const problems: string[] = [];
+  const subject = subjectProblems(request, profile, problems);
+  const { emails, dnsNames } = altNameProblems(request, subject, profile, problems);
+  if (Object.keys(subject).length === 0 && emails.length + dnsNames.length === 0) problems.push('the certificate would name nobody: empty subject and no subjectAltName');
   return { request: { spki: request.spki, subject, emails, dnsNames }, problems };
 }
 
 /** The normalised request, or a `policyViolation` listing every problem. */
 export function checkNamePolicy(request: IssuanceRequest, profile: Profile): IssuanceRequest {
   const result = namePolicyProblems(request, profile);
-  if (result.problems.length) throw new AppError('policyViolation', result.problems.join('; '), { problems: result.problems });
+  if (result.problems.length) throw new CaError('policyViolation', result.problems.join('; '), { problems: result.problems });
   return result.request;
 }

@@ -3,7 +3,7 @@
  * the holder data the RA vouches for replacing what the holder's token tool wrote: the CA never
  * copies a CSR's subject bytes, it re-encodes names itself (as Boulder does).
  */
-import { AppError } from '../../src/errors/app-error.js';
+import { CaError } from '../errors.js';
 import { fieldsFromAttributes, type SubjectFields } from '../asn1/names.js';
 import type { ParsedCsr } from './csr.js';
 
@@ -25,12 +25,12 @@ export interface HolderData {
 
 export function requestFromCsr(csr: ParsedCsr, holder: HolderData = {}): IssuanceRequest {
   if (csr.requestedOtherNames.length) {
-    throw new AppError('policyViolation', `CSR requests subjectAltName entries the CA does not issue: ${csr.requestedOtherNames.join(', ')}`);
+    throw new CaError('policyViolation', `CSR requests subjectAltName entries the CA does not issue: ${csr.requestedOtherNames.join(', ')}`);
   }
   let subject = holder.subject;
   if (!subject) {
     const { fields, problems } = fieldsFromAttributes(csr.subject);
-    if (problems.length) throw new AppError('policyViolation', `CSR subject: ${problems.join('; ')}`, { problems });
+    if (problems.length) throw new CaError('policyViolation', `CSR subject: ${problems.join('; ')}`, { problems });
     subject = fields;
   }
   return { spki: csr.spki, subject, emails: holder.emails ?? csr.requestedEmails, dnsNames: holder.dnsNames ?? csr.requestedDnsNames };

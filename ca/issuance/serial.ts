@@ -5,9 +5,7 @@
  * deterministic.
  */
 import { hexFromInteger } from '../asn1/der.js';
-import type { RandomBytes } from '../ports.js';
-
-export const secureRandomBytes: RandomBytes = (length) => crypto.getRandomValues(new Uint8Array(length));
+import { secureRandomBytes, type RandomBytes } from '../random.js';
 
 /** A positive 128-bit random serial (at most 17 octets once DER-encoded). */
 export function newSerial(randomBytes: RandomBytes = secureRandomBytes): string {

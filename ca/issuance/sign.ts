@@ -3,7 +3,7 @@
  * verifies that signature with the issuer's public key before anyone sees it (a faulty HSM or a
  * key/certificate mix-up must not produce an unverifiable certificate).
  */
-import { AppError } from '../../src/errors/app-error.js';
+import { CaError } from '../errors.js';
 import { describeSignatureAlgorithm, signatureAlgorithmDer, signatureAlgorithmIdentifier, verifySignature, type SignatureAlgorithm } from '../asn1/algorithms.js';
 import { bitString, bytesEqual, derTag, tlv } from '../asn1/der.js';
 import { samePublicKey } from '../asn1/public-key.js';
@@ -13,9 +13,9 @@ import type { PreparedCertificate } from './template.js';
 
 /** The issuer's key must be the one in its certificate and sign with the algorithm written in the TBS. */
 export function assertKeyFits(key: SigningKey, spki: Uint8Array, algorithm: SignatureAlgorithm, owner: string): void {
-  if (!samePublicKey(key.spki, spki)) throw new AppError('misconfigured', `key ${key.uri} is not the key of ${owner}`);
+  if (!samePublicKey(key.spki, spki)) throw new CaError('misconfigured', `key ${key.uri} is not the key of ${owner}`);
   if (!bytesEqual(signatureAlgorithmDer(key.algorithm), signatureAlgorithmDer(algorithm))) {
-    throw new AppError('misconfigured', `key ${key.uri} signs with ${describeSignatureAlgorithm(key.algorithm)}, ${owner} with ${describeSignatureAlgorithm(algorithm)}`);
+    throw new CaError('misconfigured', `key ${key.uri} signs with ${describeSignatureAlgorithm(key.algorithm)}, ${owner} with ${describeSignatureAlgorithm(algorithm)}`);
   }
 }
 
@@ -27,15 +27,18 @@ export async function signStructure(tbs: Uint8Array, key: SigningKey, verifyWith
   try {
     valid = verifySignature(tbs, signature, algorithm, verifyWith);
   } catch (error) {
-    throw new AppError('internal', `${what}: cannot verify the signature just made: ${(error as Error).message}`, {}, { cause: error });
+    throw new CaError('internal', `${what}: cannot verify the signature just made: ${(error as Error).message}`, { cause: error });
   }
-  if (!valid) throw new AppError('internal', `${what}: the signature made with ${key.uri} does not verify`);
+  if (!valid) throw new CaError('internal', `${what}: the signature made with ${key.uri} does not verify`);
   return tlv(derTag.sequence, tbs, signatureAlgorithmDer(key.algorithm), bitString(signature));
 }
 
-/** Signs a prepared (and linted) certificate: returns the certificate DER. */
-export async function signCertificate(prepared: PreparedCertificate, issuer: Issuer, key: SigningKey): Promise<Uint8Array> {
-  if (prepared.issuerId !== issuer.id) throw new AppError('internal', `certificate ${prepared.serial} was prepared for issuer ${prepared.issuerId}, not ${issuer.id}`);
+/**
+ * Signs a prepared (and linted) certificate: returns the certificate DER. Only its TBS, serial
+ * and issuer are needed, so a reserved TBS is re-signed after a crash exactly as prepared.
+ */
+export async function signCertificate(prepared: Pick<PreparedCertificate, 'tbs' | 'serial' | 'issuerId'>, issuer: Issuer, key: SigningKey): Promise<Uint8Array> {
+  if (prepared.issuerId !== issuer.id) throw new CaError('internal', `certificate ${prepared.serial} was prepared for issuer ${prepared.issuerId}, not ${issuer.id}`);
   assertKeyFits(key, issuer.spki, issuer.signatureAlgorithm, `issuer ${issuer.id}`);
   return signStructure(prepared.tbs, key, issuer.spki, `certificate ${prepared.serial}`);
 }

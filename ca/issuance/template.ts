@@ -4,7 +4,7 @@
  * the exact DER that the linter checks and the signer signs.
  */
 import * as asn1js from 'asn1js';
-import { AppError } from '../../src/errors/app-error.js';
+import { CaError } from '../errors.js';
 import { signatureAlgorithmDer } from '../asn1/algorithms.js';
 import { der, derTag, encodeTime, integerFromHex, tlv, wholeSeconds } from '../asn1/der.js';
 import {
@@ -104,10 +104,10 @@ export function profileExtensions(request: IssuanceRequest, profile: Profile, is
  */
 export function buildTemplate(request: IssuanceRequest, profile: Profile, issuer: Issuer, now: Date, serial: string): PreparedCertificate {
   const problem = serialProblem(serial);
-  if (problem) throw new AppError('internal', `cannot use serial ${serial}: ${problem}`);
+  if (problem) throw new CaError('internal', `cannot use serial ${serial}: ${problem}`);
   const notBefore = wholeSeconds(now);
   if (notBefore < issuer.notBefore || notBefore > issuer.notAfter) {
-    throw new AppError('misconfigured', `issuer ${issuer.id} is valid from ${issuer.notBefore.toISOString()} to ${issuer.notAfter.toISOString()}, not at ${notBefore.toISOString()}`);
+    throw new CaError('misconfigured', `issuer ${issuer.id} is valid from ${issuer.notBefore.toISOString()} to ${issuer.notAfter.toISOString()}, not at ${notBefore.toISOString()}`);
   }
   const wanted = validityEnd(notBefore, profile.validity);
   const notAfter = wanted > issuer.notAfter ? issuer.notAfter : wanted;

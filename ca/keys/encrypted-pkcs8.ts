@@ -10,7 +10,7 @@
  */
 import { createCipheriv, createPrivateKey, pbkdf2Sync, type KeyObject } from 'node:crypto';
 import * as asn1js from 'asn1js';
-import { AppError } from '../../src/errors/app-error.js';
+import { CaError } from '../errors.js';
 import { arrayBuffer, decodeDer, der } from '../asn1/der.js';
 import { oid } from '../asn1/oids.js';
 
@@ -56,11 +56,11 @@ export function decryptPkcs8(encrypted: Uint8Array, passphrase: string, what: st
   const outer = decodeDer(encrypted, what, 'misconfigured');
   const [algorithmId, data] = outer instanceof asn1js.Sequence ? outer.valueBlock.value : [];
   if (!(algorithmId instanceof asn1js.Sequence) || !(data instanceof asn1js.OctetString)) {
-    throw new AppError('misconfigured', `${what} is not an encrypted PKCS#8 key (EncryptedPrivateKeyInfo, RFC 5958 §3)`);
+    throw new CaError('misconfigured', `${what} is not an encrypted PKCS#8 key (EncryptedPrivateKeyInfo, RFC 5958 §3)`);
   }
   try {
     return createPrivateKey({ key: Buffer.from(encrypted), format: 'der', type: 'pkcs8', passphrase });
   } catch (error) {
-    throw new AppError('misconfigured', `cannot decrypt ${what}: wrong passphrase, or the file is damaged`, {}, { cause: error });
+    throw new CaError('misconfigured', `cannot decrypt ${what}: wrong passphrase, or the file is damaged`, { cause: error });
   }
 }

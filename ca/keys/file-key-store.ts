@@ -7,11 +7,11 @@ import { generateKeyPair, createPublicKey, createPrivateKey, type KeyObject } fr
 import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as asn1js from 'asn1js';
-import { AppError } from '../../src/errors/app-error.js';
+import { CaError } from '../errors.js';
 import type { HashName, SignatureAlgorithm } from '../asn1/algorithms.js';
 import { arrayBuffer, decodeDer, decodePem, der, encodePem } from '../asn1/der.js';
 import { oid } from '../asn1/oids.js';
-import type { RandomBytes } from '../ports.js';
+import { secureRandomBytes, type RandomBytes } from '../random.js';
 import { decryptPkcs8, defaultKdfIterations, encryptPkcs8 } from './encrypted-pkcs8.js';
 import { keyNamePattern, parseKeyUri, type KeySpec, type KeyStore, type SigningKey } from './key-store.js';
 
@@ -49,12 +49,12 @@ export class FileKeyStore implements KeyStore {
 
   constructor(options: FileKeyStoreOptions) {
     if (options.passphrase.length < 12) {
-      throw new AppError('misconfigured', 'the key store passphrase must have at least 12 characters');
+      throw new CaError('misconfigured', 'the key store passphrase must have at least 12 characters');
     }
     this.#directory = options.directory;
     this.#passphrase = options.passphrase;
     this.#iterations = options.kdfIterations ?? defaultKdfIterations;
-    this.#randomBytes = options.randomBytes ?? ((length) => crypto.getRandomValues(new Uint8Array(length)));
+    this.#randomBytes = options.randomBytes ?? secureRandomBytes;
   }
 
   pathOf(name: string): string {
@@ -62,7 +62,7 @@ export class FileKeyStore implements KeyStore {
   }
 
   async generate(spec: KeySpec, name: string): Promise<SigningKey> {
-    if (!keyNamePattern.test(name)) throw new AppError('badRequest', `key name "${name}" must be letters, digits, ".", "_" or "-"`);
+    if (!keyNamePattern.test(name)) throw new CaError('badInput', `key name "${name}" must be letters, digits, ".", "_" or "-"`);
     const privateKey = await newPrivateKey(spec);
     const pkcs8 = new Uint8Array(privateKey.export({ type: 'pkcs8', format: 'der' }));
     const encrypted = encryptPkcs8(pkcs8, this.#passphrase, {
@@ -75,7 +75,7 @@ export class FileKeyStore implements KeyStore {
       // `wx`: never overwrite a key; 0600: only the service account reads it.
       await writeFile(this.pathOf(name), encodePem(encrypted, 'ENCRYPTED PRIVATE KEY'), { flag: 'wx', mode: 0o600 });
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'EEXIST') throw new AppError('conflict', `key file:${name} already exists`);
+      if ((error as NodeJS.ErrnoException).code === 'EEXIST') throw new CaError('conflict', `key file:${name} already exists`);
       throw error;
     }
     return toSigningKey(`file:${name}`, privateKey);
@@ -83,22 +83,22 @@ export class FileKeyStore implements KeyStore {
 
   async load(uri: string): Promise<SigningKey> {
     const parsed = parseKeyUri(uri);
-    if (parsed.scheme !== 'file') throw new AppError('misconfigured', `${uri}: the file key store only serves file: keys`);
+    if (parsed.scheme !== 'file') throw new CaError('misconfigured', `${uri}: the file key store only serves file: keys`);
     const path = this.pathOf(parsed.name);
     let text: string;
     try {
       const info = await stat(path);
       if (process.platform !== 'win32' && (info.mode & 0o077) !== 0) {
-        throw new AppError('misconfigured', `key ${uri} (${path}) is readable by other users (mode ${(info.mode & 0o777).toString(8)}); chmod 600 it`);
+        throw new CaError('misconfigured', `key ${uri} (${path}) is readable by other users (mode ${(info.mode & 0o777).toString(8)}); chmod 600 it`);
       }
       text = await readFile(path, 'utf8');
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new AppError('misconfigured', `key ${uri} not found (${path})`);
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new CaError('misconfigured', `key ${uri} not found (${path})`);
       throw error;
     }
     const blocks = decodePem(text, 'misconfigured');
     if (blocks.length !== 1 || blocks[0].label !== 'ENCRYPTED PRIVATE KEY') {
-      throw new AppError('misconfigured', `key ${uri} (${path}) must hold exactly one "ENCRYPTED PRIVATE KEY" PEM block`);
+      throw new CaError('misconfigured', `key ${uri} (${path}) must hold exactly one "ENCRYPTED PRIVATE KEY" PEM block`);
     }
     return toSigningKey(uri, decryptPkcs8(blocks[0].der, this.#passphrase, `key ${uri} (${path})`));
   }
@@ -120,7 +120,7 @@ async function toSigningKey(uri: string, key: KeyObject): Promise<SigningKey> {
   const details = key.asymmetricKeyDetails ?? {};
   if (key.asymmetricKeyType === 'ec') {
     const curve = curveNames[details.namedCurve ?? ''];
-    if (!curve) throw new AppError('misconfigured', `key ${uri} is on curve ${details.namedCurve}, not P-256, P-384 or P-521`);
+    if (!curve) throw new CaError('misconfigured', `key ${uri} is on curve ${details.namedCurve}, not P-256, P-384 or P-521`);
     algorithm = { name: 'ECDSA', hash: ecHash[curve] };
     importParams = { name: 'ECDSA', namedCurve: curve };
   } else if (key.asymmetricKeyType === 'rsa' || key.asymmetricKeyType === 'rsa-pss') {
@@ -130,7 +130,7 @@ async function toSigningKey(uri: string, key: KeyObject): Promise<SigningKey> {
     algorithm = pss ? { name: 'RSA-PSS', hash, saltLength: details.saltLength ?? 32 } : { name: 'RSASSA-PKCS1-v1_5', hash };
     importParams = { name: algorithm.name, hash };
   } else {
-    throw new AppError('misconfigured', `key ${uri} is a ${key.asymmetricKeyType} key; the CA signs with ECDSA or RSA`);
+    throw new CaError('misconfigured', `key ${uri} is a ${key.asymmetricKeyType} key; the CA signs with ECDSA or RSA`);
   }
   const spki = new Uint8Array(
     createPublicKey(createPrivateKey({ key: Buffer.from(pkcs8), format: 'der', type: 'pkcs8' })).export({ type: 'spki', format: 'der' }),

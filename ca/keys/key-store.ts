@@ -1,12 +1,13 @@
 /**
- * Keys by URI behind a KeyStore (DESIGN.md §8). Only ca/keys holds private keys; everything else
- * gets a SigningKey, whose private half is a WebCrypto CryptoKey of some `Crypto` provider: Node's
- * own for `file:` keys, node-webcrypto-p11's for `pkcs11:` keys (RFC 7512), so the same key object
- * signs through pkijs (`new CryptoEngine({ crypto })`), @peculiar/x509 (`create(params, crypto)`)
- * or `signWith` below, and an HSM key never has to leave the token.
+ * Keys by URI behind a KeyStore (docs/architecture.md, "CA keys"). Only ca/keys holds private
+ * keys; everything else gets a SigningKey, whose private half is a WebCrypto CryptoKey of some
+ * `Crypto` provider: Node's own for `file:` keys, node-webcrypto-p11's for `pkcs11:` keys
+ * (RFC 7512), so the same key object signs through pkijs (`new CryptoEngine({ crypto })`),
+ * @peculiar/x509 (`create(params, crypto)`) or `signWith` below, and an HSM key never has to
+ * leave the token.
  */
 import * as asn1js from 'asn1js';
-import { AppError } from '../../src/errors/app-error.js';
+import { CaError } from '../errors.js';
 import type { SignatureAlgorithm } from '../asn1/algorithms.js';
 import { arrayBuffer, der } from '../asn1/der.js';
 
@@ -30,7 +31,7 @@ export const keySpecNames = Object.keys(keySpecs);
 /** Reads a key spec as written on a command line or in configuration (`ecdsa-p256`, `rsa-pss-3072`…). */
 export function parseKeySpec(name: string): KeySpec {
   const spec = keySpecs[name.toLowerCase()];
-  if (!spec) throw new AppError('badRequest', `unknown key type "${name}"; use one of ${keySpecNames.join(', ')}`);
+  if (!spec) throw new CaError('badInput', `unknown key type "${name}"; use one of ${keySpecNames.join(', ')}`);
   return spec;
 }
 
@@ -61,7 +62,7 @@ export interface KeyStore {
   readonly scheme: string;
   /** Creates a new key called `name`; refuses (409 conflict) if one exists. */
   generate(spec: KeySpec, name: string): Promise<SigningKey>;
-  /** Loads the key at `uri`; a missing key or wrong passphrase is a `misconfigured` AppError. */
+  /** Loads the key at `uri`; a missing key or wrong passphrase is a `misconfigured` CaError. */
   load(uri: string): Promise<SigningKey>;
 }
 
@@ -83,12 +84,12 @@ export function parseKeyUri(uri: string): KeyUri {
       try {
         attributes[key] = decodeURIComponent(value.join('='));
       } catch {
-        throw new AppError('misconfigured', `key URI ${uri}: bad %-encoding in "${part}"`);
+        throw new CaError('misconfigured', `key URI ${uri}: bad %-encoding in "${part}"`);
       }
     }
     if (attributes.object || attributes.id) return { scheme, attributes };
   }
-  throw new AppError(
+  throw new CaError(
     'misconfigured',
     `key URI "${uri}" is not file:<name> (letters, digits, ".", "_", "-") or pkcs11:token=…;object=… (RFC 7512)`,
   );

@@ -3,7 +3,7 @@
  * new keys are made in the default store (CA_KEY_STORE) unless a caller names another, so a CA
  * whose root and issuing keys live in an HSM keeps making its OCSP signer keys there too.
  */
-import { AppError } from '../../src/errors/app-error.js';
+import { CaError } from '../errors.js';
 import { parseKeyUri, type KeySpec, type KeyStore, type SigningKey } from './key-store.js';
 
 export type KeyStoreScheme = 'file' | 'pkcs11';
@@ -22,7 +22,7 @@ export class KeyStores implements KeyStore {
   store(scheme: string): KeyStore {
     const store = this.stores[scheme as KeyStoreScheme];
     if (!store) {
-      throw new AppError(
+      throw new CaError(
         'misconfigured',
         scheme === 'pkcs11' ? 'no PKCS#11 token is configured: set PKCS11_MODULE, PKCS11_TOKEN and PKCS11_PIN (or PKCS11_PIN_FILE)' : `no "${scheme}" key store is configured`,
       );

@@ -11,7 +11,7 @@
  * (§5.4), so one C_Login serves every session of the pool.
  */
 import { Crypto as P11Crypto } from 'node-webcrypto-p11';
-import { AppError } from '../../src/errors/app-error.js';
+import { CaError } from '../errors.js';
 import type { HashName, SignatureAlgorithm } from '../asn1/algorithms.js';
 import { KeyStoreUnavailableError, keyNamePattern, parseKeyUri, type KeySpec, type KeyStore, type SigningKey } from './key-store.js';
 
@@ -155,7 +155,7 @@ export class Pkcs11KeyStore implements KeyStore {
     const subtle = new Proxy(primary.subtle, {
       get: (target, property) => {
         if (property === 'sign') {
-          return (algorithm: AlgorithmIdentifier, key: CryptoKey, data: BufferSource) => this.#withSession((s) => s.subtle.sign(algorithm as Algorithm, key as never, data));
+          return (algorithm: AlgorithmIdentifier, key: CryptoKey, data: BufferSource) => this.#withSession((s) => s.subtle.sign(algorithm as Algorithm, key, data));
         }
         if (property === 'digest') return globalThis.crypto.subtle.digest.bind(globalThis.crypto.subtle);
         const value = Reflect.get(target, property, target) as unknown;
@@ -186,11 +186,11 @@ export class Pkcs11KeyStore implements KeyStore {
   }
 
   async generate(spec: KeySpec, name: string): Promise<SigningKey> {
-    if (!keyNamePattern.test(name)) throw new AppError('badRequest', `key name "${name}" must be letters, digits, ".", "_" or "-"`);
-    if (spec.type === 'rsa' && spec.pss) throw new AppError('badRequest', 'RSA-PSS keys are not made in the PKCS#11 store; use ecdsa-p256/p384 or rsa-2048…4096');
+    if (!keyNamePattern.test(name)) throw new CaError('badInput', `key name "${name}" must be letters, digits, ".", "_" or "-"`);
+    if (spec.type === 'rsa' && spec.pss) throw new CaError('badInput', 'RSA-PSS keys are not made in the PKCS#11 store; use ecdsa-p256/p384 or rsa-2048…4096');
     const { primary } = this.open();
     const existing = await this.#find(primary, name);
-    if (existing.privateKey || existing.publicKey) throw new AppError('conflict', `key ${this.uriOf(name)} already exists`);
+    if (existing.privateKey || existing.publicKey) throw new CaError('conflict', `key ${this.uriOf(name)} already exists`);
     // token: a persistent token object; sensitive + not extractable: C_GetAttributeValue and
     // C_WrapKey never reveal the private value (PKCS#11 v2.40 §4.9, CKA_SENSITIVE/CKA_EXTRACTABLE).
     const p11 = { label: name, token: true, sensitive: true };
@@ -204,26 +204,26 @@ export class Pkcs11KeyStore implements KeyStore {
 
   async load(uri: string): Promise<SigningKey> {
     const parsed = parseKeyUri(uri);
-    if (parsed.scheme !== 'pkcs11') throw new AppError('misconfigured', `${uri}: the PKCS#11 key store only serves pkcs11: keys`);
+    if (parsed.scheme !== 'pkcs11') throw new CaError('misconfigured', `${uri}: the PKCS#11 key store only serves pkcs11: keys`);
     const { token, object } = parsed.attributes;
     if (token !== undefined && token !== this.#options.token) {
-      throw new AppError('misconfigured', `key ${uri} is in token "${token}", but the service is configured for token "${this.#options.token}" (PKCS11_TOKEN)`);
+      throw new CaError('misconfigured', `key ${uri} is in token "${token}", but the service is configured for token "${this.#options.token}" (PKCS11_TOKEN)`);
     }
-    if (!object) throw new AppError('misconfigured', `key ${uri}: the object= attribute (the key's label) is required`);
+    if (!object) throw new CaError('misconfigured', `key ${uri}: the object= attribute (the key's label) is required`);
     const { facade, primary } = this.open();
     const { privateKey, publicKey } = await this.#find(primary, object);
-    if (!privateKey || !publicKey) throw new AppError('misconfigured', `key ${uri} not found in PKCS#11 token "${this.#options.token}"`);
+    if (!privateKey || !publicKey) throw new CaError('misconfigured', `key ${uri} not found in PKCS#11 token "${this.#options.token}"`);
     let algorithm: SignatureAlgorithm;
     if (privateKey.algorithm.name === 'ECDSA') {
       const hash = ecHash[privateKey.algorithm.namedCurve ?? ''];
-      if (!hash) throw new AppError('misconfigured', `key ${uri} is on curve ${privateKey.algorithm.namedCurve}, not P-256, P-384 or P-521`);
+      if (!hash) throw new CaError('misconfigured', `key ${uri} is on curve ${privateKey.algorithm.namedCurve}, not P-256, P-384 or P-521`);
       algorithm = { name: 'ECDSA', hash };
     } else if (privateKey.algorithm.name === 'RSASSA-PKCS1-v1_5') {
       algorithm = { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' };
     } else {
-      throw new AppError('misconfigured', `key ${uri} is a ${privateKey.algorithm.name} key; the CA signs with ECDSA or RSA`);
+      throw new CaError('misconfigured', `key ${uri} is a ${privateKey.algorithm.name} key; the CA signs with ECDSA or RSA`);
     }
-    const spki = new Uint8Array(await primary.subtle.exportKey('spki', publicKey as never));
+    const spki = new Uint8Array(await primary.subtle.exportKey('spki', publicKey));
     return { uri, privateKey, publicKey, crypto: facade, algorithm, spki };
   }
 

@@ -8,7 +8,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { AppError } from '../../src/errors/app-error.js';
+import { CaError } from '../errors.js';
 import { keyUsageNames } from '../asn1/extensions.js';
 import { extendedKeyUsageOids, type ExtendedKeyUsage } from '../asn1/oids.js';
 import { identifierKinds } from '../asn1/vn-identifiers.js';
@@ -101,7 +101,7 @@ function formatIssues(error: z.ZodError, source: string): string {
 /** Validates one profile; `source` (the file) prefixes every error, e.g. `tls-server.json: validity: …`. */
 export function parseProfile(json: unknown, source: string): Profile {
   const result = profileSchema.safeParse(json);
-  if (!result.success) throw new AppError('misconfigured', `invalid certificate profile ${formatIssues(result.error, source)}`);
+  if (!result.success) throw new CaError('misconfigured', `invalid certificate profile ${formatIssues(result.error, source)}`);
   return result.data;
 }
 
@@ -117,11 +117,11 @@ export async function loadProfiles(directory: string = defaultProfileDirectory):
     try {
       json = JSON.parse(await readFile(path, 'utf8'));
     } catch (error) {
-      throw new AppError('misconfigured', `invalid certificate profile ${path}: ${(error as Error).message}`, {}, { cause: error });
+      throw new CaError('misconfigured', `invalid certificate profile ${path}: ${(error as Error).message}`, { cause: error });
     }
     const profile = parseProfile(json, path);
     if (profile.id !== basename(file, '.json')) {
-      throw new AppError('misconfigured', `invalid certificate profile ${path}: id: "${profile.id}" differs from the file name`);
+      throw new CaError('misconfigured', `invalid certificate profile ${path}: id: "${profile.id}" differs from the file name`);
     }
     profiles.set(profile.id, profile);
   }
@@ -130,6 +130,6 @@ export async function loadProfiles(directory: string = defaultProfileDirectory):
 
 export function getProfile(profiles: Profiles, id: string): Profile {
   const profile = profiles.get(id);
-  if (!profile) throw new AppError('profileNotFound', `no certificate profile "${id}"; known: ${[...profiles.keys()].join(', ')}`);
+  if (!profile) throw new CaError('profileNotFound', `no certificate profile "${id}"; known: ${[...profiles.keys()].join(', ')}`);
   return profile;
 }

@@ -1,11 +1,9 @@
 import { createHash } from 'node:crypto';
 import { AppError } from '../errors/app-error.js';
 import type { Config } from '../config/schema.js';
-import type { Clock } from '../lifecycle/clock.js';
-import type { Database } from '../storage/db.js';
-import type { CaRepository } from '../storage/ca-repository.js';
-import type { AuditRepository } from '../storage/audit-repository.js';
-import type { IssuerRow } from '../registry/records.js';
+import type { Transaction } from '../storage/db.js';
+import type { AuditTrail, CaStorage, Clock, IssuerStore, Transactions } from '../../ca/ports.js';
+import type { IssuerRecord } from '../../ca/records.js';
 import { parseKeySpec } from '../../ca/keys/key-store.js';
 import type { KeyStores } from '../../ca/keys/key-stores.js';
 import { createIssuingCertificate, createRootCertificate, createCaCsr, acceptExternalCaCertificate } from '../../ca/issuance/ca-certificates.js';
@@ -23,15 +21,22 @@ import type { CertificateAuthority } from './certificate-authority.js';
  * root key is used here only: by explicit commands, never by the running service.
  */
 export class CaSetup {
+  private readonly db: Transactions<Transaction>;
+  private readonly audit: AuditTrail<Transaction>;
+  private readonly issuers: IssuerStore<Transaction>;
+
+  /** The storage through the CA's ports (ca/ports.ts): the issuers. */
   constructor(
     private readonly config: Config,
-    private readonly db: Database,
-    private readonly repo: CaRepository,
-    private readonly audit: AuditRepository,
+    storage: Pick<CaStorage<Transaction>, 'transactions' | 'audit' | 'issuers'>,
     private readonly keyStore: KeyStores,
     private readonly ca: CertificateAuthority,
     private readonly clock: Clock,
-  ) {}
+  ) {
+    this.db = storage.transactions;
+    this.audit = storage.audit;
+    this.issuers = storage.issuers;
+  }
 
   private subject(cn: string): SubjectFields {
     const { organisation, locality } = this.config.ca;
@@ -39,16 +44,16 @@ export class CaSetup {
   }
 
   private async freshId(base: string): Promise<string> {
-    const taken = new Set((await this.repo.issuers()).map((i) => i.id));
+    const taken = new Set((await this.issuers.list(null)).map((i) => i.id));
     for (let n = 1; ; n++) {
       const id = n === 1 ? base : `${base}-${n}`;
       if (!taken.has(id)) return id;
     }
   }
 
-  private async addIssuer(actor: string, row: Omit<IssuerRow, 'createdAt'>, action: string, details: Record<string, unknown>): Promise<void> {
+  private async addIssuer(actor: string, row: Omit<IssuerRecord, 'createdAt'>, action: string, details: Record<string, unknown>): Promise<void> {
     await this.db.withTransaction(async (trx) => {
-      await this.repo.addIssuer(trx, row, this.clock.now());
+      await this.issuers.add(trx, row, this.clock.now());
       await this.audit.append(trx, { actor, action, target: `issuer:${row.id}`, details });
     });
   }
@@ -59,20 +64,20 @@ export class CaSetup {
   }
 
   /** Root, issuing CA and OCSP signer, all with keys in the key store. Refused if an issuing CA exists. */
-  async initHierarchy(actor: string, options: { keyType?: string; keyStore?: string } = {}): Promise<IssuerRow[]> {
-    if ((await this.repo.issuers()).some((i) => i.role === 'issuing' && i.status !== 'retired')) {
+  async initHierarchy(actor: string, options: { keyType?: string; keyStore?: string } = {}): Promise<IssuerRecord[]> {
+    if ((await this.issuers.list(null)).some((i) => i.role === 'issuing' && i.status !== 'retired')) {
       throw new AppError('conflict', 'an issuing CA already exists (`tinnhiem ca show`); a second hierarchy needs `ca rotate`');
     }
     const root = await this.createRoot(actor, options);
     await this.createIssuing(actor, root.id, options);
-    return this.repo.issuers();
+    return this.issuers.list(null);
   }
 
   /**
    * Key ceremony, step 1: a root key (in the chosen store, the HSM for a production root) and its
    * self-signed certificate, with the root's first CRL signed at once (the key is offline after).
    */
-  async createRoot(actor: string, options: { keyType?: string; keyStore?: string } = {}): Promise<IssuerRow> {
+  async createRoot(actor: string, options: { keyType?: string; keyStore?: string } = {}): Promise<IssuerRecord> {
     const spec = parseKeySpec(options.keyType ?? this.config.ca.keyType);
     const store = this.keyStore.store(options.keyStore ?? this.config.ca.keyStore);
     const rootId = await this.freshId(`root-${this.clock.now().getUTCFullYear()}`);
@@ -81,7 +86,7 @@ export class CaSetup {
     await this.addIssuer(actor, { id: rootId, role: 'root', keyUri: rootKey.uri, certificate: Buffer.from(root.certificate), csr: null, signatureAlgorithm: rootKey.algorithm, parentId: null, status: 'active', ...this.describe(root.certificate) }, 'ca.root.create', { keyUri: rootKey.uri });
     // The root's CRL (issuing CAs' CDP points at it), signed now: the root key is offline after.
     await this.ca.generateCrls(rootId, ['full'], { actor, newBase: true });
-    return (await this.repo.issuer(rootId))!;
+    return (await this.issuers.get(null, rootId))!;
   }
 
   /**
@@ -89,8 +94,8 @@ export class CaSetup {
    * told otherwise), which gets its CRLs and OCSP signer. An older issuing CA stays active and
    * served; new certificates come from the newest (`CertificateAuthority.defaultIssuer`).
    */
-  async createIssuing(actor: string, rootId: string, options: { keyType?: string; keyStore?: string } = {}): Promise<IssuerRow> {
-    const rootRow = await this.repo.issuer(rootId);
+  async createIssuing(actor: string, rootId: string, options: { keyType?: string; keyStore?: string } = {}): Promise<IssuerRecord> {
+    const rootRow = await this.issuers.get(null, rootId);
     if (!rootRow || rootRow.role !== 'root' || rootRow.status !== 'active' || !rootRow.keyUri) throw new AppError('notFound', `no active root ${rootId} with a key`);
     const rootKey = await this.ca.key(rootRow.keyUri);
     const spec = parseKeySpec(options.keyType ?? this.config.ca.keyType);
@@ -112,7 +117,7 @@ export class CaSetup {
     await this.addIssuer(actor, { id: issuingId, role: 'issuing', keyUri: issuingKey.uri, certificate: Buffer.from(issuing.certificate), csr: null, signatureAlgorithm: issuingKey.algorithm, parentId: rootId, status: 'active', ...this.describe(issuing.certificate) }, 'ca.issuing.create', { keyUri: issuingKey.uri, parent: rootId });
     await this.ca.generateCrls(issuingId, ['full', 'delta'], { actor, newBase: true });
     await this.ensureOcspSigner(actor, issuingId, true);
-    return (await this.repo.issuer(issuingId))!;
+    return (await this.issuers.get(null, issuingId))!;
   }
 
   /**
@@ -120,7 +125,7 @@ export class CaSetup {
    * CRL, the SHA-256 of its certificate and of its public key), recorded as `ca.root.export`.
    */
   async exportRoot(actor: string, rootId: string): Promise<{ id: string; certificatePem: string; certificateDer: Uint8Array; crlDer: Uint8Array | null; certificateSha256: string; publicKeySha256: string }> {
-    const row = await this.repo.issuer(rootId);
+    const row = await this.issuers.get(null, rootId);
     if (!row || row.role !== 'root' || !row.certificate) throw new AppError('notFound', `no root ${rootId}`);
     const certificateDer = new Uint8Array(row.certificate);
     const crl = await this.ca.latestCrl(rootId, 'full');
@@ -142,34 +147,34 @@ export class CaSetup {
   }
 
   /** Step 2: installs the certificate the external root signed (checked against our key), then the OCSP signer. */
-  async importIssuerCertificate(actor: string, issuerId: string, certificate: string | Uint8Array, parent?: string | Uint8Array): Promise<IssuerRow> {
-    const row = await this.repo.issuer(issuerId);
+  async importIssuerCertificate(actor: string, issuerId: string, certificate: string | Uint8Array, parent?: string | Uint8Array): Promise<IssuerRecord> {
+    const row = await this.issuers.get(null, issuerId);
     if (!row || row.role !== 'issuing') throw new AppError('notFound', `no issuing CA ${issuerId}`);
     if (row.status !== 'pending') throw new AppError('conflict', `issuing CA ${issuerId} already has its certificate`);
     const key = await this.ca.key(row.keyUri!);
     const issuer = acceptExternalCaCertificate({ id: issuerId, certificate, key, publicUrl: this.config.server.publicUrl, now: this.clock.now(), parent });
     const der = Buffer.from(issuer.certificate!);
     await this.db.withTransaction(async (trx) => {
-      await this.repo.updateIssuer(trx, issuerId, { certificate: der, status: 'active', ...this.describe(der) } as never, this.clock.now());
+      await this.issuers.activate(trx, issuerId, { der, ...this.describe(der) }, this.clock.now());
       await this.audit.append(trx, { actor, action: 'ca.issuing.import', target: `issuer:${issuerId}`, details: this.describe(der) });
     });
     await this.ca.generateCrls(issuerId, ['full', 'delta'], { actor, newBase: true });
     await this.ensureOcspSigner(actor, issuerId, true);
-    return (await this.repo.issuer(issuerId))!;
+    return (await this.issuers.get(null, issuerId))!;
   }
 
   /**
    * The delegated OCSP signer of an issuing CA (RFC 6960 §4.2.2.2): short-lived, with
    * id-pkix-ocsp-nocheck. A new one is made when none is valid for another `renewBeforeDays`.
    */
-  async ensureOcspSigner(actor: string, issuerId: string, force = false, renewBeforeDays = 7): Promise<IssuerRow | null> {
+  async ensureOcspSigner(actor: string, issuerId: string, force = false, renewBeforeDays = 7): Promise<IssuerRecord | null> {
     const now = this.clock.now();
-    const signers = (await this.repo.issuers()).filter((i) => i.role === 'ocsp-signer' && i.parentId === issuerId && i.status === 'active');
+    const signers = (await this.issuers.list(null)).filter((i) => i.role === 'ocsp-signer' && i.parentId === issuerId && i.status === 'active');
     const fresh = signers.find((s) => s.certificate && certificateFacts(parseCertificate(s.certificate).certificate).notAfter.getTime() - now.getTime() > renewBeforeDays * 86_400_000);
     if (fresh && !force) return fresh;
     const id = await this.freshId(`ocsp-${issuerId}`);
     // The signer's key goes where its issuing CA's key is: an HSM-backed CA keeps its OCSP keys in the token.
-    const parent = await this.repo.issuer(issuerId);
+    const parent = await this.issuers.get(null, issuerId);
     const store = parent?.keyUri ? this.keyStore.storeOf(parent.keyUri) : this.keyStore;
     const key = await store.generate(parseKeySpec('ecdsa-p256'), id);
     const issued = await this.ca.issue({
@@ -179,6 +184,6 @@ export class CaSetup {
       issuerId,
     });
     await this.addIssuer(actor, { id, role: 'ocsp-signer', keyUri: key.uri, certificate: Buffer.from(issued.der), csr: null, signatureAlgorithm: key.algorithm, parentId: issuerId, status: 'active', ...this.describe(issued.der) }, 'ca.ocsp_signer.create', { serial: issued.serial, keyUri: key.uri, fingerprint: publicKeyFingerprint(key.spki) });
-    return this.repo.issuer(id);
+    return this.issuers.get(null, id);
   }
 }

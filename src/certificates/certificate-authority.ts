@@ -1,10 +1,18 @@
 import { AppError } from '../errors/app-error.js';
-import type { Clock } from '../lifecycle/clock.js';
 import type { Logger } from '../logging/logger.js';
-import type { Database, Transaction } from '../storage/db.js';
-import type { CaRepository } from '../storage/ca-repository.js';
-import type { AuditRepository } from '../storage/audit-repository.js';
-import type { CertificateRecord, HolderFacts, IssuerRow, RevocationReasonName } from '../registry/records.js';
+import type { Transaction } from '../storage/db.js';
+import type {
+  AuditTrail,
+  CaStorage,
+  Clock,
+  CrlStore,
+  IssuanceLedger,
+  IssuerStore,
+  RequestStore,
+  StatusChange,
+  Transactions,
+} from '../../ca/ports.js';
+import type { CertificateRecord, HolderFacts, IssuerRecord, RevocationReasonName } from '../../ca/records.js';
 import type { KeyStore, SigningKey } from '../../ca/keys/key-store.js';
 import type { Profile, Profiles } from '../../ca/profiles/profile.js';
 import { getProfile } from '../../ca/profiles/profile.js';
@@ -17,7 +25,6 @@ import { encodeName, formatName, parseName } from '../../ca/asn1/names.js';
 import { identityFromName } from '../../ca/asn1/identity.js';
 import { publicKeyFingerprint } from '../../ca/asn1/public-key.js';
 import { buildCrl, deltaEntries, signCrl, type CrlEntry } from '../../ca/status/crl/crl.js';
-import type { SignatureAlgorithm } from '../../ca/asn1/algorithms.js';
 
 export interface CaPolicy {
   publicUrl: string;
@@ -39,7 +46,7 @@ export interface Issued {
 
 /** Holder facts the registry indexes, from the subject the CA writes. */
 export function holderFacts(request: IssuanceRequest): HolderFacts {
-  const attributes = parseName(encodeName(request.subject), 'badRequest');
+  const attributes = parseName(encodeName(request.subject), 'badInput');
   const identity = identityFromName(attributes, request.emails);
   return {
     subjectDn: formatName(attributes),
@@ -65,16 +72,29 @@ export class CertificateAuthority {
   private readonly keys = new Map<string, SigningKey>();
   private readonly listeners: StatusListener[] = [];
 
+  private readonly db: Transactions<Transaction>;
+  private readonly audit: AuditTrail<Transaction>;
+  private readonly issuerStore: IssuerStore<Transaction>;
+  private readonly ledger: IssuanceLedger<Transaction>;
+  private readonly crls: CrlStore<Transaction>;
+  private readonly requests: RequestStore<Transaction>;
+
+  /** The storage through the CA's ports (ca/ports.ts): everything but the registry's search. */
   constructor(
-    private readonly db: Database,
-    private readonly repo: CaRepository,
-    private readonly audit: AuditRepository,
+    storage: Omit<CaStorage<Transaction>, 'search'>,
     private readonly keyStore: KeyStore,
     readonly profiles: Profiles,
     private readonly clock: Clock,
     private readonly policy: CaPolicy,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.db = storage.transactions;
+    this.audit = storage.audit;
+    this.issuerStore = storage.issuers;
+    this.ledger = storage.ledger;
+    this.crls = storage.crls;
+    this.requests = storage.requests;
+  }
 
   onStatusChange(listener: StatusListener): void {
     this.listeners.push(listener);
@@ -93,14 +113,14 @@ export class CertificateAuthority {
     return key;
   }
 
-  issuerOf(row: IssuerRow): Issuer {
+  issuerOf(row: IssuerRecord): Issuer {
     if (!row.certificate) throw new AppError('conflict', `issuer ${row.id} has no certificate yet (waiting for its external root)`);
-    return issuerFromCertificate({ id: row.id, certificate: row.certificate, publicUrl: this.policy.publicUrl, signatureAlgorithm: row.signatureAlgorithm as SignatureAlgorithm });
+    return issuerFromCertificate({ id: row.id, certificate: row.certificate, publicUrl: this.policy.publicUrl, signatureAlgorithm: row.signatureAlgorithm ?? undefined });
   }
 
   /** The issuing CA new certificates come from: the newest active one. */
-  async defaultIssuer(trx?: Transaction): Promise<IssuerRow> {
-    const active = (await this.repo.issuers(trx)).filter((i) => i.role === 'issuing' && i.status === 'active');
+  async defaultIssuer(trx?: Transaction): Promise<IssuerRecord> {
+    const active = (await this.issuerStore.list(trx ?? null)).filter((i) => i.role === 'issuing' && i.status === 'active');
     const newest = active[active.length - 1];
     if (!newest) throw new AppError('conflict', 'no active issuing CA: run `tinnhiem ca init` first');
     return newest;
@@ -120,13 +140,13 @@ export class CertificateAuthority {
     within?: (trx: Transaction, issued: Issued) => Promise<void>;
   }): Promise<Issued> {
     const { request, profile } = params;
-    const issuerRow = params.issuerId ? await this.repo.issuer(params.issuerId) : await this.defaultIssuer();
+    const issuerRow = params.issuerId ? await this.issuerStore.get(null, params.issuerId) : await this.defaultIssuer();
     if (!issuerRow || issuerRow.role === 'external' || issuerRow.status !== 'active') throw new AppError('conflict', `issuer ${params.issuerId} cannot issue`);
     const issuer = this.issuerOf(issuerRow);
     const key = await this.key(issuerRow.keyUri!);
     const fingerprint = publicKeyFingerprint(request.spki);
     const now = this.clock.now();
-    if (profile.type === 'end-entity' && (await this.repo.isPublicKeyInUse(fingerprint, now))) {
+    if (profile.type === 'end-entity' && (await this.ledger.isPublicKeyInUse(null, fingerprint, now))) {
       throw new AppError('policyViolation', 'this public key is already certified in another certificate that is neither revoked nor expired (key reuse)');
     }
     const holder = holderFacts(request);
@@ -137,7 +157,7 @@ export class CertificateAuthority {
       prepared = prepareCertificate({ request, profile, issuer, now, serial: newSerial() });
       const p = prepared;
       const reserved = await this.db.withTransaction((trx) =>
-        this.repo.reserve(
+        this.ledger.reserve(
           trx,
           {
             issuerId: issuer.id,
@@ -145,7 +165,7 @@ export class CertificateAuthority {
             tbs: p.tbs,
             profileId: profile.id,
             requestId: params.requestId ?? null,
-            fingerprint,
+            publicKeyFingerprint: fingerprint,
             notBefore: p.notBefore,
             notAfter: p.notAfter,
             predecessorSerial: params.predecessorSerial ?? null,
@@ -163,7 +183,7 @@ export class CertificateAuthority {
     const serial = prepared.serial;
     await this.db
       .withTransaction(async (trx) => {
-      await this.repo.recordIssued(trx, issuer.id, prepared.serial, der);
+      await this.ledger.record(trx, issuer.id, prepared.serial, der);
       await this.audit.append(trx, {
         actor: params.actor,
         action: 'certificate.issue',
@@ -182,7 +202,7 @@ export class CertificateAuthority {
       .catch(async (err: unknown) => {
         // Recording failed while we are alive to know it (e.g. the request was rejected
         // meanwhile): the certificate was never handed out, so it must never be finished later.
-        await this.repo.abandon(issuer.id, serial).catch(() => undefined);
+        await this.ledger.abandon(null, issuer.id, serial).catch(() => undefined);
         throw err;
       });
     return issued;
@@ -190,33 +210,29 @@ export class CertificateAuthority {
 
   /** Crash recovery: signs and records certificates whose serial and TBS were reserved. */
   async finishUnfinished(): Promise<number> {
-    const pending = await this.repo.unfinished();
+    const pending = await this.ledger.unfinished(null);
     for (const row of pending) {
-      const issuerRow = await this.repo.issuer(row.issuerId);
+      const issuerRow = await this.issuerStore.get(null, row.issuerId);
       if (!issuerRow?.keyUri || !row.tbs) continue;
       // Finish only what would still be issued now: the request may have been rejected meanwhile.
-      const request = row.requestId ? await this.repo.request(row.requestId) : null;
+      const request = row.requestId ? await this.requests.get(null, row.requestId) : null;
       if (request && request.status !== 'approved' && !(request.status === 'pending' && request.approvalsRequired === 0)) {
-        await this.repo.abandon(row.issuerId, row.serial);
+        await this.ledger.abandon(null, row.issuerId, row.serial);
         this.log.warn({ serial: row.serial, request: request.id, status: request.status }, 'abandoned an interrupted issuance whose request is no longer approved');
         continue;
       }
       const issuer = this.issuerOf(issuerRow);
       const key = await this.key(issuerRow.keyUri);
-      const der = await signCertificate(
-        { tbs: row.tbs, serial: row.serial, notBefore: row.notBefore, notAfter: row.notAfter, validityTruncated: false, profileId: row.profileId ?? '', issuerId: row.issuerId, request: null as never },
-        issuer,
-        key,
-      );
+      const der = await signCertificate({ tbs: row.tbs, serial: row.serial, issuerId: row.issuerId }, issuer, key);
       await this.db.withTransaction(async (trx) => {
-        await this.repo.recordIssued(trx, row.issuerId, row.serial, der);
+        await this.ledger.record(trx, row.issuerId, row.serial, der);
         await this.audit.append(trx, {
           actor: 'system',
           action: 'certificate.issue',
           target: `certificate:${row.serial}`,
           details: { issuer: row.issuerId, profile: row.profileId, subject: row.subjectDn, recovered: true },
         });
-        if (row.requestId) await this.repo.setRequestStatus(trx, row.requestId, 'issued', this.clock.now(), { certificateSerial: row.serial });
+        if (row.requestId) await this.requests.setStatus(trx, row.requestId, 'issued', this.clock.now(), { certificateSerial: row.serial });
       });
       this.log.warn({ serial: row.serial, issuer: row.issuerId }, 'finished an issuance interrupted by a crash');
     }
@@ -226,7 +242,7 @@ export class CertificateAuthority {
   /** One certificate by serial; an ambiguous serial (two issuers) must name the issuer. */
   async certificate(serial: string, issuerId?: string, trx?: Transaction, forUpdate = false): Promise<CertificateRecord> {
     const normalised = serial.toLowerCase().replace(/^(00)+(?=[0-9a-f])/, '').replace(/:/g, '');
-    const found = (await this.repo.findBySerial(normalised, trx, forUpdate)).filter((c) => !issuerId || c.issuerId === issuerId);
+    const found = (await this.ledger.bySerial(trx ?? null, normalised, { forUpdate })).filter((c) => !issuerId || c.issuerId === issuerId);
     if (found.length === 0) throw new AppError('notFound', `no certificate with serial ${serial}`);
     if (found.length > 1) throw new AppError('conflict', `serial ${serial} exists under several issuers; name the issuer`);
     return found[0];
@@ -252,7 +268,7 @@ export class CertificateAuthority {
       if (current.source === 'imported') throw new AppError('conflict', `certificate ${current.serial} was issued by another CA: revoke it there`);
       if (current.status === 'revoked') throw new AppError('conflict', `certificate ${current.serial} is already revoked (${current.revocationReason})`);
       if (current.notAfter <= now) throw new AppError('conflict', `certificate ${current.serial} expired on ${current.notAfter.toISOString()}`);
-      let next: Parameters<CaRepository['setStatus']>[3];
+      let next: StatusChange;
       if (params.action === 'release') {
         if (current.status !== 'hold') throw new AppError('conflict', `certificate ${current.serial} is not on hold`);
         next = { status: 'good', revokedAt: null, reason: null, invalidityDate: null };
@@ -265,7 +281,7 @@ export class CertificateAuthority {
         if (params.invalidityDate && params.invalidityDate > now) throw new AppError('validationFailed', 'the invalidity date cannot be in the future');
         next = { status: 'revoked', revokedAt: now, reason, invalidityDate: params.invalidityDate ?? null };
       }
-      await this.repo.setStatus(trx, current.issuerId, current.serial, next, now);
+      await this.ledger.setStatus(trx, current.issuerId, current.serial, next, now);
       await this.audit.append(trx, {
         actor: params.actor,
         action: `certificate.${params.action}`,
@@ -287,20 +303,20 @@ export class CertificateAuthority {
    * Serialised per issuer across nodes; numbers come from one sequence per issuer (§5.2.3).
    */
   async generateCrls(issuerId: string, kinds: Array<'full' | 'delta'>, options: { actor?: string; newBase?: boolean } = {}): Promise<Array<{ kind: string; number: bigint }>> {
-    const row = await this.repo.issuer(issuerId);
+    const row = await this.issuerStore.get(null, issuerId);
     if (!row?.keyUri || !row.certificate) throw new AppError('notFound', `no issuer ${issuerId} with a key`);
     const issuer = this.issuerOf(row);
     const key = await this.key(row.keyUri);
     const out: Array<{ kind: string; number: bigint }> = [];
     await this.db.withTransaction(async (trx) => {
-      await this.repo.lockCrl(trx, issuerId);
+      await this.crls.lock(trx, issuerId);
       const now = this.clock.now();
-      const current: CrlEntry[] = await this.repo.revokedEntries(issuerId, now, trx);
+      const current: CrlEntry[] = await this.crls.revokedEntries(trx, issuerId, now);
       const hours = row.role === 'root' ? this.policy.rootCrlValidityDays * 24 : this.policy.crlValidityHours;
-      let base: { number: bigint; entries: CrlEntry[] } | null = await this.repo.latestCrl(issuerId, 'delta-base', trx);
+      let base: { number: bigint; entries: CrlEntry[] } | null = await this.crls.latest(trx, issuerId, 'delta-base');
       for (const kind of kinds) {
         if (kind === 'delta' && (!base || row.role === 'root')) continue;
-        const number = await this.repo.nextCrlNumber(trx, issuerId);
+        const number = await this.crls.nextNumber(trx, issuerId);
         const nextUpdate = new Date(now.getTime() + (kind === 'full' ? hours * 3_600_000 : this.policy.deltaCrlValidityMinutes * 60_000));
         const entries = kind === 'full' ? current : deltaEntries(base!.entries, current);
         const tbs = buildCrl({
@@ -313,7 +329,7 @@ export class CertificateAuthority {
         });
         const der = await signCrl(tbs, issuer, key);
         const isBase = kind === 'full' && (!!options.newBase || !base);
-        await this.repo.publishCrl(trx, {
+        await this.crls.publish(trx, {
           issuerId,
           number,
           kind,
@@ -322,7 +338,7 @@ export class CertificateAuthority {
           thisUpdate: now,
           nextUpdate,
           der,
-          entries: kind === 'full' ? current.map((e) => ({ ...e, revokedAt: e.revokedAt.toISOString(), invalidityDate: e.invalidityDate?.toISOString() ?? null })) : null,
+          entries: kind === 'full' ? current : null,
         });
         if (isBase) base = { number, entries: current };
         out.push({ kind, number });
@@ -335,10 +351,10 @@ export class CertificateAuthority {
   /** Regenerates what is due: full CRLs past half their life, deltas past half theirs. */
   async refreshCrls(): Promise<void> {
     const now = this.clock.now().getTime();
-    for (const row of await this.repo.issuers()) {
+    for (const row of await this.issuerStore.list(null)) {
       if (row.role !== 'issuing' || row.status === 'pending' || !row.certificate) continue;
-      const full = await this.repo.latestCrl(row.id, 'full');
-      const delta = await this.repo.latestCrl(row.id, 'delta');
+      const full = await this.crls.latest(null, row.id, 'full');
+      const delta = await this.crls.latest(null, row.id, 'delta');
       const half = (c: { thisUpdate: Date; nextUpdate: Date } | null) => !c || now >= (c.thisUpdate.getTime() + c.nextUpdate.getTime()) / 2;
       if (half(full)) await this.generateCrls(row.id, ['full', 'delta'], { newBase: true });
       else if (half(delta)) await this.generateCrls(row.id, ['delta']);
@@ -346,10 +362,10 @@ export class CertificateAuthority {
   }
 
   async latestCrl(issuerId: string, kind: 'full' | 'delta') {
-    return this.repo.latestCrl(issuerId, kind);
+    return this.crls.latest(null, issuerId, kind);
   }
 
-  async issuers(): Promise<IssuerRow[]> {
-    return this.repo.issuers();
+  async issuers(): Promise<IssuerRecord[]> {
+    return this.issuerStore.list(null);
   }
 }

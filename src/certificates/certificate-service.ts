@@ -1,9 +1,7 @@
-import { AppError } from '../errors/app-error.js';
-import type { Clock } from '../lifecycle/clock.js';
-import type { Database } from '../storage/db.js';
-import type { CaRepository } from '../storage/ca-repository.js';
-import type { AuditRepository } from '../storage/audit-repository.js';
-import type { CertificateRecord, CertificateSearch, RevocationReasonName } from '../registry/records.js';
+import { AppError, asAppError } from '../errors/app-error.js';
+import type { Transaction } from '../storage/db.js';
+import type { AuditTrail, CaStorage, Clock, IssuanceLedger, IssuerStore, RegistrySearch, Transactions } from '../../ca/ports.js';
+import type { CertificateRecord, CertificateSearch, RevocationReasonName } from '../../ca/records.js';
 import { decodePem, encodePem, toHex } from '../../ca/asn1/der.js';
 import { certsOnlyPkcs7 } from '../../ca/asn1/pkcs7.js';
 import { certificateFacts, parseCertificate } from '../../ca/asn1/certificate.js';
@@ -22,26 +20,37 @@ export interface ImportResult {
 
 /** The registry's read side and the operations around the CA and RA, for routers and the CLI. */
 export class CertificateService {
+  private readonly db: Transactions<Transaction>;
+  private readonly audit: AuditTrail<Transaction>;
+  private readonly issuers: IssuerStore<Transaction>;
+  private readonly ledger: IssuanceLedger<Transaction>;
+  private readonly registry: RegistrySearch<Transaction>;
+
+  /** The storage through the CA's ports (ca/ports.ts): issuers, the ledger (imports) and the registry's search. */
   constructor(
     readonly ca: CertificateAuthority,
     readonly ra: RegistrationAuthority,
     readonly setup: CaSetup,
-    private readonly db: Database,
-    private readonly repo: CaRepository,
-    private readonly audit: AuditRepository,
+    storage: Pick<CaStorage<Transaction>, 'transactions' | 'audit' | 'issuers' | 'ledger' | 'search'>,
     private readonly clock: Clock,
-  ) {}
+  ) {
+    this.db = storage.transactions;
+    this.audit = storage.audit;
+    this.issuers = storage.issuers;
+    this.ledger = storage.ledger;
+    this.registry = storage.search;
+  }
 
   search(filter: Omit<CertificateSearch, 'limit' | 'offset'> & { limit?: number; offset?: number }) {
-    return this.repo.search({ limit: 50, offset: 0, ...filter }, this.clock.now());
+    return this.registry.search(null, { limit: 50, offset: 0, ...filter }, this.clock.now());
   }
 
   countByStatus() {
-    return this.repo.countByStatus(this.clock.now());
+    return this.registry.countByStatus(null, this.clock.now());
   }
 
   countByProfileAndStatus() {
-    return this.repo.countByProfileAndStatus(this.clock.now());
+    return this.registry.countByProfileAndStatus(null, this.clock.now());
   }
 
   pem(cert: CertificateRecord): string {
@@ -51,7 +60,7 @@ export class CertificateService {
 
   /** A CA certificate of ours, for the AIA caIssuers URL. */
   async caCertificate(issuerId: string): Promise<{ der: Buffer; pem: string }> {
-    const issuer = await this.repo.issuer(issuerId);
+    const issuer = await this.issuers.get(null, issuerId);
     if (!issuer?.certificate || issuer.role === 'external') throw new AppError('notFound', `no CA certificate for issuer ${issuerId}`);
     return { der: issuer.certificate, pem: encodePem(issuer.certificate, 'CERTIFICATE') };
   }
@@ -60,10 +69,10 @@ export class CertificateService {
   async chainPkcs7(cert: CertificateRecord): Promise<Uint8Array> {
     if (!cert.der) throw new AppError('notFound', `certificate ${cert.serial} has no signed form`);
     const chain: Uint8Array[] = [cert.der];
-    let issuer = await this.repo.issuer(cert.issuerId);
+    let issuer = await this.issuers.get(null, cert.issuerId);
     for (let depth = 0; issuer?.certificate && depth < 8; depth++) {
       chain.push(issuer.certificate);
-      issuer = issuer.parentId ? await this.repo.issuer(issuer.parentId) : null;
+      issuer = issuer.parentId ? await this.issuers.get(null, issuer.parentId) : null;
     }
     return certsOnlyPkcs7(chain);
   }
@@ -75,7 +84,7 @@ export class CertificateService {
     const targets: CertificateRecord[] = [];
     for (const status of ['good', 'hold'] as const) {
       for (let offset = 0; ; offset += 500) {
-        const page = await this.repo.search({ ...filter, status, limit: 500, offset }, this.clock.now());
+        const page = await this.registry.search(null, { ...filter, status, limit: 500, offset }, this.clock.now());
         targets.push(...page.items.filter((c) => c.source === 'issued' && (!filter.agency || c.agency === filter.agency)));
         if (page.items.length < 500) break;
       }
@@ -85,7 +94,7 @@ export class CertificateService {
         await this.ca.changeStatus({ actor, serial: c.serial, issuerId: c.issuerId, action: 'revoke', reason, comment: comment ?? 'bulk revocation' });
         revoked.push(c.serial);
       } catch (err) {
-        failed.push({ serial: c.serial, detail: err instanceof AppError ? err.detail : String(err) });
+        failed.push({ serial: c.serial, detail: asAppError(err)?.detail ?? String(err) });
       }
       onProgress?.(revoked.length + failed.length, targets.length);
     }
@@ -100,7 +109,7 @@ export class CertificateService {
   async importCertificates(actor: string, pemText: string): Promise<ImportResult> {
     const blocks = decodePem(pemText, 'badCertificate').filter((b) => b.label === 'CERTIFICATE');
     if (!blocks.length) throw new AppError('badCertificate', 'no CERTIFICATE block in the input');
-    const issuers = await this.repo.issuers();
+    const issuers = await this.issuers.list(null);
     const result: ImportResult = { imported: [], skipped: [] };
     for (const block of blocks) {
       const { certificate } = parseCertificate(block.der);
@@ -113,16 +122,16 @@ export class CertificateService {
       const statusSource = ours ? 'registry' : facts.ocspUrls[0] ? `ocsp:${facts.ocspUrls[0]}` : facts.crlUrls[0] ? `crl:${facts.crlUrls[0]}` : 'none';
       const issuerId = ours?.id ?? `ext-${(aki ?? toHex(facts.issuer).slice(0, 40)).slice(0, 40)}`;
       const added = await this.db.withTransaction(async (trx) => {
-        if (!ours && !(await this.repo.issuer(issuerId, trx))) {
-          await this.repo.addIssuer(trx, { id: issuerId, role: 'external', keyUri: null, certificate: null, csr: null, signatureAlgorithm: null, parentId: null, status: 'active', subjectDn: formatName(parseName(facts.issuer, 'badCertificate')), keyIdentifier: aki }, this.clock.now());
+        if (!ours && !(await this.issuers.get(trx, issuerId))) {
+          await this.issuers.add(trx, { id: issuerId, role: 'external', keyUri: null, certificate: null, csr: null, signatureAlgorithm: null, parentId: null, status: 'active', subjectDn: formatName(parseName(facts.issuer, 'badCertificate')), keyIdentifier: aki }, this.clock.now());
         }
-        const ok = await this.repo.importCertificate(
+        const ok = await this.ledger.importCertificate(
           trx,
           {
             issuerId,
             serial,
             der: block.der,
-            fingerprint: publicKeyFingerprint(facts.spki),
+            publicKeyFingerprint: publicKeyFingerprint(facts.spki),
             notBefore: facts.notBefore,
             notAfter: facts.notAfter,
             holder: { subjectDn: formatName(attributes), holderName: identity.commonName, nationalId: identity.personalId?.value ?? null, taxCode: identity.taxCode, budgetCode: identity.budgetCode, agency: identity.organization, email: identity.emails[0] ?? null },

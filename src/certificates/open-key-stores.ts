@@ -1,6 +1,6 @@
 import type { Config } from '../config/schema.js';
-import type { IssuerRow } from '../registry/records.js';
-import { AppError } from '../errors/app-error.js';
+import type { IssuerRecord } from '../../ca/records.js';
+import { asAppError } from '../errors/app-error.js';
 import type { KeyStore, SigningKey } from '../../ca/keys/key-store.js';
 import { KeyStores } from '../../ca/keys/key-stores.js';
 import { KeyStoreUnavailableError } from '../../ca/keys/key-store.js';
@@ -30,14 +30,15 @@ export async function openKeyStores(config: Config, fileKeys: KeyStore): Promise
  * service signs with (active issuing CAs and OCSP signers), so a wrong PIN, a missing token or a
  * deleted key stops the start with one clear message instead of failing the first signature.
  */
-export async function checkHsmKeys(config: Config, keyStore: KeyStores, issuers: IssuerRow[], load: (uri: string) => Promise<SigningKey>): Promise<void> {
+export async function checkHsmKeys(config: Config, keyStore: KeyStores, issuers: IssuerRecord[], load: (uri: string) => Promise<SigningKey>): Promise<void> {
   const inHsm = issuers.filter((i) => i.keyUri?.startsWith('pkcs11:') && (i.role === 'issuing' || i.role === 'ocsp-signer') && i.status === 'active');
   if (config.ca.keyStore !== 'pkcs11' && !inHsm.length) return;
   try {
     (keyStore.store('pkcs11') as Pkcs11KeyStore).open();
     for (const issuer of inHsm) await load(issuer.keyUri!);
   } catch (error) {
-    if (error instanceof AppError) throw new KeyStoreUnavailableError(error.detail ?? error.message);
+    const known = asAppError(error);
+    if (known) throw new KeyStoreUnavailableError(known.detail);
     throw error;
   }
 }

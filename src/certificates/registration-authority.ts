@@ -1,9 +1,7 @@
 import { AppError } from '../errors/app-error.js';
-import type { Clock } from '../lifecycle/clock.js';
-import type { Database } from '../storage/db.js';
-import type { CaRepository } from '../storage/ca-repository.js';
-import type { AuditRepository } from '../storage/audit-repository.js';
-import type { CertificateRequestRecord, RequestStatus } from '../registry/records.js';
+import type { Transaction } from '../storage/db.js';
+import type { AuditTrail, CaStorage, Clock, IssuanceLedger, RequestStore, Transactions } from '../../ca/ports.js';
+import type { CertificateRequestRecord, RequestStatus } from '../../ca/records.js';
 import { parseCsr } from '../../ca/issuance/csr.js';
 import { requestFromCsr, type HolderData } from '../../ca/issuance/request.js';
 import { checkKeyPolicy } from '../../ca/issuance/key-policy.js';
@@ -30,13 +28,22 @@ export interface RequestOutcome {
  * distinct officers, never the requester), and is the only caller of the CA's issuance.
  */
 export class RegistrationAuthority {
+  private readonly db: Transactions<Transaction>;
+  private readonly audit: AuditTrail<Transaction>;
+  private readonly ledger: IssuanceLedger<Transaction>;
+  private readonly requests: RequestStore<Transaction>;
+
+  /** The storage through the CA's ports (ca/ports.ts): requests, and the ledger for key reuse. */
   constructor(
-    private readonly db: Database,
-    private readonly repo: CaRepository,
-    private readonly audit: AuditRepository,
+    storage: Pick<CaStorage<Transaction>, 'transactions' | 'audit' | 'ledger' | 'requests'>,
     private readonly ca: CertificateAuthority,
     private readonly clock: Clock,
-  ) {}
+  ) {
+    this.db = storage.transactions;
+    this.audit = storage.audit;
+    this.ledger = storage.ledger;
+    this.requests = storage.requests;
+  }
 
   /** Checks a request completely (CSR signature, key and name policy, key reuse) without storing it. */
   private async check(input: SubmitInput) {
@@ -47,7 +54,7 @@ export class RegistrationAuthority {
     checkKeyPolicy(request.spki, profile);
     const fingerprint = publicKeyFingerprint(request.spki);
     const now = this.clock.now();
-    if (await this.repo.isPublicKeyInUse(fingerprint, now)) {
+    if (await this.ledger.isPublicKeyInUse(null, fingerprint, now)) {
       const predecessor = input.predecessorSerial ? await this.ca.certificate(input.predecessorSerial) : null;
       if (!predecessor || predecessor.publicKeyFingerprint !== fingerprint) {
         throw new AppError('policyViolation', 'this public key is already certified in another certificate that is neither revoked nor expired (key reuse)');
@@ -62,7 +69,7 @@ export class RegistrationAuthority {
     const issuer = await this.ca.defaultIssuer();
     const now = this.clock.now();
     const id = await this.db.withTransaction(async (trx) => {
-      const requestId = await this.repo.createRequest(
+      const requestId = await this.requests.create(
         trx,
         {
           profileId: profile.id,
@@ -87,9 +94,9 @@ export class RegistrationAuthority {
     });
     if (profile.approvals === 0) {
       const issued = await this.issueRequest(actor, id);
-      return { request: (await this.repo.request(id))!, issued };
+      return { request: (await this.requests.get(null, id))!, issued };
     }
-    return { request: (await this.repo.request(id))!, issued: null };
+    return { request: (await this.requests.get(null, id))!, issued: null };
   }
 
   /** Direct issuance by an operator, for profiles that require no approval. */
@@ -102,28 +109,28 @@ export class RegistrationAuthority {
   }
 
   async get(id: string): Promise<CertificateRequestRecord> {
-    const r = await this.repo.request(id);
+    const r = await this.requests.get(null, id);
     if (!r) throw new AppError('notFound', `no certificate request ${id}`);
     return r;
   }
 
   list(status: RequestStatus | undefined, limit = 50, offset = 0): Promise<CertificateRequestRecord[]> {
-    return this.repo.requests(status, limit, offset);
+    return this.requests.list(null, status, limit, offset);
   }
 
   /** One officer's approval; the request is issued when enough distinct officers approved. */
   async approve(actor: string, id: string): Promise<RequestOutcome> {
     const now = this.clock.now();
     const ready = await this.db.withTransaction(async (trx) => {
-      const r = await this.repo.request(id, trx, true);
+      const r = await this.requests.get(trx, id, { forUpdate: true });
       if (!r) throw new AppError('notFound', `no certificate request ${id}`);
       if (r.status !== 'pending') throw new AppError('conflict', `request ${id} is ${r.status}, not pending`);
       if (r.requestedBy === actor) throw new AppError('forbidden', 'nobody approves their own request (dual control)');
-      if (!(await this.repo.addApproval(trx, id, actor, now))) throw new AppError('conflict', `you already approved request ${id}; another officer must`);
+      if (!(await this.requests.addApproval(trx, id, actor, now))) throw new AppError('conflict', `you already approved request ${id}; another officer must`);
       const count = r.approvals.length + 1;
       await this.audit.append(trx, { actor, action: 'certificate.approve', target: `request:${id}`, details: { approvals: count, required: r.approvalsRequired } });
       if (count >= r.approvalsRequired) {
-        await this.repo.setRequestStatus(trx, id, 'approved', now);
+        await this.requests.setStatus(trx, id, 'approved', now);
         return true;
       }
       return false;
@@ -135,10 +142,10 @@ export class RegistrationAuthority {
   async reject(actor: string, id: string, reason: string): Promise<CertificateRequestRecord> {
     if (!reason.trim()) throw new AppError('validationFailed', 'reason: required');
     await this.db.withTransaction(async (trx) => {
-      const r = await this.repo.request(id, trx, true);
+      const r = await this.requests.get(trx, id, { forUpdate: true });
       if (!r) throw new AppError('notFound', `no certificate request ${id}`);
       if (r.status !== 'pending' && r.status !== 'approved') throw new AppError('conflict', `request ${id} is ${r.status}`);
-      await this.repo.setRequestStatus(trx, id, 'rejected', this.clock.now(), { rejectReason: reason.trim() });
+      await this.requests.setStatus(trx, id, 'rejected', this.clock.now(), { rejectReason: reason.trim() });
       await this.audit.append(trx, { actor, action: 'certificate.reject', target: `request:${id}`, details: { reason: reason.trim() } });
     });
     return this.get(id);
@@ -157,11 +164,11 @@ export class RegistrationAuthority {
       requestId: r.id,
       predecessorSerial: r.predecessorSerial,
       within: async (trx, issued) => {
-        const locked = await this.repo.request(id, trx, true);
+        const locked = await this.requests.get(trx, id, { forUpdate: true });
         if (locked?.status !== 'approved' && !(locked?.status === 'pending' && locked.approvalsRequired === 0)) {
           throw new AppError('conflict', `request ${id} changed while it was being issued`);
         }
-        await this.repo.setRequestStatus(trx, id, 'issued', this.clock.now(), { certificateSerial: issued.serial });
+        await this.requests.setStatus(trx, id, 'issued', this.clock.now(), { certificateSerial: issued.serial });
       },
     });
   }

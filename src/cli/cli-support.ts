@@ -1,7 +1,7 @@
 import { userInfo } from 'node:os';
 import type { Command } from 'commander';
 import { loadConfig, ConfigError } from '../config/load-config.js';
-import { AppError } from '../errors/app-error.js';
+import { asAppError } from '../errors/app-error.js';
 import { MissingPassphraseError, NotInitialisedError, resolveMasterPassphrase } from '../secrets/installation.js';
 import { createService, type Service } from '../service/service.js';
 import { WrongPassphraseError } from '../secrets/master-key.js';
@@ -91,8 +91,9 @@ export function reportFailure(err: unknown): number {
     process.stderr.write(`tinnhiem: ${err.message}\n`);
     return EXIT.usage;
   }
-  if (err instanceof AppError && err.status < 500) {
-    process.stderr.write(`tinnhiem: ${err.detail}\n`);
+  const appError = asAppError(err);
+  if (appError && appError.status < 500) {
+    process.stderr.write(`tinnhiem: ${appError.detail}\n`);
     return EXIT.failed;
   }
   if (err instanceof DataDirLockedError || err instanceof DatabaseUnavailableError) {

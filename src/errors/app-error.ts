@@ -1,8 +1,11 @@
 /**
  * One error type for the whole service and ONE table that maps its kind to HTTP status, RFC 7807
  * problem type and OAuth error code. Only the HTTP front end renders errors; the detail is shown
- * to clients only for statuses below 500.
+ * to clients only for statuses below 500. The domains throw their own errors (ca/errors.ts,
+ * oidc/errors.ts), which
+ * the front ends and the CLI map here with `asAppError`.
  */
+import { CaError, type CaErrorKind } from '../../ca/errors.js';
 import { ClientRegistryError, type ClientRegistryRefusal } from '../../oidc/errors.js';
 
 export const errorKinds = {
@@ -64,6 +67,40 @@ export class AppError extends Error {
   }
 }
 
+/** The CA domain's error kinds (ca/errors.ts) in this table's terms. */
+const caErrorKinds: Record<CaErrorKind, ErrorKind> = {
+  badInput: 'badRequest',
+  badCsr: 'badCsr',
+  badCertificate: 'badCertificate',
+  policyViolation: 'policyViolation',
+  profileNotFound: 'profileNotFound',
+  conflict: 'conflict',
+  lintFailed: 'lintFailed',
+  misconfigured: 'misconfigured',
+  internal: 'internal',
+};
+
+/** The client registry's refusals (oidc/errors.ts) by kind: the problem types they always had. */
+const clientRegistryKinds = {
+  'invalid-metadata': 'validationFailed',
+  'already-registered': 'conflict',
+  'unknown-client': 'notFound',
+  'no-secret': 'conflict',
+} as const satisfies Record<ClientRegistryRefusal, ErrorKind>;
+
+/**
+ * The AppError an error stands for: itself, or a domain error (ca/, oidc/) through the tables,
+ * with the same detail and problem list; undefined for anything else (a library's error, a bug).
+ */
+export function asAppError(err: unknown): AppError | undefined {
+  if (err instanceof AppError) return err;
+  if (err instanceof CaError) return new AppError(caErrorKinds[err.kind], err.detail, err.problems ? { problems: err.problems } : {}, { cause: err });
+  if (err instanceof ClientRegistryError) {
+    return new AppError(clientRegistryKinds[err.reason], err.message, err.problems ? { errors: err.problems } : {}, { cause: err });
+  }
+  return undefined;
+}
+
 export interface Problem {
   type: string;
   title: string;
@@ -90,23 +127,4 @@ export function kindForStatus(status: number): ErrorKind {
   const match = (Object.keys(errorKinds) as ErrorKind[]).find((k) => errorKinds[k].status === status);
   if (match) return match;
   return status >= 500 ? 'internal' : 'badRequest';
-}
-
-/** The client registry's refusals (oidc/errors.ts) by kind: the problem types they always had. */
-const clientRegistryKinds = {
-  'invalid-metadata': 'validationFailed',
-  'already-registered': 'conflict',
-  'unknown-client': 'notFound',
-  'no-secret': 'conflict',
-} as const satisfies Record<ClientRegistryRefusal, ErrorKind>;
-
-/**
- * A domain's error (oidc/ says why, not how it is shown) as the AppError the front ends render
- * and the CLI reports; anything else is returned as it is.
- */
-export function fromDomainError(err: unknown): unknown {
-  if (err instanceof ClientRegistryError) {
-    return new AppError(clientRegistryKinds[err.reason], err.message, err.problems ? { errors: err.problems } : {});
-  }
-  return err;
 }

@@ -1,6 +1,6 @@
 import { join, resolve } from 'node:path';
 import type { Wiring } from './wiring.js';
-import { CaRepository } from '../storage/ca-repository.js';
+import { caStorage } from '../storage/ca-storage.js';
 import { OcspRepository } from '../storage/ocsp-repository.js';
 import { listenForOcspChanges } from '../storage/ocsp-change-listener.js';
 import { CertificateAuthority } from '../certificates/certificate-authority.js';
@@ -14,7 +14,7 @@ import { loadProfiles } from '../../ca/profiles/profile.js';
 
 /** The CA side: key stores, the CA and RA, the registry facade and the OCSP responder. */
 export interface Certificates {
-  caRepo: CaRepository;
+  caStore: ReturnType<typeof caStorage>;
   certificates: CertificateService;
   responder: OcspResponderService;
 }
@@ -26,11 +26,11 @@ export async function buildCertificates(w: Wiring): Promise<Certificates> {
   // …or in an HSM token (CA_KEY_STORE=pkcs11, docs/hsm.md); a missing token or wrong PIN stops the start.
   const { keyStore, close: closeKeyStores } = await openKeyStores(config, fileKeys);
   w.onClose(closeKeyStores);
-  const caRepo = new CaRepository(db.knex);
-  const ca = new CertificateAuthority(db, caRepo, audit, keyStore, await loadProfiles(), clock, { publicUrl: config.server.publicUrl, ...config.ca }, log);
-  const ra = new RegistrationAuthority(db, caRepo, audit, ca, clock);
-  const caSetup = new CaSetup(config, db, caRepo, audit, keyStore, ca, clock);
-  const certificates = new CertificateService(ca, ra, caSetup, db, caRepo, audit, clock);
+  const caStore = caStorage(db, audit);
+  const ca = new CertificateAuthority(caStore, keyStore, await loadProfiles(), clock, { publicUrl: config.server.publicUrl, ...config.ca }, log);
+  const ra = new RegistrationAuthority(caStore, ca, clock);
+  const caSetup = new CaSetup(config, caStore, keyStore, ca, clock);
+  const certificates = new CertificateService(ca, ra, caSetup, caStore, clock);
   await checkHsmKeys(config, keyStore, await ca.issuers(), (uri) => ca.key(uri));
   if (w.options.devCa && !(await ca.issuers()).some((i) => i.role === 'issuing')) {
     await caSetup.initHierarchy('system');
@@ -61,5 +61,5 @@ export async function buildCertificates(w: Wiring): Promise<Certificates> {
   w.onClose(() => responder.close());
   ca.onStatusChange((certificate) => responder.onStatusChange(certificate));
   await responder.start();
-  return { caRepo, certificates, responder };
+  return { caStore, certificates, responder };
 }

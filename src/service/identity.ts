@@ -20,7 +20,7 @@ import type { Upstream } from '../../oidc/federation/upstreams.js';
 import { retiredKeyLifetimeMs } from '../../oidc/settings.js';
 import { isDatabaseUnavailable } from '../errors/dependency-unavailable.js';
 import { providerPages } from '../web/views/provider-pages.js';
-import { clientRegistryWithAppErrors, loadUpstreams, oidcSettings } from './oidc-wiring.js';
+import { loadUpstreams, oidcSettings } from './oidc-wiring.js';
 
 /** The identity side: accounts, token keys, the client registry, the provider, passkeys. */
 export interface Identity {
@@ -61,9 +61,7 @@ export async function buildIdentity(w: Wiring, upstreamLogout: UpstreamLogout): 
   // The registry validates metadata with the provider, and the provider reads clients from the
   // registry: the reference closes that loop once both exist.
   const providerRef: { current?: OidcProvider } = {};
-  const clients = clientRegistryWithAppErrors(
-    new ClientRegistryService(db, new OidcClientRepository(db.knex), audit, secrets.masterKey, clock, (metadata) => providerRef.current!.validateClient(metadata)),
-  );
+  const clients: ClientRegistry = new ClientRegistryService(db, new OidcClientRepository(db.knex), audit, secrets.masterKey, clock, (metadata) => providerRef.current!.validateClient(metadata));
   const payloads = new OidcPayloadRepository(db.knex);
   // "Log in with DVCQG": upstream identity providers, and the accounts they link to.
   const upstreams = loadUpstreams(config, w.options.upstreams);

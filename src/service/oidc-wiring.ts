@@ -1,13 +1,11 @@
 import type { Config } from '../config/schema.js';
 import { ConfigError } from '../config/load-config.js';
-import { fromDomainError } from '../errors/app-error.js';
-import type { ClientRegistry } from '../../oidc/clients/client-registry.js';
 import { loadUpstreamsFile, UpstreamConfigError, type Upstream } from '../../oidc/federation/upstreams.js';
 import type { OidcSettings } from '../../oidc/settings.js';
 
 /**
  * What the composition root adapts between the service and oidc/ (which imports nothing of src/):
- * its settings, its configuration errors and its domain errors. The ports themselves
+ * its settings and its configuration errors (its domain errors are mapped by src/errors). The ports themselves
  * (oidc/ports.ts) are implemented by src/storage, src/secrets, src/errors and src/web/views as
  * they are; service.ts wires them.
  */
@@ -40,26 +38,4 @@ export function loadUpstreams(config: Config, given: Upstream[] | undefined): Up
     if (err instanceof UpstreamConfigError) throw new ConfigError(err.problems);
     throw err;
   }
-}
-
-/**
- * The client registry as the admin console and the CLI use it: its refusals become AppErrors
- * (src/errors/app-error.ts), with the problem types, statuses and exit codes they always had.
- */
-export function clientRegistryWithAppErrors(registry: ClientRegistry): ClientRegistry {
-  const mapped = async <T>(work: () => Promise<T>): Promise<T> => {
-    try {
-      return await work();
-    } catch (err) {
-      throw fromDomainError(err);
-    }
-  };
-  return {
-    add: (actor, input, options) => mapped(() => registry.add(actor, input, options)),
-    list: () => mapped(() => registry.list()),
-    show: (clientId) => mapped(() => registry.show(clientId)),
-    remove: (actor, clientId) => mapped(() => registry.remove(actor, clientId)),
-    rotateSecret: (actor, clientId) => mapped(() => registry.rotateSecret(actor, clientId)),
-    providerMetadata: (clientId) => mapped(() => registry.providerMetadata(clientId)),
-  };
 }

@@ -97,7 +97,7 @@ async function assemble(w: Wiring, closeAll: () => Promise<void>): Promise<Servi
   const federation = (hop.federation = buildFederation(w, identity));
   const pki = await buildCertificates(w);
   const certificateLogin = buildCertificateLogin(w, identity, pki.certificates);
-  const validation = buildValidation(w, pki.caRepo);
+  const validation = buildValidation(w, pki.caStore);
   let shuttingDown = false;
   const isShuttingDown = () => shuttingDown;
   const web = buildWeb(w, { identity, pki, validation, certificateLogin, federation, isShuttingDown });

@@ -1,5 +1,5 @@
 import type { Wiring } from './wiring.js';
-import type { CaRepository } from '../storage/ca-repository.js';
+import type { Certificates } from './certificates.js';
 import { TrustRepository } from '../storage/trust-repository.js';
 import { TrustStore } from '../validation/trust-store.js';
 import { RevocationChecker } from '../validation/revocation.js';
@@ -11,9 +11,9 @@ export interface Validation {
 }
 
 /** Signature validation: our registry answers for our certificates, the issuers' OCSP/CRL for others. */
-export function buildValidation(w: Wiring, caRepo: CaRepository): Validation {
+export function buildValidation(w: Wiring, caStore: Certificates['caStore']): Validation {
   const { config, db, audit, clock, log } = w;
-  const registryPort = { issuers: () => caRepo.issuers(), certificate: (issuerId: string, serial: string) => caRepo.find(issuerId, serial) };
+  const registryPort = { issuers: () => caStore.issuers.list(null), certificate: (issuerId: string, serial: string) => caStore.ledger.find(null, issuerId, serial) };
   const trust = new TrustStore(new TrustRepository(db, db.knex, audit, clock), registryPort, config.validation.trustAnchors, log);
   const revocation = new RevocationChecker(
     registryPort,

@@ -4,7 +4,7 @@
  * caller keeps the CRL-number sequence, which full and delta CRLs share (§5.2.3).
  */
 import * as asn1js from 'asn1js';
-import { AppError } from '../../../src/errors/app-error.js';
+import { CaError } from '../../errors.js';
 import { signatureAlgorithmDer } from '../../asn1/algorithms.js';
 import { der, derTag, encodeTime, integerFromHex, tlv, wholeSeconds } from '../../asn1/der.js';
 import { authorityKeyIdentifier, crlNumber, distributionPoints, encodeExtensions, extension, invalidityDate, type ExtensionSpec } from '../../asn1/extensions.js';
@@ -55,8 +55,8 @@ const maxCrlNumber = (1n << 159n) - 1n; // §5.2.3: at most 20 octets
 
 function entry(e: CrlEntry, delta: boolean): Uint8Array {
   const problem = serialProblem(e.serial);
-  if (problem) throw new AppError('internal', `CRL entry ${e.serial}: ${problem}`);
-  if (e.reason === 'removeFromCRL' && !delta) throw new AppError('internal', `CRL entry ${e.serial}: removeFromCRL belongs in delta CRLs only (§5.3.1)`);
+  if (problem) throw new CaError('internal', `CRL entry ${e.serial}: ${problem}`);
+  if (e.reason === 'removeFromCRL' && !delta) throw new CaError('internal', `CRL entry ${e.serial}: removeFromCRL belongs in delta CRLs only (§5.3.1)`);
   const extensions: ExtensionSpec[] = [
     // §5.3.1: the reason code SHOULD be absent rather than unspecified.
     ...(e.reason === 'unspecified' ? [] : [extension(oid.crlReason, false, new asn1js.Enumerated({ value: revocationReasons[e.reason] }))]),
@@ -75,13 +75,13 @@ export function buildCrl(params: CrlParams): Uint8Array {
   const { issuer, number, delta } = params;
   const thisUpdate = wholeSeconds(params.thisUpdate);
   const nextUpdate = wholeSeconds(params.nextUpdate);
-  if (number < 0n || number > maxCrlNumber) throw new AppError('internal', `CRL number ${number} is outside 0..2^159-1 (§5.2.3)`);
-  if (delta && (delta.baseNumber < 0n || delta.baseNumber >= number)) throw new AppError('internal', `delta CRL ${number} cannot refer to base CRL ${delta.baseNumber}`);
-  if (nextUpdate <= thisUpdate) throw new AppError('internal', 'CRL nextUpdate must be after thisUpdate (§5.1.2.5)');
+  if (number < 0n || number > maxCrlNumber) throw new CaError('internal', `CRL number ${number} is outside 0..2^159-1 (§5.2.3)`);
+  if (delta && (delta.baseNumber < 0n || delta.baseNumber >= number)) throw new CaError('internal', `delta CRL ${number} cannot refer to base CRL ${delta.baseNumber}`);
+  if (nextUpdate <= thisUpdate) throw new CaError('internal', 'CRL nextUpdate must be after thisUpdate (§5.1.2.5)');
   // A set, not indexOf per entry: that was quadratic (minutes for 100,000 entries, bench/crl.ts).
   const seen = new Set<string>();
   for (const { serial } of params.entries) {
-    if (seen.has(serial)) throw new AppError('internal', `serial ${serial} appears twice in CRL ${number}`);
+    if (seen.has(serial)) throw new CaError('internal', `serial ${serial} appears twice in CRL ${number}`);
     seen.add(serial);
   }
   const entries = [...params.entries].sort((a, b) => a.revokedAt.getTime() - b.revokedAt.getTime() || a.serial.localeCompare(b.serial));

@@ -85,7 +85,7 @@ export function parseOcspRequest(der: Uint8Array, limits: RequestLimits = {}): O
   } catch (error) {
     if (error instanceof DerError) return malformed(error.message);
     // Reason: defensive; decodeRequest only throws DerError, but hostile input must never surface
-    // as anything but malformedRequest (DESIGN.md convention 11).
+    // as anything but malformedRequest (RFC 6960 §2.3), whatever the decoder throws.
     return malformed('undecodable request');
   }
 }

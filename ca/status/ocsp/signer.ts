@@ -34,7 +34,7 @@ const asSource = (data: Uint8Array): BufferSource => data as BufferSource;
 
 function signatureHash(name: string | undefined): SignatureHash {
   if (name === 'SHA-256' || name === 'SHA-384' || name === 'SHA-512') return name;
-  // Explicit algorithms (DESIGN.md): SHA-1 signatures are refused, never a silent default.
+  // Algorithms are explicit, never a silent default: SHA-1 signatures are refused.
   throw new Error(`unsupported signature hash ${name ?? '(none)'}: use SHA-256, SHA-384 or SHA-512`);
 }
 

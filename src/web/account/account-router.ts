@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import Router from '@koa/router';
 import type { Provider } from 'oidc-provider';
-import { AppError } from '../../errors/app-error.js';
+import { AppError, asAppError } from '../../errors/app-error.js';
 import type { AppContext, AppState } from '../context.js';
 import type { Account } from '../../../oidc/account.js';
 import type { PasskeyService } from '../../webauthn/passkey-service.js';
@@ -127,7 +127,8 @@ const renamePasskey = (p: AccountPages) =>
     try {
       await p.deps.passkeys.rename(`user:${who.account.id}`, who.account.id, ctx.params.id, form.get('name') ?? '');
     } catch (err) {
-      if (err instanceof AppError && err.status < 500) return p.render(ctx, who, err.status, err.detail);
+      const refused = asAppError(err);
+      if (refused && refused.status < 500) return p.render(ctx, who, refused.status, refused.detail);
       throw err;
     }
     ctx.status = 303;

@@ -1,6 +1,6 @@
 import type { Middleware } from 'koa';
 import type { Provider } from 'oidc-provider';
-import { AppError } from '../../errors/app-error.js';
+import { AppError, asAppError } from '../../errors/app-error.js';
 import type { AppContext, AppState } from '../context.js';
 import { ROLES, type Account, type Role } from '../../../oidc/account.js';
 import type { AccountService } from '../../accounts/account-service.js';
@@ -149,9 +149,10 @@ export function adminConsole(deps: AdminRouterDeps): AdminConsole {
       try {
         await handler(ctx, o);
       } catch (err) {
-        if (!(err instanceof AppError) || err.status >= 500) throw err;
-        const message = err.kind === 'notFound' ? at(o.lang, 'error.notFound') : err.detail;
-        refuse(ctx, o, err.status, at(o.lang, 'error.title'), message, current);
+        const refused = asAppError(err);
+        if (!refused || refused.status >= 500) throw err;
+        const message = refused.kind === 'notFound' ? at(o.lang, 'error.notFound') : refused.detail;
+        refuse(ctx, o, refused.status, at(o.lang, 'error.title'), message, current);
       }
     };
   return { deps, guard, page, frame, ...urls, ...officerNames(deps) };

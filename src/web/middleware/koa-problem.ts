@@ -1,5 +1,5 @@
 import type { Middleware } from 'koa';
-import { AppError, kindForStatus, toProblem } from '../../errors/app-error.js';
+import { AppError, asAppError, kindForStatus, toProblem } from '../../errors/app-error.js';
 import { DATABASE_RETRY_AFTER_SECONDS, isDatabaseUnavailable } from '../../errors/dependency-unavailable.js';
 import type { AppState } from '../context.js';
 
@@ -12,9 +12,10 @@ interface HttpLikeError {
   headers?: Record<string, string>;
 }
 
-/** Turns library errors (koa's ctx.throw, raw-body, @koa/router's 405) into AppErrors. */
+/** Turns domain errors (ca/) and library errors (koa's ctx.throw, raw-body, @koa/router's 405) into AppErrors. */
 function toAppError(err: unknown): AppError {
-  if (err instanceof AppError) return err;
+  const known = asAppError(err);
+  if (known) return known;
   // A database that is restarting or unreachable is not our fault and passes: 503, retry soon.
   if (isDatabaseUnavailable(err)) return new AppError('unavailable', 'the database is unavailable', { retryAfter: DATABASE_RETRY_AFTER_SECONDS }, { cause: err });
   const e = (err ?? {}) as HttpLikeError;

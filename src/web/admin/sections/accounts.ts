@@ -1,6 +1,6 @@
 import type Router from '@koa/router';
 import { z } from 'zod';
-import { AppError } from '../../../errors/app-error.js';
+import { AppError, asAppError } from '../../../errors/app-error.js';
 import type { AppContext, AppState } from '../../context.js';
 import { ROLES, type Account } from '../../../../oidc/account.js';
 import { sendPage } from '../../views/html.js';
@@ -56,7 +56,8 @@ const createAccount = (c: AdminConsole) =>
       const account = await c.deps.accounts.createOfficial(o.actor, { ...input, roles, password });
       redirect(ctx, `/admin/accounts/${account.id}?done=accountCreated`);
     } catch (err) {
-      if (err instanceof AppError && err.status < 500) return renderAccounts(c, ctx, o, { status: err.status, error: err.detail, values });
+      const refused = asAppError(err);
+      if (refused && refused.status < 500) return renderAccounts(c, ctx, o, { status: refused.status, error: refused.detail, values });
       throw err;
     }
   };

@@ -1,6 +1,6 @@
 import type Router from '@koa/router';
 import { z } from 'zod';
-import { AppError } from '../../../errors/app-error.js';
+import { asAppError } from '../../../errors/app-error.js';
 import type { AppContext, AppState } from '../../context.js';
 import { clientInputSchema } from '../../../../oidc/clients/client-registry.js';
 import { validate } from '../../api/parse-input.js';
@@ -66,7 +66,8 @@ const registerPortal = (c: AdminConsole) =>
       const { client, secret } = await c.deps.clients.add(o.actor, clientOf(values));
       await renderPortals(c, ctx, o, { status: 201, secret: secret ? { clientId: client.clientId, secret } : undefined });
     } catch (err) {
-      if (err instanceof AppError && err.status < 500) return renderPortals(c, ctx, o, { status: err.status, error: err.detail, values });
+      const refused = asAppError(err);
+      if (refused && refused.status < 500) return renderPortals(c, ctx, o, { status: refused.status, error: refused.detail, values });
       throw err;
     }
   };

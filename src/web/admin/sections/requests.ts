@@ -1,6 +1,6 @@
 import type Router from '@koa/router';
 import { z } from 'zod';
-import { AppError } from '../../../errors/app-error.js';
+import { AppError, asAppError } from '../../../errors/app-error.js';
 import type { AppContext, AppState } from '../../context.js';
 import type { RequestStatus } from '../../../registry/records.js';
 import type { SubmitInput } from '../../../certificates/registration-authority.js';
@@ -73,7 +73,8 @@ const submitRequest = (c: AdminConsole) =>
       parseForm(HolderFields, fields);
       outcome = await c.deps.certificates.ra.submit(o.actor, { csr, profileId: values.profile || 'official-signing', holder: holderOf(values) });
     } catch (err) {
-      if (err instanceof AppError && err.status < 500) return fail(err.detail, err.status);
+      const refused = asAppError(err);
+      if (refused && refused.status < 500) return fail(refused.detail, refused.status);
       throw err;
     }
     if (outcome.issued) return redirect(ctx, `/admin/certificates/${outcome.issued.serial}?done=issued`);

@@ -1,6 +1,6 @@
 import type Router from '@koa/router';
 import { z } from 'zod';
-import { AppError } from '../../../errors/app-error.js';
+import { AppError, asAppError } from '../../../errors/app-error.js';
 import type { AppContext, AppState } from '../../context.js';
 import { sendPage } from '../../views/html.js';
 import { at } from '../admin-messages.js';
@@ -38,7 +38,8 @@ const addTrusted = (c: AdminConsole) =>
       const { kind } = parseForm(TrustKind, fields);
       await c.deps.trust.add(o.actor, bytes, kind, values.label || null);
     } catch (err) {
-      if (err instanceof AppError && err.status < 500) return fail(err.detail, err.status);
+      const refused = asAppError(err);
+      if (refused && refused.status < 500) return fail(refused.detail, refused.status);
       throw err;
     }
     redirect(ctx, '/admin/trust?done=trustAdded');

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import * as asn1js from 'asn1js';
 import { certificateIdentity, identityFromName } from '../../../../ca/asn1/identity.js';
 import { encodeName, fieldsFromAttributes, formatName, parseName } from '../../../../ca/asn1/names.js';
-import { AppError } from '../../../../src/errors/app-error.js';
+import { CaError } from '../../../../ca/errors.js';
 import { officialSubject, sealSubject } from '../support.js';
 
 const vgca = (name: string) => readFileSync(new URL(`../../../fixtures/vgca/${name}`, import.meta.url), 'utf8');
@@ -45,7 +45,7 @@ describe('Vietnamese distinguished names', () => {
   });
 
   it('refuses malformed name DER with the given error kind', () => {
-    expect(() => parseName(Uint8Array.of(0x30, 0x05, 0x31), 'badCsr')).toThrow(AppError);
+    expect(() => parseName(Uint8Array.of(0x30, 0x05, 0x31), 'badCsr')).toThrow(CaError);
     expect(() => parseName(Uint8Array.of(0x30, 0x05, 0x31), 'badCsr')).toThrow(/distinguished name: malformed DER/);
   });
 });

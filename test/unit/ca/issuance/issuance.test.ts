@@ -11,7 +11,7 @@ import { requestForKey } from '../../../../ca/issuance/request.js';
 import { newSerial, serialEncodingProblem, serialProblem } from '../../../../ca/issuance/serial.js';
 import { signCertificate } from '../../../../ca/issuance/sign.js';
 import { buildTemplate, validityEnd } from '../../../../ca/issuance/template.js';
-import { AppError } from '../../../../src/errors/app-error.js';
+import { CaError } from '../../../../ca/errors.js';
 import { caSubject, makeHierarchy, officialSubject, publicUrl, sealSubject, t0, type Hierarchy } from '../support.js';
 
 let h: Hierarchy;
@@ -124,7 +124,7 @@ describe('prepare → lint → sign', () => {
       prepareCertificate({ request: requestForKey(key.spki, caSubject('Sub-sub CA')), profile: h.profile('issuing-ca'), issuer: h.issuing, now: t0, serial: newSerial() }),
     ).toThrow(expect.objectContaining({ kind: 'lintFailed', message: expect.stringContaining('[ext.basicConstraints.issuer] issuer issuing-1 has pathLen 0') }));
     const prepared = prepareCertificate({ request: requestForKey(key.spki, sealSubject), profile: h.profile('organisation-seal'), issuer: h.issuing, now: t0, serial: newSerial() });
-    await expect(signCertificate(prepared, h.issuing, h.rootKey)).rejects.toThrow(new AppError('misconfigured', 'key file:root is not the key of issuer issuing-1'));
+    await expect(signCertificate(prepared, h.issuing, h.rootKey)).rejects.toThrow(new CaError('misconfigured', 'key file:root is not the key of issuer issuing-1'));
     await expect(signCertificate(prepared, h.root, h.rootKey)).rejects.toMatchObject({ kind: 'internal' });
   });
 });

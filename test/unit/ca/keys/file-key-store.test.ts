@@ -8,7 +8,7 @@ import * as pkijs from 'pkijs';
 import { publicKeyObject } from '../../../../ca/asn1/algorithms.js';
 import { FileKeyStore } from '../../../../ca/keys/file-key-store.js';
 import { parseKeySpec, parseKeyUri, signWith, type KeySpec } from '../../../../ca/keys/key-store.js';
-import { AppError } from '../../../../src/errors/app-error.js';
+import { CaError } from '../../../../ca/errors.js';
 import { describeWithProgram } from '../../../support/system-tools.js';
 import { keyStore, run, tempDir } from '../support.js';
 
@@ -47,10 +47,10 @@ describe('FileKeyStore', () => {
     await expect(wrong.load('file:k1')).rejects.toMatchObject({ kind: 'misconfigured' });
     await expect(keyStore(dir).load('file:nope')).rejects.toThrow(/key file:nope not found/);
     await expect(keyStore(dir).generate({ type: 'ec', curve: 'P-256' }, 'k1')).rejects.toMatchObject({ kind: 'conflict' });
-    await expect(keyStore(dir).generate({ type: 'ec', curve: 'P-256' }, '../evil')).rejects.toMatchObject({ kind: 'badRequest' });
+    await expect(keyStore(dir).generate({ type: 'ec', curve: 'P-256' }, '../evil')).rejects.toMatchObject({ kind: 'badInput' });
     chmodSync(join(dir, 'k1.key.pem'), 0o644);
     await expect(keyStore(dir).load('file:k1')).rejects.toThrow(/readable by other users \(mode 644\)/);
-    expect(() => new FileKeyStore({ directory: dir, passphrase: 'short' })).toThrow(AppError);
+    expect(() => new FileKeyStore({ directory: dir, passphrase: 'short' })).toThrow(CaError);
     await expect(keyStore(dir).load('pkcs11:token=CA;object=k1')).rejects.toThrow(/only serves file: keys/);
   });
 
@@ -105,7 +105,7 @@ describe('key URIs and specs', () => {
       attributes: { token: 'Sóc Trăng CA', object: 'issuing', type: 'private' },
     });
     expect(() => parseKeyUri('file:../etc/passwd')).toThrow(/is not file:<name>/);
-    expect(() => parseKeyUri('pkcs11:token=CA')).toThrow(AppError);
+    expect(() => parseKeyUri('pkcs11:token=CA')).toThrow(CaError);
   });
 
   it('reads key specs by name', () => {

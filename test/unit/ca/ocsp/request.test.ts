@@ -91,7 +91,9 @@ describe('parseOcspRequest', () => {
     expect(Buffer.from(req.nonce!.value)).toEqual(raw);
     expect(Buffer.from(req.nonce!.extnValue)).toEqual(raw);
   });
+});
 
+describe('parseOcspRequest refusals and other encoders', () => {
   it('rejects empty and over-long nonces as malformedRequest (RFC 8954 §2.1)', () => {
     const base = { certIds: [{ issuerDer: pki.issuing.der, serial: '01' }] };
     expect(malformed(requestDer({ ...base, extensions: [nonceExtension(Buffer.alloc(0))] }))).toMatch(/empty nonce/);

@@ -92,7 +92,9 @@ describe('buildBasicResponse', () => {
     expect(resp).toMatchObject({ producedAt: NOW, thisUpdate: NOW, nextUpdate: undefined, hasNonce: true });
     expect(resp.etag).toBe(`"${createHash('sha256').update(resp.der).digest('base64url')}"`);
   });
+});
 
+describe('buildBasicResponse options and refusals', () => {
   it('omits the revocation reason when none is given and the certificates when asked', async () => {
     const certId = certIdFor(index.get('issuing')!, '1001');
     const resp = await buildBasicResponse({

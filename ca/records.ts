@@ -1,0 +1,115 @@
+/**
+ * What the CA keeps, as the storage returns it through the ports (ca/ports.ts): its issuers, the
+ * registry of the certificates it issued or imported, and the RA's requests. Serials are
+ * lower-case hex of the INTEGER's content octets (hexFromInteger in ca/asn1/der.ts); key
+ * fingerprints are publicKeyFingerprint (ca/asn1/public-key.ts).
+ */
+import type { SignatureAlgorithm } from './asn1/algorithms.js';
+import { revocationReasons, type RevocationReason } from './status/crl/crl.js';
+
+export type CertificateStatus = 'good' | 'revoked' | 'hold';
+
+/** RFC 5280 §5.3.1 reasons a certificate can have in the registry (removeFromCRL is for delta CRLs only). */
+export type RevocationReasonName = Exclude<RevocationReason, 'removeFromCRL'>;
+export const REVOCATION_REASONS = (Object.keys(revocationReasons) as RevocationReason[]).filter((r): r is RevocationReasonName => r !== 'removeFromCRL');
+
+/** Who a certificate names, as the registry indexes it (from the subject the CA writes). */
+export interface HolderFacts {
+  subjectDn: string;
+  holderName: string | null;
+  nationalId: string | null;
+  taxCode: string | null;
+  budgetCode: string | null;
+  agency: string | null;
+  email: string | null;
+}
+
+export interface CertificateRecord extends Omit<HolderFacts, 'subjectDn'> {
+  issuerId: string;
+  serial: string;
+  /**
+   * reserved: the TBS is recorded and the key is about to sign (crash recovery finishes it);
+   * abandoned: reserved, but its request changed before it was recorded (the serial stays used).
+   */
+  state: 'reserved' | 'abandoned' | 'issued' | 'imported';
+  der: Buffer | null;
+  tbs: Buffer | null;
+  profileId: string | null;
+  requestId: string | null;
+  publicKeyFingerprint: string;
+  notBefore: Date;
+  notAfter: Date;
+  status: CertificateStatus;
+  revokedAt: Date | null;
+  revocationReason: RevocationReasonName | null;
+  invalidityDate: Date | null;
+  statusChangedAt: Date;
+  /** Null only for rows written before the holder was known (never for issued certificates). */
+  subjectDn: string | null;
+  source: 'issued' | 'imported';
+  /** Where the status comes from: our registry, or an imported certificate's issuer (ocsp:/crl: URL). */
+  statusSource: string;
+  predecessorSerial: string | null;
+  createdAt: Date;
+}
+
+/** A registry query (the console's and the API's search); `expired` is a status here. */
+export interface CertificateSearch {
+  text?: string;
+  nationalId?: string;
+  taxCode?: string;
+  agency?: string;
+  status?: CertificateStatus | 'expired';
+  profileId?: string;
+  issuerId?: string;
+  expiresWithinDays?: number;
+  limit: number;
+  offset: number;
+}
+
+/**
+ * A CA certificate the service signs with (several may be active during key rollover), or an
+ * external issuer of imported certificates (no key, no certificate).
+ */
+export interface IssuerRecord {
+  /** URL-safe id: `${publicUrl}/crl/<id>.crl`, `${publicUrl}/ca/<id>.crt`. */
+  id: string;
+  role: 'root' | 'issuing' | 'ocsp-signer' | 'external';
+  /** KeyStore URI, e.g. `file:issuing-2025`; null for an external issuer. */
+  keyUri: string | null;
+  /** DER; null for an issuing CA whose CSR went to an external root and has not come back. */
+  certificate: Buffer | null;
+  /** The PKCS#10 request of such an issuing CA. */
+  csr: Buffer | null;
+  /** How its key signs (null: the key type's default, or an external issuer). */
+  signatureAlgorithm: SignatureAlgorithm | null;
+  /** The issuer that certified it (null for a root or an external parent). */
+  parentId: string | null;
+  status: 'pending' | 'active' | 'retired';
+  subjectDn: string | null;
+  /** Hex of its subjectKeyIdentifier: how imported certificates are matched to it (their AKI). */
+  keyIdentifier: string | null;
+  createdAt: Date;
+}
+
+export type RequestStatus = 'pending' | 'approved' | 'issued' | 'rejected';
+
+/** A certificate request at the RA, with its approvals (dual control). */
+export interface CertificateRequestRecord {
+  id: string;
+  profileId: string;
+  issuerId: string;
+  csr: Buffer;
+  holder: Record<string, unknown>;
+  subjectDn: string;
+  publicKeyFingerprint: string;
+  requestedBy: string;
+  status: RequestStatus;
+  approvalsRequired: number;
+  approvals: Array<{ approver: string; approvedAt: Date }>;
+  rejectReason: string | null;
+  certificateSerial: string | null;
+  predecessorSerial: string | null;
+  createdAt: Date;
+  updatedAt: Date;
+}

@@ -1,0 +1,109 @@
+import type { Knex } from 'knex';
+import type { Transaction } from './db.js';
+import { REGISTERED_STATES, holderColumns, toCertificate } from './certificate-rows.js';
+import type { CertificateRecord } from '../../ca/records.js';
+import type { ImportedCertificate, IssuanceIntent, IssuanceLedger, StatusChange } from '../../ca/ports.js';
+
+/**
+ * The issuance ledger (`certificates`): reservations, issued and imported certificates and their
+ * status. `trx` first; null runs outside a transaction (ca/ports.ts).
+ */
+export class CertificateRepository implements IssuanceLedger<Transaction> {
+  constructor(private readonly knex: Knex) {}
+
+  /**
+   * Records the serial and the linted TBS before the key signs (Boulder's precertificate step).
+   * Returns false when the serial is taken (the caller draws another); the primary key enforces
+   * uniqueness even between nodes.
+   */
+  async reserve(trx: Transaction, r: IssuanceIntent, now: Date): Promise<boolean> {
+    const inserted = await trx('certificates')
+      .insert({
+        issuer_id: r.issuerId,
+        serial: r.serial,
+        state: 'reserved',
+        tbs: Buffer.from(r.tbs),
+        profile_id: r.profileId,
+        request_id: r.requestId,
+        public_key_fingerprint: r.publicKeyFingerprint,
+        not_before: r.notBefore,
+        not_after: r.notAfter,
+        status: 'good',
+        status_changed_at: now,
+        source: 'issued',
+        status_source: 'registry',
+        predecessor_serial: r.predecessorSerial,
+        created_at: now,
+        ...holderColumns(r.holder),
+      })
+      .onConflict(['issuer_id', 'serial'])
+      .ignore()
+      .returning('serial');
+    return inserted.length === 1;
+  }
+
+  async record(trx: Transaction, issuerId: string, serial: string, der: Uint8Array): Promise<void> {
+    const n = await trx('certificates').where({ issuer_id: issuerId, serial, state: 'reserved' }).update({ state: 'issued', der: Buffer.from(der) });
+    if (n !== 1) throw new Error(`certificate ${serial} of ${issuerId} was not reserved`);
+  }
+
+  async abandon(trx: Transaction | null, issuerId: string, serial: string): Promise<void> {
+    await (trx ?? this.knex)('certificates').where({ issuer_id: issuerId, serial, state: 'reserved' }).update({ state: 'abandoned' });
+  }
+
+  async unfinished(trx: Transaction | null): Promise<CertificateRecord[]> {
+    return (await (trx ?? this.knex)('certificates').where({ state: 'reserved' })).map(toCertificate);
+  }
+
+  /** Key reuse: the key is in another certificate that is not revoked and not expired. */
+  async isPublicKeyInUse(trx: Transaction | null, fingerprint: string, now: Date): Promise<boolean> {
+    const row = await (trx ?? this.knex)('certificates')
+      .where({ public_key_fingerprint: fingerprint })
+      .whereNot('state', 'abandoned')
+      .whereNot('status', 'revoked')
+      .where('not_after', '>', now)
+      .first('serial');
+    return !!row;
+  }
+
+  async importCertificate(trx: Transaction, c: ImportedCertificate, now: Date): Promise<boolean> {
+    const inserted = await trx('certificates')
+      .insert({
+        issuer_id: c.issuerId,
+        serial: c.serial,
+        state: 'imported',
+        der: Buffer.from(c.der),
+        public_key_fingerprint: c.publicKeyFingerprint,
+        not_before: c.notBefore,
+        not_after: c.notAfter,
+        status: 'good',
+        status_changed_at: now,
+        source: 'imported',
+        status_source: c.statusSource,
+        created_at: now,
+        ...holderColumns(c.holder),
+      })
+      .onConflict(['issuer_id', 'serial'])
+      .ignore()
+      .returning('serial');
+    return inserted.length === 1;
+  }
+
+  /** By serial (hex), across issuers: random 128-bit serials do not collide between our issuers. */
+  async bySerial(trx: Transaction | null, serial: string, options: { forUpdate?: boolean } = {}): Promise<CertificateRecord[]> {
+    const q = (trx ?? this.knex)('certificates').where({ serial }).whereIn('state', REGISTERED_STATES);
+    if (options.forUpdate) q.forUpdate();
+    return (await q).map(toCertificate);
+  }
+
+  async find(trx: Transaction | null, issuerId: string, serial: string): Promise<CertificateRecord | null> {
+    const row = await (trx ?? this.knex)('certificates').where({ issuer_id: issuerId, serial }).first();
+    return row ? toCertificate(row) : null;
+  }
+
+  async setStatus(trx: Transaction, issuerId: string, serial: string, s: StatusChange, now: Date): Promise<void> {
+    await trx('certificates')
+      .where({ issuer_id: issuerId, serial })
+      .update({ status: s.status, revoked_at: s.revokedAt, revocation_reason: s.reason, invalidity_date: s.invalidityDate, status_changed_at: now });
+  }
+}
