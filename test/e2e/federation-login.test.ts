@@ -5,7 +5,8 @@ import * as client from 'openid-client';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { MESSAGES } from '../../src/web/locales/messages.js';
 import { describeWithBrowser, launchChromium } from '../support/browser.js';
-import { createOfficial, outgoingRequestsAsInProduction, recordingServer, type RecordingServer } from '../support/oidc-rp.js';
+import { createOfficial, outgoingRequestsAsInProduction } from '../support/oidc-rp.js';
+import { recordingServer, type RecordingServer } from '../support/test-servers.js';
 import { addPortal, newCitizen, portalAuthorizationUrl, redeem, startFederation, type FederationSetup, type Portal } from '../support/federation.js';
 
 /**

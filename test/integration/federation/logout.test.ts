@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import * as client from 'openid-client';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
-import { Browser, codeLogin, createOfficial, outgoingRequestsAsInProduction, parseForms, recordingServer, textOf, type RecordingServer } from '../../support/oidc-rp.js';
+import { Browser, codeLogin, createOfficial, outgoingRequestsAsInProduction, parseForms, textOf } from '../../support/oidc-rp.js';
+import { recordingServer, type RecordingServer } from '../../support/test-servers.js';
 import { addPortal, brokeredLogin, newCitizen, portalAuthorizationUrl, startFederation, type FederationSetup, type Portal } from '../../support/federation.js';
 
 /**

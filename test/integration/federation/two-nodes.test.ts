@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { startTestService, type TestService } from '../../support/test-app.js';
 import { createTestDatabase, usingPostgres, type TestDatabase } from '../../support/test-db.js';
-import { Browser, outgoingRequestsAsInProduction, roundRobinProxy, type RoundRobinProxy } from '../../support/oidc-rp.js';
+import { Browser, outgoingRequestsAsInProduction } from '../../support/oidc-rp.js';
+import { roundRobinProxy, type RoundRobinProxy } from '../../support/test-servers.js';
 import { addPortal, finish, newCitizen, pickAtSimulator, portalAuthorizationUrl, redeem, toSimulator, writeUpstreamsFile, type Portal } from '../../support/federation.js';
 import { startDvcqgSimulator, type DvcqgSimulator } from '../../../src/dev/dvcqg-simulator.js';
 import { registerDevClient } from '../../../src/dev/dvcqg-dev.js';

@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import * as client from 'openid-client';
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import { startTestService, type TestService } from '../../support/test-app.js';
-import { authorize, Browser, outgoingRequestsAsInProduction, codeLogin, createOfficial, discover, parseForms, recordingServer, type RecordingServer } from '../../support/oidc-rp.js';
+import { authorize, Browser, outgoingRequestsAsInProduction, codeLogin, createOfficial, discover, parseForms } from '../../support/oidc-rp.js';
+import { recordingServer, type RecordingServer } from '../../support/test-servers.js';
 
 /**
  * Issue 3, acceptance 1: openid-client as a real relying party against a running instance, the

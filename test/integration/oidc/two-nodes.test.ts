@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import * as client from 'openid-client';
 import { startTestService, type TestService } from '../../support/test-app.js';
 import { createTestDatabase, usingPostgres, type TestDatabase } from '../../support/test-db.js';
-import { authorize, Browser, createOfficial, discover, roundRobinProxy, type RoundRobinProxy } from '../../support/oidc-rp.js';
+import { authorize, Browser, createOfficial, discover } from '../../support/oidc-rp.js';
+import { roundRobinProxy, type RoundRobinProxy } from '../../support/test-servers.js';
 
 /**
  * Issue 3, acceptance 4: two nodes on one PostgreSQL database behind a round-robin proxy (whose
