@@ -189,12 +189,24 @@ export class OcspResponderService {
 
   /** `raw`: the request as received (POST bytes in latin1, GET path), remembered on a pre-signed answer. */
   async answer(request: OcspRequest, get: boolean, raw?: string): Promise<OcspHttpAnswer> {
-    if (this.tasks.closed || this.feed.fenced(this.nowMs())) return errorAnswer('tryLater');
+    if (this.tasks.closed) return errorAnswer('tryLater');
+    const nowMs = this.nowMs();
+    if (this.feed.fenced(nowMs)) return errorAnswer('tryLater');
     try {
+      const { cache } = this;
       const key = presignedKey(request, this.signers.index);
       // A negative serial (RFC 5280 §4.1.2.2 forbids them) is nobody's: answered live, `unknown`.
       if (!key || key.serialHex.startsWith('-')) return await this.live.answer(request, get);
-      return await this.answerPresignable(key, get, raw);
+      const k = `${key.issuerId}/${key.serialHex}/${key.variant}`;
+      const hit = cache.responses.get(k);
+      if (hit && nowMs < hit.recheckAtMs && nowMs < hit.nextUpdateMs) {
+        cache.responses.touch(k, hit);
+        if (raw !== undefined) cache.rememberRequest(get, raw, k, hit, this.signers.index);
+        return answerFromCached(hit, get, nowMs, this.deps.config.maxAgeSeconds);
+      }
+      // Past its recheck time a cached response is still valid until nextUpdate: it is looked up
+      // again, and served as it is if the database cannot be reached.
+      return await this.answerMiss(key, k, hit && nowMs < hit.nextUpdateMs ? hit : undefined, get, raw);
     } catch (err) {
       // RFC 6960 §2.3: tryLater is the answer for a responder that cannot answer now (its
       // database restarting); internalError for a fault of its own.
@@ -204,21 +216,10 @@ export class OcspResponderService {
     }
   }
 
-  /** One CertID of ours, no nonce: from memory, else stored or signed once for concurrent requests. */
-  private async answerPresignable(key: PresignedKey, get: boolean, raw: string | undefined): Promise<OcspHttpAnswer> {
+  /** A pre-signable key not current in memory: stored or signed, once for concurrent requests (single flight). */
+  private async answerMiss(key: PresignedKey, k: string, fallback: CachedResponse | undefined, get: boolean, raw: string | undefined): Promise<OcspHttpAnswer> {
     const { cache } = this;
     const maxAge = this.deps.config.maxAgeSeconds;
-    const k = `${key.issuerId}/${key.serialHex}/${key.variant}`;
-    const nowMs = this.nowMs();
-    const hit = cache.responses.get(k);
-    if (hit && nowMs < hit.recheckAtMs && nowMs < hit.nextUpdateMs) {
-      cache.responses.touch(k, hit);
-      if (raw !== undefined) cache.rememberRequest(get, raw, k, hit, this.signers.index);
-      return answerFromCached(hit, get, nowMs, maxAge);
-    }
-    // Past its recheck time a cached response is still valid until nextUpdate: it is looked up
-    // again below, and served as it is if the database cannot be reached.
-    const fallback = hit && nowMs < hit.nextUpdateMs ? hit : undefined;
     let work = cache.pending.get(k);
     if (!work) {
       work = this.loadOrSign(key, k).finally(() => {
