@@ -1,6 +1,6 @@
 /**
  * `npm run bench:ocsp`: the OCSP responder against two references measured in the same run on the
- * same machine with one load generator (wrk), loopback only (DESIGN.md, performance method):
+ * same machine with one load generator (wrk), loopback only (method in docs/performance.md):
  * - `openssl ocsp` as a responder over an index of the same size (it signs every response live
  *   and closes each connection);
  * - a bare node:http server returning the same bytes (the ceiling of any Node service).
@@ -20,9 +20,9 @@
  * BENCH_DATABASE_URL=postgres://… (default: the embedded database) change the run.
  */
 import 'reflect-metadata';
-import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
@@ -31,6 +31,8 @@ import { loadConfig } from '../src/config/load-config.js';
 import { createLogger } from '../src/logging/logger.js';
 import { createService, type Service } from '../src/service/service.js';
 import { certIdDer, nonceExtension, requestDer } from '../test/unit/ca/ocsp/request-builder.js';
+import { median, percentile, scratchDatabase } from './support/bench-kit.js';
+import { killGroup, opensslCa, startOpensslResponder } from './support/openssl-ocsp.js';
 
 const SIZES = (process.env.BENCH_OCSP_SIZES ?? '2339').split(',').map(Number);
 const SECONDS = Number(process.env.BENCH_OCSP_SECONDS ?? 5);
@@ -125,68 +127,6 @@ async function seed(service: Service, issuerId: string, count: number): Promise<
   return rows.map((r) => r.serial);
 }
 
-/** An OpenSSL CA with a delegated signer and an index.txt of `serials`: the reference responder. */
-function opensslCa(dir: string, serials: string[]) {
-  const c = (...args: string[]) => sh('openssl', args, dir);
-  c('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-subj', '/C=VN/O=Bench/CN=Bench CA', '-days', '30');
-  writeFileSync(join(dir, 'signer.ext'), 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=OCSPSigning\nnoCheck=ignored\n');
-  c('req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'signer.key', '-out', 'signer.csr', '-subj', '/C=VN/O=Bench/CN=Bench OCSP');
-  c('x509', '-req', '-in', 'signer.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'signer.pem', '-days', '30', '-extfile', 'signer.ext');
-  const expiry = new Date(Date.now() + 365 * 86_400_000).toISOString().replace(/[-:T]/g, '').slice(2, 14) + 'Z';
-  writeFileSync(join(dir, 'index.txt'), serials.map((s, i) => `V\t${expiry}\t\t${s.toUpperCase()}\tunknown\t/CN=holder ${i}`).join('\n') + '\n');
-  // Without it OpenSSL refuses an index with repeated subjects ("Error creating name index").
-  writeFileSync(join(dir, 'index.txt.attr'), 'unique_subject = no\n');
-  return { ca: join(dir, 'ca.pem') };
-}
-
-/** -multi forks workers into the responder's own process group: stop the group, and the process itself. */
-function killGroup(child: ChildProcess | undefined): void {
-  for (const pid of child?.pid ? [-child.pid, child.pid] : []) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      /* already gone */
-    }
-  }
-}
-
-async function startOpensslResponder(dir: string, probe: Uint8Array): Promise<{ url: string; child: ChildProcess }> {
-  // Below the ephemeral range (32768–60999 on Linux): the runs before this one leave thousands of
-  // client ports there, and a dual-stack [::] bind on one of them accepts nothing over IPv4 (seen here).
-  const port = 10_000 + Math.floor(Math.random() * 20_000);
-  // OpenSSL 3.0's -port takes a number and binds every interface; the bench only connects over
-  // loopback. One process per core (-multi); each keeps a connection alive between requests.
-  const logFd = openSync(join(dir, 'openssl.log'), 'w');
-  const child = spawn('openssl', ['ocsp', '-index', 'index.txt', '-port', String(port), '-rsigner', 'signer.pem', '-rkey', 'signer.key', '-CA', 'ca.pem', '-nmin', '60', '-multi', String(cpus().length)], { cwd: dir, stdio: ['ignore', logFd, logFd] });
-  // Not `detached`: with -multi, OpenSSL makes itself a process-group leader (setpgid), which fails
-  // in a new session, and it then exits 1 with the reason only in syslog (seen here). Its group id
-  // is its pid either way, so the whole group is still killed with kill(-pid).
-  // Ready when it answers a real request: with a large index it prints ACCEPT long before its
-  // workers have loaded it. Never probe with a bare connection: OpenSSL 3.0's -multi responder stops
-  // answering altogether after a connection that closes without a request (seen here).
-  const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 180_000;
-  for (;;) {
-    const answered = await fetch(`${url}/ocsp`, { method: 'POST', headers: { 'content-type': 'application/ocsp-request', connection: 'close' }, body: probe as BodyInit, signal: AbortSignal.timeout(5_000) })
-      .then((r) => r.arrayBuffer().then(() => r.ok))
-      .catch(() => false);
-    if (answered) break;
-    if (Date.now() > deadline) throw new Error(`openssl ocsp did not answer within 180 s: ${readFileSync(join(dir, 'openssl.log'), 'utf8')}`);
-    await new Promise((r) => setTimeout(r, 500));
-  }
-  return { url, child };
-}
-
-/** Median of the numbers (NaN-free); the middle of an odd count, the mean of the two middles of an even one. */
-function median(values: number[]): number {
-  const v = values.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
-  if (v.length === 0) return NaN;
-  const m = Math.floor(v.length / 2);
-  return v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
-}
-
-const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
-
 interface ColdReads {
   size: number;
   count: number;
@@ -210,35 +150,59 @@ interface PreparedSize {
   cleanup(): Promise<void>;
 }
 
+/** The service under test, on a PostgreSQL database of its own per size (dropped afterwards) or the embedded one. */
+async function startService(size: number, dir: string): Promise<{ service: Service; dropDatabase?: () => Promise<void> }> {
+  const env: Record<string, string> = { LOG_LEVEL: 'warn', DATA_DIR: dir, OCSP_REFRESH_BATCH: '20000', OCSP_MAX_INFLIGHT_SIGNINGS: '512' };
+  const scratch = DATABASE_URL ? await scratchDatabase(DATABASE_URL, `ocsp_${size}`) : undefined;
+  if (scratch) env.DATABASE_URL = scratch.url;
+  const database = scratch ? { kind: 'postgres' as const, url: scratch.url, poolMax: 10 } : undefined;
+  const options = { log: createLogger({ level: 'warn' }), masterPassphrase: 'bench-master-passphrase', initialise: true, devCa: true, keyKdfIterations: 10_000, purpose: 'bench', database };
+  try {
+    return { service: await createService(loadConfig({ env }), options), dropDatabase: scratch?.drop };
+  } catch (err) {
+    await scratch?.drop();
+    throw err;
+  }
+}
+
+/** The first request for each certificate is served from the database: timed one at a time. */
+async function coldReads(size: number, bodies: Uint8Array[], fetchOne: (body: Uint8Array) => Promise<ArrayBuffer>): Promise<ColdReads> {
+  const times: number[] = [];
+  for (const body of bodies) {
+    const started = process.hrtime.bigint();
+    await fetchOne(body);
+    times.push(Number(process.hrtime.bigint() - started) / 1e6);
+  }
+  times.sort((a, b) => a - b);
+  process.stdout.write(`  cold reads (from the database): p50 ${percentile(times, 50).toFixed(2)} ms, p99 ${percentile(times, 99).toFixed(2)} ms\n`);
+  return { size, count: times.length, p50ms: percentile(times, 50), p99ms: percentile(times, 99) };
+}
+
+/** The same server settings as `tinnhiem serve` (src/service/serve.ts), for both servers. */
+function asServe(srv: Server): Server {
+  srv.keepAliveTimeout = 65_000;
+  srv.headersTimeout = 66_000;
+  srv.requestTimeout = 120_000;
+  return srv;
+}
+
+/** The reference: node:http answering every request with `bytes`. */
+const bareServer = (bytes: Buffer) =>
+  asServe(
+    createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        res.writeHead(200, { 'content-type': 'application/ocsp-response', 'content-length': bytes.length });
+        res.end(bytes);
+      });
+    }),
+  );
+
 /** A service with `size` certificates pre-signed, the bare server and the OpenSSL index: ready to run. */
 async function prepareSize(size: number, cold: ColdReads[]): Promise<PreparedSize> {
   process.stdout.write(`\n${size.toLocaleString('en')} certificates\n`);
   const dir = mkdtempSync(join(tmpdir(), 'tinnhiem-bench-ocsp-'));
-  const env: Record<string, string> = { LOG_LEVEL: 'warn', DATA_DIR: dir, OCSP_REFRESH_BATCH: '20000', OCSP_MAX_INFLIGHT_SIGNINGS: '512' };
-  let database: { kind: 'postgres'; url: string; poolMax: number } | undefined;
-  let dropDatabase: (() => Promise<void>) | undefined;
-  if (DATABASE_URL) {
-    // A database of its own per size, dropped afterwards.
-    const name = `tinnhiem_bench_${process.pid}_${size}`;
-    const pg = (await import('pg')).default;
-    const admin = new pg.Client({ connectionString: DATABASE_URL });
-    await admin.connect();
-    await admin.query(`create database ${name}`);
-    await admin.end();
-    const url = new URL(DATABASE_URL);
-    url.pathname = `/${name}`;
-    database = { kind: 'postgres', url: url.toString(), poolMax: 10 };
-    env.DATABASE_URL = url.toString();
-    dropDatabase = async () => {
-      const again = new pg.Client({ connectionString: DATABASE_URL });
-      await again.connect();
-      await again.query(`drop database if exists ${name} with (force)`);
-      await again.end();
-    };
-  }
-  const config = loadConfig({ env });
-  const log = createLogger({ level: 'warn' });
-  const service = await createService(config, { log, masterPassphrase: 'bench-master-passphrase', initialise: true, devCa: true, keyKdfIterations: 10_000, purpose: 'bench', database });
+  const { service, dropDatabase } = await startService(size, dir);
   const servers: Server[] = [];
   try {
     const issuer = (await service.certificates.ca.issuers()).find((i) => i.role === 'issuing')!;
@@ -253,38 +217,14 @@ async function prepareSize(size: number, cold: ColdReads[]): Promise<PreparedSiz
     const oursPresigned = serials.map((s) => ours(s));
     const oursNonce = serials.map((s) => ours(s, true));
 
-    const server = createServer(service.handler);
-    // The same server settings as `tinnhiem serve` (src/service/serve.ts), for both servers.
-    const asServe = (srv: Server) => {
-      srv.keepAliveTimeout = 65_000;
-      srv.headersTimeout = 66_000;
-      srv.requestTimeout = 120_000;
-    };
-    asServe(server);
+    const server = asServe(createServer(service.handler));
     servers.push(server);
     const url = await listen(server);
     const fetchOne = (body: Uint8Array) => fetch(`${url}/ocsp`, { method: 'POST', headers: { 'content-type': 'application/ocsp-request' }, body: body as BodyInit }).then((r) => r.arrayBuffer());
-    // Cold reads: the first request for a certificate is served from the database, one at a time.
-    const coldTimes: number[] = [];
-    for (const body of oursPresigned.slice(0, 200)) {
-      const started = process.hrtime.bigint();
-      await fetchOne(body);
-      coldTimes.push(Number(process.hrtime.bigint() - started) / 1e6);
-    }
-    coldTimes.sort((a, b) => a - b);
-    cold.push({ size, count: coldTimes.length, p50ms: percentile(coldTimes, 50), p99ms: percentile(coldTimes, 99) });
-    process.stdout.write(`  cold reads (from the database): p50 ${percentile(coldTimes, 50).toFixed(2)} ms, p99 ${percentile(coldTimes, 99).toFixed(2)} ms\n`);
+    cold.push(await coldReads(size, oursPresigned.slice(0, 200), fetchOne));
     // Warm the in-memory cache with the sample, as a running responder would be.
     await Promise.all(oursPresigned.map(fetchOne));
-    const sampleBytes = Buffer.from(await fetchOne(oursPresigned[0]));
-    const bare = createServer((req, res) => {
-      req.resume();
-      req.on('end', () => {
-        res.writeHead(200, { 'content-type': 'application/ocsp-response', 'content-length': sampleBytes.length });
-        res.end(sampleBytes);
-      });
-    });
-    asServe(bare);
+    const bare = bareServer(Buffer.from(await fetchOne(oursPresigned[0])));
     servers.push(bare);
     const bareUrl = await listen(bare);
 
@@ -295,7 +235,7 @@ async function prepareSize(size: number, cold: ColdReads[]): Promise<PreparedSiz
     const theirs = serials.map((s) => requestDer({ certIds: [certIdDer({ issuerDer: osslIssuerDer, serial: s })] }));
     const scripts = join(dir, 'lua');
     mkdirSync(scripts);
-    const scenarios: Array<{ name: string; url: string; script: string; connections?: number; openssl?: boolean }> = [
+    const scenarios: Scenario[] = [
       { name: 'tinnhiem pre-signed, keep-alive', url, script: luaScript(scripts, 'ka', oursPresigned, false) },
       { name: 'bare node:http same bytes, keep-alive', url: bareUrl, script: luaScript(scripts, 'bare-ka', oursPresigned, false) },
       { name: 'openssl ocsp -multi (live signing)', url: '', script: luaScript(scripts, 'ossl', theirs, false), openssl: true },
