@@ -8,6 +8,15 @@ const storageOrKeys = {
   message: 'Only src/storage touches the database and only ca/keys holds private keys; go through a service or a port.',
 };
 
+// Sizes a newcomer can read (docs/architecture.md, "Rules the tools enforce").
+const sizeLimits = { 'max-lines': ['error', { max: 400 }], 'max-lines-per-function': ['error', { max: 80 }] };
+const noAsNever = { selector: 'TSAsExpression > TSNeverKeyword.typeAnnotation', message: 'No `as never`: give the value its real type.' };
+// "Now" comes from the injected Clock (src/lifecycle/clock.ts); durations from performance.now().
+const noWallClock = [
+  { selector: "CallExpression[callee.object.name='Date'][callee.property.name='now']", message: 'Take the time from the injected Clock, or measure durations with performance.now().' },
+  { selector: "NewExpression[callee.name='Date'][arguments.length=0]", message: 'Take the time from the injected Clock (clock.now()).' },
+];
+
 export default tseslint.config(
   { ignores: ['dist/**', 'data/**', 'node_modules/**', 'coverage/**', 'bench/results/**', 'test-artifacts/**'] },
   js.configs.recommended,
@@ -66,5 +75,24 @@ export default tseslint.config(
         },
       ],
     },
+  },
+  {
+    files: ['src/**/*.ts', 'oidc/**/*.ts', 'ca/**/*.ts', 'migrations/**/*.ts', 'bench/**/*.ts', 'bin/**/*.js', 'test/support/**/*.ts'],
+    rules: sizeLimits,
+  },
+  {
+    // A test file's describe callback groups specifications, each short: only the file size applies.
+    files: ['test/**/*.test.ts'],
+    rules: { 'max-lines': sizeLimits['max-lines'] },
+  },
+  {
+    files: ['src/**/*.ts', 'oidc/**/*.ts', 'ca/**/*.ts'],
+    // The clock itself, and the DVCQG simulator (a stand-in for another system, on real time).
+    ignores: ['src/lifecycle/clock.ts', 'src/dev/dvcqg-simulator.ts'],
+    rules: { 'no-restricted-syntax': ['error', noAsNever, ...noWallClock] },
+  },
+  {
+    files: ['bench/**/*.ts', 'src/dev/dvcqg-simulator.ts'],
+    rules: { 'no-restricted-syntax': ['error', noAsNever] },
   },
 );

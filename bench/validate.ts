@@ -35,7 +35,7 @@ async function signer(name: string, key: 'rsa' | 'ec', cccd: string): Promise<Si
   const keyPath = join(dir, `${name}.key`);
   sh('openssl', key === 'rsa' ? ['genpkey', '-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:2048', '-out', keyPath] : ['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', keyPath]);
   const csr = sh('openssl', ['req', '-new', '-key', keyPath, '-subj', '/CN=token']);
-  const submitted = await service.certificates.ra.submit('bench:requester', { csr, profileId: 'official-signing', holder: officialHolder(cccd, `Bench ${name}`) as never });
+  const submitted = await service.certificates.ra.submit('bench:requester', { csr, profileId: 'official-signing', holder: officialHolder(cccd, `Bench ${name}`) });
   const approved = await service.certificates.ra.approve('bench:officer', submitted.request.id);
   const record = await service.certificates.ca.certificate(approved.issued!.serial, approved.issued!.issuerId);
   const pem = service.certificates.pem(record);

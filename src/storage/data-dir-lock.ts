@@ -63,6 +63,8 @@ function isStale(holder: LockHolder | null, path: string): boolean {
     // Unreadable: either being written this instant, or left half-written by a crash.
     // Only the second kind is old; give a writer a moment.
     try {
+      // The file system's clock, compared with the wall clock: a fake service clock has no say here.
+      // eslint-disable-next-line no-restricted-syntax
       return Date.now() - statSync(path).mtimeMs > 5_000;
     } catch {
       return true;
@@ -79,6 +81,8 @@ const heldHere = new Set<string>();
 export function acquireDataDirLock(path: string, purpose: string): DataDirLock {
   if (heldHere.has(path)) throw new DataDirLockedError(path.replace(/\.lock$/, ''), readHolder(path));
   mkdirSync(dirname(path), { recursive: true });
+  // Shown to a refused second process: the host's wall clock (the lock is taken before any service exists).
+  // eslint-disable-next-line no-restricted-syntax
   const me: LockHolder = { pid: process.pid, hostname: hostname(), purpose, since: new Date().toISOString() };
   for (let attempt = 0; attempt < 5; attempt++) {
     try {

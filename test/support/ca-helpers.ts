@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import type { HolderData } from '../../ca/issuance/request.js';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -34,16 +35,16 @@ export function opensslCsr(kind: KeyKind = 'ec-p256', subject = '/CN=token'): st
   return readFileSync(join(dir, 'csr.pem'), 'utf8');
 }
 
-export const officialHolder = (cccd: string, name = 'Nguyễn Thị Ánh Tuyết') => ({
+export const officialHolder = (cccd: string, name = 'Nguyễn Thị Ánh Tuyết'): HolderData => ({
   subject: { C: 'VN', L: 'Sóc Trăng', O: 'SỞ TÀI CHÍNH TỈNH SÓC TRĂNG', OU: ['Phòng Quản lý ngân sách'], CN: name, UID: [`CCCD:${cccd}`] },
   emails: ['ntatuyet@soctrang.gov.vn'],
 });
 
-export const sealHolder = {
+export const sealHolder: HolderData = {
   subject: { C: 'VN', L: 'Sóc Trăng', O: 'ỦY BAN NHÂN DÂN TỈNH SÓC TRĂNG', CN: 'SỞ TÀI CHÍNH TỈNH SÓC TRĂNG', UID: ['MST:2200100076'] },
 };
 
-export const tlsHolder = (host: string) => ({ subject: { C: 'VN', O: 'SỞ THÔNG TIN VÀ TRUYỀN THÔNG TỈNH SÓC TRĂNG', CN: host }, dnsNames: [host] });
+export const tlsHolder = (host: string): HolderData => ({ subject: { C: 'VN', O: 'SỞ THÔNG TIN VÀ TRUYỀN THÔNG TỈNH SÓC TRĂNG', CN: host }, dnsNames: [host] });
 
 /** Registers a machine client with `scopes` and returns a function that calls the API with its token. */
 export async function apiClient(t: TestService, clientId: string, scopes: string[]) {

@@ -103,27 +103,8 @@ export async function createTestPki(options: TestPkiOptions = {}): Promise<TestP
   });
   const root = entity('root', rootKeys, rootCert);
 
-  const issue = async (
-    name: string,
-    subject: string,
-    keys: CryptoKeyPair,
-    issuer: TestEntity,
-    serialNumber: string,
-    extensions: x509.Extension[],
-  ): Promise<TestEntity> => {
-    const cert = await x509.X509CertificateGenerator.create({
-      subject,
-      issuer: issuer.cert.subject,
-      publicKey: keys.publicKey,
-      signingKey: issuer.keys.privateKey,
-      serialNumber,
-      notBefore,
-      notAfter,
-      signingAlgorithm: ECDSA_SHA256,
-      extensions: [...extensions, await x509.AuthorityKeyIdentifierExtension.create(issuer.keys.publicKey)],
-    });
-    return entity(name, keys, cert);
-  };
+  const issue = (name: string, subject: string, keys: CryptoKeyPair, issuer: TestEntity, serialNumber: string, extensions: x509.Extension[]) =>
+    issueTestCertificate({ subject, keys, issuer, serialNumber, extensions, notBefore, notAfter }).then((cert) => entity(name, keys, cert));
 
   const issuingKeys = await generateKeys('P-256');
   const issuing = await issue('issuing', `CN=${label} Issuing CA, O=Tinnhiem Test, C=VN`, issuingKeys, root, '02', [
@@ -141,22 +122,7 @@ export async function createTestPki(options: TestPkiOptions = {}): Promise<TestP
     new x509.Extension('1.3.6.1.5.5.7.48.1.5', false, new Uint8Array([0x05, 0x00])),
   ]);
 
-  const leafSpecs = options.leaves ?? [
-    { name: 'leaf-good', serial: '1001' },
-    { name: 'leaf-revoked', serial: '1002' },
-    { name: 'leaf-high', serial: '00c3a1b2c3d4e5f60718293a4b5c6d7e8f' },
-  ];
-  const leaves: TestEntity[] = [];
-  for (const spec of leafSpecs) {
-    const keys = await generateKeys('P-256');
-    leaves.push(
-      await issue(spec.name, `CN=${spec.name}, O=Tinnhiem Test, C=VN`, keys, issuing, spec.serial, [
-        new x509.BasicConstraintsExtension(false, undefined, true),
-        new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
-        new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.clientAuth], false),
-      ]),
-    );
-  }
+  const leaves = await issueLeaves(options.leaves, issue, issuing);
 
   return {
     dir,
@@ -172,4 +138,42 @@ export async function createTestPki(options: TestPkiOptions = {}): Promise<TestP
     write,
     cleanup: () => rmSync(dir, { recursive: true, force: true }),
   };
+}
+
+/** One certificate signed by `issuer` with its authority key identifier. */
+async function issueTestCertificate(p: { subject: string; keys: CryptoKeyPair; issuer: TestEntity; serialNumber: string; extensions: x509.Extension[]; notBefore: Date; notAfter: Date }): Promise<x509.X509Certificate> {
+  return x509.X509CertificateGenerator.create({
+    subject: p.subject,
+    issuer: p.issuer.cert.subject,
+    publicKey: p.keys.publicKey,
+    signingKey: p.issuer.keys.privateKey,
+    serialNumber: p.serialNumber,
+    notBefore: p.notBefore,
+    notAfter: p.notAfter,
+    signingAlgorithm: ECDSA_SHA256,
+    extensions: [...p.extensions, await x509.AuthorityKeyIdentifierExtension.create(p.issuer.keys.publicKey)],
+  });
+}
+
+type Issue = (name: string, subject: string, keys: CryptoKeyPair, issuer: TestEntity, serialNumber: string, extensions: x509.Extension[]) => Promise<TestEntity>;
+
+/** End-entity certificates (client authentication) of the issuing CA. */
+async function issueLeaves(specs: TestPkiOptions['leaves'], issue: Issue, issuing: TestEntity): Promise<TestEntity[]> {
+  const leafSpecs = specs ?? [
+    { name: 'leaf-good', serial: '1001' },
+    { name: 'leaf-revoked', serial: '1002' },
+    { name: 'leaf-high', serial: '00c3a1b2c3d4e5f60718293a4b5c6d7e8f' },
+  ];
+  const leaves: TestEntity[] = [];
+  for (const spec of leafSpecs) {
+    const keys = await generateKeys('P-256');
+    leaves.push(
+      await issue(spec.name, `CN=${spec.name}, O=Tinnhiem Test, C=VN`, keys, issuing, spec.serial, [
+        new x509.BasicConstraintsExtension(false, undefined, true),
+        new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
+        new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.clientAuth], false),
+      ]),
+    );
+  }
+  return leaves;
 }
