@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as x509 from '@peculiar/x509';
 import type { Service } from '../service/service.js';
-import type { RevocationReasonName } from '../registry/records.js';
+import type { RevocationReasonName } from '../../ca/records.js';
 import { mstCheckDigit } from '../../ca/asn1/vn-identifiers.js';
 import { encodePem } from '../../ca/asn1/der.js';
 import type { SubjectFields } from '../../ca/asn1/names.js';

@@ -4,7 +4,7 @@
  */
 import { type CertStatus, errorResponse, etagOf, type OcspErrorStatus } from '../../ca/status/ocsp/index.js';
 import type { SigningKey } from '../../ca/keys/key-store.js';
-import type { IssuerRow } from '../registry/records.js';
+import type { IssuerRecord } from '../../ca/records.js';
 import type { OcspCertificateStatus, StoredOcspResponse } from '../storage/ocsp-repository.js';
 
 export interface OcspConfig {
@@ -27,7 +27,7 @@ export interface OcspConfig {
 
 /** What the responder needs from the CA: its issuers and their keys (CertificateAuthority). */
 export interface OcspCaPort {
-  issuers(): Promise<IssuerRow[]>;
+  issuers(): Promise<IssuerRecord[]>;
   key(uri: string): Promise<SigningKey>;
 }
 

@@ -20,7 +20,7 @@
 import { type OcspRequest, parseGetRequest, parseOcspRequest, type PresignedKey, presignedKey } from '../../ca/status/ocsp/index.js';
 import type { Clock } from '../lifecycle/clock.js';
 import type { Logger } from '../logging/logger.js';
-import type { CertificateRecord } from '../registry/records.js';
+import type { CertificateRecord } from '../../ca/records.js';
 import type { OcspCertificateStatus, OcspRepository } from '../storage/ocsp-repository.js';
 import { isDatabaseUnavailable } from '../errors/dependency-unavailable.js';
 import { BackgroundTasks } from './background-tasks.js';

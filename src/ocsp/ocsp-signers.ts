@@ -8,7 +8,7 @@ import { type IndexedIssuer, issuerFromCertificate, IssuerIndex, type OcspRespon
 import { certificateFacts, parseCertificate } from '../../ca/asn1/certificate.js';
 import type { Clock } from '../lifecycle/clock.js';
 import type { Logger } from '../logging/logger.js';
-import type { IssuerRow } from '../registry/records.js';
+import type { IssuerRecord } from '../../ca/records.js';
 import { HOUR, type OcspCaPort, type OcspConfig } from './ocsp-model.js';
 
 export interface ServedIssuer {
@@ -71,7 +71,7 @@ export class OcspSigners {
   }
 
   /** The newest OCSP signer of `issuer` valid now and for the next hour; the CA itself if none. */
-  private delegatedSigner(issuer: IssuerRow, rows: readonly IssuerRow[], now: number): IssuerRow {
+  private delegatedSigner(issuer: IssuerRecord, rows: readonly IssuerRecord[], now: number): IssuerRecord {
     const signers = rows
       .filter((s) => s.role === 'ocsp-signer' && s.parentId === issuer.id && s.status === 'active' && s.certificate && s.keyUri)
       .filter((s) => {

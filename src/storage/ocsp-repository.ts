@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import { normalise } from './db.js';
-import type { CertificateStatus, RevocationReasonName } from '../registry/records.js';
+import type { CertificateStatus, RevocationReasonName } from '../../ca/records.js';
 
 type Row = Record<string, unknown>;
 const date = (v: unknown) => normalise.date(v as Date | string);

@@ -2,7 +2,7 @@
  * What the validator needs from storage, nothing more (the consumer owns its ports). Implemented
  * by src/storage repositories and wired in src/service/service.ts.
  */
-import type { CertificateRecord } from '../registry/records.js';
+import type { CertificateRecord } from '../../ca/records.js';
 
 export type TrustKind = 'anchor' | 'intermediate';
 

@@ -1,9 +1,9 @@
 import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import type { CertificateRecord, CertificateRequestRecord, CertificateSearch, RevocationReasonName } from '../../registry/records.js';
+import type { CertificateRecord, CertificateRequestRecord, CertificateSearch, RevocationReasonName } from '../../../ca/records.js';
 import type { HolderData } from '../../../ca/issuance/request.js';
-import { REVOCATION_REASONS } from '../../registry/records.js';
+import { REVOCATION_REASONS } from '../../../ca/records.js';
 import { CliFailure, EXIT, cliActor, configFrom, printJsonOr, withService } from '../cli-support.js';
 import { progressBar } from '../progress.js';
 

@@ -10,7 +10,7 @@ import { startTestService, type TestService } from '../../support/test-app.js';
 import { describeWithProgram } from '../../support/system-tools.js';
 import { createSoftHsmToken, type SoftHsmToken } from '../../support/softhsm.js';
 import { issueLeaf, type Leaf, ocspFiles, type OcspFiles, opensslQuery, run, statusLine } from '../ocsp/ocsp-support.js';
-import type { IssuerRow } from '../../../src/registry/records.js';
+import type { IssuerRecord } from '../../../ca/records.js';
 
 const describeSoftHsm = describeWithProgram('softhsm2-util', 'softhsm2');
 const describeTools = describeWithProgram('pkcs11-tool', 'opensc');
@@ -18,7 +18,7 @@ const describeTools = describeWithProgram('pkcs11-tool', 'opensc');
 let token: SoftHsmToken;
 let t: TestService;
 let files: OcspFiles;
-let issuers: IssuerRow[];
+let issuers: IssuerRecord[];
 let good: Leaf;
 let revoked: Leaf;
 

@@ -2,7 +2,7 @@ import type Router from '@koa/router';
 import { z } from 'zod';
 import { AppError } from '../../../errors/app-error.js';
 import type { AppContext, AppState } from '../../context.js';
-import { REVOCATION_REASONS, type CertificateRecord } from '../../../registry/records.js';
+import { REVOCATION_REASONS, type CertificateRecord } from '../../../../ca/records.js';
 import { sendPage } from '../../views/html.js';
 import { certificatePage, certificatesPage, type CertDetail, type CertFilters } from '../views/certificate-pages.js';
 import { can, endEntityProfiles, redirect, type AdminConsole, type Officer } from '../admin-console.js';

@@ -2,7 +2,7 @@ import type Router from '@koa/router';
 import { z } from 'zod';
 import { AppError, asAppError } from '../../../errors/app-error.js';
 import type { AppContext, AppState } from '../../context.js';
-import type { RequestStatus } from '../../../registry/records.js';
+import type { RequestStatus } from '../../../../ca/records.js';
 import type { SubmitInput } from '../../../certificates/registration-authority.js';
 import { sendPage } from '../../views/html.js';
 import { at } from '../admin-messages.js';
