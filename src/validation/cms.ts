@@ -97,11 +97,16 @@ export function parseCms(bytes: Uint8Array): ParsedCms {
   };
 }
 
-/** The value of an OCTET STRING, primitive or constructed (BER segments). */
-function octets(value: asn1js.OctetString): Uint8Array {
+/**
+ * The value of an OCTET STRING, primitive or constructed (BER segments, X.690 §8.7.3: each
+ * segment is itself an OCTET STRING; anything else is malformed, not a crash).
+ */
+function octets(value: asn1js.BaseBlock, depth = 0): Uint8Array {
+  if (!(value instanceof asn1js.OctetString) || depth > 32) throw new CmsFormatError('the encapsulated content is not a well-formed OCTET STRING');
   if (!value.idBlock.isConstructed) return value.valueBlock.valueHexView;
-  const parts = (value.valueBlock.value as asn1js.OctetString[]).map((p) => octets(p));
-  return Buffer.concat(parts);
+  const segments = value.valueBlock.value;
+  if (!Array.isArray(segments)) throw new CmsFormatError('the encapsulated content is not a well-formed OCTET STRING');
+  return Buffer.concat(segments.map((p) => octets(p, depth + 1)));
 }
 
 export interface DetachedContent {
