@@ -60,6 +60,11 @@ export async function startTestService(options: StartOptions = {}): Promise<Test
     res.end();
   };
   const server: Server = createServer((req, res) => handler(req, res));
+  // As `tinnhiem serve` (src/service/serve.ts): idle keep-alive connections live longer than a
+  // client's pause. Node's default (5 s) closes them while a loaded test's client is about to
+  // reuse one, and fetch then fails with ECONNRESET.
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   // Key files live in DATA_DIR: the embedded database's directory, or a temporary one on PostgreSQL.
