@@ -27,6 +27,7 @@ export async function recordingServer(): Promise<RecordingServer> {
       waiters.splice(0).forEach((w) => w());
     });
   });
+  keepAliveAsInProduction(server);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {
@@ -90,6 +91,7 @@ export async function roundRobinProxy(): Promise<RoundRobinProxy> {
     });
     req.pipe(upstream);
   });
+  keepAliveAsInProduction(server);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
@@ -104,4 +106,13 @@ export async function roundRobinProxy(): Promise<RoundRobinProxy> {
         server.closeAllConnections();
       }),
   };
+}
+
+/**
+ * Idle keep-alive connections outlive a loaded test's pauses, as behind a real balancer (the
+ * service's own are 65 s): with Node's 5 s default a client reusing one gets ECONNRESET.
+ */
+function keepAliveAsInProduction(server: Server): void {
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
 }
