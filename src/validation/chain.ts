@@ -68,16 +68,95 @@ export interface PathResult {
   /** The longest chain found when none reached an anchor (for the report). */
   partial: Candidate[];
   problem: string | null;
+  /** Which bound of the search stopped it before a path was found (null: the search ran to its end). */
+  limit: SearchLimitKind | null;
 }
 
-const MAX_DEPTH = 10;
+export type SearchLimitKind = 'signature-checks' | 'search-steps' | 'time-budget';
+
+/**
+ * Bounds of the certification path search (RFC 4158 §3 warns that cross-certified meshes make
+ * the search exponential: a 5.6 KB CMS with 8 + 8 cross-signed CA certificates kept it busy for
+ * a minute). The same bounds as Go's crypto/x509 in spirit: few candidates per step, a short
+ * path, a small number of signature verifications per request.
+ */
+export interface PathLimits {
+  /** Issuer candidates tried at one step (anchors first). */
+  candidatesPerStep: number;
+  /** Certificates in a path, leaf and anchor included. */
+  maxPathLength: number;
+  /** Signature verifications (cache misses) per request, over every path search of the request. */
+  maxSignatureChecks: number;
+  /** Issuer candidates examined per request (cached verifications included). */
+  maxSearchSteps: number;
+  /** Longest stretch of synchronous work before the search yields to the event loop (ms). */
+  sliceMs: number;
+}
+
+export const DEFAULT_PATH_LIMITS: PathLimits = { candidatesPerStep: 8, maxPathLength: 10, maxSignatureChecks: 100, maxSearchSteps: 2_000, sliceMs: 5 };
+
+/**
+ * One request's path-search budget, shared by every search the request makes (signers,
+ * time-stamping units, certificates): signature checks are counted and memoised here, the
+ * deadline (monotonic, `performance.now()`) is checked at every step, and the search yields to
+ * the event loop after `sliceMs` of work so one request cannot stall the others.
+ */
+export class PathSearch {
+  readonly limits: PathLimits;
+  signatureChecks = 0;
+  steps = 0;
+  private readonly verified = new Map<string, boolean>();
+  private sliceStart = performance.now();
+
+  constructor(limits: Partial<PathLimits> = {}, readonly deadline = Number.POSITIVE_INFINITY) {
+    this.limits = { ...DEFAULT_PATH_LIMITS, ...limits };
+  }
+
+  /** The step or time bound the request has reached, if any (checked before each step). */
+  exhausted(): SearchLimitKind | null {
+    if (this.steps >= this.limits.maxSearchSteps) return 'search-steps';
+    if (performance.now() > this.deadline) return 'time-budget';
+    return null;
+  }
+
+  /**
+   * Did `issuer`'s key sign `child`? Memoised per request and process-wide; a verification that
+   * is not memoised is counted, and refused (null) once the request's limit is reached.
+   */
+  signedBy(child: Cert, issuer: Cert): boolean | null {
+    const key = `${child.sha256}:${issuer.sha256}`;
+    const mine = this.verified.get(key);
+    if (mine !== undefined) return mine;
+    const shared = signatureCache.get(key);
+    if (shared !== undefined) {
+      this.verified.set(key, shared);
+      return shared;
+    }
+    if (this.signatureChecks >= this.limits.maxSignatureChecks) return null;
+    this.signatureChecks++;
+    const ok = verifyLink(child, issuer);
+    this.verified.set(key, ok);
+    return ok;
+  }
+
+  /** Yields to the event loop (setImmediate) when this slice of synchronous work is used up. */
+  async pause(): Promise<void> {
+    if (performance.now() - this.sliceStart < this.limits.sliceMs) return;
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    this.sliceStart = performance.now();
+  }
+
+  describe(kind: SearchLimitKind): string {
+    if (kind === 'signature-checks') return `the path search stopped at its limit of ${this.limits.maxSignatureChecks} signature verifications per request`;
+    if (kind === 'search-steps') return `the path search stopped at its limit of ${this.limits.maxSearchSteps} candidate certificates examined per request`;
+    return 'the path search stopped at the request\'s time budget';
+  }
+}
+
 const signatureCache = new Map<string, boolean>();
 
-/** Did `issuer`'s key sign `child`? Cached: the same CA certificates are checked again and again. */
-export function signedBy(child: Cert, issuer: Cert): boolean {
+function verifyLink(child: Cert, issuer: Cert): boolean {
   const key = `${child.sha256}:${issuer.sha256}`;
-  const cached = signatureCache.get(key);
-  if (cached !== undefined) return cached;
   let ok: boolean;
   try {
     ok = verifySignature(child.cert.tbsView, child.cert.signatureValue.valueBlock.valueHexView, child.cert.signatureAlgorithm, issuer.facts.spki);
@@ -89,50 +168,106 @@ export function signedBy(child: Cert, issuer: Cert): boolean {
   return ok;
 }
 
+/** Did `issuer`'s key sign `child`? Cached: the same CA certificates are checked again and again. */
+export function signedBy(child: Cert, issuer: Cert): boolean {
+  return signatureCache.get(`${child.sha256}:${issuer.sha256}`) ?? verifyLink(child, issuer);
+}
+
 function keyIdsCompatible(child: Cert, issuer: Cert): boolean {
   const aki = child.facts.authorityKeyIdentifier;
   const ski = issuer.facts.subjectKeyIdentifier;
   return !aki || !ski || toHex(aki) === toHex(ski);
 }
 
-/** Depth-first search from the leaf to any trust anchor, over `pool` and the leaf's companions. */
-export function buildPath(leaf: Cert, pool: CertPool): PathResult {
-  let partial: Candidate[] = [{ cert: leaf, source: 'signature', anchor: false }];
-  let problem: string | null = null;
-  const start: Candidate = { cert: leaf, source: 'signature', anchor: pool.isAnchor(leaf) };
-  if (start.anchor) return { path: [start], partial: [start], problem: null };
+interface Visit {
+  found: Candidate[] | null;
+  /** The subtree's failure depended on the chain above it (a certificate excluded as already in the chain, or the length bound). */
+  contextual: boolean;
+}
 
-  const visit = (chain: Candidate[]): Candidate[] | null => {
-    if (chain.length > partial.length) partial = chain;
-    const current = chain[chain.length - 1].cert;
-    if (chain.length > MAX_DEPTH) {
-      problem = `no trust anchor within ${MAX_DEPTH} certificates`;
-      return null;
+/**
+ * Iterative deepening depth-first search from the leaf to any trust anchor, over `pool` and the
+ * leaf's companions, within `search`'s bounds: the shortest path is found first. A certificate
+ * from which no path exists whatever the chain above it is remembered as a dead end.
+ */
+export async function buildPath(leaf: Cert, pool: CertPool, search: PathSearch = new PathSearch()): Promise<PathResult> {
+  const start: Candidate = { cert: leaf, source: 'signature', anchor: pool.isAnchor(leaf) };
+  if (start.anchor) return { path: [start], partial: [start], problem: null, limit: null };
+  const state: SearchState = { pool, search, partial: [start], problem: null, limit: null, dead: new Set(), depthCut: false, depth: 2 };
+  for (; state.depth <= search.limits.maxPathLength; state.depth++) {
+    state.depthCut = false;
+    const { found } = await visit(state, [start]);
+    if (found) return { path: found, partial: found, problem: null, limit: null };
+    if (state.limit || !state.depthCut) break;
+  }
+  if (!state.limit && state.depthCut) state.problem = `no trust anchor within ${search.limits.maxPathLength} certificates`;
+  const problem = state.limit ? `${search.describe(state.limit)}; ${state.problem ?? 'no path to a trust anchor was found before it'}` : state.problem ?? 'no path to a trust anchor';
+  return { path: null, partial: state.partial, problem, limit: state.limit };
+}
+
+interface SearchState {
+  pool: CertPool;
+  search: PathSearch;
+  partial: Candidate[];
+  problem: string | null;
+  limit: SearchLimitKind | null;
+  dead: Set<string>;
+  /** This round's depth bound cut a branch (a deeper round may find more). */
+  depthCut: boolean;
+  depth: number;
+}
+
+const stopped = (state: SearchState, kind: SearchLimitKind): Visit => {
+  state.limit = kind;
+  return { found: null, contextual: true };
+};
+
+async function visit(state: SearchState, chain: Candidate[]): Promise<Visit> {
+  const { search, dead } = state;
+  if (chain.length > state.partial.length) state.partial = chain;
+  const current = chain[chain.length - 1].cert;
+  if (chain.length >= state.depth) {
+    state.depthCut = true;
+    return { found: null, contextual: true };
+  }
+  let contextual = false;
+  const issuers = state.pool.issuersOf(current).filter((c) => {
+    if (!keyIdsCompatible(current, c.cert) || dead.has(c.cert.sha256)) return false;
+    const inChain = !c.anchor && chain.some((x) => x.cert.sha256 === c.cert.sha256);
+    if (inChain) contextual = true;
+    return !inChain;
+  });
+  if (!issuers.length) {
+    state.problem ??= `no certificate of the issuer "${current.issuerDn}" is known (neither in the signature nor in the trust store)`;
+    return { found: null, contextual };
+  }
+  if (issuers.length > search.limits.candidatesPerStep) contextual = true;
+  for (const issuer of issuers.slice(0, search.limits.candidatesPerStep)) {
+    const exhausted = search.exhausted();
+    if (exhausted) return stopped(state, exhausted);
+    search.steps++;
+    await search.pause();
+    const linked = search.signedBy(current, issuer.cert);
+    if (linked === null) return stopped(state, 'signature-checks');
+    if (!linked) {
+      state.problem = `the signature on "${current.subjectDn}" does not verify with the key of "${issuer.cert.subjectDn}"`;
+      continue;
     }
-    const issuers = pool.issuersOf(current).filter((c) => keyIdsCompatible(current, c.cert) && !chain.some((x) => x.cert.sha256 === c.cert.sha256 && !c.anchor));
-    if (!issuers.length) {
-      problem ??= `no certificate of the issuer "${current.issuerDn}" is known (neither in the signature nor in the trust store)`;
-      return null;
+    const next = [...chain, issuer];
+    if (issuer.anchor) return { found: next, contextual };
+    const selfSigned = issuer.cert.selfIssued ? search.signedBy(issuer.cert, issuer.cert) : false;
+    if (selfSigned === null) return stopped(state, 'signature-checks');
+    if (selfSigned) {
+      if (next.length > state.partial.length) state.partial = next;
+      state.problem = `the chain ends at the root "${issuer.cert.subjectDn}", which is not a trust anchor here`;
+      continue;
     }
-    for (const issuer of issuers) {
-      if (!signedBy(current, issuer.cert)) {
-        problem = `the signature on "${current.subjectDn}" does not verify with the key of "${issuer.cert.subjectDn}"`;
-        continue;
-      }
-      const next = [...chain, issuer];
-      if (issuer.anchor) return next;
-      if (issuer.cert.selfIssued && signedBy(issuer.cert, issuer.cert)) {
-        if (next.length > partial.length) partial = next;
-        problem = `the chain ends at the root "${issuer.cert.subjectDn}", which is not a trust anchor here`;
-        continue;
-      }
-      const found = visit(next);
-      if (found) return found;
-    }
-    return null;
-  };
-  const path = visit([start]);
-  return { path, partial: path ?? partial, problem: path ? null : problem ?? 'no path to a trust anchor' };
+    const below = await visit(state, next);
+    if (below.found || state.limit) return below;
+    if (below.contextual) contextual = true;
+    else dead.add(issuer.cert.sha256);
+  }
+  return { found: null, contextual };
 }
 
 export type Usage = 'signing' | 'timestamping' | 'any';

@@ -5,7 +5,7 @@
  */
 import type { Clock } from '../lifecycle/clock.js';
 import { certSummary, loadCert, signerIdentity } from './cert.js';
-import { buildPath, chainView, checkPath, CertPool, type Candidate, type Usage } from './chain.js';
+import { buildPath, chainView, checkPath, CertPool, PathSearch, type Candidate, type Usage } from './chain.js';
 import { checkTimestamp } from './timestamp.js';
 import { failed, indeterminate, PASSED, worst, type Verdict } from './indications.js';
 import type { CertificateValidationReport, ChainElement, RevocationEvidence, TimestampReport } from './report.js';
@@ -54,7 +54,7 @@ export async function revocationOf(revocation: RevocationChecker, path: Candidat
   return { evidence, verdict: verdicts.length ? worst(verdicts) : null, errors, warnings };
 }
 
-export async function checkTimestampToken(revocation: RevocationChecker, token: Uint8Array, signatureValue: Uint8Array, pool: CertPool): Promise<{ report: TimestampReport; genTime: Date | null }> {
+export async function checkTimestampToken(revocation: RevocationChecker, token: Uint8Array, signatureValue: Uint8Array, pool: CertPool, search = new PathSearch()): Promise<{ report: TimestampReport; genTime: Date | null }> {
   const ts = checkTimestamp(token, signatureValue, pool.all());
   const errors = [...ts.errors];
   const warnings: string[] = [];
@@ -65,7 +65,7 @@ export async function checkTimestampToken(revocation: RevocationChecker, token: 
     verdict = worst([verdict, ts.signer.verdict]);
     if (ts.signer.cert && ts.genTime) {
       const tsaPool = ts.certificates.length ? new CertPool(ts.certificates.map((cert) => ({ cert, source: 'signature' as const, anchor: false })), pool) : pool;
-      const built = buildPath(ts.signer.cert, tsaPool);
+      const built = await buildPath(ts.signer.cert, tsaPool, search);
       chain = chainView(built.partial);
       if (!built.path) {
         errors.push(`the time-stamping unit does not chain to a trusted root: ${built.problem}`);
@@ -100,14 +100,14 @@ export async function checkTimestampToken(revocation: RevocationChecker, token: 
 }
 
 /** One certificate: chain, constraints and revocation at `time` (default now). */
-export async function validateCertificate(deps: { trust: TrustStore; revocation: RevocationChecker; clock: Clock }, input: CertificateInput): Promise<CertificateValidationReport> {
+export async function validateCertificate(deps: { trust: TrustStore; revocation: RevocationChecker; clock: Clock; timeBudgetMs?: number }, input: CertificateInput): Promise<CertificateValidationReport> {
   const cert = loadCert(input.certificate, 'certificate');
   const extra = (input.chain ?? []).map((c, i) => loadCert(c, `chain[${i}]`));
   const pool = new CertPool(extra.map((c) => ({ cert: c, source: 'request' as const, anchor: false })), await deps.trust.pool());
   const time = input.validationTime ?? deps.clock.now();
   const errors: string[] = [];
   const warnings: string[] = [];
-  const built = buildPath(cert, pool);
+  const built = await buildPath(cert, pool, new PathSearch({}, performance.now() + (deps.timeBudgetMs ?? 20_000)));
   let chainVerdict: Verdict | null = null;
   let revocationVerdict: Verdict | null = null;
   const revocation: RevocationEvidence[] = [];

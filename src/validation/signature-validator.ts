@@ -10,7 +10,7 @@ import { publicKeyObject } from '../../ca/asn1/algorithms.js';
 import { AppError } from '../errors/app-error.js';
 import type { Clock } from '../lifecycle/clock.js';
 import { loadCert, signerIdentity, type Cert } from './cert.js';
-import { buildPath, chainView, checkPath, CertPool } from './chain.js';
+import { buildPath, chainView, checkPath, CertPool, PathSearch } from './chain.js';
 import { CmsFormatError, digestLabel, parseCms, type DetachedContent, type DigestName, type SignerCheck } from './cms.js';
 import { verifySigners } from './cms-signers.js';
 import { failed, indeterminate, worst, type Verdict } from './indications.js';
@@ -72,6 +72,8 @@ interface SignatureContext {
   pool: CertPool;
   requested?: Date;
   deadline: number;
+  /** The request's path-search budget (signature verifications, steps, time), shared by its searches. */
+  search: PathSearch;
 }
 
 export class SignatureValidator {
@@ -89,7 +91,7 @@ export class SignatureValidator {
     const requestCert = input.certificate ? loadCert(input.certificate, 'certificate') : null;
     const base = await this.trust.pool();
     const pool = new CertPool([...extra, ...(requestCert ? [requestCert] : [])].map((cert) => ({ cert, source: 'request' as const, anchor: false })), base);
-    const ctx: SignatureContext = { pool, requested: input.validationTime, deadline: started + this.limits.timeBudgetMs };
+    const ctx: SignatureContext = { pool, requested: input.validationTime, deadline: started + this.limits.timeBudgetMs, search: new PathSearch({}, started + this.limits.timeBudgetMs) };
     const kind = input.kind ?? (input.certificate && input.signature && !input.kind ? 'raw' : input.document && looksLikePdf(input.document) && !input.signature ? 'pdf' : 'cms');
     const warnings: string[] = [];
     let signatures: SignatureReport[];
@@ -250,7 +252,7 @@ export class SignatureValidator {
     let timestamp: TimestampReport | null = null;
     let timestampTime: Date | null = null;
     if (check.timestampToken) {
-      const ts = await checkTimestampToken(this.revocation, check.timestampToken, check.signatureValue, pool);
+      const ts = await checkTimestampToken(this.revocation, check.timestampToken, check.signatureValue, pool, ctx.search);
       timestamp = ts.report;
       if (ts.report.indication === 'TOTAL_PASSED') timestampTime = ts.genTime;
       else warnings.push(`the signature time-stamp is not usable (${ts.report.subIndication ?? 'invalid'}); the time is taken from ${check.claimedTime ? 'the claimed signing time' : 'elsewhere'}`);
@@ -275,7 +277,7 @@ export class SignatureValidator {
     let revocationVerdict: Verdict | null = null;
     if (cert) {
       if (cert.keyWeak) warnings.push(`the signer's key is weak (${cert.keyDescription})`);
-      const built = buildPath(cert, pool);
+      const built = await buildPath(cert, pool, ctx.search);
       chain = chainView(built.partial);
       if (!built.path) {
         errors.push(`no certificate chain to a trusted root: ${built.problem}`);
@@ -319,7 +321,7 @@ export class SignatureValidator {
 
   /** One certificate: chain, constraints and revocation at `time` (default now). */
   async validateCertificate(input: CertificateInput): Promise<CertificateValidationReport> {
-    return validateCertificate({ trust: this.trust, revocation: this.revocation, clock: this.clock }, input);
+    return validateCertificate({ trust: this.trust, revocation: this.revocation, clock: this.clock, timeBudgetMs: this.limits.timeBudgetMs }, input);
   }
 
 }
