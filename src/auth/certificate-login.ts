@@ -12,6 +12,7 @@ import { formatName, parseName } from '../../ca/asn1/names.js';
 import { identityFromName } from '../../ca/asn1/identity.js';
 import { decodePem } from '../../ca/asn1/der.js';
 import { checkOcspResponse, ocspRequest, type OcspOutcome } from '../../ca/status/ocsp/client.js';
+import { OutboundFetcher } from '../outbound/outbound-fetcher.js';
 
 /** id-kp-clientAuth (RFC 5280 §4.2.1.12). */
 const CLIENT_AUTH = '1.3.6.1.5.5.7.3.2';
@@ -65,6 +66,8 @@ export class CertificateLoginService {
     private readonly clock: Clock,
     /** PEM bundle of further trusted issuers (CERT_LOGIN_CA_BUNDLE_FILE). */
     caBundlePem?: string,
+    /** The guarded outbound fetcher (private networks refused unless the configuration allows them). */
+    private readonly fetcher = new OutboundFetcher({ enabled: true, timeoutMs: OCSP_TIMEOUT_MS, maxBytes: OCSP_MAX_BYTES, allowPrivateNetworks: false }),
   ) {
     this.extraAnchors = caBundlePem ? decodePem(caBundlePem, 'misconfigured').filter((b) => b.label === 'CERTIFICATE').map((b) => new X509Certificate(b.der)) : [];
   }
@@ -157,16 +160,10 @@ export class CertificateLoginService {
   private async externalStatus(leaf: X509Certificate, issuer: X509Certificate, url: string | undefined, now: Date): Promise<OcspOutcome> {
     if (!url || !/^https?:\/\//.test(url)) return { status: 'invalid', problem: 'the certificate names no OCSP responder' };
     try {
-      const res = await fetch(url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/ocsp-request', accept: 'application/ocsp-response' },
-        body: new Uint8Array(ocspRequest(leaf.raw, issuer.raw)),
-        signal: AbortSignal.timeout(OCSP_TIMEOUT_MS),
-      });
-      const body = Buffer.from(await res.arrayBuffer());
-      if (!res.ok) return { status: 'invalid', problem: `the OCSP responder answered HTTP ${res.status}` };
-      if (body.length > OCSP_MAX_BYTES) return { status: 'invalid', problem: 'the OCSP response is too large' };
-      return checkOcspResponse(body, leaf.raw, issuer.raw, now);
+      // The same fetcher as validation: the name resolved once and the checked address connected
+      // to, private addresses refused, no redirects, size and time bounded.
+      const body = await this.fetcher.fetch(url, { body: new Uint8Array(ocspRequest(leaf.raw, issuer.raw)), contentType: 'application/ocsp-request', accept: 'application/ocsp-response' });
+      return checkOcspResponse(Buffer.from(body), leaf.raw, issuer.raw, now);
     } catch (err) {
       return { status: 'invalid', problem: `the OCSP responder could not be reached (${(err as Error).message})` };
     }

@@ -21,6 +21,7 @@ import { retiredKeyLifetimeMs } from '../../oidc/settings.js';
 import { isDatabaseUnavailable } from '../errors/dependency-unavailable.js';
 import { providerPages } from '../web/views/provider-pages.js';
 import { loadUpstreams, oidcSettings } from './oidc-wiring.js';
+import { OutboundFetcher } from '../outbound/outbound-fetcher.js';
 
 /** The identity side: accounts, token keys, the client registry, the provider, passkeys. */
 export interface Identity {
@@ -106,5 +107,7 @@ export function buildCertificateLogin(w: Wiring, identity: Identity, certificate
     w.audit,
     w.clock,
     caBundleFile ? readFileSync(caBundleFile, 'utf8') : undefined,
+    // Another CA's OCSP responder: the validator's guarded fetcher and its private-network setting.
+    new OutboundFetcher({ enabled: true, timeoutMs: w.config.validation.fetchTimeoutMs, maxBytes: 256 * 1024, allowPrivateNetworks: w.config.validation.fetchPrivateNetworks }),
   );
 }

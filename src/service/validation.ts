@@ -3,6 +3,7 @@ import type { Certificates } from './certificates.js';
 import { TrustRepository } from '../storage/trust-repository.js';
 import { TrustStore } from '../validation/trust-store.js';
 import { RevocationChecker } from '../validation/revocation.js';
+import { OutboundFetcher } from '../outbound/outbound-fetcher.js';
 import { SignatureValidator } from '../validation/signature-validator.js';
 
 export interface Validation {
@@ -17,7 +18,7 @@ export function buildValidation(w: Wiring, caStore: Certificates['caStore']): Va
   const trust = new TrustStore(new TrustRepository(db, db.knex, audit, clock), registryPort, config.validation.trustAnchors, log);
   const revocation = new RevocationChecker(
     registryPort,
-    { enabled: config.validation.fetch, timeoutMs: config.validation.fetchTimeoutMs, maxBytes: 10 * 1024 * 1024, allowPrivateNetworks: config.validation.fetchPrivateNetworks },
+    new OutboundFetcher({ enabled: config.validation.fetch, timeoutMs: config.validation.fetchTimeoutMs, maxBytes: 10 * 1024 * 1024, allowPrivateNetworks: config.validation.fetchPrivateNetworks }),
     clock,
   );
   const validator = new SignatureValidator(trust, revocation, clock, { maxSignatures: config.validation.maxSignatures, timeBudgetMs: config.validation.timeBudgetMs });

@@ -5,8 +5,6 @@
  * size cap and a timeout, and cached until nextUpdate.
  */
 import { createHash } from 'node:crypto';
-import { isIP } from 'node:net';
-import { lookup } from 'node:dns/promises';
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
 import { verifySignature } from '../../ca/asn1/algorithms.js';
@@ -14,64 +12,21 @@ import { hexFromInteger, integerFromHex } from '../../ca/asn1/der.js';
 import { subjectPublicKeyBits } from '../../ca/asn1/public-key.js';
 import { revocationReasons } from '../../ca/status/crl/crl.js';
 import type { Clock } from '../lifecycle/clock.js';
+import { OutboundFetcher, type OutboundPolicy } from '../outbound/outbound-fetcher.js';
 import { fromPkijs, sha256Hex, type Cert } from './cert.js';
 import { signedBy } from './chain.js';
 import type { OurIssuer, RegistryPort } from './ports.js';
 import type { RevocationEvidence } from './report.js';
 
-export interface FetchPolicy {
-  enabled: boolean;
-  timeoutMs: number;
-  maxBytes: number;
-  /** Private, loopback and link-local addresses are refused unless allowed (SSRF). */
-  allowPrivateNetworks: boolean;
-}
+/** What the validator's fetches may do (timeout, size, private networks): the outbound fetcher's policy. */
+export type FetchPolicy = OutboundPolicy;
 
 const reasonNames = Object.fromEntries(Object.entries(revocationReasons).map(([name, code]) => [code, name])) as Record<number, string>;
 
-function isPrivateAddress(address: string): boolean {
-  if (isIP(address) === 6) {
-    const a = address.toLowerCase();
-    if (a.startsWith('::ffff:')) return isPrivateAddress(a.slice(7));
-    return a === '::1' || a === '::' || a.startsWith('fc') || a.startsWith('fd') || a.startsWith('fe80');
-  }
-  const [p, q] = address.split('.').map(Number);
-  return p === 10 || p === 127 || p === 0 || (p === 169 && q === 254) || (p === 172 && q >= 16 && q <= 31) || (p === 192 && q === 168) || (p === 100 && q >= 64 && q <= 127);
-}
-
-/** HTTP GET/POST of a small DER object from a URL a certificate names; bounded and SSRF-guarded. */
-export async function fetchDer(url: string, policy: FetchPolicy, body?: Uint8Array): Promise<Uint8Array> {
-  if (!policy.enabled) throw new Error('network fetches are disabled (VALIDATION_FETCH)');
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    throw new Error(`not a URL: ${url.slice(0, 100)}`);
-  }
-  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new Error(`only http(s) URLs are fetched, not ${parsed.protocol}`);
-  if (!policy.allowPrivateNetworks) {
-    const host = parsed.hostname.replace(/^\[|\]$/g, '');
-    const addresses = isIP(host) ? [host] : (await lookup(host, { all: true })).map((a) => a.address);
-    if (addresses.some(isPrivateAddress)) throw new Error(`${parsed.hostname} is a private address; fetching it is refused`);
-  }
-  const response = await fetch(url, {
-    method: body ? 'POST' : 'GET',
-    headers: body ? { 'content-type': 'application/ocsp-request' } : {},
-    body: body ? Buffer.from(body) : undefined,
-    redirect: 'error',
-    signal: AbortSignal.timeout(policy.timeoutMs),
-  });
-  if (!response.ok) throw new Error(`${url} answered HTTP ${response.status}`);
-  const declared = Number(response.headers.get('content-length') ?? 0);
-  if (declared > policy.maxBytes) throw new Error(`${url}: ${declared} bytes exceed the limit of ${policy.maxBytes}`);
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
-    size += chunk.byteLength;
-    if (size > policy.maxBytes) throw new Error(`${url}: more than ${policy.maxBytes} bytes`);
-    chunks.push(Buffer.from(chunk));
-  }
-  return Buffer.concat(chunks);
+/** HTTP GET/POST of a small DER object from a URL a certificate names, through the guarded outbound fetcher. */
+export async function fetchDer(url: string, policy: FetchPolicy | OutboundFetcher, body?: Uint8Array): Promise<Uint8Array> {
+  const fetcher = policy instanceof OutboundFetcher ? policy : new OutboundFetcher(policy);
+  return fetcher.fetch(url, body ? { body, contentType: 'application/ocsp-request', accept: 'application/ocsp-response' } : {});
 }
 
 interface CachedCrl {
@@ -93,10 +48,14 @@ export class RevocationChecker {
 
   constructor(
     private readonly registry: RegistryPort,
-    private readonly policy: FetchPolicy,
+    policy: FetchPolicy | OutboundFetcher,
     private readonly clock: Clock,
     private readonly cacheEntries = 10_000,
-  ) {}
+  ) {
+    this.fetcher = policy instanceof OutboundFetcher ? policy : new OutboundFetcher(policy);
+  }
+
+  private readonly fetcher: OutboundFetcher;
 
   /** Our issuers by the SHA-256 of their certificate; re-read every few seconds. */
   async ourIssuers(): Promise<Map<string, OurIssuer>> {
@@ -179,7 +138,7 @@ export class RevocationChecker {
       serialNumber: integerFromHex(cert.facts.serial),
     });
     const request = new pkijs.OCSPRequest({ tbsRequest: new pkijs.TBSRequest({ requestList: [new pkijs.Request({ reqCert: certId })] }) });
-    const der = await fetchDer(url, this.policy, new Uint8Array(request.toSchema(true).toBER(false)));
+    const der = await fetchDer(url, this.fetcher, new Uint8Array(request.toSchema(true).toBER(false)));
     const asn = asn1js.fromBER(der);
     if (asn.offset === -1) throw new Error('malformed OCSP response');
     const response = new pkijs.OCSPResponse({ schema: asn.result });
@@ -232,7 +191,7 @@ export class RevocationChecker {
     const now = this.clock.now();
     let cached = this.crls.get(url);
     if (!cached || cached.issuerSha !== issuer.sha256 || (cached.nextUpdate && cached.nextUpdate < now)) {
-      const der = await fetchDer(url, this.policy);
+      const der = await fetchDer(url, this.fetcher);
       const asn = asn1js.fromBER(der);
       if (asn.offset === -1) throw new Error('malformed CRL');
       const crl = new pkijs.CertificateRevocationList({ schema: asn.result });

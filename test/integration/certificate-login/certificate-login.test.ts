@@ -113,6 +113,8 @@ beforeAll(async () => {
       CERT_LOGIN_TLS_KEY_FILE: serverKey,
       CERT_LOGIN_PROXY_HEADER: 'x-ssl-client-cert',
       CERT_LOGIN_TRUSTED_PROXIES: '127.0.0.2/32',
+      // The external CA's OCSP responder runs on loopback here; the guard's own test is outbound-guard.test.ts.
+      VALIDATION_FETCH_PRIVATE_NETWORKS: 'true',
     },
   });
   listener = await listenCertificateLogin(t.service, t.service.config, 0);
