@@ -53,6 +53,9 @@ function remember(cert: Cert): Cert {
   return cert;
 }
 
+/** A certificate parsed before, by its DER. */
+export const cachedCert = (der: Uint8Array): Cert | undefined => parsed.get(sha256Hex(der));
+
 /** Parses a certificate (DER or PEM); malformed input raises AppError('badCertificate'). */
 export function loadCert(input: Uint8Array | string, what = 'certificate'): Cert {
   if (typeof input !== 'string') {

@@ -5,7 +5,8 @@
  */
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
-import { fromPkijs, type Cert } from './cert.js';
+import { cachedCert, fromPkijs, type Cert } from './cert.js';
+import { splitCms } from './cms-certificates.js';
 import type { Verdict } from './indications.js';
 
 export const cmsOid = {
@@ -52,9 +53,12 @@ export interface ParsedCms {
 /** Parses a ContentInfo holding SignedData. BER (indefinite lengths, constructed OCTET STRINGs) is accepted. */
 export function parseCms(bytes: Uint8Array): ParsedCms {
   if (bytes.byteLength < 16) throw new CmsFormatError('too short to be a CMS SignedData');
+  // The certificates apart (cms-certificates.ts): decoded one by one, from the cache when seen.
+  const split = splitCms(bytes);
+  const source = split?.rest ?? bytes;
   let asn: ReturnType<typeof asn1js.fromBER>;
   try {
-    asn = asn1js.fromBER(bytes);
+    asn = asn1js.fromBER(source);
   } catch (err) {
     throw new CmsFormatError(`malformed DER/BER (${(err as Error).message})`);
   }
@@ -67,25 +71,25 @@ export function parseCms(bytes: Uint8Array): ParsedCms {
     throw new CmsFormatError(`not a CMS ContentInfo (${(err as Error).message})`);
   }
   if (info.contentType !== cmsOid.signedData) throw new CmsFormatError(`content type ${info.contentType} is not signedData (${cmsOid.signedData})`);
+  let certificates: Cert[];
   try {
+    // The certificates are read from their own bytes (not decoded twice, nor re-encoded), and one
+    // seen before comes from the cache: a signature carrying many CA certificates must not cost
+    // the event loop more than it has to.
+    const embedded = split ? [] : detachCertificates(info.content);
     signedData = new pkijs.SignedData({ schema: info.content });
+    certificates = split
+      ? split.certificates.map((der) => cachedCert(der) ?? certFromDer(der))
+      : embedded.map((node) => cachedCert(node.valueBeforeDecodeView) ?? fromPkijs(new Uint8Array(node.valueBeforeDecodeView), new pkijs.Certificate({ schema: node })));
+    if (certificates.length) signedData.certificates = certificates.map((c) => c.cert);
   } catch (err) {
     throw new CmsFormatError(`malformed SignedData (${(err as Error).message})`);
   }
   const warnings: string[] = [];
-  if (asn.offset !== bytes.byteLength) {
+  if (asn.offset !== source.byteLength) {
     // PDF /Contents are zero-padded; anything else after the structure is worth a note.
-    const rest = bytes.subarray(asn.offset);
+    const rest = source.subarray(asn.offset);
     if (rest.some((b) => b !== 0)) warnings.push(`${rest.byteLength} byte(s) after the CMS structure are ignored`);
-  }
-  const certificates: Cert[] = [];
-  for (const c of signedData.certificates ?? []) {
-    if (!(c instanceof pkijs.Certificate)) continue;
-    try {
-      certificates.push(fromPkijs(new Uint8Array(c.toSchema().toBER(false)), c));
-    } catch {
-      warnings.push('an embedded certificate could not be read and is ignored');
-    }
   }
   const eContent = signedData.encapContentInfo.eContent;
   return {
@@ -95,6 +99,27 @@ export function parseCms(bytes: Uint8Array): ParsedCms {
     certificates,
     warnings,
   };
+}
+
+function certFromDer(der: Uint8Array): Cert {
+  const asn = asn1js.fromBER(der);
+  if (asn.offset === -1) throw new Error('an embedded certificate is not DER');
+  return fromPkijs(der, new pkijs.Certificate({ schema: asn.result }));
+}
+
+/**
+ * Takes the `certificates [0] IMPLICIT CertificateSet` out of a SignedData's ASN.1 (RFC 5652
+ * §5.1) and returns its X.509 certificates (SEQUENCEs; attribute and other certificates are
+ * ignored, as before).
+ */
+function detachCertificates(content: unknown): asn1js.Sequence[] {
+  if (!(content instanceof asn1js.Sequence)) return [];
+  const fields = content.valueBlock.value;
+  const at = fields.findIndex((f) => f.idBlock.tagClass === 3 && f.idBlock.tagNumber === 0);
+  if (at < 0 || !(fields[at] instanceof asn1js.Constructed)) return [];
+  const set = fields[at] as asn1js.Constructed;
+  fields.splice(at, 1);
+  return set.valueBlock.value.filter((c): c is asn1js.Sequence => c instanceof asn1js.Sequence);
 }
 
 /**

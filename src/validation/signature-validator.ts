@@ -13,6 +13,7 @@ import { loadCert, signerIdentity, type Cert } from './cert.js';
 import { buildPath, chainView, checkPath, CertPool, PathSearch } from './chain.js';
 import { CmsFormatError, digestLabel, parseCms, type DetachedContent, type DigestName, type SignerCheck } from './cms.js';
 import { verifySigners } from './cms-signers.js';
+import { preloadCertificates } from './cms-certificates.js';
 import { failed, indeterminate, worst, type Verdict } from './indications.js';
 import { checkTimestampToken, revocationOf, validateCertificate, type CertificateInput } from './evidence.js';
 import { extractPdfSignatures, PdfFormatError, type PdfSignature } from './pdf.js';
@@ -103,8 +104,11 @@ export class SignatureValidator {
     } else {
       if (!input.signature) throw new AppError('badSignatureInput', 'a CMS validation needs the signature');
       let cms;
+      const der = readCms(input.signature);
+      // Embedded certificates parsed one at a time between event-loop turns, then from the cache.
+      await preloadCertificates(der, () => ctx.search.pause());
       try {
-        cms = parseCms(readCms(input.signature));
+        cms = parseCms(der);
       } catch (err) {
         if (err instanceof CmsFormatError) throw new AppError('badSignatureInput', `signature: ${err.message}`);
         throw err;
@@ -157,6 +161,7 @@ export class SignatureValidator {
     if (sig.problem) return empty(failed('FORMAT_FAILURE'), sig.problem);
     if (format === 'UNSUPPORTED') return empty(indeterminate('FORMAT_FAILURE'), `SubFilter ${sig.info.subFilter ?? '(none)'} is not supported (adbe.pkcs7.detached and ETSI.CAdES.detached are)`);
     let cms;
+    await preloadCertificates(sig.contents, () => ctx.search.pause());
     try {
       cms = parseCms(sig.contents);
     } catch (err) {

@@ -21,6 +21,9 @@ const dir = tmp('tinnhiem-mesh-');
 beforeAll(async () => {
   t = await startTestService({ env: { VALIDATION_TIME_BUDGET_MS: String(BUDGET_MS) } });
   api = await apiClient(t, 'mesh-client', ['signatures:validate']);
+  // One ordinary validation first: the node's first one builds the trust-store snapshot and
+  // compiles the code paths, which is not what this test measures.
+  await api.call('POST', '/api/v1/signatures/validate', { signature: b64(await meshSignature(1)) });
 });
 afterAll(async () => {
   await t?.close();
@@ -80,7 +83,6 @@ describeWithProgram('openssl', 'openssl')('a cross-signed mesh of CA certificate
         // The signature itself is intact: only the chain is missing.
         expect(s.errors.join(' ')).toMatch(/no certificate chain to a trusted root/);
       }
-      console.log(n, Math.round(elapsed), latencies.map(Math.round).join(","));
       expect(latencies.length).toBeGreaterThan(0);
       expect(Math.max(...latencies)).toBeLessThan(200);
     }, 60_000);

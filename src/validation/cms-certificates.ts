@@ -1,0 +1,106 @@
+/**
+ * The certificates of a CMS SignedData, read apart from the rest (RFC 5652 §5.1: ContentInfo →
+ * [0] SignedData → certificates [0] IMPLICIT CertificateSet). Decoding a SignedData with asn1js
+ * and pkijs costs about 10 ms of CPU per embedded certificate, in one synchronous call: a
+ * signature carrying two dozen CA certificates held the event loop for a third of a second. So
+ * a shallow DER walk (headers only) finds each certificate's bytes; `preloadCertificates` parses
+ * them one at a time, yielding between them, into the certificate cache; `parseCms` then decodes
+ * only the SignedData without its certificates and takes them from the cache. BER with
+ * indefinite lengths (rare) is not split: it is parsed whole, as before.
+ */
+import { cachedCert, loadCert } from './cert.js';
+
+interface Tlv {
+  tag: number;
+  start: number;
+  headerEnd: number;
+  end: number;
+}
+
+/** One DER TLV at `at` (single-byte tags only, definite lengths); null when it is not that. */
+function tlv(bytes: Uint8Array, at: number, limit: number): Tlv | null {
+  if (at + 2 > limit) return null;
+  const tag = bytes[at];
+  if ((tag & 0x1f) === 0x1f) return null;
+  let length = bytes[at + 1];
+  let headerEnd = at + 2;
+  if (length === 0x80) return null; // indefinite (BER)
+  if (length & 0x80) {
+    const count = length & 0x7f;
+    if (count > 4 || headerEnd + count > limit) return null;
+    length = 0;
+    for (let i = 0; i < count; i++) length = length * 256 + bytes[headerEnd + i];
+    headerEnd += count;
+  }
+  const end = headerEnd + length;
+  return end <= limit ? { tag, start: at, headerEnd, end } : null;
+}
+
+function children(bytes: Uint8Array, parent: Tlv): Tlv[] | null {
+  const out: Tlv[] = [];
+  for (let at = parent.headerEnd; at < parent.end; ) {
+    const child = tlv(bytes, at, parent.end);
+    if (!child) return null;
+    out.push(child);
+    at = child.end;
+  }
+  return out;
+}
+
+export interface SplitCms {
+  /** The same ContentInfo without the certificates field (DER lengths rewritten). */
+  rest: Uint8Array;
+  /** Each embedded X.509 certificate's own bytes (other certificate choices are left out). */
+  certificates: Uint8Array[];
+}
+
+function derLength(n: number): Uint8Array {
+  if (n < 0x80) return Uint8Array.of(n);
+  const digits: number[] = [];
+  for (let v = n; v > 0; v = Math.floor(v / 256)) digits.unshift(v % 256);
+  return Uint8Array.of(0x80 | digits.length, ...digits);
+}
+
+const header = (tag: number, length: number) => Uint8Array.of(tag, ...derLength(length));
+
+/** Splits a DER ContentInfo(SignedData) into its certificates and the rest; null when it cannot (BER, not SignedData). */
+export function splitCms(bytes: Uint8Array): SplitCms | null {
+  const info = tlv(bytes, 0, bytes.length);
+  if (!info || info.tag !== 0x30) return null;
+  const infoFields = children(bytes, info);
+  if (!infoFields || infoFields.length !== 2 || infoFields[1].tag !== 0xa0) return null;
+  const explicit = infoFields[1];
+  const inner = children(bytes, explicit);
+  if (!inner || inner.length !== 1 || inner[0].tag !== 0x30) return null;
+  const signedData = inner[0];
+  const fields = children(bytes, signedData);
+  const certs = fields?.find((f) => f.tag === 0xa0);
+  if (!fields || !certs) return null;
+  const certificates = (children(bytes, certs) ?? []).filter((c) => c.tag === 0x30).map((c) => bytes.subarray(c.start, c.end));
+  const body = Buffer.concat(fields.filter((f) => f !== certs).map((f) => bytes.subarray(f.start, f.end)));
+  const sd = Buffer.concat([header(0x30, body.length), body]);
+  const wrapped = Buffer.concat([header(0xa0, sd.length), sd]);
+  const oid = bytes.subarray(infoFields[0].start, infoFields[0].end);
+  const content = Buffer.concat([oid, wrapped]);
+  // Anything after the ContentInfo (PDF /Contents padding) is kept as it was.
+  const rest = Buffer.concat([header(0x30, content.length), content, bytes.subarray(info.end)]);
+  return { rest: new Uint8Array(rest), certificates };
+}
+
+/**
+ * Parses the certificates a CMS carries into the certificate cache, one at a time, calling
+ * `pause` (a setImmediate yield) between them; malformed ones are left for `parseCms` to judge.
+ */
+export async function preloadCertificates(bytes: Uint8Array, pause: () => Promise<void>): Promise<void> {
+  const split = splitCms(bytes);
+  if (!split) return;
+  for (const der of split.certificates) {
+    if (cachedCert(der)) continue;
+    try {
+      loadCert(der);
+    } catch {
+      // parseCms reports it.
+    }
+    await pause();
+  }
+}
