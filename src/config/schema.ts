@@ -309,11 +309,11 @@ export const envVars: readonly EnvVar[] = [
     path: 'validation.fetch',
     doc: 'Fetch OCSP responses and CRLs of other CAs named in their certificates (cached until nextUpdate). Off: their status is INDETERMINATE / TRY_LATER.',
   },
-  { name: 'VALIDATION_FETCH_TIMEOUT_MS', path: 'validation.fetchTimeoutMs', doc: 'Timeout of one OCSP or CRL fetch.' },
+  { name: 'VALIDATION_FETCH_TIMEOUT_MS', path: 'validation.fetchTimeoutMs', doc: 'Timeout of one OCSP or CRL fetch (signature validation, and another CA’s OCSP responder at certificate login).' },
   {
     name: 'VALIDATION_FETCH_PRIVATE_NETWORKS',
     path: 'validation.fetchPrivateNetworks',
-    doc: 'Allow OCSP/CRL fetches to private and loopback addresses (off: a certificate cannot point the validator at internal services).',
+    doc: 'Allow OCSP/CRL fetches (signature validation and certificate login) to private, loopback, link-local and reserved addresses, in any spelling: for tests and development only. Off: a certificate cannot point the service at internal services (docs/validation.md).',
   },
   { name: 'CA_KEY_STORE', path: 'ca.keyStore', doc: 'Where new CA and OCSP signer keys are made: `file` (encrypted PKCS#8 in DATA_DIR/keys) or `pkcs11` (an HSM token; see docs/hsm.md). Keys are always loaded by their URI.' },
   { name: 'PKCS11_MODULE', path: 'pkcs11.module', doc: 'Path of the HSM\'s PKCS#11 module, e.g. /usr/lib/softhsm/libsofthsm2.so.' },
