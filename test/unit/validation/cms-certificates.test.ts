@@ -1,0 +1,66 @@
+import { describe, expect, it } from '@jest/globals';
+import * as asn1js from 'asn1js';
+import * as pkijs from 'pkijs';
+import { parseCms } from '../../../src/validation/cms.js';
+import { preloadCertificates, splitCms } from '../../../src/validation/cms-certificates.js';
+import { cachedCert } from '../../../src/validation/cert.js';
+import { crossSignedMesh } from '../../support/cross-signed-mesh.js';
+
+/** A SignedData (no signers) carrying `certs`, as DER. */
+function signedDataWith(certs: Uint8Array[]): Uint8Array {
+  const signedData = new pkijs.SignedData({
+    version: 1,
+    encapContentInfo: new pkijs.EncapsulatedContentInfo({ eContentType: '1.2.840.113549.1.7.1', eContent: new asn1js.OctetString({ valueHex: new Uint8Array([1, 2, 3]) }) }),
+    certificates: certs.map((der) => new pkijs.Certificate({ schema: asn1js.fromBER(der).result })),
+    signerInfos: [],
+  });
+  const info = new pkijs.ContentInfo({ contentType: '1.2.840.113549.1.7.2', content: signedData.toSchema(true) });
+  return new Uint8Array(info.toSchema().toBER(false));
+}
+
+describe('the certificates of a CMS read apart (cms-certificates.ts)', () => {
+  it('splits a DER SignedData into its certificates and the rest, which parses to the same SignedData', async () => {
+    const mesh = await crossSignedMesh(3);
+    const ders = [mesh.leaf, ...mesh.cas].map((c) => new Uint8Array(c.rawData));
+    const cms = signedDataWith(ders);
+    const split = splitCms(cms)!;
+    expect(split.certificates.map((c) => Buffer.from(c).toString('hex'))).toEqual(ders.map((c) => Buffer.from(c).toString('hex')));
+    expect(split.rest.byteLength).toBeLessThan(cms.byteLength - ders.reduce((n, d) => n + d.byteLength, 0) + 16);
+    const parsed = parseCms(cms);
+    expect(parsed.certificates.map((c) => c.sha256)).toHaveLength(7);
+    expect(parsed.signedData.certificates).toHaveLength(7);
+    expect(Buffer.from(parsed.eContent!)).toEqual(Buffer.from([1, 2, 3]));
+    expect(parsed.warnings).toEqual([]);
+  });
+
+  it('keeps what follows the structure: zero padding is silent, other bytes are a warning', async () => {
+    const mesh = await crossSignedMesh(1);
+    const cms = signedDataWith([new Uint8Array(mesh.leaf.rawData)]);
+    expect(parseCms(new Uint8Array([...cms, 0, 0, 0])).warnings).toEqual([]);
+    expect(parseCms(new Uint8Array([...cms, 7])).warnings).toEqual(['1 byte(s) after the CMS structure are ignored']);
+  });
+
+  it('preloads the certificates into the cache, yielding between them', async () => {
+    const mesh = await crossSignedMesh(2);
+    const ders = mesh.cas.map((c) => new Uint8Array(c.rawData));
+    let pauses = 0;
+    expect(ders.some((d) => cachedCert(d))).toBe(false);
+    await preloadCertificates(signedDataWith(ders), async () => {
+      pauses++;
+    });
+    expect(pauses).toBe(ders.length);
+    expect(ders.every((d) => cachedCert(d))).toBe(true);
+  });
+
+  it('leaves BER with indefinite lengths to the full parser; a malformed certificate is still a format error', async () => {
+    expect(splitCms(new Uint8Array([0x30, 0x80, 0x06, 0x00, 0x00, 0x00]))).toBeNull();
+    expect(splitCms(signedDataWith([]))?.certificates ?? []).toEqual([]);
+    const mesh = await crossSignedMesh(1);
+    const leaf = new Uint8Array(mesh.leaf.rawData);
+    const cms = signedDataWith([leaf]);
+    const at = Buffer.from(cms).indexOf(Buffer.from(leaf));
+    cms[at + 4] = 0x31; // the TBSCertificate SEQUENCE made a SET: same lengths, not a certificate
+    expect(splitCms(cms)?.certificates).toHaveLength(1);
+    expect(() => parseCms(cms)).toThrow(/malformed SignedData/);
+  });
+});
