@@ -93,7 +93,8 @@ export interface PathLimits {
   sliceMs: number;
 }
 
-export const DEFAULT_PATH_LIMITS: PathLimits = { candidatesPerStep: 8, maxPathLength: 10, maxSignatureChecks: 100, maxSearchSteps: 2_000, sliceMs: 5 };
+// 250 verifications: a PDF at VALIDATION_MAX_SIGNATURES (50) with a distinct signer and time-stamping unit each needs about 100.
+export const DEFAULT_PATH_LIMITS: PathLimits = { candidatesPerStep: 8, maxPathLength: 10, maxSignatureChecks: 250, maxSearchSteps: 5_000, sliceMs: 5 };
 
 /**
  * One request's path-search budget, shared by every search the request makes (signers,
