@@ -154,6 +154,8 @@ export interface CrlStore<Tx> {
   lock(trx: Tx, issuerId: string): Promise<void>;
   /** Revoked and held certificates of the issuer that have not expired at `now` (§3.3), by serial. */
   revokedEntries(trx: Tx | null, issuerId: string, now: Date): Promise<CrlEntry[]>;
+  /** Unexpired certificates of the issuer released from hold at or after `since` and good now: serial and release time. */
+  releasedSince(trx: Tx | null, issuerId: string, since: Date, now: Date): Promise<Array<{ serial: string; releasedAt: Date }>>;
   /** Next number of the issuer's shared full/delta CRL sequence (§5.2.3); the caller holds the lock. */
   nextNumber(trx: Tx, issuerId: string): Promise<bigint>;
   /** The latest full or delta CRL, or the latest full CRL that is a delta base. */

@@ -33,6 +33,9 @@ export interface CaPolicy {
   rootCrlValidityDays: number;
 }
 
+/** How far behind this node's clock another node's may run when it records a release. */
+const releaseClockMargin = 5 * 60_000;
+
 /** Called after a certificate's status changed and committed (OCSP re-signs, CRLs regenerate). */
 export type StatusListener = (certificate: CertificateRecord) => Promise<void>;
 
@@ -313,12 +316,12 @@ export class CertificateAuthority {
       const now = this.clock.now();
       const current: CrlEntry[] = await this.crls.revokedEntries(trx, issuerId, now);
       const hours = row.role === 'root' ? this.policy.rootCrlValidityDays * 24 : this.policy.crlValidityHours;
-      let base: { number: bigint; entries: CrlEntry[] } | null = await this.crls.latest(trx, issuerId, 'delta-base');
+      let base: { number: bigint; thisUpdate: Date; entries: CrlEntry[] } | null = await this.crls.latest(trx, issuerId, 'delta-base');
       for (const kind of kinds) {
         if (kind === 'delta' && (!base || row.role === 'root')) continue;
         const number = await this.crls.nextNumber(trx, issuerId);
         const nextUpdate = new Date(now.getTime() + (kind === 'full' ? hours * 3_600_000 : this.policy.deltaCrlValidityMinutes * 60_000));
-        const entries = kind === 'full' ? current : deltaEntries(base!.entries, current);
+        const entries = kind === 'full' ? current : deltaEntries(base!.entries, current, await this.releasedSince(trx, issuerId, base!.thisUpdate, now));
         const tbs = buildCrl({
           issuer,
           number,
@@ -340,12 +343,20 @@ export class CertificateAuthority {
           der,
           entries: kind === 'full' ? current : null,
         });
-        if (isBase) base = { number, entries: current };
+        if (isBase) base = { number, thisUpdate: now, entries: current };
         out.push({ kind, number });
       }
       if (options.actor) await this.audit.append(trx, { actor: options.actor, action: 'crl.generate', target: `issuer:${issuerId}`, details: { crls: out.map((c) => `${c.kind} #${c.number}`) } });
     });
     return out;
+  }
+
+  /**
+   * Holds released since the base was made (§5.2.4). The margin covers clocks of other nodes that
+   * lag this one: a removeFromCRL for a serial no full CRL lists is harmless, a missing one is not.
+   */
+  private releasedSince(trx: Transaction, issuerId: string, baseMadeAt: Date, now: Date) {
+    return this.crls.releasedSince(trx, issuerId, new Date(baseMadeAt.getTime() - releaseClockMargin), now);
   }
 
   /** Regenerates what is due: full CRLs past half their life, deltas past half theirs. */
