@@ -24,6 +24,7 @@ export class CaSetup {
   private readonly db: Transactions<Transaction>;
   private readonly audit: AuditTrail<Transaction>;
   private readonly issuers: IssuerStore<Transaction>;
+  private readonly issuerListeners: Array<() => Promise<void>> = [];
 
   /** The storage through the CA's ports (ca/ports.ts): the issuers. */
   constructor(
@@ -36,6 +37,23 @@ export class CaSetup {
     this.db = storage.transactions;
     this.audit = storage.audit;
     this.issuers = storage.issuers;
+  }
+
+  /** Called when the issuers or their OCSP signers changed; resolves once every OCSP node answers for them. */
+  onIssuersChange(listener: () => Promise<void>): void {
+    this.issuerListeners.push(listener);
+  }
+
+  /**
+   * Tells every OCSP node about a new issuing CA or signer (the change feed, docs/ocsp.md) and
+   * waits for them; only then may the issuing CA hand out certificates (`announcedAt`).
+   */
+  private async announce(actor: string, issuerId: string): Promise<void> {
+    for (const listener of this.issuerListeners) await listener();
+    await this.db.withTransaction(async (trx) => {
+      await this.issuers.markAnnounced(trx, issuerId, this.clock.now());
+      await this.audit.append(trx, { actor, action: 'ca.issuing.announce', target: `issuer:${issuerId}`, details: {} });
+    });
   }
 
   private subject(cn: string): SubjectFields {
@@ -184,6 +202,8 @@ export class CaSetup {
       issuerId,
     });
     await this.addIssuer(actor, { id, role: 'ocsp-signer', keyUri: key.uri, certificate: Buffer.from(issued.der), csr: null, signatureAlgorithm: key.algorithm, parentId: issuerId, status: 'active', ...this.describe(issued.der) }, 'ca.ocsp_signer.create', { serial: issued.serial, keyUri: key.uri, fingerprint: publicKeyFingerprint(key.spki) });
+    // The last step of every new issuing CA (and of a signer's renewal): every node answers for it before it issues.
+    await this.announce(actor, issuerId);
     return this.issuers.get(null, id);
   }
 }

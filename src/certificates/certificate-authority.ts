@@ -124,7 +124,9 @@ export class CertificateAuthority {
   /** The issuing CA new certificates come from: the newest active one. */
   async defaultIssuer(trx?: Transaction): Promise<IssuerRecord> {
     const active = (await this.issuerStore.list(trx ?? null)).filter((i) => i.role === 'issuing' && i.status === 'active');
-    const newest = active[active.length - 1];
+    // Only an issuer every OCSP node answers for (docs/ocsp.md, "A new issuing CA"), while there is one.
+    const announced = active.filter((i) => i.announcedAt);
+    const newest = announced.length ? announced[announced.length - 1] : active[active.length - 1];
     if (!newest) throw new AppError('conflict', 'no active issuing CA: run `tinnhiem ca init` first');
     return newest;
   }

@@ -60,6 +60,7 @@ export async function buildCertificates(w: Wiring): Promise<Certificates> {
   });
   w.onClose(() => responder.close());
   ca.onStatusChange((certificate) => responder.onStatusChange(certificate));
+  caSetup.onIssuersChange(() => responder.announceIssuers());
   await responder.start();
   return { caStore, certificates, responder };
 }
