@@ -57,6 +57,8 @@ export interface IssuerStore<Tx> {
   add(trx: Tx, issuer: Omit<IssuerRecord, 'createdAt'>, now: Date): Promise<void>;
   /** Installs the certificate an external root signed for a pending issuer, and activates it. */
   activate(trx: Tx, id: string, certificate: { der: Buffer; subjectDn: string; keyIdentifier: string | null }, now: Date): Promise<void>;
+  /** Points the issuer at its key in another store (the root key moved away from MASTER_PASSPHRASE). */
+  setKeyUri(trx: Tx, id: string, keyUri: string, now: Date): Promise<void>;
   /** Records that every OCSP node answers for the issuer (IssuerRecord.announcedAt). */
   markAnnounced(trx: Tx, id: string, now: Date): Promise<void>;
 }

@@ -52,6 +52,10 @@ export class IssuerRepository implements IssuerStore<Transaction> {
     });
   }
 
+  async setKeyUri(trx: Transaction, id: string, keyUri: string, now: Date): Promise<void> {
+    await trx('ca_issuers').where({ id }).update({ key_uri: keyUri, updated_at: now });
+  }
+
   async markAnnounced(trx: Transaction, id: string, now: Date): Promise<void> {
     await trx('ca_issuers').where({ id }).update({ announced_at: now, updated_at: now });
   }
