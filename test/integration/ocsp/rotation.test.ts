@@ -6,7 +6,8 @@
  * A issues the new CA's first certificate and both nodes answer `good` for it — they used to
  * answer `unauthorized` until their next issuer reload (30–60 s).
  *
- * PostgreSQL only: the embedded database belongs to one process.
+ * The two-node part needs PostgreSQL (the embedded database belongs to one process); the gate
+ * (no certificate from a CA before it is announced) runs on both.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { startTestService, TEST_PASSPHRASE, type TestService } from '../../support/test-app.js';
@@ -30,6 +31,31 @@ async function ocsp(url: string, issuerDer: Uint8Array, serial: string): Promise
   const res = await fetch(`${url}/ocsp`, { method: 'POST', headers: { 'content-type': 'application/ocsp-request' }, body: requestFor(issuerDer, serial) as BodyInit });
   return firstStatus(new Uint8Array(await res.arrayBuffer()));
 }
+
+describe('a new issuing CA before every node answers for it', () => {
+  let t: TestService;
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it('issues from the previous issuing CA until the new one is announced', async () => {
+    t = await startTestService();
+    const own = await ocspFiles(t.service);
+    const rootId = (await t.service.certificates.ca.issuers()).find((i) => i.role === 'root')!.id;
+    const during: string[] = [];
+    // Runs after the new CA, its CRLs and its OCSP signer are stored, and before it is marked announced.
+    t.service.certificates.setup.onIssuersChange(async () => {
+      during.push((await issueLeaf(t.service, own, `during-${during.length}`)).serial);
+    });
+    const created = await t.service.certificates.setup.createIssuing('officer-ceremony', rootId);
+    expect(during).toHaveLength(1);
+    const fromOld = (await t.service.certificates.search({ issuerId: own.issuerId, profileId: 'official-signing' })).items.map((c) => c.serial);
+    expect(fromOld).toContain(during[0]);
+    expect(created.announcedAt).toBeInstanceOf(Date);
+    const after = await issueLeaf(t.service, own, 'after-announce');
+    expect((await t.service.certificates.search({ issuerId: created.id, profileId: 'official-signing' })).items.map((c) => c.serial)).toEqual([after.serial]);
+  });
+});
 
 (onPostgres ? describe : describe.skip)('OCSP across `ca rotate` on two nodes', () => {
   beforeAll(async () => {
