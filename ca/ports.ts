@@ -57,6 +57,10 @@ export interface IssuerStore<Tx> {
   add(trx: Tx, issuer: Omit<IssuerRecord, 'createdAt'>, now: Date): Promise<void>;
   /** Installs the certificate an external root signed for a pending issuer, and activates it. */
   activate(trx: Tx, id: string, certificate: { der: Buffer; subjectDn: string; keyIdentifier: string | null }, now: Date): Promise<void>;
+  /** Points the issuer at its key in another store (the root key moved away from MASTER_PASSPHRASE). */
+  setKeyUri(trx: Tx, id: string, keyUri: string, now: Date): Promise<void>;
+  /** Records that every OCSP node answers for the issuer (IssuerRecord.announcedAt). */
+  markAnnounced(trx: Tx, id: string, now: Date): Promise<void>;
 }
 
 /** What is recorded before signing (Boulder's "precertificate" step). */
@@ -154,6 +158,8 @@ export interface CrlStore<Tx> {
   lock(trx: Tx, issuerId: string): Promise<void>;
   /** Revoked and held certificates of the issuer that have not expired at `now` (§3.3), by serial. */
   revokedEntries(trx: Tx | null, issuerId: string, now: Date): Promise<CrlEntry[]>;
+  /** Unexpired certificates of the issuer released from hold at or after `since` and good now: serial and release time. */
+  releasedSince(trx: Tx | null, issuerId: string, since: Date, now: Date): Promise<Array<{ serial: string; releasedAt: Date }>>;
   /** Next number of the issuer's shared full/delta CRL sequence (§5.2.3); the caller holds the lock. */
   nextNumber(trx: Tx, issuerId: string): Promise<bigint>;
   /** The latest full or delta CRL, or the latest full CRL that is a delta base. */

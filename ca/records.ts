@@ -90,6 +90,8 @@ export interface IssuerRecord {
   /** Hex of its subjectKeyIdentifier: how imported certificates are matched to it (their AKI). */
   keyIdentifier: string | null;
   createdAt: Date;
+  /** When every OCSP node confirmed it answers for this issuer; null until then (new certificates wait). */
+  announcedAt?: Date | null;
 }
 
 export type RequestStatus = 'pending' | 'approved' | 'issued' | 'rejected';

@@ -13,7 +13,7 @@ import { arrayBuffer, decodeDer, decodePem, der, encodePem } from '../asn1/der.j
 import { oid } from '../asn1/oids.js';
 import { secureRandomBytes, type RandomBytes } from '../random.js';
 import { decryptPkcs8, defaultKdfIterations, encryptPkcs8 } from './encrypted-pkcs8.js';
-import { keyNamePattern, parseKeyUri, type KeySpec, type KeyStore, type SigningKey } from './key-store.js';
+import { KeyStoreUnavailableError, keyNamePattern, parseKeyUri, type KeySpec, type KeyStore, type SigningKey } from './key-store.js';
 
 function newPrivateKey(spec: KeySpec): Promise<KeyObject> {
   return new Promise((resolve, reject) => {
@@ -34,6 +34,8 @@ export interface FileKeyStoreOptions {
   kdfIterations?: number;
   /** Randomness for salts and IVs (default: WebCrypto getRandomValues). */
   randomBytes?: RandomBytes;
+  /** `root` for the root key's own store (its own directory and passphrase); default `file`. */
+  scheme?: 'file' | 'root';
 }
 
 const curveNames: Record<string, 'P-256' | 'P-384' | 'P-521'> = { prime256v1: 'P-256', secp384r1: 'P-384', secp521r1: 'P-521' };
@@ -41,7 +43,7 @@ const ecHash: Record<'P-256' | 'P-384' | 'P-521', HashName> = { 'P-256': 'SHA-25
 const hashNames: Record<string, HashName> = { sha256: 'SHA-256', 'sha-256': 'SHA-256', sha384: 'SHA-384', 'sha-384': 'SHA-384', sha512: 'SHA-512', 'sha-512': 'SHA-512' };
 
 export class FileKeyStore implements KeyStore {
-  readonly scheme = 'file';
+  readonly scheme: 'file' | 'root';
   readonly #directory: string;
   readonly #passphrase: string;
   readonly #iterations: number;
@@ -51,6 +53,7 @@ export class FileKeyStore implements KeyStore {
     if (options.passphrase.length < 12) {
       throw new CaError('misconfigured', 'the key store passphrase must have at least 12 characters');
     }
+    this.scheme = options.scheme ?? 'file';
     this.#directory = options.directory;
     this.#passphrase = options.passphrase;
     this.#iterations = options.kdfIterations ?? defaultKdfIterations;
@@ -64,7 +67,24 @@ export class FileKeyStore implements KeyStore {
   async generate(spec: KeySpec, name: string): Promise<SigningKey> {
     if (!keyNamePattern.test(name)) throw new CaError('badInput', `key name "${name}" must be letters, digits, ".", "_" or "-"`);
     const privateKey = await newPrivateKey(spec);
-    const pkcs8 = new Uint8Array(privateKey.export({ type: 'pkcs8', format: 'der' }));
+    await this.#write(name, new Uint8Array(privateKey.export({ type: 'pkcs8', format: 'der' })));
+    return toSigningKey(`${this.scheme}:${name}`, privateKey);
+  }
+
+  /** Stores an existing key under `name` (moving a root key into its own store); never overwrites. */
+  async importPkcs8(name: string, pkcs8: Uint8Array): Promise<SigningKey> {
+    if (!keyNamePattern.test(name)) throw new CaError('badInput', `key name "${name}" must be letters, digits, ".", "_" or "-"`);
+    await this.#write(name, pkcs8);
+    return this.load(`${this.scheme}:${name}`);
+  }
+
+  /** The decrypted PKCS#8 of a key, only to move it to another store (`ca ceremony migrate-root`). */
+  async exportPkcs8(uri: string): Promise<Uint8Array> {
+    const { path, der } = await this.#read(uri);
+    return new Uint8Array(decryptPkcs8(der, this.#passphrase, `key ${uri} (${path})`).export({ type: 'pkcs8', format: 'der' }));
+  }
+
+  async #write(name: string, pkcs8: Uint8Array): Promise<void> {
     const encrypted = encryptPkcs8(pkcs8, this.#passphrase, {
       iterations: this.#iterations,
       salt: this.#randomBytes(16),
@@ -75,15 +95,25 @@ export class FileKeyStore implements KeyStore {
       // `wx`: never overwrite a key; 0600: only the service account reads it.
       await writeFile(this.pathOf(name), encodePem(encrypted, 'ENCRYPTED PRIVATE KEY'), { flag: 'wx', mode: 0o600 });
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'EEXIST') throw new CaError('conflict', `key file:${name} already exists`);
+      if ((error as NodeJS.ErrnoException).code === 'EEXIST') throw new CaError('conflict', `key ${this.scheme}:${name} already exists`);
       throw error;
     }
-    return toSigningKey(`file:${name}`, privateKey);
   }
 
   async load(uri: string): Promise<SigningKey> {
+    const { path, der } = await this.#read(uri);
+    try {
+      return await toSigningKey(uri, decryptPkcs8(der, this.#passphrase, `key ${uri} (${path})`));
+    } catch (error) {
+      // A ceremony given the wrong root passphrase: the operator's mistake, said plainly (CLI exit 2).
+      if (this.scheme === 'root' && error instanceof CaError) throw new KeyStoreUnavailableError(`${error.message} (the root passphrase)`);
+      throw error;
+    }
+  }
+
+  async #read(uri: string): Promise<{ path: string; der: Uint8Array }> {
     const parsed = parseKeyUri(uri);
-    if (parsed.scheme !== 'file') throw new CaError('misconfigured', `${uri}: the file key store only serves file: keys`);
+    if (parsed.scheme !== this.scheme) throw new CaError('misconfigured', `${uri}: this key store only serves ${this.scheme}: keys`);
     const path = this.pathOf(parsed.name);
     let text: string;
     try {
@@ -100,7 +130,7 @@ export class FileKeyStore implements KeyStore {
     if (blocks.length !== 1 || blocks[0].label !== 'ENCRYPTED PRIVATE KEY') {
       throw new CaError('misconfigured', `key ${uri} (${path}) must hold exactly one "ENCRYPTED PRIVATE KEY" PEM block`);
     }
-    return toSigningKey(uri, decryptPkcs8(blocks[0].der, this.#passphrase, `key ${uri} (${path})`));
+    return { path, der: blocks[0].der };
   }
 }
 

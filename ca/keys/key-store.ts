@@ -66,7 +66,8 @@ export interface KeyStore {
   load(uri: string): Promise<SigningKey>;
 }
 
-export type KeyUri = { scheme: 'file'; name: string } | { scheme: 'pkcs11'; attributes: Record<string, string> };
+/** `root:` keys are files like `file:` ones, sealed with the root passphrase, in a store the service never opens (docs/ca.md, "The root key"). */
+export type KeyUri = { scheme: 'file' | 'root'; name: string } | { scheme: 'pkcs11'; attributes: Record<string, string> };
 
 /** Key names become file names: no separators, no dot-files, no traversal. */
 export const keyNamePattern = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
@@ -76,7 +77,7 @@ export function parseKeyUri(uri: string): KeyUri {
   const colon = uri.indexOf(':');
   const scheme = uri.slice(0, colon);
   const rest = uri.slice(colon + 1);
-  if (scheme === 'file' && keyNamePattern.test(rest)) return { scheme, name: rest };
+  if ((scheme === 'file' || scheme === 'root') && keyNamePattern.test(rest)) return { scheme, name: rest };
   if (scheme === 'pkcs11') {
     const attributes: Record<string, string> = {};
     for (const part of rest.split('?')[0].split(';').filter(Boolean)) {
@@ -91,7 +92,7 @@ export function parseKeyUri(uri: string): KeyUri {
   }
   throw new CaError(
     'misconfigured',
-    `key URI "${uri}" is not file:<name> (letters, digits, ".", "_", "-") or pkcs11:token=…;object=… (RFC 7512)`,
+    `key URI "${uri}" is not file:<name> or root:<name> (letters, digits, ".", "_", "-") or pkcs11:token=…;object=… (RFC 7512)`,
   );
 }
 

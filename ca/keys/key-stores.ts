@@ -4,9 +4,13 @@
  * whose root and issuing keys live in an HSM keeps making its OCSP signer keys there too.
  */
 import { CaError } from '../errors.js';
-import { parseKeyUri, type KeySpec, type KeyStore, type SigningKey } from './key-store.js';
+import { KeyStoreUnavailableError, parseKeyUri, type KeySpec, type KeyStore, type SigningKey } from './key-store.js';
 
-export type KeyStoreScheme = 'file' | 'pkcs11';
+export type KeyStoreScheme = 'file' | 'pkcs11' | 'root';
+
+/** Why a `root:` key cannot be loaded here: the running service is never given its passphrase. */
+export const rootKeyApart =
+  'the root key is kept apart from the service, sealed with its own passphrase: sign with it in a ceremony (`tinnhiem ca ceremony …`, `ca rotate`) with --root-passphrase-file FILE or at the prompt';
 
 export class KeyStores implements KeyStore {
   constructor(
@@ -18,9 +22,15 @@ export class KeyStores implements KeyStore {
     return this.defaultScheme;
   }
 
+  has(scheme: KeyStoreScheme): boolean {
+    return !!this.stores[scheme];
+  }
+
   /** The store for `scheme`; a scheme that is not configured is a misconfiguration naming the setting. */
   store(scheme: string): KeyStore {
     const store = this.stores[scheme as KeyStoreScheme];
+    // A refusal of its own kind: the CLI shows it as a usage problem (exit 2), not an internal error.
+    if (!store && scheme === 'root') throw new KeyStoreUnavailableError(rootKeyApart);
     if (!store) {
       throw new CaError(
         'misconfigured',

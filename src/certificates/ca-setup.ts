@@ -1,10 +1,12 @@
 import { createHash } from 'node:crypto';
+import { rm } from 'node:fs/promises';
 import { AppError } from '../errors/app-error.js';
 import type { Config } from '../config/schema.js';
 import type { Transaction } from '../storage/db.js';
 import type { AuditTrail, CaStorage, Clock, IssuerStore, Transactions } from '../../ca/ports.js';
 import type { IssuerRecord } from '../../ca/records.js';
-import { parseKeySpec } from '../../ca/keys/key-store.js';
+import { parseKeySpec, parseKeyUri } from '../../ca/keys/key-store.js';
+import { FileKeyStore } from '../../ca/keys/file-key-store.js';
 import type { KeyStores } from '../../ca/keys/key-stores.js';
 import { createIssuingCertificate, createRootCertificate, createCaCsr, acceptExternalCaCertificate } from '../../ca/issuance/ca-certificates.js';
 import { newSerial } from '../../ca/issuance/serial.js';
@@ -24,6 +26,7 @@ export class CaSetup {
   private readonly db: Transactions<Transaction>;
   private readonly audit: AuditTrail<Transaction>;
   private readonly issuers: IssuerStore<Transaction>;
+  private readonly issuerListeners: Array<() => Promise<void>> = [];
 
   /** The storage through the CA's ports (ca/ports.ts): the issuers. */
   constructor(
@@ -36,6 +39,23 @@ export class CaSetup {
     this.db = storage.transactions;
     this.audit = storage.audit;
     this.issuers = storage.issuers;
+  }
+
+  /** Called when the issuers or their OCSP signers changed; resolves once every OCSP node answers for them. */
+  onIssuersChange(listener: () => Promise<void>): void {
+    this.issuerListeners.push(listener);
+  }
+
+  /**
+   * Tells every OCSP node about a new issuing CA or signer (the change feed, docs/ocsp.md) and
+   * waits for them; only then may the issuing CA hand out certificates (`announcedAt`).
+   */
+  private async announce(actor: string, issuerId: string): Promise<void> {
+    for (const listener of this.issuerListeners) await listener();
+    await this.db.withTransaction(async (trx) => {
+      await this.issuers.markAnnounced(trx, issuerId, this.clock.now());
+      await this.audit.append(trx, { actor, action: 'ca.issuing.announce', target: `issuer:${issuerId}`, details: {} });
+    });
   }
 
   private subject(cn: string): SubjectFields {
@@ -79,7 +99,9 @@ export class CaSetup {
    */
   async createRoot(actor: string, options: { keyType?: string; keyStore?: string } = {}): Promise<IssuerRecord> {
     const spec = parseKeySpec(options.keyType ?? this.config.ca.keyType);
-    const store = this.keyStore.store(options.keyStore ?? this.config.ca.keyStore);
+    // A root key on file goes to its own store, sealed with the root passphrase, never MASTER_PASSPHRASE.
+    const scheme = options.keyStore ?? this.config.ca.keyStore;
+    const store = this.keyStore.store(scheme === 'file' ? 'root' : scheme);
     const rootId = await this.freshId(`root-${this.clock.now().getUTCFullYear()}`);
     const rootKey = await store.generate(spec, rootId);
     const root = await createRootCertificate({ id: rootId, key: rootKey, subject: this.subject(`${this.config.ca.name} Root CA`), profile: this.ca.profile('root-ca'), now: this.clock.now(), serial: newSerial(), publicUrl: this.config.server.publicUrl });
@@ -99,7 +121,8 @@ export class CaSetup {
     if (!rootRow || rootRow.role !== 'root' || rootRow.status !== 'active' || !rootRow.keyUri) throw new AppError('notFound', `no active root ${rootId} with a key`);
     const rootKey = await this.ca.key(rootRow.keyUri);
     const spec = parseKeySpec(options.keyType ?? this.config.ca.keyType);
-    const store = options.keyStore ? this.keyStore.store(options.keyStore) : this.keyStore.storeOf(rootRow.keyUri);
+    const rootScheme = parseKeyUri(rootRow.keyUri).scheme;
+    const store = this.keyStore.store(options.keyStore ?? (rootScheme === 'root' ? 'file' : rootScheme));
     const year = this.clock.now().getUTCFullYear();
     const issuingId = await this.freshId(`issuing-${year}`);
     const issuingKey = await store.generate(spec, issuingId);
@@ -133,6 +156,44 @@ export class CaSetup {
     const publicKeySha256 = publicKeyFingerprint(certificateFacts(parseCertificate(certificateDer).certificate).spki);
     await this.db.withTransaction((trx) => this.audit.append(trx, { actor, action: 'ca.root.export', target: `issuer:${rootId}`, details: { certificateSha256, publicKeySha256, crl: crl ? crl.number.toString() : null } }));
     return { id: rootId, certificatePem: encodePem(certificateDer, 'CERTIFICATE'), certificateDer, crlDer: crl ? new Uint8Array(crl.der) : null, certificateSha256, publicKeySha256 };
+  }
+
+  /** Ceremony: the root signs its next CRL (the issuing CAs' CDP); audited as `crl.generate`. */
+  async renewRootCrl(actor: string, rootId: string): Promise<{ number: bigint; nextUpdate: Date }> {
+    const row = await this.issuers.get(null, rootId);
+    if (!row || row.role !== 'root' || row.status !== 'active') throw new AppError('notFound', `no active root ${rootId}`);
+    await this.ca.generateCrls(rootId, ['full'], { actor, newBase: true });
+    const crl = (await this.ca.latestCrl(rootId, 'full'))!;
+    return { number: crl.number, nextUpdate: crl.nextUpdate };
+  }
+
+  /** Active roots and when their CRL runs out (the root-CRL ceremony is due before). */
+  async rootCrls(): Promise<Array<{ rootId: string; nextUpdate: Date | null }>> {
+    const roots = (await this.issuers.list(null)).filter((i) => i.role === 'root' && i.status === 'active' && i.keyUri);
+    return Promise.all(roots.map(async (r) => ({ rootId: r.id, nextUpdate: (await this.ca.latestCrl(r.id, 'full'))?.nextUpdate ?? null })));
+  }
+
+  /**
+   * Moves a root key sealed with MASTER_PASSPHRASE (`file:`, installations before the root was
+   * kept apart) into the root store under the root passphrase (`root:`), then deletes the old file.
+   */
+  async migrateRoot(actor: string, rootId: string): Promise<IssuerRecord> {
+    const row = await this.issuers.get(null, rootId);
+    if (!row || row.role !== 'root' || !row.keyUri) throw new AppError('notFound', `no root ${rootId} with a key`);
+    const parsed = parseKeyUri(row.keyUri);
+    if (parsed.scheme !== 'file') throw new AppError('conflict', `root ${rootId} is not sealed with MASTER_PASSPHRASE (its key is ${row.keyUri})`);
+    const from = this.keyStore.store('file');
+    const to = this.keyStore.store('root');
+    if (!(from instanceof FileKeyStore) || !(to instanceof FileKeyStore)) throw new AppError('misconfigured', 'moving a root key needs both file key stores');
+    const moved = await to.importPkcs8(parsed.name, await from.exportPkcs8(row.keyUri));
+    const before = publicKeyFingerprint((await from.load(row.keyUri)).spki);
+    if (publicKeyFingerprint(moved.spki) !== before) throw new AppError('internal', `root ${rootId}: the moved key does not match`);
+    await this.db.withTransaction(async (trx) => {
+      await this.issuers.setKeyUri(trx, rootId, moved.uri, this.clock.now());
+      await this.audit.append(trx, { actor, action: 'ca.root.migrate', target: `issuer:${rootId}`, details: { from: row.keyUri, to: moved.uri, fingerprint: before } });
+    });
+    await rm(from.pathOf(parsed.name));
+    return (await this.issuers.get(null, rootId))!;
   }
 
   /** Step 1 of an externally certified issuing CA: its key and PKCS#10 request. */
@@ -184,6 +245,8 @@ export class CaSetup {
       issuerId,
     });
     await this.addIssuer(actor, { id, role: 'ocsp-signer', keyUri: key.uri, certificate: Buffer.from(issued.der), csr: null, signatureAlgorithm: key.algorithm, parentId: issuerId, status: 'active', ...this.describe(issued.der) }, 'ca.ocsp_signer.create', { serial: issued.serial, keyUri: key.uri, fingerprint: publicKeyFingerprint(key.spki) });
+    // The last step of every new issuing CA (and of a signer's renewal): every node answers for it before it issues.
+    await this.announce(actor, issuerId);
     return this.issuers.get(null, id);
   }
 }

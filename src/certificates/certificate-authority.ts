@@ -33,6 +33,9 @@ export interface CaPolicy {
   rootCrlValidityDays: number;
 }
 
+/** How far behind this node's clock another node's may run when it records a release. */
+const releaseClockMargin = 5 * 60_000;
+
 /** Called after a certificate's status changed and committed (OCSP re-signs, CRLs regenerate). */
 export type StatusListener = (certificate: CertificateRecord) => Promise<void>;
 
@@ -121,7 +124,9 @@ export class CertificateAuthority {
   /** The issuing CA new certificates come from: the newest active one. */
   async defaultIssuer(trx?: Transaction): Promise<IssuerRecord> {
     const active = (await this.issuerStore.list(trx ?? null)).filter((i) => i.role === 'issuing' && i.status === 'active');
-    const newest = active[active.length - 1];
+    // Only an issuer every OCSP node answers for (docs/ocsp.md, "A new issuing CA"), while there is one.
+    const announced = active.filter((i) => i.announcedAt);
+    const newest = announced.length ? announced[announced.length - 1] : active[active.length - 1];
     if (!newest) throw new AppError('conflict', 'no active issuing CA: run `tinnhiem ca init` first');
     return newest;
   }
@@ -313,12 +318,12 @@ export class CertificateAuthority {
       const now = this.clock.now();
       const current: CrlEntry[] = await this.crls.revokedEntries(trx, issuerId, now);
       const hours = row.role === 'root' ? this.policy.rootCrlValidityDays * 24 : this.policy.crlValidityHours;
-      let base: { number: bigint; entries: CrlEntry[] } | null = await this.crls.latest(trx, issuerId, 'delta-base');
+      let base: { number: bigint; thisUpdate: Date; entries: CrlEntry[] } | null = await this.crls.latest(trx, issuerId, 'delta-base');
       for (const kind of kinds) {
         if (kind === 'delta' && (!base || row.role === 'root')) continue;
         const number = await this.crls.nextNumber(trx, issuerId);
         const nextUpdate = new Date(now.getTime() + (kind === 'full' ? hours * 3_600_000 : this.policy.deltaCrlValidityMinutes * 60_000));
-        const entries = kind === 'full' ? current : deltaEntries(base!.entries, current);
+        const entries = kind === 'full' ? current : deltaEntries(base!.entries, current, await this.releasedSince(trx, issuerId, base!.thisUpdate, now));
         const tbs = buildCrl({
           issuer,
           number,
@@ -340,12 +345,20 @@ export class CertificateAuthority {
           der,
           entries: kind === 'full' ? current : null,
         });
-        if (isBase) base = { number, entries: current };
+        if (isBase) base = { number, thisUpdate: now, entries: current };
         out.push({ kind, number });
       }
       if (options.actor) await this.audit.append(trx, { actor: options.actor, action: 'crl.generate', target: `issuer:${issuerId}`, details: { crls: out.map((c) => `${c.kind} #${c.number}`) } });
     });
     return out;
+  }
+
+  /**
+   * Holds released since the base was made (§5.2.4). The margin covers clocks of other nodes that
+   * lag this one: a removeFromCRL for a serial no full CRL lists is harmless, a missing one is not.
+   */
+  private releasedSince(trx: Transaction, issuerId: string, baseMadeAt: Date, now: Date) {
+    return this.crls.releasedSince(trx, issuerId, new Date(baseMadeAt.getTime() - releaseClockMargin), now);
   }
 
   /** Regenerates what is due: full CRLs past half their life, deltas past half theirs. */

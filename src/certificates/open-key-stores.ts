@@ -11,7 +11,7 @@ import type { Pkcs11KeyStore } from '../../ca/keys/pkcs11-key-store.js';
  * URI), the PKCS#11 store when a token is configured. Nothing touches the token yet, and the
  * PKCS#11 provider (a native addon) is loaded only then, so other commands start no slower.
  */
-export async function openKeyStores(config: Config, fileKeys: KeyStore): Promise<{ keyStore: KeyStores; close: () => void }> {
+export async function openKeyStores(config: Config, fileKeys: KeyStore, rootKeys?: KeyStore): Promise<{ keyStore: KeyStores; close: () => void }> {
   const { module, token, pin, sessions } = config.pkcs11;
   const configured = [module, token, pin].filter((v) => v !== undefined).length;
   if (configured > 0 && configured < 3) {
@@ -22,7 +22,7 @@ export async function openKeyStores(config: Config, fileKeys: KeyStore): Promise
     throw new KeyStoreUnavailableError('CA_KEY_STORE=pkcs11 needs PKCS11_MODULE, PKCS11_TOKEN and PKCS11_PIN (or PKCS11_PIN_FILE)');
   }
   const hsm = configured === 3 ? new (await import('../../ca/keys/pkcs11-key-store.js')).Pkcs11KeyStore({ module: module!, token: token!, pin: pin!, sessions }) : undefined;
-  return { keyStore: new KeyStores({ file: fileKeys, ...(hsm && { pkcs11: hsm }) }, config.ca.keyStore), close: () => hsm?.close() };
+  return { keyStore: new KeyStores({ file: fileKeys, ...(hsm && { pkcs11: hsm }), ...(rootKeys && { root: rootKeys }) }, config.ca.keyStore), close: () => hsm?.close() };
 }
 
 /**

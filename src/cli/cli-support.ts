@@ -67,9 +67,14 @@ export async function withDatabase<T>(config: Config, purpose: string, work: (db
  * Runs a command against the whole service, built as the server builds it but not listening:
  * the same validation, the same audit events. Refused on an embedded database held by a server.
  */
-export async function withService<T>(config: Config, purpose: string, work: (service: Service) => Promise<T>, options: { initialise?: boolean } = {}): Promise<T> {
+export async function withService<T>(
+  config: Config,
+  purpose: string,
+  work: (service: Service) => Promise<T>,
+  options: { initialise?: boolean; root?: { passphrase?: string; keyDir?: string } } = {},
+): Promise<T> {
   const { passphrase } = resolveMasterPassphrase(config, 'existing-dev-file');
-  const service = await createService(config, { log: cliLogger(config), purpose, masterPassphrase: passphrase, initialise: options.initialise });
+  const service = await createService(config, { log: cliLogger(config), purpose, masterPassphrase: passphrase, initialise: options.initialise, rootPassphrase: options.root?.passphrase, rootKeyDir: options.root?.keyDir });
   try {
     return await work(service);
   } finally {

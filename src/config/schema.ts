@@ -97,6 +97,7 @@ export const configSchema = z.object({
       crlValidityHours: integer(1, 24 * 31).default(24),
       deltaCrlValidityMinutes: integer(5, 24 * 60).default(60),
       rootCrlValidityDays: integer(1, 400).default(365),
+      rootCrlWarnDays: integer(1, 400).default(60),
       keyStore: z.enum(['file', 'pkcs11']).default('file'),
     })
     .prefault({}),
@@ -241,6 +242,7 @@ export const envVars: readonly EnvVar[] = [
   { name: 'CRL_VALIDITY_HOURS', path: 'ca.crlValidityHours', doc: 'nextUpdate of full CRLs; they are regenerated at half-life and on every revocation.' },
   { name: 'DELTA_CRL_VALIDITY_MINUTES', path: 'ca.deltaCrlValidityMinutes', doc: 'nextUpdate of delta CRLs.' },
   { name: 'ROOT_CRL_VALIDITY_DAYS', path: 'ca.rootCrlValidityDays', doc: 'nextUpdate of the root\'s CRL (signed only by explicit CA commands).' },
+  { name: 'ROOT_CRL_WARN_DAYS', path: 'ca.rootCrlWarnDays', doc: 'The service warns (log, metric `tinnhiem_root_crl_next_update_seconds`) this many days before the root CRL\'s nextUpdate: renew it in a ceremony (`ca ceremony root-crl`).' },
   {
     name: 'OCSP_SIGNER',
     path: 'ocsp.signer',

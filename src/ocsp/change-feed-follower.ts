@@ -23,9 +23,18 @@ export interface ChangeFeedDeps {
   listen?: (onChange: (changeId: number | null) => void) => { close(): Promise<void> } | null;
   /** Drops what this node keeps about a certificate whose status changed. */
   invalidate(issuerId: string, serial: string): void;
+  /** Reloads the issuers answered for and their signers (an ISSUERS_CHANGED entry). */
+  reloadIssuers(): Promise<void>;
   /** True once the responder is closing. */
   closed(): boolean;
 }
+
+/**
+ * The serial of a feed entry that says "the issuers or their signers changed" (a new issuing CA,
+ * a renewed OCSP signer): nodes reload them before confirming, so a new issuing CA is answered
+ * for on every node before it hands out a certificate. Never a serial (those are hex).
+ */
+export const ISSUERS_CHANGED = '*issuers';
 
 export class ChangeFeedFollower {
   /** This node's row in `ocsp_nodes` (and its name as the pre-signing lease holder). */
@@ -110,7 +119,9 @@ export class ChangeFeedFollower {
     for (;;) {
       const changes = await repo.changesAfter(this.appliedChange);
       for (const c of changes) {
-        this.deps.invalidate(c.issuerId, c.serial);
+        // Confirmed (appliedChange) only once the reload is done: the heartbeat below reports it.
+        if (c.serial === ISSUERS_CHANGED) await this.reloadIssuers();
+        else this.deps.invalidate(c.issuerId, c.serial);
         this.appliedChange = c.id;
       }
       if (changes.length < 1000) break;
@@ -121,6 +132,14 @@ export class ChangeFeedFollower {
       this.fencedLogged = false;
       this.deps.log.info('OCSP: following the status-change feed again');
     }
+  }
+
+  /**
+   * A node that cannot load the new signer's key (an OCSP-only node whose key files were not
+   * copied) keeps answering for the issuers it has rather than fencing itself for good.
+   */
+  private async reloadIssuers(): Promise<void> {
+    await this.deps.reloadIssuers().catch((err: unknown) => this.deps.log.error({ err }, 'OCSP: cannot load the new issuers or signers (key files copied to this node?); answering for the previous ones'));
   }
 
   /** Appends a status change (already applied here) to the feed and waits until every live node has applied it. */

@@ -24,7 +24,7 @@ import type { CertificateRecord } from '../../ca/records.js';
 import type { OcspCertificateStatus, OcspRepository } from '../storage/ocsp-repository.js';
 import { isDatabaseUnavailable } from '../errors/dependency-unavailable.js';
 import { BackgroundTasks } from './background-tasks.js';
-import { ChangeFeedFollower } from './change-feed-follower.js';
+import { ChangeFeedFollower, ISSUERS_CHANGED } from './change-feed-follower.js';
 import { OcspCache } from './ocsp-cache.js';
 import { LiveAnswers } from './ocsp-live.js';
 import { answerFromCached, type CachedResponse, cachedFromStored, certStatusOf, errorAnswer, type OcspCaPort, type OcspConfig, type OcspHttpAnswer } from './ocsp-model.js';
@@ -66,7 +66,7 @@ export class OcspResponderService {
     this.signing = new OcspSigning({ clock, config });
     const parts = { repo, clock, config, cache: this.cache, signers: this.signers, signing: this.signing };
     this.live = new LiveAnswers(parts);
-    this.feed = new ChangeFeedFollower({ repo, clock, log, config, role: deps.role, listen: deps.listen, closed, invalidate: (issuerId, serial) => this.cache.invalidate(issuerId, serial) });
+    this.feed = new ChangeFeedFollower({ repo, clock, log, config, role: deps.role, listen: deps.listen, closed, invalidate: (issuerId, serial) => this.cache.invalidate(issuerId, serial), reloadIssuers: () => this.reloadIssuers() });
     this.presigner = new OcspPresigner({ ...parts, nodeId: this.feed.nodeId, closed });
   }
 
@@ -104,6 +104,15 @@ export class OcspResponderService {
   /** The issuers answered for and who signs for each (ocsp-signers.ts). */
   reloadIssuers(): Promise<void> {
     return this.signers.reload();
+  }
+
+  /**
+   * A new issuing CA or OCSP signer was committed: reload here, put it on the change feed and wait
+   * until every live node has reloaded too (docs/ocsp.md, "A new issuing CA").
+   */
+  async announceIssuers(): Promise<void> {
+    await this.reloadIssuers();
+    await this.feed.announce(ISSUERS_CHANGED, ISSUERS_CHANGED);
   }
 
   /** Issuer ids answered for, and who signs for them (for `tinnhiem` commands and logs). */

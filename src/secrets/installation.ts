@@ -54,6 +54,21 @@ export function resolveMasterPassphrase(config: Config, mode: 'dev' | 'existing-
 }
 
 /**
+ * The development root passphrase (`DATA_DIR/dev-root-passphrase`, made on first use): the dev
+ * start and tests hold the root key so that `npm start` brings everything up by itself. A
+ * production `serve` never reads it; ceremonies take theirs from a file or a prompt (docs/ca.md).
+ */
+export function devRootPassphrase(config: Config, create: boolean): string | undefined {
+  const file = join(resolve(config.dataDir), 'dev-root-passphrase');
+  if (!existsSync(file)) {
+    if (!create) return undefined;
+    mkdirSync(resolve(config.dataDir), { recursive: true });
+    writeFileSync(file, `${randomBytes(24).toString('base64url')}\n`, { mode: 0o600, flag: 'wx' });
+  }
+  return readFileSync(file, 'utf8').trim();
+}
+
+/**
  * Opens (or, with `initialise`, creates) the installation's secrets. The salt and a check value
  * are stored in plain; everything else is sealed with the master key. A wrong passphrase is
  * refused here, before any service starts.

@@ -9,6 +9,7 @@ import { CaSetup } from '../certificates/ca-setup.js';
 import { CertificateService } from '../certificates/certificate-service.js';
 import { openKeyStores, checkHsmKeys } from '../certificates/open-key-stores.js';
 import { OcspResponderService } from '../ocsp/ocsp-responder.js';
+import { devRootPassphrase } from '../secrets/installation.js';
 import { FileKeyStore } from '../../ca/keys/file-key-store.js';
 import { loadProfiles } from '../../ca/profiles/profile.js';
 
@@ -24,7 +25,13 @@ export async function buildCertificates(w: Wiring): Promise<Certificates> {
   // The CA: keys in DATA_DIR/keys, sealed with the same master passphrase…
   const fileKeys = new FileKeyStore({ directory: join(resolve(config.dataDir), 'keys'), passphrase: w.options.masterPassphrase, kdfIterations: w.options.keyKdfIterations });
   // …or in an HSM token (CA_KEY_STORE=pkcs11, docs/hsm.md); a missing token or wrong PIN stops the start.
-  const { keyStore, close: closeKeyStores } = await openKeyStores(config, fileKeys);
+  // …and the root key, in its own store under its own passphrase, only for ceremonies (docs/ca.md).
+  // The development CA (dev start, tests) holds a development root passphrase; `serve` holds none.
+  const rootPassphrase = w.options.rootPassphrase ?? (w.options.devCa ? devRootPassphrase(config, true) : undefined);
+  const rootKeys = rootPassphrase
+    ? new FileKeyStore({ directory: w.options.rootKeyDir ?? join(resolve(config.dataDir), 'root-keys'), passphrase: rootPassphrase, kdfIterations: w.options.keyKdfIterations, scheme: 'root' })
+    : undefined;
+  const { keyStore, close: closeKeyStores } = await openKeyStores(config, fileKeys, rootKeys);
   w.onClose(closeKeyStores);
   const caStore = caStorage(db, audit);
   const ca = new CertificateAuthority(caStore, keyStore, await loadProfiles(), clock, { publicUrl: config.server.publicUrl, ...config.ca }, log);
@@ -40,6 +47,10 @@ export async function buildCertificates(w: Wiring): Promise<Certificates> {
     const recovered = await ca.finishUnfinished();
     if (recovered) log.warn({ recovered }, 'finished issuances interrupted by a crash');
     w.jobs.every(5 * 60_000, 'CRL refresh failed', () => ca.refreshCrls());
+    // The root's CRL is renewed only in a ceremony (the service cannot open the root key): warn well before.
+    const watchRootCrls = () => warnRootCrls(caSetup, clock, log, config.ca.rootCrlWarnDays);
+    w.jobs.every(3_600_000, 'root CRL check failed', watchRootCrls);
+    void watchRootCrls().catch((err: unknown) => log.warn({ err }, 'root CRL check failed'));
     // The delegated OCSP signers live 30 days: a new one is made a week before the old expires.
     w.jobs.every(6 * 3_600_000, 'OCSP signer rotation failed', async () => {
       for (const issuer of await ca.issuers()) {
@@ -60,6 +71,17 @@ export async function buildCertificates(w: Wiring): Promise<Certificates> {
   });
   w.onClose(() => responder.close());
   ca.onStatusChange((certificate) => responder.onStatusChange(certificate));
+  caSetup.onIssuersChange(() => responder.announceIssuers());
   await responder.start();
   return { caStore, certificates, responder };
+}
+
+/** Logs a warning for every root whose CRL runs out within `warnDays` (docs/ca.md, "The root key"). */
+async function warnRootCrls(setup: CaSetup, clock: Wiring['clock'], log: Wiring['log'], warnDays: number): Promise<void> {
+  const now = clock.now().getTime();
+  for (const { rootId, nextUpdate } of await setup.rootCrls()) {
+    const daysLeft = nextUpdate ? Math.floor((nextUpdate.getTime() - now) / 86_400_000) : null;
+    if (daysLeft !== null && daysLeft >= warnDays) continue;
+    log.warn({ root: rootId, nextUpdate: nextUpdate?.toISOString() ?? null, daysLeft }, `root CRL of ${rootId} ${nextUpdate ? `runs out ${nextUpdate.toISOString()}` : 'is missing'}: renew it in a ceremony (tinnhiem ca ceremony root-crl --root ${rootId})`);
+  }
 }

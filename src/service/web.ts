@@ -8,7 +8,7 @@ import type { Validation } from './validation.js';
 import type { AppState } from '../web/context.js';
 import type { CertificateLoginService } from '../auth/certificate-login.js';
 import { createApp } from '../web/app.js';
-import { createHttpMetrics, type HttpMetrics } from '../web/metrics.js';
+import { createHttpMetrics, registerRootCrlGauge, type HttpMetrics } from '../web/metrics.js';
 import { databaseReadiness } from '../storage/database-readiness.js';
 import { AuditService } from '../audit/audit-service.js';
 import { AccessTokenVerifier } from '../auth/access-token-verifier.js';
@@ -85,6 +85,7 @@ export function buildWeb(w: Wiring, parts: Parts): Web {
   const strongMethods = (uid: string) => (certificateLoginEnabled ? [certificateLoginMethod(uid)] : []);
   const { responder } = parts.pki;
   const metrics = createHttpMetrics();
+  if (w.role === 'all') registerRootCrlGauge(metrics.registry, () => w.clock.now(), () => parts.pki.certificates.setup.rootCrls());
   const app = createApp({
     config,
     log,

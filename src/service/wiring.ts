@@ -45,6 +45,13 @@ export interface CreateServiceOptions {
   devCa?: boolean;
   /** Extra routers (tests add a slow route to exercise graceful shutdown). */
   extraRouters?: readonly Router<AppState>[];
+  /**
+   * The root key's passphrase: only CA ceremonies (`ca ceremony …`, `ca init`, `ca rotate`) and the
+   * development start pass it; `tinnhiem serve` never does, so the service cannot open the root key.
+   */
+  rootPassphrase?: string;
+  /** Where `root:` keys live (default DATA_DIR/root-keys; removable media for a ceremony). */
+  rootKeyDir?: string;
   /** PBKDF2 iterations for new CA key files (default 600,000; tests lower it for speed). */
   keyKdfIterations?: number;
   /** `ocsp`: serve only the OCSP responder and the health routes (a responder fleet). Default `all`. */

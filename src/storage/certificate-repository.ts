@@ -104,6 +104,7 @@ export class CertificateRepository implements IssuanceLedger<Transaction> {
   async setStatus(trx: Transaction, issuerId: string, serial: string, s: StatusChange, now: Date): Promise<void> {
     await trx('certificates')
       .where({ issuer_id: issuerId, serial })
-      .update({ status: s.status, revoked_at: s.revokedAt, revocation_reason: s.reason, invalidity_date: s.invalidityDate, status_changed_at: now });
+      // Only a release leads back to good: record when, for the delta CRLs' removeFromCRL (RFC 5280 §5.2.4).
+      .update({ status: s.status, revoked_at: s.revokedAt, revocation_reason: s.reason, invalidity_date: s.invalidityDate, status_changed_at: now, ...(s.status === 'good' ? { released_at: now } : {}) });
   }
 }

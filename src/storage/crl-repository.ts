@@ -38,6 +38,16 @@ export class CrlRepository implements CrlStore<Transaction> {
     }));
   }
 
+  async releasedSince(trx: Transaction | null, issuerId: string, since: Date, now: Date): Promise<Array<{ serial: string; releasedAt: Date }>> {
+    const rows = await (trx ?? this.knex)('certificates')
+      .where({ issuer_id: issuerId, status: 'good' })
+      .where('released_at', '>=', since)
+      .where('not_after', '>', now)
+      .orderBy('serial')
+      .select('serial', 'released_at');
+    return rows.map((r: Row) => ({ serial: r.serial as string, releasedAt: date(r.released_at)! }));
+  }
+
   /** The issuer's next CRL number; the caller holds the issuer's CRL lock. */
   async nextNumber(trx: Transaction, issuerId: string): Promise<bigint> {
     const row = await trx('crls').where({ issuer_id: issuerId }).max<{ max: string | number | bigint | null }>('number as max').first();

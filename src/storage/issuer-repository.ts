@@ -18,6 +18,7 @@ function toIssuer(r: Row): IssuerRecord {
     subjectDn: (r.subject_dn as string) ?? null,
     keyIdentifier: (r.key_identifier as string) ?? null,
     createdAt: date(r.created_at)!,
+    announcedAt: date(r.announced_at),
   };
 }
 
@@ -49,6 +50,14 @@ export class IssuerRepository implements IssuerStore<Transaction> {
       created_at: now,
       updated_at: now,
     });
+  }
+
+  async setKeyUri(trx: Transaction, id: string, keyUri: string, now: Date): Promise<void> {
+    await trx('ca_issuers').where({ id }).update({ key_uri: keyUri, updated_at: now });
+  }
+
+  async markAnnounced(trx: Transaction, id: string, now: Date): Promise<void> {
+    await trx('ca_issuers').where({ id }).update({ announced_at: now, updated_at: now });
   }
 
   async activate(trx: Transaction, id: string, c: { der: Buffer; subjectDn: string; keyIdentifier: string | null }, now: Date): Promise<void> {

@@ -1,4 +1,4 @@
-import { Registry, collectDefaultMetrics, type Metric } from 'prom-client';
+import { Gauge, Registry, collectDefaultMetrics, type Metric } from 'prom-client';
 
 export interface HttpMetrics {
   readonly registry: Registry;
@@ -68,4 +68,23 @@ export function createHttpMetrics(): HttpMetrics {
     registry,
     observe: (method, route, status, seconds) => duration.observe(method, route, status, seconds),
   };
+}
+
+/**
+ * `tinnhiem_root_crl_next_update_seconds{root}`: seconds until each root CRL's nextUpdate (negative
+ * once it has run out). The root CRL is renewed only in a ceremony; alert well before zero.
+ */
+export function registerRootCrlGauge(registry: Registry, now: () => Date, rootCrls: () => Promise<Array<{ rootId: string; nextUpdate: Date | null }>>): void {
+  registry.registerMetric(
+    new Gauge({
+      name: 'tinnhiem_root_crl_next_update_seconds',
+      help: "Seconds until the root CRL's nextUpdate (renew it with `tinnhiem ca ceremony root-crl`)",
+      labelNames: ['root'],
+      registers: [],
+      async collect() {
+        this.reset();
+        for (const r of await rootCrls()) this.set({ root: r.rootId }, r.nextUpdate ? Math.round((r.nextUpdate.getTime() - now().getTime()) / 1000) : 0);
+      },
+    }) as unknown as Metric,
+  );
 }

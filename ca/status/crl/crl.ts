@@ -111,19 +111,24 @@ export async function signCrl(tbs: Uint8Array, issuer: Issuer, key: SigningKey):
 }
 
 /**
- * The entries of a delta CRL (§5.2.4): what changed since the base CRL. New or changed entries are
- * listed as they are now; entries gone from the full list (released from hold, or expired) are
- * listed with removeFromCRL (§5.3.1).
+ * The entries of a delta CRL (§5.2.4): what changed since the base CRL, such that *every* full CRL
+ * numbered from the base up to the delta, combined with the delta, gives the current status. New
+ * or changed entries are listed as they are now. With removeFromCRL (§5.3.1): entries gone from
+ * the full list (released from hold, or expired), and every hold released since the base
+ * (`released`) even when it was placed after the base: a full CRL published while it was held
+ * lists it, and only the delta can take it off again.
  */
-export function deltaEntries(base: readonly CrlEntry[], current: readonly CrlEntry[]): CrlEntry[] {
+export function deltaEntries(base: readonly CrlEntry[], current: readonly CrlEntry[], released: ReadonlyArray<{ serial: string; releasedAt: Date }> = []): CrlEntry[] {
   const before = new Map(base.map((e) => [e.serial, e]));
   const now = new Map(current.map((e) => [e.serial, e]));
   const changed = current.filter((e) => {
     const old = before.get(e.serial);
     return !old || old.reason !== e.reason || old.revokedAt.getTime() !== e.revokedAt.getTime();
   });
-  const removed = base
-    .filter((e) => !now.has(e.serial))
-    .map((e): CrlEntry => ({ serial: e.serial, revokedAt: e.revokedAt, reason: 'removeFromCRL' }));
-  return [...changed, ...removed];
+  const removed = new Map<string, CrlEntry>();
+  for (const e of base) if (!now.has(e.serial)) removed.set(e.serial, { serial: e.serial, revokedAt: e.revokedAt, reason: 'removeFromCRL' });
+  for (const r of released) {
+    if (!now.has(r.serial) && !removed.has(r.serial)) removed.set(r.serial, { serial: r.serial, revokedAt: r.releasedAt, reason: 'removeFromCRL' });
+  }
+  return [...changed, ...removed.values()];
 }

@@ -2,6 +2,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { CliFailure, EXIT, cliActor, configFrom, printJsonOr, withService } from '../cli-support.js';
+import { rootKeyOptions, rootPassphrase, type RootOptions } from '../root-passphrase.js';
 
 export function registerCa(program: Command): void {
   const ca = program.command('ca').description('the CA hierarchy: root, issuing CAs, OCSP signers');
@@ -13,14 +14,14 @@ export function registerCa(program: Command): void {
 }
 
 function addInitCommand(ca: Command): void {
-  ca.command('init')
+  rootKeyOptions(ca.command('init'))
     .description('create the root, an issuing CA and its OCSP signer (keys in DATA_DIR/keys, sealed with the master passphrase); or, with --external-root, the issuing CA\'s key and CSR for an external root')
     .option('--external-root', 'the issuing CA will be certified by an external root (e.g. the government CA): write its CSR')
     .option('--csr-out <file>', 'with --external-root: where to write the CSR (default: print it)')
     .option('--key-type <type>', 'ecdsa-p256 (default), ecdsa-p384, rsa-2048…4096, rsa-pss-2048…4096')
     .option('--key-store <store>', 'file (encrypted PKCS#8, default CA_KEY_STORE) or pkcs11 (the token of PKCS11_TOKEN; docs/hsm.md)')
     .option('--json', 'machine-readable output')
-    .action(async (opts: { externalRoot?: boolean; csrOut?: string; keyType?: string; keyStore?: string; json?: boolean }, command: Command) => {
+    .action(async (opts: { externalRoot?: boolean; csrOut?: string; keyType?: string; keyStore?: string; json?: boolean } & RootOptions, command: Command) => {
       if (opts.keyStore !== undefined && opts.keyStore !== 'file' && opts.keyStore !== 'pkcs11') throw new CliFailure(`--key-store must be file or pkcs11, not "${opts.keyStore}"`, EXIT.usage);
       const config = configFrom(command);
       if (opts.externalRoot) {
@@ -31,7 +32,8 @@ function addInitCommand(ca: Command): void {
         );
         return;
       }
-      const issuers = await withService(config, 'ca init', (s) => s.certificates.setup.initHierarchy(cliActor(), { keyType: opts.keyType, keyStore: opts.keyStore }));
+      const root = await rootPassphrase(config, opts);
+      const issuers = await withService(config, 'ca init', (s) => s.certificates.setup.initHierarchy(cliActor(), { keyType: opts.keyType, keyStore: opts.keyStore }), { root });
       printJsonOr(!!opts.json, issuers.map(({ certificate: _c, csr: _r, ...i }) => i), () => issuers.map((i) => `${i.role.padEnd(12)} ${i.id.padEnd(24)} ${i.subjectDn ?? ''}`).join('\n'));
     });
 }
@@ -65,17 +67,19 @@ function addImportCertCommand(ca: Command): void {
 }
 
 function addRotateCommand(ca: Command): void {
-  ca.command('rotate')
+  rootKeyOptions(ca.command('rotate'))
     .description('rotate the issuing CA: a new key (in the same store) and certificate signed by the current root, with CRLs and OCSP signer; the old issuing CA stays served for what it issued')
     .option('--key-type <type>', 'key type of the new issuing CA (default CA_KEY_TYPE)')
     .option('--json', 'machine-readable output')
-    .action(async (opts: { keyType?: string; json?: boolean }, command: Command) => {
-      const issuing = await withService(configFrom(command), 'ca rotate', async (s) => {
+    .action(async (opts: { keyType?: string; json?: boolean } & RootOptions, command: Command) => {
+      const config = configFrom(command);
+      const root = await rootPassphrase(config, opts);
+      const issuing = await withService(config, 'ca rotate', async (s) => {
         const current = await s.certificates.ca.defaultIssuer();
         if (!current.parentId) throw new CliFailure(`issuing CA ${current.id} was certified by an external root: rotate it with \`ca init --external-root\` and \`ca import-cert\``);
         const store = current.keyUri?.startsWith('pkcs11:') ? 'pkcs11' : 'file';
         return s.certificates.setup.createIssuing(cliActor(), current.parentId, { keyType: opts.keyType, keyStore: store });
-      });
+      }, { root });
       printJsonOr(!!opts.json, { id: issuing.id, keyUri: issuing.keyUri, parentId: issuing.parentId, subjectDn: issuing.subjectDn }, () => `new issuing CA ${issuing.id} (${issuing.keyUri}) signed by ${issuing.parentId}; new certificates come from it`);
     });
 }
@@ -88,27 +92,52 @@ function addCeremonyCommands(ca: Command): void {
     return value;
   };
 
-  ceremony
-    .command('generate-root')
+  rootKeyOptions(ceremony.command('generate-root'))
     .description('make a root key (in the HSM with --key-store pkcs11) and its self-signed certificate and first CRL (audit ca.root.create)')
     .option('--key-type <type>', 'ecdsa-p256 (default CA_KEY_TYPE), ecdsa-p384, rsa-2048…4096')
     .option('--key-store <store>', 'file or pkcs11 (default CA_KEY_STORE)', keyStoreOption)
     .option('--json', 'machine-readable output')
-    .action(async (opts: { keyType?: string; keyStore?: string; json?: boolean }, command: Command) => {
-      const root = await withService(configFrom(command), 'ca ceremony generate-root', (s) => s.certificates.setup.createRoot(cliActor(), { keyType: opts.keyType, keyStore: opts.keyStore }));
+    .action(async (opts: { keyType?: string; keyStore?: string; json?: boolean } & RootOptions, command: Command) => {
+      const config = configFrom(command);
+      const rootKey = await rootPassphrase(config, opts);
+      const root = await withService(config, 'ca ceremony generate-root', (s) => s.certificates.setup.createRoot(cliActor(), { keyType: opts.keyType, keyStore: opts.keyStore }), { root: rootKey });
       printJsonOr(!!opts.json, { id: root.id, keyUri: root.keyUri, subjectDn: root.subjectDn }, () => `root ${root.id} created (${root.keyUri}): ${root.subjectDn}`);
     });
 
-  ceremony
-    .command('sign-issuing')
+  rootKeyOptions(ceremony.command('sign-issuing'))
     .description('the root signs a new issuing CA (key in the root\'s store), with its CRLs and OCSP signer (audit ca.issuing.create); older issuing CAs stay served')
     .requiredOption('--root <id>', 'the root that signs')
     .option('--key-type <type>', 'key type of the issuing CA (default CA_KEY_TYPE)')
     .option('--key-store <store>', 'file or pkcs11 (default: the root\'s store)', keyStoreOption)
     .option('--json', 'machine-readable output')
-    .action(async (opts: { root: string; keyType?: string; keyStore?: string; json?: boolean }, command: Command) => {
-      const issuing = await withService(configFrom(command), 'ca ceremony sign-issuing', (s) => s.certificates.setup.createIssuing(cliActor(), opts.root, { keyType: opts.keyType, keyStore: opts.keyStore }));
+    .action(async (opts: { root: string; keyType?: string; keyStore?: string; json?: boolean } & RootOptions, command: Command) => {
+      const config = configFrom(command);
+      const root = await rootPassphrase(config, opts);
+      const issuing = await withService(config, 'ca ceremony sign-issuing', (s) => s.certificates.setup.createIssuing(cliActor(), opts.root, { keyType: opts.keyType, keyStore: opts.keyStore }), { root });
       printJsonOr(!!opts.json, { id: issuing.id, keyUri: issuing.keyUri, parentId: issuing.parentId, subjectDn: issuing.subjectDn }, () => `issuing CA ${issuing.id} signed by ${opts.root} (${issuing.keyUri}): ${issuing.subjectDn}`);
+    });
+
+  rootKeyOptions(ceremony.command('root-crl'))
+    .description("the root signs its next CRL (the issuing CAs' CDP), due before the current one's nextUpdate (audit crl.generate)")
+    .requiredOption('--root <id>', 'the root')
+    .option('--json', 'machine-readable output')
+    .action(async (opts: { root: string; json?: boolean } & RootOptions, command: Command) => {
+      const config = configFrom(command);
+      const root = await rootPassphrase(config, opts);
+      const crl = await withService(config, 'ca ceremony root-crl', (s) => s.certificates.setup.renewRootCrl(cliActor(), opts.root), { root });
+      printJsonOr(!!opts.json, { root: opts.root, number: crl.number.toString(), nextUpdate: crl.nextUpdate.toISOString() }, () => `root ${opts.root}: CRL #${crl.number}, next update ${crl.nextUpdate.toISOString()}`);
+    });
+
+  rootKeyOptions(ceremony.command('migrate-root'))
+    .description('move a root key sealed with MASTER_PASSPHRASE (installations made before the root was kept apart) into the root store under its own passphrase (audit ca.root.migrate)')
+    .requiredOption('--root <id>', 'the root')
+    .option('--json', 'machine-readable output')
+    .action(async (opts: { root: string; json?: boolean } & RootOptions, command: Command) => {
+      const config = configFrom(command);
+      const root = await rootPassphrase(config, opts);
+      if (!root.passphrase) throw new CliFailure('migrate-root needs the new root passphrase: --root-passphrase-file FILE, or run it on a terminal', EXIT.usage);
+      const moved = await withService(config, 'ca ceremony migrate-root', (s) => s.certificates.setup.migrateRoot(cliActor(), opts.root), { root });
+      printJsonOr(!!opts.json, { id: moved.id, keyUri: moved.keyUri }, () => `root ${moved.id} now ${moved.keyUri}: sealed with the root passphrase; MASTER_PASSPHRASE no longer opens it`);
     });
 
   ceremony

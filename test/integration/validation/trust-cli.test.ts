@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import { createTestDatabase, type TestDatabase } from '../../support/test-db.js';
@@ -17,7 +17,9 @@ beforeAll(async () => {
   dir = tmp('tinnhiem-trust-cli-');
   env = { ...t.env, DATA_DIR: t.env.DATA_DIR ?? dir, MASTER_PASSPHRASE: 'trust-cli-test-passphrase' };
   expect((await runCli(['init'], env)).code).toBe(0);
-  expect((await runCli(['ca', 'init'], env)).code).toBe(0);
+  // The root key is sealed with its own passphrase (docs/ca.md, "The root key").
+  writeFileSync(join(dir, 'root-passphrase'), 'trust-cli-root-passphrase\n', { mode: 0o600 });
+  expect((await runCli(['ca', 'init', '--root-passphrase-file', join(dir, 'root-passphrase')], env)).code).toBe(0);
 });
 afterAll(async () => {
   await t?.destroy();

@@ -106,4 +106,19 @@ describe('deltaEntries', () => {
       { serial: '04', revokedAt: at(1), reason: 'removeFromCRL' },
     ]);
   });
+
+  it('lists removeFromCRL for a hold placed after the base and released since (never on the base)', () => {
+    const base: CrlEntry[] = [{ serial: '01', revokedAt: at(1), reason: 'superseded' }];
+    const current: CrlEntry[] = [
+      base[0],
+      { serial: '07', revokedAt: at(4), reason: 'certificateHold' }, // released, then held again: held now
+    ];
+    const released = [
+      { serial: '06', releasedAt: at(3) }, // held at 2 (a full CRL listed it), released at 3
+      { serial: '07', releasedAt: at(3) },
+    ];
+    expect(deltaEntries(base, current, released)).toEqual([current[1], { serial: '06', revokedAt: at(3), reason: 'removeFromCRL' }]);
+    // The base's own released holds are not listed twice.
+    expect(deltaEntries([{ serial: '06', revokedAt: at(1), reason: 'certificateHold' }], [], released.slice(0, 1))).toEqual([{ serial: '06', revokedAt: at(1), reason: 'removeFromCRL' }]);
+  });
 });
