@@ -76,7 +76,7 @@ export async function verifyWithCheckpoints(events: AsyncIterable<AuditEvent>, e
   }
   const chain = await verifyChain(watched());
   const headSeq = chain.head?.seq ?? 0;
-  const beyond = believed.checkpoints.filter((c) => c.seq > headSeq).sort((a, b) => b.seq - a.seq)[0];
+  const beyond = believed.checkpoints.filter((c) => c.seq > headSeq).sort((a, b) => a.seq - b.seq)[0];
   const anchored = lastAnchored as Checkpoint | null;
   const summary: AnchoredVerification['checkpoints'] = {
     source: evidence.source,

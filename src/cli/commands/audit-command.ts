@@ -51,7 +51,7 @@ function describe(result: AnchoredVerification): string {
   if (!result.ok) return `AUDIT CHAIN BROKEN at event #${result.firstBad!.seq} (${result.firstBad!.problem}): ${result.firstBad!.message}`;
   const lines = [`audit chain intact: ${result.checked} events${result.head ? `, head #${result.head.seq} ${result.head.hash}` : ''}`];
   const c = result.checkpoints;
-  if (!c) lines.push('not checked against checkpoints (none configured): a rewrite with recomputed hashes or a cut tail would not show (docs/audit.md)');
+  if (!c) lines.push('not checked against checkpoints: a rewrite with recomputed hashes or a cut tail would not show (docs/audit.md)');
   else if (!c.lastAnchored) lines.push(`no checkpoint in ${c.source} covers the log yet: none of its ${result.checked} events is anchored`);
   else {
     const stamped = c.lastAnchored.timeStampedAt ? `, time-stamped ${c.lastAnchored.timeStampedAt}` : '';
