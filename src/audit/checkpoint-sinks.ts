@@ -67,9 +67,11 @@ export function syslogRecord(checkpoint: Checkpoint, host = hostname(), pid = pr
   // SD-ID with the documentation enterprise number of RFC 5612 (32473): the parameters repeat the
   // line's anchor so a collector can index them; the MSG is the checkpoint line itself.
   const sd = `[checkpoint@32473 seq="${sdValue(checkpoint.seq)}" hash="${sdValue(checkpoint.hash)}" at="${sdValue(checkpoint.at)}" keyId="${sdValue(checkpoint.keyId)}"]`;
-  const safeHost = host.replace(/[^\x21-\x7e]/g, '').slice(0, 255) || '-';
+  const safeHost = host.replace(/[^\x21-\x7a|~]/g, '').slice(0, 255) || '-';
   return `<${pri}>1 ${checkpoint.at} ${safeHost} tinnhiem ${pid} audit-checkpoint ${sd} ${checkpointLine(checkpoint)}`;
 }
+
+const UDP_RECORD_BYTES = 2048;
 
 /** Remote syslog over UDP (RFC 5426: one record per datagram) or TCP (RFC 6587 §3.4.1 octet counting). */
 export class SyslogCheckpointSink implements CheckpointSink {
@@ -82,8 +84,12 @@ export class SyslogCheckpointSink implements CheckpointSink {
   }
 
   send(checkpoint: Checkpoint): Promise<void> {
-    const record = Buffer.from(syslogRecord(checkpoint), 'utf8');
-    return this.target.protocol === 'udp' ? this.sendUdp(record) : this.sendTcp(record);
+    let record = Buffer.from(syslogRecord(checkpoint), 'utf8');
+    if (this.target.protocol === 'tcp') return this.sendTcp(record);
+    // RFC 5426 §3.2: receivers SHOULD take 2048 octets. The time-stamp token (outside the signed
+    // part, and kept in the file) is left out of a datagram that would be larger.
+    if (record.length > UDP_RECORD_BYTES && checkpoint.tsa) record = Buffer.from(syslogRecord({ ...checkpoint, tsa: undefined }), 'utf8');
+    return this.sendUdp(record);
   }
 
   private sendUdp(record: Buffer): Promise<void> {

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import { GENESIS_HASH, eventHash, verifyChain, type AuditEvent } from '../../../src/audit/audit-chain.js';
-import { signCheckpoint, signedBytes, type Checkpoint } from '../../../src/audit/checkpoint.js';
+import { auditPublicKey, checkpointProblem, parseCheckpoint, signCheckpoint, signedBytes, type Checkpoint } from '../../../src/audit/checkpoint.js';
 import type { AuditCheckpointer } from '../../../src/audit/audit-checkpointer.js';
 import { loadConfig } from '../../../src/config/load-config.js';
 import { createCheckpointer } from '../../../src/service/audit-checkpoints.js';
@@ -130,6 +130,7 @@ describeWithProgram('openssl', 'openssl')(`audit checkpoints outside the databas
     // Remote syslog got the same checkpoints as RFC 5424 records.
     await new Promise((r) => setTimeout(r, 200));
     expect(udpRecords.map((r) => JSON.parse(r.slice(r.indexOf('] {') + 2)).seq)).toEqual([3, 5, 10]);
+    for (const r of udpRecords) expect(checkpointProblem(parseCheckpoint(r.slice(r.indexOf('] {') + 2)), auditPublicKey(encodePem(auditKey.spki, 'PUBLIC KEY')))).toBeNull();
     expect(udpRecords[0]).toMatch(/^<109>1 \S+ \S+ tinnhiem \d+ audit-checkpoint \[checkpoint@32473 seq="3" /);
 
     // Each carries an RFC 3161 token that OpenSSL verifies against the TSA's root.
