@@ -4,7 +4,10 @@ import type { Config } from '../config/schema.js';
 import type { Wiring } from './wiring.js';
 import type { KeyStore, SigningKey } from '../../ca/keys/key-store.js';
 import { AuditCheckpointer } from '../audit/audit-checkpointer.js';
-import { FileCheckpointSink, SyslogCheckpointSink, type CheckpointSink } from '../audit/checkpoint-sinks.js';
+import { readFile } from 'node:fs/promises';
+import { FileCheckpointSink, SyslogCheckpointSink, readCheckpointFile, type CheckpointSink } from '../audit/checkpoint-sinks.js';
+import { auditPublicKey } from '../audit/checkpoint.js';
+import type { CheckpointEvidence } from '../audit/checkpoint-verification.js';
 import { AuditCheckpointRepository } from '../storage/audit-checkpoint-repository.js';
 import type { Database } from '../storage/db.js';
 import type { AuditRepository } from '../storage/audit-repository.js';
@@ -65,4 +68,21 @@ export async function startAuditCheckpoints(w: Wiring, keyStore: KeyStore): Prom
   w.jobs.every(pollMs, 'audit checkpoint failed', () => checkpointer.runOnce());
   w.onClose(() => checkpointer.close());
   return checkpointer;
+}
+
+/**
+ * The checkpoints the service itself compares the chain with (the API's verification, the
+ * console): the configured file and AUDIT_PUBLIC_KEY_FILE, read at each verification; null when
+ * no public key is configured. A file not written yet reads as no checkpoints. An auditor does
+ * not rely on this: they run `tinnhiem audit verify` with their own copies.
+ */
+export function configuredCheckpoints(config: Config): () => Promise<CheckpointEvidence | null> {
+  return async () => {
+    if (!config.audit.publicKeyFile) return null;
+    const publicKey = auditPublicKey(await readFile(config.audit.publicKeyFile, 'utf8'));
+    const source = checkpointFilePath(config).path;
+    const lines = await readCheckpointFile(source).catch((err: NodeJS.ErrnoException) => (err.code === 'ENOENT' ? [] : Promise.reject(err)));
+    const tsaCerts = config.audit.tsaCertFile ? ((await readFile(config.audit.tsaCertFile, 'utf8')).match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? []) : [];
+    return { source, lines, publicKey, tsaCerts };
+  };
 }

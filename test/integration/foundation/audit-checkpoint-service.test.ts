@@ -3,10 +3,13 @@
  * with the audit key in a PKCS#11 token, driven by the operator's commands: `audit key create`,
  * `audit checkpoint`, `audit verify` (docs/audit.md).
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, expect, it } from '@jest/globals';
 import { parseCheckpoint, checkpointProblem, auditPublicKey } from '../../../src/audit/checkpoint.js';
+import { AuditService } from '../../../src/audit/audit-service.js';
+import { loadConfig } from '../../../src/config/load-config.js';
+import { configuredCheckpoints } from '../../../src/service/audit-checkpoints.js';
 import { FileKeyStore } from '../../../ca/keys/file-key-store.js';
 import { parseKeySpec } from '../../../ca/keys/key-store.js';
 import { encodePem } from '../../../ca/asn1/der.js';
@@ -31,7 +34,10 @@ describe(`audit checkpoints in the service (${kind})`, () => {
     const key = await new FileKeyStore({ directory: join(database.keyDir, 'keys'), passphrase: TEST_PASSPHRASE, kdfIterations: 1_000 }).generate(parseKeySpec('ecdsa-p256'), 'audit');
     await database.close();
     const file = join(tmp('tinnhiem-anchor-'), 'checkpoints.jsonl');
-    const service = await startTestService({ database, env: { AUDIT_KEY_URI: 'file:audit', AUDIT_CHECKPOINT_FILE: file, AUDIT_CHECKPOINT_SECONDS: '5', AUDIT_CHECKPOINT_EVENTS: '1' } });
+    const publicKeyFile = join(database.keyDir, 'audit.pub.pem');
+    writeFileSync(publicKeyFile, encodePem(key.spki, 'PUBLIC KEY'));
+    const env = { AUDIT_KEY_URI: 'file:audit', AUDIT_CHECKPOINT_FILE: file, AUDIT_PUBLIC_KEY_FILE: publicKeyFile, AUDIT_CHECKPOINT_SECONDS: '5', AUDIT_CHECKPOINT_EVENTS: '1' };
+    const service = await startTestService({ database, env });
     cleanups.push(async () => {
       await service.close();
       await database.destroy();
@@ -45,6 +51,10 @@ describe(`audit checkpoints in the service (${kind})`, () => {
     const last = lines.find((c) => c.seq === head.seq)!;
     expect(last.hash).toBe(head.hash.toString('hex'));
     expect(checkpointProblem(last, auditPublicKey(encodePem(key.spki, 'PUBLIC KEY')))).toBeNull();
+
+    // The service's own verification (API /api/v1/audit/verification, the console) compares with them too.
+    const verification = await new AuditService(service.service.audit, configuredCheckpoints(loadConfig({ env: { DATA_DIR: database.keyDir, ...env } }))).verify();
+    expect(verification).toMatchObject({ ok: true, checkpoints: { source: file, lastAnchored: { seq: head.seq } } });
   }, 120_000);
 });
 
