@@ -2,7 +2,8 @@ import { hostname } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import type { Config } from '../config/schema.js';
 import type { Wiring } from './wiring.js';
-import type { KeyStore, SigningKey } from '../../ca/keys/key-store.js';
+import { KeyStoreUnavailableError, type KeyStore, type SigningKey } from '../../ca/keys/key-store.js';
+import { asAppError } from '../errors/app-error.js';
 import { AuditCheckpointer } from '../audit/audit-checkpointer.js';
 import { readFile } from 'node:fs/promises';
 import { FileCheckpointSink, SyslogCheckpointSink, readCheckpointFile, type CheckpointSink } from '../audit/checkpoint-sinks.js';
@@ -63,7 +64,14 @@ export async function startAuditCheckpoints(w: Wiring, keyStore: KeyStore): Prom
     log.warn({ file: file.path }, 'audit checkpoints are written inside DATA_DIR, which is for development only: set AUDIT_CHECKPOINT_FILE to a file on another volume (and AUDIT_SYSLOG_URL or AUDIT_TSA_URL) (docs/audit.md)');
   }
   const checkpointer = createCheckpointer({ ...w, keyStore });
-  await keyStore.load(config.audit.keyUri);
+  try {
+    await keyStore.load(config.audit.keyUri);
+  } catch (error) {
+    // As the CA's HSM keys (docs/hsm.md, start-up checks): one line, exit code 2.
+    const known = asAppError(error);
+    if (known) throw new KeyStoreUnavailableError(`the audit key (AUDIT_KEY_URI): ${known.detail}`);
+    throw error;
+  }
   const pollMs = Math.min(config.audit.checkpointSeconds * 1000, 30_000);
   w.jobs.every(pollMs, 'audit checkpoint failed', () => checkpointer.runOnce());
   w.onClose(() => checkpointer.close());

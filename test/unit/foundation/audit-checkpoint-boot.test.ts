@@ -48,7 +48,7 @@ describe('audit checkpoints at boot', () => {
   });
 
   it('a key that does not load stops the start; a bad syslog URL is refused by the configuration', async () => {
-    await expect(boot({ AUDIT_KEY_URI: 'file:missing' }, true)).rejects.toThrow(/key file:missing not found/);
+    await expect(boot({ AUDIT_KEY_URI: 'file:missing' }, true)).rejects.toThrow(/^the audit key \(AUDIT_KEY_URI\): key file:missing not found/);
     expect(() => loadConfig({ env: { AUDIT_SYSLOG_URL: 'http://syslog' } })).toThrow(/AUDIT_SYSLOG_URL .*udp:\/\/host/);
   });
 });
