@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
@@ -92,6 +92,17 @@ describeWithProgram('openssl', 'openssl')('audit checkpoints: an independent ver
     expect(out).toContain('Verified OK');
     writeFileSync(join(dir, 'payload'), signedBytes({ ...c, seq: 8 }));
     expect(() => execFileSync('openssl', ['dgst', '-sha256', '-verify', join(dir, 'pub.pem'), '-signature', join(dir, 'sig'), join(dir, 'payload')], { stdio: 'pipe' })).toThrow();
+  });
+});
+
+describeWithProgram('openssl', 'openssl')('audit checkpoints: the public key as a certificate', () => {
+  it('a certificate of the audit key gives the same key id as its public key', () => {
+    const p = (n: string) => join(dir, n);
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', p('k.pem'), '-out', p('c.pem'), '-days', '2', '-subj', '/CN=Audit key'], { stdio: 'pipe' });
+    const pub = execFileSync('openssl', ['pkey', '-in', p('k.pem'), '-pubout']).toString();
+    const fromCert = auditPublicKey(readFileSync(p('c.pem'), 'utf8'));
+    expect(fromCert.keyId).toBe(auditPublicKey(pub).keyId);
+    expect(fromCert.keyId).toMatch(/^sha256:[0-9a-f]{64}$/);
   });
 });
 
