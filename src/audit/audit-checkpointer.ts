@@ -46,10 +46,18 @@ export class CheckpointRefused extends Error {}
  * that was already rewritten.
  */
 export class AuditCheckpointer {
+  private running: Promise<Checkpoint | null> | null = null;
+
   constructor(private readonly o: CheckpointerOptions) {}
 
-  /** One run; `force` signs even when no checkpoint is due (`tinnhiem audit checkpoint`). */
-  async runOnce(options: { force?: boolean } = {}): Promise<Checkpoint | null> {
+  /** One run; `force` signs even when no checkpoint is due (`tinnhiem audit checkpoint`). A run still going (a slow TSA) is not doubled. */
+  runOnce(options: { force?: boolean } = {}): Promise<Checkpoint | null> {
+    if (this.running) return this.running.then(() => null, () => null);
+    const run = (this.running = this.run(options).finally(() => (this.running = null)));
+    return run;
+  }
+
+  private async run(options: { force?: boolean }): Promise<Checkpoint | null> {
     const { store, clock } = this.o;
     if (!(await store.tryLease(this.o.nodeId, this.o.leaseMs))) return null;
     const last = await store.lastCheckpoint();
