@@ -8,6 +8,7 @@ import * as createFederation from './20261127140000_create_federation.js';
 import * as createPasskeys from './20261127150000_create_passkeys.js';
 import * as addCertificatesReleasedAt from './20261203140000_add_certificates_released_at.js';
 import * as addIssuersAnnouncedAt from './20261203140100_add_issuers_announced_at.js';
+import * as createAuditCheckpoints from './20261203150000_create_audit_checkpoints.js';
 
 /**
  * Migrations are listed here, not discovered on disk, so the same list runs under tsx, jest and
@@ -29,6 +30,7 @@ export const migrations: readonly Migration[] = [
   { name: '20261127150000_create_passkeys', ...createPasskeys },
   { name: '20261203140000_add_certificates_released_at', ...addCertificatesReleasedAt },
   { name: '20261203140100_add_issuers_announced_at', ...addIssuersAnnouncedAt },
+  { name: '20261203150000_create_audit_checkpoints', ...createAuditCheckpoints },
 ];
 
 export const migrationSource: Knex.MigrationSource<Migration> = {

@@ -73,12 +73,15 @@ export interface ChainVerification {
   firstBad?: { seq: number; problem: ChainProblem; message: string };
 }
 
-/** Walks events in `seq` order and names the first one that does not fit the chain. */
-export async function verifyChain(events: AsyncIterable<AuditEvent>): Promise<ChainVerification> {
-  let expectedSeq = 1;
-  let expectedPrev = GENESIS_HASH;
+/**
+ * Walks events in `seq` order and names the first one that does not fit the chain. `start` is a
+ * trusted event to continue from (a checkpoint's head): `events` then begin right after it.
+ */
+export async function verifyChain(events: AsyncIterable<AuditEvent>, start?: { seq: number; hash: Buffer }): Promise<ChainVerification> {
+  let expectedSeq = (start?.seq ?? 0) + 1;
+  let expectedPrev = start?.hash ?? GENESIS_HASH;
   let checked = 0;
-  let head: ChainVerification['head'] = null;
+  let head: ChainVerification['head'] = start ? { seq: start.seq, hash: start.hash.toString('hex') } : null;
   for await (const event of events) {
     checked++;
     const fail = (problem: ChainProblem, message: string): ChainVerification => ({

@@ -1,4 +1,5 @@
 import { verifyChain, type AuditEvent, type ChainVerification } from './audit-chain.js';
+import { verifyWithCheckpoints, type AnchoredVerification, type CheckpointEvidence } from './checkpoint-verification.js';
 
 export interface AuditQuery {
   action?: string;
@@ -15,13 +16,19 @@ export interface AuditLogReader {
 }
 
 export class AuditService {
-  constructor(private readonly reader: AuditLogReader) {}
+  /** `checkpoints`: the configured checkpoints and audit public key (null: chain only). */
+  constructor(
+    private readonly reader: AuditLogReader,
+    private readonly checkpoints: () => Promise<CheckpointEvidence | null> = () => Promise.resolve(null),
+  ) {}
 
   list(query: AuditQuery): Promise<AuditEvent[]> {
     return this.reader.list(query);
   }
 
-  verify(): Promise<ChainVerification> {
-    return verifyChain(this.reader.all());
+  /** The chain, and its agreement with the checkpoints when they are configured (docs/audit.md). */
+  async verify(): Promise<ChainVerification | AnchoredVerification> {
+    const evidence = await this.checkpoints();
+    return evidence ? verifyWithCheckpoints(this.reader.all(), evidence) : verifyChain(this.reader.all());
   }
 }

@@ -176,6 +176,24 @@ export const configSchema = z.object({
       fetchPrivateNetworks: booleanish.default(false),
     })
     .prefault({}),
+  // Audit checkpoints (docs/audit.md): the chain's head signed outside the database.
+  audit: z
+    .object({
+      keyUri: z.string().trim().min(1).optional(),
+      publicKeyFile: z.string().trim().min(1).optional(),
+      checkpointFile: z.string().trim().min(1).optional(),
+      syslogUrl: z
+        .string()
+        .trim()
+        .refine((v) => URL.canParse(v) && /^(udp|tcp):$/.test(new URL(v).protocol) && !!new URL(v).hostname, { message: 'expected udp://host[:port] or tcp://host[:port]' })
+        .optional(),
+      tsaUrl: httpUrl.optional(),
+      tsaCertFile: z.string().trim().min(1).optional(),
+      checkpointEvents: integer(1, 10_000_000).default(1000),
+      checkpointSeconds: integer(5, 24 * 3600).default(600),
+      sinkTimeoutMs: integer(100, 60_000).default(5_000),
+    })
+    .prefault({}),
   log: z
     .object({
       level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -338,4 +356,22 @@ export const envVars: readonly EnvVar[] = [
     path: 'ocsp.fenceMs',
     doc: 'How long an OCSP node keeps answering from memory when it cannot read the status-change feed (a database restart); after that it answers tryLater. A revoke waits up to this plus 2 s for a silent node (at least 3 × OCSP_CHANGE_POLL_MS).',
   },
+  // Audit checkpoints (issue 18).
+  {
+    name: 'AUDIT_KEY_URI',
+    path: 'audit.keyUri',
+    doc: 'Key that signs audit checkpoints (`file:<name>` or `pkcs11:token=…;object=…`; make one with `tinnhiem audit key create`). Unset: no checkpoints, and the audit log is not anchored outside the database.',
+  },
+  { name: 'AUDIT_PUBLIC_KEY_FILE', path: 'audit.publicKeyFile', doc: 'PEM public key (or certificate) of the audit key, with which `tinnhiem audit verify` checks checkpoints (`--public-key` overrides it).' },
+  {
+    name: 'AUDIT_CHECKPOINT_FILE',
+    path: 'audit.checkpointFile',
+    doc: 'Append-only file that receives every checkpoint, one JSON line each: put it on another volume or host. Default DATA_DIR/audit-checkpoints.jsonl, for development only.',
+  },
+  { name: 'AUDIT_SYSLOG_URL', path: 'audit.syslogUrl', doc: 'Remote syslog (RFC 5424) that also receives every checkpoint: udp://host[:514] or tcp://host[:601].' },
+  { name: 'AUDIT_TSA_URL', path: 'audit.tsaUrl', doc: 'RFC 3161 time-stamping authority that time-stamps every checkpoint (the token is kept in the checkpoint line).' },
+  { name: 'AUDIT_TSA_CERT_FILE', path: 'audit.tsaCertFile', doc: 'PEM certificate of the TSA (or its CA) that `tinnhiem audit verify` requires as the signer of checkpoint time-stamps.' },
+  { name: 'AUDIT_CHECKPOINT_EVENTS', path: 'audit.checkpointEvents', doc: 'A checkpoint is signed once this many events were added since the last one…' },
+  { name: 'AUDIT_CHECKPOINT_SECONDS', path: 'audit.checkpointSeconds', doc: '…or once this many seconds passed since the last one and there are new events (one node at a time signs, by lease).' },
+  { name: 'AUDIT_SINK_TIMEOUT_MS', path: 'audit.sinkTimeoutMs', doc: 'Timeout of one delivery to the syslog server or the TSA; a failed delivery is retried at the next run.' },
 ];

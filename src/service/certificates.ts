@@ -12,12 +12,16 @@ import { OcspResponderService } from '../ocsp/ocsp-responder.js';
 import { devRootPassphrase } from '../secrets/installation.js';
 import { FileKeyStore } from '../../ca/keys/file-key-store.js';
 import { loadProfiles } from '../../ca/profiles/profile.js';
+import { startAuditCheckpoints } from './audit-checkpoints.js';
+import type { AuditCheckpointer } from '../audit/audit-checkpointer.js';
 
 /** The CA side: key stores, the CA and RA, the registry facade and the OCSP responder. */
 export interface Certificates {
   caStore: ReturnType<typeof caStorage>;
   certificates: CertificateService;
   responder: OcspResponderService;
+  /** Signs audit checkpoints (null: AUDIT_KEY_URI unset, or an OCSP-only node). */
+  auditCheckpointer: AuditCheckpointer | null;
 }
 
 export async function buildCertificates(w: Wiring): Promise<Certificates> {
@@ -43,6 +47,7 @@ export async function buildCertificates(w: Wiring): Promise<Certificates> {
     await caSetup.initHierarchy('system');
     log.info('development CA created (root, issuing CA, OCSP signer)');
   }
+  const auditCheckpointer = w.role === 'all' ? await startAuditCheckpoints(w, keyStore) : null;
   if (w.role === 'all') {
     const recovered = await ca.finishUnfinished();
     if (recovered) log.warn({ recovered }, 'finished issuances interrupted by a crash');
@@ -73,7 +78,7 @@ export async function buildCertificates(w: Wiring): Promise<Certificates> {
   ca.onStatusChange((certificate) => responder.onStatusChange(certificate));
   caSetup.onIssuersChange(() => responder.announceIssuers());
   await responder.start();
-  return { caStore, certificates, responder };
+  return { caStore, certificates, responder, auditCheckpointer };
 }
 
 /** Logs a warning for every root whose CRL runs out within `warnDays` (docs/ca.md, "The root key"). */

@@ -15,6 +15,7 @@ import type { PasskeyService } from '../webauthn/passkey-service.js';
 import type { CertificateLoginService } from '../auth/certificate-login.js';
 import type { CertificateService } from '../certificates/certificate-service.js';
 import type { OcspResponderService } from '../ocsp/ocsp-responder.js';
+import type { AuditCheckpointer } from '../audit/audit-checkpointer.js';
 import type { TrustStore } from '../validation/trust-store.js';
 import type { SignatureValidator } from '../validation/signature-validator.js';
 import type { SigningKeyService } from '../../oidc/keys/signing-keys.js';
@@ -44,6 +45,8 @@ export interface Service {
   readonly oidc: OidcProvider;
   readonly certificates: CertificateService;
   readonly ocsp: OcspResponderService;
+  /** Signs audit checkpoints (docs/audit.md); null when AUDIT_KEY_URI is unset. */
+  readonly auditCheckpointer: AuditCheckpointer | null;
   readonly federated: FederatedAccountService;
   readonly passkeys: PasskeyService;
   readonly certificateLogin: CertificateLoginService;
@@ -116,6 +119,7 @@ async function assemble(w: Wiring, closeAll: () => Promise<void>): Promise<Servi
     passkeys: identity.passkeys,
     certificates: pki.certificates,
     ocsp: pki.responder,
+    auditCheckpointer: pki.auditCheckpointer,
     certificateLogin,
     validation,
     beginShutdown: () => {

@@ -11,6 +11,7 @@ import { createApp } from '../web/app.js';
 import { createHttpMetrics, registerRootCrlGauge, type HttpMetrics } from '../web/metrics.js';
 import { databaseReadiness } from '../storage/database-readiness.js';
 import { AuditService } from '../audit/audit-service.js';
+import { configuredCheckpoints } from './audit-checkpoints.js';
 import { AccessTokenVerifier } from '../auth/access-token-verifier.js';
 import { auditRouter } from '../web/api/audit-router.js';
 import { certificatesRouter } from '../web/api/certificates-router.js';
@@ -133,7 +134,7 @@ function featureRouters(w: Wiring, parts: Parts, strongMethods: (uid: string) =>
   const provider = () => identity.oidc.provider;
   const { certificates } = pki;
   const publicOrigin = new URL(config.server.publicUrl).origin;
-  const audit = new AuditService(w.audit);
+  const audit = new AuditService(w.audit, configuredCheckpoints(w.config));
   const verifier = new AccessTokenVerifier(
     issuerOf(config.server),
     apiResource(config.server),

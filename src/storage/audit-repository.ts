@@ -83,14 +83,26 @@ export class AuditRepository {
   }
 
   /** Every event in chain order, read in pages so a long log never sits in memory at once. */
-  async *all(pageSize = 1_000): AsyncGenerator<AuditEvent> {
-    let after = 0;
+  async *all(pageSize = 1_000, afterSeq = 0): AsyncGenerator<AuditEvent> {
+    let after = afterSeq;
     for (;;) {
       const rows = await this.knex<AuditRow>('audit_events').where('seq', '>', after).orderBy('seq').limit(pageSize);
       for (const row of rows) yield toEvent(row);
       if (rows.length < pageSize) return;
       after = normalise.int(rows[rows.length - 1].seq);
     }
+  }
+
+  /** The event `seq`, or null. */
+  async event(seq: number): Promise<AuditEvent | null> {
+    const row = await this.knex<AuditRow>('audit_events').where('seq', seq).first();
+    return row ? toEvent(row) : null;
+  }
+
+  /** The newest event's sequence number (0: the log is empty). */
+  async headSeq(): Promise<number> {
+    const row = (await this.knex('audit_events').max('seq as seq').first()) as { seq: string | number | bigint | null } | undefined;
+    return row?.seq == null ? 0 : normalise.int(row.seq);
   }
 
   async list(filter: AuditFilter = {}): Promise<AuditEvent[]> {
