@@ -21,7 +21,7 @@ export async function up(knex: Knex): Promise<void> {
       payload = payload - 'jti',
       user_code = CASE WHEN user_code IS NULL THEN NULL ELSE encode(sha256(convert_to(user_code, 'UTF8')), 'hex') END,
       account_id = payload->>'accountId'`);
-  await knex.raw(`UPDATE oidc_payloads SET payload = payload - 'userCode' WHERE payload ? 'userCode'`);
+  await knex.raw(`UPDATE oidc_payloads SET payload = payload - 'userCode' WHERE payload->>'userCode' IS NOT NULL`);
 }
 
 export async function down(knex: Knex): Promise<void> {
