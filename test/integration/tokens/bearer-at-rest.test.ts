@@ -78,6 +78,9 @@ describe(`bearer values at rest (${db})`, () => {
       'portal secret': portal.secret!,
       'machine secret': machine.secret!,
     };
+    const sessionCookie = /(?:^|; )_session=([^;]+)/.exec(browser.jar.header(new URL(`${t.url}/oidc/auth`)))?.[1];
+    expect(sessionCookie).toBeDefined();
+    values['session cookie'] = sessionCookie!;
     // The values must be real and alive before the scan, or the test could pass for nothing.
     expect((await client.tokenIntrospection(config, refreshed.refresh_token!)).active).toBe(true);
     expect((await client.tokenIntrospection(config, opaque.tokens.access_token)).active).toBe(true);
