@@ -1,5 +1,6 @@
 import { createLocalJWKSet, errors as joseErrors, jwtVerify, type JWK, type JWTPayload } from 'jose';
 import { systemClock, type Clock } from '../lifecycle/clock.js';
+import type { DpopProofs } from './dpop.js';
 
 export interface VerifiedAccessToken {
   subject: string;
@@ -40,6 +41,8 @@ export class AccessTokenVerifier {
     private readonly clock: Clock = systemClock,
     /** Revoked tokens, grants, clients and accounts (docs/identity.md, "Revoking API tokens"). */
     private readonly revocations?: RevocationCheck,
+    /** Proof-of-possession checks for DPoP-bound tokens (RFC 9449), used by the API middleware. */
+    readonly dpop?: DpopProofs,
   ) {}
 
   private jwks() {

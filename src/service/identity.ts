@@ -9,6 +9,7 @@ import { OidcPayloadRepository } from '../storage/oidc-payload-repository.js';
 import { TokenRevocationRepository } from '../storage/token-revocation-repository.js';
 import { TokenRevocations } from '../auth/token-revocations.js';
 import { AccessTokenVerifier } from '../auth/access-token-verifier.js';
+import { DpopProofs } from '../auth/dpop.js';
 import { FederatedIdentityRepository } from '../storage/federated-identity-repository.js';
 import { PasskeyRepository } from '../storage/passkey-repository.js';
 import { AccountService } from '../accounts/account-service.js';
@@ -60,7 +61,8 @@ export async function buildIdentity(w: Wiring, upstreamLogout: UpstreamLogout): 
   if (w.options.initialise) await signingKeys.ensureInitialised('system');
 
   const payloads = new OidcPayloadRepository(db.knex);
-  const revocations = tokenRevocations(w);
+  const revocationRepo = new TokenRevocationRepository(db.knex, db.kind);
+  const revocations = tokenRevocations(w, revocationRepo);
   await revocations.reload();
   // Ends what an account holds at the provider, and its API tokens (JWTs the database has no row of).
   const sessions = {
@@ -86,7 +88,7 @@ export async function buildIdentity(w: Wiring, upstreamLogout: UpstreamLogout): 
   const apiTokens = new AccessTokenVerifier(issuerOf(config.server), apiResource(config.server), () => {
     const jwks = providerRef.current!.publicJwks;
     return { version: jwks.map((k) => k.kid).join(','), jwks };
-  }, 5, clock, revocations);
+  }, 5, clock, revocations, new DpopProofs(config.server.publicUrl, clock, revocationRepo));
   // "Log in with DVCQG": upstream identity providers, and the accounts they link to.
   const upstreams = loadUpstreams(config, w.options.upstreams);
   const federated = new FederatedAccountService(db, new AccountRepository(db.knex, clock), new FederatedIdentityRepository(db.knex, clock), audit);
@@ -128,8 +130,7 @@ export async function buildIdentity(w: Wiring, upstreamLogout: UpstreamLogout): 
 }
 
 /** The revocation list of API tokens, loaded now, reloaded now and then, its old rows pruned. */
-function tokenRevocations(w: Wiring): TokenRevocations {
-  const repo = new TokenRevocationRepository(w.db.knex, w.db.kind);
+function tokenRevocations(w: Wiring, repo: TokenRevocationRepository): TokenRevocations {
   // A revocation refuses tokens issued before it: kept as long as such a token can be valid.
   const keepMs = (w.config.oidc.accessTokenTtlSeconds + 5 + 60) * 1000;
   const revocations = new TokenRevocations(w.db, repo, w.clock, keepMs);
