@@ -43,7 +43,11 @@ export class TokenRevocations {
     const r: TokenRevocation = { kind, value, revokedAt: now, expiresAt: new Date(now.getTime() + this.keepMs) };
     if (trx) {
       await this.repo.record(trx, r);
-      // Remembered once committed, by the feed (this node follows it too).
+      // Remembered here once committed (the feed tells this node too, a moment later).
+      trx.executionPromise?.then(
+        () => this.remember(r),
+        () => undefined,
+      );
       return;
     }
     await this.db.withTransaction((t) => this.repo.record(t, r));

@@ -20,6 +20,11 @@ export function lookupKey(value: string): string {
   return createHash('sha256').update(value, 'utf8').digest('hex');
 }
 
+/** pg answers a DELETE with a count, PGlite's driver with a result object. */
+function deleted(result: unknown): number {
+  return typeof result === 'number' ? result : Number((result as { rowCount?: number }).rowCount ?? 0);
+}
+
 /** oidc-provider's models (Session, Interaction, AuthorizationCode, tokens, Grant, …): oidc/adapter.ts's store. */
 export class OidcPayloadRepository implements PayloadStore {
   constructor(private readonly knex: Knex) {}
@@ -83,12 +88,12 @@ export class OidcPayloadRepository implements PayloadStore {
    * disabled account, a password reset by an administrator). Returns how many rows it deleted.
    */
   async destroyForAccount(trx: Knex.Transaction | null, accountId: string): Promise<number> {
-    return (trx ?? this.knex)('oidc_payloads').where({ account_id: accountId }).del();
+    return deleted(await (trx ?? this.knex)('oidc_payloads').where({ account_id: accountId }).del());
   }
 
   /** Ends every grant, code and token of a client that is being removed. */
   async destroyForClient(trx: Knex.Transaction | null, clientId: string): Promise<number> {
-    return (trx ?? this.knex)('oidc_payloads').whereRaw(`payload->>'clientId' = ?`, [clientId]).del();
+    return deleted(await (trx ?? this.knex)('oidc_payloads').whereRaw(`payload->>'clientId' = ?`, [clientId]).del());
   }
 
   /** Deletes up to `batch` expired rows; the sweeper calls it until it returns less. */
