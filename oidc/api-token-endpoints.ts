@@ -5,10 +5,10 @@ import type { ApiTokens } from './ports.js';
 
 /** oidc-provider's own limit on a form body at these endpoints. */
 const LIMIT = 56 * 1024;
-const ROUTES = new Map([
+const ROUTES = new Map<string, 'revocation' | 'introspection'>([
   ['/oidc/token/revocation', 'revocation'],
   ['/oidc/token/introspection', 'introspection'],
-] as const);
+]);
 
 function isJwt(token: string): boolean {
   try {
@@ -49,7 +49,7 @@ function introspection(claims: Record<string, unknown>): Record<string, unknown>
  */
 export function apiTokenEndpoints(apiTokens: ApiTokens, mounted: () => Middleware): Middleware {
   return async function apiTokenEndpoint(ctx: Context, next: Next) {
-    const route = ROUTES.get(ctx.path as never);
+    const route = ROUTES.get(ctx.path);
     if (!route || ctx.method !== 'POST' || !ctx.is('application/x-www-form-urlencoded')) return mounted()(ctx, next);
     const raw = await readForm(ctx);
     const params = new URLSearchParams(raw ?? '');

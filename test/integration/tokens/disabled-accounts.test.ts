@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import * as client from 'openid-client';
-import { Browser, codeLogin, createOfficial, loginForm, textOf, type PageResponse } from '../../support/oidc-rp.js';
+import type { Browser} from '../../support/oidc-rp.js';
+import { codeLogin, createOfficial, loginForm, textOf, type PageResponse } from '../../support/oidc-rp.js';
 import { addPortal, apiStatus, expectRefusedEverywhereWithin2s, loginForApi, startCluster, type Cluster } from './token-support.js';
 
 /**

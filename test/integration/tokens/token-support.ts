@@ -1,5 +1,5 @@
 import { expect } from '@jest/globals';
-import * as client from 'openid-client';
+import type * as client from 'openid-client';
 import { startTestService, type TestService } from '../../support/test-app.js';
 import { createTestDatabase, usingPostgres, type TestDatabase } from '../../support/test-db.js';
 import { Browser, codeLogin, createOfficial, discover } from '../../support/oidc-rp.js';
