@@ -59,7 +59,7 @@ export class AccessTokenVerifier {
       algorithms: ['ES256', 'RS256', 'PS256'],
       clockTolerance: this.clockTolerance,
       currentDate: this.clock.now(),
-      requiredClaims: ['exp', 'iat', 'client_id', 'sub', 'jti'],
+      requiredClaims: ['exp', 'iat', 'client_id', 'sub'],
     });
     return payload;
   }
