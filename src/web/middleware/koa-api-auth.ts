@@ -76,7 +76,8 @@ async function checkBinding(ctx: Parameters<Middleware<AppState>>[0], verifier: 
   if (!dpopScheme) refuse('invalid_token', 'this access token is bound to a key (DPoP): send it with Authorization: DPoP and a DPoP proof');
   if (!verifier.dpop) refuse('invalid_token', 'DPoP-bound tokens are not accepted here');
   try {
-    const proofs = ctx.req.headersDistinct.dpop ?? [];
+    // Two DPoP headers may arrive as two lines or joined by a comma (RFC 9110 §5.3); a JWS has none.
+    const proofs = (ctx.req.headersDistinct.dpop ?? []).flatMap((v) => v.split(',')).map((v) => v.trim());
     await verifier.dpop!.verify({ method: ctx.method, path: ctx.path, proofs }, raw, token.jkt);
   } catch (err) {
     if (!(err instanceof DpopProofError)) throw err;

@@ -154,6 +154,23 @@ describe(`DPoP at /api/v1 (${db})`, () => {
     expectProofRefused(await call(0, token, await proof(key, token, { jti })), /used before/);
   });
 
+  it('a proof MACed with a shared secret, or carrying a private key: 401', async () => {
+    const key = await newKey();
+    const token = await boundToken(key);
+    const ath = createHash('sha256').update(token).digest('base64url');
+    const claims = { htm: 'GET', htu: `${cluster.url}${path}`, jti: randomUUID(), ath };
+    const hs = await new SignJWT(claims).setProtectedHeader({ alg: 'HS256', typ: 'dpop+jwt', jwk: key.publicJwk }).setIssuedAt().sign(new TextEncoder().encode('a-shared-secret-of-32-bytes-long!'));
+    expectProofRefused(await call(0, token, hs), /algorithm/);
+    const privateJwk = await exportJWK(key.privateKey);
+    const withD = await new SignJWT({ ...claims, jti: randomUUID() }).setProtectedHeader({ alg: 'ES256', typ: 'dpop+jwt', jwk: privateJwk }).setIssuedAt().sign(key.privateKey);
+    expectProofRefused(await call(0, token, withD), /public key/);
+    // Two DPoP headers (RFC 9449 §4.3 check 1).
+    const res = await fetch(`${cluster.nodes[0].url}${path}`, { headers: [['authorization', `DPoP ${token}`], ['dpop', await proof(key, token)], ['dpop', await proof(key, token)]] });
+    await res.arrayBuffer();
+    expect(res.status).toBe(401);
+    expect(res.headers.get('www-authenticate')).toMatch(/invalid_dpop_proof.*more than one/);
+  });
+
   it('the DPoP scheme with a token that is not bound: 401', async () => {
     const plain = (await client.clientCredentialsGrant(config, { scope: 'certs:read' })).access_token;
     expect(decodeJwt(plain).cnf).toBeUndefined();
