@@ -9,6 +9,8 @@ import * as createPasskeys from './20261127150000_create_passkeys.js';
 import * as addCertificatesReleasedAt from './20261203140000_add_certificates_released_at.js';
 import * as addIssuersAnnouncedAt from './20261203140100_add_issuers_announced_at.js';
 import * as createAuditCheckpoints from './20261203150000_create_audit_checkpoints.js';
+import * as hashOidcBearerValues from './20261203120000_hash_oidc_bearer_values.js';
+import * as createTokenRevocations from './20261203120100_create_token_revocations.js';
 
 /**
  * Migrations are listed here, not discovered on disk, so the same list runs under tsx, jest and
@@ -31,6 +33,8 @@ export const migrations: readonly Migration[] = [
   { name: '20261203140000_add_certificates_released_at', ...addCertificatesReleasedAt },
   { name: '20261203140100_add_issuers_announced_at', ...addIssuersAnnouncedAt },
   { name: '20261203150000_create_audit_checkpoints', ...createAuditCheckpoints },
+  { name: '20261203120000_hash_oidc_bearer_values', ...hashOidcBearerValues },
+  { name: '20261203120100_create_token_revocations', ...createTokenRevocations },
 ];
 
 export const migrationSource: Knex.MigrationSource<Migration> = {

@@ -13,6 +13,11 @@ export function adapterFactory(
   clients: Pick<ClientRegistry, 'providerMetadata'>,
   clock: Clock,
   isDatabaseUnavailable: IsUnavailable,
+  /**
+   * A grant ended (a token revoked, a refresh token replayed, a logout): its API access tokens,
+   * JWTs the database holds no row of, are refused from then on (docs/identity.md).
+   */
+  onGrantEnded?: (grantId: string) => Promise<void>,
 ): new (model: string) => Adapter {
   class DatabaseAdapter implements Adapter {
     constructor(private readonly model: string) {}
@@ -42,6 +47,7 @@ export function adapterFactory(
 
     async destroy(id: string): Promise<void> {
       await store.destroy(this.model, id);
+      if (this.model === 'Grant') await onGrantEnded?.(id);
     }
 
     async revokeByGrantId(grantId: string): Promise<void> {

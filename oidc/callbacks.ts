@@ -12,9 +12,13 @@ type Callback<K extends keyof Configuration> = NonNullable<Configuration[K]>;
  */
 export const extraTokenClaims: Callback<'extraTokenClaims'> = async (ctx, token) => {
   if (!('accountId' in token) || !token.accountId) return undefined;
+  // The grant the token was minted from: revoking the grant (a refresh token's revocation, a
+  // logout) refuses its API tokens too (docs/identity.md, "Revoking API tokens").
+  const forApi = 'resourceServer' in token && !!token.resourceServer;
+  const grantId = forApi && 'grantId' in token && typeof token.grantId === 'string' ? { grant_id: token.grantId } : {};
   const source = (ctx.oidc.entities.AuthorizationCode ?? ctx.oidc.entities.RefreshToken) as { acr?: string; amr?: string[]; authTime?: number } | undefined;
-  if (!source?.acr) return undefined;
-  return { acr: source.acr, amr: source.amr, auth_time: typeof source.authTime === 'number' ? source.authTime : undefined };
+  if (!source?.acr) return Object.keys(grantId).length ? grantId : undefined;
+  return { ...grantId, acr: source.acr, amr: source.amr, auth_time: typeof source.authTime === 'number' ? source.authTime : undefined };
 };
 
 /** The `sub` of a token or session as oidc-provider's Account: active accounts only. */

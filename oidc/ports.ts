@@ -123,3 +123,14 @@ export interface ProviderPages {
   logoutSource(ctx: KoaContextWithOIDC, form: string): Promise<void>;
   postLogoutSuccessSource(ctx: KoaContextWithOIDC): Promise<void>;
 }
+
+/**
+ * The API's JWT access tokens, for revocation and introspection (oidc/api-token-endpoints.ts):
+ * implemented by the service's token verifier and revocation list.
+ */
+export interface ApiTokens {
+  /** A JWT of this issuer for the API, signature and expiry checked; null when it is not one. */
+  inspect(token: string): Promise<{ claims: Record<string, unknown>; revoked: boolean } | null>;
+  /** Revokes the token, and the grant it was minted from (docs/identity.md, "Revoking API tokens"). */
+  revoke(claims: Record<string, unknown>): Promise<void>;
+}

@@ -4,7 +4,8 @@ import { Provider, type Adapter, type ClientMetadata } from 'oidc-provider';
 import type { JWK } from 'jose';
 import type { SigningKeyService, KeySet } from './keys/signing-keys.js';
 import { providerConfiguration } from './configuration.js';
-import type { FindAccount, Logger, ProviderPages } from './ports.js';
+import type { ApiTokens, FindAccount, Logger, ProviderPages } from './ports.js';
+import { apiTokenEndpoints } from './api-token-endpoints.js';
 import { issuerOf, type OidcSettings } from './settings.js';
 
 export interface OidcDeps {
@@ -21,6 +22,8 @@ export interface OidcDeps {
    * identity provider's end-session endpoint), which returns it to `location`; null keeps `location`.
    */
   logoutRedirect?(session: { accountId?: string; amr?: string[] }, location: string): Promise<string | null>;
+  /** Revocation and introspection of the API's JWT access tokens (oidc/api-token-endpoints.ts). */
+  apiTokens?: ApiTokens;
 }
 
 /**
@@ -33,8 +36,11 @@ export class OidcProvider {
   private mounted!: Middleware;
   private keySet!: KeySet;
   private timer: NodeJS.Timeout | undefined;
+  private readonly tokenEndpoints: Middleware | null;
 
-  private constructor(private readonly deps: OidcDeps) {}
+  private constructor(private readonly deps: OidcDeps) {
+    this.tokenEndpoints = deps.apiTokens ? apiTokenEndpoints(deps.apiTokens, () => this.mounted) : null;
+  }
 
   static async create(deps: OidcDeps): Promise<OidcProvider> {
     const holder = new OidcProvider(deps);
@@ -82,9 +88,9 @@ export class OidcProvider {
         // koa-mount runs oidc-provider's middleware on the host app's context, whose cookie jar
         // has the host's keys (none): signing the interaction and session cookies then fails
         // (".keys required for signed cookies"). Give the request a jar keyed like the provider.
-        const { provider, mounted } = this;
+        const { provider, mounted, tokenEndpoints } = this;
         ctx.cookies = provider.createContext(ctx.req, ctx.res).cookies;
-        return mounted(ctx, next);
+        return (tokenEndpoints ?? mounted)(ctx, next);
       }
       return this.mounted(ctx, next);
     };

@@ -25,6 +25,17 @@ export function scopesNeedingHighAcr(ctx: KoaContextWithOIDC, account: Account |
 export function interactionPolicyWithStepUp(findAccount: (id: string) => Promise<Account | null>, apiResource: string): interactionPolicy.DefaultPolicy {
   const { Check, base } = interactionPolicy;
   const policy = base();
+  // A session whose account was disabled is no login at all: ask for one (disabling also ends the
+  // sessions; this covers a session that survived, and never lets the consent checks run without
+  // an account, which made oidc-provider fail with a TypeError).
+  policy.get('login')!.checks.add(
+    new Check('account_disabled', 'the account of this session is disabled', 'login_required', async (ctx) => {
+      const accountId = ctx.oidc.session?.accountId;
+      if (!accountId) return Check.NO_NEED_TO_PROMPT;
+      const account = await findAccount(accountId);
+      return account?.status === 'active' ? Check.NO_NEED_TO_PROMPT : Check.REQUEST_PROMPT;
+    }),
+  );
   policy.get('login')!.checks.add(
     new Check(
       STEP_UP_REASON,

@@ -118,6 +118,8 @@ export class ClientRegistryService<Tx = unknown> implements ClientRegistry {
     private readonly clock: Clock,
     /** oidc-provider's own metadata validation (Client.validate). */
     private readonly validateWithProvider: (metadata: ClientMetadata) => Promise<void>,
+    /** In the removal's transaction: end the client's grants and tokens, its API tokens included. */
+    private readonly onRemove?: (tx: Tx, clientId: string) => Promise<void>,
   ) {}
 
   private view(c: StoredClient): ClientView {
@@ -189,6 +191,7 @@ export class ClientRegistryService<Tx = unknown> implements ClientRegistry {
   async remove(actor: string, clientId: string): Promise<void> {
     await this.db.withTransaction(async (trx) => {
       if (!(await this.clients.remove(trx, clientId))) throw new ClientRegistryError('unknown-client', `no client ${clientId}`);
+      await this.onRemove?.(trx, clientId);
       await this.audit.append(trx, { actor, action: 'client.remove', target: `client:${clientId}` });
     });
   }

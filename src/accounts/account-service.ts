@@ -1,6 +1,6 @@
 import { AppError } from '../errors/app-error.js';
 import type { Clock } from '../lifecycle/clock.js';
-import type { Database } from '../storage/db.js';
+import type { Database, Transaction } from '../storage/db.js';
 import type { AccountRepository, NewAccount } from '../storage/account-repository.js';
 import type { LoginThrottleRepository, ThrottlePolicy } from '../storage/login-throttle-repository.js';
 import type { AuditRepository } from '../storage/audit-repository.js';
@@ -39,6 +39,8 @@ export class AccountService {
     private readonly audit: AuditRepository,
     private readonly clock: Clock,
     private readonly policy: LoginPolicy,
+    /** Ends an account's sessions, grants and tokens, API tokens included (disabling, a password reset). */
+    private readonly sessions?: { endAll(trx: Transaction, accountId: string): Promise<number> },
   ) {}
 
   findById(id: string): Promise<Account | null> {
@@ -113,7 +115,9 @@ export class AccountService {
       if (!found) throw new AppError('notFound', `no account ${login}`);
       await this.accounts.setPasswordHash(trx, found.account.id, hash);
       await this.throttle.reset(trx, `account:${found.account.id}`);
-      await this.audit.append(trx, { actor, action: 'account.password_set', target: `account:${found.account.id}` });
+      // A reset means the password may be known to someone else: whoever logged in with it is out.
+      const endedSessionRows = (await this.sessions?.endAll(trx, found.account.id)) ?? 0;
+      await this.audit.append(trx, { actor, action: 'account.password_set', target: `account:${found.account.id}`, details: { endedSessionRows } });
       return found.account;
     });
   }
@@ -123,7 +127,9 @@ export class AccountService {
       const found = await this.accounts.findByLogin(login, trx);
       if (!found) throw new AppError('notFound', `no account ${login}`);
       await this.accounts.setStatus(trx, found.account.id, status);
-      await this.audit.append(trx, { actor, action: status === 'disabled' ? 'account.disable' : 'account.enable', target: `account:${found.account.id}` });
+      // Disabled: its sessions end (the next /oidc/auth asks for a login), its grants and tokens too.
+      const endedSessionRows = status === 'disabled' ? ((await this.sessions?.endAll(trx, found.account.id)) ?? 0) : undefined;
+      await this.audit.append(trx, { actor, action: status === 'disabled' ? 'account.disable' : 'account.enable', target: `account:${found.account.id}`, ...(endedSessionRows !== undefined && { details: { endedSessionRows } }) });
       return { ...found.account, status };
     });
   }

@@ -46,6 +46,8 @@ export interface OcspResponderDeps {
   role: string;
   /** LISTEN for change ids (PostgreSQL); null on the embedded database, which polls only. */
   listen?: (onChange: (changeId: number | null) => void) => { close(): Promise<void> } | null;
+  /** Feed entries that are not certificates' (API token revocations): true when taken. */
+  otherFeedEntry?: (issuerId: string, serial: string) => boolean;
 }
 
 export class OcspResponderService {
@@ -66,7 +68,9 @@ export class OcspResponderService {
     this.signing = new OcspSigning({ clock, config });
     const parts = { repo, clock, config, cache: this.cache, signers: this.signers, signing: this.signing };
     this.live = new LiveAnswers(parts);
-    this.feed = new ChangeFeedFollower({ repo, clock, log, config, role: deps.role, listen: deps.listen, closed, invalidate: (issuerId, serial) => this.cache.invalidate(issuerId, serial), reloadIssuers: () => this.reloadIssuers() });
+    this.feed = new ChangeFeedFollower({ repo, clock, log, config, role: deps.role, listen: deps.listen, closed, invalidate: (issuerId, serial) => {
+      if (!deps.otherFeedEntry?.(issuerId, serial)) this.cache.invalidate(issuerId, serial);
+    }, reloadIssuers: () => this.reloadIssuers() });
     this.presigner = new OcspPresigner({ ...parts, nodeId: this.feed.nodeId, closed });
   }
 

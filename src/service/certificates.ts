@@ -24,7 +24,11 @@ export interface Certificates {
   auditCheckpointer: AuditCheckpointer | null;
 }
 
-export async function buildCertificates(w: Wiring): Promise<Certificates> {
+/**
+ * `otherFeedEntry`: the status-change feed also carries API token revocations
+ * (src/auth/token-revocations.ts); it takes the entries that are not certificates'.
+ */
+export async function buildCertificates(w: Wiring, otherFeedEntry?: (issuerId: string, serial: string) => boolean): Promise<Certificates> {
   const { config, db, audit, clock, log } = w;
   // The CA: keys in DATA_DIR/keys, sealed with the same master passphrase…
   const fileKeys = new FileKeyStore({ directory: join(resolve(config.dataDir), 'keys'), passphrase: w.options.masterPassphrase, kdfIterations: w.options.keyKdfIterations });
@@ -73,6 +77,7 @@ export async function buildCertificates(w: Wiring): Promise<Certificates> {
     config: config.ocsp,
     role: w.role,
     listen: (onChange) => listenForOcspChanges(w.target, log, onChange),
+    otherFeedEntry,
   });
   w.onClose(() => responder.close());
   ca.onStatusChange((certificate) => responder.onStatusChange(certificate));

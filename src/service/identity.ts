@@ -1,10 +1,15 @@
 import { readFileSync } from 'node:fs';
 import type { Wiring } from './wiring.js';
+import type { Transaction } from '../storage/db.js';
 import { AccountRepository } from '../storage/account-repository.js';
 import { LoginThrottleRepository } from '../storage/login-throttle-repository.js';
 import { OidcClientRepository } from '../storage/oidc-client-repository.js';
 import { OidcKeyRepository } from '../storage/oidc-key-repository.js';
 import { OidcPayloadRepository } from '../storage/oidc-payload-repository.js';
+import { TokenRevocationRepository } from '../storage/token-revocation-repository.js';
+import { TokenRevocations } from '../auth/token-revocations.js';
+import { AccessTokenVerifier } from '../auth/access-token-verifier.js';
+import { DpopProofs } from '../auth/dpop.js';
 import { FederatedIdentityRepository } from '../storage/federated-identity-repository.js';
 import { PasskeyRepository } from '../storage/passkey-repository.js';
 import { AccountService } from '../accounts/account-service.js';
@@ -17,7 +22,7 @@ import { ClientRegistryService, type ClientRegistry } from '../../oidc/clients/c
 import { adapterFactory } from '../../oidc/adapter.js';
 import { OidcProvider } from '../../oidc/provider.js';
 import type { Upstream } from '../../oidc/federation/upstreams.js';
-import { retiredKeyLifetimeMs } from '../../oidc/settings.js';
+import { apiResource, issuerOf, retiredKeyLifetimeMs } from '../../oidc/settings.js';
 import { isDatabaseUnavailable } from '../errors/dependency-unavailable.js';
 import { providerPages } from '../web/views/provider-pages.js';
 import { loadUpstreams, oidcSettings } from './oidc-wiring.js';
@@ -33,6 +38,9 @@ export interface Identity {
   upstreams: Upstream[];
   passkeys: PasskeyService;
   passkeyRepo: PasskeyRepository;
+  /** The API's token check, with the revocation list every node keeps (docs/identity.md). */
+  apiTokens: AccessTokenVerifier;
+  revocations: TokenRevocations;
 }
 
 /**
@@ -53,17 +61,35 @@ export async function buildIdentity(w: Wiring, upstreamLogout: UpstreamLogout): 
   );
   if (w.options.initialise) await signingKeys.ensureInitialised('system');
 
+  const payloads = new OidcPayloadRepository(db.knex);
+  const revocationRepo = new TokenRevocationRepository(db.knex, db.kind);
+  const revocations = tokenRevocations(w, revocationRepo);
+  await revocations.reload();
+  // Ends what an account holds at the provider, and its API tokens (JWTs the database has no row of).
+  const sessions = {
+    async endAll(trx: Transaction, accountId: string) {
+      const rows = await payloads.destroyForAccount(trx, accountId);
+      await revocations.revoke(trx, 'account', accountId);
+      return rows;
+    },
+  };
   const window = { windowMs: config.login.failureWindowSeconds * 1000, lockMs: config.login.lockSeconds * 1000 };
   const accounts = new AccountService(db, new AccountRepository(db.knex, clock), new LoginThrottleRepository(db.knex), audit, clock, {
     perAccount: { maxFailures: config.login.maxFailuresPerAccount, ...window },
     perAddress: { maxFailures: config.login.maxFailuresPerAddress, ...window },
-  });
+  }, sessions);
 
   // The registry validates metadata with the provider, and the provider reads clients from the
   // registry: the reference closes that loop once both exist.
   const providerRef: { current?: OidcProvider } = {};
-  const clients: ClientRegistry = new ClientRegistryService(db, new OidcClientRepository(db.knex), audit, secrets.masterKey, clock, (metadata) => providerRef.current!.validateClient(metadata));
-  const payloads = new OidcPayloadRepository(db.knex);
+  const clients: ClientRegistry = new ClientRegistryService(db, new OidcClientRepository(db.knex), audit, secrets.masterKey, clock, (metadata) => providerRef.current!.validateClient(metadata), async (trx, clientId) => {
+    await payloads.destroyForClient(trx, clientId);
+    await revocations.revoke(trx, 'client', clientId);
+  });
+  const apiTokens = new AccessTokenVerifier(issuerOf(config.server), apiResource(config.server), () => {
+    const jwks = providerRef.current!.publicJwks;
+    return { version: jwks.map((k) => k.kid).join(','), jwks };
+  }, 5, clock, revocations, new DpopProofs(config.server.publicUrl, clock, revocationRepo));
   // "Log in with DVCQG": upstream identity providers, and the accounts they link to.
   const upstreams = loadUpstreams(config, w.options.upstreams);
   const federated = new FederatedAccountService(db, new AccountRepository(db.knex, clock), new FederatedIdentityRepository(db.knex, clock), audit);
@@ -72,10 +98,18 @@ export async function buildIdentity(w: Wiring, upstreamLogout: UpstreamLogout): 
     log: w.log,
     keys: signingKeys,
     cookieKeys: secrets.cookieKeys,
-    adapter: adapterFactory(payloads, clients, clock, isDatabaseUnavailable),
+    adapter: adapterFactory(payloads, clients, clock, isDatabaseUnavailable, (grantId) => revocations.revoke(null, 'grant', grantId)),
     findAccount: (id) => accounts.findById(id),
     logoutRedirect: upstreamLogout,
     pages: providerPages,
+    apiTokens: {
+      inspect: (token) => apiTokens.inspect(token),
+      async revoke(claims) {
+        if (typeof claims.jti === 'string') await revocations.revoke(null, 'jti', claims.jti);
+        // RFC 7009 §2.1 allows it, and oidc-provider does it for its own tokens: the grant goes too.
+        if (typeof claims.grant_id === 'string') await endGrant(payloads, revocations, claims.grant_id);
+      },
+    },
   });
   providerRef.current = oidc;
 
@@ -93,7 +127,24 @@ export async function buildIdentity(w: Wiring, upstreamLogout: UpstreamLogout): 
     w.jobs.every(10 * 60_000, 'could not sweep expired OIDC rows', () => payloads.sweepExpired(clock.now(), 5_000));
     w.jobs.every(10 * 60_000, 'could not sweep expired WebAuthn challenges', () => passkeyRepo.sweepChallenges(clock.now()));
   }
-  return { accounts, signingKeys, clients, oidc, federated, upstreams, passkeys, passkeyRepo };
+  return { accounts, signingKeys, clients, oidc, federated, upstreams, passkeys, passkeyRepo, apiTokens, revocations };
+}
+
+/** The revocation list of API tokens, loaded now, reloaded now and then, its old rows pruned. */
+function tokenRevocations(w: Wiring, repo: TokenRevocationRepository): TokenRevocations {
+  // A revocation refuses tokens issued before it: kept as long as such a token can be valid.
+  const keepMs = (w.config.oidc.accessTokenTtlSeconds + 5 + 60) * 1000;
+  const revocations = new TokenRevocations(w.db, repo, w.clock, keepMs);
+  w.jobs.every(30_000, 'could not reload the API token revocations', () => revocations.reload());
+  if (w.role === 'all') w.jobs.every(10 * 60_000, 'could not prune API token revocations and DPoP proofs', () => repo.prune(w.clock.now()));
+  return revocations;
+}
+
+/** Ends a grant as oidc-provider does (its codes and tokens, then the grant, which the adapter reports). */
+async function endGrant(payloads: OidcPayloadRepository, revocations: TokenRevocations, grantId: string): Promise<void> {
+  await payloads.revokeByGrantId(grantId);
+  await payloads.destroy('Grant', grantId);
+  await revocations.revoke(null, 'grant', grantId);
 }
 
 /** Certificate login: a mutual-TLS listener (serve.ts starts it) and/or a trusted proxy's header. */

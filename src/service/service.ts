@@ -98,7 +98,7 @@ async function assemble(w: Wiring, closeAll: () => Promise<void>): Promise<Servi
   const hop: { federation?: ReturnType<typeof buildFederation> } = {};
   const identity = await buildIdentity(w, async (session, location) => (hop.federation ? hop.federation.logoutThroughUpstream(session, location) : null));
   const federation = (hop.federation = buildFederation(w, identity));
-  const pki = await buildCertificates(w);
+  const pki = await buildCertificates(w, (issuerId, serial) => identity.revocations.onFeedEntry(issuerId, serial));
   const certificateLogin = buildCertificateLogin(w, identity, pki.certificates);
   const validation = buildValidation(w, pki.caStore);
   let shuttingDown = false;

@@ -12,7 +12,6 @@ import { createHttpMetrics, registerRootCrlGauge, type HttpMetrics } from '../we
 import { databaseReadiness } from '../storage/database-readiness.js';
 import { AuditService } from '../audit/audit-service.js';
 import { configuredCheckpoints } from './audit-checkpoints.js';
-import { AccessTokenVerifier } from '../auth/access-token-verifier.js';
 import { auditRouter } from '../web/api/audit-router.js';
 import { certificatesRouter } from '../web/api/certificates-router.js';
 import { apiDocsRouter } from '../web/api/api-docs-router.js';
@@ -27,7 +26,7 @@ import { passkeyLoginMethod, passkeyRouter } from '../web/login/passkey-router.j
 import { certificateLoginMethod, certificateLoginRouter, certificateTlsRouter, type CertificateLoginDeps } from '../web/login/certificate-login-router.js';
 import { accountRouter } from '../web/account/account-router.js';
 import { adminRouter } from '../web/admin/admin-router.js';
-import { apiResource, issuerOf } from '../../oidc/settings.js';
+import { apiResource } from '../../oidc/settings.js';
 
 export interface Web {
   app: Koa<AppState>;
@@ -135,13 +134,7 @@ function featureRouters(w: Wiring, parts: Parts, strongMethods: (uid: string) =>
   const { certificates } = pki;
   const publicOrigin = new URL(config.server.publicUrl).origin;
   const audit = new AuditService(w.audit, configuredCheckpoints(w.config));
-  const verifier = new AccessTokenVerifier(
-    issuerOf(config.server),
-    apiResource(config.server),
-    () => ({ version: identity.oidc.publicJwks.map((k) => k.kid).join(','), jwks: identity.oidc.publicJwks }),
-    5,
-    clock,
-  );
+  const verifier = identity.apiTokens;
   return [
     staticRouter(),
     interactionRouter({

@@ -52,6 +52,7 @@ export class OidcClientRepository implements ClientStore<Transaction> {
   }
 
   async remove(trx: Transaction, clientId: string): Promise<boolean> {
-    return (await trx('oidc_clients').where({ client_id: clientId }).del()) > 0;
+    // A count from pg, a result object from PGlite's driver: the returned rows say it the same way.
+    return (await trx('oidc_clients').where({ client_id: clientId }).del().returning('client_id')).length > 0;
   }
 }

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
 import type { PayloadStore } from '../../oidc/ports.js';
 import { normalise } from './db.js';
@@ -8,51 +9,91 @@ interface Row {
   expires_at: Date | string | null;
 }
 
+/**
+ * Bearer values never rest in clear (docs/identity.md, "Bearer values at rest"): a row's key is
+ * the SHA-256 of the model's id (an authorization code, a refresh token, an opaque access token,
+ * a session or interaction id), the payload loses its `jti` (the same value) and is given it back
+ * on read from the value the caller looked it up with. A device flow's user code likewise. The
+ * values are 256-bit random, so an unsalted hash cannot be reversed by guessing.
+ */
+export function lookupKey(value: string): string {
+  return createHash('sha256').update(value, 'utf8').digest('hex');
+}
+
+/** pg answers a DELETE with a count, PGlite's driver with a result object. */
+function deleted(result: unknown): number {
+  return typeof result === 'number' ? result : Number((result as { rowCount?: number }).rowCount ?? 0);
+}
+
 /** oidc-provider's models (Session, Interaction, AuthorizationCode, tokens, Grant, …): oidc/adapter.ts's store. */
 export class OidcPayloadRepository implements PayloadStore {
   constructor(private readonly knex: Knex) {}
 
   async upsert(model: string, id: string, payload: Record<string, unknown>, expiresAt: Date | null): Promise<void> {
+    const { jti: _jti, userCode, ...stored } = payload;
     await this.knex('oidc_payloads')
       .insert({
         model,
-        id,
-        payload: JSON.stringify(payload),
+        id: lookupKey(id),
+        payload: JSON.stringify(stored),
         grant_id: typeof payload.grantId === 'string' ? payload.grantId : null,
-        user_code: typeof payload.userCode === 'string' ? payload.userCode : null,
+        user_code: typeof userCode === 'string' ? lookupKey(userCode) : null,
         uid: typeof payload.uid === 'string' ? payload.uid : null,
+        account_id: typeof payload.accountId === 'string' ? payload.accountId : null,
         expires_at: expiresAt,
       })
       .onConflict(['model', 'id'])
-      .merge(['payload', 'grant_id', 'user_code', 'uid', 'expires_at']);
+      .merge(['payload', 'grant_id', 'user_code', 'uid', 'account_id', 'expires_at']);
   }
 
-  private present(row: Row | undefined, now: Date): Record<string, unknown> | undefined {
+  private present(row: (Row & { id?: string }) | undefined, now: Date, restore: Record<string, unknown>): Record<string, unknown> | undefined {
     if (!row) return undefined;
     if (row.expires_at && normalise.date(row.expires_at) <= now) return undefined;
-    const payload = typeof row.payload === 'string' ? (JSON.parse(row.payload) as Record<string, unknown>) : row.payload;
+    const stored = typeof row.payload === 'string' ? (JSON.parse(row.payload) as Record<string, unknown>) : row.payload;
+    const payload = { ...stored, ...restore };
     return row.consumed_at ? { ...payload, consumed: Math.floor(normalise.date(row.consumed_at).getTime() / 1000) } : payload;
   }
 
   async find(model: string, id: string, now: Date) {
-    return this.present(await this.knex('oidc_payloads').where({ model, id }).first<Row | undefined>('payload', 'consumed_at', 'expires_at'), now);
+    const row = await this.knex('oidc_payloads').where({ model, id: lookupKey(id) }).first<Row | undefined>('payload', 'consumed_at', 'expires_at');
+    return this.present(row, now, { jti: id });
   }
 
+  /**
+   * By a session's `uid` (not a bearer value: the session cookie holds the id) or a user code
+   * (hashed like an id). A row found by uid has lost its id: oidc-provider's Session.findByUid is
+   * used by the logout and interaction checks, which read the account and the uid, not the id.
+   */
   async findBy(model: string, column: 'uid' | 'user_code', value: string, now: Date) {
-    return this.present(await this.knex('oidc_payloads').where({ model, [column]: value }).first<Row | undefined>('payload', 'consumed_at', 'expires_at'), now);
+    const key = column === 'user_code' ? lookupKey(value) : value;
+    const row = await this.knex('oidc_payloads').where({ model, [column]: key }).first<Row | undefined>('payload', 'consumed_at', 'expires_at');
+    return this.present(row, now, column === 'user_code' ? { userCode: value } : {});
   }
 
   /** Marks a code or token used; its replay is then detected by oidc-provider (RFC 6749 §4.1.2). */
   async consume(model: string, id: string, now: Date): Promise<void> {
-    await this.knex('oidc_payloads').where({ model, id }).whereNull('consumed_at').update({ consumed_at: now });
+    await this.knex('oidc_payloads').where({ model, id: lookupKey(id) }).whereNull('consumed_at').update({ consumed_at: now });
   }
 
   async destroy(model: string, id: string): Promise<void> {
-    await this.knex('oidc_payloads').where({ model, id }).del();
+    await this.knex('oidc_payloads').where({ model, id: lookupKey(id) }).del();
   }
 
   async revokeByGrantId(grantId: string): Promise<void> {
     await this.knex('oidc_payloads').where({ grant_id: grantId }).del();
+  }
+
+  /**
+   * Ends everything an account holds at the provider: sessions, grants, codes and tokens (a
+   * disabled account, a password reset by an administrator). Returns how many rows it deleted.
+   */
+  async destroyForAccount(trx: Knex.Transaction | null, accountId: string): Promise<number> {
+    return deleted(await (trx ?? this.knex)('oidc_payloads').where({ account_id: accountId }).del());
+  }
+
+  /** Ends every grant, code and token of a client that is being removed. */
+  async destroyForClient(trx: Knex.Transaction | null, clientId: string): Promise<number> {
+    return deleted(await (trx ?? this.knex)('oidc_payloads').whereRaw(`payload->>'clientId' = ?`, [clientId]).del());
   }
 
   /** Deletes up to `batch` expired rows; the sweeper calls it until it returns less. */

@@ -13,6 +13,8 @@ openApi.registerComponent('securitySchemes', 'bearer', {
   type: 'http',
   scheme: 'bearer',
   bearerFormat: 'JWT (RFC 9068) from this provider, audience <PUBLIC_URL>/api',
+  description:
+    'An access token of this provider for the API. A token bound to a key (DPoP, RFC 9449: it carries cnf.jkt) is sent as `Authorization: DPoP <token>` with a `DPoP` proof header instead; sent as Bearer it is refused. A revoked token (revocation endpoint, its grant or refresh token revoked, its client removed, its account disabled) is refused on every node within 2 s.',
 });
 
 export const ProblemSchema = openApi.register(
