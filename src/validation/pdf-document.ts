@@ -102,7 +102,7 @@ function classify(value: PdfValue, prior: PdfValue | undefined, isStream: boolea
 function objectsIn(buf: Buffer, text: string, from: number, to: number): Array<{ kind: Kind; label: string; field: string | null }> {
   const out: Array<{ kind: Kind; label: string; field: string | null }> = [];
   const re = /(?:^|[\s>])(\d+)\s+(\d+)\s+obj\b/g;
-  re.lastIndex = from;
+  re.lastIndex = Math.max(0, from - 1); // the white space before the first object's number
   for (let m = re.exec(text); m && m.index < to; m = re.exec(text)) {
     if (out.length >= MAX_OBJECTS) {
       out.push({ kind: 'other', label: `more than ${MAX_OBJECTS} objects`, field: null });
