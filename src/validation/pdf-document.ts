@@ -98,9 +98,14 @@ function classify(value: PdfValue, prior: PdfValue | undefined, isStream: boolea
   return { kind: 'structure', label: `${label} (new)`, field };
 }
 
+type Classified = { kind: Kind; label: string; field: string | null };
+const refsOf = (v: PdfValue[]): string[] => v.filter((x): x is { ref: [number, number] } => !!x && typeof x === 'object' && 'ref' in x).map((x) => `${x.ref[0]} ${x.ref[1]}`);
+
 /** Every `N G obj` in [from, to): classified. */
-function objectsIn(buf: Buffer, text: string, from: number, to: number): Array<{ kind: Kind; label: string; field: string | null }> {
-  const out: Array<{ kind: Kind; label: string; field: string | null }> = [];
+function objectsIn(buf: Buffer, text: string, from: number, to: number): Classified[] {
+  const out: Classified[] = [];
+  const arrays: Array<{ at: number; added: string[] | null; label: string }> = [];
+  const kinds = new Map<string, Kind>();
   const re = /(?:^|[\s>])(\d+)\s+(\d+)\s+obj\b/g;
   re.lastIndex = Math.max(0, from - 1); // the white space before the first object's number
   for (let m = re.exec(text); m && m.index < to; m = re.exec(text)) {
@@ -119,9 +124,23 @@ function objectsIn(buf: Buffer, text: string, from: number, to: number): Array<{
       continue;
     }
     reader.skip();
-    const isStream = text.startsWith('stream', reader.pos);
-    const c = classify(value, previousDefinition(text, buf, num, gen, from), isStream);
+    const prior = previousDefinition(text, buf, num, gen, from);
+    if (Array.isArray(value)) {
+      // An indirect array (a page's /Annots, an AcroForm's /Fields): judged once the whole update is read.
+      const before = Array.isArray(prior) ? new Set(refsOf(prior)) : prior === undefined ? new Set<string>() : null;
+      arrays.push({ at: out.length, added: before && refsOf(value).length === value.length && refsOf(prior as PdfValue[] ?? []).every((r) => refsOf(value).includes(r)) ? refsOf(value).filter((r) => !before.has(r)) : null, label: `${num} ${gen} obj: array` });
+      out.push({ kind: 'other', label: `${num} ${gen} obj: array`, field: null });
+      continue;
+    }
+    const c = classify(value, prior, text.startsWith('stream', reader.pos));
+    kinds.set(`${num} ${gen}`, c.kind);
     out.push({ ...c, label: `${num} ${gen} obj: ${c.label}` });
+  }
+  // An array that only grows by signatures, fields and annotations of this update is their list
+  // (/Annots, /Fields); anything else added (a content stream to /Contents) changes the page.
+  for (const a of arrays) {
+    const ok = a.added !== null && a.added.every((r) => ['signature', 'form-fill', 'annotation'].includes(kinds.get(r) ?? ''));
+    out[a.at] = { kind: ok ? 'structure' : 'other', label: `${a.label} (${ok ? 'adds signatures, fields or annotations of this update' : 'changed otherwise'})`, field: null };
   }
   return out;
 }
