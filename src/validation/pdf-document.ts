@@ -17,7 +17,9 @@ import type { RevocationChecker } from './revocation.js';
 type Kind = PdfChange['kind'];
 type Dict = Map<string, PdfValue>;
 const SEVERITY: Kind[] = ['structure', 'dss', 'document-timestamp', 'signature', 'form-fill', 'annotation', 'other'];
-const MAX_OBJECTS = 2_000;
+const MAX_OBJECTS = 2_000; // classified per change
+const MAX_INDEXED = 200_000; // object definitions in the whole file
+const MAX_CHANGES = 100; // changes classified object by object; the rest is one `other` change
 
 const signedEnd = (s: PdfSignature) => s.byteRange[2] + s.byteRange[3];
 const bytesOf = (doc: Uint8Array, s: PdfSignature) => Buffer.concat([doc.subarray(s.byteRange[0], s.byteRange[0] + s.byteRange[1]), doc.subarray(s.byteRange[2], signedEnd(s))]);
@@ -51,12 +53,27 @@ function canon(v: PdfValue): string {
   return `/${v.name}`;
 }
 
+/**
+ * Where each object is defined (offsets just after "N G obj"), from one pass over the file;
+ * null when the file defines more objects than are classified (everything is then `other`).
+ */
+function objectIndex(text: string): Map<string, number[]> | null {
+  const index = new Map<string, number[]>();
+  let count = 0;
+  for (const m of text.matchAll(/(?:^|[\s>])(\d+)\s+(\d+)\s+obj\b/g)) {
+    if (++count > MAX_INDEXED) return null;
+    const key = `${m[1]} ${m[2]}`;
+    const list = index.get(key) ?? [];
+    list.push(m.index + m[0].length);
+    index.set(key, list);
+  }
+  return index;
+}
+
 /** The object `num gen` as last defined before `before` (a classic-xref file's earlier revision). */
-function previousDefinition(text: string, buf: Buffer, num: number, gen: number, before: number): PdfValue | undefined {
-  const re = new RegExp(`(?:^|[\\s>])${num}\\s+${gen}\\s+obj\\b`, 'g');
-  let at = -1;
-  for (const m of text.slice(0, before).matchAll(re)) at = m.index + m[0].length;
-  if (at < 0) return undefined;
+function previousDefinition(index: Map<string, number[]>, buf: Buffer, key: string, before: number): PdfValue | undefined {
+  const at = (index.get(key) ?? []).filter((p) => p < before).pop();
+  if (at === undefined) return undefined;
   try {
     return new Reader(buf, at, Math.min(before, at + 4 * 1024 * 1024)).value();
   } catch {
@@ -102,19 +119,18 @@ type Classified = { kind: Kind; label: string; field: string | null };
 const refsOf = (v: PdfValue[]): string[] => v.filter((x): x is { ref: [number, number] } => !!x && typeof x === 'object' && 'ref' in x).map((x) => `${x.ref[0]} ${x.ref[1]}`);
 
 /** Every `N G obj` in [from, to): classified. */
-function objectsIn(buf: Buffer, text: string, from: number, to: number): Classified[] {
+function objectsIn(buf: Buffer, text: string, index: Map<string, number[]>, from: number, to: number): Classified[] {
   const out: Classified[] = [];
   const arrays: Array<{ at: number; added: string[] | null; label: string }> = [];
   const kinds = new Map<string, Kind>();
-  const re = /(?:^|[\s>])(\d+)\s+(\d+)\s+obj\b/g;
-  re.lastIndex = Math.max(0, from - 1); // the white space before the first object's number
-  for (let m = re.exec(text); m && m.index < to; m = re.exec(text)) {
+  const start = Math.max(0, from - 1); // the white space before the first object's number
+  for (const m of text.slice(start, to).matchAll(/(?:^|[\s>])(\d+)\s+(\d+)\s+obj\b/g)) {
     if (out.length >= MAX_OBJECTS) {
       out.push({ kind: 'other', label: `more than ${MAX_OBJECTS} objects`, field: null });
       break;
     }
     const [num, gen] = [Number(m[1]), Number(m[2])];
-    const at = m.index + m[0].length;
+    const at = start + m.index + m[0].length;
     let value: PdfValue;
     const reader = new Reader(buf, at, to);
     try {
@@ -124,7 +140,7 @@ function objectsIn(buf: Buffer, text: string, from: number, to: number): Classif
       continue;
     }
     reader.skip();
-    const prior = previousDefinition(text, buf, num, gen, from);
+    const prior = previousDefinition(index, buf, `${num} ${gen}`, from);
     if (Array.isArray(value)) {
       // An indirect array (a page's /Annots, an AcroForm's /Fields): judged once the whole update is read.
       const before = Array.isArray(prior) ? new Set(refsOf(prior)) : prior === undefined ? new Set<string>() : null;
@@ -198,20 +214,25 @@ export function pdfDocumentReport(doc: Uint8Array, extracted: ExtractedPdf, sign
   const certification = certifier ? { signature: certifier.id, permissions: permissionsOf(certifier.sig).docMdp! } : null;
   const fieldLocks = events.map((e) => ({ e, locks: permissionsOf(e.sig).locks })).filter((x) => x.locks);
   const text = buf.toString('latin1');
+  const index = objectIndex(text);
   const first = Math.min(...events.map((e) => e.end));
   const points = [...new Set([...events.map((e) => e.end), ...extracted.revisionEnds, buf.length])].filter((p) => p > first).sort((a, b) => a - b);
   const changes: PdfChange[] = [];
   let violated = false;
   let unsigned = false;
   let from = first;
-  for (const to of points) {
+  for (const to of points.length > MAX_CHANGES ? [...points.slice(0, MAX_CHANGES - 1), buf.length] : points) {
     const segment = { from, to };
     from = to;
     if (!buf.subarray(segment.from, segment.to).some((c) => c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09 && c !== 0x0c && c !== 0x00)) continue;
     const after = events.filter((e) => e.end <= segment.from);
     const signedBy = events.filter((e) => e.end >= segment.to).map((e) => e.id);
     const midRevision = !extracted.revisionEnds.some((end) => Math.abs(end - segment.from) <= 2);
-    const objects = midRevision ? [{ kind: 'other' as Kind, label: 'bytes after a signed range that stops short of the end of its revision', field: null }] : objectsIn(buf, text, segment.from, segment.to);
+    const objects: Classified[] = midRevision
+      ? [{ kind: 'other', label: 'bytes after a signed range that stops short of the end of its revision', field: null }]
+      : !index || (points.length > MAX_CHANGES && to === buf.length)
+        ? [{ kind: 'other', label: 'too many objects or revisions to classify', field: null }]
+        : objectsIn(buf, text, index, segment.from, segment.to);
     if (!objects.length) objects.push({ kind: 'other', label: 'content that is not a PDF object', field: null });
     const kind = objects.map((o) => o.kind).reduce((a, b) => (SEVERITY.indexOf(b) > SEVERITY.indexOf(a) ? b : a), 'structure' as Kind);
     const revision = extracted.revisionEnds.findIndex((end) => end >= segment.to - 2) + 1 || extracted.revisions + 1;

@@ -20,8 +20,7 @@ export interface PdfSignature {
   warnings: string[];
   /** A document time-stamp (/Type /DocTimeStamp, ETSI.RFC3161), not a signature. */
   documentTimestamp: boolean;
-  /** The parsed signature dictionary (DocMDP/FieldMDP references). */
-  dict: Map<string, PdfValue>;
+  dict: Map<string, PdfValue>; // the signature dictionary (DocMDP/FieldMDP references)
 }
 
 const MAX_DICT_BYTES = 4 * 1024 * 1024;
