@@ -27,6 +27,15 @@ function base(indirectContents = false): Buffer {
   return out;
 }
 
+/** Recomputes the ByteRange after the signature dictionary was edited (same layout as base()). */
+function rebuildRange(pdf: Buffer): Buffer {
+  const contentsAt = pdf.indexOf('/Contents <0') + '/Contents '.length;
+  const gapEnd = contentsAt + 66;
+  const at = pdf.indexOf('/ByteRange [0 ') + '/ByteRange '.length;
+  pdf.write(`[0 ${String(contentsAt).padStart(10, '0')} ${String(gapEnd).padStart(10, '0')} ${String(pdf.length - gapEnd).padStart(10, '0')}]`, at, 'latin1');
+  return pdf;
+}
+
 const update = (pdf: Buffer, objects: string[]) => Buffer.concat([pdf, Buffer.from(`${objects.join('\n')}\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n`, 'latin1')]);
 
 function documentOf(pdf: Buffer) {
@@ -57,6 +66,20 @@ describe('PDF document verdict', () => {
     expect(page).toMatchObject({ indication: 'INDETERMINATE', subIndication: 'SIG_CONSTRAINTS_FAILURE', changes: [{ kind: 'other', allowed: false }] });
     const perms = documentOf(update(base(), ['1 0 obj\n<< /Type /Catalog /Pages 2 0 R /Perms << /DocMDP 5 0 R >> >>\nendobj']));
     expect(perms.changes[0]).toMatchObject({ kind: 'other', allowed: false });
+  });
+
+  it('FieldMDP: filling a locked field after the signature is forbidden, another field is not', () => {
+    const locking = Buffer.from(base().toString('latin1'), 'latin1');
+    const withLock = (fields: string) => {
+      const pdf = base().toString('latin1').replace('/SubFilter /adbe.pkcs7.detached', `/SubFilter /adbe.pkcs7.detached /Reference [<< /TransformMethod /FieldMDP /TransformParams << /Action /Include /Fields [${fields}] >> >>]`);
+      return rebuildRange(Buffer.from(pdf, 'latin1'));
+    };
+    expect(documentOf(locking).lockedFields).toEqual([]);
+    const fill = ['10 0 obj\n<< /FT /Tx /T (so_tien) /V (900000000) >>\nendobj'];
+    const locked = documentOf(update(withLock('(so_tien)'), fill));
+    expect(locked).toMatchObject({ indication: 'TOTAL_FAILED', subIndication: 'SIG_CONSTRAINTS_FAILURE', lockedFields: ['so_tien'], changes: [{ kind: 'form-fill', allowed: false }] });
+    expect(locked.changes[0].reason).toMatch(/FieldMDP locks/);
+    expect(documentOf(update(withLock('(ghi_chu)'), fill))).toMatchObject({ indication: 'TOTAL_PASSED', changes: [{ kind: 'form-fill', allowed: true }] });
   });
 
   it('thousands of appended revisions: bounded, the rest one unsigned change', () => {
