@@ -18,6 +18,7 @@ type Kind = PdfChange['kind'];
 type Dict = Map<string, PdfValue>;
 const SEVERITY: Kind[] = ['structure', 'dss', 'document-timestamp', 'signature', 'form-fill', 'annotation', 'other'];
 const MAX_OBJECTS = 2_000; // classified per change
+const MAX_OBJECT_BYTES = 16 * 1024; // read per object (a font's width array is not read)
 const MAX_INDEXED = 200_000; // object definitions in the whole file
 const MAX_CHANGES = 100; // changes classified object by object; the rest is one `other` change
 
@@ -116,6 +117,18 @@ function classify(value: PdfValue, prior: PdfValue | undefined, isStream: boolea
 }
 
 type Classified = { kind: Kind; label: string; field: string | null };
+
+/**
+ * An object that cannot be read within MAX_OBJECT_BYTES (a font's widths, a corrupt object):
+ * new and of no type that changes what is signed or shown (a font, an XObject, an untyped
+ * dictionary) it is structure, like any new object; anything else is `other`.
+ */
+function largeObject(buf: Buffer, at: number, key: string, prior: PdfValue | undefined): Classified {
+  const head = buf.subarray(at, Math.min(buf.length, at + MAX_OBJECT_BYTES)).toString('latin1');
+  const type = /\/Type\s*\/(\w+)/.exec(head)?.[1] ?? null;
+  const harmless = prior === undefined && /^\s*<</.test(head) && !/\/(FT|Kids|Parent|Annots|Contents|V|T|Fields|DSS|ByteRange)\b/.test(head) && (!type || ['Font', 'FontDescriptor', 'XObject'].includes(type));
+  return { kind: harmless ? 'structure' : 'other', label: `${key} obj: ${type ? `/Type /${type} ` : ''}(not read: larger than ${MAX_OBJECT_BYTES} bytes or malformed${harmless ? ', new' : ''})`, field: null };
+}
 const refsOf = (v: PdfValue[]): string[] => v.filter((x): x is { ref: [number, number] } => !!x && typeof x === 'object' && 'ref' in x).map((x) => `${x.ref[0]} ${x.ref[1]}`);
 
 /** Every `N G obj` in [from, to): classified. */
@@ -132,15 +145,15 @@ function objectsIn(buf: Buffer, text: string, index: Map<string, number[]>, from
     const [num, gen] = [Number(m[1]), Number(m[2])];
     const at = start + m.index + m[0].length;
     let value: PdfValue;
-    const reader = new Reader(buf, at, to);
+    const prior = previousDefinition(index, buf, `${num} ${gen}`, from);
+    const reader = new Reader(buf, at, Math.min(to, at + MAX_OBJECT_BYTES));
     try {
       value = reader.value();
     } catch {
-      out.push({ kind: 'other', label: `${num} ${gen} obj: unreadable`, field: null });
+      out.push(largeObject(buf, at, `${num} ${gen}`, prior));
       continue;
     }
     reader.skip();
-    const prior = previousDefinition(index, buf, `${num} ${gen}`, from);
     if (Array.isArray(value)) {
       // An indirect array (a page's /Annots, an AcroForm's /Fields): judged once the whole update is read.
       const before = Array.isArray(prior) ? new Set(refsOf(prior)) : prior === undefined ? new Set<string>() : null;
