@@ -86,7 +86,7 @@ const changedKeys = (now: Dict, before: Dict): string[] =>
   [...new Set([...now.keys(), ...before.keys()])].filter((k) => !now.has(k) || !before.has(k) || canon(now.get(k)!) !== canon(before.get(k)!));
 
 /** One object of an incremental update: what kind of change it is. */
-function classify(value: PdfValue, prior: PdfValue | undefined, isStream: boolean): { kind: Kind; label: string; field: string | null } {
+function classify(value: PdfValue, prior: PdfValue | undefined, isStream: boolean): Classified {
   const dict = dictOf(value);
   if (!dict) return { kind: 'other', label: 'not a dictionary', field: null };
   const type = nameOf(dict.get('Type'));
@@ -108,7 +108,10 @@ function classify(value: PdfValue, prior: PdfValue | undefined, isStream: boolea
     const allowedKeys = type === 'Catalog' ? ['AcroForm', 'DSS'] : type === 'Page' ? ['Annots'] : ['Fields', 'SigFlags', 'DR', 'DA', 'NeedAppearances'];
     const changed = changedKeys(dict, priorDict);
     const outside = changed.filter((k) => !allowedKeys.includes(k));
-    return { kind: outside.length ? 'other' : 'structure', label: `${label} (changed: ${changed.join(', ') || 'nothing'})`, field };
+    // What the allowed keys newly reference (/Fields, /Annots entries) is checked with the update's other objects.
+    const before = new Set(changed.flatMap((k) => deepRefs(priorDict.get(k))));
+    const added = [...new Set(changed.flatMap((k) => deepRefs(dict.get(k))))].filter((r) => !before.has(r));
+    return { kind: outside.length ? 'other' : 'structure', label: `${label} (changed: ${changed.join(', ') || 'nothing'})`, field, added };
   }
   // New objects (appearance streams, fonts, DSS streams) only matter once referenced, and a
   // reference needs one of the changes above; a redefined existing object changes what it shows.
@@ -116,7 +119,16 @@ function classify(value: PdfValue, prior: PdfValue | undefined, isStream: boolea
   return { kind: 'structure', label: `${label} (new)`, field };
 }
 
-type Classified = { kind: Kind; label: string; field: string | null };
+type Classified = { kind: Kind; label: string; field: string | null; added?: string[] };
+
+/** Every indirect reference inside a value (bounded by the value's own size). */
+function deepRefs(v: PdfValue | undefined, out: string[] = []): string[] {
+  if (!v || typeof v !== 'object') return out;
+  if (Array.isArray(v)) for (const x of v) deepRefs(x, out);
+  else if ('ref' in v) out.push(`${v.ref[0]} ${v.ref[1]}`);
+  else if ('dict' in v) for (const x of v.dict.values()) deepRefs(x, out);
+  return out;
+}
 
 /**
  * An object that cannot be read within MAX_OBJECT_BYTES (a font's widths, a corrupt object):
@@ -167,9 +179,16 @@ function objectsIn(buf: Buffer, text: string, index: Map<string, number[]>, from
   }
   // An array that only grows by signatures, fields and annotations of this update is their list
   // (/Annots, /Fields); anything else added (a content stream to /Contents) changes the page.
+  const listed = (r: string) => ['signature', 'form-fill', 'annotation', 'document-timestamp', 'dss'].includes(kinds.get(r) ?? '');
   for (const a of arrays) {
-    const ok = a.added !== null && a.added.every((r) => ['signature', 'form-fill', 'annotation'].includes(kinds.get(r) ?? ''));
+    const ok = a.added !== null && a.added.every(listed);
     out[a.at] = { kind: ok ? 'structure' : 'other', label: `${a.label} (${ok ? 'adds signatures, fields or annotations of this update' : 'changed otherwise'})`, field: null };
+  }
+  // A catalog, page or AcroForm rewritten in its allowed keys may add only this update's objects
+  // (not, say, an existing content stream as an "annotation" or a field hidden elsewhere).
+  for (const [i, o] of out.entries()) {
+    const stray = o.kind === 'structure' && o.added ? o.added.filter((r) => !listed(r) && kinds.get(r) !== 'structure') : [];
+    if (stray.length) out[i] = { ...o, kind: 'other', label: `${o.label}; references ${stray.join(', ')} that this update does not define as a signature, field or annotation` };
   }
   return out;
 }

@@ -61,6 +61,12 @@ describe('PDF document verdict', () => {
     expect(doc.changes[0].objects.join(' ')).toMatch(/7 0 obj: array \(changed otherwise\)/);
   });
 
+  it('a page whose /Annots now lists an existing object (not an annotation of this update) is other', () => {
+    const doc = documentOf(update(base(), ['3 0 obj\n<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents [4 0 R] /Annots [4 0 R] >>\nendobj']));
+    expect(doc.changes[0]).toMatchObject({ kind: 'other', allowed: false });
+    expect(doc.changes[0].objects[0]).toMatch(/references 4 0 that this update does not define/);
+  });
+
   it('a redefined page with new /Contents is other; a forged catalog /Perms too', () => {
     const page = documentOf(update(base(), ['3 0 obj\n<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents [4 0 R 4 0 R] /Annots 6 0 R >>\nendobj']));
     expect(page).toMatchObject({ indication: 'INDETERMINATE', subIndication: 'SIG_CONSTRAINTS_FAILURE', changes: [{ kind: 'other', allowed: false }] });
