@@ -11,6 +11,7 @@ import * as addIssuersAnnouncedAt from './20261203140100_add_issuers_announced_a
 import * as createAuditCheckpoints from './20261203150000_create_audit_checkpoints.js';
 import * as hashOidcBearerValues from './20261203120000_hash_oidc_bearer_values.js';
 import * as createTokenRevocations from './20261203120100_create_token_revocations.js';
+import * as addTrustTimestamping from './20261203160000_add_trust_timestamping.js';
 
 /**
  * Migrations are listed here, not discovered on disk, so the same list runs under tsx, jest and
@@ -35,6 +36,7 @@ export const migrations: readonly Migration[] = [
   { name: '20261203150000_create_audit_checkpoints', ...createAuditCheckpoints },
   { name: '20261203120000_hash_oidc_bearer_values', ...hashOidcBearerValues },
   { name: '20261203120100_create_token_revocations', ...createTokenRevocations },
+  { name: '20261203160000_add_trust_timestamping', ...addTrustTimestamping },
 ];
 
 export const migrationSource: Knex.MigrationSource<Migration> = {

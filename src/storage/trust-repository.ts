@@ -12,6 +12,7 @@ interface TrustRow {
   subject_dn: string;
   not_after: Date | string;
   label: string | null;
+  timestamping: boolean;
   added_by: string;
   added_at: Date | string;
 }
@@ -23,6 +24,7 @@ const toEntry = (r: TrustRow): TrustEntry => ({
   subjectDn: r.subject_dn,
   notAfter: normalise.date(r.not_after),
   label: r.label,
+  timestamping: !!r.timestamping,
   addedBy: r.added_by,
   addedAt: normalise.date(r.added_at),
 });
@@ -43,12 +45,12 @@ export class TrustRepository implements TrustEntryPort {
   async add(actor: string, entry: Omit<TrustEntry, 'addedAt' | 'addedBy'>): Promise<boolean> {
     return this.db.withTransaction(async (trx) => {
       const inserted = await trx('trust_entries')
-        .insert({ sha256: entry.sha256, kind: entry.kind, der: entry.der, subject_dn: entry.subjectDn, not_after: entry.notAfter, label: entry.label, added_by: actor, added_at: this.clock.now() })
+        .insert({ sha256: entry.sha256, kind: entry.kind, der: entry.der, subject_dn: entry.subjectDn, not_after: entry.notAfter, label: entry.label, timestamping: entry.timestamping, added_by: actor, added_at: this.clock.now() })
         .onConflict('sha256')
         .ignore()
         .returning('sha256');
       if (!inserted.length) return false;
-      await this.audit.append(trx, { actor, action: 'trust.add', target: `certificate-sha256:${entry.sha256}`, details: { kind: entry.kind, subject: entry.subjectDn, label: entry.label } });
+      await this.audit.append(trx, { actor, action: 'trust.add', target: `certificate-sha256:${entry.sha256}`, details: { kind: entry.kind, subject: entry.subjectDn, label: entry.label, timestamping: entry.timestamping } });
       return true;
     });
   }

@@ -124,14 +124,49 @@ interface SignerContext {
   data: Uint8Array | null;
   /** The digest of the content with `name`, computed once per algorithm; null when not known. */
   contentDigest(name: DigestName): Uint8Array | null;
+  /** A countersignature (RFC 5652 §11.4): over a signature value, with no contentType attribute. */
+  counter?: boolean;
 }
 
-/** Verifies every SignerInfo; `extraCerts` (from the request, the trust store) help find signers. */
+const MAX_COUNTERSIGNATURES = 10;
+
+/** RFC 5652 §11.4: each countersignature is a SignerInfo over the parent's signature value. */
+function verifyCounterSignatures(info: pkijs.SignerInfo, check: SignerCheck, context: SignerContext): void {
+  if (context.counter) return; // one level: a countersignature's own countersignatures are not followed
+  const values = attributeValues(info.unsignedAttrs, cmsOid.counterSignature).flat();
+  if (values.length > MAX_COUNTERSIGNATURES) check.warnings.push(`${values.length} countersignatures; the first ${MAX_COUNTERSIGNATURES} are validated`);
+  const data = check.signatureValue;
+  const digests = new Map<DigestName, Uint8Array>();
+  const counterContext: SignerContext = {
+    ...context,
+    content: { data },
+    data,
+    counter: true,
+    contentDigest: (name) => digests.get(name) ?? digests.set(name, createHash(name).update(data).digest()).get(name)!,
+  };
+  for (const [i, value] of values.slice(0, MAX_COUNTERSIGNATURES).entries()) {
+    let counter: pkijs.SignerInfo;
+    try {
+      counter = new pkijs.SignerInfo({ schema: value as asn1js.Sequence });
+    } catch (err) {
+      const bad = emptyCheck(null, i);
+      bad.errors.push(`the countersignature is not a SignerInfo (${(err as Error).message})`);
+      bad.verdict = failed('FORMAT_FAILURE');
+      check.counterSignatures.push(bad);
+      continue;
+    }
+    check.counterSignatures.push(verifySigner(counter, i, counterContext));
+  }
+}
+
+/**
+ * Verifies every SignerInfo; `extraCerts` (from the request, the trust store) help find signers.
+ * The bytes asked about win: an encapsulated content that differs from the document (or its
+ * digest) the caller sent is a HASH_FAILURE for every signer, never a note (docs/validation.md).
+ */
 export function verifySigners(cms: ParsedCms, content: DetachedContent, extraCerts: readonly Cert[]): SignerCheck[] {
   const data = cms.eContent ?? content.data ?? null;
-  if (cms.eContent && content.data && Buffer.compare(Buffer.from(cms.eContent), Buffer.from(content.data)) !== 0) {
-    cms.warnings.push('the signature encapsulates its content; the separately given data differs and is ignored');
-  }
+  const mismatch = contentMismatch(cms, content);
   const digestCache = new Map<DigestName, Uint8Array>();
   const contentDigest = (name: DigestName): Uint8Array | null => {
     if (data) {
@@ -142,24 +177,45 @@ export function verifySigners(cms: ParsedCms, content: DetachedContent, extraCer
     return content.digest?.algorithm === name ? content.digest.value : null;
   };
   const context: SignerContext = { cms, candidates: [...cms.certificates, ...extraCerts], content, data, contentDigest };
-  return cms.signedData.signerInfos.map((info, index) => verifySigner(info, index, context));
+  const checks = cms.signedData.signerInfos.map((info, index) => verifySigner(info, index, context));
+  if (mismatch) {
+    for (const check of checks) {
+      check.errors.unshift(mismatch);
+      check.verdict = failed('HASH_FAILURE');
+    }
+  }
+  return checks;
 }
 
-function emptyCheck(info: pkijs.SignerInfo, index: number): SignerCheck {
+/** The encapsulated content against the document or digest the caller sent; null when they agree. */
+function contentMismatch(cms: ParsedCms, content: DetachedContent): string | null {
+  if (!cms.eContent) return null;
+  if (content.data && Buffer.compare(Buffer.from(cms.eContent), Buffer.from(content.data)) !== 0) {
+    return 'the signature encapsulates other content than the document sent with it: the document was not signed';
+  }
+  if (content.digest && Buffer.compare(createHash(content.digest.algorithm).update(cms.eContent).digest(), Buffer.from(content.digest.value)) !== 0) {
+    return 'the signature encapsulates content whose digest is not the digest sent with it: the document was not signed';
+  }
+  return null;
+}
+
+function emptyCheck(info: pkijs.SignerInfo | null, index: number): SignerCheck {
   const check: SignerCheck = {
     index,
     cert: null,
     digest: null,
     signatureAlgorithm: null,
     weak: false,
-    signedAttributes: { present: !!info.signedAttrs, messageDigest: 'absent', contentType: 'absent', signingCertificate: 'absent' },
+    signedAttributes: { present: !!info?.signedAttrs, messageDigest: 'absent', contentType: 'absent', signingCertificate: 'absent' },
     claimedTime: null,
     verdict: null,
     errors: [],
     warnings: [],
-    signatureValue: info.signature.valueBlock.valueHexView,
+    signatureValue: info?.signature.valueBlock.valueHexView ?? new Uint8Array(0),
     timestampToken: null,
+    counterSignatures: [],
   };
+  if (!info) return check;
   const token = attributeValues(info.unsignedAttrs, cmsOid.timeStampToken)[0]?.[0];
   if (token instanceof asn1js.Sequence) check.timestampToken = new Uint8Array(token.toBER(false));
   return check;
@@ -167,6 +223,7 @@ function emptyCheck(info: pkijs.SignerInfo, index: number): SignerCheck {
 
 function verifySigner(info: pkijs.SignerInfo, index: number, context: SignerContext): SignerCheck {
   const check = emptyCheck(info, index);
+  verifyCounterSignatures(info, check, context);
   const { errors, warnings } = check;
   const digest = digestOf(info.digestAlgorithm.algorithmId);
   if (!digest) {
@@ -176,8 +233,7 @@ function verifySigner(info: pkijs.SignerInfo, index: number, context: SignerCont
   }
   check.digest = digest;
   if (digest === 'sha1') {
-    check.weak = true;
-    warnings.push('the digest algorithm is SHA-1, which no longer resists collisions: weak');
+    check.weak = true; // what the policy makes of it: policy.ts
   }
   const cert = findSignerCert(info.sid, context.candidates);
   check.cert = cert;
@@ -231,13 +287,20 @@ function checkSignedAttributes(
   const { errors } = check;
   const md = attributeValues(attrs, cmsOid.messageDigest);
   const ct = attributeValues(attrs, cmsOid.contentType);
-  if (md.length !== 1 || ct.length !== 1) {
+  if (context.counter) {
+    // RFC 5652 §11.4: a countersignature carries a messageDigest and no contentType.
+    if (md.length !== 1 || ct.length) {
+      errors.push('a countersignature\'s signed attributes hold exactly one messageDigest and no contentType (RFC 5652 §11.4)');
+      check.verdict = failed('FORMAT_FAILURE');
+      return 'format-failure';
+    }
+  } else if (md.length !== 1 || ct.length !== 1) {
     errors.push('signed attributes must hold exactly one messageDigest and one contentType (RFC 5652 §5.3)');
     check.verdict = failed('FORMAT_FAILURE');
     return 'format-failure';
   }
-  const ctValue = ct[0][0];
-  check.signedAttributes.contentType = ctValue instanceof asn1js.ObjectIdentifier && ctValue.getValue() === context.cms.eContentType ? 'match' : 'mismatch';
+  const ctValue = ct[0]?.[0];
+  if (!context.counter) check.signedAttributes.contentType = ctValue instanceof asn1js.ObjectIdentifier && ctValue.getValue() === context.cms.eContentType ? 'match' : 'mismatch';
   if (check.signedAttributes.contentType === 'mismatch') {
     errors.push('the contentType signed attribute differs from the encapsulated content type');
     check.verdict = failed('FORMAT_FAILURE');

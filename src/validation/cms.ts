@@ -19,6 +19,7 @@ export const cmsOid = {
   signingCertificate: '1.2.840.113549.1.9.16.2.12',
   signingCertificateV2: '1.2.840.113549.1.9.16.2.47',
   timeStampToken: '1.2.840.113549.1.9.16.2.14',
+  counterSignature: '1.2.840.113549.1.9.6',
 } as const;
 
 export type DigestName = 'sha1' | 'sha224' | 'sha256' | 'sha384' | 'sha512';
@@ -159,4 +160,6 @@ export interface SignerCheck {
   warnings: string[];
   signatureValue: Uint8Array;
   timestampToken: Uint8Array | null;
+  /** RFC 5652 §11.4 countersignatures over this signature value, checked like signers. */
+  counterSignatures: SignerCheck[];
 }

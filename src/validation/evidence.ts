@@ -20,10 +20,24 @@ export interface CertificateInput {
 }
 
 /**
- * Status of every certificate of the path but the anchor at `time`: revoked before it fails,
- * revoked after it passes with a note; no answer is INDETERMINATE / TRY_LATER.
+ * How a revocation answer is judged. `poe`: the time is proven (a time-stamp's genTime, or the
+ * time a caller asks a certificate's status at) rather than the current time standing in for an
+ * unknown signing time; `current`: the time is now (evidence valid now is fresh enough).
  */
-export async function revocationOf(revocation: RevocationChecker, path: Candidate[], time: Date, source: string): Promise<{ evidence: RevocationEvidence[]; verdict: Verdict | null; errors: string[]; warnings: string[] }> {
+export interface RevocationTime {
+  time: Date;
+  poe: boolean;
+  current: boolean;
+}
+
+/**
+ * Status of every certificate of the path but the anchor (ETSI EN 319 102-1 §5.2.6, §5.6.2.4):
+ * revoked after a proven time passes with a note; revoked before it is REVOKED (the signer) or
+ * REVOKED_CA_NO_POE; revoked with no proof of when the signature was made is REVOKED_NO_POE.
+ * Evidence older than the time it must answer for is not fresh (TRY_LATER); no answer TRY_LATER.
+ */
+export async function revocationOf(revocation: RevocationChecker, path: Candidate[], at: RevocationTime): Promise<{ evidence: RevocationEvidence[]; verdict: Verdict | null; errors: string[]; warnings: string[] }> {
+  const { time } = at;
   const evidence: RevocationEvidence[] = [];
   const errors: string[] = [];
   const warnings: string[] = [];
@@ -33,29 +47,38 @@ export async function revocationOf(revocation: RevocationChecker, path: Candidat
     const e = await revocation.check(cert, path[i + 1].cert, time);
     evidence.push(e);
     const who = i === 0 ? 'the signer\'s certificate' : `the CA certificate "${cert.subjectDn}"`;
-    if (e.status === 'revoked' || e.status === 'hold') {
-      const at = e.revokedAt ? new Date(e.revokedAt) : null;
-      if (!at || at <= time) {
-        if (e.status === 'hold') {
-          errors.push(`${who} is on hold since ${e.revokedAt}`);
-          verdicts.push(indeterminate('TRY_LATER'));
-        } else {
-          errors.push(`${who} was revoked at ${e.revokedAt ?? 'an unknown time'} (${e.reason ?? 'unspecified'}), before the validation time ${time.toISOString()}`);
-          verdicts.push(i === 0 ? failed('REVOKED') : indeterminate('REVOKED_CA_NO_POE'));
-        }
+    if (e.status === 'hold') {
+      errors.push(`${who} is on hold since ${e.revokedAt}`);
+      verdicts.push(indeterminate('TRY_LATER'));
+    } else if (e.status === 'revoked') {
+      const revokedAt = e.revokedAt ? new Date(e.revokedAt) : null;
+      if (at.poe && revokedAt && time < revokedAt) {
+        warnings.push(`${who} was revoked at ${e.revokedAt} (${e.reason ?? 'unspecified'}), after the proven time ${time.toISOString()}: the signature stays valid`);
+      } else if (at.poe) {
+        errors.push(`${who} was revoked at ${e.revokedAt ?? 'an unknown time'} (${e.reason ?? 'unspecified'}), before the proven time ${time.toISOString()}`);
+        verdicts.push(i === 0 ? failed('REVOKED') : indeterminate('REVOKED_CA_NO_POE'));
       } else {
-        warnings.push(`${who} was ${e.status === 'hold' ? 'put on hold' : 'revoked'} at ${e.revokedAt} (${e.reason ?? 'unspecified'}), after the validation time${source === 'claimed' ? ' — which is only claimed by the signer' : ''}: the signature stays valid`);
+        errors.push(`${who} was revoked at ${e.revokedAt ?? 'an unknown time'} (${e.reason ?? 'unspecified'}) and no time-stamp proves the signature existed before that; a claimed signing time is no proof`);
+        verdicts.push(indeterminate(i === 0 ? 'REVOKED_NO_POE' : 'REVOKED_CA_NO_POE'));
       }
     } else if (e.status !== 'good') {
       errors.push(`no revocation status for ${who}: ${e.note ?? e.status}`);
+      verdicts.push(indeterminate('TRY_LATER'));
+    } else if (!at.current && e.producedAt && new Date(e.producedAt) < time) {
+      // Fresh for the time it answers for: issued after it (ETSI EN 319 102-1 §5.2.5).
+      errors.push(`the revocation information for ${who} (${e.source}, produced ${e.producedAt}) is older than the time it must answer for (${time.toISOString()})`);
       verdicts.push(indeterminate('TRY_LATER'));
     }
   }
   return { evidence, verdict: verdicts.length ? worst(verdicts) : null, errors, warnings };
 }
 
-export async function checkTimestampToken(revocation: RevocationChecker, token: Uint8Array, signatureValue: Uint8Array, pool: CertPool, search = new PathSearch()): Promise<{ report: TimestampReport; genTime: Date | null }> {
-  const ts = checkTimestamp(token, signatureValue, pool.all());
+/**
+ * An RFC 3161 time-stamp token over `stamped`: its own signature and imprint, a chain to an
+ * anchor trusted for time-stamping (`tsaPool`: docs/validation.md), the TSA's status at genTime.
+ */
+export async function checkTimestampToken(revocation: RevocationChecker, token: Uint8Array, stamped: Uint8Array, tsaPool: CertPool, origin: TimestampReport['origin'], now: Date, search = new PathSearch()): Promise<{ report: TimestampReport; genTime: Date | null }> {
+  const ts = checkTimestamp(token, stamped, tsaPool.all());
   const errors = [...ts.errors];
   const warnings: string[] = [];
   let verdict: Verdict | null = ts.errors.length ? failed(ts.messageImprintMatches ? 'FORMAT_FAILURE' : 'HASH_FAILURE') : null;
@@ -64,11 +87,15 @@ export async function checkTimestampToken(revocation: RevocationChecker, token: 
     errors.push(...ts.signer.errors);
     verdict = worst([verdict, ts.signer.verdict]);
     if (ts.signer.cert && ts.genTime) {
-      const tsaPool = ts.certificates.length ? new CertPool(ts.certificates.map((cert) => ({ cert, source: 'signature' as const, anchor: false })), pool) : pool;
-      const built = await buildPath(ts.signer.cert, tsaPool, search);
+      const pool = ts.certificates.length ? new CertPool(ts.certificates.map((cert) => ({ cert, source: 'signature' as const, anchor: false })), tsaPool) : tsaPool;
+      const built = await buildPath(ts.signer.cert, pool, search);
       chain = chainView(built.partial);
+      if (ts.genTime > now) {
+        errors.push(`the time-stamp's genTime ${ts.genTime.toISOString()} is in the future`);
+        verdict = worst([verdict, failed('FORMAT_FAILURE')]);
+      }
       if (!built.path) {
-        errors.push(`the time-stamping unit does not chain to a trusted root: ${built.problem}`);
+        errors.push(`the time-stamping unit does not chain to an anchor trusted for time-stamping: ${built.problem}`);
         verdict = worst([verdict, indeterminate('NO_CERTIFICATE_CHAIN_FOUND')]);
       } else {
         const checked = checkPath(built.path, ts.genTime, 'timestamping' as Usage);
@@ -77,7 +104,7 @@ export async function checkTimestampToken(revocation: RevocationChecker, token: 
           errors.push(checked.failure.message);
           verdict = worst([verdict, checked.failure]);
         }
-        const rev = await revocationOf(revocation, built.path, ts.genTime, 'timestamp');
+        const rev = await revocationOf(revocation, built.path, { time: ts.genTime, poe: true, current: false });
         errors.push(...rev.errors);
         warnings.push(...rev.warnings);
         verdict = worst([verdict, rev.verdict]);
@@ -87,6 +114,7 @@ export async function checkTimestampToken(revocation: RevocationChecker, token: 
   return {
     genTime: ts.genTime,
     report: {
+      origin,
       genTime: ts.genTime?.toISOString() ?? null,
       tsa: ts.tsaName,
       indication: (verdict ?? PASSED).indication,
@@ -122,7 +150,8 @@ export async function validateCertificate(deps: { trust: TrustStore; revocation:
       errors.push(checked.failure.message);
       chainVerdict = checked.failure;
     }
-    const rev = await revocationOf(deps.revocation, built.path, time, 'request');
+    // The caller asks about the status at a time: that time is the question, not a claim.
+    const rev = await revocationOf(deps.revocation, built.path, { time, poe: true, current: !input.validationTime });
     revocation.push(...rev.evidence);
     errors.push(...rev.errors);
     warnings.push(...rev.warnings);

@@ -18,18 +18,21 @@ export interface PdfSignature {
   /** Why the signature cannot be checked (FORMAT_FAILURE), or null. */
   problem: string | null;
   warnings: string[];
+  /** A document time-stamp (/Type /DocTimeStamp, ETSI.RFC3161), not a signature. */
+  documentTimestamp: boolean;
+  dict: Map<string, PdfValue>; // the signature dictionary (DocMDP/FieldMDP references)
 }
 
 const MAX_DICT_BYTES = 4 * 1024 * 1024;
 const MAX_BYTERANGES = 500;
 
-type PdfValue = string | number | boolean | null | { name: string } | { ref: [number, number] } | { bytes: Uint8Array } | PdfValue[] | { dict: Map<string, PdfValue> };
+export type PdfValue = string | number | boolean | null | { name: string } | { ref: [number, number] } | { bytes: Uint8Array } | PdfValue[] | { dict: Map<string, PdfValue> };
 
 const isWhite = (c: number) => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09 || c === 0x0c || c === 0x00;
 const isDelim = (c: number) => c === 0x28 || c === 0x29 || c === 0x3c || c === 0x3e || c === 0x5b || c === 0x5d || c === 0x7b || c === 0x7d || c === 0x2f || c === 0x25;
 
 /** A recursive-descent reader of PDF objects (§7.3) over a byte window. */
-class Reader {
+export class Reader {
   pos: number;
   private depth = 0;
   constructor(
@@ -178,7 +181,7 @@ class Reader {
 }
 
 /** §7.9.2.2: text strings are UTF-16BE with a BOM, or PDFDocEncoding (≈ Latin-1 here). */
-function textOf(value: PdfValue | undefined): string | null {
+export function textOf(value: PdfValue | undefined): string | null {
   if (!value || typeof value !== 'object' || !('bytes' in value)) return null;
   const b = value.bytes;
   if (b.length >= 2 && b[0] === 0xfe && b[1] === 0xff) {
@@ -197,7 +200,7 @@ function textOf(value: PdfValue | undefined): string | null {
   return Buffer.from(b).toString('latin1');
 }
 
-const nameOf = (value: PdfValue | undefined): string | null => (value && typeof value === 'object' && 'name' in value ? value.name : null);
+export const nameOf = (value: PdfValue | undefined): string | null => (value && typeof value === 'object' && 'name' in value ? value.name : null);
 
 /** §7.9.4: D:YYYYMMDDHHmmSSOHH'mm. */
 export function parsePdfDate(text: string | null): Date | null {
@@ -211,7 +214,7 @@ export function parsePdfDate(text: string | null): Date | null {
 }
 
 /** Start of the dictionary that encloses `pos`: scan back for an unmatched "<<". */
-function enclosingDictStart(buf: Uint8Array, pos: number): number {
+export function enclosingDictStart(buf: Uint8Array, pos: number): number {
   let depth = 0;
   const floor = Math.max(0, pos - 64 * 1024);
   for (let i = pos - 1; i > floor; i--) {
@@ -251,7 +254,15 @@ function revisionEndsOf(buf: Buffer): number[] {
   return ends;
 }
 
-export function extractPdfSignatures(doc: Uint8Array, options: ExtractOptions): { signatures: PdfSignature[]; warnings: string[]; revisions: number } {
+export interface ExtractedPdf {
+  signatures: PdfSignature[];
+  warnings: string[];
+  revisions: number;
+  /** Offsets just past each %%EOF (with its end-of-line): where each revision ends. */
+  revisionEnds: number[];
+}
+
+export function extractPdfSignatures(doc: Uint8Array, options: ExtractOptions): ExtractedPdf {
   const buf = Buffer.from(doc.buffer, doc.byteOffset, doc.byteLength);
   const headerAt = buf.subarray(0, 1024).indexOf('%PDF-');
   if (headerAt < 0) throw new PdfFormatError('no %PDF- header in the first 1024 bytes: not a PDF');
@@ -274,9 +285,9 @@ export function extractPdfSignatures(doc: Uint8Array, options: ExtractOptions): 
     seen.add(start);
     if (found.length >= options.maxSignatures) throw new PdfFormatError(`more than ${options.maxSignatures} signatures`);
     at = Math.max(at, read.end - 10);
-    found.push(signatureOf(buf, read.dict, start, read.end, revisionEnds, text));
+    found.push({ ...signatureOf(buf, read.dict, start, read.end, revisionEnds, text), documentTimestamp: type === 'DocTimeStamp' || nameOf(read.dict.get('SubFilter')) === 'ETSI.RFC3161', dict: read.dict });
   }
-  return { signatures: withChangesAfterSigning(buf, found), warnings, revisions: revisionEnds.length };
+  return { signatures: withChangesAfterSigning(buf, found), warnings, revisions: revisionEnds.length, revisionEnds };
 }
 
 function readDictAt(buf: Buffer, start: number, warnings: string[]): { dict: Map<string, PdfValue>; end: number } | null {
@@ -306,6 +317,8 @@ function signatureOf(buf: Buffer, dict: Map<string, PdfValue>, start: number, di
     claimedTime,
     problem: problems[0] ?? null,
     warnings: sigWarnings,
+    documentTimestamp: false,
+    dict,
     info: {
       field: fieldNameOf(buf, start, text),
       subFilter: nameOf(dict.get('SubFilter')),

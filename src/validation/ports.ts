@@ -13,6 +13,8 @@ export interface TrustEntry {
   subjectDn: string;
   notAfter: Date;
   label: string | null;
+  /** An anchor trusted for time-stamping: a TSA's chain may end here (docs/validation.md). */
+  timestamping: boolean;
   addedBy: string;
   addedAt: Date;
 }

@@ -5,36 +5,37 @@
  * certificates, the caller's and the trust store, and revocation from our registry or the
  * issuer's OCSP/CRL.
  */
-import { constants, createHash, verify } from 'node:crypto';
-import { publicKeyObject } from '../../ca/asn1/algorithms.js';
+import { createHash } from 'node:crypto';
 import { AppError } from '../errors/app-error.js';
 import type { Clock } from '../lifecycle/clock.js';
 import { loadCert, signerIdentity, type Cert } from './cert.js';
 import { buildPath, chainView, checkPath, CertPool, PathSearch } from './chain.js';
-import { CmsFormatError, digestLabel, parseCms, type DetachedContent, type DigestName, type SignerCheck } from './cms.js';
+import { CmsFormatError, digestLabel, parseCms, type DetachedContent, type DigestName, type ParsedCms, type SignerCheck } from './cms.js';
 import { verifySigners } from './cms-signers.js';
 import { preloadCertificates } from './cms-certificates.js';
 import { failed, indeterminate, worst, type Verdict } from './indications.js';
-import { checkTimestampToken, revocationOf, validateCertificate, type CertificateInput } from './evidence.js';
+import { revocationOf, validateCertificate, type CertificateInput } from './evidence.js';
 import { extractPdfSignatures, PdfFormatError, type PdfSignature } from './pdf.js';
+import { documentTimestamps, pdfDocumentReport } from './pdf-document.js';
+import { cryptoConstraints, POLICIES, type PolicyName, type ValidationPolicy } from './policy.js';
+import { RAW_ALGORITHMS, verifyRaw, type RawAlgorithm } from './raw-signature.js';
+import { outOfBounds, signatureTime } from './signature-time.js';
 import type {
   CertificateValidationReport,
   ChainElement,
+  CounterSignatureReport,
+  DocumentReport,
   PdfSignatureInfo,
+  ProofOfExistence,
   RevocationEvidence,
   SignatureReport,
   SignatureValidationReport,
-  TimestampReport,
+  SignedContent,
 } from './report.js';
 import type { RevocationChecker } from './revocation.js';
 import type { TrustStore } from './trust-store.js';
 
-export const RAW_ALGORITHMS = [
-  'rsa-pkcs1-sha1', 'rsa-pkcs1-sha256', 'rsa-pkcs1-sha384', 'rsa-pkcs1-sha512',
-  'rsa-pss-sha256', 'rsa-pss-sha384', 'rsa-pss-sha512',
-  'ecdsa-sha256', 'ecdsa-sha384', 'ecdsa-sha512', 'ed25519',
-] as const;
-export type RawAlgorithm = (typeof RAW_ALGORITHMS)[number];
+export { RAW_ALGORITHMS, type RawAlgorithm };
 
 export interface SignatureInput {
   /** CMS (DER/PEM), a PDF, or a raw signature value (with `certificate`). */
@@ -47,7 +48,11 @@ export interface SignatureInput {
   /** Extra certificates (intermediates the signature does not carry). */
   chain?: Uint8Array[];
   algorithm?: RawAlgorithm;
+  /** Reported as the caller's claim; never a proof of existence (docs/validation.md). */
   validationTime?: Date;
+  /** RFC 3161 time-stamp tokens over signature values (proof of existence from the caller's archive). */
+  timestamps?: Uint8Array[];
+  policy?: PolicyName;
 }
 
 export interface ValidatorLimits {
@@ -71,10 +76,23 @@ function readCms(bytes: Uint8Array): Uint8Array {
 
 interface SignatureContext {
   pool: CertPool;
+  tsaPool: CertPool;
   requested?: Date;
+  timestamps: Uint8Array[];
+  policy: ValidationPolicy;
   deadline: number;
   /** The request's path-search budget (signature verifications, steps, time), shared by its searches. */
   search: PathSearch;
+}
+
+const sha256Of = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
+
+/** Which bytes a CMS signature is verified over: the content it encapsulates, else the caller's. */
+function cmsSignedContent(cms: ParsedCms, input: SignatureInput): SignedContent {
+  if (cms.eContent) return { source: 'encapsulated', length: cms.eContent.byteLength, sha256: sha256Of(cms.eContent), byteRange: null };
+  if (input.document) return { source: 'document', length: input.document.byteLength, sha256: sha256Of(input.document), byteRange: null };
+  if (input.digest) return { source: 'digest', length: null, sha256: input.digest.algorithm === 'sha256' ? Buffer.from(input.digest.value).toString('hex') : null, byteRange: null };
+  return { source: 'none', length: null, sha256: null, byteRange: null };
 }
 
 export class SignatureValidator {
@@ -90,35 +108,25 @@ export class SignatureValidator {
     const started = performance.now();
     const extra = (input.chain ?? []).map((c, i) => loadCert(c, `chain[${i}]`));
     const requestCert = input.certificate ? loadCert(input.certificate, 'certificate') : null;
-    const base = await this.trust.pool();
-    const pool = new CertPool([...extra, ...(requestCert ? [requestCert] : [])].map((cert) => ({ cert, source: 'request' as const, anchor: false })), base);
-    const ctx: SignatureContext = { pool, requested: input.validationTime, deadline: started + this.limits.timeBudgetMs, search: new PathSearch({}, started + this.limits.timeBudgetMs) };
+    const requestCandidates = [...extra, ...(requestCert ? [requestCert] : [])].map((cert) => ({ cert, source: 'request' as const, anchor: false }));
+    const pool = new CertPool(requestCandidates, await this.trust.pool());
+    const tsaPool = new CertPool(requestCandidates, await this.trust.tsaPool());
+    const policy = POLICIES[input.policy ?? 'default'];
+    const ctx: SignatureContext = { pool, tsaPool, requested: input.validationTime, timestamps: input.timestamps ?? [], policy, deadline: started + this.limits.timeBudgetMs, search: new PathSearch({}, started + this.limits.timeBudgetMs) };
     const kind = input.kind ?? (input.certificate && input.signature && !input.kind ? 'raw' : input.document && looksLikePdf(input.document) && !input.signature ? 'pdf' : 'cms');
     const warnings: string[] = [];
     let signatures: SignatureReport[];
+    let document: DocumentReport | null = null;
     if (kind === 'pdf') {
       if (!input.document) throw new AppError('badSignatureInput', 'a PDF validation needs the document');
-      signatures = await this.validatePdf(input.document, ctx, warnings);
+      ({ signatures, document } = await this.validatePdf(input.document, ctx, warnings));
     } else if (kind === 'raw') {
-      signatures = [await this.validateRaw(input, requestCert, ctx)];
+      if (!input.signature || !requestCert) throw new AppError('badSignatureInput', 'a raw signature needs signature, certificate and document');
+      if (!input.document) throw new AppError('badSignatureInput', 'a raw signature needs the signed document');
+      const signedContent: SignedContent = { source: 'document', length: input.document.byteLength, sha256: sha256Of(input.document), byteRange: null };
+      signatures = [await this.finish(verifyRaw(input.signature, input.document, requestCert, input.algorithm), 'S1', 'RAW', ctx, null, [], signedContent, null)];
     } else {
-      if (!input.signature) throw new AppError('badSignatureInput', 'a CMS validation needs the signature');
-      let cms;
-      const der = readCms(input.signature);
-      // Embedded certificates parsed one at a time between event-loop turns, then from the cache.
-      await preloadCertificates(der, () => ctx.search.pause());
-      try {
-        cms = parseCms(der);
-      } catch (err) {
-        if (err instanceof CmsFormatError) throw new AppError('badSignatureInput', `signature: ${err.message}`);
-        throw err;
-      }
-      warnings.push(...cms.warnings);
-      if (cms.signedData.signerInfos.length > this.limits.maxSignatures) throw new AppError('badSignatureInput', `the signature has ${cms.signedData.signerInfos.length} signers; at most ${this.limits.maxSignatures} are validated`);
-      if (!cms.signedData.signerInfos.length) warnings.push('the SignedData has no signers');
-      const checks = verifySigners(cms, { data: input.document, digest: input.digest }, pool.all());
-      signatures = [];
-      for (const check of checks) signatures.push(await this.finish(check, `S${check.index + 1}`, 'CMS', ctx, null, null, cms.certificates));
+      signatures = await this.validateCms(input, ctx, warnings);
     }
     const summary = {
       total: signatures.length,
@@ -126,17 +134,42 @@ export class SignatureValidator {
       failed: signatures.filter((s) => s.indication === 'TOTAL_FAILED').length,
       indeterminate: signatures.filter((s) => s.indication === 'INDETERMINATE').length,
     };
+    const verdicts = [...signatures, ...(document ? [document] : [])].map((s) => ({ indication: s.indication, subIndication: s.subIndication }));
     return {
       documentType: kind,
       validatedAt: this.clock.now().toISOString(),
-      indication: signatures.length ? worst(signatures.map((s) => ({ indication: s.indication, subIndication: s.subIndication }))).indication : 'INDETERMINATE',
+      policy: policy.name,
+      indication: signatures.length ? worst(verdicts).indication : 'INDETERMINATE',
       signatures,
+      document,
       summary,
       warnings,
     };
   }
 
-  private async validatePdf(document: Uint8Array, ctx: SignatureContext, warnings: string[]): Promise<SignatureReport[]> {
+  private async validateCms(input: SignatureInput, ctx: SignatureContext, warnings: string[]): Promise<SignatureReport[]> {
+    if (!input.signature) throw new AppError('badSignatureInput', 'a CMS validation needs the signature');
+    let cms;
+    const der = readCms(input.signature);
+    // Embedded certificates parsed one at a time between event-loop turns, then from the cache.
+    await preloadCertificates(der, () => ctx.search.pause());
+    try {
+      cms = parseCms(der);
+    } catch (err) {
+      if (err instanceof CmsFormatError) throw new AppError('badSignatureInput', `signature: ${err.message}`);
+      throw err;
+    }
+    warnings.push(...cms.warnings);
+    if (cms.signedData.signerInfos.length > this.limits.maxSignatures) throw new AppError('badSignatureInput', `the signature has ${cms.signedData.signerInfos.length} signers; at most ${this.limits.maxSignatures} are validated`);
+    if (!cms.signedData.signerInfos.length) warnings.push('the SignedData has no signers');
+    const checks = verifySigners(cms, { data: input.document, digest: input.digest }, ctx.pool.all());
+    const signedContent = cmsSignedContent(cms, input);
+    const signatures: SignatureReport[] = [];
+    for (const check of checks) signatures.push(await this.finish(check, `S${check.index + 1}`, 'CMS', ctx, null, cms.certificates, signedContent, null));
+    return signatures;
+  }
+
+  private async validatePdf(document: Uint8Array, ctx: SignatureContext, warnings: string[]): Promise<{ signatures: SignatureReport[]; document: DocumentReport }> {
     let extracted;
     try {
       extracted = extractPdfSignatures(document, { maxSignatures: this.limits.maxSignatures });
@@ -145,20 +178,24 @@ export class SignatureValidator {
       throw err;
     }
     warnings.push(...extracted.warnings);
-    if (!extracted.signatures.length) warnings.push('the PDF holds no signature');
+    const signatureEntries = extracted.signatures.filter((s) => !s.documentTimestamp);
+    if (!signatureEntries.length) warnings.push('the PDF holds no signature');
+    const stamps = await documentTimestamps(this.revocation, extracted.signatures, document, ctx.tsaPool, this.clock.now(), ctx.search);
     const reports: SignatureReport[] = [];
-    for (const [i, sig] of extracted.signatures.entries()) {
+    for (const [i, sig] of signatureEntries.entries()) {
       this.checkBudget(ctx);
-      reports.push(await this.validatePdfSignature(sig, `S${i + 1}`, document, ctx));
+      reports.push(await this.validatePdfSignature(sig, `S${i + 1}`, document, ctx, stamps.poeFor(sig)));
     }
-    return reports;
+    return { signatures: reports, document: pdfDocumentReport(document, extracted, signatureEntries, reports, stamps.reports) };
   }
 
-  private async validatePdfSignature(sig: PdfSignature, id: string, document: Uint8Array, ctx: SignatureContext): Promise<SignatureReport> {
+  private async validatePdfSignature(sig: PdfSignature, id: string, document: Uint8Array, ctx: SignatureContext, documentPoe: ProofOfExistence | null): Promise<SignatureReport> {
     const info: PdfSignatureInfo = sig.info;
     const format = sig.info.subFilter === 'ETSI.CAdES.detached' ? 'PAdES-B' : sig.info.subFilter === 'adbe.pkcs7.detached' ? 'PDF-PKCS7' : 'UNSUPPORTED';
-    const empty = (verdict: Verdict, error: string): SignatureReport => this.bareReport(id, format, verdict, [error], info, ctx, sig.claimedTime);
-    if (sig.problem) return empty(failed('FORMAT_FAILURE'), sig.problem);
+    const signedBytes = sig.problem ? null : Buffer.concat([document.subarray(sig.byteRange[0], sig.byteRange[0] + sig.byteRange[1]), document.subarray(sig.byteRange[2], sig.byteRange[2] + sig.byteRange[3])]);
+    const signedContent: SignedContent = signedBytes ? { source: 'byte-range', length: signedBytes.byteLength, sha256: sha256Of(signedBytes), byteRange: [...sig.byteRange] } : { source: 'none', length: null, sha256: null, byteRange: [...sig.byteRange] };
+    const empty = (verdict: Verdict, error: string): SignatureReport => this.bareReport(id, format, verdict, [error], info, ctx, sig.claimedTime, signedContent);
+    if (sig.problem || !signedBytes) return empty(failed('FORMAT_FAILURE'), sig.problem ?? 'no signed bytes');
     if (format === 'UNSUPPORTED') return empty(indeterminate('FORMAT_FAILURE'), `SubFilter ${sig.info.subFilter ?? '(none)'} is not supported (adbe.pkcs7.detached and ETSI.CAdES.detached are)`);
     let cms;
     await preloadCertificates(sig.contents, () => ctx.search.pause());
@@ -167,10 +204,12 @@ export class SignatureValidator {
     } catch (err) {
       return empty(failed('FORMAT_FAILURE'), `/Contents: ${(err as Error).message}`);
     }
-    const signedBytes = Buffer.concat([document.subarray(sig.byteRange[0], sig.byteRange[0] + sig.byteRange[1]), document.subarray(sig.byteRange[2], sig.byteRange[2] + sig.byteRange[3])]);
+    // ISO 32000-1 §12.8.3.3: a detached SubFilter signs the ByteRange; content inside the CMS,
+    // matching or not, is a malformed signature (an attached CMS over other bytes is a forgery).
+    if (cms.eContent) return empty(failed('FORMAT_FAILURE'), `the ${sig.info.subFilter} signature encapsulates content; a detached PDF signature must not (ISO 32000-1 §12.8.3.3)`);
     const checks = verifySigners(cms, { data: signedBytes }, ctx.pool.all());
     if (checks.length !== 1) return empty(failed('FORMAT_FAILURE'), `a PDF signature holds exactly one SignerInfo, this one has ${checks.length}`);
-    const report = await this.finish(checks[0], id, format, ctx, info, sig.claimedTime, cms.certificates);
+    const report = await this.finish(checks[0], id, format, ctx, { info, claimedTime: sig.claimedTime }, cms.certificates, signedContent, documentPoe);
     report.warnings.push(...cms.warnings, ...sig.warnings);
     // ETSI EN 319 142-1 §6.3: PAdES signatures carry no signingTime attribute; /M is the claim.
     if (format === 'PAdES-B' && checks[0].claimedTime) report.warnings.push('a PAdES signature should not carry the signingTime attribute (ETSI EN 319 142-1 §6.3)');
@@ -183,8 +222,7 @@ export class SignatureValidator {
     return report;
   }
 
-  private bareReport(id: string, format: SignatureReport['format'], verdict: Verdict, errors: string[], pdf: PdfSignatureInfo | null, ctx: SignatureContext, claimed: Date | null): SignatureReport {
-    const time = ctx.requested ?? claimed ?? this.clock.now();
+  private bareReport(id: string, format: SignatureReport['format'], verdict: Verdict, errors: string[], pdf: PdfSignatureInfo | null, ctx: SignatureContext, claimed: Date | null, signedContent: SignedContent): SignatureReport {
     return {
       id,
       format,
@@ -192,135 +230,138 @@ export class SignatureValidator {
       subIndication: verdict.subIndication,
       signer: null,
       signingTime: { claimed: claimed?.toISOString() ?? null, timestamp: null },
-      validationTime: time.toISOString(),
-      validationTimeSource: ctx.requested ? 'request' : claimed ? 'claimed' : 'current',
+      validationTime: this.clock.now().toISOString(),
+      validationTimeSource: 'current',
+      poe: null,
+      claimedTimes: { signingTime: null, pdfSigningTime: claimed?.toISOString() ?? null, requestedValidationTime: ctx.requested?.toISOString() ?? null },
+      signedContent,
       algorithms: { digest: null, signature: null, weak: false },
       signedAttributes: { present: false, messageDigest: 'not-checked', contentType: 'absent', signingCertificate: 'absent' },
       chain: [],
       revocation: [],
       timestamp: null,
+      suppliedTimestamps: [],
+      counterSignatures: [],
       pdf,
       errors,
       warnings: [],
     };
   }
 
-  private async validateRaw(input: SignatureInput, cert: Cert | null, ctx: SignatureContext): Promise<SignatureReport> {
-    if (!input.signature || !cert) throw new AppError('badSignatureInput', 'a raw signature needs signature, certificate and document');
-    if (!input.document) throw new AppError('badSignatureInput', 'a raw signature needs the signed document');
-    const algorithm = input.algorithm ?? (cert.keyDescription.startsWith('RSA') ? 'rsa-pkcs1-sha256' : cert.keyDescription.startsWith('EC') ? 'ecdsa-sha256' : 'ed25519');
-    const [family, ...rest] = algorithm.split('-');
-    const hash = algorithm === 'ed25519' ? null : (rest[rest.length - 1] as DigestName);
-    const check: SignerCheck = {
-      index: 0,
-      cert,
-      digest: hash,
-      signatureAlgorithm: algorithm,
-      weak: hash === 'sha1',
-      signedAttributes: { present: false, messageDigest: 'absent', contentType: 'absent', signingCertificate: 'absent' },
-      claimedTime: null,
-      verdict: null,
-      errors: [],
-      warnings: hash === 'sha1' ? ['SHA-1: weak'] : [],
-      signatureValue: input.signature,
-      timestampToken: null,
-    };
-    try {
-      const key = publicKeyObject(cert.facts.spki);
-      const ok =
-        family === 'ed25519' ? verify(null, input.document, key, input.signature)
-        : algorithm.startsWith('rsa-pss') ? verify(hash, input.document, { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_AUTO }, input.signature)
-        : algorithm.startsWith('rsa') ? verify(hash, input.document, { key, padding: constants.RSA_PKCS1_PADDING }, input.signature)
-        : verify(hash, input.document, { key, dsaEncoding: input.signature.byteLength > 0 && input.signature[0] === 0x30 ? 'der' : 'ieee-p1363' }, input.signature);
-      if (!ok) {
-        check.errors.push('the signature value does not verify with the certificate\'s key over this document');
-        check.verdict = failed('SIG_CRYPTO_FAILURE');
-      }
-    } catch (err) {
-      check.errors.push(`the signature cannot be verified with this key and algorithm (${(err as Error).message})`);
-      check.verdict = failed('SIG_CRYPTO_FAILURE');
-    }
-    return this.finish(check, 'S1', 'RAW', ctx, null, null, []);
-  }
-
   private checkBudget(ctx: SignatureContext): void {
     if (performance.now() > ctx.deadline) throw new AppError('payloadTooLarge', `validation exceeded its time budget of ${this.limits.timeBudgetMs} ms`);
   }
 
-  /** Chain, revocation and time for a cryptographically checked signer; the report. */
-  private async finish(check: SignerCheck, id: string, format: SignatureReport['format'], ctx: SignatureContext, pdf: PdfSignatureInfo | null, pdfTime: Date | null, embedded: Cert[]): Promise<SignatureReport> {
+  /**
+   * Chain, revocation and policy for a cryptographically checked signer at its proven time (a
+   * trusted time-stamp), else now: claimed times are reported, never used (docs/validation.md).
+   */
+  private async finish(check: SignerCheck, id: string, format: SignatureReport['format'], ctx: SignatureContext, pdf: { info: PdfSignatureInfo; claimedTime: Date | null } | null, embedded: Cert[], signedContent: SignedContent, documentPoe: ProofOfExistence | null): Promise<SignatureReport> {
     this.checkBudget(ctx);
     const errors = [...check.errors];
     const warnings = [...check.warnings];
     const pool = embedded.length ? new CertPool(embedded.map((cert) => ({ cert, source: 'signature' as const, anchor: false })), ctx.pool) : ctx.pool;
-
-    let timestamp: TimestampReport | null = null;
-    let timestampTime: Date | null = null;
-    if (check.timestampToken) {
-      const ts = await checkTimestampToken(this.revocation, check.timestampToken, check.signatureValue, pool, ctx.search);
-      timestamp = ts.report;
-      if (ts.report.indication === 'TOTAL_PASSED') timestampTime = ts.genTime;
-      else warnings.push(`the signature time-stamp is not usable (${ts.report.subIndication ?? 'invalid'}); the time is taken from ${check.claimedTime ? 'the claimed signing time' : 'elsewhere'}`);
-    }
-    const claimed = check.claimedTime ?? pdfTime;
-    const [validationTime, validationTimeSource] = ctx.requested
-      ? [ctx.requested, 'request' as const]
-      : timestampTime
-        ? [timestampTime, 'timestamp' as const]
-        : claimed
-          ? [claimed, 'claimed' as const]
-          : [this.clock.now(), 'current' as const];
-    if (validationTimeSource === 'claimed') warnings.push('the validation time is the signer\'s claimed signing time, not proven by a time-stamp');
-    if (timestampTime && check.claimedTime && check.claimedTime.getTime() > timestampTime.getTime() + 5 * 60_000) {
-      warnings.push('the claimed signing time is later than the time-stamp');
-    }
-
-    const cert = check.cert;
-    let chain: ChainElement[] = [];
-    const revocation: RevocationEvidence[] = [];
-    let chainVerdict: Verdict | null = null;
-    let revocationVerdict: Verdict | null = null;
-    if (cert) {
-      if (cert.keyWeak) warnings.push(`the signer's key is weak (${cert.keyDescription})`);
-      const built = await buildPath(cert, pool, ctx.search);
-      chain = chainView(built.partial);
-      if (!built.path) {
-        errors.push(`no certificate chain to a trusted root: ${built.problem}`);
-        chainVerdict = indeterminate('NO_CERTIFICATE_CHAIN_FOUND');
-      } else {
-        const checked = checkPath(built.path, validationTime, 'signing');
-        warnings.push(...checked.warnings);
-        if (checked.failure) {
-          errors.push(checked.failure.message);
-          chainVerdict = { indication: checked.failure.indication, subIndication: checked.failure.subIndication };
-        }
-        const rev = await revocationOf(this.revocation, built.path, validationTime, validationTimeSource);
-        revocation.push(...rev.evidence);
-        errors.push(...rev.errors);
-        warnings.push(...rev.warnings);
-        revocationVerdict = rev.verdict;
-      }
-    }
-    const verdict = worst([check.verdict, chainVerdict, revocationVerdict]);
-    // Order within a class: the cryptographic result first, then the chain, then revocation.
-    const firstOfClass = [check.verdict, chainVerdict, revocationVerdict].find((v) => v && v.indication === verdict.indication) ?? verdict;
+    const tsaPool = embedded.length ? new CertPool(embedded.map((cert) => ({ cert, source: 'signature' as const, anchor: false })), ctx.tsaPool) : ctx.tsaPool;
+    const now = this.clock.now();
+    const time = await signatureTime(this.revocation, check, tsaPool, ctx.timestamps, documentPoe, now, ctx.search);
+    warnings.push(...time.warnings);
+    const poeTime = time.poe ? new Date(time.poe.time) : null;
+    const validationTime = poeTime ?? now;
+    if (poeTime && check.claimedTime && check.claimedTime.getTime() > poeTime.getTime() + 5 * 60_000) warnings.push('the claimed signing time is later than the time-stamp');
+    if (!poeTime && (check.claimedTime || pdf?.claimedTime || ctx.requested)) warnings.push('no time-stamp proves when the signature was made: the certificates are checked now; the claimed times are reported only');
+    const checked = await this.chainAndStatus(check, pool, validationTime, poeTime, ctx.policy, ctx.search);
+    errors.push(...checked.errors);
+    warnings.push(...checked.warnings);
+    const counterSignatures: CounterSignatureReport[] = [];
+    for (const counter of check.counterSignatures) counterSignatures.push(await this.counterSignature(counter, `${id}-C${counter.index + 1}`, pool, now, ctx.policy, ctx.search));
+    const verdicts = [check.verdict, checked.chain, checked.revocation, checked.policy, ...counterSignatures.map((c) => (c.indication === 'TOTAL_PASSED' ? null : { indication: c.indication, subIndication: c.subIndication }))];
+    const verdict = worst(verdicts);
+    // Order within a class: the cryptographic result first, then the chain, revocation, policy.
+    const firstOfClass = verdicts.find((v) => v && v.indication === verdict.indication) ?? verdict;
+    if (counterSignatures.some((c) => c.indication !== 'TOTAL_PASSED')) errors.push('a countersignature does not pass');
     return {
       id,
       format,
       indication: firstOfClass.indication,
       subIndication: firstOfClass.subIndication,
-      signer: cert ? signerIdentity(cert) : null,
-      signingTime: { claimed: claimed?.toISOString() ?? null, timestamp: timestampTime?.toISOString() ?? null },
+      signer: check.cert ? signerIdentity(check.cert) : null,
+      signingTime: { claimed: (check.claimedTime ?? pdf?.claimedTime)?.toISOString() ?? null, timestamp: time.poe?.time ?? null },
       validationTime: validationTime.toISOString(),
-      validationTimeSource,
+      validationTimeSource: poeTime ? 'timestamp' : 'current',
+      poe: time.poe,
+      claimedTimes: { signingTime: check.claimedTime?.toISOString() ?? null, pdfSigningTime: pdf?.claimedTime?.toISOString() ?? null, requestedValidationTime: ctx.requested?.toISOString() ?? null },
+      signedContent,
       algorithms: { digest: check.digest ? digestLabel(check.digest) : null, signature: check.signatureAlgorithm, weak: check.weak },
       signedAttributes: check.signedAttributes,
-      chain,
-      revocation,
-      timestamp,
-      pdf,
+      chain: checked.view,
+      revocation: checked.evidence,
+      timestamp: time.timestamp,
+      suppliedTimestamps: time.supplied,
+      counterSignatures,
+      pdf: pdf?.info ?? null,
       errors,
       warnings,
+    };
+  }
+
+  /** The signer's chain at `time`, its revocation status and the policy's constraints. */
+  private async chainAndStatus(check: SignerCheck, pool: CertPool, time: Date, poe: Date | null, policy: ValidationPolicy, search: PathSearch) {
+    const errors: string[] = [];
+    const warnings: string[] = [];
+    const evidence: RevocationEvidence[] = [];
+    let view: ChainElement[] = [];
+    let chain: Verdict | null = null;
+    let revocation: Verdict | null = null;
+    let path = null;
+    const cert = check.cert;
+    if (cert) {
+      const built = await buildPath(cert, pool, search);
+      view = chainView(built.partial);
+      path = built.path;
+      if (!built.path) {
+        errors.push(`no certificate chain to a trusted root: ${built.problem}`);
+        chain = indeterminate('NO_CERTIFICATE_CHAIN_FOUND');
+      } else {
+        const checked = checkPath(built.path, time, 'signing');
+        warnings.push(...checked.warnings);
+        if (checked.failure) {
+          errors.push(checked.failure.message);
+          chain = { indication: checked.failure.indication, subIndication: checked.failure.subIndication };
+        }
+        const rev = await revocationOf(this.revocation, built.path, { time, poe: !!poe, current: !poe });
+        evidence.push(...rev.evidence);
+        errors.push(...rev.errors);
+        warnings.push(...rev.warnings);
+        revocation = rev.verdict;
+        chain = outOfBounds(chain, !!poe, !rev.verdict);
+      }
+    }
+    const constraints = cryptoConstraints(policy, check, cert, path, poe);
+    errors.push(...constraints.errors);
+    warnings.push(...constraints.warnings);
+    return { errors, warnings, evidence, view, chain, revocation, policy: constraints.verdict };
+  }
+
+  /**
+   * RFC 5652 §11.4: a countersignature, validated like a signature. It was made after its
+   * parent, so the parent's time-stamp proves nothing about it: checked now.
+   */
+  private async counterSignature(check: SignerCheck, id: string, pool: CertPool, now: Date, policy: ValidationPolicy, search: PathSearch): Promise<CounterSignatureReport> {
+    const checked = await this.chainAndStatus(check, pool, now, null, policy, search);
+    const verdicts = [check.verdict, checked.chain, checked.revocation, checked.policy];
+    const verdict = worst(verdicts);
+    const first = verdicts.find((v) => v && v.indication === verdict.indication) ?? verdict;
+    return {
+      id,
+      indication: first.indication,
+      subIndication: first.subIndication,
+      signer: check.cert ? signerIdentity(check.cert) : null,
+      claimedSigningTime: check.claimedTime?.toISOString() ?? null,
+      algorithms: { digest: check.digest ? digestLabel(check.digest) : null, signature: check.signatureAlgorithm, weak: check.weak },
+      chain: checked.view,
+      revocation: checked.evidence,
+      errors: [...check.errors, ...checked.errors],
+      warnings: [...check.warnings, ...checked.warnings],
     };
   }
 

@@ -21,6 +21,8 @@ export interface TrustListing {
   subject: string;
   notAfter: string;
   label: string | null;
+  /** Trusted as the anchor of time-stamping authorities. */
+  timestamping: boolean;
   addedBy: string | null;
   addedAt: string | null;
 }
@@ -37,7 +39,7 @@ export function readCertificates(bytes: Uint8Array, what: string): Cert[] {
 }
 
 export class TrustStore {
-  private snapshot: { at: number; pool: CertPool; listing: TrustListing[] } | null = null;
+  private snapshot: { at: number; pool: CertPool; tsaPool: CertPool; listing: TrustListing[] } | null = null;
   private readonly configured: Cert[] = [];
 
   constructor(
@@ -58,6 +60,14 @@ export class TrustStore {
     return (await this.current()).pool;
   }
 
+  /**
+   * The anchors of time-stamping authorities: only entries marked for time-stamping (a root
+   * trusted for signatures does not vouch for a TSA's clock); intermediates as in `pool()`.
+   */
+  async tsaPool(): Promise<CertPool> {
+    return (await this.current()).tsaPool;
+  }
+
   async list(): Promise<TrustListing[]> {
     return (await this.current()).listing;
   }
@@ -65,10 +75,13 @@ export class TrustStore {
   private async current() {
     if (this.snapshot && performance.now() - this.snapshot.at < this.refreshMs) return this.snapshot;
     const pool = new CertPool();
+    const tsaPool = new CertPool();
     const listing: TrustListing[] = [];
     const push = (cert: Cert, kind: TrustKind, source: CertSource, extra: Partial<TrustListing> = {}) => {
       pool.add({ cert, source, anchor: kind === 'anchor' });
-      listing.push({ sha256: cert.sha256, kind, source, subject: cert.subjectDn, notAfter: cert.facts.notAfter.toISOString(), label: null, addedBy: null, addedAt: null, ...extra });
+      if (kind === 'intermediate') tsaPool.add({ cert, source, anchor: false });
+      else if (extra.timestamping) tsaPool.add({ cert, source, anchor: true });
+      listing.push({ sha256: cert.sha256, kind, source, subject: cert.subjectDn, notAfter: cert.facts.notAfter.toISOString(), label: null, timestamping: false, addedBy: null, addedAt: null, ...extra });
     };
     for (const issuer of await this.registry.issuers()) {
       if (!issuer.certificate || issuer.role === 'external' || issuer.role === 'ocsp-signer' || issuer.status === 'pending') continue;
@@ -81,27 +94,29 @@ export class TrustStore {
     for (const cert of this.configured) push(cert, 'anchor', 'configured');
     for (const entry of await this.entries.list()) {
       try {
-        push(loadCert(entry.der, `trust entry ${entry.sha256}`), entry.kind, 'trust-store', { label: entry.label, addedBy: entry.addedBy, addedAt: entry.addedAt.toISOString() });
+        push(loadCert(entry.der, `trust entry ${entry.sha256}`), entry.kind, 'trust-store', { label: entry.label, timestamping: entry.timestamping, addedBy: entry.addedBy, addedAt: entry.addedAt.toISOString() });
       } catch (err) {
         this.log.warn({ err, sha256: entry.sha256 }, 'unreadable trust entry left out');
       }
     }
-    this.snapshot = { at: performance.now(), pool, listing };
+    this.snapshot = { at: performance.now(), pool, tsaPool, listing };
     return this.snapshot;
   }
 
   /**
    * Adds CA certificates (a PEM bundle or one DER) as anchors or intermediates. Only CA
-   * certificates, except that a time-stamping unit's own certificate may be pinned as an anchor.
+   * certificates, except that a time-stamping unit's own certificate may be pinned as an anchor
+   * trusted for time-stamping. `timestamping`: the anchor vouches for time-stamping authorities.
    */
-  async add(actor: string, bytes: Uint8Array, kind: TrustKind, label: string | null): Promise<Array<{ sha256: string; subject: string; added: boolean }>> {
+  async add(actor: string, bytes: Uint8Array, kind: TrustKind, label: string | null, timestamping = false): Promise<Array<{ sha256: string; subject: string; added: boolean }>> {
     const certs = readCertificates(bytes, 'certificate');
     const results: Array<{ sha256: string; subject: string; added: boolean }> = [];
     for (const cert of certs) {
       // A pinned time-stamping unit (id-kp-timeStamping) may be an anchor; otherwise only CAs.
-      const pinnedTsa = kind === 'anchor' && !!cert.eku?.includes('1.3.6.1.5.5.7.3.8');
-      if (!cert.facts.ca && cert.cert.version >= 2 && !pinnedTsa) throw new AppError('badCertificate', `"${cert.subjectDn}" is not a CA certificate (basicConstraints cA is not TRUE)`);
-      const entry: Omit<TrustEntry, 'addedAt' | 'addedBy'> = { sha256: cert.sha256, kind, der: Buffer.from(cert.der), subjectDn: cert.subjectDn, notAfter: cert.facts.notAfter, label };
+      const pinnedTsa = kind === 'anchor' && timestamping && !!cert.eku?.includes('1.3.6.1.5.5.7.3.8');
+      if (timestamping && kind !== 'anchor') throw new AppError('badCertificate', 'only an anchor is trusted for time-stamping');
+      if (!cert.facts.ca && cert.cert.version >= 2 && !pinnedTsa) throw new AppError('badCertificate', `"${cert.subjectDn}" is not a CA certificate (basicConstraints cA is not TRUE)${cert.eku?.includes('1.3.6.1.5.5.7.3.8') ? '; a time-stamping unit may be pinned as an anchor trusted for time-stamping' : ''}`);
+      const entry: Omit<TrustEntry, 'addedAt' | 'addedBy'> = { sha256: cert.sha256, kind, der: Buffer.from(cert.der), subjectDn: cert.subjectDn, notAfter: cert.facts.notAfter, label, timestamping };
       results.push({ sha256: cert.sha256, subject: cert.subjectDn, added: await this.entries.add(actor, entry) });
     }
     this.snapshot = null;

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import type { TrustListing } from '../../validation/trust-store.js';
 import { CliFailure, EXIT, cliActor, configFrom, printJsonOr, withService } from '../cli-support.js';
 
-const line = (e: TrustListing) => `${e.sha256}  ${e.kind.padEnd(12)} ${e.source.padEnd(11)} ${e.notAfter.slice(0, 10)}  ${e.subject}${e.label ? `  [${e.label}]` : ''}`;
+const line = (e: TrustListing) => `${e.sha256}  ${(e.timestamping ? 'anchor+tsa' : e.kind).padEnd(12)} ${e.source.padEnd(11)} ${e.notAfter.slice(0, 10)}  ${e.subject}${e.label ? `  [${e.label}]` : ''}`;
 
 /** `tinnhiem trust`: the signature validator's trust anchors and intermediates. */
 export function registerTrust(program: Command): void {
@@ -14,15 +14,16 @@ export function registerTrust(program: Command): void {
     .description('add CA certificates (PEM bundle or DER) as trust anchors or intermediates; audited')
     .option('--intermediate', 'an intermediate CA (fills chains), not a trust anchor')
     .option('--label <text>', 'a note for operators, e.g. "VGCA G2 root"')
+    .option('--timestamping', 'an anchor trusted for time-stamping authorities (a TSA root, or a pinned TSA certificate)')
     .option('--json', 'machine-readable output')
-    .action(async (file: string, opts: { intermediate?: boolean; label?: string; json?: boolean }, command: Command) => {
+    .action(async (file: string, opts: { intermediate?: boolean; label?: string; timestamping?: boolean; json?: boolean }, command: Command) => {
       let bytes: Buffer;
       try {
         bytes = readFileSync(file);
       } catch (err) {
         throw new CliFailure(`${file}: ${(err as Error).message}`, EXIT.usage);
       }
-      const added = await withService(configFrom(command), 'trust add', (s) => s.validation.trust.add(cliActor(), bytes, opts.intermediate ? 'intermediate' : 'anchor', opts.label ?? null));
+      const added = await withService(configFrom(command), 'trust add', (s) => s.validation.trust.add(cliActor(), bytes, opts.intermediate ? 'intermediate' : 'anchor', opts.label ?? null, !!opts.timestamping));
       printJsonOr(!!opts.json, added, () => added.map((a) => `${a.added ? 'added' : 'already present'}  ${a.sha256}  ${a.subject}`).join('\n'));
     });
 

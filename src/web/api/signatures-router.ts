@@ -5,6 +5,7 @@ import { AppError } from '../../errors/app-error.js';
 import type { AccessTokenVerifier } from '../../auth/access-token-verifier.js';
 import { RAW_ALGORITHMS, type SignatureInput, type SignatureValidator } from '../../validation/signature-validator.js';
 import { CertificateValidationReportSchema, SignatureValidationReportSchema } from '../../validation/report.js';
+import { POLICY_NAMES } from '../../validation/policy.js';
 import { requireScopes } from '../middleware/koa-api-auth.js';
 import { readBody } from '../middleware/koa-body-limits.js';
 import { openApi, problemResponses } from './openapi-registry.js';
@@ -13,7 +14,10 @@ import type { AppContext, AppState } from '../context.js';
 
 const base64 = z.string().max(700 * 1024 * 1024).regex(/^[A-Za-z0-9+/=\s_-]*$/, 'expected base64');
 const certificateText = z.string().min(1).max(1024 * 1024).meta({ description: 'PEM, or base64 of the DER' });
-const time = z.iso.datetime({ offset: true }).meta({ description: 'validate at this time instead of the signature\'s (time-stamp or claimed)' });
+const time = z.iso.datetime({ offset: true });
+const claimedTime = time.meta({ description: 'a time the caller claims: reported in claimedTimes, never used as proof of existence (signatures are checked at a trusted time-stamp\'s time, else now)' });
+const timestamps = z.array(base64).max(10).meta({ description: 'RFC 3161 time-stamp tokens (base64 DER) over signature values: proof of existence from the caller\'s archive' });
+const policy = z.enum(POLICY_NAMES).meta({ description: 'validation policy: default (SHA-1 and RSA < 2048 refused without a time-stamp before their sunset), legacy (weak algorithms warn only)' });
 
 const SignatureRequest = openApi.register(
   'SignatureValidationRequest',
@@ -26,20 +30,22 @@ const SignatureRequest = openApi.register(
       certificate: certificateText.optional().meta({ description: 'the signer\'s certificate (raw signatures)' }),
       chain: z.array(certificateText).max(20).optional().meta({ description: 'intermediate certificates the signature does not carry' }),
       algorithm: z.enum(RAW_ALGORITHMS).optional().meta({ description: 'raw signatures: default by key (RSA PKCS#1 v1.5 / ECDSA with SHA-256, Ed25519)' }),
-      validationTime: time.optional(),
+      validationTime: claimedTime.optional(),
+      timestamps: timestamps.optional(),
+      policy: policy.optional(),
     })
     .strict(),
 );
 
 const CertificateRequest = openApi.register(
   'CertificateValidationRequest',
-  z.object({ certificate: certificateText, chain: z.array(certificateText).max(20).optional(), validationTime: time.optional() }).strict(),
+  z.object({ certificate: certificateText, chain: z.array(certificateText).max(20).optional(), validationTime: time.optional().meta({ description: 'the time to answer the certificate\'s status at (default now)' }) }).strict(),
 );
 
 const SignatureReport = openApi.register('SignatureValidationReport', SignatureValidationReportSchema);
 const CertificateReport = openApi.register('CertificateValidationReport', CertificateValidationReportSchema);
 
-const multipartDescription = 'multipart/form-data: files `signature`, `document`, `certificate`, `chain` (repeatable); fields `kind`, `algorithm`, `validationTime`, `digestAlgorithm`, `digest`';
+const multipartDescription = 'multipart/form-data: files `signature`, `document`, `certificate`, `chain` and `timestamp` (both repeatable); fields `kind`, `algorithm`, `validationTime`, `digestAlgorithm`, `digest`, `policy`';
 openApi.registerPath({
   method: 'post',
   path: '/api/v1/signatures/validate',
@@ -129,9 +135,10 @@ const MultipartFields = z
   .object({
     kind: z.enum(['cms', 'pdf', 'raw']).optional(),
     algorithm: z.enum(RAW_ALGORITHMS).optional(),
-    validationTime: time.optional(),
+    validationTime: claimedTime.optional(),
     digestAlgorithm: z.enum(['sha1', 'sha256', 'sha384', 'sha512']).optional(),
     digest: z.string().max(256).optional(),
+    policy: policy.optional(),
   })
   .strict();
 
@@ -148,12 +155,14 @@ async function signatureInput(ctx: AppContext): Promise<SignatureInput> {
       chain: body.chain?.map((c, i) => bytesOf(c, `chain[${i}]`)),
       algorithm: body.algorithm,
       validationTime: body.validationTime ? new Date(body.validationTime) : undefined,
+      timestamps: body.timestamps?.map((t, i) => bytesOf(t, `timestamps[${i}]`)),
+      policy: body.policy,
     };
   }
   if (ctx.request.is('multipart/form-data')) {
     const { files, fields } = await readMultipart(ctx, limit);
     const f = validate(MultipartFields, Object.fromEntries(fields), 'body');
-    const unknown = [...files.keys()].filter((k) => !['signature', 'document', 'certificate', 'chain'].includes(k));
+    const unknown = [...files.keys()].filter((k) => !['signature', 'document', 'certificate', 'chain', 'timestamp'].includes(k));
     if (unknown.length) throw new AppError('validationFailed', `unknown file part(s): ${unknown.join(', ')}`);
     const one = (name: string) => {
       const list = files.get(name);
@@ -170,6 +179,8 @@ async function signatureInput(ctx: AppContext): Promise<SignatureInput> {
       digest: f.digest && f.digestAlgorithm ? { algorithm: f.digestAlgorithm, value: digestBytes(f.digest) } : undefined,
       algorithm: f.algorithm,
       validationTime: f.validationTime ? new Date(f.validationTime) : undefined,
+      timestamps: (files.get('timestamp') ?? []).slice(0, 10).map((b) => new Uint8Array(b)),
+      policy: f.policy,
     };
   }
   if (ctx.request.is('application/pdf')) return { kind: 'pdf', document: new Uint8Array(await readBody(ctx, limit)) };

@@ -66,7 +66,9 @@ describeWithProgram('openssl', 'openssl')('CMS signatures agree with openssl cms
       expect(s.revocation[0]).toMatchObject({ source: 'registry', status: 'good' });
       expect(s.algorithms.digest).toBe(c.md === 'sha384' ? 'SHA-384' : 'SHA-256');
       if (c.pss) expect(s.algorithms.signature).toMatch(/PSS/);
-      expect(s.validationTimeSource).toBe(c.noattr ? 'current' : 'claimed');
+      // Without a time-stamp the certificates are checked now; the claimed signingTime is only reported.
+      expect(s.validationTimeSource).toBe('current');
+      expect(s.claimedTimes.signingTime === null).toBe(!!c.noattr);
 
       // The same signature over changed content: both refuse it, we say why.
       const tampered = Buffer.from(data);
@@ -147,10 +149,10 @@ describeWithProgram('openssl', 'openssl')('sub-indications (acceptance 3)', () =
     expect((await validate({ signature: b64(sig) })).signatures[0].subIndication).toBe('NO_CERTIFICATE_CHAIN_FOUND');
   });
 
-  it('expired at the validation time: EXPIRED (signature and certificate endpoints)', async () => {
+  it('a caller\'s validationTime is a claim for signatures; the certificate endpoint answers at it (EXPIRED, NOT_YET_VALID)', async () => {
     const sig = opensslSign(rsa, data);
     const report = await validate({ signature: b64(sig), validationTime: '2045-01-01T00:00:00Z' });
-    expect(report.signatures[0]).toMatchObject({ indication: 'TOTAL_FAILED', subIndication: 'EXPIRED', validationTimeSource: 'request' });
+    expect(report.signatures[0]).toMatchObject({ indication: 'TOTAL_PASSED', validationTimeSource: 'current', claimedTimes: { requestedValidationTime: '2045-01-01T00:00:00.000Z' } });
     const cert = await api.call('POST', '/api/v1/certificates/validate', { certificate: rsa.pem, validationTime: '2045-01-01T00:00:00Z' });
     expect(cert.status).toBe(200);
     expect(cert.body).toMatchObject({ indication: 'TOTAL_FAILED', subIndication: 'EXPIRED' });
@@ -160,49 +162,56 @@ describeWithProgram('openssl', 'openssl')('sub-indications (acceptance 3)', () =
     expect(now.body).toMatchObject({ indication: 'TOTAL_PASSED', holder: { nationalId: '094185000001' } });
   });
 
-  it('revoked before signing: REVOKED; revoked after signing: passes with a note', async () => {
+  it('revoked, with no time-stamp: REVOKED_NO_POE whether the claimed signing time is before or after the revocation', async () => {
     const early = await issueSigner(t, dir, 'revoked-early', 'rsa', '094185000003');
     await t.service.certificates.ca.changeStatus({ actor: 'test:officer', serial: early.serial, issuerId: early.issuerId, action: 'revoke', reason: 'keyCompromise' });
     await new Promise((r) => setTimeout(r, 1100));
     const afterRevocation = opensslSign(early, data);
     const revoked = await validate({ signature: b64(afterRevocation) });
-    expect(revoked.signatures[0]).toMatchObject({ indication: 'TOTAL_FAILED', subIndication: 'REVOKED' });
+    expect(revoked.signatures[0]).toMatchObject({ indication: 'INDETERMINATE', subIndication: 'REVOKED_NO_POE' });
     expect(revoked.signatures[0].revocation[0]).toMatchObject({ source: 'registry', status: 'revoked' });
 
     const late = await issueSigner(t, dir, 'revoked-late', 'ec', '094185000004');
     const beforeRevocation = opensslSign(late, data);
     await new Promise((r) => setTimeout(r, 1100));
     await t.service.certificates.ca.changeStatus({ actor: 'test:officer', serial: late.serial, issuerId: late.issuerId, action: 'revoke', reason: 'superseded' });
-    const passed = await validate({ signature: b64(beforeRevocation) });
-    expect(passed.signatures[0]).toMatchObject({ indication: 'TOTAL_PASSED', validationTimeSource: 'claimed' });
-    expect(passed.signatures[0].warnings.join(' ')).toMatch(/revoked at .* after the validation time/);
+    const claimedBefore = await validate({ signature: b64(beforeRevocation) });
+    // The signingTime says "before the revocation", but nothing proves it (issue 19, defect 2).
+    expect(claimedBefore.signatures[0]).toMatchObject({ indication: 'INDETERMINATE', subIndication: 'REVOKED_NO_POE', validationTimeSource: 'current' });
+    expect(claimedBefore.signatures[0].errors.join(' ')).toMatch(/no time-stamp proves/);
     // Asked about now, the same certificate is revoked.
     const now = await api.call('POST', '/api/v1/certificates/validate', { certificate: late.pem });
     expect(now.body).toMatchObject({ indication: 'TOTAL_FAILED', subIndication: 'REVOKED' });
   });
 
-  it('an RFC 3161 signature time-stamp becomes the validation time once its TSA is trusted', async () => {
+  it('an RFC 3161 signature time-stamp becomes the validation time once its TSA is trusted for time-stamping', async () => {
     const tsa = opensslTsa();
     const sig = await withTimestamp(opensslSign(rsa, data, { detached: true }), tsa);
     expect(opensslVerifies(sig, data, ca)).toBe(true); // the unsigned attribute does not disturb the signature
     const untrusted = await validate({ signature: b64(sig), document: b64(data) });
-    expect(untrusted.signatures[0]).toMatchObject({ indication: 'TOTAL_PASSED', validationTimeSource: 'claimed', timestamp: { indication: 'INDETERMINATE', subIndication: 'NO_CERTIFICATE_CHAIN_FOUND', messageImprintMatches: true } });
+    expect(untrusted.signatures[0]).toMatchObject({ indication: 'TOTAL_PASSED', validationTimeSource: 'current', timestamp: { indication: 'INDETERMINATE', subIndication: 'NO_CERTIFICATE_CHAIN_FOUND', messageImprintMatches: true } });
     const { readFileSync } = await import('node:fs');
-    // Its root trusted, the TSA certificate names no OCSP/CRL: its status is unknown, the time unused.
-    const [rootEntry] = await t.service.validation.trust.add('test:operator', readFileSync(tsa.root), 'anchor', 'test TSA root');
+    // Its root trusted as an ordinary anchor: not for time-stamping, the time is unused.
+    const [plainRoot] = await t.service.validation.trust.add('test:operator', readFileSync(tsa.root), 'anchor', 'test TSA root');
+    const plain = await validate({ signature: b64(sig), document: b64(data) });
+    expect(plain.signatures[0]).toMatchObject({ validationTimeSource: 'current', timestamp: { indication: 'INDETERMINATE', subIndication: 'NO_CERTIFICATE_CHAIN_FOUND' } });
+    await t.service.validation.trust.remove('test:operator', plainRoot.sha256);
+    // Trusted for time-stamping, the TSA certificate names no OCSP/CRL: its status is unknown, the time unused.
+    const [rootEntry] = await t.service.validation.trust.add('test:operator', readFileSync(tsa.root), 'anchor', 'test TSA root', true);
     const noStatus = await validate({ signature: b64(sig), document: b64(data) });
-    expect(noStatus.signatures[0]).toMatchObject({ indication: 'TOTAL_PASSED', validationTimeSource: 'claimed', timestamp: { indication: 'INDETERMINATE', subIndication: 'TRY_LATER' } });
+    expect(noStatus.signatures[0]).toMatchObject({ indication: 'TOTAL_PASSED', validationTimeSource: 'current', timestamp: { indication: 'INDETERMINATE', subIndication: 'TRY_LATER' } });
     expect((noStatus.signatures[0].timestamp?.errors as string[]).join(' ')).toMatch(/no revocation status/);
     await t.service.validation.trust.remove('test:operator', rootEntry.sha256);
-    // The TSA certificate itself pinned as a trust anchor: the time-stamp is used.
-    const [added] = await t.service.validation.trust.add('test:operator', readFileSync(join(tsa.dir, 'tsa.pem')), 'anchor', 'pinned test TSA');
+    // The TSA certificate itself pinned as an anchor trusted for time-stamping: the time-stamp is used.
+    await expect(t.service.validation.trust.add('test:operator', readFileSync(join(tsa.dir, 'tsa.pem')), 'anchor', 'pinned test TSA')).rejects.toThrow(/not a CA certificate/);
+    const [added] = await t.service.validation.trust.add('test:operator', readFileSync(join(tsa.dir, 'tsa.pem')), 'anchor', 'pinned test TSA', true);
     const trusted = await validate({ signature: b64(sig), document: b64(data) });
     expect(trusted.signatures[0]).toMatchObject({ indication: 'TOTAL_PASSED', validationTimeSource: 'timestamp', timestamp: { indication: 'TOTAL_PASSED', tsa: expect.stringContaining('Test TSA') } });
     expect(trusted.signatures[0].timestamp?.chain).toHaveLength(1);
     // A token over something else is not this signature's time-stamp.
     const foreign = await withTimestamp(opensslSign(rsa, data, { detached: true }), tsa, Buffer.from('another signature'));
     const mismatch = await validate({ signature: b64(foreign), document: b64(data) });
-    expect(mismatch.signatures[0]).toMatchObject({ validationTimeSource: 'claimed', timestamp: { indication: 'TOTAL_FAILED', subIndication: 'HASH_FAILURE', messageImprintMatches: false } });
+    expect(mismatch.signatures[0]).toMatchObject({ validationTimeSource: 'current', timestamp: { indication: 'TOTAL_FAILED', subIndication: 'HASH_FAILURE', messageImprintMatches: false } });
     await t.service.validation.trust.remove('test:operator', added.sha256);
   });
 

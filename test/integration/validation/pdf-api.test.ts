@@ -80,6 +80,10 @@ describePdf('PDF signatures (acceptance 2)', () => {
       ['sig2', 'TOTAL_PASSED', true, 'none', 3],
     ]);
     expect(report.signatures[1].signer?.name).toBe('Người Ký bob');
+    // The second revision holds the second signature only: allowed, and signed by S2.
+    expect(report.document).toMatchObject({ indication: 'TOTAL_PASSED', certification: null });
+    expect(report.document?.changes.map((c) => [c.kind, c.allowed, c.signedBy])).toEqual([['signature', true, ['S2']]]);
+    expect(report.indication).toBe('TOTAL_PASSED');
   });
 
   it('changed after signing: an unsigned incremental update is reported; a changed signed byte is HASH_FAILURE', async () => {
@@ -89,6 +93,10 @@ describePdf('PDF signatures (acceptance 2)', () => {
     const report = await validatePdf(appended);
     expect(report.signatures[0]).toMatchObject({ indication: 'TOTAL_PASSED', pdf: { coversWholeDocument: false, changesAfterSigning: 'unsigned-changes' } });
     expect(report.signatures[0].warnings.join(' ')).toMatch(/changed after this signature/);
+    // The document itself is not what was signed: not TOTAL_PASSED (issue 19, defect 4).
+    expect(report.document).toMatchObject({ indication: 'INDETERMINATE', subIndication: 'SIG_CONSTRAINTS_FAILURE' });
+    expect(report.document?.changes[0]).toMatchObject({ kind: 'other', allowed: false, signedBy: [] });
+    expect(report.indication).toBe('INDETERMINATE');
 
     const tampered = Buffer.from(once);
     const at = tampered.indexOf('Quyet dinh');
@@ -98,7 +106,7 @@ describePdf('PDF signatures (acceptance 2)', () => {
     expect(bad.signatures[0]).toMatchObject({ indication: 'TOTAL_FAILED', subIndication: 'HASH_FAILURE' });
   });
 
-  it('one signer revoked after signing (passes with a note), one before (REVOKED)', async () => {
+  it('revoked signers without a time-stamp: REVOKED_NO_POE, whatever /M and signingTime claim', async () => {
     const dir = tmp('tinnhiem-pdf-rev-');
     const carol = await issueSigner(t, dir, 'carol', 'rsa', '094185000013');
     const dave = await issueSigner(t, dir, 'dave', 'rsa', '094185000014');
@@ -114,10 +122,9 @@ describePdf('PDF signatures (acceptance 2)', () => {
     expect((await pdfsigVerify(both, nssCarol)).map((p) => p.valid)).toEqual([true, true]); // pdfsig checks no revocation here
     const report = await validatePdf(both);
     const [first, second] = report.signatures;
-    expect(first).toMatchObject({ indication: 'TOTAL_PASSED', signer: { name: 'Người Ký carol' } });
-    expect(first.warnings.join(' ')).toMatch(/revoked at .* after the validation time/);
-    expect(second).toMatchObject({ indication: 'TOTAL_FAILED', subIndication: 'REVOKED', signer: { name: 'Người Ký dave' } });
-    expect(report.indication).toBe('TOTAL_FAILED');
+    expect(first).toMatchObject({ indication: 'INDETERMINATE', subIndication: 'REVOKED_NO_POE', signer: { name: 'Người Ký carol' } });
+    expect(second).toMatchObject({ indication: 'INDETERMINATE', subIndication: 'REVOKED_NO_POE', signer: { name: 'Người Ký dave' } });
+    expect(report.indication).toBe('INDETERMINATE');
   });
 
   it('ETSI.CAdES.detached (PAdES B) from openssl cms -cades: valid, and pdfsig agrees', async () => {

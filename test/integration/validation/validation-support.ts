@@ -42,6 +42,8 @@ export interface CmsOptions {
   md?: 'sha256' | 'sha384' | 'sha1';
   certfile?: string;
   cades?: boolean;
+  /** Run `openssl cms -sign` under faketime at this UTC time ("2023-06-01 12:00:00"): a backdated signingTime. */
+  faketime?: string;
 }
 
 /** `openssl cms -sign` over `data`, DER. */
@@ -55,7 +57,8 @@ export function opensslSign(signer: Signer, data: Buffer, o: CmsOptions = {}): B
   if (o.noattr) args.push('-noattr');
   if (o.certfile) args.push('-certfile', o.certfile);
   if (o.cades) args.push('-cades');
-  run('openssl', args);
+  if (o.faketime) run('env', ['TZ=UTC', 'faketime', o.faketime, 'openssl', ...args]);
+  else run('openssl', args);
   return readFileSync(out);
 }
 
@@ -76,12 +79,24 @@ export const b64 = (b: Buffer | Uint8Array) => Buffer.from(b).toString('base64')
 export interface ReportBody {
   indication: string;
   documentType: string;
+  policy: string;
+  document: {
+    indication: string;
+    subIndication: string | null;
+    certification: { signature: string; permissions: number } | null;
+    changes: Array<{ kind: string; allowed: boolean; signedBy: string[]; afterSignatures: string[]; reason: string | null; objects: string[] }>;
+    errors: string[];
+  } | null;
   signatures: Array<{
     format: string;
     indication: string;
     subIndication: string | null;
     signer: { name: string; nationalId: string | null } | null;
     validationTimeSource: string;
+    poe: { time: string; source: string } | null;
+    claimedTimes: { signingTime: string | null; pdfSigningTime: string | null; requestedValidationTime: string | null };
+    signedContent: { source: string; length: number | null; sha256: string | null; byteRange: number[] | null };
+    counterSignatures: Array<{ indication: string; subIndication: string | null; signer: { name: string } | null; errors: string[] }>;
     chain: Array<{ subject: string; trustAnchor: boolean; source: string }>;
     revocation: Array<{ source: string; status: string; revokedAt: string | null }>;
     algorithms: { digest: string | null; signature: string | null; weak: boolean };
@@ -163,11 +178,22 @@ export async function pdfsigVerify(pdf: Buffer, nss: string): Promise<PdfsigVerd
  * signature dictionary with a zero-filled /Contents, its ByteRange, then `openssl cms -sign
  * -cades` over exactly those ranges (pdfsig 22.12 cannot make -etsi signatures).
  */
-export function cadesPdf(base: Buffer, signer: Signer, field: string, options: { chain?: string } = {}): Buffer {
+export interface CadesPdfOptions {
+  chain?: string;
+  subFilter?: 'ETSI.CAdES.detached' | 'adbe.pkcs7.detached';
+  /** A forgery: an attached CMS (`openssl cms -sign -nodetach`) over these bytes, or over the signed range itself ('range'). */
+  attached?: Buffer | 'range';
+  /** Extra entries of the signature dictionary, e.g. a DocMDP /Reference. */
+  extra?: string;
+  /** The ByteRange stops this many bytes short of the end of the revision. */
+  shortBy?: number;
+}
+
+export function cadesPdf(base: Buffer, signer: Signer, field: string, options: CadesPdfOptions = {}): Buffer {
   const prevXref = Number(/startxref\s+(\d+)\s+%%EOF\s*$/.exec(base.toString('latin1'))![1]);
   const placeholder = 16_384;
   const objects: Array<[number, string]> = [
-    [6, `<< /Type /Sig /Filter /Adobe.PPKLite /SubFilter /ETSI.CAdES.detached /ByteRange [0 0000000000 0000000000 0000000000] /Contents <${'0'.repeat(placeholder)}> /M (D:${new Date().toISOString().replace(/[-:T]/g, '').slice(0, 14)}Z) /Reason (PAdES test) >>`],
+    [6, `<< /Type /Sig /Filter /Adobe.PPKLite /SubFilter /${options.subFilter ?? 'ETSI.CAdES.detached'} /ByteRange [0 0000000000 0000000000 0000000000] /Contents <${'0'.repeat(placeholder)}> /M (D:${new Date().toISOString().replace(/[-:T]/g, '').slice(0, 14)}Z) /Reason (PAdES test)${options.extra ?? ''} >>`],
     [7, `<< /Type /Annot /Subtype /Widget /FT /Sig /T (${field}) /V 6 0 R /Rect [0 0 0 0] /F 132 /P 3 0 R >>`],
     [1, '<< /Type /Catalog /Pages 2 0 R /AcroForm << /Fields [7 0 R] /SigFlags 3 >> >>'],
     [3, '<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> /Annots [7 0 R] >>'],
@@ -184,12 +210,14 @@ export function cadesPdf(base: Buffer, signer: Signer, field: string, options: {
   out = Buffer.concat([out, Buffer.from(`${table}trailer\n<< /Size 8 /Root 1 0 R /Prev ${prevXref} >>\nstartxref\n${xref}\n%%EOF\n`, 'latin1')]);
   const contentsAt = out.indexOf(`/Contents <${'0'.repeat(16)}`, offsets.get(6)) + '/Contents '.length;
   const gapEnd = contentsAt + placeholder + 2;
-  const range = [0, contentsAt, gapEnd, out.length - gapEnd];
+  const range = [0, contentsAt, gapEnd, out.length - gapEnd - (options.shortBy ?? 0)];
   const rangeText = `[${range.map((n, i) => (i === 0 ? '0' : String(n).padStart(10, '0'))).join(' ')}]`;
   const rangeAt = out.indexOf('[0 0000000000 0000000000 0000000000]', offsets.get(6));
   out.write(rangeText, rangeAt, 'latin1');
-  const signed = Buffer.concat([out.subarray(0, contentsAt), out.subarray(gapEnd)]);
-  const cms = opensslSign(signer, signed, { detached: true, cades: true, certfile: options.chain });
+  const signed = Buffer.concat([out.subarray(0, contentsAt), out.subarray(gapEnd, gapEnd + range[3])]);
+  const cms = options.attached
+    ? opensslSign(signer, options.attached === 'range' ? signed : options.attached, { cades: true, certfile: options.chain })
+    : opensslSign(signer, signed, { detached: true, cades: options.subFilter !== 'adbe.pkcs7.detached', certfile: options.chain });
   const hex = cms.toString('hex');
   out.write(hex, contentsAt + 1, 'latin1');
   return out;
