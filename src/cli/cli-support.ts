@@ -1,5 +1,6 @@
 import { userInfo } from 'node:os';
 import type { Command } from 'commander';
+import pino from 'pino';
 import { loadConfig, ConfigError } from '../config/load-config.js';
 import { asAppError } from '../errors/app-error.js';
 import { MissingPassphraseError, NotInitialisedError, resolveMasterPassphrase } from '../secrets/installation.js';
@@ -33,7 +34,7 @@ export function configFrom(command: Command): Config {
 
 /** CLI commands log warnings and errors to stderr; stdout is for their output. */
 export function cliLogger(config: Config): Logger {
-  return createLogger({ level: config.log.level === 'info' ? 'warn' : config.log.level, name: 'tinnhiem-cli' });
+  return createLogger({ level: config.log.level === 'info' ? 'warn' : config.log.level, name: 'tinnhiem-cli', destination: pino.destination(2) });
 }
 
 export function cliActor(): string {

@@ -54,7 +54,8 @@ export function createCheckpointer(parts: { config: Config; db: Database; audit:
  */
 export async function startAuditCheckpoints(w: Wiring, keyStore: KeyStore): Promise<AuditCheckpointer | null> {
   const { config, log } = w;
-  const production = !w.options.devCa;
+  // Said once at a server's start, not by every CLI command that builds the service.
+  const production = !w.options.devCa && (w.options.purpose ?? 'serve') === 'serve';
   if (!config.audit.keyUri) {
     if (production) log.warn('audit checkpoints are off (AUDIT_KEY_URI is not set): the audit log is not anchored outside the database (docs/audit.md)');
     return null;
