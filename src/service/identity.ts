@@ -7,7 +7,7 @@ import { OidcKeyRepository } from '../storage/oidc-key-repository.js';
 import { OidcPayloadRepository } from '../storage/oidc-payload-repository.js';
 import { FederatedIdentityRepository } from '../storage/federated-identity-repository.js';
 import { PasskeyRepository } from '../storage/passkey-repository.js';
-import { AccountService } from '../accounts/account-service.js';
+import { AccountService, type LoginPolicy } from '../accounts/account-service.js';
 import { FederatedAccountService } from '../accounts/federated-accounts.js';
 import { PasskeyService } from '../webauthn/passkey-service.js';
 import { CertificateLoginService } from '../auth/certificate-login.js';
@@ -52,11 +52,7 @@ export async function buildIdentity(w: Wiring, upstreamLogout: UpstreamLogout): 
   );
   if (w.options.initialise) await signingKeys.ensureInitialised('system');
 
-  const window = { windowMs: config.login.failureWindowSeconds * 1000, lockMs: config.login.lockSeconds * 1000 };
-  const accounts = new AccountService(db, new AccountRepository(db.knex, clock), new LoginThrottleRepository(db.knex), audit, clock, {
-    perAccount: { maxFailures: config.login.maxFailuresPerAccount, ...window },
-    perAddress: { maxFailures: config.login.maxFailuresPerAddress, ...window },
-  });
+  const accounts = new AccountService(db, new AccountRepository(db.knex, clock), new LoginThrottleRepository(db.knex), audit, clock, loginPolicy(config.login));
 
   // The registry validates metadata with the provider, and the provider reads clients from the
   // registry: the reference closes that loop once both exist.
@@ -93,6 +89,17 @@ export async function buildIdentity(w: Wiring, upstreamLogout: UpstreamLogout): 
     w.jobs.every(10 * 60_000, 'could not sweep expired WebAuthn challenges', () => passkeyRepo.sweepChallenges(clock.now()));
   }
   return { accounts, signingKeys, clients, oidc, federated, upstreams, passkeys, passkeyRepo };
+}
+
+/** The bounds of password login (docs/security.md, "Login throttling"). */
+export function loginPolicy(login: Wiring['config']['login']): LoginPolicy {
+  const window = { windowMs: login.failureWindowSeconds * 1000, lockMs: login.lockSeconds * 1000 };
+  return {
+    perAccountAddress: { maxFailures: login.maxFailuresPerAccountAddress, ...window },
+    perAddress: { maxFailures: login.maxFailuresPerAddress, ...window },
+    perAccount: { maxFailures: login.maxFailuresPerAccount, windowMs: login.accountFailureWindowSeconds * 1000, lockMs: login.accountLockSeconds * 1000 },
+    hash: { concurrency: login.hashConcurrency, maxWaiting: login.hashQueue, maxWaitMs: login.hashWaitMs },
+  };
 }
 
 /** Certificate login: a mutual-TLS listener (serve.ts starts it) and/or a trusted proxy's header. */

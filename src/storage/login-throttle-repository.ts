@@ -1,49 +1,93 @@
 import type { Knex } from 'knex';
 import { normalise, type Transaction } from './db.js';
 
-export interface ThrottleState {
-  failures: number;
-  lockedUntil: Date | null;
-}
-
 export interface ThrottlePolicy {
   maxFailures: number;
   windowMs: number;
   lockMs: number;
 }
 
+/** One counter after an attempt was recorded on it. */
+export interface CounterState {
+  key: string;
+  /** Failures in the window plus attempts in flight, this one included. */
+  count: number;
+  windowStartedAt: Date;
+  lockedUntil: Date | null;
+}
+
 interface Row {
-  failures: number;
+  key: string;
+  failures: number | string;
   window_started_at: Date | string;
   locked_until: Date | string | null;
 }
 
-/** Failed-login counters in the database, so a lock holds on every node. */
+const state = (row: Row): CounterState => ({
+  key: row.key,
+  count: Number(row.failures),
+  windowStartedAt: normalise.date(row.window_started_at),
+  lockedUntil: row.locked_until == null ? null : normalise.date(row.locked_until),
+});
+
+/**
+ * Attempt counters in the database, shared by every node (login_throttle: key, failures,
+ * window_started_at, locked_until). An attempt is counted BEFORE the secret is checked, in one
+ * atomic statement (INSERT … ON CONFLICT DO UPDATE … RETURNING), so parallel attempts each see a
+ * distinct count and no more than the limit can be checked at once; an attempt that turns out
+ * not to be a failure gives its count back (`release`).
+ */
 export class LoginThrottleRepository {
   constructor(private readonly knex: Knex) {}
 
-  async lockedUntil(keys: string[], now: Date): Promise<Date | null> {
-    const rows = await this.knex<Row & { key: string }>('login_throttle').whereIn('key', keys).whereNotNull('locked_until');
-    const until = rows.map((r) => normalise.date(r.locked_until!)).filter((d) => d > now);
-    return until.length ? new Date(Math.max(...until.map((d) => d.getTime()))) : null;
+  /**
+   * Counts one attempt on each key (in key order, so concurrent statements lock rows in the same
+   * order). A window that has run out, or a lock that has expired, starts a fresh count.
+   */
+  async attempt(keys: ReadonlyArray<{ key: string; windowMs: number }>, now: Date): Promise<CounterState[]> {
+    if (!keys.length) return [];
+    const sorted = [...keys].sort((a, b) => (a.key < b.key ? -1 : 1));
+    const values = sorted.map(() => '(?, ?::timestamptz, ?::timestamptz)').join(', ');
+    const bindings = sorted.flatMap(({ key, windowMs }) => [key, now.toISOString(), new Date(now.getTime() - windowMs).toISOString()]);
+    // In DO UPDATE SET every reference to t is the row as it was before this statement.
+    const fresh = `(t.locked_until IS NOT NULL AND t.locked_until <= EXCLUDED.window_started_at)
+      OR (t.locked_until IS NULL AND t.window_started_at <= (SELECT i.window_start FROM input i WHERE i.key = t.key))`;
+    const result = await this.knex.raw<{ rows: Row[] }>(
+      `WITH input(key, now, window_start) AS (VALUES ${values})
+       INSERT INTO login_throttle AS t (key, failures, window_started_at, locked_until)
+       SELECT key, 1, now, NULL FROM input ORDER BY key
+       ON CONFLICT (key) DO UPDATE SET
+         failures = CASE WHEN ${fresh} THEN 1 ELSE t.failures + 1 END,
+         window_started_at = CASE WHEN ${fresh} THEN EXCLUDED.window_started_at ELSE t.window_started_at END,
+         locked_until = CASE WHEN t.locked_until <= EXCLUDED.window_started_at THEN NULL ELSE t.locked_until END
+       RETURNING key, failures, window_started_at, locked_until`,
+      bindings,
+    );
+    return result.rows.map(state);
   }
 
   /**
-   * Counts one failure for `key` and locks it when the count reaches the policy's maximum within
-   * the window. The row is locked (SELECT … FOR UPDATE) so concurrent failures are all counted.
+   * Settles attempts that were not failures: each key in `release` gives its count back, each in
+   * `reset` starts again from nothing (a success proves the secret from there).
    */
-  async recordFailure(trx: Transaction, key: string, policy: ThrottlePolicy, now: Date): Promise<ThrottleState & { justLocked: boolean }> {
-    await trx('login_throttle').insert({ key, failures: 0, window_started_at: now, locked_until: null }).onConflict('key').ignore();
-    const row = (await trx<Row & { key: string }>('login_throttle').where({ key }).forUpdate().first())!;
-    const windowStart = normalise.date(row.window_started_at);
-    const expired = now.getTime() - windowStart.getTime() > policy.windowMs;
-    const failures = expired ? 1 : row.failures + 1;
-    const wasLocked = row.locked_until != null && normalise.date(row.locked_until) > now;
-    const lockedUntil = failures >= policy.maxFailures ? new Date(now.getTime() + policy.lockMs) : wasLocked ? normalise.date(row.locked_until!) : null;
-    await trx('login_throttle')
+  async settle(trx: Transaction | null, release: readonly string[], reset: readonly string[] = []): Promise<void> {
+    const q = trx ?? this.knex;
+    if (reset.length) await q('login_throttle').whereIn('key', reset).del();
+    const rest = release.filter((k) => !reset.includes(k));
+    if (rest.length) await q('login_throttle').whereIn('key', rest).update({ failures: this.knex.raw('GREATEST(failures - 1, 0)') });
+  }
+
+  /**
+   * The attempt on `key` was a failure: its count stays. When the count has reached the limit
+   * and the key is not locked yet, it is locked now; returns whether this call locked it.
+   */
+  async lockIfReached(trx: Transaction, key: string, policy: ThrottlePolicy, now: Date): Promise<boolean> {
+    const locked = await trx('login_throttle')
       .where({ key })
-      .update({ failures, window_started_at: expired ? now : windowStart, locked_until: lockedUntil });
-    return { failures, lockedUntil, justLocked: !!lockedUntil && !wasLocked };
+      .where('failures', '>=', policy.maxFailures)
+      .where((q) => q.whereNull('locked_until').orWhere('locked_until', '<=', now))
+      .update({ locked_until: new Date(now.getTime() + policy.lockMs) }, ['key']);
+    return locked.length > 0;
   }
 
   async reset(trx: Transaction, key: string): Promise<void> {

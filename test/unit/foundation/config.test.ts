@@ -26,7 +26,7 @@ describe('configuration', () => {
     expect(config.database.url).toBeUndefined();
     expect(config.dataDir).toBe('./data');
     expect(config.log.level).toBe('info');
-    expect(config.server.trustProxy).toBe(false);
+    expect(config.server.trustProxy).toBe(0);
   });
 
   it('maps environment variables onto the schema and coerces their types', () => {
@@ -35,7 +35,7 @@ describe('configuration', () => {
     });
     expect(config.server.port).toBe(8443);
     expect(config.server.publicUrl).toBe('https://sso.soctrang.gov.vn');
-    expect(config.server.trustProxy).toBe(true);
+    expect(config.server.trustProxy).toBe(1);
     expect(config.log.level).toBe('debug');
     expect(config.dataDir).toBe('/var/lib/tinnhiem');
   });
