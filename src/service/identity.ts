@@ -11,6 +11,8 @@ import { AccountService, type LoginPolicy } from '../accounts/account-service.js
 import { FederatedAccountService } from '../accounts/federated-accounts.js';
 import { PasskeyService } from '../webauthn/passkey-service.js';
 import { CertificateLoginService } from '../auth/certificate-login.js';
+import { ClientAuthThrottle } from '../auth/client-auth-throttle.js';
+import { AttemptThrottle } from '../accounts/attempt-throttle.js';
 import type { CertificateService } from '../certificates/certificate-service.js';
 import { SigningKeyService } from '../../oidc/keys/signing-keys.js';
 import { ClientRegistryService, type ClientRegistry } from '../../oidc/clients/client-registry.js';
@@ -100,6 +102,16 @@ export function loginPolicy(login: Wiring['config']['login']): LoginPolicy {
     perAccount: { maxFailures: login.maxFailuresPerAccount, windowMs: login.accountFailureWindowSeconds * 1000, lockMs: login.accountLockSeconds * 1000 },
     hash: { concurrency: login.hashConcurrency, maxWaiting: login.hashQueue, maxWaitMs: login.hashWaitMs },
   };
+}
+
+/** Client authentication at the token endpoints, counted like password logins (docs/security.md). */
+export function buildClientAuthThrottle(w: Wiring): ClientAuthThrottle {
+  const { login } = w.config;
+  const window = { windowMs: login.failureWindowSeconds * 1000, lockMs: login.lockSeconds * 1000 };
+  return new ClientAuthThrottle(w.db, new AttemptThrottle(new LoginThrottleRepository(w.db.knex), w.clock), w.audit, {
+    perClientAddress: { maxFailures: login.clientAuthMaxFailuresPerClientAddress, ...window },
+    perAddress: { maxFailures: login.clientAuthMaxFailuresPerAddress, ...window },
+  });
 }
 
 /** Certificate login: a mutual-TLS listener (serve.ts starts it) and/or a trusted proxy's header. */
