@@ -11,7 +11,7 @@ export interface ThrottleKey {
 /** An attempt that was counted and may be checked; settle it exactly once. */
 export interface Admission {
   readonly keys: readonly ThrottleKey[];
-  /** Failures already counted on each key before this attempt (in-flight attempts included). */
+  /** Failures already counted on each key before this attempt (settled, in the window). */
   readonly earlier: ReadonlyMap<string, number>;
 }
 
@@ -21,10 +21,11 @@ export type AdmissionResult =
 
 /**
  * Throttling that cannot be raced: the attempt is counted on every key first (one atomic
- * statement, shared by all nodes); only an attempt that finds every count within its bound and no
- * lock is checked at all. So however many arrive at once, at most `maxFailures` checks of one key
- * can be in flight or failed within a window. An attempt refused here, or settled as no failure,
- * gives its count back; a failure keeps it and locks the key once the bound is reached.
+ * statement, shared by all nodes) as pending; only an attempt that finds, on every key, no lock
+ * and failures + pending within the bound is checked at all. So however many arrive at once, at
+ * most `maxFailures` checks of one key can be in flight or failed within a window. An attempt
+ * refused here, or settled as no failure, ends its pending count; a failure turns it into a
+ * failure and locks the key once the failures reach the bound.
  */
 export class AttemptThrottle {
   constructor(
@@ -41,7 +42,7 @@ export class AttemptThrottle {
     const byKey = new Map(states.map((s) => [s.key, s]));
     const refused = keys.filter((k) => refuses(byKey.get(k.key)!, k.policy, now));
     if (!refused.length) {
-      return { allowed: true, admission: { keys, earlier: new Map(states.map((s) => [s.key, s.count - 1])) } };
+      return { allowed: true, admission: { keys, earlier: new Map(states.map((s) => [s.key, s.failures])) } };
     }
     await this.repo.settle(
       null,
@@ -79,19 +80,23 @@ export class AttemptThrottle {
     const now = this.clock.now();
     const locked: ThrottleKey[] = [];
     for (const k of admission.keys) {
-      if (await this.repo.lockIfReached(trx, k.key, k.policy, now)) locked.push(k);
+      if (await this.repo.fail(trx, k.key, k.policy, now)) locked.push(k);
     }
     return locked;
   }
 }
 
+/** Locked, or as many failures and checks in flight as the bound allows (this attempt included, it is one too many). */
 function refuses(s: CounterState, policy: ThrottlePolicy, now: Date): boolean {
-  return (s.lockedUntil !== null && s.lockedUntil > now) || s.count > policy.maxFailures;
+  return (s.lockedUntil !== null && s.lockedUntil > now) || s.failures + s.pending > policy.maxFailures;
 }
+
+/** Attempts still being checked settle within seconds: come back then (they may have locked the key by then). */
+const PENDING_RETRY_MS = 2_000;
 
 function refusedUntil(s: CounterState, policy: ThrottlePolicy, now: Date): Date {
   if (s.lockedUntil && s.lockedUntil > now) return s.lockedUntil;
-  // Full of attempts in flight (or left by a node that stopped mid-check): at worst they all fail
-  // and lock the key from now; at the latest the window ends.
-  return new Date(Math.min(now.getTime() + policy.lockMs, s.windowStartedAt.getTime() + policy.windowMs));
+  // Failures at the bound with no lock: left by a node that stopped mid-way; the window ends it.
+  if (s.failures >= policy.maxFailures) return new Date(Math.min(now.getTime() + policy.lockMs, s.windowStartedAt.getTime() + policy.windowMs));
+  return new Date(now.getTime() + PENDING_RETRY_MS);
 }

@@ -10,8 +10,10 @@ export interface ThrottlePolicy {
 /** One counter after an attempt was recorded on it. */
 export interface CounterState {
   key: string;
-  /** Failures in the window plus attempts in flight, this one included. */
-  count: number;
+  /** Settled failures in the window. */
+  failures: number;
+  /** Attempts being checked right now, this one included. */
+  pending: number;
   windowStartedAt: Date;
   lockedUntil: Date | null;
 }
@@ -19,30 +21,35 @@ export interface CounterState {
 interface Row {
   key: string;
   failures: number | string;
+  pending: number | string;
   window_started_at: Date | string;
   locked_until: Date | string | null;
 }
 
 const state = (row: Row): CounterState => ({
   key: row.key,
-  count: Number(row.failures),
+  failures: Number(row.failures),
+  pending: Number(row.pending),
   windowStartedAt: normalise.date(row.window_started_at),
   lockedUntil: row.locked_until == null ? null : normalise.date(row.locked_until),
 });
 
 /**
- * Attempt counters in the database, shared by every node (login_throttle: key, failures,
+ * Attempt counters in the database, shared by every node (login_throttle: key, failures, pending,
  * window_started_at, locked_until). An attempt is counted BEFORE the secret is checked, in one
- * atomic statement (INSERT … ON CONFLICT DO UPDATE … RETURNING), so parallel attempts each see a
- * distinct count and no more than the limit can be checked at once; an attempt that turns out
- * not to be a failure gives its count back (`release`).
+ * atomic statement (INSERT … ON CONFLICT DO UPDATE … RETURNING), so parallel attempts each see
+ * every attempt before them and no more than the limit can be checked within a window. An attempt
+ * is `pending` until it is settled: a failure moves it to `failures` (and may lock the key), anything
+ * else just ends it.
  */
 export class LoginThrottleRepository {
   constructor(private readonly knex: Knex) {}
 
   /**
-   * Counts one attempt on each key (in key order, so concurrent statements lock rows in the same
-   * order). A window that has run out, or a lock that has expired, starts a fresh count.
+   * Counts one pending attempt on each key (in key order, so concurrent statements lock rows in the
+   * same order). A window that has run out, or a lock that has expired, starts afresh (attempts
+   * still pending from before are forgotten too: a node that stopped mid-check leaves none behind
+   * for longer than a window).
    */
   async attempt(keys: ReadonlyArray<{ key: string; windowMs: number }>, now: Date): Promise<CounterState[]> {
     if (!keys.length) return [];
@@ -54,40 +61,49 @@ export class LoginThrottleRepository {
       OR (t.locked_until IS NULL AND t.window_started_at <= (SELECT i.window_start FROM input i WHERE i.key = t.key))`;
     const result = await this.knex.raw<{ rows: Row[] }>(
       `WITH input(key, now, window_start) AS (VALUES ${values})
-       INSERT INTO login_throttle AS t (key, failures, window_started_at, locked_until)
-       SELECT key, 1, now, NULL FROM input ORDER BY key
+       INSERT INTO login_throttle AS t (key, failures, pending, window_started_at, locked_until)
+       SELECT key, 0, 1, now, NULL FROM input ORDER BY key
        ON CONFLICT (key) DO UPDATE SET
-         failures = CASE WHEN ${fresh} THEN 1 ELSE t.failures + 1 END,
+         failures = CASE WHEN ${fresh} THEN 0 ELSE t.failures END,
+         pending = CASE WHEN ${fresh} THEN 1 ELSE t.pending + 1 END,
          window_started_at = CASE WHEN ${fresh} THEN EXCLUDED.window_started_at ELSE t.window_started_at END,
          locked_until = CASE WHEN t.locked_until <= EXCLUDED.window_started_at THEN NULL ELSE t.locked_until END
-       RETURNING key, failures, window_started_at, locked_until`,
+       RETURNING key, failures, pending, window_started_at, locked_until`,
       bindings,
     );
     return result.rows.map(state);
   }
 
   /**
-   * Settles attempts that were not failures: each key in `release` gives its count back, each in
+   * Ends attempts that were not failures: each key in `release` loses one pending attempt, each in
    * `reset` starts again from nothing (a success proves the secret from there).
    */
   async settle(trx: Transaction | null, release: readonly string[], reset: readonly string[] = []): Promise<void> {
     const q = trx ?? this.knex;
     if (reset.length) await q('login_throttle').whereIn('key', reset).del();
     const rest = release.filter((k) => !reset.includes(k));
-    if (rest.length) await q('login_throttle').whereIn('key', rest).update({ failures: this.knex.raw('GREATEST(failures - 1, 0)') });
+    if (rest.length) await q('login_throttle').whereIn('key', rest).update({ pending: this.knex.raw('GREATEST(pending - 1, 0)') });
   }
 
   /**
-   * The attempt on `key` was a failure: its count stays. When the count has reached the limit
-   * and the key is not locked yet, it is locked now; returns whether this call locked it.
+   * The attempt on `key` failed: one pending attempt becomes a failure, and once the failures reach
+   * the limit an unlocked key is locked; returns whether this call locked it.
    */
-  async lockIfReached(trx: Transaction, key: string, policy: ThrottlePolicy, now: Date): Promise<boolean> {
-    const locked = await trx('login_throttle')
-      .where({ key })
-      .where('failures', '>=', policy.maxFailures)
-      .where((q) => q.whereNull('locked_until').orWhere('locked_until', '<=', now))
-      .update({ locked_until: new Date(now.getTime() + policy.lockMs) }, ['key']);
-    return locked.length > 0;
+  async fail(trx: Transaction, key: string, policy: ThrottlePolicy, now: Date): Promise<boolean> {
+    const lockedUntil = new Date(now.getTime() + policy.lockMs).toISOString();
+    // The row is locked first (FOR UPDATE) so that the lock state read here is the one updated.
+    const result = await trx.raw<{ rows: Array<{ just_locked: boolean }> }>(
+      `UPDATE login_throttle AS t SET
+         failures = o.failures + 1,
+         pending = GREATEST(o.pending - 1, 0),
+         locked_until = CASE WHEN o.failures + 1 >= ? AND NOT o.locked THEN ?::timestamptz ELSE o.locked_until END
+       FROM (SELECT key, failures, pending, locked_until, COALESCE(locked_until > ?::timestamptz, false) AS locked
+             FROM login_throttle WHERE key = ? FOR UPDATE) AS o
+       WHERE t.key = o.key
+       RETURNING (o.failures + 1 >= ? AND NOT o.locked) AS just_locked`,
+      [policy.maxFailures, lockedUntil, now.toISOString(), key, policy.maxFailures],
+    );
+    return result.rows.some((r) => r.just_locked);
   }
 
   async reset(trx: Transaction, key: string): Promise<void> {
