@@ -79,7 +79,8 @@ export class AttemptThrottle {
   async failed(trx: Transaction, admission: Admission): Promise<ThrottleKey[]> {
     const now = this.clock.now();
     const locked: ThrottleKey[] = [];
-    for (const k of admission.keys) {
+    // In key order, as every other statement on these rows (no deadlock between transactions).
+    for (const k of [...admission.keys].sort((a, b) => (a.key < b.key ? -1 : 1))) {
       if (await this.repo.fail(trx, k.key, k.policy, now)) locked.push(k);
     }
     return locked;

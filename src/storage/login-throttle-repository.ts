@@ -46,32 +46,34 @@ export class LoginThrottleRepository {
   constructor(private readonly knex: Knex) {}
 
   /**
-   * Counts one pending attempt on each key (in key order, so concurrent statements lock rows in the
-   * same order). A window that has run out, or a lock that has expired, starts afresh (attempts
-   * still pending from before are forgotten too: a node that stopped mid-check leaves none behind
-   * for longer than a window).
+   * Counts one pending attempt on each key. One statement per key, each its own transaction: two
+   * multi-row upserts inserting the same new keys can deadlock on PostgreSQL's speculative
+   * insertion, and the bounds are independent anyway. A window that has run out, or a lock that has
+   * expired, starts afresh (attempts still pending from before are forgotten too: a node that
+   * stopped mid-check leaves none behind for longer than a window).
    */
   async attempt(keys: ReadonlyArray<{ key: string; windowMs: number }>, now: Date): Promise<CounterState[]> {
-    if (!keys.length) return [];
-    const sorted = [...keys].sort((a, b) => (a.key < b.key ? -1 : 1));
-    const values = sorted.map(() => '(?, ?::timestamptz, ?::timestamptz)').join(', ');
-    const bindings = sorted.flatMap(({ key, windowMs }) => [key, now.toISOString(), new Date(now.getTime() - windowMs).toISOString()]);
+    const states: CounterState[] = [];
+    for (const { key, windowMs } of keys) states.push(await this.attemptOne(key, new Date(now.getTime() - windowMs), now));
+    return states;
+  }
+
+  private async attemptOne(key: string, windowStart: Date, now: Date): Promise<CounterState> {
     // In DO UPDATE SET every reference to t is the row as it was before this statement.
-    const fresh = `(t.locked_until IS NOT NULL AND t.locked_until <= EXCLUDED.window_started_at)
-      OR (t.locked_until IS NULL AND t.window_started_at <= (SELECT i.window_start FROM input i WHERE i.key = t.key))`;
+    const fresh = '(t.locked_until IS NOT NULL AND t.locked_until <= EXCLUDED.window_started_at) OR (t.locked_until IS NULL AND t.window_started_at <= ?::timestamptz)';
+    const start = windowStart.toISOString();
     const result = await this.knex.raw<{ rows: Row[] }>(
-      `WITH input(key, now, window_start) AS (VALUES ${values})
-       INSERT INTO login_throttle AS t (key, failures, pending, window_started_at, locked_until)
-       SELECT key, 0, 1, now, NULL FROM input ORDER BY key
+      `INSERT INTO login_throttle AS t (key, failures, pending, window_started_at, locked_until)
+       VALUES (?, 0, 1, ?::timestamptz, NULL)
        ON CONFLICT (key) DO UPDATE SET
          failures = CASE WHEN ${fresh} THEN 0 ELSE t.failures END,
          pending = CASE WHEN ${fresh} THEN 1 ELSE t.pending + 1 END,
          window_started_at = CASE WHEN ${fresh} THEN EXCLUDED.window_started_at ELSE t.window_started_at END,
          locked_until = CASE WHEN t.locked_until <= EXCLUDED.window_started_at THEN NULL ELSE t.locked_until END
        RETURNING key, failures, pending, window_started_at, locked_until`,
-      bindings,
+      [key, now.toISOString(), start, start, start],
     );
-    return result.rows.map(state);
+    return state(result.rows[0]);
   }
 
   /**
@@ -80,9 +82,12 @@ export class LoginThrottleRepository {
    */
   async settle(trx: Transaction | null, release: readonly string[], reset: readonly string[] = []): Promise<void> {
     const q = trx ?? this.knex;
-    if (reset.length) await q('login_throttle').whereIn('key', reset).del();
-    const rest = release.filter((k) => !reset.includes(k));
-    if (rest.length) await q('login_throttle').whereIn('key', rest).update({ pending: this.knex.raw('GREATEST(pending - 1, 0)') });
+    // One row per statement, in key order: a multi-row UPDATE locks rows in whatever order it
+    // finds them, and two such statements deadlock.
+    for (const key of [...new Set([...release, ...reset])].sort()) {
+      if (reset.includes(key)) await q('login_throttle').where({ key }).del();
+      else await q('login_throttle').where({ key }).update({ pending: this.knex.raw('GREATEST(pending - 1, 0)') });
+    }
   }
 
   /**
