@@ -3,11 +3,11 @@
  * core for tens of milliseconds and 32 MiB a guess), so without a bound a flood of wrong logins
  * queues every login behind it: 24 threads of wrong logins once made a legitimate one take 11–21 s.
  *
- * At most `concurrency` verifications run at once. The others wait, at most `maxWaitMs`, in order
- * of suspicion: a waiter's `priority` is the number of failures already counted against its client
- * address and account (lower first, then first come). A login from a clean address for an account
- * nobody is attacking therefore passes every waiter of the flood and waits only for a running
- * verification to finish. When `maxWaiting` are waiting, a newcomer takes the place of the most
+ * At most `concurrency` verifications run at once, and the last slot only for a clean login. The
+ * others wait, at most `maxWaitMs`, in order of suspicion: a waiter's `priority` is the number of
+ * failures already counted against its client address and account (lower first, then first come).
+ * A login from a clean address for an account nobody is attacking therefore passes every waiter
+ * of a flood and starts at once on the reserved slot. When `maxWaiting` are waiting, a newcomer takes the place of the most
  * suspect waiter if it is less suspect itself (that waiter is told to come back), and is told to
  * come back otherwise. "Come back" is a 429 with Retry-After to the client.
  */
@@ -33,6 +33,8 @@ interface Waiter {
 
 export class HashQueue {
   private running = 0;
+  /** Running verifications of suspects (priority > 0): never every slot. */
+  private runningSuspects = 0;
   private seq = 0;
   private readonly waiting: Waiter[] = [];
 
@@ -45,12 +47,13 @@ export class HashQueue {
 
   /** Runs `task` when a slot is free; rejects with HashQueueBusy when it cannot get one in time. */
   async run<T>(priority: number, task: () => Promise<T>): Promise<T> {
-    if (this.running >= this.settings.concurrency) await this.wait(priority);
-    else this.running++;
+    await this.acquire(priority);
     try {
       return await task();
     } finally {
-      this.release();
+      this.running--;
+      if (priority > 0) this.runningSuspects--;
+      this.pump();
     }
   }
 
@@ -58,7 +61,22 @@ export class HashQueue {
     return Math.max(1, Math.ceil(this.settings.maxWaitMs / 1000));
   }
 
-  private wait(priority: number): Promise<void> {
+  /**
+   * The last slot is reserved for clean logins (priority 0: no failure counted against the address
+   * or the account): a flood, whose addresses fail, never holds every slot, so a clean login starts
+   * at once instead of waiting for a flood's verification to end.
+   */
+  private eligible(priority: number): boolean {
+    const { concurrency } = this.settings;
+    return this.running < concurrency && (priority === 0 || concurrency === 1 || this.runningSuspects < concurrency - 1);
+  }
+
+  private acquire(priority: number): Promise<void> {
+    // Waiters still waiting cannot start (pump starts every one that can), so a newcomer that can, does.
+    if (this.eligible(priority)) {
+      this.take(priority);
+      return Promise.resolve();
+    }
     return new Promise<void>((resolve, reject) => {
       let timer: NodeJS.Timeout | undefined;
       const waiter: Waiter = {
@@ -87,20 +105,25 @@ export class HashQueue {
     });
   }
 
-  private release(): void {
-    const next = this.best();
-    if (!next) {
-      this.running--;
-      return;
-    }
-    // The slot passes straight to the next waiter.
-    this.remove(next);
-    next.start();
+  private take(priority: number): void {
+    this.running++;
+    if (priority > 0) this.runningSuspects++;
   }
 
-  private best(): Waiter | undefined {
+  /** Starts the least suspect waiters that may take a free slot. */
+  private pump(): void {
+    for (;;) {
+      const next = this.best((w) => this.eligible(w.priority));
+      if (!next) return;
+      this.remove(next);
+      this.take(next.priority);
+      next.start();
+    }
+  }
+
+  private best(allowed: (w: Waiter) => boolean): Waiter | undefined {
     let best: Waiter | undefined;
-    for (const w of this.waiting) if (!best || compare(w, best) < 0) best = w;
+    for (const w of this.waiting) if (allowed(w) && (!best || compare(w, best) < 0)) best = w;
     return best;
   }
 
