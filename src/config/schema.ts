@@ -147,7 +147,7 @@ export const configSchema = z.object({
       lockSeconds: integer(1, 24 * 3600).default(900),
       // The per-(account, address) bound is the fast one; the account's own is slower and longer,
       // so failures from many addresses still end, and a stranger needs many to lock it (docs/security.md).
-      maxFailuresPerAccountAddress: integer(1, 1000).default(5),
+      maxFailuresPerAccountAddress: integer(1, 100_000).default(5),
       accountFailureWindowSeconds: integer(1, 7 * 24 * 3600).default(24 * 3600),
       accountLockSeconds: integer(1, 7 * 24 * 3600).default(3600),
       hashConcurrency: integer(1, 64).default(2),
