@@ -33,8 +33,6 @@ interface Waiter {
 
 export class HashQueue {
   private running = 0;
-  /** Running verifications of suspects (priority > 0): never every slot. */
-  private runningSuspects = 0;
   private seq = 0;
   private readonly waiting: Waiter[] = [];
 
@@ -52,7 +50,6 @@ export class HashQueue {
       return await task();
     } finally {
       this.running--;
-      if (priority > 0) this.runningSuspects--;
       this.pump();
     }
   }
@@ -64,17 +61,21 @@ export class HashQueue {
   /**
    * The last slot is reserved for clean logins (priority 0: no failure counted against the address
    * or the account): a flood, whose addresses fail, never holds every slot, so a clean login starts
-   * at once instead of waiting for a flood's verification to end.
+   * at once instead of waiting for a flood's verification to end. While clean logins run, suspects
+   * start no more than leave a core to each of them (scrypt is CPU-bound: a clean login then shares
+   * the CPU with at most the suspects' verifications that were already running).
    */
   private eligible(priority: number): boolean {
     const { concurrency } = this.settings;
-    return this.running < concurrency && (priority === 0 || concurrency === 1 || this.runningSuspects < concurrency - 1);
+    if (this.running >= concurrency) return false;
+    if (priority === 0 || concurrency === 1) return true;
+    return this.running < concurrency - 1;
   }
 
   private acquire(priority: number): Promise<void> {
     // Waiters still waiting cannot start (pump starts every one that can), so a newcomer that can, does.
     if (this.eligible(priority)) {
-      this.take(priority);
+      this.take();
       return Promise.resolve();
     }
     return new Promise<void>((resolve, reject) => {
@@ -105,9 +106,8 @@ export class HashQueue {
     });
   }
 
-  private take(priority: number): void {
+  private take(): void {
     this.running++;
-    if (priority > 0) this.runningSuspects++;
   }
 
   /** Starts the least suspect waiters that may take a free slot. */
@@ -116,7 +116,7 @@ export class HashQueue {
       const next = this.best((w) => this.eligible(w.priority));
       if (!next) return;
       this.remove(next);
-      this.take(next.priority);
+      this.take();
       next.start();
     }
   }

@@ -32,10 +32,12 @@ describe('password hash queue', () => {
     expect(q.load).toEqual({ running: 2, waiting: 3 });
     gates.a.finish();
     await tick();
-    expect(log).toEqual(['a', 'b', 'd']);
+    // A slot is free, but b (clean) is running: suspects wait until it is done (CPU to b).
+    expect(log).toEqual(['a', 'b']);
+    expect(q.load).toEqual({ running: 1, waiting: 3 });
     gates.b.finish();
     await tick();
-    // The reserved slot is not for suspects: e waits while d runs, though a slot is free.
+    // The least suspect goes first; the reserved slot is not for suspects: e waits while d runs.
     expect(log).toEqual(['a', 'b', 'd']);
     expect(q.load).toEqual({ running: 1, waiting: 2 });
     gates.d.finish();
