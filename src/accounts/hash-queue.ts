@@ -29,6 +29,7 @@ interface Waiter {
   seq: number;
   start(): void;
   refuse(): void;
+  timer?: NodeJS.Timeout;
 }
 
 export class HashQueue {
@@ -79,16 +80,15 @@ export class HashQueue {
       return Promise.resolve();
     }
     return new Promise<void>((resolve, reject) => {
-      let timer: NodeJS.Timeout | undefined;
       const waiter: Waiter = {
         priority,
         seq: this.seq++,
         start: () => {
-          clearTimeout(timer);
+          clearTimeout(waiter.timer);
           resolve();
         },
         refuse: () => {
-          clearTimeout(timer);
+          clearTimeout(waiter.timer);
           reject(new HashQueueBusy(this.retryAfter()));
         },
       };
@@ -99,7 +99,7 @@ export class HashQueue {
         worst.refuse();
       }
       this.waiting.push(waiter);
-      timer = setTimeout(() => {
+      waiter.timer = setTimeout(() => {
         this.remove(waiter);
         waiter.refuse();
       }, this.settings.maxWaitMs);

@@ -31,7 +31,10 @@ async function token(real: string, s: string, how: 'basic' | 'post' = 'basic', p
   const form = new URLSearchParams(path === '/oidc/token' ? { grant_type: 'client_credentials' } : { token: 'khong-phai-token' });
   const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded', 'x-forwarded-for': forged ? `${forged}, ${real}` : real };
   if (how === 'basic') headers.authorization = basic(clientId, s);
-  else form.set('client_id', clientId), form.set('client_secret', s);
+  else {
+    form.set('client_id', clientId);
+    form.set('client_secret', s);
+  }
   const res = await fetch(`${t.url}${path}`, { method: 'POST', headers, body: form.toString() });
   return { status: res.status, retryAfter: res.headers.get('retry-after'), body: (await res.json()) as { error?: string; access_token?: string } };
 }

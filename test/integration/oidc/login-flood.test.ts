@@ -98,7 +98,7 @@ describe(`password login under a flood (${db})`, () => {
     });
     const exited = new Promise((resolve) => flood.on('exit', resolve));
     let during!: { ms: number; status: number };
-    let answeredDuring = 0;
+    let answeredDuring!: number;
     try {
       // The flood is established once every thread has had answers (verifications running, the
       // queue full, the rest turned away), and a little more.
