@@ -19,16 +19,11 @@ const integer = (min: number, max: number) => z.coerce.number().int().min(min).m
  * client address is the entry that many places from the right (the proxies' own appends), never
  * one a client wrote itself. `true`/`yes` mean one proxy and `false`/`no` none (docs/security.md).
  */
-const proxyHops = z.union([
-  z.boolean().transform((v) => (v ? 1 : 0)),
-  z.number().int().min(0).max(10),
-  z
-    .string()
-    .trim()
-    .toLowerCase()
-    .refine((v) => /^(10|[0-9])$/.test(v) || ['true', 'false', 'yes', 'no'].includes(v), { message: 'expected the number of trusted proxy hops (0–10), or true (1) / false (0)' })
-    .transform((v) => (v === 'true' || v === 'yes' ? 1 : v === 'false' || v === 'no' ? 0 : Number(v))),
-]);
+const proxyHops = z
+  .union([z.boolean(), z.number(), z.string()])
+  .transform((v) => String(v).trim().toLowerCase())
+  .refine((v) => /^(10|[0-9])$/.test(v) || ['true', 'false', 'yes', 'no'].includes(v), { message: 'expected the number of trusted proxy hops (0–10), or true (1) / false (0)' })
+  .transform((v) => (v === 'true' || v === 'yes' ? 1 : v === 'false' || v === 'no' ? 0 : Number(v)));
 
 const httpUrl = z
   .string()

@@ -40,6 +40,14 @@ describe('configuration', () => {
     expect(config.dataDir).toBe('/var/lib/tinnhiem');
   });
 
+  it('reads TRUST_PROXY as a number of trusted proxy hops; true is one, false none', () => {
+    expect(loadConfig({ env: { TRUST_PROXY: '2' } }).server.trustProxy).toBe(2);
+    expect(loadConfig({ env: { TRUST_PROXY: 'true' } }).server.trustProxy).toBe(1);
+    expect(loadConfig({ env: { TRUST_PROXY: 'false' } }).server.trustProxy).toBe(0);
+    expect(problemsOf({ TRUST_PROXY: '-1' })[0]).toMatch(/^TRUST_PROXY \(server\.trustProxy\): expected the number of trusted proxy hops/);
+    expect(problemsOf({ TRUST_PROXY: '11' })).toHaveLength(1);
+  });
+
   it('derives the public URL from the port unless PUBLIC_URL is given', () => {
     expect(loadConfig({ env: { PORT: '8080' } }).server.publicUrl).toBe('http://localhost:8080');
   });
