@@ -111,7 +111,13 @@ export class LoginThrottleRepository {
     return result.rows.some((r) => r.just_locked);
   }
 
+  /**
+   * Forgets a key. An account's key takes its (account, address) keys with it: a password set by an
+   * administrator ends every lock on that account's password.
+   */
   async reset(trx: Transaction, key: string): Promise<void> {
     await trx('login_throttle').where({ key }).del();
+    const account = /^account:(.+)$/.exec(key)?.[1];
+    if (account) await trx('login_throttle').where('key', 'like', `pwd:account-ip:${account.replace(/[\\%_]/g, '\\$&')}|%`).del();
   }
 }

@@ -9,10 +9,10 @@ import { registerSoftPasskey } from '../../support/soft-authenticator.js';
  * throttling"). The service sits behind one trusted proxy (TRUST_PROXY=1): each request's real
  * address is the rightmost X-Forwarded-For entry, which the test writes as the proxy would.
  * Small bounds: 5 failures per (account, address), 30 per address, 8 per account; a lock of an
- * (account, address) or an address lasts 3 s, an account's 10 minutes.
+ * (account, address) or an address lasts 10 s, an account's 10 minutes.
  */
 const db = process.env.DATABASE_URL ? 'PostgreSQL' : 'embedded';
-const LOCK_SECONDS = 3;
+const LOCK_SECONDS = 10;
 let t: TestService;
 let config: client.Configuration;
 const redirect = 'http://127.0.0.1:9/dvc/callback';
@@ -69,33 +69,40 @@ describe(`login throttling (${db})`, () => {
     const official = await createOfficial(t);
     const target = `account:${official.account.id}`;
     const s = await atLoginPage('203.0.113.10');
+    const started = performance.now();
     const results = await Promise.all(Array.from({ length: 60 }, (_, i) => tryPassword(s, official.login, `sai-mat-khau-${i}-xxxx`)));
     const statuses = results.map((r) => r.status);
     expect(results.filter((r) => r.status !== 401 && r.status !== 429).map((r) => `${r.status} ${r.body.slice(0, 300)}`)).toEqual([]);
     expect(statuses.every((status) => status === 401 || status === 429)).toBe(true);
-    // Each checked password is one audited failure: no more than the bound, however many raced.
+    // Each checked password is one audited failure: no more than the bound, however many raced
+    // (per lock: a machine slower than the lock checks 5 more once it has ended).
+    const periods = 1 + Math.floor((performance.now() - started) / 1000 / LOCK_SECONDS);
     const failures = await events('login.failure', target);
-    expect(failures.length).toBeLessThanOrEqual(5);
-    expect(statuses.filter((status) => status === 401).length).toBeLessThan(5);
-    expect(statuses.filter((status) => status === 429).length).toBeGreaterThanOrEqual(55);
+    expect(failures.length).toBeLessThanOrEqual(5 * periods);
+    expect(statuses.filter((status) => status === 401).length).toBeLessThan(5 * periods);
+    expect(statuses.filter((status) => status === 429).length).toBeGreaterThanOrEqual(60 - 5 * periods);
     for (const r of results.filter((x) => x.status === 429)) expect(Number(r.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
     // Every attempt that was not checked was refused and audited as such.
     expect((await events('login.refused_throttled', target)).length + failures.length).toBe(60);
     const locks = await events('login.throttled', target);
-    expect(locks).toHaveLength(1);
+    expect(locks).toHaveLength(Math.ceil(failures.length / 5));
     expect(locks[0].details).toMatchObject({ scope: 'account-address', lockSeconds: LOCK_SECONDS, ip: '203.0.113.10' });
 
-    // The right password from that address is refused too, unchecked, while the lock lasts.
+    // The right password from that address is refused too, unchecked, while the lock lasts (a
+    // machine slow enough to outlast the lock already showed more checks above: then it is over).
+    const lockEnds = locks[0].occurredAt.getTime() + LOCK_SECONDS * 1000;
     const right = await tryPassword(await atLoginPage('203.0.113.10'), official.login, official.password);
-    expect(right.status).toBe(429);
-    expect(Number(right.headers.get('retry-after'))).toBeLessThanOrEqual(LOCK_SECONDS);
-    expect(await events('login.success', target)).toHaveLength(0);
-    expect((await events('login.failure', target)).length).toBe(failures.length);
+    if (Date.now() < lockEnds - 500) {
+      expect(right.status).toBe(429);
+      expect(Number(right.headers.get('retry-after'))).toBeLessThanOrEqual(LOCK_SECONDS);
+      expect(await events('login.success', target)).toHaveLength(0);
+      expect((await events('login.failure', target)).length).toBe(failures.length);
+    }
 
-    await sleep((LOCK_SECONDS + 0.3) * 1000);
+    await sleep(Math.max(0, lockEnds + 300 - Date.now()));
     const after = await tryPassword(await atLoginPage('203.0.113.10'), official.login, official.password);
     expect(after.status).toBe(303);
-    expect(await events('login.success', target)).toHaveLength(1);
+    expect((await events('login.success', target)).length).toBeGreaterThanOrEqual(1);
   });
 
   it('behind one trusted hop, a rotating X-Forwarded-For still locks the real address (the rightmost entry)', async () => {
@@ -120,6 +127,16 @@ describe(`login throttling (${db})`, () => {
     expect((await tryPassword(s, official.login, official.password, proxied(real, '10.200.0.1'))).status).toBe(429);
     // The same official from another address logs in: the lock is the address's.
     expect((await tryPassword(await atLoginPage('198.51.100.78'), official.login, official.password)).status).toBe(303);
+  });
+
+  it('an administrator setting the password ends every lock on it', async () => {
+    const official = await createOfficial(t);
+    const s = await atLoginPage('203.0.113.30');
+    for (let i = 0; i < 5; i++) await tryPassword(s, official.login, `sai-mat-khau-${i}-xxxx`);
+    expect((await tryPassword(await atLoginPage('203.0.113.30'), official.login, official.password)).status).toBe(429);
+    const fresh = 'Mật-khẩu-mới-đủ-dài-2026';
+    await t.service.accounts.setPassword('test', official.login, fresh);
+    expect((await tryPassword(await atLoginPage('203.0.113.30'), official.login, fresh)).status).toBe(303);
   });
 
   it('a password locked by a stranger (the account bound, from several addresses) leaves the passkey login open', async () => {
