@@ -1,5 +1,6 @@
 import type { Middleware } from 'koa';
 import { AppError, errorKinds } from '../../errors/app-error.js';
+import { DATABASE_RETRY_AFTER_SECONDS, isDatabaseUnavailable } from '../../errors/dependency-unavailable.js';
 import type { AppState } from '../context.js';
 
 /** What this middleware needs of the throttle (src/auth/client-auth-throttle.ts). */
@@ -69,7 +70,19 @@ export function clientAuthThrottle<A>(guard: ClientAuthGuard<A>): Middleware<App
   return async function clientAuthThrottle(ctx, next) {
     if (ctx.method !== 'POST' || !CLIENT_AUTH_PATHS.has(ctx.path)) return next();
     const attempt = { clientId: basicClientId(ctx.get('authorization')) ?? (await bodyClientId(ctx)), ip: ctx.ip, endpoint: ctx.path };
-    const admitted = await guard.admit(attempt);
+    let admitted: Awaited<ReturnType<ClientAuthGuard<A>['admit']>>;
+    try {
+      admitted = await guard.admit(attempt);
+    } catch (err) {
+      if (!isDatabaseUnavailable(err)) throw err;
+      // Nothing can be counted, so nothing is checked: the provider's own answer for a database
+      // that is away (RFC 6749 §5.2 has no such error; oidc-provider answers it so too).
+      ctx.status = 503;
+      ctx.set('Retry-After', String(DATABASE_RETRY_AFTER_SECONDS));
+      ctx.set('Cache-Control', 'no-store');
+      ctx.body = { error: errorKinds.unavailable.oauth, error_description: 'the database is unavailable' };
+      return;
+    }
     if (!admitted.allowed) {
       ctx.status = 429;
       ctx.set('Retry-After', String(admitted.retryAfterSeconds));
@@ -85,6 +98,12 @@ export function clientAuthThrottle<A>(guard: ClientAuthGuard<A>): Middleware<App
     }
     const body = ctx.body as { error?: unknown; error_description?: unknown } | null;
     const failed = ctx.status === 401 && body?.error === 'invalid_client';
-    await guard.settle(admitted.admission, attempt, failed ? { reason: String(body?.error_description ?? 'invalid_client') } : null);
+    try {
+      await guard.settle(admitted.admission, attempt, failed ? { reason: String(body?.error_description ?? 'invalid_client') } : null);
+    } catch (err) {
+      // The provider has answered; an attempt left pending ends with its window.
+      if (!isDatabaseUnavailable(err)) throw err;
+      ctx.state.log?.warn({ err }, 'could not settle a client authentication attempt');
+    }
   };
 }
