@@ -12,6 +12,7 @@ import * as createAuditCheckpoints from './20261203150000_create_audit_checkpoin
 import * as hashOidcBearerValues from './20261203120000_hash_oidc_bearer_values.js';
 import * as createTokenRevocations from './20261203120100_create_token_revocations.js';
 import * as addTrustTimestamping from './20261203160000_add_trust_timestamping.js';
+import * as addPendingToLoginThrottle from './20261203110000_add_pending_to_login_throttle.js';
 
 /**
  * Migrations are listed here, not discovered on disk, so the same list runs under tsx, jest and
@@ -37,6 +38,7 @@ export const migrations: readonly Migration[] = [
   { name: '20261203120000_hash_oidc_bearer_values', ...hashOidcBearerValues },
   { name: '20261203120100_create_token_revocations', ...createTokenRevocations },
   { name: '20261203160000_add_trust_timestamping', ...addTrustTimestamping },
+  { name: '20261203110000_add_pending_to_login_throttle', ...addPendingToLoginThrottle },
 ];
 
 export const migrationSource: Knex.MigrationSource<Migration> = {

@@ -51,7 +51,9 @@ export class OidcProvider {
   private build(keySet: KeySet): void {
     const { settings, log } = this.deps;
     const provider = new Provider(issuerOf(settings), providerConfiguration({ ...this.deps, jwks: keySet.privateJwks }));
-    provider.proxy = settings.trustProxy;
+    // The provider is a Koa application of its own: the same hops as the service's (src/web/app.ts).
+    provider.proxy = settings.trustProxyHops > 0;
+    provider.maxIpsCount = settings.trustProxyHops;
     provider.on('server_error', (_ctx, err) => log.error({ err }, 'oidc-provider server error'));
     provider.on('backchannel.error', (_ctx, err, client) => log.warn({ err, clientId: client?.clientId }, 'back-channel logout delivery failed'));
     const { logoutRedirect } = this.deps;

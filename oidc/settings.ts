@@ -5,8 +5,11 @@
 export interface OidcSettings {
   /** The service's public base URL, without a trailing slash. */
   publicUrl: string;
-  /** Believe X-Forwarded-Proto/Host (behind a TLS-terminating proxy) when building URLs. */
-  trustProxy: boolean;
+  /**
+   * Trusted reverse proxies in front of the service (0: none): X-Forwarded-Proto/Host are believed
+   * when building URLs, and the client address is that many entries from the right of X-Forwarded-For.
+   */
+  trustProxyHops: number;
   accessTokenTtlSeconds: number;
   idTokenTtlSeconds: number;
   /** Also the lifetime of a grant: a refresh token cannot outlive it. */

@@ -2,20 +2,14 @@ import { AppError } from '../errors/app-error.js';
 import type { Clock } from '../lifecycle/clock.js';
 import type { Database, Transaction } from '../storage/db.js';
 import type { AccountRepository, NewAccount } from '../storage/account-repository.js';
-import type { LoginThrottleRepository, ThrottlePolicy } from '../storage/login-throttle-repository.js';
+import type { LoginThrottleRepository } from '../storage/login-throttle-repository.js';
 import type { AuditRepository } from '../storage/audit-repository.js';
 import { CCCD, ROLES, splitVietnameseName, type Account, type Role } from '../../oidc/account.js';
-import { dummyHash, hashPassword, passwordProblem, verifyPassword } from './password.js';
+import { hashPassword, passwordProblem } from './password.js';
+import { AttemptThrottle } from './attempt-throttle.js';
+import { PasswordLogin, type LoginPolicy, type PasswordLoginInput, type PasswordLoginResult } from './password-login.js';
 
-export interface LoginPolicy {
-  perAccount: ThrottlePolicy;
-  perAddress: ThrottlePolicy;
-}
-
-export type PasswordLoginResult =
-  | { ok: true; account: Account }
-  | { ok: false; reason: 'invalid' | 'disabled' }
-  | { ok: false; reason: 'throttled'; retryAfterSeconds: number };
+export type { LoginPolicy, PasswordLoginResult } from './password-login.js';
 
 export interface NewOfficial {
   username: string;
@@ -37,11 +31,15 @@ export class AccountService {
     private readonly accounts: AccountRepository,
     private readonly throttle: LoginThrottleRepository,
     private readonly audit: AuditRepository,
-    private readonly clock: Clock,
-    private readonly policy: LoginPolicy,
+    clock: Clock,
+    policy: LoginPolicy,
     /** Ends an account's sessions, grants and tokens, API tokens included (disabling, a password reset). */
     private readonly sessions?: { endAll(trx: Transaction, accountId: string): Promise<number> },
-  ) {}
+  ) {
+    this.passwordLogin = new PasswordLogin(db, accounts, new AttemptThrottle(throttle, clock), audit, policy);
+  }
+
+  private readonly passwordLogin: PasswordLogin;
 
   findById(id: string): Promise<Account | null> {
     return this.accounts.findById(id);
@@ -152,76 +150,8 @@ export class AccountService {
     return this.accounts.list(filter);
   }
 
-  /**
-   * Password login with throttling per account and per client address (both shared by every
-   * node). A locked account or address is refused before the password is checked, so a lock is
-   * no oracle; an unknown login costs a real hash verification, so timing tells nothing either.
-   * Every failure and every lock is audited.
-   */
-  async loginWithPassword(input: { login: string; password: string; ip: string; clientId?: string }): Promise<PasswordLoginResult> {
-    const now = this.clock.now();
-    const login = input.login.trim().toLowerCase();
-    const found = login ? await this.accounts.findByLogin(login) : null;
-    const accountKey = found ? `account:${found.account.id}` : null;
-    const addressKey = `ip:${input.ip}`;
-    const lockedUntil = await this.throttle.lockedUntil(accountKey ? [accountKey, addressKey] : [addressKey], now);
-    if (lockedUntil) {
-      await this.db.withTransaction((trx) =>
-        this.audit.append(trx, {
-          actor: found ? `user:${found.account.id}` : 'anonymous',
-          action: 'login.refused_throttled',
-          target: found ? `account:${found.account.id}` : null,
-          details: { ip: input.ip, clientId: input.clientId, lockedUntil: lockedUntil.toISOString() },
-        }),
-      );
-      return { ok: false, reason: 'throttled', retryAfterSeconds: Math.ceil((lockedUntil.getTime() - now.getTime()) / 1000) };
-    }
-
-    const passwordOk = await verifyPassword(input.password, found?.passwordHash ?? (await dummyHash()));
-    if (found && passwordOk && found.account.status === 'active') {
-      await this.db.withTransaction(async (trx) => {
-        await this.throttle.reset(trx, accountKey!);
-        await this.audit.append(trx, {
-          actor: `user:${found.account.id}`,
-          action: 'login.success',
-          target: `account:${found.account.id}`,
-          details: { method: 'pwd', ip: input.ip, clientId: input.clientId },
-        });
-      });
-      return { ok: true, account: found.account };
-    }
-
-    const reason = found && passwordOk ? 'disabled' : 'invalid';
-    const locked = await this.db.withTransaction(async (trx) => {
-      const justLocked: string[] = [];
-      if (accountKey) {
-        const state = await this.throttle.recordFailure(trx, accountKey, this.policy.perAccount, now);
-        if (state.justLocked) justLocked.push(accountKey);
-      }
-      const state = await this.throttle.recordFailure(trx, addressKey, this.policy.perAddress, now);
-      if (state.justLocked) justLocked.push(addressKey);
-      await this.audit.append(trx, {
-        actor: found ? `user:${found.account.id}` : 'anonymous',
-        action: 'login.failure',
-        target: found ? `account:${found.account.id}` : null,
-        details: { method: 'pwd', reason: found ? reason : 'unknown-login', ip: input.ip, clientId: input.clientId },
-      });
-      for (const key of justLocked) {
-        const policy = key.startsWith('account:') ? this.policy.perAccount : this.policy.perAddress;
-        await this.audit.append(trx, {
-          actor: 'system',
-          action: 'login.throttled',
-          target: key.startsWith('account:') ? key : null,
-          details: { key: key.startsWith('ip:') ? key : undefined, lockSeconds: policy.lockMs / 1000, ip: input.ip },
-        });
-      }
-      return justLocked;
-    });
-    if (locked.length) {
-      // The longest of the locks this failure set (the account's and the address's may differ).
-      const lockMs = Math.max(...locked.map((key) => (key.startsWith('account:') ? this.policy.perAccount : this.policy.perAddress).lockMs));
-      return { ok: false, reason: 'throttled', retryAfterSeconds: Math.ceil(lockMs / 1000) };
-    }
-    return { ok: false, reason };
+  /** Password login, throttled before the password is checked (src/accounts/password-login.ts). */
+  loginWithPassword(input: PasswordLoginInput): Promise<PasswordLoginResult> {
+    return this.passwordLogin.login(input);
   }
 }

@@ -14,6 +14,17 @@ const booleanish = z.union([
 
 const integer = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
+/**
+ * TRUST_PROXY: how many reverse proxies in front of the service append to X-Forwarded-For. The
+ * client address is the entry that many places from the right (the proxies' own appends), never
+ * one a client wrote itself. `true`/`yes` mean one proxy and `false`/`no` none (docs/security.md).
+ */
+const proxyHops = z
+  .union([z.boolean(), z.number(), z.string()])
+  .transform((v) => String(v).trim().toLowerCase())
+  .refine((v) => /^(10|[0-9])$/.test(v) || ['true', 'false', 'yes', 'no'].includes(v), { message: 'expected the number of trusted proxy hops (0–10), or true (1) / false (0)' })
+  .transform((v) => (v === 'true' || v === 'yes' ? 1 : v === 'false' || v === 'no' ? 0 : Number(v)));
+
 const httpUrl = z
   .string()
   .trim()
@@ -58,7 +69,7 @@ export const configSchema = z.object({
       port: integer(0, 65535).default(3000),
       host: z.string().trim().min(1).default('127.0.0.1'),
       publicUrl: httpUrl.default('http://localhost:3000'),
-      trustProxy: booleanish.default(false),
+      trustProxy: proxyHops.default(0),
       bodyLimitBytes: integer(1024, 256 * 1024 * 1024).default(1024 * 1024),
       shutdownTimeoutMs: integer(0, 10 * 60_000).default(25_000),
     })
@@ -126,10 +137,20 @@ export const configSchema = z.object({
     .prefault({}),
   login: z
     .object({
-      maxFailuresPerAccount: integer(1, 1000).default(5),
+      maxFailuresPerAccount: integer(1, 100_000).default(50),
       maxFailuresPerAddress: integer(1, 100_000).default(30),
       failureWindowSeconds: integer(1, 24 * 3600).default(900),
       lockSeconds: integer(1, 24 * 3600).default(900),
+      // The per-(account, address) bound is the fast one; the account's own is slower and longer,
+      // so failures from many addresses still end, and a stranger needs many to lock it (docs/security.md).
+      maxFailuresPerAccountAddress: integer(1, 100_000).default(5),
+      accountFailureWindowSeconds: integer(1, 7 * 24 * 3600).default(24 * 3600),
+      accountLockSeconds: integer(1, 7 * 24 * 3600).default(3600),
+      hashConcurrency: integer(1, 64).default(2),
+      hashQueue: integer(0, 10_000).default(32),
+      hashWaitMs: integer(0, 60_000).default(1_500),
+      clientAuthMaxFailuresPerClientAddress: integer(1, 100_000).default(10),
+      clientAuthMaxFailuresPerAddress: integer(1, 100_000).default(50),
     })
     .prefault({}),
   federation: z
@@ -225,7 +246,7 @@ export const envVars: readonly EnvVar[] = [
   {
     name: 'TRUST_PROXY',
     path: 'server.trustProxy',
-    doc: 'Trust X-Forwarded-For/-Proto from a reverse proxy (only enable behind one).',
+    doc: 'Number of reverse proxies in front of the service (0: none). The client address is taken that many entries from the right of X-Forwarded-For, and X-Forwarded-Proto/-Host are believed; `true` means 1, `false` 0.',
   },
   { name: 'BODY_LIMIT_BYTES', path: 'server.bodyLimitBytes', doc: 'Largest request body accepted; larger gets 413.' },
   {
@@ -290,10 +311,18 @@ export const envVars: readonly EnvVar[] = [
     path: 'ocsp.propagationTimeoutMs',
     doc: 'How long a revoke, hold or release waits for every live node to drop its old response before it returns (a node that falls behind stops answering); never less than OCSP_FENCE_MS + 2 s.',
   },
-  { name: 'LOGIN_MAX_FAILURES_PER_ACCOUNT', path: 'login.maxFailuresPerAccount', doc: 'Failed logins on one account, within the window, that lock it.' },
-  { name: 'LOGIN_MAX_FAILURES_PER_ADDRESS', path: 'login.maxFailuresPerAddress', doc: 'Failed logins from one client address, within the window, that lock it.' },
-  { name: 'LOGIN_FAILURE_WINDOW_SECONDS', path: 'login.failureWindowSeconds', doc: 'Window in which failed logins are counted.' },
-  { name: 'LOGIN_LOCK_SECONDS', path: 'login.lockSeconds', doc: 'How long a locked account or address is refused.' },
+  { name: 'LOGIN_MAX_FAILURES_PER_ACCOUNT_ADDRESS', path: 'login.maxFailuresPerAccountAddress', doc: 'Failed password logins on one account from one client address, within LOGIN_FAILURE_WINDOW_SECONDS, that lock the password for that address.' },
+  { name: 'LOGIN_MAX_FAILURES_PER_ADDRESS', path: 'login.maxFailuresPerAddress', doc: 'Failed password logins from one client address, within the window, that lock that address.' },
+  { name: 'LOGIN_FAILURE_WINDOW_SECONDS', path: 'login.failureWindowSeconds', doc: 'Window in which failed logins per (account, address) and per address are counted.' },
+  { name: 'LOGIN_LOCK_SECONDS', path: 'login.lockSeconds', doc: 'How long a locked (account, address) or address is refused.' },
+  { name: 'LOGIN_MAX_FAILURES_PER_ACCOUNT', path: 'login.maxFailuresPerAccount', doc: 'Failed password logins on one account from all addresses, within LOGIN_ACCOUNT_FAILURE_WINDOW_SECONDS, that lock its password (passkey and certificate logins stay open).' },
+  { name: 'LOGIN_ACCOUNT_FAILURE_WINDOW_SECONDS', path: 'login.accountFailureWindowSeconds', doc: 'Window in which failed password logins per account are counted.' },
+  { name: 'LOGIN_ACCOUNT_LOCK_SECONDS', path: 'login.accountLockSeconds', doc: 'How long an account whose password is locked refuses password logins.' },
+  { name: 'LOGIN_HASH_CONCURRENCY', path: 'login.hashConcurrency', doc: 'Password verifications (scrypt) run at once; the rest wait in the queue.' },
+  { name: 'LOGIN_HASH_QUEUE', path: 'login.hashQueue', doc: 'Password logins that may wait for a verification slot; beyond it the most suspect waiter is refused with 429 + Retry-After.' },
+  { name: 'LOGIN_HASH_WAIT_MS', path: 'login.hashWaitMs', doc: 'Longest wait for a verification slot before 429 + Retry-After.' },
+  { name: 'CLIENT_AUTH_MAX_FAILURES_PER_CLIENT_ADDRESS', path: 'login.clientAuthMaxFailuresPerClientAddress', doc: 'Failed client authentications at the token, introspection and revocation endpoints for one client from one address, within LOGIN_FAILURE_WINDOW_SECONDS, that lock that client for that address (LOGIN_LOCK_SECONDS).' },
+  { name: 'CLIENT_AUTH_MAX_FAILURES_PER_ADDRESS', path: 'login.clientAuthMaxFailuresPerAddress', doc: 'Failed client authentications from one address, within the window, that lock that address at those endpoints.' },
   {
     name: 'FEDERATION_UPSTREAMS_FILE',
     path: 'federation.upstreamsFile',

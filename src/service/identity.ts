@@ -12,10 +12,12 @@ import { AccessTokenVerifier } from '../auth/access-token-verifier.js';
 import { DpopProofs } from '../auth/dpop.js';
 import { FederatedIdentityRepository } from '../storage/federated-identity-repository.js';
 import { PasskeyRepository } from '../storage/passkey-repository.js';
-import { AccountService } from '../accounts/account-service.js';
+import { AccountService, type LoginPolicy } from '../accounts/account-service.js';
 import { FederatedAccountService } from '../accounts/federated-accounts.js';
 import { PasskeyService } from '../webauthn/passkey-service.js';
 import { CertificateLoginService } from '../auth/certificate-login.js';
+import { ClientAuthThrottle } from '../auth/client-auth-throttle.js';
+import { AttemptThrottle } from '../accounts/attempt-throttle.js';
 import type { CertificateService } from '../certificates/certificate-service.js';
 import { SigningKeyService } from '../../oidc/keys/signing-keys.js';
 import { ClientRegistryService, type ClientRegistry } from '../../oidc/clients/client-registry.js';
@@ -73,11 +75,7 @@ export async function buildIdentity(w: Wiring, upstreamLogout: UpstreamLogout): 
       return rows;
     },
   };
-  const window = { windowMs: config.login.failureWindowSeconds * 1000, lockMs: config.login.lockSeconds * 1000 };
-  const accounts = new AccountService(db, new AccountRepository(db.knex, clock), new LoginThrottleRepository(db.knex), audit, clock, {
-    perAccount: { maxFailures: config.login.maxFailuresPerAccount, ...window },
-    perAddress: { maxFailures: config.login.maxFailuresPerAddress, ...window },
-  }, sessions);
+  const accounts = new AccountService(db, new AccountRepository(db.knex, clock), new LoginThrottleRepository(db.knex), audit, clock, loginPolicy(config.login), sessions);
 
   // The registry validates metadata with the provider, and the provider reads clients from the
   // registry: the reference closes that loop once both exist.
@@ -145,6 +143,27 @@ async function endGrant(payloads: OidcPayloadRepository, revocations: TokenRevoc
   await payloads.revokeByGrantId(grantId);
   await payloads.destroy('Grant', grantId);
   await revocations.revoke(null, 'grant', grantId);
+}
+
+/** The bounds of password login (docs/security.md, "Login throttling"). */
+export function loginPolicy(login: Wiring['config']['login']): LoginPolicy {
+  const window = { windowMs: login.failureWindowSeconds * 1000, lockMs: login.lockSeconds * 1000 };
+  return {
+    perAccountAddress: { maxFailures: login.maxFailuresPerAccountAddress, ...window },
+    perAddress: { maxFailures: login.maxFailuresPerAddress, ...window },
+    perAccount: { maxFailures: login.maxFailuresPerAccount, windowMs: login.accountFailureWindowSeconds * 1000, lockMs: login.accountLockSeconds * 1000 },
+    hash: { concurrency: login.hashConcurrency, maxWaiting: login.hashQueue, maxWaitMs: login.hashWaitMs },
+  };
+}
+
+/** Client authentication at the token endpoints, counted like password logins (docs/security.md). */
+export function buildClientAuthThrottle(w: Wiring): ClientAuthThrottle {
+  const { login } = w.config;
+  const window = { windowMs: login.failureWindowSeconds * 1000, lockMs: login.lockSeconds * 1000 };
+  return new ClientAuthThrottle(w.db, new AttemptThrottle(new LoginThrottleRepository(w.db.knex), w.clock), w.audit, {
+    perClientAddress: { maxFailures: login.clientAuthMaxFailuresPerClientAddress, ...window },
+    perAddress: { maxFailures: login.clientAuthMaxFailuresPerAddress, ...window },
+  });
 }
 
 /** Certificate login: a mutual-TLS listener (serve.ts starts it) and/or a trusted proxy's header. */

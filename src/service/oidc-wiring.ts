@@ -15,7 +15,7 @@ export function oidcSettings(config: Config): OidcSettings {
   const { accessTokenTtlSeconds, idTokenTtlSeconds, refreshTokenTtlSeconds, sessionTtlSeconds, keyPollSeconds } = config.oidc;
   return {
     publicUrl: config.server.publicUrl,
-    trustProxy: config.server.trustProxy,
+    trustProxyHops: config.server.trustProxy,
     accessTokenTtlSeconds,
     idTokenTtlSeconds,
     refreshTokenTtlSeconds,

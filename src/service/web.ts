@@ -2,12 +2,13 @@ import type Koa from 'koa';
 import type { RequestListener } from 'node:http';
 import type Router from '@koa/router';
 import type { Wiring } from './wiring.js';
-import type { Identity } from './identity.js';
+import { buildClientAuthThrottle, type Identity } from './identity.js';
 import type { Certificates } from './certificates.js';
 import type { Validation } from './validation.js';
 import type { AppState } from '../web/context.js';
 import type { CertificateLoginService } from '../auth/certificate-login.js';
 import { createApp } from '../web/app.js';
+import { clientAuthThrottle } from '../web/middleware/koa-client-auth-throttle.js';
 import { createHttpMetrics, registerRootCrlGauge, type HttpMetrics } from '../web/metrics.js';
 import { databaseReadiness } from '../storage/database-readiness.js';
 import { AuditService } from '../audit/audit-service.js';
@@ -94,7 +95,7 @@ export function buildWeb(w: Wiring, parts: Parts): Web {
     // so its readiness is the responder's, or a balancer would drop the whole fleet then.
     readiness: w.role === 'ocsp' ? [{ name: 'ocsp', check: async () => responder.readiness() }] : databaseReadiness(db),
     isShuttingDown: parts.isShuttingDown,
-    mounts: w.role === 'all' ? [parts.identity.oidc.middleware()] : [],
+    mounts: w.role === 'all' ? [clientAuthThrottle(buildClientAuthThrottle(w)), parts.identity.oidc.middleware()] : [],
     selfParsingPrefixes: ['/oidc'],
     bodyPrefixLimits: [
       { prefix: '/api/v1/signatures', limitBytes: config.validation.maxBytes },

@@ -1,52 +1,123 @@
 import type { Knex } from 'knex';
 import { normalise, type Transaction } from './db.js';
 
-export interface ThrottleState {
-  failures: number;
-  lockedUntil: Date | null;
-}
-
 export interface ThrottlePolicy {
   maxFailures: number;
   windowMs: number;
   lockMs: number;
 }
 
-interface Row {
+/** One counter after an attempt was recorded on it. */
+export interface CounterState {
+  key: string;
+  /** Settled failures in the window. */
   failures: number;
+  /** Attempts being checked right now, this one included. */
+  pending: number;
+  windowStartedAt: Date;
+  lockedUntil: Date | null;
+}
+
+interface Row {
+  key: string;
+  failures: number | string;
+  pending: number | string;
   window_started_at: Date | string;
   locked_until: Date | string | null;
 }
 
-/** Failed-login counters in the database, so a lock holds on every node. */
+const state = (row: Row): CounterState => ({
+  key: row.key,
+  failures: Number(row.failures),
+  pending: Number(row.pending),
+  windowStartedAt: normalise.date(row.window_started_at),
+  lockedUntil: row.locked_until == null ? null : normalise.date(row.locked_until),
+});
+
+/**
+ * Attempt counters in the database, shared by every node (login_throttle: key, failures, pending,
+ * window_started_at, locked_until). An attempt is counted BEFORE the secret is checked, in one
+ * atomic statement (INSERT … ON CONFLICT DO UPDATE … RETURNING), so parallel attempts each see
+ * every attempt before them and no more than the limit can be checked within a window. An attempt
+ * is `pending` until it is settled: a failure moves it to `failures` (and may lock the key), anything
+ * else just ends it.
+ */
 export class LoginThrottleRepository {
   constructor(private readonly knex: Knex) {}
 
-  async lockedUntil(keys: string[], now: Date): Promise<Date | null> {
-    const rows = await this.knex<Row & { key: string }>('login_throttle').whereIn('key', keys).whereNotNull('locked_until');
-    const until = rows.map((r) => normalise.date(r.locked_until!)).filter((d) => d > now);
-    return until.length ? new Date(Math.max(...until.map((d) => d.getTime()))) : null;
+  /**
+   * Counts one pending attempt on each key. One statement per key, each its own transaction: two
+   * multi-row upserts inserting the same new keys can deadlock on PostgreSQL's speculative
+   * insertion, and the bounds are independent anyway. A window that has run out, or a lock that has
+   * expired, starts afresh (attempts still pending from before are forgotten too: a node that
+   * stopped mid-check leaves none behind for longer than a window).
+   */
+  async attempt(keys: ReadonlyArray<{ key: string; windowMs: number }>, now: Date): Promise<CounterState[]> {
+    const states: CounterState[] = [];
+    for (const { key, windowMs } of keys) states.push(await this.attemptOne(key, new Date(now.getTime() - windowMs), now));
+    return states;
+  }
+
+  private async attemptOne(key: string, windowStart: Date, now: Date): Promise<CounterState> {
+    // In DO UPDATE SET every reference to t is the row as it was before this statement.
+    const fresh = '(t.locked_until IS NOT NULL AND t.locked_until <= EXCLUDED.window_started_at) OR (t.locked_until IS NULL AND t.window_started_at <= ?::timestamptz)';
+    const start = windowStart.toISOString();
+    const result = await this.knex.raw<{ rows: Row[] }>(
+      `INSERT INTO login_throttle AS t (key, failures, pending, window_started_at, locked_until)
+       VALUES (?, 0, 1, ?::timestamptz, NULL)
+       ON CONFLICT (key) DO UPDATE SET
+         failures = CASE WHEN ${fresh} THEN 0 ELSE t.failures END,
+         pending = CASE WHEN ${fresh} THEN 1 ELSE t.pending + 1 END,
+         window_started_at = CASE WHEN ${fresh} THEN EXCLUDED.window_started_at ELSE t.window_started_at END,
+         locked_until = CASE WHEN t.locked_until <= EXCLUDED.window_started_at THEN NULL ELSE t.locked_until END
+       RETURNING key, failures, pending, window_started_at, locked_until`,
+      [key, now.toISOString(), start, start, start],
+    );
+    return state(result.rows[0]);
   }
 
   /**
-   * Counts one failure for `key` and locks it when the count reaches the policy's maximum within
-   * the window. The row is locked (SELECT … FOR UPDATE) so concurrent failures are all counted.
+   * Ends attempts that were not failures: each key in `release` loses one pending attempt, each in
+   * `reset` starts again from nothing (a success proves the secret from there).
    */
-  async recordFailure(trx: Transaction, key: string, policy: ThrottlePolicy, now: Date): Promise<ThrottleState & { justLocked: boolean }> {
-    await trx('login_throttle').insert({ key, failures: 0, window_started_at: now, locked_until: null }).onConflict('key').ignore();
-    const row = (await trx<Row & { key: string }>('login_throttle').where({ key }).forUpdate().first())!;
-    const windowStart = normalise.date(row.window_started_at);
-    const expired = now.getTime() - windowStart.getTime() > policy.windowMs;
-    const failures = expired ? 1 : row.failures + 1;
-    const wasLocked = row.locked_until != null && normalise.date(row.locked_until) > now;
-    const lockedUntil = failures >= policy.maxFailures ? new Date(now.getTime() + policy.lockMs) : wasLocked ? normalise.date(row.locked_until!) : null;
-    await trx('login_throttle')
-      .where({ key })
-      .update({ failures, window_started_at: expired ? now : windowStart, locked_until: lockedUntil });
-    return { failures, lockedUntil, justLocked: !!lockedUntil && !wasLocked };
+  async settle(trx: Transaction | null, release: readonly string[], reset: readonly string[] = []): Promise<void> {
+    const q = trx ?? this.knex;
+    // One row per statement, in key order: a multi-row UPDATE locks rows in whatever order it
+    // finds them, and two such statements deadlock.
+    for (const key of [...new Set([...release, ...reset])].sort()) {
+      if (reset.includes(key)) await q('login_throttle').where({ key }).del();
+      else await q('login_throttle').where({ key }).update({ pending: this.knex.raw('GREATEST(pending - 1, 0)') });
+    }
   }
 
+  /**
+   * The attempt on `key` failed: one pending attempt becomes a failure, and once the failures reach
+   * the limit an unlocked key is locked; returns whether this call locked it.
+   */
+  async fail(trx: Transaction, key: string, policy: ThrottlePolicy, now: Date): Promise<boolean> {
+    const lockedUntil = new Date(now.getTime() + policy.lockMs).toISOString();
+    // The row is locked first (FOR UPDATE) so that the lock state read here is the one updated.
+    const result = await trx.raw<{ rows: Array<{ just_locked: boolean }> }>(
+      `UPDATE login_throttle AS t SET
+         failures = o.failures + 1,
+         pending = GREATEST(o.pending - 1, 0),
+         locked_until = CASE WHEN o.failures + 1 >= ? AND NOT o.locked THEN ?::timestamptz ELSE o.locked_until END
+       FROM (SELECT key, failures, pending, locked_until, COALESCE(locked_until > ?::timestamptz, false) AS locked
+             FROM login_throttle WHERE key = ? FOR UPDATE) AS o
+       WHERE t.key = o.key
+       RETURNING (o.failures + 1 >= ? AND NOT o.locked) AS just_locked`,
+      [policy.maxFailures, lockedUntil, now.toISOString(), key, policy.maxFailures],
+    );
+    return result.rows.some((r) => r.just_locked);
+  }
+
+  /**
+   * Forgets a key. An account's key takes its (account, address) keys with it: a password set by an
+   * administrator ends every lock on that account's password.
+   */
   async reset(trx: Transaction, key: string): Promise<void> {
     await trx('login_throttle').where({ key }).del();
+    const account = /^account:(.+)$/.exec(key)?.[1];
+    if (account) await trx('login_throttle').where('key', 'like', `pwd:account-ip:${account.replace(/[\\%_]/g, '\\$&')}|%`).del();
   }
 }

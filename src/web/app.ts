@@ -29,7 +29,10 @@ export interface AppDeps {
 
 /** Pure Koa assembly: no I/O, no listening. main.ts and the tests both build the app here. */
 export function createApp(deps: AppDeps): Koa<AppState> {
-  const app = new Koa<AppState>({ proxy: deps.config.server.trustProxy });
+  // TRUST_PROXY hops: X-Forwarded-For is read from the right, as many entries as there are
+  // trusted proxies (each appends the address it saw); anything further left a client wrote.
+  const hops = deps.config.server.trustProxy;
+  const app = new Koa<AppState>({ proxy: hops > 0, maxIpsCount: hops });
   // Errors are rendered and logged by problemResponses; Koa's own stderr printing stays quiet.
   app.silent = true;
 

@@ -128,7 +128,7 @@ export class Browser {
   /** A same-origin fetch() of a page's script: a JSON POST with the cookies and the given headers. */
   async json(url: string | URL, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: Record<string, unknown> }> {
     const target = new URL(url);
-    const all: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json', origin: target.origin, 'sec-fetch-site': 'same-origin', ...headers };
+    const all: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json', origin: target.origin, 'sec-fetch-site': 'same-origin', ...this.defaults.headers, ...headers };
     const cookie = this.jar.header(target);
     if (cookie) all.cookie = cookie;
     this.visited.push(`POST ${target.toString()}`);

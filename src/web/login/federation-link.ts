@@ -8,6 +8,7 @@ import { sendErrorPage, sendSessionExpired } from '../views/error-page.js';
 import { readUrlEncoded, requireUrlEncoded } from '../middleware/koa-form-guard.js';
 import { interactionOrExpired, type InteractionDetails } from './interaction-session.js';
 import { LINK_COOKIE, type Broker, type PendingLink } from './federation-broker.js';
+import { passwordLoginError } from './interaction-router.js';
 
 const FORM_LIMIT = 16 * 1024;
 
@@ -71,9 +72,9 @@ export const confirmLink = (b: Broker) =>
     const clientId = String(c.d.params.client_id);
     const result = await b.deps.loginWithPassword({ login: c.official.username ?? c.official.nationalId ?? '', password: form.get('password') ?? '', ip: ctx.ip, clientId });
     if (!result.ok || result.account.id !== c.official.id) {
-      if (!result.ok && result.reason === 'throttled') {
+      if (!result.ok && (result.reason === 'throttled' || result.reason === 'busy')) {
         ctx.set('Retry-After', String(result.retryAfterSeconds));
-        return renderLink(b, ctx, c, t(c.lang, 'login.error.throttled', { minutes: Math.max(1, Math.ceil(result.retryAfterSeconds / 60)) }), 429);
+        return renderLink(b, ctx, c, passwordLoginError(c.lang, result), 429);
       }
       return renderLink(b, ctx, c, t(c.lang, 'federation.link.error'), 401);
     }

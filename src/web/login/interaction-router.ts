@@ -126,16 +126,21 @@ const submitLogin = (p: Pages) =>
 
     const result = await p.deps.loginWithPassword({ login, password, ip: ctx.ip, clientId: String(d.params.client_id) });
     if (!result.ok) {
-      const error =
-        result.reason === 'throttled'
-          ? t(lang, 'login.error.throttled', { minutes: Math.max(1, Math.ceil(result.retryAfterSeconds / 60)) })
-          : t(lang, result.reason === 'disabled' ? 'login.error.disabled' : 'login.error.invalid');
-      if (result.reason === 'throttled') ctx.set('Retry-After', String(result.retryAfterSeconds));
-      return p.renderLogin(ctx, lang, d.uid, d.params.client_id, { login, error, status: result.reason === 'throttled' ? 429 : 401 });
+      const error = passwordLoginError(lang, result);
+      const tryLater = result.reason === 'throttled' || result.reason === 'busy';
+      if (tryLater) ctx.set('Retry-After', String(result.retryAfterSeconds));
+      return p.renderLogin(ctx, lang, d.uid, d.params.client_id, { login, error, status: tryLater ? 429 : 401 });
     }
     // A password alone is the lowest level (RFC 8176 `pwd`); passkeys and certificates add more.
     await resume(ctx, p.deps.provider(), { login: { accountId: result.account.id, acr: ACR.low, amr: ['pwd'], remember: true } }, false);
   };
+
+/** The login page's message for a refused password login. */
+export function passwordLoginError(lang: Language, result: Exclude<PasswordLoginResult, { ok: true }>): string {
+  if (result.reason === 'throttled') return t(lang, 'login.error.throttled', { minutes: Math.max(1, Math.ceil(result.retryAfterSeconds / 60)) });
+  if (result.reason === 'busy') return t(lang, 'login.error.busy', { seconds: result.retryAfterSeconds });
+  return t(lang, result.reason === 'disabled' ? 'login.error.disabled' : 'login.error.invalid');
+}
 
 const confirmConsent = (p: Pages) =>
   async function confirmConsent(ctx: AppContext) {

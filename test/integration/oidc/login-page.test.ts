@@ -6,7 +6,7 @@ import { authorize, Browser, createOfficial, discover, loginForm, textOf, type P
 /**
  * The login page: CSRF protection, a strict CSP, and (issue 3, acceptance 7) failed-login
  * throttling per account and per client address, audited. Small limits so the test is quick:
- * 3 failures lock an account, 6 lock an address, a lock lasts 2 s.
+ * 3 failures lock an account from one address, 6 lock an address, a lock lasts 2 s.
  */
 const db = process.env.DATABASE_URL ? 'PostgreSQL' : 'embedded';
 const LOCK_SECONDS = 2;
@@ -16,7 +16,7 @@ const redirect = 'http://127.0.0.1:9/dvc/callback';
 
 beforeAll(async () => {
   t = await startTestService({
-    env: { LOGIN_MAX_FAILURES_PER_ACCOUNT: '3', LOGIN_MAX_FAILURES_PER_ADDRESS: '6', LOGIN_LOCK_SECONDS: String(LOCK_SECONDS), LOGIN_FAILURE_WINDOW_SECONDS: '600' },
+    env: { LOGIN_MAX_FAILURES_PER_ACCOUNT_ADDRESS: '3', LOGIN_MAX_FAILURES_PER_ADDRESS: '6', LOGIN_LOCK_SECONDS: String(LOCK_SECONDS), LOGIN_FAILURE_WINDOW_SECONDS: '600' },
   });
   const { secret } = await t.service.clients.add('test', { clientId: 'dvc', name: 'Cổng dịch vụ công', redirectUris: [redirect], scopes: ['openid', 'profile'], firstParty: true });
   config = await discover(t.url, 'dvc', secret);

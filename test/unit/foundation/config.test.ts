@@ -26,7 +26,7 @@ describe('configuration', () => {
     expect(config.database.url).toBeUndefined();
     expect(config.dataDir).toBe('./data');
     expect(config.log.level).toBe('info');
-    expect(config.server.trustProxy).toBe(false);
+    expect(config.server.trustProxy).toBe(0);
   });
 
   it('maps environment variables onto the schema and coerces their types', () => {
@@ -35,9 +35,17 @@ describe('configuration', () => {
     });
     expect(config.server.port).toBe(8443);
     expect(config.server.publicUrl).toBe('https://sso.soctrang.gov.vn');
-    expect(config.server.trustProxy).toBe(true);
+    expect(config.server.trustProxy).toBe(1);
     expect(config.log.level).toBe('debug');
     expect(config.dataDir).toBe('/var/lib/tinnhiem');
+  });
+
+  it('reads TRUST_PROXY as a number of trusted proxy hops; true is one, false none', () => {
+    expect(loadConfig({ env: { TRUST_PROXY: '2' } }).server.trustProxy).toBe(2);
+    expect(loadConfig({ env: { TRUST_PROXY: 'true' } }).server.trustProxy).toBe(1);
+    expect(loadConfig({ env: { TRUST_PROXY: 'false' } }).server.trustProxy).toBe(0);
+    expect(problemsOf({ TRUST_PROXY: '-1' })[0]).toMatch(/^TRUST_PROXY \(server\.trustProxy\): expected the number of trusted proxy hops/);
+    expect(problemsOf({ TRUST_PROXY: '11' })).toHaveLength(1);
   });
 
   it('derives the public URL from the port unless PUBLIC_URL is given', () => {

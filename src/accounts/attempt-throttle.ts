@@ -1,0 +1,103 @@
+import type { Clock } from '../lifecycle/clock.js';
+import type { Transaction } from '../storage/db.js';
+import type { CounterState, LoginThrottleRepository, ThrottlePolicy } from '../storage/login-throttle-repository.js';
+
+/** A counter to charge an attempt to, and the bound on it. */
+export interface ThrottleKey {
+  key: string;
+  policy: ThrottlePolicy;
+}
+
+/** An attempt that was counted and may be checked; settle it exactly once. */
+export interface Admission {
+  readonly keys: readonly ThrottleKey[];
+  /** Failures already counted on each key before this attempt (settled, in the window). */
+  readonly earlier: ReadonlyMap<string, number>;
+}
+
+export type AdmissionResult =
+  | { allowed: true; admission: Admission }
+  | { allowed: false; retryAfterSeconds: number; refusedBy: string[]; lockedUntil: Date };
+
+/**
+ * Throttling that cannot be raced: the attempt is counted on every key first (one atomic
+ * statement, shared by all nodes) as pending; only an attempt that finds, on every key, no lock
+ * and failures + pending within the bound is checked at all. So however many arrive at once, at
+ * most `maxFailures` checks of one key can be in flight or failed within a window. An attempt
+ * refused here, or settled as no failure, ends its pending count; a failure turns it into a
+ * failure and locks the key once the failures reach the bound.
+ */
+export class AttemptThrottle {
+  constructor(
+    private readonly repo: LoginThrottleRepository,
+    private readonly clock: Clock,
+  ) {}
+
+  async admit(keys: readonly ThrottleKey[]): Promise<AdmissionResult> {
+    const now = this.clock.now();
+    const states = await this.repo.attempt(
+      keys.map((k) => ({ key: k.key, windowMs: k.policy.windowMs })),
+      now,
+    );
+    const byKey = new Map(states.map((s) => [s.key, s]));
+    const refused = keys.filter((k) => refuses(byKey.get(k.key)!, k.policy, now));
+    if (!refused.length) {
+      return { allowed: true, admission: { keys, earlier: new Map(states.map((s) => [s.key, s.failures])) } };
+    }
+    await this.repo.settle(
+      null,
+      keys.map((k) => k.key),
+    );
+    // Until the latest lock ends; a key full of attempts still in flight waits for its lock to come.
+    const until = Math.max(...refused.map((k) => refusedUntil(byKey.get(k.key)!, k.policy, now).getTime()));
+    return {
+      allowed: false,
+      retryAfterSeconds: Math.max(1, Math.ceil((until - now.getTime()) / 1000)),
+      refusedBy: refused.map((k) => k.key),
+      lockedUntil: new Date(until),
+    };
+  }
+
+  /** The attempt was not a failure: counts are given back, and the keys in `reset` start again. */
+  async succeeded(trx: Transaction | null, admission: Admission, reset: readonly string[] = []): Promise<void> {
+    await this.repo.settle(
+      trx,
+      admission.keys.map((k) => k.key),
+      reset,
+    );
+  }
+
+  /** The attempt was never checked (the service was busy, or failed): nothing is counted. */
+  async abandoned(admission: Admission): Promise<void> {
+    await this.repo.settle(
+      null,
+      admission.keys.map((k) => k.key),
+    );
+  }
+
+  /** The attempt failed: its counts stay; returns the keys (and their policies) it just locked. */
+  async failed(trx: Transaction, admission: Admission): Promise<ThrottleKey[]> {
+    const now = this.clock.now();
+    const locked: ThrottleKey[] = [];
+    // In key order, as every other statement on these rows (no deadlock between transactions).
+    for (const k of [...admission.keys].sort((a, b) => (a.key < b.key ? -1 : 1))) {
+      if (await this.repo.fail(trx, k.key, k.policy, now)) locked.push(k);
+    }
+    return locked;
+  }
+}
+
+/** Locked, or as many failures and checks in flight as the bound allows (this attempt included, it is one too many). */
+function refuses(s: CounterState, policy: ThrottlePolicy, now: Date): boolean {
+  return (s.lockedUntil !== null && s.lockedUntil > now) || s.failures + s.pending > policy.maxFailures;
+}
+
+/** Attempts still being checked settle within seconds: come back then (they may have locked the key by then). */
+const PENDING_RETRY_MS = 2_000;
+
+function refusedUntil(s: CounterState, policy: ThrottlePolicy, now: Date): Date {
+  if (s.lockedUntil && s.lockedUntil > now) return s.lockedUntil;
+  // Failures at the bound with no lock: left by a node that stopped mid-way; the window ends it.
+  if (s.failures >= policy.maxFailures) return new Date(Math.min(now.getTime() + policy.lockMs, s.windowStartedAt.getTime() + policy.windowMs));
+  return new Date(now.getTime() + PENDING_RETRY_MS);
+}

@@ -1,0 +1,109 @@
+import type { Middleware } from 'koa';
+import { AppError, errorKinds } from '../../errors/app-error.js';
+import { DATABASE_RETRY_AFTER_SECONDS, isDatabaseUnavailable } from '../../errors/dependency-unavailable.js';
+import type { AppState } from '../context.js';
+
+/** What this middleware needs of the throttle (src/auth/client-auth-throttle.ts). */
+export interface ClientAuthGuard<A = unknown> {
+  admit(a: { clientId: string | null; ip: string; endpoint: string }): Promise<{ allowed: true; admission: A } | { allowed: false; retryAfterSeconds: number }>;
+  settle(admission: A, a: { clientId: string | null; ip: string; endpoint: string }, failure: { reason: string } | null): Promise<void>;
+  abandoned(admission: A): Promise<void>;
+}
+
+/** The provider's endpoints that authenticate clients (mounted under /oidc). */
+const CLIENT_AUTH_PATHS = new Set(['/oidc/token', '/oidc/token/introspection', '/oidc/token/revocation']);
+
+/** oidc-provider's own cap on a form body (lib/shared/selective_body.js). */
+const BODY_LIMIT = 56 * 1024;
+
+/** RFC 6749 §2.3.1: client_secret_basic carries form-encoded id and secret. */
+function basicClientId(authorization: string): string | null {
+  const m = /^basic\s+([A-Za-z0-9+/=._~-]+)\s*$/i.exec(authorization);
+  if (!m) return null;
+  const decoded = Buffer.from(m[1], 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  if (colon < 1) return null;
+  try {
+    return decodeURIComponent(decoded.slice(0, colon).replace(/\+/g, ' '));
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The client_id of a client_secret_post request is in the body, which oidc-provider reads itself.
+ * The body is read here (within the provider's own cap) and handed on as a stream that yields the
+ * same bytes, so the provider parses exactly what was counted.
+ */
+async function bodyClientId(ctx: Parameters<Middleware<AppState>>[0]): Promise<string | null> {
+  if (!ctx.is('application/x-www-form-urlencoded')) return null;
+  const declared = ctx.request.length;
+  if (declared !== undefined && declared > BODY_LIMIT) return null; // the provider refuses it
+  const chunks: Buffer[] = [];
+  let received = 0;
+  for await (const chunk of ctx.req.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
+    received += chunk.length;
+    if (received > BODY_LIMIT) throw new AppError('payloadTooLarge', `a form body at ${ctx.path} is limited to ${BODY_LIMIT} bytes`);
+    chunks.push(chunk);
+  }
+  const body = Buffer.concat(chunks, received);
+  const original = ctx.req;
+  ctx.req = Object.create(original, {
+    readable: { value: true },
+    readableEncoding: { value: null },
+    iterator: {
+      value: async function* replay() {
+        yield body;
+      },
+    },
+  }) as typeof original;
+  return new URLSearchParams(body.toString('utf8')).get('client_id');
+}
+
+/**
+ * Throttles client authentication at the token, introspection and revocation endpoints: the
+ * attempt is counted before oidc-provider checks the secret, and settled by its answer (401
+ * `invalid_client` is a failure). A refused request gets 429 with Retry-After and an OAuth error
+ * body, without reaching the provider.
+ */
+export function clientAuthThrottle<A>(guard: ClientAuthGuard<A>): Middleware<AppState> {
+  return async function clientAuthThrottle(ctx, next) {
+    if (ctx.method !== 'POST' || !CLIENT_AUTH_PATHS.has(ctx.path)) return next();
+    const attempt = { clientId: basicClientId(ctx.get('authorization')) ?? (await bodyClientId(ctx)), ip: ctx.ip, endpoint: ctx.path };
+    let admitted: Awaited<ReturnType<ClientAuthGuard<A>['admit']>>;
+    try {
+      admitted = await guard.admit(attempt);
+    } catch (err) {
+      if (!isDatabaseUnavailable(err)) throw err;
+      // Nothing can be counted, so nothing is checked: the provider's own answer for a database
+      // that is away (RFC 6749 §5.2 has no such error; oidc-provider answers it so too).
+      ctx.status = 503;
+      ctx.set('Retry-After', String(DATABASE_RETRY_AFTER_SECONDS));
+      ctx.set('Cache-Control', 'no-store');
+      ctx.body = { error: errorKinds.unavailable.oauth, error_description: 'the database is unavailable' };
+      return;
+    }
+    if (!admitted.allowed) {
+      ctx.status = 429;
+      ctx.set('Retry-After', String(admitted.retryAfterSeconds));
+      ctx.set('Cache-Control', 'no-store');
+      ctx.body = { error: errorKinds.rateLimited.oauth, error_description: `too many failed client authentications from this address; retry after ${admitted.retryAfterSeconds} s` };
+      return;
+    }
+    try {
+      await next();
+    } catch (err) {
+      await guard.abandoned(admitted.admission);
+      throw err;
+    }
+    const body = ctx.body as { error?: unknown; error_description?: unknown } | null;
+    const failed = ctx.status === 401 && body?.error === 'invalid_client';
+    try {
+      await guard.settle(admitted.admission, attempt, failed ? { reason: String(body?.error_description ?? 'invalid_client') } : null);
+    } catch (err) {
+      // The provider has answered; an attempt left pending ends with its window.
+      if (!isDatabaseUnavailable(err)) throw err;
+      ctx.state.log?.warn({ err }, 'could not settle a client authentication attempt');
+    }
+  };
+}

@@ -1,0 +1,95 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { startTestService, type TestService } from '../../support/test-app.js';
+
+/**
+ * Client authentication at the token endpoint is throttled and audited like password logins
+ * (issue 16, acceptance 5; docs/security.md, "Login throttling"): counted before the secret is
+ * checked, per (client, address) and per address, behind one trusted proxy (TRUST_PROXY=1).
+ * Bounds: 10 failures per (client, address), 50 per address; a lock lasts 30 s.
+ */
+const db = process.env.DATABASE_URL ? 'PostgreSQL' : 'embedded';
+const LOCK_SECONDS = 30;
+let t: TestService;
+let secret: string;
+const clientId = 'may-ky-so';
+
+beforeAll(async () => {
+  t = await startTestService({
+    env: { TRUST_PROXY: '1', CLIENT_AUTH_MAX_FAILURES_PER_CLIENT_ADDRESS: '10', CLIENT_AUTH_MAX_FAILURES_PER_ADDRESS: '50', LOGIN_LOCK_SECONDS: String(LOCK_SECONDS), LOGIN_FAILURE_WINDOW_SECONDS: '600' },
+  });
+  secret = (await t.service.clients.add('test', { clientId, name: 'Máy ký số', grantTypes: ['client_credentials'], scopes: ['certs:read'] })).secret!;
+}, 60_000);
+
+afterAll(async () => {
+  await t?.close();
+});
+
+const basic = (id: string, s: string) => `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(s)}`).toString('base64')}`;
+
+/** A client_credentials request through the proxy at `real`: Basic credentials, or client_secret_post. */
+async function token(real: string, s: string, how: 'basic' | 'post' = 'basic', path = '/oidc/token', forged?: string) {
+  const form = new URLSearchParams(path === '/oidc/token' ? { grant_type: 'client_credentials' } : { token: 'khong-phai-token' });
+  const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded', 'x-forwarded-for': forged ? `${forged}, ${real}` : real };
+  if (how === 'basic') headers.authorization = basic(clientId, s);
+  else {
+    form.set('client_id', clientId);
+    form.set('client_secret', s);
+  }
+  const res = await fetch(`${t.url}${path}`, { method: 'POST', headers, body: form.toString() });
+  return { status: res.status, retryAfter: res.headers.get('retry-after'), body: (await res.json()) as { error?: string; access_token?: string } };
+}
+
+const events = (action: string) => t.service.audit.list({ action, target: `client:${clientId}`, limit: 500 });
+
+describe(`client authentication throttling (${db})`, () => {
+  it('500 wrong client secrets from one address: at most 10 per lock are checked, the rest 429 with Retry-After, failures and the lock audited', async () => {
+    const real = '203.0.113.20';
+    const results: Array<Awaited<ReturnType<typeof token>>> = [];
+    const started = performance.now();
+    // In waves of 50 parallel requests, half with Basic credentials, half in the body, forged
+    // X-Forwarded-For entries rotating in front of the real address.
+    for (let wave = 0; wave < 10; wave++) {
+      results.push(...(await Promise.all(Array.from({ length: 50 }, (_, i) => token(real, `sai-bi-mat-${wave}-${i}`, i % 2 ? 'post' : 'basic', '/oidc/token', `10.0.${wave}.${i}`)))));
+    }
+    // A loaded machine may take longer than a lock: then 10 more may be checked after it ends.
+    const locksElapsed = Math.floor((performance.now() - started) / 1000 / LOCK_SECONDS);
+    const failures = results.filter((r) => r.status === 401);
+    const refused = results.filter((r) => r.status === 429);
+    expect(failures.length + refused.length).toBe(500);
+    expect(failures.length).toBeLessThanOrEqual(10 * (1 + locksElapsed));
+    for (const r of failures) expect(r.body.error).toBe('invalid_client');
+    for (const r of refused) {
+      expect(r.body.error).toBe('slow_down');
+      expect(Number(r.retryAfter)).toBeGreaterThanOrEqual(1);
+    }
+    const audited = await events('client_auth.failure');
+    // Every checked secret, and only those, is an audited failure.
+    expect(audited).toHaveLength(failures.length);
+    expect(audited.every((e) => (e.details as { ip: string }).ip === real)).toBe(true);
+    const locks = await events('client_auth.throttled');
+    expect(locks).toHaveLength(Math.ceil(failures.length / 10));
+    expect(locks[0].details).toMatchObject({ scope: 'client-address', ip: real, endpoint: '/oidc/token', lockSeconds: LOCK_SECONDS });
+
+    // The right secret from that address waits for the lock; the portal's own server, elsewhere, is not locked out.
+    const right = await token(real, secret);
+    expect(right.status).toBe(429);
+    const portal = await token('198.51.100.9', secret);
+    expect(portal.status).toBe(200);
+    expect(portal.body.access_token).toBeTruthy();
+    // So does client_secret_post from there (the body is read once and reaches the provider intact).
+    const post = await token('198.51.100.9', secret, 'post');
+    expect(post.status).toBe(200);
+  });
+
+  it('introspection and revocation count failed client authentication the same way', async () => {
+    const real = '203.0.113.21';
+    const statuses: number[] = [];
+    for (const path of ['/oidc/token/introspection', '/oidc/token/revocation']) {
+      statuses.push(...(await Promise.all(Array.from({ length: 8 }, (_, i) => token(real, `sai-${i}`, 'basic', path)))).map((r) => r.status));
+    }
+    expect(statuses.filter((s) => s === 401).length).toBeLessThanOrEqual(10);
+    expect(statuses.filter((s) => s === 429).length).toBeGreaterThanOrEqual(6);
+    const audited = (await events('client_auth.failure')).filter((e) => (e.details as { ip: string }).ip === real);
+    expect(new Set(audited.map((e) => (e.details as { endpoint: string }).endpoint))).toEqual(new Set(['/oidc/token/introspection', '/oidc/token/revocation']));
+  });
+});
