@@ -8,6 +8,10 @@ import { OidcPayloadRepository } from '../storage/oidc-payload-repository.js';
 import { FederatedIdentityRepository } from '../storage/federated-identity-repository.js';
 import { PasskeyRepository } from '../storage/passkey-repository.js';
 import { AccountService } from '../accounts/account-service.js';
+import { AccountChangeService } from '../accounts/account-changes.js';
+import { OneTimeCodes } from '../accounts/one-time-codes.js';
+import { OfficerProof } from '../accounts/officer-proof.js';
+import { AccountControlRepository } from '../storage/account-control-repository.js';
 import { FederatedAccountService } from '../accounts/federated-accounts.js';
 import { PasskeyService } from '../webauthn/passkey-service.js';
 import { CertificateLoginService } from '../auth/certificate-login.js';
@@ -32,6 +36,10 @@ export interface Identity {
   upstreams: Upstream[];
   passkeys: PasskeyService;
   passkeyRepo: PasskeyRepository;
+  /** Issue 16: enrolment and approval codes, dual control over people, the CLI's proof of an officer. */
+  codes: OneTimeCodes;
+  accountChanges: AccountChangeService;
+  officerProof: OfficerProof;
 }
 
 /**
@@ -52,11 +60,16 @@ export async function buildIdentity(w: Wiring, upstreamLogout: UpstreamLogout): 
   );
   if (w.options.initialise) await signingKeys.ensureInitialised('system');
 
+  const passkeyRepo = new PasskeyRepository(db.knex);
   const window = { windowMs: config.login.failureWindowSeconds * 1000, lockMs: config.login.lockSeconds * 1000 };
   const accounts = new AccountService(db, new AccountRepository(db.knex, clock), new LoginThrottleRepository(db.knex), audit, clock, {
     perAccount: { maxFailures: config.login.maxFailuresPerAccount, ...window },
     perAddress: { maxFailures: config.login.maxFailuresPerAddress, ...window },
-  });
+  }, passkeyRepo);
+  const control = new AccountControlRepository(db.knex);
+  const codes = new OneTimeCodes(control, audit, clock);
+  const accountChanges = new AccountChangeService(db, accounts, control, codes, audit, clock);
+  const officerProof = new OfficerProof(db, accounts, (id) => passkeyRepo.listForAccount(id), codes, audit);
 
   // The registry validates metadata with the provider, and the provider reads clients from the
   // registry: the reference closes that loop once both exist.
@@ -78,7 +91,6 @@ export async function buildIdentity(w: Wiring, upstreamLogout: UpstreamLogout): 
   });
   providerRef.current = oidc;
 
-  const passkeyRepo = new PasskeyRepository(db.knex);
   const passkeys = new PasskeyService(db, passkeyRepo, audit, clock, {
     rpId: config.webauthn.rpId ?? new URL(config.server.publicUrl).hostname,
     rpName: config.webauthn.rpName,
@@ -92,7 +104,7 @@ export async function buildIdentity(w: Wiring, upstreamLogout: UpstreamLogout): 
     w.jobs.every(10 * 60_000, 'could not sweep expired OIDC rows', () => payloads.sweepExpired(clock.now(), 5_000));
     w.jobs.every(10 * 60_000, 'could not sweep expired WebAuthn challenges', () => passkeyRepo.sweepChallenges(clock.now()));
   }
-  return { accounts, signingKeys, clients, oidc, federated, upstreams, passkeys, passkeyRepo };
+  return { accounts, signingKeys, clients, oidc, federated, upstreams, passkeys, passkeyRepo, codes, accountChanges, officerProof };
 }
 
 /** Certificate login: a mutual-TLS listener (serve.ts starts it) and/or a trusted proxy's header. */

@@ -114,6 +114,14 @@ export class PasskeyRepository implements PasskeyStore<Transaction>, AccountCert
     return rows.length > 0;
   }
 
+  async removeAllPasskeys(trx: Transaction, accountId: string): Promise<number> {
+    return trx('passkeys').where({ account_id: accountId }).del();
+  }
+
+  async removeCertificate(trx: Transaction, accountId: string, fingerprint: string): Promise<boolean> {
+    return (await trx('account_certificates').where({ account_id: accountId, fingerprint }).del()) === 1;
+  }
+
   async accountForCertificate(fingerprint: string): Promise<string | null> {
     const row = (await this.knex('account_certificates').where({ fingerprint }).first()) as { account_id: string } | undefined;
     return row?.account_id ?? null;
