@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { AppError } from '../errors/app-error.js';
 import type { Clock } from '../lifecycle/clock.js';
-import type { Transaction } from '../storage/db.js';
+import type { Database, Transaction } from '../storage/db.js';
 import type { AccountControlRepository, CodePurpose, OneTimeCode } from '../storage/account-control-repository.js';
 import type { AuditRepository } from '../storage/audit-repository.js';
 
@@ -26,6 +26,7 @@ export const codeDigest = (code: string) => createHash('sha256').update(code.toU
  */
 export class OneTimeCodes {
   constructor(
+    private readonly db: Database,
     private readonly repo: AccountControlRepository,
     private readonly audit: AuditRepository,
     private readonly clock: Clock,
@@ -52,6 +53,14 @@ export class OneTimeCodes {
       details: { code: record.id, expiresAt: record.expiresAt.toISOString(), pendingChange: input.pendingChange },
     });
     return { code, record };
+  }
+
+  /**
+   * A code in its own transaction: an officer's approval code (created in their own console
+   * session), or an enrolment code where no second administrator is needed (the bootstrap).
+   */
+  issueNow(input: { accountId: string; purpose: CodePurpose; actor: string }): Promise<{ code: string; record: OneTimeCode }> {
+    return this.db.withTransaction((trx) => this.issue(trx, input));
   }
 
   async activate(trx: Transaction, changeId: string): Promise<void> {

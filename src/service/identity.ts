@@ -11,6 +11,7 @@ import { AccountService } from '../accounts/account-service.js';
 import { AccountChangeService } from '../accounts/account-changes.js';
 import { OneTimeCodes } from '../accounts/one-time-codes.js';
 import { OfficerProof } from '../accounts/officer-proof.js';
+import { EnrolmentGate } from '../accounts/enrolment.js';
 import { AccountControlRepository } from '../storage/account-control-repository.js';
 import { FederatedAccountService } from '../accounts/federated-accounts.js';
 import { PasskeyService } from '../webauthn/passkey-service.js';
@@ -40,6 +41,7 @@ export interface Identity {
   codes: OneTimeCodes;
   accountChanges: AccountChangeService;
   officerProof: OfficerProof;
+  enrolment: EnrolmentGate;
 }
 
 /**
@@ -67,7 +69,7 @@ export async function buildIdentity(w: Wiring, upstreamLogout: UpstreamLogout): 
     perAddress: { maxFailures: config.login.maxFailuresPerAddress, ...window },
   }, passkeyRepo);
   const control = new AccountControlRepository(db.knex);
-  const codes = new OneTimeCodes(control, audit, clock);
+  const codes = new OneTimeCodes(db, control, audit, clock);
   const accountChanges = new AccountChangeService(db, accounts, control, codes, audit, clock);
   const officerProof = new OfficerProof(db, accounts, (id) => passkeyRepo.listForAccount(id), codes, audit);
 
@@ -104,7 +106,7 @@ export async function buildIdentity(w: Wiring, upstreamLogout: UpstreamLogout): 
     w.jobs.every(10 * 60_000, 'could not sweep expired OIDC rows', () => payloads.sweepExpired(clock.now(), 5_000));
     w.jobs.every(10 * 60_000, 'could not sweep expired WebAuthn challenges', () => passkeyRepo.sweepChallenges(clock.now()));
   }
-  return { accounts, signingKeys, clients, oidc, federated, upstreams, passkeys, passkeyRepo, codes, accountChanges, officerProof };
+  return { accounts, signingKeys, clients, oidc, federated, upstreams, passkeys, passkeyRepo, codes, accountChanges, officerProof, enrolment: new EnrolmentGate(codes) };
 }
 
 /** Certificate login: a mutual-TLS listener (serve.ts starts it) and/or a trusted proxy's header. */

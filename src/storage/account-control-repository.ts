@@ -110,7 +110,7 @@ export class AccountControlRepository {
 
   /** The code with this digest, locked for the caller's transaction when `trx` is given. */
   async findCode(codeHash: string, trx?: Transaction): Promise<OneTimeCode | null> {
-    const q = (trx ?? this.knex)<CodeRow>('one_time_codes').where({ code_hash: codeHash });
+    const q = (trx ?? this.knex)('one_time_codes').where('code_hash', codeHash);
     const row = (await (trx ? q.forUpdate() : q).first()) as CodeRow | undefined;
     return row ? toCode(row) : null;
   }
@@ -140,7 +140,7 @@ export class AccountControlRepository {
   }
 
   async getChange(id: string, trx?: Transaction): Promise<AccountChange | null> {
-    const q = (trx ?? this.knex)<ChangeRow>('account_changes').where({ id });
+    const q = (trx ?? this.knex)('account_changes').where('id', id);
     const row = (await (trx ? q.forUpdate() : q).first()) as ChangeRow | undefined;
     return row ? toChange(row) : null;
   }
