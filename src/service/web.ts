@@ -172,6 +172,8 @@ function featureRouters(w: Wiring, parts: Parts, strongMethods: (uid: string) =>
       csrfSecret: secrets.csrfSecret,
       certificates,
       accounts: identity.accounts,
+      accountChanges: identity.accountChanges,
+      codes: identity.codes,
       passkeys: identity.passkeys,
       clients: identity.clients,
       audit,
