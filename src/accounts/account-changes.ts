@@ -93,6 +93,28 @@ export class AccountChangeService {
     });
   }
 
+  /**
+   * The installation's first two administrators, from the host's shell (`tinnhiem init --admins`),
+   * each with an enrolment code for their first passkey: the one moment one operator creates
+   * administrators alone. Refused once any administrator exists; the rule applies from then on.
+   */
+  async bootstrapAdmins(actor: string, officials: NewOfficial[]): Promise<Array<{ account: Account; code: string }>> {
+    if (officials.length !== 2) throw new AppError('validationFailed', 'the bootstrap creates exactly two administrators');
+    const records = await Promise.all(officials.map((o) => this.accounts.prepareOfficial({ ...o, roles: [...new Set<Role>(['admin', ...o.roles])] })));
+    const existing = await this.accounts.list({ kind: 'official', limit: 10_000 });
+    if (existing.some((a) => a.roles.includes('admin'))) throw new AppError('conflict', 'administrators exist already: further administrators need a second administrator\'s approval (tinnhiem user add --as …)');
+    return this.db.withTransaction(async (trx) => {
+      const created: Array<{ account: Account; code: string }> = [];
+      for (const record of records) {
+        const account = await this.accounts.insertOfficial(trx, actor, record, { bootstrap: true });
+        const { code } = await this.codes.issue(trx, { accountId: account.id, purpose: 'enrolment', actor });
+        created.push({ account, code });
+      }
+      await this.audit.append(trx, { actor, action: 'account.bootstrap_admins', target: null, details: { admins: created.map((c) => c.account.username) } });
+      return created;
+    });
+  }
+
   private async pending(trx: Transaction, id: string): Promise<AccountChange> {
     const change = await this.repo.getChange(id, trx);
     if (!change) throw new AppError('notFound', `no account change ${id}`);

@@ -9,12 +9,15 @@ import { CliFailure, EXIT, cliActor } from './cli-support.js';
 /** The options of every command that acts as a named person (docs/cli.md, docs/security.md). */
 export interface PersonOptions {
   passwordFile?: string;
+  /** `user` commands, whose --password-file is the new password: the administrator's own. */
+  adminPasswordFile?: string;
   approvalCode?: string;
 }
 
-export function addPersonOptions(command: Command, who: string): Command {
+/** `--password-file` (or `--admin-password-file` where --password-file already means the account's new password). */
+export function addPersonOptions(command: Command, who: string, passwordOption = '--password-file'): Command {
   return command
-    .option('--password-file <file>', `${who}'s password, from a file (else asked on the terminal)`)
+    .option(`${passwordOption} <file>`, `${who}'s password, from a file (else asked on the terminal)`)
     .option('--approval-code <code>', `for ${who} with passkeys: a one-time approval code created in their console session (/admin/approval-code)`);
 }
 
@@ -46,7 +49,8 @@ function readPasswordFile(file: string): string {
  * with the OS user for the audit event. Any refusal exits with code 2 before anything is written.
  */
 export async function proveOfficer(service: Service, login: string, opts: PersonOptions, command: string, roles: readonly Role[]): Promise<{ account: Account; actor: string; context: { via: 'cli'; osUser: string } }> {
-  const password = opts.passwordFile ? readPasswordFile(opts.passwordFile) : await promptPassword(login);
+  const file = opts.adminPasswordFile ?? opts.passwordFile;
+  const password = file ? readPasswordFile(file) : await promptPassword(login);
   const osUser = cliActor();
   const proof = await service.officerProof.prove({ login, password, approvalCode: opts.approvalCode, osUser, command });
   if (!proof.ok) throw new CliFailure(proof.detail, EXIT.usage);
