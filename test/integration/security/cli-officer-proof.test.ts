@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import { createTestDatabase, type TestDatabase } from '../../support/test-db.js';
 import { runCli } from '../../support/run-cli.js';
 import { officialHolder, opensslCsr, tmp } from '../../support/ca-helpers.js';

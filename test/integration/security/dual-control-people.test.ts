@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { startTestService, type TestService } from '../../support/test-app.js';
 import { authorize, Browser, createOfficial, parseForms, textOf, type PageResponse, type ParsedForm } from '../../support/oidc-rp.js';
-import { registerSoftPasskey, SoftAuthenticator } from '../../support/soft-authenticator.js';
+import { registerSoftPasskey, type SoftAuthenticator } from '../../support/soft-authenticator.js';
 
 /**
  * Issue 16, acceptance 2 in the console: the puppet scenario (one administrator creates an RA
