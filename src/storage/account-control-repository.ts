@@ -116,7 +116,8 @@ export class AccountControlRepository {
   }
 
   async markCodeUsed(trx: Transaction, id: string, now: Date): Promise<boolean> {
-    return (await trx('one_time_codes').where({ id }).whereNull('used_at').update({ used_at: now })) === 1;
+    // RETURNING, not the driver's row count (PGlite and pg answer differently).
+    return (await trx('one_time_codes').where({ id }).whereNull('used_at').update({ used_at: now }).returning('id')).length === 1;
   }
 
   async activateCodesOf(trx: Transaction, changeId: string, now: Date, expiresAt: Date): Promise<void> {

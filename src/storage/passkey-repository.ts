@@ -115,11 +115,12 @@ export class PasskeyRepository implements PasskeyStore<Transaction>, AccountCert
   }
 
   async removeAllPasskeys(trx: Transaction, accountId: string): Promise<number> {
-    return trx('passkeys').where({ account_id: accountId }).del();
+    // RETURNING: PGlite's driver does not answer a DELETE with a row count.
+    return (await trx('passkeys').where({ account_id: accountId }).del().returning('id')).length;
   }
 
   async removeCertificate(trx: Transaction, accountId: string, fingerprint: string): Promise<boolean> {
-    return (await trx('account_certificates').where({ account_id: accountId, fingerprint }).del()) === 1;
+    return (await trx('account_certificates').where({ account_id: accountId, fingerprint }).del().returning('fingerprint')).length === 1;
   }
 
   async accountForCertificate(fingerprint: string): Promise<string | null> {
