@@ -13,6 +13,7 @@ import * as hashOidcBearerValues from './20261203120000_hash_oidc_bearer_values.
 import * as createTokenRevocations from './20261203120100_create_token_revocations.js';
 import * as addTrustTimestamping from './20261203160000_add_trust_timestamping.js';
 import * as addPendingToLoginThrottle from './20261203110000_add_pending_to_login_throttle.js';
+import * as createEnrolmentAndAccountChanges from './20261203100000_create_enrolment_and_account_changes.js';
 
 /**
  * Migrations are listed here, not discovered on disk, so the same list runs under tsx, jest and
@@ -39,6 +40,7 @@ export const migrations: readonly Migration[] = [
   { name: '20261203120100_create_token_revocations', ...createTokenRevocations },
   { name: '20261203160000_add_trust_timestamping', ...addTrustTimestamping },
   { name: '20261203110000_add_pending_to_login_throttle', ...addPendingToLoginThrottle },
+  { name: '20261203100000_create_enrolment_and_account_changes', ...createEnrolmentAndAccountChanges },
 ];
 
 export const migrationSource: Knex.MigrationSource<Migration> = {

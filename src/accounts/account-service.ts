@@ -33,6 +33,8 @@ export class AccountService {
     private readonly audit: AuditRepository,
     clock: Clock,
     policy: LoginPolicy,
+    /** What a password reset removes (the passkey store); absent, a reset keeps them. */
+    private readonly credentials?: { removeAllPasskeys(trx: Transaction, accountId: string): Promise<number> },
     /** Ends an account's sessions, grants and tokens, API tokens included (disabling, a password reset). */
     private readonly sessions?: { endAll(trx: Transaction, accountId: string): Promise<number> },
   ) {
@@ -41,8 +43,8 @@ export class AccountService {
 
   private readonly passwordLogin: PasswordLogin;
 
-  findById(id: string): Promise<Account | null> {
-    return this.accounts.findById(id);
+  findById(id: string, trx?: Transaction): Promise<Account | null> {
+    return this.accounts.findById(id, trx);
   }
 
   /** The account of a username or national ID (the CLI names accounts so). */
@@ -54,7 +56,8 @@ export class AccountService {
     return this.accounts.findByNationalId(nationalId);
   }
 
-  async createOfficial(actor: string, input: NewOfficial): Promise<Account> {
+  /** Checks an official's data and hashes the password: the record `insertOfficial` stores. */
+  async prepareOfficial(input: NewOfficial): Promise<NewAccount> {
     const username = input.username.trim().toLowerCase();
     if (!/^[a-z0-9][a-z0-9._-]{1,63}$/.test(username)) {
       throw new AppError('validationFailed', 'username: 2–64 characters of a–z, 0–9, ".", "_" or "-"');
@@ -71,7 +74,7 @@ export class AccountService {
       passwordHash = await hashPassword(input.password);
     }
     const fullName = input.fullName.trim().normalize('NFC');
-    const record: NewAccount = {
+    return {
       kind: 'official',
       username,
       nationalId: input.nationalId,
@@ -87,63 +90,100 @@ export class AccountService {
       roles: [...new Set(input.roles)],
       passwordHash,
     };
-    return this.db.withTransaction(async (trx) => {
-      const clash = await this.accounts.findByLogin(username, trx);
-      if (clash) throw new AppError('conflict', `an account with username ${username} already exists`);
-      if (await this.accounts.findByNationalId(input.nationalId, trx)) {
-        throw new AppError('conflict', 'an account with this national ID already exists (one national ID is one person)');
-      }
-      const account = await this.accounts.create(trx, record);
-      await this.audit.append(trx, {
-        actor,
-        action: 'account.create',
-        target: `account:${account.id}`,
-        details: { kind: 'official', username, roles: account.roles, agency: account.agency },
-      });
-      return account;
-    });
   }
 
-  async setPassword(actor: string, login: string, password: string): Promise<Account> {
+  /** Refuses a username or national ID already taken (checked again inside the transaction). */
+  async checkFree(record: Pick<NewAccount, 'username' | 'nationalId'>, trx?: Transaction): Promise<void> {
+    if (record.username && (await this.accounts.findByLogin(record.username, trx))) throw new AppError('conflict', `an account with username ${record.username} already exists`);
+    if (record.nationalId && (await this.accounts.findByNationalId(record.nationalId, trx))) {
+      throw new AppError('conflict', 'an account with this national ID already exists (one national ID is one person)');
+    }
+  }
+
+  async insertOfficial(trx: Transaction, actor: string, record: NewAccount, details: Record<string, unknown> = {}): Promise<Account> {
+    await this.checkFree(record, trx);
+    const account = await this.accounts.create(trx, record);
+    await this.audit.append(trx, {
+      actor,
+      action: 'account.create',
+      target: `account:${account.id}`,
+      details: { kind: 'official', username: record.username, roles: account.roles, agency: account.agency, ...details },
+    });
+    return account;
+  }
+
+  /**
+   * Creates an official at once, without dual control: the installation's bootstrap, the demo
+   * data and the tests use it; the console and the CLI go through AccountChangeService.
+   */
+  async createOfficial(actor: string, input: NewOfficial): Promise<Account> {
+    const record = await this.prepareOfficial(input);
+    return this.db.withTransaction((trx) => this.insertOfficial(trx, actor, record));
+  }
+
+  /**
+   * An administrator's password reset: ends the login lock and, unless told otherwise, removes the
+   * account's passkeys, so a passkey an attacker registered with a stolen password stops working.
+   */
+  async resetPasswordIn(trx: Transaction, actor: string, account: Account, hash: string, opts: { keepPasskeys?: boolean; details?: Record<string, unknown> } = {}): Promise<{ removedPasskeys: number }> {
+    await this.accounts.setPasswordHash(trx, account.id, hash);
+    await this.throttle.reset(trx, `account:${account.id}`);
+    const removedPasskeys = opts.keepPasskeys || !this.credentials ? 0 : await this.credentials.removeAllPasskeys(trx, account.id);
+    // A reset means the password may be known to someone else: whoever logged in with it is out.
+    const endedSessionRows = (await this.sessions?.endAll(trx, account.id)) ?? 0;
+    await this.audit.append(trx, { actor, action: 'account.password_set', target: `account:${account.id}`, details: { removedPasskeys, keptPasskeys: !!opts.keepPasskeys, endedSessionRows, ...opts.details } });
+    return { removedPasskeys };
+  }
+
+  async setPassword(actor: string, login: string, password: string, opts: { keepPasskeys?: boolean } = {}): Promise<Account> {
     const problem = passwordProblem(password);
     if (problem) throw new AppError('validationFailed', problem);
     const hash = await hashPassword(password);
     return this.db.withTransaction(async (trx) => {
       const found = await this.accounts.findByLogin(login, trx);
       if (!found) throw new AppError('notFound', `no account ${login}`);
-      await this.accounts.setPasswordHash(trx, found.account.id, hash);
-      await this.throttle.reset(trx, `account:${found.account.id}`);
-      // A reset means the password may be known to someone else: whoever logged in with it is out.
-      const endedSessionRows = (await this.sessions?.endAll(trx, found.account.id)) ?? 0;
-      await this.audit.append(trx, { actor, action: 'account.password_set', target: `account:${found.account.id}`, details: { endedSessionRows } });
+      await this.resetPasswordIn(trx, actor, found.account, hash, opts);
       return found.account;
     });
+  }
+
+  async setStatusIn(trx: Transaction, actor: string, account: Account, status: 'active' | 'disabled', details: Record<string, unknown> = {}): Promise<Account> {
+    await this.accounts.setStatus(trx, account.id, status);
+    // Disabled: its sessions end (the next /oidc/auth asks for a login), its grants and tokens too.
+    if (status === 'disabled') details = { ...details, endedSessionRows: (await this.sessions?.endAll(trx, account.id)) ?? 0 };
+    await this.audit.append(trx, { actor, action: status === 'disabled' ? 'account.disable' : 'account.enable', target: `account:${account.id}`, ...(Object.keys(details).length && { details }) });
+    return { ...account, status };
   }
 
   async setStatus(actor: string, login: string, status: 'active' | 'disabled'): Promise<Account> {
     return this.db.withTransaction(async (trx) => {
       const found = await this.accounts.findByLogin(login, trx);
       if (!found) throw new AppError('notFound', `no account ${login}`);
-      await this.accounts.setStatus(trx, found.account.id, status);
-      // Disabled: its sessions end (the next /oidc/auth asks for a login), its grants and tokens too.
-      const endedSessionRows = status === 'disabled' ? ((await this.sessions?.endAll(trx, found.account.id)) ?? 0) : undefined;
-      await this.audit.append(trx, { actor, action: status === 'disabled' ? 'account.disable' : 'account.enable', target: `account:${found.account.id}`, ...(endedSessionRows !== undefined && { details: { endedSessionRows } }) });
-      return { ...found.account, status };
+      return this.setStatusIn(trx, actor, found.account, status);
     });
+  }
+
+  async setRolesIn(trx: Transaction, actor: string, account: Account, roles: Role[], details: Record<string, unknown> = {}): Promise<Account> {
+    const unknown = roles.filter((r) => !(ROLES as readonly string[]).includes(r));
+    if (unknown.length) throw new AppError('validationFailed', `roles: unknown ${unknown.join(', ')}`);
+    if (account.kind !== 'official') throw new AppError('conflict', 'only officials have roles');
+    await this.accounts.setRoles(trx, account.id, roles);
+    await this.audit.append(trx, { actor, action: 'account.roles', target: `account:${account.id}`, details: { from: account.roles, to: roles, ...details } });
+    return { ...account, roles };
   }
 
   /** Replaces an official's roles (the API scopes they may be granted follow from them). */
   async setRoles(actor: string, login: string, roles: Role[]): Promise<Account> {
-    const unknown = roles.filter((r) => !(ROLES as readonly string[]).includes(r));
-    if (unknown.length) throw new AppError('validationFailed', `roles: unknown ${unknown.join(', ')}`);
     return this.db.withTransaction(async (trx) => {
       const found = await this.accounts.findByLogin(login, trx);
       if (!found) throw new AppError('notFound', `no account ${login}`);
-      if (found.account.kind !== 'official') throw new AppError('conflict', 'only officials have roles');
-      await this.accounts.setRoles(trx, found.account.id, roles);
-      await this.audit.append(trx, { actor, action: 'account.roles', target: `account:${found.account.id}`, details: { from: found.account.roles, to: roles } });
-      return { ...found.account, roles };
+      return this.setRolesIn(trx, actor, found.account, roles);
     });
+  }
+
+  /** The account and its password hash (for the CLI's proof of a named officer). */
+  findCredentials(login: string): Promise<{ account: Account; passwordHash: string | null } | null> {
+    return this.accounts.findByLogin(login.trim().toLowerCase());
   }
 
   list(filter: Parameters<AccountRepository['list']>[0]): Promise<Account[]> {

@@ -183,7 +183,7 @@ export class CertificateLoginService {
   }
 
   /** Registers a certificate (PEM or DER) to an account, for certificates whose subject has no CCCD. */
-  async registerCertificate(actor: string, accountId: string, certificate: string | Uint8Array): Promise<{ fingerprint: string; subjectDn: string }> {
+  async registerCertificate(actor: string, accountId: string, certificate: string | Uint8Array, authorise?: (trx: unknown) => Promise<Record<string, unknown>>): Promise<{ fingerprint: string; subjectDn: string }> {
     const parsed = parseCertificate(certificate);
     const facts = certificateFacts(parsed.certificate);
     const fingerprint = createHash('sha256').update(parsed.der).digest('hex');
@@ -193,8 +193,22 @@ export class CertificateLoginService {
     await this.db.withTransaction(async (trx) => {
       const added = await this.registered.addCertificate(trx, { accountId, fingerprint, subjectDn, issuerDn, serial: facts.serial }, this.clock.now());
       if (!added) throw new AppError('conflict', 'this certificate is already registered to an account');
-      await this.audit.append(trx, { actor, action: 'account.certificate_register', target: `account:${accountId}`, details: { fingerprint, subject: subjectDn, issuer: issuerDn, serial: facts.serial } });
+      const basis = authorise ? await authorise(trx) : {};
+      await this.audit.append(trx, { actor, action: 'account.certificate_register', target: `account:${accountId}`, details: { fingerprint, subject: subjectDn, issuer: issuerDn, serial: facts.serial, ...basis } });
     });
     return { fingerprint, subjectDn };
+  }
+
+  /** The certificates registered to an account for certificate login. */
+  registeredCertificates(accountId: string) {
+    return this.registered.certificatesOf(accountId);
+  }
+
+  async removeCertificate(actor: string, accountId: string, fingerprint: string, authorise?: (trx: unknown) => Promise<Record<string, unknown>>): Promise<void> {
+    await this.db.withTransaction(async (trx) => {
+      const basis = authorise ? await authorise(trx) : {};
+      if (!(await this.registered.removeCertificate(trx, accountId, fingerprint))) throw new AppError('notFound', 'no such certificate on this account');
+      await this.audit.append(trx, { actor, action: 'account.certificate_remove', target: `account:${accountId}`, details: { fingerprint, ...basis } });
+    });
   }
 }

@@ -119,7 +119,7 @@ export class RegistrationAuthority {
   }
 
   /** One officer's approval; the request is issued when enough distinct officers approved. */
-  async approve(actor: string, id: string): Promise<RequestOutcome> {
+  async approve(actor: string, id: string, context: Record<string, unknown> = {}): Promise<RequestOutcome> {
     const now = this.clock.now();
     const ready = await this.db.withTransaction(async (trx) => {
       const r = await this.requests.get(trx, id, { forUpdate: true });
@@ -128,7 +128,7 @@ export class RegistrationAuthority {
       if (r.requestedBy === actor) throw new AppError('forbidden', 'nobody approves their own request (dual control)');
       if (!(await this.requests.addApproval(trx, id, actor, now))) throw new AppError('conflict', `you already approved request ${id}; another officer must`);
       const count = r.approvals.length + 1;
-      await this.audit.append(trx, { actor, action: 'certificate.approve', target: `request:${id}`, details: { approvals: count, required: r.approvalsRequired } });
+      await this.audit.append(trx, { actor, action: 'certificate.approve', target: `request:${id}`, details: { approvals: count, required: r.approvalsRequired, ...context } });
       if (count >= r.approvalsRequired) {
         await this.requests.setStatus(trx, id, 'approved', now);
         return true;
@@ -139,14 +139,15 @@ export class RegistrationAuthority {
     return { request: await this.get(id), issued };
   }
 
-  async reject(actor: string, id: string, reason: string): Promise<CertificateRequestRecord> {
+  /** `context` (e.g. the CLI's OS user) is recorded with the audit event. */
+  async reject(actor: string, id: string, reason: string, context: Record<string, unknown> = {}): Promise<CertificateRequestRecord> {
     if (!reason.trim()) throw new AppError('validationFailed', 'reason: required');
     await this.db.withTransaction(async (trx) => {
       const r = await this.requests.get(trx, id, { forUpdate: true });
       if (!r) throw new AppError('notFound', `no certificate request ${id}`);
       if (r.status !== 'pending' && r.status !== 'approved') throw new AppError('conflict', `request ${id} is ${r.status}`);
       await this.requests.setStatus(trx, id, 'rejected', this.clock.now(), { rejectReason: reason.trim() });
-      await this.audit.append(trx, { actor, action: 'certificate.reject', target: `request:${id}`, details: { reason: reason.trim() } });
+      await this.audit.append(trx, { actor, action: 'certificate.reject', target: `request:${id}`, details: { reason: reason.trim(), ...context } });
     });
     return this.get(id);
   }

@@ -30,7 +30,8 @@ export const DEV_OFFICIALS = [
 
 export interface DevSeedResult {
   clients: Array<{ clientId: string; secret: string; created: boolean }>;
-  officials: Array<{ username: string; created: boolean }>;
+  /** A fresh enrolment code each start: a password session registers its first passkey with it (docs/security.md). */
+  officials: Array<{ username: string; created: boolean; enrolmentCode: string }>;
 }
 
 /** Creates the demo clients and officials that are missing; never changes existing ones. */
@@ -48,13 +49,16 @@ export async function seedDevelopmentData(service: Service): Promise<DevSeedResu
     result.clients.push({ clientId: input.clientId, secret, created });
   }
   for (const official of DEV_OFFICIALS) {
+    let created = true;
     try {
       await service.accounts.createOfficial('system:dev-seed', { ...official, password: DEV_PASSWORD });
-      result.officials.push({ username: official.username, created: true });
     } catch (err) {
       if (!(err instanceof AppError && err.kind === 'conflict')) throw err;
-      result.officials.push({ username: official.username, created: false });
+      created = false;
     }
+    const account = (await service.accounts.findByLogin(official.username))!;
+    const { code } = await service.codes.issueNow({ accountId: account.id, purpose: 'enrolment', actor: 'system:dev-seed' });
+    result.officials.push({ username: official.username, created, enrolmentCode: code });
   }
   return result;
 }

@@ -41,6 +41,8 @@ export const errorKinds = {
   unavailable: { status: 503, type: 'unavailable', title: 'Service unavailable', oauth: 'temporarily_unavailable' },
   // Federation: the upstream identity provider failed or answered something unusable.
   upstreamFailed: { status: 502, type: 'upstream-failed', title: 'Upstream identity provider failed', oauth: 'temporarily_unavailable' },
+  // Enrolment (docs/security.md): a login credential changed from a session too weak for it.
+  stepUpRequired: { status: 403, type: 'step-up-required', title: 'Stronger authentication required', oauth: 'insufficient_user_authentication' },
 } as const satisfies Record<string, { status: number; type: string; title: string; oauth: string }>;
 
 export type ErrorKind = keyof typeof errorKinds;

@@ -13,6 +13,11 @@ import { DpopProofs } from '../auth/dpop.js';
 import { FederatedIdentityRepository } from '../storage/federated-identity-repository.js';
 import { PasskeyRepository } from '../storage/passkey-repository.js';
 import { AccountService, type LoginPolicy } from '../accounts/account-service.js';
+import { AccountChangeService } from '../accounts/account-changes.js';
+import { OneTimeCodes } from '../accounts/one-time-codes.js';
+import { OfficerProof } from '../accounts/officer-proof.js';
+import { EnrolmentGate } from '../accounts/enrolment.js';
+import { AccountControlRepository } from '../storage/account-control-repository.js';
 import { FederatedAccountService } from '../accounts/federated-accounts.js';
 import { PasskeyService } from '../webauthn/passkey-service.js';
 import { CertificateLoginService } from '../auth/certificate-login.js';
@@ -43,6 +48,11 @@ export interface Identity {
   /** The API's token check, with the revocation list every node keeps (docs/identity.md). */
   apiTokens: AccessTokenVerifier;
   revocations: TokenRevocations;
+  /** Issue 16: enrolment and approval codes, dual control over people, the CLI's proof of an officer. */
+  codes: OneTimeCodes;
+  accountChanges: AccountChangeService;
+  officerProof: OfficerProof;
+  enrolment: EnrolmentGate;
 }
 
 /**
@@ -63,6 +73,7 @@ export async function buildIdentity(w: Wiring, upstreamLogout: UpstreamLogout): 
   );
   if (w.options.initialise) await signingKeys.ensureInitialised('system');
 
+  const passkeyRepo = new PasskeyRepository(db.knex);
   const payloads = new OidcPayloadRepository(db.knex);
   const revocationRepo = new TokenRevocationRepository(db.knex, db.kind);
   const revocations = tokenRevocations(w, revocationRepo);
@@ -75,7 +86,11 @@ export async function buildIdentity(w: Wiring, upstreamLogout: UpstreamLogout): 
       return rows;
     },
   };
-  const accounts = new AccountService(db, new AccountRepository(db.knex, clock), new LoginThrottleRepository(db.knex), audit, clock, loginPolicy(config.login), sessions);
+  const accounts = new AccountService(db, new AccountRepository(db.knex, clock), new LoginThrottleRepository(db.knex), audit, clock, loginPolicy(config.login), passkeyRepo, sessions);
+  const control = new AccountControlRepository(db.knex);
+  const codes = new OneTimeCodes(db, control, audit, clock);
+  const accountChanges = new AccountChangeService(db, accounts, control, codes, audit, clock);
+  const officerProof = new OfficerProof(db, accounts, (id) => passkeyRepo.listForAccount(id), codes, audit);
 
   // The registry validates metadata with the provider, and the provider reads clients from the
   // registry: the reference closes that loop once both exist.
@@ -111,7 +126,6 @@ export async function buildIdentity(w: Wiring, upstreamLogout: UpstreamLogout): 
   });
   providerRef.current = oidc;
 
-  const passkeyRepo = new PasskeyRepository(db.knex);
   const passkeys = new PasskeyService(db, passkeyRepo, audit, clock, {
     rpId: config.webauthn.rpId ?? new URL(config.server.publicUrl).hostname,
     rpName: config.webauthn.rpName,
@@ -125,7 +139,7 @@ export async function buildIdentity(w: Wiring, upstreamLogout: UpstreamLogout): 
     w.jobs.every(10 * 60_000, 'could not sweep expired OIDC rows', () => payloads.sweepExpired(clock.now(), 5_000));
     w.jobs.every(10 * 60_000, 'could not sweep expired WebAuthn challenges', () => passkeyRepo.sweepChallenges(clock.now()));
   }
-  return { accounts, signingKeys, clients, oidc, federated, upstreams, passkeys, passkeyRepo, apiTokens, revocations };
+  return { accounts, signingKeys, clients, oidc, federated, upstreams, passkeys, passkeyRepo, apiTokens, revocations, codes, accountChanges, officerProof, enrolment: new EnrolmentGate(codes) };
 }
 
 /** The revocation list of API tokens, loaded now, reloaded now and then, its old rows pruned. */

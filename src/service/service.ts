@@ -24,7 +24,7 @@ import type { OidcProvider } from '../../oidc/provider.js';
 import type { CreateServiceOptions, Wiring } from './wiring.js';
 
 export type { CreateServiceOptions } from './wiring.js';
-import { buildCertificateLogin, buildIdentity } from './identity.js';
+import { buildCertificateLogin, buildIdentity, type Identity } from './identity.js';
 import { buildCertificates } from './certificates.js';
 import { buildValidation } from './validation.js';
 import { buildFederation, buildWeb } from './web.js';
@@ -49,6 +49,9 @@ export interface Service {
   readonly auditCheckpointer: AuditCheckpointer | null;
   readonly federated: FederatedAccountService;
   readonly passkeys: PasskeyService;
+  readonly codes: Identity['codes'];
+  readonly accountChanges: Identity['accountChanges'];
+  readonly officerProof: Identity['officerProof'];
   readonly certificateLogin: CertificateLoginService;
   /** The application of the mutual-TLS listener (certificate login); serve.ts listens with it. */
   readonly certificateLoginApp: Koa<AppState>;
@@ -117,6 +120,9 @@ async function assemble(w: Wiring, closeAll: () => Promise<void>): Promise<Servi
     oidc: identity.oidc,
     federated: identity.federated,
     passkeys: identity.passkeys,
+    codes: identity.codes,
+    accountChanges: identity.accountChanges,
+    officerProof: identity.officerProof,
     certificates: pki.certificates,
     ocsp: pki.responder,
     auditCheckpointer: pki.auditCheckpointer,

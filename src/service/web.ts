@@ -151,7 +151,16 @@ function featureRouters(w: Wiring, parts: Parts, strongMethods: (uid: string) =>
     federation.router,
     passkeyRouter({ provider, publicOrigin, csrfSecret: secrets.csrfSecret, passkeys: identity.passkeys, strongMethods }),
     certificateLoginRouter(certificateLoginDeps),
-    accountRouter({ provider, publicUrl: config.server.publicUrl, csrfSecret: secrets.csrfSecret, passkeys: identity.passkeys, findAccount: (id) => identity.accounts.findById(id) }),
+    accountRouter({
+      provider,
+      publicUrl: config.server.publicUrl,
+      csrfSecret: secrets.csrfSecret,
+      passkeys: identity.passkeys,
+      findAccount: (id) => identity.accounts.findById(id),
+      enrolment: identity.enrolment,
+      certificates: parts.certificateLogin,
+      credentialHistory: (id) => credentialHistory(audit, id),
+    }),
     adminRouter({
       provider,
       publicUrl: config.server.publicUrl,
@@ -159,6 +168,8 @@ function featureRouters(w: Wiring, parts: Parts, strongMethods: (uid: string) =>
       csrfSecret: secrets.csrfSecret,
       certificates,
       accounts: identity.accounts,
+      accountChanges: identity.accountChanges,
+      codes: identity.codes,
       passkeys: identity.passkeys,
       clients: identity.clients,
       audit,
@@ -171,4 +182,14 @@ function featureRouters(w: Wiring, parts: Parts, strongMethods: (uid: string) =>
     apiDocsRouter({ publicUrl: config.server.publicUrl }),
     signaturesRouter({ validator: validation.validator, verifier }),
   ];
+}
+
+/** The latest registrations and deletions of an account's login credentials, for its page. */
+const CREDENTIAL_ACTIONS = ['passkey.register', 'passkey.delete', 'account.certificate_register', 'account.certificate_remove', 'account.password_set', 'account.enrolment_code_issue'];
+async function credentialHistory(audit: AuditService, accountId: string) {
+  const events = await audit.list({ target: `account:${accountId}`, limit: 100 });
+  return events
+    .filter((e) => CREDENTIAL_ACTIONS.includes(e.action))
+    .slice(0, 10)
+    .map((e) => ({ at: e.occurredAt, action: e.action, basis: typeof e.details.basis === 'string' ? e.details.basis : null }));
 }

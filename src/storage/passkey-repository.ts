@@ -114,6 +114,15 @@ export class PasskeyRepository implements PasskeyStore<Transaction>, AccountCert
     return rows.length > 0;
   }
 
+  async removeAllPasskeys(trx: Transaction, accountId: string): Promise<number> {
+    // RETURNING: PGlite's driver does not answer a DELETE with a row count.
+    return (await trx('passkeys').where({ account_id: accountId }).del().returning('id')).length;
+  }
+
+  async removeCertificate(trx: Transaction, accountId: string, fingerprint: string): Promise<boolean> {
+    return (await trx('account_certificates').where({ account_id: accountId, fingerprint }).del().returning('fingerprint')).length === 1;
+  }
+
   async accountForCertificate(fingerprint: string): Promise<string | null> {
     const row = (await this.knex('account_certificates').where({ fingerprint }).first()) as { account_id: string } | undefined;
     return row?.account_id ?? null;

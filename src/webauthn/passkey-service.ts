@@ -113,7 +113,11 @@ export class PasskeyService<Tx = unknown> {
     return options;
   }
 
-  async register(actor: string, account: Account, binding: string, body: unknown, name: string): Promise<Passkey> {
+  /**
+   * `authorise` runs inside the registration's transaction (an enrolment code is used there, so
+   * it is spent only by a passkey that is stored); what it returns is added to the audit event.
+   */
+  async register(actor: string, account: Account, binding: string, body: unknown, name: string, authorise?: (trx: unknown) => Promise<Record<string, unknown>>): Promise<Passkey> {
     const label = name.trim().normalize('NFC');
     if (!label || label.length > 64) throw new AppError('validationFailed', 'name: 1–64 characters');
     const response = parse(registrationShape, body, 'registration response') as unknown as RegistrationResponseJSON;
@@ -137,6 +141,7 @@ export class PasskeyService<Tx = unknown> {
       if (!verification.verified) throw new AppError('badRequest', 'the passkey was not registered: attestation not verified');
       const info = verification.registrationInfo;
       if (await this.repo.findByCredentialId(info.credential.id, trx)) throw new AppError('conflict', 'this passkey is already registered');
+      const basis = authorise ? await authorise(trx) : {};
       const passkey = await this.repo.create(
         trx,
         {
@@ -156,7 +161,7 @@ export class PasskeyService<Tx = unknown> {
         actor,
         action: 'passkey.register',
         target: `account:${account.id}`,
-        details: { passkey: passkey.id, name: label, aaguid: passkey.aaguid, deviceType: passkey.deviceType, backedUp: passkey.backedUp },
+        details: { passkey: passkey.id, name: label, aaguid: passkey.aaguid, deviceType: passkey.deviceType, backedUp: passkey.backedUp, ...basis },
       });
       return passkey;
     });
@@ -174,12 +179,13 @@ export class PasskeyService<Tx = unknown> {
     });
   }
 
-  async remove(actor: string, accountId: string, id: string): Promise<void> {
+  async remove(actor: string, accountId: string, id: string, authorise?: (trx: unknown) => Promise<Record<string, unknown>>): Promise<void> {
     await this.db.withTransaction(async (trx) => {
       const passkey = await this.repo.findById(id, trx);
       if (!passkey || passkey.accountId !== accountId) throw new AppError('notFound', 'no such passkey on this account');
+      const basis = authorise ? await authorise(trx) : {};
       await this.repo.remove(trx, id);
-      await this.audit.append(trx, { actor, action: 'passkey.delete', target: `account:${accountId}`, details: { passkey: id, name: passkey.name } });
+      await this.audit.append(trx, { actor, action: 'passkey.delete', target: `account:${accountId}`, details: { passkey: id, name: passkey.name, ...basis } });
     });
   }
 

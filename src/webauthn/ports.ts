@@ -24,4 +24,5 @@ export interface AccountCertificateStore<Tx> {
   addCertificate(tx: Tx, certificate: Omit<AccountCertificate, 'createdAt'>, now: Date): Promise<boolean>;
   accountForCertificate(fingerprint: string): Promise<string | null>;
   certificatesOf(accountId: string): Promise<AccountCertificate[]>;
+  removeCertificate(tx: Tx, accountId: string, fingerprint: string): Promise<boolean>;
 }

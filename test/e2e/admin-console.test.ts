@@ -65,14 +65,16 @@ describeWithBrowser('administration console in Chromium (issue 9)', () => {
     return { username, password, fullName, id: account.id, context, page, cdp, authenticatorId, errors };
   }
 
-  /** The officer registers a passkey on the account page (after a password login), then forgets the session. */
+  /** The officer registers a passkey on the account page (after a password login, with an enrolment code: issue 16), then forgets the session. */
   async function registerPasskey(o: Officer) {
     const { page } = o;
+    const { code } = await app.service.codes.issueNow({ accountId: o.id, purpose: 'enrolment', actor: 'test' });
     await page.goto(`${base}/account`);
     await page.getByLabel(login['login.login'], { exact: true }).fill(o.username);
     await page.getByLabel(login['login.password'], { exact: true }).fill(o.password);
     await Promise.all([page.waitForURL(`${base}/account`), page.getByRole('button', { name: login['login.submit'] }).click()]);
     await page.getByLabel(login['account.name'], { exact: true }).fill('Khoá làm việc');
+    await page.locator('#code-new-passkey').fill(code);
     await Promise.all([page.waitForEvent('load'), page.getByRole('button', { name: login['account.add'] }).click()]);
     await page.getByText('Khoá làm việc').first().waitFor();
     await o.context.clearCookies();

@@ -70,7 +70,7 @@ describeWithBrowser('passkeys in Chromium (issue 8, acceptance 1)', () => {
     await new Promise<void>((resolve) => (portal ? portal.close(() => resolve()) : resolve()));
   });
 
-  test('registers a passkey on the account page after a password login', async () => {
+  test('registers a passkey on the account page after a password login, with an enrolment code', async () => {
     await page.goto(`${base}/account`);
     // No session yet: the account page signs in through the provider's login page.
     await page.getByLabel(MESSAGES.vi['login.login'], { exact: true }).fill(USERNAME);
@@ -79,7 +79,11 @@ describeWithBrowser('passkeys in Chromium (issue 8, acceptance 1)', () => {
     expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe(MESSAGES.vi['account.title']);
     expect(await page.textContent('main')).toContain(MESSAGES.vi['account.none']);
 
+    // A password session needs the enrolment code an administrator issued (issue 16).
+    const holder = (await app.service.accounts.list({ search: USERNAME }))[0];
+    const { code } = await app.service.codes.issueNow({ accountId: holder.id, purpose: 'enrolment', actor: 'test' });
     await page.getByLabel(MESSAGES.vi['account.name'], { exact: true }).fill('Máy tính cơ quan');
+    await page.locator('#code-new-passkey').fill(code);
     await Promise.all([page.waitForEvent('load'), page.getByRole('button', { name: MESSAGES.vi['account.add'] }).click()]);
     await page.getByText('Máy tính cơ quan').first().waitFor();
     const { credentials } = await cdp.send('WebAuthn.getCredentials', { authenticatorId });

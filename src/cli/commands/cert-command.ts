@@ -6,6 +6,7 @@ import type { HolderData } from '../../../ca/issuance/request.js';
 import { REVOCATION_REASONS } from '../../../ca/records.js';
 import { CliFailure, EXIT, cliActor, configFrom, printJsonOr, withService } from '../cli-support.js';
 import { progressBar } from '../progress.js';
+import { addPersonOptions, proveOfficer, type PersonOptions } from '../officer-login.js';
 
 function readHolder(file?: string): HolderData | undefined {
   if (!file) return undefined;
@@ -80,35 +81,39 @@ function addIssueCommand(cert: Command): void {
 }
 
 function addApproveCommand(cert: Command): void {
-  cert.command('approve <requestId>')
-    .description('approve a request (dual control: never the requester; n distinct officers)')
-    .option('--officer <username>', 'the approving officer\'s account (must hold ra-officer or admin); default: the OS user')
+  const approve = cert
+    .command('approve <requestId>')
+    .description('approve a request as a named RA officer, who proves it is them (dual control: never the requester; n distinct officers)')
+    .requiredOption('--officer <login>', "the approving officer's account (ra-officer or admin)");
+  addPersonOptions(approve, 'the officer')
     .option('--json', 'machine-readable output')
-    .action(async (id: string, opts: { officer?: string; json?: boolean }, command: Command) => {
+    .action(async (id: string, opts: PersonOptions & { officer: string; json?: boolean }, command: Command) => {
       const outcome = await withService(configFrom(command), 'cert approve', async (s) => {
-        let actor = cliActor();
-        if (opts.officer) {
-          const [account] = await s.accounts.list({ search: opts.officer, limit: 1 });
-          if (!account || account.username !== opts.officer) throw new CliFailure(`no account ${opts.officer}`);
-          if (!account.roles.some((r) => r === 'ra-officer' || r === 'admin')) throw new CliFailure(`${opts.officer} is not an RA officer`);
-          actor = `user:${account.id}`;
-        }
-        return s.certificates.ra.approve(actor, id);
+        const { actor, context } = await proveOfficer(s, opts.officer, opts, 'cert approve', OFFICER_ROLES);
+        return s.certificates.ra.approve(actor, id, context);
       });
       printJsonOr(!!opts.json, outcome, () => requestLine(outcome.request));
     });
 }
 
 function addRejectCommand(cert: Command): void {
-  cert.command('reject <requestId>')
-    .description('reject a request')
-    .requiredOption('--reason <text>', 'why')
+  const reject = cert
+    .command('reject <requestId>')
+    .description('reject a request as a named RA officer, who proves it is them')
+    .requiredOption('--officer <login>', "the rejecting officer's account (ra-officer or admin)")
+    .requiredOption('--reason <text>', 'why');
+  addPersonOptions(reject, 'the officer')
     .option('--json', 'machine-readable output')
-    .action(async (id: string, opts: { reason: string; json?: boolean }, command: Command) => {
-      const r = await withService(configFrom(command), 'cert reject', (s) => s.certificates.ra.reject(cliActor(), id, opts.reason));
+    .action(async (id: string, opts: PersonOptions & { officer: string; reason: string; json?: boolean }, command: Command) => {
+      const r = await withService(configFrom(command), 'cert reject', async (s) => {
+        const { actor, context } = await proveOfficer(s, opts.officer, opts, 'cert reject', OFFICER_ROLES);
+        return s.certificates.ra.reject(actor, id, opts.reason, context);
+      });
       printJsonOr(!!opts.json, r, () => requestLine(r));
     });
 }
+
+const OFFICER_ROLES = ['ra-officer', 'admin'] as const;
 
 function addRequestsCommand(cert: Command): void {
   cert.command('requests')

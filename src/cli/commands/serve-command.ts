@@ -39,7 +39,7 @@ export function registerServe(program: Command): void {
           '  Demo clients (development only):',
           ...seeded.clients.map((c) => `    ${c.clientId.padEnd(22)} secret ${c.secret}`),
           '  Demo officials (development only), password ' + DEV_PASSWORD + ':',
-          ...seeded.officials.map((o) => `    ${o.username}`),
+          ...seeded.officials.map((o) => `    ${o.username}  (enrolment code for a first passkey: ${o.enrolmentCode})`),
           '',
           ...(devDvcqg ? [`  DVCQG simulator (development only): ${devDvcqg.simulator.url}, "log in with DVCQG" on the login page`] : []),
           '  Stop with Ctrl-C. Configuration: README.md, .env.example.',

@@ -3,6 +3,39 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { Account, Role } from '../../../oidc/account.js';
 import { CliFailure, EXIT, cliActor, configFrom, printJsonOr, withService } from '../cli-support.js';
+import type { Service } from '../../service/service.js';
+import type { ChangeOutcome, ChangeRequest } from '../../accounts/account-changes.js';
+import { isPrivileged } from '../../accounts/account-changes.js';
+import { addPersonOptions, proveOfficer, type PersonOptions } from '../officer-login.js';
+import { registerUserChanges } from './user-change-command.js';
+
+/** What commands that change people accept: the administrator they act as (dual control). */
+type AsAdmin = PersonOptions & { as?: string };
+
+const addAsAdmin = (command: Command) =>
+  addPersonOptions(command.option('--as <login>', 'the administrator making the change (required for admin and ra-officer accounts: dual control)'), 'the --as administrator', '--admin-password-file');
+
+/**
+ * A change to a person made as a named, authenticated administrator (through AccountChangeService,
+ * so an admin or ra-officer account waits for a second administrator), or, for ordinary accounts
+ * without --as, by the host's operator as before.
+ */
+async function changePerson(s: Service, opts: AsAdmin, command: string, privileged: boolean, request: ChangeRequest, direct: () => Promise<Account>): Promise<ChangeOutcome> {
+  if (!opts.as) {
+    if (privileged) throw new CliFailure(`${command}: this account holds or would hold admin or ra-officer: name the administrator with --as LOGIN (a second administrator then approves with \`tinnhiem user approve-change\`)`, EXIT.usage);
+    return { status: 'done', change: null, account: await direct() };
+  }
+  const { actor } = await proveOfficer(s, opts.as, { adminPasswordFile: opts.adminPasswordFile, approvalCode: opts.approvalCode }, command, ['admin']);
+  return s.accountChanges.request(actor, request);
+}
+
+async function accountOf(s: Service, login: string): Promise<Account> {
+  const account = await s.accounts.findByLogin(login);
+  if (!account) throw new CliFailure(`no account ${login}`, EXIT.usage);
+  return account;
+}
+
+const pendingLine = (o: ChangeOutcome) => `pending: change ${o.change!.id} awaits a second administrator (tinnhiem user approve-change ${o.change!.id} --as OTHER_ADMIN)`;
 
 /** Passwords never come from argv (visible in `ps` and shell history): a file, stdin, or generated. */
 function readPassword(opts: { passwordFile?: string; passwordStdin?: boolean }): { password: string; generated: boolean } {
@@ -24,10 +57,11 @@ export function registerUser(program: Command): void {
   addCertificateCommand(user);
   addPasskeysCommand(user);
   addDeletePasskeyCommand(user);
+  registerUserChanges(user);
 }
 
 function addUserAddCommand(user: Command): void {
-  user
+  const add = user
     .command('add')
     .description('create an official; without --password-file/--password-stdin a password is generated and printed ONCE')
     .requiredOption('--username <username>', 'login name (a–z 0–9 . _ -)')
@@ -40,26 +74,29 @@ function addUserAddCommand(user: Command): void {
     .option('--position <position>', 'position')
     .option('--roles <roles>', 'comma-separated: admin, ra-officer, auditor, official', 'official')
     .option('--password-file <file>', 'read the initial password from a file')
-    .option('--password-stdin', 'read the initial password from standard input')
+    .option('--password-stdin', 'read the initial password from standard input');
+  addAsAdmin(add)
     .option('--json', 'machine-readable output')
     .action(async (opts: Record<string, string | boolean | undefined>, command: Command) => {
       const { password, generated } = readPassword(opts as { passwordFile?: string; passwordStdin?: boolean });
-      const account = await withService(configFrom(command), 'user add', (s) =>
-        s.accounts.createOfficial(cliActor(), {
-          username: String(opts.username),
-          nationalId: String(opts.nationalId),
-          fullName: String(opts.name),
-          email: (opts.email as string) ?? null,
-          phone: (opts.phone as string) ?? null,
-          agency: (opts.agency as string) ?? null,
-          unit: (opts.unit as string) ?? null,
-          position: (opts.position as string) ?? null,
-          roles: String(opts.roles).split(',').map((r) => r.trim()).filter(Boolean) as Role[],
-          password,
-        }),
+      const official = {
+        username: String(opts.username),
+        nationalId: String(opts.nationalId),
+        fullName: String(opts.name),
+        email: (opts.email as string) ?? null,
+        phone: (opts.phone as string) ?? null,
+        agency: (opts.agency as string) ?? null,
+        unit: (opts.unit as string) ?? null,
+        position: (opts.position as string) ?? null,
+        roles: String(opts.roles).split(',').map((r) => r.trim()).filter(Boolean) as Role[],
+        password,
+      };
+      const outcome = await withService(configFrom(command), 'user add', (s) =>
+        changePerson(s, opts as AsAdmin, 'user add', isPrivileged(official.roles), { kind: 'create', official }, () => s.accounts.createOfficial(cliActor(), official)),
       );
-      printJsonOr(!!opts.json, { account, ...(generated && { initialPassword: password }) }, () =>
-        [describeAccount(account), generated ? `initial password: ${password}\n(shown once; the official should change it)` : ''].filter(Boolean).join('\n'),
+      const account = outcome.account;
+      printJsonOr(!!opts.json, { status: outcome.status, change: outcome.change?.id, account, ...(generated && { initialPassword: password }) }, () =>
+        [account ? describeAccount(account) : pendingLine(outcome), generated ? `initial password: ${password}\n(shown once; the official should change it)` : ''].filter(Boolean).join('\n'),
       );
     });
 }
@@ -82,32 +119,48 @@ function addListCommand(user: Command): void {
 }
 
 function addSetPasswordCommand(user: Command): void {
-  user
+  const set = user
     .command('set-password <login>')
-    .description('set a password (from --password-file or --password-stdin, else generated and printed once); clears a login lock')
+    .description("reset a password (from --password-file or --password-stdin, else generated and printed once); clears a login lock and removes the account's passkeys unless --keep-passkeys")
     .option('--password-file <file>', 'read the password from a file')
     .option('--password-stdin', 'read the password from standard input')
+    .option('--keep-passkeys', "keep the account's passkeys (by default a reset removes them: one may be an attacker's)");
+  addAsAdmin(set)
     .option('--json', 'machine-readable output')
-    .action(async (login: string, opts: { passwordFile?: string; passwordStdin?: boolean; json?: boolean }, command: Command) => {
+    .action(async (login: string, opts: AsAdmin & { passwordFile?: string; passwordStdin?: boolean; keepPasskeys?: boolean; json?: boolean }, command: Command) => {
       const { password, generated } = readPassword(opts);
-      const account = await withService(configFrom(command), 'user set-password', (s) => s.accounts.setPassword(cliActor(), login, password));
-      printJsonOr(!!opts.json, { account: account.id, ...(generated && { password }) }, () =>
-        generated ? `new password for ${login}: ${password}\n(shown once)` : `password of ${login} changed`,
+      const outcome = await withService(configFrom(command), 'user set-password', async (s) => {
+        const account = await accountOf(s, login);
+        const keepPasskeys = !!opts.keepPasskeys;
+        return changePerson(s, opts, 'user set-password', isPrivileged(account.roles), { kind: 'password', account, password, keepPasskeys }, () => s.accounts.setPassword(cliActor(), login, password, { keepPasskeys }));
+      });
+      printJsonOr(!!opts.json, { status: outcome.status, change: outcome.change?.id, account: outcome.account?.id, ...(generated && { password }) }, () =>
+        [outcome.status === 'pending' ? pendingLine(outcome) : `password of ${login} changed`, generated ? `new password for ${login}: ${password}\n(shown once)` : ''].filter(Boolean).join('\n'),
       );
     });
 }
 
 function addStatusCommands(user: Command): void {
-  for (const [name, status] of [['disable', 'disabled'], ['enable', 'active']] as const) {
-    user
-      .command(`${name} <login>`)
-      .description(name === 'disable' ? 'disable an account: it can no longer log in, and its sessions stop at their next use' : 'enable a disabled account')
-      .option('--json', 'machine-readable output')
-      .action(async (login: string, opts: { json?: boolean }, command: Command) => {
-        const account = await withService(configFrom(command), `user ${name}`, (s) => s.accounts.setStatus(cliActor(), login, status));
-        printJsonOr(!!opts.json, account, () => `${login}: ${status}`);
+  const disable = user
+    .command('disable <login>')
+    .description('disable an account: it can no longer log in, and its sessions stop at their next use (admin and ra-officer accounts: dual control)');
+  addAsAdmin(disable)
+    .option('--json', 'machine-readable output')
+    .action(async (login: string, opts: AsAdmin & { json?: boolean }, command: Command) => {
+      const outcome = await withService(configFrom(command), 'user disable', async (s) => {
+        const account = await accountOf(s, login);
+        return changePerson(s, opts, 'user disable', isPrivileged(account.roles), { kind: 'disable', account }, () => s.accounts.setStatus(cliActor(), login, 'disabled'));
       });
-  }
+      printJsonOr(!!opts.json, outcome.account ?? { status: outcome.status, change: outcome.change?.id }, () => (outcome.status === 'pending' ? pendingLine(outcome) : `${login}: disabled`));
+    });
+  user
+    .command('enable <login>')
+    .description('enable a disabled account')
+    .option('--json', 'machine-readable output')
+    .action(async (login: string, opts: { json?: boolean }, command: Command) => {
+      const account = await withService(configFrom(command), 'user enable', (s) => s.accounts.setStatus(cliActor(), login, 'active'));
+      printJsonOr(!!opts.json, account, () => `${login}: active`);
+    });
 }
 
 function addCertificateCommand(user: Command): void {

@@ -5,6 +5,8 @@ import { AppError, asAppError } from '../../errors/app-error.js';
 import type { AppContext, AppState } from '../context.js';
 import type { Account } from '../../../oidc/account.js';
 import type { PasskeyService } from '../../webauthn/passkey-service.js';
+import type { EnrolmentGate, EnrolmentSession } from '../../accounts/enrolment.js';
+import type { CertificateLoginService } from '../../auth/certificate-login.js';
 import { pickLanguage } from '../locales/messages.js';
 import { accountPage } from '../views/pages.js';
 import { sendPage } from '../views/html.js';
@@ -19,13 +21,22 @@ export interface AccountRouterDeps {
   csrfSecret: Buffer;
   passkeys: PasskeyService;
   findAccount(id: string): Promise<Account | null>;
+  /** Issue 16: who may register or delete a login credential. */
+  enrolment: EnrolmentGate;
+  certificates: Pick<CertificateLoginService, 'registerCertificate' | 'removeCertificate' | 'registeredCertificates'>;
+  /** The latest changes to the account's login credentials (audit events), shown on the page. */
+  credentialHistory(accountId: string): Promise<Array<{ at: Date; action: string; basis: string | null }>>;
 }
 
 const FORM_LIMIT = 4 * 1024;
+/** A pasted PEM certificate (a few KiB; 64 KiB bounds an unusual chain of extensions). */
+const CERTIFICATE_FORM_LIMIT = 64 * 1024;
 
 interface SignedIn {
   account: Account;
   sessionUid: string;
+  /** How the session signed in (acr, amr): the enrolment gate reads it. */
+  login: EnrolmentSession;
 }
 
 /** What the handlers share: the dependencies, the form guard, the session and the page. */
@@ -37,7 +48,7 @@ interface AccountPages {
   /** The same, or 401 for a change without a session. */
   requireSignedIn(ctx: AppContext): Promise<SignedIn>;
   /** A form of the page: same origin and the session's token (403 problems otherwise). */
-  readForm(ctx: AppContext, sessionUid: string): Promise<URLSearchParams>;
+  readForm(ctx: AppContext, sessionUid: string, limit?: number): Promise<URLSearchParams>;
   render(ctx: AppContext, who: SignedIn, status?: number, error?: string): Promise<void>;
 }
 
@@ -48,7 +59,7 @@ function accountPages(deps: AccountRouterDeps): AccountPages {
     if (!session.accountId) return null;
     const account = await deps.findAccount(session.accountId);
     if (!account || account.status !== 'active') return null;
-    return { account, sessionUid: session.uid };
+    return { account, sessionUid: session.uid, login: { acr: session.acr, amr: session.amr } };
   }
   return {
     deps,
@@ -59,10 +70,10 @@ function accountPages(deps: AccountRouterDeps): AccountPages {
       if (!who) throw new AppError('unauthorized', 'sign in first: open /account');
       return who;
     },
-    async readForm(ctx, sessionUid) {
+    async readForm(ctx, sessionUid, limit = FORM_LIMIT) {
       requireUrlEncoded(ctx);
       guard.checkOrigin(ctx);
-      const form = await readUrlEncoded(ctx, FORM_LIMIT);
+      const form = await readUrlEncoded(ctx, limit);
       if (!guard.accepts(sessionUid, form.get('csrf'))) throw new AppError('forbidden', 'the form expired: reload the page');
       return form;
     },
@@ -72,7 +83,10 @@ function accountPages(deps: AccountRouterDeps): AccountPages {
       const logout = new URL(`${deps.publicUrl}/oidc/session/end`);
       logout.search = new URLSearchParams({ client_id: ACCOUNT_CLIENT_ID, post_logout_redirect_uri: `${deps.publicUrl}/account` }).toString();
       const views = passkeys.map((k) => ({ id: k.id, name: k.name, createdAt: k.createdAt, lastUsedAt: k.lastUsedAt, synced: k.deviceType === 'multiDevice' }));
-      sendPage(ctx, status, accountPage({ lang, accountName: who.account.fullName, csrf: guard.token(who.sessionUid), passkeys: views, logoutHref: `${logout.pathname}${logout.search}`, error }));
+      const certificates = await deps.certificates.registeredCertificates(who.account.id);
+      const history = await deps.credentialHistory(who.account.id);
+      const strong = deps.enrolment.sessionBasis(who.login) !== null;
+      sendPage(ctx, status, accountPage({ lang, accountName: who.account.fullName, csrf: guard.token(who.sessionUid), passkeys: views, certificates, history, strong, logoutHref: `${logout.pathname}${logout.search}`, error }));
     },
   };
 }
@@ -105,6 +119,8 @@ const registrationOptions = (p: AccountPages) =>
   async function registrationOptions(ctx: AppContext) {
     const who = await p.requireSignedIn(ctx);
     p.guard.checkScriptCall(ctx, who.sessionUid);
+    const body = (ctx.request.body ?? {}) as { enrolmentCode?: unknown };
+    await p.deps.enrolment.precheck(who.account.id, who.login, codeOf(body.enrolmentCode));
     ctx.set('Cache-Control', 'no-store');
     ctx.body = await p.deps.passkeys.registrationOptions(who.account, `session:${who.sessionUid}`);
   };
@@ -113,9 +129,10 @@ const registerPasskey = (p: AccountPages) =>
   async function registerPasskey(ctx: AppContext) {
     const who = await p.requireSignedIn(ctx);
     p.guard.checkScriptCall(ctx, who.sessionUid);
-    const body = readJson(ctx) as { name?: unknown; response?: unknown };
+    const body = readJson(ctx) as { name?: unknown; response?: unknown; enrolmentCode?: unknown };
     const name = typeof body.name === 'string' ? body.name : '';
-    const passkey = await p.deps.passkeys.register(`user:${who.account.id}`, who.account, `session:${who.sessionUid}`, body.response, name);
+    const authorise = p.deps.enrolment.authorise(who.account.id, who.login, codeOf(body.enrolmentCode));
+    const passkey = await p.deps.passkeys.register(`user:${who.account.id}`, who.account, `session:${who.sessionUid}`, body.response, name, authorise);
     ctx.status = 201;
     ctx.body = { id: passkey.id, name: passkey.name, deviceType: passkey.deviceType, backedUp: passkey.backedUp, createdAt: passkey.createdAt.toISOString() };
   };
@@ -138,14 +155,56 @@ const renamePasskey = (p: AccountPages) =>
 const deletePasskey = (p: AccountPages) =>
   async function deletePasskey(ctx: AppContext) {
     const who = await p.requireSignedIn(ctx);
-    await p.readForm(ctx, who.sessionUid);
-    await p.deps.passkeys.remove(`user:${who.account.id}`, who.account.id, ctx.params.id);
-    ctx.status = 303;
-    ctx.redirect('/account');
+    const form = await p.readForm(ctx, who.sessionUid);
+    await refusedOnPage(p, ctx, who, async () => {
+      const authorise = p.deps.enrolment.authorise(who.account.id, who.login, codeOf(form.get('enrolmentCode')));
+      await p.deps.passkeys.remove(`user:${who.account.id}`, who.account.id, ctx.params.id, authorise);
+    });
   };
 
+/** A login certificate (pasted PEM) registered by its holder, under the same gate as passkeys. */
+const registerCertificate = (p: AccountPages) =>
+  async function registerCertificate(ctx: AppContext) {
+    const who = await p.requireSignedIn(ctx);
+    const form = await p.readForm(ctx, who.sessionUid, CERTIFICATE_FORM_LIMIT);
+    await refusedOnPage(p, ctx, who, async () => {
+      const authorise = p.deps.enrolment.authorise(who.account.id, who.login, codeOf(form.get('enrolmentCode')));
+      await p.deps.certificates.registerCertificate(`user:${who.account.id}`, who.account.id, form.get('certificate') ?? '', authorise);
+    });
+  };
+
+const removeCertificate = (p: AccountPages) =>
+  async function removeCertificate(ctx: AppContext) {
+    const who = await p.requireSignedIn(ctx);
+    const form = await p.readForm(ctx, who.sessionUid);
+    await refusedOnPage(p, ctx, who, async () => {
+      const authorise = p.deps.enrolment.authorise(who.account.id, who.login, codeOf(form.get('enrolmentCode')));
+      await p.deps.certificates.removeCertificate(`user:${who.account.id}`, who.account.id, String(ctx.params.fingerprint), authorise);
+    });
+  };
+
+const codeOf = (value: unknown) => (typeof value === 'string' && value.trim() ? value.trim() : undefined);
+
 /**
- * The account page: the signed-in person's passkeys (register, rename, delete). It reads the
+ * A form's change, then back to the page (303); a refusal is shown on the page with its status,
+ * or as a problem when the client asked for JSON (the step-up problem names what is missing).
+ */
+async function refusedOnPage(p: AccountPages, ctx: AppContext, who: SignedIn, change: () => Promise<void>): Promise<void> {
+  try {
+    await change();
+  } catch (err) {
+    const refused = asAppError(err);
+    if (refused && refused.status < 500 && !ctx.accepts('html', 'json')?.toString().includes('json')) return p.render(ctx, who, refused.status, refused.detail);
+    throw err;
+  }
+  ctx.status = 303;
+  ctx.redirect('/account');
+}
+
+/**
+ * The account page: the signed-in person's passkeys (register, rename, delete) and login
+ * certificates (register, delete); registering or deleting either needs the enrolment gate
+ * (acr high, a DVCQG LoA2 login, or an enrolment code), and recent changes are listed. It reads the
  * provider's single sign-on session; without one it signs the person in through the provider as
  * its own first-party client (response type `none`). Every change is audited by the service.
  */
@@ -158,5 +217,7 @@ export function accountRouter(deps: AccountRouterDeps): Router<AppState> {
   router.post('/passkeys', registerPasskey(pages));
   router.post('/passkeys/:id/rename', renamePasskey(pages));
   router.post('/passkeys/:id/delete', deletePasskey(pages));
+  router.post('/certificates', registerCertificate(pages));
+  router.post('/certificates/:fingerprint/delete', removeCertificate(pages));
   return router;
 }

@@ -17,6 +17,8 @@ import { pickLanguage, type Language } from '../locales/messages.js';
 import { sendPage } from '../views/html.js';
 import { formGuard, type FormGuard } from '../middleware/koa-form-guard.js';
 import { at, type AdminMessageKey } from './admin-messages.js';
+import type { AccountChangeService } from '../../accounts/account-changes.js';
+import type { OneTimeCodes } from '../../accounts/one-time-codes.js';
 import { messagePage, type AuditRow, type Frame, type NavItem } from './views/admin-layout.js';
 
 export interface AdminRouterDeps {
@@ -27,6 +29,9 @@ export interface AdminRouterDeps {
   csrfSecret: Buffer;
   certificates: CertificateService;
   accounts: AccountService;
+  /** Issue 16: account changes under dual control, and one-time codes. */
+  accountChanges: AccountChangeService;
+  codes: Pick<OneTimeCodes, 'issueNow'>;
   passkeys: PasskeyService;
   clients: ClientRegistry;
   audit: AuditService;
@@ -38,7 +43,7 @@ export interface AdminRouterDeps {
 const CONSOLE_ROLES: readonly Role[] = ['admin', 'ra-officer', 'auditor'];
 const STEP_UP_SCOPES = 'openid admin certs:read certs:request certs:approve certs:revoke';
 /** The `?done=` notices a POST-redirect-GET may show. */
-const DONE = new Set<string>(['requested', 'approved', 'issued', 'rejected', 'revoke', 'hold', 'release', 'accountCreated', 'roles', 'disabled', 'enabled', 'passkeyDeleted', 'trustAdded', 'trustRemoved', 'portalRemoved']);
+const DONE = new Set<string>(['requested', 'approved', 'issued', 'rejected', 'revoke', 'hold', 'release', 'accountCreated', 'roles', 'disabled', 'enabled', 'passkeyDeleted', 'trustAdded', 'trustRemoved', 'portalRemoved', 'changePending', 'changeApproved', 'changeRejected']);
 export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** Where a login or step-up may return to: a console page of ours, never another origin. */
 export const RETURN_PATH = /^\/admin(?:[/?][^\s\\]*)?$/;
@@ -48,7 +53,9 @@ export const isRole = (r: string): r is Role => (ROLES as readonly string[]).inc
 /** The page an action's form is on (`/admin/certificates/ab/revoke` → `/admin/certificates/ab`). */
 export function pageOfAction(path: string): string {
   if (/^\/admin\/(portals|trust)\//.test(path)) return path.replace(/^(\/admin\/(portals|trust))\/.*$/, '$1');
-  return path.replace(/\/(passkeys\/[^/]+\/delete|revoke|hold|release|approve|reject|roles|disable|enable)$/, '');
+  if (path.startsWith('/admin/account-changes/')) return '/admin/accounts';
+  if (path === '/admin/approval-code') return '/admin';
+  return path.replace(/\/(passkeys\/[^/]+\/delete|revoke|hold|release|approve|reject|roles|disable|enable|enrolment-code)$/, '');
 }
 
 export interface Officer {

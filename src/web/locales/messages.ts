@@ -86,6 +86,14 @@ const vi = {
   'account.add': 'Thêm khoá truy cập',
   'account.registerFailed': 'Không đăng ký được khoá truy cập',
   'account.logout': 'Đăng xuất',
+  'account.enrolmentCode': 'Mã đăng ký (do quản trị viên cấp)',
+  'account.enrolmentNeeded':
+    'Bạn đăng nhập bằng mật khẩu: để thêm hoặc xoá khoá truy cập, chứng thư đăng nhập, hãy đăng nhập bằng khoá truy cập hoặc chứng thư số, đăng nhập qua Cổng DVCQG mức 2, hoặc nhập mã đăng ký quản trị viên cấp cho bạn.',
+  'account.certificates': 'Chứng thư số đăng nhập',
+  'account.noCertificates': 'Bạn chưa đăng ký chứng thư số đăng nhập nào.',
+  'account.certificatePem': 'Chứng thư số (PEM)',
+  'account.addCertificate': 'Đăng ký chứng thư số',
+  'account.history': 'Thay đổi gần đây của phương thức đăng nhập',
 } as const;
 
 export type MessageKey = keyof typeof vi;
@@ -174,6 +182,14 @@ const en: Record<MessageKey, string> = {
   'account.add': 'Add a passkey',
   'account.registerFailed': 'The passkey was not registered',
   'account.logout': 'Sign out',
+  'account.enrolmentCode': 'Enrolment code (from an administrator)',
+  'account.enrolmentNeeded':
+    'You signed in with a password: to add or delete a passkey or login certificate, sign in with a passkey or certificate, through DVCQG at LoA2, or enter the enrolment code an administrator gave you.',
+  'account.certificates': 'Login certificates',
+  'account.noCertificates': 'You have not registered any login certificate.',
+  'account.certificatePem': 'Certificate (PEM)',
+  'account.addCertificate': 'Register the certificate',
+  'account.history': 'Recent changes to your sign-in methods',
 };
 
 export const MESSAGES: Record<Language, Record<MessageKey, string>> = { vi, en };

@@ -103,7 +103,9 @@
       status(out, '');
       (async () => {
         const csrf = form.dataset.csrf;
-        const options = await postJson(form.dataset.options, csrf);
+        // Without a strong login, an administrator's enrolment code allows the registration.
+        const enrolmentCode = form.elements.enrolmentCode ? form.elements.enrolmentCode.value : undefined;
+        const options = await postJson(form.dataset.options, csrf, { enrolmentCode });
         const publicKey = {
           ...options,
           challenge: toBytes(options.challenge),
@@ -114,6 +116,7 @@
         const r = credential.response;
         await postJson(form.action, csrf, {
           name: form.elements.name.value,
+          enrolmentCode,
           response: {
             id: credential.id,
             rawId: toB64url(credential.rawId),

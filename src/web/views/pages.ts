@@ -200,7 +200,63 @@ export interface PasskeyView {
 }
 
 /** The account page: the passkeys of the signed-in person (register, rename, delete). */
-export function accountPage(p: { lang: Language; accountName: string; csrf: string; passkeys: PasskeyView[]; logoutHref: string; error?: string }): string {
+export interface AccountCertificateView {
+  fingerprint: string;
+  subjectDn: string;
+  serial: string;
+  createdAt: Date;
+}
+
+export interface CredentialEventView {
+  at: Date;
+  action: string;
+  basis: string | null;
+}
+
+/** Without a strong login, each credential change asks for the administrator's enrolment code. */
+const enrolmentField = (lang: Language, strong: boolean, id: string) =>
+  strong
+    ? ''
+    : html`<label for="code-${id}">${t(lang, 'account.enrolmentCode')}</label>
+  <input id="code-${id}" name="enrolmentCode" type="text" autocomplete="one-time-code" maxlength="40" required>`;
+
+function certificateList(lang: Language, p: { csrf: string; strong: boolean; certificates: AccountCertificateView[] }): Raw | string {
+  const items = p.certificates.map(
+    (c) => html`<li class="certificate"><p><strong>${c.subjectDn}</strong><br>${t(lang, 'account.created', { date: dateText(lang, c.createdAt) })} · ${c.serial}</p>
+  <form method="post" action="/account/certificates/${c.fingerprint}/delete">
+    <input type="hidden" name="csrf" value="${p.csrf}">
+    ${enrolmentField(lang, p.strong, `del-${c.fingerprint.slice(0, 16)}`)}
+    <button type="submit" class="secondary">${t(lang, 'account.delete')}</button>
+  </form></li>`,
+  );
+  return html`<h2>${t(lang, 'account.certificates')}</h2>
+${p.certificates.length ? html`<ul class="passkeys">${items}</ul>` : html`<p>${t(lang, 'account.noCertificates')}</p>`}
+<form method="post" action="/account/certificates">
+  <input type="hidden" name="csrf" value="${p.csrf}">
+  <label for="new-certificate">${t(lang, 'account.certificatePem')}</label>
+  <textarea id="new-certificate" name="certificate" rows="6" required></textarea>
+  ${enrolmentField(lang, p.strong, 'new-cert')}
+  <button type="submit">${t(lang, 'account.addCertificate')}</button>
+</form>`;
+}
+
+function credentialHistory(lang: Language, history: CredentialEventView[]): Raw | string {
+  if (!history.length) return '';
+  const rows = history.map((e) => html`<li>${dateText(lang, e.at)} · ${e.action}${e.basis ? html` (${e.basis})` : ''}</li>`);
+  return html`<h2>${t(lang, 'account.history')}</h2><ul class="history" data-credential-history>${rows}</ul>`;
+}
+
+export function accountPage(p: {
+  lang: Language;
+  accountName: string;
+  csrf: string;
+  passkeys: PasskeyView[];
+  certificates: AccountCertificateView[];
+  history: CredentialEventView[];
+  strong: boolean;
+  logoutHref: string;
+  error?: string;
+}): string {
   const { lang } = p;
   const items = p.passkeys.map(
     (k) => html`<li class="passkey" data-passkey-id="${k.id}">
@@ -214,6 +270,7 @@ export function accountPage(p: { lang: Language; accountName: string; csrf: stri
   </form>
   <form method="post" action="/account/passkeys/${k.id}/delete">
     <input type="hidden" name="csrf" value="${p.csrf}">
+    ${enrolmentField(lang, p.strong, `del-${k.id}`)}
     <button type="submit" class="secondary" aria-label="${t(lang, 'account.delete')}: ${k.name}">${t(lang, 'account.delete')}</button>
   </form>
 </li>`,
@@ -222,14 +279,18 @@ export function accountPage(p: { lang: Language; accountName: string; csrf: stri
 <h1>${t(lang, 'account.title')}</h1>
 <p class="who">${t(lang, 'account.signedInAs', { name: p.accountName })}</p>
 ${p.error ? html`<p class="error" role="alert">${p.error}</p>` : ''}
+${p.strong ? '' : html`<p class="notice" data-enrolment-needed>${t(lang, 'account.enrolmentNeeded')}</p>`}
 <h2>${t(lang, 'account.passkeys')}</h2>
 ${p.passkeys.length ? html`<ul class="passkeys">${items}</ul>` : html`<p>${t(lang, 'account.none')}</p>`}
 <form method="post" action="/account/passkeys" data-passkey-register data-options="/account/passkeys/options" data-csrf="${p.csrf}" data-status="register-status" data-failed="${t(lang, 'account.registerFailed')}" data-unsupported="${t(lang, 'passkey.unsupported')}">
   <label for="new-name">${t(lang, 'account.name')}</label>
   <input id="new-name" name="name" type="text" maxlength="64" required>
+  ${enrolmentField(lang, p.strong, 'new-passkey')}
   <p class="error" role="alert" id="register-status" hidden></p>
   <button type="submit">${t(lang, 'account.add')}</button>
 </form>
+${certificateList(lang, p)}
+${credentialHistory(lang, p.history)}
 <p class="cancel"><a href="${p.logoutHref}">${t(lang, 'account.logout')}</a></p>
 <script src="/static/passkeys.js" defer></script>`;
   return layout(lang, t(lang, 'account.title'), body, '/account');

@@ -59,6 +59,8 @@ const CASES: ReadonlyArray<readonly [name: string, encoding: Encoding, path: () 
   ['POST /admin/accounts/:id/disable (not confirmed)', 'form', () => `/admin/accounts/${ids.account}/disable`, {}],
   ['POST /admin/accounts/:id/enable (not confirmed)', 'form', () => `/admin/accounts/${ids.account}/enable`, {}],
   ['POST /admin/accounts/:id/passkeys/:pid/delete (not confirmed)', 'form', () => `/admin/accounts/${ids.account}/passkeys/${ids.passkey}/delete`, {}],
+  ['POST /admin/account-changes/:id/approve (unknown change)', 'form', () => '/admin/account-changes/00000000-0000-4000-8000-000000000000/approve', {}],
+  ['POST /admin/account-changes/:id/reject (no reason)', 'form', () => '/admin/account-changes/00000000-0000-4000-8000-000000000000/reject', {}],
   ['POST /admin/trust (upload, nothing)', 'multipart', () => '/admin/trust', { kind: 'anchor', label: 'Trống' }],
   ['POST /admin/trust/:sha256/remove (not confirmed)', 'form', () => `/admin/trust/${TRUST_SHA}/remove`, {}],
 ];

@@ -23,8 +23,17 @@ beforeAll(async () => {
   await t.close();
   dir = tmp('tinnhiem-ca-cli-');
   env = { ...t.env, DATA_DIR: t.env.DATA_DIR ?? dir, MASTER_PASSPHRASE: 'ca-cli-test-passphrase', PUBLIC_URL: 'https://pki.soctrang.gov.vn' };
-  expect((await runCli(['init'], env)).code).toBe(0);
-  expect((await runCli(['user', 'add', '--username', 'ra1', '--national-id', '094190000301', '--name', 'Lâm Thị Sóc', '--roles', 'ra-officer'], env)).code).toBe(0);
+  // The first two administrators at installation; the RA officer under their dual control (issue 16).
+  writeFileSync(join(dir, 'a1'), 'Mật-khẩu-quản-trị-một-2026');
+  writeFileSync(join(dir, 'a2'), 'Mật-khẩu-quản-trị-hai-2026');
+  writeFileSync(join(dir, 'ra1'), 'Mật-khẩu-cán-bộ-RA-2026');
+  writeFileSync(join(dir, 'admins.json'), JSON.stringify([
+    { username: 'qt1', nationalId: '094190000901', name: 'Quản Trị Một', password: 'Mật-khẩu-quản-trị-một-2026' },
+    { username: 'qt2', nationalId: '094190000902', name: 'Quản Trị Hai', password: 'Mật-khẩu-quản-trị-hai-2026' },
+  ]));
+  expect((await runCli(['init', '--admins', join(dir, 'admins.json')], env)).code).toBe(0);
+  const pending = json<{ change: string }>(await runCli(['user', 'add', '--username', 'ra1', '--national-id', '094190000301', '--name', 'Lâm Thị Sóc', '--roles', 'ra-officer', '--password-file', join(dir, 'ra1'), '--as', 'qt1', '--admin-password-file', join(dir, 'a1'), '--json'], env));
+  expect((await runCli(['user', 'approve-change', pending.change, '--as', 'qt2', '--password-file', join(dir, 'a2')], env)).code).toBe(0);
 });
 afterAll(async () => {
   await t?.destroy();
@@ -51,10 +60,10 @@ describe('CA from the command line', () => {
     writeFileSync(join(dir, 'holder.json'), JSON.stringify(officialHolder('094190000777', 'Thạch Thị Mỹ')));
     const requested = json<{ request: { id: string; status: string } }>(await runCli(['cert', 'request', '--profile', 'official-signing', '--csr', join(dir, 'csr.pem'), '--holder', join(dir, 'holder.json'), '--json'], env));
     expect(requested.request.status).toBe('pending');
-    const self = await runCli(['cert', 'approve', requested.request.id], env);
-    expect(self.code).toBe(1);
-    expect(self.stderr).toContain('nobody approves their own request');
-    const approved = json<{ request: { status: string; certificateSerial: string } }>(await runCli(['cert', 'approve', requested.request.id, '--officer', 'ra1', '--json'], env));
+    // An approval names the officer, who proves it is them (issue 16; test/integration/security/).
+    const anonymous = await runCli(['cert', 'approve', requested.request.id], env);
+    expect(anonymous.code).toBe(2);
+    const approved = json<{ request: { status: string; certificateSerial: string } }>(await runCli(['cert', 'approve', requested.request.id, '--officer', 'ra1', '--password-file', join(dir, 'ra1'), '--json'], env));
     expect(approved.request.status).toBe('issued');
     const serial = approved.request.certificateSerial;
 

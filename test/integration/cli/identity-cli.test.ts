@@ -81,11 +81,13 @@ describe('identity CLI', () => {
     const file = join(t.env.DATA_DIR ?? '/tmp', `pw-${process.pid}`);
     writeFileSync(file, 'mat-khau-rat-dai-2026\n', { mode: 0o600 });
     const added = await runCli(
-      ['user', 'add', '--username', 'ttb', '--national-id', '094190000123', '--name', 'Trần Thị Bình', '--roles', 'ra-officer', '--agency', 'SỞ NỘI VỤ', '--password-file', file, '--json'],
+      ['user', 'add', '--username', 'ttb', '--national-id', '094190000123', '--name', 'Trần Thị Bình', '--roles', 'auditor', '--agency', 'SỞ NỘI VỤ', '--password-file', file, '--json'],
       env,
     );
     expect(added.code).toBe(0);
-    expect(json<{ account: { roles: string[]; fullName: string } }>(added).account).toMatchObject({ roles: ['ra-officer'], fullName: 'Trần Thị Bình' });
+    expect(json<{ account: { roles: string[]; fullName: string } }>(added).account).toMatchObject({ roles: ['auditor'], fullName: 'Trần Thị Bình' });
+    // admin and ra-officer accounts need a named administrator and a second one (test/integration/security/).
+    expect((await runCli(['user', 'add', '--username', 'rax', '--national-id', '094190000125', '--name', 'X', '--roles', 'ra-officer'], env)).code).toBe(2);
 
     const generated = await runCli(['user', 'add', '--username', 'nvc', '--national-id', '094190000124', '--name', 'Nguyễn Văn C', '--json'], env);
     expect(json<{ initialPassword: string }>(generated).initialPassword).toMatch(/^[A-Za-z0-9_-]{20}$/);

@@ -47,14 +47,16 @@ async function accountPageAfterPassword(browser: Browser, official: { login: str
   return page!;
 }
 
-async function registerThroughAccountPage(browser: Browser, page: PageResponse, name: string): Promise<SoftAuthenticator> {
+/** After a password login, the first passkey needs an administrator's enrolment code (issue 16). */
+async function registerThroughAccountPage(browser: Browser, page: PageResponse, name: string, accountId: string): Promise<SoftAuthenticator> {
   const form = /<form\b[^>]*data-passkey-register[^>]*>/.exec(page.body)![0];
   const csrf = /data-csrf="([^"]+)"/.exec(form)![1];
-  const options = await browser.json(`${t.url}/account/passkeys/options`, {}, { 'x-csrf-token': csrf });
+  const { code: enrolmentCode } = await t.service.codes.issueNow({ accountId, purpose: 'enrolment', actor: 'test' });
+  const options = await browser.json(`${t.url}/account/passkeys/options`, { enrolmentCode }, { 'x-csrf-token': csrf });
   expect(options.status).toBe(200);
   expect(options.body).toMatchObject({ rp: { id: t.service.passkeys.settings.rpId }, authenticatorSelection: { residentKey: 'required', userVerification: 'required' } });
   const authenticator = new SoftAuthenticator(t.service.passkeys.settings.origins[0], t.service.passkeys.settings.rpId);
-  const created = await browser.json(`${t.url}/account/passkeys`, { name, response: authenticator.create(options.body as never) }, { 'x-csrf-token': csrf });
+  const created = await browser.json(`${t.url}/account/passkeys`, { name, enrolmentCode, response: authenticator.create(options.body as never) }, { 'x-csrf-token': csrf });
   expect(created.status).toBe(201);
   return authenticator;
 }
@@ -65,7 +67,7 @@ describe(`passkeys (${db})`, () => {
     const browser = new Browser();
     let page = await accountPageAfterPassword(browser, official);
     expect(textOf(page.body)).toContain('Bạn chưa đăng ký khoá truy cập nào.');
-    await registerThroughAccountPage(browser, page, 'Máy tính cơ quan');
+    await registerThroughAccountPage(browser, page, 'Máy tính cơ quan', official.account.id);
     page = await browser.get(`${t.url}/account`);
     expect(textOf(page.body)).toContain('Máy tính cơ quan');
     const [stored] = await t.service.passkeys.list(official.account.id);
@@ -84,12 +86,14 @@ describe(`passkeys (${db})`, () => {
     const other = await createOfficial(t);
     await registerSoftPasskey(t.service.passkeys, other.account);
     const othersId = (await t.service.passkeys.list(other.account.id))[0].id;
-    const foreign = await browser.submit(page, { ...rename, action: `/account/passkeys/${othersId}/delete` });
+    // Deleting needs the enrolment gate too (issue 16): a code, which a refused deletion does not spend.
+    const { code: enrolmentCode } = await t.service.codes.issueNow({ accountId: official.account.id, purpose: 'enrolment', actor: 'test' });
+    const foreign = await browser.submit(page, { ...rename, action: `/account/passkeys/${othersId}/delete` }, { enrolmentCode });
     expect(foreign.status).toBe(404);
     expect(await t.service.passkeys.list(other.account.id)).toHaveLength(1);
 
     const del = parseForms(page.body).find((f) => f.action.endsWith('/delete'))!;
-    expect((await browser.submit(page, del)).status).toBe(303);
+    expect((await browser.submit(page, del, { enrolmentCode })).status).toBe(303);
     expect(await t.service.passkeys.list(official.account.id)).toEqual([]);
     const target = `account:${official.account.id}`;
     for (const action of ['passkey.register', 'passkey.rename', 'passkey.delete']) expect(await auditActions(action, target)).toHaveLength(1);
@@ -98,7 +102,7 @@ describe(`passkeys (${db})`, () => {
   it('logs in without a password with a discoverable passkey; the ID token says amr hwk/user/mfa and acr high', async () => {
     const official = await createOfficial(t);
     const registering = new Browser();
-    const passkey = await registerThroughAccountPage(registering, await accountPageAfterPassword(registering, official), 'Điện thoại');
+    const passkey = await registerThroughAccountPage(registering, await accountPageAfterPassword(registering, official), 'Điện thoại', official.account.id);
     const browser = new Browser();
     const config = await discover(t.url, portal.id, portal.secret);
     const verifier = client.randomPKCECodeVerifier();

@@ -7,6 +7,9 @@ import { sendPage } from '../../views/html.js';
 import { accountPage, accountsPage, type AccountFormValues, type AccountRow } from '../views/account-pages.js';
 import { isRole, redirect, UUID, type AdminConsole, type Officer } from '../admin-console.js';
 import { confirmed, parseForm, readForm, steppedUp, trimmed } from '../admin-forms.js';
+import { at } from '../admin-messages.js';
+import { changeRows } from './account-changes.js';
+import { codePage } from '../views/account-change-pages.js';
 
 /** Roles as ticked (each box a `roles` field): every one a role of ours, each once. */
 const RolesForm = z.object({
@@ -41,7 +44,8 @@ async function renderAccounts(c: AdminConsole, ctx: AppContext, o: Officer, extr
   const search = typeof ctx.query.search === 'string' ? ctx.query.search.trim().slice(0, 100) : '';
   const list = await c.deps.accounts.list({ kind: 'official', search: search || undefined, limit: 200 });
   const rows = await Promise.all(list.map((a) => accountRow(c, a)));
-  sendPage(ctx, extra.status ?? 200, accountsPage(c.frame(ctx, o, 'accounts', { error: extra.error }), { rows, search, roles: ROLES, values: extra.values ?? {} }));
+  const pending = await changeRows(c, o);
+  sendPage(ctx, extra.status ?? 200, accountsPage(c.frame(ctx, o, 'accounts', { error: extra.error }), { rows, search, roles: ROLES, values: extra.values ?? {}, pending }));
 }
 
 const createAccount = (c: AdminConsole) =>
@@ -53,8 +57,10 @@ const createAccount = (c: AdminConsole) =>
       const { roles } = parseForm(RolesForm, form, ['roles']);
       const { password } = parseForm(PasswordField, form);
       const input = { username: values.username, nationalId: values.nationalId, fullName: values.fullName, email: values.email || null, agency: values.agency || null, unit: values.unit || null, position: values.position || null };
-      const account = await c.deps.accounts.createOfficial(o.actor, { ...input, roles, password });
-      redirect(ctx, `/admin/accounts/${account.id}?done=accountCreated`);
+      // An admin or RA officer waits for a second administrator (dual control over people).
+      const outcome = await c.deps.accountChanges.request(o.actor, { kind: 'create', official: { ...input, roles, password } });
+      if (outcome.status === 'pending') return redirect(ctx, '/admin/accounts?done=changePending');
+      redirect(ctx, `/admin/accounts/${outcome.account!.id}?done=accountCreated`);
     } catch (err) {
       const refused = asAppError(err);
       if (refused && refused.status < 500) return renderAccounts(c, ctx, o, { status: refused.status, error: refused.detail, values });
@@ -86,8 +92,8 @@ const setRoles = (c: AdminConsole) =>
     const { roles } = parseForm(RolesForm, form, ['roles']);
     // An administrator cannot lock themselves out of the console by mistake.
     if (a.id === o.account.id && !roles.includes('admin')) throw new AppError('conflict', 'you cannot remove your own administrator role');
-    await c.deps.accounts.setRoles(o.actor, loginOf(a), roles);
-    redirect(ctx, `/admin/accounts/${a.id}?done=roles`);
+    const outcome = await c.deps.accountChanges.request(o.actor, { kind: 'roles', account: a, roles });
+    redirect(ctx, `/admin/accounts/${a.id}?done=${outcome.status === 'pending' ? 'changePending' : 'roles'}`);
   };
 
 const setStatus = (c: AdminConsole, action: 'disable' | 'enable') =>
@@ -97,8 +103,12 @@ const setStatus = (c: AdminConsole, action: 'disable' | 'enable') =>
     if (!steppedUp(ctx, o, `/admin/accounts/${a.id}`)) return;
     confirmed(o, form);
     if (a.id === o.account.id) throw new AppError('conflict', 'you cannot disable your own account');
-    await c.deps.accounts.setStatus(o.actor, loginOf(a), action === 'disable' ? 'disabled' : 'active');
-    redirect(ctx, `/admin/accounts/${a.id}?done=${action === 'disable' ? 'disabled' : 'enabled'}`);
+    if (action === 'enable') {
+      await c.deps.accounts.setStatus(o.actor, loginOf(a), 'active');
+      return redirect(ctx, `/admin/accounts/${a.id}?done=enabled`);
+    }
+    const outcome = await c.deps.accountChanges.request(o.actor, { kind: 'disable', account: a });
+    redirect(ctx, `/admin/accounts/${a.id}?done=${outcome.status === 'pending' ? 'changePending' : 'disabled'}`);
   };
 
 const deletePasskey = (c: AdminConsole) =>
@@ -109,6 +119,18 @@ const deletePasskey = (c: AdminConsole) =>
     confirmed(o, form);
     await c.deps.passkeys.remove(o.actor, a.id, String(ctx.params.passkeyId));
     redirect(ctx, `/admin/accounts/${a.id}?done=passkeyDeleted`);
+  };
+
+/** An enrolment code for the account's first passkey or login certificate, shown once (pending for privileged accounts). */
+const enrolmentCode = (c: AdminConsole) =>
+  async function enrolmentCode(ctx: AppContext, o: Officer) {
+    await readForm(c, ctx, o);
+    const a = await accountParam(c, ctx);
+    if (!steppedUp(ctx, o, `/admin/accounts/${a.id}`)) return;
+    const outcome = await c.deps.accountChanges.request(o.actor, { kind: 'enrolment-code', account: a });
+    ctx.set('Cache-Control', 'no-store');
+    const f = c.frame(ctx, o, 'accounts');
+    sendPage(ctx, 200, codePage(f, a.fullName, at(o.lang, 'code.enrolmentShown', { name: a.fullName }), outcome.code!, outcome.status === 'pending' ? at(o.lang, 'code.enrolmentPending') : undefined));
   };
 
 /** The officials, with the creation form. */
@@ -127,4 +149,5 @@ export function accountsSection(router: Router<AppState>, c: AdminConsole): void
     router.post(`/admin/accounts/:id/${action}`, c.page('admin', 'accounts', setStatus(c, action)));
   }
   router.post('/admin/accounts/:id/passkeys/:passkeyId/delete', c.page('admin', 'accounts', deletePasskey(c)));
+  router.post('/admin/accounts/:id/enrolment-code', c.page('admin', 'accounts', enrolmentCode(c)));
 }

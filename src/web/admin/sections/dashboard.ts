@@ -28,6 +28,7 @@ const showDashboard = (c: AdminConsole) =>
         expiring,
         pending: await Promise.all(pending.map(async (r) => ({ id: r.id, subject: r.subjectDn, profile: r.profileId, requestedBy: await nameOf(r.requestedBy), createdAt: r.createdAt, approvals: r.approvals.length, required: r.approvalsRequired }))),
         recent: await c.auditRows(recent, nameOf),
+        canApprove: can(o, 'approve'),
       }),
     );
   };

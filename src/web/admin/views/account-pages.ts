@@ -1,6 +1,7 @@
 import { html } from '../../views/html.js';
 import { at, type AdminMessageKey } from '../admin-messages.js';
 import { auditTable, confirmBox, csrfField, fmt, input, layout, type AuditRow, type Frame } from './admin-layout.js';
+import { pendingChanges, type ChangeRow } from './account-change-pages.js';
 
 /** The officials' accounts: the list with the creation form, and one account (roles, status, passkeys, history). */
 
@@ -28,10 +29,11 @@ export interface AccountFormValues {
 const roleBoxes = (f: Frame, prefix: string, roles: readonly string[], checked: readonly string[]) =>
   html`<fieldset><legend>${at(f.lang, 'acct.roles')}</legend>${roles.map((r) => html`<div class="check"><input type="checkbox" id="${prefix}-${r}" name="roles" value="${r}" ${checked.includes(r) ? html`checked` : ''}><label for="${prefix}-${r}">${at(f.lang, `role.${r}` as AdminMessageKey)}</label></div>`)}</fieldset>`;
 
-export function accountsPage(f: Frame, p: { rows: AccountRow[]; search?: string; roles: readonly string[]; values: AccountFormValues }): string {
+export function accountsPage(f: Frame, p: { rows: AccountRow[]; search?: string; roles: readonly string[]; values: AccountFormValues; pending: ChangeRow[] }): string {
   const { lang } = f;
   const v = p.values;
   const body = html`
+${pendingChanges(f, p.pending)}
 <section aria-labelledby="list"><h2 id="list">${at(lang, 'acct.list')}</h2>
 <form method="get" action="/admin/accounts" class="filters" role="search" aria-label="${at(lang, 'common.search')}">
 ${input('a-search', 'search', at(lang, 'acct.search'), p.search)}
@@ -82,6 +84,10 @@ ${confirmBox(f, 'status-confirm')}
 <button type="submit" class="${a.status === 'active' ? 'danger' : ''}">${at(lang, a.status === 'active' ? 'acct.disable' : 'acct.enable')}</button>
 </form>
 </div>
+<form method="post" action="${base}/enrolment-code">
+${csrfField(f)}
+<button type="submit" class="secondary">${at(lang, 'code.enrolment')}</button>
+</form>
 <section aria-labelledby="passkeys"><h2 id="passkeys">${at(lang, 'acct.passkeys')}</h2>
 ${p.passkeys.length
     ? html`<table><caption>${at(lang, 'acct.passkeys')}</caption><thead><tr><th scope="col">${at(lang, 'trust.label')}</th><th scope="col">${at(lang, 'req.createdAt')}</th><th scope="col">${at(lang, 'acct.lastUsed')}</th><th scope="col">${at(lang, 'common.actions')}</th></tr></thead>

@@ -2,6 +2,7 @@ import { html } from '../../views/html.js';
 import { at, type AdminMessageKey } from '../admin-messages.js';
 import { auditTable, badge, layout, type AuditRow, type Frame } from './admin-layout.js';
 import { requestTable } from './request-pages.js';
+import { approvalCodeForm } from './account-change-pages.js';
 
 /** The dashboard: certificates by status and profile, expiries ahead, pending requests, recent events. */
 
@@ -12,6 +13,8 @@ export interface DashboardData {
   expiring: Array<{ days: number; count: number }>;
   pending: Array<{ id: string; subject: string; profile: string; requestedBy: string; createdAt: Date; approvals: number; required: number }>;
   recent: AuditRow[];
+  /** Officers who approve get the form for a CLI approval code (docs/cli.md). */
+  canApprove?: boolean;
 }
 
 export function dashboardPage(f: Frame, d: DashboardData): string {
@@ -31,6 +34,7 @@ export function dashboardPage(f: Frame, d: DashboardData): string {
 <tbody>${d.byProfile.map((p) => html`<tr><th scope="row">${p.profile ? html`<a href="/admin/certificates?profile=${p.profile}">${p.profile}</a>` : at(lang, 'dash.imported')}</th>${statuses.map((st) => html`<td class="num">${p.counts[st] ?? 0}</td>`)}<td class="num">${Object.values(p.counts).reduce((a, b) => a + b, 0)}</td></tr>`)}</tbody></table></section>
 <section aria-labelledby="pending"><h2 id="pending">${at(lang, 'dash.pending')}</h2>
 ${d.pending.length ? requestTable(f, d.pending.map((r) => ({ ...r, status: 'pending' })), at(lang, 'dash.pending')) : html`<p>${at(lang, 'common.none')}</p>`}
+${d.canApprove ? approvalCodeForm(f) : ''}
 </section>
 <section aria-labelledby="recent"><h2 id="recent">${at(lang, 'dash.recent')}</h2>
 ${auditTable(f, d.recent, at(lang, 'dash.recent'))}

@@ -1,0 +1,187 @@
+import { AppError } from '../errors/app-error.js';
+import type { Clock } from '../lifecycle/clock.js';
+import type { Database, Transaction } from '../storage/db.js';
+import type { NewAccount } from '../storage/account-repository.js';
+import type { AccountChange, AccountChangeKind, AccountControlRepository } from '../storage/account-control-repository.js';
+import type { AuditRepository } from '../storage/audit-repository.js';
+import type { Account, Role } from '../../oidc/account.js';
+import type { AccountService, NewOfficial } from './account-service.js';
+import { hashPassword, passwordProblem } from './password.js';
+import type { OneTimeCodes } from './one-time-codes.js';
+
+/** Roles whose holders can approve certificates or manage people: changes to them need two administrators. */
+export const PRIVILEGED_ROLES: readonly Role[] = ['admin', 'ra-officer'];
+export const isPrivileged = (roles: readonly Role[]) => roles.some((r) => PRIVILEGED_ROLES.includes(r));
+
+export type ChangeRequest =
+  | { kind: 'create'; official: NewOfficial }
+  | { kind: 'roles'; account: Account; roles: Role[] }
+  | { kind: 'password'; account: Account; password: string; keepPasskeys?: boolean }
+  | { kind: 'disable'; account: Account }
+  | { kind: 'enrolment-code'; account: Account };
+
+export interface ChangeOutcome {
+  status: 'done' | 'pending';
+  change: AccountChange | null;
+  account: Account | null;
+  /** An enrolment code, shown once to the administrator who asked for it. */
+  code?: string;
+}
+
+/**
+ * Dual control over people: creating an `admin` or `ra-officer`, granting those roles, resetting
+ * the password of, disabling, or issuing an enrolment code for such an account is recorded as
+ * pending and carried out only when a second administrator (never the initiator) approves. The
+ * console and the CLI go through here; other changes are carried out at once.
+ */
+export class AccountChangeService {
+  constructor(
+    private readonly db: Database,
+    private readonly accounts: AccountService,
+    private readonly repo: AccountControlRepository,
+    private readonly codes: OneTimeCodes,
+    private readonly audit: AuditRepository,
+    private readonly clock: Clock,
+  ) {}
+
+  list(filter: Parameters<AccountControlRepository['listChanges']>[0]): Promise<AccountChange[]> {
+    return this.repo.listChanges(filter);
+  }
+
+  get(id: string): Promise<AccountChange | null> {
+    return this.repo.getChange(id);
+  }
+
+  async request(actor: string, req: ChangeRequest): Promise<ChangeOutcome> {
+    await this.requireAdmin(actor);
+    const { payload, privileged, label, accountId } = await this.describe(req);
+    return this.db.withTransaction(async (trx) => {
+      if (!privileged) {
+        const done = await this.apply(trx, actor, { kind: req.kind, payload, accountId }, {});
+        return { status: 'done' as const, change: null, ...done };
+      }
+      if (req.kind === 'create') await this.accounts.checkFree(payload.record as NewAccount, trx);
+      const change = await this.repo.addChange(trx, { kind: req.kind, accountId, label, payload, requestedBy: actor, createdAt: this.clock.now() });
+      await this.audit.append(trx, { actor, action: 'account.change_request', target: accountId ? `account:${accountId}` : `account-change:${change.id}`, details: { change: change.id, kind: req.kind, label, ...summary(req.kind, payload) } });
+      // An enrolment code is shown now, to the administrator who asked, and works once approved.
+      const code = req.kind === 'enrolment-code' ? (await this.codes.issue(trx, { accountId: accountId!, purpose: 'enrolment', actor, pendingChange: change.id })).code : undefined;
+      return { status: 'pending' as const, change, account: null, code };
+    });
+  }
+
+  /** A second administrator carries the change out (never the one who asked for it). */
+  async approve(actor: string, id: string, context: Record<string, unknown> = {}): Promise<ChangeOutcome> {
+    await this.requireAdmin(actor);
+    return this.db.withTransaction(async (trx) => {
+      const change = await this.pending(trx, id);
+      if (change.requestedBy === actor) throw new AppError('forbidden', 'nobody approves their own account change (dual control): another administrator must');
+      const done = await this.apply(trx, change.requestedBy, change, { approvedBy: actor });
+      await this.repo.decideChange(trx, id, { status: 'done', decidedBy: actor, accountId: done.account?.id, now: this.clock.now() });
+      await this.audit.append(trx, { actor, action: 'account.change_approve', target: `account:${done.account?.id ?? change.accountId}`, details: { change: id, kind: change.kind, requestedBy: change.requestedBy, ...context } });
+      return { status: 'done' as const, change: { ...change, status: 'done' as const, decidedBy: actor }, account: done.account };
+    });
+  }
+
+  async reject(actor: string, id: string, reason: string, context: Record<string, unknown> = {}): Promise<AccountChange> {
+    await this.requireAdmin(actor);
+    if (!reason.trim()) throw new AppError('validationFailed', 'reason: required');
+    return this.db.withTransaction(async (trx) => {
+      const change = await this.pending(trx, id);
+      await this.repo.decideChange(trx, id, { status: 'rejected', decidedBy: actor, reason: reason.trim(), now: this.clock.now() });
+      await this.audit.append(trx, { actor, action: 'account.change_reject', target: change.accountId ? `account:${change.accountId}` : `account-change:${id}`, details: { change: id, kind: change.kind, reason: reason.trim(), ...context } });
+      return { ...change, status: 'rejected' as const, decidedBy: actor, reason: reason.trim() };
+    });
+  }
+
+  /**
+   * The installation's first two administrators, from the host's shell (`tinnhiem init --admins`),
+   * each with an enrolment code for their first passkey: the one moment one operator creates
+   * administrators alone. Refused once any administrator exists; the rule applies from then on.
+   */
+  async bootstrapAdmins(actor: string, officials: NewOfficial[]): Promise<Array<{ account: Account; code: string }>> {
+    if (officials.length !== 2) throw new AppError('validationFailed', 'the bootstrap creates exactly two administrators');
+    const records = await Promise.all(officials.map((o) => this.accounts.prepareOfficial({ ...o, roles: [...new Set<Role>(['admin', ...o.roles])] })));
+    const existing = await this.accounts.list({ kind: 'official', limit: 10_000 });
+    if (existing.some((a) => a.roles.includes('admin'))) throw new AppError('conflict', 'administrators exist already: further administrators need a second administrator\'s approval (tinnhiem user add --as …)');
+    return this.db.withTransaction(async (trx) => {
+      const created: Array<{ account: Account; code: string }> = [];
+      for (const record of records) {
+        const account = await this.accounts.insertOfficial(trx, actor, record, { bootstrap: true });
+        const { code } = await this.codes.issue(trx, { accountId: account.id, purpose: 'enrolment', actor });
+        created.push({ account, code });
+      }
+      await this.audit.append(trx, { actor, action: 'account.bootstrap_admins', target: null, details: { admins: created.map((c) => c.account.username) } });
+      return created;
+    });
+  }
+
+  private async pending(trx: Transaction, id: string): Promise<AccountChange> {
+    const change = await this.repo.getChange(id, trx);
+    if (!change) throw new AppError('notFound', `no account change ${id}`);
+    if (change.status !== 'pending') throw new AppError('conflict', `account change ${id} is ${change.status}, not pending`);
+    return change;
+  }
+
+  /** Only an active administrator asks for or decides account changes. */
+  private async requireAdmin(actor: string): Promise<Account> {
+    const id = /^user:(.+)$/.exec(actor)?.[1];
+    const account = id ? await this.accounts.findById(id) : null;
+    if (!account || account.status !== 'active' || !account.roles.includes('admin')) {
+      throw new AppError('forbidden', 'account changes are made by a named, active administrator');
+    }
+    return account;
+  }
+
+  /** What is stored for the change (hashed password, never the password) and whether it needs a second administrator. */
+  private async describe(req: ChangeRequest): Promise<{ payload: Record<string, unknown>; privileged: boolean; label: string; accountId: string | null }> {
+    switch (req.kind) {
+      case 'create': {
+        const record = await this.accounts.prepareOfficial(req.official);
+        return { payload: { record }, privileged: isPrivileged(record.roles), label: record.username!, accountId: null };
+      }
+      case 'roles': {
+        const granted = req.roles.filter((r) => !req.account.roles.includes(r));
+        return { payload: { roles: [...new Set(req.roles)] }, privileged: isPrivileged(granted), label: labelOf(req.account), accountId: req.account.id };
+      }
+      case 'password': {
+        const problem = passwordProblem(req.password);
+        if (problem) throw new AppError('validationFailed', problem);
+        return { payload: { hash: await hashPassword(req.password), keepPasskeys: !!req.keepPasskeys }, privileged: isPrivileged(req.account.roles), label: labelOf(req.account), accountId: req.account.id };
+      }
+      case 'disable':
+      case 'enrolment-code':
+        return { payload: {}, privileged: isPrivileged(req.account.roles), label: labelOf(req.account), accountId: req.account.id };
+    }
+  }
+
+  private async apply(trx: Transaction, actor: string, change: { kind: AccountChangeKind; payload: Record<string, unknown>; accountId: string | null }, details: Record<string, unknown>): Promise<{ account: Account | null; code?: string }> {
+    if (change.kind === 'create') return { account: await this.accounts.insertOfficial(trx, actor, change.payload.record as NewAccount, details) };
+    const account = change.accountId ? await this.accounts.findById(change.accountId, trx) : null;
+    if (!account) throw new AppError('notFound', 'the account no longer exists');
+    switch (change.kind) {
+      case 'roles':
+        return { account: await this.accounts.setRolesIn(trx, actor, account, change.payload.roles as Role[], details) };
+      case 'password':
+        await this.accounts.resetPasswordIn(trx, actor, account, String(change.payload.hash), { keepPasskeys: !!change.payload.keepPasskeys, details });
+        return { account };
+      case 'disable':
+        return { account: await this.accounts.setStatusIn(trx, actor, account, 'disabled', details) };
+      case 'enrolment-code':
+        if ('approvedBy' in details) {
+          await this.codes.activate(trx, (change as AccountChange).id);
+          return { account };
+        }
+        return { account, code: (await this.codes.issue(trx, { accountId: account.id, purpose: 'enrolment', actor })).code };
+    }
+  }
+}
+
+const labelOf = (a: Account) => a.username ?? a.nationalId ?? a.id;
+
+/** What the audit event of a request says (never the password hash). */
+function summary(kind: AccountChangeKind, payload: Record<string, unknown>): Record<string, unknown> {
+  if (kind === 'create') return { roles: (payload.record as NewAccount).roles };
+  if (kind === 'roles') return { roles: payload.roles };
+  if (kind === 'password') return { keepPasskeys: payload.keepPasskeys };
+  return {};
+}
