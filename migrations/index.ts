@@ -6,14 +6,14 @@ import * as createOcsp from './20261127120000_create_ocsp.js';
 import * as createTrustStore from './20261127130000_create_trust_store.js';
 import * as createFederation from './20261127140000_create_federation.js';
 import * as createPasskeys from './20261127150000_create_passkeys.js';
+import * as createEnrolmentAndAccountChanges from './20261203100000_create_enrolment_and_account_changes.js';
+import * as addPendingToLoginThrottle from './20261203110000_add_pending_to_login_throttle.js';
+import * as hashOidcBearerValues from './20261203120000_hash_oidc_bearer_values.js';
+import * as createTokenRevocations from './20261203120100_create_token_revocations.js';
 import * as addCertificatesReleasedAt from './20261203140000_add_certificates_released_at.js';
 import * as addIssuersAnnouncedAt from './20261203140100_add_issuers_announced_at.js';
 import * as createAuditCheckpoints from './20261203150000_create_audit_checkpoints.js';
-import * as hashOidcBearerValues from './20261203120000_hash_oidc_bearer_values.js';
-import * as createTokenRevocations from './20261203120100_create_token_revocations.js';
 import * as addTrustTimestamping from './20261203160000_add_trust_timestamping.js';
-import * as addPendingToLoginThrottle from './20261203110000_add_pending_to_login_throttle.js';
-import * as createEnrolmentAndAccountChanges from './20261203100000_create_enrolment_and_account_changes.js';
 
 /**
  * Migrations are listed here, not discovered on disk, so the same list runs under tsx, jest and
@@ -33,14 +33,14 @@ export const migrations: readonly Migration[] = [
   { name: '20261127130000_create_trust_store', ...createTrustStore },
   { name: '20261127140000_create_federation', ...createFederation },
   { name: '20261127150000_create_passkeys', ...createPasskeys },
+  { name: '20261203100000_create_enrolment_and_account_changes', ...createEnrolmentAndAccountChanges },
+  { name: '20261203110000_add_pending_to_login_throttle', ...addPendingToLoginThrottle },
+  { name: '20261203120000_hash_oidc_bearer_values', ...hashOidcBearerValues },
+  { name: '20261203120100_create_token_revocations', ...createTokenRevocations },
   { name: '20261203140000_add_certificates_released_at', ...addCertificatesReleasedAt },
   { name: '20261203140100_add_issuers_announced_at', ...addIssuersAnnouncedAt },
   { name: '20261203150000_create_audit_checkpoints', ...createAuditCheckpoints },
-  { name: '20261203120000_hash_oidc_bearer_values', ...hashOidcBearerValues },
-  { name: '20261203120100_create_token_revocations', ...createTokenRevocations },
   { name: '20261203160000_add_trust_timestamping', ...addTrustTimestamping },
-  { name: '20261203110000_add_pending_to_login_throttle', ...addPendingToLoginThrottle },
-  { name: '20261203100000_create_enrolment_and_account_changes', ...createEnrolmentAndAccountChanges },
 ];
 
 export const migrationSource: Knex.MigrationSource<Migration> = {
