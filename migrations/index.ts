@@ -6,6 +6,7 @@ import * as createOcsp from './20261127120000_create_ocsp.js';
 import * as createTrustStore from './20261127130000_create_trust_store.js';
 import * as createFederation from './20261127140000_create_federation.js';
 import * as createPasskeys from './20261127150000_create_passkeys.js';
+import * as createBlockedKeys from './20261203130000_create_blocked_keys.js';
 
 /**
  * Migrations are listed here, not discovered on disk, so the same list runs under tsx, jest and
@@ -25,6 +26,7 @@ export const migrations: readonly Migration[] = [
   { name: '20261127130000_create_trust_store', ...createTrustStore },
   { name: '20261127140000_create_federation', ...createFederation },
   { name: '20261127150000_create_passkeys', ...createPasskeys },
+  { name: '20261203130000_create_blocked_keys', ...createBlockedKeys },
 ];
 
 export const migrationSource: Knex.MigrationSource<Migration> = {

@@ -20,6 +20,11 @@ const uidKind = z.enum(identifierKinds);
 const presence = z.enum(['required', 'optional', 'forbidden']);
 const dottedOid = z.string().regex(/^[0-2](\.(0|[1-9]\d*))+$/, 'expected a dotted object identifier');
 const period = z.number().int().min(0).max(100_000).optional();
+// A DNS zone of the operator's (RFC 1034 §3.5 LDH labels, at least two, no wildcard).
+const dnsSuffix = z
+  .string()
+  .transform((v) => v.trim().toLowerCase().replace(/\.$/, ''))
+  .pipe(z.string().regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]([a-z0-9-]{0,61}[a-z0-9])?$/, 'expected a DNS zone such as soctrang.gov.vn'));
 
 export const profileSchema = z
   .strictObject({
@@ -47,6 +52,11 @@ export const profileSchema = z
     subjectAltName: z
       .strictObject({ email: presence.default('forbidden'), dns: presence.default('forbidden') })
       .default({ email: 'forbidden', dns: 'forbidden' }),
+    /**
+     * DNS zones whose names (at or below) the profile may certify (docs/ca.md, "Name policy");
+     * none: no DNS name at all. CA_DNS_SUFFIXES adds to it per profile.
+     */
+    dnsSuffixes: z.array(dnsSuffix).default([]),
     /** Calendar period from notBefore; the certificate ends one second before (RFC 5280 §4.1.2.5 is inclusive). */
     validity: z
       .strictObject({ years: period, months: period, days: period, hours: period })
@@ -80,6 +90,7 @@ export const profileSchema = z
     }
     if (p.freshestCrl && !p.crlDistributionPoints) problem(['freshestCrl'], 'a delta CRL pointer needs crlDistributionPoints');
     if (p.ocspNoCheck && !p.extendedKeyUsage.includes('OCSPSigning')) problem(['ocspNoCheck'], 'ocsp-nocheck is for OCSPSigning certificates');
+    if (p.dnsSuffixes.length && p.subjectAltName.dns === 'forbidden') problem(['dnsSuffixes'], 'DNS suffixes for a profile that forbids DNS names');
     const both = p.subject.required.filter((a) => p.subject.optional.includes(a));
     if (both.length) problem(['subject', 'optional'], `${both.join(', ')} also listed as required`);
     if (p.subject.required.length === 0 && p.subjectAltName.email !== 'required' && p.subjectAltName.dns !== 'required') {
@@ -126,6 +137,32 @@ export async function loadProfiles(directory: string = defaultProfileDirectory):
     profiles.set(profile.id, profile);
   }
   return profiles;
+}
+
+/**
+ * The profiles with the operator's settings: DNS suffixes (CA_DNS_SUFFIXES: profile id → zones)
+ * added to the ones each profile declares, and approvals (CA_PROFILE_APPROVALS: profile id → n)
+ * replacing the profile's. An unknown profile, or suffixes for one that forbids DNS names, is a
+ * configuration error.
+ */
+export function withOperatorSettings(
+  profiles: Profiles,
+  settings: { dnsSuffixes?: Readonly<Record<string, readonly string[]>>; approvals?: Readonly<Record<string, number>> },
+): Profiles {
+  const result = new Map(profiles);
+  const known = (id: string, variable: string) => {
+    const profile = result.get(id);
+    if (!profile) throw new CaError('misconfigured', `${variable}: no certificate profile "${id}"`);
+    return profile;
+  };
+  for (const [id, suffixes] of Object.entries(settings.dnsSuffixes ?? {})) {
+    const profile = known(id, 'CA_DNS_SUFFIXES');
+    result.set(id, parseProfile({ ...profile, dnsSuffixes: [...new Set([...profile.dnsSuffixes, ...suffixes])] }, `CA_DNS_SUFFIXES.${id}`));
+  }
+  for (const [id, approvals] of Object.entries(settings.approvals ?? {})) {
+    result.set(id, parseProfile({ ...known(id, 'CA_PROFILE_APPROVALS'), approvals }, `CA_PROFILE_APPROVALS.${id}`));
+  }
+  return result;
 }
 
 export function getProfile(profiles: Profiles, id: string): Profile {

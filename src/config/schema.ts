@@ -40,6 +40,23 @@ const commaList = z.union([
   ),
 ]);
 
+function safeJson(v: string): unknown {
+  try {
+    return JSON.parse(v) as unknown;
+  } catch {
+    return v;
+  }
+}
+
+/**
+ * A JSON object of string lists (`{"tls-server":["soctrang.gov.vn"]}`), in the environment as
+ * JSON text or in a config file as an object.
+ */
+const listsByKey = z.preprocess(
+  (v) => (typeof v === 'string' ? safeJson(v) : v),
+  z.record(z.string().min(1), z.array(z.string().trim().min(1))),
+);
+
 const postgresUrl = z
   .string()
   .trim()
@@ -98,6 +115,12 @@ export const configSchema = z.object({
       deltaCrlValidityMinutes: integer(5, 24 * 60).default(60),
       rootCrlValidityDays: integer(1, 400).default(365),
       keyStore: z.enum(['file', 'pkcs11']).default('file'),
+      // Name policy (docs/ca.md): DNS zones per profile, and the subset a requester may ask for.
+      dnsSuffixes: listsByKey.default({}),
+      requesterDnsSuffixes: listsByKey.default({}),
+      profileApprovals: z
+        .preprocess((v) => (typeof v === 'string' ? safeJson(v) : v), z.record(z.string().min(1), z.number().int().min(0).max(10)))
+        .default({}),
     })
     .prefault({}),
   pkcs11: z
@@ -335,5 +358,21 @@ export const envVars: readonly EnvVar[] = [
     name: 'OCSP_FENCE_MS',
     path: 'ocsp.fenceMs',
     doc: 'How long an OCSP node keeps answering from memory when it cannot read the status-change feed (a database restart); after that it answers tryLater. A revoke waits up to this plus 2 s for a silent node (at least 3 × OCSP_CHANGE_POLL_MS).',
+  },
+  // Name policy (issue 18).
+  {
+    name: 'CA_DNS_SUFFIXES',
+    path: 'ca.dnsSuffixes',
+    doc: 'JSON object: profile id → DNS zones whose names it may certify, added to those the profile declares, e.g. {"tls-server":["soctrang.gov.vn"]}. A profile with none issues no DNS name (docs/ca.md, "Name policy").',
+  },
+  {
+    name: 'CA_REQUESTER_DNS_SUFFIXES',
+    path: 'ca.requesterDnsSuffixes',
+    doc: 'JSON object: requester (`client:<id>`, `user:<id>`) → the DNS zones it may request names under, a subset of the profile\'s; requesters not listed may ask for any zone of the profile.',
+  },
+  {
+    name: 'CA_PROFILE_APPROVALS',
+    path: 'ca.profileApprovals',
+    doc: 'JSON object: profile id → distinct RA officers who must approve a request, replacing the profile\'s number, e.g. {"tls-server":0} where another system has checked control of every name (tls-server needs 1 by default).',
   },
 ];

@@ -10,7 +10,7 @@ import { CertificateService } from '../certificates/certificate-service.js';
 import { openKeyStores, checkHsmKeys } from '../certificates/open-key-stores.js';
 import { OcspResponderService } from '../ocsp/ocsp-responder.js';
 import { FileKeyStore } from '../../ca/keys/file-key-store.js';
-import { loadProfiles } from '../../ca/profiles/profile.js';
+import { loadProfiles, withOperatorSettings } from '../../ca/profiles/profile.js';
 
 /** The CA side: key stores, the CA and RA, the registry facade and the OCSP responder. */
 export interface Certificates {
@@ -27,8 +27,11 @@ export async function buildCertificates(w: Wiring): Promise<Certificates> {
   const { keyStore, close: closeKeyStores } = await openKeyStores(config, fileKeys);
   w.onClose(closeKeyStores);
   const caStore = caStorage(db, audit);
-  const ca = new CertificateAuthority(caStore, keyStore, await loadProfiles(), clock, { publicUrl: config.server.publicUrl, ...config.ca }, log);
-  const ra = new RegistrationAuthority(caStore, ca, clock);
+  // Name policy (docs/ca.md): the development CA certifies the demo province's zone.
+  const dnsSuffixes = w.options.devCa && !config.ca.dnsSuffixes['tls-server'] ? { ...config.ca.dnsSuffixes, 'tls-server': ['soctrang.gov.vn'] } : config.ca.dnsSuffixes;
+  const profiles = withOperatorSettings(await loadProfiles(), { dnsSuffixes, approvals: config.ca.profileApprovals });
+  const ca = new CertificateAuthority(caStore, keyStore, profiles, clock, { publicUrl: config.server.publicUrl, ...config.ca }, log);
+  const ra = new RegistrationAuthority(caStore, ca, clock, { requesterDnsSuffixes: config.ca.requesterDnsSuffixes });
   const caSetup = new CaSetup(config, caStore, keyStore, ca, clock);
   const certificates = new CertificateService(ca, ra, caSetup, caStore, clock);
   await checkHsmKeys(config, keyStore, await ca.issuers(), (uri) => ca.key(uri));

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import type { CertificateRecord, CertificateRequestRecord, CertificateSearch, RevocationReasonName } from '../../../ca/records.js';
 import type { HolderData } from '../../../ca/issuance/request.js';
-import { REVOCATION_REASONS } from '../../../ca/records.js';
+import { NAME_CONTROL_METHODS, REVOCATION_REASONS, type NameControlEvidence } from '../../../ca/records.js';
 import { CliFailure, EXIT, cliActor, configFrom, printJsonOr, withService } from '../cli-support.js';
 import { progressBar } from '../progress.js';
 
@@ -42,6 +42,29 @@ export function registerCert(program: Command): void {
   addShowCommand(cert);
   addExportCommand(cert);
   addImportCommand(cert);
+  addBlockKeyCommand(cert);
+}
+
+function addBlockKeyCommand(cert: Command): void {
+  cert.command('block-key <file>')
+    .description('refuse a key reported compromised in every future CSR (PEM/DER public key, certificate or CSR); docs/ca.md, "Blocked keys"')
+    .option('--comment <text>', 'who reported it, and how')
+    .option('--json', 'machine-readable output')
+    .action(async (file: string, opts: { comment?: string; json?: boolean }, command: Command) => {
+      const result = await withService(configFrom(command), 'cert block-key', (s) => s.certificates.blockKey(cliActor(), new Uint8Array(readFileSync(file)), opts.comment));
+      printJsonOr(!!opts.json, result, () => `${result.blocked ? 'blocked' : 'already blocked'}: ${result.fingerprint}`);
+    });
+}
+
+/** `--name-control www.example.gov.vn=dns-change:TXT _tinnhiem… seen 2026-12-03` → evidence entries. */
+function nameControlOf(values: string[]): NameControlEvidence[] {
+  return values.map((value) => {
+    const match = /^([^=]+)=([a-z-]+):(.+)$/s.exec(value);
+    if (!match || !(NAME_CONTROL_METHODS as readonly string[]).includes(match[2])) {
+      throw new CliFailure(`--name-control ${value}: expected <name>=<method>:<evidence>, method one of ${NAME_CONTROL_METHODS.join(', ')}`, EXIT.usage);
+    }
+    return { name: match[1], method: match[2] as NameControlEvidence['method'], evidence: match[3] };
+  });
 }
 
 function addRequestCommand(cert: Command): void {
@@ -83,8 +106,9 @@ function addApproveCommand(cert: Command): void {
   cert.command('approve <requestId>')
     .description('approve a request (dual control: never the requester; n distinct officers)')
     .option('--officer <username>', 'the approving officer\'s account (must hold ra-officer or admin); default: the OS user')
+    .option('--name-control <name=method:evidence>', `how control of a DNS name was checked (${NAME_CONTROL_METHODS.join(', ')}); once per name`, (v: string, all: string[]) => [...all, v], [] as string[])
     .option('--json', 'machine-readable output')
-    .action(async (id: string, opts: { officer?: string; json?: boolean }, command: Command) => {
+    .action(async (id: string, opts: { officer?: string; nameControl: string[]; json?: boolean }, command: Command) => {
       const outcome = await withService(configFrom(command), 'cert approve', async (s) => {
         let actor = cliActor();
         if (opts.officer) {
@@ -93,7 +117,7 @@ function addApproveCommand(cert: Command): void {
           if (!account.roles.some((r) => r === 'ra-officer' || r === 'admin')) throw new CliFailure(`${opts.officer} is not an RA officer`);
           actor = `user:${account.id}`;
         }
-        return s.certificates.ra.approve(actor, id);
+        return s.certificates.ra.approve(actor, id, nameControlOf(opts.nameControl));
       });
       printJsonOr(!!opts.json, outcome, () => requestLine(outcome.request));
     });

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { AppError } from '../../errors/app-error.js';
 import type { AccessTokenVerifier } from '../../auth/access-token-verifier.js';
 import type { CertificateRecord, CertificateRequestRecord } from '../../../ca/records.js';
-import { REVOCATION_REASONS } from '../../../ca/records.js';
+import { NAME_CONTROL_METHODS, REVOCATION_REASONS } from '../../../ca/records.js';
 import type { CertificateService } from '../../certificates/certificate-service.js';
 import type { RequestOutcome } from '../../certificates/registration-authority.js';
 import { actorOf, requireScopes } from '../middleware/koa-api-auth.js';
@@ -50,7 +50,13 @@ const RequestView = openApi.register(
     status: z.enum(['pending', 'approved', 'issued', 'rejected']),
     requestedBy: z.string(),
     approvalsRequired: z.number().int(),
-    approvals: z.array(z.object({ approver: z.string(), approvedAt: z.string() })),
+    approvals: z.array(
+      z.object({
+        approver: z.string(),
+        approvedAt: z.string(),
+        nameControl: z.array(z.object({ name: z.string(), method: z.string(), evidence: z.string() })).optional(),
+      }),
+    ),
     rejectReason: z.string().nullable(),
     certificateSerial: z.string().nullable(),
     predecessorSerial: z.string().nullable(),
@@ -117,6 +123,27 @@ const RevokeInput = openApi.register(
     .strict(),
 );
 
+const ApproveInput = openApi.register(
+  'ApproveInput',
+  z
+    .object({
+      nameControl: z
+        .array(
+          z
+            .object({
+              name: z.string().min(1).max(253),
+              method: z.enum(NAME_CONTROL_METHODS),
+              evidence: z.string().min(8).max(2000).meta({ description: 'what was checked and seen: the TXT record, the file URL, the zone registry ticket…' }),
+            })
+            .strict(),
+        )
+        .max(50)
+        .optional()
+        .meta({ description: 'how control of each DNS name of the request was checked (required for requests with DNS names; docs/ca.md, "Name policy")' }),
+    })
+    .strict(),
+);
+
 const CommentInput = z.object({ comment: z.string().max(1000).optional() }).strict();
 const RejectInput = z.object({ reason: z.string().min(1).max(1000) }).strict();
 const BulkRevokeInput = openApi.register(
@@ -145,7 +172,7 @@ export function requestView(r: CertificateRequestRecord): z.infer<typeof Request
     status: r.status,
     requestedBy: r.requestedBy,
     approvalsRequired: r.approvalsRequired,
-    approvals: r.approvals.map((a) => ({ approver: a.approver, approvedAt: a.approvedAt.toISOString() })),
+    approvals: r.approvals.map((a) => ({ approver: a.approver, approvedAt: a.approvedAt.toISOString(), ...(a.nameControl && { nameControl: a.nameControl }) })),
     rejectReason: r.rejectReason,
     certificateSerial: r.certificateSerial,
     predecessorSerial: r.predecessorSerial,
@@ -185,7 +212,7 @@ const json = (schema: z.ZodType) => ({ content: { 'application/json': { schema }
 openApi.registerPath({ method: 'post', path: '/api/v1/certificate-requests', summary: 'Submit a CSR under a profile (issued at once when the profile needs no approval)', security: [{ bearer: ['certs:request'] }], request: { body: json(RequestInput) }, responses: { 201: { description: 'request (and certificate when issued)', ...json(z.object({ request: RequestView, certificate: CertificateView.nullable() })) }, ...problemResponses(400, 401, 403, 409, 413, 415) } });
 openApi.registerPath({ method: 'get', path: '/api/v1/certificate-requests', summary: 'List requests', security: [{ bearer: ['certs:read'] }], request: { query: z.object({ status: z.enum(['pending', 'approved', 'issued', 'rejected']).optional() }) }, responses: { 200: { description: 'requests', ...json(z.object({ items: z.array(RequestView) })) }, ...problemResponses(401, 403) } });
 openApi.registerPath({ method: 'get', path: '/api/v1/certificate-requests/{id}', summary: 'One request', security: [{ bearer: ['certs:read'] }], request: { params: idParam }, responses: { 200: { description: 'request', ...json(RequestView) }, ...problemResponses(400, 401, 403, 404) } });
-openApi.registerPath({ method: 'post', path: '/api/v1/certificate-requests/{id}/approve', summary: 'Approve (dual control: distinct officers, never the requester)', security: [{ bearer: ['certs:approve'] }], request: { params: idParam }, responses: { 200: { description: 'request (and certificate when this approval completed it)', ...json(z.object({ request: RequestView, certificate: CertificateView.nullable() })) }, ...problemResponses(400, 401, 403, 404, 409) } });
+openApi.registerPath({ method: 'post', path: '/api/v1/certificate-requests/{id}/approve', summary: 'Approve (dual control: distinct officers, never the requester; the policy is checked again)', security: [{ bearer: ['certs:approve'] }], request: { params: idParam, body: { required: false, ...json(ApproveInput) } }, responses: { 200: { description: 'request (and certificate when this approval completed it)', ...json(z.object({ request: RequestView, certificate: CertificateView.nullable() })) }, ...problemResponses(400, 401, 403, 404, 409) } });
 openApi.registerPath({ method: 'post', path: '/api/v1/certificate-requests/{id}/reject', summary: 'Reject', security: [{ bearer: ['certs:approve'] }], request: { params: idParam, body: json(RejectInput) }, responses: { 200: { description: 'request', ...json(RequestView) }, ...problemResponses(400, 401, 403, 404, 409) } });
 openApi.registerPath({ method: 'get', path: '/api/v1/certificates', summary: 'Search the registry', security: [{ bearer: ['certs:read'] }], request: { query: SearchQuery }, responses: { 200: { description: 'a page of certificates', ...json(CertificatePage) }, ...problemResponses(400, 401, 403) } });
 openApi.registerPath({ method: 'get', path: '/api/v1/certificates/{serial}', summary: 'One certificate', security: [{ bearer: ['certs:read'] }], request: { params: serialParam }, responses: { 200: { description: 'certificate', ...json(CertificateView) }, ...problemResponses(400, 401, 403, 404) } });
@@ -238,7 +265,8 @@ const getRequest = (deps: CertificatesRouterDeps) =>
 const approveRequest = (deps: CertificatesRouterDeps) =>
   async function approveRequest(ctx: AppContext) {
     const { id } = validate(idParam, ctx.params, 'query');
-    const outcome = await deps.certificates.ra.approve(actorOf(ctx.state), id);
+    const { nameControl } = validate(ApproveInput, ctx.request.body ?? {}, 'body');
+    const outcome = await deps.certificates.ra.approve(actorOf(ctx.state), id, nameControl);
     noStore(ctx);
     ctx.body = await outcomeView(deps, outcome);
   };
