@@ -135,10 +135,15 @@ describe('issuance under each profile', () => {
     expect((own.body as { detail: string }).detail).toContain('nobody approves their own request');
   });
 
-  it('issues a TLS server certificate at once (no approval) and serves its chain as PKCS#7', async () => {
+  it('issues a TLS server certificate after an officer checked control of the name, and serves its chain as PKCS#7', async () => {
     const submitted = await requester.call('POST', '/api/v1/certificate-requests', { csr: opensslCsr(), profile: 'tls-server', ...tlsHolder('dichvucong.soctrang.gov.vn') });
     expect(submitted.status).toBe(201);
-    const cert = (submitted.body as { certificate: { serial: string } }).certificate;
+    const id = (submitted.body as { request: { id: string } }).request.id;
+    const nameControl = [{ name: 'dichvucong.soctrang.gov.vn', method: 'agency-zone-record', evidence: 'zone soctrang.gov.vn delegated to the department, ticket 2026-118' }];
+    const approved = await officer1.call('POST', `/api/v1/certificate-requests/${id}/approve`, { nameControl });
+    expect(approved.status).toBe(200);
+    conforms('CertificateRequest', (approved.body as { request: unknown }).request);
+    const cert = (approved.body as { certificate: { serial: string } }).certificate;
     const leaf = await pemOf(cert.serial);
     expect(run('openssl', ['verify', '-x509_strict', '-purpose', 'sslserver', '-CAfile', rootPem, '-untrusted', issuingPem, leaf]).out).toContain(': OK');
     const chain = await reader.call('GET', `/api/v1/certificates/${cert.serial}/chain`);
@@ -266,7 +271,7 @@ describe('revocation, hold and release as relying parties see them', () => {
     expect((await revoker.call('POST', `/api/v1/certificates/${held}/revoke`, { reason: 'superseded' })).status).toBe(409);
 
     const actions = (await t.service.audit.list({ target: `certificate:${held}` })).map((e) => e.action).reverse();
-    expect(actions).toEqual(['certificate.issue', 'certificate.hold', 'certificate.release', 'certificate.revoke']);
+    expect(actions).toEqual(['certificate.issue', 'certificate.hold', 'certificate.release', 'certificate.revoke', 'key.block']);
   });
 
   it('revokes every certificate of an agency in bulk', async () => {
