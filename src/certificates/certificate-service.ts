@@ -57,6 +57,11 @@ export class CertificateService {
     return { fingerprint, blocked };
   }
 
+  /** docs/ca.md, "Personal data": a read that showed identifiers in full, or looked a person up by number. */
+  async recordPiiRead(actor: string, details: { serials: string[]; query?: Record<string, unknown> }): Promise<void> {
+    await this.db.withTransaction((trx) => this.audit.append(trx, { actor, action: 'certificate.read_pii', target: details.serials.length === 1 ? `certificate:${details.serials[0]}` : null, details }));
+  }
+
   search(filter: Omit<CertificateSearch, 'limit' | 'offset'> & { limit?: number; offset?: number }) {
     return this.registry.search(null, { limit: 50, offset: 0, ...filter }, this.clock.now());
   }

@@ -6,6 +6,7 @@ import type { CertificateRecord, CertificateRequestRecord } from '../../../ca/re
 import { NAME_CONTROL_METHODS, REVOCATION_REASONS } from '../../../ca/records.js';
 import type { CertificateService } from '../../certificates/certificate-service.js';
 import type { RequestOutcome } from '../../certificates/registration-authority.js';
+import { PII_SCOPE, carriesIdentifier, looksLikeIdentifierSearch, maskCertificate, maskSubject } from '../../certificates/personal-data.js';
 import { actorOf, requireScopes } from '../middleware/koa-api-auth.js';
 import { requireContentType } from '../middleware/koa-body-limits.js';
 import { openApi, problemResponses } from './openapi-registry.js';
@@ -232,9 +233,29 @@ export interface CertificatesRouterDeps {
 
 const noStore = (ctx: AppContext) => ctx.set('Cache-Control', 'no-store');
 
+/** docs/ca.md, "Personal data": identifiers in full only for a token with certs:read:pii. */
+const hasPii = (ctx: AppContext) => !!ctx.state.auth?.scopes.has(PII_SCOPE);
+const certificateFor = (ctx: AppContext, deps: CertificatesRouterDeps) => (c: CertificateRecord) => certificateView(hasPii(ctx) ? c : maskCertificate(c), deps.now());
+const requestFor = (ctx: AppContext) => (r: CertificateRequestRecord) => (hasPii(ctx) ? requestView(r) : { ...requestView(r), subject: maskSubject(r.subjectDn)! });
+
+/** A read that showed identifiers in full is audited (who looked up whom). */
+async function auditPiiRead(ctx: AppContext, deps: CertificatesRouterDeps, records: CertificateRecord[], query?: Record<string, unknown>): Promise<void> {
+  if (!hasPii(ctx)) return;
+  const shown = records.filter(carriesIdentifier).map((c) => c.serial);
+  if (shown.length || query) await deps.certificates.recordPiiRead(actorOf(ctx.state), { serials: shown, query });
+}
+
+/** Looking a person up by number tells whether they hold a certificate: it needs the scope too. */
+function requirePiiToSearch(ctx: AppContext, q: { nationalId?: string; taxCode?: string; q?: string }): void {
+  if (hasPii(ctx)) return;
+  if (q.nationalId || q.taxCode || looksLikeIdentifierSearch(q.q)) {
+    throw new AppError('forbidden', `searching by a national ID, tax code or other identifier number needs the scope ${PII_SCOPE}`, { error: 'insufficient_scope', requiredScopes: [PII_SCOPE] });
+  }
+}
+
 /** A request, and its certificate when the request was issued at once (no approval needed). */
-async function outcomeView(deps: CertificatesRouterDeps, outcome: RequestOutcome) {
-  return { request: requestView(outcome.request), certificate: outcome.issued ? certificateView(await deps.certificates.ca.certificate(outcome.issued.serial, outcome.issued.issuerId), deps.now()) : null };
+async function outcomeView(ctx: AppContext, deps: CertificatesRouterDeps, outcome: RequestOutcome) {
+  return { request: requestFor(ctx)(outcome.request), certificate: outcome.issued ? certificateFor(ctx, deps)(await deps.certificates.ca.certificate(outcome.issued.serial, outcome.issued.issuerId)) : null };
 }
 
 const submitRequest = (deps: CertificatesRouterDeps) =>
@@ -245,21 +266,21 @@ const submitRequest = (deps: CertificatesRouterDeps) =>
     ctx.status = 201;
     ctx.set('Location', `/api/v1/certificate-requests/${outcome.request.id}`);
     noStore(ctx);
-    ctx.body = await outcomeView(deps, outcome);
+    ctx.body = await outcomeView(ctx, deps, outcome);
   };
 
 const listRequests = (deps: CertificatesRouterDeps) =>
   async function listRequests(ctx: AppContext) {
     const { status } = validate(z.object({ status: z.enum(['pending', 'approved', 'issued', 'rejected']).optional() }), ctx.query, 'query');
     noStore(ctx);
-    ctx.body = { items: (await deps.certificates.ra.list(status)).map(requestView) };
+    ctx.body = { items: (await deps.certificates.ra.list(status)).map(requestFor(ctx)) };
   };
 
 const getRequest = (deps: CertificatesRouterDeps) =>
   async function getRequest(ctx: AppContext) {
     const { id } = validate(idParam, ctx.params, 'query');
     noStore(ctx);
-    ctx.body = requestView(await deps.certificates.ra.get(id));
+    ctx.body = requestFor(ctx)(await deps.certificates.ra.get(id));
   };
 
 const approveRequest = (deps: CertificatesRouterDeps) =>
@@ -268,7 +289,7 @@ const approveRequest = (deps: CertificatesRouterDeps) =>
     const { nameControl } = validate(ApproveInput, ctx.request.body ?? {}, 'body');
     const outcome = await deps.certificates.ra.approve(actorOf(ctx.state), id, nameControl);
     noStore(ctx);
-    ctx.body = await outcomeView(deps, outcome);
+    ctx.body = await outcomeView(ctx, deps, outcome);
   };
 
 const rejectRequest = (deps: CertificatesRouterDeps) =>
@@ -276,20 +297,23 @@ const rejectRequest = (deps: CertificatesRouterDeps) =>
     const { id } = validate(idParam, ctx.params, 'query');
     const { reason } = validate(RejectInput, ctx.request.body, 'body');
     noStore(ctx);
-    ctx.body = requestView(await deps.certificates.ra.reject(actorOf(ctx.state), id, reason));
+    ctx.body = requestFor(ctx)(await deps.certificates.ra.reject(actorOf(ctx.state), id, reason));
   };
 
 const searchCertificates = (deps: CertificatesRouterDeps) =>
   async function searchCertificates(ctx: AppContext) {
     const q = validate(SearchQuery, ctx.query, 'query');
+    requirePiiToSearch(ctx, q);
     const page = await deps.certificates.search({ text: q.q, nationalId: q.nationalId, taxCode: q.taxCode, agency: q.agency, status: q.status, profileId: q.profile, issuerId: q.issuer, expiresWithinDays: q.expiresWithinDays, limit: q.limit, offset: q.offset });
     noStore(ctx);
-    ctx.body = { items: page.items.map((c) => certificateView(c, deps.now())), total: page.total, limit: q.limit, offset: q.offset };
+    await auditPiiRead(ctx, deps, page.items, q.nationalId || q.taxCode || looksLikeIdentifierSearch(q.q) ? { nationalId: q.nationalId, taxCode: q.taxCode, q: q.q } : undefined);
+    ctx.body = { items: page.items.map(certificateFor(ctx, deps)), total: page.total, limit: q.limit, offset: q.offset };
   };
 
 const bulkRevoke = (deps: CertificatesRouterDeps) =>
   async function bulkRevoke(ctx: AppContext) {
     const input = validate(BulkRevokeInput, ctx.request.body, 'body');
+    requirePiiToSearch(ctx, input);
     noStore(ctx);
     ctx.body = await deps.certificates.bulkRevoke(actorOf(ctx.state), { agency: input.agency, nationalId: input.nationalId, taxCode: input.taxCode }, input.reason, input.comment);
   };
@@ -313,7 +337,8 @@ const getCertificate = (deps: CertificatesRouterDeps) =>
       return;
     }
     noStore(ctx);
-    ctx.body = certificateView(cert, deps.now());
+    await auditPiiRead(ctx, deps, [cert]);
+    ctx.body = certificateFor(ctx, deps)(cert);
   };
 
 const getChain = (deps: CertificatesRouterDeps) =>
@@ -341,7 +366,7 @@ const changeStatus = (deps: CertificatesRouterDeps, action: 'revoke' | 'hold' | 
       comment: input.comment,
     });
     noStore(ctx);
-    ctx.body = certificateView(updated, deps.now());
+    ctx.body = certificateFor(ctx, deps)(updated);
   };
 
 /** The registry and the RA over REST (/api/v1); least-privilege scopes per operation. */

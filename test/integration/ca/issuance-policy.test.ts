@@ -39,7 +39,7 @@ async function csrWithKey(key: SigningKey): Promise<string> {
   const csr = new pkijs.CertificationRequest();
   csr.version = 0;
   csr.subject.typesAndValues.push(new pkijs.AttributeTypeAndValue({ type: '2.5.4.3', value: new asn1js.Utf8String({ value: 'leaf' }) }));
-  csr.subjectPublicKeyInfo = pkijs.PublicKeyInfo.fromBER(key.spki);
+  csr.subjectPublicKeyInfo = pkijs.PublicKeyInfo.fromBER(new Uint8Array(key.spki));
   await csr.sign(key.privateKey, 'SHA-256', new pkijs.CryptoEngine({ crypto: key.crypto, name: 'ca-key' }));
   return encodePem(new Uint8Array(csr.toSchema().toBER()), 'CERTIFICATE REQUEST');
 }

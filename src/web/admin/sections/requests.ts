@@ -7,6 +7,7 @@ import type { SubmitInput } from '../../../certificates/registration-authority.j
 import { sendPage } from '../../views/html.js';
 import { at } from '../admin-messages.js';
 import { requestPage, requestsPage, type RequestFormValues } from '../views/request-pages.js';
+import { maskSubject } from '../../../certificates/personal-data.js';
 import { can, endEntityProfiles, redirect, UUID, type AdminConsole, type Officer } from '../admin-console.js';
 import { confirmed, parseForm, readForm, readUpload, steppedUp, trimmed } from '../admin-forms.js';
 
@@ -37,7 +38,7 @@ async function renderRequests(c: AdminConsole, ctx: AppContext, o: Officer, extr
     ctx,
     extra.status ?? 200,
     requestsPage(c.frame(ctx, o, 'requests', { error: extra.error }), {
-      rows: await Promise.all(rows.map(async (r) => ({ id: r.id, subject: r.subjectDn, profile: r.profileId, requestedBy: await nameOf(r.requestedBy), createdAt: r.createdAt, approvals: r.approvals.length, required: r.approvalsRequired, status: r.status }))),
+      rows: await Promise.all(rows.map(async (r) => ({ id: r.id, subject: can(o, 'pii') ? r.subjectDn : maskSubject(r.subjectDn)!, profile: r.profileId, requestedBy: await nameOf(r.requestedBy), createdAt: r.createdAt, approvals: r.approvals.length, required: r.approvalsRequired, status: r.status }))),
       status,
       profiles: endEntityProfiles(c),
       canRequest: can(o, 'request'),
@@ -93,7 +94,7 @@ const showRequest = (c: AdminConsole) =>
     const nameOf = c.names();
     const detail = {
       id: r.id,
-      subject: r.subjectDn,
+      subject: can(o, 'pii') ? r.subjectDn : maskSubject(r.subjectDn)!,
       profile: r.profileId,
       status: r.status,
       requestedBy: await nameOf(r.requestedBy),
@@ -104,7 +105,7 @@ const showRequest = (c: AdminConsole) =>
       certificateSerial: r.certificateSerial,
       ownRequest: r.requestedBy === o.actor,
       approvedByMe: r.approvals.some((a) => a.approver === o.actor),
-      history: await c.auditRows(await c.deps.audit.list({ target: `request:${r.id}`, limit: 100 }), nameOf),
+      history: await c.auditRows(await c.deps.audit.list({ target: `request:${r.id}`, limit: 100 }), nameOf, can(o, 'pii')),
     };
     sendPage(ctx, 200, requestPage(c.frame(ctx, o, 'requests'), detail, { canApprove: can(o, 'approve') }));
   };
