@@ -19,6 +19,18 @@ const attribute = z.enum(['C', 'ST', 'L', 'O', 'OU', 'CN', 'E']);
 const uidKind = z.enum(identifierKinds);
 const presence = z.enum(['required', 'optional', 'forbidden']);
 const dottedOid = z.string().regex(/^[0-2](\.(0|[1-9]\d*))+$/, 'expected a dotted object identifier');
+/**
+ * A policy OID: absolute, or `arc.<n>…` under the operator's arc (CA_POLICY_ARC), resolved at load.
+ * Every arc below 2^31: GnuTLS (certtool: "ASN1 parser: Error in DER parsing") and NSS
+ * ("OID.2.25.UNSUPPORTED") cannot decode the 128-bit arcs of 2.25.<UUID> (X.667).
+ */
+const policyOid = z
+  .string()
+  .regex(/^(arc|[0-2])(\.(0|[1-9]\d*))+$/, 'expected a dotted object identifier, or arc.<n>… under CA_POLICY_ARC')
+  .refine((v) => v.split('.').every((arc) => arc === 'arc' || Number(arc) < 2 ** 31), 'every arc of a policy OID must be below 2^31 (GnuTLS and NSS cannot decode larger ones)');
+
+/** Development default of CA_POLICY_ARC: X.660's example arc, which OpenSSL, GnuTLS and NSS decode. */
+export const DEV_POLICY_ARC = '2.999';
 const period = z.number().int().min(0).max(100_000).optional();
 // A DNS zone of the operator's (RFC 1034 §3.5 LDH labels, at least two, no wildcard).
 const dnsSuffix = z
@@ -64,7 +76,7 @@ export const profileSchema = z
     keyUsage: z.array(z.enum(keyUsageNames)).min(1),
     extendedKeyUsage: z.array(z.enum(Object.keys(extendedKeyUsageOids) as [ExtendedKeyUsage, ...ExtendedKeyUsage[]])).default([]),
     /** certificatePolicies (RFC 5280 §4.2.1.4) OIDs; empty = no extension. */
-    policies: z.array(dottedOid).default([]),
+    policies: z.array(policyOid).default([]),
     /** Add the issuer's CRL URL (RFC 5280 §4.2.1.13). */
     crlDistributionPoints: z.boolean().default(false),
     /** Add the issuer's delta CRL URL (RFC 5280 §4.2.1.15). */
@@ -119,7 +131,8 @@ export function parseProfile(json: unknown, source: string): Profile {
 export type Profiles = ReadonlyMap<string, Profile>;
 
 /** Loads every `*.json` of `directory` (the profiles shipped here by default). */
-export async function loadProfiles(directory: string = defaultProfileDirectory): Promise<Profiles> {
+export async function loadProfiles(directory: string = defaultProfileDirectory, options: { policyArc?: string } = {}): Promise<Profiles> {
+  const arc = options.policyArc ?? DEV_POLICY_ARC;
   const files = (await readdir(directory)).filter((f) => f.endsWith('.json')).sort();
   const profiles = new Map<string, Profile>();
   for (const file of files) {
@@ -130,7 +143,8 @@ export async function loadProfiles(directory: string = defaultProfileDirectory):
     } catch (error) {
       throw new CaError('misconfigured', `invalid certificate profile ${path}: ${(error as Error).message}`, { cause: error });
     }
-    const profile = parseProfile(json, path);
+    const parsed = parseProfile(json, path);
+    const profile = { ...parsed, policies: parsed.policies.map((p) => (p.startsWith('arc.') ? `${arc}${p.slice(3)}` : p)) };
     if (profile.id !== basename(file, '.json')) {
       throw new CaError('misconfigured', `invalid certificate profile ${path}: id: "${profile.id}" differs from the file name`);
     }

@@ -118,6 +118,13 @@ export const configSchema = z.object({
       // Name policy (docs/ca.md): DNS zones per profile, and the subset a requester may ask for.
       dnsSuffixes: listsByKey.default({}),
       requesterDnsSuffixes: listsByKey.default({}),
+      // docs/ca.md, "Policy OIDs": the operator's registered arc (e.g. 1.3.6.1.4.1.<PEN>.x); unset: the development arc.
+      policyArc: z
+        .string()
+        .trim()
+        .regex(/^[0-2](\.(0|[1-9]\d{0,9}))+$/, 'expected a dotted object identifier such as 1.3.6.1.4.1.<PEN>.1')
+        .refine((v) => v.split('.').every((arc) => Number(arc) < 2 ** 31), 'every arc must be below 2^31: GnuTLS and NSS cannot decode larger ones (a 2.25.<UUID> arc breaks them)')
+        .optional(),
       profileApprovals: z
         .preprocess((v) => (typeof v === 'string' ? safeJson(v) : v), z.record(z.string().min(1), z.number().int().min(0).max(10)))
         .default({}),
@@ -374,5 +381,10 @@ export const envVars: readonly EnvVar[] = [
     name: 'CA_PROFILE_APPROVALS',
     path: 'ca.profileApprovals',
     doc: 'JSON object: profile id → distinct RA officers who must approve a request, replacing the profile\'s number, e.g. {"tls-server":0} where another system has checked control of every name (tls-server needs 1 by default).',
+  },
+  {
+    name: 'CA_POLICY_ARC',
+    path: 'ca.policyArc',
+    doc: 'The operator\'s registered OID arc for certificate policies (e.g. 1.3.6.1.4.1.<PEN>.1 under an IANA Private Enterprise Number); the profiles\' policies are arc.1.1 (official-signing), arc.1.2 (seal), arc.1.3 (TLS), arc.1.4 (OCSP signer). Required by `ca init` outside --dev; unset: the development arc 2.999 (X.660 example).',
   },
 ];

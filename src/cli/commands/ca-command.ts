@@ -19,10 +19,15 @@ function addInitCommand(ca: Command): void {
     .option('--csr-out <file>', 'with --external-root: where to write the CSR (default: print it)')
     .option('--key-type <type>', 'ecdsa-p256 (default), ecdsa-p384, rsa-2048…4096, rsa-pss-2048…4096')
     .option('--key-store <store>', 'file (encrypted PKCS#8, default CA_KEY_STORE) or pkcs11 (the token of PKCS11_TOKEN; docs/hsm.md)')
+    .option('--dev', 'a development hierarchy: allowed without CA_POLICY_ARC (policies under the example arc 2.999)')
     .option('--json', 'machine-readable output')
-    .action(async (opts: { externalRoot?: boolean; csrOut?: string; keyType?: string; keyStore?: string; json?: boolean }, command: Command) => {
+    .action(async (opts: { externalRoot?: boolean; csrOut?: string; keyType?: string; keyStore?: string; dev?: boolean; json?: boolean }, command: Command) => {
       if (opts.keyStore !== undefined && opts.keyStore !== 'file' && opts.keyStore !== 'pkcs11') throw new CliFailure(`--key-store must be file or pkcs11, not "${opts.keyStore}"`, EXIT.usage);
       const config = configFrom(command);
+      // docs/ca.md, "Policy OIDs": certificates of a real hierarchy carry the operator's registered arc.
+      if (!opts.dev && !config.ca.policyArc) {
+        throw new CliFailure('CA_POLICY_ARC is not set: give the operator\'s registered OID arc (e.g. 1.3.6.1.4.1.<PEN>.1), or --dev for a development hierarchy (docs/ca.md, "Policy OIDs")', EXIT.usage);
+      }
       if (opts.externalRoot) {
         const { issuerId, csrPem } = await withService(config, 'ca init', (s) => s.certificates.setup.initExternal(cliActor(), { keyType: opts.keyType, keyStore: opts.keyStore }));
         if (opts.csrOut) writeFileSync(opts.csrOut, csrPem);

@@ -17,7 +17,7 @@ beforeAll(async () => {
   dir = tmp('tinnhiem-trust-cli-');
   env = { ...t.env, DATA_DIR: t.env.DATA_DIR ?? dir, MASTER_PASSPHRASE: 'trust-cli-test-passphrase' };
   expect((await runCli(['init'], env)).code).toBe(0);
-  expect((await runCli(['ca', 'init'], env)).code).toBe(0);
+  expect((await runCli(['ca', 'init', '--dev'], env)).code).toBe(0);
 });
 afterAll(async () => {
   await t?.destroy();
