@@ -125,6 +125,8 @@ export const configSchema = z.object({
         .regex(/^[0-2](\.(0|[1-9]\d{0,9}))+$/, 'expected a dotted object identifier such as 1.3.6.1.4.1.<PEN>.1')
         .refine((v) => v.split('.').every((arc) => Number(arc) < 2 ** 31), 'every arc must be below 2^31: GnuTLS and NSS cannot decode larger ones (a 2.25.<UUID> arc breaks them)')
         .optional(),
+      // docs/ca.md, "URL settings": base of CDP/AIA/OCSP URLs, plain http.
+      pkiBaseUrl: httpUrl.refine((v) => v.startsWith('http:'), { message: 'expected a plain http:// URL: relying parties fetch CRLs and OCSP over HTTP (RFC 5280 §4.2.1.13, RFC 6960 Appendix A)' }).optional(),
       profileApprovals: z
         .preprocess((v) => (typeof v === 'string' ? safeJson(v) : v), z.record(z.string().min(1), z.number().int().min(0).max(10)))
         .default({}),
@@ -386,5 +388,10 @@ export const envVars: readonly EnvVar[] = [
     name: 'CA_POLICY_ARC',
     path: 'ca.policyArc',
     doc: 'The operator\'s registered OID arc for certificate policies (e.g. 1.3.6.1.4.1.<PEN>.1 under an IANA Private Enterprise Number); the profiles\' policies are arc.1.1 (official-signing), arc.1.2 (seal), arc.1.3 (TLS), arc.1.4 (OCSP signer). Required by `ca init` outside --dev; unset: the development arc 2.999 (X.660 example).',
+  },
+  {
+    name: 'PKI_BASE_URL',
+    path: 'ca.pkiBaseUrl',
+    doc: 'Plain http:// base of the CRL, CA-certificate and OCSP URLs written into certificates (CDP, AIA), independent of PUBLIC_URL (default: the host of PUBLIC_URL over http). `ca init` and `ca rotate` refuse a localhost URL unless --dev.',
   },
 ];

@@ -11,6 +11,7 @@ import { openKeyStores, checkHsmKeys } from '../certificates/open-key-stores.js'
 import { OcspResponderService } from '../ocsp/ocsp-responder.js';
 import { FileKeyStore } from '../../ca/keys/file-key-store.js';
 import { loadProfiles, withOperatorSettings } from '../../ca/profiles/profile.js';
+import { pkiBaseUrl } from '../config/pki-base-url.js';
 
 /** The CA side: key stores, the CA and RA, the registry facade and the OCSP responder. */
 export interface Certificates {
@@ -30,7 +31,7 @@ export async function buildCertificates(w: Wiring): Promise<Certificates> {
   // Name policy (docs/ca.md): the development CA certifies the demo province's zone.
   const dnsSuffixes = w.options.devCa && !config.ca.dnsSuffixes['tls-server'] ? { ...config.ca.dnsSuffixes, 'tls-server': ['soctrang.gov.vn'] } : config.ca.dnsSuffixes;
   const profiles = withOperatorSettings(await loadProfiles(undefined, { policyArc: config.ca.policyArc }), { dnsSuffixes, approvals: config.ca.profileApprovals });
-  const ca = new CertificateAuthority(caStore, keyStore, profiles, clock, { publicUrl: config.server.publicUrl, ...config.ca }, log);
+  const ca = new CertificateAuthority(caStore, keyStore, profiles, clock, { ...config.ca, publicUrl: pkiBaseUrl(config) }, log);
   const ra = new RegistrationAuthority(caStore, ca, clock, { requesterDnsSuffixes: config.ca.requesterDnsSuffixes });
   const caSetup = new CaSetup(config, caStore, keyStore, ca, clock);
   const certificates = new CertificateService(ca, ra, caSetup, caStore, clock);

@@ -2,6 +2,18 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { CliFailure, EXIT, cliActor, configFrom, printJsonOr, withService } from '../cli-support.js';
+import type { Config } from '../../config/schema.js';
+import { isLocalUrl, pkiBaseUrl } from '../../config/pki-base-url.js';
+import { bakedLocalUrls } from '../../certificates/pki-urls.js';
+
+/** docs/ca.md, "URL settings": a CA certificate lives for years; its CDP/AIA must name a URL others reach. */
+function refuseLocalPkiUrl(config: Config, dev: boolean | undefined): void {
+  const base = pkiBaseUrl(config);
+  if (!dev && isLocalUrl(base)) {
+    throw new CliFailure(`the CRL/OCSP/AIA URLs would be ${base}: set PKI_BASE_URL (or PUBLIC_URL) to the address relying parties reach, or --dev for a development CA (docs/ca.md, "URL settings")`, EXIT.usage);
+  }
+}
+
 
 export function registerCa(program: Command): void {
   const ca = program.command('ca').description('the CA hierarchy: root, issuing CAs, OCSP signers');
@@ -25,6 +37,7 @@ function addInitCommand(ca: Command): void {
       if (opts.keyStore !== undefined && opts.keyStore !== 'file' && opts.keyStore !== 'pkcs11') throw new CliFailure(`--key-store must be file or pkcs11, not "${opts.keyStore}"`, EXIT.usage);
       const config = configFrom(command);
       // docs/ca.md, "Policy OIDs": certificates of a real hierarchy carry the operator's registered arc.
+      refuseLocalPkiUrl(config, opts.dev);
       if (!opts.dev && !config.ca.policyArc) {
         throw new CliFailure('CA_POLICY_ARC is not set: give the operator\'s registered OID arc (e.g. 1.3.6.1.4.1.<PEN>.1), or --dev for a development hierarchy (docs/ca.md, "Policy OIDs")', EXIT.usage);
       }
@@ -47,8 +60,9 @@ function addShowCommand(ca: Command): void {
     .option('--json', 'machine-readable output')
     .action(async (opts: { json?: boolean }, command: Command) => {
       const issuers = await withService(configFrom(command), 'ca show', (s) => s.certificates.ca.issuers());
-      const view = issuers.map(({ certificate, csr, ...i }) => ({ ...i, hasCertificate: !!certificate, pendingCsr: !!csr && !certificate }));
-      printJsonOr(!!opts.json, view, () => view.map((i) => `${i.role.padEnd(12)} ${i.status.padEnd(8)} ${i.id.padEnd(24)} ${i.subjectDn ?? '(waiting for its certificate)'}`).join('\n') || 'no issuers: run `tinnhiem ca init`');
+      const view = issuers.map(({ certificate, csr, ...i }) => ({ ...i, hasCertificate: !!certificate, pendingCsr: !!csr && !certificate, localUrls: certificate ? bakedLocalUrls(certificate) : [] }));
+      const warning = (i: (typeof view)[number]) => (i.localUrls.length ? `\n  ! its certificate points relying parties at ${i.localUrls.join(', ')}, which nobody else can reach: re-issue it (\`ca rotate\` with PKI_BASE_URL set)` : '');
+      printJsonOr(!!opts.json, view, () => view.map((i) => `${i.role.padEnd(12)} ${i.status.padEnd(8)} ${i.id.padEnd(24)} ${i.subjectDn ?? '(waiting for its certificate)'}${warning(i)}`).join('\n') || 'no issuers: run `tinnhiem ca init`');
     });
 }
 
@@ -73,9 +87,12 @@ function addRotateCommand(ca: Command): void {
   ca.command('rotate')
     .description('rotate the issuing CA: a new key (in the same store) and certificate signed by the current root, with CRLs and OCSP signer; the old issuing CA stays served for what it issued')
     .option('--key-type <type>', 'key type of the new issuing CA (default CA_KEY_TYPE)')
+    .option('--dev', 'allow a localhost PKI_BASE_URL (development only)')
     .option('--json', 'machine-readable output')
-    .action(async (opts: { keyType?: string; json?: boolean }, command: Command) => {
-      const issuing = await withService(configFrom(command), 'ca rotate', async (s) => {
+    .action(async (opts: { keyType?: string; dev?: boolean; json?: boolean }, command: Command) => {
+      const config = configFrom(command);
+      refuseLocalPkiUrl(config, opts.dev);
+      const issuing = await withService(config, 'ca rotate', async (s) => {
         const current = await s.certificates.ca.defaultIssuer();
         if (!current.parentId) throw new CliFailure(`issuing CA ${current.id} was certified by an external root: rotate it with \`ca init --external-root\` and \`ca import-cert\``);
         const store = current.keyUri?.startsWith('pkcs11:') ? 'pkcs11' : 'file';

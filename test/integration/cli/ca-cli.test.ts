@@ -41,6 +41,17 @@ describe('CA from the command line', () => {
     expect(huge.stderr).toContain('below 2^31');
   });
 
+  it('refuses `ca init` and `ca rotate` with localhost CRL/OCSP URLs unless --dev (docs/ca.md, "URL settings")', async () => {
+    for (const args of [['ca', 'init'], ['ca', 'rotate']]) {
+      const local = await runCli(args, { ...env, CA_POLICY_ARC: '2.999.42', PUBLIC_URL: 'http://localhost:3000' });
+      expect(local.code).toBe(2);
+      expect(local.stderr).toContain('the CRL/OCSP/AIA URLs would be http://localhost:3000');
+    }
+    const https = await runCli(['ca', 'init'], { ...env, CA_POLICY_ARC: '2.999.42', PKI_BASE_URL: 'https://pki.soctrang.gov.vn' });
+    expect(https.code).not.toBe(0);
+    expect(https.stderr).toContain('expected a plain http:// URL');
+  });
+
   it('certifies the issuing CA by an external root and issues under it', async () => {
     const created = json<{ issuerId: string; csr: string }>(await runCli(['ca', 'init', '--external-root', '--json'], { ...env, CA_POLICY_ARC: '2.999.42' }));
     writeFileSync(join(dir, 'issuing.csr'), created.csr);
