@@ -233,7 +233,7 @@ export const envVars: readonly EnvVar[] = [
   {
     name: 'PUBLIC_URL',
     path: 'server.publicUrl',
-    doc: 'External base URL as clients see it (default http://localhost:PORT); the OIDC issuer, CRL and OCSP URLs derive from it.',
+    doc: 'External base URL as clients see it (default http://localhost:PORT); the OIDC issuer derives from it, and (over plain http, unless PKI_BASE_URL is set) the CRL and OCSP URLs.',
   },
   {
     name: 'TRUST_PROXY',
