@@ -18,7 +18,6 @@ export const defaultProfileDirectory = fileURLToPath(new URL('.', import.meta.ur
 const attribute = z.enum(['C', 'ST', 'L', 'O', 'OU', 'CN', 'E']);
 const uidKind = z.enum(identifierKinds);
 const presence = z.enum(['required', 'optional', 'forbidden']);
-const dottedOid = z.string().regex(/^[0-2](\.(0|[1-9]\d*))+$/, 'expected a dotted object identifier');
 /**
  * A policy OID: absolute, or `arc.<n>…` under the operator's arc (CA_POLICY_ARC), resolved at load.
  * Every arc below 2^31: GnuTLS (certtool: "ASN1 parser: Error in DER parsing") and NSS

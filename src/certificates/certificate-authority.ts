@@ -9,7 +9,6 @@ import type {
   IssuanceLedger,
   IssuerStore,
   RequestStore,
-  StatusChange,
   Transactions,
 } from '../../ca/ports.js';
 import type { CertificateRecord, HolderFacts, IssuerRecord, RevocationReasonName } from '../../ca/records.js';

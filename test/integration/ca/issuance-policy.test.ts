@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
 import { startTestService, type TestService } from '../../support/test-app.js';
