@@ -35,8 +35,9 @@ function conforms(schemaName: string, body: unknown): void {
 beforeAll(async () => {
   t = await startTestService();
   requester = await apiClient(t, 'ra-portal', ['certs:request', 'certs:read']);
-  officer1 = await apiClient(t, 'officer-one', ['certs:approve', 'certs:read']);
-  officer2 = await apiClient(t, 'officer-two', ['certs:approve', 'certs:read']);
+  // RA officers read identifiers in full (certs:read:pii); the document system sees them masked.
+  officer1 = await apiClient(t, 'officer-one', ['certs:approve', 'certs:read', 'certs:read:pii']);
+  officer2 = await apiClient(t, 'officer-two', ['certs:approve', 'certs:read', 'certs:read:pii']);
   revoker = await apiClient(t, 'revocation-desk', ['certs:revoke', 'certs:read']);
   reader = await apiClient(t, 'document-system', ['certs:read']);
   dir = tmp();
@@ -296,7 +297,8 @@ describe('revocation, hold and release as relying parties see them', () => {
 describe('the registry', () => {
   it('searches by national ID, status and expiry window, paginated', async () => {
     const serial = await issueOfficial('094185000901');
-    const byId = await reader.call('GET', '/api/v1/certificates?nationalId=094185000901');
+    expect((await reader.call('GET', '/api/v1/certificates?nationalId=094185000901')).status).toBe(403);
+    const byId = await officer1.call('GET', '/api/v1/certificates?nationalId=094185000901');
     expect((byId.body as { items: Array<{ serial: string }> }).items.map((c) => c.serial)).toEqual([serial]);
     const soon = await reader.call('GET', '/api/v1/certificates?expiresWithinDays=40');
     // Only the 30-day OCSP signer expires that soon.
