@@ -2,7 +2,7 @@ import type Router from '@koa/router';
 import { z } from 'zod';
 import { AppError, asAppError } from '../../../errors/app-error.js';
 import type { AppContext, AppState } from '../../context.js';
-import type { RequestStatus } from '../../../../ca/records.js';
+import { NAME_CONTROL_METHODS, type NameControlEvidence, type RequestStatus } from '../../../../ca/records.js';
 import type { SubmitInput } from '../../../certificates/registration-authority.js';
 import { sendPage } from '../../views/html.js';
 import { at } from '../admin-messages.js';
@@ -20,6 +20,17 @@ const UID_TYPES = ['CCCD', 'CMND', 'HC', 'MST', 'MNS'];
 const RequestFields = z.object({ profile: trimmed, csrPem: trimmed, cn: trimmed, uidType: trimmed, uidValue: trimmed, o: trimmed, ou: trimmed, l: trimmed, email: trimmed });
 /** The holder's identifier type (CCCD when none is chosen). */
 const HolderFields = z.object({ uidType: trimmed.refine((t) => !t || UID_TYPES.includes(t), 'unknown identifier type') });
+/** The name-control fields of the approve form (`ncName<i>`, `ncMethod<i>`, `ncEvidence<i>`); the RA checks them. */
+function nameControlOf(form: URLSearchParams): NameControlEvidence[] {
+  const evidence: NameControlEvidence[] = [];
+  for (let i = 0; i < 50 && form.has(`ncName${i}`); i++) {
+    const method = form.get(`ncMethod${i}`) ?? '';
+    if (!(NAME_CONTROL_METHODS as readonly string[]).includes(method)) throw new AppError('validationFailed', `name-control: unknown method "${method}"`);
+    evidence.push({ name: form.get(`ncName${i}`)!, method: method as NameControlEvidence['method'], evidence: (form.get(`ncEvidence${i}`) ?? '').slice(0, 2000) });
+  }
+  return evidence;
+}
+
 const RejectForm = z.object({
   reason: z
     .string()
@@ -105,6 +116,7 @@ const showRequest = (c: AdminConsole) =>
       certificateSerial: r.certificateSerial,
       ownRequest: r.requestedBy === o.actor,
       approvedByMe: r.approvals.some((a) => a.approver === o.actor),
+      dnsNames: ((r.holder as { dnsNames?: string[] }).dnsNames ?? []).slice(0, 50),
       history: await c.auditRows(await c.deps.audit.list({ target: `request:${r.id}`, limit: 100 }), nameOf, can(o, 'pii')),
     };
     sendPage(ctx, 200, requestPage(c.frame(ctx, o, 'requests'), detail, { canApprove: can(o, 'approve') }));
@@ -117,7 +129,7 @@ const approveRequest = (c: AdminConsole) =>
     const r = await requestParam(c, ctx);
     if (!steppedUp(ctx, o, `/admin/requests/${r.id}`)) return;
     confirmed(o, form);
-    const outcome = await c.deps.certificates.ra.approve(o.actor, r.id);
+    const outcome = await c.deps.certificates.ra.approve(o.actor, r.id, nameControlOf(form));
     redirect(ctx, outcome.issued ? `/admin/certificates/${outcome.issued.serial}?done=issued` : `/admin/requests/${r.id}?done=approved`);
   };
 
