@@ -111,8 +111,7 @@ ${r.certificateSerial ? html`<dt>${at(lang, 'req.certificate')}</dt><dd><a class
 <p class="dual">${at(lang, 'req.dual', { required: r.required, count: r.approvals.length })}</p>
 ${open && p.canApprove ? html`<section aria-labelledby="decide"><h2 id="decide">${at(lang, 'req.approve')} / ${at(lang, 'req.reject')}</h2>
 ${r.ownRequest ? html`<p class="own" id="own-request">${at(lang, 'req.ownRequest')}</p>` : r.approvedByMe ? html`<p class="own">${at(lang, 'req.alreadyApproved')}</p>` : html`<form method="post" action="/admin/requests/${r.id}/approve">
-${csrfField(f)}
-${nameControlFields(f, r.dnsNames)}
+${csrfField(f)}${nameControlFields(f, r.dnsNames)}
 ${confirmBox(f, 'approve-confirm')}
 <button type="submit">${at(lang, 'req.approve')}</button>
 </form>`}
