@@ -68,6 +68,8 @@ export const profileSchema = z
      * none: no DNS name at all. CA_DNS_SUFFIXES adds to it per profile.
      */
     dnsSuffixes: z.array(dnsSuffix).default([]),
+    /** RFC 5280 §4.2.1.10, CA profiles only: the DNS zones below this CA (CA_ISSUING_NAME_CONSTRAINTS fills it). */
+    nameConstraints: z.strictObject({ permittedDns: z.array(dnsSuffix).min(1) }).optional(),
     /** Calendar period from notBefore; the certificate ends one second before (RFC 5280 §4.1.2.5 is inclusive). */
     validity: z
       .strictObject({ years: period, months: period, days: period, hours: period })
@@ -101,6 +103,7 @@ export const profileSchema = z
     }
     if (p.freshestCrl && !p.crlDistributionPoints) problem(['freshestCrl'], 'a delta CRL pointer needs crlDistributionPoints');
     if (p.ocspNoCheck && !p.extendedKeyUsage.includes('OCSPSigning')) problem(['ocspNoCheck'], 'ocsp-nocheck is for OCSPSigning certificates');
+    if (p.nameConstraints && !isCa) problem(['nameConstraints'], 'name constraints are for CA profiles (RFC 5280 §4.2.1.10)');
     if (p.dnsSuffixes.length && p.subjectAltName.dns === 'forbidden') problem(['dnsSuffixes'], 'DNS suffixes for a profile that forbids DNS names');
     const both = p.subject.required.filter((a) => p.subject.optional.includes(a));
     if (both.length) problem(['subject', 'optional'], `${both.join(', ')} also listed as required`);
@@ -160,7 +163,7 @@ export async function loadProfiles(directory: string = defaultProfileDirectory, 
  */
 export function withOperatorSettings(
   profiles: Profiles,
-  settings: { dnsSuffixes?: Readonly<Record<string, readonly string[]>>; approvals?: Readonly<Record<string, number>> },
+  settings: { dnsSuffixes?: Readonly<Record<string, readonly string[]>>; approvals?: Readonly<Record<string, number>>; issuingNameConstraints?: boolean },
 ): Profiles {
   const result = new Map(profiles);
   const known = (id: string, variable: string) => {
@@ -174,6 +177,14 @@ export function withOperatorSettings(
   }
   for (const [id, approvals] of Object.entries(settings.approvals ?? {})) {
     result.set(id, parseProfile({ ...known(id, 'CA_PROFILE_APPROVALS'), approvals }, `CA_PROFILE_APPROVALS.${id}`));
+  }
+  if (settings.issuingNameConstraints) {
+    // New issuing CAs may certify DNS names only in the zones some end-entity profile allows.
+    const zones = [...new Set([...result.values()].filter((p) => p.type === 'end-entity').flatMap((p) => p.dnsSuffixes))];
+    if (!zones.length) throw new CaError('misconfigured', 'CA_ISSUING_NAME_CONSTRAINTS: no profile has DNS suffixes to constrain the issuing CA to (set CA_DNS_SUFFIXES)');
+    for (const [id, profile] of result) {
+      if (profile.type === 'issuing-ca') result.set(id, parseProfile({ ...profile, nameConstraints: { permittedDns: zones } }, 'CA_ISSUING_NAME_CONSTRAINTS'));
+    }
   }
   return result;
 }

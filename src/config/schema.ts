@@ -125,6 +125,7 @@ export const configSchema = z.object({
         .regex(/^[0-2](\.(0|[1-9]\d{0,9}))+$/, 'expected a dotted object identifier such as 1.3.6.1.4.1.<PEN>.1')
         .refine((v) => v.split('.').every((arc) => Number(arc) < 2 ** 31), 'every arc must be below 2^31: GnuTLS and NSS cannot decode larger ones (a 2.25.<UUID> arc breaks them)')
         .optional(),
+      issuingNameConstraints: booleanish.default(false),
       // docs/ca.md, "URL settings": base of CDP/AIA/OCSP URLs, plain http.
       pkiBaseUrl: httpUrl.refine((v) => v.startsWith('http:'), { message: 'expected a plain http:// URL: relying parties fetch CRLs and OCSP over HTTP (RFC 5280 §4.2.1.13, RFC 6960 Appendix A)' }).optional(),
       profileApprovals: z
@@ -369,29 +370,10 @@ export const envVars: readonly EnvVar[] = [
     doc: 'How long an OCSP node keeps answering from memory when it cannot read the status-change feed (a database restart); after that it answers tryLater. A revoke waits up to this plus 2 s for a silent node (at least 3 × OCSP_CHANGE_POLL_MS).',
   },
   // Name policy (issue 18).
-  {
-    name: 'CA_DNS_SUFFIXES',
-    path: 'ca.dnsSuffixes',
-    doc: 'JSON object: profile id → DNS zones whose names it may certify, added to those the profile declares, e.g. {"tls-server":["soctrang.gov.vn"]}. A profile with none issues no DNS name (docs/ca.md, "Name policy").',
-  },
-  {
-    name: 'CA_REQUESTER_DNS_SUFFIXES',
-    path: 'ca.requesterDnsSuffixes',
-    doc: 'JSON object: requester (`client:<id>`, `user:<id>`) → the DNS zones it may request names under, a subset of the profile\'s; requesters not listed may ask for any zone of the profile.',
-  },
-  {
-    name: 'CA_PROFILE_APPROVALS',
-    path: 'ca.profileApprovals',
-    doc: 'JSON object: profile id → distinct RA officers who must approve a request, replacing the profile\'s number, e.g. {"tls-server":0} where another system has checked control of every name (tls-server needs 1 by default).',
-  },
-  {
-    name: 'CA_POLICY_ARC',
-    path: 'ca.policyArc',
-    doc: 'The operator\'s registered OID arc for certificate policies (e.g. 1.3.6.1.4.1.<PEN>.1 under an IANA Private Enterprise Number); the profiles\' policies are arc.1.1 (official-signing), arc.1.2 (seal), arc.1.3 (TLS), arc.1.4 (OCSP signer). Required by `ca init` outside --dev; unset: the development arc 2.999 (X.660 example).',
-  },
-  {
-    name: 'PKI_BASE_URL',
-    path: 'ca.pkiBaseUrl',
-    doc: 'Plain http:// base of the CRL, CA-certificate and OCSP URLs written into certificates (CDP, AIA), independent of PUBLIC_URL (default: the host of PUBLIC_URL over http). `ca init` and `ca rotate` refuse a localhost URL unless --dev.',
-  },
+  { name: 'CA_DNS_SUFFIXES', path: 'ca.dnsSuffixes', doc: 'JSON object: profile id → DNS zones whose names it may certify, added to those the profile declares, e.g. {"tls-server":["soctrang.gov.vn"]}. A profile with none issues no DNS name (docs/ca.md, "Name policy").' },
+  { name: 'CA_REQUESTER_DNS_SUFFIXES', path: 'ca.requesterDnsSuffixes', doc: 'JSON object: requester (`client:<id>`, `user:<id>`) → the DNS zones it may request names under, a subset of the profile\'s; requesters not listed may ask for any zone of the profile.' },
+  { name: 'CA_PROFILE_APPROVALS', path: 'ca.profileApprovals', doc: 'JSON object: profile id → distinct RA officers who must approve a request, replacing the profile\'s number, e.g. {"tls-server":0} where another system has checked control of every name (tls-server needs 1 by default).' },
+  { name: 'CA_POLICY_ARC', path: 'ca.policyArc', doc: 'The operator\'s registered OID arc for certificate policies (e.g. 1.3.6.1.4.1.<PEN>.1 under an IANA Private Enterprise Number); the profiles\' policies are arc.1.1 (official-signing), arc.1.2 (seal), arc.1.3 (TLS), arc.1.4 (OCSP signer). Required by `ca init` outside --dev; unset: the development arc 2.999 (X.660 example).' },
+  { name: 'PKI_BASE_URL', path: 'ca.pkiBaseUrl', doc: 'Plain http:// base of the CRL, CA-certificate and OCSP URLs written into certificates (CDP, AIA), independent of PUBLIC_URL (default: the host of PUBLIC_URL over http). `ca init` and `ca rotate` refuse a localhost URL unless --dev.' },
+  { name: 'CA_ISSUING_NAME_CONSTRAINTS', path: 'ca.issuingNameConstraints', doc: 'Write RFC 5280 nameConstraints into issuing CAs made from now on (`ca init`, `ca rotate`): permitted DNS subtrees = the DNS suffixes of the profiles, so relying parties refuse any other name under them.' },
 ];

@@ -30,7 +30,7 @@ export async function buildCertificates(w: Wiring): Promise<Certificates> {
   const caStore = caStorage(db, audit);
   // Name policy (docs/ca.md): the development CA certifies the demo province's zone.
   const dnsSuffixes = w.options.devCa && !config.ca.dnsSuffixes['tls-server'] ? { ...config.ca.dnsSuffixes, 'tls-server': ['soctrang.gov.vn'] } : config.ca.dnsSuffixes;
-  const profiles = withOperatorSettings(await loadProfiles(undefined, { policyArc: config.ca.policyArc }), { dnsSuffixes, approvals: config.ca.profileApprovals });
+  const profiles = withOperatorSettings(await loadProfiles(undefined, { policyArc: config.ca.policyArc }), { dnsSuffixes, approvals: config.ca.profileApprovals, issuingNameConstraints: config.ca.issuingNameConstraints });
   const ca = new CertificateAuthority(caStore, keyStore, profiles, clock, { ...config.ca, publicUrl: pkiBaseUrl(config) }, log);
   const ra = new RegistrationAuthority(caStore, ca, clock, { requesterDnsSuffixes: config.ca.requesterDnsSuffixes });
   const caSetup = new CaSetup(config, caStore, keyStore, ca, clock);
