@@ -18,6 +18,7 @@ import type {
   CertificateStatus,
   HolderFacts,
   IssuerRecord,
+  NameControlEvidence,
   RequestStatus,
   RevocationReasonName,
 } from './records.js';
@@ -177,8 +178,8 @@ export interface RequestStore<Tx> {
   get(trx: Tx | null, id: string, options?: { forUpdate?: boolean }): Promise<CertificateRequestRecord | null>;
   /** Newest first. */
   list(trx: Tx | null, status: RequestStatus | undefined, limit: number, offset: number): Promise<CertificateRequestRecord[]>;
-  /** False when this approver already approved it. */
-  addApproval(trx: Tx, requestId: string, approver: string, now: Date): Promise<boolean>;
+  /** False when this approver already approved it. `nameControl`: how the approver checked control of each DNS name. */
+  addApproval(trx: Tx, requestId: string, approver: string, now: Date, nameControl?: readonly NameControlEvidence[]): Promise<boolean>;
   setStatus(trx: Tx, id: string, status: RequestStatus, now: Date, extra?: { rejectReason?: string; certificateSerial?: string }): Promise<void>;
 }
 
@@ -193,6 +194,25 @@ export interface RegistrySearch<Tx> {
 }
 
 /** Everything the CA services use, as the composition root hands it over; each takes what it needs. */
+/** A key no CSR may carry again (docs/ca.md, "Blocked keys"). */
+export interface BlockedKey {
+  /** SHA-256 of the SubjectPublicKeyInfo, hex (publicKeyFingerprint). */
+  fingerprint: string;
+  reason: 'keyCompromise' | 'cACompromise' | 'reported';
+  /** `<issuer>/<serial>` of the certificate whose revocation blocked it; null when reported. */
+  source: string | null;
+  blockedBy: string;
+  comment: string | null;
+  blockedAt: Date;
+}
+
+/** Boulder's blockedKeys: append-only; a key once blocked stays blocked. */
+export interface BlockedKeyStore<Tx> {
+  find(trx: Tx | null, fingerprint: string): Promise<BlockedKey | null>;
+  /** False when the key was already blocked (the first entry stays). */
+  block(trx: Tx, key: BlockedKey): Promise<boolean>;
+}
+
 export interface CaStorage<Tx> {
   transactions: Transactions<Tx>;
   audit: AuditTrail<Tx>;
@@ -201,4 +221,5 @@ export interface CaStorage<Tx> {
   crls: CrlStore<Tx>;
   requests: RequestStore<Tx>;
   search: RegistrySearch<Tx>;
+  blockedKeys: BlockedKeyStore<Tx>;
 }

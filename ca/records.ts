@@ -96,6 +96,17 @@ export interface IssuerRecord {
 
 export type RequestStatus = 'pending' | 'approved' | 'issued' | 'rejected';
 
+/** BR §3.2.2.4-style ways an officer checked that the requester controls a DNS name. */
+export const NAME_CONTROL_METHODS = ['dns-change', 'http-file', 'domain-contact', 'agency-zone-record'] as const;
+
+/** What an approving officer records for one DNS name of a request (docs/ca.md, "Name policy"). */
+export interface NameControlEvidence {
+  name: string;
+  method: (typeof NAME_CONTROL_METHODS)[number];
+  /** What was checked and its result: the TXT record, the file URL, the ticket of the zone registry… */
+  evidence: string;
+}
+
 /** A certificate request at the RA, with its approvals (dual control). */
 export interface CertificateRequestRecord {
   id: string;
@@ -108,7 +119,7 @@ export interface CertificateRequestRecord {
   requestedBy: string;
   status: RequestStatus;
   approvalsRequired: number;
-  approvals: Array<{ approver: string; approvedAt: Date }>;
+  approvals: Array<{ approver: string; approvedAt: Date; nameControl: NameControlEvidence[] | null }>;
   rejectReason: string | null;
   certificateSerial: string | null;
   predecessorSerial: string | null;

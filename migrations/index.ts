@@ -14,6 +14,7 @@ import * as addCertificatesReleasedAt from './20261203140000_add_certificates_re
 import * as addIssuersAnnouncedAt from './20261203140100_add_issuers_announced_at.js';
 import * as createAuditCheckpoints from './20261203150000_create_audit_checkpoints.js';
 import * as addTrustTimestamping from './20261203160000_add_trust_timestamping.js';
+import * as createBlockedKeys from './20261203130000_create_blocked_keys.js';
 
 /**
  * Migrations are listed here, not discovered on disk, so the same list runs under tsx, jest and
@@ -41,6 +42,7 @@ export const migrations: readonly Migration[] = [
   { name: '20261203140100_add_issuers_announced_at', ...addIssuersAnnouncedAt },
   { name: '20261203150000_create_audit_checkpoints', ...createAuditCheckpoints },
   { name: '20261203160000_add_trust_timestamping', ...addTrustTimestamping },
+  { name: '20261203130000_create_blocked_keys', ...createBlockedKeys },
 ];
 
 export const migrationSource: Knex.MigrationSource<Migration> = {

@@ -17,15 +17,16 @@ export const CLAIMS_BY_SCOPE = {
 export const OIDC_SCOPES = ['openid', 'offline_access', ...Object.keys(CLAIMS_BY_SCOPE).filter((s) => s !== 'openid')];
 
 /** Least privilege on the REST API: each scope opens one family of operations. */
-export const API_SCOPES = ['certs:read', 'certs:request', 'certs:approve', 'certs:revoke', 'signatures:validate', 'admin'] as const;
+export const API_SCOPES = ['certs:read', 'certs:request', 'certs:approve', 'certs:revoke', 'signatures:validate', 'admin', 'certs:read:pii'] as const;
 export type ApiScope = (typeof API_SCOPES)[number];
 
 export const ALL_SCOPES: string[] = [...OIDC_SCOPES, ...API_SCOPES];
 
 /** Which API scopes an account's roles allow it to be granted through a login. */
 export const SCOPES_BY_ROLE: Record<string, readonly ApiScope[]> = {
-  admin: ['admin', 'certs:read', 'certs:request', 'certs:approve', 'certs:revoke', 'signatures:validate'],
-  'ra-officer': ['certs:read', 'certs:request', 'certs:approve', 'certs:revoke', 'signatures:validate'],
+  // certs:read:pii: national ID, tax and insurance numbers in full (docs/ca.md, "Personal data").
+  admin: ['admin', 'certs:read', 'certs:request', 'certs:approve', 'certs:revoke', 'signatures:validate', 'certs:read:pii'],
+  'ra-officer': ['certs:read', 'certs:request', 'certs:approve', 'certs:revoke', 'signatures:validate', 'certs:read:pii'],
   auditor: ['certs:read', 'signatures:validate'],
   official: ['certs:read', 'certs:request', 'signatures:validate'],
 };

@@ -37,7 +37,8 @@ server.requestTimeout = 120_000;
 await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
 const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
-const config = loadConfig({ env: { ...process.env, PUBLIC_URL: url, ...(ownDir ? { DATA_DIR: ownDir } : {}) } as Record<string, string> });
+// The benchmarks measure issuance itself: tls-server under the demo zone, without its approval (docs/ca.md, "Name policy").
+const config = loadConfig({ env: { CA_DNS_SUFFIXES: '{"tls-server":["soctrang.gov.vn"]}', CA_PROFILE_APPROVALS: '{"tls-server":0}', ...process.env, PUBLIC_URL: url, ...(ownDir ? { DATA_DIR: ownDir } : {}) } as Record<string, string> });
 const log = createLogger({ level: process.env.LOG_LEVEL ?? 'warn' });
 const service = await createService(config, { log, masterPassphrase: 'bench-master-passphrase', initialise: true, devCa: true, keyKdfIterations: 10_000, purpose: 'bench' });
 

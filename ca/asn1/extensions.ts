@@ -129,3 +129,13 @@ export function readDistributionPointUris(value: unknown): string[] {
     Array.isArray(point.distributionPoint) ? point.distributionPoint.filter((n) => n.type === 6).map((n) => String(n.value)) : [],
   );
 }
+
+/**
+ * RFC 5280 §4.2.1.10 NameConstraints with permitted dNSName subtrees only (minimum 0, no
+ * maximum): relying parties then refuse any DNS name outside them under this CA. Other name types
+ * (e-mail, directory names) stay unconstrained.
+ */
+export function nameConstraints(permittedDns: readonly string[]): asn1js.Sequence {
+  const subtrees = permittedDns.map((value) => new asn1js.Sequence({ value: [new pkijs.GeneralName({ type: 2, value }).toSchema()] }));
+  return new asn1js.Sequence({ value: [new asn1js.Constructed({ idBlock: { tagClass: 3, tagNumber: 0 }, value: subtrees })] });
+}

@@ -5,6 +5,7 @@ export const oid = {
   keyUsage: '2.5.29.15',
   subjectAltName: '2.5.29.17',
   basicConstraints: '2.5.29.19',
+  nameConstraints: '2.5.29.30',
   crlNumber: '2.5.29.20',
   crlReason: '2.5.29.21',
   invalidityDate: '2.5.29.24',

@@ -39,6 +39,7 @@ const criticality: Record<string, { critical: boolean; name: string; rule: strin
   [oid.authorityInfoAccess]: { critical: false, name: 'authorityInfoAccess', rule: '§4.2.2.1' },
   [oid.ocspNoCheck]: { critical: false, name: 'ocsp-nocheck', rule: 'RFC 6960 §4.2.2.2.1' },
   [oid.subjectAltName]: { critical: false, name: 'subjectAltName', rule: '§4.2.1.6' },
+  [oid.nameConstraints]: { critical: true, name: 'nameConstraints', rule: '§4.2.1.10' },
 };
 
 /** Reads a Certificate, or a bare TBSCertificate wrapped with an empty signature so pkijs can parse it. */

@@ -8,9 +8,23 @@ import { isMultiValued, subjectAttributeOrder, subjectAttributes, type SubjectAt
 import { formatUid, parseUid, type IdentifierKind } from '../asn1/vn-identifiers.js';
 import type { Profile } from '../profiles/profile.js';
 import type { IssuanceRequest } from './request.js';
+import { dnsPolicyProblems } from './dns-policy.js';
 
 /** C0 and C1 control characters (and DEL) have no place in a name. */
 const hasControlCharacters = (value: string) => [...value].some((c) => c.codePointAt(0)! < 0x20 || (c.codePointAt(0)! >= 0x7f && c.codePointAt(0)! < 0xa0));
+/**
+ * Unicode format characters (general category Cf: bidirectional overrides U+202A–202E and
+ * U+2066–2069, zero-width U+200B–200D, U+FEFF…) render as nothing or reorder what a person
+ * reads: a subject that shows one name and compares as another.
+ */
+const hasFormatCharacters = (value: string) => /\p{Cf}/u.test(value);
+// Scripts whose letters are confusable with each other (UTS #39 §5.1): one value may use one of them.
+const confusableScripts = [/\p{Script=Latin}/u, /\p{Script=Cyrillic}/u, /\p{Script=Greek}/u, /\p{Script=Armenian}/u, /\p{Script=Cherokee}/u];
+function mixesConfusableScripts(value: string): boolean {
+  const used = new Set<number>();
+  for (const c of value) confusableScripts.forEach((script, i) => script.test(c) && used.add(i));
+  return used.size > 1;
+}
 // RFC 5321 §4.1.2 dot-atom local part and an LDH domain; IA5 only (RFC 5280 §4.2.1.6).
 const emailPattern = /^[a-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*@([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
 // RFC 1034 §3.5 preferred syntax (LDH labels), RFC 5280 §4.2.1.6; a wildcard only as the whole leftmost label.
@@ -35,6 +49,8 @@ function valueProblems(attribute: SubjectAttribute, values: string[], problems: 
   for (const value of values) {
     if (!value) problems.push(`subject ${label(attribute)} is empty`);
     else if (hasControlCharacters(value)) problems.push(`subject ${label(attribute)} contains control characters`);
+    else if (hasFormatCharacters(value)) problems.push(`name-format: subject ${label(attribute)} contains invisible or bidirectional format characters (Unicode Cf)`);
+    else if (mixesConfusableScripts(value)) problems.push(`name-confusable: subject ${label(attribute)} mixes confusable scripts (Latin, Cyrillic, Greek…)`);
     else if ([...value].length > subjectAttributes[attribute].max) {
       problems.push(`subject ${label(attribute)} is longer than ${subjectAttributes[attribute].max} characters (RFC 5280 Appendix A)`);
     }
@@ -109,6 +125,7 @@ function altNameProblems(request: IssuanceRequest, subject: SubjectFields, profi
   }
   const dnsNames = [...new Set(request.dnsNames.map((d) => d.trim().toLowerCase().replace(/\.$/, '')))];
   for (const name of dnsNames) if (!dnsPattern.test(name)) problems.push(`subjectAltName: "${name}" is not a valid DNS name`);
+  if (profile.subjectAltName.dns !== 'forbidden') problems.push(...dnsPolicyProblems(dnsNames.filter((n) => dnsPattern.test(n)), { profileId: profile.id, suffixes: profile.dnsSuffixes }));
   for (const [kind, present, rule] of [
     ['an e-mail address', emails.length > 0, profile.subjectAltName.email],
     ['a DNS name', dnsNames.length > 0, profile.subjectAltName.dns],

@@ -25,7 +25,10 @@ export interface HolderData {
 
 export function requestFromCsr(csr: ParsedCsr, holder: HolderData = {}): IssuanceRequest {
   if (csr.requestedOtherNames.length) {
-    throw new CaError('policyViolation', `CSR requests subjectAltName entries the CA does not issue: ${csr.requestedOtherNames.join(', ')}`);
+    // docs/ca.md, "Name policy": IP addresses are refused (no profile certifies them), like every
+    // other name type but e-mail and DNS.
+    const ip = csr.requestedOtherNames.some((n) => n.startsWith('iPAddress')) ? 'ip-address: no profile certifies IP addresses; ' : '';
+    throw new CaError('policyViolation', `${ip}CSR requests subjectAltName entries the CA does not issue: ${csr.requestedOtherNames.join(', ')}`);
   }
   let subject = holder.subject;
   if (!subject) {

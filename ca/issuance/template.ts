@@ -17,6 +17,7 @@ import {
   extendedKeyUsage,
   extension,
   keyUsageBitString,
+  nameConstraints,
   octetString,
   subjectAltName,
   type ExtensionSpec,
@@ -92,6 +93,8 @@ export function profileExtensions(request: IssuanceRequest, profile: Profile, is
       : []),
     // §4.2.1.6: critical exactly when the subject is empty.
     ...(request.emails.length || request.dnsNames.length ? [extension(oid.subjectAltName, subjectEmpty, subjectAltName(request))] : []),
+    // §4.2.1.10: MUST be critical; only in a CA certificate (docs/ca.md, "Name policy").
+    ...(profile.nameConstraints ? [extension(oid.nameConstraints, true, nameConstraints(profile.nameConstraints.permittedDns))] : []),
     // RFC 6960 §4.2.2.2.1: the value is NULL.
     ...(profile.ocspNoCheck ? [extension(oid.ocspNoCheck, false, new asn1js.Null())] : []),
   ];

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { AppError } from '../errors/app-error.js';
 import type { Config } from '../config/schema.js';
+import { pkiBaseUrl } from '../config/pki-base-url.js';
 import type { Transaction } from '../storage/db.js';
 import type { AuditTrail, CaStorage, Clock, IssuerStore, Transactions } from '../../ca/ports.js';
 import type { IssuerRecord } from '../../ca/records.js';
@@ -104,7 +105,7 @@ export class CaSetup {
     const store = this.keyStore.store(scheme === 'file' ? 'root' : scheme);
     const rootId = await this.freshId(`root-${this.clock.now().getUTCFullYear()}`);
     const rootKey = await store.generate(spec, rootId);
-    const root = await createRootCertificate({ id: rootId, key: rootKey, subject: this.subject(`${this.config.ca.name} Root CA`), profile: this.ca.profile('root-ca'), now: this.clock.now(), serial: newSerial(), publicUrl: this.config.server.publicUrl });
+    const root = await createRootCertificate({ id: rootId, key: rootKey, subject: this.subject(`${this.config.ca.name} Root CA`), profile: this.ca.profile('root-ca'), now: this.clock.now(), serial: newSerial(), publicUrl: pkiBaseUrl(this.config) });
     await this.addIssuer(actor, { id: rootId, role: 'root', keyUri: rootKey.uri, certificate: Buffer.from(root.certificate), csr: null, signatureAlgorithm: rootKey.algorithm, parentId: null, status: 'active', ...this.describe(root.certificate) }, 'ca.root.create', { keyUri: rootKey.uri });
     // The root's CRL (issuing CAs' CDP points at it), signed now: the root key is offline after.
     await this.ca.generateCrls(rootId, ['full'], { actor, newBase: true });
@@ -135,7 +136,7 @@ export class CaSetup {
       parentKey: rootKey,
       now: this.clock.now(),
       serial: newSerial(),
-      publicUrl: this.config.server.publicUrl,
+      publicUrl: pkiBaseUrl(this.config),
     });
     await this.addIssuer(actor, { id: issuingId, role: 'issuing', keyUri: issuingKey.uri, certificate: Buffer.from(issuing.certificate), csr: null, signatureAlgorithm: issuingKey.algorithm, parentId: rootId, status: 'active', ...this.describe(issuing.certificate) }, 'ca.issuing.create', { keyUri: issuingKey.uri, parent: rootId });
     await this.ca.generateCrls(issuingId, ['full', 'delta'], { actor, newBase: true });
@@ -213,7 +214,7 @@ export class CaSetup {
     if (!row || row.role !== 'issuing') throw new AppError('notFound', `no issuing CA ${issuerId}`);
     if (row.status !== 'pending') throw new AppError('conflict', `issuing CA ${issuerId} already has its certificate`);
     const key = await this.ca.key(row.keyUri!);
-    const issuer = acceptExternalCaCertificate({ id: issuerId, certificate, key, publicUrl: this.config.server.publicUrl, now: this.clock.now(), parent });
+    const issuer = acceptExternalCaCertificate({ id: issuerId, certificate, key, publicUrl: pkiBaseUrl(this.config), now: this.clock.now(), parent });
     const der = Buffer.from(issuer.certificate!);
     await this.db.withTransaction(async (trx) => {
       await this.issuers.activate(trx, issuerId, { der, ...this.describe(der) }, this.clock.now());

@@ -9,7 +9,6 @@ import type {
   IssuanceLedger,
   IssuerStore,
   RequestStore,
-  StatusChange,
   Transactions,
 } from '../../ca/ports.js';
 import type { CertificateRecord, HolderFacts, IssuerRecord, RevocationReasonName } from '../../ca/records.js';
@@ -24,6 +23,10 @@ import type { IssuanceRequest } from '../../ca/issuance/request.js';
 import { encodeName, formatName, parseName } from '../../ca/asn1/names.js';
 import { identityFromName } from '../../ca/asn1/identity.js';
 import { publicKeyFingerprint } from '../../ca/asn1/public-key.js';
+import { parseCertificate } from '../../ca/asn1/certificate.js';
+import { der } from '../../ca/asn1/der.js';
+import { BLOCKING_REASONS, KeyGuard } from './key-guard.js';
+import { nextStatus } from './status-transition.js';
 import { buildCrl, deltaEntries, signCrl, type CrlEntry } from '../../ca/status/crl/crl.js';
 
 export interface CaPolicy {
@@ -81,6 +84,8 @@ export class CertificateAuthority {
   private readonly ledger: IssuanceLedger<Transaction>;
   private readonly crls: CrlStore<Transaction>;
   private readonly requests: RequestStore<Transaction>;
+  /** Blocked keys and CA keys, refused in any leaf (docs/ca.md). */
+  readonly keyGuard: KeyGuard;
 
   /** The storage through the CA's ports (ca/ports.ts): everything but the registry's search. */
   constructor(
@@ -97,6 +102,7 @@ export class CertificateAuthority {
     this.ledger = storage.ledger;
     this.crls = storage.crls;
     this.requests = storage.requests;
+    this.keyGuard = new KeyGuard(storage.blockedKeys, storage.issuers);
   }
 
   onStatusChange(listener: StatusListener): void {
@@ -151,6 +157,7 @@ export class CertificateAuthority {
     const key = await this.key(issuerRow.keyUri!);
     const fingerprint = publicKeyFingerprint(request.spki);
     const now = this.clock.now();
+    if (profile.type === 'end-entity') await this.keyGuard.refuseBlocked(null, request.spki);
     if (profile.type === 'end-entity' && (await this.ledger.isPublicKeyInUse(null, fingerprint, now))) {
       throw new AppError('policyViolation', 'this public key is already certified in another certificate that is neither revoked nor expired (key reuse)');
     }
@@ -270,29 +277,21 @@ export class CertificateAuthority {
     const now = this.clock.now();
     const updated = await this.db.withTransaction(async (trx) => {
       const current = await this.certificate(params.serial, params.issuerId, trx, true);
-      if (current.source === 'imported') throw new AppError('conflict', `certificate ${current.serial} was issued by another CA: revoke it there`);
-      if (current.status === 'revoked') throw new AppError('conflict', `certificate ${current.serial} is already revoked (${current.revocationReason})`);
-      if (current.notAfter <= now) throw new AppError('conflict', `certificate ${current.serial} expired on ${current.notAfter.toISOString()}`);
-      let next: StatusChange;
-      if (params.action === 'release') {
-        if (current.status !== 'hold') throw new AppError('conflict', `certificate ${current.serial} is not on hold`);
-        next = { status: 'good', revokedAt: null, reason: null, invalidityDate: null };
-      } else if (params.action === 'hold') {
-        if (current.status === 'hold') throw new AppError('conflict', `certificate ${current.serial} is already on hold`);
-        next = { status: 'hold', revokedAt: now, reason: 'certificateHold', invalidityDate: null };
-      } else {
-        const reason = params.reason ?? 'unspecified';
-        if (reason === 'certificateHold') throw new AppError('validationFailed', 'use hold for certificateHold');
-        if (params.invalidityDate && params.invalidityDate > now) throw new AppError('validationFailed', 'the invalidity date cannot be in the future');
-        next = { status: 'revoked', revokedAt: now, reason, invalidityDate: params.invalidityDate ?? null };
-      }
+      const { next, raisedFrom } = nextStatus(current, params, now);
       await this.ledger.setStatus(trx, current.issuerId, current.serial, next, now);
       await this.audit.append(trx, {
         actor: params.actor,
         action: `certificate.${params.action}`,
         target: `certificate:${current.serial}`,
-        details: { issuer: current.issuerId, reason: next.reason ?? undefined, invalidityDate: next.invalidityDate?.toISOString(), comment: params.comment },
+        details: { issuer: current.issuerId, reason: next.reason ?? undefined, raisedFrom, invalidityDate: next.invalidityDate?.toISOString(), comment: params.comment },
       });
+      if (next.reason && BLOCKING_REASONS.includes(next.reason) && current.der) {
+        const source = `${current.issuerId}/${current.serial}`;
+        const blockedAt = now;
+        if (await this.keyGuard.block(trx, der(parseCertificate(current.der).certificate.subjectPublicKeyInfo), { reason: next.reason as 'keyCompromise', source, blockedBy: params.actor, comment: params.comment ?? null, blockedAt })) {
+          await this.audit.append(trx, { actor: params.actor, action: 'key.block', target: `certificate:${current.serial}`, details: { issuer: current.issuerId, reason: next.reason } });
+        }
+      }
       return { ...current, status: next.status, revokedAt: next.revokedAt, revocationReason: next.reason, invalidityDate: next.invalidityDate, statusChangedAt: now };
     });
     await this.generateCrls(updated.issuerId, ['full', 'delta']);

@@ -12,6 +12,7 @@ import { publicKeyFingerprint } from '../../ca/asn1/public-key.js';
 import type { CertificateAuthority } from './certificate-authority.js';
 import type { RegistrationAuthority } from './registration-authority.js';
 import type { CaSetup } from './ca-setup.js';
+import { blockingFingerprint, publicKeyOf } from './key-guard.js';
 
 export interface ImportResult {
   imported: Array<{ serial: string; issuer: string; statusSource: string }>;
@@ -39,6 +40,26 @@ export class CertificateService {
     this.issuers = storage.issuers;
     this.ledger = storage.ledger;
     this.registry = storage.search;
+  }
+
+  /**
+   * `cert block-key`: a key reported compromised without a certificate of ours (docs/ca.md,
+   * "Blocked keys"). Audited; blocking twice keeps the first entry.
+   */
+  async blockKey(actor: string, file: Uint8Array, comment?: string): Promise<{ fingerprint: string; blocked: boolean }> {
+    const spki = publicKeyOf(file);
+    const fingerprint = blockingFingerprint(spki);
+    const blocked = await this.db.withTransaction(async (trx) => {
+      const added = await this.ca.keyGuard.block(trx, spki, { reason: 'reported', source: null, blockedBy: actor, comment: comment ?? null, blockedAt: this.clock.now() });
+      if (added) await this.audit.append(trx, { actor, action: 'key.block', target: `key:${fingerprint}`, details: { reason: 'reported', comment } });
+      return added;
+    });
+    return { fingerprint, blocked };
+  }
+
+  /** docs/ca.md, "Personal data": a read that showed identifiers in full, or looked a person up by number. */
+  async recordPiiRead(actor: string, details: { serials: string[]; query?: Record<string, unknown> }): Promise<void> {
+    await this.db.withTransaction((trx) => this.audit.append(trx, { actor, action: 'certificate.read_pii', target: details.serials.length === 1 ? `certificate:${details.serials[0]}` : null, details }));
   }
 
   search(filter: Omit<CertificateSearch, 'limit' | 'offset'> & { limit?: number; offset?: number }) {

@@ -5,7 +5,10 @@ import type { CertificateRequestRecord, RequestStatus } from '../../ca/records.j
 import { parseCsr } from '../../ca/issuance/csr.js';
 import { requestFromCsr, type HolderData } from '../../ca/issuance/request.js';
 import { checkKeyPolicy } from '../../ca/issuance/key-policy.js';
-import { checkNamePolicy } from '../../ca/issuance/name-policy.js';
+import { namePolicyProblems } from '../../ca/issuance/name-policy.js';
+import { dnsPolicyProblems, normaliseDnsName } from '../../ca/issuance/dns-policy.js';
+import { CaError } from '../../ca/errors.js';
+import type { NameControlEvidence } from '../../ca/records.js';
 import { publicKeyFingerprint } from '../../ca/asn1/public-key.js';
 import { holderFacts, type CertificateAuthority, type Issued } from './certificate-authority.js';
 
@@ -15,6 +18,12 @@ export interface SubmitInput {
   holder?: HolderData;
   /** Renewal or re-key: the certificate this one replaces. */
   predecessorSerial?: string;
+}
+
+/** Who may ask for which names (docs/ca.md, "Name policy"). */
+export interface RequesterPolicy {
+  /** Requester (`client:<id>`, `user:<id>`) → the DNS zones it may request, a subset of the profile's. */
+  requesterDnsSuffixes: Readonly<Record<string, readonly string[]>>;
 }
 
 export interface RequestOutcome {
@@ -38,6 +47,7 @@ export class RegistrationAuthority {
     storage: Pick<CaStorage<Transaction>, 'transactions' | 'audit' | 'ledger' | 'requests'>,
     private readonly ca: CertificateAuthority,
     private readonly clock: Clock,
+    private readonly policy: RequesterPolicy = { requesterDnsSuffixes: {} },
   ) {
     this.db = storage.transactions;
     this.audit = storage.audit;
@@ -45,13 +55,26 @@ export class RegistrationAuthority {
     this.requests = storage.requests;
   }
 
-  /** Checks a request completely (CSR signature, key and name policy, key reuse) without storing it. */
-  private async check(input: SubmitInput) {
+  /**
+   * Checks a request completely (CSR signature, key and name policy, the requester's DNS zones,
+   * blocked keys, key reuse) without storing it. Run at request, before each approval and again at
+   * issuance, so an approval never overrides the policy of the moment.
+   */
+  private async check(input: SubmitInput, requester: string) {
     const profile = this.ca.profile(input.profileId);
     if (profile.type !== 'end-entity') throw new AppError('policyViolation', `profile ${profile.id} is for CA certificates: use the CA commands`);
+    // A delegated OCSP signer certified by the issuing CA answers for all its certificates (RFC 6960 §4.2.2.2).
+    if (profile.extendedKeyUsage.includes('OCSPSigning')) throw new AppError('policyViolation', `profile ${profile.id} is for the CA's own OCSP signers: use the CA commands`);
     const csr = parseCsr(input.csr);
-    const request = checkNamePolicy(requestFromCsr(csr, input.holder ?? {}), profile);
+    const named = namePolicyProblems(requestFromCsr(csr, input.holder ?? {}), profile);
+    const limited = this.policy.requesterDnsSuffixes[requester];
+    if (limited && named.request.dnsNames.length && named.problems.length === 0) {
+      named.problems.push(...dnsPolicyProblems(named.request.dnsNames, { profileId: profile.id, suffixes: profile.dnsSuffixes, requester: { actor: requester, suffixes: limited.map(normaliseDnsName) } }));
+    }
+    if (named.problems.length) throw new CaError('policyViolation', named.problems.join('; '), { problems: named.problems });
+    const request = named.request;
     checkKeyPolicy(request.spki, profile);
+    await this.ca.keyGuard.refuseBlocked(null, request.spki);
     const fingerprint = publicKeyFingerprint(request.spki);
     const now = this.clock.now();
     if (await this.ledger.isPublicKeyInUse(null, fingerprint, now)) {
@@ -64,7 +87,7 @@ export class RegistrationAuthority {
   }
 
   async submit(actor: string, input: SubmitInput): Promise<RequestOutcome> {
-    const { profile, csr, request, fingerprint } = await this.check(input);
+    const { profile, csr, request, fingerprint } = await this.check(input, actor);
     if (input.predecessorSerial) await this.ca.certificate(input.predecessorSerial);
     const issuer = await this.ca.defaultIssuer();
     const now = this.clock.now();
@@ -118,17 +141,30 @@ export class RegistrationAuthority {
     return this.requests.list(null, status, limit, offset);
   }
 
-  /** One officer's approval; the request is issued when enough distinct officers approved. */
-  async approve(actor: string, id: string, context: Record<string, unknown> = {}): Promise<RequestOutcome> {
+  /**
+   * One officer's approval; the request is issued when enough distinct officers approved. The
+   * policy is checked again first (it may have changed since the request), and for a request with
+   * DNS names the officer records how control of each name was checked. `context` (e.g. the CLI's OS
+   * user) is recorded with the audit event.
+   */
+  async approve(actor: string, id: string, nameControl: readonly NameControlEvidence[] = [], context: Record<string, unknown> = {}): Promise<RequestOutcome> {
+    const pending = await this.get(id);
+    if (pending.status === 'pending') await this.check(this.storedInput(pending), pending.requestedBy);
+    const evidence = nameControlFor(pending, nameControl);
     const now = this.clock.now();
     const ready = await this.db.withTransaction(async (trx) => {
       const r = await this.requests.get(trx, id, { forUpdate: true });
       if (!r) throw new AppError('notFound', `no certificate request ${id}`);
       if (r.status !== 'pending') throw new AppError('conflict', `request ${id} is ${r.status}, not pending`);
       if (r.requestedBy === actor) throw new AppError('forbidden', 'nobody approves their own request (dual control)');
-      if (!(await this.requests.addApproval(trx, id, actor, now))) throw new AppError('conflict', `you already approved request ${id}; another officer must`);
+      if (!(await this.requests.addApproval(trx, id, actor, now, evidence))) throw new AppError('conflict', `you already approved request ${id}; another officer must`);
       const count = r.approvals.length + 1;
-      await this.audit.append(trx, { actor, action: 'certificate.approve', target: `request:${id}`, details: { approvals: count, required: r.approvalsRequired, ...context } });
+      await this.audit.append(trx, {
+        actor,
+        action: 'certificate.approve',
+        target: `request:${id}`,
+        details: { approvals: count, required: r.approvalsRequired, ...(evidence.length && { nameControl: evidence }), ...context },
+      });
       if (count >= r.approvalsRequired) {
         await this.requests.setStatus(trx, id, 'approved', now);
         return true;
@@ -137,6 +173,10 @@ export class RegistrationAuthority {
     });
     const issued = ready ? await this.issueRequest(actor, id) : null;
     return { request: await this.get(id), issued };
+  }
+
+  private storedInput(r: CertificateRequestRecord): SubmitInput {
+    return { csr: r.csr, profileId: r.profileId, holder: r.holder as HolderData, predecessorSerial: r.predecessorSerial ?? undefined };
   }
 
   /** `context` (e.g. the CLI's OS user) is recorded with the audit event. */
@@ -156,7 +196,7 @@ export class RegistrationAuthority {
   private async issueRequest(actor: string, id: string): Promise<Issued> {
     const r = await this.get(id);
     if (r.status === 'issued') throw new AppError('conflict', `request ${id} is already issued`);
-    const { request, profile } = await this.check({ csr: r.csr, profileId: r.profileId, holder: r.holder as HolderData, predecessorSerial: r.predecessorSerial ?? undefined });
+    const { request, profile } = await this.check(this.storedInput(r), r.requestedBy);
     return this.ca.issue({
       actor,
       request,
@@ -173,4 +213,22 @@ export class RegistrationAuthority {
       },
     });
   }
+}
+
+/**
+ * The officer's record of how control of each DNS name was checked (docs/ca.md, "Name policy"):
+ * one entry per name of the request, a known method, and what was seen. Requests without DNS
+ * names need none.
+ */
+function nameControlFor(r: CertificateRequestRecord, given: readonly NameControlEvidence[]): NameControlEvidence[] {
+  const names = ((r.holder as HolderData).dnsNames ?? []).map(normaliseDnsName);
+  if (names.length === 0) return [];
+  const byName = new Map(given.map((e) => [normaliseDnsName(e.name), { ...e, name: normaliseDnsName(e.name), evidence: e.evidence.trim() }]));
+  const missing = names.filter((n) => !byName.get(n) || byName.get(n)!.evidence.length < 8);
+  if (missing.length) {
+    throw new AppError('validationFailed', `name-control: record how control of ${missing.join(', ')} was checked (nameControl: [{ name, method, evidence }], evidence at least 8 characters)`);
+  }
+  const extra = [...byName.keys()].filter((n) => !names.includes(n));
+  if (extra.length) throw new AppError('validationFailed', `name-control: ${extra.join(', ')} is not a name of request ${r.id}`);
+  return names.map((n) => byName.get(n)!);
 }

@@ -133,7 +133,7 @@ export function configTable(): string {
     path.split('.').reduce<unknown>((node, key) => (node as Record<string, unknown> | undefined)?.[key], defaults);
   const rows = envVars.map((v) => {
     const def = lookup(v.path);
-    const shown = def === undefined ? '(unset)' : `\`${String(def)}\``;
+    const shown = def === undefined ? '(unset)' : `\`${typeof def === 'object' && !Array.isArray(def) ? JSON.stringify(def) : String(def)}\``;
     return `| \`${v.name}\`${v.secret ? ` (or \`${v.name}_FILE\`)` : ''} | ${shown} | ${v.doc} |`;
   });
   return ['| Variable | Default | Meaning |', '|---|---|---|', ...rows].join('\n');

@@ -51,6 +51,23 @@ const commaList = z.union([
   ),
 ]);
 
+function safeJson(v: string): unknown {
+  try {
+    return JSON.parse(v) as unknown;
+  } catch {
+    return v;
+  }
+}
+
+/**
+ * A JSON object of string lists (`{"tls-server":["soctrang.gov.vn"]}`), in the environment as
+ * JSON text or in a config file as an object.
+ */
+const listsByKey = z.preprocess(
+  (v) => (typeof v === 'string' ? safeJson(v) : v),
+  z.record(z.string().min(1), z.array(z.string().trim().min(1))),
+);
+
 const postgresUrl = z
   .string()
   .trim()
@@ -110,6 +127,22 @@ export const configSchema = z.object({
       rootCrlValidityDays: integer(1, 400).default(365),
       rootCrlWarnDays: integer(1, 400).default(60),
       keyStore: z.enum(['file', 'pkcs11']).default('file'),
+      // Name policy (docs/ca.md): DNS zones per profile, and the subset a requester may ask for.
+      dnsSuffixes: listsByKey.default({}),
+      requesterDnsSuffixes: listsByKey.default({}),
+      // docs/ca.md, "Policy OIDs": the operator's registered arc (e.g. 1.3.6.1.4.1.<PEN>.x); unset: the development arc.
+      policyArc: z
+        .string()
+        .trim()
+        .regex(/^[0-2](\.(0|[1-9]\d{0,9}))+$/, 'expected a dotted object identifier such as 1.3.6.1.4.1.<PEN>.1')
+        .refine((v) => v.split('.').every((arc) => Number(arc) < 2 ** 31), 'every arc must be below 2^31: GnuTLS and NSS cannot decode larger ones (a 2.25.<UUID> arc breaks them)')
+        .optional(),
+      issuingNameConstraints: booleanish.default(false),
+      // docs/ca.md, "URL settings": base of CDP/AIA/OCSP URLs, plain http.
+      pkiBaseUrl: httpUrl.refine((v) => v.startsWith('http:'), { message: 'expected a plain http:// URL: relying parties fetch CRLs and OCSP over HTTP (RFC 5280 §4.2.1.13, RFC 6960 Appendix A)' }).optional(),
+      profileApprovals: z
+        .preprocess((v) => (typeof v === 'string' ? safeJson(v) : v), z.record(z.string().min(1), z.number().int().min(0).max(10)))
+        .default({}),
     })
     .prefault({}),
   pkcs11: z
@@ -241,7 +274,7 @@ export const envVars: readonly EnvVar[] = [
   {
     name: 'PUBLIC_URL',
     path: 'server.publicUrl',
-    doc: 'External base URL as clients see it (default http://localhost:PORT); the OIDC issuer, CRL and OCSP URLs derive from it.',
+    doc: 'External base URL as clients see it (default http://localhost:PORT); the OIDC issuer derives from it, and (over plain http, unless PKI_BASE_URL is set) the CRL and OCSP URLs.',
   },
   {
     name: 'TRUST_PROXY',
@@ -403,4 +436,11 @@ export const envVars: readonly EnvVar[] = [
   { name: 'AUDIT_CHECKPOINT_EVENTS', path: 'audit.checkpointEvents', doc: 'A checkpoint is signed once this many events were added since the last one…' },
   { name: 'AUDIT_CHECKPOINT_SECONDS', path: 'audit.checkpointSeconds', doc: '…or once this many seconds passed since the last one and there are new events (one node at a time signs, by lease).' },
   { name: 'AUDIT_SINK_TIMEOUT_MS', path: 'audit.sinkTimeoutMs', doc: 'Timeout of one delivery to the syslog server or the TSA; a failed delivery is retried at the next run.' },
+  // Name policy (issue 18).
+  { name: 'CA_DNS_SUFFIXES', path: 'ca.dnsSuffixes', doc: 'JSON object: profile id → DNS zones whose names it may certify, added to those the profile declares, e.g. {"tls-server":["soctrang.gov.vn"]}. A profile with none issues no DNS name (docs/ca.md, "Name policy").' },
+  { name: 'CA_REQUESTER_DNS_SUFFIXES', path: 'ca.requesterDnsSuffixes', doc: 'JSON object: requester (`client:<id>`, `user:<id>`) → the DNS zones it may request names under, a subset of the profile\'s; requesters not listed may ask for any zone of the profile.' },
+  { name: 'CA_PROFILE_APPROVALS', path: 'ca.profileApprovals', doc: 'JSON object: profile id → distinct RA officers who must approve a request, replacing the profile\'s number, e.g. {"tls-server":0} where another system has checked control of every name (tls-server needs 1 by default).' },
+  { name: 'CA_POLICY_ARC', path: 'ca.policyArc', doc: 'The operator\'s registered OID arc for certificate policies (e.g. 1.3.6.1.4.1.<PEN>.1 under an IANA Private Enterprise Number); the profiles\' policies are arc.1.1 (official-signing), arc.1.2 (seal), arc.1.3 (TLS), arc.1.4 (OCSP signer). Required by `ca init` outside --dev; unset: the development arc 2.999 (X.660 example).' },
+  { name: 'PKI_BASE_URL', path: 'ca.pkiBaseUrl', doc: 'Plain http:// base of the CRL, CA-certificate and OCSP URLs written into certificates (CDP, AIA), independent of PUBLIC_URL (default: the host of PUBLIC_URL over http). `ca init` and `ca rotate` refuse a localhost URL unless --dev.' },
+  { name: 'CA_ISSUING_NAME_CONSTRAINTS', path: 'ca.issuingNameConstraints', doc: 'Write RFC 5280 nameConstraints into issuing CAs made from now on (`ca init`, `ca rotate`): permitted DNS subtrees = the DNS suffixes of the profiles, so relying parties refuse any other name under them.' },
 ];

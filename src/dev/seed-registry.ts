@@ -115,8 +115,10 @@ async function seedLive(service: Service, rand: Rand, liveCount: number, result:
   const serials: string[] = [];
   for (let i = 0; i < liveCount; i++) {
     const roll = rand.next();
-    const kind = roll < 0.85 ? 'official-signing' : roll < 0.97 ? 'organisation-seal' : 'tls-server';
-    const holder = holderFor(kind, rand);
+    // TLS servers only under a zone the installation certifies (docs/ca.md, "Name policy").
+    const zone = ca.profile('tls-server').dnsSuffixes[0];
+    const kind = roll < 0.85 ? 'official-signing' : roll < 0.97 || !zone ? 'organisation-seal' : 'tls-server';
+    const holder = holderFor(kind, rand, zone);
     const request = requestFromCsr(parseCsr(await csrFor(rand.next() < 0.05)), holder);
     const issued = await ca.issue({ actor: 'system:seed', request, profile: ca.profile(kind) });
     serials.push(issued.serial);
@@ -126,7 +128,7 @@ async function seedLive(service: Service, rand: Rand, liveCount: number, result:
   return serials;
 }
 
-function holderFor(kind: 'official-signing' | 'organisation-seal' | 'tls-server', rand: Rand): { subject: SubjectFields; emails: string[]; dnsNames: string[] } {
+function holderFor(kind: 'official-signing' | 'organisation-seal' | 'tls-server', rand: Rand, zone = 'soctrang.gov.vn'): { subject: SubjectFields; emails: string[]; dnsNames: string[] } {
   const [agency, units] = rand.pick(AGENCIES);
   if (kind === 'official-signing') {
     const name = `${rand.pick(FAMILY)} ${rand.pick(MIDDLE)} ${rand.pick(GIVEN)}`;
@@ -141,7 +143,7 @@ function holderFor(kind: 'official-signing' | 'organisation-seal' | 'tls-server'
     const subject = { C: 'VN', L: PROVINCE, O: AGENCIES[0][0], OU: [rand.pick(units)], CN: agency, UID: rand.next() < 0.5 ? [`MST:${taxCode(rand)}`] : [`MNS:${rand.digits(7)}`] };
     return { subject, emails: [], dnsNames: [] };
   }
-  const host = `${ASCII(rand.pick(units)).replace(/[^a-z]+/g, '')}${rand.digits(2)}.soctrang.gov.vn`;
+  const host = `${ASCII(rand.pick(units)).replace(/[^a-z]+/g, '')}${rand.digits(2)}.${zone}`;
   return { subject: { C: 'VN', L: PROVINCE, O: agency, CN: host }, emails: [], dnsNames: [host] };
 }
 

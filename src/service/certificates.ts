@@ -11,7 +11,8 @@ import { openKeyStores, checkHsmKeys } from '../certificates/open-key-stores.js'
 import { OcspResponderService } from '../ocsp/ocsp-responder.js';
 import { devRootPassphrase } from '../secrets/installation.js';
 import { FileKeyStore } from '../../ca/keys/file-key-store.js';
-import { loadProfiles } from '../../ca/profiles/profile.js';
+import { loadProfiles, withOperatorSettings } from '../../ca/profiles/profile.js';
+import { pkiBaseUrl } from '../config/pki-base-url.js';
 import { startAuditCheckpoints } from './audit-checkpoints.js';
 import type { AuditCheckpointer } from '../audit/audit-checkpointer.js';
 
@@ -42,8 +43,11 @@ export async function buildCertificates(w: Wiring, otherFeedEntry?: (issuerId: s
   const { keyStore, close: closeKeyStores } = await openKeyStores(config, fileKeys, rootKeys);
   w.onClose(closeKeyStores);
   const caStore = caStorage(db, audit);
-  const ca = new CertificateAuthority(caStore, keyStore, await loadProfiles(), clock, { publicUrl: config.server.publicUrl, ...config.ca }, log);
-  const ra = new RegistrationAuthority(caStore, ca, clock);
+  // Name policy (docs/ca.md): the development CA certifies the demo province's zone.
+  const dnsSuffixes = w.options.devCa && !config.ca.dnsSuffixes['tls-server'] ? { ...config.ca.dnsSuffixes, 'tls-server': ['soctrang.gov.vn'] } : config.ca.dnsSuffixes;
+  const profiles = withOperatorSettings(await loadProfiles(undefined, { policyArc: config.ca.policyArc }), { dnsSuffixes, approvals: config.ca.profileApprovals, issuingNameConstraints: config.ca.issuingNameConstraints });
+  const ca = new CertificateAuthority(caStore, keyStore, profiles, clock, { ...config.ca, publicUrl: pkiBaseUrl(config) }, log);
+  const ra = new RegistrationAuthority(caStore, ca, clock, { requesterDnsSuffixes: config.ca.requesterDnsSuffixes });
   const caSetup = new CaSetup(config, caStore, keyStore, ca, clock);
   const certificates = new CertificateService(ca, ra, caSetup, caStore, clock);
   await checkHsmKeys(config, keyStore, await ca.issuers(), (uri) => ca.key(uri));

@@ -10,6 +10,7 @@ import { CertificateRepository } from './certificate-repository.js';
 import { CrlRepository } from './crl-repository.js';
 import { CertificateRequestRepository } from './certificate-request-repository.js';
 import { CertificateSearchRepository } from './certificate-search-repository.js';
+import { BlockedKeyRepository } from './blocked-key-repository.js';
 import type { CaStorage } from '../../ca/ports.js';
 
 export function caStorage(db: Database, audit: AuditRepository): CaStorage<Transaction> {
@@ -21,5 +22,6 @@ export function caStorage(db: Database, audit: AuditRepository): CaStorage<Trans
     crls: new CrlRepository(db.knex),
     requests: new CertificateRequestRepository(db.knex),
     search: new CertificateSearchRepository(db.knex),
+    blockedKeys: new BlockedKeyRepository(db.knex),
   };
 }

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import type { Transaction } from './db.js';
 import { bytes, date, type Row } from './certificate-rows.js';
-import type { CertificateRequestRecord, RequestStatus } from '../../ca/records.js';
+import type { CertificateRequestRecord, NameControlEvidence, RequestStatus } from '../../ca/records.js';
 import type { NewCertificateRequest, RequestStore } from '../../ca/ports.js';
 
 /**
@@ -50,7 +50,11 @@ export class CertificateRequestRepository implements RequestStore<Transaction> {
       requestedBy: row.requested_by,
       status: row.status,
       approvalsRequired: row.approvals_required,
-      approvals: approvals.map((a: Row) => ({ approver: a.approver as string, approvedAt: date(a.approved_at)! })),
+      approvals: approvals.map((a: Row) => ({
+        approver: a.approver as string,
+        approvedAt: date(a.approved_at)!,
+        nameControl: (typeof a.name_control === 'string' ? JSON.parse(a.name_control) : (a.name_control ?? null)) as NameControlEvidence[] | null,
+      })),
       rejectReason: row.reject_reason,
       certificateSerial: row.certificate_serial,
       predecessorSerial: row.predecessor_serial,
@@ -66,8 +70,9 @@ export class CertificateRequestRepository implements RequestStore<Transaction> {
     return (await Promise.all(ids.map((id) => this.get(trx, id)))).filter((r): r is CertificateRequestRecord => !!r);
   }
 
-  async addApproval(trx: Transaction, requestId: string, approver: string, now: Date): Promise<boolean> {
-    const inserted = await trx('certificate_request_approvals').insert({ request_id: requestId, approver, approved_at: now }).onConflict(['request_id', 'approver']).ignore().returning('approver');
+  async addApproval(trx: Transaction, requestId: string, approver: string, now: Date, nameControl?: readonly NameControlEvidence[]): Promise<boolean> {
+    const inserted = await trx('certificate_request_approvals')
+      .insert({ request_id: requestId, approver, approved_at: now, name_control: nameControl?.length ? JSON.stringify(nameControl) : null }).onConflict(['request_id', 'approver']).ignore().returning('approver');
     return inserted.length === 1;
   }
 

@@ -13,6 +13,13 @@ import { createTestDatabase, type TestDatabase } from './test-db.js';
 
 export const TEST_PASSPHRASE = 'test-master-passphrase';
 
+/**
+ * For tests of issuance mechanics (crashes, several nodes, concurrency) rather than of the RA:
+ * tls-server under the demo zone and without the approval it needs by default (docs/ca.md, "Name
+ * policy").
+ */
+export const TLS_AT_ONCE: Record<string, string> = { CA_DNS_SUFFIXES: '{"tls-server":["soctrang.gov.vn"]}', CA_PROFILE_APPROVALS: '{"tls-server":0}' };
+
 export interface TestService {
   url: string;
   service: Service;

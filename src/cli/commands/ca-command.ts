@@ -3,6 +3,18 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { CliFailure, EXIT, cliActor, configFrom, printJsonOr, withService } from '../cli-support.js';
 import { rootKeyOptions, rootPassphrase, type RootOptions } from '../root-passphrase.js';
+import type { Config } from '../../config/schema.js';
+import { isLocalUrl, pkiBaseUrl } from '../../config/pki-base-url.js';
+import { bakedLocalUrls } from '../../certificates/pki-urls.js';
+
+/** docs/ca.md, "URL settings": a CA certificate lives for years; its CDP/AIA must name a URL others reach. */
+function refuseLocalPkiUrl(config: Config, dev: boolean | undefined): void {
+  const base = pkiBaseUrl(config);
+  if (!dev && isLocalUrl(base)) {
+    throw new CliFailure(`the CRL/OCSP/AIA URLs would be ${base}: set PKI_BASE_URL (or PUBLIC_URL) to the address relying parties reach, or --dev for a development CA (docs/ca.md, "URL settings")`, EXIT.usage);
+  }
+}
+
 
 export function registerCa(program: Command): void {
   const ca = program.command('ca').description('the CA hierarchy: root, issuing CAs, OCSP signers');
@@ -20,10 +32,16 @@ function addInitCommand(ca: Command): void {
     .option('--csr-out <file>', 'with --external-root: where to write the CSR (default: print it)')
     .option('--key-type <type>', 'ecdsa-p256 (default), ecdsa-p384, rsa-2048…4096, rsa-pss-2048…4096')
     .option('--key-store <store>', 'file (encrypted PKCS#8, default CA_KEY_STORE) or pkcs11 (the token of PKCS11_TOKEN; docs/hsm.md)')
+    .option('--dev', 'a development hierarchy: allowed without CA_POLICY_ARC (policies under the example arc 2.999)')
     .option('--json', 'machine-readable output')
-    .action(async (opts: { externalRoot?: boolean; csrOut?: string; keyType?: string; keyStore?: string; json?: boolean } & RootOptions, command: Command) => {
+    .action(async (opts: { externalRoot?: boolean; csrOut?: string; keyType?: string; keyStore?: string; dev?: boolean; json?: boolean } & RootOptions, command: Command) => {
       if (opts.keyStore !== undefined && opts.keyStore !== 'file' && opts.keyStore !== 'pkcs11') throw new CliFailure(`--key-store must be file or pkcs11, not "${opts.keyStore}"`, EXIT.usage);
       const config = configFrom(command);
+      // docs/ca.md, "Policy OIDs": certificates of a real hierarchy carry the operator's registered arc.
+      refuseLocalPkiUrl(config, opts.dev);
+      if (!opts.dev && !config.ca.policyArc) {
+        throw new CliFailure('CA_POLICY_ARC is not set: give the operator\'s registered OID arc (e.g. 1.3.6.1.4.1.<PEN>.1), or --dev for a development hierarchy (docs/ca.md, "Policy OIDs")', EXIT.usage);
+      }
       if (opts.externalRoot) {
         const { issuerId, csrPem } = await withService(config, 'ca init', (s) => s.certificates.setup.initExternal(cliActor(), { keyType: opts.keyType, keyStore: opts.keyStore }));
         if (opts.csrOut) writeFileSync(opts.csrOut, csrPem);
@@ -44,8 +62,9 @@ function addShowCommand(ca: Command): void {
     .option('--json', 'machine-readable output')
     .action(async (opts: { json?: boolean }, command: Command) => {
       const issuers = await withService(configFrom(command), 'ca show', (s) => s.certificates.ca.issuers());
-      const view = issuers.map(({ certificate, csr, ...i }) => ({ ...i, hasCertificate: !!certificate, pendingCsr: !!csr && !certificate }));
-      printJsonOr(!!opts.json, view, () => view.map((i) => `${i.role.padEnd(12)} ${i.status.padEnd(8)} ${i.id.padEnd(24)} ${i.subjectDn ?? '(waiting for its certificate)'}`).join('\n') || 'no issuers: run `tinnhiem ca init`');
+      const view = issuers.map(({ certificate, csr, ...i }) => ({ ...i, hasCertificate: !!certificate, pendingCsr: !!csr && !certificate, localUrls: certificate ? bakedLocalUrls(certificate) : [] }));
+      const warning = (i: (typeof view)[number]) => (i.localUrls.length ? `\n  ! its certificate points relying parties at ${i.localUrls.join(', ')}, which nobody else can reach: re-issue it (\`ca rotate\` with PKI_BASE_URL set)` : '');
+      printJsonOr(!!opts.json, view, () => view.map((i) => `${i.role.padEnd(12)} ${i.status.padEnd(8)} ${i.id.padEnd(24)} ${i.subjectDn ?? '(waiting for its certificate)'}${warning(i)}`).join('\n') || 'no issuers: run `tinnhiem ca init`');
     });
 }
 
@@ -70,9 +89,11 @@ function addRotateCommand(ca: Command): void {
   rootKeyOptions(ca.command('rotate'))
     .description('rotate the issuing CA: a new key (in the same store) and certificate signed by the current root, with CRLs and OCSP signer; the old issuing CA stays served for what it issued')
     .option('--key-type <type>', 'key type of the new issuing CA (default CA_KEY_TYPE)')
+    .option('--dev', 'allow a localhost PKI_BASE_URL (development only)')
     .option('--json', 'machine-readable output')
-    .action(async (opts: { keyType?: string; json?: boolean } & RootOptions, command: Command) => {
+    .action(async (opts: { keyType?: string; dev?: boolean; json?: boolean } & RootOptions, command: Command) => {
       const config = configFrom(command);
+      refuseLocalPkiUrl(config, opts.dev);
       const root = await rootPassphrase(config, opts);
       const issuing = await withService(config, 'ca rotate', async (s) => {
         const current = await s.certificates.ca.defaultIssuer();

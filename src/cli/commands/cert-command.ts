@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import type { CertificateRecord, CertificateRequestRecord, CertificateSearch, RevocationReasonName } from '../../../ca/records.js';
 import type { HolderData } from '../../../ca/issuance/request.js';
-import { REVOCATION_REASONS } from '../../../ca/records.js';
+import { NAME_CONTROL_METHODS, REVOCATION_REASONS, type NameControlEvidence } from '../../../ca/records.js';
 import { CliFailure, EXIT, cliActor, configFrom, printJsonOr, withService } from '../cli-support.js';
 import { progressBar } from '../progress.js';
 import { addPersonOptions, proveOfficer, type PersonOptions } from '../officer-login.js';
@@ -43,6 +43,29 @@ export function registerCert(program: Command): void {
   addShowCommand(cert);
   addExportCommand(cert);
   addImportCommand(cert);
+  addBlockKeyCommand(cert);
+}
+
+function addBlockKeyCommand(cert: Command): void {
+  cert.command('block-key <file>')
+    .description('refuse a key reported compromised in every future CSR (PEM/DER public key, certificate or CSR); docs/ca.md, "Blocked keys"')
+    .option('--comment <text>', 'who reported it, and how')
+    .option('--json', 'machine-readable output')
+    .action(async (file: string, opts: { comment?: string; json?: boolean }, command: Command) => {
+      const result = await withService(configFrom(command), 'cert block-key', (s) => s.certificates.blockKey(cliActor(), new Uint8Array(readFileSync(file)), opts.comment));
+      printJsonOr(!!opts.json, result, () => `${result.blocked ? 'blocked' : 'already blocked'}: ${result.fingerprint}`);
+    });
+}
+
+/** `--name-control www.example.gov.vn=dns-change:TXT _tinnhiem… seen 2026-12-03` → evidence entries. */
+function nameControlOf(values: string[]): NameControlEvidence[] {
+  return values.map((value) => {
+    const match = /^([^=]+)=([a-z-]+):(.+)$/s.exec(value);
+    if (!match || !(NAME_CONTROL_METHODS as readonly string[]).includes(match[2])) {
+      throw new CliFailure(`--name-control ${value}: expected <name>=<method>:<evidence>, method one of ${NAME_CONTROL_METHODS.join(', ')}`, EXIT.usage);
+    }
+    return { name: match[1], method: match[2] as NameControlEvidence['method'], evidence: match[3] };
+  });
 }
 
 function addRequestCommand(cert: Command): void {
@@ -86,11 +109,12 @@ function addApproveCommand(cert: Command): void {
     .description('approve a request as a named RA officer, who proves it is them (dual control: never the requester; n distinct officers)')
     .requiredOption('--officer <login>', "the approving officer's account (ra-officer or admin)");
   addPersonOptions(approve, 'the officer')
+    .option('--name-control <name=method:evidence>', `how control of a DNS name was checked (${NAME_CONTROL_METHODS.join(', ')}); once per name`, (v: string, all: string[]) => [...all, v], [] as string[])
     .option('--json', 'machine-readable output')
-    .action(async (id: string, opts: PersonOptions & { officer: string; json?: boolean }, command: Command) => {
+    .action(async (id: string, opts: PersonOptions & { officer: string; nameControl: string[]; json?: boolean }, command: Command) => {
       const outcome = await withService(configFrom(command), 'cert approve', async (s) => {
         const { actor, context } = await proveOfficer(s, opts.officer, opts, 'cert approve', OFFICER_ROLES);
-        return s.certificates.ra.approve(actor, id, context);
+        return s.certificates.ra.approve(actor, id, nameControlOf(opts.nameControl), context);
       });
       printJsonOr(!!opts.json, outcome, () => requestLine(outcome.request));
     });

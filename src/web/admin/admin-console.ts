@@ -11,6 +11,7 @@ import type { PasskeyService } from '../../webauthn/passkey-service.js';
 import type { TrustStore } from '../../validation/trust-store.js';
 import type { ClientRegistry } from '../../../oidc/clients/client-registry.js';
 import { allowedApiScopes } from '../../../oidc/grants.js';
+import { PII_SCOPE, maskSubject } from '../../certificates/personal-data.js';
 import { ACR, acrAtLeast } from '../../../oidc/scopes.js';
 import { ADMIN_CLIENT_ID, adminCallbackPath } from '../../../oidc/clients/admin-client.js';
 import { pickLanguage, type Language } from '../locales/messages.js';
@@ -68,9 +69,9 @@ export interface Officer {
   lang: Language;
 }
 
-export type Can = 'read' | 'request' | 'approve' | 'revoke' | 'admin' | 'audit';
+export type Can = 'read' | 'request' | 'approve' | 'revoke' | 'admin' | 'audit' | 'pii';
 
-const SCOPE_OF: Record<Exclude<Can, 'audit'>, string> = { read: 'certs:read', request: 'certs:request', approve: 'certs:approve', revoke: 'certs:revoke', admin: 'admin' };
+const SCOPE_OF: Record<Exclude<Can, 'audit'>, string> = { read: 'certs:read', request: 'certs:request', approve: 'certs:approve', revoke: 'certs:revoke', admin: 'admin', pii: PII_SCOPE };
 
 /** What the officer's roles allow (their API scopes; the audit log for administrators and auditors). */
 export function can(o: Officer, what: Can): boolean {
@@ -105,7 +106,8 @@ export interface AdminConsole {
   logoutHref(): string;
   /** An officer's name for the audit and request tables (one lookup per actor and page). */
   names(): (actor: string) => Promise<string>;
-  auditRows(events: AuditEvent[], nameOf: (actor: string) => Promise<string>): Promise<AuditRow[]>;
+  /** `pii`: the officer may see identifier numbers in full (certs:read:pii); otherwise they are masked. */
+  auditRows(events: AuditEvent[], nameOf: (actor: string) => Promise<string>, pii: boolean): Promise<AuditRow[]>;
 }
 
 /** POST-redirect-GET (RFC 9110 §15.4.4: 303 See Other). */
@@ -199,10 +201,12 @@ function officerNames(deps: AdminRouterDeps): Pick<AdminConsole, 'names' | 'audi
         return cache.get(actor)!;
       };
     },
-    auditRows(events, nameOf) {
+    auditRows(events, nameOf, pii) {
       return Promise.all(
         events.map(async (e) => {
-          const details = JSON.stringify(e.details ?? {});
+          const json = JSON.stringify(e.details ?? {});
+          // docs/ca.md, "Personal data": subjects in audit details show identifiers masked too.
+          const details = pii ? json : maskSubject(json)!;
           return { seq: e.seq, occurredAt: e.occurredAt, actor: await nameOf(e.actor), action: e.action, target: e.target, details: details === '{}' ? '' : details.length > 300 ? `${details.slice(0, 300)}…` : details };
         }),
       );

@@ -3,9 +3,10 @@ import { z } from 'zod';
 import { AppError } from '../../errors/app-error.js';
 import type { AccessTokenVerifier } from '../../auth/access-token-verifier.js';
 import type { CertificateRecord, CertificateRequestRecord } from '../../../ca/records.js';
-import { REVOCATION_REASONS } from '../../../ca/records.js';
+import { NAME_CONTROL_METHODS, REVOCATION_REASONS } from '../../../ca/records.js';
 import type { CertificateService } from '../../certificates/certificate-service.js';
 import type { RequestOutcome } from '../../certificates/registration-authority.js';
+import { PII_SCOPE, carriesIdentifier, looksLikeIdentifierSearch, maskCertificate, maskSubject } from '../../certificates/personal-data.js';
 import { actorOf, requireScopes } from '../middleware/koa-api-auth.js';
 import { requireContentType } from '../middleware/koa-body-limits.js';
 import { openApi, problemResponses } from './openapi-registry.js';
@@ -50,7 +51,13 @@ const RequestView = openApi.register(
     status: z.enum(['pending', 'approved', 'issued', 'rejected']),
     requestedBy: z.string(),
     approvalsRequired: z.number().int(),
-    approvals: z.array(z.object({ approver: z.string(), approvedAt: z.string() })),
+    approvals: z.array(
+      z.object({
+        approver: z.string(),
+        approvedAt: z.string(),
+        nameControl: z.array(z.object({ name: z.string(), method: z.string(), evidence: z.string() })).optional(),
+      }),
+    ),
     rejectReason: z.string().nullable(),
     certificateSerial: z.string().nullable(),
     predecessorSerial: z.string().nullable(),
@@ -117,6 +124,27 @@ const RevokeInput = openApi.register(
     .strict(),
 );
 
+const ApproveInput = openApi.register(
+  'ApproveInput',
+  z
+    .object({
+      nameControl: z
+        .array(
+          z
+            .object({
+              name: z.string().min(1).max(253),
+              method: z.enum(NAME_CONTROL_METHODS),
+              evidence: z.string().min(8).max(2000).meta({ description: 'what was checked and seen: the TXT record, the file URL, the zone registry ticket…' }),
+            })
+            .strict(),
+        )
+        .max(50)
+        .optional()
+        .meta({ description: 'how control of each DNS name of the request was checked (required for requests with DNS names; docs/ca.md, "Name policy")' }),
+    })
+    .strict(),
+);
+
 const CommentInput = z.object({ comment: z.string().max(1000).optional() }).strict();
 const RejectInput = z.object({ reason: z.string().min(1).max(1000) }).strict();
 const BulkRevokeInput = openApi.register(
@@ -145,7 +173,7 @@ export function requestView(r: CertificateRequestRecord): z.infer<typeof Request
     status: r.status,
     requestedBy: r.requestedBy,
     approvalsRequired: r.approvalsRequired,
-    approvals: r.approvals.map((a) => ({ approver: a.approver, approvedAt: a.approvedAt.toISOString() })),
+    approvals: r.approvals.map((a) => ({ approver: a.approver, approvedAt: a.approvedAt.toISOString(), ...(a.nameControl && { nameControl: a.nameControl }) })),
     rejectReason: r.rejectReason,
     certificateSerial: r.certificateSerial,
     predecessorSerial: r.predecessorSerial,
@@ -185,7 +213,7 @@ const json = (schema: z.ZodType) => ({ content: { 'application/json': { schema }
 openApi.registerPath({ method: 'post', path: '/api/v1/certificate-requests', summary: 'Submit a CSR under a profile (issued at once when the profile needs no approval)', security: [{ bearer: ['certs:request'] }], request: { body: json(RequestInput) }, responses: { 201: { description: 'request (and certificate when issued)', ...json(z.object({ request: RequestView, certificate: CertificateView.nullable() })) }, ...problemResponses(400, 401, 403, 409, 413, 415) } });
 openApi.registerPath({ method: 'get', path: '/api/v1/certificate-requests', summary: 'List requests', security: [{ bearer: ['certs:read'] }], request: { query: z.object({ status: z.enum(['pending', 'approved', 'issued', 'rejected']).optional() }) }, responses: { 200: { description: 'requests', ...json(z.object({ items: z.array(RequestView) })) }, ...problemResponses(401, 403) } });
 openApi.registerPath({ method: 'get', path: '/api/v1/certificate-requests/{id}', summary: 'One request', security: [{ bearer: ['certs:read'] }], request: { params: idParam }, responses: { 200: { description: 'request', ...json(RequestView) }, ...problemResponses(400, 401, 403, 404) } });
-openApi.registerPath({ method: 'post', path: '/api/v1/certificate-requests/{id}/approve', summary: 'Approve (dual control: distinct officers, never the requester)', security: [{ bearer: ['certs:approve'] }], request: { params: idParam }, responses: { 200: { description: 'request (and certificate when this approval completed it)', ...json(z.object({ request: RequestView, certificate: CertificateView.nullable() })) }, ...problemResponses(400, 401, 403, 404, 409) } });
+openApi.registerPath({ method: 'post', path: '/api/v1/certificate-requests/{id}/approve', summary: 'Approve (dual control: distinct officers, never the requester; the policy is checked again)', security: [{ bearer: ['certs:approve'] }], request: { params: idParam, body: { required: false, ...json(ApproveInput) } }, responses: { 200: { description: 'request (and certificate when this approval completed it)', ...json(z.object({ request: RequestView, certificate: CertificateView.nullable() })) }, ...problemResponses(400, 401, 403, 404, 409) } });
 openApi.registerPath({ method: 'post', path: '/api/v1/certificate-requests/{id}/reject', summary: 'Reject', security: [{ bearer: ['certs:approve'] }], request: { params: idParam, body: json(RejectInput) }, responses: { 200: { description: 'request', ...json(RequestView) }, ...problemResponses(400, 401, 403, 404, 409) } });
 openApi.registerPath({ method: 'get', path: '/api/v1/certificates', summary: 'Search the registry', security: [{ bearer: ['certs:read'] }], request: { query: SearchQuery }, responses: { 200: { description: 'a page of certificates', ...json(CertificatePage) }, ...problemResponses(400, 401, 403) } });
 openApi.registerPath({ method: 'get', path: '/api/v1/certificates/{serial}', summary: 'One certificate', security: [{ bearer: ['certs:read'] }], request: { params: serialParam }, responses: { 200: { description: 'certificate', ...json(CertificateView) }, ...problemResponses(400, 401, 403, 404) } });
@@ -205,9 +233,29 @@ export interface CertificatesRouterDeps {
 
 const noStore = (ctx: AppContext) => ctx.set('Cache-Control', 'no-store');
 
+/** docs/ca.md, "Personal data": identifiers in full only for a token with certs:read:pii. */
+const hasPii = (ctx: AppContext) => !!ctx.state.auth?.scopes.has(PII_SCOPE);
+const certificateFor = (ctx: AppContext, deps: CertificatesRouterDeps) => (c: CertificateRecord) => certificateView(hasPii(ctx) ? c : maskCertificate(c), deps.now());
+const requestFor = (ctx: AppContext) => (r: CertificateRequestRecord) => (hasPii(ctx) ? requestView(r) : { ...requestView(r), subject: maskSubject(r.subjectDn)! });
+
+/** A read that showed identifiers in full is audited (who looked up whom). */
+async function auditPiiRead(ctx: AppContext, deps: CertificatesRouterDeps, records: CertificateRecord[], query?: Record<string, unknown>): Promise<void> {
+  if (!hasPii(ctx)) return;
+  const shown = records.filter(carriesIdentifier).map((c) => c.serial);
+  if (shown.length || query) await deps.certificates.recordPiiRead(actorOf(ctx.state), { serials: shown, query });
+}
+
+/** Looking a person up by number tells whether they hold a certificate: it needs the scope too. */
+function requirePiiToSearch(ctx: AppContext, q: { nationalId?: string; taxCode?: string; q?: string }): void {
+  if (hasPii(ctx)) return;
+  if (q.nationalId || q.taxCode || looksLikeIdentifierSearch(q.q)) {
+    throw new AppError('forbidden', `searching by a national ID, tax code or other identifier number needs the scope ${PII_SCOPE}`, { error: 'insufficient_scope', requiredScopes: [PII_SCOPE] });
+  }
+}
+
 /** A request, and its certificate when the request was issued at once (no approval needed). */
-async function outcomeView(deps: CertificatesRouterDeps, outcome: RequestOutcome) {
-  return { request: requestView(outcome.request), certificate: outcome.issued ? certificateView(await deps.certificates.ca.certificate(outcome.issued.serial, outcome.issued.issuerId), deps.now()) : null };
+async function outcomeView(ctx: AppContext, deps: CertificatesRouterDeps, outcome: RequestOutcome) {
+  return { request: requestFor(ctx)(outcome.request), certificate: outcome.issued ? certificateFor(ctx, deps)(await deps.certificates.ca.certificate(outcome.issued.serial, outcome.issued.issuerId)) : null };
 }
 
 const submitRequest = (deps: CertificatesRouterDeps) =>
@@ -218,29 +266,30 @@ const submitRequest = (deps: CertificatesRouterDeps) =>
     ctx.status = 201;
     ctx.set('Location', `/api/v1/certificate-requests/${outcome.request.id}`);
     noStore(ctx);
-    ctx.body = await outcomeView(deps, outcome);
+    ctx.body = await outcomeView(ctx, deps, outcome);
   };
 
 const listRequests = (deps: CertificatesRouterDeps) =>
   async function listRequests(ctx: AppContext) {
     const { status } = validate(z.object({ status: z.enum(['pending', 'approved', 'issued', 'rejected']).optional() }), ctx.query, 'query');
     noStore(ctx);
-    ctx.body = { items: (await deps.certificates.ra.list(status)).map(requestView) };
+    ctx.body = { items: (await deps.certificates.ra.list(status)).map(requestFor(ctx)) };
   };
 
 const getRequest = (deps: CertificatesRouterDeps) =>
   async function getRequest(ctx: AppContext) {
     const { id } = validate(idParam, ctx.params, 'query');
     noStore(ctx);
-    ctx.body = requestView(await deps.certificates.ra.get(id));
+    ctx.body = requestFor(ctx)(await deps.certificates.ra.get(id));
   };
 
 const approveRequest = (deps: CertificatesRouterDeps) =>
   async function approveRequest(ctx: AppContext) {
     const { id } = validate(idParam, ctx.params, 'query');
-    const outcome = await deps.certificates.ra.approve(actorOf(ctx.state), id);
+    const { nameControl } = validate(ApproveInput, ctx.request.body ?? {}, 'body');
+    const outcome = await deps.certificates.ra.approve(actorOf(ctx.state), id, nameControl);
     noStore(ctx);
-    ctx.body = await outcomeView(deps, outcome);
+    ctx.body = await outcomeView(ctx, deps, outcome);
   };
 
 const rejectRequest = (deps: CertificatesRouterDeps) =>
@@ -248,20 +297,23 @@ const rejectRequest = (deps: CertificatesRouterDeps) =>
     const { id } = validate(idParam, ctx.params, 'query');
     const { reason } = validate(RejectInput, ctx.request.body, 'body');
     noStore(ctx);
-    ctx.body = requestView(await deps.certificates.ra.reject(actorOf(ctx.state), id, reason));
+    ctx.body = requestFor(ctx)(await deps.certificates.ra.reject(actorOf(ctx.state), id, reason));
   };
 
 const searchCertificates = (deps: CertificatesRouterDeps) =>
   async function searchCertificates(ctx: AppContext) {
     const q = validate(SearchQuery, ctx.query, 'query');
+    requirePiiToSearch(ctx, q);
     const page = await deps.certificates.search({ text: q.q, nationalId: q.nationalId, taxCode: q.taxCode, agency: q.agency, status: q.status, profileId: q.profile, issuerId: q.issuer, expiresWithinDays: q.expiresWithinDays, limit: q.limit, offset: q.offset });
     noStore(ctx);
-    ctx.body = { items: page.items.map((c) => certificateView(c, deps.now())), total: page.total, limit: q.limit, offset: q.offset };
+    await auditPiiRead(ctx, deps, page.items, q.nationalId || q.taxCode || looksLikeIdentifierSearch(q.q) ? { nationalId: q.nationalId, taxCode: q.taxCode, q: q.q } : undefined);
+    ctx.body = { items: page.items.map(certificateFor(ctx, deps)), total: page.total, limit: q.limit, offset: q.offset };
   };
 
 const bulkRevoke = (deps: CertificatesRouterDeps) =>
   async function bulkRevoke(ctx: AppContext) {
     const input = validate(BulkRevokeInput, ctx.request.body, 'body');
+    requirePiiToSearch(ctx, input);
     noStore(ctx);
     ctx.body = await deps.certificates.bulkRevoke(actorOf(ctx.state), { agency: input.agency, nationalId: input.nationalId, taxCode: input.taxCode }, input.reason, input.comment);
   };
@@ -285,7 +337,8 @@ const getCertificate = (deps: CertificatesRouterDeps) =>
       return;
     }
     noStore(ctx);
-    ctx.body = certificateView(cert, deps.now());
+    await auditPiiRead(ctx, deps, [cert]);
+    ctx.body = certificateFor(ctx, deps)(cert);
   };
 
 const getChain = (deps: CertificatesRouterDeps) =>
@@ -313,7 +366,7 @@ const changeStatus = (deps: CertificatesRouterDeps, action: 'revoke' | 'hold' | 
       comment: input.comment,
     });
     noStore(ctx);
-    ctx.body = certificateView(updated, deps.now());
+    ctx.body = certificateFor(ctx, deps)(updated);
   };
 
 /** The registry and the RA over REST (/api/v1); least-privilege scopes per operation. */

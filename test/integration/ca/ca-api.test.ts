@@ -35,8 +35,9 @@ function conforms(schemaName: string, body: unknown): void {
 beforeAll(async () => {
   t = await startTestService();
   requester = await apiClient(t, 'ra-portal', ['certs:request', 'certs:read']);
-  officer1 = await apiClient(t, 'officer-one', ['certs:approve', 'certs:read']);
-  officer2 = await apiClient(t, 'officer-two', ['certs:approve', 'certs:read']);
+  // RA officers read identifiers in full (certs:read:pii); the document system sees them masked.
+  officer1 = await apiClient(t, 'officer-one', ['certs:approve', 'certs:read', 'certs:read:pii']);
+  officer2 = await apiClient(t, 'officer-two', ['certs:approve', 'certs:read', 'certs:read:pii']);
   revoker = await apiClient(t, 'revocation-desk', ['certs:revoke', 'certs:read']);
   reader = await apiClient(t, 'document-system', ['certs:read']);
   dir = tmp();
@@ -135,10 +136,15 @@ describe('issuance under each profile', () => {
     expect((own.body as { detail: string }).detail).toContain('nobody approves their own request');
   });
 
-  it('issues a TLS server certificate at once (no approval) and serves its chain as PKCS#7', async () => {
+  it('issues a TLS server certificate after an officer checked control of the name, and serves its chain as PKCS#7', async () => {
     const submitted = await requester.call('POST', '/api/v1/certificate-requests', { csr: opensslCsr(), profile: 'tls-server', ...tlsHolder('dichvucong.soctrang.gov.vn') });
     expect(submitted.status).toBe(201);
-    const cert = (submitted.body as { certificate: { serial: string } }).certificate;
+    const id = (submitted.body as { request: { id: string } }).request.id;
+    const nameControl = [{ name: 'dichvucong.soctrang.gov.vn', method: 'agency-zone-record', evidence: 'zone soctrang.gov.vn delegated to the department, ticket 2026-118' }];
+    const approved = await officer1.call('POST', `/api/v1/certificate-requests/${id}/approve`, { nameControl });
+    expect(approved.status).toBe(200);
+    conforms('CertificateRequest', (approved.body as { request: unknown }).request);
+    const cert = (approved.body as { certificate: { serial: string } }).certificate;
     const leaf = await pemOf(cert.serial);
     expect(run('openssl', ['verify', '-x509_strict', '-purpose', 'sslserver', '-CAfile', rootPem, '-untrusted', issuingPem, leaf]).out).toContain(': OK');
     const chain = await reader.call('GET', `/api/v1/certificates/${cert.serial}/chain`);
@@ -266,7 +272,7 @@ describe('revocation, hold and release as relying parties see them', () => {
     expect((await revoker.call('POST', `/api/v1/certificates/${held}/revoke`, { reason: 'superseded' })).status).toBe(409);
 
     const actions = (await t.service.audit.list({ target: `certificate:${held}` })).map((e) => e.action).reverse();
-    expect(actions).toEqual(['certificate.issue', 'certificate.hold', 'certificate.release', 'certificate.revoke']);
+    expect(actions).toEqual(['certificate.issue', 'certificate.hold', 'certificate.release', 'certificate.revoke', 'key.block']);
   });
 
   it('revokes every certificate of an agency in bulk', async () => {
@@ -291,7 +297,8 @@ describe('revocation, hold and release as relying parties see them', () => {
 describe('the registry', () => {
   it('searches by national ID, status and expiry window, paginated', async () => {
     const serial = await issueOfficial('094185000901');
-    const byId = await reader.call('GET', '/api/v1/certificates?nationalId=094185000901');
+    expect((await reader.call('GET', '/api/v1/certificates?nationalId=094185000901')).status).toBe(403);
+    const byId = await officer1.call('GET', '/api/v1/certificates?nationalId=094185000901');
     expect((byId.body as { items: Array<{ serial: string }> }).items.map((c) => c.serial)).toEqual([serial]);
     const soon = await reader.call('GET', '/api/v1/certificates?expiresWithinDays=40');
     // Only the 30-day OCSP signer expires that soon.

@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createTestDatabase, type TestDatabase } from '../../support/test-db.js';
 import { childEnv, repoRoot } from '../../support/run-cli.js';
-import { startTestService, TEST_PASSPHRASE, type TestService } from '../../support/test-app.js';
+import { startTestService, TEST_PASSPHRASE, TLS_AT_ONCE, type TestService } from '../../support/test-app.js';
 import { csrFor } from '../../../src/dev/seed-registry.js';
 import { verifyChain } from '../../../src/audit/audit-chain.js';
 import { createService } from '../../../src/service/service.js';
@@ -18,7 +18,7 @@ const tls = (host: string) => ({ subject: { C: 'VN', O: 'SỞ THÔNG TIN VÀ TRU
 describe(`concurrency (${process.env.DATABASE_URL ? 'PostgreSQL' : 'embedded'})`, () => {
   let t: TestService;
   beforeAll(async () => {
-    t = await startTestService();
+    t = await startTestService({ env: TLS_AT_ONCE });
   });
   afterAll(async () => {
     await t?.close();
@@ -62,7 +62,7 @@ describe(`a crash during bulk issuance (${process.env.DATABASE_URL ? 'PostgreSQL
 
   it('SIGKILL mid-way: every certificate returned to a caller is in the registry, serials unique, audit intact', async () => {
     const script = fileURLToPath(new URL('../../support/bulk-issue.ts', import.meta.url));
-    const child = spawn(process.execPath, ['--import', 'tsx', script, '500'], { cwd: repoRoot, env: childEnv({ ...db.env, DATA_DIR: dataDir, PUBLIC_URL: 'http://127.0.0.1:9' }), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', script, '500'], { cwd: repoRoot, env: childEnv({ ...db.env, ...TLS_AT_ONCE, DATA_DIR: dataDir, PUBLIC_URL: 'http://127.0.0.1:9' }), stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     child.stderr.on('data', (c: Buffer) => (err += c.toString()));

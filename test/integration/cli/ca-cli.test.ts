@@ -40,8 +40,29 @@ afterAll(async () => {
 });
 
 describe('CA from the command line', () => {
+  it('refuses `ca init` without the operator\'s policy arc outside --dev (docs/ca.md, "Policy OIDs")', async () => {
+    const refused = await runCli(['ca', 'init'], env);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('CA_POLICY_ARC is not set');
+    const huge = await runCli(['ca', 'init'], { ...env, CA_POLICY_ARC: '2.25.56854016832270053123992136246094587978' });
+    expect(huge.code).not.toBe(0);
+    expect(huge.stderr).toMatch(/ca\.policyArc|CA_POLICY_ARC/);
+    expect(huge.stderr).toContain('below 2^31');
+  });
+
+  it('refuses `ca init` and `ca rotate` with localhost CRL/OCSP URLs unless --dev (docs/ca.md, "URL settings")', async () => {
+    for (const args of [['ca', 'init'], ['ca', 'rotate']]) {
+      const local = await runCli(args, { ...env, CA_POLICY_ARC: '2.999.42', PUBLIC_URL: 'http://localhost:3000' });
+      expect(local.code).toBe(2);
+      expect(local.stderr).toContain('the CRL/OCSP/AIA URLs would be http://localhost:3000');
+    }
+    const https = await runCli(['ca', 'init'], { ...env, CA_POLICY_ARC: '2.999.42', PKI_BASE_URL: 'https://pki.soctrang.gov.vn' });
+    expect(https.code).not.toBe(0);
+    expect(https.stderr).toContain('expected a plain http:// URL');
+  });
+
   it('certifies the issuing CA by an external root and issues under it', async () => {
-    const created = json<{ issuerId: string; csr: string }>(await runCli(['ca', 'init', '--external-root', '--json'], env));
+    const created = json<{ issuerId: string; csr: string }>(await runCli(['ca', 'init', '--external-root', '--json'], { ...env, CA_POLICY_ARC: '2.999.42' }));
     writeFileSync(join(dir, 'issuing.csr'), created.csr);
     // The external root (OpenSSL here; the government CA in production) signs the request.
     run('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-384', '-nodes', '-keyout', join(dir, 'root.key'), '-out', join(dir, 'root.pem'), '-days', '3650', '-subj', '/C=VN/O=Ban Cơ yếu Chính phủ (thử nghiệm)/CN=RootCA thử nghiệm', '-utf8', '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign']);

@@ -45,7 +45,7 @@ beforeAll(async () => {
   await t.close();
   dir = tmp('tinnhiem-root-key-');
   dataDir = t.env.DATA_DIR ?? dir;
-  env = { ...t.env, DATA_DIR: dataDir, MASTER_PASSPHRASE: MASTER, PUBLIC_URL: 'http://pki.soctrang.gov.vn' };
+  env = { ...t.env, DATA_DIR: dataDir, MASTER_PASSPHRASE: MASTER, PUBLIC_URL: 'http://pki.soctrang.gov.vn', CA_POLICY_ARC: '2.999.42' };
   rootFile = join(dir, 'root-passphrase');
   writeFileSync(rootFile, `${ROOT}\n`, { mode: 0o600 });
   expect((await runCli(['init'], env)).code).toBe(0);

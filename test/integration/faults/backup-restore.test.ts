@@ -20,7 +20,7 @@ import { createService, type Service } from '../../../src/service/service.js';
 import { verifyChain } from '../../../src/audit/audit-chain.js';
 import { csrFor } from '../../../src/dev/seed-registry.js';
 import { describeWithPrivatePostgres, PG_BIN as BIN, startPrivatePostgres, type PrivatePostgres } from '../../support/private-postgres.js';
-import { memoryLogger, startTestService, TEST_PASSPHRASE, type TestService } from '../../support/test-app.js';
+import { memoryLogger, startTestService, TEST_PASSPHRASE, TLS_AT_ONCE, type TestService } from '../../support/test-app.js';
 import { createPostgresDatabase, type TestDatabase } from '../../support/test-db.js';
 import { firstStatus, issueLeaf, ocspFiles, requestFor } from '../ocsp/ocsp-support.js';
 
@@ -48,7 +48,7 @@ describeWithPrivatePostgres()('backup and restore of the database and the keys',
   });
 
   it('pg_dump + tar of DATA_DIR/keys, restored elsewhere: the service comes up with everything', async () => {
-    original = await startTestService({ database });
+    original = await startTestService({ database, env: TLS_AT_ONCE });
     const files = await ocspFiles(original.service);
     const issuerDer = (await original.service.certificates.ca.issuers()).find((i) => i.id === files.issuerId)!.certificate!;
     const kept = await issueLeaf(original.service, files, `backup-kept-${randomBytes(2).toString('hex')}`);
@@ -78,7 +78,7 @@ describeWithPrivatePostgres()('backup and restore of the database and the keys',
     await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     const { log } = memoryLogger('warn');
-    restored = await createService(loadConfig({ env: { DATABASE_URL: restoredUrl, DATA_DIR: newDataDir, PUBLIC_URL: url } }), { log, masterPassphrase: TEST_PASSPHRASE, purpose: 'test' });
+    restored = await createService(loadConfig({ env: { ...TLS_AT_ONCE, DATABASE_URL: restoredUrl, DATA_DIR: newDataDir, PUBLIC_URL: url } }), { log, masterPassphrase: TEST_PASSPHRASE, purpose: 'test' });
     handler = restored.handler;
 
     // The registry and its statuses, answered by OCSP with the restored signer key.

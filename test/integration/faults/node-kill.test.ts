@@ -15,7 +15,7 @@ import { createService } from '../../../src/service/service.js';
 import { csrFor } from '../../../src/dev/seed-registry.js';
 import { runCli } from '../../support/run-cli.js';
 import { startServerProcess, type ServerProcess } from '../../support/serve-process.js';
-import { memoryLogger, TEST_PASSPHRASE } from '../../support/test-app.js';
+import { memoryLogger, TEST_PASSPHRASE, TLS_AT_ONCE } from '../../support/test-app.js';
 import { createTestDatabase, type TestDatabase } from '../../support/test-db.js';
 
 const serveScript = fileURLToPath(new URL('../../support/serve-slow.ts', import.meta.url));
@@ -50,7 +50,7 @@ describe(`a node SIGKILLed mid-issuance (${kind})`, () => {
     database = await createTestDatabase();
     await database.close();
     const dataDir = database.env.DATA_DIR ?? mkdtempSync(join(tmpdir(), 'tinnhiem-kill-'));
-    env = { ...database.env, DATA_DIR: dataDir, PUBLIC_URL: 'http://127.0.0.1:9' };
+    env = { ...database.env, ...TLS_AT_ONCE, DATA_DIR: dataDir, PUBLIC_URL: 'http://127.0.0.1:9' };
     // The installation, its CA and a portal that may request TLS certificates (no approval).
     const { log } = memoryLogger('warn');
     const service = await createService(loadConfig({ env }), { log, database: database.target, masterPassphrase: TEST_PASSPHRASE, initialise: true, devCa: true, keyKdfIterations: 10_000, purpose: 'test' });

@@ -19,7 +19,7 @@ import { csrFor } from '../../../src/dev/seed-registry.js';
 import { Browser, codeLogin, discover } from '../../support/oidc-rp.js';
 import { roundRobinProxy, type RoundRobinProxy } from '../../support/test-servers.js';
 import { startServerProcess, type ServerProcess } from '../../support/serve-process.js';
-import { memoryLogger, TEST_PASSPHRASE } from '../../support/test-app.js';
+import { memoryLogger, TEST_PASSPHRASE, TLS_AT_ONCE } from '../../support/test-app.js';
 import { createTestDatabase, usingPostgres, type TestDatabase } from '../../support/test-db.js';
 import { firstStatus, requestFor } from '../ocsp/ocsp-support.js';
 
@@ -65,7 +65,7 @@ async function ocsp(url: string, serial: string, form: 'get' | 'post' | 'sha256'
     await database.close();
     // One DATA_DIR for the three: the CA and OCSP signer key files (on one machine; on several,
     // the same files or the HSM, docs/deployment.md).
-    const env = { ...database.env, DATA_DIR: mkdtempSync(join(tmpdir(), 'tinnhiem-three-')), PUBLIC_URL: proxy.url };
+    const env = { ...database.env, ...TLS_AT_ONCE, DATA_DIR: mkdtempSync(join(tmpdir(), 'tinnhiem-three-')), PUBLIC_URL: proxy.url };
     // The installation, CA, clients and an official, made once as an operator would.
     const { log } = memoryLogger('warn');
     const service = await createService(loadConfig({ env }), { log, database: database.target, masterPassphrase: TEST_PASSPHRASE, initialise: true, devCa: true, keyKdfIterations: 10_000, purpose: 'test' });

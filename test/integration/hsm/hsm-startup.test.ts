@@ -26,7 +26,7 @@ beforeAll(async () => {
   await db.close();
   token = await createSoftHsmToken('tinnhiem-startup');
   // CA_KEY_STORE stays `file`: the --key-store option chooses the token for this hierarchy.
-  env = { ...db.env, DATA_DIR: db.env.DATA_DIR ?? tmp('tinnhiem-hsm-cli-'), MASTER_PASSPHRASE: 'hsm-cli-test-passphrase', PORT: '0', ...token.env, CA_KEY_STORE: 'file' };
+  env = { ...db.env, DATA_DIR: db.env.DATA_DIR ?? tmp('tinnhiem-hsm-cli-'), MASTER_PASSPHRASE: 'hsm-cli-test-passphrase', PORT: '0', ...token.env, CA_KEY_STORE: 'file', CA_POLICY_ARC: '2.999.42', PKI_BASE_URL: 'http://pki.soctrang.gov.vn' };
   expect((await runCli(['init'], env, 150_000)).code).toBe(0);
 }, 180_000);
 afterAll(async () => {

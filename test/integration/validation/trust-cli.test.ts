@@ -19,7 +19,7 @@ beforeAll(async () => {
   expect((await runCli(['init'], env)).code).toBe(0);
   // The root key is sealed with its own passphrase (docs/ca.md, "The root key").
   writeFileSync(join(dir, 'root-passphrase'), 'trust-cli-root-passphrase\n', { mode: 0o600 });
-  expect((await runCli(['ca', 'init', '--root-passphrase-file', join(dir, 'root-passphrase')], env)).code).toBe(0);
+  expect((await runCli(['ca', 'init', '--root-passphrase-file', join(dir, 'root-passphrase'), '--dev'], env)).code).toBe(0);
 });
 afterAll(async () => {
   await t?.destroy();

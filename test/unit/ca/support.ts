@@ -10,7 +10,7 @@ import type { Issuer } from '../../../ca/issuance/issuer.js';
 import { newSerial } from '../../../ca/issuance/serial.js';
 import { FileKeyStore } from '../../../ca/keys/file-key-store.js';
 import type { KeySpec, SigningKey } from '../../../ca/keys/key-store.js';
-import { getProfile, loadProfiles, type Profile, type Profiles } from '../../../ca/profiles/profile.js';
+import { getProfile, loadProfiles, withOperatorSettings, type Profile, type Profiles } from '../../../ca/profiles/profile.js';
 
 export const publicUrl = 'https://pki.soctrang.gov.vn';
 /** Fixed times: the code under test never reads the clock. */
@@ -60,10 +60,13 @@ export interface HierarchyOptions {
   issuingSpec?: KeySpec;
   /** Peer tests pass the real time: OpenSSL and GnuTLS check validity against their own clock. */
   now?: Date;
+  /** CA_ISSUING_NAME_CONSTRAINTS: the issuing CA permits only the profiles' DNS zones. */
+  issuingNameConstraints?: boolean;
 }
 
-export async function makeHierarchy({ rootSpec = { type: 'ec', curve: 'P-384' }, issuingSpec = { type: 'ec', curve: 'P-256' }, now = t0 }: HierarchyOptions = {}): Promise<Hierarchy> {
-  const profiles = await loadProfiles();
+export async function makeHierarchy({ rootSpec = { type: 'ec', curve: 'P-384' }, issuingSpec = { type: 'ec', curve: 'P-256' }, now = t0, issuingNameConstraints = false }: HierarchyOptions = {}): Promise<Hierarchy> {
+  // The demo province's zone, as `serve --dev` configures it (docs/ca.md, "Name policy").
+  const profiles = withOperatorSettings(await loadProfiles(), { dnsSuffixes: { 'tls-server': ['soctrang.gov.vn'] }, issuingNameConstraints });
   const store = keyStore();
   const rootKey = await store.generate(rootSpec, 'root');
   const root = await createRootCertificate({

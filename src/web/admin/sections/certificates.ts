@@ -7,6 +7,7 @@ import { sendPage } from '../../views/html.js';
 import { certificatePage, certificatesPage, type CertDetail, type CertFilters } from '../views/certificate-pages.js';
 import { can, endEntityProfiles, redirect, type AdminConsole, type Officer } from '../admin-console.js';
 import { confirmed, parseForm, readForm, steppedUp } from '../admin-forms.js';
+import { looksLikeIdentifierSearch, maskCertificate, maskSubject } from '../../../certificates/personal-data.js';
 
 const SERIAL = /^[0-9a-fA-F:]{1,64}$/;
 const PAGE_SIZE = 50;
@@ -33,6 +34,11 @@ const searchCertificates = (c: AdminConsole) =>
     const days = /^\d{1,4}$/.test(filters.expiresWithinDays!) ? Number(filters.expiresWithinDays) : undefined;
     const offset = /^\d{1,7}$/.test(q('offset')) ? Number(q('offset')) : 0;
     const limit = PAGE_SIZE;
+    const pii = can(o, 'pii');
+    // Looking a person up by number tells whether they hold a certificate (docs/ca.md, "Personal data").
+    if (!pii && (filters.nationalId || filters.taxCode || looksLikeIdentifierSearch(filters.q))) {
+      throw new AppError('forbidden', 'searching by a national ID, tax code or other identifier number needs the scope certs:read:pii (RA officers, administrators)');
+    }
     const result = await c.deps.certificates.search({ text: filters.q || undefined, nationalId: filters.nationalId || undefined, taxCode: filters.taxCode || undefined, agency: filters.agency || undefined, status, profileId: filters.profile || undefined, expiresWithinDays: days, limit, offset });
     const now = c.deps.now();
     sendPage(
@@ -41,7 +47,7 @@ const searchCertificates = (c: AdminConsole) =>
       certificatesPage(c.frame(ctx, o, 'certificates'), {
         filters,
         profiles: endEntityProfiles(c),
-        rows: result.items.map((x) => ({ serial: x.serial, holderName: x.holderName, subject: x.subjectDn, agency: x.agency, profile: x.profileId, status: statusOf(x, now), notAfter: x.notAfter })),
+        rows: result.items.map((x) => ({ serial: x.serial, holderName: x.holderName, subject: pii ? x.subjectDn : maskSubject(x.subjectDn), agency: x.agency, profile: x.profileId, status: statusOf(x, now), notAfter: x.notAfter })),
         total: result.total,
         offset,
         limit,
@@ -68,7 +74,8 @@ async function chainOf(c: AdminConsole, cert: CertificateRecord): Promise<CertDe
 
 const showCertificate = (c: AdminConsole) =>
   async function showCertificate(ctx: AppContext, o: Officer) {
-    const cert = await certificateParam(c, ctx);
+    const pii = can(o, 'pii');
+    const cert = pii ? await certificateParam(c, ctx) : maskCertificate(await certificateParam(c, ctx));
     const nameOf = c.names();
     const chain = await chainOf(c, cert);
     const audit = c.deps.audit;
@@ -92,7 +99,7 @@ const showCertificate = (c: AdminConsole) =>
       revokedAt: cert.revokedAt,
       reason: cert.revocationReason,
       chain,
-      history: await c.auditRows(history, nameOf),
+      history: await c.auditRows(history, nameOf, pii),
       requestId: cert.requestId,
     };
     sendPage(ctx, 200, certificatePage(c.frame(ctx, o, 'certificates'), detail, { canChange: can(o, 'revoke'), reasons: REVOCATION_REASONS.filter((r) => r !== 'certificateHold') }));

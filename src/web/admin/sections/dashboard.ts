@@ -2,6 +2,7 @@ import type Router from '@koa/router';
 import type { AppContext, AppState } from '../../context.js';
 import { sendPage } from '../../views/html.js';
 import { dashboardPage } from '../views/dashboard-page.js';
+import { maskSubject } from '../../../certificates/personal-data.js';
 import { can, endEntityProfiles, type AdminConsole, type Officer } from '../admin-console.js';
 
 
@@ -26,8 +27,8 @@ const showDashboard = (c: AdminConsole) =>
         byStatus,
         byProfile: [...byProfile].map(([profile, counts]) => ({ profile, counts })),
         expiring,
-        pending: await Promise.all(pending.map(async (r) => ({ id: r.id, subject: r.subjectDn, profile: r.profileId, requestedBy: await nameOf(r.requestedBy), createdAt: r.createdAt, approvals: r.approvals.length, required: r.approvalsRequired }))),
-        recent: await c.auditRows(recent, nameOf),
+        pending: await Promise.all(pending.map(async (r) => ({ id: r.id, subject: can(o, 'pii') ? r.subjectDn : maskSubject(r.subjectDn)!, profile: r.profileId, requestedBy: await nameOf(r.requestedBy), createdAt: r.createdAt, approvals: r.approvals.length, required: r.approvalsRequired }))),
+        recent: await c.auditRows(recent, nameOf, can(o, 'pii')),
         canApprove: can(o, 'approve'),
       }),
     );

@@ -2,11 +2,12 @@ import type Router from '@koa/router';
 import { z } from 'zod';
 import { AppError, asAppError } from '../../../errors/app-error.js';
 import type { AppContext, AppState } from '../../context.js';
-import type { RequestStatus } from '../../../../ca/records.js';
+import { NAME_CONTROL_METHODS, type NameControlEvidence, type RequestStatus } from '../../../../ca/records.js';
 import type { SubmitInput } from '../../../certificates/registration-authority.js';
 import { sendPage } from '../../views/html.js';
 import { at } from '../admin-messages.js';
 import { requestPage, requestsPage, type RequestFormValues } from '../views/request-pages.js';
+import { maskSubject } from '../../../certificates/personal-data.js';
 import { can, endEntityProfiles, redirect, UUID, type AdminConsole, type Officer } from '../admin-console.js';
 import { confirmed, parseForm, readForm, readUpload, steppedUp, trimmed } from '../admin-forms.js';
 
@@ -19,6 +20,17 @@ const UID_TYPES = ['CCCD', 'CMND', 'HC', 'MST', 'MNS'];
 const RequestFields = z.object({ profile: trimmed, csrPem: trimmed, cn: trimmed, uidType: trimmed, uidValue: trimmed, o: trimmed, ou: trimmed, l: trimmed, email: trimmed });
 /** The holder's identifier type (CCCD when none is chosen). */
 const HolderFields = z.object({ uidType: trimmed.refine((t) => !t || UID_TYPES.includes(t), 'unknown identifier type') });
+/** The name-control fields of the approve form (`ncName<i>`, `ncMethod<i>`, `ncEvidence<i>`); the RA checks them. */
+function nameControlOf(form: URLSearchParams): NameControlEvidence[] {
+  const evidence: NameControlEvidence[] = [];
+  for (let i = 0; i < 50 && form.has(`ncName${i}`); i++) {
+    const method = form.get(`ncMethod${i}`) ?? '';
+    if (!(NAME_CONTROL_METHODS as readonly string[]).includes(method)) throw new AppError('validationFailed', `name-control: unknown method "${method}"`);
+    evidence.push({ name: form.get(`ncName${i}`)!, method: method as NameControlEvidence['method'], evidence: (form.get(`ncEvidence${i}`) ?? '').slice(0, 2000) });
+  }
+  return evidence;
+}
+
 const RejectForm = z.object({
   reason: z
     .string()
@@ -37,7 +49,7 @@ async function renderRequests(c: AdminConsole, ctx: AppContext, o: Officer, extr
     ctx,
     extra.status ?? 200,
     requestsPage(c.frame(ctx, o, 'requests', { error: extra.error }), {
-      rows: await Promise.all(rows.map(async (r) => ({ id: r.id, subject: r.subjectDn, profile: r.profileId, requestedBy: await nameOf(r.requestedBy), createdAt: r.createdAt, approvals: r.approvals.length, required: r.approvalsRequired, status: r.status }))),
+      rows: await Promise.all(rows.map(async (r) => ({ id: r.id, subject: can(o, 'pii') ? r.subjectDn : maskSubject(r.subjectDn)!, profile: r.profileId, requestedBy: await nameOf(r.requestedBy), createdAt: r.createdAt, approvals: r.approvals.length, required: r.approvalsRequired, status: r.status }))),
       status,
       profiles: endEntityProfiles(c),
       canRequest: can(o, 'request'),
@@ -93,7 +105,7 @@ const showRequest = (c: AdminConsole) =>
     const nameOf = c.names();
     const detail = {
       id: r.id,
-      subject: r.subjectDn,
+      subject: can(o, 'pii') ? r.subjectDn : maskSubject(r.subjectDn)!,
       profile: r.profileId,
       status: r.status,
       requestedBy: await nameOf(r.requestedBy),
@@ -104,7 +116,8 @@ const showRequest = (c: AdminConsole) =>
       certificateSerial: r.certificateSerial,
       ownRequest: r.requestedBy === o.actor,
       approvedByMe: r.approvals.some((a) => a.approver === o.actor),
-      history: await c.auditRows(await c.deps.audit.list({ target: `request:${r.id}`, limit: 100 }), nameOf),
+      dnsNames: ((r.holder as { dnsNames?: string[] }).dnsNames ?? []).slice(0, 50),
+      history: await c.auditRows(await c.deps.audit.list({ target: `request:${r.id}`, limit: 100 }), nameOf, can(o, 'pii')),
     };
     sendPage(ctx, 200, requestPage(c.frame(ctx, o, 'requests'), detail, { canApprove: can(o, 'approve') }));
   };
@@ -116,7 +129,7 @@ const approveRequest = (c: AdminConsole) =>
     const r = await requestParam(c, ctx);
     if (!steppedUp(ctx, o, `/admin/requests/${r.id}`)) return;
     confirmed(o, form);
-    const outcome = await c.deps.certificates.ra.approve(o.actor, r.id);
+    const outcome = await c.deps.certificates.ra.approve(o.actor, r.id, nameControlOf(form));
     redirect(ctx, outcome.issued ? `/admin/certificates/${outcome.issued.serial}?done=issued` : `/admin/requests/${r.id}?done=approved`);
   };
 

@@ -1,4 +1,5 @@
 import { html, type Raw } from '../../views/html.js';
+import { NAME_CONTROL_METHODS } from '../../../../ca/records.js';
 import { at, type AdminMessageKey } from '../admin-messages.js';
 import { auditTable, confirmBox, csrfField, fmt, input, layout, reqBadge, select, type AuditRow, type Frame } from './admin-layout.js';
 
@@ -77,7 +78,20 @@ export interface RequestDetail {
   certificateSerial: string | null;
   ownRequest: boolean;
   approvedByMe: boolean;
+  /** DNS names whose control the approving officer must record (docs/ca.md, "Name policy"). */
+  dnsNames: string[];
   history: AuditRow[];
+}
+
+/** One method and one piece of evidence per DNS name of the request. */
+function nameControlFields(f: Frame, names: string[]): Raw | string {
+  if (!names.length) return '';
+  const methods = NAME_CONTROL_METHODS.map((m) => [m, m] as [string, string]);
+  return html`<fieldset><legend>${at(f.lang, 'req.nameControl')}</legend>${names.map(
+    (name, i) => html`<p class="mono">${name}</p><input type="hidden" name="ncName${i}" value="${name}">
+${select(`nc-method-${i}`, `ncMethod${i}`, at(f.lang, 'req.nameControl.method'), methods)}
+${input(`nc-evidence-${i}`, `ncEvidence${i}`, at(f.lang, 'req.nameControl.evidence'), '', html`required minlength="8" maxlength="2000"`)}`,
+  )}</fieldset>`;
 }
 
 export function requestPage(f: Frame, r: RequestDetail, p: { canApprove: boolean }): string {
@@ -97,7 +111,7 @@ ${r.certificateSerial ? html`<dt>${at(lang, 'req.certificate')}</dt><dd><a class
 <p class="dual">${at(lang, 'req.dual', { required: r.required, count: r.approvals.length })}</p>
 ${open && p.canApprove ? html`<section aria-labelledby="decide"><h2 id="decide">${at(lang, 'req.approve')} / ${at(lang, 'req.reject')}</h2>
 ${r.ownRequest ? html`<p class="own" id="own-request">${at(lang, 'req.ownRequest')}</p>` : r.approvedByMe ? html`<p class="own">${at(lang, 'req.alreadyApproved')}</p>` : html`<form method="post" action="/admin/requests/${r.id}/approve">
-${csrfField(f)}
+${csrfField(f)}${nameControlFields(f, r.dnsNames)}
 ${confirmBox(f, 'approve-confirm')}
 <button type="submit">${at(lang, 'req.approve')}</button>
 </form>`}

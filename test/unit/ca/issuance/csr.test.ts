@@ -49,7 +49,7 @@ describeWithProgram('openssl', 'openssl')('parseCsr', () => {
   it('refuses subjectAltName types the CA does not issue, and unsupported subject attributes', () => {
     const ip = parseCsr(opensslCsr(ec, '/CN=x', ['-addext', 'subjectAltName=IP:10.0.0.1']));
     expect(ip.requestedOtherNames).toEqual(['iPAddress 0a000001']);
-    expect(() => requestFromCsr(ip)).toThrow(expect.objectContaining({ kind: 'policyViolation', message: 'CSR requests subjectAltName entries the CA does not issue: iPAddress 0a000001' }));
+    expect(() => requestFromCsr(ip)).toThrow(expect.objectContaining({ kind: 'policyViolation', message: 'ip-address: no profile certifies IP addresses; CSR requests subjectAltName entries the CA does not issue: iPAddress 0a000001' }));
     const serial = parseCsr(opensslCsr(ec, '/CN=x/serialNumber=123'));
     expect(() => requestFromCsr(serial)).toThrow('CSR subject: subject attribute SERIALNUMBER (2.5.4.5) is not supported');
     expect(requestFromCsr(serial, { subject: { CN: 'y' } }).subject).toEqual({ CN: 'y' });

@@ -1,0 +1,101 @@
+import { createHash, createPublicKey } from 'node:crypto';
+import { AppError } from '../errors/app-error.js';
+import type { Transaction } from '../storage/db.js';
+import type { BlockedKey, BlockedKeyStore, IssuerStore } from '../../ca/ports.js';
+import type { RevocationReasonName } from '../../ca/records.js';
+import { parseCertificate } from '../../ca/asn1/certificate.js';
+import * as pkijs from 'pkijs';
+import { decodePkijs, der } from '../../ca/asn1/der.js';
+
+/** Revocation reasons that block the certificate's key forever (docs/ca.md, "Blocked keys"). */
+export const BLOCKING_REASONS: readonly RevocationReasonName[] = ['keyCompromise', 'cACompromise'];
+
+/**
+ * The key's identity whatever its encoding: SHA-256 of the SubjectPublicKeyInfo as OpenSSL
+ * re-encodes it (an uncompressed EC point, RSA with NULL parameters), so a blocked key cannot come
+ * back in another encoding of the same key (a compressed point). Unparseable keys fall back to
+ * their bytes (the CSR check refuses them anyway).
+ */
+export function blockingFingerprint(spki: Uint8Array): string {
+  let canonical: Buffer;
+  try {
+    canonical = createPublicKey({ key: Buffer.from(spki), format: 'der', type: 'spki' }).export({ type: 'spki', format: 'der' });
+  } catch {
+    canonical = Buffer.from(spki);
+  }
+  return createHash('sha256').update(canonical).digest('hex');
+}
+
+/**
+ * Boulder's blockedKeys: a key revoked for keyCompromise or cACompromise, a key reported
+ * compromised, and the key of every CA and OCSP signer the service knows (ours and external) are
+ * refused in any CSR, forever.
+ */
+export class KeyGuard {
+  /** Issuer id → key fingerprint (issuer certificates never change their key). */
+  private readonly issuerKeys = new Map<string, string>();
+
+  constructor(
+    private readonly blocked: BlockedKeyStore<Transaction>,
+    private readonly issuers: IssuerStore<Transaction>,
+  ) {}
+
+  /** Throws `policyViolation` naming the rule when the key must not be certified. */
+  async refuseBlocked(trx: Transaction | null, spki: Uint8Array): Promise<void> {
+    const fingerprint = blockingFingerprint(spki);
+    const blocked = await this.blocked.find(trx, fingerprint);
+    if (blocked) {
+      const why = blocked.reason === 'reported' ? 'reported compromised' : `revoked for ${blocked.reason}${blocked.source ? ` (certificate ${blocked.source})` : ''}`;
+      throw new AppError('policyViolation', `blocked-key: this public key was ${why} and is never certified again`, { problems: [`blocked-key: ${fingerprint}`] });
+    }
+    for (const issuer of await this.issuers.list(trx)) {
+      if (!issuer.certificate) continue;
+      let known = this.issuerKeys.get(issuer.id);
+      if (!known) {
+        known = blockingFingerprint(der(parseCertificate(issuer.certificate).certificate.subjectPublicKeyInfo));
+        this.issuerKeys.set(issuer.id, known);
+      }
+      if (known === fingerprint) {
+        throw new AppError('policyViolation', `blocked-key: this is the public key of ${issuer.role === 'ocsp-signer' ? 'OCSP signer' : 'CA'} ${issuer.id}; a CA or signer key is never certified in a leaf`, { problems: [`blocked-key: ${fingerprint}`] });
+      }
+    }
+  }
+
+  /** Blocks a key in the caller's transaction; false when it already was. */
+  block(trx: Transaction, spki: Uint8Array, entry: Omit<BlockedKey, 'fingerprint'>): Promise<boolean> {
+    return this.blocked.block(trx, { ...entry, fingerprint: blockingFingerprint(spki) });
+  }
+}
+
+/**
+ * The public key of a file an operator hands in (`cert block-key`): a PEM public key,
+ * certificate or CSR, or the DER of one of them. A CSR's signature is not required to verify: a
+ * reported key may come in a damaged request.
+ */
+export function publicKeyOf(input: Uint8Array): Uint8Array {
+  const text = Buffer.from(input).toString('latin1');
+  const block = /-----BEGIN ([A-Z0-9 ]+)-----/.exec(text)?.[1];
+  if (block === 'CERTIFICATE' || block === 'X509 CERTIFICATE') return der(parseCertificate(text).certificate.subjectPublicKeyInfo);
+  if (block === 'CERTIFICATE REQUEST' || block === 'NEW CERTIFICATE REQUEST') {
+    const csr = pemBody(text, block);
+    return der(decodePkijs((schema) => new pkijs.CertificationRequest({ schema }), csr, 'CSR', 'badCsr').subjectPublicKeyInfo);
+  }
+  const bytes = block === 'PUBLIC KEY' ? pemBody(text, block) : Buffer.from(input);
+  try {
+    return new Uint8Array(createPublicKey({ key: Buffer.from(bytes), format: 'der', type: 'spki' }).export({ type: 'spki', format: 'der' }));
+  } catch {
+    if (block) throw new AppError('validationFailed', `not a usable public key (${block})`);
+  }
+  // DER of a certificate or a CSR.
+  try {
+    return der(parseCertificate(bytes).certificate.subjectPublicKeyInfo);
+  } catch {
+    return der(decodePkijs((schema) => new pkijs.CertificationRequest({ schema }), bytes, 'public key, certificate or CSR', 'badInput').subjectPublicKeyInfo);
+  }
+}
+
+function pemBody(text: string, label: string): Uint8Array {
+  const match = new RegExp(`-----BEGIN ${label}-----([^-]+)-----END ${label}-----`).exec(text);
+  if (!match) throw new AppError('validationFailed', `malformed PEM ${label}`);
+  return Buffer.from(match[1].replace(/\s+/g, ''), 'base64');
+}

@@ -1,0 +1,38 @@
+/**
+ * Personal identifiers in registry answers (docs/ca.md, "Personal data"): Decree 13/2023/NĐ-CP
+ * treats national ID, tax and social-insurance numbers as personal data, processed only as needed.
+ * Without the scope `certs:read:pii` every one of them shows only its last four digits, the same
+ * rule wherever the registry is shown: `********1234` (eight stars whatever the length, so the
+ * kind of number does not leak through it).
+ */
+import type { CertificateRecord } from '../../ca/records.js';
+import { identifierKinds } from '../../ca/asn1/vn-identifiers.js';
+
+export const PII_SCOPE = 'certs:read:pii';
+
+export function maskIdentifier(value: string): string;
+export function maskIdentifier(value: string | null): string | null;
+export function maskIdentifier(value: string | null): string | null {
+  if (value === null) return null;
+  return `********${value.slice(-4)}`;
+}
+
+// `UID=CCCD:094185000321` in a formatted subject (ca/asn1/names.ts formatName), any kind of ours.
+const uidInSubject = new RegExp(`\\b(${identifierKinds.join('|')}):([^,+\\s]+)`, 'g');
+
+export const maskSubject = (dn: string | null): string | null => (dn === null ? null : dn.replace(uidInSubject, (_m, kind: string, value: string) => `${kind}:${maskIdentifier(value)}`));
+
+/** The record as a reader without `certs:read:pii` sees it. */
+export function maskCertificate(c: CertificateRecord): CertificateRecord {
+  return { ...c, subjectDn: maskSubject(c.subjectDn), nationalId: maskIdentifier(c.nationalId), taxCode: maskIdentifier(c.taxCode), budgetCode: maskIdentifier(c.budgetCode) };
+}
+
+/** Whether a record carries an identifier at all (a read of it with the scope is audited). */
+const uidPresent = new RegExp(`\\b(${identifierKinds.join('|')}):`);
+export const carriesIdentifier = (c: CertificateRecord) => !!(c.nationalId || c.taxCode || c.budgetCode || (c.subjectDn && uidPresent.test(c.subjectDn)));
+
+/**
+ * A free-text search that could find a person by number: a run of six or more digits that is not
+ * a whole serial (serials are 20 or more hexadecimal digits; no identifier is that long).
+ */
+export const looksLikeIdentifierSearch = (text: string | undefined) => !!text && /\d{6,}/.test(text) && !/^[0-9a-f:]{20,}$/i.test(text.trim());

@@ -1,0 +1,83 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { startTestService, type TestService } from '../../support/test-app.js';
+import { apiClient, officialHolder, opensslCsr, sealHolder } from '../../support/ca-helpers.js';
+import { describeWithProgram } from '../../support/system-tools.js';
+import { maskIdentifier, maskSubject } from '../../../src/certificates/personal-data.js';
+
+/**
+ * Issue 18, defect 10 (docs/ca.md, "Personal data"): every holder of certs:read listed every
+ * certificate with its holder's CCCD, and could find out by number whether a person holds one.
+ */
+let t: TestService;
+let reader: Awaited<ReturnType<typeof apiClient>>;
+let piiReader: Awaited<ReturnType<typeof apiClient>>;
+let serial: string;
+let sealSerial: string;
+const CCCD = '094185000321';
+
+beforeAll(async () => {
+  t = await startTestService();
+  const requester = await apiClient(t, 'pii-requester', ['certs:request', 'certs:read']);
+  const officer = await apiClient(t, 'pii-officer', ['certs:approve', 'certs:read']);
+  const officer2 = await apiClient(t, 'pii-officer-2', ['certs:approve', 'certs:read']);
+  reader = await apiClient(t, 'document-system', ['certs:read']);
+  piiReader = await apiClient(t, 'ra-desk', ['certs:read', 'certs:read:pii']);
+  const submitted = await requester.call('POST', '/api/v1/certificate-requests', { csr: opensslCsr(), profile: 'official-signing', ...officialHolder(CCCD) });
+  const id = (submitted.body as { request: { id: string } }).request.id;
+  serial = ((await officer.call('POST', `/api/v1/certificate-requests/${id}/approve`)).body as { certificate: { serial: string } }).certificate.serial;
+  const seal = await requester.call('POST', '/api/v1/certificate-requests', { csr: opensslCsr(), profile: 'organisation-seal', ...sealHolder });
+  const sealId = (seal.body as { request: { id: string } }).request.id;
+  await officer.call('POST', `/api/v1/certificate-requests/${sealId}/approve`);
+  sealSerial = ((await officer2.call('POST', `/api/v1/certificate-requests/${sealId}/approve`)).body as { certificate: { serial: string } }).certificate.serial;
+});
+afterAll(async () => {
+  await t?.close();
+});
+
+describe('the masking rule', () => {
+  it('keeps the last four digits behind eight stars, in fields and in subjects', () => {
+    expect(maskIdentifier('094185000321')).toBe('********0321');
+    expect(maskIdentifier('2200100076')).toBe('********0076');
+    expect(maskSubject('UID=CCCD:094185000321+UID=BHXH:7912345678,CN=A,O=B,C=VN')).toBe('UID=CCCD:********0321+UID=BHXH:********5678,CN=A,O=B,C=VN');
+  });
+});
+
+describeWithProgram('openssl', 'openssl')('registry answers', () => {
+  it('a reader without certs:read:pii sees identifiers masked in the detail, the list and the subject', async () => {
+    const detail = (await reader.call('GET', `/api/v1/certificates/${serial}`)).body as Record<string, string>;
+    expect(detail.nationalId).toBe('********0321');
+    expect(detail.subject).toContain('UID=CCCD:********0321');
+    expect(JSON.stringify(detail)).not.toContain(CCCD);
+    const seal = (await reader.call('GET', `/api/v1/certificates/${sealSerial}`)).body as Record<string, string>;
+    expect(seal.taxCode).toBe('********0076');
+    const list = await reader.call('GET', '/api/v1/certificates?limit=500');
+    expect(list.status).toBe(200);
+    expect(JSON.stringify(list.body)).not.toContain(CCCD);
+    expect(JSON.stringify(list.body)).not.toContain('2200100076');
+    const requests = await reader.call('GET', '/api/v1/certificate-requests');
+    expect(JSON.stringify(requests.body)).not.toContain(CCCD);
+  });
+
+  it('a reader without certs:read:pii cannot find a person by number', async () => {
+    for (const query of [`nationalId=${CCCD}`, 'taxCode=2200100076', `q=${CCCD}`, 'q=CCCD:0941850']) {
+      const res = await reader.call('GET', `/api/v1/certificates?${query}`);
+      expect(res.status).toBe(403);
+      expect((res.body as { detail: string }).detail).toMatch(/needs the scope certs:read:pii/);
+    }
+    // A serial is not an identifier.
+    expect((await reader.call('GET', `/api/v1/certificates?q=${serial}`)).status).toBe(200);
+  });
+
+  it('with certs:read:pii the numbers are shown, and each such read is audited', async () => {
+    const before = (await t.service.audit.list({ action: 'certificate.read_pii' })).length;
+    const found = await piiReader.call('GET', `/api/v1/certificates?nationalId=${CCCD}`);
+    expect(found.status).toBe(200);
+    expect((found.body as { items: Array<{ nationalId: string }> }).items.map((c) => c.nationalId)).toEqual([CCCD]);
+    expect(((await piiReader.call('GET', `/api/v1/certificates/${serial}`)).body as { nationalId: string }).nationalId).toBe(CCCD);
+    const events = await t.service.audit.list({ action: 'certificate.read_pii' });
+    expect(events.length).toBe(before + 2);
+    expect(events.map((e) => e.actor)).toEqual(expect.arrayContaining(['client:ra-desk']));
+    expect(events[0]).toMatchObject({ target: `certificate:${serial}` });
+    expect(events[1].details).toMatchObject({ serials: [serial], query: { nationalId: CCCD } });
+  });
+});
