@@ -4,12 +4,12 @@
  * subset of them, and nothing else is issued. Each problem starts with the rule that refused it,
  * so the 4xx names the rule.
  *
- * Wildcards: `*.<rest>` only when `<rest>` lies strictly below an allowed suffix. Without the
- * Public Suffix List in the dependencies, this is the rule that guarantees a wildcard never sits
- * on a public suffix: an allowed suffix is the operator's own zone, and a wildcard one label
- * below it cannot cover a registrable domain of anybody else (`*.gov.vn` is refused even if
- * `gov.vn` were allowed; `*.soctrang.gov.vn` needs an allowed suffix above it).
+ * Wildcards: `*.<rest>` only when `<rest>` is at or below an allowed suffix and is not itself a
+ * public suffix (the Public Suffix List, ICANN and private sections, from `tldts`): `*.gov.vn`
+ * is refused even if `gov.vn` were allowed, `*.soctrang.gov.vn` is issued where
+ * `soctrang.gov.vn` is allowed.
  */
+import { getPublicSuffix } from 'tldts';
 
 export const dnsRules = {
   none: 'dns-none',
@@ -23,14 +23,13 @@ export const normaliseDnsName = (name: string) => name.trim().toLowerCase().repl
 
 /** `name` equals `suffix` or ends with `.suffix` (label boundary: `evilsoctrang.gov.vn` is not below `soctrang.gov.vn`). */
 export const isAtOrBelow = (name: string, suffix: string) => name === suffix || name.endsWith(`.${suffix}`);
-const isStrictlyBelow = (name: string, suffix: string) => name.endsWith(`.${suffix}`);
+
+/** `name` is a public suffix (`vn`, `gov.vn`, `github.io`): nobody's own zone, never under a wildcard. */
+export const isPublicSuffix = (name: string) => getPublicSuffix(name, { allowPrivateDomains: true }) === name;
 
 function covered(name: string, suffixes: readonly string[]): boolean {
-  if (name.startsWith('*.')) {
-    const rest = name.slice(2);
-    return suffixes.some((s) => isStrictlyBelow(rest, s));
-  }
-  return suffixes.some((s) => isAtOrBelow(name, s));
+  const base = name.startsWith('*.') ? name.slice(2) : name;
+  return suffixes.some((s) => isAtOrBelow(base, s));
 }
 
 /**
@@ -45,8 +44,8 @@ export function dnsPolicyProblems(names: readonly string[], rule: { profileId: s
       problems.push(`${dnsRules.none}: profile ${rule.profileId} certifies no DNS names ("${name}")`);
       continue;
     }
-    if (name.startsWith('*.') && !covered(name, rule.suffixes)) {
-      problems.push(`${dnsRules.wildcard}: "${name}": a wildcard must lie strictly below an allowed suffix of profile ${rule.profileId} (${rule.suffixes.join(', ')}), never on the suffix itself or a public suffix`);
+    if (name.startsWith('*.') && (isPublicSuffix(name.slice(2)) || name.slice(2).includes('*'))) {
+      problems.push(`${dnsRules.wildcard}: "${name}": a wildcard never covers a public suffix (Public Suffix List) and has one "*" label, leftmost`);
       continue;
     }
     if (!covered(name, rule.suffixes)) {

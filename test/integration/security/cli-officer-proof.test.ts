@@ -85,7 +85,8 @@ describeWithProgram('openssl', 'openssl')('dual control over people and officers
   }, 400_000);
 
   it('cert approve --officer ra1 without ra1\'s credentials exits 2 and writes nothing; with them it issues, recording the OS user', async () => {
-    out(await runCli(['ca', 'init', '--json'], env, 120_000));
+    // The root is sealed with its own passphrase (docs/ca.md, "The root key"); a development policy arc.
+    out(await runCli(['ca', 'init', '--dev', '--root-passphrase-file', file('root.pw', 'officer-proof-root-passphrase'), '--json'], env, 120_000));
     const csr = file('csr.pem', opensslCsr());
     const holder = file('holder.json', JSON.stringify(officialHolder('094190000777', 'Thạch Thị Mỹ')));
     const { request } = out<{ request: { id: string } }>(await runCli(['cert', 'request', '--profile', 'official-signing', '--csr', csr, '--holder', holder, '--json'], env));
