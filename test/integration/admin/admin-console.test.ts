@@ -237,7 +237,6 @@ describe(`administration console (${db})`, () => {
     expect(textOf(policy.body)).toMatch(/UID|CCCD/);
     const forged = await upload(browser, page, form.action, { ...fields, csrf: 'forged' }, { name: 'csrFile', data: opensslCsr() });
     expect(forged.status).toBe(403);
-
     expect((await t.service.certificates.ra.list(undefined, 1000)).length).toBe(before);
     expect((await t.service.audit.list({ limit: 1 }))[0].seq).toBe(seqBefore);
   });
