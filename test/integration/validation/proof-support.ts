@@ -17,7 +17,7 @@ export function timestampToken(value: Buffer, tsa: { dir: string }, faketime?: s
   writeFileSync(p('value.bin'), value);
   run('openssl', ['ts', '-query', '-data', p('value.bin'), '-sha256', '-cert', '-out', p('q.tsq')]);
   const reply = ['ts', '-reply', '-config', p('tsa.cnf'), '-queryfile', p('q.tsq'), '-signer', p('tsa.pem'), '-inkey', p('tsa.key'), '-token_out', '-out', p('token.der')];
-  if (faketime) run('env', ['TZ=UTC', 'faketime', faketime, 'openssl', ...reply]);
+  if (faketime) run('env', ['TZ=UTC', 'faketime', '-f', faketime, 'openssl', ...reply]);
   else run('openssl', reply);
   return readFileSync(p('token.der'));
 }

@@ -57,7 +57,7 @@ export function opensslSign(signer: Signer, data: Buffer, o: CmsOptions = {}): B
   if (o.noattr) args.push('-noattr');
   if (o.certfile) args.push('-certfile', o.certfile);
   if (o.cades) args.push('-cades');
-  if (o.faketime) run('env', ['TZ=UTC', 'faketime', o.faketime, 'openssl', ...args]);
+  if (o.faketime) run('env', ['TZ=UTC', 'faketime', '-f', o.faketime, 'openssl', ...args]);
   else run('openssl', args);
   return readFileSync(out);
 }
