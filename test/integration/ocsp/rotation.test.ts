@@ -75,7 +75,7 @@ describe('a new issuing CA before every node answers for it', () => {
   });
 
   it("answers good for the new issuing CA's first certificate on both nodes as soon as the command returns", async () => {
-    const rotated = await runCli(['ca', 'rotate', '--json'], { ...database.env, DATA_DIR: database.keyDir!, MASTER_PASSPHRASE: TEST_PASSPHRASE }, 120_000);
+    const rotated = await runCli(['ca', 'rotate', '--dev', '--json'], { ...database.env, DATA_DIR: database.keyDir!, MASTER_PASSPHRASE: TEST_PASSPHRASE }, 120_000);
     expect(rotated.stderr).not.toMatch(/did not confirm/);
     expect(rotated.code).toBe(0);
     const newIssuerId = (JSON.parse(rotated.stdout) as { id: string }).id;
