@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { X509Certificate } from 'node:crypto';
 import { startTestService, type TestService } from '../../support/test-app.js';
-import { authorize, Browser, createOfficial, parseForms, textOf, type PageResponse, type ParsedForm } from '../../support/oidc-rp.js';
-import { registerSoftPasskey, type SoftAuthenticator } from '../../support/soft-authenticator.js';
+import { authorize, Browser, createOfficial, parseForms, textOf, type PageResponse } from '../../support/oidc-rp.js';
+import { adminConsole, formTo } from '../../support/admin-console.js';
 import { officialHolder, opensslCsr, run, tmp, writeFile } from '../../support/ca-helpers.js';
 import { ADMIN_MESSAGES } from '../../../src/web/admin/admin-messages.js';
 
@@ -16,44 +16,21 @@ const db = process.env.DATABASE_URL ? 'PostgreSQL' : 'embedded';
 const vi = ADMIN_MESSAGES.vi;
 let t: TestService;
 let callback: string;
+let ui: ReturnType<typeof adminConsole>;
 
 beforeAll(async () => {
   t = await startTestService();
   callback = `${t.url}/admin/callback`;
+  ui = adminConsole(t);
 }, 60_000);
 
 afterAll(async () => {
   await t?.close();
 });
 
-type Official = Awaited<ReturnType<typeof createOfficial>>;
-
-/** Signs in to the console with a password (low assurance) and returns the dashboard. */
-async function signIn(browser: Browser, who: Official): Promise<PageResponse> {
-  const back = await authorize(browser, `${t.url}/admin`, callback, who);
-  const { page } = await browser.follow(back);
-  return page!;
-}
-
-/** Password, then the console's step-up answered with the passkey: a high-assurance session. */
-async function signInStrongly(browser: Browser, who: Official, passkey: SoftAuthenticator): Promise<PageResponse> {
-  await signIn(browser, who);
-  const back = await authorize(browser, `${t.url}/admin/step-up?return=%2Fadmin`, callback, undefined, passkey);
-  const { page } = await browser.follow(back);
-  return page!;
-}
-
-async function officer(roles: Array<'admin' | 'ra-officer' | 'auditor' | 'official'>) {
-  const who = await createOfficial(t, { roles });
-  const passkey = await registerSoftPasskey(t.service.passkeys, who.account);
-  return { who, passkey, actor: `user:${who.account.id}` };
-}
-
-const formTo = (page: PageResponse, suffix: string): ParsedForm => {
-  const form = parseForms(page.body).find((f) => f.method === 'post' && f.action.endsWith(suffix));
-  if (!form) throw new Error(`no form ending in ${suffix} on ${page.url} (${page.status}): ${textOf(page.body).slice(0, 400)}`);
-  return form;
-};
+const signIn = (...args: Parameters<typeof ui.signIn>) => ui.signIn(...args);
+const signInStrongly = (...args: Parameters<typeof ui.signInStrongly>) => ui.signInStrongly(...args);
+const officer = (...args: Parameters<typeof ui.officer>) => ui.officer(...args);
 
 /** A multipart post as the browser sends the CSR upload form. */
 async function upload(browser: Browser, page: PageResponse, action: string, fields: Record<string, string>, file?: { name: string; data: Buffer | string }, headers: Record<string, string> = {}) {

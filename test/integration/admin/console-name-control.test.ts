@@ -1,40 +1,24 @@
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import { startTestService, type TestService } from '../../support/test-app.js';
-import { authorize, Browser, createOfficial, parseForms, textOf, type PageResponse, type ParsedForm } from '../../support/oidc-rp.js';
-import { registerSoftPasskey } from '../../support/soft-authenticator.js';
+import { Browser, textOf } from '../../support/oidc-rp.js';
+import { adminConsole, formTo } from '../../support/admin-console.js';
 import { opensslCsr } from '../../support/ca-helpers.js';
 
 /** Issue 18: the console's approval of a request with DNS names records how control of each was checked. */
 let t: TestService;
-let callback: string;
+let ui: ReturnType<typeof adminConsole>;
 
 beforeAll(async () => {
   t = await startTestService();
-  callback = `${t.url}/admin/callback`;
+  ui = adminConsole(t);
 }, 60_000);
 
 afterAll(async () => {
   await t?.close();
 });
 
-type Official = Awaited<ReturnType<typeof createOfficial>>;
-
-/** Password, then the console's step-up answered with the passkey: a high-assurance session. */
-async function signInStrongly(browser: Browser, who: Official, passkey: Awaited<ReturnType<typeof registerSoftPasskey>>): Promise<void> {
-  await browser.follow(await authorize(browser, `${t.url}/admin`, callback, who));
-  await browser.follow(await authorize(browser, `${t.url}/admin/step-up?return=%2Fadmin`, callback, undefined, passkey));
-}
-
-async function officer(roles: Array<'ra-officer'>) {
-  const who = await createOfficial(t, { roles });
-  return { who, passkey: await registerSoftPasskey(t.service.passkeys, who.account) };
-}
-
-const formTo = (page: PageResponse, suffix: string): ParsedForm => {
-  const form = parseForms(page.body).find((f) => f.method === 'post' && f.action.endsWith(suffix));
-  if (!form) throw new Error(`no form ending in ${suffix} on ${page.url} (${page.status}): ${textOf(page.body).slice(0, 400)}`);
-  return form;
-};
+const signInStrongly = (...args: Parameters<typeof ui.signInStrongly>) => ui.signInStrongly(...args);
+const officer = (...args: Parameters<typeof ui.officer>) => ui.officer(...args);
 
   it('a TLS request is approved in the console only with how control of each name was checked (docs/ca.md, "Name policy")', async () => {
     const approver = await officer(['ra-officer']);

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { startTestService, type TestService } from '../../support/test-app.js';
-import { authorize, Browser, createOfficial, parseForms, textOf, type PageResponse, type ParsedForm } from '../../support/oidc-rp.js';
-import { registerSoftPasskey, type SoftAuthenticator } from '../../support/soft-authenticator.js';
+import { Browser, createOfficial, parseForms } from '../../support/oidc-rp.js';
+import { adminConsole, formTo } from '../../support/admin-console.js';
 
 /**
  * Issue 16, acceptance 2 in the console: the puppet scenario (one administrator creates an RA
@@ -11,38 +11,18 @@ import { registerSoftPasskey, type SoftAuthenticator } from '../../support/soft-
  */
 const db = process.env.DATABASE_URL ? 'PostgreSQL' : 'embedded';
 let t: TestService;
-let callback: string;
+let ui: ReturnType<typeof adminConsole>;
 
 beforeAll(async () => {
   t = await startTestService();
-  callback = `${t.url}/admin/callback`;
+  ui = adminConsole(t);
 }, 60_000);
 afterAll(async () => {
   await t?.close();
 });
 
-type Official = Awaited<ReturnType<typeof createOfficial>>;
-
-async function officer(roles: Array<'admin' | 'ra-officer'>) {
-  const who = await createOfficial(t, { roles });
-  const passkey = await registerSoftPasskey(t.service.passkeys, who.account);
-  return { who, passkey, actor: `user:${who.account.id}` };
-}
-
-/** Password, then the console's step-up answered with the passkey: a high-assurance session. */
-async function signInStrongly(browser: Browser, who: Official, passkey: SoftAuthenticator): Promise<PageResponse> {
-  const first = await authorize(browser, `${t.url}/admin`, callback, who);
-  await browser.follow(first);
-  const back = await authorize(browser, `${t.url}/admin/step-up?return=%2Fadmin`, callback, undefined, passkey);
-  const { page } = await browser.follow(back);
-  return page!;
-}
-
-const formTo = (page: PageResponse, suffix: string): ParsedForm => {
-  const form = parseForms(page.body).find((f) => f.method === 'post' && f.action.endsWith(suffix));
-  if (!form) throw new Error(`no form ending in ${suffix} on ${page.url} (${page.status}): ${textOf(page.body).slice(0, 400)}`);
-  return form;
-};
+const signInStrongly = (...args: Parameters<typeof ui.signInStrongly>) => ui.signInStrongly(...args);
+const officer = (...args: Parameters<typeof ui.officer>) => ui.officer(...args);
 
 describe(`dual control over people (${db})`, () => {
   it('the puppet RA officer is pending at creation; the initiator cannot approve; a second administrator can; both audited', async () => {
