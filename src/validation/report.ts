@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { INDICATIONS, SUB_INDICATIONS } from './indications.js';
+import { XmlSignatureInfoSchema } from './xml-report.js';
 
 export const CertificateSummarySchema = z.object({
   subject: z.string(),
@@ -79,7 +80,7 @@ export const PdfSignatureInfoSchema = z.object({
 
 export const SignedContentSchema = z
   .object({
-    source: z.enum(['encapsulated', 'document', 'digest', 'byte-range', 'none']).meta({ description: 'encapsulated: the content inside the CMS; document: the bytes sent as `document`; digest: only their digest; byte-range: the PDF bytes its /ByteRange names' }),
+    source: z.enum(['encapsulated', 'document', 'digest', 'byte-range', 'xml-references', 'none']).meta({ description: 'encapsulated: the content inside the CMS; document: the bytes sent as `document`; digest: only their digest; byte-range: the PDF bytes its /ByteRange names; xml-references: the elements `xml.references` name (length and sha256 are the XML document\'s)' }),
     length: z.number().int().nullable(),
     sha256: z.string().nullable().meta({ description: 'SHA-256 of the verified bytes (hex); null when only a digest was given' }),
     byteRange: z.array(z.number().int()).nullable(),
@@ -117,7 +118,7 @@ export const CounterSignatureSchema = z.object({
 
 export const SignatureReportSchema = z.object({
   id: z.string(),
-  format: z.enum(['CMS', 'PAdES-B', 'PDF-PKCS7', 'RAW', 'UNSUPPORTED']),
+  format: z.enum(['CMS', 'PAdES-B', 'PDF-PKCS7', 'RAW', 'XMLDSig', 'XAdES-BES', 'XAdES-EPES', 'XAdES-T', 'UNSUPPORTED']),
   indication: z.enum(INDICATIONS),
   subIndication: z.enum(SUB_INDICATIONS).nullable(),
   signer: SignerSchema.nullable(),
@@ -143,6 +144,7 @@ export const SignatureReportSchema = z.object({
   suppliedTimestamps: z.array(TimestampSchema).meta({ description: 'the caller\'s time-stamp tokens whose message imprint is this signature value' }),
   counterSignatures: z.array(CounterSignatureSchema).meta({ description: 'RFC 5652 §11.4 countersignatures over this signature value' }),
   pdf: PdfSignatureInfoSchema.nullable(),
+  xml: XmlSignatureInfoSchema.optional(),
   errors: z.array(z.string()),
   warnings: z.array(z.string()),
 });
@@ -173,7 +175,7 @@ export const DocumentReportSchema = z
   .meta({ description: 'the PDF as a whole: is everything after each signature signed or allowed by its permissions' });
 
 export const SignatureValidationReportSchema = z.object({
-  documentType: z.enum(['cms', 'pdf', 'raw']),
+  documentType: z.enum(['cms', 'pdf', 'raw', 'xml']),
   validatedAt: z.string(),
   policy: z.string().meta({ description: 'the validation policy applied' }),
   indication: z.enum(INDICATIONS).meta({ description: 'worst of the signatures and, for a PDF, the document (TOTAL_FAILED > INDETERMINATE > TOTAL_PASSED); INDETERMINATE when there is no signature' }),

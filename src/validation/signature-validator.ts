@@ -20,6 +20,7 @@ import { documentTimestamps, pdfDocumentReport } from './pdf-document.js';
 import { cryptoConstraints, POLICIES, type PolicyName, type ValidationPolicy } from './policy.js';
 import { RAW_ALGORITHMS, verifyRaw, type RawAlgorithm } from './raw-signature.js';
 import { outOfBounds, signatureTime } from './signature-time.js';
+import { looksLikeXml, validateXml } from './xml.js';
 import type {
   CertificateValidationReport,
   ChainElement,
@@ -38,8 +39,8 @@ import type { TrustStore } from './trust-store.js';
 export { RAW_ALGORITHMS, type RawAlgorithm };
 
 export interface SignatureInput {
-  /** CMS (DER/PEM), a PDF, or a raw signature value (with `certificate`). */
-  kind?: 'cms' | 'pdf' | 'raw';
+  /** CMS (DER/PEM), a PDF, a raw signature value (with `certificate`), or signed XML (in `document`). */
+  kind?: 'cms' | 'pdf' | 'raw' | 'xml';
   signature?: Uint8Array;
   /** The signed data of a detached CMS or raw signature, or the PDF. */
   document?: Uint8Array;
@@ -113,7 +114,7 @@ export class SignatureValidator {
     const tsaPool = new CertPool(requestCandidates, await this.trust.tsaPool());
     const policy = POLICIES[input.policy ?? 'default'];
     const ctx: SignatureContext = { pool, tsaPool, requested: input.validationTime, timestamps: input.timestamps ?? [], policy, deadline: started + this.limits.timeBudgetMs, search: new PathSearch({}, started + this.limits.timeBudgetMs) };
-    const kind = input.kind ?? (input.certificate && input.signature && !input.kind ? 'raw' : input.document && looksLikePdf(input.document) && !input.signature ? 'pdf' : 'cms');
+    const kind = input.kind ?? (input.certificate && input.signature && !input.kind ? 'raw' : input.document && looksLikePdf(input.document) && !input.signature ? 'pdf' : input.document && !input.signature && looksLikeXml(input.document) ? 'xml' : 'cms');
     const warnings: string[] = [];
     let signatures: SignatureReport[];
     let document: DocumentReport | null = null;
@@ -125,6 +126,11 @@ export class SignatureValidator {
       if (!input.document) throw new AppError('badSignatureInput', 'a raw signature needs the signed document');
       const signedContent: SignedContent = { source: 'document', length: input.document.byteLength, sha256: sha256Of(input.document), byteRange: null };
       signatures = [await this.finish(verifyRaw(input.signature, input.document, requestCert, input.algorithm), 'S1', 'RAW', ctx, null, [], signedContent, null)];
+    } else if (kind === 'xml') {
+      const document = input.document ?? input.signature;
+      if (!document) throw new AppError('badSignatureInput', 'an XML validation needs the signed XML document');
+      const finish = (check: SignerCheck, id: string, format: SignatureReport['format'], certs: Cert[], content: SignedContent) => this.finish(check, id, format, ctx, null, certs, content, null);
+      signatures = await validateXml({ document, requestCerts: requestCandidates.map((c) => c.cert), maxSignatures: this.limits.maxSignatures, pause: () => ctx.search.pause(), finish, warnings });
     } else {
       signatures = await this.validateCms(input, ctx, warnings);
     }

@@ -23,9 +23,9 @@ const SignatureRequest = openApi.register(
   'SignatureValidationRequest',
   z
     .object({
-      kind: z.enum(['cms', 'pdf', 'raw']).optional().meta({ description: 'default: pdf when only a PDF document is given, raw when a certificate and a signature are, else cms' }),
+      kind: z.enum(['cms', 'pdf', 'raw', 'xml']).optional().meta({ description: 'default: pdf when only a PDF document is given, xml when only an XML document is, raw when a certificate and a signature are, else cms' }),
       signature: base64.optional().meta({ description: 'CMS/PKCS#7 (attached or detached; DER base64 or PEM) or a raw signature value (base64)' }),
-      document: base64.optional().meta({ description: 'the PDF, or the signed data of a detached CMS or raw signature (base64)' }),
+      document: base64.optional().meta({ description: 'the PDF, the signed XML (XMLDSig/XAdES, every ds:Signature validated), or the signed data of a detached CMS or raw signature (base64)' }),
       digest: z.object({ algorithm: z.enum(['sha1', 'sha256', 'sha384', 'sha512']), value: z.string().regex(/^[0-9a-fA-F]+$|^[A-Za-z0-9+/=]+$/) }).strict().optional().meta({ description: 'only the digest of the detached content (hex or base64)' }),
       certificate: certificateText.optional().meta({ description: 'the signer\'s certificate (raw signatures)' }),
       chain: z.array(certificateText).max(20).optional().meta({ description: 'intermediate certificates the signature does not carry' }),
@@ -49,7 +49,7 @@ const multipartDescription = 'multipart/form-data: files `signature`, `document`
 openApi.registerPath({
   method: 'post',
   path: '/api/v1/signatures/validate',
-  summary: 'Validate CMS/PKCS#7, PDF (every signature) or raw signatures: integrity, signer, chain to a trusted root, revocation at the signing time (ETSI EN 319 102-1 indications)',
+  summary: 'Validate CMS/PKCS#7, PDF (every signature), XML (XMLDSig/XAdES, every signature; e-invoice profile) or raw signatures: integrity, signer, chain to a trusted root, revocation at the signing time (ETSI EN 319 102-1 indications)',
   security: [{ bearer: ['signatures:validate'] }],
   request: {
     body: {
@@ -57,6 +57,7 @@ openApi.registerPath({
         'application/json': { schema: SignatureRequest },
         'multipart/form-data': { schema: z.object({ signature: z.string().meta({ format: 'binary' }).optional(), document: z.string().meta({ format: 'binary' }).optional() }).meta({ description: multipartDescription }) },
         'application/pdf': { schema: z.string().meta({ format: 'binary' }) },
+        'application/xml': { schema: z.string().meta({ format: 'binary', description: 'signed XML (also text/xml); DTDs, entity declarations, nesting over 100 levels and documents over 4 MiB are refused with 400' }) },
       },
     },
   },
@@ -133,7 +134,7 @@ function readMultipart(ctx: AppContext, limitBytes: number): Promise<Multipart> 
 
 const MultipartFields = z
   .object({
-    kind: z.enum(['cms', 'pdf', 'raw']).optional(),
+    kind: z.enum(['cms', 'pdf', 'raw', 'xml']).optional(),
     algorithm: z.enum(RAW_ALGORITHMS).optional(),
     validationTime: claimedTime.optional(),
     digestAlgorithm: z.enum(['sha1', 'sha256', 'sha384', 'sha512']).optional(),
@@ -184,7 +185,8 @@ async function signatureInput(ctx: AppContext): Promise<SignatureInput> {
     };
   }
   if (ctx.request.is('application/pdf')) return { kind: 'pdf', document: new Uint8Array(await readBody(ctx, limit)) };
-  throw new AppError('unsupportedMediaType', `expected Content-Type application/json, multipart/form-data or application/pdf, got ${ctx.get('content-type') || 'none'}`);
+  if (ctx.request.is('application/xml', 'text/xml')) return { kind: 'xml', document: new Uint8Array(await readBody(ctx, limit)) };
+  throw new AppError('unsupportedMediaType', `expected Content-Type application/json, multipart/form-data, application/pdf or application/xml, got ${ctx.get('content-type') || 'none'}`);
 }
 
 export interface SignaturesRouterDeps {
