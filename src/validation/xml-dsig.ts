@@ -69,7 +69,7 @@ interface Resolved {
 
 function resolve(parsed: ParsedXml, uri: string): Resolved | string {
   if (uri === '' || uri === '#xpointer(/)') {
-    const pis = Array.from(parsed.doc.childNodes).some((n) => n.nodeType === 7);
+    const pis = Array.from(parsed.doc.childNodes).some((n) => n.nodeType === 7 && n.nodeName.toLowerCase() !== 'xml'); // the XML declaration is no PI
     if (pis) return 'a whole-document reference over processing instructions outside the root element is not supported';
     return { node: parsed.root, covers: { id: null, path: '/', element: parsed.root.nodeName }, comments: uri !== '' };
   }
