@@ -92,7 +92,7 @@ describeWithProgram('xmlsec1', 'xmlsec1')('XML signatures agree with xmlsec1 --v
     expect(xmlsecVerifies(changed, ca)).toBe(false);
     expect((await validateXml(changed)).signatures[0].subIndication).toBe('HASH_FAILURE');
 
-    const enveloping = xmlsecSign(signatureTemplate({ id: 'env', refs: [{ uri: '#payload', transforms: [ALG.exc] }], object: '<Object Id="payload"><Data>Công văn số 45</Data></Object>' }), ec, { idAttrs: [`http://www.w3.org/2000/09/xmldsig#:Object`] });
+    const enveloping = xmlsecSign(signatureTemplate({ id: 'env', method: ALG.ecdsaSha256, refs: [{ uri: '#payload', transforms: [ALG.exc] }], object: '<Object Id="payload"><Data>Công văn số 45</Data></Object>' }), ec, { idAttrs: [`http://www.w3.org/2000/09/xmldsig#:Object`] });
     expect(xmlsecVerifies(enveloping, ca)).toBe(true);
     const e = await validateXml(enveloping);
     expect(e.signatures[0]).toMatchObject({ indication: 'TOTAL_PASSED', xml: { references: [{ covers: { id: 'payload', path: '/Signature[1]/Object[1]' } }] } });
