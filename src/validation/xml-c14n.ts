@@ -41,6 +41,11 @@ export const transformName = (uri: string): string => NAMES[uri] ?? uri;
 
 export class UnsupportedTransform extends Error {}
 
+/** xml-crypto is typed against the DOM lib's nodes; @xmldom/xmldom's are the same objects at run time. */
+type LibNode = Parameters<C14nCanonicalization['process']>[0];
+type LibElement = Parameters<typeof findAncestorNsForElement>[0];
+const asLibNode = (n: Node): LibNode => n as unknown as LibNode;
+
 /** A prefix that is never an NCName: stops xml-crypto looking for an InclusiveNamespaces list in the input itself. */
 const NO_PREFIXES = ['#none'];
 
@@ -69,7 +74,7 @@ export function canonicalize(node: Element, algorithm: string, options: CanonOpt
     throw new UnsupportedTransform(`inclusive ${transformName(algorithm)} of an element whose ancestors carry xml:* attributes is not supported`);
   }
   const withComments = algorithm.endsWith('#WithComments') && !options.discardComments;
-  const ancestorNamespaces = findAncestorNsForElement(node as never);
+  const ancestorNamespaces = findAncestorNsForElement(node as unknown as LibElement);
   const clone = node.cloneNode(true) as Element;
   if (options.enveloped && options.enveloped !== node) {
     // The same signature in the clone, by its position under `node`.
@@ -81,7 +86,7 @@ export function canonicalize(node: Element, algorithm: string, options: CanonOpt
     }
     if (n === node) {
       const target = path.reduce<Node>((at, index) => at.childNodes[index], clone);
-      new EnvelopedSignature().process(clone as never, { signatureNode: target as never });
+      new EnvelopedSignature().process(asLibNode(clone), { signatureNode: asLibNode(target) });
     }
   }
   if (!withComments) {
@@ -104,5 +109,5 @@ export function canonicalize(node: Element, algorithm: string, options: CanonOpt
       ? new C14nCanonicalizationWithComments()
       : new C14nCanonicalization();
   const prefixes = exclusive ? (options.prefixes?.length ? options.prefixes : NO_PREFIXES) : undefined;
-  return canonicalizer.process(clone as never, { ancestorNamespaces, inclusiveNamespacesPrefixList: prefixes });
+  return canonicalizer.process(clone as unknown as LibElement, { ancestorNamespaces, inclusiveNamespacesPrefixList: prefixes });
 }

@@ -221,7 +221,7 @@ function verifySignatureValue(parsed: ParsedXml, signedInfo: Element, valueEl: E
     settle(check, indeterminate('FORMAT_FAILURE'), `SignedInfo: ${err.message}`);
     return;
   }
-  let ok = false;
+  let ok: boolean;
   try {
     ok = method.verify(signed, value, check.cert);
   } catch (err) {

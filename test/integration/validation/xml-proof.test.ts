@@ -32,7 +32,7 @@ afterAll(async () => {
   await t?.close();
 });
 
-type XmlReport = ReportBody & { signatures: Array<ReportBody['signatures'][number] & { xml: { role: string | null; xades: { policy: { identifier: string | null } | null; signingTime: string | null } | null } }> };
+type XmlReport = ReportBody & { summary: { total: number; passed: number; failed: number; indeterminate: number }; signatures: Array<ReportBody['signatures'][number] & { xml: { role: string | null; xades: { policy: { identifier: string | null } | null; signingTime: string | null } | null } }> };
 
 async function validateXml(xml: Buffer | string): Promise<XmlReport> {
   const res = await api.call('POST', '/api/v1/signatures/validate', { kind: 'xml', document: b64(Buffer.from(xml)) });
@@ -42,7 +42,7 @@ async function validateXml(xml: Buffer | string): Promise<XmlReport> {
 
 async function postXml(xml: string | Buffer): Promise<{ status: number; body: { type?: string; detail?: string }; ms: number }> {
   const started = performance.now();
-  const r = await fetch(`${t.url}/api/v1/signatures/validate`, { method: 'POST', headers: { authorization: `Bearer ${api.token}`, 'content-type': 'application/xml' }, body: xml });
+  const r = await fetch(`${t.url}/api/v1/signatures/validate`, { method: 'POST', headers: { authorization: `Bearer ${api.token}`, 'content-type': 'application/xml' }, body: typeof xml === 'string' ? xml : new Uint8Array(xml) });
   return { status: r.status, body: (await r.json()) as { type?: string; detail?: string }, ms: performance.now() - started };
 }
 
