@@ -57,6 +57,8 @@ describeWithProgram('xmlsec1', 'xmlsec1')('XML attacks are refused (issue 22, ac
     ['a DTD (external subset)', '<?xml version="1.0"?><!DOCTYPE HDon SYSTEM "http://127.0.0.1:9/hdon.dtd"><HDon/>'],
     ['an undeclared entity reference', '<HDon><DLHDon Id="data">&xxe;</DLHDon></HDon>'],
     ['a 200,000-deep document', `${'<a>'.repeat(200_000)}${'</a>'.repeat(200_000)}`],
+    ['a million empty elements', `<a>${'<b/>'.repeat(1_000_000)}</a>`],
+    ['an element with 100,000 attributes (quadratic duplicate checks)', `<a ${Array.from({ length: 100_000 }, (_, i) => `a${i}=""`).join(' ')}/>`],
   ];
   for (const [name, xml] of attacks) {
     it(`${name}: 400 within the time budget, while the server answers other requests`, async () => {
@@ -79,6 +81,8 @@ describeWithProgram('xmlsec1', 'xmlsec1')('XML attacks are refused (issue 22, ac
   it('the refusals name the reason', async () => {
     expect((await postXml(attacks[0][1])).body.detail).toMatch(/DTD/);
     expect((await postXml(attacks[4][1])).body.detail).toMatch(/nested more than 100 deep/);
+    expect((await postXml(attacks[5][1])).body.detail).toMatch(/more than 10000 elements/);
+    expect((await postXml(attacks[6][1])).body.detail).toMatch(/more than 64 attributes/);
     // Also as JSON with kind "xml" and as a PDF-less document without kind (detected as XML).
     const res = await api.call('POST', '/api/v1/signatures/validate', { document: b64(Buffer.from(attacks[1][1])) });
     expect(res.status).toBe(400);
