@@ -6,7 +6,8 @@
  *   the trust store, revocation from the registry, report), sequential and with 8 in flight;
  * - raw `crypto.verify` of exactly the same signatures (signed attributes, signature value, key),
  *   the ceiling of any validator;
- * - a PDF with 5 signatures made by poppler's `pdfsig` (incremental updates), whole validation.
+ * - a PDF with 5 signatures made by poppler's `pdfsig` (incremental updates), whole validation;
+ * - XML e-invoices signed by xmlsec1, beside `xmlsec1 --verify` of the same files (validate-xml.ts).
  * In process (no HTTP) on the embedded database unless DATABASE_URL is set. Results go to
  * bench/results/validate-<date>.json and .md. BENCH_VALIDATE_SECONDS=5 changes the run length.
  */
@@ -20,6 +21,7 @@ import { loadConfig } from '../src/config/load-config.js';
 import { createLogger } from '../src/logging/logger.js';
 import { createService } from '../src/service/service.js';
 import { parseCms } from '../src/validation/cms.js';
+import { benchXml } from './validate-xml.js';
 import { officialHolder } from '../test/support/ca-helpers.js';
 import { cadesPdf, minimalPdf, nssDatabase, pdfsigSign, type Signer } from '../test/integration/validation/validation-support.js';
 
@@ -120,6 +122,9 @@ times.sort((a, b) => a - b);
 const pdfMs = { median: times[Math.floor(times.length / 2)], max: times[times.length - 1], bytes: pdf.length };
 process.stdout.write(`  PDF with 5 signatures (${(pdf.length / 1e6).toFixed(1)} MB)       median ${pdfMs.median.toFixed(1)} ms, max ${pdfMs.max.toFixed(1)} ms\n`);
 
+const xml = await benchXml({ validator, rsa, ec, root, issuing, dir, seconds: SECONDS });
+process.stdout.write(`  XML e-invoice validations/s            ${xml.validationsPerSecond.toFixed(0)} (xmlsec1 --verify ${xml.xmlsecVerifiesPerSecond.toFixed(0)}/s)\n`);
+
 const date = new Date().toISOString().slice(0, 10);
 const machine = { cpus: cpus().length, cpu: cpus()[0]?.model, node: process.version, openssl: sh('openssl', ['version']).trim(), database: process.env.DATABASE_URL ? 'postgresql' : 'embedded (PGlite)' };
 const ratios = { sequentialVsRawVerify: sequential / raw, concurrentVsRawVerify: concurrent / raw };
@@ -132,10 +137,12 @@ const md = [
   `| CMS validations/s, 8 in flight | ${concurrent.toFixed(0)} | ${ratios.concurrentVsRawVerify.toFixed(3)} |`,
   `| raw crypto.verify/s of the same signatures | ${raw.toFixed(0)} | 1 |`,
   `| PDF with 5 signatures (${(pdf.length / 1e6).toFixed(1)} MB), median / max ms | ${pdfMs.median.toFixed(1)} / ${pdfMs.max.toFixed(1)} | target < 200 ms |`,
+  `| XML e-invoice validations/s (${xml.files} files of ${(xml.bytes / 1e3).toFixed(1)} kB, xmlsec1-signed) | ${xml.validationsPerSecond.toFixed(0)} | ÷ xmlsec1 --verify: ${(xml.validationsPerSecond / xml.xmlsecVerifiesPerSecond).toFixed(3)} |`,
+  `| xmlsec1 --verify/s of the same files (signature and chain, no revocation; ${xml.files} per process) | ${xml.xmlsecVerifiesPerSecond.toFixed(0)} | |`,
 ].join('\n');
 const resultsDir = new URL('./results/', import.meta.url);
 mkdirSync(resultsDir, { recursive: true });
-writeFileSync(new URL(`validate-${date}.json`, resultsDir), JSON.stringify({ date, machine, seconds: SECONDS, signatures: SIGNATURES, sequential, concurrent, rawVerify: raw, ratios, pdf5: pdfMs }, null, 2) + '\n');
+writeFileSync(new URL(`validate-${date}.json`, resultsDir), JSON.stringify({ date, machine, seconds: SECONDS, signatures: SIGNATURES, sequential, concurrent, rawVerify: raw, ratios, pdf5: pdfMs, xml }, null, 2) + '\n');
 writeFileSync(new URL(`validate-${date}.md`, resultsDir), md + '\n');
 process.stdout.write(`\n${md}\n`);
 await service.close();
