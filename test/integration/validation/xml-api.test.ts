@@ -1,3 +1,6 @@
+import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import { startTestService, type TestService } from '../../support/test-app.js';
 import { apiClient, tmp } from '../../support/ca-helpers.js';
@@ -132,5 +135,51 @@ describeWithProgram('xmlsec1', 'xmlsec1')('signature wrapping is FORMAT_FAILURE 
     const whole = xmlsecSign(invoice({ seller: seller({ uri: '', transforms: [ALG.enveloped, ALG.c14n] }) }), rsa);
     expect(xmlsecVerifies(whole, ca)).toBe(true);
     expect((await validateXml(whole)).signatures[0]).toMatchObject({ indication: 'TOTAL_FAILED', subIndication: 'FORMAT_FAILURE' });
+  });
+});
+
+/**
+ * RSA-PSS (RFC 6931 sha256-rsa-MGF1): Debian's xmlsec1 1.2.37 has no RSA-PSS, so xmlsec1 makes
+ * the digests (signing with rsa-sha256), then the SignedInfo is rewritten for PSS and signed by
+ * `openssl dgst` over its exclusive-C14N form, written out by hand from the text (a SignedInfo
+ * with only default-namespace elements, one attribute each: the canonical form is the text with
+ * the namespace on SignedInfo and empty elements as start/end tag pairs).
+ */
+describeWithProgram('xmlsec1', 'xmlsec1')('RSA-PSS XML signatures', () => {
+  it('pass with the right salt length; a PSS value under another salt or PKCS#1 v1.5 fails', async () => {
+    const signed = xmlsecSign(invoice({ seller: seller({ c14n: ALG.exc, transforms: [ALG.exc] }) }), rsa).toString('utf8');
+    const pssUri = 'http://www.w3.org/2007/05/xmldsig-more#sha256-rsa-MGF1';
+    const rewritten = signed.replace(ALG.rsaSha256, pssUri);
+    const signedInfo = /<SignedInfo>[\s\S]*<\/SignedInfo>/.exec(rewritten)![0];
+    const canonical = signedInfo.replace('<SignedInfo>', '<SignedInfo xmlns="http://www.w3.org/2000/09/xmldsig#">').replace(/<(\w+)([^<>]*?)\/>/g, '<$1$2></$1>');
+    const sign = (salt: number) => {
+      const d = tmp('tinnhiem-pss-');
+      const input = join(d, 'si.xml');
+      writeFileSync(input, canonical);
+      return execFileSync('openssl', ['dgst', '-sha256', '-sign', rsa.key, '-sigopt', 'rsa_padding_mode:pss', '-sigopt', `rsa_pss_saltlen:${salt}`, '-binary', input]);
+    };
+    const withValue = (v: Buffer) => rewritten.replace(/<SignatureValue>[^<]+<\/SignatureValue>/, `<SignatureValue>${v.toString('base64')}</SignatureValue>`);
+    const good = await validateXml(withValue(sign(32)));
+    expect(good.signatures[0]).toMatchObject({ indication: 'TOTAL_PASSED', algorithms: { signature: 'rsa-pss-sha256-mgf1' } });
+    expect((await validateXml(withValue(sign(20)))).signatures[0]).toMatchObject({ indication: 'TOTAL_FAILED', subIndication: 'SIG_CRYPTO_FAILURE' });
+    // The PKCS#1 v1.5 value xmlsec1 made does not pass as PSS.
+    expect((await validateXml(rewritten)).signatures[0]).toMatchObject({ indication: 'TOTAL_FAILED', subIndication: 'SIG_CRYPTO_FAILURE' });
+  });
+});
+
+describeWithProgram('xmlsec1', 'xmlsec1')('XML through multipart and application/xml', () => {
+  it('the same invoice gives the same verdict as JSON, multipart (kind=xml) and application/xml', async () => {
+    const signed = xmlsecSign(invoice({ seller: seller() }), rsa);
+    const form = new FormData();
+    form.set('kind', 'xml');
+    form.set('document', new Blob([new Uint8Array(signed)], { type: 'application/xml' }), 'hoadon.xml');
+    const multipart = await fetch(`${t.url}/api/v1/signatures/validate`, { method: 'POST', headers: { authorization: `Bearer ${api.token}` }, body: form });
+    expect(multipart.status).toBe(200);
+    expect(await multipart.json()).toMatchObject({ documentType: 'xml', indication: 'TOTAL_PASSED', signatures: [{ xml: { role: 'seller' } }] });
+    const raw = await fetch(`${t.url}/api/v1/signatures/validate`, { method: 'POST', headers: { authorization: `Bearer ${api.token}`, 'content-type': 'text/xml; charset=utf-8' }, body: new Uint8Array(signed) });
+    expect(raw.status).toBe(200);
+    expect(await raw.json()).toMatchObject({ documentType: 'xml', indication: 'TOTAL_PASSED' });
+    // Without kind, an XML document alone is detected.
+    expect((await api.call('POST', '/api/v1/signatures/validate', { document: b64(signed) })).body).toMatchObject({ documentType: 'xml', indication: 'TOTAL_PASSED' });
   });
 });
