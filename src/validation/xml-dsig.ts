@@ -115,8 +115,7 @@ function checkReference(parsed: ParsedXml, signature: Element, ref: Element, che
     const canon = canonicalize(resolved.node!, rest[0] ?? C14N.c14n10, { prefixes: prefixList(transforms[transforms.length - 1] ?? null), enveloped: enveloped ? signature : null, discardComments: !resolved.comments, xmlAttributeCarriers: parsed.xmlAttributeCarriers });
     octets = Buffer.from(canon, 'utf8');
   } catch (err) {
-    if (!(err instanceof UnsupportedTransform)) throw err;
-    settle(check, indeterminate('FORMAT_FAILURE'), `Reference "${uri}": ${err.message}`);
+    settle(check, err instanceof UnsupportedTransform ? indeterminate('FORMAT_FAILURE') : failed('FORMAT_FAILURE'), `Reference "${uri}": ${(err as Error).message}`);
     return { line, node: resolved.node };
   }
   const actual = createHash(digest).update(octets).digest();
@@ -217,8 +216,7 @@ function verifySignatureValue(parsed: ParsedXml, signedInfo: Element, valueEl: E
   try {
     signed = Buffer.from(canonicalize(signedInfo, c14nEl?.getAttribute('Algorithm') ?? '', { prefixes: prefixList(c14nEl), discardComments: false, xmlAttributeCarriers: parsed.xmlAttributeCarriers }), 'utf8');
   } catch (err) {
-    if (!(err instanceof UnsupportedTransform)) throw err;
-    settle(check, indeterminate('FORMAT_FAILURE'), `SignedInfo: ${err.message}`);
+    settle(check, err instanceof UnsupportedTransform ? indeterminate('FORMAT_FAILURE') : failed('FORMAT_FAILURE'), `SignedInfo: ${(err as Error).message}`);
     return;
   }
   let ok: boolean;
@@ -241,8 +239,7 @@ function stampedValue(parsed: ParsedXml, valueEl: Element, xades: Xades | null, 
   try {
     check.signatureValue = new Uint8Array(Buffer.from(canonicalize(valueEl, algorithm, { discardComments: false, xmlAttributeCarriers: parsed.xmlAttributeCarriers }), 'utf8'));
   } catch (err) {
-    if (!(err instanceof UnsupportedTransform)) throw err;
-    check.warnings.push(`SignatureTimeStamp: ${err.message}`);
+    check.warnings.push(`SignatureTimeStamp: ${(err as Error).message}`);
     return;
   }
   if (xades?.timestamps.length) check.timestampToken = new Uint8Array(xades.timestamps[0].token);

@@ -151,3 +151,32 @@ describeWithProgram('openssl', 'openssl')('XAdES-T: the signature time-stamp is 
     expect(f.signatures[0]).toMatchObject({ indication: 'INDETERMINATE', subIndication: 'REVOKED_NO_POE', timestamp: { messageImprintMatches: false } });
   });
 });
+
+describeWithProgram('xmlsec1', 'xmlsec1')('mutated signed XML', () => {
+  it('every byte-level mutation of a signed XAdES invoice gets a report or a 400, never a 500', async () => {
+    const template = invoice({
+      seller: signatureTemplate({ id: 'm', c14n: ALG.exc, refs: [{ uri: '#data', transforms: [ALG.enveloped, ALG.exc] }, { uri: '#m-sp', type: 'http://uri.etsi.org/01903#SignedProperties', transforms: [ALG.exc] }], object: qualifyingProperties('m', seller.pem) }),
+    });
+    const signed = xmlsecSign(template, seller, { idAttrs: ['DLHDon', `${XADES}:SignedProperties`] });
+    let state = 22;
+    const next = (n: number) => {
+      state = (state * 1103515245 + 12345) % 2 ** 31;
+      return state % n;
+    };
+    const statuses = new Map<number, number>();
+    for (let i = 0; i < 150; i++) {
+      const m = Buffer.from(signed);
+      for (let j = 0; j <= next(3); j++) {
+        const at = next(m.length);
+        const op = next(3);
+        if (op === 0) m[at] = next(256);
+        else if (op === 1) m[at] = '<>"=/&#x'.charCodeAt(next(8));
+        else m.copyWithin(at, next(m.length));
+      }
+      const r = await postXml(m);
+      statuses.set(r.status, (statuses.get(r.status) ?? 0) + 1);
+      expect([200, 400]).toContain(r.status);
+    }
+    expect(statuses.get(200)).toBeGreaterThan(0);
+  });
+});
