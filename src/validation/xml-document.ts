@@ -28,9 +28,12 @@ export const XML_LIMITS: XmlLimits = { maxBytes: 4 * 1024 * 1024, maxDepth: 100,
 const LT = 0x3c;
 const GT = 0x3e;
 
-function indexOf(bytes: Uint8Array, needle: string, from: number): number {
-  const at = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).indexOf(needle, from, 'latin1');
-  return at;
+
+/** Does `text` (ASCII) start at `at`? A comparison in place: searching forward would make the scan quadratic. */
+function startsAt(bytes: Uint8Array, at: number, text: string): boolean {
+  if (at + text.length > bytes.length) return false;
+  for (let k = 0; k < text.length; k++) if (bytes[at + k] !== text.charCodeAt(k)) return false;
+  return true;
 }
 
 /** The end of a start or end tag at `from` (the `<`), quotes respected, and its attribute count; end -1 when unterminated. */
@@ -54,8 +57,13 @@ function tagEnd(bytes: Uint8Array, from: number): { end: number; attributes: num
  */
 export function screenXml(bytes: Uint8Array, limits: XmlLimits = XML_LIMITS): void {
   if (bytes.byteLength > limits.maxBytes) throw new XmlFormatError(`the XML document is ${bytes.byteLength} bytes; at most ${limits.maxBytes} are accepted`);
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const indexOf = (needle: string, from: number): number => buf.indexOf(needle, from, 'latin1');
   let depth = 0;
-  let elements = 0;
+  let nodes = 0;
+  const count = () => {
+    if (++nodes > limits.maxElements) throw new XmlFormatError(`the document has more than ${limits.maxElements} elements, comments, CDATA sections and processing instructions`);
+  };
   let attributes = 0;
   let i = 0;
   while (i < bytes.length) {
@@ -66,17 +74,20 @@ export function screenXml(bytes: Uint8Array, limits: XmlLimits = XML_LIMITS): vo
     const next = bytes[i + 1];
     if (next === 0x3f) {
       // <? ... ?>: the XML declaration or a processing instruction.
-      const end = indexOf(bytes, '?>', i + 2);
+      const end = indexOf('?>', i + 2);
       if (end < 0) throw new XmlFormatError('an unterminated processing instruction');
+      count();
       i = end + 2;
     } else if (next === 0x21) {
-      if (indexOf(bytes, '<!--', i) === i) {
-        const end = indexOf(bytes, '-->', i + 4);
+      if (startsAt(bytes, i, '<!--')) {
+        const end = indexOf('-->', i + 4);
         if (end < 0) throw new XmlFormatError('an unterminated comment');
+        count();
         i = end + 3;
-      } else if (indexOf(bytes, '<![CDATA[', i) === i) {
-        const end = indexOf(bytes, ']]>', i + 9);
+      } else if (startsAt(bytes, i, '<![CDATA[')) {
+        const end = indexOf(']]>', i + 9);
         if (end < 0) throw new XmlFormatError('an unterminated CDATA section');
+        count();
         i = end + 3;
       } else {
         const word = Buffer.from(bytes.subarray(i, Math.min(bytes.length, i + 10))).toString('latin1');
@@ -85,14 +96,14 @@ export function screenXml(bytes: Uint8Array, limits: XmlLimits = XML_LIMITS): vo
         throw new XmlFormatError(`a markup declaration (${word.replace(/[^\x20-\x7e]/g, '?')}...) is refused`);
       }
     } else {
-      const { end, attributes: count } = tagEnd(bytes, i);
+      const { end, attributes: tagAttributes } = tagEnd(bytes, i);
       if (end < 0) throw new XmlFormatError('an unterminated tag');
-      if (count > limits.maxAttributesPerElement) throw new XmlFormatError(`an element has more than ${limits.maxAttributesPerElement} attributes`);
-      if ((attributes += count) > limits.maxAttributes) throw new XmlFormatError(`the document has more than ${limits.maxAttributes} attributes`);
+      if (tagAttributes > limits.maxAttributesPerElement) throw new XmlFormatError(`an element has more than ${limits.maxAttributesPerElement} attributes`);
+      if ((attributes += tagAttributes) > limits.maxAttributes) throw new XmlFormatError(`the document has more than ${limits.maxAttributes} attributes`);
       if (next === 0x2f) depth--;
       else {
         if (bytes[end - 1] !== 0x2f && ++depth > limits.maxDepth) throw new XmlFormatError(`elements are nested more than ${limits.maxDepth} deep`);
-        if (++elements > limits.maxElements) throw new XmlFormatError(`the document has more than ${limits.maxElements} elements`);
+        count();
       }
       i = end + 1;
     }
