@@ -183,3 +183,40 @@ describeWithProgram('xmlsec1', 'xmlsec1')('XML through multipart and application
     expect((await api.call('POST', '/api/v1/signatures/validate', { document: b64(signed) })).body).toMatchObject({ documentType: 'xml', indication: 'TOTAL_PASSED' });
   });
 });
+
+describeWithProgram('xmlsec1', 'xmlsec1')('constructs we refuse to process (each one xmlsec1 accepts)', () => {
+  it('an XPath transform: INDETERMINATE / FORMAT_FAILURE, never evaluated', async () => {
+    const xpath = 'http://www.w3.org/TR/1999/REC-xpath-19991116';
+    const template = invoice({ seller: seller({ transforms: [ALG.c14n] }) }).replace(`<Transform Algorithm="${ALG.c14n}"/>`, `<Transform Algorithm="${xpath}"><XPath>not(ancestor-or-self::TToan)</XPath></Transform>`);
+    const signed = xmlsecSign(template, rsa);
+    expect(xmlsecVerifies(signed, ca)).toBe(true);
+    const r = await validateXml(signed);
+    expect(r.signatures[0]).toMatchObject({ indication: 'INDETERMINATE', subIndication: 'FORMAT_FAILURE' });
+    expect(r.signatures[0].errors.join(' ')).toMatch(/transforms .* are not supported/);
+  });
+
+  it('a reference outside the document is not fetched: INDETERMINATE / SIGNED_DATA_NOT_FOUND', async () => {
+    const signed = xmlsecSign(invoice({ seller: seller() }), rsa).toString('utf8').replace('URI="#data"', 'URI="http://127.0.0.1:9/hoadon.xml"');
+    // Outside the e-invoice profile (where any reference but DLHDon is a FORMAT_FAILURE first).
+    const r = await validateXml(signed.replace(/<(\/?)HDon([ >])/g, '<$1HoSo$2'));
+    expect(r.signatures[0]).toMatchObject({ indication: 'INDETERMINATE', subIndication: 'SIGNED_DATA_NOT_FOUND', xml: { profile: 'xmldsig' } });
+    expect((await validateXml(signed)).signatures[0]).toMatchObject({ indication: 'TOTAL_FAILED', subIndication: 'FORMAT_FAILURE', xml: { profile: 'e-invoice' } });
+    expect(r.signatures[0].errors.join(' ')).toMatch(/only same-document references/);
+  });
+
+  it('XAdES: SignedProperties no reference covers, or a SigningCertificateV2 naming another certificate', async () => {
+    const { qualifyingProperties, XADES } = await import('./xml-support.js');
+    const uncovered = xmlsecSign(invoice({ seller: signatureTemplate({ id: 'u', refs: [{ uri: '#data', transforms: [ALG.c14n] }], object: qualifyingProperties('u', rsa.pem) }) }), rsa);
+    expect(xmlsecVerifies(uncovered, ca)).toBe(true);
+    const u = await validateXml(uncovered);
+    expect(u.signatures[0]).toMatchObject({ indication: 'TOTAL_FAILED', subIndication: 'FORMAT_FAILURE', format: 'XAdES-BES' });
+    expect(u.signatures[0].errors.join(' ')).toMatch(/no Reference covers the SignedProperties/);
+    const refs = [{ uri: '#data', transforms: [ALG.c14n] }, { uri: '#o-sp', type: 'http://uri.etsi.org/01903#SignedProperties', transforms: [ALG.c14n] }];
+    const other = xmlsecSign(invoice({ seller: signatureTemplate({ id: 'o', refs, object: qualifyingProperties('o', ec.pem) }) }), rsa, { idAttrs: ['DLHDon', `${XADES}:SignedProperties`] });
+    expect(xmlsecVerifies(other, ca)).toBe(true);
+    const o = await validateXml(other);
+    expect(o.signatures[0]).toMatchObject({ indication: 'INDETERMINATE', subIndication: 'NO_SIGNING_CERTIFICATE_FOUND', signedAttributes: { signingCertificate: 'mismatch' } });
+    const right = xmlsecSign(invoice({ seller: signatureTemplate({ id: 'o', refs, object: qualifyingProperties('o', rsa.pem) }) }), rsa, { idAttrs: ['DLHDon', `${XADES}:SignedProperties`] });
+    expect((await validateXml(right)).signatures[0]).toMatchObject({ indication: 'TOTAL_PASSED', format: 'XAdES-BES', signedAttributes: { signingCertificate: 'match' } });
+  });
+});
