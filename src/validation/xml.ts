@@ -99,7 +99,7 @@ export async function validateXml(v: XmlValidation): Promise<SignatureReport[]> 
   const signedContent: SignedContent = { source: 'xml-references', length: v.document.byteLength, sha256: createHash('sha256').update(v.document).digest('hex'), byteRange: null };
   const reports: SignatureReport[] = [];
   for (const [i, signature] of signatures.entries()) {
-    await v.pause();
+    await v.pause(); // parsing and each signature's canonicalisation are synchronous: yield between them
     const x = verifyXmlSignature(parsed, signature, i, v.requestCerts);
     const role = isInvoice(parsed) ? invoiceRole(parsed, signature) : null;
     const profile = isInvoice(parsed) ? invoiceProblems(parsed, signature, role, x.covered, x.references.map((r) => r.covers?.path ?? '')) : [];

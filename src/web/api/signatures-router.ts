@@ -57,7 +57,7 @@ openApi.registerPath({
         'application/json': { schema: SignatureRequest },
         'multipart/form-data': { schema: z.object({ signature: z.string().meta({ format: 'binary' }).optional(), document: z.string().meta({ format: 'binary' }).optional() }).meta({ description: multipartDescription }) },
         'application/pdf': { schema: z.string().meta({ format: 'binary' }) },
-        'application/xml': { schema: z.string().meta({ format: 'binary', description: 'signed XML (also text/xml); DTDs, entity declarations, nesting over 100 levels, over 10,000 elements and documents over 4 MiB are refused with 400' }) },
+        'application/xml': { schema: z.string().meta({ format: 'binary', description: 'signed XML (also text/xml); DTDs, entity declarations, nesting over 100 levels, over 5,000 elements and documents over 4 MiB are refused with 400' }) },
       },
     },
   },
