@@ -28,6 +28,7 @@ import { certificateLoginMethod, certificateLoginRouter, certificateTlsRouter, t
 import { accountRouter } from '../web/account/account-router.js';
 import { adminRouter } from '../web/admin/admin-router.js';
 import { apiResource } from '../../oidc/settings.js';
+import { newcomerRouters } from './newcomer.js';
 
 export interface Web {
   app: Koa<AppState>;
@@ -181,6 +182,7 @@ function featureRouters(w: Wiring, parts: Parts, strongMethods: (uid: string) =>
     pkiRouter({ certificates, now: () => clock.now() }),
     apiDocsRouter({ publicUrl: config.server.publicUrl }),
     signaturesRouter({ validator: validation.validator, verifier }),
+    ...newcomerRouters(w, certificates),
   ];
 }
 
