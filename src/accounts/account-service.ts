@@ -142,8 +142,29 @@ export class AccountService {
     return this.db.withTransaction(async (trx) => {
       const found = await this.accounts.findByLogin(login, trx);
       if (!found) throw new AppError('notFound', `no account ${login}`);
+      const reused = passwordProblem(password, found.account);
+      if (reused) throw new AppError('validationFailed', reused);
       await this.resetPasswordIn(trx, actor, found.account, hash, opts);
       return found.account;
+    });
+  }
+
+  /**
+   * The holder's own change on the account page. `authorise` is the step-up (the enrolment gate,
+   * docs/security.md): a stolen password alone cannot change the password and lock the owner out.
+   * Every session and token of the account ends, the current one too (the new password logs in).
+   */
+  async changeOwnPassword(accountId: string, password: string, authorise: (trx: Transaction) => Promise<Record<string, unknown>>): Promise<void> {
+    const account = await this.accounts.findById(accountId);
+    if (!account) throw new AppError('notFound', 'no such account');
+    const problem = passwordProblem(password, account);
+    if (problem) throw new AppError('validationFailed', problem);
+    const hash = await hashPassword(password);
+    await this.db.withTransaction(async (trx) => {
+      const basis = await authorise(trx);
+      await this.accounts.setPasswordHash(trx, accountId, hash);
+      const endedSessionRows = (await this.sessions?.endAll(trx, accountId)) ?? 0;
+      await this.audit.append(trx, { actor: `user:${accountId}`, action: 'account.password_change', target: `account:${accountId}`, details: { ...basis, endedSessionRows } });
     });
   }
 

@@ -161,6 +161,7 @@ function featureRouters(w: Wiring, parts: Parts, strongMethods: (uid: string) =>
       enrolment: identity.enrolment,
       certificates: parts.certificateLogin,
       credentialHistory: (id) => credentialHistory(audit, id),
+      changePassword: (id, password, authorise) => identity.accounts.changeOwnPassword(id, password, authorise),
     }),
     adminRouter({
       provider,
@@ -187,7 +188,7 @@ function featureRouters(w: Wiring, parts: Parts, strongMethods: (uid: string) =>
 }
 
 /** The latest registrations and deletions of an account's login credentials, for its page. */
-const CREDENTIAL_ACTIONS = ['passkey.register', 'passkey.delete', 'account.certificate_register', 'account.certificate_remove', 'account.password_set', 'account.enrolment_code_issue'];
+const CREDENTIAL_ACTIONS = ['passkey.register', 'passkey.delete', 'account.certificate_register', 'account.certificate_remove', 'account.password_set', 'account.password_change', 'account.enrolment_code_issue'];
 async function credentialHistory(audit: AuditService, accountId: string) {
   const events = await audit.list({ target: `account:${accountId}`, limit: 100 });
   return events

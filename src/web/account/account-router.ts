@@ -5,7 +5,7 @@ import { AppError, asAppError } from '../../errors/app-error.js';
 import type { AppContext, AppState } from '../context.js';
 import type { Account } from '../../../oidc/account.js';
 import type { PasskeyService } from '../../webauthn/passkey-service.js';
-import type { EnrolmentGate, EnrolmentSession } from '../../accounts/enrolment.js';
+import type { Authorise, EnrolmentGate, EnrolmentSession } from '../../accounts/enrolment.js';
 import type { CertificateLoginService } from '../../auth/certificate-login.js';
 import { pickLanguage } from '../locales/messages.js';
 import { accountPage } from '../views/pages.js';
@@ -14,6 +14,9 @@ import { sendErrorPage } from '../views/error-page.js';
 import { formGuard, readUrlEncoded, requireUrlEncoded, type FormGuard } from '../middleware/koa-form-guard.js';
 import { readJson } from '../login/passkey-router.js';
 import { ACCOUNT_CLIENT_ID, accountCallbackPath } from '../../../oidc/clients/account-client.js';
+import { passwordSection } from '../views/account-password.js';
+import { th } from '../locales/home-messages.js';
+import { ACR } from '../../../oidc/scopes.js';
 
 export interface AccountRouterDeps {
   provider(): Provider;
@@ -26,6 +29,8 @@ export interface AccountRouterDeps {
   certificates: Pick<CertificateLoginService, 'registerCertificate' | 'removeCertificate' | 'registeredCertificates'>;
   /** The latest changes to the account's login credentials (audit events), shown on the page. */
   credentialHistory(accountId: string): Promise<Array<{ at: Date; action: string; basis: string | null }>>;
+  /** The holder's change of password (AccountService.changeOwnPassword): ends every session. */
+  changePassword(accountId: string, password: string, authorise: Authorise): Promise<void>;
 }
 
 const FORM_LIMIT = 4 * 1024;
@@ -86,7 +91,7 @@ function accountPages(deps: AccountRouterDeps): AccountPages {
       const certificates = await deps.certificates.registeredCertificates(who.account.id);
       const history = await deps.credentialHistory(who.account.id);
       const strong = deps.enrolment.sessionBasis(who.login) !== null;
-      sendPage(ctx, status, accountPage({ lang, accountName: who.account.fullName, csrf: guard.token(who.sessionUid), passkeys: views, certificates, history, strong, logoutHref: `${logout.pathname}${logout.search}`, error }));
+      sendPage(ctx, status, accountPage({ lang, accountName: who.account.fullName, csrf: guard.token(who.sessionUid), passkeys: views, certificates, history, strong, logoutHref: `${logout.pathname}${logout.search}`, error, extra: passwordSection(lang, guard.token(who.sessionUid), strong) }));
     },
   };
 }
@@ -183,6 +188,26 @@ const removeCertificate = (p: AccountPages) =>
     });
   };
 
+/**
+ * The holder's new password, under the step-up of docs/security.md: a session at acr high, a
+ * DVCQG LoA2 login, or an enrolment code. A password session alone is refused (403
+ * step-up-required), so whoever stole the password cannot change it and lock the owner out.
+ */
+const changePassword = (p: AccountPages) =>
+  async function changePassword(ctx: AppContext) {
+    const who = await p.requireSignedIn(ctx);
+    const form = await p.readForm(ctx, who.sessionUid);
+    const code = codeOf(form.get('enrolmentCode'));
+    await refusedOnPage(p, ctx, who, async () => {
+      if (!p.deps.enrolment.sessionBasis(who.login) && !code) {
+        throw new AppError('stepUpRequired', 'changing the password needs a stronger login: a passkey or certificate (acr high), a DVCQG login at LoA2, or an enrolment code from an administrator', { acrValues: ACR.high });
+      }
+      const password = form.get('password') ?? '';
+      if (password !== (form.get('confirm') ?? '')) throw new AppError('validationFailed', th(pickLanguage(ctx), 'password.mismatch'));
+      await p.deps.changePassword(who.account.id, password, p.deps.enrolment.authorise(who.account.id, who.login, code));
+    });
+  };
+
 const codeOf = (value: unknown) => (typeof value === 'string' && value.trim() ? value.trim() : undefined);
 
 /**
@@ -219,5 +244,6 @@ export function accountRouter(deps: AccountRouterDeps): Router<AppState> {
   router.post('/passkeys/:id/delete', deletePasskey(pages));
   router.post('/certificates', registerCertificate(pages));
   router.post('/certificates/:fingerprint/delete', removeCertificate(pages));
+  router.post('/password', changePassword(pages));
   return router;
 }

@@ -35,6 +35,14 @@ const vi = {
   'demo.manual.intro': 'Mở địa chỉ đăng nhập, rồi đổi mã nhận được ở {redirect} (trong 60 giây) bằng lệnh:',
   'demo.error': 'Đăng nhập không thành công: {error}',
   'demo.back': 'Về trang chủ',
+  'password.title': 'Đổi mật khẩu',
+  'password.new': 'Mật khẩu mới (ít nhất 10 ký tự, không chứa tên đăng nhập hay số định danh)',
+  'password.confirm': 'Nhập lại mật khẩu mới',
+  'password.stepUp': 'Đổi mật khẩu cần đăng nhập mạnh hơn mật khẩu (khoá truy cập, chứng thư, hoặc DVCQG mức 2), hoặc mã đăng ký do quản trị viên cấp.',
+  'password.code': 'Mã đăng ký (nếu có)',
+  'password.submit': 'Đổi mật khẩu',
+  'password.after': 'Sau khi đổi, mọi phiên đăng nhập của tài khoản (cả phiên này) kết thúc.',
+  'password.mismatch': 'Hai mật khẩu không khớp.',
 } as const;
 
 export type HomeMessageKey = keyof typeof vi;
@@ -72,6 +80,14 @@ const en: Record<HomeMessageKey, string> = {
   'demo.manual.intro': 'Open the authorization URL, then redeem the code that arrives at {redirect} (within 60 s) with:',
   'demo.error': 'The login failed: {error}',
   'demo.back': 'Back to the home page',
+  'password.title': 'Change password',
+  'password.new': 'New password (at least 10 characters, without the username or the national ID)',
+  'password.confirm': 'New password again',
+  'password.stepUp': 'Changing the password needs a login stronger than a password (a passkey, a certificate, or DVCQG at level 2), or an enrolment code from an administrator.',
+  'password.code': 'Enrolment code (if you have one)',
+  'password.submit': 'Change password',
+  'password.after': "Afterwards every session of the account (this one too) ends.",
+  'password.mismatch': 'The two passwords differ.',
 };
 
 export const HOME_MESSAGES: Record<Language, Record<HomeMessageKey, string>> = { vi, en };
