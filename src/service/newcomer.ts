@@ -4,6 +4,9 @@ import type { CertificateService } from '../certificates/certificate-service.js'
 import type { AppState } from '../web/context.js';
 import { homeRouter } from '../web/home/home-router.js';
 import { demoRouter } from '../web/home/demo-router.js';
+import type { Identity } from './identity.js';
+import { AccountSessions } from '../accounts/account-sessions.js';
+import { OidcPayloadRepository } from '../storage/oidc-payload-repository.js';
 import { DEMO_PORTAL_CLIENT_ID, DEV_OFFICIALS, DEV_PASSWORD, devClients } from '../dev/dev-seed.js';
 
 /**
@@ -27,4 +30,9 @@ export function newcomerRouters(w: Wiring, certificates: CertificateService): Ro
   const portal = clients.find((c) => c.clientId === DEMO_PORTAL_CLIENT_ID);
   if (!portal) return [home];
   return [home, demoRouter({ publicUrl: config.server.publicUrl, csrfSecret: w.secrets.csrfSecret, clientId: portal.clientId, clientSecret: portal.secret, now: () => w.clock.now() })];
+}
+
+/** The account page's sessions and consents, over the provider's store; a withdrawn grant's JWTs are revoked on every node. */
+export function accountSessions(w: Wiring, identity: Identity): AccountSessions {
+  return new AccountSessions(w.db, new OidcPayloadRepository(w.db.knex), w.audit, w.clock, (trx, grantId) => identity.revocations.revoke(trx, 'grant', grantId));
 }

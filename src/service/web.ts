@@ -28,7 +28,7 @@ import { certificateLoginMethod, certificateLoginRouter, certificateTlsRouter, t
 import { accountRouter } from '../web/account/account-router.js';
 import { adminRouter } from '../web/admin/admin-router.js';
 import { apiResource } from '../../oidc/settings.js';
-import { newcomerRouters } from './newcomer.js';
+import { accountSessions, newcomerRouters } from './newcomer.js';
 
 export interface Web {
   app: Koa<AppState>;
@@ -162,6 +162,8 @@ function featureRouters(w: Wiring, parts: Parts, strongMethods: (uid: string) =>
       certificates: parts.certificateLogin,
       credentialHistory: (id) => credentialHistory(audit, id),
       changePassword: (id, password, authorise) => identity.accounts.changeOwnPassword(id, password, authorise),
+      sessions: accountSessions(w, identity),
+      linkedIdentities: async (id) => (await identity.federated.linksOf(id)).map((l) => ({ upstream: l.upstream, subject: l.subject, createdAt: l.createdAt, lastLoginAt: l.lastLoginAt })),
     }),
     adminRouter({
       provider,

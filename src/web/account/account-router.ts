@@ -14,7 +14,9 @@ import { sendErrorPage } from '../views/error-page.js';
 import { formGuard, readUrlEncoded, requireUrlEncoded, type FormGuard } from '../middleware/koa-form-guard.js';
 import { readJson } from '../login/passkey-router.js';
 import { ACCOUNT_CLIENT_ID, accountCallbackPath } from '../../../oidc/clients/account-client.js';
-import { passwordSection } from '../views/account-password.js';
+import { ADMIN_CLIENT_ID } from '../../../oidc/clients/admin-client.js';
+import { passwordSection, sessionSections, type AccountSessionsView } from '../views/account-sections.js';
+import { html } from '../views/html.js';
 import { th } from '../locales/home-messages.js';
 import { ACR } from '../../../oidc/scopes.js';
 
@@ -31,9 +33,17 @@ export interface AccountRouterDeps {
   credentialHistory(accountId: string): Promise<Array<{ at: Date; action: string; basis: string | null }>>;
   /** The holder's change of password (AccountService.changeOwnPassword): ends every session. */
   changePassword(accountId: string, password: string, authorise: Authorise): Promise<void>;
+  /** Sessions on other devices, consents given to portals, linked DVCQG identities (src/accounts/account-sessions.ts). */
+  sessions: {
+    list(accountId: string, currentUid: string): Promise<Omit<AccountSessionsView, 'links'>>;
+    endSession(accountId: string, uid: string, currentUid: string): Promise<void>;
+    withdrawConsent(accountId: string, id: string): Promise<void>;
+  };
+  linkedIdentities(accountId: string): Promise<AccountSessionsView['links']>;
 }
 
 const FORM_LIMIT = 4 * 1024;
+const OWN_CLIENTS = [ACCOUNT_CLIENT_ID, ADMIN_CLIENT_ID];
 /** A pasted PEM certificate (a few KiB; 64 KiB bounds an unusual chain of extensions). */
 const CERTIFICATE_FORM_LIMIT = 64 * 1024;
 
@@ -91,7 +101,11 @@ function accountPages(deps: AccountRouterDeps): AccountPages {
       const certificates = await deps.certificates.registeredCertificates(who.account.id);
       const history = await deps.credentialHistory(who.account.id);
       const strong = deps.enrolment.sessionBasis(who.login) !== null;
-      sendPage(ctx, status, accountPage({ lang, accountName: who.account.fullName, csrf: guard.token(who.sessionUid), passkeys: views, certificates, history, strong, logoutHref: `${logout.pathname}${logout.search}`, error, extra: passwordSection(lang, guard.token(who.sessionUid), strong) }));
+      const csrf = guard.token(who.sessionUid);
+      const { sessions, consents } = await deps.sessions.list(who.account.id, who.sessionUid);
+      // The service's own pages (this page, the console) are not portals the person consented to.
+      const live = { sessions, consents: consents.filter((c) => !OWN_CLIENTS.includes(c.clientId)), links: await deps.linkedIdentities(who.account.id) };
+      sendPage(ctx, status, accountPage({ lang, accountName: who.account.fullName, csrf: guard.token(who.sessionUid), passkeys: views, certificates, history, strong, logoutHref: `${logout.pathname}${logout.search}`, error, extra: html`${passwordSection(lang, csrf, strong)}${sessionSections(lang, csrf, live)}` }));
     },
   };
 }
@@ -208,6 +222,21 @@ const changePassword = (p: AccountPages) =>
     });
   };
 
+/** Another device's session ended, or a portal's consent withdrawn: access removed, so no step-up. */
+const endSession = (p: AccountPages) =>
+  async function endSession(ctx: AppContext) {
+    const who = await p.requireSignedIn(ctx);
+    await p.readForm(ctx, who.sessionUid);
+    await refusedOnPage(p, ctx, who, () => p.deps.sessions.endSession(who.account.id, String(ctx.params.uid), who.sessionUid));
+  };
+
+const withdrawConsent = (p: AccountPages) =>
+  async function withdrawConsent(ctx: AppContext) {
+    const who = await p.requireSignedIn(ctx);
+    await p.readForm(ctx, who.sessionUid);
+    await refusedOnPage(p, ctx, who, () => p.deps.sessions.withdrawConsent(who.account.id, String(ctx.params.id)));
+  };
+
 const codeOf = (value: unknown) => (typeof value === 'string' && value.trim() ? value.trim() : undefined);
 
 /**
@@ -245,5 +274,7 @@ export function accountRouter(deps: AccountRouterDeps): Router<AppState> {
   router.post('/certificates', registerCertificate(pages));
   router.post('/certificates/:fingerprint/delete', removeCertificate(pages));
   router.post('/password', changePassword(pages));
+  router.post('/sessions/:uid/end', endSession(pages));
+  router.post('/consents/:id/withdraw', withdrawConsent(pages));
   return router;
 }

@@ -43,6 +43,17 @@ const vi = {
   'password.submit': 'Đổi mật khẩu',
   'password.after': 'Sau khi đổi, mọi phiên đăng nhập của tài khoản (cả phiên này) kết thúc.',
   'password.mismatch': 'Hai mật khẩu không khớp.',
+  'sessions.title': 'Các phiên đăng nhập',
+  'sessions.item': 'Đăng nhập lúc {at} · mức {acr} · phương thức {amr}',
+  'sessions.current': 'phiên này',
+  'sessions.end': 'Kết thúc phiên',
+  'consents.title': 'Các cổng dịch vụ bạn đã cho phép',
+  'consents.item': '{client}: {scopes} (từ {at})',
+  'consents.withdraw': 'Thu hồi',
+  'consents.none': 'Chưa có.',
+  'links.title': 'Tài khoản liên kết (DVCQG)',
+  'links.item': '{upstream}: {subject} (lần cuối {at})',
+  'links.none': 'Chưa liên kết tài khoản nào.',
 } as const;
 
 export type HomeMessageKey = keyof typeof vi;
@@ -88,6 +99,17 @@ const en: Record<HomeMessageKey, string> = {
   'password.submit': 'Change password',
   'password.after': "Afterwards every session of the account (this one too) ends.",
   'password.mismatch': 'The two passwords differ.',
+  'sessions.title': 'Sessions',
+  'sessions.item': 'Signed in {at} · level {acr} · methods {amr}',
+  'sessions.current': 'this session',
+  'sessions.end': 'End session',
+  'consents.title': 'Portals you have allowed',
+  'consents.item': '{client}: {scopes} (since {at})',
+  'consents.withdraw': 'Withdraw',
+  'consents.none': 'None yet.',
+  'links.title': 'Linked accounts (DVCQG)',
+  'links.item': '{upstream}: {subject} (last used {at})',
+  'links.none': 'No linked account.',
 };
 
 export const HOME_MESSAGES: Record<Language, Record<HomeMessageKey, string>> = { vi, en };
