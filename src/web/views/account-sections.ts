@@ -9,7 +9,8 @@ export interface AccountSessionsView {
   links: Array<{ upstream: string; subject: string; createdAt: Date; lastLoginAt: Date | null }>;
 }
 
-const when = (lang: Language, d: Date | null) => (d ? d.toLocaleString(lang === 'vi' ? 'vi-VN' : 'en-GB', { timeZone: 'Asia/Ho_Chi_Minh' }) : '-');
+// As the page's other dates (src/web/views/pages.ts): day and minute, the province's time zone.
+const when = (lang: Language, d: Date | null) => (d ? d.toLocaleString(lang === 'vi' ? 'vi-VN' : 'en-GB', { timeZone: 'Asia/Ho_Chi_Minh', dateStyle: 'medium', timeStyle: 'short' }) : '-');
 
 /** Sessions on other devices (end one), consents given to portals (withdraw one), linked DVCQG identities. */
 export function sessionSections(lang: Language, csrf: string, v: AccountSessionsView): Raw {
