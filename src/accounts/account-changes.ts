@@ -18,7 +18,9 @@ export type ChangeRequest =
   | { kind: 'roles'; account: Account; roles: Role[] }
   | { kind: 'password'; account: Account; password: string; keepPasskeys?: boolean }
   | { kind: 'disable'; account: Account }
-  | { kind: 'enrolment-code'; account: Account };
+  | { kind: 'enrolment-code'; account: Account }
+  | { kind: 'unlock'; account: Account }
+  | { kind: 'end-sessions'; account: Account };
 
 export interface ChangeOutcome {
   status: 'done' | 'pending';
@@ -150,6 +152,8 @@ export class AccountChangeService {
       }
       case 'disable':
       case 'enrolment-code':
+      case 'unlock':
+      case 'end-sessions':
         return { payload: {}, privileged: isPrivileged(req.account.roles), label: labelOf(req.account), accountId: req.account.id };
     }
   }
@@ -166,6 +170,12 @@ export class AccountChangeService {
         return { account };
       case 'disable':
         return { account: await this.accounts.setStatusIn(trx, actor, account, 'disabled', details) };
+      case 'unlock':
+        await this.accounts.unlockIn(trx, actor, account, details);
+        return { account };
+      case 'end-sessions':
+        await this.accounts.endSessionsIn(trx, actor, account, details);
+        return { account };
       case 'enrolment-code':
         if ('approvedBy' in details) {
           await this.codes.activate(trx, (change as AccountChange).id);

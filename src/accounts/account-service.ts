@@ -168,6 +168,18 @@ export class AccountService {
     });
   }
 
+  /** Ends the login lock of the password throttle (docs/security.md, "Login throttling"). */
+  async unlockIn(trx: Transaction, actor: string, account: Account, details: Record<string, unknown> = {}): Promise<void> {
+    await this.throttle.reset(trx, `account:${account.id}`);
+    await this.audit.append(trx, { actor, action: 'account.unlock', target: `account:${account.id}`, ...(Object.keys(details).length && { details }) });
+  }
+
+  /** Ends every session, grant and token of the account (a lost device, a suspected theft). */
+  async endSessionsIn(trx: Transaction, actor: string, account: Account, details: Record<string, unknown> = {}): Promise<void> {
+    const endedSessionRows = (await this.sessions?.endAll(trx, account.id)) ?? 0;
+    await this.audit.append(trx, { actor, action: 'account.sessions_end', target: `account:${account.id}`, details: { ...details, endedSessionRows } });
+  }
+
   async setStatusIn(trx: Transaction, actor: string, account: Account, status: 'active' | 'disabled', details: Record<string, unknown> = {}): Promise<Account> {
     await this.accounts.setStatus(trx, account.id, status);
     // Disabled: its sessions end (the next /oidc/auth asks for a login), its grants and tokens too.
