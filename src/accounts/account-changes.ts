@@ -16,7 +16,7 @@ export const isPrivileged = (roles: readonly Role[]) => roles.some((r) => PRIVIL
 export type ChangeRequest =
   | { kind: 'create'; official: NewOfficial }
   | { kind: 'roles'; account: Account; roles: Role[] }
-  | { kind: 'password'; account: Account; password: string; keepPasskeys?: boolean }
+  | { kind: 'password'; account: Account; password: string; keepPasskeys?: boolean; requireChange?: boolean }
   | { kind: 'disable'; account: Account }
   | { kind: 'enrolment-code'; account: Account }
   | { kind: 'unlock'; account: Account }
@@ -148,7 +148,7 @@ export class AccountChangeService {
       case 'password': {
         const problem = passwordProblem(req.password);
         if (problem) throw new AppError('validationFailed', problem);
-        return { payload: { hash: await hashPassword(req.password), keepPasskeys: !!req.keepPasskeys }, privileged: isPrivileged(req.account.roles), label: labelOf(req.account), accountId: req.account.id };
+        return { payload: { hash: await hashPassword(req.password), keepPasskeys: !!req.keepPasskeys, requireChange: !!req.requireChange }, privileged: isPrivileged(req.account.roles), label: labelOf(req.account), accountId: req.account.id };
       }
       case 'disable':
       case 'enrolment-code':
@@ -166,7 +166,7 @@ export class AccountChangeService {
       case 'roles':
         return { account: await this.accounts.setRolesIn(trx, actor, account, change.payload.roles as Role[], details) };
       case 'password':
-        await this.accounts.resetPasswordIn(trx, actor, account, String(change.payload.hash), { keepPasskeys: !!change.payload.keepPasskeys, details });
+        await this.accounts.resetPasswordIn(trx, actor, account, String(change.payload.hash), { keepPasskeys: !!change.payload.keepPasskeys, requireChange: !!change.payload.requireChange, details });
         return { account };
       case 'disable':
         return { account: await this.accounts.setStatusIn(trx, actor, account, 'disabled', details) };

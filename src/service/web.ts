@@ -29,6 +29,8 @@ import { accountRouter } from '../web/account/account-router.js';
 import { adminRouter } from '../web/admin/admin-router.js';
 import { apiResource } from '../../oidc/settings.js';
 import { accountSessions, newcomerRouters } from './newcomer.js';
+import { setPasswordStep } from '../web/login/set-password.js';
+import { passwordChangeRequired } from '../accounts/account-service.js';
 
 export interface Web {
   app: Koa<AppState>;
@@ -137,8 +139,17 @@ function featureRouters(w: Wiring, parts: Parts, strongMethods: (uid: string) =>
   const publicOrigin = new URL(config.server.publicUrl).origin;
   const audit = new AuditService(w.audit, configuredCheckpoints(w.config));
   const verifier = identity.apiTokens;
+  const setPassword = setPasswordStep({
+    provider,
+    publicOrigin,
+    csrfSecret: secrets.csrfSecret,
+    required: passwordChangeRequired,
+    setPassword: (id, password) => identity.accounts.setPasswordAfterReset(id, password),
+    now: () => clock.now(),
+  });
   return [
     staticRouter(),
+    setPassword.router,
     interactionRouter({
       provider,
       publicOrigin,
@@ -148,6 +159,7 @@ function featureRouters(w: Wiring, parts: Parts, strongMethods: (uid: string) =>
       findAccount: (id) => identity.accounts.findById(id),
       loginMethods: (uid) => [passkeyLoginMethod(uid), ...strongMethods(uid), ...federation.loginMethods(uid)],
       stepUpHref: (uid) => `/interaction/${uid}/passkey`,
+      interceptLogin: setPassword.interceptLogin,
     }),
     federation.router,
     passkeyRouter({ provider, publicOrigin, csrfSecret: secrets.csrfSecret, passkeys: identity.passkeys, strongMethods }),

@@ -34,7 +34,7 @@ const resetPassword = (c: AdminConsole) =>
     if (!steppedUp(ctx, o, `/admin/accounts/${a.id}`)) return;
     confirmed(o, form);
     const password = generatedPassword();
-    const outcome = await c.deps.accountChanges.request(o.actor, { kind: 'password', account: a, password });
+    const outcome = await c.deps.accountChanges.request(o.actor, { kind: 'password', account: a, password, requireChange: true });
     ctx.set('Cache-Control', 'no-store');
     sendPage(ctx, 200, codePage(c.frame(ctx, o, 'accounts'), a.fullName, at(o.lang, 'code.passwordShown', { name: a.fullName }), password, outcome.status === 'pending' ? at(o.lang, 'code.passwordPending') : undefined));
   };
