@@ -16,9 +16,11 @@ export const isPrivileged = (roles: readonly Role[]) => roles.some((r) => PRIVIL
 export type ChangeRequest =
   | { kind: 'create'; official: NewOfficial }
   | { kind: 'roles'; account: Account; roles: Role[] }
-  | { kind: 'password'; account: Account; password: string; keepPasskeys?: boolean }
+  | { kind: 'password'; account: Account; password: string; keepPasskeys?: boolean; requireChange?: boolean }
   | { kind: 'disable'; account: Account }
-  | { kind: 'enrolment-code'; account: Account };
+  | { kind: 'enrolment-code'; account: Account }
+  | { kind: 'unlock'; account: Account }
+  | { kind: 'end-sessions'; account: Account };
 
 export interface ChangeOutcome {
   status: 'done' | 'pending';
@@ -146,10 +148,12 @@ export class AccountChangeService {
       case 'password': {
         const problem = passwordProblem(req.password);
         if (problem) throw new AppError('validationFailed', problem);
-        return { payload: { hash: await hashPassword(req.password), keepPasskeys: !!req.keepPasskeys }, privileged: isPrivileged(req.account.roles), label: labelOf(req.account), accountId: req.account.id };
+        return { payload: { hash: await hashPassword(req.password), keepPasskeys: !!req.keepPasskeys, requireChange: !!req.requireChange }, privileged: isPrivileged(req.account.roles), label: labelOf(req.account), accountId: req.account.id };
       }
       case 'disable':
       case 'enrolment-code':
+      case 'unlock':
+      case 'end-sessions':
         return { payload: {}, privileged: isPrivileged(req.account.roles), label: labelOf(req.account), accountId: req.account.id };
     }
   }
@@ -162,10 +166,16 @@ export class AccountChangeService {
       case 'roles':
         return { account: await this.accounts.setRolesIn(trx, actor, account, change.payload.roles as Role[], details) };
       case 'password':
-        await this.accounts.resetPasswordIn(trx, actor, account, String(change.payload.hash), { keepPasskeys: !!change.payload.keepPasskeys, details });
+        await this.accounts.resetPasswordIn(trx, actor, account, String(change.payload.hash), { keepPasskeys: !!change.payload.keepPasskeys, requireChange: !!change.payload.requireChange, details });
         return { account };
       case 'disable':
         return { account: await this.accounts.setStatusIn(trx, actor, account, 'disabled', details) };
+      case 'unlock':
+        await this.accounts.unlockIn(trx, actor, account, details);
+        return { account };
+      case 'end-sessions':
+        await this.accounts.endSessionsIn(trx, actor, account, details);
+        return { account };
       case 'enrolment-code':
         if ('approvedBy' in details) {
           await this.codes.activate(trx, (change as AccountChange).id);

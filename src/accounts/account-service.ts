@@ -125,8 +125,10 @@ export class AccountService {
    * An administrator's password reset: ends the login lock and, unless told otherwise, removes the
    * account's passkeys, so a passkey an attacker registered with a stolen password stops working.
    */
-  async resetPasswordIn(trx: Transaction, actor: string, account: Account, hash: string, opts: { keepPasskeys?: boolean; details?: Record<string, unknown> } = {}): Promise<{ removedPasskeys: number }> {
+  async resetPasswordIn(trx: Transaction, actor: string, account: Account, hash: string, opts: { keepPasskeys?: boolean; details?: Record<string, unknown>; requireChange?: boolean } = {}): Promise<{ removedPasskeys: number }> {
     await this.accounts.setPasswordHash(trx, account.id, hash);
+    // A password someone else has seen (the console's generated one): the holder sets their own at the next login.
+    await this.accounts.mergeAttributes(trx, account.id, { passwordChangeRequired: !!opts.requireChange });
     await this.throttle.reset(trx, `account:${account.id}`);
     const removedPasskeys = opts.keepPasskeys || !this.credentials ? 0 : await this.credentials.removeAllPasskeys(trx, account.id);
     // A reset means the password may be known to someone else: whoever logged in with it is out.
@@ -142,9 +144,61 @@ export class AccountService {
     return this.db.withTransaction(async (trx) => {
       const found = await this.accounts.findByLogin(login, trx);
       if (!found) throw new AppError('notFound', `no account ${login}`);
+      const reused = passwordProblem(password, found.account);
+      if (reused) throw new AppError('validationFailed', reused);
       await this.resetPasswordIn(trx, actor, found.account, hash, opts);
       return found.account;
     });
+  }
+
+  /**
+   * The holder's own change on the account page. `authorise` is the step-up (the enrolment gate,
+   * docs/security.md): a stolen password alone cannot change the password and lock the owner out.
+   * Every session and token of the account ends, the current one too (the new password logs in).
+   */
+  async changeOwnPassword(accountId: string, password: string, authorise: (trx: Transaction) => Promise<Record<string, unknown>>): Promise<void> {
+    const account = await this.accounts.findById(accountId);
+    if (!account) throw new AppError('notFound', 'no such account');
+    const problem = passwordProblem(password, account);
+    if (problem) throw new AppError('validationFailed', problem);
+    const hash = await hashPassword(password);
+    await this.db.withTransaction(async (trx) => {
+      const basis = await authorise(trx);
+      await this.accounts.setPasswordHash(trx, accountId, hash);
+      await this.accounts.mergeAttributes(trx, accountId, { passwordChangeRequired: false });
+      const endedSessionRows = (await this.sessions?.endAll(trx, accountId)) ?? 0;
+      await this.audit.append(trx, { actor: `user:${accountId}`, action: 'account.password_change', target: `account:${accountId}`, details: { ...basis, endedSessionRows } });
+    });
+  }
+
+  /**
+   * The required action after a generated password: the holder, who has just logged in with it,
+   * sets their own before the login finishes (src/web/login/set-password.ts). Refused when no
+   * change is required.
+   */
+  async setPasswordAfterReset(accountId: string, password: string): Promise<void> {
+    const account = await this.accounts.findById(accountId);
+    if (!account || !passwordChangeRequired(account)) throw new AppError('conflict', 'no password change is required for this account');
+    const problem = passwordProblem(password, account);
+    if (problem) throw new AppError('validationFailed', problem);
+    const hash = await hashPassword(password);
+    await this.db.withTransaction(async (trx) => {
+      await this.accounts.setPasswordHash(trx, accountId, hash);
+      await this.accounts.mergeAttributes(trx, accountId, { passwordChangeRequired: false });
+      await this.audit.append(trx, { actor: `user:${accountId}`, action: 'account.password_change', target: `account:${accountId}`, details: { basis: 'required-after-reset' } });
+    });
+  }
+
+  /** Ends the login lock of the password throttle (docs/security.md, "Login throttling"). */
+  async unlockIn(trx: Transaction, actor: string, account: Account, details: Record<string, unknown> = {}): Promise<void> {
+    await this.throttle.reset(trx, `account:${account.id}`);
+    await this.audit.append(trx, { actor, action: 'account.unlock', target: `account:${account.id}`, ...(Object.keys(details).length && { details }) });
+  }
+
+  /** Ends every session, grant and token of the account (a lost device, a suspected theft). */
+  async endSessionsIn(trx: Transaction, actor: string, account: Account, details: Record<string, unknown> = {}): Promise<void> {
+    const endedSessionRows = (await this.sessions?.endAll(trx, account.id)) ?? 0;
+    await this.audit.append(trx, { actor, action: 'account.sessions_end', target: `account:${account.id}`, details: { ...details, endedSessionRows } });
   }
 
   async setStatusIn(trx: Transaction, actor: string, account: Account, status: 'active' | 'disabled', details: Record<string, unknown> = {}): Promise<Account> {
@@ -195,3 +249,6 @@ export class AccountService {
     return this.passwordLogin.login(input);
   }
 }
+
+/** The account logged in with a password an administrator generated: it sets its own before a login finishes. */
+export const passwordChangeRequired = (account: Account): boolean => account.attributes.passwordChangeRequired === true;

@@ -37,10 +37,16 @@ export function dummyHash(): Promise<string> {
   return dummy;
 }
 
-/** Minimum policy: length and not trivially weak. Longer rules belong to the deployment. */
-export function passwordProblem(password: string): string | null {
+/**
+ * Minimum policy: length, not trivially weak, and (when the account is known) not its username or
+ * national ID (CCCD), which colleagues and forms know. Longer rules belong to the deployment.
+ */
+export function passwordProblem(password: string, account?: { username: string | null; nationalId: string | null }): string | null {
   if (password.length < 10) return 'the password must have at least 10 characters';
   if (password.length > 256) return 'the password must have at most 256 characters';
   if (/^(.)\1+$/.test(password)) return 'the password must not repeat one character';
+  const folded = password.normalize('NFKC').toLowerCase();
+  if (account?.nationalId && folded.includes(account.nationalId)) return 'the password must not contain the national ID (CCCD)';
+  if (account?.username && account.username.length >= 3 && folded.includes(account.username.toLowerCase())) return 'the password must not contain the username';
   return null;
 }

@@ -34,15 +34,21 @@ export interface DevSeedResult {
   officials: Array<{ username: string; created: boolean; enrolmentCode: string }>;
 }
 
+/** The demo clients of dev-clients.json, with their secrets ({publicUrl} not yet replaced). */
+export function devClients(): Array<ClientInput & { secret: string }> {
+  const file = JSON.parse(readFileSync(new URL('./dev-clients.json', import.meta.url), 'utf8')) as { clients: Array<ClientInput & { secret: string }> };
+  return file.clients;
+}
+
+/** The demo portal's client (the relying party of /demo, development only). */
+export const DEMO_PORTAL_CLIENT_ID = 'demo-portal';
+
 /** Creates the demo clients and officials that are missing; never changes existing ones. */
 export async function seedDevelopmentData(service: Service): Promise<DevSeedResult> {
-  const file = JSON.parse(readFileSync(new URL('./dev-clients.json', import.meta.url), 'utf8')) as {
-    clients: Array<ClientInput & { secret: string }>;
-  };
   const publicUrl = service.config.server.publicUrl;
   const result: DevSeedResult = { clients: [], officials: [] };
   const existing = new Set((await service.clients.list()).map((c) => c.clientId));
-  for (const { secret, ...raw } of file.clients) {
+  for (const { secret, ...raw } of devClients()) {
     const input = JSON.parse(JSON.stringify(raw).replaceAll('{publicUrl}', publicUrl)) as ClientInput;
     const created = !existing.has(input.clientId);
     if (created) await service.clients.add('system:dev-seed', input, { secret });

@@ -28,6 +28,9 @@ import { certificateLoginMethod, certificateLoginRouter, certificateTlsRouter, t
 import { accountRouter } from '../web/account/account-router.js';
 import { adminRouter } from '../web/admin/admin-router.js';
 import { apiResource } from '../../oidc/settings.js';
+import { accountSessions, newcomerRouters } from './newcomer.js';
+import { setPasswordStep } from '../web/login/set-password.js';
+import { passwordChangeRequired } from '../accounts/account-service.js';
 
 export interface Web {
   app: Koa<AppState>;
@@ -136,8 +139,17 @@ function featureRouters(w: Wiring, parts: Parts, strongMethods: (uid: string) =>
   const publicOrigin = new URL(config.server.publicUrl).origin;
   const audit = new AuditService(w.audit, configuredCheckpoints(w.config));
   const verifier = identity.apiTokens;
+  const setPassword = setPasswordStep({
+    provider,
+    publicOrigin,
+    csrfSecret: secrets.csrfSecret,
+    required: passwordChangeRequired,
+    setPassword: (id, password) => identity.accounts.setPasswordAfterReset(id, password),
+    now: () => clock.now(),
+  });
   return [
     staticRouter(),
+    setPassword.router,
     interactionRouter({
       provider,
       publicOrigin,
@@ -147,6 +159,7 @@ function featureRouters(w: Wiring, parts: Parts, strongMethods: (uid: string) =>
       findAccount: (id) => identity.accounts.findById(id),
       loginMethods: (uid) => [passkeyLoginMethod(uid), ...strongMethods(uid), ...federation.loginMethods(uid)],
       stepUpHref: (uid) => `/interaction/${uid}/passkey`,
+      interceptLogin: setPassword.interceptLogin,
     }),
     federation.router,
     passkeyRouter({ provider, publicOrigin, csrfSecret: secrets.csrfSecret, passkeys: identity.passkeys, strongMethods }),
@@ -160,6 +173,9 @@ function featureRouters(w: Wiring, parts: Parts, strongMethods: (uid: string) =>
       enrolment: identity.enrolment,
       certificates: parts.certificateLogin,
       credentialHistory: (id) => credentialHistory(audit, id),
+      changePassword: (id, password, authorise) => identity.accounts.changeOwnPassword(id, password, authorise),
+      sessions: accountSessions(w, identity),
+      linkedIdentities: async (id) => (await identity.federated.linksOf(id)).map((l) => ({ upstream: l.upstream, subject: l.subject, createdAt: l.createdAt, lastLoginAt: l.lastLoginAt })),
     }),
     adminRouter({
       provider,
@@ -181,11 +197,12 @@ function featureRouters(w: Wiring, parts: Parts, strongMethods: (uid: string) =>
     pkiRouter({ certificates, now: () => clock.now() }),
     apiDocsRouter({ publicUrl: config.server.publicUrl }),
     signaturesRouter({ validator: validation.validator, verifier }),
+    ...newcomerRouters(w, certificates),
   ];
 }
 
 /** The latest registrations and deletions of an account's login credentials, for its page. */
-const CREDENTIAL_ACTIONS = ['passkey.register', 'passkey.delete', 'account.certificate_register', 'account.certificate_remove', 'account.password_set', 'account.enrolment_code_issue'];
+const CREDENTIAL_ACTIONS = ['passkey.register', 'passkey.delete', 'account.certificate_register', 'account.certificate_remove', 'account.password_set', 'account.password_change', 'account.enrolment_code_issue'];
 async function credentialHistory(audit: AuditService, accountId: string) {
   const events = await audit.list({ target: `account:${accountId}`, limit: 100 });
   return events

@@ -58,4 +58,6 @@ export interface CreateServiceOptions {
   role?: 'all' | 'ocsp';
   /** Upstream identity providers given directly (the dev start's DVCQG simulator); else FEDERATION_UPSTREAMS_FILE. */
   upstreams?: Upstream[];
+  /** The development start (`serve --dev`): the home page shows the demo credentials, and the demo portal is mounted at /demo. */
+  development?: boolean;
 }

@@ -104,4 +104,35 @@ export class OidcPayloadRepository implements PayloadStore {
     );
     return Number((result as { rowCount?: number; affectedRows?: number }).rowCount ?? (result as { affectedRows?: number }).affectedRows ?? 0);
   }
+
+  /**
+   * An account's live sessions and grants (the account page lists them): a session by its `uid`
+   * (the cookie holds the id, never shown), a grant by its row key (the SHA-256 of its id).
+   */
+  async liveOfAccount(accountId: string, now: Date): Promise<Array<{ model: 'Session' | 'Grant'; key: string; uid: string | null; payload: Record<string, unknown> }>> {
+    const rows = await this.knex('oidc_payloads')
+      .where({ account_id: accountId })
+      .whereIn('model', ['Session', 'Grant'])
+      .andWhere((q) => q.whereNull('expires_at').orWhere('expires_at', '>', now))
+      .select<Array<{ model: 'Session' | 'Grant'; id: string; uid: string | null; payload: unknown }>>('model', 'id', 'uid', 'payload');
+    return rows.map((r) => ({ model: r.model, key: r.id, uid: r.uid, payload: typeof r.payload === 'string' ? (JSON.parse(r.payload) as Record<string, unknown>) : (r.payload as Record<string, unknown>) }));
+  }
+
+  /** Ends one session of the account (another device's); 0 when it is not the account's. */
+  async destroySessionOf(trx: Knex.Transaction, accountId: string, uid: string): Promise<number> {
+    return deleted(await trx('oidc_payloads').where({ model: 'Session', uid, account_id: accountId }).del());
+  }
+
+  /**
+   * Withdraws one grant of the account (by its row key): the grant and its codes and tokens.
+   * Returns the grant's id (for the JWT revocation list), or null when it is not the account's.
+   */
+  async destroyGrantOf(trx: Knex.Transaction, accountId: string, key: string): Promise<string | null | undefined> {
+    const removed = deleted(await trx('oidc_payloads').where({ model: 'Grant', id: key, account_id: accountId }).del());
+    if (!removed) return undefined;
+    const ids = await trx('oidc_payloads').where({ account_id: accountId }).whereNotNull('grant_id').distinct<Array<{ grant_id: string }>>('grant_id');
+    const grantId = ids.map((r) => r.grant_id).find((id) => lookupKey(id) === key) ?? null;
+    if (grantId) await trx('oidc_payloads').where({ grant_id: grantId, account_id: accountId }).del();
+    return grantId;
+  }
 }

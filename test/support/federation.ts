@@ -30,11 +30,11 @@ export function writeUpstreamsFile(simUrl: string, extra: UpstreamInput[] = []):
   return file;
 }
 
-export async function startFederation(options: { extraUpstreams?: (simUrl: string) => UpstreamInput[]; env?: Record<string, string> } = {}): Promise<FederationSetup> {
+export async function startFederation(options: { extraUpstreams?: (simUrl: string) => UpstreamInput[]; env?: Record<string, string>; development?: boolean } = {}): Promise<FederationSetup> {
   const sim = await startDvcqgSimulator({ port: 0, hostname: 'localhost' });
   const simUrl = sim.url;
   const file = writeUpstreamsFile(simUrl, options.extraUpstreams?.(simUrl));
-  const t = await startTestService({ env: { FEDERATION_UPSTREAMS_FILE: file, FEDERATION_TIMEOUT_MS: '1500', ...options.env } });
+  const t = await startTestService({ env: { FEDERATION_UPSTREAMS_FILE: file, FEDERATION_TIMEOUT_MS: '1500', ...options.env }, development: options.development });
   registerDevClient(sim, t.url);
   return {
     t,

@@ -52,6 +52,8 @@ export interface StartOptions {
   publicHost?: string;
   /** `ocsp`: a responder-only node (`serve --role ocsp`). */
   role?: 'all' | 'ocsp';
+  /** As `serve --dev`: the home page's demo credentials and the demo portal at /demo. */
+  development?: boolean;
 }
 
 /**
@@ -88,6 +90,7 @@ export async function startTestService(options: StartOptions = {}): Promise<Test
     purpose: 'test',
     keyKdfIterations: 10_000,
     role: options.role,
+    development: options.development,
   });
   handler = service.handler;
   return {

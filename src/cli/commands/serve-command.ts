@@ -23,7 +23,7 @@ export function registerServe(program: Command): void {
       const started = dev && !config.federation.upstreamsFile ? await startDevDvcqg(config) : null;
       if (started && 'unavailable' in started) log.warn({ reason: started.unavailable }, 'DVCQG simulator not started: no "log in with DVCQG" in this instance');
       const devDvcqg = started && 'simulator' in started ? started : null;
-      const running = await serve(config, { log, purpose: 'serve', masterPassphrase: passphrase, initialise: dev, devCa: dev, role: opts.role, upstreams: devDvcqg?.upstreams });
+      const running = await serve(config, { log, purpose: 'serve', masterPassphrase: passphrase, initialise: dev, devCa: dev, role: opts.role, upstreams: devDvcqg?.upstreams, development: dev });
       stopOnSignals(running, log);
       cliState.keepRunning = true;
       const urls = serviceUrls(config, running.listenUrl);

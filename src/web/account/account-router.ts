@@ -5,7 +5,7 @@ import { AppError, asAppError } from '../../errors/app-error.js';
 import type { AppContext, AppState } from '../context.js';
 import type { Account } from '../../../oidc/account.js';
 import type { PasskeyService } from '../../webauthn/passkey-service.js';
-import type { EnrolmentGate, EnrolmentSession } from '../../accounts/enrolment.js';
+import type { Authorise, EnrolmentGate, EnrolmentSession } from '../../accounts/enrolment.js';
 import type { CertificateLoginService } from '../../auth/certificate-login.js';
 import { pickLanguage } from '../locales/messages.js';
 import { accountPage } from '../views/pages.js';
@@ -14,6 +14,11 @@ import { sendErrorPage } from '../views/error-page.js';
 import { formGuard, readUrlEncoded, requireUrlEncoded, type FormGuard } from '../middleware/koa-form-guard.js';
 import { readJson } from '../login/passkey-router.js';
 import { ACCOUNT_CLIENT_ID, accountCallbackPath } from '../../../oidc/clients/account-client.js';
+import { ADMIN_CLIENT_ID } from '../../../oidc/clients/admin-client.js';
+import { passwordSection, sessionSections, type AccountSessionsView } from '../views/account-sections.js';
+import { html } from '../views/html.js';
+import { th } from '../locales/home-messages.js';
+import { ACR } from '../../../oidc/scopes.js';
 
 export interface AccountRouterDeps {
   provider(): Provider;
@@ -26,9 +31,19 @@ export interface AccountRouterDeps {
   certificates: Pick<CertificateLoginService, 'registerCertificate' | 'removeCertificate' | 'registeredCertificates'>;
   /** The latest changes to the account's login credentials (audit events), shown on the page. */
   credentialHistory(accountId: string): Promise<Array<{ at: Date; action: string; basis: string | null }>>;
+  /** The holder's change of password (AccountService.changeOwnPassword): ends every session. */
+  changePassword(accountId: string, password: string, authorise: Authorise): Promise<void>;
+  /** Sessions on other devices, consents given to portals, linked DVCQG identities (src/accounts/account-sessions.ts). */
+  sessions: {
+    list(accountId: string, currentUid: string): Promise<Omit<AccountSessionsView, 'links'>>;
+    endSession(accountId: string, uid: string, currentUid: string): Promise<void>;
+    withdrawConsent(accountId: string, id: string): Promise<void>;
+  };
+  linkedIdentities(accountId: string): Promise<AccountSessionsView['links']>;
 }
 
 const FORM_LIMIT = 4 * 1024;
+const OWN_CLIENTS = [ACCOUNT_CLIENT_ID, ADMIN_CLIENT_ID];
 /** A pasted PEM certificate (a few KiB; 64 KiB bounds an unusual chain of extensions). */
 const CERTIFICATE_FORM_LIMIT = 64 * 1024;
 
@@ -86,7 +101,11 @@ function accountPages(deps: AccountRouterDeps): AccountPages {
       const certificates = await deps.certificates.registeredCertificates(who.account.id);
       const history = await deps.credentialHistory(who.account.id);
       const strong = deps.enrolment.sessionBasis(who.login) !== null;
-      sendPage(ctx, status, accountPage({ lang, accountName: who.account.fullName, csrf: guard.token(who.sessionUid), passkeys: views, certificates, history, strong, logoutHref: `${logout.pathname}${logout.search}`, error }));
+      const csrf = guard.token(who.sessionUid);
+      const { sessions, consents } = await deps.sessions.list(who.account.id, who.sessionUid);
+      // The service's own pages (this page, the console) are not portals the person consented to.
+      const live = { sessions, consents: consents.filter((c) => !OWN_CLIENTS.includes(c.clientId)), links: await deps.linkedIdentities(who.account.id) };
+      sendPage(ctx, status, accountPage({ lang, accountName: who.account.fullName, csrf: guard.token(who.sessionUid), passkeys: views, certificates, history, strong, logoutHref: `${logout.pathname}${logout.search}`, error, extra: html`${passwordSection(lang, csrf, strong)}${sessionSections(lang, csrf, live)}` }));
     },
   };
 }
@@ -183,6 +202,41 @@ const removeCertificate = (p: AccountPages) =>
     });
   };
 
+/**
+ * The holder's new password, under the step-up of docs/security.md: a session at acr high, a
+ * DVCQG LoA2 login, or an enrolment code. A password session alone is refused (403
+ * step-up-required), so whoever stole the password cannot change it and lock the owner out.
+ */
+const changePassword = (p: AccountPages) =>
+  async function changePassword(ctx: AppContext) {
+    const who = await p.requireSignedIn(ctx);
+    const form = await p.readForm(ctx, who.sessionUid);
+    const code = codeOf(form.get('enrolmentCode'));
+    await refusedOnPage(p, ctx, who, async () => {
+      if (!p.deps.enrolment.sessionBasis(who.login) && !code) {
+        throw new AppError('stepUpRequired', 'changing the password needs a stronger login: a passkey or certificate (acr high), a DVCQG login at LoA2, or an enrolment code from an administrator', { acrValues: ACR.high });
+      }
+      const password = form.get('password') ?? '';
+      if (password !== (form.get('confirm') ?? '')) throw new AppError('validationFailed', th(pickLanguage(ctx), 'password.mismatch'));
+      await p.deps.changePassword(who.account.id, password, p.deps.enrolment.authorise(who.account.id, who.login, code));
+    });
+  };
+
+/** Another device's session ended, or a portal's consent withdrawn: access removed, so no step-up. */
+const endSession = (p: AccountPages) =>
+  async function endSession(ctx: AppContext) {
+    const who = await p.requireSignedIn(ctx);
+    await p.readForm(ctx, who.sessionUid);
+    await refusedOnPage(p, ctx, who, () => p.deps.sessions.endSession(who.account.id, String(ctx.params.uid), who.sessionUid));
+  };
+
+const withdrawConsent = (p: AccountPages) =>
+  async function withdrawConsent(ctx: AppContext) {
+    const who = await p.requireSignedIn(ctx);
+    await p.readForm(ctx, who.sessionUid);
+    await refusedOnPage(p, ctx, who, () => p.deps.sessions.withdrawConsent(who.account.id, String(ctx.params.id)));
+  };
+
 const codeOf = (value: unknown) => (typeof value === 'string' && value.trim() ? value.trim() : undefined);
 
 /**
@@ -219,5 +273,8 @@ export function accountRouter(deps: AccountRouterDeps): Router<AppState> {
   router.post('/passkeys/:id/delete', deletePasskey(pages));
   router.post('/certificates', registerCertificate(pages));
   router.post('/certificates/:fingerprint/delete', removeCertificate(pages));
+  router.post('/password', changePassword(pages));
+  router.post('/sessions/:uid/end', endSession(pages));
+  router.post('/consents/:id/withdraw', withdrawConsent(pages));
   return router;
 }

@@ -44,7 +44,7 @@ export interface AdminRouterDeps {
 const CONSOLE_ROLES: readonly Role[] = ['admin', 'ra-officer', 'auditor'];
 const STEP_UP_SCOPES = 'openid admin certs:read certs:request certs:approve certs:revoke';
 /** The `?done=` notices a POST-redirect-GET may show. */
-const DONE = new Set<string>(['requested', 'approved', 'issued', 'rejected', 'revoke', 'hold', 'release', 'accountCreated', 'roles', 'disabled', 'enabled', 'passkeyDeleted', 'trustAdded', 'trustRemoved', 'portalRemoved', 'changePending', 'changeApproved', 'changeRejected']);
+const DONE = new Set<string>(['requested', 'approved', 'issued', 'rejected', 'revoke', 'hold', 'release', 'accountCreated', 'roles', 'disabled', 'enabled', 'passkeyDeleted', 'trustAdded', 'trustRemoved', 'portalRemoved', 'changePending', 'changeApproved', 'changeRejected', 'unlocked', 'sessionsEnded']);
 export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** Where a login or step-up may return to: a console page of ours, never another origin. */
 export const RETURN_PATH = /^\/admin(?:[/?][^\s\\]*)?$/;

@@ -8,6 +8,7 @@ import { certificatesSection } from './sections/certificates.js';
 import { requestsSection } from './sections/requests.js';
 import { portalsSection } from './sections/portals.js';
 import { accountsSection } from './sections/accounts.js';
+import { accountActionsSection } from './sections/account-actions.js';
 import { accountChangesSection } from './sections/account-changes.js';
 import { auditSection } from './sections/audit.js';
 import { trustSection } from './sections/trust.js';
@@ -29,6 +30,6 @@ export function adminRouter(deps: AdminRouterDeps): Router<AppState> {
   const router = new Router<AppState>();
   const c = adminConsole(deps);
   router.get('/static/admin.css', serveStatic(new URL('../static/admin.css', import.meta.url), 'text/css; charset=utf-8'));
-  for (const section of [signInSection, dashboardSection, certificatesSection, requestsSection, portalsSection, accountsSection, accountChangesSection, auditSection, trustSection]) section(router, c);
+  for (const section of [signInSection, dashboardSection, certificatesSection, requestsSection, portalsSection, accountsSection, accountActionsSection, accountChangesSection, auditSection, trustSection]) section(router, c);
   return router;
 }

@@ -26,6 +26,8 @@ export interface InteractionDeps {
   loginMethods(uid: string): LoginMethodLink[];
   /** Where a login prompt for step-up (a stronger factor, oidc/step-up.ts) is answered. */
   stepUpHref?(uid: string): string;
+  /** The required action "set your password" (src/web/login/set-password.ts): true when it took over. */
+  interceptLogin?(ctx: AppContext, lang: Language, uid: string, account: Account): boolean;
 }
 
 const FORM_LIMIT = 16 * 1024;
@@ -131,6 +133,7 @@ const submitLogin = (p: Pages) =>
       if (tryLater) ctx.set('Retry-After', String(result.retryAfterSeconds));
       return p.renderLogin(ctx, lang, d.uid, d.params.client_id, { login, error, status: tryLater ? 429 : 401 });
     }
+    if (p.deps.interceptLogin?.(ctx, lang, d.uid, result.account)) return;
     // A password alone is the lowest level (RFC 8176 `pwd`); passkeys and certificates add more.
     await resume(ctx, p.deps.provider(), { login: { accountId: result.account.id, acr: ACR.low, amr: ['pwd'], remember: true } }, false);
   };

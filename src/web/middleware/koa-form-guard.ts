@@ -17,7 +17,7 @@ import { readBody } from './koa-body-limits.js';
  */
 
 /** What a token is bound to; `certificate-login` signs the hand-over between the two origins. */
-export type TokenPurpose = 'admin' | 'account' | 'interaction' | 'federation-link' | 'certificate-login';
+export type TokenPurpose = 'admin' | 'account' | 'interaction' | 'federation-link' | 'certificate-login' | 'demo';
 
 /**
  * Who makes the request:

@@ -15,7 +15,7 @@ export interface LoginMethodLink {
  * own forms carry their real Origin while nothing leaks to other sites. The empty icon spares a
  * /favicon.ico request (a 404 the service has no route for).
  */
-function layout(lang: Language, title: string, body: Raw, switchHref?: string): string {
+export function layout(lang: Language, title: string, body: Raw, switchHref?: string): string {
   const other = lang === 'vi' ? 'en' : 'vi';
   return html`<!doctype html>
 <html lang="${lang}">
@@ -256,6 +256,8 @@ export function accountPage(p: {
   strong: boolean;
   logoutHref: string;
   error?: string;
+  /** Further sections (the password form, src/web/views/account-password.ts). */
+  extra?: Raw;
 }): string {
   const { lang } = p;
   const items = p.passkeys.map(
@@ -290,6 +292,7 @@ ${p.passkeys.length ? html`<ul class="passkeys">${items}</ul>` : html`<p>${t(lan
   <button type="submit">${t(lang, 'account.add')}</button>
 </form>
 ${certificateList(lang, p)}
+${p.extra ?? ''}
 ${credentialHistory(lang, p.history)}
 <p class="cancel"><a href="${p.logoutHref}">${t(lang, 'account.logout')}</a></p>
 <script src="/static/passkeys.js" defer></script>`;

@@ -88,6 +88,13 @@ ${confirmBox(f, 'status-confirm')}
 ${csrfField(f)}
 <button type="submit" class="secondary">${at(lang, 'code.enrolment')}</button>
 </form>
+<div class="actions-grid" data-account-actions>
+${(['reset-password', 'unlock', 'end-sessions'] as const).map((action) => html`<form method="post" action="${base}/${action}">
+${csrfField(f)}
+${confirmBox(f, `${action}-confirm`)}
+<button type="submit" class="secondary">${at(lang, action === 'reset-password' ? 'acct.resetPassword' : action === 'unlock' ? 'acct.unlock' : 'acct.endSessions')}</button>
+</form>`)}
+</div>
 <section aria-labelledby="passkeys"><h2 id="passkeys">${at(lang, 'acct.passkeys')}</h2>
 ${p.passkeys.length
     ? html`<table><caption>${at(lang, 'acct.passkeys')}</caption><thead><tr><th scope="col">${at(lang, 'trust.label')}</th><th scope="col">${at(lang, 'req.createdAt')}</th><th scope="col">${at(lang, 'acct.lastUsed')}</th><th scope="col">${at(lang, 'common.actions')}</th></tr></thead>
