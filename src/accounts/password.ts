@@ -1,4 +1,5 @@
 import { randomBytes, scrypt as scryptCb, timingSafeEqual, type ScryptOptions } from 'node:crypto';
+import { createRequire } from 'node:module';
 
 /**
  * Password hashing with scrypt (RFC 7914) from node:crypto: N=2^15, r=8, p=3, 16-byte salt,
@@ -38,14 +39,31 @@ export function dummyHash(): Promise<string> {
 }
 
 /**
- * Minimum policy: length, not trivially weak, and (when the account is known) not its username or
- * national ID (CCCD), which colleagues and forms know. Longer rules belong to the deployment.
+ * The most common passwords (about 49,000, from leaked-password corpora), as the maintained
+ * zxcvbn-ts project publishes them in `@zxcvbn-ts/language-common`: updating that dependency
+ * updates the list. Loaded on first use (a synchronous require of the CommonJS build), so commands
+ * that never check a password never pay for it.
+ */
+let common: Set<string> | undefined;
+function commonPasswords(): Set<string> {
+  if (!common) {
+    const { dictionary } = createRequire(import.meta.url)('@zxcvbn-ts/language-common') as { dictionary: Record<string, string[]> };
+    common = new Set(dictionary['passwords-common'].map((p) => p.toLowerCase()));
+  }
+  return common;
+}
+
+/**
+ * Minimum policy: length, not trivially weak, not one of the most common passwords (compared
+ * without case), and (when the account is known) not containing its username or national ID
+ * (CCCD), which colleagues and forms know. Longer rules belong to the deployment.
  */
 export function passwordProblem(password: string, account?: { username: string | null; nationalId: string | null }): string | null {
   if (password.length < 10) return 'the password must have at least 10 characters';
   if (password.length > 256) return 'the password must have at most 256 characters';
   if (/^(.)\1+$/.test(password)) return 'the password must not repeat one character';
   const folded = password.normalize('NFKC').toLowerCase();
+  if (commonPasswords().has(folded)) return 'the password is one of the most common passwords';
   if (account?.nationalId && folded.includes(account.nationalId)) return 'the password must not contain the national ID (CCCD)';
   if (account?.username && account.username.length >= 3 && folded.includes(account.username.toLowerCase())) return 'the password must not contain the username';
   return null;

@@ -73,7 +73,7 @@ describe(`changing one's password on the account page (${db})`, () => {
     expect(await changes(official.account.id)).toHaveLength(1);
   });
 
-  it('the policy: not the username, not the national ID, both fields the same', async () => {
+  it('the policy: not the username, not the national ID, not a common password, both fields the same', async () => {
     const official = await createOfficial(t);
     const browser = new Browser();
     const page = await accountPage(browser, official);
@@ -82,6 +82,7 @@ describe(`changing one's password on the account page (${db})`, () => {
       [`x${official.account.nationalId}`, `x${official.account.nationalId}`, 'the national ID'],
       ['mật-khẩu-dài-một', 'mật-khẩu-dài-hai', 'Hai mật khẩu không khớp'],
       ['ngắn', 'ngắn', 'at least 10'],
+      ['Password123', 'Password123', 'most common passwords'],
     ]) {
       const { code } = await t.service.codes.issueNow({ accountId: official.account.id, purpose: 'enrolment', actor: 'test' });
       const res = await browser.submit(page, passwordForm(page), { password, confirm, enrolmentCode: code });
