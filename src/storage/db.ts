@@ -1,6 +1,8 @@
 import { resolve } from 'node:path';
 import knexFactory, { type Knex } from 'knex';
 import ClientPgLite from 'knex-pglite';
+import { PGlite } from '@electric-sql/pglite';
+import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../logging/logger.js';
 import { migrationSource } from '../../migrations/index.js';
@@ -75,10 +77,13 @@ export async function openDatabase(target: DatabaseTarget, options: OpenDatabase
   let knex: Knex;
   if (target.kind === 'embedded') {
     if (target.dir) lock = acquireDataDirLock(`${target.dir}.lock`, options.purpose ?? 'process');
+    // pg_trgm, bundled with the embedded database, indexes the registry's substring search as on
+    // PostgreSQL (migrations/20261204060000_add_certificate_folded_text.ts).
+    const pglite = new PGlite(target.dir ?? undefined, { extensions: { pg_trgm } });
     knex = knexFactory({
       client: ClientPgLite as unknown as typeof Knex.Client,
       dialect: 'postgres',
-      connection: target.dir ? { filename: target.dir } : {},
+      connection: { pglite },
       useNullAsDefault: false,
     } as Knex.Config);
   } else {
