@@ -9,6 +9,7 @@ import { CertificateRepository } from '../../../src/storage/certificate-reposito
 import { CertificateSearchRepository } from '../../../src/storage/certificate-search-repository.js';
 import { createTestDatabase, usingPostgres, type TestDatabase } from '../../support/test-db.js';
 import type { HolderFacts } from '../../../ca/records.js';
+import * as foldedText from '../../../migrations/20261204060000_add_certificate_folded_text.js';
 
 const NOW = new Date('2026-12-04T06:00:00Z');
 const DAY = 86_400_000;
@@ -105,5 +106,14 @@ describe(`registry search, folded (${usingPostgres() ? 'PostgreSQL' : 'embedded'
     expect(seen).toEqual(all.items.map((c) => c.serial));
     expect(await search.search(null, { text: 'nguyen', limit: 1, offset: 0, countLimit: 3 }, NOW)).toMatchObject({ total: 3, totalExact: true });
     await expect(search.search(null, { limit: 2, offset: 0, cursor: 'not-a-cursor' }, NOW)).rejects.toMatchObject({ name: 'CaError', kind: 'badInput' });
+  });
+
+  it('the migration folds the rows written before it (the backfill)', async () => {
+    const knex = database.db.knex;
+    await foldedText.down(knex);
+    await foldedText.up(knex);
+    expect(Number((await knex('certificates').whereNull('search_folded').count({ n: '*' }))[0].n)).toBe(0);
+    expect((await names({ text: 'tran thi ngoc han', limit: 10, offset: 0 })).length).toBe(2);
+    expect(await names({ agencyExact: 'SO TAI CHINH TINH SOC TRANG', limit: 10, offset: 0 })).toHaveLength(2);
   });
 });
