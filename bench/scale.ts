@@ -87,7 +87,7 @@ async function runSize(size: number): Promise<SizeResult> {
     process.stdout.write(`  OCSP p50/p99 ms: first ${first.p50ms}/${first.p99ms}, stored ${stored.p50ms}/${stored.p99ms}, memory ${memory.p50ms}/${memory.p99ms}\n`);
 
     const basic = `Basic ${Buffer.from(`${r.machine.clientId}:${r.machine.secret}`).toString('base64')}`;
-    const tokenRes = await expectOk(await fetch(`${r.url}/oidc/token`, { method: 'POST', headers: { authorization: basic, 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ grant_type: 'client_credentials', scope: 'certs:read' }) }), 'token');
+    const tokenRes = await expectOk(await fetch(`${r.url}/oidc/token`, { method: 'POST', headers: { authorization: basic, 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ grant_type: 'client_credentials', scope: 'certs:read certs:read:pii' }) }), 'token');
     const token = ((await tokenRes.json()) as { access_token: string }).access_token;
     // Every search asks for the first page of 50 with its total, as the console does.
     const search = async (query: Record<string, string>, expectAtLeast: number) => {

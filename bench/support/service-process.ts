@@ -59,7 +59,7 @@ const machineClient = await service.clients.add('bench', {
   clientId: 'bench-machine',
   name: 'Hệ thống một cửa (benchmark)',
   grantTypes: ['client_credentials'],
-  scopes: ['certs:read', 'certs:request', 'certs:revoke', 'signatures:validate'],
+  scopes: ['certs:read', 'certs:read:pii', 'certs:request', 'certs:revoke', 'signatures:validate'],
 });
 const officer = await service.clients.add('bench', {
   clientId: 'bench-officer',
