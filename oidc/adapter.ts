@@ -13,6 +13,31 @@ export function asAuthorizationRequest<T>(work: () => T): T {
 }
 
 /**
+ * The last metadata read of each client, for the authorization endpoint alone while the
+ * database is unavailable: its registered redirect URIs let the provider send the user back to
+ * the portal with `temporarily_unavailable` (RFC 6749 §4.1.2.1) instead of an error page. No
+ * other endpoint sees it: a token is never issued on metadata the database did not confirm.
+ */
+function lastKnownClients(clients: Pick<ClientRegistry, 'providerMetadata'>, isDatabaseUnavailable: IsUnavailable): (id: string) => Promise<AdapterPayload | undefined> {
+  const lastKnown = new Map<string, AdapterPayload>();
+  return async function findClient(id: string): Promise<AdapterPayload | undefined> {
+    try {
+      const metadata = await clients.providerMetadata(id);
+      lastKnown.delete(id);
+      if (metadata) {
+        lastKnown.set(id, metadata);
+        if (lastKnown.size > LAST_KNOWN_CLIENTS) lastKnown.delete(lastKnown.keys().next().value!);
+      }
+      return metadata;
+    } catch (err) {
+      const known = isDatabaseUnavailable(err) && authorizationRequest.getStore() ? lastKnown.get(id) : undefined;
+      if (known) return known;
+      throw err;
+    }
+  };
+}
+
+/**
  * oidc-provider's storage adapter over the database: every model lives in one table, so any node
  * serves any session, code or token. Clients come from the client registry instead (read-only
  * here; managed with `tinnhiem client …`).
@@ -28,26 +53,7 @@ export function adapterFactory(
    */
   onGrantEnded?: (grantId: string) => Promise<void>,
 ): new (model: string) => Adapter {
-  // The last metadata read of each client, for the authorization endpoint alone while the
-  // database is unavailable: its registered redirect URIs let the provider send the user back
-  // to the portal with `temporarily_unavailable` (RFC 6749 §4.1.2.1) instead of an error page.
-  // No other endpoint sees it: a token is never issued on metadata the database did not confirm.
-  const lastKnown = new Map<string, AdapterPayload>();
-  async function findClient(id: string): Promise<AdapterPayload | undefined> {
-    try {
-      const metadata = await clients.providerMetadata(id);
-      lastKnown.delete(id);
-      if (metadata) {
-        lastKnown.set(id, metadata);
-        if (lastKnown.size > LAST_KNOWN_CLIENTS) lastKnown.delete(lastKnown.keys().next().value!);
-      }
-      return metadata;
-    } catch (err) {
-      const known = isDatabaseUnavailable(err) && authorizationRequest.getStore() ? lastKnown.get(id) : undefined;
-      if (known) return known;
-      throw err;
-    }
-  }
+  const findClient = lastKnownClients(clients, isDatabaseUnavailable);
 
   class DatabaseAdapter implements Adapter {
     constructor(private readonly model: string) {}

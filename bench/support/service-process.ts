@@ -96,6 +96,9 @@ if (synthetic > 0) {
   // are built from the words' folded forms (src/text/folding.ts, applied here in JavaScript):
   // folding these words and joining them is folding the joined text, checked on a sample below.
   const words = (list: string[]) => list.map(() => '?').join(',');
+  // A bulk load builds the trigram index once afterwards rather than row by row (as pg_restore does).
+  const [{ trgm }] = (await knex.raw(`select count(*)::int as trgm from pg_indexes where indexname = 'certificates_search_folded_trgm'`)).rows as Array<{ trgm: number }>;
+  if (trgm) await knex.raw('drop index certificates_search_folded_trgm');
   const lists = [SURNAMES, MIDDLES, GIVENS, AGENCIES];
   await knex.raw(
     `insert into certificates (issuer_id, serial, state, profile_id, public_key_fingerprint, not_before, not_after, status, status_changed_at,
@@ -115,6 +118,7 @@ if (synthetic > 0) {
           lateral (select w.ag[1 + (i / 7) % ${AGENCIES.length}] || ' TỈNH ' || (i % 60) as agency, w.fag[1 + (i / 7) % ${AGENCIES.length}] || ' tinh ' || (i % 60) as folded) a`,
     [issuer.id, now, now, now, now, now, synthetic, ...lists.flat(), ...lists.flatMap((l) => l.map(foldText))],
   );
+  if (trgm) await knex.raw('create index certificates_search_folded_trgm on certificates using gin (search_folded gin_trgm_ops)');
   await knex.raw('analyze certificates');
   const rows = (await knex('certificates')
     .where({ issuer_id: issuer.id, profile_id: 'official-signing' })

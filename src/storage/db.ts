@@ -77,15 +77,7 @@ export async function openDatabase(target: DatabaseTarget, options: OpenDatabase
   let knex: Knex;
   if (target.kind === 'embedded') {
     if (target.dir) lock = acquireDataDirLock(`${target.dir}.lock`, options.purpose ?? 'process');
-    // pg_trgm, bundled with the embedded database, indexes the registry's substring search as on
-    // PostgreSQL (migrations/20261204060000_add_certificate_folded_text.ts).
-    const pglite = new PGlite(target.dir ?? undefined, { extensions: { pg_trgm } });
-    knex = knexFactory({
-      client: ClientPgLite as unknown as typeof Knex.Client,
-      dialect: 'postgres',
-      connection: { pglite },
-      useNullAsDefault: false,
-    } as Knex.Config);
+    knex = embeddedKnex(target.dir);
   } else {
     const acquireMs = target.acquireTimeoutMs ?? 10_000;
     knex = knexFactory({
@@ -173,6 +165,18 @@ function schemaGuard(description: string) {
       done(failure, connection);
     });
   };
+}
+
+function embeddedKnex(dir: string | null): Knex {
+  // pg_trgm, bundled with the embedded database, indexes the registry's substring search as on
+  // PostgreSQL (migrations/20261204060000_add_certificate_folded_text.ts).
+  const pglite = new PGlite(dir ?? undefined, { extensions: { pg_trgm } });
+  return knexFactory({
+    client: ClientPgLite as unknown as typeof Knex.Client,
+    dialect: 'postgres',
+    connection: { pglite },
+    useNullAsDefault: false,
+  } as Knex.Config);
 }
 
 function knexLog(log: Logger): Knex.Config['log'] {

@@ -7,7 +7,9 @@ import { AppError } from '../../errors/app-error.js';
  * differently) in any text of a request. Refused where input is parsed (JSON bodies, forms,
  * query strings) so that every field of every route is covered, not only the validated ones.
  */
-const UNSAFE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+const NUL = String.fromCharCode(0);
+const unsafe = (text: string) => text.includes(NUL) || LONE_SURROGATE.test(text);
 
 /** Throws a 400 naming the first field that holds a NUL or a lone surrogate. */
 export function refuseUnsafeText(value: unknown, where: string): void {
@@ -18,7 +20,7 @@ export function refuseUnsafeText(value: unknown, where: string): void {
 }
 
 function unsafePath(value: unknown, path: string, depth: number): string | null {
-  if (typeof value === 'string') return UNSAFE.test(value) ? path : null;
+  if (typeof value === 'string') return unsafe(value) ? path : null;
   if (!value || typeof value !== 'object' || depth > 64) return null;
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) {
@@ -28,7 +30,7 @@ function unsafePath(value: unknown, path: string, depth: number): string | null 
     return null;
   }
   for (const [key, item] of Object.entries(value)) {
-    if (UNSAFE.test(key)) return `${path}.${key.replace(UNSAFE, '?')}`;
+    if (unsafe(key)) return `${path}.${[...key].map((c) => (unsafe(c) ? '?' : c)).join('')}`;
     const found = unsafePath(item, `${path}.${key}`, depth + 1);
     if (found) return found;
   }
