@@ -11,8 +11,11 @@
  * - OCSP, response stored in the database but not in memory (the node keeps OCSP_CACHE_ENTRIES=100
  *   responses in memory here, so a registry larger than the cache is read from the table);
  * - OCSP, response in memory;
- * - search (GET /api/v1/certificates): by national ID (indexed), by a holder's name (`q`, a
- *   case-insensitive substring: a scan) and by agency + status (a prefix of an indexed column).
+ * - search (GET /api/v1/certificates, the first page of 50 with its total, as the console asks):
+ *   by national ID (indexed), by one holder's whole name, and issue 20's set: "nguyễn" and
+ *   "nguyen" (one holder in ten), "ngoc han" (a few hundred per 100,000), agency "Sở Y tế" +
+ *   status revoked, expiring within 30 days. Text is matched folded (pg_trgm on the folded
+ *   column, docs/ca.md "Registry search"); totals are exact up to 1,000.
  * The background pre-signing job is held back (OCSP_REFRESH_BATCH=1, interval 1 h) so that every
  * "first request" really is one.
  *
