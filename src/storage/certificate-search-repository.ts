@@ -47,7 +47,6 @@ export class CertificateSearchRepository implements RegistrySearch<Transaction> 
     const soonestFirst = s.expiresWithinDays !== undefined;
     if (soonestFirst) q.where('not_after', '>', now).where('not_after', '<=', new Date(now.getTime() + s.expiresWithinDays! * 86_400_000));
 
-    const total = await this.count(db, q, s.countLimit);
     const key = soonestFirst ? 'not_after' : 'created_at';
     const order = soonestFirst ? 'asc' : 'desc';
     const page = q.clone();
@@ -57,7 +56,10 @@ export class CertificateSearchRepository implements RegistrySearch<Transaction> 
     } else if (s.offset) {
       page.offset(s.offset);
     }
-    const rows = (await page.orderBy([{ column: key, order }, { column: 'serial', order }, { column: 'issuer_id', order }]).limit(s.limit + 1)) as Row[];
+    page.orderBy([{ column: key, order }, { column: 'serial', order }, { column: 'issuer_id', order }]).limit(s.limit + 1);
+    // The page and the count side by side (two pooled connections on PostgreSQL; the embedded
+    // database and a transaction run them one after the other on their one connection).
+    const [rows, total] = await Promise.all([page as Promise<Row[]>, this.count(db, q, s.countLimit)]);
     const more = rows.length > s.limit;
     const items = rows.slice(0, s.limit).map(toCertificate);
     const last = rows[s.limit - 1];
