@@ -15,6 +15,7 @@ import type {
   CertificateRecord,
   CertificateRequestRecord,
   CertificateSearch,
+  CertificateSearchPage,
   CertificateStatus,
   HolderFacts,
   IssuerRecord,
@@ -185,8 +186,8 @@ export interface RequestStore<Tx> {
 
 /** The registry's queries (the console, the API, bulk revocation): issued and imported certificates. */
 export interface RegistrySearch<Tx> {
-  /** Newest first; `total` counts every match. */
-  search(trx: Tx | null, filter: CertificateSearch, now: Date): Promise<{ items: CertificateRecord[]; total: number }>;
+  /** Newest first (soonest expiry first when `expiresWithinDays`); `total` counts matches up to `countLimit`. */
+  search(trx: Tx | null, filter: CertificateSearch, now: Date): Promise<CertificateSearchPage>;
   /** By status, `expired` apart. */
   countByStatus(trx: Tx | null, now: Date): Promise<Record<string, number>>;
   /** By profile and status (`expired` apart), in one grouped scan: the console's dashboard. */

@@ -54,17 +54,39 @@ export interface CertificateRecord extends Omit<HolderFacts, 'subjectDn'> {
 }
 
 /** A registry query (the console's and the API's search); `expired` is a status here. */
+/**
+ * A registry query. Text filters compare folded forms (src/text/folding.ts): case, NFC/NFD and
+ * diacritics do not matter. Order: newest first; with `expiresWithinDays`, soonest expiry first.
+ */
 export interface CertificateSearch {
+  /** Part of the holder name, subject DN, e-mail address or serial. */
   text?: string;
   nationalId?: string;
   taxCode?: string;
+  /** The agency's name or its beginning ("Sở Y tế" finds "SỞ Y TẾ TỈNH SÓC TRĂNG"). */
   agency?: string;
+  /** The agency's whole name (bulk revocation: exactly that agency), folded like `agency`. */
+  agencyExact?: string;
   status?: CertificateStatus | 'expired';
   profileId?: string;
   issuerId?: string;
   expiresWithinDays?: number;
   limit: number;
   offset: number;
+  /** Keyset pagination: the `nextCursor` of the previous page (then `offset` is ignored). */
+  cursor?: string;
+  /** Count matches exactly up to this many; beyond, `total` is this and `totalExact` false. */
+  countLimit?: number;
+}
+
+/** One page of a registry query. */
+export interface CertificateSearchPage {
+  items: CertificateRecord[];
+  /** Every match, or `countLimit` when there are more (`totalExact` false). */
+  total: number;
+  totalExact: boolean;
+  /** The cursor of the next page, null on the last one. */
+  nextCursor: string | null;
 }
 
 /**

@@ -14,6 +14,7 @@ import * as addCertificatesReleasedAt from './20261203140000_add_certificates_re
 import * as addIssuersAnnouncedAt from './20261203140100_add_issuers_announced_at.js';
 import * as createAuditCheckpoints from './20261203150000_create_audit_checkpoints.js';
 import * as addTrustTimestamping from './20261203160000_add_trust_timestamping.js';
+import * as addCertificateFoldedText from './20261204060000_add_certificate_folded_text.js';
 import * as createBlockedKeys from './20261203130000_create_blocked_keys.js';
 
 /**
@@ -43,6 +44,7 @@ export const migrations: readonly Migration[] = [
   { name: '20261203150000_create_audit_checkpoints', ...createAuditCheckpoints },
   { name: '20261203160000_add_trust_timestamping', ...addTrustTimestamping },
   { name: '20261203130000_create_blocked_keys', ...createBlockedKeys },
+  { name: '20261204060000_add_certificate_folded_text', ...addCertificateFoldedText },
 ];
 
 export const migrationSource: Knex.MigrationSource<Migration> = {

@@ -1,7 +1,41 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Adapter, AdapterPayload } from 'oidc-provider';
 import { errors } from 'oidc-provider';
 import type { ClientRegistry } from './clients/client-registry.js';
 import type { Clock, IsUnavailable, PayloadStore } from './ports.js';
+
+const authorizationRequest = new AsyncLocalStorage<true>();
+const LAST_KNOWN_CLIENTS = 10_000;
+
+/** Runs the provider for an authorization request (the adapter then may use a client's last known metadata). */
+export function asAuthorizationRequest<T>(work: () => T): T {
+  return authorizationRequest.run(true, work);
+}
+
+/**
+ * The last metadata read of each client, for the authorization endpoint alone while the
+ * database is unavailable: its registered redirect URIs let the provider send the user back to
+ * the portal with `temporarily_unavailable` (RFC 6749 §4.1.2.1) instead of an error page. No
+ * other endpoint sees it: a token is never issued on metadata the database did not confirm.
+ */
+function lastKnownClients(clients: Pick<ClientRegistry, 'providerMetadata'>, isDatabaseUnavailable: IsUnavailable): (id: string) => Promise<AdapterPayload | undefined> {
+  const lastKnown = new Map<string, AdapterPayload>();
+  return async function findClient(id: string): Promise<AdapterPayload | undefined> {
+    try {
+      const metadata = await clients.providerMetadata(id);
+      lastKnown.delete(id);
+      if (metadata) {
+        lastKnown.set(id, metadata);
+        if (lastKnown.size > LAST_KNOWN_CLIENTS) lastKnown.delete(lastKnown.keys().next().value!);
+      }
+      return metadata;
+    } catch (err) {
+      const known = isDatabaseUnavailable(err) && authorizationRequest.getStore() ? lastKnown.get(id) : undefined;
+      if (known) return known;
+      throw err;
+    }
+  };
+}
 
 /**
  * oidc-provider's storage adapter over the database: every model lives in one table, so any node
@@ -19,6 +53,8 @@ export function adapterFactory(
    */
   onGrantEnded?: (grantId: string) => Promise<void>,
 ): new (model: string) => Adapter {
+  const findClient = lastKnownClients(clients, isDatabaseUnavailable);
+
   class DatabaseAdapter implements Adapter {
     constructor(private readonly model: string) {}
 
@@ -29,7 +65,7 @@ export function adapterFactory(
     }
 
     async find(id: string): Promise<AdapterPayload | undefined> {
-      if (this.model === 'Client') return clients.providerMetadata(id);
+      if (this.model === 'Client') return findClient(id);
       return (await store.find(this.model, id, clock.now())) as AdapterPayload | undefined;
     }
 

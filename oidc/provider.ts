@@ -6,6 +6,7 @@ import type { SigningKeyService, KeySet } from './keys/signing-keys.js';
 import { providerConfiguration } from './configuration.js';
 import type { ApiTokens, FindAccount, Logger, ProviderPages } from './ports.js';
 import { apiTokenEndpoints } from './api-token-endpoints.js';
+import { asAuthorizationRequest } from './adapter.js';
 import { issuerOf, type OidcSettings } from './settings.js';
 
 export interface OidcDeps {
@@ -92,7 +93,9 @@ export class OidcProvider {
         // (".keys required for signed cookies"). Give the request a jar keyed like the provider.
         const { provider, mounted, tokenEndpoints } = this;
         ctx.cookies = provider.createContext(ctx.req, ctx.res).cookies;
-        return (tokenEndpoints ?? mounted)(ctx, next);
+        const serve = () => (tokenEndpoints ?? mounted)(ctx, next);
+        // oidc-provider's default authorization route (and its PAR-referencing form): see adapter.ts.
+        return ctx.path === '/oidc/auth' || ctx.path.startsWith('/oidc/auth/') ? asAuthorizationRequest(serve) : serve();
       }
       return this.mounted(ctx, next);
     };

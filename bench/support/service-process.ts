@@ -21,6 +21,7 @@ import { loadConfig } from '../../src/config/load-config.js';
 import { createLogger } from '../../src/logging/logger.js';
 import { createService } from '../../src/service/service.js';
 import type { ServiceReady } from './bench-kit.js';
+import { foldOptional, foldText, registrySearchText } from '../../src/text/folding.js';
 
 const ownDir = process.env.DATA_DIR ? undefined : mkdtempSync(join(tmpdir(), 'tinnhiem-bench-service-'));
 const synthetic = Number(process.env.BENCH_SYNTHETIC ?? 0);
@@ -58,7 +59,7 @@ const machineClient = await service.clients.add('bench', {
   clientId: 'bench-machine',
   name: 'Hệ thống một cửa (benchmark)',
   grantTypes: ['client_credentials'],
-  scopes: ['certs:read', 'certs:request', 'certs:revoke', 'signatures:validate'],
+  scopes: ['certs:read', 'certs:read:pii', 'certs:request', 'certs:revoke', 'signatures:validate'],
 });
 const officer = await service.clients.add('bench', {
   clientId: 'bench-officer',
@@ -77,7 +78,12 @@ await service.accounts.createOfficial('bench', {
   password: official.password,
 });
 
+// Names as a province's registry has them (surname, middle name, given name), so that the
+// benchmark's searches select what real ones do: "nguyễn" one holder in ten, "ngoc han" one in a
+// few hundred; a number after the name makes each holder findable alone.
 const SURNAMES = ['Nguyễn', 'Trần', 'Lê', 'Phạm', 'Huỳnh', 'Hoàng', 'Võ', 'Đặng', 'Bùi', 'Đỗ'];
+const MIDDLES = ['Văn', 'Thị', 'Ngọc', 'Minh', 'Thanh', 'Hữu', 'Đức', 'Thu'];
+const GIVENS = ['Hân', 'Anh', 'Tuấn', 'Lan', 'Hùng', 'Hương', 'Dũng', 'Mai', 'Nguyên', 'Tâm', 'Khoa', 'Trang', 'Phúc', 'Yến', 'Long', 'Nhi', 'Sơn', 'Vy', 'Bảo', 'Quân', 'Linh', 'Đạt', 'Thảo', 'Khánh', 'Hiếu', 'Ngân', 'Phong', 'Loan', 'Tú', 'Hòa', 'Kiên', 'My', 'Nam', 'Thư', 'Lộc', 'Uyên', 'Vinh', 'Duyên', 'Trí', 'Hạnh'];
 const AGENCIES = ['ỦY BAN NHÂN DÂN', 'SỞ TÀI CHÍNH', 'SỞ Y TẾ', 'SỞ GIÁO DỤC VÀ ĐÀO TẠO', 'SỞ NỘI VỤ', 'SỞ TƯ PHÁP', 'CÔNG AN', 'SỞ XÂY DỰNG'];
 let syntheticInfo: ServiceReady['synthetic'] = { count: 0, seconds: 0, sample: [] };
 if (synthetic > 0) {
@@ -86,28 +92,45 @@ if (synthetic > 0) {
   const now = new Date();
   // One INSERT … SELECT over generate_series: the database builds the rows itself (the RA would
   // take hours for a million). Serials are 16 bytes, positive (first hex digit 7); one in 50 is
-  // revoked; names, national IDs and agencies vary so that searches select few rows.
+  // revoked; expiry spread over two years (one in 24 within 30 days). The folded search columns
+  // are built from the words' folded forms (src/text/folding.ts, applied here in JavaScript):
+  // folding these words and joining them is folding the joined text, checked on a sample below.
+  const words = (list: string[]) => list.map(() => '?').join(',');
+  // A bulk load builds the trigram index once afterwards rather than row by row (as pg_restore does).
+  const [{ trgm }] = (await knex.raw(`select count(*)::int as trgm from pg_indexes where indexname = 'certificates_search_folded_trgm'`)).rows as Array<{ trgm: number }>;
+  if (trgm) await knex.raw('drop index certificates_search_folded_trgm');
+  const lists = [SURNAMES, MIDDLES, GIVENS, AGENCIES];
   await knex.raw(
     `insert into certificates (issuer_id, serial, state, profile_id, public_key_fingerprint, not_before, not_after, status, status_changed_at,
-                               subject_dn, holder_name, national_id, agency, source, status_source, created_at, revoked_at, revocation_reason)
-     select ?, '7' || substr(md5('bench-serial-' || i), 1, 31), 'issued', 'official-signing', md5('bench-key-' || i), ?, ?,
+                               subject_dn, holder_name, national_id, agency, search_folded, agency_folded, source, status_source, created_at, revoked_at, revocation_reason)
+     select ?, s.serial, 'issued', 'official-signing', md5('bench-key-' || i), ?::timestamptz - interval '1 year', ?::timestamptz + make_interval(days => 1 + i % 730),
             case when i % 50 = 0 then 'revoked' else 'good' end, ?,
             'CN=' || n.name || ',O=' || a.agency || ',L=Cần Thơ,C=VN', n.name, lpad((94000000000 + i)::text, 12, '0'), a.agency,
+            n.folded || chr(10) || 'cn=' || n.folded || ',o=' || a.folded || ',l=can tho,c=vn' || chr(10) || s.serial, a.folded,
             'issued', 'registry', ?::timestamptz - make_interval(secs => i),
             case when i % 50 = 0 then ?::timestamptz else null end, case when i % 50 = 0 then 'keyCompromise' else null end
      from generate_series(1, ?) as i,
-          lateral (select (array[${SURNAMES.map(() => '?').join(',')}])[1 + i % ${SURNAMES.length}] || ' Văn Bench ' || i as name) n,
-          lateral (select (array[${AGENCIES.map(() => '?').join(',')}])[1 + (i / 7) % ${AGENCIES.length}] || ' TỈNH ' || (i % 60) as agency) a`,
-    [issuer.id, now, new Date(now.getTime() + 365 * 86_400_000), now, now, now, synthetic, ...SURNAMES, ...AGENCIES],
+          lateral (select '7' || substr(md5('bench-serial-' || i), 1, 31) as serial) s,
+          lateral (select array[${words(SURNAMES)}] as sn, array[${words(MIDDLES)}] as md, array[${words(GIVENS)}] as gv, array[${words(AGENCIES)}] as ag,
+                          array[${words(SURNAMES)}] as fsn, array[${words(MIDDLES)}] as fmd, array[${words(GIVENS)}] as fgv, array[${words(AGENCIES)}] as fag) w,
+          lateral (select w.sn[1 + i % ${SURNAMES.length}] || ' ' || w.md[1 + (i / 10) % ${MIDDLES.length}] || ' ' || w.gv[1 + (i / 80) % ${GIVENS.length}] || ' ' || i as name,
+                          w.fsn[1 + i % ${SURNAMES.length}] || ' ' || w.fmd[1 + (i / 10) % ${MIDDLES.length}] || ' ' || w.fgv[1 + (i / 80) % ${GIVENS.length}] || ' ' || i as folded) n,
+          lateral (select w.ag[1 + (i / 7) % ${AGENCIES.length}] || ' TỈNH ' || (i % 60) as agency, w.fag[1 + (i / 7) % ${AGENCIES.length}] || ' tinh ' || (i % 60) as folded) a`,
+    [issuer.id, now, now, now, now, now, synthetic, ...lists.flat(), ...lists.flatMap((l) => l.map(foldText))],
   );
+  if (trgm) await knex.raw('create index certificates_search_folded_trgm on certificates using gin (search_folded gin_trgm_ops)');
   await knex.raw('analyze certificates');
   const rows = (await knex('certificates')
-    .where({ issuer_id: issuer.id })
-    .whereLike('holder_name', '% Văn Bench %')
+    .where({ issuer_id: issuer.id, profile_id: 'official-signing' })
+    .whereNotNull('national_id')
     .orderByRaw('random()')
     .limit(500)
-    .select('serial', 'national_id', 'holder_name')) as Array<{ serial: string; national_id: string; holder_name: string }>;
-  syntheticInfo = { count: synthetic, seconds: (Date.now() - t0) / 1000, sample: rows.map((r) => ({ serial: r.serial, nationalId: r.national_id, holderName: r.holder_name })) };
+    .select('serial', 'national_id', 'holder_name', 'subject_dn', 'email', 'agency', 'search_folded', 'agency_folded')) as Array<Record<string, string | null>>;
+  for (const r of rows) {
+    const expected = { s: registrySearchText({ holderName: r.holder_name, subjectDn: r.subject_dn, email: r.email, serial: r.serial }), a: foldOptional(r.agency) };
+    if (expected.s !== r.search_folded || expected.a !== r.agency_folded) throw new Error(`synthetic folding differs from the application's: ${JSON.stringify({ row: r, expected })}`);
+  }
+  syntheticInfo = { count: synthetic, seconds: (Date.now() - t0) / 1000, sample: rows.map((r) => ({ serial: r.serial!, nationalId: r.national_id!, holderName: r.holder_name! })) };
 }
 
 handler = service.handler;

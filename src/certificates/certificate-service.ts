@@ -20,6 +20,12 @@ export interface ImportResult {
 }
 
 /** The registry's read side and the operations around the CA and RA, for routers and the CLI. */
+/**
+ * How many matches a registry search counts exactly before answering "more than this" (docs/ca.md,
+ * "Registry search"): enough for any page a person reads, cheap at a million certificates.
+ */
+export const REGISTRY_COUNT_LIMIT = 1_000;
+
 export class CertificateService {
   private readonly db: Transactions<Transaction>;
   private readonly audit: AuditTrail<Transaction>;
@@ -62,6 +68,7 @@ export class CertificateService {
     await this.db.withTransaction((trx) => this.audit.append(trx, { actor, action: 'certificate.read_pii', target: details.serials.length === 1 ? `certificate:${details.serials[0]}` : null, details }));
   }
 
+  /** Without `countLimit` the total is exact (every match counted); the API and console pass REGISTRY_COUNT_LIMIT. */
   search(filter: Omit<CertificateSearch, 'limit' | 'offset'> & { limit?: number; offset?: number }) {
     return this.registry.search(null, { limit: 50, offset: 0, ...filter }, this.clock.now());
   }
@@ -103,11 +110,16 @@ export class CertificateService {
     const revoked: string[] = [];
     const failed: Array<{ serial: string; detail: string }> = [];
     const targets: CertificateRecord[] = [];
+    // The agency is the whole name, compared folded (src/text/folding.ts) as search compares it:
+    // an agency that search finds by a case or NFD variant is the one revoked.
+    const { agency, ...rest } = filter;
+    const byAgency = agency === undefined ? {} : { agencyExact: agency };
     for (const status of ['good', 'hold'] as const) {
-      for (let offset = 0; ; offset += 500) {
-        const page = await this.registry.search(null, { ...filter, status, limit: 500, offset }, this.clock.now());
-        targets.push(...page.items.filter((c) => c.source === 'issued' && (!filter.agency || c.agency === filter.agency)));
-        if (page.items.length < 500) break;
+      for (let cursor: string | undefined; ; ) {
+        const page = await this.registry.search(null, { ...rest, ...byAgency, status, limit: 500, offset: 0, cursor, countLimit: 0 }, this.clock.now());
+        targets.push(...page.items.filter((c) => c.source === 'issued'));
+        if (!page.nextCursor) break;
+        cursor = page.nextCursor;
       }
     }
     for (const c of targets) {

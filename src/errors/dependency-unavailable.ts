@@ -6,8 +6,11 @@
  */
 const networkCodes = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
 
-/** SQLSTATE class 08 (connection exception), and the server shutting down, starting or full. */
-const sqlStates = /^(08...|57P01|57P02|57P03|53300)$/;
+/**
+ * SQLSTATE class 08 (connection exception), the server shutting down, starting or full, and the
+ * database missing (3D000: dropped, or not yet restored): none is a fault of the request.
+ */
+const sqlStates = /^(08...|57P01|57P02|57P03|53300|3D000)$/;
 
 const messages = [
   /Connection terminated/i,

@@ -19,6 +19,7 @@ import { apiDocsRouter } from '../web/api/api-docs-router.js';
 import { signaturesRouter } from '../web/api/signatures-router.js';
 import { staticRouter } from '../web/static-router.js';
 import { pkiRouter } from '../web/pki/pki-router.js';
+import { PublishedCopies } from '../certificates/published-copies.js';
 import { ocspRouter } from '../web/pki/ocsp-router.js';
 import { ocspFastPath } from '../web/pki/ocsp-fast-path.js';
 import { interactionRouter } from '../web/login/interaction-router.js';
@@ -194,7 +195,7 @@ function featureRouters(w: Wiring, parts: Parts, strongMethods: (uid: string) =>
     }),
     auditRouter({ audit, verifier }),
     certificatesRouter({ certificates, verifier, now: () => clock.now() }),
-    pkiRouter({ certificates, now: () => clock.now() }),
+    pkiRouter({ certificates, now: () => clock.now(), copies: new PublishedCopies(config.dataDir) }),
     apiDocsRouter({ publicUrl: config.server.publicUrl }),
     signaturesRouter({ validator: validation.validator, verifier }),
     ...newcomerRouters(w, certificates),

@@ -34,7 +34,7 @@ export class CertificateRepository implements IssuanceLedger<Transaction> {
         status_source: 'registry',
         predecessor_serial: r.predecessorSerial,
         created_at: now,
-        ...holderColumns(r.holder),
+        ...holderColumns(r.holder, r.serial),
       })
       .onConflict(['issuer_id', 'serial'])
       .ignore()
@@ -81,7 +81,7 @@ export class CertificateRepository implements IssuanceLedger<Transaction> {
         source: 'imported',
         status_source: c.statusSource,
         created_at: now,
-        ...holderColumns(c.holder),
+        ...holderColumns(c.holder, c.serial),
       })
       .onConflict(['issuer_id', 'serial'])
       .ignore()

@@ -1,5 +1,6 @@
 /** The `certificates` table's rows as the registry's domain type, shared by its repositories. */
 import { normalise } from './db.js';
+import { foldOptional, registrySearchText } from '../text/folding.js';
 import type { CertificateRecord, CertificateStatus, HolderFacts, RevocationReasonName } from '../../ca/records.js';
 
 export type Row = Record<string, unknown>;
@@ -40,7 +41,10 @@ export function toCertificate(r: Row): CertificateRecord {
   };
 }
 
-export const holderColumns = (h: HolderFacts) => ({
+/** The holder's columns, with their folded forms (src/text/folding.ts) that search and filters compare. */
+export const holderColumns = (h: HolderFacts, serial: string) => ({
+  search_folded: registrySearchText({ ...h, serial }),
+  agency_folded: foldOptional(h.agency),
   subject_dn: h.subjectDn,
   holder_name: h.holderName,
   national_id: h.nationalId,

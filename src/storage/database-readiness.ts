@@ -2,12 +2,12 @@ import type { ReadinessCheck } from '../lifecycle/readiness.js';
 import type { Database } from './db.js';
 
 /**
- * Ready means: the database answers, and every migration this code knows is applied. Once the
- * schema is current it stays current for this process (migrations only move forward), so the
- * migration list is read until the first success and never again.
+ * Ready means: the database answers, and every migration this code knows is applied. The
+ * migration list is read at every check (one small query): a database dropped and recreated
+ * empty, or restored from a backup older than this code, must take the node out of the load
+ * balancer, not leave it "ready" on the strength of an answer cached at start-up.
  */
 export function databaseReadiness(db: Database): ReadinessCheck[] {
-  let schemaCurrent = false;
   return [
     {
       name: 'database',
@@ -19,10 +19,8 @@ export function databaseReadiness(db: Database): ReadinessCheck[] {
     {
       name: 'migrations',
       async check() {
-        if (schemaCurrent) return { ok: true, detail: 'current' };
         const status = await db.migrationStatus();
         if (status.pending.length) return { ok: false, detail: `${status.pending.length} pending: ${status.pending.join(', ')}` };
-        schemaCurrent = true;
         return { ok: true, detail: 'current' };
       },
     },

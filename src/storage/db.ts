@@ -1,6 +1,8 @@
 import { resolve } from 'node:path';
 import knexFactory, { type Knex } from 'knex';
 import ClientPgLite from 'knex-pglite';
+import { PGlite } from '@electric-sql/pglite';
+import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../logging/logger.js';
 import { migrationSource } from '../../migrations/index.js';
@@ -75,12 +77,7 @@ export async function openDatabase(target: DatabaseTarget, options: OpenDatabase
   let knex: Knex;
   if (target.kind === 'embedded') {
     if (target.dir) lock = acquireDataDirLock(`${target.dir}.lock`, options.purpose ?? 'process');
-    knex = knexFactory({
-      client: ClientPgLite as unknown as typeof Knex.Client,
-      dialect: 'postgres',
-      connection: target.dir ? { filename: target.dir } : {},
-      useNullAsDefault: false,
-    } as Knex.Config);
+    knex = embeddedKnex(target.dir);
   } else {
     const acquireMs = target.acquireTimeoutMs ?? 10_000;
     knex = knexFactory({
@@ -95,7 +92,7 @@ export async function openDatabase(target: DatabaseTarget, options: OpenDatabase
         ...(target.queryTimeoutMs ? { query_timeout: target.queryTimeoutMs } : {}),
         keepAlive: true,
       },
-      pool: { min: 0, max: target.poolMax ?? 10 },
+      pool: { min: 0, max: target.poolMax ?? 10, afterCreate: schemaGuard(describe(target)) },
       acquireConnectionTimeout: acquireMs,
       // knex prints its warnings (one per failed connect while the server restarts) with
       // console.log, i.e. on stdout beside the JSON log: they go to the log instead.
@@ -147,6 +144,39 @@ export async function openDatabase(target: DatabaseTarget, options: OpenDatabase
   }
   options.log?.debug({ database: db.description }, 'database opened');
   return db;
+}
+
+/**
+ * Every new connection checks that the database still has our schema once this process has seen
+ * it: a database dropped and recreated empty (a restore gone wrong, a failover to a blank replica)
+ * is then "unavailable" (503, retry) rather than a stream of 500s about missing tables. A fresh
+ * database that never had the schema is accepted (`tinnhiem migrate` creates it). Costs one query
+ * per new connection, not per request.
+ */
+function schemaGuard(description: string) {
+  let schemaSeen = false;
+  type PgConnection = { query(sql: string, done: (err: Error | null, result?: { rows: Array<{ present: boolean }> }) => void): void; end(): void };
+  return (connection: PgConnection, done: (err: Error | null, connection: PgConnection) => void) => {
+    connection.query(`select to_regclass('knex_migrations') is not null as present`, (err, result) => {
+      const present = !err && !!result?.rows[0]?.present;
+      if (present) schemaSeen = true;
+      const failure = err ?? (schemaSeen && !present ? new DatabaseUnavailableError(description, new Error('the schema is missing (the database was dropped or replaced); restore it, or run `tinnhiem migrate`')) : null);
+      if (failure) connection.end();
+      done(failure, connection);
+    });
+  };
+}
+
+function embeddedKnex(dir: string | null): Knex {
+  // pg_trgm, bundled with the embedded database, indexes the registry's substring search as on
+  // PostgreSQL (migrations/20261204060000_add_certificate_folded_text.ts).
+  const pglite = new PGlite(dir ?? undefined, { extensions: { pg_trgm } });
+  return knexFactory({
+    client: ClientPgLite as unknown as typeof Knex.Client,
+    dialect: 'postgres',
+    connection: { pglite },
+    useNullAsDefault: false,
+  } as Knex.Config);
 }
 
 function knexLog(log: Logger): Knex.Config['log'] {

@@ -54,6 +54,8 @@ export const en: Record<AdminMessageKey, string> = {
   'common.confirm': 'I confirm this action',
   'common.actions': 'Actions',
   'common.results': '{count} results',
+  'common.resultsMore': 'more than {count} results (narrow the filters)',
+  'common.first': 'First page',
   'status.good': 'Valid',
   'status.revoked': 'Revoked',
   'status.hold': 'On hold',

@@ -52,6 +52,8 @@ export const vi = {
   'common.confirm': 'Tôi xác nhận thao tác này',
   'common.actions': 'Thao tác',
   'common.results': '{count} kết quả',
+  'common.resultsMore': 'hơn {count} kết quả (hãy thu hẹp bộ lọc)',
+  'common.first': 'Trang đầu',
   'status.good': 'Còn hiệu lực',
   'status.revoked': 'Đã thu hồi',
   'status.hold': 'Tạm dừng',

@@ -4,7 +4,7 @@ import { AppError } from '../../errors/app-error.js';
 import type { AccessTokenVerifier } from '../../auth/access-token-verifier.js';
 import type { CertificateRecord, CertificateRequestRecord } from '../../../ca/records.js';
 import { NAME_CONTROL_METHODS, REVOCATION_REASONS } from '../../../ca/records.js';
-import type { CertificateService } from '../../certificates/certificate-service.js';
+import { REGISTRY_COUNT_LIMIT, type CertificateService } from '../../certificates/certificate-service.js';
 import type { RequestOutcome } from '../../certificates/registration-authority.js';
 import { PII_SCOPE, carriesIdentifier, looksLikeIdentifierSearch, maskCertificate, maskSubject } from '../../certificates/personal-data.js';
 import { actorOf, requireScopes } from '../middleware/koa-api-auth.js';
@@ -94,7 +94,14 @@ const CertificateView = openApi.register(
 
 const CertificatePage = openApi.register(
   'CertificatePage',
-  z.object({ items: z.array(CertificateView), total: z.number().int(), limit: z.number().int(), offset: z.number().int() }),
+  z.object({
+    items: z.array(CertificateView),
+    total: z.number().int().meta({ description: `every match, counted exactly up to ${REGISTRY_COUNT_LIMIT}; beyond, ${REGISTRY_COUNT_LIMIT} with totalExact false ("more than")` }),
+    totalExact: z.boolean(),
+    limit: z.number().int(),
+    offset: z.number().int(),
+    nextCursor: z.string().nullable().meta({ description: 'pass as `cursor` for the next page (keyset pagination); null on the last page' }),
+  }),
 );
 
 const SearchQuery = z.object({
@@ -107,7 +114,8 @@ const SearchQuery = z.object({
   issuer: z.string().max(64).optional(),
   expiresWithinDays: z.coerce.number().int().min(0).max(3650).optional(),
   limit: z.coerce.number().int().min(1).max(500).default(50),
-  offset: z.coerce.number().int().min(0).max(10_000_000).default(0),
+  offset: z.coerce.number().int().min(0).max(10_000_000).default(0).meta({ description: 'rows to skip (costs as much as reading them); prefer `cursor`' }),
+  cursor: z.string().max(300).regex(/^[A-Za-z0-9_-]+$/).optional().meta({ description: 'the `nextCursor` of the previous page: the next page in constant time (then `offset` is ignored)' }),
 });
 
 /** RFC 5280 §5.3.1 reasons of a revocation (a hold has its own operation). */
@@ -215,7 +223,7 @@ openApi.registerPath({ method: 'get', path: '/api/v1/certificate-requests', summ
 openApi.registerPath({ method: 'get', path: '/api/v1/certificate-requests/{id}', summary: 'One request', security: [{ bearer: ['certs:read'] }], request: { params: idParam }, responses: { 200: { description: 'request', ...json(RequestView) }, ...problemResponses(400, 401, 403, 404) } });
 openApi.registerPath({ method: 'post', path: '/api/v1/certificate-requests/{id}/approve', summary: 'Approve (dual control: distinct officers, never the requester; the policy is checked again)', security: [{ bearer: ['certs:approve'] }], request: { params: idParam, body: { required: false, ...json(ApproveInput) } }, responses: { 200: { description: 'request (and certificate when this approval completed it)', ...json(z.object({ request: RequestView, certificate: CertificateView.nullable() })) }, ...problemResponses(400, 401, 403, 404, 409) } });
 openApi.registerPath({ method: 'post', path: '/api/v1/certificate-requests/{id}/reject', summary: 'Reject', security: [{ bearer: ['certs:approve'] }], request: { params: idParam, body: json(RejectInput) }, responses: { 200: { description: 'request', ...json(RequestView) }, ...problemResponses(400, 401, 403, 404, 409) } });
-openApi.registerPath({ method: 'get', path: '/api/v1/certificates', summary: 'Search the registry', security: [{ bearer: ['certs:read'] }], request: { query: SearchQuery }, responses: { 200: { description: 'a page of certificates', ...json(CertificatePage) }, ...problemResponses(400, 401, 403) } });
+openApi.registerPath({ method: 'get', path: '/api/v1/certificates', summary: 'Search the registry (text filters folded: case, NFC/NFD and diacritics do not matter; newest first, soonest expiry first with expiresWithinDays)', security: [{ bearer: ['certs:read'] }], request: { query: SearchQuery }, responses: { 200: { description: 'a page of certificates', ...json(CertificatePage) }, ...problemResponses(400, 401, 403) } });
 openApi.registerPath({ method: 'get', path: '/api/v1/certificates/{serial}', summary: 'One certificate', security: [{ bearer: ['certs:read'] }], request: { params: serialParam }, responses: { 200: { description: 'certificate', ...json(CertificateView) }, ...problemResponses(400, 401, 403, 404) } });
 openApi.registerPath({ method: 'get', path: '/api/v1/certificates/{serial}.pem', summary: 'Download as PEM', security: [{ bearer: ['certs:read'] }], request: { params: serialParam }, responses: { 200: { description: 'PEM', content: { 'application/pem-certificate-chain': { schema: z.string() } } }, ...problemResponses(401, 403, 404) } });
 openApi.registerPath({ method: 'get', path: '/api/v1/certificates/{serial}.der', summary: 'Download as DER', security: [{ bearer: ['certs:read'] }], request: { params: serialParam }, responses: { 200: { description: 'DER', content: { 'application/pkix-cert': { schema: z.string().meta({ format: 'binary' }) } } }, ...problemResponses(401, 403, 404) } });
@@ -304,10 +312,10 @@ const searchCertificates = (deps: CertificatesRouterDeps) =>
   async function searchCertificates(ctx: AppContext) {
     const q = validate(SearchQuery, ctx.query, 'query');
     requirePiiToSearch(ctx, q);
-    const page = await deps.certificates.search({ text: q.q, nationalId: q.nationalId, taxCode: q.taxCode, agency: q.agency, status: q.status, profileId: q.profile, issuerId: q.issuer, expiresWithinDays: q.expiresWithinDays, limit: q.limit, offset: q.offset });
+    const page = await deps.certificates.search({ text: q.q, nationalId: q.nationalId, taxCode: q.taxCode, agency: q.agency, status: q.status, profileId: q.profile, issuerId: q.issuer, expiresWithinDays: q.expiresWithinDays, limit: q.limit, offset: q.offset, cursor: q.cursor, countLimit: REGISTRY_COUNT_LIMIT });
     noStore(ctx);
     await auditPiiRead(ctx, deps, page.items, q.nationalId || q.taxCode || looksLikeIdentifierSearch(q.q) ? { nationalId: q.nationalId, taxCode: q.taxCode, q: q.q } : undefined);
-    ctx.body = { items: page.items.map(certificateFor(ctx, deps)), total: page.total, limit: q.limit, offset: q.offset };
+    ctx.body = { items: page.items.map(certificateFor(ctx, deps)), total: page.total, totalExact: page.totalExact, limit: q.limit, offset: q.cursor ? 0 : q.offset, nextCursor: page.nextCursor };
   };
 
 const bulkRevoke = (deps: CertificatesRouterDeps) =>

@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Middleware } from 'koa';
 import getRawBody from 'raw-body';
+import { refuseUnsafeText } from '../api/parse-input.js';
 import { AppError } from '../../errors/app-error.js';
 import type { AppState } from '../context.js';
 
@@ -31,14 +32,20 @@ export function bodyLimits(options: { limitBytes: number; skipJsonPrefixes?: str
         limitBytes,
       });
     }
+    // Every query string, the mounted provider's included: no NUL or lone surrogate (parse-input.ts).
+    refuseUnsafeText(ctx.query, 'query');
     if (ctx.request.is(JSON_TYPES) && !skip.some((p) => ctx.path === p || ctx.path.startsWith(`${p}/`))) {
       const raw = await readBody(ctx, limitBytes);
       if (raw.length > 0) {
+        let parsed: unknown;
         try {
-          ctx.request.body = JSON.parse(raw.toString('utf8'));
+          parsed = JSON.parse(raw.toString('utf8'));
         } catch (err) {
           throw new AppError('malformedJson', `request body is not valid JSON: ${(err as Error).message}`);
         }
+        // JSON's \u0000 and \ud800 escapes reach here; raw bytes cannot (invalid UTF-8 decodes to U+FFFD).
+        refuseUnsafeText(parsed, 'body');
+        ctx.request.body = parsed;
       }
     }
     await next();

@@ -1,4 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import { refuseUnsafeText } from '../api/parse-input.js';
 import { AppError } from '../../errors/app-error.js';
 import type { AppContext } from '../context.js';
 import { readBody } from './koa-body-limits.js';
@@ -60,7 +61,10 @@ export function requireUrlEncoded(ctx: AppContext): void {
 
 /** The form's fields, read under `limitBytes` (413 beyond). */
 export async function readUrlEncoded(ctx: AppContext, limitBytes: number): Promise<URLSearchParams> {
-  return new URLSearchParams((await readBody(ctx, limitBytes)).toString('utf8'));
+  const form = new URLSearchParams((await readBody(ctx, limitBytes)).toString('utf8'));
+  // %00 decodes to a NUL, which no text column holds (parse-input.ts): a 400 naming the field.
+  for (const [name, value] of form) refuseUnsafeText({ [name]: value }, 'form');
+  return form;
 }
 
 export interface FormGuardOptions {

@@ -36,6 +36,9 @@ export function problemResponses(): Middleware<AppState> {
   return async function problemMiddleware(ctx, next) {
     try {
       await next();
+      // Any 503 (oidc-provider's temporarily_unavailable from the token endpoint included) tells
+      // the client when to come back (RFC 9110 §10.2.3).
+      if (ctx.status === 503 && !ctx.response.get('Retry-After')) ctx.set('Retry-After', String(DATABASE_RETRY_AFTER_SECONDS));
       // Responses that ended in an error status without a body (unmatched route, @koa/router's
       // 405/501 with its Allow header) get a problem document too.
       if (ctx.status >= 400 && ctx.body == null) {

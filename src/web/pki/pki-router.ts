@@ -2,6 +2,8 @@ import { createHash } from 'node:crypto';
 import Router from '@koa/router';
 import { AppError } from '../../errors/app-error.js';
 import type { CertificateService } from '../../certificates/certificate-service.js';
+import { PublishedCopies } from '../../certificates/published-copies.js';
+import { encodePem } from '../../../ca/asn1/der.js';
 import type { AppContext, AppState } from '../context.js';
 
 /**
@@ -9,7 +11,9 @@ import type { AppContext, AppState } from '../context.js';
  * CDP URL and CA certificates at the AIA caIssuers URL of our certificates. Caching follows the
  * CRL's own nextUpdate, so caches and CDNs never serve one past its validity.
  */
-export function pkiRouter(deps: { certificates: CertificateService; now(): Date }): Router<AppState> {
+export function pkiRouter(deps: { certificates: CertificateService; now(): Date; copies?: PublishedCopies }): Router<AppState> {
+  // While the database is unavailable, the last published copies are served (published-copies.ts).
+  const copies = deps.copies ?? new PublishedCopies(null);
   const router = new Router<AppState>();
 
   function send(ctx: AppContext, type: string, body: Uint8Array, maxAgeSeconds: number, lastModified?: Date) {
@@ -28,8 +32,8 @@ export function pkiRouter(deps: { certificates: CertificateService; now(): Date 
   router.get('/crl/:name', async (ctx) => {
     const match = /^([a-z0-9][a-z0-9-]{0,62}?)(-delta)?\.crl$/.exec(ctx.params.name);
     if (!match) throw new AppError('notFound', `no CRL ${ctx.params.name}`);
-    const crl = await deps.certificates.ca.latestCrl(match[1], match[2] ? 'delta' : 'full');
-    if (!crl) throw new AppError('notFound', `no ${match[2] ? 'delta ' : ''}CRL published for issuer ${match[1]}`);
+    const crl = await copies.through(`crl.${ctx.params.name}`, () => deps.certificates.ca.latestCrl(match[1], match[2] ? 'delta' : 'full'));
+    if (!crl?.nextUpdate) throw new AppError('notFound', `no ${match[2] ? 'delta ' : ''}CRL published for issuer ${match[1]}`);
     ctx.set('Expires', crl.nextUpdate.toUTCString());
     send(ctx, 'application/pkix-crl', crl.der, (crl.nextUpdate.getTime() - deps.now().getTime()) / 1000, crl.thisUpdate);
   });
@@ -37,9 +41,9 @@ export function pkiRouter(deps: { certificates: CertificateService; now(): Date 
   router.get('/ca/:name', async (ctx) => {
     const match = /^([a-z0-9][a-z0-9-]{0,62})\.(crt|pem)$/.exec(ctx.params.name);
     if (!match) throw new AppError('notFound', `no CA certificate ${ctx.params.name}`);
-    const cert = await deps.certificates.caCertificate(match[1]);
+    const cert = (await copies.through(`ca.${match[1]}`, async () => ({ der: (await deps.certificates.caCertificate(match[1])).der })))!;
     if (match[2] === 'pem') {
-      send(ctx, 'application/x-pem-file', Buffer.from(cert.pem), 86_400);
+      send(ctx, 'application/x-pem-file', Buffer.from(encodePem(cert.der, 'CERTIFICATE')), 86_400);
       return;
     }
     send(ctx, 'application/pkix-cert', cert.der, 86_400);

@@ -47,6 +47,19 @@ describe(`database errors: unavailable or a fault (${usingPostgres() ? 'PostgreS
     expect(isDatabaseUnavailable(opened)).toBe(true);
   });
 
+  (usingPostgres() ? it : it.skip)('PostgreSQL: a database that does not exist (dropped, not yet restored) is unavailable', async () => {
+    const url = new URL((database.target as { url: string }).url);
+    url.pathname = `/tinnhiem_missing_${process.pid}`;
+    const knex = knexFactory({ client: 'pg', connection: url.toString(), pool: { min: 0, max: 1 }, acquireConnectionTimeout: 2_000, log: quiet });
+    try {
+      const err = await caught(() => knex.raw('select 1'));
+      expect((err as { code?: string }).code).toBe('3D000');
+      expect(isDatabaseUnavailable(err)).toBe(true);
+    } finally {
+      await knex.destroy();
+    }
+  });
+
   it('SQL errors of our own are faults, not unavailability', async () => {
     const knex = database.db.knex;
     expect(isDatabaseUnavailable(await caught(() => knex.raw('select * from no_such_table')))).toBe(false);

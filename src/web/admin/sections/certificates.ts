@@ -8,6 +8,7 @@ import { certificatePage, certificatesPage, type CertDetail, type CertFilters } 
 import { can, endEntityProfiles, redirect, type AdminConsole, type Officer } from '../admin-console.js';
 import { confirmed, parseForm, readForm, steppedUp } from '../admin-forms.js';
 import { looksLikeIdentifierSearch, maskCertificate, maskSubject } from '../../../certificates/personal-data.js';
+import { REGISTRY_COUNT_LIMIT } from '../../../certificates/certificate-service.js';
 
 const SERIAL = /^[0-9a-fA-F:]{1,64}$/;
 const PAGE_SIZE = 50;
@@ -32,14 +33,15 @@ const searchCertificates = (c: AdminConsole) =>
     const filters: CertFilters = { q: q('q'), nationalId: q('nationalId'), taxCode: q('taxCode'), agency: q('agency'), status: q('status'), profile: q('profile'), expiresWithinDays: q('expiresWithinDays') };
     const status = filters.status === 'good' || filters.status === 'revoked' || filters.status === 'hold' || filters.status === 'expired' ? filters.status : undefined;
     const days = /^\d{1,4}$/.test(filters.expiresWithinDays!) ? Number(filters.expiresWithinDays) : undefined;
-    const offset = /^\d{1,7}$/.test(q('offset')) ? Number(q('offset')) : 0;
+    // Keyset pagination (docs/ca.md, "Registry search"): the cursor the previous page linked to.
+    const cursor = /^[A-Za-z0-9_-]{1,300}$/.test(q('cursor')) ? q('cursor') : undefined;
     const limit = PAGE_SIZE;
     const pii = can(o, 'pii');
     // Looking a person up by number tells whether they hold a certificate (docs/ca.md, "Personal data").
     if (!pii && (filters.nationalId || filters.taxCode || looksLikeIdentifierSearch(filters.q))) {
       throw new AppError('forbidden', 'searching by a national ID, tax code or other identifier number needs the scope certs:read:pii (RA officers, administrators)');
     }
-    const result = await c.deps.certificates.search({ text: filters.q || undefined, nationalId: filters.nationalId || undefined, taxCode: filters.taxCode || undefined, agency: filters.agency || undefined, status, profileId: filters.profile || undefined, expiresWithinDays: days, limit, offset });
+    const result = await c.deps.certificates.search({ text: filters.q || undefined, nationalId: filters.nationalId || undefined, taxCode: filters.taxCode || undefined, agency: filters.agency || undefined, status, profileId: filters.profile || undefined, expiresWithinDays: days, limit, offset: 0, cursor, countLimit: REGISTRY_COUNT_LIMIT });
     const now = c.deps.now();
     sendPage(
       ctx,
@@ -49,8 +51,9 @@ const searchCertificates = (c: AdminConsole) =>
         profiles: endEntityProfiles(c),
         rows: result.items.map((x) => ({ serial: x.serial, holderName: x.holderName, subject: pii ? x.subjectDn : maskSubject(x.subjectDn), agency: x.agency, profile: x.profileId, status: statusOf(x, now), notAfter: x.notAfter })),
         total: result.total,
-        offset,
-        limit,
+        totalExact: result.totalExact,
+        cursor,
+        nextCursor: result.nextCursor,
       }),
     );
   };

@@ -23,12 +23,23 @@ export interface CertFilters {
   expiresWithinDays?: string;
 }
 
-export function certificatesPage(f: Frame, p: { filters: CertFilters; profiles: string[]; rows: CertRow[]; total: number; offset: number; limit: number }): string {
+/** A page of results: `total` exact, or "more than total"; `cursor` the keyset of this page, `nextCursor` of the next. */
+export interface CertPage {
+  filters: CertFilters;
+  profiles: string[];
+  rows: CertRow[];
+  total: number;
+  totalExact: boolean;
+  cursor?: string;
+  nextCursor: string | null;
+}
+
+export function certificatesPage(f: Frame, p: CertPage): string {
   const { lang } = f;
   const v = p.filters;
-  const page = (offset: number) => {
+  const page = (cursor?: string) => {
     const q = new URLSearchParams(Object.entries(v).filter(([, x]) => x) as Array<[string, string]>);
-    q.set('offset', String(offset));
+    if (cursor) q.set('cursor', cursor);
     return `/admin/certificates?${q}`;
   };
   const body = html`
@@ -42,10 +53,10 @@ ${select('f-profile', 'profile', at(lang, 'cert.profile'), [['', at(lang, 'commo
 ${input('f-exp', 'expiresWithinDays', at(lang, 'cert.expiresWithin'), v.expiresWithinDays, html`inputmode="numeric"`)}
 <button type="submit">${at(lang, 'common.search')}</button>
 </form>
-<table><caption>${at(lang, 'cert.results')} · ${at(lang, 'common.results', { count: p.total })}</caption>
+<table><caption>${at(lang, 'cert.results')} · ${at(lang, p.totalExact ? 'common.results' : 'common.resultsMore', { count: p.total })}</caption>
 <thead><tr><th scope="col">${at(lang, 'cert.serial')}</th><th scope="col">${at(lang, 'cert.holder')}</th><th scope="col">${at(lang, 'cert.agency')}</th><th scope="col">${at(lang, 'cert.profile')}</th><th scope="col">${at(lang, 'cert.status')}</th><th scope="col">${at(lang, 'cert.notAfter')}</th></tr></thead>
 <tbody>${p.rows.map((c) => html`<tr><td><a href="/admin/certificates/${c.serial}" class="mono">${c.serial}</a></td><td>${c.holderName ?? c.subject ?? ''}</td><td>${c.agency ?? ''}</td><td>${c.profile ?? ''}</td><td>${badge(lang, c.status)}</td><td>${fmt(lang, c.notAfter)}</td></tr>`)}</tbody></table>
-<p class="pager">${p.offset > 0 ? html`<a href="${page(Math.max(0, p.offset - p.limit))}">${at(lang, 'common.prev')}</a>` : ''} ${p.offset + p.limit < p.total ? html`<a href="${page(p.offset + p.limit)}">${at(lang, 'common.next')}</a>` : ''}</p>`;
+<p class="pager">${p.cursor ? html`<a href="${page()}">${at(lang, 'common.first')}</a>` : ''} ${p.nextCursor ? html`<a href="${page(p.nextCursor)}" rel="next">${at(lang, 'common.next')}</a>` : ''}</p>`;
   return layout(f, at(lang, 'cert.title'), body);
 }
 
