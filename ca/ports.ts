@@ -10,7 +10,7 @@
  * outlive a rolled-back transaction, `abandon`). The embedded database has one connection: inside
  * a transaction, a call with `null` would wait for it forever.
  */
-import type { CrlEntry } from './status/crl/crl.js';
+import type { CrlEntry, EncodedEntries } from './status/crl/crl.js';
 import type {
   CertificateRecord,
   CertificateRequestRecord,
@@ -156,8 +156,12 @@ export interface NewCrl {
 export interface CrlStore<Tx> {
   /** Serialises CRL generation for the issuer across nodes, until the transaction ends. */
   lock(trx: Tx, issuerId: string): Promise<void>;
-  /** Revoked and held certificates of the issuer that have not expired at `now` (§3.3), by serial. */
-  revokedEntries(trx: Tx | null, issuerId: string, now: Date): Promise<CrlEntry[]>;
+  /** Revoked and held certificates of the issuer, unexpired at `now` (§3.3), whose row holds no encoded CRL entry yet. */
+  unencodedEntries(trx: Tx, issuerId: string, now: Date): Promise<CrlEntry[]>;
+  /** Keeps the encoded CRL entries (crlEntryDer) on their rows. */
+  storeEntries(trx: Tx, issuerId: string, entries: ReadonlyArray<{ serial: string; der: Uint8Array }>): Promise<void>;
+  /** The stored entries of every revoked and held certificate unexpired at `now`, concatenated in CRL order (revocation time, serial). */
+  encodedEntries(trx: Tx, issuerId: string, now: Date): Promise<EncodedEntries>;
   /** Unexpired certificates of the issuer released from hold at or after `since` and good now: serial and release time. */
   releasedSince(trx: Tx | null, issuerId: string, since: Date, now: Date): Promise<Array<{ serial: string; releasedAt: Date }>>;
   /** Revoked and held, unexpired certificates whose status changed at or after `since` (a delta CRL's changes). */

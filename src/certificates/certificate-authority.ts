@@ -27,7 +27,7 @@ import { parseCertificate } from '../../ca/asn1/certificate.js';
 import { der } from '../../ca/asn1/der.js';
 import { BLOCKING_REASONS, KeyGuard } from './key-guard.js';
 import { nextStatus } from './status-transition.js';
-import { buildCrl, crlEntryDer, deltaEntries, signCrl, type CrlEntry } from '../../ca/status/crl/crl.js';
+import { buildCrl, crlEntryDer, deltaEntries, signCrl, type CrlEntry, type EncodedEntries } from '../../ca/status/crl/crl.js';
 
 export interface CaPolicy {
   publicUrl: string;
@@ -317,7 +317,7 @@ export class CertificateAuthority {
     await this.db.withTransaction(async (trx) => {
       await this.crls.lock(trx, issuerId);
       const now = this.clock.now();
-      const current: CrlEntry[] = await this.crls.revokedEntries(trx, issuerId, now);
+      const current = await this.fullList(trx, issuerId, now);
       const hours = row.role === 'root' ? this.policy.rootCrlValidityDays * 24 : this.policy.crlValidityHours;
       let base: { number: bigint; thisUpdate: Date } | null = await this.crls.latest(trx, issuerId, 'delta-base');
       for (const kind of kinds) {
@@ -351,6 +351,16 @@ export class CertificateAuthority {
       if (options.actor) await this.audit.append(trx, { actor: options.actor, action: 'crl.generate', target: `issuer:${issuerId}`, details: { crls: out.map((c) => `${c.kind} #${c.number}`) } });
     });
     return out;
+  }
+
+  /**
+   * A full CRL's entries: the DER each revocation stored, concatenated by the database. Rows
+   * without one (revoked before it was kept, or written by hand) are encoded and stored first.
+   */
+  private async fullList(trx: Transaction, issuerId: string, now: Date): Promise<EncodedEntries> {
+    const missing = await this.crls.unencodedEntries(trx, issuerId, now);
+    if (missing.length) await this.crls.storeEntries(trx, issuerId, missing.map((e) => ({ serial: e.serial, der: crlEntryDer(e) })));
+    return this.crls.encodedEntries(trx, issuerId, now);
   }
 
   /**

@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 import type { Transaction } from './db.js';
 import { bytes, date, type Row } from './certificate-rows.js';
 import type { RevocationReasonName } from '../../ca/records.js';
-import type { CrlEntry } from '../../ca/status/crl/crl.js';
+import type { CrlEntry, EncodedEntries } from '../../ca/status/crl/crl.js';
 import type { CrlStore, NewCrl, PublishedCrl } from '../../ca/ports.js';
 
 /** CRLs (`crls`) and the revoked entries they list. `trx` first; null runs outside a transaction (ca/ports.ts). */
@@ -14,9 +14,32 @@ export class CrlRepository implements CrlStore<Transaction> {
     await trx.raw('select pg_advisory_xact_lock(hashtext(?))', [`crl:${issuerId}`]);
   }
 
-  /** Revoked and held certificates of an issuer that have not expired (RFC 5280 §3.3), with their stored entry DER. */
-  async revokedEntries(trx: Transaction | null, issuerId: string, now: Date): Promise<CrlEntry[]> {
-    return this.entries((trx ?? this.knex)('certificates').where('not_after', '>', now), issuerId);
+  async unencodedEntries(trx: Transaction, issuerId: string, now: Date): Promise<CrlEntry[]> {
+    return this.entries(trx('certificates').where('not_after', '>', now).whereNull('crl_entry'), issuerId);
+  }
+
+  async storeEntries(trx: Transaction, issuerId: string, entries: ReadonlyArray<{ serial: string; der: Uint8Array }>): Promise<void> {
+    for (let i = 0; i < entries.length; i += 5_000) {
+      const page = entries.slice(i, i + 5_000);
+      await trx.raw(
+        `UPDATE certificates c SET crl_entry = decode(v.hex, 'hex') FROM unnest(?::text[], ?::text[]) AS v(serial, hex) WHERE c.issuer_id = ? AND c.serial = v.serial`,
+        [page.map((e) => e.serial), page.map((e) => Buffer.from(e.der).toString('hex')), issuerId],
+      );
+    }
+  }
+
+  /**
+   * One row: the database concatenates the stored entries (string_agg over bytea), so 100,000
+   * entries cross the wire as one value, not 100,000 rows to parse. The order is the CRL's:
+   * revocation time, then serial in byte order (COLLATE "C": the same on every locale).
+   */
+  async encodedEntries(trx: Transaction, issuerId: string, now: Date): Promise<EncodedEntries> {
+    const row = (await trx('certificates')
+      .where({ issuer_id: issuerId })
+      .whereIn('status', ['revoked', 'hold'])
+      .where('not_after', '>', now)
+      .first(trx.raw('count(*) as count'), trx.raw(`string_agg(crl_entry, ''::bytea ORDER BY revoked_at, serial COLLATE "C") as der`))) as { count: string | number; der: unknown };
+    return { count: Number(row.count), der: bytes(row.der) ?? new Uint8Array(0) };
   }
 
   async changedSince(trx: Transaction | null, issuerId: string, since: Date, now: Date): Promise<CrlEntry[]> {

@@ -43,13 +43,20 @@ export interface CrlEntry {
   der?: Uint8Array | null;
 }
 
+/** revokedCertificates' content as the database concatenated it from the stored entries (in CRL order), and how many. */
+export interface EncodedEntries {
+  der: Uint8Array;
+  count: number;
+}
+
 export interface CrlParams {
   issuer: Issuer;
   /** CRL number (§5.2.3): increasing per issuer, shared by full and delta CRLs. */
   number: bigint;
   thisUpdate: Date;
   nextUpdate: Date;
-  entries: readonly CrlEntry[];
+  /** The entries, or (a full CRL) their stored DER already concatenated: then nothing is encoded per entry. */
+  entries: readonly CrlEntry[] | EncodedEntries;
   /** A delta CRL (§5.2.4) against the full CRL numbered `baseNumber`. */
   delta?: { baseNumber: bigint };
   /** On a full CRL: point at the delta CRL (freshestCRL, §5.2.6). */
@@ -113,14 +120,7 @@ export function buildCrl(params: CrlParams): Uint8Array {
   if (number < 0n || number > maxCrlNumber) throw new CaError('internal', `CRL number ${number} is outside 0..2^159-1 (§5.2.3)`);
   if (delta && (delta.baseNumber < 0n || delta.baseNumber >= number)) throw new CaError('internal', `delta CRL ${number} cannot refer to base CRL ${delta.baseNumber}`);
   if (nextUpdate <= thisUpdate) throw new CaError('internal', 'CRL nextUpdate must be after thisUpdate (§5.1.2.5)');
-  // A set, not indexOf per entry: that was quadratic (minutes for 100,000 entries, bench/crl.ts).
-  const seen = new Set<string>();
-  for (const { serial } of params.entries) {
-    if (seen.has(serial)) throw new CaError('internal', `serial ${serial} appears twice in CRL ${number}`);
-    seen.add(serial);
-  }
-  // Serials are canonical lower-case hex, so code-unit order is the order localeCompare gave (and 20× faster).
-  const entries = [...params.entries].sort((a, b) => a.revokedAt.getTime() - b.revokedAt.getTime() || (a.serial < b.serial ? -1 : a.serial > b.serial ? 1 : 0));
+  const list = 'der' in params.entries ? (params.entries.count ? params.entries.der : null) : entryList(params.entries, number, Boolean(delta));
   const extensions: ExtensionSpec[] = [
     extension(oid.authorityKeyIdentifier, false, authorityKeyIdentifier(issuer.keyIdentifier)), // §5.2.1 MUST
     extension(oid.crlNumber, false, crlNumber(number)), // §5.2.3 MUST, non-critical
@@ -135,9 +135,22 @@ export function buildCrl(params: CrlParams): Uint8Array {
     der(encodeTime(thisUpdate)),
     der(encodeTime(nextUpdate)),
     // §5.1.2.6: with no revoked certificates the list is absent, not empty.
-    ...(entries.length ? [tlv(derTag.sequence, ...entries.map((e) => entry(e, Boolean(delta))))] : []),
+    ...(list ? [tlv(derTag.sequence, list)] : []),
     tlv(derTag.explicit0, der(encodeExtensions(extensions))),
   );
+}
+
+/** The entries' DER, ordered by revocation time, then serial (code-unit order of the canonical hex). */
+function entryList(entries: readonly CrlEntry[], number: bigint, delta: boolean): Uint8Array | null {
+  // A set, not indexOf per entry: that was quadratic (minutes for 100,000 entries, bench/crl.ts).
+  const seen = new Set<string>();
+  for (const { serial } of entries) {
+    if (seen.has(serial)) throw new CaError('internal', `serial ${serial} appears twice in CRL ${number}`);
+    seen.add(serial);
+  }
+  if (!entries.length) return null;
+  const sorted = [...entries].sort((a, b) => a.revokedAt.getTime() - b.revokedAt.getTime() || (a.serial < b.serial ? -1 : a.serial > b.serial ? 1 : 0));
+  return Buffer.concat(sorted.map((e) => entry(e, delta)));
 }
 
 /** Signs a TBSCertList with the issuer's key; returns the CRL DER. */
