@@ -20,6 +20,7 @@ import { loadConfig } from '../src/config/load-config.js';
 import { createLogger } from '../src/logging/logger.js';
 import { createService } from '../src/service/service.js';
 import { parseCms } from '../src/validation/cms.js';
+import { scratchDatabase } from './support/bench-kit.js';
 import { officialHolder } from '../test/support/ca-helpers.js';
 import { cadesPdf, minimalPdf, nssDatabase, pdfsigSign, type Signer } from '../test/integration/validation/validation-support.js';
 
@@ -28,7 +29,9 @@ const SIGNATURES = 200;
 const sh = (cmd: string, args: string[]) => execFileSync(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] }).toString();
 
 const dir = mkdtempSync(join(tmpdir(), 'tinnhiem-bench-validate-'));
-const config = loadConfig({ env: { DATA_DIR: dir, LOG_LEVEL: 'warn', VALIDATION_FETCH: 'false', ...(process.env.DATABASE_URL ? { DATABASE_URL: process.env.DATABASE_URL } : {}) } });
+// A scratch database of its own on the server DATABASE_URL names (a second run must not find the first one's CA).
+const scratch = process.env.DATABASE_URL ? await scratchDatabase(process.env.DATABASE_URL, 'validate') : undefined;
+const config = loadConfig({ env: { DATA_DIR: dir, LOG_LEVEL: 'warn', VALIDATION_FETCH: 'false', ...(scratch ? { DATABASE_URL: scratch.url } : {}) } });
 const service = await createService(config, { log: createLogger({ level: 'warn' }), masterPassphrase: 'bench-validate-passphrase', initialise: true, devCa: true, purpose: 'bench', keyKdfIterations: 10_000 });
 
 async function signer(name: string, key: 'rsa' | 'ec', cccd: string): Promise<Signer> {
@@ -139,5 +142,6 @@ writeFileSync(new URL(`validate-${date}.json`, resultsDir), JSON.stringify({ dat
 writeFileSync(new URL(`validate-${date}.md`, resultsDir), md + '\n');
 process.stdout.write(`\n${md}\n`);
 await service.close();
+await scratch?.drop();
 rmSync(dir, { recursive: true, force: true });
 process.exit(0);

@@ -20,7 +20,9 @@ function attributeValues(attrs: pkijs.SignedAndUnsignedAttributes | undefined, t
 
 function findSignerCert(sid: unknown, candidates: readonly Cert[]): Cert | null {
   if (sid instanceof pkijs.IssuerAndSerialNumber) {
-    const issuerHex = toHex(new Uint8Array(sid.issuer.toSchema().toBER(false)));
+    // The Name's own bytes as decoded (toSchema() would decode them again: 2 ms per signer, `--cpu-prof`).
+    const decoded = sid.issuer.valueBeforeDecode;
+    const issuerHex = toHex(decoded.byteLength ? new Uint8Array(decoded) : new Uint8Array(sid.issuer.toSchema().toBER(false)));
     const serial = hexFromInteger(sid.serialNumber.valueBlock.valueHexView);
     return candidates.find((c) => c.issuerHex === issuerHex && c.facts.serial === serial) ?? null;
   }
