@@ -164,6 +164,12 @@ function octets(value: asn1js.BaseBlock, depth = 0): Uint8Array {
 
 export interface DetachedContent {
   data?: Uint8Array;
+  /**
+   * The signed data in pieces (a PDF's byte ranges: views into the document), hashed piece by
+   * piece and never copied; joined only for a signature without signed attributes, whose value is
+   * over the data itself.
+   */
+  parts?: readonly Uint8Array[];
   /** Only the content's digest (a large document hashed by the caller). */
   digest?: { algorithm: DigestName; value: Uint8Array };
 }
