@@ -10,7 +10,7 @@
  * outlive a rolled-back transaction, `abandon`). The embedded database has one connection: inside
  * a transaction, a call with `null` would wait for it forever.
  */
-import type { CrlEntry } from './status/crl/crl.js';
+import type { CrlEntry, EncodedEntries } from './status/crl/crl.js';
 import type {
   CertificateRecord,
   CertificateRequestRecord,
@@ -101,6 +101,8 @@ export interface StatusChange {
   revokedAt: Date | null;
   reason: RevocationReasonName | null;
   invalidityDate: Date | null;
+  /** The CRL entry's DER for a revoked or held certificate (crlEntryDer), null when good. */
+  crlEntry?: Uint8Array | null;
 }
 
 /**
@@ -130,14 +132,13 @@ export interface IssuanceLedger<Tx> {
   setStatus(trx: Tx, issuerId: string, serial: string, change: StatusChange, now: Date): Promise<void>;
 }
 
-/** A published CRL as stored: its DER and, for a full CRL, its entries (the base of delta CRLs). */
+/** A published CRL as stored (a delta CRL is computed from the rows changed since its base's thisUpdate). */
 export interface PublishedCrl {
   number: bigint;
   baseNumber: bigint | null;
   thisUpdate: Date;
   nextUpdate: Date;
   der: Buffer;
-  entries: CrlEntry[];
 }
 
 export interface NewCrl {
@@ -150,18 +151,24 @@ export interface NewCrl {
   thisUpdate: Date;
   nextUpdate: Date;
   der: Uint8Array;
-  /** A full CRL's entries, kept as the base of delta CRLs; null for a delta CRL. */
-  entries: CrlEntry[] | null;
 }
 
 /** What CRL generation reads and writes (RFC 5280 §5). */
 export interface CrlStore<Tx> {
   /** Serialises CRL generation for the issuer across nodes, until the transaction ends. */
   lock(trx: Tx, issuerId: string): Promise<void>;
-  /** Revoked and held certificates of the issuer that have not expired at `now` (§3.3), by serial. */
-  revokedEntries(trx: Tx | null, issuerId: string, now: Date): Promise<CrlEntry[]>;
+  /** Revoked and held certificates of the issuer, unexpired at `now` (§3.3), whose row holds no encoded CRL entry yet. */
+  unencodedEntries(trx: Tx, issuerId: string, now: Date): Promise<CrlEntry[]>;
+  /** Keeps the encoded CRL entries (crlEntryDer) on their rows. */
+  storeEntries(trx: Tx, issuerId: string, entries: ReadonlyArray<{ serial: string; der: Uint8Array }>): Promise<void>;
+  /** The stored entries of every revoked and held certificate unexpired at `now`, concatenated in CRL order (revocation time, serial). */
+  encodedEntries(trx: Tx, issuerId: string, now: Date): Promise<EncodedEntries>;
   /** Unexpired certificates of the issuer released from hold at or after `since` and good now: serial and release time. */
   releasedSince(trx: Tx | null, issuerId: string, since: Date, now: Date): Promise<Array<{ serial: string; releasedAt: Date }>>;
+  /** Revoked and held, unexpired certificates whose status changed at or after `since` (a delta CRL's changes). */
+  changedSince(trx: Tx | null, issuerId: string, since: Date, now: Date): Promise<CrlEntry[]>;
+  /** Revoked and held certificates that expired after `since`, by `now` (a delta CRL removes them). */
+  expiredSince(trx: Tx | null, issuerId: string, since: Date, now: Date): Promise<CrlEntry[]>;
   /** Next number of the issuer's shared full/delta CRL sequence (§5.2.3); the caller holds the lock. */
   nextNumber(trx: Tx, issuerId: string): Promise<bigint>;
   /** The latest full or delta CRL, or the latest full CRL that is a delta base. */

@@ -10,6 +10,7 @@ import * as createEnrolmentAndAccountChanges from './20261203100000_create_enrol
 import * as addPendingToLoginThrottle from './20261203110000_add_pending_to_login_throttle.js';
 import * as hashOidcBearerValues from './20261203120000_hash_oidc_bearer_values.js';
 import * as createTokenRevocations from './20261203120100_create_token_revocations.js';
+import * as addCertificatesCrlEntry from './20261204080000_add_certificates_crl_entry.js';
 import * as addCertificatesReleasedAt from './20261203140000_add_certificates_released_at.js';
 import * as addIssuersAnnouncedAt from './20261203140100_add_issuers_announced_at.js';
 import * as createAuditCheckpoints from './20261203150000_create_audit_checkpoints.js';
@@ -45,6 +46,7 @@ export const migrations: readonly Migration[] = [
   { name: '20261203160000_add_trust_timestamping', ...addTrustTimestamping },
   { name: '20261203130000_create_blocked_keys', ...createBlockedKeys },
   { name: '20261204060000_add_certificate_folded_text', ...addCertificateFoldedText },
+  { name: '20261204080000_add_certificates_crl_entry', ...addCertificatesCrlEntry },
 ];
 
 export const migrationSource: Knex.MigrationSource<Migration> = {

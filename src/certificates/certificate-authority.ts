@@ -27,7 +27,7 @@ import { parseCertificate } from '../../ca/asn1/certificate.js';
 import { der } from '../../ca/asn1/der.js';
 import { BLOCKING_REASONS, KeyGuard } from './key-guard.js';
 import { nextStatus } from './status-transition.js';
-import { buildCrl, deltaEntries, signCrl, type CrlEntry } from '../../ca/status/crl/crl.js';
+import { buildCrl, crlEntryDer, deltaEntries, signCrl, type CrlEntry, type EncodedEntries } from '../../ca/status/crl/crl.js';
 
 export interface CaPolicy {
   publicUrl: string;
@@ -278,7 +278,9 @@ export class CertificateAuthority {
     const updated = await this.db.withTransaction(async (trx) => {
       const current = await this.certificate(params.serial, params.issuerId, trx, true);
       const { next, raisedFrom } = nextStatus(current, params, now);
-      await this.ledger.setStatus(trx, current.issuerId, current.serial, next, now);
+      // The CRL entry is encoded once, here, and kept with the revocation (a full CRL concatenates them).
+      const crlEntry = next.revokedAt && next.reason ? crlEntryDer({ serial: current.serial, revokedAt: next.revokedAt, reason: next.reason, invalidityDate: next.invalidityDate }) : null;
+      await this.ledger.setStatus(trx, current.issuerId, current.serial, { ...next, crlEntry }, now);
       await this.audit.append(trx, {
         actor: params.actor,
         action: `certificate.${params.action}`,
@@ -315,14 +317,14 @@ export class CertificateAuthority {
     await this.db.withTransaction(async (trx) => {
       await this.crls.lock(trx, issuerId);
       const now = this.clock.now();
-      const current: CrlEntry[] = await this.crls.revokedEntries(trx, issuerId, now);
+      const current = await this.fullList(trx, issuerId, now);
       const hours = row.role === 'root' ? this.policy.rootCrlValidityDays * 24 : this.policy.crlValidityHours;
-      let base: { number: bigint; thisUpdate: Date; entries: CrlEntry[] } | null = await this.crls.latest(trx, issuerId, 'delta-base');
+      let base: { number: bigint; thisUpdate: Date } | null = await this.crls.latest(trx, issuerId, 'delta-base');
       for (const kind of kinds) {
         if (kind === 'delta' && (!base || row.role === 'root')) continue;
         const number = await this.crls.nextNumber(trx, issuerId);
         const nextUpdate = new Date(now.getTime() + (kind === 'full' ? hours * 3_600_000 : this.policy.deltaCrlValidityMinutes * 60_000));
-        const entries = kind === 'full' ? current : deltaEntries(base!.entries, current, await this.releasedSince(trx, issuerId, base!.thisUpdate, now));
+        const entries = kind === 'full' ? current : await this.deltaSince(trx, issuerId, base!.thisUpdate, now);
         const tbs = buildCrl({
           issuer,
           number,
@@ -342,9 +344,8 @@ export class CertificateAuthority {
           thisUpdate: now,
           nextUpdate,
           der,
-          entries: kind === 'full' ? current : null,
         });
-        if (isBase) base = { number, thisUpdate: now, entries: current };
+        if (isBase) base = { number, thisUpdate: now };
         out.push({ kind, number });
       }
       if (options.actor) await this.audit.append(trx, { actor: options.actor, action: 'crl.generate', target: `issuer:${issuerId}`, details: { crls: out.map((c) => `${c.kind} #${c.number}`) } });
@@ -353,11 +354,27 @@ export class CertificateAuthority {
   }
 
   /**
-   * Holds released since the base was made (§5.2.4). The margin covers clocks of other nodes that
-   * lag this one: a removeFromCRL for a serial no full CRL lists is harmless, a missing one is not.
+   * A full CRL's entries: the DER each revocation stored, concatenated by the database. Rows
+   * without one (revoked before it was kept, or written by hand) are encoded and stored first.
    */
-  private releasedSince(trx: Transaction, issuerId: string, baseMadeAt: Date, now: Date) {
-    return this.crls.releasedSince(trx, issuerId, new Date(baseMadeAt.getTime() - releaseClockMargin), now);
+  private async fullList(trx: Transaction, issuerId: string, now: Date): Promise<EncodedEntries> {
+    const missing = await this.crls.unencodedEntries(trx, issuerId, now);
+    if (missing.length) await this.crls.storeEntries(trx, issuerId, missing.map((e) => ({ serial: e.serial, der: crlEntryDer(e) })));
+    return this.crls.encodedEntries(trx, issuerId, now);
+  }
+
+  /**
+   * A delta CRL's entries (§5.2.4), in proportion to the changes: the revoked and held
+   * certificates whose status changed since the base was made, as they are now, and removeFromCRL
+   * for holds released and entries expired since. The margin covers clocks of other nodes that lag
+   * this one and status changes whose transaction began before the base: listing a change twice,
+   * or a removeFromCRL for a serial no full CRL lists, is harmless; a missing one is not.
+   */
+  private async deltaSince(trx: Transaction, issuerId: string, baseMadeAt: Date, now: Date): Promise<CrlEntry[]> {
+    const since = new Date(baseMadeAt.getTime() - releaseClockMargin);
+    const [changed, expired, released] = [await this.crls.changedSince(trx, issuerId, since, now), await this.crls.expiredSince(trx, issuerId, since, now), await this.crls.releasedSince(trx, issuerId, since, now)];
+    // deltaEntries against the expired entries as "base": they are not current, so each becomes removeFromCRL.
+    return deltaEntries(expired, changed, released);
   }
 
   /** Regenerates what is due: full CRLs past half their life, deltas past half theirs. */

@@ -70,12 +70,23 @@ export class OcspResponderService {
     this.live = new LiveAnswers(parts);
     this.feed = new ChangeFeedFollower({ repo, clock, log, config, role: deps.role, listen: deps.listen, closed, invalidate: (issuerId, serial) => {
       if (!deps.otherFeedEntry?.(issuerId, serial)) this.cache.invalidate(issuerId, serial);
-    }, reloadIssuers: () => this.reloadIssuers() });
+      for (const listener of this.feedListeners) listener(issuerId, serial);
+    }, reloadIssuers: () => {
+      for (const listener of this.feedListeners) listener('', ISSUERS_CHANGED);
+      return this.reloadIssuers();
+    } });
     this.presigner = new OcspPresigner({ ...parts, nodeId: this.feed.nodeId, closed });
   }
 
   private get log() {
     return this.deps.log;
+  }
+
+  private readonly feedListeners: Array<(issuerId: string, serial: string) => void> = [];
+
+  /** Called with every entry another node put on the change feed (status changes; ISSUERS_CHANGED for issuers). */
+  onFeedEntry(listener: (issuerId: string, serial: string) => void): void {
+    this.feedListeners.push(listener);
   }
 
   private nowMs(): number {

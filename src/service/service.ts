@@ -103,7 +103,11 @@ async function assemble(w: Wiring, closeAll: () => Promise<void>): Promise<Servi
   const federation = (hop.federation = buildFederation(w, identity));
   const pki = await buildCertificates(w, (issuerId, serial) => identity.revocations.onFeedEntry(issuerId, serial));
   const certificateLogin = buildCertificateLogin(w, identity, pki.certificates);
-  const validation = buildValidation(w, pki.caStore);
+  const validation = buildValidation(w, pki.caStore, {
+    onStatusChange: (listener) => pki.certificates.ca.onStatusChange(listener),
+    onIssuersChange: (listener) => pki.certificates.setup.onIssuersChange(listener),
+    onFeedEntry: (listener) => pki.responder.onFeedEntry(listener),
+  });
   let shuttingDown = false;
   const isShuttingDown = () => shuttingDown;
   const web = buildWeb(w, { identity, pki, validation, certificateLogin, federation, isShuttingDown });

@@ -5,14 +5,22 @@ import { TrustStore } from '../validation/trust-store.js';
 import { RevocationChecker } from '../validation/revocation.js';
 import { OutboundFetcher } from '../outbound/outbound-fetcher.js';
 import { SignatureValidator } from '../validation/signature-validator.js';
+import { ISSUERS_CHANGED } from '../ocsp/change-feed-follower.js';
 
 export interface Validation {
   trust: TrustStore;
   validator: SignatureValidator;
 }
 
+/** Where the validator's caches learn of changes: this node's CA and set-up, and the change feed for the other nodes. */
+export interface ValidationEvents {
+  onStatusChange(listener: (c: { issuerId: string; serial: string }) => Promise<void>): void;
+  onIssuersChange(listener: () => Promise<void>): void;
+  onFeedEntry(listener: (issuerId: string, serial: string) => void): void;
+}
+
 /** Signature validation: our registry answers for our certificates, the issuers' OCSP/CRL for others. */
-export function buildValidation(w: Wiring, caStore: Certificates['caStore']): Validation {
+export function buildValidation(w: Wiring, caStore: Certificates['caStore'], events?: ValidationEvents): Validation {
   const { config, db, audit, clock, log } = w;
   const registryPort = { issuers: () => caStore.issuers.list(null), certificate: (issuerId: string, serial: string) => caStore.ledger.find(null, issuerId, serial) };
   const trust = new TrustStore(new TrustRepository(db, db.knex, audit, clock), registryPort, config.validation.trustAnchors, log);
@@ -21,6 +29,13 @@ export function buildValidation(w: Wiring, caStore: Certificates['caStore']): Va
     new OutboundFetcher({ enabled: config.validation.fetch, timeoutMs: config.validation.fetchTimeoutMs, maxBytes: 10 * 1024 * 1024, allowPrivateNetworks: config.validation.fetchPrivateNetworks }),
     clock,
   );
+  const issuersChanged = () => {
+    revocation.issuersChanged();
+    trust.invalidate();
+  };
+  events?.onStatusChange(async (c) => revocation.forget(c.issuerId, c.serial));
+  events?.onIssuersChange(async () => issuersChanged());
+  events?.onFeedEntry((issuerId, serial) => (serial === ISSUERS_CHANGED ? issuersChanged() : revocation.forget(issuerId, serial)));
   const validator = new SignatureValidator(trust, revocation, clock, { maxSignatures: config.validation.maxSignatures, timeBudgetMs: config.validation.timeBudgetMs });
   return { trust, validator };
 }

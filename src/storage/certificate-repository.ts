@@ -105,6 +105,6 @@ export class CertificateRepository implements IssuanceLedger<Transaction> {
     await trx('certificates')
       .where({ issuer_id: issuerId, serial })
       // Only a release leads back to good: record when, for the delta CRLs' removeFromCRL (RFC 5280 §5.2.4).
-      .update({ status: s.status, revoked_at: s.revokedAt, revocation_reason: s.reason, invalidity_date: s.invalidityDate, status_changed_at: now, ...(s.status === 'good' ? { released_at: now } : {}) });
+      .update({ status: s.status, revoked_at: s.revokedAt, revocation_reason: s.reason, invalidity_date: s.invalidityDate, crl_entry: s.crlEntry ? Buffer.from(s.crlEntry) : null, status_changed_at: now, ...(s.status === 'good' ? { released_at: now } : {}) });
   }
 }

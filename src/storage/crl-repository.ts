@@ -2,16 +2,8 @@ import type { Knex } from 'knex';
 import type { Transaction } from './db.js';
 import { bytes, date, type Row } from './certificate-rows.js';
 import type { RevocationReasonName } from '../../ca/records.js';
-import type { CrlEntry } from '../../ca/status/crl/crl.js';
+import type { CrlEntry, EncodedEntries } from '../../ca/status/crl/crl.js';
 import type { CrlStore, NewCrl, PublishedCrl } from '../../ca/ports.js';
-
-/** A full CRL's entries as kept in `crls.entries` (JSON): the base of the next delta CRLs. */
-interface StoredEntry {
-  serial: string;
-  revokedAt: string;
-  reason: RevocationReasonName;
-  invalidityDate: string | null;
-}
 
 /** CRLs (`crls`) and the revoked entries they list. `trx` first; null runs outside a transaction (ca/ports.ts). */
 export class CrlRepository implements CrlStore<Transaction> {
@@ -22,19 +14,54 @@ export class CrlRepository implements CrlStore<Transaction> {
     await trx.raw('select pg_advisory_xact_lock(hashtext(?))', [`crl:${issuerId}`]);
   }
 
-  /** Revoked and held certificates of an issuer that have not expired (RFC 5280 §3.3). */
-  async revokedEntries(trx: Transaction | null, issuerId: string, now: Date): Promise<CrlEntry[]> {
-    const rows = await (trx ?? this.knex)('certificates')
+  async unencodedEntries(trx: Transaction, issuerId: string, now: Date): Promise<CrlEntry[]> {
+    return this.entries(trx('certificates').where('not_after', '>', now).whereNull('crl_entry'), issuerId);
+  }
+
+  async storeEntries(trx: Transaction, issuerId: string, entries: ReadonlyArray<{ serial: string; der: Uint8Array }>): Promise<void> {
+    for (let i = 0; i < entries.length; i += 5_000) {
+      const page = entries.slice(i, i + 5_000);
+      await trx.raw(
+        `UPDATE certificates c SET crl_entry = decode(v.hex, 'hex') FROM unnest(?::text[], ?::text[]) AS v(serial, hex) WHERE c.issuer_id = ? AND c.serial = v.serial`,
+        [page.map((e) => e.serial), page.map((e) => Buffer.from(e.der).toString('hex')), issuerId],
+      );
+    }
+  }
+
+  /**
+   * One row: the database concatenates the stored entries (string_agg over bytea), so 100,000
+   * entries cross the wire as one value, not 100,000 rows to parse. The order is the CRL's:
+   * revocation time, then serial in byte order (COLLATE "C": the same on every locale).
+   */
+  async encodedEntries(trx: Transaction, issuerId: string, now: Date): Promise<EncodedEntries> {
+    const row = (await trx('certificates')
       .where({ issuer_id: issuerId })
       .whereIn('status', ['revoked', 'hold'])
       .where('not_after', '>', now)
+      .first(trx.raw('count(*) as count'), trx.raw(`string_agg(crl_entry, ''::bytea ORDER BY revoked_at, serial COLLATE "C") as der`))) as { count: string | number; der: unknown };
+    return { count: Number(row.count), der: bytes(row.der) ?? new Uint8Array(0) };
+  }
+
+  async changedSince(trx: Transaction | null, issuerId: string, since: Date, now: Date): Promise<CrlEntry[]> {
+    return this.entries((trx ?? this.knex)('certificates').where('not_after', '>', now).where('status_changed_at', '>=', since), issuerId);
+  }
+
+  async expiredSince(trx: Transaction | null, issuerId: string, since: Date, now: Date): Promise<CrlEntry[]> {
+    return this.entries((trx ?? this.knex)('certificates').where('not_after', '>', since).where('not_after', '<=', now), issuerId);
+  }
+
+  private async entries(query: Knex.QueryBuilder, issuerId: string): Promise<CrlEntry[]> {
+    const rows: Row[] = await query
+      .where({ issuer_id: issuerId })
+      .whereIn('status', ['revoked', 'hold'])
       .orderBy('serial')
-      .select('serial', 'revoked_at', 'revocation_reason', 'invalidity_date');
-    return rows.map((r: Row) => ({
+      .select('serial', 'revoked_at', 'revocation_reason', 'invalidity_date', 'crl_entry');
+    return rows.map((r) => ({
       serial: r.serial as string,
       revokedAt: date(r.revoked_at)!,
       reason: r.revocation_reason as RevocationReasonName,
       invalidityDate: date(r.invalidity_date),
+      der: bytes(r.crl_entry),
     }));
   }
 
@@ -57,7 +84,7 @@ export class CrlRepository implements CrlStore<Transaction> {
   async latest(trx: Transaction | null, issuerId: string, kind: 'full' | 'delta' | 'delta-base'): Promise<PublishedCrl | null> {
     const q = (trx ?? this.knex)('crls').where({ issuer_id: issuerId, kind: kind === 'delta' ? 'delta' : 'full' });
     if (kind === 'delta-base') q.where({ delta_base: true });
-    const row = await q.orderBy('number', 'desc').first();
+    const row = await q.orderBy('number', 'desc').first('number', 'base_number', 'this_update', 'next_update', 'der');
     if (!row) return null;
     return {
       number: BigInt(row.number as string | number),
@@ -65,17 +92,10 @@ export class CrlRepository implements CrlStore<Transaction> {
       thisUpdate: date(row.this_update)!,
       nextUpdate: date(row.next_update)!,
       der: bytes(row.der)!,
-      entries: ((row.entries as StoredEntry[]) ?? []).map((e) => ({
-        serial: e.serial,
-        revokedAt: new Date(e.revokedAt),
-        reason: e.reason,
-        invalidityDate: e.invalidityDate ? new Date(e.invalidityDate) : null,
-      })),
     };
   }
 
   async publish(trx: Transaction, c: NewCrl): Promise<void> {
-    const entries = c.entries?.map((e) => ({ ...e, revokedAt: e.revokedAt.toISOString(), invalidityDate: e.invalidityDate?.toISOString() ?? null }));
     await trx('crls').insert({
       issuer_id: c.issuerId,
       number: c.number.toString(),
@@ -84,7 +104,6 @@ export class CrlRepository implements CrlStore<Transaction> {
       this_update: c.thisUpdate,
       next_update: c.nextUpdate,
       der: Buffer.from(c.der),
-      entries: entries ? JSON.stringify(entries) : null,
       delta_base: c.deltaBase,
     });
   }

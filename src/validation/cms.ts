@@ -5,7 +5,8 @@
  */
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
-import { cachedCert, fromPkijs, type Cert } from './cert.js';
+import { BoundedLru } from '../ocsp/bounded-lru.js';
+import { cachedCert, fromPkijs, sha256Hex, type Cert } from './cert.js';
 import { splitCms } from './cms-certificates.js';
 import type { Verdict } from './indications.js';
 
@@ -51,8 +52,34 @@ export interface ParsedCms {
   warnings: string[];
 }
 
+/**
+ * Parsed signatures by the SHA-256 of their bytes: decoding a SignedData with asn1js and pkijs is
+ * about 5 ms, nine tenths of a validation whose certificates are cached (bench/validate.ts,
+ * `--cpu-prof`), and the same signature comes back (a document checked again, a PDF's earlier
+ * signatures at every revision). Only the structure is kept, never a verdict: digests, signatures,
+ * chain and revocation are checked at every validation. Bounded: signatures of at most
+ * CACHED_BYTES, CACHED_ENTRIES of them (a few MB; their certificates live in cert.ts's cache).
+ * A ParsedCms is read-only once made.
+ */
+const parsedCms = new BoundedLru<string, ParsedCms>(1_000);
+const CACHED_BYTES = 16 * 1024;
+
 /** Parses a ContentInfo holding SignedData. BER (indefinite lengths, constructed OCTET STRINGs) is accepted. */
 export function parseCms(bytes: Uint8Array): ParsedCms {
+  if (bytes.byteLength > CACHED_BYTES) return decodeCms(bytes);
+  const key = sha256Hex(bytes);
+  const hit = parsedCms.get(key);
+  if (hit) {
+    parsedCms.touch(key, hit);
+    return hit;
+  }
+  const parsed = decodeCms(bytes);
+  Object.freeze(parsed.warnings);
+  parsedCms.set(key, parsed);
+  return parsed;
+}
+
+function decodeCms(bytes: Uint8Array): ParsedCms {
   if (bytes.byteLength < 16) throw new CmsFormatError('too short to be a CMS SignedData');
   // The certificates apart (cms-certificates.ts): decoded one by one, from the cache when seen.
   const split = splitCms(bytes);
@@ -137,6 +164,12 @@ function octets(value: asn1js.BaseBlock, depth = 0): Uint8Array {
 
 export interface DetachedContent {
   data?: Uint8Array;
+  /**
+   * The signed data in pieces (a PDF's byte ranges: views into the document), hashed piece by
+   * piece and never copied; joined only for a signature without signed attributes, whose value is
+   * over the data itself.
+   */
+  parts?: readonly Uint8Array[];
   /** Only the content's digest (a large document hashed by the caller). */
   digest?: { algorithm: DigestName; value: Uint8Array };
 }

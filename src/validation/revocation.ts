@@ -12,6 +12,7 @@ import { hexFromInteger, integerFromHex } from '../../ca/asn1/der.js';
 import { subjectPublicKeyBits } from '../../ca/asn1/public-key.js';
 import { revocationReasons } from '../../ca/status/crl/crl.js';
 import type { Clock } from '../lifecycle/clock.js';
+import { BoundedLru } from '../ocsp/bounded-lru.js';
 import { OutboundFetcher, type OutboundPolicy } from '../outbound/outbound-fetcher.js';
 import { fromPkijs, sha256Hex, type Cert } from './cert.js';
 import { signedBy } from './chain.js';
@@ -20,6 +21,9 @@ import type { RevocationEvidence } from './report.js';
 
 /** What the validator's fetches may do (timeout, size, private networks): the outbound fetcher's policy. */
 export type FetchPolicy = OutboundPolicy;
+
+/** How long a cached registry record or issuer list is used without a change telling it to go. */
+const REGISTRY_TTL_MS = 60_000;
 
 const reasonNames = Object.fromEntries(Object.entries(revocationReasons).map(([name, code]) => [code, name])) as Record<number, string>;
 
@@ -45,6 +49,12 @@ export class RevocationChecker {
   private readonly crls = new Map<string, CachedCrl>();
   private readonly ocsp = new Map<string, CachedOcsp>();
   private issuersCache: { at: number; rows: OurIssuer[]; bySha: Map<string, OurIssuer> } | null = null;
+  /**
+   * Our registry's records by issuer and serial, so a validation costs no database round trip:
+   * dropped by `forget` when a status changes (this node's CA, the change feed for the others),
+   * and kept at most REGISTRY_TTL_MS anyway (a feed that lags cannot keep a stale status longer).
+   */
+  private readonly records = new BoundedLru<string, { record: Awaited<ReturnType<RegistryPort['certificate']>>; at: number }>(10_000);
 
   constructor(
     private readonly registry: RegistryPort,
@@ -57,11 +67,34 @@ export class RevocationChecker {
 
   private readonly fetcher: OutboundFetcher;
 
-  /** Our issuers by the SHA-256 of their certificate; re-read every few seconds. */
+  /** A certificate's status changed (revoke, hold, release): its cached record goes. */
+  forget(issuerId: string, serial: string): void {
+    this.records.delete(`${issuerId}|${serial}`);
+  }
+
+  /** An issuer was added or changed: read them again at the next check. */
+  issuersChanged(): void {
+    this.issuersCache = null;
+  }
+
+  private async registryRecord(issuerId: string, serial: string) {
+    const key = `${issuerId}|${serial}`;
+    const now = performance.now();
+    const hit = this.records.get(key);
+    if (hit && now - hit.at < REGISTRY_TTL_MS) {
+      this.records.touch(key, hit);
+      return hit.record;
+    }
+    const record = await this.registry.certificate(issuerId, serial);
+    this.records.set(key, { record, at: now });
+    return record;
+  }
+
+  /** Our issuers by the SHA-256 of their certificate; re-read when they change (and every minute). */
   async ourIssuers(): Promise<Map<string, OurIssuer>> {
     // A refresh period, not a point in time: measured on the monotonic clock.
     const now = performance.now();
-    if (!this.issuersCache || now - this.issuersCache.at > 5_000) {
+    if (!this.issuersCache || now - this.issuersCache.at > REGISTRY_TTL_MS) {
       const rows = await this.registry.issuers();
       this.issuersCache = { at: now, rows, bySha: new Map(rows.filter((r) => r.certificate && r.role !== 'external').map((r) => [sha256Hex(r.certificate!), r])) };
     }
@@ -102,7 +135,7 @@ export class RevocationChecker {
       const status = caRow.status === 'active' || caRow.status === 'retired' ? 'good' : 'unknown';
       return { ...base, source: 'registry', status, producedAt, note: `our CA certificate (${caRow.role}, ${caRow.status})` };
     }
-    const record = await this.registry.certificate(issuer.id, cert.facts.serial);
+    const record = await this.registryRecord(issuer.id, cert.facts.serial);
     if (!record || (record.der && sha256Hex(record.der) !== cert.sha256)) {
       // A certificate that verifies under our CA's key but that our registry never recorded.
       return { ...base, source: 'registry', status: 'unknown', producedAt, note: `our registry has no certificate ${cert.facts.serial} of issuer ${issuer.id}` };

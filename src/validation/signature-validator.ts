@@ -86,7 +86,11 @@ interface SignatureContext {
   search: PathSearch;
 }
 
-const sha256Of = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
+const sha256Of = (...parts: Uint8Array[]): string => {
+  const hash = createHash('sha256');
+  for (const part of parts) hash.update(part);
+  return hash.digest('hex');
+};
 
 /** Which bytes a CMS signature is verified over: the content it encapsulates, else the caller's. */
 function cmsSignedContent(cms: ParsedCms, input: SignatureInput): SignedContent {
@@ -198,8 +202,11 @@ export class SignatureValidator {
   private async validatePdfSignature(sig: PdfSignature, id: string, document: Uint8Array, ctx: SignatureContext, documentPoe: ProofOfExistence | null): Promise<SignatureReport> {
     const info: PdfSignatureInfo = sig.info;
     const format = sig.info.subFilter === 'ETSI.CAdES.detached' ? 'PAdES-B' : sig.info.subFilter === 'adbe.pkcs7.detached' ? 'PDF-PKCS7' : 'UNSUPPORTED';
-    const signedBytes = sig.problem ? null : Buffer.concat([document.subarray(sig.byteRange[0], sig.byteRange[0] + sig.byteRange[1]), document.subarray(sig.byteRange[2], sig.byteRange[2] + sig.byteRange[3])]);
-    const signedContent: SignedContent = signedBytes ? { source: 'byte-range', length: signedBytes.byteLength, sha256: sha256Of(signedBytes), byteRange: [...sig.byteRange] } : { source: 'none', length: null, sha256: null, byteRange: [...sig.byteRange] };
+    // The two byte ranges as views into the document: hashed where they lie, never copied.
+    const signedBytes = sig.problem ? null : [document.subarray(sig.byteRange[0], sig.byteRange[0] + sig.byteRange[1]), document.subarray(sig.byteRange[2], sig.byteRange[2] + sig.byteRange[3])];
+    const signedContent: SignedContent = signedBytes
+      ? { source: 'byte-range', length: signedBytes[0].byteLength + signedBytes[1].byteLength, sha256: sha256Of(...signedBytes), byteRange: [...sig.byteRange] }
+      : { source: 'none', length: null, sha256: null, byteRange: [...sig.byteRange] };
     const empty = (verdict: Verdict, error: string): SignatureReport => this.bareReport(id, format, verdict, [error], info, ctx, sig.claimedTime, signedContent);
     if (sig.problem || !signedBytes) return empty(failed('FORMAT_FAILURE'), sig.problem ?? 'no signed bytes');
     if (format === 'UNSUPPORTED') return empty(indeterminate('FORMAT_FAILURE'), `SubFilter ${sig.info.subFilter ?? '(none)'} is not supported (adbe.pkcs7.detached and ETSI.CAdES.detached are)`);
@@ -213,7 +220,7 @@ export class SignatureValidator {
     // ISO 32000-1 §12.8.3.3: a detached SubFilter signs the ByteRange; content inside the CMS,
     // matching or not, is a malformed signature (an attached CMS over other bytes is a forgery).
     if (cms.eContent) return empty(failed('FORMAT_FAILURE'), `the ${sig.info.subFilter} signature encapsulates content; a detached PDF signature must not (ISO 32000-1 §12.8.3.3)`);
-    const checks = verifySigners(cms, { data: signedBytes }, ctx.pool.all());
+    const checks = verifySigners(cms, { parts: signedBytes }, ctx.pool.all());
     if (checks.length !== 1) return empty(failed('FORMAT_FAILURE'), `a PDF signature holds exactly one SignerInfo, this one has ${checks.length}`);
     const report = await this.finish(checks[0], id, format, ctx, { info, claimedTime: sig.claimedTime }, cms.certificates, signedContent, documentPoe);
     report.warnings.push(...cms.warnings, ...sig.warnings);

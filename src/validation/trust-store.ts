@@ -4,7 +4,9 @@
  * - our own CA hierarchy (roots are anchors, issuing CAs intermediates), from the registry;
  * - anchor files named by VALIDATION_TRUST_ANCHORS (the government and national roots);
  * - entries the operator added with `tinnhiem trust add` (stored, audited).
- * A snapshot is rebuilt every few seconds, so every node sees a change without a restart.
+ * The snapshot is rebuilt when something changes (`invalidate`: trust add/remove, our issuers
+ * through the CA and the change feed), and in the background every `refreshMs` for entries
+ * another node added: a request never waits for that periodic rebuild, it uses the snapshot it has.
  */
 import { readFileSync } from 'node:fs';
 import { decodePem } from '../../ca/asn1/der.js';
@@ -38,8 +40,19 @@ export function readCertificates(bytes: Uint8Array, what: string): Cert[] {
   return [loadCert(bytes, what)];
 }
 
+interface Snapshot {
+  at: number;
+  generation: number;
+  pool: CertPool;
+  tsaPool: CertPool;
+  listing: TrustListing[];
+}
+
 export class TrustStore {
-  private snapshot: { at: number; pool: CertPool; tsaPool: CertPool; listing: TrustListing[] } | null = null;
+  private snapshot: Snapshot | null = null;
+  /** Bumped by every change: a rebuild that began before it is not good enough. */
+  private generation = 0;
+  private rebuilding: Promise<Snapshot> | null = null;
   private readonly configured: Cert[] = [];
 
   constructor(
@@ -72,8 +85,42 @@ export class TrustStore {
     return (await this.current()).listing;
   }
 
-  private async current() {
-    if (this.snapshot && performance.now() - this.snapshot.at < this.refreshMs) return this.snapshot;
+  /** Something the snapshot is made of changed: the next request waits for a fresh one. */
+  invalidate(): void {
+    this.generation++;
+    this.snapshot = null;
+  }
+
+  private async current(): Promise<Snapshot> {
+    const snapshot = this.snapshot;
+    if (snapshot && snapshot.generation === this.generation) {
+      if (performance.now() - snapshot.at >= this.refreshMs) {
+        this.rebuild().catch((err: unknown) => this.log.warn({ err }, 'trust store refresh failed; the previous snapshot stays'));
+      }
+      return snapshot;
+    }
+    return this.rebuild();
+  }
+
+  /** One rebuild at a time; if a change came in while it ran, another follows. */
+  private async rebuild(): Promise<Snapshot> {
+    if (!this.rebuilding) {
+      this.rebuilding = (async () => {
+        try {
+          for (;;) {
+            const generation = this.generation;
+            const built = await this.build(generation);
+            if (generation === this.generation) return (this.snapshot = built);
+          }
+        } finally {
+          this.rebuilding = null;
+        }
+      })();
+    }
+    return this.rebuilding;
+  }
+
+  private async build(generation: number): Promise<Snapshot> {
     const pool = new CertPool();
     const tsaPool = new CertPool();
     const listing: TrustListing[] = [];
@@ -99,8 +146,7 @@ export class TrustStore {
         this.log.warn({ err, sha256: entry.sha256 }, 'unreadable trust entry left out');
       }
     }
-    this.snapshot = { at: performance.now(), pool, tsaPool, listing };
-    return this.snapshot;
+    return { at: performance.now(), generation, pool, tsaPool, listing };
   }
 
   /**
@@ -119,13 +165,13 @@ export class TrustStore {
       const entry: Omit<TrustEntry, 'addedAt' | 'addedBy'> = { sha256: cert.sha256, kind, der: Buffer.from(cert.der), subjectDn: cert.subjectDn, notAfter: cert.facts.notAfter, label, timestamping };
       results.push({ sha256: cert.sha256, subject: cert.subjectDn, added: await this.entries.add(actor, entry) });
     }
-    this.snapshot = null;
+    this.invalidate();
     return results;
   }
 
   async remove(actor: string, sha256: string): Promise<boolean> {
     const removed = await this.entries.remove(actor, sha256.toLowerCase().replace(/:/g, ''));
-    this.snapshot = null;
+    this.invalidate();
     return removed;
   }
 }

@@ -3,6 +3,8 @@ import type { HolderData } from '../../ca/issuance/request.js';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import * as pkijs from 'pkijs';
+import { hexFromInteger } from '../../ca/asn1/der.js';
 import type { TestService } from './test-app.js';
 
 export const tmp = (prefix = 'tinnhiem-ca-test-') => mkdtempSync(join(tmpdir(), prefix));
@@ -73,4 +75,10 @@ export function writeFile(dir: string, name: string, data: string | Buffer): str
   const path = join(dir, name);
   writeFileSync(path, data);
   return path;
+}
+
+/** The serials a CRL lists, as the registry writes them (canonical lower-case hex). */
+export function crlSerials(der: Uint8Array): string[] {
+  const crl = pkijs.CertificateRevocationList.fromBER(Uint8Array.from(der));
+  return (crl.revokedCertificates ?? []).map((r) => hexFromInteger(r.userCertificate.valueBlock.valueHexView));
 }

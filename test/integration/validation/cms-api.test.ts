@@ -184,6 +184,25 @@ describeWithProgram('openssl', 'openssl')('sub-indications (acceptance 3)', () =
     expect(now.body).toMatchObject({ indication: 'TOTAL_FAILED', subIndication: 'REVOKED' });
   });
 
+  it('a status change shows at the next validation of the same signature: this node\'s change and another node\'s through the change feed', async () => {
+    const signer = await issueSigner(t, dir, 'cached', 'ec', '094185000005');
+    const sig = b64(opensslSign(signer, data));
+    const status = async () => (await validate({ signature: sig })).signatures[0].revocation[0].status;
+    expect(await status()).toBe('good'); // the registry record is cached now
+    await t.service.certificates.ca.changeStatus({ actor: 'test:officer', serial: signer.serial, issuerId: signer.issuerId, action: 'hold' });
+    expect(await status()).toBe('hold');
+    await t.service.certificates.ca.changeStatus({ actor: 'test:officer', serial: signer.serial, issuerId: signer.issuerId, action: 'release' });
+    expect(await status()).toBe('good');
+    // Another node revokes: its row and its change-feed entry, nothing in this node's memory.
+    const knex = t.service.db.knex;
+    const now = new Date();
+    await knex('certificates').where({ issuer_id: signer.issuerId, serial: signer.serial }).update({ status: 'revoked', revoked_at: now, revocation_reason: 'keyCompromise', status_changed_at: now });
+    expect(await status()).toBe('good'); // cached: the other node's change is not known here yet
+    await knex('ocsp_changes').insert({ issuer_id: signer.issuerId, serial: signer.serial, created_at: now });
+    await t.service.ocsp.sync();
+    expect(await status()).toBe('revoked');
+  });
+
   it('an RFC 3161 signature time-stamp becomes the validation time once its TSA is trusted for time-stamping', async () => {
     const tsa = opensslTsa();
     const sig = await withTimestamp(opensslSign(rsa, data, { detached: true }), tsa);

@@ -2,9 +2,10 @@ import 'reflect-metadata';
 import { describe, it, expect, beforeAll } from '@jest/globals';
 import * as x509 from '@peculiar/x509';
 import type * as asn1js from 'asn1js';
+import * as asn1 from 'asn1js';
 import * as pkijs from 'pkijs';
 import { hexFromInteger } from '../../../../ca/asn1/der.js';
-import { buildCrl, deltaEntries, signCrl, type CrlEntry } from '../../../../ca/status/crl/crl.js';
+import { buildCrl, crlEntryDer, deltaEntries, revocationReasons, signCrl, type CrlEntry, type RevocationReason } from '../../../../ca/status/crl/crl.js';
 import { makeHierarchy, t0, type Hierarchy } from '../support.js';
 
 let h: Hierarchy;
@@ -120,5 +121,40 @@ describe('deltaEntries', () => {
     expect(deltaEntries(base, current, released)).toEqual([current[1], { serial: '06', revokedAt: at(3), reason: 'removeFromCRL' }]);
     // The base's own released holds are not listed twice.
     expect(deltaEntries([{ serial: '06', revokedAt: at(1), reason: 'certificateHold' }], [], released.slice(0, 1))).toEqual([{ serial: '06', revokedAt: at(1), reason: 'removeFromCRL' }]);
+  });
+
+  it('encodes each entry by hand exactly as pkijs encodes the same RevokedCertificate (every reason, both time forms)', () => {
+    const reference = (e: CrlEntry) => {
+      const extensions = [
+        ...(e.reason === 'unspecified' ? [] : [new pkijs.Extension({ extnID: '2.5.29.21', critical: false, extnValue: new asn1.Enumerated({ value: revocationReasons[e.reason] }).toBER(false) })]),
+        ...(e.invalidityDate ? [new pkijs.Extension({ extnID: '2.5.29.24', critical: false, extnValue: new asn1.GeneralizedTime({ valueDate: e.invalidityDate }).toBER(false) })] : []),
+      ];
+      const serial = Buffer.from(e.serial, 'hex');
+      return new Uint8Array(new pkijs.RevokedCertificate({
+        userCertificate: new asn1.Integer({ valueHex: serial[0] & 0x80 ? Buffer.concat([Buffer.of(0), serial]) : serial }),
+        revocationDate: new pkijs.Time({ type: e.revokedAt.getUTCFullYear() < 2050 ? 0 : 1, value: e.revokedAt }),
+        ...(extensions.length ? { crlEntryExtensions: new pkijs.Extensions({ extensions }) } : {}),
+      }).toSchema().toBER(false));
+    };
+    const reasons = Object.keys(revocationReasons).filter((r) => r !== 'removeFromCRL') as RevocationReason[];
+    const serials = ['01', '7f', '80', 'ff01', '6b' + 'a5'.repeat(19), 'c3' + '00'.repeat(15)];
+    const times = [new Date('2026-12-03T10:11:12Z'), new Date('2049-12-31T23:59:59Z'), new Date('2050-01-01T00:00:00Z')];
+    for (const [i, reason] of reasons.entries()) {
+      for (const revokedAt of times) {
+        for (const invalidity of [null, new Date('2026-11-30T01:02:03Z')]) {
+          const e: CrlEntry = { serial: serials[i % serials.length], revokedAt, reason, invalidityDate: invalidity };
+          expect(Buffer.from(crlEntryDer(e)).toString('hex')).toBe(Buffer.from(reference(e)).toString('hex'));
+        }
+      }
+    }
+  });
+
+  it('uses a stored entry of the same serial and re-encodes one that names another serial', () => {
+    const e: CrlEntry = { serial: 'c3a1', revokedAt: at(2), reason: 'keyCompromise' };
+    const tbs = (entry: CrlEntry) => buildCrl({ issuer: h.issuing, number: 2n, thisUpdate: t0, nextUpdate: at(1), entries: [entry] });
+    const fresh = tbs(e);
+    expect(tbs({ ...e, der: crlEntryDer(e) })).toEqual(fresh);
+    // A row whose stored entry belongs to another certificate (copied by hand) is not trusted.
+    expect(tbs({ ...e, der: crlEntryDer({ ...e, serial: '0b' }) })).toEqual(fresh);
   });
 });
