@@ -58,6 +58,25 @@ export class AttemptThrottle {
     };
   }
 
+  /**
+   * For an attempt whose secret is already known to be right (it cannot become a failure): admitted,
+   * without counting it, when no key is locked and each would admit it if it were counted; `dirty`
+   * lists the keys with failures in their window (a success resets those). Null: take the counted path.
+   */
+  async peek(keys: readonly ThrottleKey[]): Promise<{ dirty: string[] } | null> {
+    const now = this.clock.now();
+    const states = new Map((await this.repo.peek(keys.map((k) => k.key))).map((s) => [s.key, s]));
+    const dirty: string[] = [];
+    for (const k of keys) {
+      const s = states.get(k.key);
+      if (!s || expired(s, k.policy, now)) continue;
+      if (s.lockedUntil !== null && s.lockedUntil > now) return null;
+      if (s.failures + s.pending + 1 > k.policy.maxFailures) return null;
+      if (s.failures > 0) dirty.push(k.key);
+    }
+    return { dirty };
+  }
+
   /** The attempt was not a failure: counts are given back, and the keys in `reset` start again. */
   async succeeded(trx: Transaction | null, admission: Admission, reset: readonly string[] = []): Promise<void> {
     await this.repo.settle(
@@ -85,6 +104,12 @@ export class AttemptThrottle {
     }
     return locked;
   }
+}
+
+/** The counter's window (or its lock) has run out: the next attempt starts it afresh (as repo.attempt does). */
+function expired(s: CounterState, policy: ThrottlePolicy, now: Date): boolean {
+  if (s.lockedUntil !== null) return s.lockedUntil <= now;
+  return s.windowStartedAt.getTime() <= now.getTime() - policy.windowMs;
 }
 
 /** Locked, or as many failures and checks in flight as the bound allows (this attempt included, it is one too many). */
