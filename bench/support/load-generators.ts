@@ -40,12 +40,17 @@ function run(cmd: string, args: string[], timeoutMs: number): Promise<{ code: nu
 
 const luaString = (s: string) => `"${s.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
 
-/** What wrk prints at the end (the `done` callback below): one JSON line. */
-const DONE = `
+/**
+ * What wrk prints at the end (its `done` callback): one JSON line; with a pool (see wrkPost), the
+ * answers without a new value (from every thread) and what is left of each thread's pool.
+ */
+const done = (withPool: boolean) => `
 done = function(summary, latency, requests)
   local e = summary.errors
+  local bad = 0
+  ${withPool ? 'for _, t in ipairs(threads) do bad = bad + t:get("bad_total"); io.write("WRK-POOL " .. table.concat(t:get("pool"), " ") .. "\\n") end' : ''}
   io.write(string.format('WRK-JSON {"requests":%d,"micros":%d,"status":%d,"connect":%d,"read":%d,"write":%d,"timeout":%d,"p50":%d,"p99":%d,"bad":%d}\\n',
-    summary.requests, summary.duration, e.status, e.connect, e.read, e.write, e.timeout, latency:percentile(50), latency:percentile(99), bad_total or 0))
+    summary.requests, summary.duration, e.status, e.connect, e.read, e.write, e.timeout, latency:percentile(50), latency:percentile(99), bad))
 end
 `;
 
@@ -59,7 +64,8 @@ export interface PostSpec {
  * wrk over `connections` keep-alive connections for `seconds`. With `rotate`, the form field
  * `rotate.field` of every request takes a value from a pool (one per connection and more), and
  * each answer's `rotate.answer` JSON member goes back into the pool: a rotating refresh token is
- * spent by the request and its successor comes with the answer.
+ * spent by the request and its successor comes with the answer. `rotate.pool` is left holding
+ * what remains at the end (for the next run).
  */
 export async function wrkPost(spec: PostSpec, options: { connections: number; seconds: number; rotate?: { field: string; answer: string; pool: string[] } }): Promise<NativeLoad> {
   const dir = mkdtempSync(join(tmpdir(), 'tinnhiem-wrk-'));
@@ -73,8 +79,10 @@ export async function wrkPost(spec: PostSpec, options: { connections: number; se
       writeFileSync(poolFile, `${options.rotate.pool.join('\n')}\n`);
       const { field, answer } = options.rotate;
       script += `
-local pool = {}
+pool = {}
 bad_total = 0
+local threads = {}
+setup = function(thread) table.insert(threads, thread) end
 init = function(args)
   for line in io.lines(${luaString(poolFile)}) do table.insert(pool, line) end
 end
@@ -88,7 +96,7 @@ response = function(status, headers, body)
 end
 `;
     }
-    script += DONE;
+    script += done(!!options.rotate);
     const scriptFile = join(dir, 'load.lua');
     writeFileSync(scriptFile, script);
     // One thread: with a pool the thread's Lua state holds it; the generator takes one core at most.
@@ -96,6 +104,10 @@ end
     const m = /WRK-JSON (\{.*\})/.exec(out);
     if (!m) throw new Error(`wrk gave no result:\n${out.slice(-2000)}`);
     const r = JSON.parse(m[1]) as Record<string, number>;
+    if (options.rotate) {
+      const left = /WRK-POOL ?(.*)\n/.exec(out)?.[1].split(' ').filter(Boolean) ?? [];
+      options.rotate.pool.splice(0, options.rotate.pool.length, ...left);
+    }
     const seconds = r.micros / 1e6;
     return {
       tool: 'wrk',
