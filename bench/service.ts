@@ -15,7 +15,8 @@
  * - RSS of the service process: idle after start, and the peak under each load.
  * BENCH_SERVICE_SECONDS=10 per row, BENCH_DATABASE_URL=postgres://… (default: embedded database),
  * BENCH_SERVICE_PARTS=token,login,issuance (default: all), BENCH_SERVICE_PROFILE=<dir> (a CPU
- * profile of the service process). Writes bench/results/service-<date>.json and .md.
+ * profile of the service process). Writes bench/results/service-<date>.json and .md
+ * (service-<parts>-<date>.* for a partial run).
  */
 import 'reflect-metadata';
 import { generateKeyPairSync, sign } from 'node:crypto';
@@ -154,8 +155,10 @@ try {
     `RSS of the service process: idle ${idleMiB} MiB, peak under load ${report.memory.peakUnderLoadMiB} MiB, after the load ${afterMiB} MiB.`,
   ].join('\n');
   mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
-  writeFileSync(new URL(`./results/service-${date}.json`, import.meta.url), `${JSON.stringify(report, null, 2)}\n`);
-  writeFileSync(new URL(`./results/service-${date}.md`, import.meta.url), `${md}\n`);
+  // A partial run (BENCH_SERVICE_PARTS) is named by its parts: service-<date>.json is the whole one (bench/run.ts).
+  const name = parts.size === 3 ? `service-${date}` : `service-${[...parts].join('-')}-${date}`;
+  writeFileSync(new URL(`./results/${name}.json`, import.meta.url), `${JSON.stringify(report, null, 2)}\n`);
+  writeFileSync(new URL(`./results/${name}.md`, import.meta.url), `${md}\n`);
   process.stdout.write(`\n${md}\n`);
   const errors = rows.reduce((a, r) => a + r.load.errors, 0) + token.reduce((a, t) => a + t.errors + t.bareErrors, 0) + login.reduce((a, l) => a + l.errors + l.referenceErrors, 0);
   if (errors) {
