@@ -76,9 +76,10 @@ const n = (x: number, digits = 0) => (Number.isFinite(x) ? x.toLocaleString('en'
 
 const rows: string[] = [];
 for (const t of service?.token ?? []) {
-  rows.push(`| Token endpoint: ${t.grant} | ${n(t.perSecond, 1)}/s, ${n(t.perCore, 1)} per core | Keycloak's sizing: ${t.keycloakPerVcpu} per vCPU | **${t.ratio}** (aim 10) |`);
+  rows.push(`| Token endpoint: ${t.grant} (${t.generator}) | ${n(t.perSecond, 1)}/s (p50 ${t.p50ms} ms) | bare oidc-provider, same grant and token: ${n(t.bareProviderPerSecond, 1)}/s | **${t.ratio}** (aim ≥ ${t.aim}) |`);
 }
-if (service) {
+for (const l of service?.login ?? []) rows.push(`| ${l.login} | ${n(l.perSecond, 1)}/s (p50 ${l.p50ms} ms) | ${l.reference}: ${n(l.referencePerSecond, 1)}/s | **${l.ratio}** (aim ≥ ${l.aim}) |`);
+if (service?.issuance) {
   rows.push(`| Issuance from CSRs (HTTP, TLS profile) | ${n(service.issuance.perSecond, 1)}/s (p50 ${service.issuance.p50ms} ms) | raw P-256 \`crypto.sign\`: ${n(service.issuance.rawEcdsaSignPerSecond)}/s | ${service.issuance.ratioToRawSign} |`);
   rows.push(`| RSS of the service process | idle ${service.memory.idleMiB} MiB, peak under load ${service.memory.peakUnderLoadMiB} MiB | idle | ${(service.memory.peakUnderLoadMiB / service.memory.idleMiB).toFixed(2)} |`);
 }
@@ -112,8 +113,8 @@ if (hsm) {
 const niceness = getPriority();
 const failed = parts.filter((p) => p.exitCode !== 0).map((p) => p.name);
 const method = [
-  `Every figure is a ratio against a reference measured in the same run on the same machine (or, for the token endpoint, Keycloak's published sizing).`,
-  `Load over loopback HTTP from a client on the same cores (so per-core figures are lower bounds); latency rows send one request at a time.`,
+  `Every figure is a ratio against a reference measured in the same run on the same machine.`,
+  `Load over loopback HTTP from load generators on the same cores (token rows: wrk and ab in their own processes, beside a bare oidc-provider); latency rows send one request at a time.`,
   `Process niceness ${niceness}${niceness < 0 ? ' (run as `nice -n ' + niceness + ' npm run bench`: the machine is shared)' : ''}; load average at the end ${env.load}.`,
 ].join(' ');
 const md = [

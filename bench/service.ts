@@ -1,38 +1,45 @@
 /**
- * `npm run bench:service`: the token endpoint, issuance and memory of one service process
- * (bench/support/service-process.ts), driven over loopback HTTP from this process. References,
- * measured or stated in the same run (docs/performance.md, "Method"):
- * - token endpoint, per CPU core, against Keycloak's published sizing (1 vCPU per 15 password
- *   logins/s, per 120 client-credentials grants/s, per 120 refresh grants/s; keycloak.org, "Concepts
- *   for sizing CPU and memory resources"): client credentials, refresh (rotating refresh tokens),
- *   and a whole authorization-code login with PKCE through the real pages (authorize → login form →
- *   password → resume → callback → code redeemed by openid-client, ID token checked);
- * - issuance from CSRs (POST /api/v1/certificate-requests, TLS profile: no approval step) against
- *   raw ECDSA P-256 `crypto.sign` in this process, the ceiling of any issuance;
+ * `npm run bench:service`: the token endpoint, logins, issuance and memory of one service process
+ * (bench/support/service-process.ts, TRUST_PROXY=1, BENCH_ACCOUNTS officials with passwords and
+ * passkeys). References started or measured in the same run (docs/performance.md, "Method"):
+ * - token rows (bench/support/token-rows.ts), driven by native load generators in their own
+ *   processes — client credentials with `wrk` over 16 keep-alive connections and with `ab` opening
+ *   a connection per request, refresh grants with rotation (`wrk` with a Lua pool) — each against a
+ *   bare oidc-provider (bench/support/bare-provider.ts: in-memory adapter, the same ES256 JWT
+ *   access tokens, client_secret_basic, the same rotation) driven the same way;
+ * - login rows (bench/support/login-rows.ts), whole code + PKCE flows from a driver process with
+ *   many accounts and addresses: password logins against the scrypt bound (the service's hash
+ *   parameters and concurrency), passkey logins against the same flow at the bare provider;
+ * - issuance from CSRs (POST /api/v1/certificate-requests, TLS profile) against raw ECDSA P-256
+ *   `crypto.sign` in this process;
  * - RSS of the service process: idle after start, and the peak under each load.
- * Per core = rate ÷ cores of the machine; the load generator runs on the same cores, so that is a
- * lower bound of the service's own per-core rate.
- * BENCH_SERVICE_SECONDS=10 per row, BENCH_DATABASE_URL=postgres://… (default: embedded database).
- * Writes bench/results/service-<date>.json and .md.
+ * BENCH_SERVICE_SECONDS=10 per row, BENCH_DATABASE_URL=postgres://… (default: embedded database),
+ * BENCH_SERVICE_PARTS=token,login,issuance (default: all), BENCH_SERVICE_PROFILE=<dir> (a CPU
+ * profile of the service process). Writes bench/results/service-<date>.json and .md
+ * (service-<parts>-<date>.* for a partial run).
  */
 import 'reflect-metadata';
 import { generateKeyPairSync, sign } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
-import * as client from 'openid-client';
 import { csrFor } from '../src/dev/seed-registry.js';
-import { Browser, codeLogin } from '../test/support/oidc-rp.js';
 import { closedLoop, expectOk, machine, round, rssMiB, rssSampler, scratchDatabase, startServiceProcess, type LoadResult } from './support/bench-kit.js';
+import { startBareProvider } from './support/bare-process.js';
+import { basic, tokenRows } from './support/token-rows.js';
+import { loginRows } from './support/login-rows.js';
 
 const SECONDS = Number(process.env.BENCH_SERVICE_SECONDS ?? 10);
 const DATABASE_URL = process.env.BENCH_DATABASE_URL;
-const KEYCLOAK = { login: 15, clientCredentials: 120, refresh: 120 } as const;
+const parts = new Set((process.env.BENCH_SERVICE_PARTS ?? 'token,login,issuance').split(','));
+const HASH_CONCURRENCY = 2; // LOGIN_HASH_CONCURRENCY's default, which the service process keeps
 
 const cores = cpus().length;
 const scratch = DATABASE_URL ? await scratchDatabase(DATABASE_URL, 'service') : undefined;
-const svc = await startServiceProcess(scratch ? { DATABASE_URL: scratch.url } : {});
+// LOGIN_HASH_WAIT_MS: on a machine loaded by others a hash can take seconds, and the login row
+// measures throughput, not the shedding of waiters (1.5 s by default, docs/security.md).
+const svc = await startServiceProcess({ TRUST_PROXY: '1', LOGIN_HASH_WAIT_MS: '30000', BENCH_ACCOUNTS: parts.has('login') ? '16' : '0', ...(scratch ? { DATABASE_URL: scratch.url } : {}) });
+const bare = await startBareProvider();
 const { ready } = svc;
-const basic = (id: string, secret: string) => `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`;
 const tokenUrl = `${ready.url}/oidc/token`;
 
 async function tokenRequest(auth: string, form: Record<string, string>): Promise<Record<string, string>> {
@@ -47,6 +54,8 @@ interface Row {
   rssPeakMiB: number;
 }
 const rows: Row[] = [];
+/** The rows driven by other processes report their own loads; theirs here is only RSS. */
+const emptyLoad: LoadResult = { operations: 0, errors: 0, seconds: 0, perSecond: 0, p50ms: 0, p99ms: 0, errorSamples: [] };
 
 async function measure(name: string, concurrency: number, op: (worker: number, i: number) => Promise<void>): Promise<Row> {
   const sampler = rssSampler(ready.pid);
@@ -76,43 +85,28 @@ try {
   process.stdout.write(`service process ${ready.pid} on ${env.database}; ${SECONDS} s per row\n`);
   // Idle: after start and one request of each kind (lazy initialisation), then a pause.
   const machineAuth = basic(ready.machine.clientId, ready.machine.secret);
-  const portalAuth = basic(ready.portal.clientId, ready.portal.secret);
   await tokenRequest(machineAuth, { grant_type: 'client_credentials', scope: 'certs:read' });
   await new Promise((r) => setTimeout(r, 3000));
   const idleMiB = rssMiB(ready.pid);
   process.stdout.write(`  RSS idle ${idleMiB} MiB\n`);
 
-  // ── token endpoint ───────────────────────────────────────────────────────────────────────
-  const cc = await measure('client credentials grant', 16, async () => {
-    const t = await tokenRequest(machineAuth, { grant_type: 'client_credentials', scope: 'certs:read signatures:validate' });
-    if (!t.access_token) throw new Error('no access token');
-  });
+  // ── token endpoint: native load generators, against the bare provider in the same run ────
+  const tokenSampler = rssSampler(ready.pid);
+  const tokenTable = parts.has('token') ? await tokenRows(ready, bare.ready, SECONDS, (l) => process.stdout.write(`${l}\n`)) : [];
 
-  const config = await client.discovery(new URL(`${ready.url}/oidc`), ready.portal.clientId, {}, client.ClientSecretBasic(ready.portal.secret), { execute: [client.allowInsecureRequests] });
-  const login = () => codeLogin(config, new Browser(), ready.portal.redirectUri, ready.official, { prompt: 'consent' });
-  // prompt=consent: OpenID Connect Core §11 issues a refresh token for offline_access only then.
-  const logins = await measure('authorization-code login (PKCE, password)', 4, async () => {
-    const r = await login();
-    if (!r.tokens.refresh_token || !r.tokens.id_token) throw new Error('login gave no refresh or ID token');
-  });
-
-  // One login per worker gives it a refresh token; each refresh rotates it (the old one is spent).
-  const refreshTokens: string[] = [];
-  for (let w = 0; w < 16; w++) refreshTokens.push((await login()).tokens.refresh_token!);
-  const refresh = await measure('refresh grant (rotating)', 16, async (worker) => {
-    const t = await tokenRequest(portalAuth, { grant_type: 'refresh_token', refresh_token: refreshTokens[worker] });
-    if (!t.refresh_token || !t.access_token) throw new Error('refresh gave no tokens');
-    refreshTokens[worker] = t.refresh_token;
-  });
+  rows.push({ name: 'token rows (wrk, ab)', load: emptyLoad, concurrency: 16, rssPeakMiB: tokenSampler.stop().peakMiB });
+  const loginSampler = rssSampler(ready.pid);
+  const loginTable = parts.has('login') ? await loginRows(ready, bare.ready, SECONDS, HASH_CONCURRENCY, (l) => process.stdout.write(`${l}\n`)) : [];
+  rows.push({ name: 'login rows (driver process)', load: emptyLoad, concurrency: 8, rssPeakMiB: loginSampler.stop().peakMiB });
 
   // ── issuance ─────────────────────────────────────────────────────────────────────────────
   // CSRs are made beforehand (the holder's token makes them, not the CA): enough for the row.
   const csrs: string[] = [];
-  const csrCount = Math.max(400, SECONDS * 60);
+  const csrCount = parts.has('issuance') ? Math.max(400, SECONDS * 60) : 0;
   for (let i = 0; i < csrCount; i++) csrs.push(await csrFor(false));
   const access = (await tokenRequest(machineAuth, { grant_type: 'client_credentials', scope: 'certs:request certs:read' })).access_token;
   let next = 0;
-  const issuance = await measure('issuance from a CSR (TLS profile, HTTP)', 4, async () => {
+  const issuance = !parts.has('issuance') ? null : await measure('issuance from a CSR (TLS profile, HTTP)', 4, async () => {
     const csr = csrs[next++ % csrs.length];
     if (next > csrs.length) throw new Error('ran out of CSRs (raise the CSR count)');
     const host = `may-chu-${next}.bench.soctrang.gov.vn`;
@@ -127,46 +121,52 @@ try {
     const body = (await res.json()) as { certificate?: { serial?: string } };
     if (!body.certificate?.serial) throw new Error('the request was not issued at once');
   });
-  const rawSign = rawSignRate();
+  const rawSign = issuance ? rawSignRate() : NaN;
   const afterMiB = rssMiB(ready.pid);
 
   const perCore = (r: Row) => r.load.perSecond / cores;
   const date = new Date().toISOString().slice(0, 10);
-  const token = [
-    { grant: 'client credentials', row: cc, keycloakPerVcpu: KEYCLOAK.clientCredentials },
-    { grant: 'refresh', row: refresh, keycloakPerVcpu: KEYCLOAK.refresh },
-    { grant: 'authorization-code login with password', row: logins, keycloakPerVcpu: KEYCLOAK.login },
-  ].map((t) => ({ grant: t.grant, perSecond: t.row.load.perSecond, perCore: round(perCore(t.row), 1), keycloakPerVcpu: t.keycloakPerVcpu, ratio: round(perCore(t.row) / t.keycloakPerVcpu), p50ms: t.row.load.p50ms, p99ms: t.row.load.p99ms, errors: t.row.load.errors }));
+  const token = tokenTable.map((t) => ({ grant: t.grant, generator: t.generator, perSecond: t.ours.perSecond, bareProviderPerSecond: t.bare.perSecond, ratio: t.ratio, aim: t.aim, p50ms: t.ours.p50ms, p99ms: t.ours.p99ms, errors: t.ours.errors, bareErrors: t.bare.errors, ours: t.ours, bare: t.bare }));
+  const login = loginTable.map((l) => ({ login: l.login, perSecond: l.ours.perSecond, reference: l.reference.name, referencePerSecond: l.reference.perSecond, ratio: l.ratio, aim: l.aim, p50ms: l.ours.p50ms, p99ms: l.ours.p99ms, errors: l.ours.errors, referenceErrors: l.reference.load?.errors ?? 0 }));
+  const measured = rows.filter((r) => Number.isFinite(r.rssPeakMiB));
   const report = {
     benchmark: 'service',
     date: new Date().toISOString(),
     machine: env,
     secondsPerRow: SECONDS,
     token,
-    issuance: { perSecond: issuance.load.perSecond, perCore: round(perCore(issuance), 1), rawEcdsaSignPerSecond: Math.round(rawSign), ratioToRawSign: round(issuance.load.perSecond / rawSign, 4), p50ms: issuance.load.p50ms, p99ms: issuance.load.p99ms, errors: issuance.load.errors },
-    memory: { idleMiB, peakUnderLoadMiB: Math.max(...rows.map((r) => r.rssPeakMiB)), afterLoadMiB: afterMiB, perRow: rows.map((r) => ({ name: r.name, peakMiB: r.rssPeakMiB })) },
-    rows: rows.map((r) => ({ name: r.name, concurrency: r.concurrency, ...r.load })),
+    login,
+    issuance: issuance && { perSecond: issuance.load.perSecond, perCore: round(perCore(issuance), 1), rawEcdsaSignPerSecond: Math.round(rawSign), ratioToRawSign: round(issuance.load.perSecond / rawSign, 4), p50ms: issuance.load.p50ms, p99ms: issuance.load.p99ms, errors: issuance.load.errors },
+    memory: { idleMiB, peakUnderLoadMiB: Math.max(...measured.map((r) => r.rssPeakMiB)), afterLoadMiB: afterMiB, perRow: measured.map((r) => ({ name: r.name, peakMiB: r.rssPeakMiB })) },
+    rows: rows.filter((r) => r.load !== emptyLoad).map((r) => ({ name: r.name, concurrency: r.concurrency, ...r.load })),
   };
   const md = [
-    `Service benchmark ${date}: ${env.cores} × ${env.cpu}, ${env.ramGiB} GiB, Node ${env.node}, ${env.database}; loopback HTTP, closed loop, ${SECONDS} s per row; load generator on the same cores.`,
+    `Service benchmark ${date}: ${env.cores} × ${env.cpu}, ${env.ramGiB} GiB, Node ${env.node}, ${env.database}; loopback HTTP, ${SECONDS} s per row; load generators (wrk, ab, the login driver) in their own processes on the same cores; load average at the start ${env.load} (the machine is shared).`,
     '',
-    '| Token endpoint | /s | per core | Keycloak per vCPU | ratio (aim 10) | p50 ms | p99 ms | errors |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|',
-    ...token.map((t) => `| ${t.grant} | ${t.perSecond} | ${t.perCore} | ${t.keycloakPerVcpu} | ${t.ratio} | ${t.p50ms} | ${t.p99ms} | ${t.errors} |`),
+    '| Token endpoint | load generator | ours /s | bare oidc-provider /s | ratio | aim | p50 ms | p99 ms | errors |',
+    '|---|---|---:|---:|---:|---:|---:|---:|---:|',
+    ...token.map((t) => `| ${t.grant} | ${t.generator} | ${t.perSecond} | ${t.bareProviderPerSecond} | **${t.ratio}** | ≥ ${t.aim} | ${t.p50ms} | ${t.p99ms} | ${t.errors + t.bareErrors} |`),
     '',
-    `Issuance from CSRs: ${report.issuance.perSecond}/s (p50 ${report.issuance.p50ms} ms) against raw P-256 crypto.sign ${report.issuance.rawEcdsaSignPerSecond}/s: ratio ${report.issuance.ratioToRawSign}.`,
+    '| Login (whole code + PKCE flow) | ours /s | reference | reference /s | ratio | aim | p50 ms | p99 ms | errors |',
+    '|---|---:|---|---:|---:|---:|---:|---:|---:|',
+    ...login.map((l) => `| ${l.login} | ${l.perSecond} | ${l.reference} | ${l.referencePerSecond} | **${l.ratio}** | ≥ ${l.aim} | ${l.p50ms} | ${l.p99ms} | ${l.errors + l.referenceErrors} |`),
+    '',
+    ...(report.issuance ? [`Issuance from CSRs: ${report.issuance.perSecond}/s (p50 ${report.issuance.p50ms} ms) against raw P-256 crypto.sign ${report.issuance.rawEcdsaSignPerSecond}/s: ratio ${report.issuance.ratioToRawSign}.`] : []),
     `RSS of the service process: idle ${idleMiB} MiB, peak under load ${report.memory.peakUnderLoadMiB} MiB, after the load ${afterMiB} MiB.`,
   ].join('\n');
   mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
-  writeFileSync(new URL(`./results/service-${date}.json`, import.meta.url), `${JSON.stringify(report, null, 2)}\n`);
-  writeFileSync(new URL(`./results/service-${date}.md`, import.meta.url), `${md}\n`);
+  // A partial run (BENCH_SERVICE_PARTS) is named by its parts: service-<date>.json is the whole one (bench/run.ts).
+  const name = parts.size === 3 ? `service-${date}` : `service-${[...parts].join('-')}-${date}`;
+  writeFileSync(new URL(`./results/${name}.json`, import.meta.url), `${JSON.stringify(report, null, 2)}\n`);
+  writeFileSync(new URL(`./results/${name}.md`, import.meta.url), `${md}\n`);
   process.stdout.write(`\n${md}\n`);
-  const errors = rows.reduce((a, r) => a + r.load.errors, 0);
+  const errors = rows.reduce((a, r) => a + r.load.errors, 0) + token.reduce((a, t) => a + t.errors + t.bareErrors, 0) + login.reduce((a, l) => a + l.errors + l.referenceErrors, 0);
   if (errors) {
     process.stdout.write(`${errors} errors: the figures are not valid\n`);
     process.exitCode = 1;
   }
 } finally {
+  await bare.stop();
   await svc.stop();
   await scratch?.drop();
 }

@@ -78,6 +78,8 @@ export interface ClientStore<Tx> {
   updateSecret(tx: Tx, clientId: string, secretSealed: Buffer, now: Date): Promise<void>;
   /** False when there was no such client. */
   remove(tx: Tx, clientId: string): Promise<boolean>;
+  /** Tells every node, when `tx` commits, that the client changed (the status-change feed). */
+  announce(tx: Tx, clientId: string, now: Date): Promise<void>;
 }
 
 export type KeyState = 'next' | 'active' | 'retired';

@@ -8,6 +8,7 @@ import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_pr
 import { readFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import type { SoftAuthenticatorState } from '../../test/support/soft-authenticator.js';
 
 export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -154,6 +155,8 @@ export interface ServiceReady {
   machine: { clientId: string; secret: string };
   officer: { clientId: string; secret: string };
   official: { login: string; password: string };
+  /** BENCH_ACCOUNTS officials, each with a password and a registered software passkey. */
+  accounts?: Array<{ login: string; password: string; passkey: SoftAuthenticatorState }>;
   /** Synthetic registry rows written before listening, and how long that took. */
   synthetic: { count: number; seconds: number; sample: Array<{ serial: string; nationalId: string; holderName: string }> };
 }
@@ -175,7 +178,9 @@ export function startServiceProcess(env: Record<string, string>, timeoutMs = 900
   const inherited = { ...process.env };
   delete inherited.DATABASE_URL;
   delete inherited.DATA_DIR;
-  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/support/service-process.ts'], {
+  // BENCH_SERVICE_PROFILE=<dir>: the service process writes a V8 CPU profile there when it stops.
+  const profile = process.env.BENCH_SERVICE_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_SERVICE_PROFILE}`] : [];
+  const child = spawn(process.execPath, [...profile, '--import', 'tsx', 'bench/support/service-process.ts'], {
     cwd: repoRoot,
     env: { ...inherited, LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

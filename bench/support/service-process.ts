@@ -6,7 +6,9 @@
  * - `bench-portal`: a first-party portal (code + PKCE, refresh tokens);
  * - `bench-machine`: a back-office system (client credentials; requests, revokes, validates);
  * - `bench-officer`: a second machine that approves (dual control: nobody approves their own);
- * - one official with a password (the login benchmark).
+ * - one official with a password; BENCH_ACCOUNTS=N makes N of them (the login rows spread their
+ *   flows over many accounts), each also with a passkey of a software authenticator
+ *   (test/support/soft-authenticator.ts) whose key is handed over in the ready line.
  * BENCH_SYNTHETIC=N first writes N synthetic registry rows by SQL (the bulk path: serial,
  * status, holder name, national ID, agency; no DER, since OCSP and search read only those).
  * Prints `BENCH-READY {json}` (bench/support/bench-kit.ts ServiceReady) and stops on SIGTERM.
@@ -20,6 +22,7 @@ import { join } from 'node:path';
 import { loadConfig } from '../../src/config/load-config.js';
 import { createLogger } from '../../src/logging/logger.js';
 import { createService } from '../../src/service/service.js';
+import { registerSoftPasskey } from '../../test/support/soft-authenticator.js';
 import type { ServiceReady } from './bench-kit.js';
 import { foldOptional, foldText, registrySearchText } from '../../src/text/folding.js';
 
@@ -77,6 +80,24 @@ await service.accounts.createOfficial('bench', {
   roles: ['official'],
   password: official.password,
 });
+
+// The login rows' accounts: passwords (scrypt) and passkeys registered through the real verification.
+const accounts: ServiceReady['accounts'] = [];
+for (let i = 1; i <= Number(process.env.BENCH_ACCOUNTS ?? 0); i++) {
+  const login = `can-bo-bench-${i}`;
+  const password = `Mật-khẩu-đo-hiệu-năng-${i}-2026`;
+  const account = await service.accounts.createOfficial('bench', {
+    username: login,
+    nationalId: `0941991${String(i).padStart(5, '0')}`,
+    fullName: `Lê Thị Đo Lường ${i}`,
+    email: `do-luong-${i}@soctrang.gov.vn`,
+    agency: 'SỞ THÔNG TIN VÀ TRUYỀN THÔNG',
+    roles: ['official'],
+    password,
+  });
+  const passkey = await registerSoftPasskey(service.passkeys, account, 'Khoá đo hiệu năng');
+  accounts.push({ login, password, passkey: passkey.state() });
+}
 
 // Names as a province's registry has them (surname, middle name, given name), so that the
 // benchmark's searches select what real ones do: "nguyễn" one holder in ten, "ngoc han" one in a
@@ -143,6 +164,7 @@ const ready: ServiceReady = {
   machine: { clientId: 'bench-machine', secret: machineClient.secret! },
   officer: { clientId: 'bench-officer', secret: officer.secret! },
   official,
+  accounts,
   synthetic: syntheticInfo,
 };
 process.stdout.write(`BENCH-READY ${JSON.stringify(ready)}\n`);

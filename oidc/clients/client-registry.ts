@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { ClientMetadata } from 'oidc-provider';
 import { z } from 'zod';
 import { ClientRegistryError } from '../errors.js';
@@ -106,6 +106,45 @@ export interface ClientRegistry {
   rotateSecret(actor: string, clientId: string): Promise<string>;
   /** What oidc-provider's adapter returns for the Client model: metadata with the opened secret. */
   providerMetadata(clientId: string): Promise<ClientMetadata | undefined>;
+  /** Whether `secret` is the client's current secret (constant time; the cached, opened one). */
+  secretMatches(clientId: string, secret: string): Promise<boolean>;
+  /** A change feed entry (or this node's own change) said the client changed: read it afresh. */
+  forget(clientId: string): void;
+}
+
+/**
+ * Clients as oidc-provider reads them, with their secrets opened, kept in memory: the token
+ * endpoint reads its client on every request. An entry is dropped when the client changes — here
+ * at once, on the other nodes through the status-change feed (ClientStore.announce) — and is used
+ * only while `trusted()` says this node follows that feed (an OCSP responder that has not read it
+ * for its fence time is not). A read that raced a change is not kept (generations).
+ */
+class ClientCache {
+  private readonly entries = new Map<string, ClientMetadata | null>();
+  private readonly generations = new Map<string, number>();
+  private static readonly MAX = 10_000;
+
+  constructor(private readonly trusted: () => boolean) {}
+
+  async get(clientId: string, load: () => Promise<ClientMetadata | undefined>): Promise<ClientMetadata | undefined> {
+    if (this.trusted()) {
+      const hit = this.entries.get(clientId);
+      if (hit) return hit;
+    }
+    const generation = this.generations.get(clientId) ?? 0;
+    const loaded = await load();
+    // Unknown client ids are not kept (anyone can send any number of them).
+    if (loaded && (this.generations.get(clientId) ?? 0) === generation) {
+      if (this.entries.size >= ClientCache.MAX) this.entries.delete(this.entries.keys().next().value!);
+      this.entries.set(clientId, loaded);
+    }
+    return loaded;
+  }
+
+  forget(clientId: string): void {
+    this.entries.delete(clientId);
+    this.generations.set(clientId, (this.generations.get(clientId) ?? 0) + 1);
+  }
 }
 
 /** The registry over its store; refusals are ClientRegistryErrors (oidc/errors.ts). */
@@ -120,7 +159,13 @@ export class ClientRegistryService<Tx = unknown> implements ClientRegistry {
     private readonly validateWithProvider: (metadata: ClientMetadata) => Promise<void>,
     /** In the removal's transaction: end the client's grants and tokens, its API tokens included. */
     private readonly onRemove?: (tx: Tx, clientId: string) => Promise<void>,
-  ) {}
+    /** Whether this node follows the change feed (its cached clients can be trusted); never cached without it. */
+    followsFeed: () => boolean = () => false,
+  ) {
+    this.cache = new ClientCache(followsFeed);
+  }
+
+  private readonly cache: ClientCache;
 
   private view(c: StoredClient): ClientView {
     return {
@@ -192,8 +237,10 @@ export class ClientRegistryService<Tx = unknown> implements ClientRegistry {
     await this.db.withTransaction(async (trx) => {
       if (!(await this.clients.remove(trx, clientId))) throw new ClientRegistryError('unknown-client', `no client ${clientId}`);
       await this.onRemove?.(trx, clientId);
+      await this.clients.announce(trx, clientId, this.clock.now());
       await this.audit.append(trx, { actor, action: 'client.remove', target: `client:${clientId}` });
     });
+    this.cache.forget(clientId);
   }
 
   async rotateSecret(actor: string, clientId: string): Promise<string> {
@@ -203,14 +250,36 @@ export class ClientRegistryService<Tx = unknown> implements ClientRegistry {
       if (!c) throw new ClientRegistryError('unknown-client', `no client ${clientId}`);
       if (!c.secretSealed) throw new ClientRegistryError('no-secret', `client ${clientId} does not authenticate with a secret`);
       await this.clients.updateSecret(trx, clientId, this.sealer.seal(Buffer.from(secret), aad(clientId)), this.clock.now());
+      await this.clients.announce(trx, clientId, this.clock.now());
       await this.audit.append(trx, { actor, action: 'client.rotate_secret', target: `client:${clientId}` });
     });
+    this.cache.forget(clientId);
     return secret;
   }
 
+  private metadata(clientId: string): Promise<ClientMetadata | undefined> {
+    return this.cache.get(clientId, async () => {
+      const c = await this.clients.find(clientId);
+      if (!c) return undefined;
+      return { ...c.metadata, client_id: c.clientId, ...(c.secretSealed && { client_secret: this.sealer.open(c.secretSealed, aad(clientId)).toString('utf8') }) };
+    });
+  }
+
   async providerMetadata(clientId: string): Promise<ClientMetadata | undefined> {
-    const c = await this.clients.find(clientId);
-    if (!c) return undefined;
-    return { ...c.metadata, client_id: c.clientId, ...(c.secretSealed && { client_secret: this.sealer.open(c.secretSealed, aad(clientId)).toString('utf8') }) };
+    const metadata = await this.metadata(clientId);
+    // oidc-provider keeps what it is given: a copy, so the cached entry stays as read.
+    return metadata && structuredClone(metadata);
+  }
+
+  async secretMatches(clientId: string, secret: string): Promise<boolean> {
+    const known = (await this.metadata(clientId))?.client_secret;
+    if (typeof known !== 'string') return false;
+    const a = createHash('sha256').update(known).digest();
+    const b = createHash('sha256').update(secret).digest();
+    return timingSafeEqual(a, b);
+  }
+
+  forget(clientId: string): void {
+    this.cache.forget(clientId);
   }
 }

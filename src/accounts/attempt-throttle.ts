@@ -28,10 +28,14 @@ export type AdmissionResult =
  * failure and locks the key once the failures reach the bound.
  */
 export class AttemptThrottle {
+  private readonly reads: BatchedReads;
+
   constructor(
     private readonly repo: LoginThrottleRepository,
     private readonly clock: Clock,
-  ) {}
+  ) {
+    this.reads = new BatchedReads((keys) => repo.peek(keys));
+  }
 
   async admit(keys: readonly ThrottleKey[]): Promise<AdmissionResult> {
     const now = this.clock.now();
@@ -56,6 +60,26 @@ export class AttemptThrottle {
       refusedBy: refused.map((k) => k.key),
       lockedUntil: new Date(until),
     };
+  }
+
+  /**
+   * For an attempt whose secret is already known to be right (it cannot become a failure): admitted,
+   * without counting it, when no key is locked and each would admit it if it were counted; `dirty`
+   * lists the keys with failures in their window (a success resets those). Null: take the counted path.
+   */
+  async peek(keys: readonly ThrottleKey[]): Promise<{ dirty: string[] } | null> {
+    const read = await this.reads.read(keys.map((k) => k.key));
+    const now = this.clock.now();
+    const states = new Map(read.map((s) => [s.key, s]));
+    const dirty: string[] = [];
+    for (const k of keys) {
+      const s = states.get(k.key);
+      if (!s || expired(s, k.policy, now)) continue;
+      if (s.lockedUntil !== null && s.lockedUntil > now) return null;
+      if (s.failures + s.pending + 1 > k.policy.maxFailures) return null;
+      if (s.failures > 0) dirty.push(k.key);
+    }
+    return { dirty };
   }
 
   /** The attempt was not a failure: counts are given back, and the keys in `reset` start again. */
@@ -85,6 +109,49 @@ export class AttemptThrottle {
     }
     return locked;
   }
+}
+
+/**
+ * Counter reads for `peek`, batched: one query at a time, for every read asked for before it is
+ * sent; a read asked for while one is running waits for the next. Every read therefore starts
+ * after it was asked for (never an answer from a query already under way), and a burst of
+ * requests costs a few round trips instead of one each.
+ */
+class BatchedReads {
+  private waiting: Array<{ keys: readonly string[]; resolve: (s: CounterState[]) => void; reject: (err: unknown) => void }> = [];
+  private running = false;
+
+  constructor(private readonly load: (keys: string[]) => Promise<CounterState[]>) {}
+
+  read(keys: readonly string[]): Promise<CounterState[]> {
+    return new Promise((resolve, reject) => {
+      this.waiting.push({ keys, resolve, reject });
+      if (!this.running) {
+        this.running = true;
+        // After the requests of this turn of the event loop have asked too.
+        setImmediate(() => void this.drain());
+      }
+    });
+  }
+
+  private async drain(): Promise<void> {
+    while (this.waiting.length) {
+      const batch = this.waiting.splice(0, 200);
+      try {
+        const states = new Map((await this.load([...new Set(batch.flatMap((b) => b.keys))])).map((s) => [s.key, s]));
+        for (const b of batch) b.resolve(b.keys.flatMap((k) => states.get(k) ?? []));
+      } catch (err) {
+        for (const b of batch) b.reject(err);
+      }
+    }
+    this.running = false;
+  }
+}
+
+/** The counter's window (or its lock) has run out: the next attempt starts it afresh (as repo.attempt does). */
+function expired(s: CounterState, policy: ThrottlePolicy, now: Date): boolean {
+  if (s.lockedUntil !== null) return s.lockedUntil <= now;
+  return s.windowStartedAt.getTime() <= now.getTime() - policy.windowMs;
 }
 
 /** Locked, or as many failures and checks in flight as the bound allows (this attempt included, it is one too many). */

@@ -13,12 +13,23 @@ export interface ClientAuthPolicy {
 export interface ClientAuthAttempt {
   /** The client the request names (Basic credentials or the body's client_id), if any. */
   clientId: string | null;
+  /** The client secret the request presents (Basic credentials or the body's client_secret), if any. */
+  secret?: string | null;
   ip: string;
   /** The endpoint's path (/oidc/token, …/introspection, …/revocation). */
   endpoint: string;
 }
 
-export type ClientAuthAdmission = { allowed: true; admission: Admission } | { allowed: false; retryAfterSeconds: number };
+/**
+ * `counted`: the attempt is pending on its counters until settled. `verified`: the secret was the
+ * client's own before anything was counted, and no counter refused it: nothing was written.
+ */
+export type ClientAdmission = { counted: Admission } | { verified: { dirty: string[] } };
+
+export type ClientAuthAdmission = { allowed: true; admission: ClientAdmission } | { allowed: false; retryAfterSeconds: number };
+
+/** Whether a presented secret is the client's current one (constant time): the client registry's. */
+export type SecretCheck = (clientId: string, secret: string) => Promise<boolean>;
 
 /** Client ids are the caller's input: bounded before they become part of a key. */
 const keyPart = (clientId: string) => clientId.slice(0, 200);
@@ -37,6 +48,7 @@ export class ClientAuthThrottle {
     private readonly throttle: AttemptThrottle,
     private readonly audit: AuditRepository,
     private readonly policy: ClientAuthPolicy,
+    private readonly secretMatches?: SecretCheck,
   ) {}
 
   private keys(a: ClientAuthAttempt): ThrottleKey[] {
@@ -45,13 +57,38 @@ export class ClientAuthThrottle {
     return keys;
   }
 
+  /**
+   * A request with the client's right secret (compared in memory with the registry's cached one)
+   * is admitted by reading the counters, without writing them: it cannot become a failure, so the
+   * bound on failed checks is kept by the counted path alone, which every wrong secret takes. When
+   * a counter would refuse it, it takes the counted path too, so a refusal looks and takes the
+   * same whether the secret was right or not.
+   */
   async admit(a: ClientAuthAttempt): Promise<ClientAuthAdmission> {
-    const admitted = await this.throttle.admit(this.keys(a));
-    return admitted.allowed ? admitted : { allowed: false, retryAfterSeconds: admitted.retryAfterSeconds };
+    const keys = this.keys(a);
+    if (a.clientId && a.secret && this.secretMatches && (await this.secretMatches(a.clientId, a.secret))) {
+      const verified = await this.throttle.peek(keys);
+      if (verified) return { allowed: true, admission: { verified } };
+    }
+    const admitted = await this.throttle.admit(keys);
+    return admitted.allowed ? { allowed: true, admission: { counted: admitted.admission } } : { allowed: false, retryAfterSeconds: admitted.retryAfterSeconds };
   }
 
   /** The provider answered: a failed client authentication keeps its count, anything else gives it back. */
-  async settle(admission: Admission, a: ClientAuthAttempt, failure: { reason: string } | null): Promise<void> {
+  async settle(admitted: ClientAdmission, a: ClientAuthAttempt, failure: { reason: string } | null): Promise<void> {
+    if ('verified' in admitted) {
+      if (!failure) {
+        // A success starts the (client, address) counter again, as on the counted path.
+        const reset = admitted.verified.dirty.filter((k) => k.startsWith('client-auth:client-ip:'));
+        if (reset.length) await this.throttle.succeeded(null, { keys: [], earlier: new Map() }, reset);
+        return;
+      }
+      // Refused although the secret matched (the client changed meanwhile): counted as any failure.
+      const counted = await this.throttle.admit(this.keys(a));
+      if (!counted.allowed) return;
+      return this.settle({ counted: counted.admission }, a, failure);
+    }
+    const admission = admitted.counted;
     if (!failure) {
       const reset = a.clientId ? admission.keys.filter((k) => k.key.startsWith('client-auth:client-ip:')).map((k) => k.key) : [];
       return this.throttle.succeeded(null, admission, reset);
@@ -77,7 +114,7 @@ export class ClientAuthThrottle {
   }
 
   /** The request never reached client authentication's verdict (an error): nothing is counted. */
-  abandoned(admission: Admission): Promise<void> {
-    return this.throttle.abandoned(admission);
+  async abandoned(admission: ClientAdmission): Promise<void> {
+    if ('counted' in admission) await this.throttle.abandoned(admission.counted);
   }
 }

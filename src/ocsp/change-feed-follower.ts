@@ -84,6 +84,11 @@ export class ChangeFeedFollower {
     await this.deps.repo.removeNode(this.nodeId).catch(() => undefined);
   }
 
+  /** True when this node has read the feed within `fenceMs` of `nowMs` (no log, unlike `fenced`). */
+  following(nowMs: number): boolean {
+    return this.lastSyncAt > 0 && nowMs - this.lastSyncAt <= this.fenceMs;
+  }
+
   /** True when this node has not read the feed for `fenceMs` at `nowMs`: it must not answer from its caches. */
   fenced(nowMs: number): boolean {
     const fenced = nowMs - this.lastSyncAt > this.fenceMs;

@@ -155,6 +155,11 @@ export class OcspResponderService {
     return this.presigner.presignAll(onProgress);
   }
 
+  /** Whether this node follows the change feed now: what other caches invalidated through it rely on. */
+  followsFeed(): boolean {
+    return !this.tasks.closed && this.feed.following(this.nowMs());
+  }
+
   /**
    * Readiness of a responder-only node (`--role ocsp`): it can answer while it follows the change
    * feed or is within the fence, even with the database down (answers come from memory).

@@ -53,6 +53,8 @@ export interface Identity {
   accountChanges: AccountChangeService;
   officerProof: OfficerProof;
   enrolment: EnrolmentGate;
+  /** Set once the OCSP responder exists: whether this node follows the change feed (the client cache relies on it). */
+  feed: { follows: () => boolean };
 }
 
 /**
@@ -92,10 +94,10 @@ export async function buildIdentity(w: Wiring, upstreamLogout: UpstreamLogout): 
   const accountChanges = new AccountChangeService(db, accounts, control, codes, audit, clock);
   const officerProof = new OfficerProof(db, accounts, (id) => passkeyRepo.listForAccount(id), codes, audit);
 
-  // The registry validates metadata with the provider, and the provider reads clients from the
-  // registry: the reference closes that loop once both exist.
+  // The registry validates metadata with the provider, which reads clients from it: the reference closes the loop.
   const providerRef: { current?: OidcProvider } = {};
-  const clients: ClientRegistry = new ClientRegistryService(db, new OidcClientRepository(db.knex), audit, secrets.masterKey, clock, (metadata) => providerRef.current!.validateClient(metadata), async (trx, clientId) => {
+  const feed = { follows: () => false };
+  const clients = clientRegistry(w, providerRef, feed, async (trx, clientId) => {
     await payloads.destroyForClient(trx, clientId);
     await revocations.revoke(trx, 'client', clientId);
   });
@@ -139,7 +141,24 @@ export async function buildIdentity(w: Wiring, upstreamLogout: UpstreamLogout): 
     w.jobs.every(10 * 60_000, 'could not sweep expired OIDC rows', () => payloads.sweepExpired(clock.now(), 5_000));
     w.jobs.every(10 * 60_000, 'could not sweep expired WebAuthn challenges', () => passkeyRepo.sweepChallenges(clock.now()));
   }
-  return { accounts, signingKeys, clients, oidc, federated, upstreams, passkeys, passkeyRepo, apiTokens, revocations, codes, accountChanges, officerProof, enrolment: new EnrolmentGate(codes) };
+  return { accounts, signingKeys, clients, oidc, federated, upstreams, passkeys, passkeyRepo, apiTokens, revocations, codes, accountChanges, officerProof, enrolment: new EnrolmentGate(codes), feed };
+}
+
+/**
+ * The client registry, its clients kept in memory while this node follows the change feed
+ * (`feed.follows`, set once the OCSP responder exists); `onRemove` ends a removed client's tokens.
+ */
+function clientRegistry(w: Wiring, providerRef: { current?: OidcProvider }, feed: { follows: () => boolean }, onRemove: (trx: Transaction, clientId: string) => Promise<void>): ClientRegistry {
+  return new ClientRegistryService(
+    w.db,
+    new OidcClientRepository(w.db.knex, w.db.kind),
+    w.audit,
+    w.secrets.masterKey,
+    w.clock,
+    (metadata) => providerRef.current!.validateClient(metadata),
+    onRemove,
+    () => feed.follows(),
+  );
 }
 
 /** The revocation list of API tokens, loaded now, reloaded now and then, its old rows pruned. */
@@ -171,13 +190,13 @@ export function loginPolicy(login: Wiring['config']['login']): LoginPolicy {
 }
 
 /** Client authentication at the token endpoints, counted like password logins (docs/security.md). */
-export function buildClientAuthThrottle(w: Wiring): ClientAuthThrottle {
+export function buildClientAuthThrottle(w: Wiring, clients?: Pick<ClientRegistry, 'secretMatches'>): ClientAuthThrottle {
   const { login } = w.config;
   const window = { windowMs: login.failureWindowSeconds * 1000, lockMs: login.lockSeconds * 1000 };
   return new ClientAuthThrottle(w.db, new AttemptThrottle(new LoginThrottleRepository(w.db.knex), w.clock), w.audit, {
     perClientAddress: { maxFailures: login.clientAuthMaxFailuresPerClientAddress, ...window },
     perAddress: { maxFailures: login.clientAuthMaxFailuresPerAddress, ...window },
-  });
+  }, clients && ((clientId, secret) => clients.secretMatches(clientId, secret)));
 }
 
 /** Certificate login: a mutual-TLS listener (serve.ts starts it) and/or a trusted proxy's header. */

@@ -1,3 +1,4 @@
+import { CLIENT_FEED_ISSUER } from '../storage/oidc-client-repository.js';
 import type Koa from 'koa';
 import type { RequestListener } from 'node:http';
 import type { Config } from '../config/schema.js';
@@ -101,7 +102,12 @@ async function assemble(w: Wiring, closeAll: () => Promise<void>): Promise<Servi
   const hop: { federation?: ReturnType<typeof buildFederation> } = {};
   const identity = await buildIdentity(w, async (session, location) => (hop.federation ? hop.federation.logoutThroughUpstream(session, location) : null));
   const federation = (hop.federation = buildFederation(w, identity));
-  const pki = await buildCertificates(w, (issuerId, serial) => identity.revocations.onFeedEntry(issuerId, serial));
+  const pki = await buildCertificates(w, (issuerId, serial) => {
+    if (issuerId !== CLIENT_FEED_ISSUER) return identity.revocations.onFeedEntry(issuerId, serial);
+    identity.clients.forget(serial);
+    return true;
+  });
+  identity.feed.follows = () => pki.responder.followsFeed();
   const certificateLogin = buildCertificateLogin(w, identity, pki.certificates);
   const validation = buildValidation(w, pki.caStore, {
     onStatusChange: (listener) => pki.certificates.ca.onStatusChange(listener),

@@ -99,7 +99,7 @@ export function buildWeb(w: Wiring, parts: Parts): Web {
     // so its readiness is the responder's, or a balancer would drop the whole fleet then.
     readiness: w.role === 'ocsp' ? [{ name: 'ocsp', check: async () => responder.readiness() }] : databaseReadiness(db),
     isShuttingDown: parts.isShuttingDown,
-    mounts: w.role === 'all' ? [clientAuthThrottle(buildClientAuthThrottle(w)), parts.identity.oidc.middleware()] : [],
+    mounts: w.role === 'all' ? [clientAuthThrottle(buildClientAuthThrottle(w, parts.identity.clients)), parts.identity.oidc.middleware()] : [],
     selfParsingPrefixes: ['/oidc'],
     bodyPrefixLimits: [
       { prefix: '/api/v1/signatures', limitBytes: config.validation.maxBytes },

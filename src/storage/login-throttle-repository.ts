@@ -76,6 +76,12 @@ export class LoginThrottleRepository {
     return state(result.rows[0]);
   }
 
+  /** The counters of `keys` as they are, without counting anything (absent keys: nothing counted). */
+  async peek(keys: readonly string[]): Promise<CounterState[]> {
+    const rows = await this.knex<Row>('login_throttle').whereIn('key', [...keys]).select('key', 'failures', 'pending', 'window_started_at', 'locked_until');
+    return rows.map(state);
+  }
+
   /**
    * Ends attempts that were not failures: each key in `release` loses one pending attempt, each in
    * `reset` starts again from nothing (a success proves the secret from there).

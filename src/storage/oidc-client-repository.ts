@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import type { ClientStore, StoredClient } from '../../oidc/ports.js';
 import { normalise, type Transaction } from './db.js';
+import { OcspRepository } from './ocsp-repository.js';
 
 interface Row {
   client_id: string;
@@ -22,9 +23,23 @@ const toClient = (r: Row): StoredClient => ({
   updatedAt: normalise.date(r.updated_at),
 });
 
+/**
+ * The issuer id under which client changes travel on the status-change feed (`ocsp_changes`,
+ * docs/ocsp.md): not an issuing CA's id, so the OCSP responder ignores them; the serial is the client id.
+ */
+export const CLIENT_FEED_ISSUER = 'oidc-client';
+
 /** The client registry's store (oidc/ports.ts). */
 export class OidcClientRepository implements ClientStore<Transaction> {
-  constructor(private readonly knex: Knex) {}
+  constructor(
+    private readonly knex: Knex,
+    private readonly kind: 'postgres' | 'embedded' = 'embedded',
+  ) {}
+
+  async announce(trx: Transaction, clientId: string, now: Date): Promise<void> {
+    const [row] = await trx('ocsp_changes').insert({ issuer_id: CLIENT_FEED_ISSUER, serial: clientId, created_at: now }).returning('id');
+    if (this.kind === 'postgres') await trx.raw('select pg_notify(?, ?)', [OcspRepository.channel, String(normalise.int((row as { id: string }).id))]);
+  }
 
   async find(clientId: string, trx?: Transaction): Promise<StoredClient | null> {
     const row = await (trx ?? this.knex)<Row>('oidc_clients').where({ client_id: clientId }).first();

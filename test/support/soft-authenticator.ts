@@ -1,4 +1,4 @@
-import { createHash, generateKeyPairSync, randomBytes, sign, type KeyObject } from 'node:crypto';
+import { createHash, createPrivateKey, generateKeyPairSync, randomBytes, sign, type KeyObject } from 'node:crypto';
 import { isoCBOR } from '@simplewebauthn/server/helpers';
 
 /**
@@ -7,6 +7,17 @@ import { isoCBOR } from '@simplewebauthn/server/helpers';
  * Nothing in the server is mocked: its verifier checks these like a browser's. The signature
  * counter can be set by the test (to present a counter that goes backwards).
  */
+/** What a benchmark's driver process needs to answer with a passkey another process registered. */
+export interface SoftAuthenticatorState {
+  origin: string;
+  rpId: string;
+  credentialId: string;
+  privateKeyPem: string;
+  publicJwk: { x: string; y: string };
+  counter: number;
+  userHandle: string | null;
+}
+
 export class SoftAuthenticator {
   readonly credentialId = randomBytes(32);
   private readonly privateKey: KeyObject;
@@ -28,6 +39,31 @@ export class SoftAuthenticator {
 
   get id(): string {
     return this.credentialId.toString('base64url');
+  }
+
+  /** The key and counter, to hand to another process (bench/support/login-driver.ts). */
+  state(): SoftAuthenticatorState {
+    return {
+      origin: this.origin,
+      rpId: this.rpId,
+      credentialId: this.id,
+      privateKeyPem: this.privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(),
+      publicJwk: this.publicJwk,
+      counter: this.counter,
+      userHandle: this.userHandle?.toString('base64url') ?? null,
+    };
+  }
+
+  static restore(s: SoftAuthenticatorState): SoftAuthenticator {
+    const a = new SoftAuthenticator(s.origin, s.rpId);
+    Object.assign(a, {
+      credentialId: Buffer.from(s.credentialId, 'base64url'),
+      privateKey: createPrivateKey(s.privateKeyPem),
+      publicJwk: s.publicJwk,
+      counter: s.counter,
+      userHandle: s.userHandle ? Buffer.from(s.userHandle, 'base64url') : null,
+    });
+    return a;
   }
 
   private authData(attested: boolean): Buffer {

@@ -5,7 +5,7 @@ import type { AppState } from '../context.js';
 
 /** What this middleware needs of the throttle (src/auth/client-auth-throttle.ts). */
 export interface ClientAuthGuard<A = unknown> {
-  admit(a: { clientId: string | null; ip: string; endpoint: string }): Promise<{ allowed: true; admission: A } | { allowed: false; retryAfterSeconds: number }>;
+  admit(a: { clientId: string | null; secret?: string | null; ip: string; endpoint: string }): Promise<{ allowed: true; admission: A } | { allowed: false; retryAfterSeconds: number }>;
   settle(admission: A, a: { clientId: string | null; ip: string; endpoint: string }, failure: { reason: string } | null): Promise<void>;
   abandoned(admission: A): Promise<void>;
 }
@@ -17,16 +17,23 @@ const CLIENT_AUTH_PATHS = new Set(['/oidc/token', '/oidc/token/introspection', '
 const BODY_LIMIT = 56 * 1024;
 
 /** RFC 6749 §2.3.1: client_secret_basic carries form-encoded id and secret. */
-function basicClientId(authorization: string): string | null {
+function basicCredentials(authorization: string): { clientId: string; secret: string | null } | null {
   const m = /^basic\s+([A-Za-z0-9+/=._~-]+)\s*$/i.exec(authorization);
   if (!m) return null;
   const decoded = Buffer.from(m[1], 'base64').toString('utf8');
   const colon = decoded.indexOf(':');
   if (colon < 1) return null;
+  const form = (v: string) => decodeURIComponent(v.replace(/\+/g, ' '));
+  let clientId: string;
   try {
-    return decodeURIComponent(decoded.slice(0, colon).replace(/\+/g, ' '));
+    clientId = form(decoded.slice(0, colon));
   } catch {
     return null;
+  }
+  try {
+    return { clientId, secret: form(decoded.slice(colon + 1)) };
+  } catch {
+    return { clientId, secret: null };
   }
 }
 
@@ -35,10 +42,11 @@ function basicClientId(authorization: string): string | null {
  * The body is read here (within the provider's own cap) and handed on as a stream that yields the
  * same bytes, so the provider parses exactly what was counted.
  */
-async function bodyClientId(ctx: Parameters<Middleware<AppState>>[0]): Promise<string | null> {
-  if (!ctx.is('application/x-www-form-urlencoded')) return null;
+async function bodyCredentials(ctx: Parameters<Middleware<AppState>>[0]): Promise<{ clientId: string | null; secret: string | null }> {
+  const none = { clientId: null, secret: null };
+  if (!ctx.is('application/x-www-form-urlencoded')) return none;
   const declared = ctx.request.length;
-  if (declared !== undefined && declared > BODY_LIMIT) return null; // the provider refuses it
+  if (declared !== undefined && declared > BODY_LIMIT) return none; // the provider refuses it
   const chunks: Buffer[] = [];
   let received = 0;
   for await (const chunk of ctx.req.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
@@ -57,7 +65,8 @@ async function bodyClientId(ctx: Parameters<Middleware<AppState>>[0]): Promise<s
       },
     },
   }) as typeof original;
-  return new URLSearchParams(body.toString('utf8')).get('client_id');
+  const form = new URLSearchParams(body.toString('utf8'));
+  return { clientId: form.get('client_id'), secret: form.get('client_secret') };
 }
 
 /**
@@ -69,7 +78,8 @@ async function bodyClientId(ctx: Parameters<Middleware<AppState>>[0]): Promise<s
 export function clientAuthThrottle<A>(guard: ClientAuthGuard<A>): Middleware<AppState> {
   return async function clientAuthThrottle(ctx, next) {
     if (ctx.method !== 'POST' || !CLIENT_AUTH_PATHS.has(ctx.path)) return next();
-    const attempt = { clientId: basicClientId(ctx.get('authorization')) ?? (await bodyClientId(ctx)), ip: ctx.ip, endpoint: ctx.path };
+    const credentials = basicCredentials(ctx.get('authorization')) ?? (await bodyCredentials(ctx));
+    const attempt = { ...credentials, ip: ctx.ip, endpoint: ctx.path };
     let admitted: Awaited<ReturnType<ClientAuthGuard<A>['admit']>>;
     try {
       admitted = await guard.admit(attempt);

@@ -1,0 +1,36 @@
+/** Starts bench/support/bare-provider.ts (the token rows' reference) as its own process. */
+import { spawn } from 'node:child_process';
+import { repoRoot } from './bench-kit.js';
+
+export interface BareReady {
+  url: string;
+  pid: number;
+  issuer: string;
+  machine: { clientId: string; secret: string };
+  portal: { clientId: string; secret: string; redirectUri: string };
+}
+
+export function startBareProvider(): Promise<{ ready: BareReady; stop(): Promise<void> }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/support/bare-provider.ts'], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const orphanGuard = () => child.kill('SIGTERM');
+  process.on('exit', orphanGuard);
+  void exited.then(() => process.off('exit', orphanGuard));
+  child.stderr.on('data', (c: Buffer) => (out = (out + c.toString()).slice(-5000)));
+  return new Promise((resolve, reject) => {
+    child.stdout.on('data', (c: Buffer) => {
+      out += c.toString();
+      const m = /^BARE-READY (.*)\n/m.exec(out);
+      if (!m) return;
+      resolve({
+        ready: JSON.parse(m[1]) as BareReady,
+        async stop() {
+          if (child.exitCode === null) child.kill('SIGTERM');
+          await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
+        },
+      });
+    });
+    void exited.then((code) => reject(new Error(`the bare provider exited with ${code}:\n${out}`)));
+  });
+}

@@ -1,0 +1,75 @@
+/**
+ * The login rows of bench/service.ts, driven by bench/support/login-driver.ts in a process of its
+ * own: password logins against the scrypt bound (hashes/s of the service's own parameters, at
+ * the service's hash concurrency, measured on this machine in the same run), and passkey logins
+ * against the same flow through the bare provider with its trivial login step.
+ */
+import { spawn } from 'node:child_process';
+import { randomBytes, scrypt } from 'node:crypto';
+import { PASSWORD_PARAMS } from '../../src/accounts/password.js';
+import type { BareReady } from './bare-process.js';
+import { repoRoot, round, type LoadResult, type ServiceReady } from './bench-kit.js';
+import type { LoginJob } from './login-driver.js';
+
+export function runLoginDriver(job: LoginJob): Promise<LoadResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'bench/support/login-driver.ts'], { cwd: repoRoot, stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (out = (out + c.toString()).slice(-5000)));
+    child.on('exit', (code) => {
+      const m = /LOGIN-RESULT (.*)\n/.exec(out);
+      if (m) resolve(JSON.parse(m[1]) as LoadResult);
+      else reject(new Error(`the login driver exited with ${code}:\n${out.slice(-3000)}`));
+    });
+    child.stdin.end(JSON.stringify(job));
+  });
+}
+
+/**
+ * scrypt hashes per second with the service's parameters (src/accounts/password.ts), `concurrency`
+ * at a time on libuv's pool as the service runs them (LOGIN_HASH_CONCURRENCY, default 2).
+ */
+export async function scryptBound(concurrency: number, seconds: number): Promise<number> {
+  const { N, r, p, keylen, maxmem } = PASSWORD_PARAMS;
+  const end = Date.now() + seconds * 1000;
+  const started = performance.now();
+  let n = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (Date.now() < end) {
+        await new Promise<void>((resolve, reject) => scrypt('Mật-khẩu-đo-hiệu-năng', randomBytes(16), keylen, { N, r, p, maxmem }, (err) => (err ? reject(err) : resolve())));
+        n++;
+      }
+    }),
+  );
+  return n / ((performance.now() - started) / 1000);
+}
+
+export interface LoginRow {
+  login: string;
+  ours: LoadResult;
+  reference: { name: string; perSecond: number; load?: LoadResult };
+  ratio: number;
+  aim: number;
+}
+
+export async function loginRows(ready: ServiceReady, bare: BareReady, seconds: number, hashConcurrency: number, log: (line: string) => void): Promise<LoginRow[]> {
+  const accounts = ready.accounts ?? [];
+  if (accounts.length < 8) throw new Error('the login rows need BENCH_ACCOUNTS ≥ 8 in the service process');
+  const ours = { issuer: `${ready.url}/oidc`, client: ready.portal, accounts: accounts.map(({ login, password }) => ({ login, password })), passkeys: [] };
+  const rows: LoginRow[] = [];
+  // Password: one flow more in flight than the hash queue runs at once (the rest of a flow overlaps
+  // the hashes; more would wait in the queue and, on a loaded machine, be shed with 429).
+  const bound = await scryptBound(hashConcurrency, Math.min(seconds, 5));
+  const password = await runLoginDriver({ kind: 'password', ...ours, concurrency: hashConcurrency + 1, seconds });
+  rows.push({ login: 'authorization-code login with password (PKCE)', ours: password, reference: { name: `scrypt N=2^15 r=8 p=3, ${hashConcurrency} at a time`, perSecond: round(bound, 1) }, ratio: round(password.perSecond / bound), aim: 0.9 });
+  // Passkey: the same driver against both, 8 flows in flight, one authenticator per flow at a time.
+  const bareLoad = await runLoginDriver({ kind: 'bare', issuer: bare.issuer, client: bare.portal, accounts: [], passkeys: [], concurrency: 8, seconds });
+  const passkey = await runLoginDriver({ kind: 'passkey', ...ours, passkeys: accounts.map((a) => a.passkey), concurrency: 8, seconds });
+  rows.push({ login: 'authorization-code login with a passkey (PKCE)', ours: passkey, reference: { name: 'bare oidc-provider, same flow, trivial login step', perSecond: bareLoad.perSecond, load: bareLoad }, ratio: round(passkey.perSecond / bareLoad.perSecond), aim: 0.5 });
+  for (const r of rows) log(`  ${r.login.padEnd(58)} ours ${r.ours.perSecond}/s p50 ${r.ours.p50ms} ms, errors ${r.ours.errors} | ${r.reference.name}: ${r.reference.perSecond}/s | ratio ${r.ratio} (aim ≥ ${r.aim})`);
+  for (const r of rows) if (r.ours.errors) log(`    first errors: ${r.ours.errorSamples.join(' | ')}`);
+  if (bareLoad.errors) log(`    bare errors: ${bareLoad.errorSamples.join(' | ')}`);
+  return rows;
+}

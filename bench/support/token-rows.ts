@@ -1,0 +1,128 @@
+/**
+ * The token endpoint rows of bench/service.ts: client credentials over keep-alive connections
+ * (wrk) and with one TCP connection per request (ab without -k), and refresh grants with rotation
+ * (wrk, each answer's refresh token used by the next request), each against the bare
+ * oidc-provider (bench/support/bare-provider.ts) driven the same way in the same run.
+ */
+import * as client from 'openid-client';
+import { Browser, codeLogin } from '../../test/support/oidc-rp.js';
+import type { BareReady } from './bare-process.js';
+import type { ServiceReady } from './bench-kit.js';
+import { round } from './bench-kit.js';
+import { abPost, wrkPost, type NativeLoad, type PostSpec } from './load-generators.js';
+
+export const basic = (id: string, secret: string) => `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`;
+
+const FORM = 'application/x-www-form-urlencoded';
+export const CC_BODY = 'grant_type=client_credentials&scope=certs%3Aread%20signatures%3Avalidate';
+
+export interface TokenRow {
+  grant: string;
+  generator: string;
+  ours: NativeLoad;
+  bare: NativeLoad;
+  ratio: number;
+  aim: number;
+}
+
+const ccSpec = (base: string, c: { clientId: string; secret: string }): PostSpec => ({
+  url: `${base}/oidc/token`,
+  headers: { authorization: basic(c.clientId, c.secret), 'content-type': FORM },
+  body: CC_BODY,
+});
+
+/** A spot check before the load: the grant answers with a JWT access token (three parts). */
+async function checkCc(spec: PostSpec): Promise<void> {
+  const res = await fetch(spec.url, { method: 'POST', headers: spec.headers, body: spec.body });
+  const body = (await res.json()) as { access_token?: string };
+  if (res.status !== 200 || body.access_token?.split('.').length !== 3) throw new Error(`client credentials at ${spec.url}: ${res.status} ${JSON.stringify(body)}`);
+}
+
+/** Refresh tokens of the bare provider: code + PKCE through its trivial login step. */
+async function bareRefreshTokens(bare: BareReady, count: number): Promise<string[]> {
+  const config = await client.discovery(new URL(bare.issuer), bare.portal.clientId, {}, client.ClientSecretBasic(bare.portal.secret), { execute: [client.allowInsecureRequests] });
+  const tokens: string[] = [];
+  for (let i = 0; i < count; i++) tokens.push((await bareCodeFlow(config, bare.portal.redirectUri, i)).refresh_token!);
+  return tokens;
+}
+
+/** One whole code + PKCE flow at the bare provider (its login step finishes at once). */
+export async function bareCodeFlow(config: client.Configuration, redirectUri: string, account: number, offline = true): Promise<client.TokenEndpointResponse> {
+  const verifier = client.randomPKCECodeVerifier();
+  const state = client.randomState();
+  const nonce = client.randomNonce();
+  const url = client.buildAuthorizationUrl(config, {
+    redirect_uri: redirectUri,
+    // As the service's rows: a refresh token (offline_access, consent) for the refresh pool; the
+    // passkey row's flow asks for `openid profile` only.
+    ...(offline ? { scope: 'openid profile email offline_access', prompt: 'consent' } : { scope: 'openid profile' }),
+    login_hint: String(account),
+    code_challenge: await client.calculatePKCECodeChallenge(verifier),
+    code_challenge_method: 'S256',
+    state,
+    nonce,
+  });
+  const { stoppedAt } = await new Browser().follow(url, redirectUri);
+  if (!stoppedAt) throw new Error('the bare provider did not redirect back');
+  const tokens = await client.authorizationCodeGrant(config, stoppedAt, { pkceCodeVerifier: verifier, expectedState: state, expectedNonce: nonce, idTokenExpected: true });
+  if (offline && !tokens.refresh_token) throw new Error('the bare provider issued no refresh token');
+  return tokens;
+}
+
+/**
+ * The reference and the service in turns (reference first), `rounds` times, each turn `seconds`
+ * long: a burst of other work on the shared machine falls on both alike. Rates are totals over
+ * the turns; latencies the median of the turns'.
+ */
+async function paired(rounds: number, reference: () => Promise<NativeLoad>, ours: () => Promise<NativeLoad>): Promise<{ ours: NativeLoad; bare: NativeLoad }> {
+  const refs: NativeLoad[] = [];
+  const mine: NativeLoad[] = [];
+  for (let i = 0; i < rounds; i++) {
+    refs.push(await reference());
+    mine.push(await ours());
+  }
+  return { ours: combine(mine), bare: combine(refs) };
+}
+
+function combine(loads: NativeLoad[]): NativeLoad {
+  const mid = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
+  const requests = loads.reduce((a, l) => a + l.requests, 0);
+  const seconds = loads.reduce((a, l) => a + l.seconds, 0);
+  return { ...loads[0], requests, errors: loads.reduce((a, l) => a + l.errors, 0), seconds: round(seconds), perSecond: round(requests / seconds, 1), p50ms: mid(loads.map((l) => l.p50ms)), p99ms: mid(loads.map((l) => l.p99ms)) };
+}
+
+export async function tokenRows(ready: ServiceReady, bare: BareReady, seconds: number, log: (line: string) => void): Promise<TokenRow[]> {
+  const rows: TokenRow[] = [];
+  const row = (grant: string, generator: string, ours: NativeLoad, ref: NativeLoad, aim: number) => {
+    const r = { grant, generator, ours, bare: ref, ratio: round(ours.perSecond / ref.perSecond), aim };
+    rows.push(r);
+    log(`  ${`${grant} (${generator})`.padEnd(58)} ours ${ours.perSecond}/s p50 ${ours.p50ms} ms, errors ${ours.errors} | bare ${ref.perSecond}/s p50 ${ref.p50ms} ms, errors ${ref.errors} | ratio ${r.ratio} (aim ≥ ${aim})`);
+  };
+  const ours = ccSpec(ready.url, ready.machine);
+  const ref = ccSpec(bare.url, bare.machine);
+  await checkCc(ours);
+  await checkCc(ref);
+  const rounds = Number(process.env.BENCH_TOKEN_ROUNDS ?? 2);
+  const keep = { connections: 16, seconds: Math.max(2, Math.round(seconds / rounds)) };
+  const cc = await paired(rounds, () => wrkPost(ref, keep), () => wrkPost(ours, keep));
+  row('client credentials', 'wrk, 16 keep-alive connections', cc.ours, cc.bare, 0.8);
+  const fresh = { concurrency: 16, seconds: keep.seconds };
+  const ccFresh = await paired(rounds, () => abPost(ref, fresh), () => abPost(ours, fresh));
+  row('client credentials', 'ab, a new connection per request, 16 in flight', ccFresh.ours, ccFresh.bare, 0.8);
+
+  // Refresh with rotation: 16 tokens per turn and 16 more in the pool (16 connections), each
+  // answer's token reused; the pool a turn ends with is the next turn's (in-flight ones are lost).
+  const pool = 16 * (rounds + 1);
+  const portalConfig = await client.discovery(new URL(`${ready.url}/oidc`), ready.portal.clientId, {}, client.ClientSecretBasic(ready.portal.secret), { execute: [client.allowInsecureRequests] });
+  const ourTokens: string[] = [];
+  for (let i = 0; i < pool; i++) ourTokens.push((await codeLogin(portalConfig, new Browser(), ready.portal.redirectUri, ready.official, { prompt: 'consent' })).tokens.refresh_token!);
+  const bareTokens = await bareRefreshTokens(bare, pool);
+  const refreshSpec = (base: string, c: { clientId: string; secret: string }): PostSpec => ({ url: `${base}/oidc/token`, headers: { authorization: basic(c.clientId, c.secret), 'content-type': FORM }, body: 'grant_type=refresh_token' });
+  const refresh = await paired(
+    rounds,
+    () => wrkPost(refreshSpec(bare.url, bare.portal), { ...keep, rotate: { field: 'refresh_token', answer: 'refresh_token', pool: bareTokens } }),
+    () => wrkPost(refreshSpec(ready.url, ready.portal), { ...keep, rotate: { field: 'refresh_token', answer: 'refresh_token', pool: ourTokens } }),
+  );
+  row('refresh (rotating)', 'wrk, 16 keep-alive connections', refresh.ours, refresh.bare, 0.5);
+  return rows;
+}
