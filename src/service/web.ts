@@ -17,6 +17,7 @@ import { auditRouter } from '../web/api/audit-router.js';
 import { certificatesRouter } from '../web/api/certificates-router.js';
 import { apiDocsRouter } from '../web/api/api-docs-router.js';
 import { signaturesRouter } from '../web/api/signatures-router.js';
+import { verifyRouter } from '../web/verify/verify-router.js';
 import { staticRouter } from '../web/static-router.js';
 import { pkiRouter } from '../web/pki/pki-router.js';
 import { ocspRouter } from '../web/pki/ocsp-router.js';
@@ -100,6 +101,7 @@ export function buildWeb(w: Wiring, parts: Parts): Web {
     bodyPrefixLimits: [
       { prefix: '/api/v1/signatures', limitBytes: config.validation.maxBytes },
       { prefix: '/api/v1/certificates/validate', limitBytes: config.validation.maxBytes },
+      { prefix: '/verify', limitBytes: config.verify.maxBytes },
     ],
     routers: [ocspRouter({ responder }), ...(w.role === 'ocsp' ? [] : featureRouters(w, parts, strongMethods, certificateLoginDeps)), ...(w.options.extraRouters ?? [])],
   });
@@ -181,6 +183,7 @@ function featureRouters(w: Wiring, parts: Parts, strongMethods: (uid: string) =>
     pkiRouter({ certificates, now: () => clock.now() }),
     apiDocsRouter({ publicUrl: config.server.publicUrl }),
     signaturesRouter({ validator: validation.validator, verifier }),
+    verifyRouter({ validator: validation.validator, publicOrigin, secret: secrets.csrfSecret, maxBytes: config.verify.maxBytes, uploadsPerMinute: config.verify.uploadsPerMinute }),
   ];
 }
 

@@ -15,7 +15,7 @@ export interface LoginMethodLink {
  * own forms carry their real Origin while nothing leaks to other sites. The empty icon spares a
  * /favicon.ico request (a 404 the service has no route for).
  */
-function layout(lang: Language, title: string, body: Raw, switchHref?: string): string {
+export function layout(lang: Language, title: string, body: Raw, switchHref?: string): string {
   const other = lang === 'vi' ? 'en' : 'vi';
   return html`<!doctype html>
 <html lang="${lang}">
