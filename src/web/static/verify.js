@@ -43,7 +43,7 @@
         var detail = xhr.statusText;
         try {
           detail = JSON.parse(xhr.responseText).detail || detail;
-        } catch (e) {
+        } catch {
           // not a problem document: the status text stands
         }
         if (label) label.textContent = xhr.status + ': ' + detail;
