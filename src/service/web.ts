@@ -18,6 +18,7 @@ import { certificatesRouter } from '../web/api/certificates-router.js';
 import { apiDocsRouter } from '../web/api/api-docs-router.js';
 import { signaturesRouter } from '../web/api/signatures-router.js';
 import { verifyRouter } from '../web/verify/verify-router.js';
+import type { ReportSigningKey } from '../validation/report-pdf.js';
 import { staticRouter } from '../web/static-router.js';
 import { pkiRouter } from '../web/pki/pki-router.js';
 import { ocspRouter } from '../web/pki/ocsp-router.js';
@@ -183,8 +184,27 @@ function featureRouters(w: Wiring, parts: Parts, strongMethods: (uid: string) =>
     pkiRouter({ certificates, now: () => clock.now() }),
     apiDocsRouter({ publicUrl: config.server.publicUrl }),
     signaturesRouter({ validator: validation.validator, verifier }),
-    verifyRouter({ validator: validation.validator, publicOrigin, secret: secrets.csrfSecret, maxBytes: config.verify.maxBytes, uploadsPerMinute: config.verify.uploadsPerMinute }),
+    verifyRouter({
+      validator: validation.validator,
+      publicOrigin,
+      secret: secrets.csrfSecret,
+      maxBytes: config.verify.maxBytes,
+      uploadsPerMinute: config.verify.uploadsPerMinute,
+      reportSigner: () => reportSigningKey(certificates),
+      serviceName: config.server.publicUrl,
+      now: () => clock.now(),
+    }),
   ];
+}
+
+/** The newest active validation-report signer of the newest issuing CA, with its key (docs/verify.md). */
+async function reportSigningKey(certificates: Certificates['certificates']): Promise<ReportSigningKey | null> {
+  const issuers = await certificates.ca.issuers();
+  const signer = issuers.filter((i) => i.role === 'report-signer' && i.status === 'active' && i.certificate && i.keyUri).at(-1);
+  const parent = signer && issuers.find((i) => i.id === signer.parentId && i.certificate);
+  if (!signer || !parent) return null;
+  const key = await certificates.ca.key(signer.keyUri!);
+  return { privateKey: key.privateKey, crypto: key.crypto, certificates: [new Uint8Array(signer.certificate!), new Uint8Array(parent.certificate!)] };
 }
 
 /** The latest registrations and deletions of an account's login credentials, for its page. */

@@ -10,8 +10,8 @@
     var bar = box && box.querySelector('progress');
     var label = box && box.querySelector('span');
     form.addEventListener('submit', function (event) {
-      // The JSON report is a download: leave it to the browser.
-      if (event.submitter && event.submitter.value === 'json') return;
+      // The JSON and PDF reports are downloads: leave them to the browser.
+      if (event.submitter && event.submitter.value !== 'html') return;
       event.preventDefault();
       var data = new FormData(form);
       data.set('format', 'html');

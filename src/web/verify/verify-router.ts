@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import Router from '@koa/router';
 import { AppError, asAppError } from '../../errors/app-error.js';
 import type { SignatureInput, SignatureValidator } from '../../validation/signature-validator.js';
@@ -12,6 +13,8 @@ import { UploadRateLimit } from './upload-rate-limit.js';
 import { publicReport } from './public-report.js';
 import { verifyPage, type VerifyOutcome } from './verify-views.js';
 import { pt } from './verify-messages.js';
+import { reportLines } from './report-lines.js';
+import { signedReportPdf, type ReportSigningKey } from '../../validation/report-pdf.js';
 
 export interface VerifyRouterDeps {
   /** The validation service the API's /api/v1/signatures/validate calls: one entry for both. */
@@ -20,6 +23,11 @@ export interface VerifyRouterDeps {
   secret: Buffer;
   maxBytes: number;
   uploadsPerMinute: number;
+  /** The CA's validation-report signer (docs/verify.md); null while there is none. */
+  reportSigner(): Promise<ReportSigningKey | null>;
+  /** The service's name on the signed report (PUBLIC_URL). */
+  serviceName: string;
+  now(): Date;
 }
 
 /**
@@ -39,7 +47,7 @@ const XML_SUPPORTED = (SignatureValidationReportSchema.shape.documentType.option
 interface Upload {
   file: { bytes: Uint8Array; name: string } | null;
   document: Uint8Array | undefined;
-  format: 'html' | 'json';
+  format: 'html' | 'json' | 'pdf';
 }
 
 async function readUpload(ctx: AppContext, maxBytes: number): Promise<Upload> {
@@ -49,7 +57,7 @@ async function readUpload(ctx: AppContext, maxBytes: number): Promise<Upload> {
   if (unknown.length) throw new AppError('validationFailed', `unknown form part(s): ${unknown.join(', ')}`);
   if ((files.get('file')?.length ?? 0) > 1 || (files.get('document')?.length ?? 0) > 1) throw new AppError('validationFailed', 'give one file and at most one document');
   const format = fields.get('format') ?? 'html';
-  if (format !== 'html' && format !== 'json') throw new AppError('validationFailed', 'format: html or json');
+  if (format !== 'html' && format !== 'json' && format !== 'pdf') throw new AppError('validationFailed', 'format: html, json or pdf');
   const file = files.get('file')?.[0];
   const document = files.get('document')?.[0];
   // An empty file input still sends a part with no bytes.
@@ -100,18 +108,27 @@ export function verifyRouter(deps: VerifyRouterDeps): Router<AppState> {
     }
     const upload = await readUpload(ctx, deps.maxBytes);
     if (!upload.file) {
-      if (upload.format === 'json') throw new AppError('validationFailed', 'file: choose a file');
+      if (upload.format !== 'html') throw new AppError('validationFailed', 'file: choose a file');
       sendPage(ctx, 400, verifyPage(lang, { kind: 'error', message: pt(lang, 'verify.missingFile'), fileName: null }));
       return;
     }
     const outcome = await check(deps, upload, lang);
-    if (upload.format === 'json') {
+    if (upload.format !== 'html') {
       if (outcome.kind === 'error') throw new AppError('badSignatureInput', outcome.message);
       if (outcome.kind === 'unsupported') throw new AppError('unsupportedMediaType', outcome.message);
       ctx.set('Cache-Control', 'no-store');
-      ctx.set('Content-Disposition', 'attachment; filename="validation-report.json"');
-      ctx.type = 'application/json';
-      ctx.body = outcome.report;
+      if (upload.format === 'json') {
+        ctx.set('Content-Disposition', 'attachment; filename="validation-report.json"');
+        ctx.type = 'application/json';
+        ctx.body = outcome.report;
+        return;
+      }
+      const key = await deps.reportSigner();
+      if (!key) throw new AppError('unavailable', 'the service has no validation-report signer yet', { retryAfter: 60 });
+      const sha = createHash('sha256').update(upload.file.bytes).digest('hex');
+      ctx.set('Content-Disposition', 'attachment; filename="validation-report.pdf"');
+      ctx.type = 'application/pdf';
+      ctx.body = await signedReportPdf(pt(lang, 'report.title'), reportLines(lang, outcome.report, sha, deps.serviceName), deps.now(), key);
       return;
     }
     sendPage(ctx, outcome.kind === 'error' ? 400 : 200, verifyPage(lang, outcome));

@@ -26,6 +26,7 @@ function uploadForm(lang: Language): Raw {
   <div class="actions">
     <button type="submit" name="format" value="html">${pt(lang, 'verify.submit')}</button>
     <button type="submit" name="format" value="json" class="secondary">${pt(lang, 'verify.downloadJson')}</button>
+    <button type="submit" name="format" value="pdf" class="secondary">${pt(lang, 'verify.downloadPdf')}</button>
   </div>
   <p id="verify-progress" class="progress" role="status" aria-live="polite" hidden><progress max="100" value="0" aria-label="${pt(lang, 'verify.progress')}"></progress> <span>${pt(lang, 'verify.progress')}</span></p>
 </form>`;
