@@ -18,6 +18,7 @@ import { certificatesRouter } from '../web/api/certificates-router.js';
 import { apiDocsRouter } from '../web/api/api-docs-router.js';
 import { signaturesRouter } from '../web/api/signatures-router.js';
 import { verifyRouter } from '../web/verify/verify-router.js';
+import { certificatePagesRouter } from '../web/verify/certificate-pages.js';
 import type { ReportSigningKey } from '../validation/report-pdf.js';
 import { staticRouter } from '../web/static-router.js';
 import { pkiRouter } from '../web/pki/pki-router.js';
@@ -194,6 +195,7 @@ function featureRouters(w: Wiring, parts: Parts, strongMethods: (uid: string) =>
       serviceName: config.server.publicUrl,
       now: () => clock.now(),
     }),
+    certificatePagesRouter({ certificates, now: () => clock.now() }),
   ];
 }
 

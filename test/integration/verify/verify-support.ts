@@ -64,7 +64,7 @@ export async function tableScan(t: TestService, marker: string): Promise<{ count
 }
 
 /** A multipart upload to /verify from an address (TRUST_PROXY=1 in these tests). */
-export async function upload(t: TestService, file: Buffer, o: { format?: 'html' | 'json'; address?: string; name?: string; lang?: 'vi' | 'en'; document?: Buffer } = {}): Promise<Response> {
+export async function upload(t: TestService, file: Buffer, o: { format?: 'html' | 'json' | 'pdf'; address?: string; name?: string; lang?: 'vi' | 'en'; document?: Buffer } = {}): Promise<Response> {
   const form = new FormData();
   form.append('file', new Blob([new Uint8Array(file)]), o.name ?? 'doc.pdf');
   if (o.document) form.append('document', new Blob([new Uint8Array(o.document)]), 'original.bin');
