@@ -15,6 +15,7 @@ import * as addIssuersAnnouncedAt from './20261203140100_add_issuers_announced_a
 import * as createAuditCheckpoints from './20261203150000_create_audit_checkpoints.js';
 import * as addTrustTimestamping from './20261203160000_add_trust_timestamping.js';
 import * as createBlockedKeys from './20261203130000_create_blocked_keys.js';
+import * as createRegisteredDocuments from './20261204020000_create_registered_documents.js';
 
 /**
  * Migrations are listed here, not discovered on disk, so the same list runs under tsx, jest and
@@ -43,6 +44,7 @@ export const migrations: readonly Migration[] = [
   { name: '20261203150000_create_audit_checkpoints', ...createAuditCheckpoints },
   { name: '20261203160000_add_trust_timestamping', ...addTrustTimestamping },
   { name: '20261203130000_create_blocked_keys', ...createBlockedKeys },
+  { name: '20261204020000_create_registered_documents', ...createRegisteredDocuments },
 ];
 
 export const migrationSource: Knex.MigrationSource<Migration> = {

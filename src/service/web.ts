@@ -20,6 +20,8 @@ import { signaturesRouter } from '../web/api/signatures-router.js';
 import { verifyRouter } from '../web/verify/verify-router.js';
 import { certificatePagesRouter } from '../web/verify/certificate-pages.js';
 import type { ReportSigningKey } from '../validation/report-pdf.js';
+import type { DocumentRegistry } from '../documents/document-registry.js';
+import { documentsRouter } from '../web/api/documents-router.js';
 import { staticRouter } from '../web/static-router.js';
 import { pkiRouter } from '../web/pki/pki-router.js';
 import { ocspRouter } from '../web/pki/ocsp-router.js';
@@ -46,6 +48,7 @@ interface Parts {
   identity: Identity;
   pki: Certificates;
   validation: Validation;
+  documents: DocumentRegistry;
   certificateLogin: CertificateLoginService;
   federation: ReturnType<typeof federationRouter>;
   isShuttingDown(): boolean;
@@ -104,6 +107,7 @@ export function buildWeb(w: Wiring, parts: Parts): Web {
       { prefix: '/api/v1/signatures', limitBytes: config.validation.maxBytes },
       { prefix: '/api/v1/certificates/validate', limitBytes: config.validation.maxBytes },
       { prefix: '/verify', limitBytes: config.verify.maxBytes },
+      { prefix: '/api/v1/documents', limitBytes: config.validation.maxBytes },
     ],
     routers: [ocspRouter({ responder }), ...(w.role === 'ocsp' ? [] : featureRouters(w, parts, strongMethods, certificateLoginDeps)), ...(w.options.extraRouters ?? [])],
   });
@@ -191,11 +195,13 @@ function featureRouters(w: Wiring, parts: Parts, strongMethods: (uid: string) =>
       secret: secrets.csrfSecret,
       maxBytes: config.verify.maxBytes,
       uploadsPerMinute: config.verify.uploadsPerMinute,
+      documents: parts.documents,
       reportSigner: () => reportSigningKey(certificates),
       serviceName: config.server.publicUrl,
       now: () => clock.now(),
     }),
     certificatePagesRouter({ certificates, now: () => clock.now() }),
+    documentsRouter({ documents: parts.documents, verifier }),
   ];
 }
 

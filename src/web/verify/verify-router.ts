@@ -12,6 +12,8 @@ import type { AppContext, AppState } from '../context.js';
 import { UploadRateLimit } from './upload-rate-limit.js';
 import { publicReport } from './public-report.js';
 import { verifyPage, type VerifyOutcome } from './verify-views.js';
+import { documentPage } from './document-views.js';
+import type { DocumentRegistry } from '../../documents/document-registry.js';
 import { pt } from './verify-messages.js';
 import { reportLines } from './report-lines.js';
 import { signedReportPdf, type ReportSigningKey } from '../../validation/report-pdf.js';
@@ -23,6 +25,8 @@ export interface VerifyRouterDeps {
   secret: Buffer;
   maxBytes: number;
   uploadsPerMinute: number;
+  /** QR verification: registered documents (`/verify/{id}`). */
+  documents: Pick<DocumentRegistry, 'find' | 'compare' | 'qrSvg'>;
   /** The CA's validation-report signer (docs/verify.md); null while there is none. */
   reportSigner(): Promise<ReportSigningKey | null>;
   /** The service's name on the signed report (PUBLIC_URL). */
@@ -79,6 +83,14 @@ async function check(deps: VerifyRouterDeps, upload: Upload, lang: 'vi' | 'en'):
   }
 }
 
+/** Counts an upload against the client's address (TRUST_PROXY-aware `ctx.ip`): 429 with Retry-After past the rate. */
+function takeUpload(ctx: AppContext, limit: UploadRateLimit): void {
+  const decision = limit.take(ctx.ip);
+  if (decision.allowed) return;
+  ctx.set('Retry-After', String(decision.retryAfterSeconds));
+  throw new AppError('rateLimited', `too many uploads from this address; retry after ${decision.retryAfterSeconds} s`, { retryAfter: decision.retryAfterSeconds });
+}
+
 /**
  * The public trust portal's upload page (docs/verify.md): no login, uploads read into memory
  * under VERIFY_MAX_BYTES, counted per client address, validated by the API's own validator and
@@ -101,11 +113,7 @@ export function verifyRouter(deps: VerifyRouterDeps): Router<AppState> {
   router.post('/verify', async (ctx) => {
     const lang = pickLanguage(ctx);
     guard.checkOrigin(ctx);
-    const decision = limit.take(ctx.ip);
-    if (!decision.allowed) {
-      ctx.set('Retry-After', String(decision.retryAfterSeconds));
-      throw new AppError('rateLimited', `too many uploads from this address; retry after ${decision.retryAfterSeconds} s`, { retryAfter: decision.retryAfterSeconds });
-    }
+    takeUpload(ctx, limit);
     const upload = await readUpload(ctx, deps.maxBytes);
     if (!upload.file) {
       if (upload.format !== 'html') throw new AppError('validationFailed', 'file: choose a file');
@@ -132,6 +140,34 @@ export function verifyRouter(deps: VerifyRouterDeps): Router<AppState> {
       return;
     }
     sendPage(ctx, outcome.kind === 'error' ? 400 : 200, verifyPage(lang, outcome));
+  });
+
+  // QR verification (docs/verify.md): what was registered, and the holder's file compared with it.
+  router.get('/verify/:id', async (ctx) => {
+    const doc = await deps.documents.find(ctx.params.id);
+    sendPage(ctx, doc ? 200 : 404, documentPage(pickLanguage(ctx), ctx.params.id, doc));
+  });
+
+  router.get('/verify/:id/qr.svg', async (ctx) => {
+    const doc = await deps.documents.find(ctx.params.id);
+    if (!doc) throw new AppError('notFound', 'no document registered under this id');
+    ctx.type = 'image/svg+xml';
+    ctx.set('Cache-Control', 'public, max-age=86400');
+    ctx.body = await deps.documents.qrSvg(doc.id);
+  });
+
+  router.post('/verify/:id', async (ctx) => {
+    const lang = pickLanguage(ctx);
+    guard.checkOrigin(ctx);
+    takeUpload(ctx, limit);
+    const upload = await readUpload(ctx, deps.maxBytes);
+    const doc = await deps.documents.find(ctx.params.id);
+    if (!doc) {
+      sendPage(ctx, 404, documentPage(lang, ctx.params.id, null));
+      return;
+    }
+    if (!upload.file) throw new AppError('validationFailed', 'file: choose a file');
+    sendPage(ctx, 200, documentPage(lang, doc.id, doc, deps.documents.compare(doc, upload.file.bytes)));
   });
 
   return router;
