@@ -1,7 +1,8 @@
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TestService } from '../../support/test-app.js';
-import { tmp } from '../../support/ca-helpers.js';
+import { hasProgram } from '../../support/system-tools.js';
+import { run, tmp } from '../../support/ca-helpers.js';
 import { cadesPdf, issueSigner, minimalPdf, type Signer } from '../validation/validation-support.js';
 import { appendUpdate } from '../validation/proof-support.js';
 
@@ -10,6 +11,8 @@ export interface PortalFixtures {
   changed: Buffer;
   revoked: Buffer;
   forged: Buffer;
+  /** An e-invoice signed by alice with xmlsec1 (null without xmlsec1). */
+  invoice: Buffer | null;
   alice: Signer;
 }
 
@@ -24,7 +27,8 @@ export async function portalFixtures(t: TestService, marker: string): Promise<Po
   await t.service.certificates.ca.changeStatus({ actor: 'test:officer', serial: carol.serial, issuerId: carol.issuerId, action: 'revoke', reason: 'keyCompromise' });
   const forged = Buffer.from(valid);
   forged[forged.indexOf('Quyet dinh')] = 'K'.charCodeAt(0);
-  return { valid, changed, revoked, forged, alice };
+  const invoice = hasProgram('xmlsec1') ? signedInvoice(alice, marker) : null;
+  return { valid, changed, revoked, forged, invoice, alice };
 }
 
 /** Every file under `dir` with its size and modification time. */
@@ -70,4 +74,26 @@ export async function upload(t: TestService, file: Buffer, o: { format?: 'html' 
   if (o.document) form.append('document', new Blob([new Uint8Array(o.document)]), 'original.bin');
   form.append('format', o.format ?? 'html');
   return fetch(`${t.url}/verify?lang=${o.lang ?? 'en'}`, { method: 'POST', body: form, headers: { 'x-forwarded-for': o.address ?? '198.51.100.1' } });
+}
+
+/**
+ * An e-invoice (root HDon, data DLHDon with the Id the seller's signature references, the
+ * signature under DSCKS/NBan), signed by `signer` with xmlsec1: enveloped XMLDSig, RSA-SHA256.
+ */
+export function signedInvoice(signer: Signer, marker: string): Buffer {
+  const dir = tmp('tinnhiem-invoice-');
+  const template = `<?xml version="1.0" encoding="UTF-8"?>
+<HDon><DLHDon Id="DLHDon-1"><TTChung><THDon>HOA DON GIA TRI GIA TANG</THDon><SHDon>${marker}</SHDon></TTChung><NDHDon><TToan><TgTTTBSo>1100000</TgTTTBSo></TToan></NDHDon></DLHDon><DSCKS><NBan><Signature xmlns="http://www.w3.org/2000/09/xmldsig#"><SignedInfo><CanonicalizationMethod Algorithm="http://www.w3.org/TR/2001/REC-xml-c14n-20010315"/><SignatureMethod Algorithm="http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"/><Reference URI="#DLHDon-1"><Transforms><Transform Algorithm="http://www.w3.org/TR/2001/REC-xml-c14n-20010315"/></Transforms><DigestMethod Algorithm="http://www.w3.org/2001/04/xmlenc#sha256"/><DigestValue/></Reference></SignedInfo><SignatureValue/><KeyInfo><X509Data><X509Certificate/></X509Data></KeyInfo></Signature></NBan></DSCKS></HDon>
+`;
+  const input = join(dir, 'invoice-template.xml');
+  writeFileSync(input, template);
+  const output = join(dir, 'invoice.xml');
+  run('xmlsec1', ['--sign', '--privkey-pem', `${signer.key},${signer.cert}`, '--id-attr:Id', 'DLHDon', '--output', output, input]);
+  return readFileSync(output);
+}
+
+/** Whether this build's validator reports XML signatures (the `xml` helper's work, issue 22). */
+export async function xmlSupported(): Promise<boolean> {
+  const { SignatureValidationReportSchema } = await import('../../../src/validation/report.js');
+  return (SignatureValidationReportSchema.shape.documentType.options as readonly string[]).includes('xml');
 }
