@@ -52,6 +52,11 @@ describe('QR document registration (acceptance 3)', () => {
     expect(audit[0].actor).toBe('client:van-phong-ubnd');
   });
 
+  it('in the OpenAPI document, behind documents:register', async () => {
+    const doc = (await (await fetch(`${t.url}/api/v1/openapi.json`)).json()) as { paths: Record<string, { post?: { security?: unknown } }> };
+    expect(doc.paths['/api/v1/documents']?.post?.security).toEqual([{ bearer: ['documents:register'] }]);
+  });
+
   it('least privilege: signatures:validate alone cannot register; bad input is a 400', async () => {
     expect((await validatorOnly.call('POST', '/api/v1/documents', { title: 'x', issuer: 'y', sha256: 'a'.repeat(64) })).status).toBe(403);
     expect((await registrar.call('POST', '/api/v1/documents', { title: 'x', issuer: 'y' })).status).toBe(400);
