@@ -102,4 +102,33 @@ describeWithBrowser('/verify in Chromium (acceptance 1)', () => {
       expect(errors).toEqual([]);
     });
   }
+
+  test('QR verification and certificate pages: the outcomes in the browser, no axe finding', async () => {
+    const context = await browser.newContext({ viewport: { width: 1024, height: 900 } });
+    try {
+      const page = await context.newPage();
+      const { url } = await t.service.documents.register('test:agency', { document: f.valid, title: 'Quyết định số 9/QĐ-UBND', issuer: 'ỦY BAN NHÂN DÂN TỈNH SÓC TRĂNG', documentDate: '2026-12-02' });
+      for (const [file, outcome] of [[f.valid, 'unchanged'], [f.forged, 'mismatch']] as const) {
+        await page.goto(`${url}?lang=vi`);
+        expect(await axeViolations(page)).toEqual([]);
+        await page.setInputFiles('#file', { name: 'held.pdf', mimeType: 'application/pdf', buffer: file });
+        await page.click('form button[type="submit"]');
+        await page.waitForSelector('#result');
+        expect(await page.locator('[data-outcome]').getAttribute('data-outcome')).toBe(outcome);
+        expect(await axeViolations(page)).toEqual([]);
+      }
+      await page.goto(`${t.url}/verify/abcdefghijklmnopqrstuvwxyz?lang=en`);
+      expect(await page.locator('[data-outcome]').getAttribute('data-outcome')).toBe('not-registered');
+      expect(await axeViolations(page)).toEqual([]);
+      await page.goto(`${t.url}/certificates/${f.alice.serial}?lang=en`);
+      expect(await page.content()).not.toContain('094185000011');
+      expect(await axeViolations(page)).toEqual([]);
+      await page.goto(`${t.url}/certificates?q=${encodeURIComponent('SỞ TÀI CHÍNH')}&lang=vi`);
+      expect(await page.locator('#results').count()).toBe(1);
+      expect(await page.content()).not.toContain(`/certificates/${f.alice.serial}`);
+      expect(await axeViolations(page)).toEqual([]);
+    } finally {
+      await context.close();
+    }
+  });
 });
