@@ -96,7 +96,7 @@ export interface CertificateSearchPage {
 export interface IssuerRecord {
   /** URL-safe id: `${publicUrl}/crl/<id>.crl`, `${publicUrl}/ca/<id>.crt`. */
   id: string;
-  role: 'root' | 'issuing' | 'ocsp-signer' | 'external';
+  role: 'root' | 'issuing' | 'ocsp-signer' | 'report-signer' | 'external';
   /** KeyStore URI, e.g. `file:issuing-2025`; null for an external issuer. */
   keyUri: string | null;
   /** DER; null for an issuing CA whose CSR went to an external root and has not come back. */

@@ -17,6 +17,7 @@ import * as createAuditCheckpoints from './20261203150000_create_audit_checkpoin
 import * as addTrustTimestamping from './20261203160000_add_trust_timestamping.js';
 import * as addCertificateFoldedText from './20261204060000_add_certificate_folded_text.js';
 import * as createBlockedKeys from './20261203130000_create_blocked_keys.js';
+import * as createRegisteredDocuments from './20261204020000_create_registered_documents.js';
 
 /**
  * Migrations are listed here, not discovered on disk, so the same list runs under tsx, jest and
@@ -47,6 +48,7 @@ export const migrations: readonly Migration[] = [
   { name: '20261203130000_create_blocked_keys', ...createBlockedKeys },
   { name: '20261204060000_add_certificate_folded_text', ...addCertificateFoldedText },
   { name: '20261204080000_add_certificates_crl_entry', ...addCertificatesCrlEntry },
+  { name: '20261204020000_create_registered_documents', ...createRegisteredDocuments },
 ];
 
 export const migrationSource: Knex.MigrationSource<Migration> = {

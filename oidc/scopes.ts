@@ -17,7 +17,8 @@ export const CLAIMS_BY_SCOPE = {
 export const OIDC_SCOPES = ['openid', 'offline_access', ...Object.keys(CLAIMS_BY_SCOPE).filter((s) => s !== 'openid')];
 
 /** Least privilege on the REST API: each scope opens one family of operations. */
-export const API_SCOPES = ['certs:read', 'certs:request', 'certs:approve', 'certs:revoke', 'signatures:validate', 'admin', 'certs:read:pii'] as const;
+// documents:register: an agency's document system registers what it issues for QR verification (docs/verify.md).
+export const API_SCOPES = ['certs:read', 'certs:request', 'certs:approve', 'certs:revoke', 'signatures:validate', 'admin', 'certs:read:pii', 'documents:register'] as const;
 export type ApiScope = (typeof API_SCOPES)[number];
 
 export const ALL_SCOPES: string[] = [...OIDC_SCOPES, ...API_SCOPES];

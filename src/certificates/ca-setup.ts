@@ -141,6 +141,7 @@ export class CaSetup {
     await this.addIssuer(actor, { id: issuingId, role: 'issuing', keyUri: issuingKey.uri, certificate: Buffer.from(issuing.certificate), csr: null, signatureAlgorithm: issuingKey.algorithm, parentId: rootId, status: 'active', ...this.describe(issuing.certificate) }, 'ca.issuing.create', { keyUri: issuingKey.uri, parent: rootId });
     await this.ca.generateCrls(issuingId, ['full', 'delta'], { actor, newBase: true });
     await this.ensureOcspSigner(actor, issuingId, true);
+    await this.ensureReportSigner(actor, issuingId, true);
     return (await this.issuers.get(null, issuingId))!;
   }
 
@@ -222,6 +223,7 @@ export class CaSetup {
     });
     await this.ca.generateCrls(issuerId, ['full', 'delta'], { actor, newBase: true });
     await this.ensureOcspSigner(actor, issuerId, true);
+    await this.ensureReportSigner(actor, issuerId, true);
     return (await this.issuers.get(null, issuerId))!;
   }
 
@@ -250,4 +252,27 @@ export class CaSetup {
     await this.announce(actor, issuerId);
     return this.issuers.get(null, id);
   }
+
+  /**
+   * The validation-report signer of an issuing CA (docs/verify.md): the certificate the public
+   * /verify page signs its PDF reports with, made like the OCSP signer (its key beside the CA's),
+   * renewed when none is valid for another `renewBeforeDays`. An issuer row of role
+   * `report-signer` holds its key URI; the certificate is in the registry like any other.
+   */
+  async ensureReportSigner(actor: string, issuerId: string, force = false, renewBeforeDays = 14): Promise<IssuerRecord | null> {
+    const now = this.clock.now();
+    const signers = (await this.issuers.list(null)).filter((i) => i.role === 'report-signer' && i.parentId === issuerId && i.status === 'active');
+    const fresh = signers.find((s) => s.certificate && certificateFacts(parseCertificate(s.certificate).certificate).notAfter.getTime() - now.getTime() > renewBeforeDays * 86_400_000);
+    if (fresh && !force) return fresh;
+    const id = await this.freshId(`report-${issuerId}`);
+    const parent = await this.issuers.get(null, issuerId);
+    const store = parent?.keyUri ? this.keyStore.storeOf(parent.keyUri) : this.keyStore;
+    const key = await store.generate(parseKeySpec('ecdsa-p256'), id);
+    const issued = await this.ca.issue({ actor, request: requestForKey(key.spki, this.subject(`${this.config.ca.name} Validation Reports`)), profile: this.ca.profile(REPORT_SIGNER_PROFILE), issuerId });
+    await this.addIssuer(actor, { id, role: 'report-signer', keyUri: key.uri, certificate: Buffer.from(issued.der), csr: null, signatureAlgorithm: key.algorithm, parentId: issuerId, status: 'active', ...this.describe(issued.der) }, 'ca.report_signer.create', { serial: issued.serial, keyUri: key.uri, fingerprint: publicKeyFingerprint(key.spki) });
+    return this.issuers.get(null, id);
+  }
 }
+
+/** The profile of the service's validation-report signer (ca/profiles/validation-report-signer.json). */
+export const REPORT_SIGNER_PROFILE = 'validation-report-signer';

@@ -1,3 +1,4 @@
+import { REPORT_SIGNER_PROFILE } from './ca-setup.js';
 import { AppError } from '../errors/app-error.js';
 import type { Transaction } from '../storage/db.js';
 import type { AuditTrail, CaStorage, Clock, IssuanceLedger, RequestStore, Transactions } from '../../ca/ports.js';
@@ -65,6 +66,8 @@ export class RegistrationAuthority {
     if (profile.type !== 'end-entity') throw new AppError('policyViolation', `profile ${profile.id} is for CA certificates: use the CA commands`);
     // A delegated OCSP signer certified by the issuing CA answers for all its certificates (RFC 6960 §4.2.2.2).
     if (profile.extendedKeyUsage.includes('OCSPSigning')) throw new AppError('policyViolation', `profile ${profile.id} is for the CA's own OCSP signers: use the CA commands`);
+    // The service's own validation reports are signed in its name (docs/verify.md): never on request.
+    if (profile.id === REPORT_SIGNER_PROFILE) throw new AppError('policyViolation', `profile ${profile.id} is for the service's own report signer: made by the service itself`);
     const csr = parseCsr(input.csr);
     const named = namePolicyProblems(requestFromCsr(csr, input.holder ?? {}), profile);
     const limited = this.policy.requesterDnsSuffixes[requester];

@@ -13,6 +13,7 @@ import { registerCa } from './commands/ca-command.js';
 import { registerCert, registerCrl } from './commands/cert-command.js';
 import { registerSeed } from './commands/seed-command.js';
 import { registerTrust } from './commands/trust-command.js';
+import { registerDocument } from './commands/document-command.js';
 
 export function buildProgram(): Command {
   const program = new Command('tinnhiem')
@@ -33,6 +34,7 @@ export function buildProgram(): Command {
   registerCrl(program);
   registerSeed(program);
   registerTrust(program);
+  registerDocument(program);
   registerConfig(program);
   return program;
 }

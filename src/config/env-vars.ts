@@ -141,6 +141,8 @@ export const envVars: readonly EnvVar[] = [
     path: 'validation.fetchPrivateNetworks',
     doc: 'Allow OCSP/CRL fetches (signature validation and certificate login) to private, loopback, link-local and reserved addresses, in any spelling: for tests and development only. Off: a certificate cannot point the service at internal services (docs/validation.md).',
   },
+  { name: 'VERIFY_MAX_BYTES', path: 'verify.maxBytes', doc: 'Largest upload of the public /verify page (anonymous; processed in memory, never stored); larger gets 413.' },
+  { name: 'VERIFY_UPLOADS_PER_MINUTE', path: 'verify.uploadsPerMinute', doc: 'Uploads to /verify accepted per client address (TRUST_PROXY-aware) and minute on one node; more get 429 with Retry-After.' },
   { name: 'CA_KEY_STORE', path: 'ca.keyStore', doc: 'Where new CA and OCSP signer keys are made: `file` (encrypted PKCS#8 in DATA_DIR/keys) or `pkcs11` (an HSM token; see docs/hsm.md). Keys are always loaded by their URI.' },
   { name: 'PKCS11_MODULE', path: 'pkcs11.module', doc: 'Path of the HSM\'s PKCS#11 module, e.g. /usr/lib/softhsm/libsofthsm2.so.' },
   { name: 'PKCS11_TOKEN', path: 'pkcs11.token', doc: 'Label of the PKCS#11 token holding the CA keys (the `token=` of their pkcs11: URIs).' },

@@ -230,6 +230,13 @@ export const configSchema = z.object({
       fetchPrivateNetworks: booleanish.default(false),
     })
     .prefault({}),
+  // The public trust portal (/verify, docs/verify.md): anonymous uploads, so tighter limits.
+  verify: z
+    .object({
+      maxBytes: integer(1024, 512 * 1024 * 1024).default(10 * 1024 * 1024),
+      uploadsPerMinute: integer(1, 100_000).default(20),
+    })
+    .prefault({}),
   // Audit checkpoints (docs/audit.md): the chain's head signed outside the database.
   audit: z
     .object({

@@ -70,6 +70,12 @@ export async function buildCertificates(w: Wiring, otherFeedEntry?: (issuerId: s
         if (issuer.role === 'issuing' && issuer.status === 'active') await caSetup.ensureOcspSigner('system', issuer.id);
       }
     });
+    // The /verify page's report signer (docs/verify.md): made at start-up, renewed two weeks before it expires.
+    const reportSigners = async () => {
+      for (const issuer of await ca.issuers()) if (issuer.role === 'issuing' && issuer.status === 'active' && issuer.keyUri) await caSetup.ensureReportSigner('system', issuer.id);
+    };
+    w.jobs.every(6 * 3_600_000, 'report signer rotation failed', reportSigners);
+    await reportSigners().catch((err: unknown) => log.warn({ err }, 'no validation-report signer could be made'));
   }
 
   // The OCSP responder: pre-signed responses, re-signed before a revoke/hold/release returns.

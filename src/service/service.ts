@@ -29,6 +29,8 @@ import { buildCertificateLogin, buildIdentity, type Identity } from './identity.
 import { buildCertificates } from './certificates.js';
 import { buildValidation } from './validation.js';
 import { buildFederation, buildWeb } from './web.js';
+import { DocumentRegistry } from '../documents/document-registry.js';
+import { DocumentRepository } from '../storage/document-repository.js';
 
 /** Everything one running tinnhiem node is made of. */
 export interface Service {
@@ -58,6 +60,8 @@ export interface Service {
   readonly certificateLoginApp: Koa<AppState>;
   /** The listener's external URL, once it listens (when CERT_LOGIN_PUBLIC_URL is not set). */
   setCertificateTlsUrl(url: string): void;
+  /** QR verification of issued documents (docs/verify.md). */
+  readonly documents: DocumentRegistry;
   /** Signature validation: the trust store (`tinnhiem trust`) and the validator. */
   readonly validation: { trust: TrustStore; validator: SignatureValidator };
   /** Readiness turns 503 and responses say `Connection: close`. */
@@ -114,9 +118,10 @@ async function assemble(w: Wiring, closeAll: () => Promise<void>): Promise<Servi
     onIssuersChange: (listener) => pki.certificates.setup.onIssuersChange(listener),
     onFeedEntry: (listener) => pki.responder.onFeedEntry(listener),
   });
+  const documents = new DocumentRegistry(new DocumentRepository(w.db, w.db.knex, w.audit), w.clock, w.config.server.publicUrl);
   let shuttingDown = false;
   const isShuttingDown = () => shuttingDown;
-  const web = buildWeb(w, { identity, pki, validation, certificateLogin, federation, isShuttingDown });
+  const web = buildWeb(w, { identity, pki, validation, documents, certificateLogin, federation, isShuttingDown });
   return {
     config: w.config,
     log: w.log,
@@ -138,6 +143,7 @@ async function assemble(w: Wiring, closeAll: () => Promise<void>): Promise<Servi
     auditCheckpointer: pki.auditCheckpointer,
     certificateLogin,
     validation,
+    documents,
     beginShutdown: () => {
       shuttingDown = true;
     },

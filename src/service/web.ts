@@ -17,6 +17,11 @@ import { auditRouter } from '../web/api/audit-router.js';
 import { certificatesRouter } from '../web/api/certificates-router.js';
 import { apiDocsRouter } from '../web/api/api-docs-router.js';
 import { signaturesRouter } from '../web/api/signatures-router.js';
+import { verifyRouter } from '../web/verify/verify-router.js';
+import { certificatePagesRouter } from '../web/verify/certificate-pages.js';
+import type { ReportSigningKey } from '../validation/report-pdf.js';
+import type { DocumentRegistry } from '../documents/document-registry.js';
+import { documentsRouter } from '../web/api/documents-router.js';
 import { staticRouter } from '../web/static-router.js';
 import { pkiRouter } from '../web/pki/pki-router.js';
 import { PublishedCopies } from '../certificates/published-copies.js';
@@ -47,6 +52,7 @@ interface Parts {
   identity: Identity;
   pki: Certificates;
   validation: Validation;
+  documents: DocumentRegistry;
   certificateLogin: CertificateLoginService;
   federation: ReturnType<typeof federationRouter>;
   isShuttingDown(): boolean;
@@ -104,6 +110,8 @@ export function buildWeb(w: Wiring, parts: Parts): Web {
     bodyPrefixLimits: [
       { prefix: '/api/v1/signatures', limitBytes: config.validation.maxBytes },
       { prefix: '/api/v1/certificates/validate', limitBytes: config.validation.maxBytes },
+      { prefix: '/verify', limitBytes: config.verify.maxBytes },
+      { prefix: '/api/v1/documents', limitBytes: config.validation.maxBytes },
     ],
     routers: [ocspRouter({ responder }), ...(w.role === 'ocsp' ? [] : featureRouters(w, parts, strongMethods, certificateLoginDeps)), ...(w.options.extraRouters ?? [])],
   });
@@ -199,7 +207,30 @@ function featureRouters(w: Wiring, parts: Parts, strongMethods: (uid: string) =>
     apiDocsRouter({ publicUrl: config.server.publicUrl }),
     signaturesRouter({ validator: validation.validator, verifier }),
     ...newcomerRouters(w, certificates),
+    verifyRouter({
+      validator: validation.validator,
+      publicOrigin,
+      secret: secrets.csrfSecret,
+      maxBytes: config.verify.maxBytes,
+      uploadsPerMinute: config.verify.uploadsPerMinute,
+      documents: parts.documents,
+      reportSigner: () => reportSigningKey(certificates),
+      serviceName: config.server.publicUrl,
+      now: () => clock.now(),
+    }),
+    certificatePagesRouter({ certificates, now: () => clock.now() }),
+    documentsRouter({ documents: parts.documents, verifier }),
   ];
+}
+
+/** The newest active validation-report signer of the newest issuing CA, with its key (docs/verify.md). */
+async function reportSigningKey(certificates: Certificates['certificates']): Promise<ReportSigningKey | null> {
+  const issuers = await certificates.ca.issuers();
+  const signer = issuers.filter((i) => i.role === 'report-signer' && i.status === 'active' && i.certificate && i.keyUri).at(-1);
+  const parent = signer && issuers.find((i) => i.id === signer.parentId && i.certificate);
+  if (!signer || !parent) return null;
+  const key = await certificates.ca.key(signer.keyUri!);
+  return { privateKey: key.privateKey, crypto: key.crypto, certificates: [new Uint8Array(signer.certificate!), new Uint8Array(parent.certificate!)] };
 }
 
 /** The latest registrations and deletions of an account's login credentials, for its page. */

@@ -30,7 +30,7 @@ export interface TrustEntryPort {
 
 export interface OurIssuer {
   id: string;
-  role: 'root' | 'issuing' | 'ocsp-signer' | 'external';
+  role: 'root' | 'issuing' | 'ocsp-signer' | 'report-signer' | 'external';
   status: 'pending' | 'active' | 'retired';
   certificate: Buffer | null;
 }

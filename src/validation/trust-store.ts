@@ -131,7 +131,7 @@ export class TrustStore {
       listing.push({ sha256: cert.sha256, kind, source, subject: cert.subjectDn, notAfter: cert.facts.notAfter.toISOString(), label: null, timestamping: false, addedBy: null, addedAt: null, ...extra });
     };
     for (const issuer of await this.registry.issuers()) {
-      if (!issuer.certificate || issuer.role === 'external' || issuer.role === 'ocsp-signer' || issuer.status === 'pending') continue;
+      if (!issuer.certificate || (issuer.role !== 'root' && issuer.role !== 'issuing') || issuer.status === 'pending') continue;
       try {
         push(loadCert(issuer.certificate, `CA certificate ${issuer.id}`), issuer.role === 'root' ? 'anchor' : 'intermediate', 'our-ca', { label: issuer.id });
       } catch (err) {

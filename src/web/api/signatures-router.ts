@@ -92,7 +92,7 @@ interface Multipart {
 }
 
 /** Reads a multipart body with busboy under the route's cap; any parser error is a 400. */
-function readMultipart(ctx: AppContext, limitBytes: number): Promise<Multipart> {
+export function readMultipart(ctx: AppContext, limitBytes: number): Promise<Multipart> {
   return new Promise((resolve, reject) => {
     let busboy: Busboy.Busboy;
     try {

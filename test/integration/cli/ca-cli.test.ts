@@ -74,7 +74,7 @@ describe('CA from the command line', () => {
     const imported = json<{ status: string }>(await runCli(['ca', 'import-cert', '--issuer', created.issuerId, '--cert', join(dir, 'issuing.pem'), '--parent', join(dir, 'root.pem'), '--json'], env));
     expect(imported.status).toBe('active');
     const issuers = json<Array<{ id: string; role: string; status: string }>>(await runCli(['ca', 'show', '--json'], env));
-    expect(issuers.map((i) => `${i.role}:${i.status}`).sort()).toEqual(['issuing:active', 'ocsp-signer:active']);
+    expect(issuers.map((i) => `${i.role}:${i.status}`).sort()).toEqual(['issuing:active', 'ocsp-signer:active', 'report-signer:active']);
 
     // A request, approved by an RA officer (not the requester), exported, verified up to the external root.
     writeFileSync(join(dir, 'csr.pem'), opensslCsr());

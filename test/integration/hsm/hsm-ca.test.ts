@@ -36,8 +36,8 @@ afterAll(async () => {
 });
 
 describeSoftHsm('CA keys in a PKCS#11 token (SoftHSM2)', () => {
-  it('made the root, issuing CA and OCSP signer keys in the token, none on disk', () => {
-    expect(issuers.map((i) => i.role).sort()).toEqual(['issuing', 'ocsp-signer', 'root']);
+  it('made the root, issuing CA, OCSP signer and report signer keys in the token, none on disk', () => {
+    expect(issuers.map((i) => i.role).sort()).toEqual(['issuing', 'ocsp-signer', 'report-signer', 'root']);
     for (const issuer of issuers) expect(issuer.keyUri).toBe(`pkcs11:token=tinnhiem-ca-test;object=${issuer.id}`);
     const keyDir = join(t.database.keyDir!, 'keys');
     expect(existsSync(keyDir) ? readdirSync(keyDir) : []).toEqual([]);

@@ -41,7 +41,7 @@ describeSoftHsm('the service and a PKCS#11 token', () => {
     const init = await runCli(['ca', 'init', '--key-store', 'pkcs11', '--json'], env, 150_000);
     expect(init.code).toBe(0);
     const issuers = JSON.parse(init.stdout) as Array<{ id: string; role: string; keyUri: string }>;
-    expect(issuers.map((i) => i.role).sort()).toEqual(['issuing', 'ocsp-signer', 'root']);
+    expect(issuers.map((i) => i.role).sort()).toEqual(['issuing', 'ocsp-signer', 'report-signer', 'root']);
     for (const issuer of issuers) expect(issuer.keyUri).toBe(`pkcs11:token=tinnhiem-startup;object=${issuer.id}`);
     const show = await runCli(['ca', 'show', '--json'], env, 150_000);
     expect(show.code).toBe(0);

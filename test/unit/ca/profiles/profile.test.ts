@@ -7,9 +7,9 @@ import { tempDir } from '../support.js';
 const shipped = (id: string) => JSON.parse(readFileSync(join(defaultProfileDirectory, `${id}.json`), 'utf8')) as Record<string, unknown>;
 
 describe('certificate profiles', () => {
-  it('ships the six profiles of the hierarchy, valid', async () => {
+  it('ships the seven profiles of the hierarchy and the service, valid', async () => {
     const profiles = await loadProfiles();
-    expect([...profiles.keys()]).toEqual(['issuing-ca', 'ocsp-signer', 'official-signing', 'organisation-seal', 'root-ca', 'tls-server']);
+    expect([...profiles.keys()]).toEqual(['issuing-ca', 'ocsp-signer', 'official-signing', 'organisation-seal', 'root-ca', 'tls-server', 'validation-report-signer']);
     expect(getProfile(profiles, 'official-signing')).toMatchObject({
       keyUsage: ['digitalSignature', 'nonRepudiation'],
       extendedKeyUsage: ['emailProtection', 'clientAuth'],
