@@ -68,3 +68,13 @@ export async function seedDevelopmentData(service: Service): Promise<DevSeedResu
   }
   return result;
 }
+
+/** What the home page and the demo portal of a development start show and use (createService's `development`). */
+export function developmentDemo(): { password: string; officials: string[]; clients: Array<{ clientId: string; secret: string }>; portalClientId: string } {
+  return {
+    password: DEV_PASSWORD,
+    officials: DEV_OFFICIALS.map((o) => o.username),
+    clients: devClients().map((c) => ({ clientId: c.clientId, secret: c.secret })),
+    portalClientId: DEMO_PORTAL_CLIENT_ID,
+  };
+}

@@ -4,7 +4,7 @@
  * OCSP_CACHE_ENTRIES, plus the single-flight table and the epoch that invalidation bumps.
  */
 import type { CertStatus, IssuerIndex } from '../../ca/status/ocsp/index.js';
-import { BoundedLru } from './bounded-lru.js';
+import { BoundedLru } from '../cache/bounded-lru.js';
 import type { CachedResponse, OcspHttpAnswer } from './ocsp-model.js';
 
 /** A remembered request: the cache key and entry it resolved to, against which issuer index. */

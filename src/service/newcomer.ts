@@ -7,7 +7,6 @@ import { demoRouter } from '../web/home/demo-router.js';
 import type { Identity } from './identity.js';
 import { AccountSessions } from '../accounts/account-sessions.js';
 import { OidcPayloadRepository } from '../storage/oidc-payload-repository.js';
-import { DEMO_PORTAL_CLIENT_ID, DEV_OFFICIALS, DEV_PASSWORD, devClients } from '../dev/dev-seed.js';
 
 /**
  * The home page `/` on every full node; in a development start (`serve --dev`) also the demo
@@ -15,8 +14,7 @@ import { DEMO_PORTAL_CLIENT_ID, DEV_OFFICIALS, DEV_PASSWORD, devClients } from '
  */
 export function newcomerRouters(w: Wiring, certificates: CertificateService): Router<AppState>[] {
   const { config } = w;
-  const development = !!w.options.development;
-  const clients = development ? devClients() : [];
+  const development = w.options.development;
   const issuers = async () =>
     (await certificates.ca.issuers())
       .filter((i) => (i.role === 'root' || i.role === 'issuing') && i.status === 'active' && i.certificate)
@@ -24,10 +22,10 @@ export function newcomerRouters(w: Wiring, certificates: CertificateService): Ro
   const home = homeRouter({
     publicUrl: config.server.publicUrl,
     issuers,
-    development: development ? { password: DEV_PASSWORD, officials: DEV_OFFICIALS.map((o) => o.username), clients: clients.map((c) => ({ clientId: c.clientId, secret: c.secret })) } : undefined,
+    development: development ? { password: development.password, officials: development.officials, clients: development.clients } : undefined,
   });
   if (!development) return [home];
-  const portal = clients.find((c) => c.clientId === DEMO_PORTAL_CLIENT_ID);
+  const portal = development.clients.find((c) => c.clientId === development.portalClientId);
   if (!portal) return [home];
   return [home, demoRouter({ publicUrl: config.server.publicUrl, csrfSecret: w.secrets.csrfSecret, clientId: portal.clientId, clientSecret: portal.secret, now: () => w.clock.now() })];
 }

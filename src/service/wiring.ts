@@ -58,6 +58,18 @@ export interface CreateServiceOptions {
   role?: 'all' | 'ocsp';
   /** Upstream identity providers given directly (the dev start's DVCQG simulator); else FEDERATION_UPSTREAMS_FILE. */
   upstreams?: Upstream[];
-  /** The development start (`serve --dev`): the home page shows the demo credentials, and the demo portal is mounted at /demo. */
-  development?: boolean;
+  /**
+   * The development start (`serve --dev`): the home page shows these demo credentials, and the
+   * demo portal is mounted at /demo with the client named here. Given by the caller (the CLI, a
+   * test), so the service never imports the demo data of src/dev.
+   */
+  development?: DevelopmentDemo;
+}
+
+export interface DevelopmentDemo {
+  password: string;
+  officials: string[];
+  clients: Array<{ clientId: string; secret: string }>;
+  /** The demo portal's client (redirect `${PUBLIC_URL}/demo/callback`); absent: no /demo. */
+  portalClientId?: string;
 }

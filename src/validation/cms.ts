@@ -5,7 +5,7 @@
  */
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
-import { BoundedLru } from '../ocsp/bounded-lru.js';
+import { BoundedLru } from '../cache/bounded-lru.js';
 import { cachedCert, fromPkijs, sha256Hex, type Cert } from './cert.js';
 import { splitCms } from './cms-certificates.js';
 import type { Verdict } from './indications.js';

@@ -12,7 +12,7 @@ import { hexFromInteger, integerFromHex } from '../../ca/asn1/der.js';
 import { subjectPublicKeyBits } from '../../ca/asn1/public-key.js';
 import { revocationReasons } from '../../ca/status/crl/crl.js';
 import type { Clock } from '../lifecycle/clock.js';
-import { BoundedLru } from '../ocsp/bounded-lru.js';
+import { BoundedLru } from '../cache/bounded-lru.js';
 import { OutboundFetcher, type OutboundPolicy } from '../outbound/outbound-fetcher.js';
 import { fromPkijs, sha256Hex, type Cert } from './cert.js';
 import { signedBy } from './chain.js';

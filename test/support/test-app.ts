@@ -8,6 +8,7 @@ import type Router from '@koa/router';
 import { loadConfig } from '../../src/config/load-config.js';
 import { createLogger, type Logger } from '../../src/logging/logger.js';
 import { createService, type Service } from '../../src/service/service.js';
+import { developmentDemo } from '../../src/dev/dev-seed.js';
 import type { AppState } from '../../src/web/context.js';
 import { createTestDatabase, type TestDatabase } from './test-db.js';
 
@@ -90,7 +91,7 @@ export async function startTestService(options: StartOptions = {}): Promise<Test
     purpose: 'test',
     keyKdfIterations: 10_000,
     role: options.role,
-    development: options.development,
+    development: options.development ? developmentDemo() : undefined,
   });
   handler = service.handler;
   return {

@@ -2,7 +2,7 @@ import { Option, type Command } from 'commander';
 import { createLogger } from '../../logging/logger.js';
 import { serve, serviceUrls, stopOnSignals } from '../../service/serve.js';
 import { resolveMasterPassphrase } from '../../secrets/installation.js';
-import { DEV_PASSWORD, seedDevelopmentData } from '../../dev/dev-seed.js';
+import { DEV_PASSWORD, developmentDemo, seedDevelopmentData } from '../../dev/dev-seed.js';
 import { startDevDvcqg } from '../../dev/dvcqg-dev.js';
 import { CliFailure, cliState, configFrom, EXIT } from '../cli-support.js';
 
@@ -23,7 +23,7 @@ export function registerServe(program: Command): void {
       const started = dev && !config.federation.upstreamsFile ? await startDevDvcqg(config) : null;
       if (started && 'unavailable' in started) log.warn({ reason: started.unavailable }, 'DVCQG simulator not started: no "log in with DVCQG" in this instance');
       const devDvcqg = started && 'simulator' in started ? started : null;
-      const running = await serve(config, { log, purpose: 'serve', masterPassphrase: passphrase, initialise: dev, devCa: dev, role: opts.role, upstreams: devDvcqg?.upstreams, development: dev });
+      const running = await serve(config, { log, purpose: 'serve', masterPassphrase: passphrase, initialise: dev, devCa: dev, role: opts.role, upstreams: devDvcqg?.upstreams, development: dev ? developmentDemo() : undefined });
       stopOnSignals(running, log);
       cliState.keepRunning = true;
       const urls = serviceUrls(config, running.listenUrl);

@@ -21,7 +21,9 @@ const ALLOWED_TOP_LEVEL: Record<string, string[]> = {
   src: ['oidc', 'ca', 'migrations'],
   oidc: ['ca'],
   ca: [],
-  migrations: [],
+  // A data migration's backfill computes what the application writes (the folded search text, a
+  // revocation's CRL entry) with the application's own pure function, not a second copy of it.
+  migrations: ['src', 'ca'],
 };
 
 const edgesOf = (g: Map<string, Set<string>>) => [...g].flatMap(([a, bs]) => [...bs].map((b) => `${a} → ${b}`)).sort();

@@ -1,5 +1,5 @@
 import { describe, expect, test } from '@jest/globals';
-import { BoundedLru } from '../../../src/ocsp/bounded-lru.js';
+import { BoundedLru } from '../../../src/cache/bounded-lru.js';
 
 const keys = (lru: BoundedLru<string, number>, all: string[]) => all.filter((k) => lru.has(k));
 
