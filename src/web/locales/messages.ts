@@ -200,12 +200,20 @@ export function t(lang: Language, key: MessageKey, vars: Record<string, string |
 
 export const LANG_COOKIE = 'tinnhiem_lang';
 
-/** ?lang= first (and remembered in a cookie), then the cookie, then Accept-Language, else vi. */
-export function pickLanguage(ctx: {
-  query: Record<string, unknown>;
-  cookies: { get(name: string): string | undefined; set(name: string, value: string, opts: object): void };
-  acceptsLanguages(...langs: string[]): string | false;
-}): Language {
+/**
+ * ?lang= first (and remembered in a cookie), then the cookie, then the relying party's
+ * `ui_locales` (OIDC Core §3.1.2.1: space-separated BCP 47 tags, in order of preference; `en-GB`
+ * counts as `en`), then Accept-Language, else vi. The person's own choice on a page wins over the
+ * portal's hint.
+ */
+export function pickLanguage(
+  ctx: {
+    query: Record<string, unknown>;
+    cookies: { get(name: string): string | undefined; set(name: string, value: string, opts: object): void };
+    acceptsLanguages(...langs: string[]): string | false;
+  },
+  uiLocales?: unknown,
+): Language {
   const asked = typeof ctx.query.lang === 'string' ? ctx.query.lang : undefined;
   if (asked && (LANGUAGES as readonly string[]).includes(asked)) {
     ctx.cookies.set(LANG_COOKIE, asked, { httpOnly: true, sameSite: 'lax', maxAge: 365 * 24 * 3600 * 1000, signed: false });
@@ -213,6 +221,18 @@ export function pickLanguage(ctx: {
   }
   const remembered = ctx.cookies.get(LANG_COOKIE);
   if (remembered && (LANGUAGES as readonly string[]).includes(remembered)) return remembered as Language;
+  const hinted = uiLocaleLanguage(uiLocales);
+  if (hinted) return hinted;
   const accepted = ctx.acceptsLanguages('vi', 'en');
   return accepted === 'en' ? 'en' : 'vi';
+}
+
+/** The first language of a `ui_locales` value that the pages have, if any. */
+export function uiLocaleLanguage(uiLocales: unknown): Language | undefined {
+  if (typeof uiLocales !== 'string') return undefined;
+  for (const tag of uiLocales.split(' ')) {
+    const primary = tag.split('-')[0].toLowerCase();
+    if ((LANGUAGES as readonly string[]).includes(primary)) return primary as Language;
+  }
+  return undefined;
 }

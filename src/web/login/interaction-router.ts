@@ -79,15 +79,22 @@ async function resume(ctx: AppContext, provider: Provider, result: Parameters<Pr
   ctx.status = 303;
 }
 
+/** The `login_hint` of the request, when it can be a username or a national ID (bounded, one line). */
+function loginHint(d: InteractionDetails): string | undefined {
+  const hint = d.params.login_hint;
+  return typeof hint === 'string' && hint.length <= 200 && !/[\u0000-\u001f]/.test(hint) ? hint : undefined;
+}
+
 /** The login page or the consent page, whichever the interaction's prompt asks for. */
 const showPrompt = (p: Pages) =>
   async function showPrompt(ctx: AppContext) {
     const d = await interactionOrExpired(ctx, p.deps.provider);
     if (!d) return;
-    const lang = pickLanguage(ctx);
+    const lang = pickLanguage(ctx, d.params.ui_locales);
     // A password cannot answer a step-up: the stronger methods have their own page.
     if (d.prompt.name === 'login' && p.deps.stepUpHref && d.prompt.reasons.includes(STEP_UP_REASON)) return ctx.redirect(p.deps.stepUpHref(d.uid));
-    if (d.prompt.name === 'login') return p.renderLogin(ctx, lang, d.uid, d.params.client_id);
+    // OIDC Core §3.1.2.1 login_hint: the portal already knows who is signing in.
+    if (d.prompt.name === 'login') return p.renderLogin(ctx, lang, d.uid, d.params.client_id, { login: loginHint(d) });
     await showConsent(p, ctx, lang, d);
   };
 
@@ -119,7 +126,7 @@ const submitLogin = (p: Pages) =>
     if (!form) return;
     if (d.prompt.name !== 'login') throw new AppError('badRequest', 'this interaction does not ask for a login');
     if (d.prompt.reasons.includes(STEP_UP_REASON)) throw new AppError('forbidden', 'a password cannot answer a step-up: use a passkey or a certificate');
-    const lang = pickLanguage(ctx);
+    const lang = pickLanguage(ctx, d.params.ui_locales);
     const login = (form.get('login') ?? '').trim();
     const password = form.get('password') ?? '';
     if (!login || !password) return p.renderLogin(ctx, lang, d.uid, d.params.client_id, { login, error: t(lang, 'login.error.missing'), status: 400 });

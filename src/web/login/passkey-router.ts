@@ -46,7 +46,7 @@ const showPasskeyPage = (deps: PasskeyRouterDeps, guard: FormGuard) =>
   async function showPasskeyPage(ctx: AppContext) {
     const d = await interactionOrExpired(ctx, deps.provider, { loginOnly: true });
     if (!d) return;
-    const lang = pickLanguage(ctx);
+    const lang = pickLanguage(ctx, d.params.ui_locales);
     const client = await deps.provider().Client.find(String(d.params.client_id));
     const stepUp = stepUpAccount(d);
     const base = `/interaction/${d.uid}/passkey`;
