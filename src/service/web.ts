@@ -147,6 +147,7 @@ function featureRouters(w: Wiring, parts: Parts, strongMethods: (uid: string) =>
       findAccount: (id) => identity.accounts.findById(id),
       loginMethods: (uid) => [passkeyLoginMethod(uid), ...strongMethods(uid), ...federation.loginMethods(uid)],
       stepUpHref: (uid) => `/interaction/${uid}/passkey`,
+      canStepUp: async (accountId, uid) => strongMethods(uid).length > 0 || (await identity.passkeys.list(accountId)).length > 0,
     }),
     federation.router,
     passkeyRouter({ provider, publicOrigin, csrfSecret: secrets.csrfSecret, passkeys: identity.passkeys, strongMethods }),

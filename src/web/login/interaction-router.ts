@@ -12,7 +12,7 @@ import { formGuard, readUrlEncoded, requireUrlEncoded, type FormGuard } from '..
 import { interactionOrExpired, type InteractionDetails } from './interaction-session.js';
 import { applyRequestedAccess } from '../../../oidc/grants.js';
 import { ACR } from '../../../oidc/scopes.js';
-import { STEP_UP_REASON } from '../../../oidc/step-up.js';
+import { ACR_STEP_UP_REASON, isStepUp } from '../../../oidc/step-up.js';
 
 export interface InteractionDeps {
   provider(): Provider;
@@ -26,6 +26,8 @@ export interface InteractionDeps {
   loginMethods(uid: string): LoginMethodLink[];
   /** Where a login prompt for step-up (a stronger factor, oidc/step-up.ts) is answered. */
   stepUpHref?(uid: string): string;
+  /** Whether the account has a stronger factor to step up with (a passkey, certificate login). */
+  canStepUp?(accountId: string, uid: string): Promise<boolean>;
 }
 
 const FORM_LIMIT = 16 * 1024;
@@ -91,12 +93,27 @@ const showPrompt = (p: Pages) =>
     const d = await interactionOrExpired(ctx, p.deps.provider);
     if (!d) return;
     const lang = pickLanguage(ctx, d.params.ui_locales);
-    // A password cannot answer a step-up: the stronger methods have their own page.
-    if (d.prompt.name === 'login' && p.deps.stepUpHref && d.prompt.reasons.includes(STEP_UP_REASON)) return ctx.redirect(p.deps.stepUpHref(d.uid));
+    if (d.prompt.name === 'login' && isStepUp(d.prompt.reasons)) return stepUp(p, ctx, d);
     // OIDC Core §3.1.2.1 login_hint: the portal already knows who is signing in.
     if (d.prompt.name === 'login') return p.renderLogin(ctx, lang, d.uid, d.params.client_id, { login: loginHint(d) });
     await showConsent(p, ctx, lang, d);
   };
+
+/**
+ * A password cannot answer a step-up: the stronger methods have their own page. When the portal
+ * made a level essential (acr) and this account has no way to reach it, the portal hears so at
+ * once (OIDC Core §3.1.2.6 unmet_authentication_requirements) rather than the person facing a
+ * page they cannot get past.
+ */
+async function stepUp(p: Pages, ctx: AppContext, d: InteractionDetails) {
+  const accountId = d.session?.accountId;
+  const possible = !!p.deps.stepUpHref && !!accountId && (await (p.deps.canStepUp?.(accountId, d.uid) ?? Promise.resolve(true)));
+  if (possible) return ctx.redirect(p.deps.stepUpHref!(d.uid));
+  if (d.prompt.reasons.includes(ACR_STEP_UP_REASON)) {
+    return resume(ctx, p.deps.provider(), { error: 'unmet_authentication_requirements', error_description: 'this account cannot reach the requested authentication level' }, false);
+  }
+  return ctx.redirect(p.deps.stepUpHref!(d.uid));
+}
 
 async function showConsent(p: Pages, ctx: AppContext, lang: Language, d: InteractionDetails) {
   const account = d.session?.accountId ? await p.deps.findAccount(d.session.accountId) : null;
@@ -125,7 +142,7 @@ const submitLogin = (p: Pages) =>
     const form = await p.readForm(ctx);
     if (!form) return;
     if (d.prompt.name !== 'login') throw new AppError('badRequest', 'this interaction does not ask for a login');
-    if (d.prompt.reasons.includes(STEP_UP_REASON)) throw new AppError('forbidden', 'a password cannot answer a step-up: use a passkey or a certificate');
+    if (isStepUp(d.prompt.reasons)) throw new AppError('forbidden', 'a password cannot answer a step-up: use a passkey or a certificate');
     const lang = pickLanguage(ctx, d.params.ui_locales);
     const login = (form.get('login') ?? '').trim();
     const password = form.get('password') ?? '';
@@ -176,7 +193,12 @@ const abort = (p: Pages) =>
   async function abortInteraction(ctx: AppContext) {
     const d = await interactionOrExpired(ctx, p.deps.provider);
     if (!d) return;
-    await resume(ctx, p.deps.provider(), { error: 'access_denied', error_description: 'the user cancelled the sign-in' }, false);
+    // Giving up a step-up the portal made essential: the level was not reached (OIDC Core §3.1.2.6).
+    const unmet = d.prompt.name === 'login' && d.prompt.reasons.includes(ACR_STEP_UP_REASON);
+    const error = unmet
+      ? { error: 'unmet_authentication_requirements', error_description: 'the requested authentication level was not reached' }
+      : { error: 'access_denied', error_description: 'the user cancelled the sign-in' };
+    await resume(ctx, p.deps.provider(), error, false);
   };
 
 /**

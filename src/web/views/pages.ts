@@ -162,6 +162,12 @@ function dateText(lang: Language, d: Date): string {
   return d.toLocaleString(lang === 'vi' ? 'vi-VN' : 'en-GB', { timeZone: 'Asia/Ho_Chi_Minh', dateStyle: 'medium', timeStyle: 'short' });
 }
 
+/** Why the page asks: administration scopes, or a level the portal made essential (no scopes). */
+function stepUpIntro(lang: Language, client: string, scopes: string[] | undefined): string {
+  if (!scopes) return t(lang, 'passkey.intro', { client });
+  return scopes.length ? t(lang, 'stepup.intro', { client, scopes: scopes.join(', ') }) : t(lang, 'stepup.introAcr', { client });
+}
+
 /** Passwordless login, or step-up (a second factor for administration scopes). */
 export function passkeyPage(p: {
   lang: Language;
@@ -180,7 +186,7 @@ export function passkeyPage(p: {
   const title = p.stepUpScopes ? t(lang, 'stepup.title') : t(lang, 'passkey.title');
   const body = html`
 <h1>${title}</h1>
-<p>${p.stepUpScopes ? t(lang, 'stepup.intro', { client: p.clientName, scopes: p.stepUpScopes.join(', ') }) : t(lang, 'passkey.intro', { client: p.clientName })}</p>
+<p>${stepUpIntro(lang, p.clientName, p.stepUpScopes)}</p>
 ${p.hasPasskey === false ? html`<p class="error" role="alert">${t(lang, 'stepup.noPasskey')}</p>` : ''}
 <p class="error" role="alert" id="passkey-status" hidden></p>
 <button type="button" id="passkey-start" data-passkey-login data-options="${p.optionsUrl}" data-verify="${p.verifyUrl}" data-csrf="${p.csrf}" data-status="passkey-status" data-failed="${t(lang, 'passkey.failed')}" data-unsupported="${t(lang, 'passkey.unsupported')}" ${p.hasPasskey === false ? 'disabled' : ''}>${t(lang, 'passkey.start')}</button>
