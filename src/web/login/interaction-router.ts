@@ -179,9 +179,10 @@ const confirmConsent = (p: Pages) =>
     const grant = d.grantId ? await provider.Grant.find(d.grantId) : new provider.Grant({ accountId: account.id, clientId: String(d.params.client_id) });
     if (!grant) throw new AppError('badRequest', 'the grant of this interaction is gone');
     const missing = d.prompt.details as MissingAccess;
+    const client = await provider.Client.find(String(d.params.client_id));
     applyRequestedAccess(
       grant,
-      { oidcScopes: missing.missingOIDCScope ?? [], claims: missing.missingOIDCClaims ?? [], resourceScopes: missing.missingResourceScopes ?? {} },
+      { oidcScopes: missing.missingOIDCScope ?? [], claims: missing.missingOIDCClaims ?? [], resourceScopes: missing.missingResourceScopes ?? {}, clientScope: client?.scope },
       account,
       p.deps.apiResource,
     );

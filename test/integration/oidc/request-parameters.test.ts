@@ -116,6 +116,18 @@ describe(`OIDC request parameters (${db})`, () => {
     expect(callback?.searchParams.get('error')).toBe('unmet_authentication_requirements');
   });
 
+  it('the claims parameter releases no claim beyond the scopes the client is registered for', async () => {
+    const official = await createOfficial(t);
+    const claims = JSON.stringify({ id_token: { vn_national_id: { essential: true }, name: null }, userinfo: { vn_national_id: null, email: null } });
+    const login = await codeLogin(config, new Browser(), redirect, official, { scope: 'openid profile', claims });
+    const idToken = login.tokens.claims()!;
+    expect(idToken.name).toBe(official.account.fullName);
+    expect(idToken.vn_national_id).toBeUndefined();
+    const userinfo = await client.fetchUserInfo(config, login.tokens.access_token, idToken.sub);
+    expect(userinfo.vn_national_id).toBeUndefined();
+    expect(userinfo.email).toBeUndefined();
+  });
+
   it('acr_values is voluntary for a client that does not require it: a password login returns low', async () => {
     const official = await createOfficial(t);
     const login = await codeLogin(config, new Browser(), redirect, official, { scope: 'openid profile', acr_values: ACR.high });
