@@ -58,10 +58,16 @@ export function applyRequestedAccess(grant: Grant, requested: RequestedAccess, a
   return { granted, rejected };
 }
 
-/** The grant a first-party portal gets without a consent page: what it asked for, within policy. */
-export async function grantForFirstParty(ctx: KoaContextWithOIDC, account: Account, apiResource: string): Promise<Grant> {
+/**
+ * The grant a first-party portal gets without a consent page: what it asked for, within policy.
+ * An existing grant (an earlier login of this session) is extended the same way, so a later
+ * request for more (the console's administration scopes after a step-up) asks no consent either.
+ */
+export async function grantForFirstParty(ctx: KoaContextWithOIDC, account: Account, apiResource: string, existing?: Grant): Promise<Grant> {
   const { Grant: GrantModel } = ctx.oidc.provider;
-  const grant = new GrantModel({ accountId: account.id, clientId: ctx.oidc.client!.clientId });
+  const grant = existing ?? new GrantModel({ accountId: account.id, clientId: ctx.oidc.client!.clientId });
+  const snapshot = () => JSON.stringify([grant.openid, grant.resources, grant.rejected]);
+  const before = existing ? snapshot() : '';
   const requested = [...(ctx.oidc.requestParamScopes ?? new Set<string>())];
   const resourceScopes: Record<string, string[]> = {};
   for (const [indicator, server] of Object.entries(ctx.oidc.resourceServers ?? {})) {
@@ -73,6 +79,7 @@ export async function grantForFirstParty(ctx: KoaContextWithOIDC, account: Accou
     account,
     apiResource,
   );
-  await grant.save();
+  // An existing grant that already covers the request is not written again (a login stays one read).
+  if (!existing || snapshot() !== before) await grant.save();
   return grant;
 }

@@ -11,7 +11,7 @@ import { sendErrorPage } from '../views/error-page.js';
 import { formGuard, readUrlEncoded, requireUrlEncoded, type FormGuard } from '../middleware/koa-form-guard.js';
 import { interactionOrExpired, type InteractionDetails } from './interaction-session.js';
 import { applyRequestedAccess } from '../../../oidc/grants.js';
-import { ACR } from '../../../oidc/scopes.js';
+import { ACR, API_SCOPES, OIDC_SCOPES } from '../../../oidc/scopes.js';
 import { ACR_STEP_UP_REASON, isStepUp } from '../../../oidc/step-up.js';
 
 export interface InteractionDeps {
@@ -115,9 +115,22 @@ async function stepUp(p: Pages, ctx: AppContext, d: InteractionDetails) {
   return ctx.redirect(p.deps.stepUpHref!(d.uid));
 }
 
+/**
+ * What the consent page lists: what the grant lacks; or, when the portal asked for the page
+ * itself (prompt=consent, which offline_access needs) and the grant already holds everything (a
+ * first-party portal), everything the request asks, so the person sees what they allow.
+ */
+function consentItems(d: InteractionDetails): { scopes: string[]; apiScopes: string[] } {
+  const missing = d.prompt.details as MissingAccess;
+  const scopes = missing.missingOIDCScope ?? [];
+  const apiScopes = Object.values(missing.missingResourceScopes ?? {}).flat();
+  if (scopes.length || apiScopes.length) return { scopes, apiScopes };
+  const asked = String(d.params.scope ?? '').split(' ');
+  return { scopes: OIDC_SCOPES.filter((s) => asked.includes(s)), apiScopes: API_SCOPES.filter((s) => asked.includes(s)) };
+}
+
 async function showConsent(p: Pages, ctx: AppContext, lang: Language, d: InteractionDetails) {
   const account = d.session?.accountId ? await p.deps.findAccount(d.session.accountId) : null;
-  const missing = d.prompt.details as MissingAccess;
   page(
     ctx,
     200,
@@ -129,8 +142,7 @@ async function showConsent(p: Pages, ctx: AppContext, lang: Language, d: Interac
       csrf: p.guard.token(d.uid),
       clientName: await p.clientName(d.params.client_id),
       accountName: account?.fullName ?? '',
-      scopes: missing.missingOIDCScope ?? [],
-      apiScopes: Object.values(missing.missingResourceScopes ?? {}).flat(),
+      ...consentItems(d),
     }),
   );
 }
