@@ -26,6 +26,8 @@ export interface OidcDeps {
   apiTokens?: ApiTokens;
 }
 
+const escapeAttribute = (value: string) => value.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
 /**
  * oidc-provider builds every URL it publishes or redirects to (discovery's endpoints, jwks_uri,
  * the resume URL of an interaction, the logout form's action) from the request's origin, which
@@ -81,6 +83,18 @@ export class OidcProvider {
       // The discovery document changes only with the configuration (a restart): caches may keep
       // it for five minutes. The JWKS keeps oidc-provider's own headers (keys rotate).
       if (ctx.oidc?.route === 'discovery' && ctx.status === 200) ctx.set('Cache-Control', 'public, max-age=300');
+    });
+    provider.use(async (ctx, next) => {
+      await next();
+      // Without a session, oidc-provider answers RP-initiated logout with its own page: English,
+      // an inline auto-submit script, no CSP. Ours instead: the same form (its xsrf token and
+      // logout=yes), shown by the host's logout page with one button.
+      if (ctx.oidc?.route !== 'end_session' || ctx.status !== 200 || ctx.oidc.session?.accountId) return;
+      const secret = (ctx.oidc.session?.state as { secret?: string } | undefined)?.secret;
+      if (!secret) return;
+      const action = ctx.oidc.urlFor('end_session_confirm');
+      const form = `<form id="op.logoutForm" method="post" action="${escapeAttribute(action)}"><input type="hidden" name="xsrf" value="${escapeAttribute(secret)}"/></form>`;
+      await this.deps.pages.logoutSource(ctx, form);
     });
     provider.on('backchannel.error', (_ctx, err, client) => log.warn({ err, clientId: client?.clientId }, 'back-channel logout delivery failed'));
     const { logoutRedirect } = this.deps;

@@ -96,36 +96,43 @@ export function consentPage(p: {
   return layout(lang, t(lang, 'consent.title'), body, p.selfHref);
 }
 
-export function errorPage(p: { lang: Language; message?: string; details: Array<[string, string]>; requestId?: string }): string {
+export function errorPage(p: { lang: Language; message?: string; details: Array<[string, string]>; requestId?: string; switchHref?: string }): string {
   const { lang } = p;
   const body = html`
 <h1>${t(lang, 'error.title')}</h1>
 <p role="alert">${p.message ?? t(lang, 'error.intro')}</p>
 <dl class="details">${p.details.map(([k, v]) => html`<dt>${k}</dt><dd>${v}</dd>`)}${p.requestId ? html`<dt>${t(lang, 'error.requestId')}</dt><dd><code>${p.requestId}</code></dd>` : ''}</dl>
 <p>${t(lang, 'error.back')}</p>`;
-  return layout(lang, t(lang, 'error.title'), body);
+  return layout(lang, t(lang, 'error.title'), body, p.switchHref);
 }
 
-/** `form` is oidc-provider's hidden logout form (with its own xsrf token); the buttons submit it. */
-export function logoutPage(p: { lang: Language; form: string }): string {
+/**
+ * `form` is oidc-provider's hidden logout form (with its own xsrf token); the buttons submit it.
+ * Without a session there is nothing to confirm: one button goes on (back to the portal).
+ */
+export function logoutPage(p: { lang: Language; form: string; clientName?: string; signedIn: boolean; switchHref?: string }): string {
   const { lang } = p;
+  const question = p.clientName ? t(lang, 'logout.question.client', { client: p.clientName }) : t(lang, 'logout.question');
+  const actions = p.signedIn
+    ? html`<button type="submit" form="op.logoutForm" name="logout" value="yes" autofocus>${t(lang, 'logout.yes')}</button>
+<button type="submit" form="op.logoutForm" class="secondary">${t(lang, 'logout.no')}</button>`
+    : html`<button type="submit" form="op.logoutForm" name="logout" value="yes" autofocus>${p.clientName ? t(lang, 'logout.return', { client: p.clientName }) : t(lang, 'logout.continue')}</button>`;
   const body = html`
 <h1>${t(lang, 'logout.title')}</h1>
-<p>${t(lang, 'logout.question')}</p>
+<p>${p.signedIn ? question : t(lang, 'logout.none')}</p>
 ${raw(p.form)}
 <div class="actions">
-<button type="submit" form="op.logoutForm" name="logout" value="yes" autofocus>${t(lang, 'logout.yes')}</button>
-<button type="submit" form="op.logoutForm" class="secondary">${t(lang, 'logout.no')}</button>
+${actions}
 </div>`;
-  return layout(lang, t(lang, 'logout.title'), body);
+  return layout(lang, t(lang, 'logout.title'), body, p.switchHref);
 }
 
-export function loggedOutPage(p: { lang: Language; clientName?: string }): string {
+export function loggedOutPage(p: { lang: Language; clientName?: string; switchHref?: string }): string {
   const { lang } = p;
   const body = html`
 <h1>${t(lang, 'logout.done.title')}</h1>
 <p role="status">${p.clientName ? t(lang, 'logout.done.client', { client: p.clientName }) : t(lang, 'logout.done')}</p>`;
-  return layout(lang, t(lang, 'logout.done.title'), body);
+  return layout(lang, t(lang, 'logout.done.title'), body, p.switchHref);
 }
 
 /** A failed brokered login: what happened, and the way back to the portal (which gets the OAuth error). */
