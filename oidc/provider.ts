@@ -1,6 +1,6 @@
 import mount from 'koa-mount';
 import type { Middleware } from 'koa';
-import { Provider, type Adapter, type ClientMetadata } from 'oidc-provider';
+import { Provider, type Adapter, type ClientMetadata, type KoaContextWithOIDC } from 'oidc-provider';
 import type { JWK } from 'jose';
 import type { SigningKeyService, KeySet } from './keys/signing-keys.js';
 import { providerConfiguration } from './configuration.js';
@@ -94,7 +94,7 @@ export class OidcProvider {
       if (!secret) return;
       const action = ctx.oidc.urlFor('end_session_confirm');
       const form = `<form id="op.logoutForm" method="post" action="${escapeAttribute(action)}"><input type="hidden" name="xsrf" value="${escapeAttribute(secret)}"/></form>`;
-      await this.deps.pages.logoutSource(ctx, form);
+      await this.deps.pages.logoutSource(ctx as unknown as KoaContextWithOIDC, form);
     });
     provider.on('backchannel.error', (_ctx, err, client) => log.warn({ err, clientId: client?.clientId }, 'back-channel logout delivery failed'));
     const { logoutRedirect } = this.deps;

@@ -84,7 +84,7 @@ async function resume(ctx: AppContext, provider: Provider, result: Parameters<Pr
 /** The `login_hint` of the request, when it can be a username or a national ID (bounded, one line). */
 function loginHint(d: InteractionDetails): string | undefined {
   const hint = d.params.login_hint;
-  return typeof hint === 'string' && hint.length <= 200 && !/[\u0000-\u001f]/.test(hint) ? hint : undefined;
+  return typeof hint === 'string' && hint.length <= 200 && ![...hint].some((c) => c.charCodeAt(0) < 0x20) ? hint : undefined;
 }
 
 /** The login page or the consent page, whichever the interaction's prompt asks for. */

@@ -136,14 +136,14 @@ export function loggedOutPage(p: { lang: Language; clientName?: string; switchHr
 }
 
 /** A failed brokered login: what happened, and the way back to the portal (which gets the OAuth error). */
-export function federationErrorPage(p: { lang: Language; upstream: string; message: string; returnHref?: string; clientName?: string; requestId?: string }): string {
+export function federationErrorPage(p: { lang: Language; upstream: string; message: string; returnHref?: string; clientName?: string; requestId?: string; switchHref?: string }): string {
   const { lang } = p;
   const body = html`
 <h1>${t(lang, 'federation.title', { upstream: p.upstream })}</h1>
 <p role="alert">${p.message}</p>
 ${p.requestId ? html`<dl class="details"><dt>${t(lang, 'error.requestId')}</dt><dd><code>${p.requestId}</code></dd></dl>` : ''}
 ${p.returnHref ? html`<p><a class="button" href="${p.returnHref}" id="return-to-portal">${t(lang, 'federation.return', { client: p.clientName ?? '' })}</a></p>` : html`<p>${t(lang, 'error.back')}</p>`}`;
-  return layout(lang, t(lang, 'federation.title', { upstream: p.upstream }), body);
+  return layout(lang, t(lang, 'federation.title', { upstream: p.upstream }), body, p.switchHref);
 }
 
 /** An official's national ID came back from the upstream: the link needs the official's password. */
