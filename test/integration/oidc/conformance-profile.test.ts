@@ -145,8 +145,8 @@ describe(`Basic OP and Config OP profiles (${db})`, () => {
     expect(info.email).toBe(person.account.email);
   });
 
-  it('OP-redirect_uri-NotReg, OP-redirect_uri-Missing, OP-redirect_uri-Query-Mismatch: refused on our page, no redirect; OP-redirect_uri-Query-OK', async () => {
-    for (const redirect_uri of ['https://rp.example/elsewhere', undefined, `${redirect}?extra=1`]) {
+  it('OP-redirect_uri-NotReg, -Missing, -Query-Added, -Query-Mismatch: refused on our page, no redirect; OP-redirect_uri-Query-OK', async () => {
+    for (const redirect_uri of ['https://rp.example/elsewhere', undefined, `${redirect}?extra=1`, 'http://127.0.0.1:9/rp/callback?portal=2']) {
       const s = await start(basic);
       const url = new URL(s.url);
       if (redirect_uri) url.searchParams.set('redirect_uri', redirect_uri);
