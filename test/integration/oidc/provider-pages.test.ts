@@ -110,4 +110,13 @@ describe(`logout pages (${db})`, () => {
     expect(page.status).toBe(400);
     expectOurPage(page, 'en');
   });
+
+  it('the login pages’ own error pages (an expired sign-in) have a language switch too', async () => {
+    const page = await new Browser().get(`${t.url}/interaction/khong-con-ton-tai-0001`);
+    expect(page.status).toBe(400);
+    expectOurPage(page, 'vi');
+    expect(page.body).toContain('href="/interaction/khong-con-ton-tai-0001?lang=en"');
+    const en = await new Browser().get(`${t.url}/interaction/khong-con-ton-tai-0001?lang=en`);
+    expectOurPage(en, 'en');
+  });
 });
