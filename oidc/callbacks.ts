@@ -35,16 +35,15 @@ export function findAccountCallback(findAccount: FindAccount): Callback<'findAcc
 export function loadExistingGrantCallback(findAccount: FindAccount, apiResource: string): Callback<'loadExistingGrant'> {
   return async (ctx) => {
     const grantId = ctx.oidc.result?.consent?.grantId || ctx.oidc.session!.grantIdFor(ctx.oidc.client!.clientId);
-    if (grantId) {
-      const grant = await ctx.oidc.provider.Grant.find(grantId);
-      if (grant) return grant;
-    }
-    // First-party portals of the province skip consent (their use is the province's own).
-    if ((ctx.oidc.client as unknown as { first_party?: boolean })?.first_party) {
+    const grant = grantId ? await ctx.oidc.provider.Grant.find(grantId) : undefined;
+    // First-party portals of the province skip consent (their use is the province's own), also
+    // when they ask for more than the session's grant holds; consent given on the page stays as given.
+    const firstParty = (ctx.oidc.client as unknown as { first_party?: boolean })?.first_party;
+    if (firstParty && !ctx.oidc.result?.consent?.grantId) {
       const account = await findAccount(ctx.oidc.session!.accountId!);
-      if (account) return grantForFirstParty(ctx, account, apiResource);
+      if (account) return grantForFirstParty(ctx, account, apiResource, grant);
     }
-    return undefined;
+    return grant;
   };
 }
 

@@ -35,7 +35,7 @@ export function providerConfiguration(deps: ProviderDeps): Configuration {
     claims: claims(),
     acrValues: [...ACR_ORDER],
     responseTypes: ['code', 'none'],
-    extraClientMetadata: { properties: ['first_party', 'api_scopes'] },
+    extraClientMetadata: { properties: ['first_party', 'api_scopes', 'acr_values_essential'] },
     pkce: {
       // PKCE (S256, the only method oidc-provider accepts) is required of public clients.
       required: (_ctx, client) => client.clientAuthMethod === 'none',

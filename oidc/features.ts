@@ -17,6 +17,8 @@ export function features(settings: OidcSettings, pages: ProviderPages): Features
     },
     revocation: { enabled: true },
     userinfo: { enabled: true },
+    // OIDC Core §5.5: claims requested one by one, and an essential `acr` (oidc/step-up.ts).
+    claimsParameter: { enabled: true },
     clientCredentials: { enabled: true },
     backchannelLogout: { enabled: true },
     rpInitiatedLogout: {
@@ -37,12 +39,20 @@ function resourceIndicators(settings: OidcSettings): Features['resourceIndicator
     // token for userinfo unless the portal asks for the API (resource=…/api).
     defaultResource: async (ctx, _client, oneOf) => oneOf ?? (ctx.oidc.params?.grant_type === 'client_credentials' ? api : undefined),
     useGrantedResource: async () => false,
-    async getResourceServerInfo(_ctx, resourceIndicator, client) {
+    async getResourceServerInfo(ctx, resourceIndicator, client) {
       if (resourceIndicator !== api) throw new errors.InvalidTarget(`unknown resource ${resourceIndicator}`);
       // The client's registered API scopes bound what any token for it can carry.
       const registered = String((client as unknown as { api_scopes?: string }).api_scopes ?? '').split(' ');
       const scope = API_SCOPES.filter((s) => registered.includes(s)).join(' ');
       if (!scope) throw new errors.InvalidTarget('this client is not registered for the API');
+      // RFC 6749 §5.2: a machine client asking for a scope it is not registered for (or one that does
+      // not exist) gets invalid_scope, not a token with less than it asked for. (A person's login is
+      // different: the grant records what the account's roles refuse, oidc/grants.ts.)
+      if (ctx.oidc.params?.grant_type === 'client_credentials') {
+        const allowed = new Set(scope.split(' '));
+        const refused = String(ctx.oidc.params.scope ?? '').split(' ').filter((s) => s && !allowed.has(s));
+        if (refused.length) throw new errors.InvalidScope('requested scope is not allowed for this client', refused.join(' '));
+      }
       return {
         scope,
         audience: api,

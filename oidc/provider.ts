@@ -1,6 +1,6 @@
 import mount from 'koa-mount';
 import type { Middleware } from 'koa';
-import { Provider, type Adapter, type ClientMetadata } from 'oidc-provider';
+import { Provider, type Adapter, type ClientMetadata, type KoaContextWithOIDC } from 'oidc-provider';
 import type { JWK } from 'jose';
 import type { SigningKeyService, KeySet } from './keys/signing-keys.js';
 import { providerConfiguration } from './configuration.js';
@@ -27,6 +27,27 @@ export interface OidcDeps {
   apiTokens?: ApiTokens;
 }
 
+const escapeAttribute = (value: string) => value.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+/**
+ * oidc-provider builds every URL it publishes or redirects to (discovery's endpoints, jwks_uri,
+ * the resume URL of an interaction, the logout form's action) from the request's origin, which
+ * comes from Host, or X-Forwarded-Host/-Proto behind a trusted proxy: a request with
+ * `Host: evil.example` would get a discovery document whose token_endpoint points elsewhere, and a
+ * cache in front would serve it to everyone. The public URL is the only origin: pin it on the
+ * request before the provider reads it.
+ */
+function pinPublicOrigin(ctx: { request: object }, publicUrl: URL): void {
+  const protocol = publicUrl.protocol.slice(0, -1);
+  Object.defineProperties(ctx.request, {
+    protocol: { value: protocol, configurable: true },
+    secure: { value: protocol === 'https', configurable: true },
+    host: { value: publicUrl.host, configurable: true },
+    hostname: { value: publicUrl.hostname, configurable: true },
+    origin: { value: publicUrl.origin, configurable: true },
+  });
+}
+
 /**
  * Holds the oidc-provider instance, mounted under /oidc. oidc-provider reads its keys once at
  * construction, so when another node rotates the signing keys this holder builds a new instance
@@ -38,8 +59,10 @@ export class OidcProvider {
   private keySet!: KeySet;
   private timer: NodeJS.Timeout | undefined;
   private readonly tokenEndpoints: Middleware | null;
+  private readonly publicOrigin: URL;
 
   private constructor(private readonly deps: OidcDeps) {
+    this.publicOrigin = new URL(deps.settings.publicUrl);
     this.tokenEndpoints = deps.apiTokens ? apiTokenEndpoints(deps.apiTokens, () => this.mounted) : null;
   }
 
@@ -56,6 +79,24 @@ export class OidcProvider {
     provider.proxy = settings.trustProxyHops > 0;
     provider.maxIpsCount = settings.trustProxyHops;
     provider.on('server_error', (_ctx, err) => log.error({ err }, 'oidc-provider server error'));
+    provider.use(async (ctx, next) => {
+      await next();
+      // The discovery document changes only with the configuration (a restart): caches may keep
+      // it for five minutes. The JWKS keeps oidc-provider's own headers (keys rotate).
+      if (ctx.oidc?.route === 'discovery' && ctx.status === 200) ctx.set('Cache-Control', 'public, max-age=300');
+    });
+    provider.use(async (ctx, next) => {
+      await next();
+      // Without a session, oidc-provider answers RP-initiated logout with its own page: English,
+      // an inline auto-submit script, no CSP. Ours instead: the same form (its xsrf token and
+      // logout=yes), shown by the host's logout page with one button.
+      if (ctx.oidc?.route !== 'end_session' || ctx.status !== 200 || ctx.oidc.session?.accountId) return;
+      const secret = (ctx.oidc.session?.state as { secret?: string } | undefined)?.secret;
+      if (!secret) return;
+      const action = ctx.oidc.urlFor('end_session_confirm');
+      const form = `<form id="op.logoutForm" method="post" action="${escapeAttribute(action)}"><input type="hidden" name="xsrf" value="${escapeAttribute(secret)}"/></form>`;
+      await this.deps.pages.logoutSource(ctx as unknown as KoaContextWithOIDC, form);
+    });
     provider.on('backchannel.error', (_ctx, err, client) => log.warn({ err, clientId: client?.clientId }, 'back-channel logout delivery failed'));
     const { logoutRedirect } = this.deps;
     if (logoutRedirect) {
@@ -92,6 +133,7 @@ export class OidcProvider {
         // has the host's keys (none): signing the interaction and session cookies then fails
         // (".keys required for signed cookies"). Give the request a jar keyed like the provider.
         const { provider, mounted, tokenEndpoints } = this;
+        pinPublicOrigin(ctx, this.publicOrigin);
         ctx.cookies = provider.createContext(ctx.req, ctx.res).cookies;
         const serve = () => (tokenEndpoints ?? mounted)(ctx, next);
         // oidc-provider's default authorization route (and its PAR-referencing form): see adapter.ts.

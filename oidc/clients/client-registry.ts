@@ -39,6 +39,12 @@ export const clientInputSchema = z
       .refine((s) => s.every((x) => ALL_SCOPES.includes(x)), { message: `only these scopes exist: ${ALL_SCOPES.join(' ')}` }),
     firstParty: z.boolean().default(false),
     jwksUri: z.url().optional(),
+    /** The client's public keys inline (a JWK Set), for private_key_jwt without a jwks_uri. */
+    jwks: z.object({ keys: z.array(z.record(z.string(), z.unknown())).min(1) }).optional(),
+    /** RFC 9126 §6: this client's authorization requests must come through PAR. */
+    requirePushedAuthorizationRequests: z.boolean().default(false),
+    /** Our policy: `acr_values` is essential for this client, as an essential `acr` claim is (docs/identity.md). */
+    acrValuesEssential: z.boolean().default(false),
     idTokenSignedResponseAlg: z.enum(['ES256', 'RS256', 'PS256']).default('RS256'),
   })
   .superRefine((c, ctx) => {
@@ -51,8 +57,12 @@ export const clientInputSchema = z
     if (c.grantTypes.includes('authorization_code') && !c.scopes.includes('openid')) {
       ctx.addIssue({ code: 'custom', path: ['scopes'], message: 'a login client needs the openid scope' });
     }
-    if (c.authMethod === 'private_key_jwt' && !c.jwksUri) {
-      ctx.addIssue({ code: 'custom', path: ['jwksUri'], message: 'required for private_key_jwt' });
+    if (c.authMethod === 'private_key_jwt' && !c.jwksUri && !c.jwks) {
+      ctx.addIssue({ code: 'custom', path: ['jwksUri'], message: 'required for private_key_jwt (or jwks)' });
+    }
+    if (c.jwksUri && c.jwks) {
+      // OIDC Dynamic Client Registration §2: jwks_uri and jwks MUST NOT both be present.
+      ctx.addIssue({ code: 'custom', path: ['jwks'], message: 'give jwks_uri or jwks, not both' });
     }
   });
 
@@ -91,6 +101,9 @@ export function toMetadata(c: z.output<typeof clientInputSchema>): ClientMetadat
     ...(apiScopes.length && { api_scopes: apiScopes.join(' ') }),
     id_token_signed_response_alg: c.idTokenSignedResponseAlg,
     ...(c.jwksUri && { jwks_uri: c.jwksUri }),
+    ...(c.jwks && { jwks: c.jwks as ClientMetadata['jwks'] }),
+    ...(c.requirePushedAuthorizationRequests && { require_pushed_authorization_requests: true }),
+    ...(c.acrValuesEssential && { acr_values_essential: true }),
     first_party: c.firstParty,
   };
 }

@@ -62,7 +62,14 @@ export const upstreamSchema = z
   .object({
     id: z.string().regex(/^[a-z0-9][a-z0-9-]{1,31}$/, '2–32 characters of a–z, 0–9 and "-"'),
     kind: z.enum(['oauth2-userinfo', 'oidc']),
+    /** The login page's button ("Tài khoản Cổng dịch vụ công quốc gia (VNeID)"). */
     label: z.object({ vi: z.string().min(1), en: z.string().min(1) }).strict(),
+    /**
+     * The upstream's name inside sentences ("Tài khoản {name} của bạn…", "your {name} account"):
+     * by default the label without its leading "Tài khoản" / its trailing "account", so a label that
+     * says "account" does not read "account … account" (upstreamName below).
+     */
+    name: z.object({ vi: z.string().min(1), en: z.string().min(1) }).strict().optional(),
     /** `iss` of the upstream's responses; for `oidc`, where discovery starts. */
     issuer: endpoint,
     authorizationEndpoint: endpoint.optional(),
@@ -195,4 +202,12 @@ export function upstreamAcrValues(upstream: Pick<Upstream, 'assurance' | 'defaul
 export function requiredAcr(requested: string[]): string | null {
   const ranks = requested.map(acrRank).filter((r) => r >= 0);
   return ranks.length ? ACR_ORDER[Math.min(...ranks)] : null;
+}
+
+/** The upstream's name for sentences: `name`, else the label without the word for "account". */
+export function upstreamName(upstream: { label: { vi: string; en: string }; name?: { vi: string; en: string } }, lang: 'vi' | 'en'): string {
+  if (upstream.name) return upstream.name[lang];
+  const label = upstream.label[lang];
+  const stripped = lang === 'vi' ? label.replace(/^tài khoản\s+/iu, '') : label.replace(/\s+account(?=\s*(\(|$))/iu, '').replace(/^account\s+/iu, '');
+  return stripped.trim() || label;
 }

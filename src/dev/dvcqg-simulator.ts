@@ -6,6 +6,7 @@ import Router from '@koa/router';
 import getRawBody from 'raw-body';
 import { Provider, type AccountClaims, type Adapter, type AdapterPayload, type Configuration, type JWK, type KoaContextWithOIDC } from 'oidc-provider';
 import { html, escapeHtml, raw, PAGE_CSP } from '../web/views/html.js';
+import { serveStatic } from '../web/middleware/koa-serve-static.js';
 
 /**
  * A stand-in for the national portal's SSO (DVCQG, xacthuc.dichvucong.gov.vn), for development and
@@ -212,16 +213,19 @@ function simulatorConfiguration(store: Map<string, { payload: AdapterPayload; ex
     async renderError(ctx, out) {
       ctx.type = 'html';
       ctx.set('Content-Security-Policy', PAGE_CSP);
-      ctx.body = simPage('Lỗi', html`<h1>Lỗi</h1><pre>${JSON.stringify(out, null, 2)}</pre>`.value);
+      ctx.body = simPage('Lỗi', html`<h1>Lỗi</h1><dl class="details">${Object.entries(out).map(([k, v]) => html`<dt>${k}</dt><dd>${String(v)}</dd>`)}</dl>`.value);
     },
   };
 }
 
 /** The login page: pick a synthetic person and a level, or cancel. */
+const SIMULATOR_CSS = '/static/tinnhiem.css';
+
 function simulatorRouter(provider: Provider, people: Map<string, SimulatedPerson>): Router {
   const csrfKey = randomBytes(32);
   const csrfFor = (uid: string) => createHmac('sha256', csrfKey).update(uid).digest('base64url');
   const router = new Router();
+  router.get(SIMULATOR_CSS, serveStatic(new URL('../web/static/tinnhiem.css', import.meta.url), 'text/css; charset=utf-8') as unknown as Parameters<Router['get']>[1]);
   router.get('/interaction/:uid', async (ctx) => {
     const details = await provider.interactionDetails(ctx.req, ctx.res);
     ctx.type = 'html';
@@ -257,17 +261,37 @@ function loginPage(uid: string, asked: string[], people: SimulatedPerson[], csrf
 <p>Chọn tài khoản định danh điện tử (dữ liệu giả lập). Mức yêu cầu: ${asked.join(', ')}</p>
 <form method="post" action="/interaction/${uid}">
 <input type="hidden" name="csrf" value="${csrf}">
-<ul>${rows}</ul>
+<fieldset class="people"><legend>Tài khoản định danh điện tử</legend><ul>${rows}</ul></fieldset>
 <label for="loa">Mức độ đảm bảo</label>
 <select id="loa" name="loa">${LEVELS.map((l) => html`<option value="${l}" ${asked.includes(l) && l === 'LoA2' ? 'selected' : ''}>${l}</option>`)}</select>
 <button type="submit" id="dvcqg-login">Đăng nhập</button>
 </form>
-<form method="post" action="/interaction/${uid}/cancel"><input type="hidden" name="csrf" value="${csrf}"><button type="submit">Huỷ</button></form>`.value,
+<form method="post" action="/interaction/${uid}/cancel" class="cancel"><input type="hidden" name="csrf" value="${csrf}"><button type="submit" class="secondary">Huỷ</button></form>`.value,
   );
 }
 
+/** The simulator's pages look like ours (same stylesheet, served by the simulator itself, same CSP). */
 function simPage(title: string, body: string): string {
-  return `<!doctype html><html lang="vi"><head><meta charset="utf-8"><meta name="referrer" content="same-origin"><link rel="icon" href="data:,"><title>${escapeHtml(title)} · DVCQG (mô phỏng)</title></head><body><main>${body}</main></body></html>`;
+  return `<!doctype html>
+<html lang="vi">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="referrer" content="same-origin">
+<link rel="icon" href="data:,">
+<title>${escapeHtml(title)} · DVCQG (mô phỏng)</title>
+<link rel="stylesheet" href="${SIMULATOR_CSS}">
+</head>
+<body>
+<header class="banner">
+  <p class="org">Cổng Dịch vụ công quốc gia</p>
+  <p class="app">Trình mô phỏng · dữ liệu giả lập</p>
+</header>
+<main id="main" class="card">
+${body}
+</main>
+</body>
+</html>`;
 }
 
 function safeEqual(a: string, b: string): boolean {

@@ -169,6 +169,7 @@ function featureRouters(w: Wiring, parts: Parts, strongMethods: (uid: string) =>
       loginMethods: (uid) => [passkeyLoginMethod(uid), ...strongMethods(uid), ...federation.loginMethods(uid)],
       stepUpHref: (uid) => `/interaction/${uid}/passkey`,
       interceptLogin: setPassword.interceptLogin,
+      canStepUp: async (accountId, uid) => strongMethods(uid).length > 0 || (await identity.passkeys.list(accountId)).length > 0,
     }),
     federation.router,
     passkeyRouter({ provider, publicOrigin, csrfSecret: secrets.csrfSecret, passkeys: identity.passkeys, strongMethods }),

@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
+import { ClientRegistryError } from '../../../oidc/errors.js';
 import type { ClientInput, ClientView } from '../../../oidc/clients/client-registry.js';
 import { cliActor, configFrom, printJsonOr, withService } from '../cli-support.js';
 
@@ -14,7 +16,20 @@ function describeClient(c: ClientView): string {
     `  redirect URIs   ${((m.redirect_uris as string[]) ?? []).join(' ') || '-'}`,
     `  logout URIs     ${((m.post_logout_redirect_uris as string[]) ?? []).join(' ') || '-'}`,
     ...(m.backchannel_logout_uri ? [`  back-channel    ${String(m.backchannel_logout_uri)}`] : []),
+    ...(m.jwks_uri ? [`  jwks_uri        ${String(m.jwks_uri)}`] : []),
+    ...(m.jwks ? [`  jwks            ${(m.jwks as { keys: unknown[] }).keys.length} key(s) inline`] : []),
+    ...(m.require_pushed_authorization_requests ? ['  PAR             required (RFC 9126)'] : []),
+    ...(m.acr_values_essential ? ['  acr_values      essential (docs/identity.md)'] : []),
   ].join('\n');
+}
+
+/** The JWK Set of --jwks: the registry checks its shape; here only that the file is JSON. */
+function readJwks(file: string): ClientInput['jwks'] {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as ClientInput['jwks'];
+  } catch (err) {
+    throw new ClientRegistryError('invalid-metadata', `jwks: ${file} is not a readable JSON file (${(err as Error).message})`);
+  }
 }
 
 export function registerClient(program: Command): void {
@@ -33,6 +48,9 @@ export function registerClient(program: Command): void {
     .option('--auth-method <method>', 'client_secret_basic | client_secret_post | private_key_jwt | none', 'client_secret_basic')
     .option('--scope <scope>', 'allowed scope, OIDC or API (repeatable or space-separated)', collect)
     .option('--jwks-uri <uri>', 'the client\'s JWKS for private_key_jwt')
+    .option('--jwks <file>', 'a JSON file with the client\'s JWK Set (instead of --jwks-uri)')
+    .option('--require-par', 'authorization requests only through PAR (require_pushed_authorization_requests)')
+    .option('--acr-values-essential', 'treat the client\'s acr_values as essential (step-up or unmet_authentication_requirements)')
     .option('--first-party', 'a portal of the province itself: skips the consent page')
     .option('--json', 'machine-readable output')
     .action(async (opts: Record<string, unknown>, command: Command) => {
@@ -47,6 +65,9 @@ export function registerClient(program: Command): void {
         authMethod: opts.authMethod as ClientInput['authMethod'],
         scopes: opts.scope as string[] | undefined,
         jwksUri: opts.jwksUri as string | undefined,
+        jwks: opts.jwks ? readJwks(String(opts.jwks)) : undefined,
+        requirePushedAuthorizationRequests: !!opts.requirePar,
+        acrValuesEssential: !!opts.acrValuesEssential,
         firstParty: !!opts.firstParty,
       };
       const result = await withService(configFrom(command), 'client add', (s) => s.clients.add(cliActor(), input));

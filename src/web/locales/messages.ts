@@ -39,6 +39,10 @@ const vi = {
   'error.session': 'Phiên đăng nhập đã hết hạn. Vui lòng quay lại cổng dịch vụ và đăng nhập lại.',
   'logout.title': 'Đăng xuất',
   'logout.question': 'Bạn có muốn đăng xuất khỏi hệ thống xác thực tập trung?',
+  'logout.question.client': '{client} yêu cầu đăng xuất. Bạn có muốn đăng xuất khỏi hệ thống xác thực tập trung?',
+  'logout.none': 'Bạn hiện không đăng nhập vào hệ thống xác thực tập trung.',
+  'logout.continue': 'Tiếp tục',
+  'logout.return': 'Quay lại {client}',
   'logout.yes': 'Đăng xuất',
   'logout.no': 'Giữ đăng nhập',
   'logout.done.title': 'Đã đăng xuất',
@@ -68,6 +72,7 @@ const vi = {
   'passkey.unsupported': 'Trình duyệt này không hỗ trợ khoá truy cập.',
   'stepup.title': 'Xác thực bổ sung',
   'stepup.intro': '{client} yêu cầu quyền quản trị ({scopes}). Quyền này cần xác thực mạnh: hãy xác nhận bằng khoá truy cập hoặc chứng thư số.',
+  'stepup.introAcr': '{client} yêu cầu mức xác thực cao hơn mức của lần đăng nhập này: hãy xác nhận bằng khoá truy cập hoặc chứng thư số.',
   'stepup.noPasskey': 'Tài khoản của bạn chưa có khoá truy cập. Hãy đăng ký tại trang tài khoản, hoặc dùng chứng thư số.',
   'certificate.method': 'Chứng thư số',
   'certificate.refused': 'Không đăng nhập được bằng chứng thư số',
@@ -135,6 +140,10 @@ const en: Record<MessageKey, string> = {
   'error.session': 'Your sign-in session has expired. Please go back to the portal and sign in again.',
   'logout.title': 'Sign out',
   'logout.question': 'Do you want to sign out of central sign-in?',
+  'logout.question.client': '{client} asks to sign you out. Do you want to sign out of central sign-in?',
+  'logout.none': 'You are not signed in to central sign-in.',
+  'logout.continue': 'Continue',
+  'logout.return': 'Return to {client}',
   'logout.yes': 'Sign out',
   'logout.no': 'Stay signed in',
   'logout.done.title': 'Signed out',
@@ -164,6 +173,7 @@ const en: Record<MessageKey, string> = {
   'passkey.unsupported': 'This browser does not support passkeys.',
   'stepup.title': 'Additional verification',
   'stepup.intro': '{client} asks for administration rights ({scopes}). They need a strong sign-in: confirm with a passkey or a digital certificate.',
+  'stepup.introAcr': '{client} asks for a stronger sign-in than this one: confirm with a passkey or a digital certificate.',
   'stepup.noPasskey': 'Your account has no passkey yet. Register one on the account page, or use a digital certificate.',
   'certificate.method': 'Digital certificate',
   'certificate.refused': 'Certificate sign-in refused',
@@ -200,12 +210,20 @@ export function t(lang: Language, key: MessageKey, vars: Record<string, string |
 
 export const LANG_COOKIE = 'tinnhiem_lang';
 
-/** ?lang= first (and remembered in a cookie), then the cookie, then Accept-Language, else vi. */
-export function pickLanguage(ctx: {
-  query: Record<string, unknown>;
-  cookies: { get(name: string): string | undefined; set(name: string, value: string, opts: object): void };
-  acceptsLanguages(...langs: string[]): string | false;
-}): Language {
+/**
+ * ?lang= first (and remembered in a cookie), then the cookie, then the relying party's
+ * `ui_locales` (OIDC Core §3.1.2.1: space-separated BCP 47 tags, in order of preference; `en-GB`
+ * counts as `en`), then Accept-Language, else vi. The person's own choice on a page wins over the
+ * portal's hint.
+ */
+export function pickLanguage(
+  ctx: {
+    query: Record<string, unknown>;
+    cookies: { get(name: string): string | undefined; set(name: string, value: string, opts: object): void };
+    acceptsLanguages(...langs: string[]): string | false;
+  },
+  uiLocales?: unknown,
+): Language {
   const asked = typeof ctx.query.lang === 'string' ? ctx.query.lang : undefined;
   if (asked && (LANGUAGES as readonly string[]).includes(asked)) {
     ctx.cookies.set(LANG_COOKIE, asked, { httpOnly: true, sameSite: 'lax', maxAge: 365 * 24 * 3600 * 1000, signed: false });
@@ -213,6 +231,18 @@ export function pickLanguage(ctx: {
   }
   const remembered = ctx.cookies.get(LANG_COOKIE);
   if (remembered && (LANGUAGES as readonly string[]).includes(remembered)) return remembered as Language;
+  const hinted = uiLocaleLanguage(uiLocales);
+  if (hinted) return hinted;
   const accepted = ctx.acceptsLanguages('vi', 'en');
   return accepted === 'en' ? 'en' : 'vi';
+}
+
+/** The first language of a `ui_locales` value that the pages have, if any. */
+export function uiLocaleLanguage(uiLocales: unknown): Language | undefined {
+  if (typeof uiLocales !== 'string') return undefined;
+  for (const tag of uiLocales.split(' ')) {
+    const primary = tag.split('-')[0].toLowerCase();
+    if ((LANGUAGES as readonly string[]).includes(primary)) return primary as Language;
+  }
+  return undefined;
 }

@@ -12,7 +12,7 @@ import { sendErrorPage } from '../views/error-page.js';
 import { csrfToken, sameToken } from '../middleware/koa-form-guard.js';
 import { interactionOrExpired, type InteractionDetails } from './interaction-session.js';
 import { ACR } from '../../../oidc/scopes.js';
-import { STEP_UP_REASON } from '../../../oidc/step-up.js';
+import { isStepUp } from '../../../oidc/step-up.js';
 
 export interface CertificateLoginDeps {
   provider(): Provider;
@@ -94,7 +94,7 @@ function refusedPage(ctx: AppContext, err: CertificateLoginRefused) {
 
 /** Completes the interaction with the certificate's account: a login, or a step-up of the same account. */
 async function finish(ctx: AppContext, deps: CertificateLoginDeps, d: InteractionDetails, accountId: string, amr: string[]) {
-  const stepUp = d.prompt.reasons.includes(STEP_UP_REASON) ? d.session?.accountId : undefined;
+  const stepUp = isStepUp(d.prompt.reasons) ? d.session?.accountId : undefined;
   if (stepUp && stepUp !== accountId) throw new AppError('forbidden', 'this certificate belongs to another account than the one signed in');
   // A step-up adds the certificate to the factors of this session's earlier login (RFC 8176 `mfa`).
   const earlier = stepUp ? ((d.session as { amr?: string[] } | undefined)?.amr ?? []) : [];

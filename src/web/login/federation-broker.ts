@@ -10,7 +10,7 @@ import { federationErrorPage } from '../views/pages.js';
 import { sendPage } from '../views/html.js';
 import { formGuard, type FormGuard } from '../middleware/koa-form-guard.js';
 import { UpstreamClient, type PendingChecks } from '../../../oidc/federation/upstream-client.js';
-import type { Upstream } from '../../../oidc/federation/upstreams.js';
+import { upstreamName, type Upstream } from '../../../oidc/federation/upstreams.js';
 import { Sealer } from './federation-sealer.js';
 
 export interface FederationDeps {
@@ -49,6 +49,22 @@ export const PENDING_TTL_MS = 10 * 60_000;
 
 export const federationCallbackPath = (upstreamId: string) => `/federation/${upstreamId}/callback`;
 export const federationLoggedOutPath = (upstreamId: string) => `/federation/${upstreamId}/logged-out`;
+/** The last federation error page, again in the other language (its content sealed in a cookie). */
+export const FEDERATION_ERROR_PATH = '/federation/error';
+export const FEDERATION_ERROR_COOKIE = 'tinnhiem_fed_error';
+const ERROR_PAGE_TTL_MS = 15 * 60 * 1000;
+
+/** What a federation error page says, language aside: sealed so the language switch can show it again. */
+export interface SealedErrorPage {
+  exp: number;
+  status: number;
+  upstream: string;
+  messageKey: MessageKey;
+  vars: Record<string, string>;
+  returnHref?: string;
+  clientName?: string;
+  requestId?: string;
+}
 
 /** The OAuth error the portal gets when a brokered login fails (RFC 6749 §4.1.2.1). */
 export type OAuthFailure = {
@@ -66,6 +82,9 @@ export interface Broker {
   /** The link form's guard (purpose `federation-link`, bound to the interaction). */
   guard: FormGuard;
   label(id: string, lang: Language): string;
+  errorSealer: Sealer;
+  /** Renders a federation error page in `lang`, with a language switch. */
+  renderError(ctx: AppContext, lang: Language, page: SealedErrorPage): void;
   clientName(clientId: unknown): Promise<string>;
   /** The upstream's page saying a brokered login cannot go on (no interaction to end). */
   sendError(ctx: AppContext, status: number, upstreamId: string, messageKey: MessageKey): void;
@@ -75,10 +94,24 @@ export interface Broker {
 
 export function createBroker(deps: FederationDeps): Broker {
   const clients = new Map(deps.upstreams.map((u) => [u.id, new UpstreamClient(u, `${deps.publicUrl}${federationCallbackPath(u.id)}`, deps.timeoutMs)]));
-  const label = (id: string, lang: Language) => deps.upstreams.find((u) => u.id === id)?.label[lang] ?? id;
+  const label = (id: string, lang: Language) => {
+    const upstream = deps.upstreams.find((u) => u.id === id);
+    return upstream ? upstreamName(upstream, lang) : id;
+  };
   async function clientName(clientId: unknown): Promise<string> {
     const client = await deps.provider().Client.find(String(clientId));
     return client?.clientName ?? String(clientId);
+  }
+  const errorSealer = new Sealer(deps.csrfSecret, 'error-page');
+  function renderError(ctx: AppContext, lang: Language, page: SealedErrorPage) {
+    const upstream = label(page.upstream, lang);
+    const message = t(lang, page.messageKey, { upstream, client: page.clientName ?? '', ...page.vars });
+    sendPage(ctx, page.status, federationErrorPage({ lang, upstream, message, returnHref: page.returnHref, clientName: page.clientName, requestId: page.requestId, switchHref: FEDERATION_ERROR_PATH }));
+  }
+  /** The page, and its content sealed for the language switch (a callback URL cannot be loaded twice). */
+  function showError(ctx: AppContext, page: SealedErrorPage) {
+    ctx.cookies.set(FEDERATION_ERROR_COOKIE, errorSealer.seal(page), { path: FEDERATION_ERROR_PATH, httpOnly: true, sameSite: 'lax', maxAge: ERROR_PAGE_TTL_MS, signed: false });
+    renderError(ctx, pickLanguage(ctx), page);
   }
   return {
     deps,
@@ -89,12 +122,12 @@ export function createBroker(deps: FederationDeps): Broker {
     guard: formGuard({ publicOrigin: new URL(deps.publicUrl).origin, secret: deps.csrfSecret, purpose: 'federation-link' }),
     label,
     clientName,
+    errorSealer,
+    renderError,
     sendError(ctx, status, upstreamId, messageKey) {
-      const lang = pickLanguage(ctx);
-      sendPage(ctx, status, federationErrorPage({ lang, upstream: label(upstreamId, lang), message: t(lang, messageKey), requestId: ctx.state.requestId }));
+      showError(ctx, { exp: deps.now().getTime() + ERROR_PAGE_TTL_MS, status, upstream: upstreamId, messageKey, vars: {}, requestId: ctx.state.requestId });
     },
     async fail(ctx, status, upstreamId, uid, messageKey, oauth, vars = {}) {
-      const lang = pickLanguage(ctx);
       let returnHref: string | undefined;
       let name: string | undefined;
       if (uid) {
@@ -107,8 +140,7 @@ export function createBroker(deps: FederationDeps): Broker {
         }
       }
       ctx.state.log.warn({ upstream: upstreamId, error: oauth.error, reason: oauth.error_description }, 'brokered login failed');
-      const message = t(lang, messageKey, { upstream: label(upstreamId, lang), client: name ?? '', ...vars });
-      sendPage(ctx, status, federationErrorPage({ lang, upstream: label(upstreamId, lang), message, returnHref, clientName: name, requestId: ctx.state.requestId }));
+      showError(ctx, { exp: deps.now().getTime() + ERROR_PAGE_TTL_MS, status, upstream: upstreamId, messageKey, vars, returnHref, clientName: name, requestId: ctx.state.requestId });
     },
   };
 }

@@ -16,6 +16,8 @@ import {
   createBroker,
   federationCallbackPath,
   federationLoggedOutPath,
+  FEDERATION_ERROR_COOKIE,
+  FEDERATION_ERROR_PATH,
   LINK_COOKIE,
   PENDING_COOKIE,
   PENDING_TTL_MS,
@@ -23,6 +25,7 @@ import {
   type FederationDeps,
   type PendingLink,
   type PendingLogin,
+  type SealedErrorPage,
 } from './federation-broker.js';
 
 export { federationCallbackPath, federationLoggedOutPath, type FederationDeps };
@@ -144,6 +147,14 @@ const upstreamCallback = (b: Broker) =>
   };
 
 /** Back from the upstream's logout: on to where our own logout was going (sealed, so no open redirect). */
+/** The last federation error page of this browser, in the language just chosen (?lang=). */
+const errorAgain = (b: Broker) =>
+  async function errorAgain(ctx: AppContext) {
+    const page = b.errorSealer.open<SealedErrorPage>(ctx.cookies.get(FEDERATION_ERROR_COOKIE), b.deps.now());
+    if (!page) return sendErrorPage(ctx, 400, { message: 'error.intro' });
+    b.renderError(ctx, pickLanguage(ctx), page);
+  };
+
 const loggedOut = (b: Broker) =>
   async function loggedOut(ctx: AppContext) {
     const state = b.logoutSealer.open<{ to: string; upstream: string; exp: number }>(typeof ctx.query.state === 'string' ? ctx.query.state : undefined, b.deps.now());
@@ -194,6 +205,7 @@ export function federationRouter(deps: FederationDeps) {
   router.get('/interaction/:uid/federation-link', showLinkForm(broker));
   router.post('/interaction/:uid/federation-link', confirmLink(broker));
   router.get(federationLoggedOutPath(':upstream'), loggedOut(broker));
+  router.get(FEDERATION_ERROR_PATH, errorAgain(broker));
   return {
     router,
     /** The buttons on our login page. */

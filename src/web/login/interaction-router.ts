@@ -11,8 +11,8 @@ import { sendErrorPage } from '../views/error-page.js';
 import { formGuard, readUrlEncoded, requireUrlEncoded, type FormGuard } from '../middleware/koa-form-guard.js';
 import { interactionOrExpired, type InteractionDetails } from './interaction-session.js';
 import { applyRequestedAccess } from '../../../oidc/grants.js';
-import { ACR } from '../../../oidc/scopes.js';
-import { STEP_UP_REASON } from '../../../oidc/step-up.js';
+import { ACR, API_SCOPES, OIDC_SCOPES } from '../../../oidc/scopes.js';
+import { ACR_STEP_UP_REASON, isStepUp } from '../../../oidc/step-up.js';
 
 export interface InteractionDeps {
   provider(): Provider;
@@ -28,6 +28,8 @@ export interface InteractionDeps {
   stepUpHref?(uid: string): string;
   /** The required action "set your password" (src/web/login/set-password.ts): true when it took over. */
   interceptLogin?(ctx: AppContext, lang: Language, uid: string, account: Account): boolean;
+  /** Whether the account has a stronger factor to step up with (a passkey, certificate login). */
+  canStepUp?(accountId: string, uid: string): Promise<boolean>;
 }
 
 const FORM_LIMIT = 16 * 1024;
@@ -81,21 +83,56 @@ async function resume(ctx: AppContext, provider: Provider, result: Parameters<Pr
   ctx.status = 303;
 }
 
+/** The `login_hint` of the request, when it can be a username or a national ID (bounded, one line). */
+function loginHint(d: InteractionDetails): string | undefined {
+  const hint = d.params.login_hint;
+  return typeof hint === 'string' && hint.length <= 200 && ![...hint].some((c) => c.charCodeAt(0) < 0x20) ? hint : undefined;
+}
+
 /** The login page or the consent page, whichever the interaction's prompt asks for. */
 const showPrompt = (p: Pages) =>
   async function showPrompt(ctx: AppContext) {
     const d = await interactionOrExpired(ctx, p.deps.provider);
     if (!d) return;
-    const lang = pickLanguage(ctx);
-    // A password cannot answer a step-up: the stronger methods have their own page.
-    if (d.prompt.name === 'login' && p.deps.stepUpHref && d.prompt.reasons.includes(STEP_UP_REASON)) return ctx.redirect(p.deps.stepUpHref(d.uid));
-    if (d.prompt.name === 'login') return p.renderLogin(ctx, lang, d.uid, d.params.client_id);
+    const lang = pickLanguage(ctx, d.params.ui_locales);
+    if (d.prompt.name === 'login' && isStepUp(d.prompt.reasons)) return stepUp(p, ctx, d);
+    // OIDC Core §3.1.2.1 login_hint: the portal already knows who is signing in.
+    if (d.prompt.name === 'login') return p.renderLogin(ctx, lang, d.uid, d.params.client_id, { login: loginHint(d) });
     await showConsent(p, ctx, lang, d);
   };
 
+/**
+ * A password cannot answer a step-up: the stronger methods have their own page. When the portal
+ * made a level essential (acr) and this account has no way to reach it, the portal hears so at
+ * once (OIDC Core §3.1.2.6 unmet_authentication_requirements) rather than the person facing a
+ * page they cannot get past.
+ */
+async function stepUp(p: Pages, ctx: AppContext, d: InteractionDetails) {
+  const accountId = d.session?.accountId;
+  const possible = !!p.deps.stepUpHref && !!accountId && (await (p.deps.canStepUp?.(accountId, d.uid) ?? Promise.resolve(true)));
+  if (possible) return ctx.redirect(p.deps.stepUpHref!(d.uid));
+  if (d.prompt.reasons.includes(ACR_STEP_UP_REASON)) {
+    return resume(ctx, p.deps.provider(), { error: 'unmet_authentication_requirements', error_description: 'this account cannot reach the requested authentication level' }, false);
+  }
+  return ctx.redirect(p.deps.stepUpHref!(d.uid));
+}
+
+/**
+ * What the consent page lists: what the grant lacks; or, when the portal asked for the page
+ * itself (prompt=consent, which offline_access needs) and the grant already holds everything (a
+ * first-party portal), everything the request asks, so the person sees what they allow.
+ */
+function consentItems(d: InteractionDetails): { scopes: string[]; apiScopes: string[] } {
+  const missing = d.prompt.details as MissingAccess;
+  const scopes = missing.missingOIDCScope ?? [];
+  const apiScopes = Object.values(missing.missingResourceScopes ?? {}).flat();
+  if (scopes.length || apiScopes.length) return { scopes, apiScopes };
+  const asked = String(d.params.scope ?? '').split(' ');
+  return { scopes: OIDC_SCOPES.filter((s) => asked.includes(s)), apiScopes: API_SCOPES.filter((s) => asked.includes(s)) };
+}
+
 async function showConsent(p: Pages, ctx: AppContext, lang: Language, d: InteractionDetails) {
   const account = d.session?.accountId ? await p.deps.findAccount(d.session.accountId) : null;
-  const missing = d.prompt.details as MissingAccess;
   page(
     ctx,
     200,
@@ -107,8 +144,7 @@ async function showConsent(p: Pages, ctx: AppContext, lang: Language, d: Interac
       csrf: p.guard.token(d.uid),
       clientName: await p.clientName(d.params.client_id),
       accountName: account?.fullName ?? '',
-      scopes: missing.missingOIDCScope ?? [],
-      apiScopes: Object.values(missing.missingResourceScopes ?? {}).flat(),
+      ...consentItems(d),
     }),
   );
 }
@@ -120,8 +156,8 @@ const submitLogin = (p: Pages) =>
     const form = await p.readForm(ctx);
     if (!form) return;
     if (d.prompt.name !== 'login') throw new AppError('badRequest', 'this interaction does not ask for a login');
-    if (d.prompt.reasons.includes(STEP_UP_REASON)) throw new AppError('forbidden', 'a password cannot answer a step-up: use a passkey or a certificate');
-    const lang = pickLanguage(ctx);
+    if (isStepUp(d.prompt.reasons)) throw new AppError('forbidden', 'a password cannot answer a step-up: use a passkey or a certificate');
+    const lang = pickLanguage(ctx, d.params.ui_locales);
     const login = (form.get('login') ?? '').trim();
     const password = form.get('password') ?? '';
     if (!login || !password) return p.renderLogin(ctx, lang, d.uid, d.params.client_id, { login, error: t(lang, 'login.error.missing'), status: 400 });
@@ -158,9 +194,10 @@ const confirmConsent = (p: Pages) =>
     const grant = d.grantId ? await provider.Grant.find(d.grantId) : new provider.Grant({ accountId: account.id, clientId: String(d.params.client_id) });
     if (!grant) throw new AppError('badRequest', 'the grant of this interaction is gone');
     const missing = d.prompt.details as MissingAccess;
+    const client = await provider.Client.find(String(d.params.client_id));
     applyRequestedAccess(
       grant,
-      { oidcScopes: missing.missingOIDCScope ?? [], claims: missing.missingOIDCClaims ?? [], resourceScopes: missing.missingResourceScopes ?? {} },
+      { oidcScopes: missing.missingOIDCScope ?? [], claims: missing.missingOIDCClaims ?? [], resourceScopes: missing.missingResourceScopes ?? {}, clientScope: client?.scope },
       account,
       p.deps.apiResource,
     );
@@ -172,7 +209,12 @@ const abort = (p: Pages) =>
   async function abortInteraction(ctx: AppContext) {
     const d = await interactionOrExpired(ctx, p.deps.provider);
     if (!d) return;
-    await resume(ctx, p.deps.provider(), { error: 'access_denied', error_description: 'the user cancelled the sign-in' }, false);
+    // Giving up a step-up the portal made essential: the level was not reached (OIDC Core §3.1.2.6).
+    const unmet = d.prompt.name === 'login' && d.prompt.reasons.includes(ACR_STEP_UP_REASON);
+    const error = unmet
+      ? { error: 'unmet_authentication_requirements', error_description: 'the requested authentication level was not reached' }
+      : { error: 'access_denied', error_description: 'the user cancelled the sign-in' };
+    await resume(ctx, p.deps.provider(), error, false);
   };
 
 /**

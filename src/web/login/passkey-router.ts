@@ -10,7 +10,7 @@ import { formGuard, type FormGuard } from '../middleware/koa-form-guard.js';
 import { serveStatic } from '../middleware/koa-serve-static.js';
 import { interactionForCall, interactionOrExpired, type InteractionDetails } from './interaction-session.js';
 import { ACR } from '../../../oidc/scopes.js';
-import { STEP_UP_REASON } from '../../../oidc/step-up.js';
+import { isStepUp } from '../../../oidc/step-up.js';
 
 export interface PasskeyRouterDeps {
   provider(): Provider;
@@ -39,14 +39,14 @@ export function readJson(ctx: AppContext): unknown {
 }
 
 /** The account a step-up must prove again, or undefined for a passwordless login. */
-const stepUpAccount = (d: InteractionDetails) => (d.prompt.reasons.includes(STEP_UP_REASON) && d.session?.accountId ? d.session.accountId : undefined);
+const stepUpAccount = (d: InteractionDetails) => (isStepUp(d.prompt.reasons) && d.session?.accountId ? d.session.accountId : undefined);
 
 /** The passkey page: passwordless login, or the step-up prompt for the signed-in account. */
 const showPasskeyPage = (deps: PasskeyRouterDeps, guard: FormGuard) =>
   async function showPasskeyPage(ctx: AppContext) {
     const d = await interactionOrExpired(ctx, deps.provider, { loginOnly: true });
     if (!d) return;
-    const lang = pickLanguage(ctx);
+    const lang = pickLanguage(ctx, d.params.ui_locales);
     const client = await deps.provider().Client.find(String(d.params.client_id));
     const stepUp = stepUpAccount(d);
     const base = `/interaction/${d.uid}/passkey`;

@@ -15,7 +15,15 @@ export interface ErrorPageContent {
 export function sendErrorPage(ctx: AppContext, status: number, content: ErrorPageContent = {}): void {
   const lang = content.lang ?? pickLanguage(ctx);
   const message = typeof content.message === 'function' ? content.message(lang) : content.message && t(lang, content.message);
-  sendPage(ctx, status, errorPage({ lang, message, details: content.details ?? [], requestId: ctx.state.requestId }));
+  sendPage(ctx, status, errorPage({ lang, message, details: content.details ?? [], requestId: ctx.state.requestId, switchHref: sameGetPage(ctx) }));
+}
+
+/** A GET page's own URL without `lang`, for the language switch (a POST's page cannot be loaded again). */
+function sameGetPage(ctx: AppContext): string | undefined {
+  if (ctx.method !== 'GET') return undefined;
+  const url = new URL(ctx.originalUrl, 'http://page.invalid');
+  url.searchParams.delete('lang');
+  return url.pathname + url.search;
 }
 
 /** The sign-in session is gone (no or an expired interaction cookie, or another browser's link). */

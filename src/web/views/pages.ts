@@ -96,47 +96,54 @@ export function consentPage(p: {
   return layout(lang, t(lang, 'consent.title'), body, p.selfHref);
 }
 
-export function errorPage(p: { lang: Language; message?: string; details: Array<[string, string]>; requestId?: string }): string {
+export function errorPage(p: { lang: Language; message?: string; details: Array<[string, string]>; requestId?: string; switchHref?: string }): string {
   const { lang } = p;
   const body = html`
 <h1>${t(lang, 'error.title')}</h1>
 <p role="alert">${p.message ?? t(lang, 'error.intro')}</p>
 <dl class="details">${p.details.map(([k, v]) => html`<dt>${k}</dt><dd>${v}</dd>`)}${p.requestId ? html`<dt>${t(lang, 'error.requestId')}</dt><dd><code>${p.requestId}</code></dd>` : ''}</dl>
 <p>${t(lang, 'error.back')}</p>`;
-  return layout(lang, t(lang, 'error.title'), body);
+  return layout(lang, t(lang, 'error.title'), body, p.switchHref);
 }
 
-/** `form` is oidc-provider's hidden logout form (with its own xsrf token); the buttons submit it. */
-export function logoutPage(p: { lang: Language; form: string }): string {
+/**
+ * `form` is oidc-provider's hidden logout form (with its own xsrf token); the buttons submit it.
+ * Without a session there is nothing to confirm: one button goes on (back to the portal).
+ */
+export function logoutPage(p: { lang: Language; form: string; clientName?: string; signedIn: boolean; switchHref?: string }): string {
   const { lang } = p;
+  const question = p.clientName ? t(lang, 'logout.question.client', { client: p.clientName }) : t(lang, 'logout.question');
+  const actions = p.signedIn
+    ? html`<button type="submit" form="op.logoutForm" name="logout" value="yes" autofocus>${t(lang, 'logout.yes')}</button>
+<button type="submit" form="op.logoutForm" class="secondary">${t(lang, 'logout.no')}</button>`
+    : html`<button type="submit" form="op.logoutForm" name="logout" value="yes" autofocus>${p.clientName ? t(lang, 'logout.return', { client: p.clientName }) : t(lang, 'logout.continue')}</button>`;
   const body = html`
 <h1>${t(lang, 'logout.title')}</h1>
-<p>${t(lang, 'logout.question')}</p>
+<p>${p.signedIn ? question : t(lang, 'logout.none')}</p>
 ${raw(p.form)}
 <div class="actions">
-<button type="submit" form="op.logoutForm" name="logout" value="yes" autofocus>${t(lang, 'logout.yes')}</button>
-<button type="submit" form="op.logoutForm" class="secondary">${t(lang, 'logout.no')}</button>
+${actions}
 </div>`;
-  return layout(lang, t(lang, 'logout.title'), body);
+  return layout(lang, t(lang, 'logout.title'), body, p.switchHref);
 }
 
-export function loggedOutPage(p: { lang: Language; clientName?: string }): string {
+export function loggedOutPage(p: { lang: Language; clientName?: string; switchHref?: string }): string {
   const { lang } = p;
   const body = html`
 <h1>${t(lang, 'logout.done.title')}</h1>
 <p role="status">${p.clientName ? t(lang, 'logout.done.client', { client: p.clientName }) : t(lang, 'logout.done')}</p>`;
-  return layout(lang, t(lang, 'logout.done.title'), body);
+  return layout(lang, t(lang, 'logout.done.title'), body, p.switchHref);
 }
 
 /** A failed brokered login: what happened, and the way back to the portal (which gets the OAuth error). */
-export function federationErrorPage(p: { lang: Language; upstream: string; message: string; returnHref?: string; clientName?: string; requestId?: string }): string {
+export function federationErrorPage(p: { lang: Language; upstream: string; message: string; returnHref?: string; clientName?: string; requestId?: string; switchHref?: string }): string {
   const { lang } = p;
   const body = html`
 <h1>${t(lang, 'federation.title', { upstream: p.upstream })}</h1>
 <p role="alert">${p.message}</p>
 ${p.requestId ? html`<dl class="details"><dt>${t(lang, 'error.requestId')}</dt><dd><code>${p.requestId}</code></dd></dl>` : ''}
 ${p.returnHref ? html`<p><a class="button" href="${p.returnHref}" id="return-to-portal">${t(lang, 'federation.return', { client: p.clientName ?? '' })}</a></p>` : html`<p>${t(lang, 'error.back')}</p>`}`;
-  return layout(lang, t(lang, 'federation.title', { upstream: p.upstream }), body);
+  return layout(lang, t(lang, 'federation.title', { upstream: p.upstream }), body, p.switchHref);
 }
 
 /** An official's national ID came back from the upstream: the link needs the official's password. */
@@ -162,6 +169,12 @@ function dateText(lang: Language, d: Date): string {
   return d.toLocaleString(lang === 'vi' ? 'vi-VN' : 'en-GB', { timeZone: 'Asia/Ho_Chi_Minh', dateStyle: 'medium', timeStyle: 'short' });
 }
 
+/** Why the page asks: administration scopes, or a level the portal made essential (no scopes). */
+function stepUpIntro(lang: Language, client: string, scopes: string[] | undefined): string {
+  if (!scopes) return t(lang, 'passkey.intro', { client });
+  return scopes.length ? t(lang, 'stepup.intro', { client, scopes: scopes.join(', ') }) : t(lang, 'stepup.introAcr', { client });
+}
+
 /** Passwordless login, or step-up (a second factor for administration scopes). */
 export function passkeyPage(p: {
   lang: Language;
@@ -180,7 +193,7 @@ export function passkeyPage(p: {
   const title = p.stepUpScopes ? t(lang, 'stepup.title') : t(lang, 'passkey.title');
   const body = html`
 <h1>${title}</h1>
-<p>${p.stepUpScopes ? t(lang, 'stepup.intro', { client: p.clientName, scopes: p.stepUpScopes.join(', ') }) : t(lang, 'passkey.intro', { client: p.clientName })}</p>
+<p>${stepUpIntro(lang, p.clientName, p.stepUpScopes)}</p>
 ${p.hasPasskey === false ? html`<p class="error" role="alert">${t(lang, 'stepup.noPasskey')}</p>` : ''}
 <p class="error" role="alert" id="passkey-status" hidden></p>
 <button type="button" id="passkey-start" data-passkey-login data-options="${p.optionsUrl}" data-verify="${p.verifyUrl}" data-csrf="${p.csrf}" data-status="passkey-status" data-failed="${t(lang, 'passkey.failed')}" data-unsupported="${t(lang, 'passkey.unsupported')}" ${p.hasPasskey === false ? 'disabled' : ''}>${t(lang, 'passkey.start')}</button>

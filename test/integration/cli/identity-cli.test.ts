@@ -64,6 +64,26 @@ describe('identity CLI', () => {
     expect(duplicate.stderr).toContain('already exists');
   });
 
+  it('registers a client that must use PAR, treats acr_values as essential, and carries its keys inline (issue 21)', async () => {
+    const { generateKeyPairSync } = await import('node:crypto');
+    const jwk = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ format: 'jwk' });
+    const file = join(t.env.DATA_DIR ?? '/tmp', `jwks-${process.pid}.json`);
+    writeFileSync(file, JSON.stringify({ keys: [{ ...jwk, kid: 'k1' }] }));
+    const added = await runCli(
+      ['client', 'add', '--id', 'cong-par', '--name', 'Cổng PAR', '--redirect-uri', 'https://par.soctrang.gov.vn/cb', '--auth-method', 'private_key_jwt', '--jwks', file, '--require-par', '--acr-values-essential', '--json'],
+      env,
+    );
+    expect([added.code, added.stderr]).toEqual([0, expect.any(String)]);
+    const { client, secret } = json<{ secret: string | null; client: { metadata: Record<string, unknown> } }>(added);
+    expect(secret).toBeNull();
+    expect(client.metadata).toMatchObject({ require_pushed_authorization_requests: true, acr_values_essential: true, token_endpoint_auth_method: 'private_key_jwt' });
+    const shown = await runCli(['client', 'show', 'cong-par'], env);
+    expect(shown.stdout).toMatch(/PAR\s+required/);
+    const bad = await runCli(['client', 'add', '--id', 'cong-par-2', '--name', 'x', '--redirect-uri', 'https://a.gov.vn/cb', '--auth-method', 'private_key_jwt', '--jwks', '/nonexistent/jwks.json'], env);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain('jwks:');
+  });
+
   it.each([
     [['--redirect-uri', 'http://portal.gov.vn/cb'], 'https URL'],
     [['--redirect-uri', 'https://portal.gov.vn/cb#frag'], 'without a fragment'],

@@ -71,9 +71,10 @@ describe(`API access tokens (${db})`, () => {
     await lower.arrayBuffer();
   });
 
-  it('a client gets no API scope it is not registered for (RFC 6749 §3.3: the response says what was granted)', async () => {
+  it('a client gets no API scope it is not registered for: invalid_scope (RFC 6749 §5.2, issue 21), and its own scope says what was granted', async () => {
     const config = await discover(t.url, reader.id, reader.secret);
-    const tokens = await client.clientCredentialsGrant(config, { scope: 'certs:read admin' });
+    await expect(client.clientCredentialsGrant(config, { scope: 'certs:read admin' })).rejects.toMatchObject({ error: 'invalid_scope' });
+    const tokens = await client.clientCredentialsGrant(config, { scope: 'certs:read' });
     expect(tokens.scope).toBe('certs:read');
     expect(decodeJwt(tokens.access_token).scope).toBe('certs:read');
   });

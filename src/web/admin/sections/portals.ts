@@ -1,6 +1,6 @@
 import type Router from '@koa/router';
 import { z } from 'zod';
-import { asAppError } from '../../../errors/app-error.js';
+import { AppError, asAppError } from '../../../errors/app-error.js';
 import type { AppContext, AppState } from '../../context.js';
 import { clientInputSchema } from '../../../../oidc/clients/client-registry.js';
 import { validate } from '../../api/parse-input.js';
@@ -8,6 +8,12 @@ import { sendPage } from '../../views/html.js';
 import { portalsPage, type PortalFormValues } from '../views/portals-page.js';
 import { redirect, type AdminConsole, type Officer } from '../admin-console.js';
 import { confirmed, parseForm, readForm, steppedUp, trimmed } from '../admin-forms.js';
+import { portalRefusal } from '../views/portal-refusals.js';
+
+const checkbox = z
+  .string()
+  .optional()
+  .transform((v) => v === 'yes');
 
 /** The registration form as typed (shown again when the registration is refused). */
 const PortalFields = z.object({
@@ -17,10 +23,13 @@ const PortalFields = z.object({
   postLogoutRedirectUris: z.string().default(''),
   scopes: z.string().default(''),
   authMethod: z.string().default('client_secret_basic'),
-  firstParty: z
-    .string()
-    .optional()
-    .transform((v) => v === 'yes'),
+  grantTypes: z.array(z.string()).default([]),
+  jwksUri: trimmed,
+  jwks: trimmed,
+  backchannelLogoutUri: trimmed,
+  firstParty: checkbox,
+  requirePar: checkbox,
+  acrValuesEssential: checkbox,
 });
 
 const lines = (text: string) =>
@@ -29,9 +38,34 @@ const lines = (text: string) =>
     .map((s) => s.trim())
     .filter(Boolean);
 
+/** The inline JWK Set as typed: JSON, or a refusal that names the field. */
+function jwksOf(text: string): unknown {
+  if (!text) return undefined;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw new AppError('validationFailed', 'jwks: not JSON', { errors: [{ path: 'jwks', message: 'not JSON' }] });
+  }
+}
+
 /** The client the form describes, checked by the registry's own schema (the same refusals as the API's). */
 function clientOf(v: z.output<typeof PortalFields>) {
-  const input = { clientId: v.clientId, name: v.name, redirectUris: lines(v.redirectUris), postLogoutRedirectUris: lines(v.postLogoutRedirectUris), scopes: v.scopes.split(/\s+/).filter(Boolean), authMethod: v.authMethod, firstParty: v.firstParty };
+  const input = {
+    clientId: v.clientId,
+    name: v.name,
+    redirectUris: lines(v.redirectUris),
+    postLogoutRedirectUris: lines(v.postLogoutRedirectUris),
+    scopes: v.scopes.split(/\s+/).filter(Boolean),
+    authMethod: v.authMethod,
+    firstParty: v.firstParty,
+    // No box ticked: the registry's default (a login portal: authorization_code + refresh_token).
+    grantTypes: v.grantTypes.length ? v.grantTypes : undefined,
+    jwksUri: v.jwksUri || undefined,
+    jwks: jwksOf(v.jwks),
+    backchannelLogoutUri: v.backchannelLogoutUri || undefined,
+    requirePushedAuthorizationRequests: v.requirePar,
+    acrValuesEssential: v.acrValuesEssential,
+  };
   return validate(clientInputSchema, input, 'body');
 }
 
@@ -51,6 +85,8 @@ async function renderPortals(c: AdminConsole, ctx: AppContext, o: Officer, extra
     redirectUris: (x.metadata.redirect_uris as string[] | undefined) ?? [],
     authMethod: String(x.metadata.token_endpoint_auth_method ?? ''),
     firstParty: x.firstParty,
+    grantTypes: (x.metadata.grant_types as string[] | undefined) ?? [],
+    requirePar: x.metadata.require_pushed_authorization_requests === true,
     hasSecret: x.hasSecret,
     scopes: [x.metadata.scope, x.metadata.api_scopes].filter(Boolean).join(' '),
   }));
@@ -61,13 +97,13 @@ const registerPortal = (c: AdminConsole) =>
   async function registerPortal(ctx: AppContext, o: Officer) {
     const form = await readForm(c, ctx, o);
     if (!steppedUp(ctx, o, '/admin/portals')) return;
-    const values = parseForm(PortalFields, form);
+    const values = parseForm(PortalFields, form, ['grantTypes']);
     try {
       const { client, secret } = await c.deps.clients.add(o.actor, clientOf(values));
       await renderPortals(c, ctx, o, { status: 201, secret: secret ? { clientId: client.clientId, secret } : undefined });
     } catch (err) {
       const refused = asAppError(err);
-      if (refused && refused.status < 500) return renderPortals(c, ctx, o, { status: refused.status, error: refused.detail, values });
+      if (refused && refused.status < 500) return renderPortals(c, ctx, o, { status: refused.status, error: portalRefusal(o.lang, err, refused), values });
       throw err;
     }
   };
