@@ -9,7 +9,7 @@ export function registerMigrate(program: Command): void {
     .option('--status', 'only list applied and pending migrations')
     .option('--json', 'machine-readable output')
     .action(async (opts: { status?: boolean; json?: boolean }, command: Command) => {
-      const config = configFrom(command);
+      const config = await configFrom(command);
       const target = databaseTarget(config);
       // A migration over a large registry (an index on a million rows) may outlast the query bound
       // meant for requests; the operator runs this one deliberately.
