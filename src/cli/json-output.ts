@@ -22,6 +22,11 @@ export function pemOf(bytes: Uint8Array, label: string): string {
   return `-----BEGIN ${label}-----\n${b64.replace(/.{1,64}/g, '$&\n')}-----END ${label}-----\n`;
 }
 
+/** The base64 of the DER inside a PEM block (the block's body, without line breaks). */
+export function derBase64OfPem(pem: string): string {
+  return pem.replace(/-----(BEGIN|END) [^-]+-----/g, '').replace(/\s+/g, '');
+}
+
 const base64 = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
 
 /** A plain-JSON copy of `value` in the documented shape. */

@@ -2,6 +2,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { CliFailure, EXIT, cliActor, configFrom, printJsonOr, withService } from '../cli-support.js';
+import { derBase64OfPem } from '../json-output.js';
 import { rootKeyOptions, rootPassphrase, type RootOptions } from '../root-passphrase.js';
 import type { Config } from '../../config/schema.js';
 import { isLocalUrl, pkiBaseUrl } from '../../config/pki-base-url.js';
@@ -45,7 +46,7 @@ function addInitCommand(ca: Command): void {
       if (opts.externalRoot) {
         const { issuerId, csrPem } = await withService(config, 'ca init', (s) => s.certificates.setup.initExternal(cliActor(), { keyType: opts.keyType, keyStore: opts.keyStore }));
         if (opts.csrOut) writeFileSync(opts.csrOut, csrPem);
-        printJsonOr(!!opts.json, { issuerId, csr: csrPem }, () =>
+        printJsonOr(!!opts.json, { issuerId, csrPem, csrDerBase64: derBase64OfPem(csrPem) }, () =>
           [`issuing CA ${issuerId} created, waiting for its certificate.`, opts.csrOut ? `CSR written to ${opts.csrOut}` : csrPem.trim(), `Send the CSR to the root; then: tinnhiem ca import-cert --issuer ${issuerId} --cert signed.pem [--parent root.pem]`].join('\n'),
         );
         return;

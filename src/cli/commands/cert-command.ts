@@ -100,7 +100,7 @@ function addIssueCommand(cert: Command): void {
         return { request: outcome.request, certificate: record, pem: s.certificates.pem(record) };
       });
       if (opts.out) writeFileSync(opts.out, result.pem);
-      printJsonOr(!!opts.json, { serial: result.certificate.serial, issuer: result.certificate.issuerId, pem: result.pem }, () => (opts.out ? line(result.certificate) : result.pem.trim()));
+      printJsonOr(!!opts.json, { serial: result.certificate.serial, issuerId: result.certificate.issuerId, der: result.certificate.der }, () => (opts.out ? line(result.certificate) : result.pem.trim()));
     });
 }
 
@@ -228,8 +228,10 @@ function addShowCommand(cert: Command): void {
     .description('one certificate: status, holder, validity, history')
     .option('--json', 'machine-readable output')
     .action(async (serial: string, opts: { json?: boolean }, command: Command) => {
-      const { der: _d, tbs: _t, ...c } = await withService(await configFrom(command), 'cert show', (s) => s.certificates.ca.certificate(serial));
-      printJsonOr(!!opts.json, c, () => Object.entries(c).map(([k, v]) => `${k.padEnd(22)} ${v instanceof Date ? v.toISOString() : String(v ?? '-')}`).join('\n'));
+      const record = await withService(await configFrom(command), 'cert show', (s) => s.certificates.ca.certificate(serial));
+      const { der: _d, tbs: _t, ...c } = record;
+      // --json: the record with the certificate as PEM and base64 DER (src/cli/json-output.ts).
+      printJsonOr(!!opts.json, record, () => Object.entries(c).map(([k, v]) => `${k.padEnd(22)} ${v instanceof Date ? v.toISOString() : String(v ?? '-')}`).join('\n'));
     });
 }
 

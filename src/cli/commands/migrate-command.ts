@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { databaseTarget, openDatabase } from '../../storage/db.js';
-import { configFrom, printJsonOr } from '../cli-support.js';
+import { cliLogger, configFrom, printJsonOr } from '../cli-support.js';
 
 export function registerMigrate(program: Command): void {
   program
@@ -14,7 +14,7 @@ export function registerMigrate(program: Command): void {
       // A migration over a large registry (an index on a million rows) may outlast the query bound
       // meant for requests; the operator runs this one deliberately.
       if (target.kind === 'postgres') target.queryTimeoutMs = 0;
-      const db = await openDatabase(target, { purpose: 'migrate' });
+      const db = await openDatabase(target, { purpose: 'migrate', log: await cliLogger(config) });
       try {
         if (opts.status) {
           const status = await db.migrationStatus();
