@@ -9,7 +9,7 @@ export function assertScriptJson(stdout: string, what = 'stdout'): unknown {
   try {
     parsed = JSON.parse(stdout);
   } catch (err) {
-    throw new Error(`${what} is not one JSON document (${(err as Error).message}):\n${stdout.slice(0, 400)}`);
+    throw new Error(`${what} is not one JSON document (${(err as Error).message}):\n${stdout.slice(0, 400)}`, { cause: err });
   }
   const fail = (path: string, why: string) => {
     throw new Error(`${what} at ${path || '(root)'}: ${why}`);
