@@ -30,7 +30,9 @@ function hyperfine(commands: Record<string, string>, env: NodeJS.ProcessEnv): Re
 function prepare(env: NodeJS.ProcessEnv, count: number): void {
   const cli = (args: string[]) => execFileSync(process.execPath, [bin, ...args], { env, stdio: ['ignore', 'ignore', 'inherit'] });
   cli(['init']);
-  cli(['ca', 'init', '--dev']);
+  const rootPassphrase = join(scratch, 'root-passphrase');
+  writeFileSync(rootPassphrase, 'bench-cli-root-passphrase');
+  cli(['ca', 'init', '--dev', '--root-passphrase-file', rootPassphrase]);
   cli(['seed', '--certificates', String(count)]);
 }
 
