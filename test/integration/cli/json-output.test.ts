@@ -1,4 +1,4 @@
-import { X509Certificate } from 'node:crypto';
+import { X509Certificate, generateKeyPairSync } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
@@ -185,7 +185,8 @@ describe('--json output (docs/cli.md, "JSON output")', () => {
     expect(crls.map((c) => c.kind).sort()).toEqual(['delta', 'full']);
     expect(crls[0].number).toMatch(/^\d+$/);
 
-    const spki = x509.publicKey.export({ type: 'spki', format: 'pem' }).toString();
+    // A key reported compromised (the revocation above, for keyCompromise, already blocked its own).
+    const spki = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'pem' }).toString();
     const blocked = await json<{ blocked: boolean; fingerprint: string }>(['cert', 'block-key', file('key.pem', spki), '--comment', 'báo lộ khoá']);
     expect(blocked.blocked).toBe(true);
 
