@@ -23,18 +23,24 @@ const noSecrets: SecretSealer = {
 /**
  * Read-only commands open the database and the repositories they read, nothing else: no key
  * stores, no OCSP responder (and its pre-signing), no OIDC provider, no master key (they open no
- * secret) — docs/cli.md, "Start-up time". The same repositories and the same registry code as
+ * secret, so they need no MASTER_PASSPHRASE) — docs/cli.md, "Start-up time". The same repositories and the same registry code as
  * the service, so the answers are the service's.
  */
 export async function withReadOnlyStores<T>(config: Config, purpose: string, work: (stores: ReadOnlyStores) => Promise<T>): Promise<T> {
   return withDatabase(config, purpose, async (db) => {
-    const [{ CertificateSearchRepository }, { OidcClientRepository }, { ClientRegistryService }, { AuditRepository }, { systemClock }] = await Promise.all([
+    const [{ CertificateSearchRepository }, { OidcClientRepository }, { ClientRegistryService }, { AuditRepository }, { systemClock }, { SettingsRepository }, { NotInitialisedError }] = await Promise.all([
       import('../storage/certificate-search-repository.js'),
       import('../storage/oidc-client-repository.js'),
       import('../../oidc/clients/client-registry.js'),
       import('../storage/audit-repository.js'),
       import('../lifecycle/clock.js'),
+      import('../storage/settings-repository.js'),
+      import('../secrets/installation.js'),
     ]);
+    // As every command, an installation never initialised is refused (exit 2). The master
+    // passphrase is not checked: nothing here opens a secret, and the check is a scrypt
+    // derivation (N = 2^17, a third of a second of CPU) that would be most of the command's time.
+    if (!(await new SettingsRepository(db.knex, systemClock).get('master_key'))) throw new NotInitialisedError();
     const search = new CertificateSearchRepository(db.knex);
     const refuse = () => Promise.reject(new Error('read-only command: no client is validated'));
     const clients = new ClientRegistryService(db, new OidcClientRepository(db.knex), new AuditRepository(db.knex, systemClock), noSecrets, systemClock, refuse);
