@@ -5,7 +5,7 @@
  * fingerprints are publicKeyFingerprint (ca/asn1/public-key.ts).
  */
 import type { SignatureAlgorithm } from './asn1/algorithms.js';
-import { revocationReasons, type RevocationReason } from './status/crl/crl.js';
+import { revocationReasons, type RevocationReason } from './status/crl/revocation-reasons.js';
 
 export type CertificateStatus = 'good' | 'revoked' | 'hold';
 

@@ -1,16 +1,16 @@
 import { userInfo } from 'node:os';
 import type { Command } from 'commander';
-import pino from 'pino';
-import { loadConfig, ConfigError } from '../config/load-config.js';
-import { asAppError } from '../errors/app-error.js';
-import { MissingPassphraseError, NotInitialisedError, resolveMasterPassphrase } from '../secrets/installation.js';
-import { createService, type Service } from '../service/service.js';
-import { WrongPassphraseError } from '../secrets/master-key.js';
 import type { Config } from '../config/schema.js';
-import { createLogger, type Logger } from '../logging/logger.js';
-import { DataDirLockedError } from '../storage/data-dir-lock.js';
-import { KeyStoreUnavailableError } from '../../ca/keys/key-store.js';
-import { databaseTarget, openDatabase, DatabaseUnavailableError, type Database } from '../storage/db.js';
+import type { Service } from '../service/service.js';
+import type { Logger } from '../logging/logger.js';
+import type { Database } from '../storage/db.js';
+import { cliJsonText } from './json-output.js';
+
+/*
+ * This module is loaded by every run, `--help` included, so it imports nothing heavy at the top:
+ * the configuration, the database, the service are imported when a command runs (docs/cli.md,
+ * "Start-up time").
+ */
 
 /** Set by long-running commands (`serve`) so the entry point does not exit after them. */
 export const cliState = { keepRunning: false };
@@ -27,14 +27,20 @@ export class CliFailure extends Error {
   }
 }
 
-export function configFrom(command: Command): Config {
+export async function configFrom(command: Command): Promise<Config> {
   const opts = command.optsWithGlobals<{ config?: string }>();
+  const { loadConfig } = await import('../config/load-config.js');
   return loadConfig({ file: opts.config });
 }
 
-/** CLI commands log warnings and errors to stderr; stdout is for their output. */
-export function cliLogger(config: Config): Logger {
-  return createLogger({ level: config.log.level === 'info' ? 'warn' : config.log.level, name: 'tinnhiem-cli', destination: pino.destination(2) });
+/**
+ * CLI commands log to stderr, whatever LOG_LEVEL says; stdout carries only their answer (the
+ * `--json` document). Synchronous writes: a command ends with process.exit, which must not
+ * drop the last lines.
+ */
+export async function cliLogger(config: Config): Promise<Logger> {
+  const [{ createLogger }, { pino }] = await Promise.all([import('../logging/logger.js'), import('pino')]);
+  return createLogger({ level: config.log.level === 'info' ? 'warn' : config.log.level, name: 'tinnhiem-cli', destination: pino.destination({ fd: 2, sync: true }) });
 }
 
 export function cliActor(): string {
@@ -51,7 +57,8 @@ export function cliActor(): string {
  * may be running older code: run `tinnhiem migrate` deliberately.
  */
 export async function withDatabase<T>(config: Config, purpose: string, work: (db: Database) => Promise<T>): Promise<T> {
-  const db = await openDatabase(databaseTarget(config), { purpose });
+  const { databaseTarget, openDatabase } = await import('../storage/db.js');
+  const db = await openDatabase(databaseTarget(config), { purpose, log: await cliLogger(config) });
   try {
     if (db.kind === 'embedded') await db.migrateLatest();
     else {
@@ -74,8 +81,9 @@ export async function withService<T>(
   work: (service: Service) => Promise<T>,
   options: { initialise?: boolean; root?: { passphrase?: string; keyDir?: string } } = {},
 ): Promise<T> {
+  const [{ resolveMasterPassphrase }, { createService }] = await Promise.all([import('../secrets/installation.js'), import('../service/service.js')]);
   const { passphrase } = resolveMasterPassphrase(config, 'existing-dev-file');
-  const service = await createService(config, { log: cliLogger(config), purpose, masterPassphrase: passphrase, initialise: options.initialise, rootPassphrase: options.root?.passphrase, rootKeyDir: options.root?.keyDir });
+  const service = await createService(config, { log: await cliLogger(config), purpose, masterPassphrase: passphrase, initialise: options.initialise, rootPassphrase: options.root?.passphrase, rootKeyDir: options.root?.keyDir });
   try {
     return await work(service);
   } finally {
@@ -83,12 +91,24 @@ export async function withService<T>(
   }
 }
 
+/** `--json`: the documented shape (src/cli/json-output.ts, docs/cli.md); else the human text. */
 export function printJsonOr(json: boolean, data: unknown, human: () => string): void {
-  process.stdout.write(json ? `${JSON.stringify(data, null, 2)}\n` : `${human()}\n`);
+  process.stdout.write(json ? cliJsonText(data) : `${human()}\n`);
 }
 
 /** Every command's errors end here: one clear line (or block) on stderr and a meaningful exit code. */
-export function reportFailure(err: unknown): number {
+export async function reportFailure(err: unknown): Promise<number> {
+  // The modules that define these errors are loaded already when they were thrown; importing them
+  // here costs nothing then, and keeps them out of `--help`.
+  const [{ ConfigError }, { asAppError }, { MissingPassphraseError, NotInitialisedError }, { WrongPassphraseError }, { KeyStoreUnavailableError }, { DataDirLockedError }, { DatabaseUnavailableError }] = await Promise.all([
+    import('../config/load-config.js'),
+    import('../errors/app-error.js'),
+    import('../secrets/installation.js'),
+    import('../secrets/master-key.js'),
+    import('../../ca/keys/key-store.js'),
+    import('../storage/data-dir-lock.js'),
+    import('../storage/db.js'),
+  ]);
   if (err instanceof ConfigError) {
     process.stderr.write(`${err.message}\n`);
     return EXIT.usage;

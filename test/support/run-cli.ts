@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { assertScriptJson } from './cli-json.js';
 
 export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 export const cliPath = fileURLToPath(new URL('../../bin/tinnhiem.js', import.meta.url));
@@ -28,6 +29,15 @@ export function runCli(args: string[], env: Record<string, string>, timeoutMs = 
     }, timeoutMs);
     child.on('close', (code) => {
       clearTimeout(timer);
+      // Every successful `--json` run, in every test, is held to the documented shape.
+      if (code === 0 && args.includes('--json')) {
+        try {
+          assertScriptJson(stdout, `tinnhiem ${args.join(' ')}`);
+        } catch (err) {
+          reject(err as Error);
+          return;
+        }
+      }
       resolve({ code, stdout, stderr });
     });
   });

@@ -14,20 +14,10 @@ import { serialProblem } from '../../issuance/serial.js';
 import { assertKeyFits, signStructure } from '../../issuance/sign.js';
 import type { SigningKey } from '../../keys/key-store.js';
 
+import { revocationReasons, type RevocationReason } from './revocation-reasons.js';
+
 /** RFC 5280 §5.3.1 CRLReason (value 7 is unused). */
-export const revocationReasons = {
-  unspecified: 0,
-  keyCompromise: 1,
-  cACompromise: 2,
-  affiliationChanged: 3,
-  superseded: 4,
-  cessationOfOperation: 5,
-  certificateHold: 6,
-  removeFromCRL: 8,
-  privilegeWithdrawn: 9,
-  aACompromise: 10,
-} as const;
-export type RevocationReason = keyof typeof revocationReasons;
+export { revocationReasons, type RevocationReason };
 
 export interface CrlEntry {
   /** Hex of the serial's content octets, as the registry stores it. */

@@ -73,7 +73,7 @@ export function registerAudit(program: Command): void {
     .option('--chain-only', 'check the chain alone, without checkpoints')
     .option('--json', 'machine-readable output')
     .action(async (opts: VerifyOptions, command: Command) => {
-      const config = configFrom(command);
+      const config = await configFrom(command);
       const evidence = await checkpointEvidence(config, opts);
       const result: AnchoredVerification = await withDatabase(config, 'audit verify', async (db) => {
         const events = new AuditRepository(db.knex, systemClock).all();
@@ -92,7 +92,7 @@ export function registerAudit(program: Command): void {
     .option('--limit <n>', 'how many (max 500)', '50')
     .option('--json', 'machine-readable output')
     .action(async (opts: { action?: string; actor?: string; target?: string; limit: string; json?: boolean }, command: Command) => {
-      const config = configFrom(command);
+      const config = await configFrom(command);
       const limit = Number(opts.limit);
       if (!Number.isInteger(limit) || limit < 1 || limit > 500) throw new CliFailure('--limit: expected an integer from 1 to 500', 2);
       const events = await withDatabase(config, 'audit list', (db) =>

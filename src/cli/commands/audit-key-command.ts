@@ -52,7 +52,7 @@ export function registerAuditKey(audit: Command): void {
     .option('--out <file>', 'also write the public key (PEM) here, for the auditors')
     .option('--json', 'machine-readable output')
     .action(async (opts: { name: string; keyType: string; out?: string; json?: boolean }, command: Command) => {
-      const config = configFrom(command);
+      const config = await configFrom(command);
       const created = await withAuditKeys(config, 'audit key create', async (db, keys, auditLog) => {
         const made = await keys.generate(parseKeySpec(opts.keyType), opts.name);
         const out = { uri: made.uri, keyId: keyIdOf(made.spki), publicKey: publicKeyPem(made) };
@@ -70,7 +70,7 @@ export function registerAuditKey(audit: Command): void {
     .description('print the public key of AUDIT_KEY_URI (PEM) and its key id')
     .option('--json', 'machine-readable output')
     .action(async (opts: { json?: boolean }, command: Command) => {
-      const config = configFrom(command);
+      const config = await configFrom(command);
       const uri = configuredKeyUri(config);
       const shown = await withAuditKeys(config, 'audit key show', async (_db, keys) => {
         const loaded = await keys.load(uri);
@@ -84,10 +84,10 @@ export function registerAuditKey(audit: Command): void {
     .description('sign a checkpoint of the head now and send it to the configured sinks (the service does this every N events or M minutes)')
     .option('--json', 'machine-readable output')
     .action(async (opts: { json?: boolean }, command: Command) => {
-      const config = configFrom(command);
+      const config = await configFrom(command);
       configuredKeyUri(config);
       const checkpoint = await withAuditKeys(config, 'audit checkpoint', async (db, keyStore, auditLog) => {
-        const checkpointer = createCheckpointer({ config, db, audit: auditLog, keyStore, clock: systemClock, log: cliLogger(config), nodeId: `cli:${hostname()}:${process.pid}` });
+        const checkpointer = createCheckpointer({ config, db, audit: auditLog, keyStore, clock: systemClock, log: await cliLogger(config), nodeId: `cli:${hostname()}:${process.pid}` });
         try {
           return await checkpointer.runOnce({ force: true });
         } catch (err) {

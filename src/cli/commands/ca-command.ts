@@ -2,6 +2,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { CliFailure, EXIT, cliActor, configFrom, printJsonOr, withService } from '../cli-support.js';
+import { derBase64OfPem } from '../json-output.js';
 import { rootKeyOptions, rootPassphrase, type RootOptions } from '../root-passphrase.js';
 import type { Config } from '../../config/schema.js';
 import { isLocalUrl, pkiBaseUrl } from '../../config/pki-base-url.js';
@@ -36,7 +37,7 @@ function addInitCommand(ca: Command): void {
     .option('--json', 'machine-readable output')
     .action(async (opts: { externalRoot?: boolean; csrOut?: string; keyType?: string; keyStore?: string; dev?: boolean; json?: boolean } & RootOptions, command: Command) => {
       if (opts.keyStore !== undefined && opts.keyStore !== 'file' && opts.keyStore !== 'pkcs11') throw new CliFailure(`--key-store must be file or pkcs11, not "${opts.keyStore}"`, EXIT.usage);
-      const config = configFrom(command);
+      const config = await configFrom(command);
       // docs/ca.md, "Policy OIDs": certificates of a real hierarchy carry the operator's registered arc.
       refuseLocalPkiUrl(config, opts.dev);
       if (!opts.dev && !config.ca.policyArc) {
@@ -45,7 +46,7 @@ function addInitCommand(ca: Command): void {
       if (opts.externalRoot) {
         const { issuerId, csrPem } = await withService(config, 'ca init', (s) => s.certificates.setup.initExternal(cliActor(), { keyType: opts.keyType, keyStore: opts.keyStore }));
         if (opts.csrOut) writeFileSync(opts.csrOut, csrPem);
-        printJsonOr(!!opts.json, { issuerId, csr: csrPem }, () =>
+        printJsonOr(!!opts.json, { issuerId, csrPem, csrDerBase64: derBase64OfPem(csrPem) }, () =>
           [`issuing CA ${issuerId} created, waiting for its certificate.`, opts.csrOut ? `CSR written to ${opts.csrOut}` : csrPem.trim(), `Send the CSR to the root; then: tinnhiem ca import-cert --issuer ${issuerId} --cert signed.pem [--parent root.pem]`].join('\n'),
         );
         return;
@@ -61,7 +62,7 @@ function addShowCommand(ca: Command): void {
     .description('list the issuers: roles, status, subjects, key URIs')
     .option('--json', 'machine-readable output')
     .action(async (opts: { json?: boolean }, command: Command) => {
-      const issuers = await withService(configFrom(command), 'ca show', (s) => s.certificates.ca.issuers());
+      const issuers = await withService(await configFrom(command), 'ca show', (s) => s.certificates.ca.issuers());
       const view = issuers.map(({ certificate, csr, ...i }) => ({ ...i, hasCertificate: !!certificate, pendingCsr: !!csr && !certificate, localUrls: certificate ? bakedLocalUrls(certificate) : [] }));
       const warning = (i: (typeof view)[number]) => (i.localUrls.length ? `\n  ! its certificate points relying parties at ${i.localUrls.join(', ')}, which nobody else can reach: re-issue it (\`ca rotate\` with PKI_BASE_URL set)` : '');
       printJsonOr(!!opts.json, view, () => view.map((i) => `${i.role.padEnd(12)} ${i.status.padEnd(8)} ${i.id.padEnd(24)} ${i.subjectDn ?? '(waiting for its certificate)'}${warning(i)}`).join('\n') || 'no issuers: run `tinnhiem ca init`');
@@ -78,7 +79,7 @@ function addImportCertCommand(ca: Command): void {
     .action(async (opts: { issuer: string; cert: string; parent?: string; json?: boolean }, command: Command) => {
       const cert = readFileSync(opts.cert);
       const parent = opts.parent ? readFileSync(opts.parent) : undefined;
-      const issuer = await withService(configFrom(command), 'ca import-cert', (s) =>
+      const issuer = await withService(await configFrom(command), 'ca import-cert', (s) =>
         s.certificates.setup.importIssuerCertificate(cliActor(), opts.issuer, new Uint8Array(cert), parent ? new Uint8Array(parent) : undefined),
       );
       printJsonOr(!!opts.json, { id: issuer.id, status: issuer.status, subjectDn: issuer.subjectDn }, () => `issuing CA ${issuer.id} is active: ${issuer.subjectDn}`);
@@ -92,7 +93,7 @@ function addRotateCommand(ca: Command): void {
     .option('--dev', 'allow a localhost PKI_BASE_URL (development only)')
     .option('--json', 'machine-readable output')
     .action(async (opts: { keyType?: string; dev?: boolean; json?: boolean } & RootOptions, command: Command) => {
-      const config = configFrom(command);
+      const config = await configFrom(command);
       refuseLocalPkiUrl(config, opts.dev);
       const root = await rootPassphrase(config, opts);
       const issuing = await withService(config, 'ca rotate', async (s) => {
@@ -119,7 +120,7 @@ function addCeremonyCommands(ca: Command): void {
     .option('--key-store <store>', 'file or pkcs11 (default CA_KEY_STORE)', keyStoreOption)
     .option('--json', 'machine-readable output')
     .action(async (opts: { keyType?: string; keyStore?: string; json?: boolean } & RootOptions, command: Command) => {
-      const config = configFrom(command);
+      const config = await configFrom(command);
       const rootKey = await rootPassphrase(config, opts);
       const root = await withService(config, 'ca ceremony generate-root', (s) => s.certificates.setup.createRoot(cliActor(), { keyType: opts.keyType, keyStore: opts.keyStore }), { root: rootKey });
       printJsonOr(!!opts.json, { id: root.id, keyUri: root.keyUri, subjectDn: root.subjectDn }, () => `root ${root.id} created (${root.keyUri}): ${root.subjectDn}`);
@@ -132,7 +133,7 @@ function addCeremonyCommands(ca: Command): void {
     .option('--key-store <store>', 'file or pkcs11 (default: the root\'s store)', keyStoreOption)
     .option('--json', 'machine-readable output')
     .action(async (opts: { root: string; keyType?: string; keyStore?: string; json?: boolean } & RootOptions, command: Command) => {
-      const config = configFrom(command);
+      const config = await configFrom(command);
       const root = await rootPassphrase(config, opts);
       const issuing = await withService(config, 'ca ceremony sign-issuing', (s) => s.certificates.setup.createIssuing(cliActor(), opts.root, { keyType: opts.keyType, keyStore: opts.keyStore }), { root });
       printJsonOr(!!opts.json, { id: issuing.id, keyUri: issuing.keyUri, parentId: issuing.parentId, subjectDn: issuing.subjectDn }, () => `issuing CA ${issuing.id} signed by ${opts.root} (${issuing.keyUri}): ${issuing.subjectDn}`);
@@ -143,7 +144,7 @@ function addCeremonyCommands(ca: Command): void {
     .requiredOption('--root <id>', 'the root')
     .option('--json', 'machine-readable output')
     .action(async (opts: { root: string; json?: boolean } & RootOptions, command: Command) => {
-      const config = configFrom(command);
+      const config = await configFrom(command);
       const root = await rootPassphrase(config, opts);
       const crl = await withService(config, 'ca ceremony root-crl', (s) => s.certificates.setup.renewRootCrl(cliActor(), opts.root), { root });
       printJsonOr(!!opts.json, { root: opts.root, number: crl.number.toString(), nextUpdate: crl.nextUpdate.toISOString() }, () => `root ${opts.root}: CRL #${crl.number}, next update ${crl.nextUpdate.toISOString()}`);
@@ -154,7 +155,7 @@ function addCeremonyCommands(ca: Command): void {
     .requiredOption('--root <id>', 'the root')
     .option('--json', 'machine-readable output')
     .action(async (opts: { root: string; json?: boolean } & RootOptions, command: Command) => {
-      const config = configFrom(command);
+      const config = await configFrom(command);
       const root = await rootPassphrase(config, opts);
       if (!root.passphrase) throw new CliFailure('migrate-root needs the new root passphrase: --root-passphrase-file FILE, or run it on a terminal', EXIT.usage);
       const moved = await withService(config, 'ca ceremony migrate-root', (s) => s.certificates.setup.migrateRoot(cliActor(), opts.root), { root });
@@ -168,7 +169,7 @@ function addCeremonyCommands(ca: Command): void {
     .requiredOption('--out <dir>', 'directory to write root.pem, root.crt, root.crl, fingerprints.txt into')
     .option('--json', 'machine-readable output')
     .action(async (opts: { root: string; out: string; json?: boolean }, command: Command) => {
-      const exported = await withService(configFrom(command), 'ca ceremony export', (s) => s.certificates.setup.exportRoot(cliActor(), opts.root));
+      const exported = await withService(await configFrom(command), 'ca ceremony export', (s) => s.certificates.setup.exportRoot(cliActor(), opts.root));
       mkdirSync(opts.out, { recursive: true });
       writeFileSync(join(opts.out, `${exported.id}.pem`), exported.certificatePem);
       writeFileSync(join(opts.out, `${exported.id}.crt`), exported.certificateDer);

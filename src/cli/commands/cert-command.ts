@@ -6,6 +6,7 @@ import type { HolderData } from '../../../ca/issuance/request.js';
 import { NAME_CONTROL_METHODS, REVOCATION_REASONS, type NameControlEvidence } from '../../../ca/records.js';
 import { CliFailure, EXIT, cliActor, configFrom, printJsonOr, withService } from '../cli-support.js';
 import { progressBar } from '../progress.js';
+import { withReadOnlyStores } from '../read-only.js';
 import { addPersonOptions, proveOfficer, type PersonOptions } from '../officer-login.js';
 
 function readHolder(file?: string): HolderData | undefined {
@@ -52,7 +53,7 @@ function addBlockKeyCommand(cert: Command): void {
     .option('--comment <text>', 'who reported it, and how')
     .option('--json', 'machine-readable output')
     .action(async (file: string, opts: { comment?: string; json?: boolean }, command: Command) => {
-      const result = await withService(configFrom(command), 'cert block-key', (s) => s.certificates.blockKey(cliActor(), new Uint8Array(readFileSync(file)), opts.comment));
+      const result = await withService(await configFrom(command), 'cert block-key', (s) => s.certificates.blockKey(cliActor(), new Uint8Array(readFileSync(file)), opts.comment));
       printJsonOr(!!opts.json, result, () => `${result.blocked ? 'blocked' : 'already blocked'}: ${result.fingerprint}`);
     });
 }
@@ -77,7 +78,7 @@ function addRequestCommand(cert: Command): void {
     .option('--renews <serial>', 'renewal or re-key of this certificate')
     .option('--json', 'machine-readable output')
     .action(async (opts: { profile: string; csr: string; holder?: string; renews?: string; json?: boolean }, command: Command) => {
-      const outcome = await withService(configFrom(command), 'cert request', (s) =>
+      const outcome = await withService(await configFrom(command), 'cert request', (s) =>
         s.certificates.ra.submit(cliActor(), { csr: new Uint8Array(readFileSync(opts.csr)), profileId: opts.profile, holder: readHolder(opts.holder), predecessorSerial: opts.renews }),
       );
       printJsonOr(!!opts.json, outcome, () => requestLine(outcome.request));
@@ -93,13 +94,13 @@ function addIssueCommand(cert: Command): void {
     .option('--out <file>', 'write the certificate (PEM) here')
     .option('--json', 'machine-readable output')
     .action(async (opts: { profile: string; csr: string; holder?: string; out?: string; json?: boolean }, command: Command) => {
-      const result = await withService(configFrom(command), 'cert issue', async (s) => {
+      const result = await withService(await configFrom(command), 'cert issue', async (s) => {
         const outcome = await s.certificates.ra.issueDirect(cliActor(), { csr: new Uint8Array(readFileSync(opts.csr)), profileId: opts.profile, holder: readHolder(opts.holder) });
         const record = await s.certificates.ca.certificate(outcome.issued!.serial, outcome.issued!.issuerId);
         return { request: outcome.request, certificate: record, pem: s.certificates.pem(record) };
       });
       if (opts.out) writeFileSync(opts.out, result.pem);
-      printJsonOr(!!opts.json, { serial: result.certificate.serial, issuer: result.certificate.issuerId, pem: result.pem }, () => (opts.out ? line(result.certificate) : result.pem.trim()));
+      printJsonOr(!!opts.json, { serial: result.certificate.serial, issuerId: result.certificate.issuerId, der: result.certificate.der }, () => (opts.out ? line(result.certificate) : result.pem.trim()));
     });
 }
 
@@ -112,7 +113,7 @@ function addApproveCommand(cert: Command): void {
     .option('--name-control <name=method:evidence>', `how control of a DNS name was checked (${NAME_CONTROL_METHODS.join(', ')}); once per name`, (v: string, all: string[]) => [...all, v], [] as string[])
     .option('--json', 'machine-readable output')
     .action(async (id: string, opts: PersonOptions & { officer: string; nameControl: string[]; json?: boolean }, command: Command) => {
-      const outcome = await withService(configFrom(command), 'cert approve', async (s) => {
+      const outcome = await withService(await configFrom(command), 'cert approve', async (s) => {
         const { actor, context } = await proveOfficer(s, opts.officer, opts, 'cert approve', OFFICER_ROLES);
         return s.certificates.ra.approve(actor, id, nameControlOf(opts.nameControl), context);
       });
@@ -129,7 +130,7 @@ function addRejectCommand(cert: Command): void {
   addPersonOptions(reject, 'the officer')
     .option('--json', 'machine-readable output')
     .action(async (id: string, opts: PersonOptions & { officer: string; reason: string; json?: boolean }, command: Command) => {
-      const r = await withService(configFrom(command), 'cert reject', async (s) => {
+      const r = await withService(await configFrom(command), 'cert reject', async (s) => {
         const { actor, context } = await proveOfficer(s, opts.officer, opts, 'cert reject', OFFICER_ROLES);
         return s.certificates.ra.reject(actor, id, opts.reason, context);
       });
@@ -145,7 +146,7 @@ function addRequestsCommand(cert: Command): void {
     .option('--status <status>', 'pending | approved | issued | rejected')
     .option('--json', 'machine-readable output')
     .action(async (opts: { status?: CertificateRequestRecord['status']; json?: boolean }, command: Command) => {
-      const list = await withService(configFrom(command), 'cert requests', (s) => s.certificates.ra.list(opts.status, 500));
+      const list = await withService(await configFrom(command), 'cert requests', (s) => s.certificates.ra.list(opts.status, 500));
       printJsonOr(!!opts.json, list, () => list.map(requestLine).join('\n') || 'no requests');
     });
 }
@@ -165,7 +166,7 @@ function addStatusCommands(cert: Command): void {
         .option('--tax-code <mst>', 'bulk: every valid certificate of this organisation');
     }
     c.action(async (serial: string | undefined, opts: Record<string, string | boolean | undefined>, command: Command) => {
-      const config = configFrom(command);
+      const config = await configFrom(command);
       const bulk = opts.agency || opts.nationalId || opts.taxCode;
       if (!serial && !bulk) throw new CliFailure('give a serial (or, for revoke, --agency, --national-id or --tax-code)', EXIT.usage);
       if (bulk) {
@@ -204,8 +205,8 @@ function addListCommand(cert: Command): void {
       const limit = Number(opts.limit);
       const offset = Number(opts.offset);
       if (!Number.isInteger(limit) || limit < 1 || limit > 500 || !Number.isInteger(offset) || offset < 0) throw new CliFailure('--limit 1–500, --offset ≥ 0', EXIT.usage);
-      const page = await withService(configFrom(command), 'cert list', (s) =>
-        s.certificates.search({
+      const page = await withReadOnlyStores(await configFrom(command), 'cert list', (s) =>
+        s.searchCertificates({
           text: opts.search as string,
           nationalId: opts.nationalId as string,
           taxCode: opts.taxCode as string,
@@ -227,8 +228,10 @@ function addShowCommand(cert: Command): void {
     .description('one certificate: status, holder, validity, history')
     .option('--json', 'machine-readable output')
     .action(async (serial: string, opts: { json?: boolean }, command: Command) => {
-      const { der: _d, tbs: _t, ...c } = await withService(configFrom(command), 'cert show', (s) => s.certificates.ca.certificate(serial));
-      printJsonOr(!!opts.json, c, () => Object.entries(c).map(([k, v]) => `${k.padEnd(22)} ${v instanceof Date ? v.toISOString() : String(v ?? '-')}`).join('\n'));
+      const record = await withService(await configFrom(command), 'cert show', (s) => s.certificates.ca.certificate(serial));
+      const { der: _d, tbs: _t, ...c } = record;
+      // --json: the record with the certificate as PEM and base64 DER (src/cli/json-output.ts).
+      printJsonOr(!!opts.json, record, () => Object.entries(c).map(([k, v]) => `${k.padEnd(22)} ${v instanceof Date ? v.toISOString() : String(v ?? '-')}`).join('\n'));
     });
 }
 
@@ -240,7 +243,7 @@ function addExportCommand(cert: Command): void {
     .action(async (serial: string, opts: { format: string; out?: string }, command: Command) => {
       if (!['pem', 'der', 'p7b'].includes(opts.format)) throw new CliFailure('--format: pem, der or p7b', EXIT.usage);
       if (opts.format !== 'pem' && !opts.out) throw new CliFailure(`--out is required for ${opts.format}`, EXIT.usage);
-      const bytes = await withService(configFrom(command), 'cert export', async (s) => {
+      const bytes = await withService(await configFrom(command), 'cert export', async (s) => {
         const c = await s.certificates.ca.certificate(serial);
         if (opts.format === 'pem') return Buffer.from(s.certificates.pem(c));
         if (opts.format === 'der') return c.der!;
@@ -261,7 +264,7 @@ function addImportCommand(cert: Command): void {
         const raw = readFileSync(f);
         return raw.includes('-----BEGIN') ? raw.toString('utf8') : `-----BEGIN CERTIFICATE-----\n${raw.toString('base64')}\n-----END CERTIFICATE-----\n`;
       });
-      const result = await withService(configFrom(command), 'cert import', (s) => s.certificates.importCertificates(cliActor(), text.join('\n')));
+      const result = await withService(await configFrom(command), 'cert import', (s) => s.certificates.importCertificates(cliActor(), text.join('\n')));
       printJsonOr(!!opts.json, result, () => [`imported ${result.imported.length}, skipped ${result.skipped.length}`, ...result.imported.map((i) => `  ${i.serial}  ${i.issuer}  status from ${i.statusSource}`)].join('\n'));
     });
 }
@@ -276,7 +279,7 @@ export function registerCrl(program: Command): void {
     .action(async (opts: { issuer?: string; kind: string; json?: boolean }, command: Command) => {
       if (!['full', 'delta', 'both'].includes(opts.kind)) throw new CliFailure('--kind: full, delta or both', EXIT.usage);
       const kinds = opts.kind === 'both' ? (['full', 'delta'] as const) : ([opts.kind] as Array<'full' | 'delta'>);
-      const out = await withService(configFrom(command), 'crl generate', async (s) => {
+      const out = await withService(await configFrom(command), 'crl generate', async (s) => {
         const ids = opts.issuer ? [opts.issuer] : (await s.certificates.ca.issuers()).filter((i) => i.role === 'issuing' && i.status === 'active').map((i) => i.id);
         const result: Array<{ issuer: string; kind: string; number: string }> = [];
         for (const id of ids) for (const c of await s.certificates.ca.generateCrls(id, [...kinds], { actor: cliActor(), newBase: kinds.includes('full') })) result.push({ issuer: id, kind: c.kind, number: c.number.toString() });

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { ClientRegistryError } from '../../../oidc/errors.js';
 import type { ClientInput, ClientView } from '../../../oidc/clients/client-registry.js';
 import { cliActor, configFrom, printJsonOr, withService } from '../cli-support.js';
+import { withReadOnlyStores } from '../read-only.js';
 
 const collect = (value: string, previous: string[] = []) => [...previous, ...value.split(/[\s,]+/).filter(Boolean)];
 
@@ -70,7 +71,7 @@ export function registerClient(program: Command): void {
         acrValuesEssential: !!opts.acrValuesEssential,
         firstParty: !!opts.firstParty,
       };
-      const result = await withService(configFrom(command), 'client add', (s) => s.clients.add(cliActor(), input));
+      const result = await withService(await configFrom(command), 'client add', (s) => s.clients.add(cliActor(), input));
       printJsonOr(!!opts.json, result, () =>
         [describeClient(result.client), result.secret ? `\n  client secret   ${result.secret}\n  (shown once: store it now; \`tinnhiem client rotate-secret\` makes a new one)` : ''].join('\n'),
       );
@@ -81,7 +82,7 @@ export function registerClient(program: Command): void {
     .description('list registered clients')
     .option('--json', 'machine-readable output')
     .action(async (opts: { json?: boolean }, command: Command) => {
-      const clients = await withService(configFrom(command), 'client list', (s) => s.clients.list());
+      const clients = await withReadOnlyStores(await configFrom(command), 'client list', (s) => s.clients.list());
       printJsonOr(!!opts.json, clients, () => clients.map((c) => `${c.clientId.padEnd(28)} ${c.name}`).join('\n') || 'no clients');
     });
 
@@ -90,7 +91,7 @@ export function registerClient(program: Command): void {
     .description('show one client (never its secret)')
     .option('--json', 'machine-readable output')
     .action(async (clientId: string, opts: { json?: boolean }, command: Command) => {
-      const c = await withService(configFrom(command), 'client show', (s) => s.clients.show(clientId));
+      const c = await withReadOnlyStores(await configFrom(command), 'client show', (s) => s.clients.show(clientId));
       printJsonOr(!!opts.json, c, () => describeClient(c));
     });
 
@@ -99,7 +100,7 @@ export function registerClient(program: Command): void {
     .description('remove a client: its tokens stop working at their next use')
     .option('--json', 'machine-readable output')
     .action(async (clientId: string, opts: { json?: boolean }, command: Command) => {
-      await withService(configFrom(command), 'client remove', (s) => s.clients.remove(cliActor(), clientId));
+      await withService(await configFrom(command), 'client remove', (s) => s.clients.remove(cliActor(), clientId));
       printJsonOr(!!opts.json, { removed: clientId }, () => `removed ${clientId}`);
     });
 
@@ -108,7 +109,7 @@ export function registerClient(program: Command): void {
     .description('replace a client\'s secret; prints the new one ONCE (the old one stops working at once)')
     .option('--json', 'machine-readable output')
     .action(async (clientId: string, opts: { json?: boolean }, command: Command) => {
-      const secret = await withService(configFrom(command), 'client rotate-secret', (s) => s.clients.rotateSecret(cliActor(), clientId));
+      const secret = await withService(await configFrom(command), 'client rotate-secret', (s) => s.clients.rotateSecret(cliActor(), clientId));
       printJsonOr(!!opts.json, { clientId, secret }, () => `new secret for ${clientId}: ${secret}\n(shown once: store it now)`);
     });
 }

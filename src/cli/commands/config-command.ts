@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { configTable, redactConfig } from '../../config/load-config.js';
 import { configFrom, printJsonOr } from '../cli-support.js';
 
 export function registerConfig(program: Command): void {
@@ -8,14 +7,16 @@ export function registerConfig(program: Command): void {
     .command('show')
     .description('validate the configuration and print it with secrets redacted')
     .option('--json', 'machine-readable output')
-    .action((opts: { json?: boolean }, command: Command) => {
-      const redacted = redactConfig(configFrom(command));
+    .action(async (opts: { json?: boolean }, command: Command) => {
+      const { redactConfig } = await import('../../config/load-config.js');
+      const redacted = redactConfig(await configFrom(command));
       printJsonOr(!!opts.json, redacted, () => JSON.stringify(redacted, null, 2));
     });
   config
     .command('variables')
     .description('the environment variables as a markdown table (defaults and meaning)')
-    .action(() => {
+    .action(async () => {
+      const { configTable } = await import('../../config/load-config.js');
       process.stdout.write(`${configTable()}\n`);
     });
 }

@@ -39,7 +39,7 @@ export function registerInit(program: Command): void {
     .option('--admins <file>', 'JSON array of the first two administrators; each gets an enrolment code for a first passkey, printed ONCE')
     .option('--json', 'machine-readable output')
     .action(async (opts: { admins?: string; json?: boolean }, command: Command) => {
-      const config = configFrom(command);
+      const config = await configFrom(command);
       const admins = opts.admins ? readAdmins(opts.admins) : undefined;
       const { keys, created } = await withService(
         config,

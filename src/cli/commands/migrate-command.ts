@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { databaseTarget, openDatabase } from '../../storage/db.js';
-import { configFrom, printJsonOr } from '../cli-support.js';
+import { cliLogger, configFrom, printJsonOr } from '../cli-support.js';
 
 export function registerMigrate(program: Command): void {
   program
@@ -9,12 +9,12 @@ export function registerMigrate(program: Command): void {
     .option('--status', 'only list applied and pending migrations')
     .option('--json', 'machine-readable output')
     .action(async (opts: { status?: boolean; json?: boolean }, command: Command) => {
-      const config = configFrom(command);
+      const config = await configFrom(command);
       const target = databaseTarget(config);
       // A migration over a large registry (an index on a million rows) may outlast the query bound
       // meant for requests; the operator runs this one deliberately.
       if (target.kind === 'postgres') target.queryTimeoutMs = 0;
-      const db = await openDatabase(target, { purpose: 'migrate' });
+      const db = await openDatabase(target, { purpose: 'migrate', log: await cliLogger(config) });
       try {
         if (opts.status) {
           const status = await db.migrationStatus();

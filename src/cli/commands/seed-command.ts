@@ -14,7 +14,7 @@ export function registerSeed(program: Command): void {
       const count = Number(opts.certificates);
       if (!Number.isInteger(count) || count < 1 || count > 100_000) throw new CliFailure('--certificates: 1 to 100000', EXIT.usage);
       const bar = opts.json ? undefined : progressBar('seeding');
-      const result = await withService(configFrom(command), 'seed', (s) => seedRegistry(s, count, { seed: Number(opts.seed), onProgress: bar }));
+      const result = await withService(await configFrom(command), 'seed', (s) => seedRegistry(s, count, { seed: Number(opts.seed), onProgress: bar }));
       printJsonOr(!!opts.json, result, () =>
         `seeded ${result.issued + result.importedExpired} certificates in ${result.seconds.toFixed(1)} s: ${result.issued} issued (${result.revoked} revoked, ${result.held} on hold), ${result.importedExpired} expired imported from a previous CA`,
       );

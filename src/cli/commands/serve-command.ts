@@ -13,7 +13,7 @@ export function registerServe(program: Command): void {
     .option('--dev', 'development start: generate a master passphrase, initialise, create demo clients and accounts, print them')
     .addOption(new Option('--role <role>', 'all: every service; ocsp: only the OCSP responder and health routes (a responder fleet)').choices(['all', 'ocsp']).default('all'))
     .action(async (opts: { dev?: boolean; role: 'all' | 'ocsp' }, command: Command) => {
-      const config = configFrom(command);
+      const config = await configFrom(command);
       const log = createLogger({ level: config.log.level });
       const dev = !!opts.dev;
       if (dev && opts.role !== 'all') throw new CliFailure('--dev starts every service; drop --role', EXIT.usage);

@@ -23,7 +23,7 @@ export function registerTrust(program: Command): void {
       } catch (err) {
         throw new CliFailure(`${file}: ${(err as Error).message}`, EXIT.usage);
       }
-      const added = await withService(configFrom(command), 'trust add', (s) => s.validation.trust.add(cliActor(), bytes, opts.intermediate ? 'intermediate' : 'anchor', opts.label ?? null, !!opts.timestamping));
+      const added = await withService(await configFrom(command), 'trust add', (s) => s.validation.trust.add(cliActor(), bytes, opts.intermediate ? 'intermediate' : 'anchor', opts.label ?? null, !!opts.timestamping));
       printJsonOr(!!opts.json, added, () => added.map((a) => `${a.added ? 'added' : 'already present'}  ${a.sha256}  ${a.subject}`).join('\n'));
     });
 
@@ -32,7 +32,7 @@ export function registerTrust(program: Command): void {
     .description('every anchor and intermediate: ours, configured (VALIDATION_TRUST_ANCHORS) and added')
     .option('--json', 'machine-readable output')
     .action(async (opts: { json?: boolean }, command: Command) => {
-      const list = await withService(configFrom(command), 'trust list', (s) => s.validation.trust.list());
+      const list = await withService(await configFrom(command), 'trust list', (s) => s.validation.trust.list());
       printJsonOr(!!opts.json, list, () => list.map(line).join('\n') || '(empty)');
     });
 
@@ -41,7 +41,7 @@ export function registerTrust(program: Command): void {
     .description('remove an added entry by the SHA-256 of its certificate; audited')
     .action(async (sha256: string, _opts: unknown, command: Command) => {
       if (!/^[0-9a-fA-F:]{64,95}$/.test(sha256)) throw new CliFailure('give the SHA-256 fingerprint of the certificate (64 hex digits, as `trust list` shows)', EXIT.usage);
-      const removed = await withService(configFrom(command), 'trust remove', (s) => s.validation.trust.remove(cliActor(), sha256));
+      const removed = await withService(await configFrom(command), 'trust remove', (s) => s.validation.trust.remove(cliActor(), sha256));
       if (!removed) throw new CliFailure(`no added trust entry ${sha256} (our own CA and configured anchors are not removed here)`);
       process.stdout.write(`removed ${sha256}\n`);
     });

@@ -23,7 +23,7 @@ function addChangesCommand(user: Command): void {
     .option('--json', 'machine-readable output')
     .action(async (opts: { status: AccountChange['status']; json?: boolean }, command: Command) => {
       if (!['pending', 'done', 'rejected'].includes(opts.status)) throw new CliFailure('--status: pending, done or rejected', EXIT.usage);
-      const changes = await withService(configFrom(command), 'user changes', (s) => s.accountChanges.list({ status: opts.status, limit: 200 }));
+      const changes = await withService(await configFrom(command), 'user changes', (s) => s.accountChanges.list({ status: opts.status, limit: 200 }));
       printJsonOr(!!opts.json, changes, () => changes.map(changeLine).join('\n') || `no ${opts.status} account changes`);
     });
 }
@@ -36,7 +36,7 @@ function addDecisionCommands(user: Command): void {
   addPersonOptions(approve, 'the administrator')
     .option('--json', 'machine-readable output')
     .action(async (id: string, opts: PersonOptions & { as: string; json?: boolean }, command: Command) => {
-      const outcome = await withService(configFrom(command), 'user approve-change', async (s) => {
+      const outcome = await withService(await configFrom(command), 'user approve-change', async (s) => {
         const { actor, context } = await proveOfficer(s, opts.as, opts, 'user approve-change', ['admin']);
         return s.accountChanges.approve(actor, id, context);
       });
@@ -50,7 +50,7 @@ function addDecisionCommands(user: Command): void {
   addPersonOptions(reject, 'the administrator')
     .option('--json', 'machine-readable output')
     .action(async (id: string, opts: PersonOptions & { as: string; reason: string; json?: boolean }, command: Command) => {
-      const change = await withService(configFrom(command), 'user reject-change', async (s) => {
+      const change = await withService(await configFrom(command), 'user reject-change', async (s) => {
         const { actor, context } = await proveOfficer(s, opts.as, opts, 'user reject-change', ['admin']);
         return s.accountChanges.reject(actor, id, opts.reason, context);
       });
@@ -66,7 +66,7 @@ function addEnrolmentCodeCommand(user: Command): void {
   addPersonOptions(code, 'the administrator')
     .option('--json', 'machine-readable output')
     .action(async (login: string, opts: PersonOptions & { as: string; json?: boolean }, command: Command) => {
-      const outcome = await withService(configFrom(command), 'user enrolment-code', async (s) => {
+      const outcome = await withService(await configFrom(command), 'user enrolment-code', async (s) => {
         const { actor } = await proveOfficer(s, opts.as, opts, 'user enrolment-code', ['admin']);
         const account = await s.accounts.findByLogin(login);
         if (!account) throw new CliFailure(`no account ${login}`, EXIT.usage);

@@ -91,7 +91,7 @@ function addUserAddCommand(user: Command): void {
         roles: String(opts.roles).split(',').map((r) => r.trim()).filter(Boolean) as Role[],
         password,
       };
-      const outcome = await withService(configFrom(command), 'user add', (s) =>
+      const outcome = await withService(await configFrom(command), 'user add', (s) =>
         changePerson(s, opts as AsAdmin, 'user add', isPrivileged(official.roles), { kind: 'create', official }, () => s.accounts.createOfficial(cliActor(), official)),
       );
       const account = outcome.account;
@@ -113,7 +113,7 @@ function addListCommand(user: Command): void {
     .action(async (opts: { kind?: Account['kind']; status?: Account['status']; search?: string; limit: string; json?: boolean }, command: Command) => {
       const limit = Number(opts.limit);
       if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new CliFailure('--limit: expected an integer from 1 to 1000', EXIT.usage);
-      const accounts = await withService(configFrom(command), 'user list', (s) => s.accounts.list({ kind: opts.kind, status: opts.status, search: opts.search, limit }));
+      const accounts = await withService(await configFrom(command), 'user list', (s) => s.accounts.list({ kind: opts.kind, status: opts.status, search: opts.search, limit }));
       printJsonOr(!!opts.json, accounts, () => accounts.map(describeAccount).join('\n') || 'no accounts');
     });
 }
@@ -129,7 +129,7 @@ function addSetPasswordCommand(user: Command): void {
     .option('--json', 'machine-readable output')
     .action(async (login: string, opts: AsAdmin & { passwordFile?: string; passwordStdin?: boolean; keepPasskeys?: boolean; json?: boolean }, command: Command) => {
       const { password, generated } = readPassword(opts);
-      const outcome = await withService(configFrom(command), 'user set-password', async (s) => {
+      const outcome = await withService(await configFrom(command), 'user set-password', async (s) => {
         const account = await accountOf(s, login);
         const keepPasskeys = !!opts.keepPasskeys;
         return changePerson(s, opts, 'user set-password', isPrivileged(account.roles), { kind: 'password', account, password, keepPasskeys }, () => s.accounts.setPassword(cliActor(), login, password, { keepPasskeys }));
@@ -147,7 +147,7 @@ function addStatusCommands(user: Command): void {
   addAsAdmin(disable)
     .option('--json', 'machine-readable output')
     .action(async (login: string, opts: AsAdmin & { json?: boolean }, command: Command) => {
-      const outcome = await withService(configFrom(command), 'user disable', async (s) => {
+      const outcome = await withService(await configFrom(command), 'user disable', async (s) => {
         const account = await accountOf(s, login);
         return changePerson(s, opts, 'user disable', isPrivileged(account.roles), { kind: 'disable', account }, () => s.accounts.setStatus(cliActor(), login, 'disabled'));
       });
@@ -158,7 +158,7 @@ function addStatusCommands(user: Command): void {
     .description('enable a disabled account')
     .option('--json', 'machine-readable output')
     .action(async (login: string, opts: { json?: boolean }, command: Command) => {
-      const account = await withService(configFrom(command), 'user enable', (s) => s.accounts.setStatus(cliActor(), login, 'active'));
+      const account = await withService(await configFrom(command), 'user enable', (s) => s.accounts.setStatus(cliActor(), login, 'active'));
       printJsonOr(!!opts.json, account, () => `${login}: active`);
     });
 }
@@ -171,7 +171,7 @@ function addCertificateCommand(user: Command): void {
     .option('--json', 'machine-readable output')
     .action(async (login: string, opts: { cert: string; json?: boolean }, command: Command) => {
       const certificate = readFileSync(opts.cert);
-      const result = await withService(configFrom(command), 'user add-certificate', async (s) => {
+      const result = await withService(await configFrom(command), 'user add-certificate', async (s) => {
         const account = await s.accounts.findByLogin(login);
         if (!account) throw new CliFailure(`no account ${login}`, EXIT.usage);
         return s.certificateLogin.registerCertificate(cliActor(), account.id, certificate.toString('latin1').includes('-----BEGIN') ? certificate.toString('utf8') : certificate);
@@ -186,7 +186,7 @@ function addPasskeysCommand(user: Command): void {
     .description("list an account's passkeys")
     .option('--json', 'machine-readable output')
     .action(async (login: string, opts: { json?: boolean }, command: Command) => {
-      const passkeys = await withService(configFrom(command), 'user passkeys', async (s) => {
+      const passkeys = await withService(await configFrom(command), 'user passkeys', async (s) => {
         const account = await s.accounts.findByLogin(login);
         if (!account) throw new CliFailure(`no account ${login}`, EXIT.usage);
         return (await s.passkeys.list(account.id)).map(({ publicKey: _key, ...rest }) => rest);
@@ -203,7 +203,7 @@ function addDeletePasskeyCommand(user: Command): void {
     .description('delete a passkey of an account (a lost or stolen authenticator)')
     .option('--json', 'machine-readable output')
     .action(async (login: string, id: string, opts: { json?: boolean }, command: Command) => {
-      await withService(configFrom(command), 'user delete-passkey', async (s) => {
+      await withService(await configFrom(command), 'user delete-passkey', async (s) => {
         const account = await s.accounts.findByLogin(login);
         if (!account) throw new CliFailure(`no account ${login}`, EXIT.usage);
         await s.passkeys.remove(cliActor(), account.id, id);

@@ -62,8 +62,8 @@ describe('CA from the command line', () => {
   });
 
   it('certifies the issuing CA by an external root and issues under it', async () => {
-    const created = json<{ issuerId: string; csr: string }>(await runCli(['ca', 'init', '--external-root', '--json'], { ...env, CA_POLICY_ARC: '2.999.42' }));
-    writeFileSync(join(dir, 'issuing.csr'), created.csr);
+    const created = json<{ issuerId: string; csrPem: string }>(await runCli(['ca', 'init', '--external-root', '--json'], { ...env, CA_POLICY_ARC: '2.999.42' }));
+    writeFileSync(join(dir, 'issuing.csr'), created.csrPem);
     // The external root (OpenSSL here; the government CA in production) signs the request.
     run('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-384', '-nodes', '-keyout', join(dir, 'root.key'), '-out', join(dir, 'root.pem'), '-days', '3650', '-subj', '/C=VN/O=Ban Cơ yếu Chính phủ (thử nghiệm)/CN=RootCA thử nghiệm', '-utf8', '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign']);
     writeFileSync(join(dir, 'ext.cnf'), 'basicConstraints=critical,CA:TRUE,pathlen:0\nkeyUsage=critical,keyCertSign,cRLSign\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n');

@@ -36,7 +36,8 @@ describe('identity CLI', () => {
   });
 
   it('refuses a wrong master passphrase with a clear message', async () => {
-    const r = await runCli(['client', 'list'], { ...env, MASTER_PASSPHRASE: 'not-the-right-passphrase' });
+    // A command that opens secrets (the read-only listings open none: docs/cli.md, "Start-up time").
+    const r = await runCli(['oidc', 'keys'], { ...env, MASTER_PASSPHRASE: 'not-the-right-passphrase' });
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('master passphrase does not open');
   });
