@@ -25,7 +25,7 @@ export function registerDocument(program: Command): void {
       const title = opts.title.trim();
       const issuer = opts.issuer.trim();
       if (!title || !issuer) throw new CliFailure('--title and --issuer must not be empty', EXIT.usage);
-      const result = await withService(configFrom(command), 'document register', (s) => s.documents.register(cliActor(), { document: new Uint8Array(bytes), title, issuer, documentDate: opts.date ?? null }));
+      const result = await withService(await configFrom(command), 'document register', (s) => s.documents.register(cliActor(), { document: new Uint8Array(bytes), title, issuer, documentDate: opts.date ?? null }));
       if (opts.qr) writeFileSync(opts.qr, result.qrSvg);
       const out = { id: result.document.id, url: result.url, sha256: result.document.sha256, title, issuer, date: result.document.documentDate, qr: opts.qr ?? null };
       printJsonOr(!!opts.json, out, () => `registered ${out.id}\n${out.url}${opts.qr ? `\nQR code: ${opts.qr}` : ''}`);

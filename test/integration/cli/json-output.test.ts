@@ -24,6 +24,7 @@ const ELSEWHERE: Record<string, string> = {
   'ca ceremony root-crl': 'test/integration/cli/root-key.test.ts',
   'ca ceremony migrate-root': 'test/integration/cli/root-key.test.ts',
   seed: 'test/integration/cli/ca-cli.test.ts',
+  'document register': 'test/integration/verify/documents.test.ts',
   // Its answer is the constant {"deleted": id}; a passkey to delete needs the WebAuthn ceremony.
   'user delete-passkey': 'a passkey is made only through the browser ceremony (test/integration/identity passkey tests)',
 };
