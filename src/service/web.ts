@@ -208,9 +208,18 @@ function featureRouters(w: Wiring, parts: Parts, strongMethods: (uid: string) =>
     apiDocsRouter({ publicUrl: config.server.publicUrl }),
     signaturesRouter({ validator: validation.validator, verifier }),
     ...newcomerRouters(w, certificates),
+    ...publicPortalRouters(w, parts),
+  ];
+}
+
+/** The public trust portal (docs/verify.md): /verify, the certificate pages, QR document registration. */
+function publicPortalRouters(w: Wiring, parts: Parts): Router<AppState>[] {
+  const { config, secrets, clock } = w;
+  const { certificates } = parts.pki;
+  return [
     verifyRouter({
-      validator: validation.validator,
-      publicOrigin,
+      validator: parts.validation.validator,
+      publicOrigin: new URL(config.server.publicUrl).origin,
       secret: secrets.csrfSecret,
       maxBytes: config.verify.maxBytes,
       uploadsPerMinute: config.verify.uploadsPerMinute,
@@ -220,7 +229,7 @@ function featureRouters(w: Wiring, parts: Parts, strongMethods: (uid: string) =>
       now: () => clock.now(),
     }),
     certificatePagesRouter({ certificates, now: () => clock.now() }),
-    documentsRouter({ documents: parts.documents, verifier }),
+    documentsRouter({ documents: parts.documents, verifier: parts.identity.apiTokens }),
   ];
 }
 
