@@ -303,3 +303,11 @@ export async function passkeyCeremony(browser: Browser, page: PageResponse, butt
   if (verified.status !== 200) throw new Error(`passkey refused: ${verified.status} ${JSON.stringify(verified.body)}`);
   return browser.get(new URL(String(verified.body.location), page.url));
 }
+
+/** Signs in to the account page of the service at `baseUrl` with a password (through the provider) and returns the page. */
+export async function openAccountPage(baseUrl: string, browser: Browser, official: { login: string; password: string }): Promise<PageResponse> {
+  const callback = await authorize(browser, `${baseUrl}/account`, `${baseUrl}/account/callback`, official);
+  const { page } = await browser.follow(callback);
+  if (page?.status !== 200 || page.url.pathname !== '/account') throw new Error(`the account page did not open: ${page?.status} ${page?.url.pathname}`);
+  return page;
+}

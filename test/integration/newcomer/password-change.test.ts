@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { startTestService, type TestService } from '../../support/test-app.js';
-import { authorize, Browser, createOfficial, parseForms, type PageResponse } from '../../support/oidc-rp.js';
+import { Browser, createOfficial, parseForms, type PageResponse, openAccountPage } from '../../support/oidc-rp.js';
 
 /**
  * Issue 21: the account page's password change. A stolen password alone cannot change the
@@ -18,12 +18,7 @@ afterAll(async () => {
   await t?.close();
 });
 
-async function accountPage(browser: Browser, official: { login: string; password: string }): Promise<PageResponse> {
-  const callback = await authorize(browser, `${t.url}/account`, `${t.url}/account/callback`, official);
-  const { page } = await browser.follow(callback);
-  expect(page?.url.pathname).toBe('/account');
-  return page!;
-}
+const accountPage = (browser: Browser, official: { login: string; password: string }) => openAccountPage(t.url, browser, official);
 
 const passwordForm = (page: PageResponse) => parseForms(page.body).find((f) => f.action === '/account/password')!;
 const changes = async (accountId: string) => (await t.service.audit.list({ target: `account:${accountId}`, limit: 100 })).filter((e) => e.action === 'account.password_change');

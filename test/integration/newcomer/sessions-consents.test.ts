@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import * as client from 'openid-client';
 import { startTestService, type TestService } from '../../support/test-app.js';
-import { authorize, Browser, createOfficial, parseForms, type PageResponse } from '../../support/oidc-rp.js';
+import { authorize, Browser, createOfficial, parseForms, type PageResponse, openAccountPage } from '../../support/oidc-rp.js';
 import { addPortal, portalAuthorizationUrl, redeem } from '../../support/federation.js';
 
 /**
@@ -19,12 +19,7 @@ afterAll(async () => {
   await t?.close();
 });
 
-async function accountPage(browser: Browser, official: { login: string; password: string }): Promise<PageResponse> {
-  const callback = await authorize(browser, `${t.url}/account`, `${t.url}/account/callback`, official);
-  const { page } = await browser.follow(callback);
-  expect(page?.url.pathname).toBe('/account');
-  return page!;
-}
+const accountPage = (browser: Browser, official: { login: string; password: string }) => openAccountPage(t.url, browser, official);
 
 const endForms = (page: PageResponse) => parseForms(page.body).filter((f) => /^\/account\/sessions\/[^/]+\/end$/.test(f.action));
 const actions = async (accountId: string, action: string) => (await t.service.audit.list({ target: `account:${accountId}`, limit: 100 })).filter((e) => e.action === action);

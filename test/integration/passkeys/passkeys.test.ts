@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import * as client from 'openid-client';
 import { decodeJwt, importJWK, SignJWT } from 'jose';
 import { startTestService, type TestService } from '../../support/test-app.js';
-import { authorize, Browser, codeLogin, createOfficial, discover, parseForms, passkeyCeremony, textOf, type PageResponse } from '../../support/oidc-rp.js';
+import { authorize, Browser, codeLogin, createOfficial, discover, parseForms, passkeyCeremony, textOf, type PageResponse, openAccountPage } from '../../support/oidc-rp.js';
 import { registerSoftPasskey, SoftAuthenticator } from '../../support/soft-authenticator.js';
 import { ACR } from '../../../oidc/scopes.js';
 
@@ -38,14 +38,7 @@ const passkeyButton = (page: PageResponse) => /<button\b[^>]*data-passkey-login[
 
 const auditActions = (action: string, target: string) => t.service.audit.list({ action, target, limit: 50 });
 
-/** Signs in to the account page with a password (through the provider) and returns the page. */
-async function accountPageAfterPassword(browser: Browser, official: { login: string; password: string }): Promise<PageResponse> {
-  const callback = await authorize(browser, `${t.url}/account`, `${t.url}/account/callback`, official);
-  const { page } = await browser.follow(callback);
-  expect(page?.status).toBe(200);
-  expect(page?.url.pathname).toBe('/account');
-  return page!;
-}
+const accountPageAfterPassword = (browser: Browser, official: { login: string; password: string }) => openAccountPage(t.url, browser, official);
 
 /** After a password login, the first passkey needs an administrator's enrolment code (issue 16). */
 async function registerThroughAccountPage(browser: Browser, page: PageResponse, name: string, accountId: string): Promise<SoftAuthenticator> {

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { startTestService, type TestService } from '../../support/test-app.js';
-import { authorize, Browser, createOfficial, parseForms, passkeyCeremony, type PageResponse } from '../../support/oidc-rp.js';
+import { Browser, createOfficial, parseForms, passkeyCeremony, type PageResponse, openAccountPage } from '../../support/oidc-rp.js';
 import { registerSoftPasskey, SoftAuthenticator } from '../../support/soft-authenticator.js';
 
 /**
@@ -22,12 +22,7 @@ afterAll(async () => {
   await t?.close();
 });
 
-async function accountPageAfterPassword(browser: Browser, official: { login: string; password: string }): Promise<PageResponse> {
-  const callback = await authorize(browser, `${t.url}/account`, `${t.url}/account/callback`, official);
-  const { page } = await browser.follow(callback);
-  expect(page?.url.pathname).toBe('/account');
-  return page!;
-}
+const accountPageAfterPassword = (browser: Browser, official: { login: string; password: string }) => openAccountPage(t.url, browser, official);
 
 /** Signs in to the account page with a passkey alone (acr high), as the passkey page's script would. */
 async function accountPageAfterPasskey(browser: Browser, passkey: SoftAuthenticator): Promise<PageResponse> {
