@@ -2,7 +2,6 @@ import { createHash } from 'node:crypto';
 import Router from '@koa/router';
 import { AppError, asAppError } from '../../errors/app-error.js';
 import type { SignatureInput, SignatureValidator } from '../../validation/signature-validator.js';
-import { SignatureValidationReportSchema } from '../../validation/report.js';
 import { pickLanguage } from '../locales/messages.js';
 import { formGuard } from '../middleware/koa-form-guard.js';
 import { serveStatic } from '../middleware/koa-serve-static.js';
@@ -45,8 +44,6 @@ export function uploadKind(bytes: Uint8Array): 'pdf' | 'xml' | 'cms' {
   return 'cms';
 }
 
-/** Whether this build's validator reports XML (the report's documentType lists it once it does). */
-const XML_SUPPORTED = (SignatureValidationReportSchema.shape.documentType.options as readonly string[]).includes('xml');
 
 interface Upload {
   file: { bytes: Uint8Array; name: string } | null;
@@ -68,12 +65,10 @@ async function readUpload(ctx: AppContext, maxBytes: number): Promise<Upload> {
   return { file: file?.length ? { bytes: new Uint8Array(file), name: 'upload' } : null, document: document?.length ? new Uint8Array(document) : undefined, format };
 }
 
-async function check(deps: VerifyRouterDeps, upload: Upload, lang: 'vi' | 'en'): Promise<VerifyOutcome> {
+async function check(deps: VerifyRouterDeps, upload: Upload): Promise<VerifyOutcome> {
   const file = upload.file!;
   const kind = uploadKind(file.bytes);
-  if (kind === 'xml' && !XML_SUPPORTED) return { kind: 'unsupported', message: pt(lang, 'verify.unsupportedXml'), fileName: file.name };
-  // A string, not the union: `xml` is the validator's once it validates XML (the same entry).
-  const input = (kind === 'cms' ? { kind, signature: file.bytes, document: upload.document } : { kind: kind as string, document: file.bytes }) as SignatureInput;
+  const input: SignatureInput = kind === 'cms' ? { kind, signature: file.bytes, document: upload.document } : { kind, document: file.bytes };
   try {
     return { kind: 'report', report: publicReport(await deps.validator.validateSignature(input)), fileName: file.name };
   } catch (err) {
@@ -120,10 +115,9 @@ export function verifyRouter(deps: VerifyRouterDeps): Router<AppState> {
       sendPage(ctx, 400, verifyPage(lang, { kind: 'error', message: pt(lang, 'verify.missingFile'), fileName: null }));
       return;
     }
-    const outcome = await check(deps, upload, lang);
+    const outcome = await check(deps, upload);
     if (upload.format !== 'html') {
       if (outcome.kind === 'error') throw new AppError('badSignatureInput', outcome.message);
-      if (outcome.kind === 'unsupported') throw new AppError('unsupportedMediaType', outcome.message);
       ctx.set('Cache-Control', 'no-store');
       if (upload.format === 'json') {
         ctx.set('Content-Disposition', 'attachment; filename="validation-report.json"');

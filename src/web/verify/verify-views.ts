@@ -14,7 +14,6 @@ export const commonName = (dn: string): string => /(?:^|,\s*)CN=([^,]+)/.exec(dn
 
 export type VerifyOutcome =
   | { kind: 'report'; report: SignatureValidationReport; fileName: string }
-  | { kind: 'unsupported'; message: string; fileName: string }
   | { kind: 'error'; message: string; fileName: string | null };
 
 function uploadForm(lang: Language): Raw {
@@ -79,9 +78,6 @@ ${s.errors.length || s.warnings.length ? html`<details><summary>${pt(lang, 'veri
 
 function outcomeSection(lang: Language, outcome: VerifyOutcome): Raw {
   if (outcome.kind === 'error') return html`<section aria-labelledby="result"><h2 id="result">${pt(lang, 'verify.error')}</h2><p class="error" role="alert">${outcome.message}</p></section>`;
-  if (outcome.kind === 'unsupported')
-    return html`<section aria-labelledby="result"><h2 id="result">${pt(lang, 'verify.result')}</h2>
-<article class="signature-card indeterminate" aria-labelledby="unsupported" data-indication="UNSUPPORTED"><h3 id="unsupported">${pt(lang, 'verify.unsupported')}</h3><p class="verdict">${outcome.message}</p></article></section>`;
   const { report } = outcome;
   const overall = INDICATION_TEXTS[lang][report.indication];
   const doc = report.document && report.document.indication !== 'TOTAL_PASSED' ? verdictText(lang, report.document.indication, report.document.subIndication) : null;

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { startTestService, type TestService } from '../../support/test-app.js';
 import { run, tmp, writeFile } from '../../support/ca-helpers.js';
 import { opensslSign, type ReportBody, type Signer } from '../validation/validation-support.js';
-import { anyFileContains, filesUnder, portalFixtures, tableScan, upload, xmlSupported, type PortalFixtures } from './verify-support.js';
+import { anyFileContains, filesUnder, portalFixtures, tableScan, upload, type PortalFixtures } from './verify-support.js';
 
 /**
  * Issue 23, acceptance 1 (the cards, through HTTP) and 2: the public /verify page validates with
@@ -83,18 +83,13 @@ describe('/verify (acceptance 1 and 2)', () => {
     expect(forged).toContain('Nội dung đã bị thay đổi sau khi ký');
   });
 
-  it('an XML e-invoice goes to the same validator by its content: TOTAL_PASSED once it validates XML (issue 22), until then "format not supported"', async () => {
+  it('an XML e-invoice goes to the same validator by its content: TOTAL_PASSED', async () => {
     if (!f.invoice) throw new Error('xmlsec1 is needed for the invoice fixture (Debian package xmlsec1)');
     const res = await upload(t, f.invoice, { address: '198.51.100.12', name: 'invoice.xml' });
     const page = await res.text();
     expect(res.status).toBe(200);
-    if (await xmlSupported()) {
-      expect(page).toMatch(/<article class="signature-card passed"[^>]*data-indication="TOTAL_PASSED"/);
-      expect(page).toContain('Người Ký alice');
-    } else {
-      expect(page).toContain('Format not supported');
-      expect(page).toContain('This service cannot check XML signatures yet.');
-    }
+    expect(page).toMatch(/<article class="signature-card passed"[^>]*data-indication="TOTAL_PASSED"/);
+    expect(page).toContain('Người Ký alice');
   });
 
   it('uploads reach neither DATA_DIR nor any table', async () => {
@@ -103,8 +98,7 @@ describe('/verify (acceptance 1 and 2)', () => {
     const before = await tableScan(t, MARKER);
     for (const pdf of [f.valid, f.changed, f.revoked, f.forged, ...(f.invoice ? [f.invoice] : [])]) {
       expect((await upload(t, pdf, { address: '198.51.100.13' })).status).toBe(200);
-      // An XML JSON report is a 415 until the validator reads XML (issue 22).
-      expect((await upload(t, pdf, { address: '198.51.100.14', format: 'json' })).status).toBe(pdf === f.invoice && !(await xmlSupported()) ? 415 : 200);
+      expect((await upload(t, pdf, { address: '198.51.100.14', format: 'json' })).status).toBe(200);
     }
     const after = await tableScan(t, MARKER);
     expect(after.containing).toEqual([]);

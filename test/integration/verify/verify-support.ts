@@ -92,8 +92,3 @@ export function signedInvoice(signer: Signer, marker: string): Buffer {
   return readFileSync(output);
 }
 
-/** Whether this build's validator reports XML signatures (the `xml` helper's work, issue 22). */
-export async function xmlSupported(): Promise<boolean> {
-  const { SignatureValidationReportSchema } = await import('../../../src/validation/report.js');
-  return (SignatureValidationReportSchema.shape.documentType.options as readonly string[]).includes('xml');
-}
