@@ -1,4 +1,4 @@
-import type { Language } from './messages.js';
+import { fillMessage, type Language } from './messages.js';
 
 /** Texts of the home page and the demo portal (development only); every key in both languages (a test checks). */
 const vi = {
@@ -119,5 +119,5 @@ const en: Record<HomeMessageKey, string> = {
 export const HOME_MESSAGES: Record<Language, Record<HomeMessageKey, string>> = { vi, en };
 
 export function th(lang: Language, key: HomeMessageKey, params: Record<string, string> = {}): string {
-  return HOME_MESSAGES[lang][key].replace(/\{(\w+)\}/g, (_, name: string) => params[name] ?? `{${name}}`);
+  return fillMessage(HOME_MESSAGES[lang][key], params, true);
 }

@@ -204,8 +204,19 @@ const en: Record<MessageKey, string> = {
 
 export const MESSAGES: Record<Language, Record<MessageKey, string>> = { vi, en };
 
+/**
+ * A message's `{name}` placeholders filled from `vars`; a placeholder without a value is left as
+ * it is when `keepMissing` (the portal's and home page's texts), else emptied.
+ */
+export function fillMessage(template: string, vars: Record<string, string | number>, keepMissing = false): string {
+  return template.replace(/\{(\w+)\}/g, (m, name: string) => {
+    const value = vars[name] as string | number | undefined | null;
+    return value === undefined || value === null ? (keepMissing ? m : '') : String(value);
+  });
+}
+
 export function t(lang: Language, key: MessageKey, vars: Record<string, string | number> = {}): string {
-  return MESSAGES[lang][key].replace(/\{(\w+)\}/g, (_, name: string) => String(vars[name] ?? ''));
+  return fillMessage(MESSAGES[lang][key], vars);
 }
 
 export const LANG_COOKIE = 'tinnhiem_lang';

@@ -1,4 +1,4 @@
-import type { Language } from '../locales/messages.js';
+import { fillMessage, type Language } from '../locales/messages.js';
 
 /**
  * Texts of the public trust portal (/verify, /certificates), kept apart from the login pages' and
@@ -223,5 +223,5 @@ const en: Record<PortalMessageKey, string> = {
 export const PORTAL_MESSAGES: Record<Language, Record<PortalMessageKey, string>> = { vi, en };
 
 export function pt(lang: Language, key: PortalMessageKey, vars: Record<string, string | number> = {}): string {
-  return PORTAL_MESSAGES[lang][key].replace(/\{(\w+)\}/g, (m, name: string) => (name in vars ? String(vars[name]) : m));
+  return fillMessage(PORTAL_MESSAGES[lang][key], vars, true);
 }
