@@ -4,7 +4,7 @@ import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import * as client from 'openid-client';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { MESSAGES } from '../../src/web/locales/messages.js';
-import { describeWithBrowser, launchChromium } from '../support/browser.js';
+import { describeWithBrowser, launchChromium, collectPageErrors } from '../support/browser.js';
 import { createOfficial, outgoingRequestsAsInProduction } from '../support/oidc-rp.js';
 import { recordingServer, type RecordingServer } from '../support/test-servers.js';
 import { addPortal, newCitizen, portalAuthorizationUrl, redeem, startFederation, type FederationSetup, type Portal } from '../support/federation.js';
@@ -34,9 +34,7 @@ describeWithBrowser('log in with DVCQG in Chromium (issue 7, acceptance 1)', () 
     browser = await launchChromium();
     context = await browser.newContext({ locale: 'vi-VN' });
     page = await context.newPage();
-    page.on('console', (m) => {
-      if (m.type() === 'error') consoleErrors.push(m.text());
-    });
+    collectPageErrors(page, consoleErrors);
   });
 
   afterAll(async () => {

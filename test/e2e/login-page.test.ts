@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import type { Browser, BrowserContext, Page, Response } from 'playwright-core';
 import { MESSAGES, type Language } from '../../src/web/locales/messages.js';
-import { describeWithBrowser, launchChromium } from '../support/browser.js';
+import { describeWithBrowser, launchChromium, collectPageErrors } from '../support/browser.js';
 import { startTestService, type TestService } from '../support/test-app.js';
 
 /**
@@ -130,10 +130,7 @@ describeWithBrowser('login page in Chromium (issue 3, acceptance 6)', () => {
       document.addEventListener('securitypolicyviolation', (e) => w.__csp.push(`${e.violatedDirective} ${e.blockedURI}`));
     });
     page = await context.newPage();
-    page.on('console', (msg) => {
-      if (msg.type() === 'error') consoleErrors.push(msg.text());
-    });
-    page.on('pageerror', (error) => consoleErrors.push(String(error)));
+    collectPageErrors(page, consoleErrors);
     page.on('response', (response) => {
       if (response.url().endsWith('/static/tinnhiem.css')) stylesheets.push(response);
       if (response.status() >= 400 && response.request().resourceType() !== 'document') failedResources.push(`${response.status()} ${response.url()}`);

@@ -5,7 +5,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { MESSAGES } from '../../src/web/locales/messages.js';
 import { HOME_MESSAGES } from '../../src/web/locales/home-messages.js';
 import { DEV_OFFICIALS, DEV_PASSWORD, seedDevelopmentData } from '../../src/dev/dev-seed.js';
-import { describeWithBrowser, launchChromium } from '../support/browser.js';
+import { describeWithBrowser, launchChromium, collectPageErrors } from '../support/browser.js';
 import { outgoingRequestsAsInProduction } from '../support/oidc-rp.js';
 import { newCitizen, startFederation, type FederationSetup } from '../support/federation.js';
 
@@ -33,9 +33,7 @@ describeWithBrowser('the newcomer path in Chromium (issue 21, acceptance 1)', ()
     browser = await launchChromium();
     context = await browser.newContext({ locale: 'vi-VN' });
     page = await context.newPage();
-    page.on('console', (m) => {
-      if (m.type() === 'error') consoleErrors.push(m.text());
-    });
+    collectPageErrors(page, consoleErrors);
   });
 
   afterAll(async () => {

@@ -7,7 +7,7 @@ import * as client from 'openid-client';
 import type { Browser, BrowserContext, CDPSession, Page } from 'playwright-core';
 import { MESSAGES } from '../../src/web/locales/messages.js';
 import { ACR } from '../../oidc/scopes.js';
-import { describeWithBrowser, launchChromium } from '../support/browser.js';
+import { describeWithBrowser, launchChromium, collectPageErrors } from '../support/browser.js';
 import { startTestService, type TestService } from '../support/test-app.js';
 
 /**
@@ -53,10 +53,7 @@ describeWithBrowser('passkeys in Chromium (issue 8, acceptance 1)', () => {
     browser = await launchChromium();
     context = await browser.newContext({ locale: 'vi-VN' });
     page = await context.newPage();
-    page.on('console', (msg) => {
-      if (msg.type() === 'error') consoleErrors.push(msg.text());
-    });
-    page.on('pageerror', (error) => consoleErrors.push(String(error)));
+    collectPageErrors(page, consoleErrors);
     cdp = await context.newCDPSession(page);
     await cdp.send('WebAuthn.enable', { enableUI: false });
     ({ authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {

@@ -1,4 +1,4 @@
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type Page } from 'playwright-core';
 import { describeWithProgram } from './system-tools.js';
 
 /** Debian's chromium (package `chromium`); playwright never downloads a browser here. */
@@ -31,3 +31,11 @@ export function launchChromium(): Promise<Browser> {
 
 /** `describe` when Debian's chromium is installed; skipped with one line outside CI, fails in CI. */
 export const describeWithBrowser = describeWithProgram('chromium', 'chromium');
+
+/** Collects the page's console errors and uncaught exceptions into `errors`, for a test to assert none. */
+export function collectPageErrors(page: Page, errors: string[]): void {
+  page.on('console', (msg) => {
+    if (msg.type() === 'error') errors.push(msg.text());
+  });
+  page.on('pageerror', (error) => errors.push(String(error)));
+}
