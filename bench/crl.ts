@@ -21,7 +21,9 @@ import { fillCrlEntries } from '../migrations/20261204080000_add_certificates_cr
 import { loadConfig } from '../src/config/load-config.js';
 import { createLogger } from '../src/logging/logger.js';
 import { createService } from '../src/service/service.js';
+import { requestForKey } from '../ca/issuance/request.js';
 import { machine, median, round, scratchDatabase } from './support/bench-kit.js';
+import { meets, num, ratioText, type SummaryRow } from './support/summary-rows.js';
 
 const REVOKED = Number(process.env.BENCH_CRL_REVOKED ?? 100_000);
 const ROUNDS = Number(process.env.BENCH_CRL_ROUNDS ?? 1);
@@ -73,12 +75,17 @@ try {
   const listed = (execFileSync('openssl', ['crl', '-inform', 'DER', '-in', join(dir, 'ours.crl'), '-noout', '-text'], { maxBuffer: 512 * 1024 * 1024 }).toString().match(/Serial Number:/g) ?? []).length;
   if (listed < REVOKED) throw new Error(`our CRL lists ${listed} entries, expected at least ${REVOKED}`);
 
-  // One revocation with that list: regenerates the full and the delta CRL before it returns.
-  const victim = (await knex('certificates').where({ issuer_id: issuer.id, status: 'good', state: 'issued' }).whereNot({ profile_id: 'ocsp-signer' }).whereNotNull('der').first('serial')) as { serial: string } | undefined;
+  // One revocation with that list: regenerates the full and the delta CRL before it returns. The
+  // victim is a real certificate issued here (a development CA holds no other end-entity one).
   let revokeSeconds: number | null = null;
-  if (victim && REVOKE) {
+  if (REVOKE) {
+    const keys = (await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify'])) as CryptoKeyPair;
+    const spki = new Uint8Array(await crypto.subtle.exportKey('spki', keys.publicKey));
+    const { ca } = service.certificates;
+    const request = requestForKey(spki, { C: 'VN', L: 'Sóc Trăng', O: 'Bench', CN: 'Bench Revocation', UID: ['CCCD:094000000001'] });
+    const victim = await ca.issue({ actor: 'bench', request, profile: ca.profile('official-signing'), issuerId: issuer.id });
     t0 = process.hrtime.bigint();
-    await service.certificates.ca.changeStatus({ actor: 'bench', serial: victim.serial, issuerId: issuer.id, action: 'revoke', reason: 'keyCompromise' });
+    await ca.changeStatus({ actor: 'bench', serial: victim.serial, issuerId: issuer.id, action: 'revoke', reason: 'keyCompromise' });
     revokeSeconds = seconds(t0);
   }
 
@@ -122,6 +129,17 @@ try {
     entriesListed: listed,
     revocationWithListSeconds: revokeSeconds === null ? null : round(revokeSeconds, 3),
     runs: { ours, openssl: theirs },
+    summary: [
+      {
+        measure: `Full CRL, ${num(REVOKED)} revoked, from the database rows to the signed DER`,
+        result: `${round(median(ours), 3)} s (${num(ourDer.length / 1024)} KiB)`,
+        reference: `\`openssl ca -gencrl\`, same list: ${round(median(theirs), 3)} s`,
+        ratio: ratioText(median(ours) / median(theirs)),
+        aim: '≤ 1.0× (time)',
+        met: meets(median(ours) / median(theirs), 1.0, 'atMost'),
+      },
+      ...(revokeSeconds === null ? [] : [{ measure: `One revocation with ${num(REVOKED)} revoked (full and delta CRL regenerated before it returns)`, result: `${round(revokeSeconds, 3)} s`, reference: '—', ratio: '—', aim: '', met: null }]),
+    ] satisfies SummaryRow[],
   };
   const md = [
     `CRL benchmark ${date}: ${env.cores} × ${env.cpu}, Node ${env.node}, ${env.openssl}, ${env.database}; ${ROUNDS} rounds, medians.`,

@@ -25,6 +25,7 @@ import { createLogger } from '../src/logging/logger.js';
 import { createService, type Service } from '../src/service/service.js';
 import { signWith } from '../ca/keys/key-store.js';
 import { certIdDer, nonceExtension, requestDer } from '../test/unit/ca/ocsp/request-builder.js';
+import { num, ratioText, type SummaryRow } from './support/summary-rows.js';
 
 const SIZE = Number(process.env.BENCH_OCSP_HSM_SIZE ?? 2000);
 const SECONDS = Number(process.env.BENCH_OCSP_HSM_SECONDS ?? 5);
@@ -164,11 +165,12 @@ const rows = (['raw', 'presign', 'live'] as const).map((metric) => {
   const hsm = median(figures.hsm[metric]);
   return { metric, fileKeyPerSecond: Math.round(file), hsmKeyPerSecond: Math.round(hsm), hsmOverFile: Number((hsm / file).toFixed(3)) };
 });
+const labels = { raw: 'raw signatures (OCSP signer key, 1 caller)', presign: `pre-signing job (${SIZE} responses a round)`, live: `live signing (POST with nonce, ${CONCURRENCY} clients)` };
+const summary: SummaryRow[] = rows.map((r) => ({ measure: `OCSP signing with SoftHSM2: ${labels[r.metric]}`, result: `${num(r.hsmKeyPerSecond)}/s`, reference: `file key: ${num(r.fileKeyPerSecond)}/s`, ratio: ratioText(r.hsmOverFile), aim: '', met: null }));
 const date = new Date().toISOString().slice(0, 10);
-const result = { date, machine: { cpus: cpus().length, model: cpus()[0]?.model, node: process.version }, module: MODULE, size: SIZE, seconds: SECONDS, rounds: ROUNDS, concurrency: CONCURRENCY, rows, samples: figures };
+const result = { date, machine: { cpus: cpus().length, model: cpus()[0]?.model, node: process.version }, module: MODULE, size: SIZE, seconds: SECONDS, rounds: ROUNDS, concurrency: CONCURRENCY, rows, summary, samples: figures };
 mkdirSync('bench/results', { recursive: true });
 writeFileSync(`bench/results/ocsp-hsm-${date}.json`, `${JSON.stringify(result, null, 2)}\n`);
-const labels = { raw: 'raw signatures (OCSP signer key, 1 caller)', presign: `pre-signing job (${SIZE} responses a round)`, live: `live signing (POST with nonce, ${CONCURRENCY} clients)` };
 const md = [
   `# OCSP signing: HSM key (SoftHSM2) vs file key, ${date}`,
   '',

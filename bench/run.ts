@@ -16,6 +16,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { getPriority } from 'node:os';
 import { machine } from './support/bench-kit.js';
+import type { SummaryRow } from './support/summary-rows.js';
 
 const LIMIT_SECONDS = 15 * 60;
 const date = new Date().toISOString().slice(0, 10);
@@ -38,6 +39,7 @@ const benches: Bench[] = [
   { name: 'ocsp', file: 'bench/ocsp.ts', env: { BENCH_OCSP_SIZES: '2339', BENCH_OCSP_SECONDS: '4', BENCH_OCSP_ROUNDS: '2' }, result: `ocsp-${date}.json` },
   { name: 'validate', file: 'bench/validate.ts', env: { BENCH_VALIDATE_SECONDS: '3' }, result: `validate-${date}.json` },
   { name: 'ocsp-hsm', file: 'bench/ocsp-hsm.ts', env: { BENCH_OCSP_HSM_SECONDS: '3', BENCH_OCSP_HSM_ROUNDS: '2' }, result: `ocsp-hsm-${date}.json` },
+  { name: 'cli', file: 'bench/cli.ts', env: { BENCH_CLI_EMBEDDED_CERTIFICATES: '200' }, result: `cli-${date}.json` },
 ];
 if (process.env.BENCH_SEED_CERTIFICATES) benches.push({ name: 'seed', file: 'bench/seed.ts', args: [process.env.BENCH_SEED_CERTIFICATES], result: `seed-${date}.json` });
 const only = process.env.BENCH_ONLY?.split(',');
@@ -64,51 +66,13 @@ for (const b of benches.filter((x) => existsSync(x.file) && (!only || only.inclu
 const totalSeconds = Math.round((Date.now() - started) / 1000);
 const env = await machine(process.env.BENCH_DATABASE_URL);
 
-/* eslint-disable @typescript-eslint/no-explicit-any -- the sub-reports are plain JSON of the scripts above */
-const get = (name: string): any => parts.find((p) => p.name === name)?.report ?? null;
-const service = get('service');
-const crl = get('crl');
-const scale = get('scale');
-const ocsp = get('ocsp');
-const validate = get('validate');
-const hsm = get('ocsp-hsm');
-const n = (x: number, digits = 0) => (Number.isFinite(x) ? x.toLocaleString('en', { maximumFractionDigits: digits }) : 'n/a');
-
-const rows: string[] = [];
-for (const t of service?.token ?? []) {
-  rows.push(`| Token endpoint: ${t.grant} (${t.generator}) | ${n(t.perSecond, 1)}/s (p50 ${t.p50ms} ms) | bare oidc-provider, same grant and token: ${n(t.bareProviderPerSecond, 1)}/s | **${t.ratio}** (aim ≥ ${t.aim}) |`);
-}
-for (const l of service?.login ?? []) rows.push(`| ${l.login} | ${n(l.perSecond, 1)}/s (p50 ${l.p50ms} ms) | ${l.reference}: ${n(l.referencePerSecond, 1)}/s | **${l.ratio}** (aim ≥ ${l.aim}) |`);
-if (service?.issuance) {
-  rows.push(`| Issuance from CSRs (HTTP, TLS profile) | ${n(service.issuance.perSecond, 1)}/s (p50 ${service.issuance.p50ms} ms) | raw P-256 \`crypto.sign\`: ${n(service.issuance.rawEcdsaSignPerSecond)}/s | ${service.issuance.ratioToRawSign} |`);
-  rows.push(`| RSS of the service process | idle ${service.memory.idleMiB} MiB, peak under load ${service.memory.peakUnderLoadMiB} MiB | idle | ${(service.memory.peakUnderLoadMiB / service.memory.idleMiB).toFixed(2)} |`);
-}
-if (crl) {
-  rows.push(`| Full CRL, ${n(crl.revoked)} revoked | ${crl.oursSeconds} s (${n(crl.oursBytes / 1024)} KiB) | \`openssl ca -gencrl\`, same list: ${crl.opensslSeconds} s | ${crl.ratio} (lower is better) |`);
-  if (crl.revocationWithListSeconds !== null) rows.push(`| One revocation with ${n(crl.revoked)} revoked (CRLs regenerated before it returns) | ${crl.revocationWithListSeconds} s | — | — |`);
-}
-if (scale) {
-  const big = scale.results.at(-1);
-  const small = scale.results[0];
-  const ratios = scale.ratios.at(-1)?.rows ?? [];
-  // In bench/scale.ts's row order; the search rows answer the first page of 50 with its total.
-  const label = ['OCSP, first request', 'OCSP, stored response', 'OCSP, in memory', 'search by national ID', 'search by a holder\'s name (folded substring)', 'search "nguyễn"', 'search "nguyen"', 'search "ngoc han"', 'search by agency + status', 'search: expiring within 30 days'];
-  const picks = [(s: any) => s.ocsp.first, (s: any) => s.ocsp.stored, (s: any) => s.ocsp.memory, (s: any) => s.search.nationalId, (s: any) => s.search.name, (s: any) => s.search.nguyenDiacritics, (s: any) => s.search.nguyen, (s: any) => s.search.ngocHan, (s: any) => s.search.agencyStatus, (s: any) => s.search.expiring30];
-  picks.forEach((pick, i) => {
-    rows.push(`| ${label[i]}, ${n(big.size)} certificates | p50 ${pick(big).p50ms} ms, p99 ${pick(big).p99ms} ms | the same at ${n(small.size)}: p50 ${pick(small).p50ms}, p99 ${pick(small).p99ms} ms | p50 ${ratios[i]?.p50Ratio} ×, p99 ${ratios[i]?.p99Ratio} × |`);
-  });
-}
-if (ocsp) {
-  for (const r of ocsp.ratios ?? []) {
-    const row = (name: string) => ocsp.summary.find((s: any) => s.size === r.size && s.name.startsWith(name));
-    rows.push(`| OCSP throughput, ${n(r.size)} certificates, pre-signed | ${n(row('tinnhiem pre-signed, keep')?.rps)} req/s | \`openssl ocsp -multi\`: ${n(row('openssl')?.rps)} req/s; bare node:http: ${n(row('bare node:http same bytes')?.rps)} | ${r.presignedVsOpenssl?.toFixed(2)} × openssl, ${r.presignedVsBareNode?.toFixed(2)} × bare Node |`);
-  }
-}
-if (validate) rows.push(`| CMS signature validations | ${n(validate.sequential, 1)}/s | raw \`crypto.verify\`: ${n(validate.rawVerify)}/s | ${validate.ratios.sequentialVsRawVerify.toFixed(4)} |`);
-if (hsm) {
-  for (const r of hsm.rows ?? []) rows.push(`| OCSP signing with SoftHSM2 (${r.metric}) | ${n(r.hsmKeyPerSecond)}/s | file key: ${n(r.fileKeyPerSecond)}/s | ${r.hsmOverFile} |`);
-}
-/* eslint-enable @typescript-eslint/no-explicit-any */
+// Every benchmark's report carries its own table rows (bench/support/summary-rows.ts).
+const isRow = (r: unknown): r is SummaryRow => typeof r === 'object' && r !== null && typeof (r as SummaryRow).measure === 'string';
+const cell = (text: string) => text.replace(/\|/g, '\\|');
+const rows = parts.flatMap((p) => {
+  const summary = (p.report as { summary?: unknown } | null)?.summary;
+  return Array.isArray(summary) ? summary.filter(isRow) : [];
+}).map((r) => `| ${[r.measure, r.result, r.reference, `**${r.ratio}**`, r.aim, r.met === null ? '' : r.met ? 'met' : '**not met**'].map(cell).join(' | ')} |`);
 
 const niceness = getPriority();
 const failed = parts.filter((p) => p.exitCode !== 0).map((p) => p.name);
@@ -120,8 +84,8 @@ const method = [
 const md = [
   `Benchmark ${date}: ${env.cores} × ${env.cpu}, ${env.ramGiB} GiB RAM, Node ${env.node}, ${env.openssl}, ${env.database}; whole run ${Math.floor(totalSeconds / 60)} min ${totalSeconds % 60} s${totalSeconds > LIMIT_SECONDS ? ' (over the 15-minute budget)' : ''}.`,
   '',
-  '| Measure | Result | Reference in the same run | Ratio |',
-  '|---|---:|---|---:|',
+  '| Measure | Result | Reference in the same run | Ratio | Aim (issue 20) | |',
+  '|---|---:|---|---:|---|---|',
   ...rows,
   '',
   method,
