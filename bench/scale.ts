@@ -151,6 +151,22 @@ const ratios = results.slice(1).map((s) => ({
   size: s.size,
   rows: rows.map(([name, pick]) => ({ name, p50Ratio: round(pick(s).p50ms / pick(base).p50ms), p99Ratio: round(pick(s).p99ms / pick(base).p99ms) })),
 }));
+// Issue 20, acceptance 4: the query set at the largest size, p99 ≤ 50 ms and within 2× of the same at the first size.
+const largest = results[results.length - 1];
+const summary = results.length < 2 ? [] : rows.slice(5).map(([name, pick]) => {
+  const big = pick(largest);
+  const ref = pick(base);
+  const p50 = round(big.p50ms / ref.p50ms);
+  const p99 = round(big.p99ms / ref.p99ms);
+  return {
+    measure: `${name}, ${largest.size.toLocaleString('en')} certificates (p50 / p99)`,
+    result: `${big.p50ms} / ${big.p99ms} ms`,
+    reference: `same at ${base.size.toLocaleString('en')}: ${ref.p50ms} / ${ref.p99ms} ms`,
+    ratio: `${p50}× / ${p99}×`,
+    aim: 'p99 ≤ 50 ms, ≤ 2× (p50 and p99)',
+    met: big.p99ms <= 50 && p50 <= 2 && p99 <= 2,
+  };
+});
 const date = new Date().toISOString().slice(0, 10);
 const sizeNames = results.map((s) => s.size.toLocaleString('en'));
 const md = [
@@ -161,6 +177,6 @@ const md = [
   ...rows.map(([name, pick], i) => `| ${name} | ${results.map((s) => `${pick(s).p50ms} / ${pick(s).p99ms}`).join(' | ')} | ${ratios.map((r) => r.rows[i].p50Ratio).join(' | ')} | ${ratios.map((r) => r.rows[i].p99Ratio).join(' | ')} |`),
 ].join('\n');
 mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
-writeFileSync(new URL(`./results/scale-${date}.json`, import.meta.url), `${JSON.stringify({ benchmark: 'scale', date: new Date().toISOString(), machine: env, requests: REQUESTS, cacheEntries: CACHE, results, ratios }, null, 2)}\n`);
+writeFileSync(new URL(`./results/scale-${date}.json`, import.meta.url), `${JSON.stringify({ benchmark: 'scale', date: new Date().toISOString(), machine: env, requests: REQUESTS, cacheEntries: CACHE, results, ratios, summary }, null, 2)}\n`);
 writeFileSync(new URL(`./results/scale-${date}.md`, import.meta.url), `${md}\n`);
 process.stdout.write(`\n${md}\n`);
