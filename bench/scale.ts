@@ -218,7 +218,9 @@ const summary = results.length < 2 ? [] : rows.slice(5).map(([name, pick]) => {
     reference: `same at ${base.size.toLocaleString('en')}: ${ref.p50ms} / ${ref.p99ms} ms`,
     ratio: `${p50}× / ${p99}×`,
     aim: 'p99 ≤ 50 ms, ≤ 2× (p50 and p99)',
-    met: big.p99ms <= 50 && p50 <= 2 && p99 <= 2,
+    // Over 2× is not met; within 2× and over 50 ms cannot be judged when the reference's own p99 is
+    // over 25 ms (the machine's load, not the registry's size): null.
+    met: p50 > 2 || p99 > 2 ? false : big.p99ms <= 50 ? true : ref.p99ms > 25 ? null : false,
   };
 });
 const date = new Date().toISOString().slice(0, 10);
