@@ -69,6 +69,7 @@ export const en: Record<AdminMessageKey, string> = {
   'dash.byProfile': 'Certificates by profile',
   'dash.expiring': 'Expiring soon',
   'dash.within': 'Within {days} days',
+  'dash.moreThan': 'more than {count}',
   'dash.pending': 'Requests awaiting approval',
   'dash.recent': 'Recent events',
   'dash.count': 'Count',

@@ -67,6 +67,7 @@ export const vi = {
   'dash.byProfile': 'Chứng thư số theo loại (hồ sơ)',
   'dash.expiring': 'Sắp hết hạn',
   'dash.within': 'Trong {days} ngày',
+  'dash.moreThan': 'hơn {count}',
   'dash.pending': 'Yêu cầu chờ phê duyệt',
   'dash.recent': 'Sự kiện gần đây',
   'dash.count': 'Số lượng',

@@ -94,6 +94,11 @@ describe(`administration console (${db})`, () => {
     }
     expect(page.body).toContain(`href="/admin/requests/${pending.request.id}"`);
     expect(textOf(page.body)).toContain('Võ Thị Chờ Duyệt');
+    // Expiring soon: counted as the registry page counts, exact below its limit.
+    for (const days of [30, 60, 90]) {
+      const { total } = await t.service.certificates.search({ status: 'good', expiresWithinDays: days, limit: 1 });
+      expect(new RegExp(`expiresWithinDays=${days}">[^<]*</a></td><td class="num">([^<]*)</td>`).exec(page.body)?.[1]).toBe(String(total));
+    }
 
     // The search page passes its filters to the registry.
     const revokedList = await browser.get(`${t.url}/admin/certificates?status=revoked&profile=official-signing`);

@@ -10,7 +10,8 @@ export interface DashboardData {
   byStatus: Record<string, number>;
   /** Profile (null: imported certificates of other CAs) × status. */
   byProfile: Array<{ profile: string | null; counts: Record<string, number> }>;
-  expiring: Array<{ days: number; count: number }>;
+  /** Exact up to the registry's count limit, else "more than" it (docs/ca.md, "Registry search"). */
+  expiring: Array<{ days: number; count: number; exact: boolean }>;
   pending: Array<{ id: string; subject: string; profile: string; requestedBy: string; createdAt: Date; approvals: number; required: number }>;
   recent: AuditRow[];
   /** Officers who approve get the form for a CLI approval code (docs/cli.md). */
@@ -27,7 +28,7 @@ export function dashboardPage(f: Frame, d: DashboardData): string {
 <tbody>${statuses.map((s) => html`<tr><td><a href="/admin/certificates?status=${s}">${badge(lang, s)}</a></td><td class="num">${d.byStatus[s] ?? 0}</td></tr>`)}</tbody></table></section>
 <section aria-labelledby="expiring"><h2 id="expiring">${at(lang, 'dash.expiring')}</h2>
 <table><thead><tr><th scope="col">${at(lang, 'dash.period')}</th><th scope="col" class="num">${at(lang, 'dash.count')}</th></tr></thead>
-<tbody>${d.expiring.map((e) => html`<tr><td><a href="/admin/certificates?status=good&amp;expiresWithinDays=${e.days}">${at(lang, 'dash.within', { days: e.days })}</a></td><td class="num">${e.count}</td></tr>`)}</tbody></table></section>
+<tbody>${d.expiring.map((e) => html`<tr><td><a href="/admin/certificates?status=good&amp;expiresWithinDays=${e.days}">${at(lang, 'dash.within', { days: e.days })}</a></td><td class="num">${e.exact ? e.count : at(lang, 'dash.moreThan', { count: e.count })}</td></tr>`)}</tbody></table></section>
 </div>
 <section aria-labelledby="by-profile"><h2 id="by-profile">${at(lang, 'dash.byProfile')}</h2>
 <table><thead><tr><th scope="col">${at(lang, 'dash.profile')}</th>${statuses.map((st) => html`<th scope="col" class="num">${at(lang, `status.${st}` as AdminMessageKey)}</th>`)}<th scope="col" class="num">${at(lang, 'dash.total')}</th></tr></thead>
