@@ -18,6 +18,8 @@ export interface RevocationCheck {
   revokedBecause(claims: JWTPayload): string | null;
 }
 
+const VERIFIED_TOKENS = 10_000;
+
 export class AccessTokenError extends Error {
   constructor(readonly description: string) {
     super(description);
@@ -31,6 +33,15 @@ export class AccessTokenError extends Error {
  */
 export class AccessTokenVerifier {
   private cached: { version: string; set: ReturnType<typeof createLocalJWKSet> } | null = null;
+  /**
+   * Tokens whose signature and fixed claims (iss, aud, typ, alg, required claims) verified, by
+   * the token's exact text and the key set's version: a client sends the same token with every
+   * request, and the ECDSA check cost more than the validation it authorises (`--cpu-prof` of
+   * POST /api/v1/signatures/validate). Only what the token's bytes decide is remembered: expiry
+   * and not-before are judged against the clock at every use, revocation is consulted at every use,
+   * and a key rotation (a new version) verifies again. Bounded; the oldest entry goes first.
+   */
+  private readonly verified = new Map<string, { version: string; payload: JWTPayload }>();
 
   constructor(
     private readonly issuer: string,
@@ -52,6 +63,9 @@ export class AccessTokenVerifier {
   }
 
   private async verifyJwt(token: string): Promise<JWTPayload> {
+    const version = this.keys().version;
+    const hit = this.verified.get(token);
+    if (hit && hit.version === version && this.timely(hit.payload)) return hit.payload;
     const { payload } = await jwtVerify(token, this.jwks(), {
       issuer: this.issuer,
       audience: this.audience,
@@ -61,7 +75,16 @@ export class AccessTokenVerifier {
       currentDate: this.clock.now(),
       requiredClaims: ['exp', 'iat', 'client_id', 'sub'],
     });
+    if (this.verified.size >= VERIFIED_TOKENS) this.verified.delete(this.verified.keys().next().value!);
+    this.verified.set(token, { version, payload });
     return payload;
+  }
+
+  /** exp and nbf against the clock now, as jwtVerify judges them (RFC 7519 §4.1.4–4.1.5). */
+  private timely(payload: JWTPayload): boolean {
+    const now = Math.floor(this.clock.now().getTime() / 1000);
+    if (typeof payload.exp !== 'number' || payload.exp <= now - this.clockTolerance) return false;
+    return payload.nbf === undefined || (typeof payload.nbf === 'number' && payload.nbf <= now + this.clockTolerance);
   }
 
   /**

@@ -6,19 +6,28 @@
  */
 import 'reflect-metadata';
 import { createHash } from 'node:crypto';
+import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
 import { certificateFacts, findExtension, parseCertificate, type CertificateFacts } from '../../ca/asn1/certificate.js';
-import { toHex } from '../../ca/asn1/der.js';
+import { readDerOrPem, toHex } from '../../ca/asn1/der.js';
 import { identityFromName, type CertificateIdentity } from '../../ca/asn1/identity.js';
 import { formatName, parseName } from '../../ca/asn1/names.js';
 import { oid } from '../../ca/asn1/oids.js';
 import { describePublicKey } from '../../ca/asn1/public-key.js';
 import { readSignatureAlgorithm } from '../../ca/asn1/algorithms.js';
+import { readCertificateDer, UnusualCertificate, type DerCertificate } from './cert-der.js';
 
 export interface Cert {
   der: Uint8Array;
-  cert: pkijs.Certificate;
+  /** The pkijs object, decoded on first use only (the validator's own paths read the fields below). */
+  readonly cert: pkijs.Certificate;
   facts: CertificateFacts;
+  /** X.509 version field (0 = v1, 2 = v3). */
+  version: number;
+  /** TBSCertificate as signed, the outer signatureAlgorithm and the signature bits. */
+  tbs: Uint8Array;
+  signatureAlgorithmId: pkijs.AlgorithmIdentifier;
+  signatureValue: Uint8Array;
   /** SHA-256 of the DER, hex: the certificate's identity in reports and the trust store. */
   sha256: string;
   subjectHex: string;
@@ -62,8 +71,54 @@ export function loadCert(input: Uint8Array | string, what = 'certificate'): Cert
     const hit = parsed.get(sha256Hex(input));
     if (hit) return hit;
   }
-  const { der, certificate } = parseCertificate(input, what);
-  return fromPkijs(der, certificate);
+  const der = readDerOrPem(input, ['CERTIFICATE', 'X509 CERTIFICATE'], what, 'badCertificate');
+  const fast = fromDer(der);
+  if (fast) return fast;
+  const { certificate } = parseCertificate(der, what);
+  return fromPkijs(new Uint8Array(der), certificate);
+}
+
+/** The one-pass DER reader's Cert (cert-der.ts), or null when the certificate needs pkijs. */
+function fromDer(input: Uint8Array): Cert | null {
+  const sha256 = sha256Hex(input);
+  const hit = parsed.get(sha256);
+  if (hit) return hit;
+  const cert = decodeCert(input, 'der');
+  return cert ? remember(cert) : null;
+}
+
+/**
+ * A Cert decoded by one reader, outside the cache (the tests compare the two readers): 'der' is
+ * cert-der.ts (null when the certificate is outside its profile), 'pkijs' the full decoder.
+ */
+export function decodeCert(input: Uint8Array, reader: 'der' | 'pkijs'): Cert | null {
+  // An own copy: views into a request body must not keep the whole body alive in the cache.
+  const der = new Uint8Array(input);
+  if (reader === 'pkijs') return buildCert(der, parseCertificate(der).certificate);
+  let read: DerCertificate;
+  try {
+    read = readCertificateDer(der);
+  } catch (err) {
+    if (err instanceof UnusualCertificate) return null;
+    throw err;
+  }
+  let certificate: pkijs.Certificate | undefined;
+  const lazy = () => (certificate ??= new pkijs.Certificate({ schema: asn1js.fromBER(der).result }));
+  const { facts, version, tbs, signatureAlgorithm, signatureValue, eku, criticalExtensions } = read;
+  return describe(der, sha256Hex(der), facts, { version, tbs, signatureAlgorithmDer: signatureAlgorithm, signatureValue, eku, criticalExtensions }, lazy);
+}
+
+/** AlgorithmIdentifiers by their DER: a handful of distinct values (cached, at most 256). */
+const algorithms = new Map<string, pkijs.AlgorithmIdentifier>();
+function algorithmOf(der: Uint8Array): pkijs.AlgorithmIdentifier {
+  const key = toHex(der);
+  let found = algorithms.get(key);
+  if (!found) {
+    found = new pkijs.AlgorithmIdentifier({ schema: asn1js.fromBER(der).result });
+    if (algorithms.size >= 256) algorithms.delete(algorithms.keys().next().value as string);
+    algorithms.set(key, found);
+  }
+  return found;
 }
 
 export function fromPkijs(der: Uint8Array, certificate: pkijs.Certificate): Cert {
@@ -71,25 +126,53 @@ export function fromPkijs(der: Uint8Array, certificate: pkijs.Certificate): Cert
 }
 
 function buildCert(der: Uint8Array, certificate: pkijs.Certificate): Cert {
-  const facts = certificateFacts(certificate);
-  const subjectAttributes = safe(() => parseName(facts.subject, 'badCertificate'), []);
   const ekuValue = findExtension(certificate.extensions, oid.extKeyUsage)?.parsedValue as unknown;
+  const raw = {
+    version: certificate.version,
+    tbs: new Uint8Array(certificate.tbsView),
+    signatureAlgorithmDer: new Uint8Array(certificate.signatureAlgorithm.toSchema().toBER(false)),
+    signatureValue: certificate.signatureValue.valueBlock.valueHexView,
+    eku: ekuValue instanceof pkijs.ExtKeyUsage ? ekuValue.keyPurposes : null,
+    criticalExtensions: (certificate.extensions ?? []).filter((e) => e.critical).map((e) => e.extnID),
+  };
+  return describe(der, sha256Hex(der), certificateFacts(certificate), raw, () => certificate, certificate.signatureAlgorithm);
+}
+
+interface RawFields {
+  version: number;
+  tbs: Uint8Array;
+  signatureAlgorithmDer: Uint8Array;
+  signatureValue: Uint8Array;
+  eku: string[] | null;
+  criticalExtensions: string[];
+}
+
+/** The Cert from its facts, whichever reader produced them. */
+function describe(der: Uint8Array, sha256: string, facts: CertificateFacts, raw: RawFields, pkijsCertificate: () => pkijs.Certificate, algorithmId?: pkijs.AlgorithmIdentifier): Cert {
+  const subjectAttributes = safe(() => parseName(facts.subject, 'badCertificate'), []);
   const key = safe(() => describePublicKey(facts.spki), { type: 'other' as const, algorithm: 'unreadable key' });
-  const algorithm = readSignatureAlgorithm(certificate.signatureAlgorithm);
+  const signatureAlgorithmId = algorithmId ?? algorithmOf(raw.signatureAlgorithmDer);
+  const algorithm = readSignatureAlgorithm(signatureAlgorithmId);
   const subjectHex = toHex(facts.subject);
   const issuerHex = toHex(facts.issuer);
   return {
     der,
-    cert: certificate,
+    get cert() {
+      return pkijsCertificate();
+    },
     facts,
-    sha256: sha256Hex(der),
+    version: raw.version,
+    tbs: raw.tbs,
+    signatureAlgorithmId,
+    signatureValue: raw.signatureValue,
+    sha256,
     subjectHex,
     issuerHex,
     subjectDn: formatName(subjectAttributes),
     issuerDn: formatName(safe(() => parseName(facts.issuer, 'badCertificate'), [])),
     identity: identityFromName(subjectAttributes, facts.emails),
-    eku: ekuValue instanceof pkijs.ExtKeyUsage ? ekuValue.keyPurposes : null,
-    criticalExtensions: (certificate.extensions ?? []).filter((e) => e.critical).map((e) => e.extnID),
+    eku: raw.eku,
+    criticalExtensions: raw.criticalExtensions,
     selfIssued: subjectHex === issuerHex,
     keyDescription: key.type === 'rsa' ? `RSA-${key.bits}` : key.type === 'ec' ? `EC ${key.curveName}` : key.algorithm,
     keyWeak: (key.type === 'rsa' && key.bits < 2048) || (key.type === 'ec' && key.curve === null),

@@ -160,7 +160,7 @@ function verifyLink(child: Cert, issuer: Cert): boolean {
   const key = `${child.sha256}:${issuer.sha256}`;
   let ok: boolean;
   try {
-    ok = verifySignature(child.cert.tbsView, child.cert.signatureValue.valueBlock.valueHexView, child.cert.signatureAlgorithm, issuer.facts.spki);
+    ok = verifySignature(child.tbs, child.signatureValue, child.signatureAlgorithmId, issuer.facts.spki);
   } catch {
     ok = false;
   }
@@ -314,7 +314,7 @@ export function checkPath(path: Candidate[], time: Date, usage: Usage): PathChec
     if (c.keyWeak) warnings.push(`${name} has a weak key (${c.keyDescription})`);
     if (i > 0) {
       // RFC 5280 §6.1.4 (k): an intermediate must be a CA; (n): keyCertSign when key usage is present.
-      if (!c.facts.ca && !(anchor && c.cert.version < 2)) return fail('INDETERMINATE', 'CHAIN_CONSTRAINTS_FAILURE', `${name} is not a CA certificate (basicConstraints cA is not TRUE)`);
+      if (!c.facts.ca && !(anchor && c.version < 2)) return fail('INDETERMINATE', 'CHAIN_CONSTRAINTS_FAILURE', `${name} is not a CA certificate (basicConstraints cA is not TRUE)`);
       if (c.facts.keyUsage && !c.facts.keyUsage.includes('keyCertSign')) return fail('INDETERMINATE', 'CHAIN_CONSTRAINTS_FAILURE', `${name} lacks the keyCertSign key usage`);
       // (l)/(m): pathLenConstraint counts the non-self-issued intermediates below this CA.
       const below = path.slice(1, i).filter((x) => !x.cert.selfIssued).length;

@@ -109,7 +109,12 @@ function decodeCms(bytes: Uint8Array): ParsedCms {
     certificates = split
       ? split.certificates.map((der) => cachedCert(der) ?? certFromDer(der))
       : embedded.map((node) => cachedCert(node.valueBeforeDecodeView) ?? fromPkijs(new Uint8Array(node.valueBeforeDecodeView), new pkijs.Certificate({ schema: node })));
-    if (certificates.length) signedData.certificates = certificates.map((c) => c.cert);
+    // The pkijs objects only if something asks for them (decoding one costs more than the rest of a validation).
+    if (certificates.length) {
+      const list = certificates;
+      let objects: pkijs.Certificate[] | undefined;
+      Object.defineProperty(signedData, 'certificates', { configurable: true, enumerable: true, get: () => (objects ??= list.map((c) => c.cert)) });
+    }
   } catch (err) {
     throw new CmsFormatError(`malformed SignedData (${(err as Error).message})`);
   }

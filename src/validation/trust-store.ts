@@ -161,7 +161,7 @@ export class TrustStore {
       // A pinned time-stamping unit (id-kp-timeStamping) may be an anchor; otherwise only CAs.
       const pinnedTsa = kind === 'anchor' && timestamping && !!cert.eku?.includes('1.3.6.1.5.5.7.3.8');
       if (timestamping && kind !== 'anchor') throw new AppError('badCertificate', 'only an anchor is trusted for time-stamping');
-      if (!cert.facts.ca && cert.cert.version >= 2 && !pinnedTsa) throw new AppError('badCertificate', `"${cert.subjectDn}" is not a CA certificate (basicConstraints cA is not TRUE)${cert.eku?.includes('1.3.6.1.5.5.7.3.8') ? '; a time-stamping unit may be pinned as an anchor trusted for time-stamping' : ''}`);
+      if (!cert.facts.ca && cert.version >= 2 && !pinnedTsa) throw new AppError('badCertificate', `"${cert.subjectDn}" is not a CA certificate (basicConstraints cA is not TRUE)${cert.eku?.includes('1.3.6.1.5.5.7.3.8') ? '; a time-stamping unit may be pinned as an anchor trusted for time-stamping' : ''}`);
       const entry: Omit<TrustEntry, 'addedAt' | 'addedBy'> = { sha256: cert.sha256, kind, der: Buffer.from(cert.der), subjectDn: cert.subjectDn, notAfter: cert.facts.notAfter, label, timestamping };
       results.push({ sha256: cert.sha256, subject: cert.subjectDn, added: await this.entries.add(actor, entry) });
     }
