@@ -126,3 +126,28 @@ export async function tokenRows(ready: ServiceReady, bare: BareReady, seconds: n
   row('refresh (rotating)', 'wrk, 16 keep-alive connections', refresh.ours, refresh.bare, 0.5);
   return rows;
 }
+
+/** A row of the report's `summary` (bench/run.ts renders every part's rows into the README table). */
+export interface SummaryRow {
+  measure: string;
+  result: string;
+  reference: string;
+  ratio: string;
+  aim: string;
+  met: boolean | null;
+}
+
+/** The token rows as `summary` rows: ours against the bare oidc-provider of the same run (issue 20, acceptance 1). */
+export function tokenSummary(rows: readonly TokenRow[]): SummaryRow[] {
+  return rows.map((r) => {
+    const valid = r.ours.errors === 0 && r.bare.errors === 0;
+    return {
+      measure: `token endpoint: ${r.grant} (${r.generator})`,
+      result: `${r.ours.perSecond}/s${valid ? '' : ` (${r.ours.errors + r.bare.errors} errors)`}`,
+      reference: `bare oidc-provider, same run: ${r.bare.perSecond}/s`,
+      ratio: `${r.ratio}×`,
+      aim: `≥ ${r.aim}×`,
+      met: valid ? r.ratio >= r.aim : null,
+    };
+  });
+}
