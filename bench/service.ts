@@ -25,7 +25,7 @@ import { cpus } from 'node:os';
 import { csrFor } from '../src/dev/seed-registry.js';
 import { closedLoop, expectOk, machine, round, rssMiB, rssSampler, scratchDatabase, startServiceProcess, type LoadResult } from './support/bench-kit.js';
 import { startBareProvider } from './support/bare-process.js';
-import { basic, tokenRows } from './support/token-rows.js';
+import { basic, tokenRows, tokenSummary } from './support/token-rows.js';
 import { loginRows } from './support/login-rows.js';
 
 const SECONDS = Number(process.env.BENCH_SERVICE_SECONDS ?? 10);
@@ -134,6 +134,7 @@ try {
     date: new Date().toISOString(),
     machine: env,
     secondsPerRow: SECONDS,
+    summary: [...tokenSummary(tokenTable)],
     token,
     login,
     issuance: issuance && { perSecond: issuance.load.perSecond, perCore: round(perCore(issuance), 1), rawEcdsaSignPerSecond: Math.round(rawSign), ratioToRawSign: round(issuance.load.perSecond / rawSign, 4), p50ms: issuance.load.p50ms, p99ms: issuance.load.p99ms, errors: issuance.load.errors },

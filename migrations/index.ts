@@ -19,6 +19,7 @@ import * as addTrustTimestamping from './20261203160000_add_trust_timestamping.j
 import * as addCertificateFoldedText from './20261204060000_add_certificate_folded_text.js';
 import * as createBlockedKeys from './20261203130000_create_blocked_keys.js';
 import * as createRegisteredDocuments from './20261204020000_create_registered_documents.js';
+import * as addLeaseToLoginThrottle from './20261205040000_add_lease_to_login_throttle.js';
 
 /**
  * Migrations are listed here, not discovered on disk, so the same list runs under tsx, jest and
@@ -51,6 +52,7 @@ export const migrations: readonly Migration[] = [
   { name: '20261204080000_add_certificates_crl_entry', ...addCertificatesCrlEntry },
   { name: '20261204020000_create_registered_documents', ...createRegisteredDocuments },
   { name: '20261205020000_add_certificate_registered_indexes', ...addCertificateRegisteredIndexes },
+  { name: '20261205040000_add_lease_to_login_throttle', ...addLeaseToLoginThrottle },
 ];
 
 export const migrationSource: Knex.MigrationSource<Migration> = {

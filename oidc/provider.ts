@@ -134,7 +134,15 @@ export class OidcProvider {
         // (".keys required for signed cookies"). Give the request a jar keyed like the provider.
         const { provider, mounted, tokenEndpoints } = this;
         pinPublicOrigin(ctx, this.publicOrigin);
-        ctx.cookies = provider.createContext(ctx.req, ctx.res).cookies;
+        // Made when first used: the token endpoint never reads a cookie, and a provider context per request costs.
+        let jar: typeof ctx.cookies | undefined;
+        Object.defineProperty(ctx, 'cookies', {
+          configurable: true,
+          get: () => (jar ??= provider.createContext(ctx.req, ctx.res).cookies),
+          set: (value: typeof ctx.cookies) => {
+            jar = value;
+          },
+        });
         const serve = () => (tokenEndpoints ?? mounted)(ctx, next);
         // oidc-provider's default authorization route (and its PAR-referencing form): see adapter.ts.
         return ctx.path === '/oidc/auth' || ctx.path.startsWith('/oidc/auth/') ? asAuthorizationRequest(serve) : serve();

@@ -10,6 +10,9 @@
  *   `bench-<n>` (n from the login_hint), with a grant of the requested scopes, so a whole code flow
  *   costs only the provider's own work.
  * The same node:http settings as the service. Prints `BARE-READY {json}`; stops on SIGTERM.
+ * The adapter is oidc-provider's in-memory one without its cap: that one keeps 1,000 entries, and
+ * at thousands of refresh grants a second it dropped the pool's grants (every later refresh of
+ * the bench failed).
  */
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
@@ -34,8 +37,45 @@ const machine = { clientId: 'bench-machine', secret: randomBytes(32).toString('b
 const portal = { clientId: 'bench-portal', secret: randomBytes(32).toString('base64url'), redirectUri };
 const API_SCOPES = 'certs:read certs:request certs:revoke signatures:validate';
 
+/** oidc-provider's in-memory adapter (lib/adapters/memory_adapter.js) over a plain Map. */
+const store = new Map<string, { payload: Record<string, unknown>; expiresAt?: number }>();
+const grants = new Map<string, string[]>();
+const uids = new Map<string, string>();
+class MapAdapter {
+  constructor(private readonly model: string) {}
+  private key = (id: string) => `${this.model}:${id}`;
+  async upsert(id: string, payload: Record<string, unknown>, expiresIn?: number) {
+    store.set(this.key(id), { payload, ...(expiresIn && { expiresAt: Date.now() + expiresIn * 1000 }) });
+    if (typeof payload.uid === 'string') uids.set(`${this.model}:${payload.uid}`, this.key(id));
+    if (typeof payload.grantId === 'string') grants.set(payload.grantId, [...(grants.get(payload.grantId) ?? []), this.key(id)]);
+  }
+  async find(id: string) {
+    const e = store.get(this.key(id));
+    if (!e || (e.expiresAt && e.expiresAt <= Date.now())) return undefined;
+    return e.payload;
+  }
+  async findByUid(uid: string) {
+    const key = uids.get(`${this.model}:${uid}`);
+    return key ? this.find(key.slice(this.model.length + 1)) : undefined;
+  }
+  async findByUserCode() {
+    return undefined;
+  }
+  async consume(id: string) {
+    const e = store.get(this.key(id));
+    if (e) e.payload.consumed = Math.floor(Date.now() / 1000);
+  }
+  async destroy(id: string) {
+    store.delete(this.key(id));
+  }
+  async revokeByGrantId(grantId: string) {
+    for (const k of grants.get(grantId) ?? []) store.delete(k);
+    grants.delete(grantId);
+  }
+}
+
 const configuration: Configuration = {
-  // No adapter: oidc-provider's in-memory one.
+  adapter: MapAdapter,
   clients: [
     { client_id: machine.clientId, client_secret: machine.secret, grant_types: ['client_credentials'], response_types: [], redirect_uris: [], token_endpoint_auth_method: 'client_secret_basic' },
     {

@@ -104,6 +104,9 @@ export async function tokenRows(ready: ServiceReady, bare: BareReady, seconds: n
   await checkCc(ref);
   const rounds = Number(process.env.BENCH_TOKEN_ROUNDS ?? 2);
   const keep = { connections: 16, seconds: Math.max(2, Math.round(seconds / rounds)) };
+  // A warm-up turn each, not counted: the first seconds of a process measure its JIT compiler,
+  // and the service has more code to compile than the bare provider.
+  for (const spec of [ref, ours]) await wrkPost(spec, { connections: 16, seconds: 2 });
   const cc = await paired(rounds, () => wrkPost(ref, keep), () => wrkPost(ours, keep));
   row('client credentials', 'wrk, 16 keep-alive connections', cc.ours, cc.bare, 0.8);
   const fresh = { concurrency: 16, seconds: keep.seconds };
@@ -125,4 +128,29 @@ export async function tokenRows(ready: ServiceReady, bare: BareReady, seconds: n
   );
   row('refresh (rotating)', 'wrk, 16 keep-alive connections', refresh.ours, refresh.bare, 0.5);
   return rows;
+}
+
+/** A row of the report's `summary` (bench/run.ts renders every part's rows into the README table). */
+export interface SummaryRow {
+  measure: string;
+  result: string;
+  reference: string;
+  ratio: string;
+  aim: string;
+  met: boolean | null;
+}
+
+/** The token rows as `summary` rows: ours against the bare oidc-provider of the same run (issue 20, acceptance 1). */
+export function tokenSummary(rows: readonly TokenRow[]): SummaryRow[] {
+  return rows.map((r) => {
+    const valid = r.ours.errors === 0 && r.bare.errors === 0;
+    return {
+      measure: `token endpoint: ${r.grant} (${r.generator})`,
+      result: `${r.ours.perSecond}/s${valid ? '' : ` (${r.ours.errors + r.bare.errors} errors)`}`,
+      reference: `bare oidc-provider, same run: ${r.bare.perSecond}/s`,
+      ratio: `${r.ratio}×`,
+      aim: `≥ ${r.aim}×`,
+      met: valid ? r.ratio >= r.aim : null,
+    };
+  });
 }

@@ -46,6 +46,10 @@ export class AttemptThrottle {
     const byKey = new Map(states.map((s) => [s.key, s]));
     const refused = keys.filter((k) => refuses(byKey.get(k.key)!, k.policy, now));
     if (!refused.length) {
+      // A key leased by a node that admits right secrets from memory (ClientAuthLeases): this
+      // attempt is not checked before the lease ends, so no failure or lock can fall within it.
+      const leaseWaitMs = Math.max(0, ...states.map((s) => s.leaseWaitMs ?? 0));
+      if (leaseWaitMs > 0) await new Promise((resolve) => setTimeout(resolve, leaseWaitMs + 1));
       return { allowed: true, admission: { keys, earlier: new Map(states.map((s) => [s.key, s.failures])) } };
     }
     await this.repo.settle(

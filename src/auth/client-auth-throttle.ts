@@ -2,6 +2,7 @@ import type { Database } from '../storage/db.js';
 import type { ThrottlePolicy } from '../storage/login-throttle-repository.js';
 import type { AuditRepository } from '../storage/audit-repository.js';
 import type { Admission, AttemptThrottle, ThrottleKey } from '../accounts/attempt-throttle.js';
+import type { ClientAuthLeases } from './client-auth-leases.js';
 
 export interface ClientAuthPolicy {
   /** One client from one address: the fast bound. */
@@ -49,6 +50,8 @@ export class ClientAuthThrottle {
     private readonly audit: AuditRepository,
     private readonly policy: ClientAuthPolicy,
     private readonly secretMatches?: SecretCheck,
+    /** Leases on clean counters: a right secret is then admitted without reading them. */
+    private readonly leases?: ClientAuthLeases,
   ) {}
 
   private keys(a: ClientAuthAttempt): ThrottleKey[] {
@@ -62,11 +65,13 @@ export class ClientAuthThrottle {
    * is admitted by reading the counters, without writing them: it cannot become a failure, so the
    * bound on failed checks is kept by the counted path alone, which every wrong secret takes. When
    * a counter would refuse it, it takes the counted path too, so a refusal looks and takes the
-   * same whether the secret was right or not.
+   * same whether the secret was right or not. While this node holds a lease on every key (the
+   * keys are clean, and no other attempt can be checked before the lease ends), not even the read.
    */
   async admit(a: ClientAuthAttempt): Promise<ClientAuthAdmission> {
     const keys = this.keys(a);
     if (a.clientId && a.secret && this.secretMatches && (await this.secretMatches(a.clientId, a.secret))) {
+      if (this.leases && (await this.leases.holdAll(keys))) return { allowed: true, admission: { verified: { dirty: [] } } };
       const verified = await this.throttle.peek(keys);
       if (verified) return { allowed: true, admission: { verified } };
     }

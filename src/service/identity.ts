@@ -22,6 +22,7 @@ import { FederatedAccountService } from '../accounts/federated-accounts.js';
 import { PasskeyService } from '../webauthn/passkey-service.js';
 import { CertificateLoginService } from '../auth/certificate-login.js';
 import { ClientAuthThrottle } from '../auth/client-auth-throttle.js';
+import { ClientAuthLeases } from '../auth/client-auth-leases.js';
 import { AttemptThrottle } from '../accounts/attempt-throttle.js';
 import type { CertificateService } from '../certificates/certificate-service.js';
 import { SigningKeyService } from '../../oidc/keys/signing-keys.js';
@@ -193,10 +194,18 @@ export function loginPolicy(login: Wiring['config']['login']): LoginPolicy {
 export function buildClientAuthThrottle(w: Wiring, clients?: Pick<ClientRegistry, 'secretMatches'>): ClientAuthThrottle {
   const { login } = w.config;
   const window = { windowMs: login.failureWindowSeconds * 1000, lockMs: login.lockSeconds * 1000 };
-  return new ClientAuthThrottle(w.db, new AttemptThrottle(new LoginThrottleRepository(w.db.knex), w.clock), w.audit, {
-    perClientAddress: { maxFailures: login.clientAuthMaxFailuresPerClientAddress, ...window },
-    perAddress: { maxFailures: login.clientAuthMaxFailuresPerAddress, ...window },
-  }, clients && ((clientId, secret) => clients.secretMatches(clientId, secret)));
+  const counters = new LoginThrottleRepository(w.db.knex);
+  return new ClientAuthThrottle(
+    w.db,
+    new AttemptThrottle(counters, w.clock),
+    w.audit,
+    {
+      perClientAddress: { maxFailures: login.clientAuthMaxFailuresPerClientAddress, ...window },
+      perAddress: { maxFailures: login.clientAuthMaxFailuresPerAddress, ...window },
+    },
+    clients && ((clientId, secret) => clients.secretMatches(clientId, secret)),
+    clients && new ClientAuthLeases(counters, w.clock),
+  );
 }
 
 /** Certificate login: a mutual-TLS listener (serve.ts starts it) and/or a trusted proxy's header. */

@@ -16,6 +16,8 @@ export interface CounterState {
   pending: number;
   windowStartedAt: Date;
   lockedUntil: Date | null;
+  /** How long a lease on the key (`lease`) has yet to run, in the database's clock (0: none). */
+  leaseWaitMs?: number;
 }
 
 interface Row {
@@ -24,6 +26,7 @@ interface Row {
   pending: number | string;
   window_started_at: Date | string;
   locked_until: Date | string | null;
+  lease_wait_ms?: number | string | null;
 }
 
 const state = (row: Row): CounterState => ({
@@ -32,6 +35,7 @@ const state = (row: Row): CounterState => ({
   pending: Number(row.pending),
   windowStartedAt: normalise.date(row.window_started_at),
   lockedUntil: row.locked_until == null ? null : normalise.date(row.locked_until),
+  ...(row.lease_wait_ms != null && { leaseWaitMs: Math.max(0, Math.ceil(Number(row.lease_wait_ms))) }),
 });
 
 /**
@@ -70,10 +74,32 @@ export class LoginThrottleRepository {
          pending = CASE WHEN ${fresh} THEN 1 ELSE t.pending + 1 END,
          window_started_at = CASE WHEN ${fresh} THEN EXCLUDED.window_started_at ELSE t.window_started_at END,
          locked_until = CASE WHEN t.locked_until <= EXCLUDED.window_started_at THEN NULL ELSE t.locked_until END
-       RETURNING key, failures, pending, window_started_at, locked_until`,
+       RETURNING key, failures, pending, window_started_at, locked_until,
+         COALESCE(EXTRACT(EPOCH FROM (t.lease_until - clock_timestamp())) * 1000, 0) AS lease_wait_ms`,
       [key, now.toISOString(), start, start, start],
     );
     return state(result.rows[0]);
+  }
+
+  /**
+   * A lease of `ms` on a clean key (no lock, nothing pending, no failure in its window): true if
+   * taken. Until it ends (in the database's clock: `attempt` reports what is left of it), every
+   * attempt counted on the key waits before its secret is checked, so the holder may admit right
+   * secrets from memory without reading the counters. A new row starts with its window already
+   * over, so the first attempt counted on it starts the window as on an absent key.
+   */
+  async lease(key: string, windowMs: number, ms: number, now: Date): Promise<boolean> {
+    const start = new Date(now.getTime() - windowMs).toISOString();
+    const result = await this.knex.raw<{ rows: unknown[] }>(
+      `INSERT INTO login_throttle AS t (key, failures, pending, window_started_at, locked_until, lease_until)
+       VALUES (?, 0, 0, ?::timestamptz, NULL, clock_timestamp() + ? * interval '1 millisecond')
+       ON CONFLICT (key) DO UPDATE SET lease_until = EXCLUDED.lease_until
+       WHERE t.pending = 0 AND (t.locked_until IS NULL OR t.locked_until <= ?::timestamptz)
+         AND (t.failures = 0 OR t.locked_until IS NOT NULL OR t.window_started_at <= ?::timestamptz)
+       RETURNING key`,
+      [key, start, ms, now.toISOString(), start],
+    );
+    return result.rows.length === 1;
   }
 
   /** The counters of `keys` as they are, without counting anything (absent keys: nothing counted). */

@@ -19,7 +19,16 @@ export function requestContext(log: Logger, metrics: HttpMetrics): Middleware<Ap
   return async function requestContextMiddleware(ctx, next) {
     const requestId = requestIdFrom(ctx.get('x-request-id'));
     ctx.state.requestId = requestId;
-    ctx.state.log = log.child({ requestId });
+    // The child logger is made when first used (most requests log one line, or none below info).
+    let child: Logger | undefined;
+    Object.defineProperty(ctx.state, 'log', {
+      configurable: true,
+      enumerable: true,
+      get: () => (child ??= log.child({ requestId })),
+      set: (value: Logger) => {
+        child = value;
+      },
+    });
     ctx.set('X-Request-Id', requestId);
     const started = process.hrtime.bigint();
     try {
@@ -35,7 +44,7 @@ export function requestContext(log: Logger, metrics: HttpMetrics): Middleware<Ap
         durationMs: Math.round(seconds * 1e4) / 10,
       };
       if (ctx.status >= 500) ctx.state.log.error(line, 'request');
-      else ctx.state.log.info(line, 'request');
+      else if (log.isLevelEnabled('info')) ctx.state.log.info(line, 'request');
     }
   };
 }
