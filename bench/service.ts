@@ -26,7 +26,7 @@ import { csrFor } from '../src/dev/seed-registry.js';
 import { closedLoop, expectOk, machine, round, rssMiB, rssSampler, scratchDatabase, startServiceProcess, type LoadResult } from './support/bench-kit.js';
 import { startBareProvider } from './support/bare-process.js';
 import { basic, tokenRows } from './support/token-rows.js';
-import { loginRows } from './support/login-rows.js';
+import { loginRows, loginSummary } from './support/login-rows.js';
 
 const SECONDS = Number(process.env.BENCH_SERVICE_SECONDS ?? 10);
 const DATABASE_URL = process.env.BENCH_DATABASE_URL;
@@ -136,6 +136,7 @@ try {
     secondsPerRow: SECONDS,
     token,
     login,
+    summary: [...loginSummary(loginTable)],
     issuance: issuance && { perSecond: issuance.load.perSecond, perCore: round(perCore(issuance), 1), rawEcdsaSignPerSecond: Math.round(rawSign), ratioToRawSign: round(issuance.load.perSecond / rawSign, 4), p50ms: issuance.load.p50ms, p99ms: issuance.load.p99ms, errors: issuance.load.errors },
     memory: { idleMiB, peakUnderLoadMiB: Math.max(...measured.map((r) => r.rssPeakMiB)), afterLoadMiB: afterMiB, perRow: measured.map((r) => ({ name: r.name, peakMiB: r.rssPeakMiB })) },
     rows: rows.filter((r) => r.load !== emptyLoad).map((r) => ({ name: r.name, concurrency: r.concurrency, ...r.load })),
