@@ -26,7 +26,8 @@ import { csrFor } from '../src/dev/seed-registry.js';
 import { closedLoop, expectOk, machine, round, rssMiB, rssSampler, scratchDatabase, startServiceProcess, type LoadResult } from './support/bench-kit.js';
 import { startBareProvider } from './support/bare-process.js';
 import { basic, tokenRows, tokenSummary } from './support/token-rows.js';
-import { loginRows } from './support/login-rows.js';
+import { loginRows, loginSummary } from './support/login-rows.js';
+import { num, ratioText, type SummaryRow } from './support/summary-rows.js';
 
 const SECONDS = Number(process.env.BENCH_SERVICE_SECONDS ?? 10);
 const DATABASE_URL = process.env.BENCH_DATABASE_URL;
@@ -129,16 +130,23 @@ try {
   const token = tokenTable.map((t) => ({ grant: t.grant, generator: t.generator, perSecond: t.ours.perSecond, bareProviderPerSecond: t.bare.perSecond, ratio: t.ratio, aim: t.aim, p50ms: t.ours.p50ms, p99ms: t.ours.p99ms, errors: t.ours.errors, bareErrors: t.bare.errors, ours: t.ours, bare: t.bare }));
   const login = loginTable.map((l) => ({ login: l.login, perSecond: l.ours.perSecond, reference: l.reference.name, referencePerSecond: l.reference.perSecond, ratio: l.ratio, aim: l.aim, p50ms: l.ours.p50ms, p99ms: l.ours.p99ms, errors: l.ours.errors, referenceErrors: l.reference.load?.errors ?? 0 }));
   const measured = rows.filter((r) => Number.isFinite(r.rssPeakMiB));
+  const peakMiB = Math.max(...measured.map((r) => r.rssPeakMiB));
+  const otherRows: SummaryRow[] = [
+    ...(issuance
+      ? [{ measure: 'Issuance from a CSR, one per request (HTTP, TLS profile, 4 in flight)', result: `${num(issuance.load.perSecond, 1)}/s (p50 ${issuance.load.p50ms} ms)`, reference: `raw P-256 \`crypto.sign\`: ${num(rawSign)}/s`, ratio: ratioText(issuance.load.perSecond / rawSign), aim: '', met: null }]
+      : []),
+    { measure: 'RSS of the service process', result: `idle ${idleMiB} MiB, peak under load ${peakMiB} MiB`, reference: 'idle', ratio: ratioText(peakMiB / idleMiB), aim: '', met: null },
+  ];
   const report = {
     benchmark: 'service',
     date: new Date().toISOString(),
     machine: env,
     secondsPerRow: SECONDS,
-    summary: [...tokenSummary(tokenTable)],
     token,
     login,
+    summary: [...tokenSummary(tokenTable), ...loginSummary(loginTable), ...otherRows],
     issuance: issuance && { perSecond: issuance.load.perSecond, perCore: round(perCore(issuance), 1), rawEcdsaSignPerSecond: Math.round(rawSign), ratioToRawSign: round(issuance.load.perSecond / rawSign, 4), p50ms: issuance.load.p50ms, p99ms: issuance.load.p99ms, errors: issuance.load.errors },
-    memory: { idleMiB, peakUnderLoadMiB: Math.max(...measured.map((r) => r.rssPeakMiB)), afterLoadMiB: afterMiB, perRow: measured.map((r) => ({ name: r.name, peakMiB: r.rssPeakMiB })) },
+    memory: { idleMiB, peakUnderLoadMiB: peakMiB, afterLoadMiB: afterMiB, perRow: measured.map((r) => ({ name: r.name, peakMiB: r.rssPeakMiB })) },
     rows: rows.filter((r) => r.load !== emptyLoad).map((r) => ({ name: r.name, concurrency: r.concurrency, ...r.load })),
   };
   const md = [

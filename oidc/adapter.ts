@@ -3,9 +3,13 @@ import type { Adapter, AdapterPayload } from 'oidc-provider';
 import { errors } from 'oidc-provider';
 import type { ClientRegistry } from './clients/client-registry.js';
 import type { Clock, IsUnavailable, PayloadStore } from './ports.js';
+import { forgetModel, memoised } from './request-memo.js';
 
 const authorizationRequest = new AsyncLocalStorage<true>();
 const LAST_KNOWN_CLIENTS = 10_000;
+/** Models read several times in one request (oidc/request-memo.ts); never codes or tokens. */
+const MEMOISED_MODELS = new Set(['Interaction', 'Session', 'Grant']);
+const copyPayload = (p: AdapterPayload | undefined) => (p ? structuredClone(p) : p);
 
 /** Runs the provider for an authorization request (the adapter then may use a client's last known metadata). */
 export function asAuthorizationRequest<T>(work: () => T): T {
@@ -61,16 +65,19 @@ export function adapterFactory(
     async upsert(id: string, payload: AdapterPayload, expiresIn: number): Promise<void> {
       if (this.model === 'Client') throw new Error('clients are managed through the client registry');
       const expiresAt = expiresIn ? new Date(clock.now().getTime() + expiresIn * 1000) : null;
+      forgetModel(this.model);
       await store.upsert(this.model, id, payload as Record<string, unknown>, expiresAt);
     }
 
     async find(id: string): Promise<AdapterPayload | undefined> {
       if (this.model === 'Client') return findClient(id);
-      return (await store.find(this.model, id, clock.now())) as AdapterPayload | undefined;
+      const read = () => store.find(this.model, id, clock.now()) as Promise<AdapterPayload | undefined>;
+      return MEMOISED_MODELS.has(this.model) ? memoised(`${this.model}:id:${id}`, read, copyPayload) : read();
     }
 
     async findByUid(uid: string): Promise<AdapterPayload | undefined> {
-      return (await store.findBy(this.model, 'uid', uid, clock.now())) as AdapterPayload | undefined;
+      const read = () => store.findBy(this.model, 'uid', uid, clock.now()) as Promise<AdapterPayload | undefined>;
+      return MEMOISED_MODELS.has(this.model) ? memoised(`${this.model}:uid:${uid}`, read, copyPayload) : read();
     }
 
     async findByUserCode(userCode: string): Promise<AdapterPayload | undefined> {
@@ -78,15 +85,18 @@ export function adapterFactory(
     }
 
     async consume(id: string): Promise<void> {
+      forgetModel(this.model);
       await store.consume(this.model, id, clock.now());
     }
 
     async destroy(id: string): Promise<void> {
+      forgetModel(this.model);
       await store.destroy(this.model, id);
       if (this.model === 'Grant') await onGrantEnded?.(id);
     }
 
     async revokeByGrantId(grantId: string): Promise<void> {
+      for (const model of MEMOISED_MODELS) forgetModel(model);
       await store.revokeByGrantId(grantId);
     }
   }

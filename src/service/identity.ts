@@ -28,6 +28,7 @@ import type { CertificateService } from '../certificates/certificate-service.js'
 import { SigningKeyService } from '../../oidc/keys/signing-keys.js';
 import { ClientRegistryService, type ClientRegistry } from '../../oidc/clients/client-registry.js';
 import { adapterFactory } from '../../oidc/adapter.js';
+import { accountReadOncePerRequest } from '../../oidc/request-memo.js';
 import { OidcProvider } from '../../oidc/provider.js';
 import type { Upstream } from '../../oidc/federation/upstreams.js';
 import { apiResource, issuerOf, retiredKeyLifetimeMs } from '../../oidc/settings.js';
@@ -115,7 +116,7 @@ export async function buildIdentity(w: Wiring, upstreamLogout: UpstreamLogout): 
     keys: signingKeys,
     cookieKeys: secrets.cookieKeys,
     adapter: adapterFactory(payloads, clients, clock, isDatabaseUnavailable, (grantId) => revocations.revoke(null, 'grant', grantId)),
-    findAccount: (id) => accounts.findById(id),
+    findAccount: accountReadOncePerRequest((id) => accounts.findById(id)),
     logoutRedirect: upstreamLogout,
     pages: providerPages,
     apiTokens: {

@@ -37,6 +37,7 @@ import { apiResource } from '../../oidc/settings.js';
 import { accountSessions, newcomerRouters } from './newcomer.js';
 import { setPasswordStep } from '../web/login/set-password.js';
 import { passwordChangeRequired } from '../accounts/account-service.js';
+import { accountReadOncePerRequest } from '../../oidc/request-memo.js';
 
 export interface Web {
   app: Koa<AppState>;
@@ -165,7 +166,7 @@ function featureRouters(w: Wiring, parts: Parts, strongMethods: (uid: string) =>
       apiResource: apiResource(config.server),
       csrfSecret: secrets.csrfSecret,
       loginWithPassword: (input) => identity.accounts.loginWithPassword(input),
-      findAccount: (id) => identity.accounts.findById(id),
+      findAccount: accountReadOncePerRequest((id) => identity.accounts.findById(id)),
       loginMethods: (uid) => [passkeyLoginMethod(uid), ...strongMethods(uid), ...federation.loginMethods(uid)],
       stepUpHref: (uid) => `/interaction/${uid}/passkey`,
       interceptLogin: setPassword.interceptLogin,

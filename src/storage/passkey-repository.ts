@@ -74,8 +74,18 @@ export class PasskeyRepository implements PasskeyStore<Transaction>, AccountCert
     return { ...passkey, id, createdAt: now, lastUsedAt: null };
   }
 
-  async recordUse(trx: Transaction, id: string, counter: number, backedUp: boolean, now: Date): Promise<void> {
-    await trx('passkeys').where({ id }).update({ counter, backed_up: backedUp, last_used_at: now });
+  /**
+   * Records a use whose signature counter advances (WebAuthn §7.2 step 21: it must grow, unless it
+   * stays 0 on an authenticator without one), checked and written in one statement: the row's
+   * lock orders two assertions of one passkey, and the second re-reads the first's counter.
+   * False when it would not advance (or the passkey is gone): nothing is written.
+   */
+  async advanceCounter(trx: Transaction, id: string, counter: number, backedUp: boolean, now: Date): Promise<boolean> {
+    const q = trx('passkeys').where({ id });
+    if (counter === 0) q.andWhere('counter', 0);
+    else q.andWhere('counter', '<', counter);
+    const rows = (await q.update({ counter, backed_up: backedUp, last_used_at: now }).returning('id')) as unknown[];
+    return rows.length === 1;
   }
 
   async rename(trx: Transaction, id: string, name: string): Promise<void> {
@@ -86,13 +96,18 @@ export class PasskeyRepository implements PasskeyStore<Transaction>, AccountCert
     await trx('passkeys').where({ id }).del();
   }
 
-  async saveChallenge(trx: Transaction, c: StoredChallenge): Promise<void> {
-    await trx('webauthn_challenges').insert({ challenge: c.challenge, purpose: c.purpose, account_id: c.accountId, binding: c.binding, expires_at: c.expiresAt });
+  /** One statement: no transaction is needed around it (`trx` null). */
+  async saveChallenge(trx: Transaction | null, c: StoredChallenge): Promise<void> {
+    await (trx ?? this.knex)('webauthn_challenges').insert({ challenge: c.challenge, purpose: c.purpose, account_id: c.accountId, binding: c.binding, expires_at: c.expiresAt });
   }
 
-  /** Takes a challenge (deletes it, so it serves once); null when unknown or already used. */
-  async takeChallenge(trx: Transaction, challenge: string): Promise<StoredChallenge | null> {
-    const rows = await trx<{ challenge: string; purpose: string; account_id: string | null; binding: string; expires_at: Date | string }>('webauthn_challenges')
+  /**
+   * Takes a challenge (deletes it, so it serves once); null when unknown or already used. One
+   * statement (DELETE … RETURNING): of two concurrent takes only one gets the row, with or
+   * without a transaction around it (`trx` null).
+   */
+  async takeChallenge(trx: Transaction | null, challenge: string): Promise<StoredChallenge | null> {
+    const rows = await (trx ?? this.knex)<{ challenge: string; purpose: string; account_id: string | null; binding: string; expires_at: Date | string }>('webauthn_challenges')
       .where({ challenge })
       .del()
       .returning(['challenge', 'purpose', 'account_id', 'binding', 'expires_at']);

@@ -10,6 +10,7 @@ import { problemResponses } from './middleware/koa-problem.js';
 import { securityHeaders } from './middleware/koa-security-headers.js';
 import { bodyLimits } from './middleware/koa-body-limits.js';
 import { healthRouter } from './health-router.js';
+import { withRequestMemo } from '../../oidc/request-memo.js';
 
 export interface AppDeps {
   config: Config;
@@ -37,6 +38,11 @@ export function createApp(deps: AppDeps): Koa<AppState> {
   app.silent = true;
 
   app.use(requestContext(deps.log, deps.metrics));
+  // One request's repeated reads of the same interaction, session, grant and account rows are
+  // answered once (oidc/request-memo.ts).
+  app.use(function requestMemo(_ctx, next) {
+    return withRequestMemo(next);
+  });
   app.use(async function closeWhenShuttingDown(ctx, next) {
     // Let keep-alive clients go during a graceful shutdown, including requests already running.
     try {

@@ -91,7 +91,8 @@ export class PasskeyService<Tx = unknown> {
 
   private async storeChallenge(challenge: string, purpose: 'registration' | 'authentication', accountId: string | null, binding: string): Promise<void> {
     const expiresAt = new Date(this.clock.now().getTime() + this.settings.timeoutMs);
-    await this.db.withTransaction((trx) => this.repo.saveChallenge(trx, { challenge, purpose, accountId, binding, expiresAt }));
+    // One INSERT: a transaction around it would only add two round trips.
+    await this.repo.saveChallenge(null, { challenge, purpose, accountId, binding, expiresAt });
   }
 
   async registrationOptions(account: Account, binding: string): Promise<PublicKeyCredentialCreationOptionsJSON> {
@@ -225,7 +226,8 @@ export class PasskeyService<Tx = unknown> {
     const challenge = challengeOf(response.response.clientDataJSON);
     const audit = { ip: context.ip, clientId: context.clientId, credential: response.id };
 
-    const stored = await this.db.withTransaction((trx) => this.repo.takeChallenge(trx, challenge));
+    // One DELETE … RETURNING: the challenge serves once even without a transaction around it.
+    const stored = await this.repo.takeChallenge(null, challenge);
     if (!stored || stored.purpose !== 'authentication' || stored.binding !== binding || (stored.accountId ?? undefined) !== context.expectAccountId) {
       return this.refuse({ ...audit, reason: 'unknown-challenge' }, context.expectAccountId ?? null, 'unauthorized', 'unknown or already used challenge: start again');
     }
@@ -259,26 +261,29 @@ export class PasskeyService<Tx = unknown> {
     const info = verified.authenticationInfo;
 
     const outcome = await this.db.withTransaction(async (trx) => {
-      const current = (await this.repo.findByCredentialId(passkey.credentialId, trx, true))!;
-      // WebAuthn §7.2 step 21: a counter that does not grow signals a cloned authenticator.
-      if ((info.newCounter > 0 || current.counter > 0) && info.newCounter <= current.counter) {
+      // WebAuthn §7.2 step 21: a counter that does not grow signals a cloned authenticator. Checked
+      // and advanced in one statement (the row lock orders concurrent assertions of one passkey);
+      // the audit event is appended last, so the chain's lock is held only until the commit.
+      if (await this.repo.advanceCounter(trx, passkey.id, info.newCounter, info.credentialBackedUp, this.clock.now())) {
         await this.audit.append(trx, {
           actor: `user:${passkey.accountId}`,
-          action: 'passkey.counter_regression',
+          action: 'login.success',
           target: `account:${passkey.accountId}`,
-          details: { ...audit, passkey: passkey.id, stored: current.counter, presented: info.newCounter },
+          details: { method: 'passkey', step: context.expectAccountId ? 'second-factor' : 'passwordless', passkey: passkey.id, ip: context.ip, clientId: context.clientId },
         });
-        return 'regressed' as const;
+        return 'ok' as const;
       }
-      await this.repo.recordUse(trx, passkey.id, info.newCounter, info.credentialBackedUp, this.clock.now());
+      const current = await this.repo.findById(passkey.id, trx);
+      if (!current) return 'gone' as const;
       await this.audit.append(trx, {
         actor: `user:${passkey.accountId}`,
-        action: 'login.success',
+        action: 'passkey.counter_regression',
         target: `account:${passkey.accountId}`,
-        details: { method: 'passkey', step: context.expectAccountId ? 'second-factor' : 'passwordless', passkey: passkey.id, ip: context.ip, clientId: context.clientId },
+        details: { ...audit, passkey: passkey.id, stored: current.counter, presented: info.newCounter },
       });
-      return 'ok' as const;
+      return 'regressed' as const;
     });
+    if (outcome === 'gone') return this.refuse({ ...audit, reason: 'unknown-passkey' }, null, 'unauthorized', 'this passkey is not registered here (it may have been deleted)');
     if (outcome === 'regressed') {
       throw new AppError('forbidden', `the passkey's signature counter went backwards (${info.newCounter} ≤ ${passkey.counter}): it may have been cloned; it is refused`);
     }

@@ -12,11 +12,13 @@ export interface PasskeyStore<Tx> {
   findByCredentialId(credentialId: string, tx?: Tx, forUpdate?: boolean): Promise<Passkey | null>;
   findById(id: string, tx?: Tx): Promise<Passkey | null>;
   create(tx: Tx, passkey: NewPasskey, now: Date): Promise<Passkey>;
-  recordUse(tx: Tx, id: string, counter: number, backedUp: boolean, now: Date): Promise<void>;
+  /** Writes the use only if the counter advances (checked in the same statement); false otherwise. */
+  advanceCounter(tx: Tx, id: string, counter: number, backedUp: boolean, now: Date): Promise<boolean>;
   rename(tx: Tx, id: string, name: string): Promise<void>;
   remove(tx: Tx, id: string): Promise<void>;
-  saveChallenge(tx: Tx, challenge: StoredChallenge): Promise<void>;
-  takeChallenge(tx: Tx, challenge: string): Promise<StoredChallenge | null>;
+  /** A single statement each: `tx` null runs it on its own (no transaction round trips). */
+  saveChallenge(tx: Tx | null, challenge: StoredChallenge): Promise<void>;
+  takeChallenge(tx: Tx | null, challenge: string): Promise<StoredChallenge | null>;
 }
 
 /** The certificates registered to accounts for certificate login (when no CCCD names the account). */

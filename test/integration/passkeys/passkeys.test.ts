@@ -162,6 +162,29 @@ describe(`passkeys (${db})`, () => {
     expect(replay.status).toBe(401);
   });
 
+  it('two assertions with the same counter at once (a clone racing its original): one passes, the other is refused and audited; a challenge serves once under a race', async () => {
+    const official = await createOfficial(t);
+    const passkey = await registerSoftPasskey(t.service.passkeys, official.account);
+    const context = { ip: '10.30.0.1' };
+    const [o1, o2] = [await t.service.passkeys.authenticationOptions('interaction:race-1'), await t.service.passkeys.authenticationOptions('interaction:race-2')];
+    const results = await Promise.allSettled([
+      t.service.passkeys.authenticate('interaction:race-1', passkey.get(o1, { counter: 7 }), context),
+      t.service.passkeys.authenticate('interaction:race-2', passkey.get(o2, { counter: 7 }), context),
+    ]);
+    expect(results.map((r) => r.status).sort()).toEqual(['fulfilled', 'rejected']);
+    expect(String((results.find((r) => r.status === 'rejected') as PromiseRejectedResult).reason)).toMatch(/counter went backwards/);
+    expect((await t.service.passkeys.list(official.account.id))[0].counter).toBe(7);
+    const events = await auditActions('passkey.counter_regression', `account:${official.account.id}`);
+    expect(events.map((e) => [e.details.stored, e.details.presented])).toEqual([[7, 7]]);
+
+    // One signed assertion sent twice at once on its challenge: it serves once.
+    const o3 = await t.service.passkeys.authenticationOptions('interaction:race-3');
+    const assertion = passkey.get(o3, { counter: 8 });
+    const twice = await Promise.allSettled([t.service.passkeys.authenticate('interaction:race-3', assertion, context), t.service.passkeys.authenticate('interaction:race-3', assertion, context)]);
+    expect(twice.map((r) => r.status).sort()).toEqual(['fulfilled', 'rejected']);
+    expect(String((twice.find((r) => r.status === 'rejected') as PromiseRejectedResult).reason)).toMatch(/unknown or already used challenge/);
+  });
+
   it('refuses malformed, foreign-origin and forged ceremonies with 4xx problems', async () => {
     const official = await createOfficial(t);
     const passkey = await registerSoftPasskey(t.service.passkeys, official.account);

@@ -1,0 +1,52 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+
+/**
+ * Reads memoised for one HTTP request (docs/performance.md, "Logins"): oidc-provider and the
+ * login pages read the same interaction, session, grant and account rows several times while
+ * answering one request (the interaction when its details are shown and again when the result is
+ * stored; the account at each of the provider's checks). Within a request, the second read is
+ * answered from the first. Any write of a model through the adapter forgets that model's entries,
+ * so a read after a write goes to the database. Outside a request (the CLI, background jobs)
+ * nothing is memoised. Authorization codes and tokens are never memoised here (their consumption
+ * is what detects a replay).
+ */
+type Memo = Map<string, Promise<unknown>>;
+const requestScope = new AsyncLocalStorage<Memo>();
+
+/** Runs `work` (one request's handling) with a memo of its own. */
+export function withRequestMemo<T>(work: () => T): T {
+  return requestScope.run(new Map(), work);
+}
+
+/**
+ * `load()`'s answer, read once per request for `key` (`<model>:…`). A failed read is not kept.
+ * `copy` gives each caller its own copy when callers may change what they get.
+ */
+export function memoised<T>(key: string, load: () => Promise<T>, copy: (value: T) => T = (v) => v): Promise<T> {
+  const memo = requestScope.getStore();
+  if (!memo) return load();
+  let pending = memo.get(key) as Promise<T> | undefined;
+  if (!pending) {
+    pending = load();
+    memo.set(key, pending);
+    pending.catch(() => memo.delete(key));
+  }
+  return pending.then(copy);
+}
+
+/** Forgets every memoised read of `model` in this request (after a write to it). */
+export function forgetModel(model: string): void {
+  const memo = requestScope.getStore();
+  if (!memo) return;
+  for (const key of memo.keys()) if (key.startsWith(`${model}:`)) memo.delete(key);
+}
+
+/** An account lookup memoised per request (each caller gets its own copy). */
+export function accountReadOncePerRequest<A>(find: (id: string) => Promise<A | null>): (id: string) => Promise<A | null> {
+  return (id) => memoised(`Account:${id}`, () => find(id), (a) => (a ? structuredClone(a) : a));
+}
+
+/** Whether the caller runs inside a request's handling (tests attribute queries to requests with it). */
+export function inRequest(): boolean {
+  return requestScope.getStore() !== undefined;
+}

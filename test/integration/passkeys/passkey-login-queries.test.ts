@@ -1,0 +1,87 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import * as client from 'openid-client';
+import { startTestService, type TestService } from '../../support/test-app.js';
+import { Browser, createOfficial, discover, passkeyCeremony } from '../../support/oidc-rp.js';
+import { registerSoftPasskey, type SoftAuthenticator } from '../../support/soft-authenticator.js';
+import { inRequest } from '../../../oidc/request-memo.js';
+
+/**
+ * Issue 20: the database round trips of one whole passkey login (code + PKCE), request by request,
+ * pinned so that a change which adds queries to the login path is seen (docs/performance.md,
+ * "Logins"). Only queries made while answering a request count (not the background jobs'). The
+ * flow is measured after a first one, so that the client registry's cache is warm.
+ */
+const db = process.env.DATABASE_URL ? 'PostgreSQL' : 'embedded';
+let t: TestService;
+const portal = { id: 'cong-dem-truy-van', secret: '', redirect: 'http://127.0.0.1:9/callback' };
+
+beforeAll(async () => {
+  t = await startTestService();
+  portal.secret = (await t.service.clients.add('test', { clientId: portal.id, name: 'Cổng đếm truy vấn', redirectUris: [portal.redirect], scopes: ['openid', 'profile'], firstParty: true })).secret!;
+}, 60_000);
+
+afterAll(async () => {
+  await t?.close();
+});
+
+/** The request a query belongs to, by method and path (ids replaced). */
+let step = '';
+const counts = new Map<string, number>();
+const stepOf = (method: string, url: string | URL) => `${method} ${new URL(url).pathname.replace(/\/[A-Za-z0-9_-]{16,}/g, '/:id')}`;
+
+async function passkeyLogin(config: client.Configuration, passkey: SoftAuthenticator, address: string): Promise<void> {
+  const browser = new Browser({ headers: { 'x-forwarded-for': address } });
+  const get = browser.get.bind(browser);
+  browser.get = (url, headers) => ((step = stepOf('GET', url)), get(url, headers));
+  const json = browser.json.bind(browser);
+  browser.json = (url, body, headers) => ((step = stepOf('POST', url)), json(url, body, headers));
+  const verifier = client.randomPKCECodeVerifier();
+  const nonce = client.randomNonce();
+  const url = client.buildAuthorizationUrl(config, { redirect_uri: portal.redirect, scope: 'openid profile', code_challenge: await client.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256', nonce });
+  const { page: login } = await browser.follow(url);
+  const link = /<a\b[^>]*data-method="passkey"[^>]*>/.exec(login!.body)![0];
+  const page = await browser.get(new URL(/href="([^"]+)"/.exec(link)![1].replace(/&amp;/g, '&'), login!.url));
+  const button = /<button\b[^>]*data-passkey-login[^>]*>/.exec(page.body)![0];
+  const { stoppedAt } = await browser.follow(await passkeyCeremony(browser, page, button, passkey), portal.redirect);
+  step = 'POST /oidc/token';
+  const tokens = await client.authorizationCodeGrant(config, stoppedAt!, { pkceCodeVerifier: verifier, expectedNonce: nonce, idTokenExpected: true });
+  expect(tokens.claims()?.amr).toEqual(['hwk', 'user', 'mfa']);
+  step = '';
+}
+
+describe(`queries of a passkey login (${db})`, () => {
+  it('one whole code + PKCE flow with a passkey makes the pinned number of queries, request by request', async () => {
+    const official = await createOfficial(t);
+    const passkey = await registerSoftPasskey(t.service.passkeys as never, official.account);
+    const config = await discover(t.url, portal.id, portal.secret);
+    const count = (q: { sql: string }) => {
+      if (!inRequest() || !step) return;
+      // A transaction's BEGIN and COMMIT are round trips too; PGlite's driver reports them alike.
+      counts.set(step, (counts.get(step) ?? 0) + 1);
+      void q;
+    };
+    await passkeyLogin(config, passkey, '10.20.0.1');
+    t.service.db.knex.on('query', count);
+    try {
+      await passkeyLogin(config, passkey, '10.20.0.2');
+    } finally {
+      t.service.db.knex.off('query', count);
+    }
+    const total = [...counts.values()].reduce((a, b) => a + b, 0);
+    expect({ total, perRequest: Object.fromEntries(counts) }).toEqual({
+      total: 28,
+      perRequest: {
+        'GET /oidc/auth': 1, // the interaction stored
+        'GET /interaction/:id': 1, // the interaction read (the login page)
+        'GET /interaction/:id/passkey': 1, // the interaction read (the passkey page)
+        'POST /interaction/:id/passkey/options': 2, // the interaction read, the challenge stored
+        // the interaction read once (not again for its result), the challenge taken, the passkey
+        // read; BEGIN, the counter checked and advanced, the audit event (lock, head, insert),
+        // COMMIT; the interaction's result stored
+        'POST /interaction/:id/passkey/verify': 10,
+        'GET /oidc/auth/:id': 6, // the interaction read and ended, the account, session, grant, code
+        'POST /oidc/token': 7, // client throttle counters, code, session, grant, code consumed, account, access token
+      },
+    });
+  }, 60_000);
+});
