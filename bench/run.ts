@@ -38,6 +38,7 @@ const benches: Bench[] = [
   { name: 'ocsp', file: 'bench/ocsp.ts', env: { BENCH_OCSP_SIZES: '2339', BENCH_OCSP_SECONDS: '4', BENCH_OCSP_ROUNDS: '2' }, result: `ocsp-${date}.json` },
   { name: 'validate', file: 'bench/validate.ts', env: { BENCH_VALIDATE_SECONDS: '3' }, result: `validate-${date}.json` },
   { name: 'ocsp-hsm', file: 'bench/ocsp-hsm.ts', env: { BENCH_OCSP_HSM_SECONDS: '3', BENCH_OCSP_HSM_ROUNDS: '2' }, result: `ocsp-hsm-${date}.json` },
+  { name: 'issuance', file: 'bench/issuance.ts', result: `issuance-${date}.json` },
 ];
 if (process.env.BENCH_SEED_CERTIFICATES) benches.push({ name: 'seed', file: 'bench/seed.ts', args: [process.env.BENCH_SEED_CERTIFICATES], result: `seed-${date}.json` });
 const only = process.env.BENCH_ONLY?.split(',');
