@@ -40,6 +40,7 @@ const benches: Bench[] = [
   { name: 'validate', file: 'bench/validate.ts', env: { BENCH_VALIDATE_SECONDS: '3' }, result: `validate-${date}.json` },
   { name: 'ocsp-hsm', file: 'bench/ocsp-hsm.ts', env: { BENCH_OCSP_HSM_SECONDS: '3', BENCH_OCSP_HSM_ROUNDS: '2' }, result: `ocsp-hsm-${date}.json` },
   { name: 'cli', file: 'bench/cli.ts', env: { BENCH_CLI_EMBEDDED_CERTIFICATES: '200' }, result: `cli-${date}.json` },
+  { name: 'issuance', file: 'bench/issuance.ts', result: `issuance-${date}.json` },
 ];
 if (process.env.BENCH_SEED_CERTIFICATES) benches.push({ name: 'seed', file: 'bench/seed.ts', args: [process.env.BENCH_SEED_CERTIFICATES], result: `seed-${date}.json` });
 const only = process.env.BENCH_ONLY?.split(',');

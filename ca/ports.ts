@@ -50,6 +50,11 @@ export interface AuditTrail<Tx> {
   append(trx: Tx, entry: AuditEntry): Promise<unknown>;
 }
 
+/** Batch issuance: several events appended in order under one lock, the same chain as `append`. */
+export interface AuditBatch<Tx> {
+  appendMany(trx: Tx, entries: readonly AuditEntry[]): Promise<unknown>;
+}
+
 /** The CA's issuers: its own hierarchy, and external issuers of imported certificates. */
 export interface IssuerStore<Tx> {
   /** Oldest first: the newest active issuing CA is the last of its role. */
@@ -130,6 +135,32 @@ export interface IssuanceLedger<Tx> {
   /** One certificate of one issuer, in any state. */
   find(trx: Tx | null, issuerId: string, serial: string): Promise<CertificateRecord | null>;
   setStatus(trx: Tx, issuerId: string, serial: string, change: StatusChange, now: Date): Promise<void>;
+}
+
+/** The ledger's batch operations (docs/ca.md, "Batch issuance"): one statement for many rows. */
+export interface BatchLedger<Tx> {
+  /** Reserves every intent in one multi-row insert; returns the serials reserved (a taken serial is left out). */
+  reserveMany(trx: Tx, intents: readonly IssuanceIntent[], now: Date): Promise<Set<string>>;
+  /** Records the signed certificates of reservations of one issuer; a serial that was not reserved is an error. */
+  recordMany(trx: Tx, issuerId: string, certificates: ReadonlyArray<{ serial: string; der: Uint8Array }>): Promise<void>;
+  /** `abandon` for several serials of one issuer. */
+  abandonMany(trx: Tx | null, issuerId: string, serials: readonly string[]): Promise<void>;
+  /** Key reuse for many keys at once: the fingerprints among these in a certificate neither expired nor revoked at `now`. */
+  keysInUse(trx: Tx | null, fingerprints: readonly string[], now: Date): Promise<Set<string>>;
+}
+
+/** The request store's batch operations. */
+export interface BatchRequests<Tx> {
+  /** Stores pending requests in one insert; returns their ids in order. */
+  createMany(trx: Tx, requests: readonly NewCertificateRequest[], now: Date): Promise<string[]>;
+  /** Several requests with their approvals (missing ids are left out); `forUpdate` locks them. */
+  getMany(trx: Tx | null, ids: readonly string[], options?: { forUpdate?: boolean }): Promise<CertificateRequestRecord[]>;
+  /** Adds one approver's approvals; returns the request ids approved now (already approved ones are left out). */
+  addApprovals(trx: Tx, approver: string, approvals: ReadonlyArray<{ requestId: string; nameControl: readonly NameControlEvidence[] }>, now: Date): Promise<Set<string>>;
+  /** Marks requests approved. */
+  markApproved(trx: Tx, ids: readonly string[], now: Date): Promise<void>;
+  /** Marks requests issued, each with its certificate's serial. */
+  markIssued(trx: Tx, issued: ReadonlyArray<{ id: string; serial: string }>, now: Date): Promise<void>;
 }
 
 /** A published CRL as stored (a delta CRL is computed from the rows changed since its base's thisUpdate). */
@@ -219,15 +250,17 @@ export interface BlockedKeyStore<Tx> {
   find(trx: Tx | null, fingerprint: string): Promise<BlockedKey | null>;
   /** False when the key was already blocked (the first entry stays). */
   block(trx: Tx, key: BlockedKey): Promise<boolean>;
+  /** The fingerprints among these that are blocked (one query for a batch). */
+  blockedAmong(trx: Tx | null, fingerprints: readonly string[]): Promise<Set<string>>;
 }
 
 export interface CaStorage<Tx> {
   transactions: Transactions<Tx>;
-  audit: AuditTrail<Tx>;
+  audit: AuditTrail<Tx> & AuditBatch<Tx>;
   issuers: IssuerStore<Tx>;
-  ledger: IssuanceLedger<Tx>;
+  ledger: IssuanceLedger<Tx> & BatchLedger<Tx>;
   crls: CrlStore<Tx>;
-  requests: RequestStore<Tx>;
+  requests: RequestStore<Tx> & BatchRequests<Tx>;
   search: RegistrySearch<Tx>;
   blockedKeys: BlockedKeyStore<Tx>;
 }

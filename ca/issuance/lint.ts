@@ -7,7 +7,7 @@ import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
 import { CaError } from '../errors.js';
 import { readSignatureAlgorithm, signatureAlgorithmDer } from '../asn1/algorithms.js';
-import { bitString, bytesEqual, decodeDer, der, derTag, oidToString, tlv, toHex } from '../asn1/der.js';
+import { bytesEqual, decodeDer, der, oidToString, toHex } from '../asn1/der.js';
 import { findExtension } from '../asn1/certificate.js';
 import { readDistributionPointUris, readKeyUsage } from '../asn1/extensions.js';
 import { fieldsFromAttributes, parseName, subjectAttributes, type DnAttribute, type SubjectAttribute } from '../asn1/names.js';
@@ -51,7 +51,8 @@ function readCertificate(input: Uint8Array): { certificate: pkijs.Certificate; s
   if (!signed) {
     const algorithm = children.find((c, i) => i <= 2 && c instanceof asn1js.Sequence);
     if (!algorithm) throw new CaError('lintFailed', 'certificate to lint: no signature algorithm in the TBSCertificate');
-    schema = decodeDer(tlv(derTag.sequence, input, der(algorithm), bitString(new Uint8Array())), 'certificate to lint', 'lintFailed');
+    // The decoded TBS itself, wrapped: parsing it a second time would cost as much as the first.
+    schema = new asn1js.Sequence({ value: [outer, algorithm, new asn1js.BitString({ valueHex: new ArrayBuffer(0) })] });
   }
   try {
     return { certificate: new pkijs.Certificate({ schema }), signed };

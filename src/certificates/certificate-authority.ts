@@ -193,8 +193,7 @@ export class CertificateAuthority {
     const der = await signCertificate(prepared, issuer, key);
     const issued: Issued = { issuerId: issuer.id, serial: prepared.serial, der, notBefore: prepared.notBefore, notAfter: prepared.notAfter };
     const serial = prepared.serial;
-    await this.db
-      .withTransaction(async (trx) => {
+    await this.db.withTransaction(async (trx) => {
       await this.ledger.record(trx, issuer.id, prepared.serial, der);
       await this.audit.append(trx, {
         actor: params.actor,
@@ -297,8 +296,13 @@ export class CertificateAuthority {
       return { ...current, status: next.status, revokedAt: next.revokedAt, revocationReason: next.reason, invalidityDate: next.invalidityDate, statusChangedAt: now };
     });
     await this.generateCrls(updated.issuerId, ['full', 'delta']);
-    for (const listener of this.listeners) await listener(updated);
+    await this.notifyStatusChange(updated);
     return updated;
+  }
+
+  /** Tells the listeners (OCSP re-signing, caches) of a committed status change. */
+  async notifyStatusChange(certificate: CertificateRecord): Promise<void> {
+    for (const listener of this.listeners) await listener(certificate);
   }
 
   /**
@@ -390,11 +394,7 @@ export class CertificateAuthority {
     }
   }
 
-  async latestCrl(issuerId: string, kind: 'full' | 'delta') {
-    return this.crls.latest(null, issuerId, kind);
-  }
+  latestCrl = (issuerId: string, kind: 'full' | 'delta') => this.crls.latest(null, issuerId, kind);
 
-  async issuers(): Promise<IssuerRecord[]> {
-    return this.issuerStore.list(null);
-  }
+  issuers = (): Promise<IssuerRecord[]> => this.issuerStore.list(null);
 }

@@ -12,6 +12,8 @@ import { publicKeyFingerprint } from '../../ca/asn1/public-key.js';
 import type { CertificateAuthority } from './certificate-authority.js';
 import type { RegistrationAuthority } from './registration-authority.js';
 import type { CaSetup } from './ca-setup.js';
+import type { BatchIssuance } from './batch-issuance.js';
+import type { BatchRegistration } from './batch-requests.js';
 import { blockingFingerprint, publicKeyOf } from './key-guard.js';
 
 export interface ImportResult {
@@ -40,6 +42,8 @@ export class CertificateService {
     readonly setup: CaSetup,
     storage: Pick<CaStorage<Transaction>, 'transactions' | 'audit' | 'issuers' | 'ledger' | 'search'>,
     private readonly clock: Clock,
+    /** The RA officers' batch path and bulk status changes (docs/ca.md, "Batch issuance"). */
+    readonly batch: { issuance: BatchIssuance; requests: BatchRegistration },
   ) {
     this.db = storage.transactions;
     this.audit = storage.audit;

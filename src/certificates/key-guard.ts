@@ -61,6 +61,33 @@ export class KeyGuard {
     }
   }
 
+  /** `refuseBlocked` for a batch in one query: the problem of each refused key, by its index in `spkis`. */
+  async blockedAmong(trx: Transaction | null, spkis: readonly Uint8Array[]): Promise<Map<number, AppError>> {
+    const fingerprints = spkis.map((spki) => blockingFingerprint(spki));
+    const refused = new Map<number, AppError>();
+    if (!spkis.length) return refused;
+    const blocked = await this.blocked.blockedAmong(trx, fingerprints);
+    const own = new Map<string, string>();
+    for (const issuer of await this.issuers.list(trx)) {
+      if (issuer.certificate) own.set(this.issuerKey(issuer.id, issuer.certificate), `${issuer.role === 'ocsp-signer' ? 'OCSP signer' : 'CA'} ${issuer.id}`);
+    }
+    fingerprints.forEach((fingerprint, i) => {
+      const problems = { problems: [`blocked-key: ${fingerprint}`] };
+      if (blocked.has(fingerprint)) refused.set(i, new AppError('policyViolation', 'blocked-key: this public key was revoked for a key compromise or reported compromised, and is never certified again', problems));
+      else if (own.has(fingerprint)) refused.set(i, new AppError('policyViolation', `blocked-key: this is the public key of ${own.get(fingerprint)}; a CA or signer key is never certified in a leaf`, problems));
+    });
+    return refused;
+  }
+
+  private issuerKey(id: string, certificate: Uint8Array): string {
+    let known = this.issuerKeys.get(id);
+    if (!known) {
+      known = blockingFingerprint(der(parseCertificate(certificate).certificate.subjectPublicKeyInfo));
+      this.issuerKeys.set(id, known);
+    }
+    return known;
+  }
+
   /** Blocks a key in the caller's transaction; false when it already was. */
   block(trx: Transaction, spki: Uint8Array, entry: Omit<BlockedKey, 'fingerprint'>): Promise<boolean> {
     return this.blocked.block(trx, { ...entry, fingerprint: blockingFingerprint(spki) });

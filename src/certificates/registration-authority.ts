@@ -62,6 +62,24 @@ export class RegistrationAuthority {
    * issuance, so an approval never overrides the policy of the moment.
    */
   private async check(input: SubmitInput, requester: string) {
+    const checked = this.checkOffline(input, requester);
+    const { request, fingerprint } = checked;
+    await this.ca.keyGuard.refuseBlocked(null, request.spki);
+    const now = this.clock.now();
+    if (await this.ledger.isPublicKeyInUse(null, fingerprint, now)) {
+      const predecessor = input.predecessorSerial ? await this.ca.certificate(input.predecessorSerial) : null;
+      if (!predecessor || predecessor.publicKeyFingerprint !== fingerprint) {
+        throw new AppError('policyViolation', 'this public key is already certified in another certificate that is neither revoked nor expired (key reuse)');
+      }
+    }
+    return checked;
+  }
+
+  /**
+   * The part of `check` that needs no database (CSR signature, profile, key and name policy, the
+   * requester's DNS zones): batch calls run it per item and look the keys up for all items at once.
+   */
+  checkOffline(input: SubmitInput, requester: string) {
     const profile = this.ca.profile(input.profileId);
     if (profile.type !== 'end-entity') throw new AppError('policyViolation', `profile ${profile.id} is for CA certificates: use the CA commands`);
     // A delegated OCSP signer certified by the issuing CA answers for all its certificates (RFC 6960 §4.2.2.2).
@@ -77,16 +95,7 @@ export class RegistrationAuthority {
     if (named.problems.length) throw new CaError('policyViolation', named.problems.join('; '), { problems: named.problems });
     const request = named.request;
     checkKeyPolicy(request.spki, profile);
-    await this.ca.keyGuard.refuseBlocked(null, request.spki);
-    const fingerprint = publicKeyFingerprint(request.spki);
-    const now = this.clock.now();
-    if (await this.ledger.isPublicKeyInUse(null, fingerprint, now)) {
-      const predecessor = input.predecessorSerial ? await this.ca.certificate(input.predecessorSerial) : null;
-      if (!predecessor || predecessor.publicKeyFingerprint !== fingerprint) {
-        throw new AppError('policyViolation', 'this public key is already certified in another certificate that is neither revoked nor expired (key reuse)');
-      }
-    }
-    return { profile, csr, request, fingerprint };
+    return { profile, csr, request, fingerprint: publicKeyFingerprint(request.spki) };
   }
 
   async submit(actor: string, input: SubmitInput): Promise<RequestOutcome> {
@@ -178,7 +187,7 @@ export class RegistrationAuthority {
     return { request: await this.get(id), issued };
   }
 
-  private storedInput(r: CertificateRequestRecord): SubmitInput {
+  storedInput(r: CertificateRequestRecord): SubmitInput {
     return { csr: r.csr, profileId: r.profileId, holder: r.holder as HolderData, predecessorSerial: r.predecessorSerial ?? undefined };
   }
 
@@ -223,7 +232,7 @@ export class RegistrationAuthority {
  * one entry per name of the request, a known method, and what was seen. Requests without DNS
  * names need none.
  */
-function nameControlFor(r: CertificateRequestRecord, given: readonly NameControlEvidence[]): NameControlEvidence[] {
+export function nameControlFor(r: CertificateRequestRecord, given: readonly NameControlEvidence[]): NameControlEvidence[] {
   const names = ((r.holder as HolderData).dnsNames ?? []).map(normaliseDnsName);
   if (names.length === 0) return [];
   const byName = new Map(given.map((e) => [normaliseDnsName(e.name), { ...e, name: normaliseDnsName(e.name), evidence: e.evidence.trim() }]));

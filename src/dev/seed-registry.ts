@@ -1,12 +1,11 @@
-import 'reflect-metadata';
+import { generateKeyPair, sign, type KeyObject } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import * as x509 from '@peculiar/x509';
 import type { Service } from '../service/service.js';
 import type { RevocationReasonName } from '../../ca/records.js';
 import { mstCheckDigit } from '../../ca/asn1/vn-identifiers.js';
-import { encodePem } from '../../ca/asn1/der.js';
+import { bitString, derTag, encodePem, tlv } from '../../ca/asn1/der.js';
 import type { SubjectFields } from '../../ca/asn1/names.js';
 import { FileKeyStore } from '../../ca/keys/file-key-store.js';
 import { createIssuingCertificate, createRootCertificate } from '../../ca/issuance/ca-certificates.js';
@@ -16,6 +15,7 @@ import { newSerial } from '../../ca/issuance/serial.js';
 import { requestForKey } from '../../ca/issuance/request.js';
 import { parseCsr } from '../../ca/issuance/csr.js';
 import { requestFromCsr } from '../../ca/issuance/request.js';
+import type { BatchItem, StatusChangeItem } from '../certificates/batch-issuance.js';
 
 /**
  * A realistic demo registry: officials across the province's agencies (personal signing
@@ -84,14 +84,33 @@ export interface SeedResult {
   seconds: number;
 }
 
+/** A fresh key pair, generated on libuv's thread pool (RSA-2048 takes tens of milliseconds: never on the event loop). */
+function keyPair(rsa: boolean): Promise<{ publicKey: KeyObject; privateKey: KeyObject }> {
+  return new Promise((resolve, reject) => {
+    const done = (err: Error | null, publicKey: KeyObject, privateKey: KeyObject) => (err ? reject(err) : resolve({ publicKey, privateKey }));
+    if (rsa) generateKeyPair('rsa', { modulusLength: 2048, publicExponent: 0x10001 }, done);
+    else generateKeyPair('ec', { namedCurve: 'P-256' }, done);
+  });
+}
+
+// RFC 2986 §4: CertificationRequestInfo { version 0, subject CN=token, SPKI, attributes [0] {} }.
+const CSR_VERSION_AND_SUBJECT = Uint8Array.from([0x02, 0x01, 0x00, 0x30, 0x10, 0x31, 0x0e, 0x30, 0x0c, 0x06, 0x03, 0x55, 0x04, 0x03, 0x0c, 0x05, ...Buffer.from('token')]);
+const NO_ATTRIBUTES = Uint8Array.of(derTag.explicit0, 0x00);
+// ecdsa-with-SHA256 (RFC 5758 §3.2, no parameters); sha256WithRSAEncryption (RFC 4055 §5, NULL parameters).
+const ECDSA_SHA256 = Uint8Array.from([0x30, 0x0a, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x02]);
+const RSA_SHA256 = Uint8Array.from([0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0b, 0x05, 0x00]);
+
+/**
+ * A real PKCS#10 request (PEM) for a fresh key, as a holder's token tool makes it: a minimal
+ * subject the RA's holder data replaces. Built directly in DER and signed with node:crypto, so a
+ * demo registry of thousands costs milliseconds per request, not an ASN.1 library's round trips.
+ */
 export async function csrFor(rsa: boolean): Promise<string> {
-  const alg = rsa
-    ? { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256', publicExponent: new Uint8Array([1, 0, 1]), modulusLength: 2048 }
-    : { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' };
-  const keys = (await crypto.subtle.generateKey(alg, false, ['sign', 'verify'])) as CryptoKeyPair;
-  // The token tool writes a minimal subject; the RA's holder data replaces it (as in practice).
-  const csr = await x509.Pkcs10CertificateRequestGenerator.create({ name: 'CN=token', keys, signingAlgorithm: alg });
-  return csr.toString('pem');
+  const { publicKey, privateKey } = await keyPair(rsa);
+  const spki = new Uint8Array(publicKey.export({ type: 'spki', format: 'der' }));
+  const info = tlv(derTag.sequence, CSR_VERSION_AND_SUBJECT, spki, NO_ATTRIBUTES);
+  const signature = new Uint8Array(sign('sha256', info, { key: privateKey, dsaEncoding: 'der' }));
+  return encodePem(tlv(derTag.sequence, info, rsa ? RSA_SHA256 : ECDSA_SHA256, bitString(signature)), 'CERTIFICATE REQUEST');
 }
 
 export async function seedRegistry(service: Service, count: number, options: { seed?: number; onProgress?: SeedProgress } = {}): Promise<SeedResult> {
@@ -109,20 +128,36 @@ export async function seedRegistry(service: Service, count: number, options: { s
 
 type Rand = ReturnType<typeof prng>;
 
-/** Live certificates: officials' signing certificates, organisation seals and a few TLS servers. */
+/** Items per batch call: the size the RA officers' batch path takes (docs/ca.md, "Batch issuance"). */
+const SEED_BATCH = 500;
+
+/**
+ * Live certificates: officials' signing certificates, organisation seals and a few TLS servers,
+ * issued through the batch path (the CA's BatchIssuance, as the officers' batches are) in batches
+ * of 500, while the next batch's keys are generated on the thread pool.
+ */
 async function seedLive(service: Service, rand: Rand, liveCount: number, result: SeedResult, progress: (done: number) => void): Promise<string[]> {
-  const { ca } = service.certificates;
-  const serials: string[] = [];
-  for (let i = 0; i < liveCount; i++) {
+  const { ca, batch } = service.certificates;
+  // TLS servers only under a zone the installation certifies (docs/ca.md, "Name policy").
+  const zone = ca.profile('tls-server').dnsSuffixes[0];
+  // The draws come first, in one order, so the registry stays the same for a given seed.
+  const plan = Array.from({ length: liveCount }, () => {
     const roll = rand.next();
-    // TLS servers only under a zone the installation certifies (docs/ca.md, "Name policy").
-    const zone = ca.profile('tls-server').dnsSuffixes[0];
     const kind = roll < 0.85 ? 'official-signing' : roll < 0.97 || !zone ? 'organisation-seal' : 'tls-server';
-    const holder = holderFor(kind, rand, zone);
-    const request = requestFromCsr(parseCsr(await csrFor(rand.next() < 0.05)), holder);
-    const issued = await ca.issue({ actor: 'system:seed', request, profile: ca.profile(kind) });
-    serials.push(issued.serial);
-    result.issued++;
+    return { kind, holder: holderFor(kind, rand, zone), rsa: rand.next() < 0.05 } as const;
+  });
+  const serials: string[] = [];
+  const csrsOf = (from: number) => Promise.all(plan.slice(from, from + SEED_BATCH).map((p) => csrFor(p.rsa)));
+  let next = csrsOf(0);
+  for (let from = 0; from < liveCount; from += SEED_BATCH) {
+    const csrs = await next;
+    if (from + SEED_BATCH < liveCount) next = csrsOf(from + SEED_BATCH);
+    const items: BatchItem[] = csrs.map((csr, k) => ({ request: requestFromCsr(parseCsr(csr), plan[from + k].holder), profile: ca.profile(plan[from + k].kind) }));
+    for (const outcome of await batch.issuance.issueMany('system:seed', items)) {
+      if (!outcome.ok) throw outcome.error;
+      serials.push(outcome.value.serial);
+    }
+    result.issued = serials.length;
     progress(result.issued);
   }
   return serials;
@@ -147,18 +182,20 @@ function holderFor(kind: 'official-signing' | 'organisation-seal' | 'tls-server'
   return { subject: { C: 'VN', L: PROVINCE, O: agency, CN: host }, emails: [], dnsNames: [host] };
 }
 
-/** Revocations and holds, as the registry of a working province has them. */
+/** Revocations and holds, as the registry of a working province has them: one batch, one CRL regeneration. */
 async function seedStatuses(service: Service, rand: Rand, serials: string[], result: SeedResult): Promise<void> {
-  const { ca } = service.certificates;
   const reasons: RevocationReasonName[] = ['superseded', 'affiliationChanged', 'cessationOfOperation', 'keyCompromise', 'privilegeWithdrawn'];
+  const changes: StatusChangeItem[] = [];
   for (const serial of serials) {
     const roll = rand.next();
-    if (roll < 0.05) {
-      await ca.changeStatus({ actor: 'system:seed', serial, action: 'revoke', reason: rand.pick(reasons), comment: 'demo registry' });
-      result.revoked++;
-    } else if (roll < 0.06) {
-      await ca.changeStatus({ actor: 'system:seed', serial, action: 'hold', comment: 'demo registry' });
-      result.held++;
+    if (roll < 0.05) changes.push({ serial, action: 'revoke', reason: rand.pick(reasons), comment: 'demo registry' });
+    else if (roll < 0.06) changes.push({ serial, action: 'hold', comment: 'demo registry' });
+  }
+  for (let from = 0; from < changes.length; from += SEED_BATCH) {
+    for (const outcome of await service.certificates.batch.issuance.changeStatusMany('system:seed', changes.slice(from, from + SEED_BATCH))) {
+      if (!outcome.ok) throw outcome.error;
+      if (outcome.value.status === 'revoked') result.revoked++;
+      else result.held++;
     }
   }
 }
@@ -176,11 +213,11 @@ async function seedExpiredImports(service: Service, rand: Rand, expiredCount: nu
     const subKey = await store.generate({ type: 'ec', curve: 'P-256' }, 'legacy-issuing');
     const sub = await createIssuingCertificate({ id: 'legacy-issuing', key: subKey, subject: { C: 'VN', O: 'Nhà cung cấp cũ (demo)', CN: 'Legacy Issuing CA (demo)' }, profile: ca.profile('issuing-ca'), parent: root.issuer, parentKey: rootKey, now: past, serial: newSerial(), publicUrl });
     const pems: string[] = [];
+    const keys = await Promise.all(Array.from({ length: expiredCount }, () => keyPair(false)));
     for (let i = 0; i < expiredCount; i++) {
       const [agency] = rand.pick(AGENCIES);
       const name = `${rand.pick(FAMILY)} ${rand.pick(MIDDLE)} ${rand.pick(GIVEN)}`;
-      const keys = (await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify'])) as CryptoKeyPair;
-      const spki = new Uint8Array(await crypto.subtle.exportKey('spki', keys.publicKey));
+      const spki = new Uint8Array(keys[i].publicKey.export({ type: 'spki', format: 'der' }));
       const issuedAt = new Date(past.getTime() + (1 + rand.next() * 300) * 86_400_000);
       const prepared = prepareCertificate({
         request: requestForKey(spki, { C: 'VN', L: PROVINCE, O: agency, CN: name, UID: [`CCCD:094${rand.digits(9)}`] }),

@@ -7,6 +7,8 @@ import { CertificateAuthority } from '../certificates/certificate-authority.js';
 import { RegistrationAuthority } from '../certificates/registration-authority.js';
 import { CaSetup } from '../certificates/ca-setup.js';
 import { CertificateService } from '../certificates/certificate-service.js';
+import { BatchIssuance } from '../certificates/batch-issuance.js';
+import { BatchRegistration } from '../certificates/batch-requests.js';
 import { openKeyStores, checkHsmKeys } from '../certificates/open-key-stores.js';
 import { OcspResponderService } from '../ocsp/ocsp-responder.js';
 import { devRootPassphrase } from '../secrets/installation.js';
@@ -49,7 +51,9 @@ export async function buildCertificates(w: Wiring, otherFeedEntry?: (issuerId: s
   const ca = new CertificateAuthority(caStore, keyStore, profiles, clock, { ...config.ca, publicUrl: pkiBaseUrl(config) }, log);
   const ra = new RegistrationAuthority(caStore, ca, clock, { requesterDnsSuffixes: config.ca.requesterDnsSuffixes });
   const caSetup = new CaSetup(config, caStore, keyStore, ca, clock);
-  const certificates = new CertificateService(ca, ra, caSetup, caStore, clock);
+  const batchIssuance = new BatchIssuance(caStore, ca, clock, log);
+  const batch = { issuance: batchIssuance, requests: new BatchRegistration(caStore, ra, ca, batchIssuance, clock) };
+  const certificates = new CertificateService(ca, ra, caSetup, caStore, clock, batch);
   await checkHsmKeys(config, keyStore, await ca.issuers(), (uri) => ca.key(uri));
   if (w.options.devCa && !(await ca.issuers()).some((i) => i.role === 'issuing')) {
     await caSetup.initHierarchy('system');

@@ -15,6 +15,7 @@ import { AuditService } from '../audit/audit-service.js';
 import { configuredCheckpoints } from './audit-checkpoints.js';
 import { auditRouter } from '../web/api/audit-router.js';
 import { certificatesRouter } from '../web/api/certificates-router.js';
+import { BATCH_BODY_LIMIT_BYTES, certificateBatchRouter } from '../web/api/certificate-batch-router.js';
 import { apiDocsRouter } from '../web/api/api-docs-router.js';
 import { signaturesRouter } from '../web/api/signatures-router.js';
 import { verifyRouter } from '../web/verify/verify-router.js';
@@ -113,6 +114,8 @@ export function buildWeb(w: Wiring, parts: Parts): Web {
       { prefix: '/api/v1/certificates/validate', limitBytes: config.validation.maxBytes },
       { prefix: '/verify', limitBytes: config.verify.maxBytes },
       { prefix: '/api/v1/documents', limitBytes: config.validation.maxBytes },
+      { prefix: '/api/v1/certificate-requests/batch', limitBytes: Math.max(config.server.bodyLimitBytes, BATCH_BODY_LIMIT_BYTES) },
+      { prefix: '/api/v1/certificate-requests/batch-approve', limitBytes: Math.max(config.server.bodyLimitBytes, BATCH_BODY_LIMIT_BYTES) },
     ],
     routers: [ocspRouter({ responder }), ...(w.role === 'ocsp' ? [] : featureRouters(w, parts, strongMethods, certificateLoginDeps)), ...(w.options.extraRouters ?? [])],
   });
@@ -205,6 +208,7 @@ function featureRouters(w: Wiring, parts: Parts, strongMethods: (uid: string) =>
     }),
     auditRouter({ audit, verifier }),
     certificatesRouter({ certificates, verifier, now: () => clock.now() }),
+    certificateBatchRouter({ certificates, verifier }),
     pkiRouter({ certificates, now: () => clock.now(), copies: new PublishedCopies(config.dataDir) }),
     apiDocsRouter({ publicUrl: config.server.publicUrl }),
     signaturesRouter({ validator: validation.validator, verifier }),

@@ -82,6 +82,34 @@ export class AuditRepository {
     return { ...base, prevHash, hash };
   }
 
+  /**
+   * Appends several events in one go (batch issuance): one lock, one read of the head, the same
+   * hash chain as `append` computed in order, one multi-row insert per 500 events. The events
+   * commit or roll back with the caller's transaction, and the chain verifier sees no difference.
+   */
+  async appendMany(trx: Transaction, inputs: readonly AuditEventInput[]): Promise<AuditEvent[]> {
+    if (inputs.length === 0) return [];
+    await trx.raw('select pg_advisory_xact_lock(?::bigint)', [BigInt.asIntN(64, AUDIT_LOCK_KEY).toString()]);
+    const last = await trx<AuditRow>('audit_events').select('seq', 'hash').orderBy('seq', 'desc').first();
+    let seq = last ? normalise.int(last.seq) : 0;
+    let prevHash = last ? normalise.bytes(last.hash)! : GENESIS_HASH;
+    const occurredAt = this.clock.now();
+    const events: AuditEvent[] = [];
+    for (const input of inputs) {
+      seq += 1;
+      const base = { seq, occurredAt, actor: input.actor, action: input.action, target: input.target ?? null, details: normaliseDetails(input.details) };
+      const hash = eventHash(prevHash, base);
+      events.push({ ...base, prevHash, hash });
+      prevHash = hash;
+    }
+    for (let i = 0; i < events.length; i += 500) {
+      await trx('audit_events').insert(
+        events.slice(i, i + 500).map((e) => ({ seq: e.seq, occurred_at: e.occurredAt, actor: e.actor, action: e.action, target: e.target, details: JSON.stringify(e.details), prev_hash: e.prevHash, hash: e.hash })),
+      );
+    }
+    return events;
+  }
+
   /** Every event in chain order, read in pages so a long log never sits in memory at once. */
   async *all(pageSize = 1_000, afterSeq = 0): AsyncGenerator<AuditEvent> {
     let after = afterSeq;

@@ -20,6 +20,16 @@ export class BlockedKeyRepository implements BlockedKeyStore<Transaction> {
     };
   }
 
+  async blockedAmong(trx: Transaction | null, fingerprints: readonly string[]): Promise<Set<string>> {
+    const found = new Set<string>();
+    const distinct = [...new Set(fingerprints)];
+    for (let i = 0; i < distinct.length; i += 1_000) {
+      const rows: Array<{ fingerprint: string }> = await (trx ?? this.knex)('blocked_keys').select('fingerprint').whereIn('fingerprint', distinct.slice(i, i + 1_000));
+      for (const row of rows) found.add(row.fingerprint);
+    }
+    return found;
+  }
+
   async block(trx: Transaction, key: BlockedKey): Promise<boolean> {
     const inserted = await trx('blocked_keys')
       .insert({ fingerprint: key.fingerprint, reason: key.reason, source: key.source, blocked_by: key.blockedBy, comment: key.comment, blocked_at: key.blockedAt })

@@ -2,13 +2,13 @@ import type { Knex } from 'knex';
 import type { Transaction } from './db.js';
 import { REGISTERED_STATES, holderColumns, toCertificate } from './certificate-rows.js';
 import type { CertificateRecord } from '../../ca/records.js';
-import type { ImportedCertificate, IssuanceIntent, IssuanceLedger, StatusChange } from '../../ca/ports.js';
+import type { BatchLedger, ImportedCertificate, IssuanceIntent, IssuanceLedger, StatusChange } from '../../ca/ports.js';
 
 /**
  * The issuance ledger (`certificates`): reservations, issued and imported certificates and their
  * status. `trx` first; null runs outside a transaction (ca/ports.ts).
  */
-export class CertificateRepository implements IssuanceLedger<Transaction> {
+export class CertificateRepository implements IssuanceLedger<Transaction>, BatchLedger<Transaction> {
   constructor(private readonly knex: Knex) {}
 
   /**
@@ -17,8 +17,22 @@ export class CertificateRepository implements IssuanceLedger<Transaction> {
    * uniqueness even between nodes.
    */
   async reserve(trx: Transaction, r: IssuanceIntent, now: Date): Promise<boolean> {
-    const inserted = await trx('certificates')
-      .insert({
+    return (await this.reserveMany(trx, [r], now)).has(r.serial);
+  }
+
+  /** `reserve` for many intents: one multi-row insert per 500; a taken serial is left out of the answer. */
+  async reserveMany(trx: Transaction, intents: readonly IssuanceIntent[], now: Date): Promise<Set<string>> {
+    const reserved = new Set<string>();
+    for (let i = 0; i < intents.length; i += 500) {
+      const rows = intents.slice(i, i + 500).map((r) => this.reservationRow(r, now));
+      const inserted: Array<{ serial: string }> = await trx('certificates').insert(rows).onConflict(['issuer_id', 'serial']).ignore().returning('serial');
+      for (const row of inserted) reserved.add(row.serial);
+    }
+    return reserved;
+  }
+
+  private reservationRow(r: IssuanceIntent, now: Date) {
+    return {
         issuer_id: r.issuerId,
         serial: r.serial,
         state: 'reserved',
@@ -35,16 +49,46 @@ export class CertificateRepository implements IssuanceLedger<Transaction> {
         predecessor_serial: r.predecessorSerial,
         created_at: now,
         ...holderColumns(r.holder, r.serial),
-      })
-      .onConflict(['issuer_id', 'serial'])
-      .ignore()
-      .returning('serial');
-    return inserted.length === 1;
+    };
   }
 
   async record(trx: Transaction, issuerId: string, serial: string, der: Uint8Array): Promise<void> {
     const n = await trx('certificates').where({ issuer_id: issuerId, serial, state: 'reserved' }).update({ state: 'issued', der: Buffer.from(der) });
     if (n !== 1) throw new Error(`certificate ${serial} of ${issuerId} was not reserved`);
+  }
+
+  /** One statement per 1,000 certificates; every serial must be a reservation of this issuer. */
+  async recordMany(trx: Transaction, issuerId: string, certificates: ReadonlyArray<{ serial: string; der: Uint8Array }>): Promise<void> {
+    for (let i = 0; i < certificates.length; i += 1_000) {
+      const page = certificates.slice(i, i + 1_000);
+      const result = (await trx.raw(
+        `UPDATE certificates c SET state = 'issued', der = decode(v.hex, 'hex') FROM unnest(?::text[], ?::text[]) AS v(serial, hex) WHERE c.issuer_id = ? AND c.serial = v.serial AND c.state = 'reserved' RETURNING c.serial`,
+        [page.map((c) => c.serial), page.map((c) => Buffer.from(c.der).toString('hex')), issuerId],
+      )) as { rows: unknown[] };
+      if (result.rows.length !== page.length) throw new Error(`${page.length - result.rows.length} of ${page.length} certificates of ${issuerId} were not reserved`);
+    }
+  }
+
+  async abandonMany(trx: Transaction | null, issuerId: string, serials: readonly string[]): Promise<void> {
+    for (let i = 0; i < serials.length; i += 1_000) {
+      await (trx ?? this.knex)('certificates').where({ issuer_id: issuerId, state: 'reserved' }).whereIn('serial', serials.slice(i, i + 1_000)).update({ state: 'abandoned' });
+    }
+  }
+
+  /** `isPublicKeyInUse` for a batch: one query per 1,000 fingerprints. */
+  async keysInUse(trx: Transaction | null, fingerprints: readonly string[], now: Date): Promise<Set<string>> {
+    const used = new Set<string>();
+    const distinct = [...new Set(fingerprints)];
+    for (let i = 0; i < distinct.length; i += 1_000) {
+      const rows: Array<{ public_key_fingerprint: string }> = await (trx ?? this.knex)('certificates')
+        .distinct('public_key_fingerprint')
+        .whereIn('public_key_fingerprint', distinct.slice(i, i + 1_000))
+        .whereNot('state', 'abandoned')
+        .whereNot('status', 'revoked')
+        .where('not_after', '>', now);
+      for (const row of rows) used.add(row.public_key_fingerprint);
+    }
+    return used;
   }
 
   async abandon(trx: Transaction | null, issuerId: string, serial: string): Promise<void> {

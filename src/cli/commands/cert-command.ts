@@ -8,6 +8,7 @@ import { CliFailure, EXIT, cliActor, configFrom, printJsonOr, withService } from
 import { progressBar } from '../progress.js';
 import { withReadOnlyStores } from '../read-only.js';
 import { addPersonOptions, proveOfficer, type PersonOptions } from '../officer-login.js';
+import { addBatchCommands } from './cert-batch-command.js';
 
 function readHolder(file?: string): HolderData | undefined {
   if (!file) return undefined;
@@ -45,6 +46,7 @@ export function registerCert(program: Command): void {
   addExportCommand(cert);
   addImportCommand(cert);
   addBlockKeyCommand(cert);
+  addBatchCommands(cert);
 }
 
 function addBlockKeyCommand(cert: Command): void {

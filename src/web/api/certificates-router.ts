@@ -27,7 +27,7 @@ const Subject = z
   .strict()
   .meta({ description: 'Subject attributes the RA vouches for (replace what the CSR says)' });
 
-const RequestInput = openApi.register(
+export const RequestInput = openApi.register(
   'CertificateRequestInput',
   z
     .object({

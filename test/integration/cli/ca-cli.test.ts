@@ -105,6 +105,25 @@ describe('CA from the command line', () => {
     expect(bad.code).toBe(2);
   }, 300_000);
 
+  it('submits and approves in batches (cert request-batch, cert approve-batch)', async () => {
+    const lines = [
+      { csr: opensslCsr(), profile: 'official-signing', ...officialHolder('094190000811', 'Danh Thị Batch') },
+      { csr: 'not a CSR', profile: 'official-signing', ...officialHolder('094190000812') },
+      { csr: opensslCsr(), profile: 'official-signing', ...officialHolder('094190000813', 'Kim Văn Batch') },
+    ];
+    writeFileSync(join(dir, 'batch.jsonl'), `${lines.map((l) => JSON.stringify(l)).join('\n')}\n`);
+    const submitted = await runCli(['cert', 'request-batch', join(dir, 'batch.jsonl'), '--json'], env);
+    expect(submitted.code).toBe(1); // one item failed: the exit code says so, the others stand
+    const result = JSON.parse(submitted.stdout) as { failed: number; items: Array<{ ok: boolean; request?: { id: string; status: string }; problem?: { kind: string } }> };
+    expect(result.items.map((i) => i.ok)).toEqual([true, false, true]);
+    expect(result.items[1].problem!.kind).toBe('badCsr');
+    writeFileSync(join(dir, 'ids'), `${result.items[0].request!.id}\n${result.items[2].request!.id}\n`);
+    const approved = json<{ issued: number; items: Array<{ request: { status: string; certificateSerial: string } }> }>(await runCli(['cert', 'approve-batch', '--ids-from', join(dir, 'ids'), '--officer', 'ra1', '--password-file', join(dir, 'ra1'), '--json'], env));
+    expect(approved.issued).toBe(2);
+    expect(approved.items.every((i) => i.request.status === 'issued' && i.request.certificateSerial)).toBe(true);
+    expect((await runCli(['cert', 'approve-batch', '--officer', 'ra1', '--password-file', join(dir, 'ra1')], env)).code).toBe(2); // which requests?
+  }, 300_000);
+
   it('seeds a realistic demo registry', async () => {
     const seeded = json<{ issued: number; revoked: number; held: number; importedExpired: number }>(await runCli(['seed', '--certificates', '40', '--json'], env, 180_000));
     expect(seeded.issued + seeded.importedExpired).toBe(40);
