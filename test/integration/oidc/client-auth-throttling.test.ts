@@ -81,6 +81,20 @@ describe(`client authentication throttling (${db})`, () => {
     expect(post.status).toBe(200);
   });
 
+  it('a right secret is admitted under a lease on the clean counters; a wrong secret from that address waits for the lease before it is checked', async () => {
+    const real = '203.0.113.22';
+    // The first right secret takes the lease (2 s); the ones after it are admitted from memory.
+    for (let i = 0; i < 3; i++) expect((await token(real, secret)).status).toBe(200);
+    const started = performance.now();
+    const wrong = await token(real, 'sai-sau-hop-dong');
+    const waited = performance.now() - started;
+    expect(wrong.status).toBe(401);
+    // The lease had at least half of its 2 s left (it is renewed once half has run).
+    expect(waited).toBeGreaterThanOrEqual(900);
+    // The failure dirtied the key: the right secret reads the counters again, and is still admitted.
+    expect((await token(real, secret)).status).toBe(200);
+  });
+
   it('introspection and revocation count failed client authentication the same way', async () => {
     const real = '203.0.113.21';
     const statuses: number[] = [];
