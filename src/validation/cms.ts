@@ -193,6 +193,8 @@ export interface DetachedContent {
    * over the data itself.
    */
   parts?: readonly Uint8Array[];
+  /** The SHA-256 of `data` or `parts`, when the caller has hashed them already (a PDF's byte ranges for the report). */
+  sha256?: Uint8Array;
   /** Only the content's digest (a large document hashed by the caller). */
   digest?: { algorithm: DigestName; value: Uint8Array };
 }
