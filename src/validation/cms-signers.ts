@@ -172,6 +172,8 @@ export function verifySigners(cms: ParsedCms, content: DetachedContent, extraCer
   let data = cms.eContent ?? content.data ?? null;
   const mismatch = contentMismatch(cms, content);
   const digestCache = new Map<DigestName, Uint8Array>();
+  // The same bytes hashed once: a PDF's byte ranges are megabytes, and the report needs their SHA-256 too.
+  if ((data || parts) && content.sha256 && !cms.eContent) digestCache.set('sha256', content.sha256);
   const contentDigest = (name: DigestName): Uint8Array | null => {
     if (data || parts) {
       let d = digestCache.get(name);

@@ -23,6 +23,24 @@ export const cmsOid = {
   counterSignature: '1.2.840.113549.1.9.6',
 } as const;
 
+/**
+ * pkijs builds the asn1js template a structure is matched against at every decode: for a
+ * SignedData that includes the templates of every certificate and CRL format, and `--cpu-prof`
+ * of the cold path (a new signature each time) put a seventh of a validation in
+ * `SignedData.schema()` alone. The template made without parameters is the same every time, and
+ * asn1js's `compareSchema` only reads it (it trims the names, which are already trimmed; the
+ * matched values go into the decoded input), so it is built once per class. Calls with
+ * parameters are left as they are.
+ */
+function templateOnce(type: { schema(parameters?: object): unknown }): void {
+  const build = type.schema.bind(type);
+  let template: unknown;
+  type.schema = (parameters?: object) => (parameters === undefined ? (template ??= build()) : build(parameters));
+}
+templateOnce(pkijs.SignedData);
+templateOnce(pkijs.SignerInfo);
+templateOnce(pkijs.ContentInfo);
+
 export type DigestName = 'sha1' | 'sha224' | 'sha256' | 'sha384' | 'sha512';
 
 /** Digest algorithm OIDs (RFC 5754 §2), and the signature OIDs some signers put there instead. */
@@ -175,6 +193,8 @@ export interface DetachedContent {
    * over the data itself.
    */
   parts?: readonly Uint8Array[];
+  /** The SHA-256 of `data` or `parts`, when the caller has hashed them already (a PDF's byte ranges for the report). */
+  sha256?: Uint8Array;
   /** Only the content's digest (a large document hashed by the caller). */
   digest?: { algorithm: DigestName; value: Uint8Array };
 }

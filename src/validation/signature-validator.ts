@@ -204,8 +204,10 @@ export class SignatureValidator {
     const format = sig.info.subFilter === 'ETSI.CAdES.detached' ? 'PAdES-B' : sig.info.subFilter === 'adbe.pkcs7.detached' ? 'PDF-PKCS7' : 'UNSUPPORTED';
     // The two byte ranges as views into the document: hashed where they lie, never copied.
     const signedBytes = sig.problem ? null : [document.subarray(sig.byteRange[0], sig.byteRange[0] + sig.byteRange[1]), document.subarray(sig.byteRange[2], sig.byteRange[2] + sig.byteRange[3])];
+    // Hashed once, for the report and for the signature's messageDigest when it is SHA-256.
+    const rangeDigest = signedBytes ? signedBytes.reduce((h, part) => h.update(part), createHash('sha256')).digest() : null;
     const signedContent: SignedContent = signedBytes
-      ? { source: 'byte-range', length: signedBytes[0].byteLength + signedBytes[1].byteLength, sha256: sha256Of(...signedBytes), byteRange: [...sig.byteRange] }
+      ? { source: 'byte-range', length: signedBytes[0].byteLength + signedBytes[1].byteLength, sha256: rangeDigest!.toString('hex'), byteRange: [...sig.byteRange] }
       : { source: 'none', length: null, sha256: null, byteRange: [...sig.byteRange] };
     const empty = (verdict: Verdict, error: string): SignatureReport => this.bareReport(id, format, verdict, [error], info, ctx, sig.claimedTime, signedContent);
     if (sig.problem || !signedBytes) return empty(failed('FORMAT_FAILURE'), sig.problem ?? 'no signed bytes');
@@ -220,7 +222,7 @@ export class SignatureValidator {
     // ISO 32000-1 §12.8.3.3: a detached SubFilter signs the ByteRange; content inside the CMS,
     // matching or not, is a malformed signature (an attached CMS over other bytes is a forgery).
     if (cms.eContent) return empty(failed('FORMAT_FAILURE'), `the ${sig.info.subFilter} signature encapsulates content; a detached PDF signature must not (ISO 32000-1 §12.8.3.3)`);
-    const checks = verifySigners(cms, { parts: signedBytes }, ctx.pool.all());
+    const checks = verifySigners(cms, { parts: signedBytes, sha256: rangeDigest ?? undefined }, ctx.pool.all());
     if (checks.length !== 1) return empty(failed('FORMAT_FAILURE'), `a PDF signature holds exactly one SignerInfo, this one has ${checks.length}`);
     const report = await this.finish(checks[0], id, format, ctx, { info, claimedTime: sig.claimedTime }, cms.certificates, signedContent, documentPoe);
     report.warnings.push(...cms.warnings, ...sig.warnings);
