@@ -25,6 +25,8 @@ export interface LoginJob {
   passkeys: SoftAuthenticatorState[];
   concurrency: number;
   seconds: number;
+  /** Where the passkeys' signature counters start (a later turn continues above an earlier one's). */
+  counterFrom?: number;
 }
 
 const chunks: Buffer[] = [];
@@ -32,6 +34,8 @@ for await (const c of process.stdin) chunks.push(c as Buffer);
 const job = JSON.parse(Buffer.concat(chunks).toString('utf8')) as LoginJob;
 const config = await client.discovery(new URL(job.issuer), job.client.clientId, {}, client.ClientSecretBasic(job.client.secret), { execute: [client.allowInsecureRequests] });
 const authenticators = job.passkeys.map((s) => SoftAuthenticator.restore(s));
+// The service refuses a counter that does not grow (a clone): each turn starts above the last.
+for (const a of authenticators) a.counter = Math.max(a.counter, job.counterFrom ?? 0);
 // Each passkey serves one worker at a time (its signature counter must only grow).
 const perWorker = (worker: number, i: number, n: number) => worker + job.concurrency * (Math.floor(i / job.concurrency) % Math.max(1, Math.floor(n / job.concurrency)));
 let flow = 0;
