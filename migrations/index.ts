@@ -12,6 +12,7 @@ import * as hashOidcBearerValues from './20261203120000_hash_oidc_bearer_values.
 import * as createTokenRevocations from './20261203120100_create_token_revocations.js';
 import * as addCertificatesCrlEntry from './20261204080000_add_certificates_crl_entry.js';
 import * as addCertificateRegisteredIndexes from './20261205020000_add_certificate_registered_indexes.js';
+import * as addCertificateCompactSearch from './20261205021000_add_certificate_compact_search.js';
 import * as addCertificatesReleasedAt from './20261203140000_add_certificates_released_at.js';
 import * as addIssuersAnnouncedAt from './20261203140100_add_issuers_announced_at.js';
 import * as createAuditCheckpoints from './20261203150000_create_audit_checkpoints.js';
@@ -53,6 +54,7 @@ export const migrations: readonly Migration[] = [
   { name: '20261204020000_create_registered_documents', ...createRegisteredDocuments },
   { name: '20261205020000_add_certificate_registered_indexes', ...addCertificateRegisteredIndexes },
   { name: '20261205040000_add_lease_to_login_throttle', ...addLeaseToLoginThrottle },
+  { name: '20261205021000_add_certificate_compact_search', ...addCertificateCompactSearch },
 ];
 
 export const migrationSource: Knex.MigrationSource<Migration> = {

@@ -1,6 +1,6 @@
 /** The `certificates` table's rows as the registry's domain type, shared by its repositories. */
 import { normalise } from './db.js';
-import { foldOptional, registrySearchText } from '../text/folding.js';
+import { compactText, foldOptional, registrySearchText } from '../text/folding.js';
 import type { CertificateRecord, CertificateStatus, HolderFacts, RevocationReasonName } from '../../ca/records.js';
 
 export type Row = Record<string, unknown>;
@@ -42,14 +42,18 @@ export function toCertificate(r: Row): CertificateRecord {
 }
 
 /** The holder's columns, with their folded forms (src/text/folding.ts) that search and filters compare. */
-export const holderColumns = (h: HolderFacts, serial: string) => ({
-  search_folded: registrySearchText({ ...h, serial }),
-  agency_folded: foldOptional(h.agency),
-  subject_dn: h.subjectDn,
-  holder_name: h.holderName,
-  national_id: h.nationalId,
-  tax_code: h.taxCode,
-  budget_code: h.budgetCode,
-  agency: h.agency,
-  email: h.email,
-});
+export const holderColumns = (h: HolderFacts, serial: string) => {
+  const searchFolded = registrySearchText({ ...h, serial });
+  return {
+    search_folded: searchFolded,
+    search_compact: compactText(searchFolded),
+    agency_folded: foldOptional(h.agency),
+    subject_dn: h.subjectDn,
+    holder_name: h.holderName,
+    national_id: h.nationalId,
+    tax_code: h.taxCode,
+    budget_code: h.budgetCode,
+    agency: h.agency,
+    email: h.email,
+  };
+};

@@ -10,6 +10,8 @@ import { CertificateSearchRepository } from '../../../src/storage/certificate-se
 import { createTestDatabase, usingPostgres, type TestDatabase } from '../../support/test-db.js';
 import type { HolderFacts } from '../../../ca/records.js';
 import * as foldedText from '../../../migrations/20261204060000_add_certificate_folded_text.js';
+import * as compactSearch from '../../../migrations/20261205021000_add_certificate_compact_search.js';
+import { compactText } from '../../../src/text/folding.js';
 
 const NOW = new Date('2026-12-04T06:00:00Z');
 const DAY = 86_400_000;
@@ -61,8 +63,8 @@ describe(`registry search, folded (${usingPostgres() ? 'PostgreSQL' : 'embedded'
   });
 
   it('the embedded database has pg_trgm, as PostgreSQL: both index the folded search text', async () => {
-    const { rows } = (await database.db.knex.raw(`select indexname from pg_indexes where tablename = 'certificates' and indexname = 'certificates_search_folded_trgm'`)) as { rows: unknown[] };
-    expect(rows).toHaveLength(1);
+    const { rows } = (await database.db.knex.raw(`select indexname from pg_indexes where tablename = 'certificates' and indexname in ('certificates_search_folded_trgm', 'certificates_search_compact_trgm')`)) as { rows: unknown[] };
+    expect(rows).toHaveLength(2);
   });
 
   it('finds names without diacritics, in any case, NFC or NFD, đ as d', async () => {
@@ -113,6 +115,10 @@ describe(`registry search, folded (${usingPostgres() ? 'PostgreSQL' : 'embedded'
     await foldedText.down(knex);
     await foldedText.up(knex);
     expect(Number((await knex('certificates').whereNull('search_folded').count({ n: '*' }))[0].n)).toBe(0);
+    await compactSearch.down(knex);
+    await compactSearch.up(knex);
+    const rows = (await knex('certificates').select('search_folded', 'search_compact')) as Array<{ search_folded: string; search_compact: string }>;
+    expect(rows.map((r) => r.search_compact)).toEqual(rows.map((r) => compactText(r.search_folded)));
     expect((await names({ text: 'tran thi ngoc han', limit: 10, offset: 0 })).length).toBe(2);
     expect(await names({ agencyExact: 'SO TAI CHINH TINH SOC TRANG', limit: 10, offset: 0 })).toHaveLength(2);
   });
