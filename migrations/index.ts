@@ -53,8 +53,8 @@ export const migrations: readonly Migration[] = [
   { name: '20261204080000_add_certificates_crl_entry', ...addCertificatesCrlEntry },
   { name: '20261204020000_create_registered_documents', ...createRegisteredDocuments },
   { name: '20261205020000_add_certificate_registered_indexes', ...addCertificateRegisteredIndexes },
-  { name: '20261205040000_add_lease_to_login_throttle', ...addLeaseToLoginThrottle },
   { name: '20261205021000_add_certificate_compact_search', ...addCertificateCompactSearch },
+  { name: '20261205040000_add_lease_to_login_throttle', ...addLeaseToLoginThrottle },
 ];
 
 export const migrationSource: Knex.MigrationSource<Migration> = {
