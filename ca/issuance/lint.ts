@@ -235,6 +235,24 @@ function checkStatusPointers({ ext, parsedValue, expectPresent, profile, issuer,
   }
 }
 
+/**
+ * Parsed values of the extensions every certificate of an issuer and profile carries byte for byte
+ * (status pointers, policies, usages, constraints, the authority key identifier): each distinct
+ * DER is parsed once, not once per certificate of a batch. The checks read the values the same
+ * way; the per-certificate extensions (subject key identifier, alternative names) are not cached.
+ */
+const SHARED_EXTENSIONS = new Set<string>([oid.crlDistributionPoints, oid.freshestCrl, oid.authorityInfoAccess, oid.keyUsage, oid.extKeyUsage, oid.basicConstraints, oid.authorityKeyIdentifier]);
+const sharedValues = new Map<string, unknown>();
+function parsedValueOf(extension: pkijs.Extension | undefined): unknown {
+  if (!extension || !SHARED_EXTENSIONS.has(extension.extnID)) return extension?.parsedValue as unknown;
+  const key = `${extension.extnID}:${toHex(extension.extnValue.valueBlock.valueHexView)}`;
+  if (sharedValues.has(key)) return sharedValues.get(key);
+  const value = extension.parsedValue as unknown;
+  if (sharedValues.size >= 512) sharedValues.clear();
+  sharedValues.set(key, value);
+  return value;
+}
+
 /** Every problem of the certificate (or TBSCertificate) against its profile, its issuer and RFC 5280; empty when clean. */
 export function lintCertificate(input: Uint8Array, profile: Profile, issuer: Issuer): LintProblem[] {
   const problems: LintProblem[] = [];
@@ -252,7 +270,7 @@ export function lintCertificate(input: Uint8Array, profile: Profile, issuer: Iss
     issuer,
     add,
     ext,
-    parsedValue: (id) => ext(id)?.parsedValue as unknown,
+    parsedValue: (id) => parsedValueOf(ext(id)),
     expectPresent: (id, wanted) => {
       if (Boolean(ext(id)) !== wanted) add(`ext.${criticality[id].name}.presence`, `${criticality[id].name} must be ${wanted ? 'present' : 'absent'} (profile ${profile.id})`);
       return wanted && Boolean(ext(id));

@@ -4,7 +4,7 @@ import type { AuditEntry, CaStorage, Clock, NewCertificateRequest } from '../../
 import type { CertificateRequestRecord, NameControlEvidence } from '../../ca/records.js';
 import { holderFacts, type CertificateAuthority } from './certificate-authority.js';
 import { nameControlFor, type RegistrationAuthority, type RequestOutcome, type SubmitInput } from './registration-authority.js';
-import { MAX_BATCH, itemError, type BatchIssuance, type BatchItem, type ItemOutcome } from './batch-issuance.js';
+import { MAX_BATCH, YIELD_EVERY, itemError, yieldToEventLoop, type BatchIssuance, type BatchItem, type ItemOutcome } from './batch-issuance.js';
 
 type Checked = ReturnType<RegistrationAuthority['checkOffline']>;
 
@@ -41,6 +41,7 @@ export class BatchRegistration {
     const outcomes: Array<ItemOutcome<RequestOutcome>> = new Array(inputs.length);
     const checked = new Map<number, Checked>();
     for (const [i, input] of inputs.entries()) {
+      if (i % YIELD_EVERY === YIELD_EVERY - 1) await yieldToEventLoop();
       try {
         checked.set(i, this.ra.checkOffline(input, actor));
         if (input.predecessorSerial) await this.ca.certificate(input.predecessorSerial);
@@ -89,6 +90,7 @@ export class BatchRegistration {
     const evidence = new Map<number, NameControlEvidence[]>();
     const seen = new Set<string>();
     for (const [i, a] of approvals.entries()) {
+      if (i % YIELD_EVERY === YIELD_EVERY - 1) await yieldToEventLoop();
       try {
         const r = found.get(a.id.toLowerCase());
         if (!r) throw new AppError('notFound', `no certificate request ${a.id}`);

@@ -55,7 +55,8 @@ function report(json: boolean, outcomes: Array<ItemOutcome<RequestOutcome>>): vo
   printJsonOr(json, { issued: outcomes.filter((o) => o.ok && o.value.issued).length, failed, items }, () =>
     outcomes.map((o, i) => (o.ok ? `${i + 1}\tok\t${o.value.request.id}\t${o.value.request.status}${o.value.issued ? `\t→ ${o.value.issued.serial}` : ''}` : `${i + 1}\tfailed\t${o.error.detail}`)).join('\n'),
   );
-  if (failed) process.exitCode = EXIT.failed;
+  // The answer is printed; the exit code (and a line on stderr) says that some items failed.
+  if (failed) throw new CliFailure(`${failed} of ${outcomes.length} items failed (the others stand)`, EXIT.failed);
 }
 
 /** `cert request-batch` and `cert approve-batch`: the RA officers' batch path (docs/ca.md, "Batch issuance"). */

@@ -158,3 +158,27 @@ describe(`batch issuance: crash and concurrency (${process.env.DATABASE_URL ? 'P
     expect((await verifyChain(t.service.audit.all())).ok).toBe(true);
   });
 });
+
+describe(`batch approval of DNS names (${process.env.DATABASE_URL ? 'PostgreSQL' : 'embedded'})`, () => {
+  let u: TestService;
+  beforeAll(async () => {
+    u = await startTestService({ env: { CA_DNS_SUFFIXES: '{"tls-server":["soctrang.gov.vn"]}', CA_PROFILE_APPROVALS: '{"tls-server":1}' } });
+  });
+  afterAll(async () => {
+    await u?.close();
+  });
+
+  it('wants name-control evidence for every DNS name, per item', async () => {
+    const { batch, ra } = u.service.certificates;
+    const hosts = ['nc-a.soctrang.gov.vn', 'nc-b.soctrang.gov.vn'];
+    const submitted = await batch.requests.submitMany('client:nc-portal', await Promise.all(hosts.map(async (h) => ({ csr: await csrFor(false), profileId: 'tls-server', holder: tlsHolder(h) }))));
+    const [a, b] = submitted.map((o) => (o.ok ? o.value.request.id : ''));
+    const evidence = { name: hosts[0], method: 'dns-change' as const, evidence: 'TXT _tinnhiem-challenge seen 2026-12-04' };
+    const out = await batch.requests.approveMany('client:nc-officer', [{ id: a, nameControl: [evidence] }, { id: b }]);
+    expect(out[0]).toMatchObject({ ok: true, value: { request: { status: 'issued' } } });
+    expect(out[1].ok).toBe(false);
+    if (!out[1].ok) expect(out[1].error.detail).toMatch(/name-control: record how control of nc-b\.soctrang\.gov\.vn/);
+    expect((await ra.get(b)).approvals).toHaveLength(0);
+    expect((await ra.get(a)).approvals[0].nameControl).toEqual([evidence]);
+  });
+});
