@@ -20,6 +20,8 @@ const ELSEWHERE: Record<string, string> = {
   'audit checkpoint': 'test/integration/foundation/audit-checkpoint-service.test.ts',
   'audit key show': 'needs an audit key: test/integration/foundation/audit-checkpoint-service.test.ts makes one',
   'ca import-cert': 'test/integration/cli/ca-cli.test.ts',
+  'cert request-batch': 'test/integration/cli/ca-cli.test.ts',
+  'cert approve-batch': 'test/integration/cli/ca-cli.test.ts',
   'ca rotate': 'test/integration/cli/root-key.test.ts',
   'ca ceremony root-crl': 'test/integration/cli/root-key.test.ts',
   'ca ceremony migrate-root': 'test/integration/cli/root-key.test.ts',
