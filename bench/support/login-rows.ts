@@ -10,6 +10,7 @@ import { PASSWORD_PARAMS } from '../../src/accounts/password.js';
 import type { BareReady } from './bare-process.js';
 import { repoRoot, round, type LoadResult, type ServiceReady } from './bench-kit.js';
 import type { LoginJob } from './login-driver.js';
+import type { SummaryRow } from './summary-rows.js';
 
 export function runLoginDriver(job: LoginJob): Promise<LoadResult> {
   return new Promise((resolve, reject) => {
@@ -109,16 +110,6 @@ function combine(turns: LoadResult[]): LoadResult {
     p99ms: Math.max(...turns.map((t) => t.p99ms)),
     errorSamples: turns.flatMap((t) => t.errorSamples).slice(0, 5),
   };
-}
-
-/** A row of the service bench JSON's `summary` (rendered into the README table by bench/run.ts). */
-export interface SummaryRow {
-  measure: string;
-  result: string;
-  reference: string;
-  ratio: string;
-  aim: string;
-  met: boolean | null;
 }
 
 /** The login rows as `summary` rows: each flow's rate against its reference in the same run. */

@@ -10,6 +10,7 @@ import type { BareReady } from './bare-process.js';
 import type { ServiceReady } from './bench-kit.js';
 import { round } from './bench-kit.js';
 import { abPost, wrkPost, type NativeLoad, type PostSpec } from './load-generators.js';
+import type { SummaryRow } from './summary-rows.js';
 
 export const basic = (id: string, secret: string) => `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`;
 
@@ -128,16 +129,6 @@ export async function tokenRows(ready: ServiceReady, bare: BareReady, seconds: n
   );
   row('refresh (rotating)', 'wrk, 16 keep-alive connections', refresh.ours, refresh.bare, 0.5);
   return rows;
-}
-
-/** A row of the report's `summary` (bench/run.ts renders every part's rows into the README table). */
-export interface SummaryRow {
-  measure: string;
-  result: string;
-  reference: string;
-  ratio: string;
-  aim: string;
-  met: boolean | null;
 }
 
 /** The token rows as `summary` rows: ours against the bare oidc-provider of the same run (issue 20, acceptance 1). */
