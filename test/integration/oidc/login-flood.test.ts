@@ -114,7 +114,11 @@ describe(`password login under a flood (${db})`, () => {
     }
     const statuses = JSON.parse(summary) as Record<string, number>;
 
-    const bound = Math.max(2_000, 4 * alone.ms);
+    // The embedded database has one connection for every request: the login's statements queue
+    // behind those of the flood's answers in flight (about 30 while it runs, at worst 1.5–2.3 s on
+    // a loaded 2-core machine, before and after issue 20's changes). Starvation would still show:
+    // a starved login waits for the flood to end, or is turned away (429).
+    const bound = db === 'embedded' ? Math.max(4_000, 6 * alone.ms) : Math.max(2_000, 4 * alone.ms);
     process.stdout.write(`login alone ${Math.round(alone.ms)} ms, during the flood ${Math.round(during.ms)} ms (bound ${Math.round(bound)} ms); flood answers ${JSON.stringify(statuses)}, ${answeredDuring} while the login ran\n`);
     expect(during.status).toBe(303);
     expect(during.ms).toBeLessThan(bound);
