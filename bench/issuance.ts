@@ -12,7 +12,6 @@
  * BENCH_ISSUANCE_COUNT (default 3,000), BENCH_ISSUANCE_SEED (default 2,339).
  * Writes bench/results/issuance-<date>.json with a `summary`.
  */
-import { generateKeyPairSync, sign } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,24 +20,13 @@ import { createLogger } from '../src/logging/logger.js';
 import { createService, type Service } from '../src/service/service.js';
 import { csrFor, seedRegistry } from '../src/dev/seed-registry.js';
 import { verifyChain } from '../src/audit/audit-chain.js';
-import { machine, round, scratchDatabase } from './support/bench-kit.js';
+import { machine, rawSignRate, round, scratchDatabase } from './support/bench-kit.js';
 
 const COUNT = Number(process.env.BENCH_ISSUANCE_COUNT ?? 3000);
 const SEED = Number(process.env.BENCH_ISSUANCE_SEED ?? 2339);
 const BATCH = 1000;
 const DATABASE_URL = process.env.BENCH_DATABASE_URL;
 
-function rawSignRate(ms = 2000): number {
-  const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  const data = Buffer.alloc(700, 7); // about a TBSCertificate
-  let n = 0;
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    sign('sha256', data, privateKey);
-    n++;
-  }
-  return n / (ms / 1000);
-}
 
 async function withService<T>(label: string, work: (service: Service) => Promise<T>): Promise<T> {
   const dir = mkdtempSync(join(tmpdir(), `tinnhiem-bench-${label}-`));

@@ -4,7 +4,6 @@
  * to raw ECDSA P-256 `crypto.sign` throughput measured in the same run (the ceiling of issuance).
  * Writes bench/results/seed-<date>.json and prints a markdown row.
  */
-import { generateKeyPairSync, sign } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir, cpus } from 'node:os';
 import { join } from 'node:path';
@@ -12,20 +11,10 @@ import { loadConfig } from '../src/config/load-config.js';
 import { createLogger } from '../src/logging/logger.js';
 import { createService } from '../src/service/service.js';
 import { seedRegistry } from '../src/dev/seed-registry.js';
+import { rawSignRate } from './support/bench-kit.js';
 
 const count = Number(process.argv[2] ?? 2339);
 
-function rawSignRate(ms = 2000): number {
-  const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  const data = Buffer.alloc(600, 7); // about a TBSCertificate
-  let n = 0;
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    sign('sha256', data, privateKey);
-    n++;
-  }
-  return n / (ms / 1000);
-}
 
 const dir = mkdtempSync(join(tmpdir(), 'tinnhiem-bench-seed-'));
 try {

@@ -19,11 +19,10 @@
  * (service-<parts>-<date>.* for a partial run).
  */
 import 'reflect-metadata';
-import { generateKeyPairSync, sign } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { csrFor } from '../src/dev/seed-registry.js';
-import { closedLoop, expectOk, machine, round, rssMiB, rssSampler, scratchDatabase, startServiceProcess, type LoadResult } from './support/bench-kit.js';
+import { closedLoop, expectOk, machine, rawSignRate, round, rssMiB, rssSampler, scratchDatabase, startServiceProcess, type LoadResult } from './support/bench-kit.js';
 import { startBareProvider } from './support/bare-process.js';
 import { basic, tokenRows, tokenSummary } from './support/token-rows.js';
 import { loginRows, loginSummary } from './support/login-rows.js';
@@ -69,17 +68,6 @@ async function measure(name: string, concurrency: number, op: (worker: number, i
   return row;
 }
 
-function rawSignRate(ms = 2000): number {
-  const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  const data = Buffer.alloc(600, 7); // about a TBSCertificate
-  let n = 0;
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    sign('sha256', data, privateKey);
-    n++;
-  }
-  return n / (ms / 1000);
-}
 
 try {
   const env = await machine(scratch?.url);

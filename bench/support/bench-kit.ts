@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { SoftAuthenticatorState } from '../../test/support/soft-authenticator.js';
+import { generateKeyPairSync, sign } from 'node:crypto';
 
 export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -256,4 +257,17 @@ export async function expectOk(res: Response, what: string): Promise<Response> {
   if (res.ok) return res;
   const body = await res.text().catch(() => '');
   throw new Error(`${what}: HTTP ${res.status} ${body.slice(0, 200)}`);
+}
+
+/** Raw ECDSA P-256 `crypto.sign` per second of a TBSCertificate-sized buffer: the ceiling of any issuance. */
+export function rawSignRate(ms = 2000): number {
+  const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const data = Buffer.alloc(600, 7);
+  let n = 0;
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    sign('sha256', data, privateKey);
+    n++;
+  }
+  return n / (ms / 1000);
 }
