@@ -116,6 +116,22 @@ export class PasskeyRepository implements PasskeyStore<Transaction>, AccountCert
     return { challenge: r.challenge, purpose: r.purpose === 'registration' ? 'registration' : 'authentication', accountId: r.account_id, binding: r.binding, expiresAt: normalise.date(r.expires_at) };
   }
 
+  async takeChallengeWithPasskey(challenge: string, credentialId: string): Promise<{ stored: StoredChallenge; passkey: Passkey | null } | null> {
+    // One statement (one round trip): the DELETE … RETURNING that spends the challenge, and the
+    // passkey the assertion names beside it. A statement is atomic, so the challenge still serves
+    // once; the passkey is read whether or not the caller then accepts the challenge.
+    const result = await this.knex.raw<{ rows: Array<PasskeyRow & { c_challenge: string; c_purpose: string; c_account_id: string | null; c_binding: string; c_expires_at: Date | string }> }>(
+      `WITH taken AS (DELETE FROM webauthn_challenges WHERE challenge = ? RETURNING challenge, purpose, account_id, binding, expires_at)
+       SELECT t.challenge AS c_challenge, t.purpose AS c_purpose, t.account_id AS c_account_id, t.binding AS c_binding, t.expires_at AS c_expires_at, p.*
+       FROM taken t LEFT JOIN passkeys p ON p.credential_id = ?`,
+      [challenge, credentialId],
+    );
+    const r = result.rows[0];
+    if (!r) return null;
+    const stored: StoredChallenge = { challenge: r.c_challenge, purpose: r.c_purpose === 'registration' ? 'registration' : 'authentication', accountId: r.c_account_id, binding: r.c_binding, expiresAt: normalise.date(r.c_expires_at) };
+    return { stored, passkey: r.id ? toPasskey(r) : null };
+  }
+
   async sweepChallenges(now: Date): Promise<number> {
     return this.knex('webauthn_challenges').where('expires_at', '<', now).del();
   }

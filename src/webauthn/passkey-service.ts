@@ -196,8 +196,18 @@ export class PasskeyService<Tx = unknown> {
    * second factor (step-up) limited to that account's passkeys.
    */
   async authenticationOptions(binding: string, accountId?: string): Promise<PublicKeyCredentialRequestOptionsJSON> {
+    const options = await this.authenticationOptionsIfAny(binding, accountId);
+    if (!options) throw new AppError('conflict', 'this account has no passkey: register one on the account page first');
+    return options;
+  }
+
+  /**
+   * The same, or null (nothing stored) when the step-up account has no passkey: the passkey page
+   * embeds the options it renders (one request less per login) and says so when there are none.
+   */
+  async authenticationOptionsIfAny(binding: string, accountId?: string): Promise<PublicKeyCredentialRequestOptionsJSON | null> {
     const allow = accountId ? await this.repo.listForAccount(accountId) : [];
-    if (accountId && !allow.length) throw new AppError('conflict', 'this account has no passkey: register one on the account page first');
+    if (accountId && !allow.length) return null;
     const options = await generateAuthenticationOptions({
       rpID: this.settings.rpId,
       timeout: this.settings.timeoutMs,
@@ -226,14 +236,16 @@ export class PasskeyService<Tx = unknown> {
     const challenge = challengeOf(response.response.clientDataJSON);
     const audit = { ip: context.ip, clientId: context.clientId, credential: response.id };
 
-    // One DELETE … RETURNING: the challenge serves once even without a transaction around it.
-    const stored = await this.repo.takeChallenge(null, challenge);
-    if (!stored || stored.purpose !== 'authentication' || stored.binding !== binding || (stored.accountId ?? undefined) !== context.expectAccountId) {
+    // One DELETE … RETURNING, the passkey read in the same statement: the challenge serves once
+    // even without a transaction around it, and the login saves a round trip.
+    const taken = await this.repo.takeChallengeWithPasskey(challenge, response.id);
+    const stored = taken?.stored;
+    if (!taken || !stored || stored.purpose !== 'authentication' || stored.binding !== binding || (stored.accountId ?? undefined) !== context.expectAccountId) {
       return this.refuse({ ...audit, reason: 'unknown-challenge' }, context.expectAccountId ?? null, 'unauthorized', 'unknown or already used challenge: start again');
     }
     if (stored.expiresAt <= this.clock.now()) return this.refuse({ ...audit, reason: 'expired-challenge' }, null, 'unauthorized', 'the challenge expired: start again');
 
-    const passkey = await this.repo.findByCredentialId(response.id);
+    const passkey = taken.passkey;
     if (!passkey) return this.refuse({ ...audit, reason: 'unknown-passkey' }, null, 'unauthorized', 'this passkey is not registered here (it may have been deleted)');
     if (context.expectAccountId && passkey.accountId !== context.expectAccountId) {
       return this.refuse({ ...audit, reason: 'other-account' }, context.expectAccountId, 'unauthorized', 'this passkey belongs to another account');

@@ -19,6 +19,8 @@ export interface PasskeyStore<Tx> {
   /** A single statement each: `tx` null runs it on its own (no transaction round trips). */
   saveChallenge(tx: Tx | null, challenge: StoredChallenge): Promise<void>;
   takeChallenge(tx: Tx | null, challenge: string): Promise<StoredChallenge | null>;
+  /** takeChallenge and findByCredentialId in one statement: the challenge spent, the passkey it names (null if none). */
+  takeChallengeWithPasskey(challenge: string, credentialId: string): Promise<{ stored: StoredChallenge; passkey: Passkey | null } | null>;
 }
 
 /** The certificates registered to accounts for certificate login (when no CCCD names the account). */

@@ -297,9 +297,16 @@ export interface PasskeyAuthenticator {
 export async function passkeyCeremony(browser: Browser, page: PageResponse, button: string, passkey: PasskeyAuthenticator): Promise<PageResponse> {
   const data = (name: string) => attribute(button, `data-${name}`) ?? '';
   const headers = { 'x-csrf-token': data('csrf') };
-  const options = await browser.json(new URL(data('options'), page.url), {}, headers);
-  if (options.status !== 200) throw new Error(`passkey options refused: ${options.status} ${JSON.stringify(options.body)}`);
-  const verified = await browser.json(new URL(data('verify'), page.url), passkey.get(options.body as { challenge: string }), headers);
+  // As the page's script: the options the page embeds, else (none embedded) the options call.
+  const embedded = data('options-json');
+  let challenge: { challenge: string };
+  if (embedded) challenge = JSON.parse(embedded) as { challenge: string };
+  else {
+    const options = await browser.json(new URL(data('options'), page.url), {}, headers);
+    if (options.status !== 200) throw new Error(`passkey options refused: ${options.status} ${JSON.stringify(options.body)}`);
+    challenge = options.body as { challenge: string };
+  }
+  const verified = await browser.json(new URL(data('verify'), page.url), passkey.get(challenge), headers);
   if (verified.status !== 200) throw new Error(`passkey refused: ${verified.status} ${JSON.stringify(verified.body)}`);
   return browser.get(new URL(String(verified.body.location), page.url));
 }

@@ -51,6 +51,11 @@ const showPasskeyPage = (deps: PasskeyRouterDeps, guard: FormGuard) =>
     const stepUp = stepUpAccount(d);
     const base = `/interaction/${d.uid}/passkey`;
     const stepUpDetails = d.prompt.details as { scopes?: string[] };
+    // The ceremony's options come with the page (its challenge stored now, single use, bound to
+    // this interaction as the options call binds it): the script needs no call of its own before
+    // the authenticator, and asks the options call only to try again. None for a step-up account
+    // without a passkey: the page says so.
+    const options = await deps.passkeys.authenticationOptionsIfAny(`interaction:${d.uid}`, stepUp);
     sendPage(
       ctx,
       200,
@@ -60,11 +65,12 @@ const showPasskeyPage = (deps: PasskeyRouterDeps, guard: FormGuard) =>
         clientName: client?.clientName ?? String(d.params.client_id),
         csrf: guard.token(d.uid),
         optionsUrl: `${base}/options`,
+        options: options ?? undefined,
         verifyUrl: `${base}/verify`,
         backHref: stepUp ? undefined : `/interaction/${d.uid}`,
         abortHref: `/interaction/${d.uid}/abort`,
         stepUpScopes: stepUp ? (stepUpDetails.scopes ?? []) : undefined,
-        hasPasskey: stepUp ? (await deps.passkeys.list(stepUp)).length > 0 : undefined,
+        hasPasskey: stepUp ? options !== null : undefined,
         methods: stepUp ? deps.strongMethods(d.uid) : [],
       }),
     );

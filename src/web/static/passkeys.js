@@ -49,8 +49,9 @@
     el.hidden = !message;
   }
 
-  async function signIn(urls, csrf, mediation, signal) {
-    const options = await postJson(urls.options, csrf);
+  // `preloaded`: the options the page came with (their challenge serves once); a retry asks anew.
+  async function signIn(urls, csrf, mediation, signal, preloaded) {
+    const options = preloaded || (await postJson(urls.options, csrf));
     const publicKey = { ...options, challenge: toBytes(options.challenge), allowCredentials: descriptors(options.allowCredentials) };
     const credential = await navigator.credentials.get({ publicKey, mediation, signal });
     if (!credential) throw new Error('no credential');
@@ -66,10 +67,18 @@
       button.disabled = true;
       continue;
     }
+    let preloaded = null;
+    try {
+      preloaded = button.dataset.optionsJson ? JSON.parse(button.dataset.optionsJson) : null;
+    } catch {
+      preloaded = null;
+    }
     button.addEventListener('click', () => {
       status(out, '');
       button.disabled = true;
-      signIn({ options: button.dataset.options, verify: button.dataset.verify }, button.dataset.csrf, 'optional').catch((err) => {
+      const first = preloaded;
+      preloaded = null;
+      signIn({ options: button.dataset.options, verify: button.dataset.verify }, button.dataset.csrf, 'optional', undefined, first).catch((err) => {
         status(out, `${button.dataset.failed || 'The passkey was not accepted'}: ${err.message}`);
         button.disabled = false;
       });

@@ -182,6 +182,8 @@ export function passkeyPage(p: {
   clientName: string;
   csrf: string;
   optionsUrl: string;
+  /** The ceremony's first options (WebAuthn JSON), embedded so the script starts without a call. */
+  options?: unknown;
   verifyUrl: string;
   backHref?: string;
   abortHref: string;
@@ -196,7 +198,7 @@ export function passkeyPage(p: {
 <p>${stepUpIntro(lang, p.clientName, p.stepUpScopes)}</p>
 ${p.hasPasskey === false ? html`<p class="error" role="alert">${t(lang, 'stepup.noPasskey')}</p>` : ''}
 <p class="error" role="alert" id="passkey-status" hidden></p>
-<button type="button" id="passkey-start" data-passkey-login data-options="${p.optionsUrl}" data-verify="${p.verifyUrl}" data-csrf="${p.csrf}" data-status="passkey-status" data-failed="${t(lang, 'passkey.failed')}" data-unsupported="${t(lang, 'passkey.unsupported')}" ${p.hasPasskey === false ? 'disabled' : ''}>${t(lang, 'passkey.start')}</button>
+<button type="button" id="passkey-start" data-passkey-login data-options="${p.optionsUrl}" data-options-json="${p.options === undefined ? '' : JSON.stringify(p.options)}" data-verify="${p.verifyUrl}" data-csrf="${p.csrf}" data-status="passkey-status" data-failed="${t(lang, 'passkey.failed')}" data-unsupported="${t(lang, 'passkey.unsupported')}" ${p.hasPasskey === false ? 'disabled' : ''}>${t(lang, 'passkey.start')}</button>
 ${p.methods.length ? html`<section class="methods" aria-labelledby="other-methods"><h2 id="other-methods">${t(lang, 'login.other')}</h2><ul>${p.methods.map((m) => html`<li><a class="button secondary" href="${m.href}" data-method="${m.id}">${m.label[lang]}</a></li>`)}</ul></section>` : ''}
 ${p.backHref ? html`<p class="cancel"><a href="${p.backHref}">${t(lang, 'passkey.back')}</a></p>` : ''}
 <p class="cancel"><a href="${p.abortHref}">${t(lang, 'login.cancel')}</a></p>

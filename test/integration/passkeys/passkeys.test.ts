@@ -121,6 +121,46 @@ describe(`passkeys (${db})`, () => {
     expect(stored.lastUsedAt).toBeInstanceOf(Date);
   });
 
+  it('the passkey page embeds its ceremony options: a challenge of its own, bound to the interaction, serving once', async () => {
+    const official = await createOfficial(t);
+    const passkey = await registerSoftPasskey(t.service.passkeys, official.account);
+    const config = await discover(t.url, portal.id, portal.secret);
+    const unescape = (s: string) => s.replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+    const open = async () => {
+      const browser = new Browser();
+      const url = client.buildAuthorizationUrl(config, { redirect_uri: portal.redirect, scope: 'openid', code_challenge: await client.calculatePKCECodeChallenge(client.randomPKCECodeVerifier()), code_challenge_method: 'S256' });
+      const { page } = await browser.follow(url);
+      const uid = /\/interaction\/([^/]+)$/.exec(page!.url.pathname)![1];
+      const passkeyPage = await browser.get(`${t.url}/interaction/${uid}/passkey`);
+      expect(passkeyPage.status).toBe(200);
+      expect(passkeyPage.headers.get('cache-control')).toBe('no-store');
+      const button = passkeyButton(passkeyPage)!;
+      const csrf = /data-csrf="([^"]+)"/.exec(button)![1];
+      const options = JSON.parse(unescape(/data-options-json="([^"]*)"/.exec(button)![1])) as { challenge: string; rpId: string; userVerification: string; allowCredentials: unknown[] };
+      return { browser, uid, csrf, options };
+    };
+    const a = await open();
+    const b = await open();
+    expect(a.options).toMatchObject({ rpId: t.service.passkeys.settings.rpId, userVerification: 'required', allowCredentials: [] });
+    expect(a.options.challenge).not.toBe(b.options.challenge);
+    const verify = (s: typeof a, challenge: string) => s.browser.json(`${t.url}/interaction/${s.uid}/passkey/verify`, passkey.get({ challenge }), { 'x-csrf-token': s.csrf });
+    // Another interaction's challenge: refused (and spent).
+    const crossed = await verify(a, b.options.challenge);
+    expect(crossed.status).toBe(401);
+    expect(String(crossed.body.detail)).toMatch(/unknown or already used challenge/);
+    // No CSRF token: refused before the challenge is touched.
+    expect((await a.browser.json(`${t.url}/interaction/${a.uid}/passkey/verify`, passkey.get({ challenge: a.options.challenge }), {})).status).toBe(403);
+    expect((await verify(a, a.options.challenge)).status).toBe(200);
+    // The same challenge again: spent.
+    const replay = await verify(a, a.options.challenge);
+    expect(replay.status).toBe(401);
+    expect(String(replay.body.detail)).toMatch(/unknown or already used challenge/);
+    // A retry asks the options call for a fresh challenge (the script does so after a failure).
+    const again = await b.browser.json(`${t.url}/interaction/${b.uid}/passkey/options`, {}, { 'x-csrf-token': b.csrf });
+    expect(again.status).toBe(200);
+    expect((await verify(b, String(again.body.challenge))).status).toBe(200);
+  });
+
   it('refuses an assertion whose counter went backwards, and audits it (acceptance 2)', async () => {
     const official = await createOfficial(t);
     const passkey = await registerSoftPasskey(t.service.passkeys, official.account);
@@ -230,6 +270,8 @@ describe(`passkeys (${db})`, () => {
     const uid = page!.url.pathname.split('/')[2];
     // The password cannot answer it.
     const csrf = /data-csrf="([^"]+)"/.exec(passkeyButton(page!)!)![1];
+    // The page's embedded options allow only this account's passkeys.
+    expect(/data-options-json="([^"]*)"/.exec(passkeyButton(page!)!)![1]).toContain(`&quot;allowCredentials&quot;:[{&quot;id&quot;:&quot;${passkey.id}&quot;`);
     const again = await browser.request(`${t.url}/interaction/${uid}/login`, { method: 'POST', form: { csrf, login: officer.login, password: officer.password }, headers: { origin: t.url } });
     expect(again.status).toBe(403);
     // A passkey of another account cannot either (step-up proves the same person).
