@@ -29,6 +29,9 @@ const CAPTURES: ReadonlyArray<readonly [category: string, pattern: RegExp]> = [
   ['param', /[?&](?:amp;)?(?:state|code|nonce|ticket|result|code_challenge|session_state)=([^&"'\s<]+)/g],
   ['uuid', /\b([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\b/gi],
   ['fp', /\b((?:[0-9A-Fa-f]{2}:){15,}[0-9A-Fa-f]{2})\b/g],
+  // The WebAuthn options the passkey page embeds (HTML-escaped JSON): the challenge, credential ids.
+  ['challenge', /&quot;challenge&quot;:&quot;([A-Za-z0-9_-]+)&quot;/g],
+  ['credential', /&quot;id&quot;:&quot;([A-Za-z0-9_-]+)&quot;/g],
   ['hex', /(?<![A-Za-z0-9_-])([0-9a-fA-F]{16,})(?![A-Za-z0-9_-])/g],
   // Safety net: a random base64url blob (upper, lower and a digit, 20+ characters).
   ['blob', /(?<![A-Za-z0-9_-])((?=[A-Za-z0-9_-]*[A-Z])(?=[A-Za-z0-9_-]*[a-z])(?=[A-Za-z0-9_-]*\d)[A-Za-z0-9_-]{20,})(?![A-Za-z0-9_-])/g],
