@@ -17,6 +17,30 @@ export function asAuthorizationRequest<T>(work: () => T): T {
 }
 
 /**
+ * A request to the token endpoint: a refresh token's consumption is held here until the rotated
+ * token is stored, so that both are one statement (docs/performance.md, "Token endpoint").
+ */
+interface TokenRequest {
+  /** The refresh token consumed and not yet written. */
+  consumed?: string;
+  flush?: () => Promise<void>;
+}
+const tokenRequest = new AsyncLocalStorage<TokenRequest>();
+
+/**
+ * Runs the provider for a request to the token endpoint. A consumption still held when the
+ * provider is done (it stored no rotated token after it) is written then, as it was before.
+ */
+export async function asTokenRequest<T>(work: () => Promise<T>): Promise<T> {
+  const request: TokenRequest = {};
+  try {
+    return await tokenRequest.run(request, work);
+  } finally {
+    if (request.consumed !== undefined) await request.flush?.();
+  }
+}
+
+/**
  * The last metadata read of each client, for the authorization endpoint alone while the
  * database is unavailable: its registered redirect URIs let the provider send the user back to
  * the portal with `temporarily_unavailable` (RFC 6749 §4.1.2.1) instead of an error page. No
@@ -58,6 +82,7 @@ export function adapterFactory(
   onGrantEnded?: (grantId: string) => Promise<void>,
 ): new (model: string) => Adapter {
   const findClient = lastKnownClients(clients, isDatabaseUnavailable);
+  const rotation = refreshRotation(store, clock, onGrantEnded);
 
   class DatabaseAdapter implements Adapter {
     constructor(private readonly model: string) {}
@@ -66,11 +91,14 @@ export function adapterFactory(
       if (this.model === 'Client') throw new Error('clients are managed through the client registry');
       const expiresAt = expiresIn ? new Date(clock.now().getTime() + expiresIn * 1000) : null;
       forgetModel(this.model);
+      if (await rotation.storeRotated(this.model, id, payload, expiresAt)) return;
       await store.upsert(this.model, id, payload as Record<string, unknown>, expiresAt);
     }
 
     async find(id: string): Promise<AdapterPayload | undefined> {
       if (this.model === 'Client') return findClient(id);
+      const withGrant = rotation.findWithGrant(this.model, id);
+      if (withGrant) return withGrant;
       const read = () => store.find(this.model, id, clock.now()) as Promise<AdapterPayload | undefined>;
       return MEMOISED_MODELS.has(this.model) ? memoised(`${this.model}:id:${id}`, read, copyPayload) : read();
     }
@@ -86,6 +114,7 @@ export function adapterFactory(
 
     async consume(id: string): Promise<void> {
       forgetModel(this.model);
+      if (rotation.holdConsumption(this.model, id)) return;
       await store.consume(this.model, id, clock.now());
     }
 
@@ -100,13 +129,20 @@ export function adapterFactory(
       await store.revokeByGrantId(grantId);
     }
   }
-  // A database that is restarting answers the OAuth client `temporarily_unavailable` with 503
-  // (RFC 6749 §4.1.2.1's code for it), not oidc-provider's generic 500 server_error.
-  for (const name of Object.getOwnPropertyNames(DatabaseAdapter.prototype)) {
+  answerUnavailableAsOAuth(DatabaseAdapter.prototype, isDatabaseUnavailable);
+  return DatabaseAdapter;
+}
+
+/**
+ * A database that is restarting answers the OAuth client `temporarily_unavailable` with 503
+ * (RFC 6749 §4.1.2.1's code for it), not oidc-provider's generic 500 server_error.
+ */
+function answerUnavailableAsOAuth(prototype: object, isDatabaseUnavailable: IsUnavailable): void {
+  for (const name of Object.getOwnPropertyNames(prototype)) {
     if (name === 'constructor') continue;
-    const method = (DatabaseAdapter.prototype as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>)[name];
-    Object.defineProperty(DatabaseAdapter.prototype, name, {
-      value: async function (this: DatabaseAdapter, ...args: unknown[]) {
+    const method = (prototype as Record<string, (...args: unknown[]) => Promise<unknown>>)[name];
+    Object.defineProperty(prototype, name, {
+      value: async function (this: unknown, ...args: unknown[]) {
         try {
           return await method.apply(this, args);
         } catch (err) {
@@ -119,5 +155,56 @@ export function adapterFactory(
       },
     });
   }
-  return DatabaseAdapter;
+}
+
+/**
+ * The refresh token grant in fewer round trips (docs/performance.md, "Token endpoint"), inside a
+ * request to the token endpoint (asTokenRequest) and when the store can: the token and its grant
+ * read in one query; the used token consumed and the rotated one stored in one statement, which
+ * writes nothing if the used token was consumed meanwhile (a replay racing the first use: the
+ * grant ends, as oidc-provider ends it for a replay it sees). Elsewhere, nothing changes.
+ */
+function refreshRotation(store: PayloadStore, clock: Clock, onGrantEnded?: (grantId: string) => Promise<void>) {
+  const within = (model: string) => (model === 'RefreshToken' ? tokenRequest.getStore() : undefined);
+  return {
+    /** Holds the consumption for the rotated token's upsert; false: consume it now. */
+    holdConsumption(model: string, id: string): boolean {
+      const request = store.consumeAndStore ? within(model) : undefined;
+      if (!request || request.consumed !== undefined) return false;
+      request.consumed = id;
+      request.flush = async () => {
+        const held = request.consumed;
+        request.consumed = undefined;
+        if (held !== undefined) await store.consume(model, held, clock.now());
+      };
+      return true;
+    },
+
+    /** Stores the rotated token with the held consumption; false: no consumption held, upsert it. */
+    async storeRotated(model: string, id: string, payload: AdapterPayload, expiresAt: Date | null): Promise<boolean> {
+      const request = within(model);
+      if (request?.consumed === undefined || !store.consumeAndStore) return false;
+      const used = request.consumed;
+      request.consumed = undefined;
+      if (await store.consumeAndStore({ model, id: used }, [{ model, id, payload: payload as Record<string, unknown>, expiresAt }], clock.now())) return true;
+      const grantId = payload.grantId;
+      if (typeof grantId === 'string') {
+        // As oidc-provider ends a grant whose refresh token was replayed (lib/helpers/revoke.js).
+        for (const m of MEMOISED_MODELS) forgetModel(m);
+        await store.revokeByGrantId(grantId);
+        await store.destroy('Grant', grantId);
+        await onGrantEnded?.(grantId);
+      }
+      throw new errors.InvalidGrant('refresh token already used');
+    },
+
+    /** The token, its grant kept for the provider's read of it in this request; null: read it as usual. */
+    findWithGrant(model: string, id: string): Promise<AdapterPayload | undefined> | null {
+      if (!store.findWithGrant || !within(model)) return null;
+      return store.findWithGrant(model, id, clock.now()).then(({ payload, grant }) => {
+        if (typeof payload?.grantId === 'string') void memoised(`Grant:id:${payload.grantId}`, async () => grant as AdapterPayload | undefined, copyPayload);
+        return payload as AdapterPayload | undefined;
+      });
+    },
+  };
 }
