@@ -2,7 +2,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Adapter, AdapterPayload } from 'oidc-provider';
 import { errors } from 'oidc-provider';
 import type { ClientRegistry } from './clients/client-registry.js';
-import type { Clock, IsUnavailable, PayloadStore } from './ports.js';
+import type { Clock, IsUnavailable, PayloadStore, StoredPayload } from './ports.js';
 import { forgetModel, memoised } from './request-memo.js';
 
 const authorizationRequest = new AsyncLocalStorage<true>();
@@ -17,27 +17,56 @@ export function asAuthorizationRequest<T>(work: () => T): T {
 }
 
 /**
- * A request to the token endpoint: a refresh token's consumption is held here until the rotated
- * token is stored, so that both are one statement (docs/performance.md, "Token endpoint").
+ * A request to the token endpoint: a refresh token's consumption, and the rotated refresh token,
+ * are held here until the access token is stored, so that the three are one statement
+ * (docs/performance.md, "Token endpoint and logins"); `write` writes what is held (refreshRotation).
  */
 interface TokenRequest {
   /** The refresh token consumed and not yet written. */
   consumed?: string;
-  flush?: () => Promise<void>;
+  /** What is stored with that consumption (the rotated refresh token), not yet written. */
+  rows: StoredPayload[];
+  write?: (more: StoredPayload[]) => Promise<void>;
 }
 const tokenRequest = new AsyncLocalStorage<TokenRequest>();
 
+/** What asTokenRequest needs of the request it runs. */
+export interface TokenRequestOutcome {
+  /** Whether the provider answered with success (tokens in the body). */
+  succeeded(): boolean;
+  /** The held rotation could not be written (an OAuth error of oidc-provider's): answer it instead. */
+  refuse(err: InstanceType<typeof errors.OIDCProviderError>): void;
+}
+
 /**
- * Runs the provider for a request to the token endpoint. A consumption still held when the
- * provider is done (it stored no rotated token after it) is written then, as it was before.
+ * Runs the provider for a request to the token endpoint. What is still held when the provider is
+ * done (no opaque access token followed the rotated refresh token: an API JWT) is written before
+ * the answer leaves; if that write refuses the rotation, the answer becomes that refusal. After an
+ * error answer only the consumption is written, as it was before.
  */
-export async function asTokenRequest<T>(work: () => Promise<T>): Promise<T> {
-  const request: TokenRequest = {};
+export async function asTokenRequest<T>(work: () => Promise<T>, outcome: TokenRequestOutcome): Promise<T> {
+  const request: TokenRequest = { rows: [] };
+  let result: T;
   try {
-    return await tokenRequest.run(request, work);
-  } finally {
-    if (request.consumed !== undefined) await request.flush?.();
+    result = await tokenRequest.run(request, work);
+  } catch (err) {
+    if (request.consumed !== undefined) {
+      request.rows = [];
+      // The request failed already: that failure is the answer, whatever this write does.
+      await request.write?.([]).catch(() => undefined);
+    }
+    throw err;
   }
+  if (request.consumed !== undefined && request.write) {
+    if (!outcome.succeeded()) request.rows = [];
+    try {
+      await request.write([]);
+    } catch (err) {
+      if (!(err instanceof errors.OIDCProviderError)) throw err;
+      outcome.refuse(err);
+    }
+  }
+  return result;
 }
 
 /**
@@ -82,7 +111,7 @@ export function adapterFactory(
   onGrantEnded?: (grantId: string) => Promise<void>,
 ): new (model: string) => Adapter {
   const findClient = lastKnownClients(clients, isDatabaseUnavailable);
-  const rotation = refreshRotation(store, clock, onGrantEnded);
+  const rotation = refreshRotation(store, clock, isDatabaseUnavailable, onGrantEnded);
 
   class DatabaseAdapter implements Adapter {
     constructor(private readonly model: string) {}
@@ -146,48 +175,39 @@ function answerUnavailableAsOAuth(prototype: object, isDatabaseUnavailable: IsUn
         try {
           return await method.apply(this, args);
         } catch (err) {
-          if (!isDatabaseUnavailable(err)) throw err;
-          const unavailable = new errors.OIDCProviderError(503, 'temporarily_unavailable', { cause: err });
-          // OIDCProviderError hides 5xx errors behind server_error; this one is meant for the client.
-          Object.assign(unavailable, { expose: true, error_description: 'the service is temporarily unavailable; try again shortly' });
-          throw unavailable;
+          throw isDatabaseUnavailable(err) ? temporarilyUnavailable(err) : err;
         }
       },
     });
   }
 }
 
+function temporarilyUnavailable(cause: unknown): Error {
+  const unavailable = new errors.OIDCProviderError(503, 'temporarily_unavailable', { cause });
+  // OIDCProviderError hides 5xx errors behind server_error; this one is meant for the client.
+  Object.assign(unavailable, { expose: true, error_description: 'the service is temporarily unavailable; try again shortly' });
+  return unavailable;
+}
+
 /**
- * The refresh token grant in fewer round trips (docs/performance.md, "Token endpoint"), inside a
+ * The refresh token grant in fewer round trips (docs/performance.md, "Token endpoint and logins"), inside a
  * request to the token endpoint (asTokenRequest) and when the store can: the token and its grant
  * read in one query; the used token consumed and the rotated one stored in one statement, which
  * writes nothing if the used token was consumed meanwhile (a replay racing the first use: the
  * grant ends, as oidc-provider ends it for a replay it sees). Elsewhere, nothing changes.
  */
-function refreshRotation(store: PayloadStore, clock: Clock, onGrantEnded?: (grantId: string) => Promise<void>) {
-  const within = (model: string) => (model === 'RefreshToken' ? tokenRequest.getStore() : undefined);
-  return {
-    /** Holds the consumption for the rotated token's upsert; false: consume it now. */
-    holdConsumption(model: string, id: string): boolean {
-      const request = store.consumeAndStore ? within(model) : undefined;
-      if (!request || request.consumed !== undefined) return false;
-      request.consumed = id;
-      request.flush = async () => {
-        const held = request.consumed;
-        request.consumed = undefined;
-        if (held !== undefined) await store.consume(model, held, clock.now());
-      };
-      return true;
-    },
-
-    /** Stores the rotated token with the held consumption; false: no consumption held, upsert it. */
-    async storeRotated(model: string, id: string, payload: AdapterPayload, expiresAt: Date | null): Promise<boolean> {
-      const request = within(model);
-      if (request?.consumed === undefined || !store.consumeAndStore) return false;
-      const used = request.consumed;
-      request.consumed = undefined;
-      if (await store.consumeAndStore({ model, id: used }, [{ model, id, payload: payload as Record<string, unknown>, expiresAt }], clock.now())) return true;
-      const grantId = payload.grantId;
+function refreshRotation(store: PayloadStore, clock: Clock, isDatabaseUnavailable: IsUnavailable, onGrantEnded?: (grantId: string) => Promise<void>) {
+  const held = () => (store.consumeAndStore ? tokenRequest.getStore() : undefined);
+  /** Writes the held consumption with its rows and `more`; refuses the grant if it was consumed first. */
+  const write = async (request: TokenRequest, more: StoredPayload[]) => {
+    const used = request.consumed!;
+    const rows = [...request.rows, ...more];
+    request.consumed = undefined;
+    request.rows = [];
+    try {
+      if (!rows.length) return await store.consume('RefreshToken', used, clock.now());
+      if (await store.consumeAndStore!({ model: 'RefreshToken', id: used }, rows, clock.now())) return;
+      const grantId = rows[0].payload.grantId;
       if (typeof grantId === 'string') {
         // As oidc-provider ends a grant whose refresh token was replayed (lib/helpers/revoke.js).
         for (const m of MEMOISED_MODELS) forgetModel(m);
@@ -195,12 +215,41 @@ function refreshRotation(store: PayloadStore, clock: Clock, onGrantEnded?: (gran
         await store.destroy('Grant', grantId);
         await onGrantEnded?.(grantId);
       }
-      throw new errors.InvalidGrant('refresh token already used');
+    } catch (err) {
+      throw isDatabaseUnavailable(err) ? temporarilyUnavailable(err) : err;
+    }
+    throw new errors.InvalidGrant('refresh token already used');
+  };
+  return {
+    /** Holds a refresh token's consumption for the rotation's one statement; false: consume it now. */
+    holdConsumption(model: string, id: string): boolean {
+      const request = model === 'RefreshToken' ? held() : undefined;
+      if (!request || request.consumed !== undefined) return false;
+      request.consumed = id;
+      request.write = (more) => write(request, more);
+      return true;
+    },
+
+    /**
+     * The rotated refresh token is held with the consumption; the opaque access token that
+     * follows it is written with both. False: nothing is held, upsert it.
+     */
+    async storeRotated(model: string, id: string, payload: AdapterPayload, expiresAt: Date | null): Promise<boolean> {
+      const request = held();
+      if (request?.consumed === undefined) return false;
+      const row = { model, id, payload: payload as Record<string, unknown>, expiresAt };
+      if (model === 'RefreshToken' && !request.rows.length) {
+        request.rows.push(row);
+        return true;
+      }
+      if (model !== 'AccessToken') return false;
+      await write(request, [row]);
+      return true;
     },
 
     /** The token, its grant kept for the provider's read of it in this request; null: read it as usual. */
     findWithGrant(model: string, id: string): Promise<AdapterPayload | undefined> | null {
-      if (!store.findWithGrant || !within(model)) return null;
+      if (model !== 'RefreshToken' || !store.findWithGrant || !tokenRequest.getStore()) return null;
       return store.findWithGrant(model, id, clock.now()).then(({ payload, grant }) => {
         if (typeof payload?.grantId === 'string') void memoised(`Grant:id:${payload.grantId}`, async () => grant as AdapterPayload | undefined, copyPayload);
         return payload as AdapterPayload | undefined;

@@ -146,7 +146,15 @@ export class OidcProvider {
         const serve = () => (tokenEndpoints ?? mounted)(ctx, next);
         // oidc-provider's default authorization route (and its PAR-referencing form): see adapter.ts.
         if (ctx.path === '/oidc/auth' || ctx.path.startsWith('/oidc/auth/')) return asAuthorizationRequest(serve);
-        return ctx.path === '/oidc/token' && ctx.method === 'POST' ? asTokenRequest(serve) : serve();
+        if (ctx.path !== '/oidc/token' || ctx.method !== 'POST') return serve();
+        return asTokenRequest(serve, {
+          succeeded: () => ctx.status === 200,
+          refuse(err) {
+            // As oidc-provider's error handler answers it (lib/shared/error_handler.js).
+            ctx.status = err.statusCode;
+            ctx.body = { error: err.error, error_description: err.error_description };
+          },
+        });
       }
       return this.mounted(ctx, next);
     };

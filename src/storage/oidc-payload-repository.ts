@@ -56,7 +56,7 @@ export class OidcPayloadRepository implements PayloadStore {
   }
 
   /**
-   * A refresh token's rotation in one statement (docs/performance.md, "Token endpoint"): the used
+   * A refresh token's rotation in one statement (docs/performance.md, "Token endpoint and logins"): the used
    * token is marked consumed only if nobody consumed it first (a concurrent replay), and the new
    * rows (the rotated refresh token, the opaque access token) are written only if it was.
    * Returns false, having written nothing, when it had already been consumed or is gone.
@@ -86,7 +86,7 @@ export class OidcPayloadRepository implements PayloadStore {
 
   /**
    * A payload and, in the same query, the Grant it names (`grantId`), each as `find` reads it: the
-   * refresh token grant reads both at once (docs/performance.md, "Token endpoint").
+   * refresh token grant reads both at once (docs/performance.md, "Token endpoint and logins").
    */
   async findWithGrant(model: string, id: string, now: Date): Promise<{ payload?: Record<string, unknown>; grant?: Record<string, unknown> }> {
     const row = await this.knex('oidc_payloads as r')
