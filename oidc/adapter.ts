@@ -2,7 +2,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Adapter, AdapterPayload } from 'oidc-provider';
 import { errors } from 'oidc-provider';
 import type { ClientRegistry } from './clients/client-registry.js';
-import type { Clock, IsUnavailable, PayloadStore } from './ports.js';
+import type { Clock, IsUnavailable, PayloadStore, StoredPayload } from './ports.js';
 import { forgetModel, memoised } from './request-memo.js';
 
 const authorizationRequest = new AsyncLocalStorage<true>();
@@ -14,6 +14,59 @@ const copyPayload = (p: AdapterPayload | undefined) => (p ? structuredClone(p) :
 /** Runs the provider for an authorization request (the adapter then may use a client's last known metadata). */
 export function asAuthorizationRequest<T>(work: () => T): T {
   return authorizationRequest.run(true, work);
+}
+
+/**
+ * A request to the token endpoint: a refresh token's consumption, and the rotated refresh token,
+ * are held here until the access token is stored, so that the three are one statement
+ * (docs/performance.md, "Token endpoint and logins"); `write` writes what is held (refreshRotation).
+ */
+interface TokenRequest {
+  /** The refresh token consumed and not yet written. */
+  consumed?: string;
+  /** What is stored with that consumption (the rotated refresh token), not yet written. */
+  rows: StoredPayload[];
+  write?: (more: StoredPayload[]) => Promise<void>;
+}
+const tokenRequest = new AsyncLocalStorage<TokenRequest>();
+
+/** What asTokenRequest needs of the request it runs. */
+export interface TokenRequestOutcome {
+  /** Whether the provider answered with success (tokens in the body). */
+  succeeded(): boolean;
+  /** The held rotation could not be written (an OAuth error of oidc-provider's): answer it instead. */
+  refuse(err: InstanceType<typeof errors.OIDCProviderError>): void;
+}
+
+/**
+ * Runs the provider for a request to the token endpoint. What is still held when the provider is
+ * done (no opaque access token followed the rotated refresh token: an API JWT) is written before
+ * the answer leaves; if that write refuses the rotation, the answer becomes that refusal. After an
+ * error answer only the consumption is written, as it was before.
+ */
+export async function asTokenRequest<T>(work: () => Promise<T>, outcome: TokenRequestOutcome): Promise<T> {
+  const request: TokenRequest = { rows: [] };
+  let result: T;
+  try {
+    result = await tokenRequest.run(request, work);
+  } catch (err) {
+    if (request.consumed !== undefined) {
+      request.rows = [];
+      // The request failed already: that failure is the answer, whatever this write does.
+      await request.write?.([]).catch(() => undefined);
+    }
+    throw err;
+  }
+  if (request.consumed !== undefined && request.write) {
+    if (!outcome.succeeded()) request.rows = [];
+    try {
+      await request.write([]);
+    } catch (err) {
+      if (!(err instanceof errors.OIDCProviderError)) throw err;
+      outcome.refuse(err);
+    }
+  }
+  return result;
 }
 
 /**
@@ -58,6 +111,7 @@ export function adapterFactory(
   onGrantEnded?: (grantId: string) => Promise<void>,
 ): new (model: string) => Adapter {
   const findClient = lastKnownClients(clients, isDatabaseUnavailable);
+  const rotation = refreshRotation(store, clock, isDatabaseUnavailable, onGrantEnded);
 
   class DatabaseAdapter implements Adapter {
     constructor(private readonly model: string) {}
@@ -66,11 +120,14 @@ export function adapterFactory(
       if (this.model === 'Client') throw new Error('clients are managed through the client registry');
       const expiresAt = expiresIn ? new Date(clock.now().getTime() + expiresIn * 1000) : null;
       forgetModel(this.model);
+      if (await rotation.storeRotated(this.model, id, payload, expiresAt)) return;
       await store.upsert(this.model, id, payload as Record<string, unknown>, expiresAt);
     }
 
     async find(id: string): Promise<AdapterPayload | undefined> {
       if (this.model === 'Client') return findClient(id);
+      const withGrant = rotation.findWithGrant(this.model, id);
+      if (withGrant) return withGrant;
       const read = () => store.find(this.model, id, clock.now()) as Promise<AdapterPayload | undefined>;
       return MEMOISED_MODELS.has(this.model) ? memoised(`${this.model}:id:${id}`, read, copyPayload) : read();
     }
@@ -86,6 +143,7 @@ export function adapterFactory(
 
     async consume(id: string): Promise<void> {
       forgetModel(this.model);
+      if (rotation.holdConsumption(this.model, id)) return;
       await store.consume(this.model, id, clock.now());
     }
 
@@ -100,24 +158,102 @@ export function adapterFactory(
       await store.revokeByGrantId(grantId);
     }
   }
-  // A database that is restarting answers the OAuth client `temporarily_unavailable` with 503
-  // (RFC 6749 §4.1.2.1's code for it), not oidc-provider's generic 500 server_error.
-  for (const name of Object.getOwnPropertyNames(DatabaseAdapter.prototype)) {
+  answerUnavailableAsOAuth(DatabaseAdapter.prototype, isDatabaseUnavailable);
+  return DatabaseAdapter;
+}
+
+/**
+ * A database that is restarting answers the OAuth client `temporarily_unavailable` with 503
+ * (RFC 6749 §4.1.2.1's code for it), not oidc-provider's generic 500 server_error.
+ */
+function answerUnavailableAsOAuth(prototype: object, isDatabaseUnavailable: IsUnavailable): void {
+  for (const name of Object.getOwnPropertyNames(prototype)) {
     if (name === 'constructor') continue;
-    const method = (DatabaseAdapter.prototype as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>)[name];
-    Object.defineProperty(DatabaseAdapter.prototype, name, {
-      value: async function (this: DatabaseAdapter, ...args: unknown[]) {
+    const method = (prototype as Record<string, (...args: unknown[]) => Promise<unknown>>)[name];
+    Object.defineProperty(prototype, name, {
+      value: async function (this: unknown, ...args: unknown[]) {
         try {
           return await method.apply(this, args);
         } catch (err) {
-          if (!isDatabaseUnavailable(err)) throw err;
-          const unavailable = new errors.OIDCProviderError(503, 'temporarily_unavailable', { cause: err });
-          // OIDCProviderError hides 5xx errors behind server_error; this one is meant for the client.
-          Object.assign(unavailable, { expose: true, error_description: 'the service is temporarily unavailable; try again shortly' });
-          throw unavailable;
+          throw isDatabaseUnavailable(err) ? temporarilyUnavailable(err) : err;
         }
       },
     });
   }
-  return DatabaseAdapter;
+}
+
+function temporarilyUnavailable(cause: unknown): Error {
+  const unavailable = new errors.OIDCProviderError(503, 'temporarily_unavailable', { cause });
+  // OIDCProviderError hides 5xx errors behind server_error; this one is meant for the client.
+  Object.assign(unavailable, { expose: true, error_description: 'the service is temporarily unavailable; try again shortly' });
+  return unavailable;
+}
+
+/**
+ * The refresh token grant in fewer round trips (docs/performance.md, "Token endpoint and logins"), inside a
+ * request to the token endpoint (asTokenRequest) and when the store can: the token and its grant
+ * read in one query; the used token consumed and the rotated one stored in one statement, which
+ * writes nothing if the used token was consumed meanwhile (a replay racing the first use: the
+ * grant ends, as oidc-provider ends it for a replay it sees). Elsewhere, nothing changes.
+ */
+function refreshRotation(store: PayloadStore, clock: Clock, isDatabaseUnavailable: IsUnavailable, onGrantEnded?: (grantId: string) => Promise<void>) {
+  const held = () => (store.consumeAndStore ? tokenRequest.getStore() : undefined);
+  /** Writes the held consumption with its rows and `more`; refuses the grant if it was consumed first. */
+  const write = async (request: TokenRequest, more: StoredPayload[]) => {
+    const used = request.consumed!;
+    const rows = [...request.rows, ...more];
+    request.consumed = undefined;
+    request.rows = [];
+    try {
+      if (!rows.length) return await store.consume('RefreshToken', used, clock.now());
+      if (await store.consumeAndStore!({ model: 'RefreshToken', id: used }, rows, clock.now())) return;
+      const grantId = rows[0].payload.grantId;
+      if (typeof grantId === 'string') {
+        // As oidc-provider ends a grant whose refresh token was replayed (lib/helpers/revoke.js).
+        for (const m of MEMOISED_MODELS) forgetModel(m);
+        await store.revokeByGrantId(grantId);
+        await store.destroy('Grant', grantId);
+        await onGrantEnded?.(grantId);
+      }
+    } catch (err) {
+      throw isDatabaseUnavailable(err) ? temporarilyUnavailable(err) : err;
+    }
+    throw new errors.InvalidGrant('refresh token already used');
+  };
+  return {
+    /** Holds a refresh token's consumption for the rotation's one statement; false: consume it now. */
+    holdConsumption(model: string, id: string): boolean {
+      const request = model === 'RefreshToken' ? held() : undefined;
+      if (!request || request.consumed !== undefined) return false;
+      request.consumed = id;
+      request.write = (more) => write(request, more);
+      return true;
+    },
+
+    /**
+     * The rotated refresh token is held with the consumption; the opaque access token that
+     * follows it is written with both. False: nothing is held, upsert it.
+     */
+    async storeRotated(model: string, id: string, payload: AdapterPayload, expiresAt: Date | null): Promise<boolean> {
+      const request = held();
+      if (request?.consumed === undefined) return false;
+      const row = { model, id, payload: payload as Record<string, unknown>, expiresAt };
+      if (model === 'RefreshToken' && !request.rows.length) {
+        request.rows.push(row);
+        return true;
+      }
+      if (model !== 'AccessToken') return false;
+      await write(request, [row]);
+      return true;
+    },
+
+    /** The token, its grant kept for the provider's read of it in this request; null: read it as usual. */
+    findWithGrant(model: string, id: string): Promise<AdapterPayload | undefined> | null {
+      if (model !== 'RefreshToken' || !store.findWithGrant || !tokenRequest.getStore()) return null;
+      return store.findWithGrant(model, id, clock.now()).then(({ payload, grant }) => {
+        if (typeof payload?.grantId === 'string') void memoised(`Grant:id:${payload.grantId}`, async () => grant as AdapterPayload | undefined, copyPayload);
+        return payload as AdapterPayload | undefined;
+      });
+    },
+  };
 }

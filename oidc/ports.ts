@@ -57,6 +57,21 @@ export interface PayloadStore {
   consume(model: string, id: string, now: Date): Promise<void>;
   destroy(model: string, id: string): Promise<void>;
   revokeByGrantId(grantId: string): Promise<void>;
+  /**
+   * Marks `consume` used and writes `rows`, in one statement, only if it was not used already;
+   * false (nothing written) when it was, or is gone: a refresh token's rotation.
+   */
+  consumeAndStore?(consume: { model: string; id: string }, rows: readonly StoredPayload[], now: Date): Promise<boolean>;
+  /** `find`, and the Grant its payload names (`grantId`) read in the same query. */
+  findWithGrant?(model: string, id: string, now: Date): Promise<{ payload?: Record<string, unknown>; grant?: Record<string, unknown> }>;
+}
+
+/** One model's payload to store (PayloadStore.upsert's arguments). */
+export interface StoredPayload {
+  model: string;
+  id: string;
+  payload: Record<string, unknown>;
+  expiresAt: Date | null;
 }
 
 /** A registered relying party as stored. */

@@ -6,7 +6,7 @@ import type { SigningKeyService, KeySet } from './keys/signing-keys.js';
 import { providerConfiguration } from './configuration.js';
 import type { ApiTokens, FindAccount, Logger, ProviderPages } from './ports.js';
 import { apiTokenEndpoints } from './api-token-endpoints.js';
-import { asAuthorizationRequest } from './adapter.js';
+import { asAuthorizationRequest, asTokenRequest } from './adapter.js';
 import { issuerOf, type OidcSettings } from './settings.js';
 
 export interface OidcDeps {
@@ -145,7 +145,16 @@ export class OidcProvider {
         });
         const serve = () => (tokenEndpoints ?? mounted)(ctx, next);
         // oidc-provider's default authorization route (and its PAR-referencing form): see adapter.ts.
-        return ctx.path === '/oidc/auth' || ctx.path.startsWith('/oidc/auth/') ? asAuthorizationRequest(serve) : serve();
+        if (ctx.path === '/oidc/auth' || ctx.path.startsWith('/oidc/auth/')) return asAuthorizationRequest(serve);
+        if (ctx.path !== '/oidc/token' || ctx.method !== 'POST') return serve();
+        return asTokenRequest(serve, {
+          succeeded: () => ctx.status === 200,
+          refuse(err) {
+            // As oidc-provider's error handler answers it (lib/shared/error_handler.js).
+            ctx.status = err.statusCode;
+            ctx.body = { error: err.error, error_description: err.error_description };
+          },
+        });
       }
       return this.mounted(ctx, next);
     };

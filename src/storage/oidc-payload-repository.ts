@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
-import type { PayloadStore } from '../../oidc/ports.js';
+import type { PayloadStore, StoredPayload } from '../../oidc/ports.js';
 import { normalise } from './db.js';
 
 interface Row {
@@ -25,25 +25,86 @@ function deleted(result: unknown): number {
   return typeof result === 'number' ? result : Number((result as { rowCount?: number }).rowCount ?? 0);
 }
 
+/** The columns an upsert replaces when the row exists. */
+const MERGED = ['payload', 'grant_id', 'user_code', 'uid', 'account_id', 'expires_at'];
+
+/** One model's row as stored: the id and a user code hashed, the payload without them. */
+function storedRow(model: string, id: string, payload: Record<string, unknown>, expiresAt: Date | null) {
+  const { jti: _jti, userCode, ...stored } = payload;
+  return {
+    model,
+    id: lookupKey(id),
+    payload: stored,
+    grant_id: typeof payload.grantId === 'string' ? payload.grantId : null,
+    user_code: typeof userCode === 'string' ? lookupKey(userCode) : null,
+    uid: typeof payload.uid === 'string' ? payload.uid : null,
+    account_id: typeof payload.accountId === 'string' ? payload.accountId : null,
+    expires_at: expiresAt,
+  };
+}
+
 /** oidc-provider's models (Session, Interaction, AuthorizationCode, tokens, Grant, …): oidc/adapter.ts's store. */
 export class OidcPayloadRepository implements PayloadStore {
   constructor(private readonly knex: Knex) {}
 
   async upsert(model: string, id: string, payload: Record<string, unknown>, expiresAt: Date | null): Promise<void> {
-    const { jti: _jti, userCode, ...stored } = payload;
+    const row = storedRow(model, id, payload, expiresAt);
     await this.knex('oidc_payloads')
-      .insert({
-        model,
-        id: lookupKey(id),
-        payload: JSON.stringify(stored),
-        grant_id: typeof payload.grantId === 'string' ? payload.grantId : null,
-        user_code: typeof userCode === 'string' ? lookupKey(userCode) : null,
-        uid: typeof payload.uid === 'string' ? payload.uid : null,
-        account_id: typeof payload.accountId === 'string' ? payload.accountId : null,
-        expires_at: expiresAt,
-      })
+      .insert({ ...row, payload: JSON.stringify(row.payload) })
       .onConflict(['model', 'id'])
-      .merge(['payload', 'grant_id', 'user_code', 'uid', 'account_id', 'expires_at']);
+      .merge(MERGED);
+  }
+
+  /**
+   * A refresh token's rotation in one statement (docs/performance.md, "Token endpoint and logins"): the used
+   * token is marked consumed only if nobody consumed it first (a concurrent replay), and the new
+   * rows (the rotated refresh token, the opaque access token) are written only if it was.
+   * Returns false, having written nothing, when it had already been consumed or is gone.
+   */
+  async consumeAndStore(consume: { model: string; id: string }, rows: readonly StoredPayload[], now: Date): Promise<boolean> {
+    // The payload travels as a JSON object here (jsonb_to_recordset), not as upsert's JSON text.
+    const values = rows.map((r) => {
+      const row = storedRow(r.model, r.id, r.payload, r.expiresAt);
+      return { ...row, expires_at: row.expires_at?.toISOString() ?? null };
+    });
+    const result = (await this.knex.raw(
+      `WITH consumed AS (
+         UPDATE oidc_payloads SET consumed_at = ? WHERE model = ? AND id = ? AND consumed_at IS NULL RETURNING 1
+       ), inserted AS (
+         INSERT INTO oidc_payloads (model, id, payload, grant_id, user_code, uid, account_id, expires_at)
+         SELECT v.model, v.id, v.payload, v.grant_id, v.user_code, v.uid, v.account_id, v.expires_at
+           FROM jsonb_to_recordset(?::jsonb) AS v(model text, id text, payload jsonb, grant_id text, user_code text, uid text, account_id text, expires_at timestamptz)
+          WHERE EXISTS (SELECT 1 FROM consumed)
+         ON CONFLICT (model, id) DO UPDATE SET ${MERGED.map((c) => `${c} = excluded.${c}`).join(', ')}
+         RETURNING 1
+       )
+       SELECT (SELECT count(*) FROM consumed)::int AS consumed`,
+      [now, consume.model, lookupKey(consume.id), JSON.stringify(values)],
+    )) as { rows: Array<{ consumed: number }> };
+    return Number(result.rows[0]?.consumed ?? 0) > 0;
+  }
+
+  /**
+   * A payload and, in the same query, the Grant it names (`grantId`), each as `find` reads it: the
+   * refresh token grant reads both at once (docs/performance.md, "Token endpoint and logins").
+   */
+  async findWithGrant(model: string, id: string, now: Date): Promise<{ payload?: Record<string, unknown>; grant?: Record<string, unknown> }> {
+    const row = await this.knex('oidc_payloads as r')
+      .leftJoin('oidc_payloads as g', (j) => j.on('g.model', '=', this.knex.raw(`'Grant'`)).andOn('g.id', '=', this.knex.raw(`encode(sha256(convert_to(r.grant_id, 'UTF8')), 'hex')`)))
+      .where({ 'r.model': model, 'r.id': lookupKey(id) })
+      .first<(Row & { grant_id: string | null; g_payload: unknown; g_consumed_at: Row['consumed_at']; g_expires_at: Row['expires_at'] }) | undefined>(
+        'r.payload',
+        'r.consumed_at',
+        'r.expires_at',
+        'r.grant_id',
+        'g.payload as g_payload',
+        'g.consumed_at as g_consumed_at',
+        'g.expires_at as g_expires_at',
+      );
+    const payload = this.present(row, now, { jti: id });
+    if (!payload || !row?.grant_id || row.g_payload == null) return { payload };
+    const grant = this.present({ payload: row.g_payload as Row['payload'], consumed_at: row.g_consumed_at, expires_at: row.g_expires_at }, now, { jti: row.grant_id });
+    return { payload, grant };
   }
 
   private present(row: (Row & { id?: string }) | undefined, now: Date, restore: Record<string, unknown>): Record<string, unknown> | undefined {
