@@ -6,6 +6,7 @@ import type { RevocationReasonName } from '../../ca/records.js';
 import { parseCertificate } from '../../ca/asn1/certificate.js';
 import * as pkijs from 'pkijs';
 import { decodePkijs, der } from '../../ca/asn1/der.js';
+import { BytesMemo } from '../../ca/asn1/memo.js';
 
 /** Revocation reasons that block the certificate's key forever (docs/ca.md, "Blocked keys"). */
 export const BLOCKING_REASONS: readonly RevocationReasonName[] = ['keyCompromise', 'cACompromise'];
@@ -17,6 +18,12 @@ export const BLOCKING_REASONS: readonly RevocationReasonName[] = ['keyCompromise
  * their bytes (the CSR check refuses them anyway).
  */
 export function blockingFingerprint(spki: Uint8Array): string {
+  // Each key is looked up at submission, approval and issuance: re-encoded once (ca/asn1/memo.ts).
+  return fingerprints.get(spki, () => canonicalFingerprint(spki));
+}
+const fingerprints = new BytesMemo<string>(4_096);
+
+function canonicalFingerprint(spki: Uint8Array): string {
   let canonical: Buffer;
   try {
     canonical = createPublicKey({ key: Buffer.from(spki), format: 'der', type: 'spki' }).export({ type: 'spki', format: 'der' });
