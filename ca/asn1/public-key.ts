@@ -2,7 +2,7 @@
 import { createHash } from 'node:crypto';
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
-import { publicKeyObject } from './algorithms.js';
+import { publicKeyObject } from './key-objects.js';
 import { decodeDer, decodePkijs, toHex } from './der.js';
 import { BytesMemo } from './memo.js';
 import { curveOids, oid, otherCurveNames, type NamedCurve } from './oids.js';
@@ -81,7 +81,7 @@ export function publicKeyFingerprint(spki: Uint8Array): string {
 
 /**
  * Same key material, whatever the encoding (e.g. a compressed EC point in another CA's copy). The
- * key objects come from the bounded cache of algorithms.ts: the signer checks its key this way
+ * key objects come from the bounded cache of key-objects.ts: the signer checks its key this way
  * before every signature, and importing the two keys cost more than the signature.
  */
 export function samePublicKey(a: Uint8Array, b: Uint8Array): boolean {
