@@ -2,10 +2,11 @@
  * Signature algorithms: what the CA signs with (always explicit, never a library default: pkijs
  * would pick SHA-1), their AlgorithmIdentifiers, and verification of what others signed.
  */
-import { constants, createPublicKey, verify, type KeyObject } from 'node:crypto';
+import { constants, verify } from 'node:crypto';
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
 import { der } from './der.js';
+import { publicKeyObject } from './key-objects.js';
 import { oid } from './oids.js';
 import type { PublicKeyDescription } from './public-key.js';
 
@@ -129,24 +130,8 @@ export function readSignatureAlgorithm(algorithm: pkijs.AlgorithmIdentifier): Re
   return { name: algorithm.algorithmId, hash: null, supported: false };
 }
 
-/**
- * Key objects by their SubjectPublicKeyInfo: importing a key costs about as much as verifying one
- * signature with it, and the same signers and CAs come back. Bounded (oldest out first); a
- * KeyObject is immutable.
- */
-const keyObjects = new Map<string, KeyObject>();
-const KEY_OBJECTS = 4_096;
-
-export function publicKeyObject(spki: Uint8Array): KeyObject {
-  const id = Buffer.from(spki.buffer, spki.byteOffset, spki.byteLength).toString('base64');
-  let key = keyObjects.get(id);
-  if (!key) {
-    key = createPublicKey({ key: Buffer.from(spki), format: 'der', type: 'spki' });
-    if (keyObjects.size >= KEY_OBJECTS) keyObjects.delete(keyObjects.keys().next().value!);
-    keyObjects.set(id, key);
-  }
-  return key;
-}
+// The cache lives apart so that public-key.ts can use it without an import cycle; re-exported here.
+export { publicKeyObject };
 
 /**
  * Verifies `signature` over `data` (RFC 5280 §4.1.1.3, PKCS#10 §4.2). Returns false for a wrong

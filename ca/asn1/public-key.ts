@@ -1,8 +1,10 @@
 /** What a SubjectPublicKeyInfo holds (RFC 5280 §4.1.2.7), and the identifiers derived from it. */
-import { createHash, createPublicKey } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
+import { publicKeyObject } from './key-objects.js';
 import { decodeDer, decodePkijs, toHex } from './der.js';
+import { BytesMemo } from './memo.js';
 import { curveOids, oid, otherCurveNames, type NamedCurve } from './oids.js';
 
 export type PublicKeyDescription =
@@ -22,7 +24,18 @@ export function parseSpki(spki: Uint8Array): pkijs.PublicKeyInfo {
   return decodePkijs((schema) => new pkijs.PublicKeyInfo({ schema }), spki, 'public key', 'policyViolation');
 }
 
+/**
+ * The same keys are described at submission, approval, template and lint (five times per
+ * certificate of a batch): each distinct SubjectPublicKeyInfo is decoded once (ca/asn1/memo.ts).
+ */
+const descriptions = new BytesMemo<PublicKeyDescription>(4_096);
+const keyIdentifiers = new BytesMemo<Uint8Array>(4_096);
+
 export function describePublicKey(spki: Uint8Array): PublicKeyDescription {
+  return descriptions.get(spki, () => Object.freeze(describeAfresh(spki)));
+}
+
+function describeAfresh(spki: Uint8Array): PublicKeyDescription {
   const info = parseSpki(spki);
   const algorithm = info.algorithm.algorithmId;
   if (algorithm === oid.ecPublicKey) {
@@ -57,7 +70,8 @@ export function subjectPublicKeyBits(spki: Uint8Array): Uint8Array {
  * for the subject key identifier (RFC 5280 §4.2.1.2) and so for the AKI of what the key signs.
  */
 export function keyIdentifier(spki: Uint8Array): Uint8Array {
-  return new Uint8Array(createHash('sha256').update(subjectPublicKeyBits(spki)).digest().subarray(0, 20));
+  // A copy each time: the memo's bytes must never be changed by a caller.
+  return keyIdentifiers.get(spki, () => new Uint8Array(createHash('sha256').update(subjectPublicKeyBits(spki)).digest().subarray(0, 20))).slice();
 }
 
 /** SHA-256 of the whole SubjectPublicKeyInfo, hex: the key's identity for "no key reuse" checks. */
@@ -65,11 +79,14 @@ export function publicKeyFingerprint(spki: Uint8Array): string {
   return toHex(createHash('sha256').update(spki).digest());
 }
 
-/** Same key material, whatever the encoding (e.g. a compressed EC point in another CA's copy). */
+/**
+ * Same key material, whatever the encoding (e.g. a compressed EC point in another CA's copy). The
+ * key objects come from the bounded cache of key-objects.ts: the signer checks its key this way
+ * before every signature, and importing the two keys cost more than the signature.
+ */
 export function samePublicKey(a: Uint8Array, b: Uint8Array): boolean {
-  const key = (spki: Uint8Array) => createPublicKey({ key: Buffer.from(spki), format: 'der', type: 'spki' });
   try {
-    return key(a).equals(key(b));
+    return publicKeyObject(a).equals(publicKeyObject(b));
   } catch {
     return false;
   }

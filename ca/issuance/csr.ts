@@ -8,6 +8,7 @@ import * as pkijs from 'pkijs';
 import { CaError } from '../errors.js';
 import { readSignatureAlgorithm, verifySignature } from '../asn1/algorithms.js';
 import { decodePkijs, der, readDerOrPem } from '../asn1/der.js';
+import { BytesMemo } from '../asn1/memo.js';
 import { findExtension } from '../asn1/certificate.js';
 import { parseName, type DnAttribute } from '../asn1/names.js';
 import { oid } from '../asn1/oids.js';
@@ -43,9 +44,31 @@ function requestedAltNames(csr: pkijs.CertificationRequest): pkijs.GeneralName[]
   return san instanceof pkijs.AltName ? san.altNames : [];
 }
 
+/**
+ * A request's CSR is parsed at submission, again before each approval and at issuance (the stored
+ * bytes, unchanged): parsing and verifying are a pure function of the DER, so a CSR that passed is
+ * kept here (bounded, two full batches) and the same result handed out again, copied. A CSR that
+ * failed is not kept: it is parsed, and refused, afresh each time. The checks made on the result
+ * (profile, key and name policy, blocked keys, key reuse) run every time as before.
+ */
+const parsed = new BytesMemo<ParsedCsr>(2_048);
+
 /** Parses and verifies a CSR given as PEM (text or bytes) or DER; every failure is a `badCsr` naming its cause. */
 export function parseCsr(input: string | Uint8Array): ParsedCsr {
   const bytes = readDerOrPem(input, csrLabels, 'CSR', 'badCsr');
+  const result = parsed.get(bytes, () => parseCsrDer(bytes));
+  return {
+    ...result,
+    der: bytes,
+    subject: result.subject.map((a) => ({ ...a })),
+    spki: result.spki.slice(),
+    requestedEmails: [...result.requestedEmails],
+    requestedDnsNames: [...result.requestedDnsNames],
+    requestedOtherNames: [...result.requestedOtherNames],
+  };
+}
+
+function parseCsrDer(bytes: Uint8Array): ParsedCsr {
   const csr = decodePkijs((schema) => new pkijs.CertificationRequest({ schema }), bytes, 'CSR', 'badCsr');
   if (csr.version !== 0) throw new CaError('badCsr', `CSR version ${csr.version + 1} is unknown (RFC 2986 defines version 1 only)`);
   const algorithm = readSignatureAlgorithm(csr.signatureAlgorithm);

@@ -7,7 +7,7 @@ import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
 import { CaError } from '../errors.js';
 import { readSignatureAlgorithm, signatureAlgorithmDer } from '../asn1/algorithms.js';
-import { bytesEqual, decodeDer, der, oidToString, toHex } from '../asn1/der.js';
+import { bytesEqual, decodeDer, oidToString, toHex } from '../asn1/der.js';
 import { findExtension } from '../asn1/certificate.js';
 import { readDistributionPointUris, readKeyUsage } from '../asn1/extensions.js';
 import { fieldsFromAttributes, parseName, subjectAttributes, type DnAttribute, type SubjectAttribute } from '../asn1/names.js';
@@ -42,8 +42,24 @@ const criticality: Record<string, { critical: boolean; name: string; rule: strin
   [oid.nameConstraints]: { critical: true, name: 'nameConstraints', rule: '§4.2.1.10' },
 };
 
-/** Reads a Certificate, or a bare TBSCertificate wrapped with an empty signature so pkijs can parse it. */
-function readCertificate(input: Uint8Array): { certificate: pkijs.Certificate; signed: boolean } {
+/**
+ * The DER of the fields the checks compare or parse, as they stand in the input (each decoded
+ * block's own bytes), not re-encoded from the parsed objects: re-encoding them was a fifth of the
+ * linter's time, and gave the same bytes (pkijs hands a decoded name back as it was given; the
+ * tests compare both ways field by field). Only read once pkijs accepted the structure, so the
+ * positions are those of RFC 5280 §4.1.
+ */
+interface RawFields {
+  signature: Uint8Array;
+  issuer: Uint8Array;
+  subject: Uint8Array;
+  spki: Uint8Array;
+  /** The outer signatureAlgorithm of a signed Certificate. */
+  signatureAlgorithm?: Uint8Array;
+}
+
+/** Reads a Certificate, or a bare TBSCertificate wrapped with an empty signature so pkijs can parse it (exported for its tests). */
+export function readCertificate(input: Uint8Array): { certificate: pkijs.Certificate; signed: boolean; raw: RawFields } {
   const outer = decodeDer(input, 'certificate to lint', 'lintFailed');
   const children = outer instanceof asn1js.Sequence ? outer.valueBlock.value : [];
   const signed = children[0] instanceof asn1js.Sequence;
@@ -54,11 +70,30 @@ function readCertificate(input: Uint8Array): { certificate: pkijs.Certificate; s
     // The decoded TBS itself, wrapped: parsing it a second time would cost as much as the first.
     schema = new asn1js.Sequence({ value: [outer, algorithm, new asn1js.BitString({ valueHex: new ArrayBuffer(0) })] });
   }
+  let certificate: pkijs.Certificate;
   try {
-    return { certificate: new pkijs.Certificate({ schema }), signed };
+    certificate = new pkijs.Certificate({ schema });
   } catch (error) {
     throw new CaError('lintFailed', `certificate to lint: not a certificate structure (${(error as Error).message})`);
   }
+  return { certificate, signed, raw: rawFields(signed ? (children[0] as asn1js.Sequence) : (outer as asn1js.Sequence), signed ? children[1] : undefined) };
+}
+
+function rawFields(tbs: asn1js.Sequence, signatureAlgorithm: asn1js.AsnType | undefined): RawFields {
+  const fields = tbs.valueBlock.value;
+  // version [0] EXPLICIT is optional (DEFAULT v1): the serial comes first without it.
+  const at = fields[0]?.idBlock.tagClass === 3 && fields[0].idBlock.tagNumber === 0 ? 1 : 0;
+  const bytes = (block: asn1js.AsnType | undefined) => {
+    if (!block || !block.valueBeforeDecodeView?.byteLength) throw new CaError('lintFailed', 'certificate to lint: a TBSCertificate field is missing');
+    return block.valueBeforeDecodeView;
+  };
+  return {
+    signature: bytes(fields[at + 1]),
+    issuer: bytes(fields[at + 2]),
+    subject: bytes(fields[at + 4]),
+    spki: bytes(fields[at + 5]),
+    signatureAlgorithm: signatureAlgorithm && bytes(signatureAlgorithm),
+  };
 }
 
 /** What every check sees: the parsed certificate, what it is checked against, and where problems go. */
@@ -66,6 +101,7 @@ interface LintContext {
   certificate: pkijs.Certificate;
   /** A signed Certificate rather than a bare TBSCertificate. */
   signed: boolean;
+  raw: RawFields;
   spki: Uint8Array;
   isCa: boolean;
   profile: Profile;
@@ -78,18 +114,18 @@ interface LintContext {
 }
 
 /** §4.1.2.1-§4.1.2.4: version, serial, signature algorithm, issuer name. */
-function checkHeader({ certificate, signed, issuer, add }: LintContext): void {
+function checkHeader({ certificate, signed, raw, issuer, add }: LintContext): void {
   if (certificate.version !== 2) add('version', `version is v${certificate.version + 1}; extensions need v3`);
   const serial = serialEncodingProblem(certificate.serialNumber.valueBlock.valueHexView);
   if (serial) add('serial', serial);
-  if (!bytesEqual(der(certificate.signature), signatureAlgorithmDer(issuer.signatureAlgorithm))) {
+  if (!bytesEqual(raw.signature, signatureAlgorithmDer(issuer.signatureAlgorithm))) {
     add('signature.algorithm', `signature algorithm ${readSignatureAlgorithm(certificate.signature).name} is not the issuer's`);
   }
   if (readSignatureAlgorithm(certificate.signature).hash === 'SHA-1') add('signature.weak', 'SHA-1 signatures are not issued');
-  if (signed && !bytesEqual(der(certificate.signature), der(certificate.signatureAlgorithm))) {
+  if (signed && !bytesEqual(raw.signature, raw.signatureAlgorithm!)) {
     add('signature.mismatch', 'signatureAlgorithm differs from the TBSCertificate signature field (§4.1.1.2)');
   }
-  if (!bytesEqual(der(certificate.issuer), issuer.subject)) add('issuer.name', `issuer name is not the subject of issuer ${issuer.id}`);
+  if (!bytesEqual(raw.issuer, issuer.subject)) add('issuer.name', `issuer name is not the subject of issuer ${issuer.id}`);
 }
 
 /** §4.1.2.5: order, issuer's period, profile's period, encodings. */
@@ -111,8 +147,8 @@ function checkValidity({ certificate, profile, issuer, add }: LintContext): void
  * §4.1.2.6 and Appendix A: the subject's encodings; the profile's name policy on what the names
  * (subject and subjectAltName) say. Returns the subject's attributes and the alternative names.
  */
-function checkNames({ certificate, spki, profile, add }: LintContext): { attributes: DnAttribute[]; altNames: pkijs.GeneralName[] } {
-  const attributes = parseName(der(certificate.subject), 'lintFailed');
+function checkNames({ certificate, raw, spki, profile, add }: LintContext): { attributes: DnAttribute[]; altNames: pkijs.GeneralName[] } {
+  const attributes = parseName(raw.subject, 'lintFailed');
   for (const attribute of attributes) {
     const spec = subjectAttributes[attribute.type as SubjectAttribute];
     if (spec && attribute.encoding !== spec.encoding) add('subject.encoding', `${attribute.type} is ${attribute.encoding}, not ${spec.encoding}`);
@@ -148,7 +184,7 @@ function checkExtensionSet({ certificate, add }: LintContext, subjectEmpty: bool
 }
 
 /** §4.2.1.9: cA as the profile says, its pathLenConstraint, and an issuer allowed to certify a CA. */
-function checkBasicConstraints({ certificate, parsedValue, isCa, profile, issuer, add }: LintContext): void {
+function checkBasicConstraints({ raw, parsedValue, isCa, profile, issuer, add }: LintContext): void {
   const bc = parsedValue(oid.basicConstraints);
   if (!(bc instanceof pkijs.BasicConstraints)) {
     add('ext.basicConstraints.presence', 'basicConstraints is missing or malformed');
@@ -157,7 +193,7 @@ function checkBasicConstraints({ certificate, parsedValue, isCa, profile, issuer
   if (bc.cA !== isCa) add('ext.basicConstraints.ca', `cA must be ${isCa ? 'TRUE' : 'FALSE'} for profile ${profile.id}`);
   const pathLen = bc.pathLenConstraint === undefined ? undefined : Number(bc.pathLenConstraint);
   if (pathLen !== profile.pathLenConstraint) add('ext.basicConstraints.pathLen', `pathLenConstraint must be ${profile.pathLenConstraint ?? 'absent'}`);
-  const selfIssued = bytesEqual(der(certificate.subject), issuer.subject);
+  const selfIssued = bytesEqual(raw.subject, issuer.subject);
   if (isCa && !selfIssued && issuer.pathLenConstraint === 0) add('ext.basicConstraints.issuer', `issuer ${issuer.id} has pathLen 0 and cannot certify a CA (§4.2.1.9)`);
 }
 
@@ -259,12 +295,13 @@ export function lintCertificate(input: Uint8Array, profile: Profile, issuer: Iss
   const add = (code: string, message: string) => {
     problems.push({ code, message });
   };
-  const { certificate, signed } = readCertificate(input);
+  const { certificate, signed, raw } = readCertificate(input);
   const ext = (id: string) => findExtension(certificate.extensions ?? [], id);
   const context: LintContext = {
     certificate,
     signed,
-    spki: der(certificate.subjectPublicKeyInfo),
+    raw,
+    spki: raw.spki,
     isCa: profile.type !== 'end-entity',
     profile,
     issuer,

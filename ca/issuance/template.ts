@@ -69,35 +69,76 @@ export function effectiveKeyUsage(profile: Profile, key: PublicKeyDescription): 
 
 /** Extensions as the profile prescribes them, with RFC 5280's criticality. */
 export function profileExtensions(request: IssuanceRequest, profile: Profile, issuer: Issuer): ExtensionSpec[] {
-  const isCa = profile.type !== 'end-entity';
   const subjectEmpty = Object.keys(request.subject).length === 0;
-  const aia = profile.authorityInfoAccess;
+  const shared = sharedExtensions(profile, issuer, effectiveKeyUsage(profile, describePublicKey(request.spki)));
   return [
-    // §4.2.1.9: critical in CA certificates; also marked (cA FALSE) in end-entity ones.
-    extension(oid.basicConstraints, true, basicConstraints(isCa, profile.pathLenConstraint)),
-    // §4.2.1.3: SHOULD be critical.
-    extension(oid.keyUsage, true, keyUsageBitString(effectiveKeyUsage(profile, describePublicKey(request.spki)))),
-    ...(profile.extendedKeyUsage.length
-      ? [extension(oid.extKeyUsage, false, extendedKeyUsage(profile.extendedKeyUsage.map((k) => extendedKeyUsageOids[k])))]
-      : []),
-    // §4.2.1.2 and §4.2.1.1: MUST be non-critical.
+    ...shared.head,
+    // §4.2.1.2: MUST be non-critical.
     extension(oid.subjectKeyIdentifier, false, octetString(keyIdentifier(request.spki))),
-    extension(oid.authorityKeyIdentifier, false, authorityKeyIdentifier(issuer.keyIdentifier)),
-    ...(profile.policies.length ? [extension(oid.certificatePolicies, false, certificatePolicies(profile.policies))] : []),
-    // §4.2.1.13 SHOULD, §4.2.1.15 MUST be non-critical.
-    ...(profile.crlDistributionPoints ? [extension(oid.crlDistributionPoints, false, distributionPoints(issuer.urls.crl))] : []),
-    ...(profile.freshestCrl ? [extension(oid.freshestCrl, false, distributionPoints(issuer.urls.deltaCrl))] : []),
-    // §4.2.2.1: MUST be non-critical.
-    ...(aia.ocsp || aia.caIssuers
-      ? [extension(oid.authorityInfoAccess, false, authorityInfoAccess({ ocsp: aia.ocsp ? issuer.urls.ocsp : undefined, caIssuers: aia.caIssuers ? issuer.urls.caIssuers : undefined }))]
-      : []),
+    ...shared.middle,
     // §4.2.1.6: critical exactly when the subject is empty.
     ...(request.emails.length || request.dnsNames.length ? [extension(oid.subjectAltName, subjectEmpty, subjectAltName(request))] : []),
-    // §4.2.1.10: MUST be critical; only in a CA certificate (docs/ca.md, "Name policy").
-    ...(profile.nameConstraints ? [extension(oid.nameConstraints, true, nameConstraints(profile.nameConstraints.permittedDns))] : []),
-    // RFC 6960 §4.2.2.2.1: the value is NULL.
-    ...(profile.ocspNoCheck ? [extension(oid.ocspNoCheck, false, new asn1js.Null())] : []),
+    ...shared.tail,
   ];
+}
+
+interface SharedExtensions {
+  head: readonly ExtensionSpec[];
+  middle: readonly ExtensionSpec[];
+  tail: readonly ExtensionSpec[];
+}
+
+/**
+ * The extensions that depend only on the profile, the issuer and the key usages (every one but the
+ * subject key identifier and the alternative names), encoded once per profile, issuer and usages
+ * rather than once per certificate. Keyed by the profile and issuer objects themselves (never
+ * changed once made; a changed profile is a new object), so nothing stale can be reused.
+ */
+const sharedByProfile = new WeakMap<Profile, WeakMap<Issuer, Map<string, SharedExtensions>>>();
+
+function sharedExtensions(profile: Profile, issuer: Issuer, usages: KeyUsage[]): SharedExtensions {
+  let byIssuer = sharedByProfile.get(profile);
+  if (!byIssuer) sharedByProfile.set(profile, (byIssuer = new WeakMap()));
+  let byUsages = byIssuer.get(issuer);
+  if (!byUsages) byIssuer.set(issuer, (byUsages = new Map()));
+  const id = usages.join();
+  let shared = byUsages.get(id);
+  if (!shared) {
+    const frozen = (specs: ExtensionSpec[]) => Object.freeze(specs.map((spec) => Object.freeze(spec)));
+    const isCa = profile.type !== 'end-entity';
+    const aia = profile.authorityInfoAccess;
+    shared = {
+      head: frozen([
+        // §4.2.1.9: critical in CA certificates; also marked (cA FALSE) in end-entity ones.
+        extension(oid.basicConstraints, true, basicConstraints(isCa, profile.pathLenConstraint)),
+        // §4.2.1.3: SHOULD be critical.
+        extension(oid.keyUsage, true, keyUsageBitString(usages)),
+        ...(profile.extendedKeyUsage.length
+          ? [extension(oid.extKeyUsage, false, extendedKeyUsage(profile.extendedKeyUsage.map((k) => extendedKeyUsageOids[k])))]
+          : []),
+      ]),
+      middle: frozen([
+        // §4.2.1.1: MUST be non-critical.
+        extension(oid.authorityKeyIdentifier, false, authorityKeyIdentifier(issuer.keyIdentifier)),
+        ...(profile.policies.length ? [extension(oid.certificatePolicies, false, certificatePolicies(profile.policies))] : []),
+        // §4.2.1.13 SHOULD, §4.2.1.15 MUST be non-critical.
+        ...(profile.crlDistributionPoints ? [extension(oid.crlDistributionPoints, false, distributionPoints(issuer.urls.crl))] : []),
+        ...(profile.freshestCrl ? [extension(oid.freshestCrl, false, distributionPoints(issuer.urls.deltaCrl))] : []),
+        // §4.2.2.1: MUST be non-critical.
+        ...(aia.ocsp || aia.caIssuers
+          ? [extension(oid.authorityInfoAccess, false, authorityInfoAccess({ ocsp: aia.ocsp ? issuer.urls.ocsp : undefined, caIssuers: aia.caIssuers ? issuer.urls.caIssuers : undefined }))]
+          : []),
+      ]),
+      tail: frozen([
+        // §4.2.1.10: MUST be critical; only in a CA certificate (docs/ca.md, "Name policy").
+        ...(profile.nameConstraints ? [extension(oid.nameConstraints, true, nameConstraints(profile.nameConstraints.permittedDns))] : []),
+        // RFC 6960 §4.2.2.2.1: the value is NULL.
+        ...(profile.ocspNoCheck ? [extension(oid.ocspNoCheck, false, new asn1js.Null())] : []),
+      ]),
+    };
+    byUsages.set(id, shared);
+  }
+  return shared;
 }
 
 /**

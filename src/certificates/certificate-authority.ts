@@ -11,7 +11,7 @@ import type {
   RequestStore,
   Transactions,
 } from '../../ca/ports.js';
-import type { CertificateRecord, HolderFacts, IssuerRecord, RevocationReasonName } from '../../ca/records.js';
+import type { CertificateRecord, IssuerRecord, RevocationReasonName } from '../../ca/records.js';
 import type { KeyStore, SigningKey } from '../../ca/keys/key-store.js';
 import type { Profile, Profiles } from '../../ca/profiles/profile.js';
 import { getProfile } from '../../ca/profiles/profile.js';
@@ -20,12 +20,11 @@ import { prepareCertificate } from '../../ca/issuance/prepare.js';
 import { signCertificate } from '../../ca/issuance/sign.js';
 import { newSerial } from '../../ca/issuance/serial.js';
 import type { IssuanceRequest } from '../../ca/issuance/request.js';
-import { encodeName, formatName, parseName } from '../../ca/asn1/names.js';
-import { identityFromName } from '../../ca/asn1/identity.js';
 import { publicKeyFingerprint } from '../../ca/asn1/public-key.js';
 import { parseCertificate } from '../../ca/asn1/certificate.js';
 import { der } from '../../ca/asn1/der.js';
 import { BLOCKING_REASONS, KeyGuard } from './key-guard.js';
+import { holderFacts } from './holder-facts.js';
 import { nextStatus } from './status-transition.js';
 import { buildCrl, crlEntryDer, deltaEntries, signCrl, type CrlEntry, type EncodedEntries } from '../../ca/status/crl/crl.js';
 
@@ -50,20 +49,8 @@ export interface Issued {
   notAfter: Date;
 }
 
-/** Holder facts the registry indexes, from the subject the CA writes. */
-export function holderFacts(request: IssuanceRequest): HolderFacts {
-  const attributes = parseName(encodeName(request.subject), 'badInput');
-  const identity = identityFromName(attributes, request.emails);
-  return {
-    subjectDn: formatName(attributes),
-    holderName: identity.commonName,
-    nationalId: identity.personalId?.value ?? null,
-    taxCode: identity.taxCode,
-    budgetCode: identity.budgetCode,
-    agency: identity.organization,
-    email: identity.emails[0] ?? null,
-  };
-}
+// Re-exported for the RA and the batch path, which import it from here.
+export { holderFacts };
 
 /**
  * The certificate authority: the only caller of signing keys for certificates and CRLs. Only

@@ -54,4 +54,21 @@ describeWithProgram('openssl', 'openssl')('parseCsr', () => {
     expect(() => requestFromCsr(serial)).toThrow('CSR subject: subject attribute SERIALNUMBER (2.5.4.5) is not supported');
     expect(requestFromCsr(serial, { subject: { CN: 'y' } }).subject).toEqual({ CN: 'y' });
   });
+
+  it('hands out the same result for the same bytes again (memo), copied, and refuses a tampered copy of a CSR it has seen pass', () => {
+    const der = decodePem(opensslCsr(ec, '/C=VN/CN=Lê Văn Memo', ['-addext', 'subjectAltName=email:memo@soctrang.gov.vn']))[0].der;
+    const first = parseCsr(der);
+    first.requestedEmails.push('changed@example.org');
+    first.subject[0].value = 'XX';
+    first.spki[0] ^= 0xff;
+    const again = parseCsr(Uint8Array.from(der));
+    expect(again.requestedEmails).toEqual(['memo@soctrang.gov.vn']);
+    expect(again.subject.map((a) => `${a.type}=${a.value}`)).toEqual(['C=VN', 'CN=Lê Văn Memo']);
+    expect(again.spki[0]).toBe(0x30);
+    const tampered = Uint8Array.from(der);
+    tampered[tampered.length - 1] ^= 0x01;
+    // A failure is never kept: refused the first time and every time after.
+    for (let i = 0; i < 2; i++) expect(() => parseCsr(tampered)).toThrow(badCsr(/^CSR signature|^CSR: /));
+    expect(parseCsr(der).requestedEmails).toEqual(['memo@soctrang.gov.vn']);
+  });
 });
