@@ -86,19 +86,18 @@ export class CertificateSearchRepository implements RegistrySearch<Transaction> 
       // newest 50) or the newest rows are walked one by one until 50 match (one in a hundred or
       // more). Look first among the newest certificates only (a bound the planner knows: it
       // intersects the trigram index with the creation-time index and reads only the matches
-      // there), and only when that does not fill the page among the older ones (the same query,
-      // the same order: every older row comes after every newer one, so the page is the plain
-      // query's). One statement; the older part runs only when needed (a one-time filter on the
-      // first part's count). Not for one word (a common one fills the page within a few hundred
-      // rows, a rare one is a few index entries) nor with a number (an ID or serial names a few
-      // certificates): there the second part would be planned for nothing.
+      // there), and only when that does not fill the page among the older ones, for the rest of
+      // it (the same query, the same order: every older row comes after every newer one, so the
+      // page is the plain query's). Not for one word (a common one fills the page within a few
+      // hundred rows, a rare one is a few index entries) nor with a number (an ID or serial names a
+      // few certificates): there the second look would cost a round trip for nothing.
       const wordsOfAName = text.includes(' ') && !/[0-9]/.test(text);
       const bound = wordsOfAName && !soonestFirst && (cursor || !s.offset) ? await this.recentBound(db) : null;
       if (!bound || (cursor && cursor[0] <= bound)) return (await page) as Row[];
-      const newer = page.clone().where('created_at', '>=', bound);
-      const older = page.clone().where('created_at', '<', bound).whereRaw('(select count(*) from newer) <= ?', [s.limit]);
-      const result = await db.raw('with newer as materialized (?) select * from newer union all ? order by created_at desc, serial desc, issuer_id desc limit ?', [newer, older, s.limit + 1]);
-      return (result as { rows: Row[] }).rows;
+      const newer = (await page.clone().where('created_at', '>=', bound)) as Row[];
+      if (newer.length > s.limit) return newer;
+      const older = (await page.clone().where('created_at', '<', bound).limit(s.limit + 1 - newer.length)) as Row[];
+      return [...newer, ...older];
     };
     // The page and the count side by side (two pooled connections on PostgreSQL; the embedded
     // database and a transaction run them one after the other on their one connection).
