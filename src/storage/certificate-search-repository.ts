@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import type { Transaction } from './db.js';
 import { REGISTERED_STATES, date, toCertificate, type Row } from './certificate-rows.js';
-import { compactText, containsPattern, foldText, prefixPattern } from '../text/folding.js';
+import { compactText, containsPattern, foldText, prefixPattern, wordJoins } from '../text/folding.js';
 import { CaError } from '../../ca/errors.js';
 import type { CertificateSearch, CertificateSearchPage } from '../../ca/records.js';
 import type { RegistrySearch } from '../../ca/ports.js';
@@ -25,9 +25,20 @@ function decodeCursor(cursor: string): [Date, string, string] {
   throw new CaError('badInput', 'cursor: not a cursor this registry handed out');
 }
 
+/** How many of the newest certificates a text search's first look covers, and how long their bound is kept. */
+const RECENT_ROWS = 10_000;
+const RECENT_BOUND_MS = 60_000;
+
 /** The registry's queries over `certificates`. `trx` first; null runs outside a transaction (ca/ports.ts). */
 export class CertificateSearchRepository implements RegistrySearch<Transaction> {
-  constructor(private readonly knex: Knex) {}
+  /** The creation time of the `recentRows`-th newest certificate (null: fewer), and when it was read. */
+  private recent?: { readAt: number; bound: Date | null };
+
+  /** `recentRows`: the text search's first look (docs/ca.md, "Registry search"); tests make it small. */
+  constructor(
+    private readonly knex: Knex,
+    private readonly recentRows = RECENT_ROWS,
+  ) {}
 
   async search(trx: Transaction | null, s: CertificateSearch, now: Date): Promise<CertificateSearchPage> {
     const db = trx ?? this.knex;
@@ -35,10 +46,14 @@ export class CertificateSearchRepository implements RegistrySearch<Transaction> 
     // Every text filter compares folded forms, the same on both databases (src/text/folding.ts).
     const text = s.text ? foldText(s.text) : '';
     if (text.includes(' ')) {
-      // Several words: candidates from the spaceless text's trigram index (its trigrams are rarer
-      // than those of word starts), kept if the folded text holds the words as typed (strpos: the
-      // same literal test as the LIKE, which the planner would also look up, twice the cost).
-      q.whereLike('search_compact', containsPattern(compactText(text))).whereRaw('strpos(search_folded, ?) > 0', [text]);
+      // Several words: candidates from the spaceless text's trigram index, looked up by where the
+      // words join ("ocha" for "ngoc han": rare trigrams, a few index pages; the words' own trigrams
+      // are in most rows), or by the whole query when no join makes a trigram; kept if the folded
+      // text holds the words as typed (strpos: the same literal test as a LIKE, which the planner
+      // would also look up in the index, twice the cost).
+      const joins = wordJoins(text);
+      for (const join of joins.length > 0 ? joins : [compactText(text)]) q.whereLike('search_compact', containsPattern(join));
+      q.whereRaw('strpos(search_folded, ?) > 0', [text]);
     } else if (text) {
       q.whereLike('search_folded', containsPattern(text));
     }
@@ -57,20 +72,53 @@ export class CertificateSearchRepository implements RegistrySearch<Transaction> 
     const key = soonestFirst ? 'not_after' : 'created_at';
     const order = soonestFirst ? 'asc' : 'desc';
     const page = q.clone();
-    if (s.cursor) {
-      const [at, serial, issuerId] = decodeCursor(s.cursor);
+    const cursor = s.cursor ? decodeCursor(s.cursor) : undefined;
+    if (cursor) {
+      const [at, serial, issuerId] = cursor;
       page.whereRaw(`(??, serial, issuer_id) ${soonestFirst ? '>' : '<'} (?, ?, ?)`, [key, at, serial, issuerId]);
     } else if (s.offset) {
       page.offset(s.offset);
     }
     page.orderBy([{ column: key, order }, { column: 'serial', order }, { column: 'issuer_id', order }]).limit(s.limit + 1);
+    const rows = async (): Promise<Row[]> => {
+      // Words of a name, newest first ("ngoc han": thousands of matches at a million certificates,
+      // spread over the whole registry): either the index hands back every match (all read for the
+      // newest 50) or the newest rows are walked one by one until 50 match (one in a hundred or
+      // more). Look first among the newest certificates only (a bound the planner knows: it
+      // intersects the trigram index with the creation-time index and reads only the matches
+      // there), and only when that does not fill the page among the older ones, for the rest of
+      // it (the same query, the same order: every older row comes after every newer one, so the
+      // page is the plain query's). Not for one word (a common one fills the page within a few
+      // hundred rows, a rare one is a few index entries) nor with a number (an ID or serial names a
+      // few certificates): there the second look would cost a round trip for nothing.
+      const wordsOfAName = text.includes(' ') && !/[0-9]/.test(text);
+      const bound = wordsOfAName && !soonestFirst && (cursor || !s.offset) ? await this.recentBound(db) : null;
+      if (!bound || (cursor && cursor[0] <= bound)) return (await page) as Row[];
+      const newer = (await page.clone().where('created_at', '>=', bound)) as Row[];
+      if (newer.length > s.limit) return newer;
+      const older = (await page.clone().where('created_at', '<', bound).limit(s.limit + 1 - newer.length)) as Row[];
+      return [...newer, ...older];
+    };
     // The page and the count side by side (two pooled connections on PostgreSQL; the embedded
     // database and a transaction run them one after the other on their one connection).
-    const [rows, total] = await Promise.all([page as Promise<Row[]>, this.count(db, q, s.countLimit)]);
-    const more = rows.length > s.limit;
-    const items = rows.slice(0, s.limit).map(toCertificate);
-    const last = rows[s.limit - 1];
+    const [found, total] = await Promise.all([rows(), this.count(db, q, s.countLimit)]);
+    const more = found.length > s.limit;
+    const items = found.slice(0, s.limit).map(toCertificate);
+    const last = found[s.limit - 1];
     return { items, ...total, nextCursor: more && last ? encodeCursor(date(last[key])!, last.serial as string, last.issuer_id as string) : null };
+  }
+
+  /**
+   * The creation time of the `recentRows`-th newest certificate, null when there are fewer (then a
+   * search reads the whole registry at once). Read from the creation-time index, kept a minute: an
+   * older bound only widens the first look by the certificates issued since, and the results do not
+   * depend on it.
+   */
+  private async recentBound(db: Knex): Promise<Date | null> {
+    if (this.recent && performance.now() - this.recent.readAt < RECENT_BOUND_MS) return this.recent.bound;
+    const [row] = (await db('certificates').select('created_at').orderBy('created_at', 'desc').offset(this.recentRows - 1).limit(1)) as Row[];
+    this.recent = { readAt: performance.now(), bound: row ? date(row.created_at) : null };
+    return this.recent.bound;
   }
 
   /**

@@ -69,10 +69,30 @@ export function registrySearchText(fields: { holderName?: string | null; subject
  * The search text without its spaces (the `search_compact` column), and a folded query's the same:
  * a pre-filter for a query of several words. "ngoc han" asks pg_trgm for the trigrams of word
  * starts ("  h", " ha"), which most Vietnamese rows hold; "ngochan" asks for ngo, goc, och, cha,
- * han, each far rarer, so the trigram index hands back fewer candidates sooner. A text that holds
+ * han, rarer, and where the words join (wordJoins: och, cha) rarer still. A text that holds
  * "ngoc han" holds "ngochan" once its spaces are gone, so the pre-filter loses no match; the
- * folded text's own LIKE then drops the others ("ngo chan", "ngochan@…"): the results are the same.
+ * folded text's own test then drops the others ("ngo chan", "ngochan@…"): the results are the same.
  */
 export function compactText(folded: string): string {
   return folded.replaceAll(' ', '');
+}
+
+/**
+ * Where the words of a folded query meet, without the space: the last two letters of each word and
+ * the first two of the next ("ngoc han" → "ocha"), for the trigram index of the text without its
+ * spaces (`search_compact`). Within a word, trigrams are common ("ngo", "han": the index reads their
+ * long lists, a tenth of its time each); across the join they are as rare as the pair of words, so
+ * looking up only those reads a few index pages. Every text that holds the query without its spaces
+ * holds each join, so no match is lost; the folded text's own test keeps the exact matches. Only
+ * joins of three or more ASCII letters and digits (what pg_trgm takes a trigram from); empty when
+ * none qualifies (the caller then looks up the whole query).
+ */
+export function wordJoins(folded: string): string[] {
+  const words = folded.split(' ').filter((w) => w.length > 0);
+  const joins = new Set<string>();
+  for (let i = 1; i < words.length; i++) {
+    const join = words[i - 1].slice(-2) + words[i].slice(0, 2);
+    if (/^[a-z0-9]{3,}$/.test(join)) joins.add(join);
+  }
+  return [...joins];
 }

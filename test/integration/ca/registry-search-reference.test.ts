@@ -38,6 +38,10 @@ interface Seeded {
 
 let database: TestDatabase;
 let search: CertificateSearchRepository;
+// The same repository whose first look at a name's words covers the newest 120 certificates (10,000
+// in service, more than this registry holds): a page found there, one filled from the older rows,
+// and cursors on either side of the bound.
+let firstLook: CertificateSearchRepository;
 const seeded: Seeded[] = [];
 
 /** The plain reference: every filter of ca/records.ts CertificateSearch, over the raw fields. */
@@ -65,6 +69,10 @@ const SHAPES: Array<[string, Omit<CertificateSearch, 'limit' | 'offset'>]> = [
   ['"ngoc han"', { text: 'ngoc han' }],
   ['"NGỌC HÂN" in NFD', { text: 'NGỌC HÂN'.normalize('NFD') }],
   ['"văn ngọchân" (not "Văn Ngọc Hân", the same letters without a space)', { text: 'văn ngọchân' }],
+  ['"nguyen van" (two words, many matches)', { text: 'nguyen van' }],
+  ['"n h" (words too short to join: the whole query looked up)', { text: 'n h' }],
+  ['"ngoc han 1" (words and a number)', { text: 'ngoc han 1' }],
+  ['"ngoc han" + agency + status', { text: 'ngoc han', agency: 'so', status: 'good' }],
   ['agency + status', { agency: 'Sở Y tế', status: 'revoked' }],
   ['agency + status good', { agency: 'so y te tinh', status: 'good' }],
   ['agency exact (bulk revocation)', { agencyExact: 'sở tài chính tỉnh sóc trăng' }],
@@ -81,6 +89,7 @@ describe(`registry search, every query shape against a plain reference (${usingP
     const knex = database.db.knex;
     const ledger = new CertificateRepository(knex);
     search = new CertificateSearchRepository(knex);
+    firstLook = new CertificateSearchRepository(knex, 120);
     await knex('ca_issuers').insert([
       { id: 'ext-a', role: 'external', status: 'active', created_at: NOW, updated_at: NOW },
       { id: 'ext-b', role: 'external', status: 'active', created_at: NOW, updated_at: NOW },
@@ -112,21 +121,21 @@ describe(`registry search, every query shape against a plain reference (${usingP
   });
 
   /** Every page by cursor and the three counts, on `trx` (null: pooled connections). */
-  async function walk(trx: Transaction | null, filter: Omit<CertificateSearch, 'limit' | 'offset'>, expected: string[]): Promise<string[]> {
+  async function walk(trx: Transaction | null, filter: Omit<CertificateSearch, 'limit' | 'offset'>, expected: string[], repository = search): Promise<string[]> {
     const seen: string[] = [];
     let cursor: string | undefined;
     for (let pages = 0; pages < 100; pages++) {
-      const page = await search.search(trx, { ...filter, limit: 7, offset: 0, cursor, countLimit: 1000 }, NOW);
+      const page = await repository.search(trx, { ...filter, limit: 7, offset: 0, cursor, countLimit: 1000 }, NOW);
       expect(page).toMatchObject({ total: expected.length, totalExact: true });
       seen.push(...page.items.map((c) => `${c.issuerId}/${c.serial}`));
       if (!page.nextCursor) break;
       cursor = page.nextCursor;
     }
     // The count exact without a cap, exact up to a cap it does not reach, and "more than" a cap it passes.
-    expect(await search.search(trx, { ...filter, limit: 1, offset: 0 }, NOW)).toMatchObject({ total: expected.length, totalExact: true });
-    expect(await search.search(trx, { ...filter, limit: 1, offset: 0, countLimit: expected.length }, NOW)).toMatchObject({ total: expected.length, totalExact: true });
+    expect(await repository.search(trx, { ...filter, limit: 1, offset: 0 }, NOW)).toMatchObject({ total: expected.length, totalExact: true });
+    expect(await repository.search(trx, { ...filter, limit: 1, offset: 0, countLimit: expected.length }, NOW)).toMatchObject({ total: expected.length, totalExact: true });
     if (expected.length > 1) {
-      expect(await search.search(trx, { ...filter, limit: 1, offset: 0, countLimit: expected.length - 1 }, NOW)).toMatchObject({ total: expected.length - 1, totalExact: false });
+      expect(await repository.search(trx, { ...filter, limit: 1, offset: 0, countLimit: expected.length - 1 }, NOW)).toMatchObject({ total: expected.length - 1, totalExact: false });
     }
     return seen;
   }
@@ -135,13 +144,16 @@ describe(`registry search, every query shape against a plain reference (${usingP
     const expected = reference({ ...filter, limit: 0, offset: 0 }).map((r) => `${r.issuerId}/${r.serial}`);
     expect(expected.length).toBeGreaterThan(0);
     expect(await walk(null, filter, expected)).toEqual(expected);
+    expect(await walk(null, filter, expected, firstLook)).toEqual(expected);
     // A small table is read whole by either planner: the same again with the index paths forced
     // (partial indexes, index-only counts, the trigram index's bitmap), then the ordered index scans.
     for (const settings of [['enable_seqscan'], ['enable_seqscan', 'enable_bitmapscan']]) {
-      await database.db.withTransaction(async (trx) => {
-        for (const setting of settings) await trx.raw(`set local ${setting} = off`);
-        expect(await walk(trx, filter, expected)).toEqual(expected);
-      });
+      for (const repository of [search, firstLook]) {
+        await database.db.withTransaction(async (trx) => {
+          for (const setting of settings) await trx.raw(`set local ${setting} = off`);
+          expect(await walk(trx, filter, expected, repository)).toEqual(expected);
+        });
+      }
     }
   });
 });

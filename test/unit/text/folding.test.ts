@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { containsPattern, foldOptional, foldText, prefixPattern, registrySearchText } from '../../../src/text/folding.js';
+import { compactText, containsPattern, foldOptional, foldText, prefixPattern, registrySearchText, wordJoins } from '../../../src/text/folding.js';
 
 describe('foldText', () => {
   it('removes Vietnamese tones and vowel marks, đ as d, in NFC and NFD alike', () => {
@@ -28,5 +28,20 @@ describe('foldText', () => {
 
   it('joins the searchable fields one per line, folded', () => {
     expect(registrySearchText({ holderName: 'Lê Văn Ánh', subjectDn: 'CN=Lê Văn Ánh,C=VN', email: null, serial: '7ABC' })).toBe('le van anh\ncn=le van anh,c=vn\n7abc');
+  });
+
+  it('finds where the words of a query join, each a substring of the query without its spaces', () => {
+    expect(wordJoins('ngoc han')).toEqual(['ocha']);
+    expect(wordJoins('tran thi ngoc han')).toEqual(['anth', 'hing', 'ocha']);
+    // A one-letter word: the join holds what there is (three letters still make a trigram).
+    expect(wordJoins('nguyen v an')).toEqual(['env', 'van']);
+    // Fewer than three letters, or a character pg_trgm takes no trigram from: no join.
+    expect(wordJoins('a b')).toEqual([]);
+    expect(wordJoins('so-y te')).toEqual([]);
+    expect(wordJoins('x. y')).toEqual([]);
+    expect(wordJoins('nguyen')).toEqual([]);
+    for (const q of ['tran thi ngoc han', 'nguyen v an', 'so-y te', 'le van anh 12']) {
+      for (const join of wordJoins(q)) expect(compactText(q)).toContain(join);
+    }
   });
 });
