@@ -110,7 +110,7 @@ export function decodeCert(input: Uint8Array, reader: 'der' | 'pkijs'): Cert | n
 
 /** AlgorithmIdentifiers by their DER: a handful of distinct values (cached, at most 256). */
 const algorithms = new Map<string, pkijs.AlgorithmIdentifier>();
-function algorithmOf(der: Uint8Array): pkijs.AlgorithmIdentifier {
+export function algorithmOf(der: Uint8Array): pkijs.AlgorithmIdentifier {
   const key = toHex(der);
   let found = algorithms.get(key);
   if (!found) {
