@@ -1,6 +1,7 @@
 import type { Wiring } from './wiring.js';
 import type { Certificates } from './certificates.js';
 import { TrustRepository } from '../storage/trust-repository.js';
+import { CertificateRepository } from '../storage/certificate-repository.js';
 import { TrustStore } from '../validation/trust-store.js';
 import { RevocationChecker } from '../validation/revocation.js';
 import { OutboundFetcher } from '../outbound/outbound-fetcher.js';
@@ -22,7 +23,9 @@ export interface ValidationEvents {
 /** Signature validation: our registry answers for our certificates, the issuers' OCSP/CRL for others. */
 export function buildValidation(w: Wiring, caStore: Certificates['caStore'], events?: ValidationEvents): Validation {
   const { config, db, audit, clock, log } = w;
-  const registryPort = { issuers: () => caStore.issuers.list(null), certificate: (issuerId: string, serial: string) => caStore.ledger.find(null, issuerId, serial) };
+  // The certificates table read narrowly: a status and a digest, not the row (src/validation/ports.ts).
+  const ledger = new CertificateRepository(db.knex);
+  const registryPort = { issuers: () => caStore.issuers.list(null), certificate: (issuerId: string, serial: string) => ledger.validationStatus(null, issuerId, serial) };
   const trust = new TrustStore(new TrustRepository(db, db.knex, audit, clock), registryPort, config.validation.trustAnchors, log);
   const revocation = new RevocationChecker(
     registryPort,

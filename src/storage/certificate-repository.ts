@@ -1,7 +1,8 @@
 import type { Knex } from 'knex';
 import type { Transaction } from './db.js';
-import { REGISTERED_STATES, holderColumns, toCertificate } from './certificate-rows.js';
-import type { CertificateRecord } from '../../ca/records.js';
+import { REGISTERED_STATES, date, holderColumns, toCertificate } from './certificate-rows.js';
+import type { CertificateRecord, CertificateStatus, RevocationReasonName } from '../../ca/records.js';
+import type { RegistryStatus } from '../validation/ports.js';
 import type { BatchLedger, ImportedCertificate, IssuanceIntent, IssuanceLedger, StatusChange } from '../../ca/ports.js';
 
 /**
@@ -143,6 +144,26 @@ export class CertificateRepository implements IssuanceLedger<Transaction>, Batch
   async find(trx: Transaction | null, issuerId: string, serial: string): Promise<CertificateRecord | null> {
     const row = await (trx ?? this.knex)('certificates').where({ issuer_id: issuerId, serial }).first();
     return row ? toCertificate(row) : null;
+  }
+
+  /**
+   * A certificate's status and the SHA-256 of its DER (PostgreSQL's sha256(), 11 and later, and
+   * PGlite): what signature validation reads for every new signer (src/validation/ports.ts).
+   */
+  async validationStatus(trx: Transaction | null, issuerId: string, serial: string): Promise<RegistryStatus | null> {
+    const row = await (trx ?? this.knex)('certificates')
+      .select(this.knex.raw("encode(sha256(der), 'hex') as der_sha256"), 'status', 'revoked_at', 'revocation_reason', 'invalidity_date', 'status_changed_at')
+      .where({ issuer_id: issuerId, serial })
+      .first();
+    if (!row) return null;
+    return {
+      derSha256: (row.der_sha256 as string | null) ?? null,
+      status: row.status as CertificateStatus,
+      revokedAt: date(row.revoked_at),
+      revocationReason: (row.revocation_reason as RevocationReasonName) ?? null,
+      invalidityDate: date(row.invalidity_date),
+      statusChangedAt: date(row.status_changed_at)!,
+    };
   }
 
   async setStatus(trx: Transaction, issuerId: string, serial: string, s: StatusChange, now: Date): Promise<void> {

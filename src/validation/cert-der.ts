@@ -20,7 +20,7 @@ import { oid } from '../../ca/asn1/oids.js';
 /** The certificate is outside what this reader handles; the caller parses it with pkijs. */
 export class UnusualCertificate extends Error {}
 
-interface Tlv {
+export interface Tlv {
   tag: number;
   /** Start of the content. */
   at: number;
@@ -29,12 +29,12 @@ interface Tlv {
   start: number;
 }
 
-function unusual(why: string): never {
+export function unusual(why: string): never {
   throw new UnusualCertificate(why);
 }
 
 /** One TLV at `at` within `limit`: single-byte tag, definite minimal length (X.690 §10.1). */
-function tlv(bytes: Uint8Array, at: number, limit: number): Tlv {
+export function tlv(bytes: Uint8Array, at: number, limit: number): Tlv {
   if (at + 2 > limit) unusual('truncated');
   const tag = bytes[at];
   if ((tag & 0x1f) === 0x1f) unusual('multi-byte tag');
@@ -54,7 +54,7 @@ function tlv(bytes: Uint8Array, at: number, limit: number): Tlv {
   return { tag, at: content, end, start: at };
 }
 
-function children(bytes: Uint8Array, parent: Tlv): Tlv[] {
+export function children(bytes: Uint8Array, parent: Tlv): Tlv[] {
   const out: Tlv[] = [];
   for (let at = parent.at; at < parent.end; ) {
     const child = tlv(bytes, at, parent.end);
@@ -64,14 +64,31 @@ function children(bytes: Uint8Array, parent: Tlv): Tlv[] {
   return out;
 }
 
-function expect(node: Tlv | undefined, tag: number, what: string): Tlv {
+export function expect(node: Tlv | undefined, tag: number, what: string): Tlv {
   if (!node || node.tag !== tag) unusual(what);
   return node;
 }
 
 /** Dotted OID (X.690 §8.19); arcs beyond 2^53 in BigInt. */
-function oidOf(bytes: Uint8Array, node: Tlv): string {
+export function oidOf(bytes: Uint8Array, node: Tlv): string {
   if (node.tag !== 0x06 || node.end === node.at || bytes[node.end - 1] & 0x80) unusual('object identifier');
+  // The OIDs of certificates and signatures are a handful, read thousands of times (BigInt
+  // arithmetic per arc was a tenth of the reader in `--cpu-prof`): remembered by their bytes,
+  // short ones only, at most 1,024.
+  if (node.end - node.at > 32) return decodeOid(bytes, node);
+  const key = Buffer.from(bytes.buffer, bytes.byteOffset + node.at, node.end - node.at).toString('latin1');
+  let text = oidTexts.get(key);
+  if (text === undefined) {
+    text = decodeOid(bytes, node);
+    if (oidTexts.size >= 1_024) oidTexts.clear();
+    oidTexts.set(key, text);
+  }
+  return text;
+}
+
+const oidTexts = new Map<string, string>();
+
+function decodeOid(bytes: Uint8Array, node: Tlv): string {
   const arcs: Array<number | bigint> = [];
   let value = 0n;
   for (let i = node.at; i < node.end; i++) {
@@ -87,7 +104,7 @@ function oidOf(bytes: Uint8Array, node: Tlv): string {
 }
 
 /** UTCTime YYMMDDHHMMSSZ or GeneralizedTime YYYYMMDDHHMMSS[.f]Z (RFC 5280 §4.1.2.5). */
-function timeOf(bytes: Uint8Array, node: Tlv): Date {
+export function timeOf(bytes: Uint8Array, node: Tlv): Date {
   const text = Buffer.from(bytes.subarray(node.at, node.end)).toString('latin1');
   const m = node.tag === 0x17 ? /^(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/.exec(text) : node.tag === 0x18 ? /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/.exec(text) : null;
   if (!m) unusual('time');

@@ -11,11 +11,11 @@ import * as pkijs from 'pkijs';
 import { certificateFacts, findExtension, parseCertificate, type CertificateFacts } from '../../ca/asn1/certificate.js';
 import { readDerOrPem, toHex } from '../../ca/asn1/der.js';
 import { identityFromName, type CertificateIdentity } from '../../ca/asn1/identity.js';
-import { formatName, parseName } from '../../ca/asn1/names.js';
+import { formatName } from '../../ca/asn1/names.js';
 import { oid } from '../../ca/asn1/oids.js';
-import { describePublicKey } from '../../ca/asn1/public-key.js';
 import { readSignatureAlgorithm } from '../../ca/asn1/algorithms.js';
 import { readCertificateDer, UnusualCertificate, type DerCertificate } from './cert-der.js';
+import { keyFacts, nameAttributes } from './name-der.js';
 
 export interface Cert {
   der: Uint8Array;
@@ -110,7 +110,7 @@ export function decodeCert(input: Uint8Array, reader: 'der' | 'pkijs'): Cert | n
 
 /** AlgorithmIdentifiers by their DER: a handful of distinct values (cached, at most 256). */
 const algorithms = new Map<string, pkijs.AlgorithmIdentifier>();
-function algorithmOf(der: Uint8Array): pkijs.AlgorithmIdentifier {
+export function algorithmOf(der: Uint8Array): pkijs.AlgorithmIdentifier {
   const key = toHex(der);
   let found = algorithms.get(key);
   if (!found) {
@@ -149,8 +149,9 @@ interface RawFields {
 
 /** The Cert from its facts, whichever reader produced them. */
 function describe(der: Uint8Array, sha256: string, facts: CertificateFacts, raw: RawFields, pkijsCertificate: () => pkijs.Certificate, algorithmId?: pkijs.AlgorithmIdentifier): Cert {
-  const subjectAttributes = safe(() => parseName(facts.subject, 'badCertificate'), []);
-  const key = safe(() => describePublicKey(facts.spki), { type: 'other' as const, algorithm: 'unreadable key' });
+  // Names and key read without asn1js when they are the usual ones (name-der.ts).
+  const subjectAttributes = safe(() => nameAttributes(facts.subject), []);
+  const key = keyFacts(facts.spki);
   const signatureAlgorithmId = algorithmId ?? algorithmOf(raw.signatureAlgorithmDer);
   const algorithm = readSignatureAlgorithm(signatureAlgorithmId);
   const subjectHex = toHex(facts.subject);
@@ -169,13 +170,13 @@ function describe(der: Uint8Array, sha256: string, facts: CertificateFacts, raw:
     subjectHex,
     issuerHex,
     subjectDn: formatName(subjectAttributes),
-    issuerDn: formatName(safe(() => parseName(facts.issuer, 'badCertificate'), [])),
+    issuerDn: formatName(safe(() => nameAttributes(facts.issuer), [])),
     identity: identityFromName(subjectAttributes, facts.emails),
     eku: raw.eku,
     criticalExtensions: raw.criticalExtensions,
     selfIssued: subjectHex === issuerHex,
-    keyDescription: key.type === 'rsa' ? `RSA-${key.bits}` : key.type === 'ec' ? `EC ${key.curveName}` : key.algorithm,
-    keyWeak: (key.type === 'rsa' && key.bits < 2048) || (key.type === 'ec' && key.curve === null),
+    keyDescription: key.description,
+    keyWeak: key.weak,
     signatureAlgorithm: algorithm.name,
     signatureHashWeak: algorithm.hash === 'SHA-1',
   };

@@ -8,35 +8,27 @@ import { constants, createHash, publicDecrypt, verify } from 'node:crypto';
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
 import { publicKeyObject, readSignatureAlgorithm } from '../../ca/asn1/algorithms.js';
-import { hexFromInteger, toHex } from '../../ca/asn1/der.js';
+import { toHex } from '../../ca/asn1/der.js';
 import { oid as caOid } from '../../ca/asn1/oids.js';
-import type { Cert } from './cert.js';
+import { algorithmOf, type Cert } from './cert.js';
+import { fromPkijsSignerInfo, octetsValue, oidValue, readSignerInfoDer, sequenceDer, valueNode, type AttributesView, type AttributeValue, type SignerId, type SignerInfoView } from './cms-der.js';
 import { failed, indeterminate } from './indications.js';
 import { cmsOid, digestOf, type DetachedContent, type DigestName, type ParsedCms, type SignerCheck } from './cms.js';
 
-function attributeValues(attrs: pkijs.SignedAndUnsignedAttributes | undefined, type: string): unknown[][] {
+function attributeValues(attrs: AttributesView | null, type: string): AttributeValue[][] {
   return (attrs?.attributes ?? []).filter((a) => a.type === type).map((a) => a.values);
 }
 
-function findSignerCert(sid: unknown, candidates: readonly Cert[]): Cert | null {
-  if (sid instanceof pkijs.IssuerAndSerialNumber) {
-    // The Name's own bytes as decoded (toSchema() would decode them again: 2 ms per signer, `--cpu-prof`).
-    const decoded = sid.issuer.valueBeforeDecode;
-    const issuerHex = toHex(decoded.byteLength ? new Uint8Array(decoded) : new Uint8Array(sid.issuer.toSchema().toBER(false)));
-    const serial = hexFromInteger(sid.serialNumber.valueBlock.valueHexView);
-    return candidates.find((c) => c.issuerHex === issuerHex && c.facts.serial === serial) ?? null;
-  }
-  // [0] IMPLICIT SubjectKeyIdentifier
-  const view = (sid as { valueBlock?: { valueHexView?: Uint8Array; value?: Array<{ valueBlock?: { valueHexView?: Uint8Array } }> } })?.valueBlock;
-  const ski = view?.valueHexView?.byteLength ? view.valueHexView : view?.value?.[0]?.valueBlock?.valueHexView;
-  if (!ski?.byteLength) return null;
-  const wanted = toHex(ski);
+function findSignerCert(sid: SignerId, candidates: readonly Cert[]): Cert | null {
+  if (!sid) return null;
+  if ('issuerHex' in sid) return candidates.find((c) => c.issuerHex === sid.issuerHex && c.facts.serial === sid.serial) ?? null;
+  const wanted = toHex(sid.ski);
   return candidates.find((c) => c.facts.subjectKeyIdentifier && toHex(c.facts.subjectKeyIdentifier) === wanted) ?? null;
 }
 
 /** RFC 5035 §5.4: the first ESSCertID(v2) identifies the signing certificate by its hash. */
-function signingCertificateMatches(values: unknown[], v2: boolean, cert: Cert): boolean | null {
-  const value = values[0];
+function signingCertificateMatches(values: AttributeValue[], v2: boolean, cert: Cert): boolean | null {
+  const value = values[0] && valueNode(values[0]);
   if (!(value instanceof asn1js.Sequence)) return null;
   const certs = value.valueBlock.value[0];
   if (!(certs instanceof asn1js.Sequence) || !certs.valueBlock.value.length) return null;
@@ -65,8 +57,10 @@ interface SignatureMethod {
 }
 
 /** The signature algorithm of a SignerInfo, resolved explicitly (RFC 5652 §5.3, RFC 4056, RFC 5753). */
-function signatureMethod(info: pkijs.SignerInfo, digest: DigestName): SignatureMethod | string {
-  const algorithmOid = info.signatureAlgorithm.algorithmId;
+function signatureMethod(info: SignerInfoView, digest: DigestName): SignatureMethod | string {
+  const algorithmOid = info.signatureAlgorithm.oid;
+  // pkijs's AlgorithmIdentifier only for the less common algorithms (cached by DER: a handful of values).
+  const identifier = () => info.signatureAlgorithm.pkijs ?? algorithmOf(info.signatureAlgorithm.der!);
   const pkcs1 = (hash: DigestName): SignatureMethod => ({
     name: `${hash}WithRSAEncryption`,
     hash,
@@ -82,7 +76,7 @@ function signatureMethod(info: pkijs.SignerInfo, digest: DigestName): SignatureM
   if (algorithmOid === caOid.rsaEncryption) return pkcs1(digest);
   if (algorithmOid === caOid.ecPublicKey) return ecdsa(digest);
   if (algorithmOid === caOid.rsassaPss) {
-    const pss = readSignatureAlgorithm(info.signatureAlgorithm);
+    const pss = readSignatureAlgorithm(identifier());
     if (!pss.supported || !pss.hash || pss.pssSaltLength === undefined) return 'RSASSA-PSS with parameters this validator does not support';
     const hash = pss.hash.replace('-', '').toLowerCase() as DigestName;
     const saltLength = pss.pssSaltLength;
@@ -96,7 +90,7 @@ function signatureMethod(info: pkijs.SignerInfo, digest: DigestName): SignatureM
   if (algorithmOid === caOid.ed25519) {
     return { name: 'Ed25519', hash: null, rsaPkcs1: false, verify: (data, sig, cert) => verify(null, data, publicKeyObject(cert.facts.spki), sig) };
   }
-  const received = readSignatureAlgorithm(info.signatureAlgorithm);
+  const received = readSignatureAlgorithm(identifier());
   if (!received.supported || !received.hash) return `unsupported signature algorithm ${received.name}`;
   const hash = received.hash.replace('-', '').toLowerCase() as DigestName;
   return received.name.startsWith('ecdsa') ? ecdsa(hash) : pkcs1(hash);
@@ -133,7 +127,7 @@ interface SignerContext {
 const MAX_COUNTERSIGNATURES = 10;
 
 /** RFC 5652 §11.4: each countersignature is a SignerInfo over the parent's signature value. */
-function verifyCounterSignatures(info: pkijs.SignerInfo, check: SignerCheck, context: SignerContext): void {
+function verifyCounterSignatures(info: SignerInfoView, check: SignerCheck, context: SignerContext): void {
   if (context.counter) return; // one level: a countersignature's own countersignatures are not followed
   const values = attributeValues(info.unsignedAttrs, cmsOid.counterSignature).flat();
   if (!values.length) return;
@@ -148,9 +142,10 @@ function verifyCounterSignatures(info: pkijs.SignerInfo, check: SignerCheck, con
     contentDigest: (name) => digests.get(name) ?? digests.set(name, createHash(name).update(data).digest()).get(name)!,
   };
   for (const [i, value] of values.slice(0, MAX_COUNTERSIGNATURES).entries()) {
-    let counter: pkijs.SignerInfo;
+    let counter: SignerInfoView;
     try {
-      counter = new pkijs.SignerInfo({ schema: value as asn1js.Sequence });
+      // The one-pass reader first (cms-der.ts), pkijs for anything it leaves alone.
+      counter = (value.der && readSignerInfoDer(value.der)) || fromPkijsSignerInfo(new pkijs.SignerInfo({ schema: valueNode(value) }));
     } catch (err) {
       const bad = emptyCheck(null, i);
       bad.errors.push(`the countersignature is not a SignerInfo (${(err as Error).message})`);
@@ -197,7 +192,7 @@ export function verifySigners(cms: ParsedCms, content: DetachedContent, extraCer
     },
     contentDigest,
   };
-  const checks = cms.signedData.signerInfos.map((info, index) => verifySigner(info, index, context));
+  const checks = cms.signerInfos.map((info, index) => verifySigner(info, index, context));
   if (mismatch) {
     for (const check of checks) {
       check.errors.unshift(mismatch);
@@ -220,7 +215,7 @@ function contentMismatch(cms: ParsedCms, content: DetachedContent): string | nul
   return null;
 }
 
-function emptyCheck(info: pkijs.SignerInfo | null, index: number): SignerCheck {
+function emptyCheck(info: SignerInfoView | null, index: number): SignerCheck {
   const check: SignerCheck = {
     index,
     cert: null,
@@ -232,23 +227,23 @@ function emptyCheck(info: pkijs.SignerInfo | null, index: number): SignerCheck {
     verdict: null,
     errors: [],
     warnings: [],
-    signatureValue: info?.signature.valueBlock.valueHexView ?? new Uint8Array(0),
+    signatureValue: info?.signature ?? new Uint8Array(0),
     timestampToken: null,
     counterSignatures: [],
   };
   if (!info) return check;
   const token = attributeValues(info.unsignedAttrs, cmsOid.timeStampToken)[0]?.[0];
-  if (token instanceof asn1js.Sequence) check.timestampToken = new Uint8Array(token.toBER(false));
+  if (token) check.timestampToken = sequenceDer(token);
   return check;
 }
 
-function verifySigner(info: pkijs.SignerInfo, index: number, context: SignerContext): SignerCheck {
+function verifySigner(info: SignerInfoView, index: number, context: SignerContext): SignerCheck {
   const check = emptyCheck(info, index);
   verifyCounterSignatures(info, check, context);
   const { errors, warnings } = check;
-  const digest = digestOf(info.digestAlgorithm.algorithmId);
+  const digest = digestOf(info.digestAlgorithm);
   if (!digest) {
-    errors.push(`unsupported digest algorithm ${info.digestAlgorithm.algorithmId}`);
+    errors.push(`unsupported digest algorithm ${info.digestAlgorithm}`);
     check.verdict = indeterminate('CRYPTO_CONSTRAINTS_FAILURE');
     return check;
   }
@@ -269,7 +264,7 @@ function verifySigner(info: pkijs.SignerInfo, index: number, context: SignerCont
 
   let signed: Uint8Array | null = context.data;
   if (info.signedAttrs) {
-    const attributes = checkSignedAttributes(info, info.signedAttrs, digest, cert, check, context);
+    const attributes = checkSignedAttributes(info.signedAttrs, digest, cert, check, context);
     if (attributes === 'format-failure') return check;
     signed = attributes;
   } else {
@@ -298,8 +293,7 @@ function verifySigner(info: pkijs.SignerInfo, index: number, context: SignerCont
  * `format-failure` when the verdict is already final.
  */
 function checkSignedAttributes(
-  info: pkijs.SignerInfo,
-  attrs: pkijs.SignedAndUnsignedAttributes,
+  attrs: AttributesView,
   digest: DigestName,
   cert: Cert | null,
   check: SignerCheck,
@@ -321,20 +315,21 @@ function checkSignedAttributes(
     return 'format-failure';
   }
   const ctValue = ct[0]?.[0];
-  if (!context.counter) check.signedAttributes.contentType = ctValue instanceof asn1js.ObjectIdentifier && ctValue.getValue() === context.cms.eContentType ? 'match' : 'mismatch';
+  if (!context.counter) check.signedAttributes.contentType = ctValue && oidValue(ctValue) === context.cms.eContentType ? 'match' : 'mismatch';
   if (check.signedAttributes.contentType === 'mismatch') {
     errors.push('the contentType signed attribute differs from the encapsulated content type');
     check.verdict = failed('FORMAT_FAILURE');
     return 'format-failure';
   }
-  const mdValue = md[0][0];
-  if (!(mdValue instanceof asn1js.OctetString)) {
+  const mdValue = octetsValue(md[0][0]);
+  if (!mdValue) {
     errors.push('the messageDigest attribute is not an OCTET STRING');
     check.verdict = failed('FORMAT_FAILURE');
     return 'format-failure';
   }
   checkMessageDigest(mdValue, context.contentDigest(digest), digest, check, context.content);
-  const time = attributeValues(attrs, cmsOid.signingTime)[0]?.[0];
+  const timeValue = attributeValues(attrs, cmsOid.signingTime)[0]?.[0];
+  const time = timeValue && valueNode(timeValue);
   if (time instanceof asn1js.UTCTime || time instanceof asn1js.GeneralizedTime) check.claimedTime = time.toDate();
   const v2 = attributeValues(attrs, cmsOid.signingCertificateV2);
   const v1 = attributeValues(attrs, cmsOid.signingCertificate);
@@ -346,22 +341,22 @@ function checkSignedAttributes(
       check.verdict ??= indeterminate('NO_SIGNING_CERTIFICATE_FOUND');
     }
   }
-  return new Uint8Array(info.signedAttrs!.encodedValue);
+  return attrs.encoded;
 }
 
-function checkMessageDigest(mdValue: asn1js.OctetString, expected: Uint8Array | null, digest: DigestName, check: SignerCheck, content: DetachedContent): void {
+function checkMessageDigest(mdValue: Uint8Array, expected: Uint8Array | null, digest: DigestName, check: SignerCheck, content: DetachedContent): void {
   if (!expected) {
     check.signedAttributes.messageDigest = 'not-checked';
     check.errors.push(content.digest ? `the given digest is ${content.digest.algorithm}, the signature uses ${digest}` : 'the signed content was not given (detached signature)');
     check.verdict = indeterminate('SIGNED_DATA_NOT_FOUND');
-  } else if (Buffer.compare(Buffer.from(mdValue.valueBlock.valueHexView), Buffer.from(expected)) !== 0) {
+  } else if (Buffer.compare(Buffer.from(mdValue), Buffer.from(expected)) !== 0) {
     check.signedAttributes.messageDigest = 'mismatch';
     check.errors.push('the content does not match the signed messageDigest: the document was changed after signing');
     check.verdict = failed('HASH_FAILURE');
   } else check.signedAttributes.messageDigest = 'match';
 }
 
-function verifySignatureValue(info: pkijs.SignerInfo, method: Exclude<ReturnType<typeof signatureMethod>, string>, cert: Cert, signed: Uint8Array, check: SignerCheck): SignerCheck {
+function verifySignatureValue(info: SignerInfoView, method: Exclude<ReturnType<typeof signatureMethod>, string>, cert: Cert, signed: Uint8Array, check: SignerCheck): SignerCheck {
   const { errors } = check;
   let ok: boolean;
   try {

@@ -8,6 +8,7 @@ import * as pkijs from 'pkijs';
 import { BoundedLru } from '../cache/bounded-lru.js';
 import { cachedCert, fromPkijs, sha256Hex, type Cert } from './cert.js';
 import { splitCms } from './cms-certificates.js';
+import { fromPkijsSignerInfo, readSignedDataDer, type SignerInfoView } from './cms-der.js';
 import type { Verdict } from './indications.js';
 
 export const cmsOid = {
@@ -62,7 +63,8 @@ export const digestLabel = (d: DigestName): string => d.toUpperCase().replace('S
 export class CmsFormatError extends Error {}
 
 export interface ParsedCms {
-  signedData: pkijs.SignedData;
+  /** Each SignerInfo as the checks read it, from either reader (cms-der.ts). */
+  signerInfos: SignerInfoView[];
   eContentType: string;
   /** The encapsulated content, or null when detached. */
   eContent: Uint8Array | null;
@@ -99,6 +101,34 @@ export function parseCms(bytes: Uint8Array): ParsedCms {
 
 function decodeCms(bytes: Uint8Array): ParsedCms {
   if (bytes.byteLength < 16) throw new CmsFormatError('too short to be a CMS SignedData');
+  return decodeCmsDer(bytes) ?? decodeCmsPkijs(bytes);
+}
+
+/**
+ * The one-pass reader (cms-der.ts): strict DER in the usual shape, or null and pkijs decides.
+ * Its views point into an own copy of the bytes, so a cached ParsedCms does not keep a request
+ * body alive.
+ */
+export function decodeCmsDer(input: Uint8Array): ParsedCms | null {
+  const bytes = new Uint8Array(input);
+  const read = readSignedDataDer(bytes);
+  if (!read) return null;
+  let certificates: Cert[];
+  try {
+    certificates = read.certificates.map((der) => cachedCert(der) ?? certFromDer(der));
+  } catch (err) {
+    throw new CmsFormatError(`malformed SignedData (${(err as Error).message})`);
+  }
+  const warnings: string[] = [];
+  // PDF /Contents are zero-padded; anything else after the structure is worth a note.
+  const rest = bytes.subarray(read.end);
+  if (rest.some((b) => b !== 0)) warnings.push(`${rest.byteLength} byte(s) after the CMS structure are ignored`);
+  return { signerInfos: read.signerInfos, eContentType: read.eContentType, eContent: read.eContent, certificates, warnings };
+}
+
+/** The pkijs path: BER, and anything the one-pass reader leaves alone. */
+export function decodeCmsPkijs(bytes: Uint8Array): ParsedCms {
+  if (bytes.byteLength < 16) throw new CmsFormatError('too short to be a CMS SignedData');
   // The certificates apart (cms-certificates.ts): decoded one by one, from the cache when seen.
   const split = splitCms(bytes);
   const source = split?.rest ?? bytes;
@@ -127,12 +157,6 @@ function decodeCms(bytes: Uint8Array): ParsedCms {
     certificates = split
       ? split.certificates.map((der) => cachedCert(der) ?? certFromDer(der))
       : embedded.map((node) => cachedCert(node.valueBeforeDecodeView) ?? fromPkijs(new Uint8Array(node.valueBeforeDecodeView), new pkijs.Certificate({ schema: node })));
-    // The pkijs objects only if something asks for them (decoding one costs more than the rest of a validation).
-    if (certificates.length) {
-      const list = certificates;
-      let objects: pkijs.Certificate[] | undefined;
-      Object.defineProperty(signedData, 'certificates', { configurable: true, enumerable: true, get: () => (objects ??= list.map((c) => c.cert)) });
-    }
   } catch (err) {
     throw new CmsFormatError(`malformed SignedData (${(err as Error).message})`);
   }
@@ -144,7 +168,7 @@ function decodeCms(bytes: Uint8Array): ParsedCms {
   }
   const eContent = signedData.encapContentInfo.eContent;
   return {
-    signedData,
+    signerInfos: signedData.signerInfos.map(fromPkijsSignerInfo),
     eContentType: signedData.encapContentInfo.eContentType,
     eContent: eContent ? octets(eContent) : null,
     certificates,

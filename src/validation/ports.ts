@@ -35,8 +35,18 @@ export interface OurIssuer {
   certificate: Buffer | null;
 }
 
+/**
+ * What validation reads of one of our certificates: its status and the SHA-256 of its DER (to
+ * tell it from another certificate under the same serial), not the whole row (its DER, TBS and
+ * holder columns were a third of each read on the embedded database).
+ */
+export type RegistryStatus = Pick<CertificateRecord, 'status' | 'revokedAt' | 'revocationReason' | 'invalidityDate' | 'statusChangedAt'> & {
+  /** Hex; null for a reservation that has no certificate yet. */
+  derSha256: string | null;
+};
+
 /** Our CA hierarchy and registry: the revocation source for the certificates we issued. */
 export interface RegistryPort {
   issuers(): Promise<OurIssuer[]>;
-  certificate(issuerId: string, serial: string): Promise<CertificateRecord | null>;
+  certificate(issuerId: string, serial: string): Promise<RegistryStatus | null>;
 }

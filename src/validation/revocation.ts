@@ -136,7 +136,7 @@ export class RevocationChecker {
       return { ...base, source: 'registry', status, producedAt, note: `our CA certificate (${caRow.role}, ${caRow.status})` };
     }
     const record = await this.registryRecord(issuer.id, cert.facts.serial);
-    if (!record || (record.der && sha256Hex(record.der) !== cert.sha256)) {
+    if (!record || (record.derSha256 && record.derSha256 !== cert.sha256)) {
       // A certificate that verifies under our CA's key but that our registry never recorded.
       return { ...base, source: 'registry', status: 'unknown', producedAt, note: `our registry has no certificate ${cert.facts.serial} of issuer ${issuer.id}` };
     }

@@ -170,8 +170,8 @@ export class SignatureValidator {
       throw err;
     }
     warnings.push(...cms.warnings);
-    if (cms.signedData.signerInfos.length > this.limits.maxSignatures) throw new AppError('badSignatureInput', `the signature has ${cms.signedData.signerInfos.length} signers; at most ${this.limits.maxSignatures} are validated`);
-    if (!cms.signedData.signerInfos.length) warnings.push('the SignedData has no signers');
+    if (cms.signerInfos.length > this.limits.maxSignatures) throw new AppError('badSignatureInput', `the signature has ${cms.signerInfos.length} signers; at most ${this.limits.maxSignatures} are validated`);
+    if (!cms.signerInfos.length) warnings.push('the SignedData has no signers');
     const checks = verifySigners(cms, { data: input.document, digest: input.digest }, ctx.pool.all());
     const signedContent = cmsSignedContent(cms, input);
     const signatures: SignatureReport[] = [];

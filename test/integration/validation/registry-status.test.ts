@@ -1,0 +1,52 @@
+/**
+ * What signature validation reads of our registry (src/validation/ports.ts, `RegistryStatus`):
+ * the status columns and the SHA-256 of the DER, computed by the database, the same on
+ * PostgreSQL and the embedded database; null for a reservation without a certificate and for a
+ * serial it does not know.
+ */
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { createHash } from 'node:crypto';
+import { CertificateRepository } from '../../../src/storage/certificate-repository.js';
+import { createTestDatabase, usingPostgres, type TestDatabase } from '../../support/test-db.js';
+
+const NOW = new Date('2026-12-04T06:00:00Z');
+const holder = { subjectDn: 'CN=Trần Thị Ngọc Hân,C=VN', holderName: 'Trần Thị Ngọc Hân', nationalId: '094185000091', taxCode: null, budgetCode: null, agency: null, email: null };
+let database: TestDatabase;
+let ledger: CertificateRepository;
+
+describe(`the registry's status for validation (${usingPostgres() ? 'PostgreSQL' : 'embedded'})`, () => {
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    ledger = new CertificateRepository(database.db.knex);
+    await database.db.knex('ca_issuers').insert({ id: 'ext-status', role: 'external', status: 'active', created_at: NOW, updated_at: NOW });
+  });
+  afterAll(async () => database?.destroy());
+
+  it('answers the status and the digest of the DER, as the whole row says', async () => {
+    const der = Buffer.from('30820102aabbccddeeff', 'hex');
+    await database.db.withTransaction((trx) =>
+      ledger.importCertificate(trx, { issuerId: 'ext-status', serial: '0a', der, publicKeyFingerprint: 'fp-a', notBefore: NOW, notAfter: new Date(NOW.getTime() + 86_400_000), holder, statusSource: 'registry' }, NOW),
+    );
+    const revokedAt = new Date('2026-12-04T07:00:00Z');
+    const invalidityDate = new Date('2026-12-01T00:00:00Z');
+    await database.db.withTransaction((trx) => ledger.setStatus(trx, 'ext-status', '0a', { status: 'revoked', revokedAt, reason: 'keyCompromise', invalidityDate, crlEntry: null }, revokedAt));
+    const row = (await ledger.find(null, 'ext-status', '0a'))!;
+    expect(await ledger.validationStatus(null, 'ext-status', '0a')).toEqual({
+      derSha256: createHash('sha256').update(der).digest('hex'),
+      status: 'revoked',
+      revokedAt,
+      revocationReason: 'keyCompromise',
+      invalidityDate,
+      statusChangedAt: row.statusChangedAt,
+    });
+    expect(await ledger.validationStatus(null, 'ext-status', '0b')).toBeNull();
+    expect(await ledger.validationStatus(null, 'other', '0a')).toBeNull();
+  });
+
+  it('has no digest for a reservation (no DER yet)', async () => {
+    await database.db.withTransaction((trx) =>
+      ledger.reserve(trx, { issuerId: 'ext-status', serial: '0c', tbs: new Uint8Array([0x30, 0]), profileId: 'p', requestId: null, publicKeyFingerprint: 'fp-c', notBefore: NOW, notAfter: NOW, predecessorSerial: null, holder }, NOW),
+    );
+    expect(await ledger.validationStatus(null, 'ext-status', '0c')).toEqual({ derSha256: null, status: 'good', revokedAt: null, revocationReason: null, invalidityDate: null, statusChangedAt: NOW });
+  });
+});
