@@ -4,6 +4,7 @@
  * (wrk, each answer's refresh token used by the next request), each against the bare
  * oidc-provider (bench/support/bare-provider.ts) driven the same way in the same run.
  */
+import { readFileSync } from 'node:fs';
 import * as client from 'openid-client';
 import { Browser, codeLogin } from '../../test/support/oidc-rp.js';
 import type { BareReady } from './bare-process.js';
@@ -17,11 +18,32 @@ export const basic = (id: string, secret: string) => `Basic ${Buffer.from(`${enc
 const FORM = 'application/x-www-form-urlencoded';
 export const CC_BODY = 'grant_type=client_credentials&scope=certs%3Aread%20signatures%3Avalidate';
 
+/** A load's figures with the CPU its server process spent per request (user + system, ms). */
+export type TokenLoad = NativeLoad & { cpuMsPerRequest: number };
+
+/** User + system CPU time of a process so far, in ms (Linux: /proc/<pid>/stat, 100 ticks a second). */
+function cpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+/**
+ * Runs `load` and adds the CPU the process `pid` spent on it per request. On a shared machine the
+ * rates of the two processes swing with what else runs (the same code measured 0.43 and 0.68 of
+ * the bare provider in two runs of one evening), while the CPU per request moves far less: it
+ * says what a change costs or saves per grant.
+ */
+async function withCpu(pid: number, load: () => Promise<NativeLoad>): Promise<TokenLoad> {
+  const before = cpuMs(pid);
+  const result = await load();
+  return { ...result, cpuMsPerRequest: result.requests ? round((cpuMs(pid) - before) / result.requests, 3) : NaN };
+}
+
 export interface TokenRow {
   grant: string;
   generator: string;
-  ours: NativeLoad;
-  bare: NativeLoad;
+  ours: TokenLoad;
+  bare: TokenLoad;
   ratio: number;
   aim: number;
 }
@@ -75,30 +97,41 @@ export async function bareCodeFlow(config: client.Configuration, redirectUri: st
  * long: a burst of other work on the shared machine falls on both alike. Rates are totals over
  * the turns; latencies the median of the turns'.
  */
-async function paired(rounds: number, reference: () => Promise<NativeLoad>, ours: () => Promise<NativeLoad>): Promise<{ ours: NativeLoad; bare: NativeLoad }> {
-  const refs: NativeLoad[] = [];
-  const mine: NativeLoad[] = [];
+async function paired(rounds: number, pids: { ours: number; bare: number }, reference: () => Promise<NativeLoad>, ours: () => Promise<NativeLoad>): Promise<{ ours: TokenLoad; bare: TokenLoad }> {
+  const refs: TokenLoad[] = [];
+  const mine: TokenLoad[] = [];
   for (let i = 0; i < rounds; i++) {
-    refs.push(await reference());
-    mine.push(await ours());
+    refs.push(await withCpu(pids.bare, reference));
+    mine.push(await withCpu(pids.ours, ours));
   }
   return { ours: combine(mine), bare: combine(refs) };
 }
 
-function combine(loads: NativeLoad[]): NativeLoad {
+function combine(loads: TokenLoad[]): TokenLoad {
   const mid = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
   const requests = loads.reduce((a, l) => a + l.requests, 0);
   const seconds = loads.reduce((a, l) => a + l.seconds, 0);
-  return { ...loads[0], requests, errors: loads.reduce((a, l) => a + l.errors, 0), seconds: round(seconds), perSecond: round(requests / seconds, 1), p50ms: mid(loads.map((l) => l.p50ms)), p99ms: mid(loads.map((l) => l.p99ms)) };
+  const cpu = loads.reduce((a, l) => a + l.cpuMsPerRequest * l.requests, 0);
+  return {
+    ...loads[0],
+    requests,
+    errors: loads.reduce((a, l) => a + l.errors, 0),
+    seconds: round(seconds),
+    perSecond: round(requests / seconds, 1),
+    p50ms: mid(loads.map((l) => l.p50ms)),
+    p99ms: mid(loads.map((l) => l.p99ms)),
+    cpuMsPerRequest: requests ? round(cpu / requests, 3) : NaN,
+  };
 }
 
 export async function tokenRows(ready: ServiceReady, bare: BareReady, seconds: number, log: (line: string) => void): Promise<TokenRow[]> {
   const rows: TokenRow[] = [];
-  const row = (grant: string, generator: string, ours: NativeLoad, ref: NativeLoad, aim: number) => {
+  const row = (grant: string, generator: string, ours: TokenLoad, ref: TokenLoad, aim: number) => {
     const r = { grant, generator, ours, bare: ref, ratio: round(ours.perSecond / ref.perSecond), aim };
     rows.push(r);
-    log(`  ${`${grant} (${generator})`.padEnd(58)} ours ${ours.perSecond}/s p50 ${ours.p50ms} ms, errors ${ours.errors} | bare ${ref.perSecond}/s p50 ${ref.p50ms} ms, errors ${ref.errors} | ratio ${r.ratio} (aim ≥ ${aim})`);
+    log(`  ${`${grant} (${generator})`.padEnd(58)} ours ${ours.perSecond}/s p50 ${ours.p50ms} ms, CPU ${ours.cpuMsPerRequest} ms/request, errors ${ours.errors} | bare ${ref.perSecond}/s p50 ${ref.p50ms} ms, CPU ${ref.cpuMsPerRequest} ms/request, errors ${ref.errors} | ratio ${r.ratio} (aim ≥ ${aim})`);
   };
+  const pids = { ours: ready.pid, bare: bare.pid };
   const ours = ccSpec(ready.url, ready.machine);
   const ref = ccSpec(bare.url, bare.machine);
   await checkCc(ours);
@@ -108,10 +141,10 @@ export async function tokenRows(ready: ServiceReady, bare: BareReady, seconds: n
   // A warm-up turn each, not counted: the first seconds of a process measure its JIT compiler,
   // and the service has more code to compile than the bare provider.
   for (const spec of [ref, ours]) await wrkPost(spec, { connections: 16, seconds: 2 });
-  const cc = await paired(rounds, () => wrkPost(ref, keep), () => wrkPost(ours, keep));
+  const cc = await paired(rounds, pids, () => wrkPost(ref, keep), () => wrkPost(ours, keep));
   row('client credentials', 'wrk, 16 keep-alive connections', cc.ours, cc.bare, 0.8);
   const fresh = { concurrency: 16, seconds: keep.seconds };
-  const ccFresh = await paired(rounds, () => abPost(ref, fresh), () => abPost(ours, fresh));
+  const ccFresh = await paired(rounds, pids, () => abPost(ref, fresh), () => abPost(ours, fresh));
   row('client credentials', 'ab, a new connection per request, 16 in flight', ccFresh.ours, ccFresh.bare, 0.8);
 
   // Refresh with rotation: 16 tokens per turn and 16 more in the pool (16 connections), each
@@ -124,6 +157,7 @@ export async function tokenRows(ready: ServiceReady, bare: BareReady, seconds: n
   const refreshSpec = (base: string, c: { clientId: string; secret: string }): PostSpec => ({ url: `${base}/oidc/token`, headers: { authorization: basic(c.clientId, c.secret), 'content-type': FORM }, body: 'grant_type=refresh_token' });
   const refresh = await paired(
     rounds,
+    pids,
     () => wrkPost(refreshSpec(bare.url, bare.portal), { ...keep, rotate: { field: 'refresh_token', answer: 'refresh_token', pool: bareTokens } }),
     () => wrkPost(refreshSpec(ready.url, ready.portal), { ...keep, rotate: { field: 'refresh_token', answer: 'refresh_token', pool: ourTokens } }),
   );
