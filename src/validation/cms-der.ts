@@ -254,7 +254,9 @@ export function fromPkijsSignerInfo(info: pkijs.SignerInfo): SignerInfoView {
 
 function pkijsAttributes(attrs: pkijs.SignedAndUnsignedAttributes | undefined): AttributesView | null {
   if (!attrs) return null;
-  return { encoded: new Uint8Array(attrs.encodedValue), attributes: (attrs.attributes ?? []).map((a) => ({ type: a.type, values: a.values.map((node: asn1js.AsnType) => ({ node })) })) };
+  // An attribute whose value set is empty (RFC 5652 §5.3 requires SIZE (1..MAX)) comes back from
+  // pkijs without `values`: an empty list here, which the signed-attribute checks then refuse.
+  return { encoded: new Uint8Array(attrs.encodedValue), attributes: (attrs.attributes ?? []).map((a) => ({ type: a.type, values: (a.values ?? []).map((node: asn1js.AsnType) => ({ node })) })) };
 }
 
 function pkijsSignerId(sid: unknown): SignerId {

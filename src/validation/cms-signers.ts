@@ -321,9 +321,9 @@ function checkSignedAttributes(
     check.verdict = failed('FORMAT_FAILURE');
     return 'format-failure';
   }
-  const mdValue = octetsValue(md[0][0]);
+  const mdValue = md[0][0] ? octetsValue(md[0][0]) : null;
   if (!mdValue) {
-    errors.push('the messageDigest attribute is not an OCTET STRING');
+    errors.push('the messageDigest attribute is not one OCTET STRING');
     check.verdict = failed('FORMAT_FAILURE');
     return 'format-failure';
   }
