@@ -11,10 +11,13 @@
  * (its OCSP answer must say revoked at once; revoked ones are asked about again later). Any
  * unexpected status or content is an error.
  *
- * Memory: the service's RSS is sampled every second. After a warm-up (the first fifth of the run,
- * at least 10 s), the bound is: the median RSS of the last tenth of the run ≤ the median of the
- * first 10 s after warm-up × (1 + SOAK_RSS_GROWTH_PERCENT/100, default 25 %). A leak grows with the
- * traffic and fails that; caches that fill up and stop do not.
+ * Memory: after a warm-up (the first fifth of the run, at least 10 s), the soak sends the service
+ * (started with --expose-gc) SIGUSR2 every twelfth of the rest of the run; it runs a full collection
+ * and prints its V8 heap and external memory. The median of those probes in the last third must
+ * stay within SOAK_LIVE_GROWTH_PERCENT (25 %) of the median in the first third: a leak raises what
+ * is live, a cache that fills and stops raises it once, early. The RSS, sampled every second, is a
+ * coarse backstop: the median of the last tenth ≤ the median of the first 10 s after the warm-up ×
+ * (1 + SOAK_RSS_GROWTH_PERCENT/100, default 25 %).
  *
  * Duration: SOAK_SECONDS, else `--seconds N`, else 60 s when CI=true, else 600 s. On
  * BENCH_DATABASE_URL (a scratch database) or the embedded database. Writes
@@ -34,12 +37,26 @@ const arg = process.argv.indexOf('--seconds');
 const SECONDS = Number(process.env.SOAK_SECONDS ?? (arg > 0 ? process.argv[arg + 1] : process.env.CI === 'true' ? 60 : 600));
 const WORKERS = Number(process.env.SOAK_WORKERS ?? 8);
 const GROWTH = Number(process.env.SOAK_RSS_GROWTH_PERCENT ?? 25);
+const LIVE_GROWTH = Number(process.env.SOAK_LIVE_GROWTH_PERCENT ?? 25);
 const DATABASE_URL = process.env.BENCH_DATABASE_URL;
 if (!(SECONDS >= 20)) throw new Error('SOAK_SECONDS: at least 20');
 
 const dir = mkdtempSync(join(tmpdir(), 'tinnhiem-soak-'));
 const scratch = DATABASE_URL ? await scratchDatabase(DATABASE_URL, 'soak') : undefined;
-const svc = await startServiceProcess(scratch ? { DATABASE_URL: scratch.url } : {});
+const svc = await startServiceProcess(scratch ? { DATABASE_URL: scratch.url } : {}, undefined, ['--expose-gc']);
+/** What the service holds after a forced full collection (its SIGUSR2 probe): no garbage in it. */
+const probes: Array<{ t: number; heapMiB: number; externalMiB: number; liveMiB: number }> = [];
+let probeBuffer = '';
+svc.child.stdout!.on('data', (c: Buffer) => {
+  const lines = (probeBuffer + c.toString()).split('\n');
+  probeBuffer = lines.pop()!;
+  for (const line of lines) {
+    if (!line.startsWith('BENCH-HEAP ')) continue;
+    const m = JSON.parse(line.slice('BENCH-HEAP '.length)) as { heapUsed: number; external: number };
+    const mib = (n: number) => round(n / 2 ** 20, 1);
+    probes.push({ t: round((Date.now() - t0) / 1000, 1), heapMiB: mib(m.heapUsed), externalMiB: mib(m.external), liveMiB: mib(m.heapUsed + m.external) });
+  }
+});
 const r = svc.ready;
 const basic = (id: string, secret: string) => `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}`;
 const form = { 'content-type': 'application/x-www-form-urlencoded' };
@@ -200,6 +217,15 @@ const errors: Array<{ at: number; op: string; message: string }> = [];
 const samples: Array<{ t: number; rssMiB: number }> = [];
 const t0 = Date.now();
 const sampler = setInterval(() => samples.push({ t: (Date.now() - t0) / 1000, rssMiB: rssMiB(r.pid) }), 1000);
+// A probe every twelfth of the time after the warm-up (at least 5 s apart): each is one full
+// collection, a pause of a few hundred milliseconds at most.
+const warmup = Math.max(10, SECONDS / 5);
+const probeEvery = Math.max(5, (SECONDS - warmup) / 12) * 1000;
+let prober: NodeJS.Timeout | undefined;
+const startProbes = setTimeout(() => {
+  svc.child.kill('SIGUSR2');
+  prober = setInterval(() => svc.child.kill('SIGUSR2'), probeEvery);
+}, warmup * 1000);
 const end = t0 + SECONDS * 1000;
 let lastPrint = t0;
 process.stdout.write(`soak: ${SECONDS} s, ${WORKERS} workers, service process ${r.pid} (${(await machine(scratch?.url)).database})\n`);
@@ -226,14 +252,27 @@ await Promise.all(
   }),
 );
 clearInterval(sampler);
+clearTimeout(startProbes);
+clearInterval(prober);
+svc.child.kill('SIGUSR2');
+await new Promise((r) => setTimeout(r, 1500));
 const elapsed = (Date.now() - t0) / 1000;
 
 // ── verdict ─────────────────────────────────────────────────────────────────────────────────
-const warmup = Math.max(10, SECONDS / 5);
 const warm = median(samples.filter((s) => s.t >= warmup && s.t < warmup + 10).map((s) => s.rssMiB));
 const last = median(samples.filter((s) => s.t >= elapsed * 0.9).map((s) => s.rssMiB));
 const limit = warm * (1 + GROWTH / 100);
-const growthOk = Number.isFinite(warm) && Number.isFinite(last) && last <= limit;
+const rssOk = Number.isFinite(warm) && Number.isFinite(last) && last <= limit;
+// Live memory (V8 heap + external) after forced full collections: the median of the probes in the
+// first third after the warm-up against the median of those in the last third. Unlike RSS it
+// carries no garbage, so a leak shows as a rising line and a cache that fills shows once, early.
+const third = (elapsed - warmup) / 3;
+const liveIn = (from: number, to: number) => round(median(probes.filter((p) => p.t >= from && p.t <= to).map((p) => p.liveMiB)), 1);
+const liveEarly = liveIn(warmup, warmup + third);
+const liveLate = liveIn(elapsed - third, elapsed);
+const liveLimit = liveEarly * (1 + LIVE_GROWTH / 100);
+const liveOk = Number.isFinite(liveEarly) && Number.isFinite(liveLate) && liveLate <= liveLimit;
+const growthOk = rssOk && liveOk;
 const totalOps = [...stats.values()].reduce((a, x) => a + x.count, 0);
 const passed = errors.length === 0 && growthOk && totalOps > 0;
 await svc.stop();
@@ -258,6 +297,7 @@ const report = {
   errors: errors.length,
   errorSamples: errors.slice(0, 20),
   rss: { warmupSeconds: warmup, afterWarmupMiB: warm, endMiB: last, limitMiB: round(limit), growthPercentAllowed: GROWTH, growthPercent: round(((last - warm) / warm) * 100, 1), peakMiB: Math.max(...samples.map((s) => s.rssMiB)), samples },
+  live: { earlyMiB: liveEarly, lateMiB: liveLate, limitMiB: round(liveLimit), growthPercentAllowed: LIVE_GROWTH, growthPercent: round(((liveLate - liveEarly) / liveEarly) * 100, 1), probes },
   perOp,
   issued: stable.length + fresh.length + revoked.length,
   revoked: revoked.length,
@@ -266,6 +306,8 @@ const md = [
   `Soak ${date}: ${round(elapsed, 0)} s, ${WORKERS} workers over loopback HTTP, ${env.cores} × ${env.cpu}, Node ${env.node}, ${env.database}: **${passed ? 'passed' : 'FAILED'}**.`,
   '',
   `${totalOps.toLocaleString('en')} operations, ${errors.length} errors; RSS of the service process ${warm} MiB after the ${round(warmup, 0)} s warm-up, ${last} MiB at the end (bound ${round(limit, 0)} MiB, +${GROWTH} %), peak ${report.rss.peakMiB} MiB.`,
+  '',
+  `Live memory after a forced full collection (V8 heap + external, ${probes.length} probes): ${liveEarly} MiB in the first third after the warm-up, ${liveLate} MiB in the last third (median of each; bound ${round(liveLimit, 0)} MiB, +${LIVE_GROWTH} %).`,
   '',
   '| Operation | weight | count | /s | p50 ms | p99 ms | errors |',
   '|---|---:|---:|---:|---:|---:|---:|',

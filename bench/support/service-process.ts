@@ -11,7 +11,8 @@
  *   (test/support/soft-authenticator.ts) whose key is handed over in the ready line.
  * BENCH_SYNTHETIC=N first writes N synthetic registry rows by SQL (the bulk path: serial,
  * status, holder name, national ID, agency; no DER, since OCSP and search read only those).
- * Prints `BENCH-READY {json}` (bench/support/bench-kit.ts ServiceReady) and stops on SIGTERM.
+ * Prints `BENCH-READY {json}` (bench/support/bench-kit.ts ServiceReady) and stops on SIGTERM; with
+ * --expose-gc, SIGUSR2 runs a full collection and prints `BENCH-HEAP {json}` (the soak's probe).
  */
 import 'reflect-metadata';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -187,3 +188,14 @@ const stop = async () => {
 };
 process.on('SIGTERM', () => void stop());
 process.on('SIGINT', () => void stop());
+
+// The soak's memory probe (bench/soak.ts starts this process with --expose-gc): on SIGUSR2, a full
+// collection, then what is still live. Without --expose-gc the signal keeps Node's default.
+const gc = (globalThis as { gc?: () => void }).gc;
+if (gc) {
+  process.on('SIGUSR2', () => {
+    gc();
+    const m = process.memoryUsage();
+    process.stdout.write(`BENCH-HEAP ${JSON.stringify({ heapUsed: m.heapUsed, external: m.external, arrayBuffers: m.arrayBuffers, rss: m.rss })}\n`);
+  });
+}
