@@ -98,8 +98,9 @@ export class OidcPayloadRepository implements PayloadStore {
       const row = storedRow(r.model, r.id, r.payload, r.expiresAt);
       return { ...row, expires_at: row.expires_at?.toISOString() ?? null };
     });
-    const result = (await this.knex.raw(
-      `WITH consumed AS (
+    const result = (await this.knex
+      .raw(
+        `WITH consumed AS (
          UPDATE oidc_payloads SET consumed_at = ? WHERE model = ? AND id = ? AND consumed_at IS NULL RETURNING 1
        ), inserted AS (
          INSERT INTO oidc_payloads (model, id, payload, grant_id, user_code, uid, account_id, expires_at)
@@ -110,8 +111,10 @@ export class OidcPayloadRepository implements PayloadStore {
          RETURNING 1
        )
        SELECT (SELECT count(*) FROM consumed)::int AS consumed`,
-      [now, consume.model, lookupKey(consume.id), JSON.stringify(values)],
-    )) as { rows: Array<{ consumed: number }> };
+        [now, consume.model, lookupKey(consume.id), JSON.stringify(values)],
+      )
+      // One constant statement: PostgreSQL parses and plans it once per connection.
+      .options({ name: 'tinnhiem_consume_and_store' })) as { rows: Array<{ consumed: number }> };
     return Number(result.rows[0]?.consumed ?? 0) > 0;
   }
 
