@@ -24,7 +24,7 @@ import { cpus } from 'node:os';
 import { csrFor } from '../src/dev/seed-registry.js';
 import { closedLoop, expectOk, machine, rawSignRate, round, rssMiB, rssSampler, scratchDatabase, startServiceProcess, type LoadResult } from './support/bench-kit.js';
 import { startBareProvider } from './support/bare-process.js';
-import { basic, tokenRows, tokenSummary } from './support/token-rows.js';
+import { basic, cpuMs, tokenRows, tokenSummary } from './support/token-rows.js';
 import { loginRows, loginSummary } from './support/login-rows.js';
 import { num, ratioText, type SummaryRow } from './support/summary-rows.js';
 
@@ -69,6 +69,34 @@ async function measure(name: string, concurrency: number, op: (worker: number, i
 }
 
 
+/**
+ * The CPU (ms) spent so far by the PostgreSQL server processes serving the database at `url`
+ * (the service's connections: a server on this machine, as the bench's is). A connection that
+ * closed meanwhile takes its CPU with it: the service's pool keeps its connections under load.
+ */
+function databaseCpu(url: string): () => Promise<number> {
+  const name = new URL(url).pathname.slice(1);
+  return async () => {
+    const pg = (await import('pg')).default;
+    const admin = new pg.Client({ connectionString: url });
+    await admin.connect();
+    try {
+      const { rows: backends } = await admin.query<{ pid: number }>('select pid from pg_stat_activity where datname = $1 and pid <> pg_backend_pid()', [name]);
+      let total = 0;
+      for (const { pid } of backends) {
+        try {
+          total += cpuMs(pid);
+        } catch {
+          // gone meanwhile
+        }
+      }
+      return total;
+    } finally {
+      await admin.end();
+    }
+  };
+}
+
 try {
   const env = await machine(scratch?.url);
   process.stdout.write(`service process ${ready.pid} on ${env.database}; ${SECONDS} s per row\n`);
@@ -81,7 +109,7 @@ try {
 
   // ── token endpoint: native load generators, against the bare provider in the same run ────
   const tokenSampler = rssSampler(ready.pid);
-  const tokenTable = parts.has('token') ? await tokenRows(ready, bare.ready, SECONDS, (l) => process.stdout.write(`${l}\n`)) : [];
+  const tokenTable = parts.has('token') ? await tokenRows(ready, bare.ready, SECONDS, (l) => process.stdout.write(`${l}\n`), scratch && databaseCpu(scratch.url)) : [];
 
   rows.push({ name: 'token rows (wrk, ab)', load: emptyLoad, concurrency: 16, rssPeakMiB: tokenSampler.stop().peakMiB });
   const loginSampler = rssSampler(ready.pid);
@@ -140,9 +168,9 @@ try {
   const md = [
     `Service benchmark ${date}: ${env.cores} × ${env.cpu}, ${env.ramGiB} GiB, Node ${env.node}, ${env.database}; loopback HTTP, ${SECONDS} s per row; load generators (wrk, ab, the login driver) in their own processes on the same cores; load average at the start ${env.load} (the machine is shared).`,
     '',
-    '| Token endpoint | load generator | ours /s | bare oidc-provider /s | ratio | aim | p50 ms | p99 ms | CPU ms/request, ours / bare | errors |',
-    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|',
-    ...token.map((t) => `| ${t.grant} | ${t.generator} | ${t.perSecond} | ${t.bareProviderPerSecond} | **${t.ratio}** | ≥ ${t.aim} | ${t.p50ms} | ${t.p99ms} | ${t.ours.cpuMsPerRequest} / ${t.bare.cpuMsPerRequest} | ${t.errors + t.bareErrors} |`),
+    '| Token endpoint | load generator | ours /s | bare oidc-provider /s | ratio | aim | p50 ms | p99 ms | CPU ms/request, ours / bare | PostgreSQL CPU ms/request | errors |',
+    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    ...token.map((t) => `| ${t.grant} | ${t.generator} | ${t.perSecond} | ${t.bareProviderPerSecond} | **${t.ratio}** | ≥ ${t.aim} | ${t.p50ms} | ${t.p99ms} | ${t.ours.cpuMsPerRequest} / ${t.bare.cpuMsPerRequest} | ${t.ours.databaseCpuMsPerRequest ?? '–'} | ${t.errors + t.bareErrors} |`),
     '',
     '| Login (whole code + PKCE flow) | ours /s | reference | reference /s | ratio | aim | p50 ms | p99 ms | errors |',
     '|---|---:|---|---:|---:|---:|---:|---:|---:|',

@@ -3,7 +3,7 @@ import type { Adapter, AdapterPayload } from 'oidc-provider';
 import { errors } from 'oidc-provider';
 import type { ClientRegistry } from './clients/client-registry.js';
 import type { Clock, IsUnavailable, PayloadStore, StoredPayload } from './ports.js';
-import { forgetModel, memoised } from './request-memo.js';
+import { forgetModel, memoised, rememberAccount } from './request-memo.js';
 
 const authorizationRequest = new AsyncLocalStorage<true>();
 const LAST_KNOWN_CLIENTS = 10_000;
@@ -247,11 +247,15 @@ function refreshRotation(store: PayloadStore, clock: Clock, isDatabaseUnavailabl
       return true;
     },
 
-    /** The token, its grant kept for the provider's read of it in this request; null: read it as usual. */
+    /**
+     * The token, its grant and its account (read in the same query) kept for the provider's reads
+     * of them in this request; null: read it as usual.
+     */
     findWithGrant(model: string, id: string): Promise<AdapterPayload | undefined> | null {
       if (model !== 'RefreshToken' || !store.findWithGrant || !tokenRequest.getStore()) return null;
-      return store.findWithGrant(model, id, clock.now()).then(({ payload, grant }) => {
+      return store.findWithGrant(model, id, clock.now()).then(({ payload, grant, account }) => {
         if (typeof payload?.grantId === 'string') void memoised(`Grant:id:${payload.grantId}`, async () => grant as AdapterPayload | undefined, copyPayload);
+        if (typeof payload?.accountId === 'string' && account !== undefined) rememberAccount(payload.accountId, account);
         return payload as AdapterPayload | undefined;
       });
     },

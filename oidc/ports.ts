@@ -62,8 +62,12 @@ export interface PayloadStore {
    * false (nothing written) when it was, or is gone: a refresh token's rotation.
    */
   consumeAndStore?(consume: { model: string; id: string }, rows: readonly StoredPayload[], now: Date): Promise<boolean>;
-  /** `find`, and the Grant its payload names (`grantId`) read in the same query. */
-  findWithGrant?(model: string, id: string, now: Date): Promise<{ payload?: Record<string, unknown>; grant?: Record<string, unknown> }>;
+  /**
+   * `find`, and in the same query the Grant its payload names (`grantId`) and the account it names
+   * (`accountId`), the account as FindAccount reads it: null when there is none, absent when it
+   * was not read (no payload, or an id that is not an account's).
+   */
+  findWithGrant?(model: string, id: string, now: Date): Promise<{ payload?: Record<string, unknown>; grant?: Record<string, unknown>; account?: Account | null }>;
 }
 
 /** One model's payload to store (PayloadStore.upsert's arguments). */

@@ -41,9 +41,20 @@ export function forgetModel(model: string): void {
   for (const key of memo.keys()) if (key.startsWith(`${model}:`)) memo.delete(key);
 }
 
+const accountKey = (id: string) => `Account:${id}`;
+
 /** An account lookup memoised per request (each caller gets its own copy). */
 export function accountReadOncePerRequest<A>(find: (id: string) => Promise<A | null>): (id: string) => Promise<A | null> {
-  return (id) => memoised(`Account:${id}`, () => find(id), (a) => (a ? structuredClone(a) : a));
+  return (id) => memoised(accountKey(id), () => find(id), (a) => (a ? structuredClone(a) : a));
+}
+
+/**
+ * An account read by another query of this request (the refresh token grant reads it with the
+ * token: oidc/adapter.ts), kept as accountReadOncePerRequest's read of it for the rest of the
+ * request. A read already kept stays; outside a request, nothing is kept.
+ */
+export function rememberAccount<A>(id: string, account: A | null): void {
+  if (requestScope.getStore()) void memoised(accountKey(id), async () => account);
 }
 
 /** Whether the caller runs inside a request's handling (tests attribute queries to requests with it). */

@@ -18,11 +18,14 @@ export const basic = (id: string, secret: string) => `Basic ${Buffer.from(`${enc
 const FORM = 'application/x-www-form-urlencoded';
 export const CC_BODY = 'grant_type=client_credentials&scope=certs%3Aread%20signatures%3Avalidate';
 
-/** A load's figures with the CPU its server process spent per request (user + system, ms). */
-export type TokenLoad = NativeLoad & { cpuMsPerRequest: number };
+/**
+ * A load's figures with the CPU its server process spent per request (user + system, ms) and,
+ * for the service on PostgreSQL, the CPU of its database's server processes per request.
+ */
+export type TokenLoad = NativeLoad & { cpuMsPerRequest: number; databaseCpuMsPerRequest?: number };
 
 /** User + system CPU time of a process so far, in ms (Linux: /proc/<pid>/stat, 100 ticks a second). */
-function cpuMs(pid: number): number {
+export function cpuMs(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
   return (Number(fields[11]) + Number(fields[12])) * 10;
 }
@@ -33,10 +36,13 @@ function cpuMs(pid: number): number {
  * the bare provider in two runs of one evening), while the CPU per request moves far less: it
  * says what a change costs or saves per grant.
  */
-async function withCpu(pid: number, load: () => Promise<NativeLoad>): Promise<TokenLoad> {
+async function withCpu(pid: number, load: () => Promise<NativeLoad>, databaseCpu?: () => Promise<number>): Promise<TokenLoad> {
   const before = cpuMs(pid);
+  const dbBefore = await databaseCpu?.();
   const result = await load();
-  return { ...result, cpuMsPerRequest: result.requests ? round((cpuMs(pid) - before) / result.requests, 3) : NaN };
+  const cpuMsPerRequest = result.requests ? round((cpuMs(pid) - before) / result.requests, 3) : NaN;
+  if (dbBefore === undefined || !databaseCpu) return { ...result, cpuMsPerRequest };
+  return { ...result, cpuMsPerRequest, databaseCpuMsPerRequest: result.requests ? round(((await databaseCpu()) - dbBefore) / result.requests, 3) : NaN };
 }
 
 export interface TokenRow {
@@ -97,12 +103,12 @@ export async function bareCodeFlow(config: client.Configuration, redirectUri: st
  * long: a burst of other work on the shared machine falls on both alike. Rates are totals over
  * the turns; latencies the median of the turns'.
  */
-async function paired(rounds: number, pids: { ours: number; bare: number }, reference: () => Promise<NativeLoad>, ours: () => Promise<NativeLoad>): Promise<{ ours: TokenLoad; bare: TokenLoad }> {
+async function paired(rounds: number, pids: { ours: number; bare: number; databaseCpu?: () => Promise<number> }, reference: () => Promise<NativeLoad>, ours: () => Promise<NativeLoad>): Promise<{ ours: TokenLoad; bare: TokenLoad }> {
   const refs: TokenLoad[] = [];
   const mine: TokenLoad[] = [];
   for (let i = 0; i < rounds; i++) {
     refs.push(await withCpu(pids.bare, reference));
-    mine.push(await withCpu(pids.ours, ours));
+    mine.push(await withCpu(pids.ours, ours, pids.databaseCpu));
   }
   return { ours: combine(mine), bare: combine(refs) };
 }
@@ -112,6 +118,7 @@ function combine(loads: TokenLoad[]): TokenLoad {
   const requests = loads.reduce((a, l) => a + l.requests, 0);
   const seconds = loads.reduce((a, l) => a + l.seconds, 0);
   const cpu = loads.reduce((a, l) => a + l.cpuMsPerRequest * l.requests, 0);
+  const database = loads.every((l) => l.databaseCpuMsPerRequest !== undefined) ? loads.reduce((a, l) => a + l.databaseCpuMsPerRequest! * l.requests, 0) : undefined;
   return {
     ...loads[0],
     requests,
@@ -121,17 +128,25 @@ function combine(loads: TokenLoad[]): TokenLoad {
     p50ms: mid(loads.map((l) => l.p50ms)),
     p99ms: mid(loads.map((l) => l.p99ms)),
     cpuMsPerRequest: requests ? round(cpu / requests, 3) : NaN,
+    ...(database === undefined ? {} : { databaseCpuMsPerRequest: requests ? round(database / requests, 3) : NaN }),
   };
 }
 
-export async function tokenRows(ready: ServiceReady, bare: BareReady, seconds: number, log: (line: string) => void): Promise<TokenRow[]> {
+/**
+ * `databaseCpu`: the CPU (ms) the service's database server processes have spent so far, when
+ * they run on this machine (PostgreSQL); the rows then give it per request beside the service's.
+ * BENCH_TOKEN_GRANTS=refresh (or `client_credentials`) limits the rows to those grants.
+ */
+export async function tokenRows(ready: ServiceReady, bare: BareReady, seconds: number, log: (line: string) => void, databaseCpu?: () => Promise<number>): Promise<TokenRow[]> {
+  const grants = new Set((process.env.BENCH_TOKEN_GRANTS ?? 'client_credentials,refresh').split(','));
   const rows: TokenRow[] = [];
   const row = (grant: string, generator: string, ours: TokenLoad, ref: TokenLoad, aim: number) => {
     const r = { grant, generator, ours, bare: ref, ratio: round(ours.perSecond / ref.perSecond), aim };
     rows.push(r);
-    log(`  ${`${grant} (${generator})`.padEnd(58)} ours ${ours.perSecond}/s p50 ${ours.p50ms} ms, CPU ${ours.cpuMsPerRequest} ms/request, errors ${ours.errors} | bare ${ref.perSecond}/s p50 ${ref.p50ms} ms, CPU ${ref.cpuMsPerRequest} ms/request, errors ${ref.errors} | ratio ${r.ratio} (aim ≥ ${aim})`);
+    const db = ours.databaseCpuMsPerRequest === undefined ? '' : ` (PostgreSQL ${ours.databaseCpuMsPerRequest} ms)`;
+    log(`  ${`${grant} (${generator})`.padEnd(58)} ours ${ours.perSecond}/s p50 ${ours.p50ms} ms, CPU ${ours.cpuMsPerRequest} ms/request${db}, errors ${ours.errors} | bare ${ref.perSecond}/s p50 ${ref.p50ms} ms, CPU ${ref.cpuMsPerRequest} ms/request, errors ${ref.errors} | ratio ${r.ratio} (aim ≥ ${aim})`);
   };
-  const pids = { ours: ready.pid, bare: bare.pid };
+  const pids = { ours: ready.pid, bare: bare.pid, databaseCpu };
   const ours = ccSpec(ready.url, ready.machine);
   const ref = ccSpec(bare.url, bare.machine);
   await checkCc(ours);
@@ -141,11 +156,14 @@ export async function tokenRows(ready: ServiceReady, bare: BareReady, seconds: n
   // A warm-up turn each, not counted: the first seconds of a process measure its JIT compiler,
   // and the service has more code to compile than the bare provider.
   for (const spec of [ref, ours]) await wrkPost(spec, { connections: 16, seconds: 2 });
-  const cc = await paired(rounds, pids, () => wrkPost(ref, keep), () => wrkPost(ours, keep));
-  row('client credentials', 'wrk, 16 keep-alive connections', cc.ours, cc.bare, 0.8);
-  const fresh = { concurrency: 16, seconds: keep.seconds };
-  const ccFresh = await paired(rounds, pids, () => abPost(ref, fresh), () => abPost(ours, fresh));
-  row('client credentials', 'ab, a new connection per request, 16 in flight', ccFresh.ours, ccFresh.bare, 0.8);
+  if (grants.has('client_credentials')) {
+    const cc = await paired(rounds, pids, () => wrkPost(ref, keep), () => wrkPost(ours, keep));
+    row('client credentials', 'wrk, 16 keep-alive connections', cc.ours, cc.bare, 0.8);
+    const fresh = { concurrency: 16, seconds: keep.seconds };
+    const ccFresh = await paired(rounds, pids, () => abPost(ref, fresh), () => abPost(ours, fresh));
+    row('client credentials', 'ab, a new connection per request, 16 in flight', ccFresh.ours, ccFresh.bare, 0.8);
+  }
+  if (!grants.has('refresh')) return rows;
 
   // Refresh with rotation: 16 tokens per turn and 16 more in the pool (16 connections), each
   // answer's token reused; the pool a turn ends with is the next turn's (in-flight ones are lost).

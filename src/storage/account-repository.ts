@@ -3,7 +3,7 @@ import type { Knex } from 'knex';
 import type { Account, AccountKind, Role } from '../../oidc/account.js';
 import { normalise, type Transaction } from './db.js';
 
-interface AccountRow {
+export interface AccountRow {
   id: string;
   kind: AccountKind;
   username: string | null;
@@ -32,7 +32,7 @@ function textArray(value: string[] | string): string[] {
   return inner ? inner.split(',').map((v) => v.replace(/^"|"$/g, '')) : [];
 }
 
-function toAccount(row: AccountRow): Account {
+export function toAccount(row: AccountRow): Account {
   return {
     id: row.id,
     kind: row.kind,

@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
 import type { PayloadStore, StoredPayload } from '../../oidc/ports.js';
+import type { Account } from '../../oidc/account.js';
+import { toAccount, type AccountRow } from './account-repository.js';
 import { normalise } from './db.js';
 
 interface Row {
@@ -24,6 +26,35 @@ export function lookupKey(value: string): string {
 function deleted(result: unknown): number {
   return typeof result === 'number' ? result : Number((result as { rowCount?: number }).rowCount ?? 0);
 }
+
+/** An account id as the accounts table keys it (AccountRepository.findById reads no other). */
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * findWithGrant's one query: the payload, its grant (keyed by the SHA-256 of its id, as every
+ * row) and its account (every column but the password hash, as one jsonb value). The account is
+ * joined only for an id that is a UUID, which the CASE checks before the cast (a cast of anything
+ * else would fail the query).
+ */
+const FIND_WITH_GRANT = `SELECT r.payload, r.consumed_at, r.expires_at, r.grant_id, r.account_id,
+       g.payload AS g_payload, g.consumed_at AS g_consumed_at, g.expires_at AS g_expires_at,
+       to_jsonb(a) - 'password_hash' AS account
+  FROM oidc_payloads r
+  LEFT JOIN oidc_payloads g ON g.model = 'Grant' AND g.id = encode(sha256(convert_to(r.grant_id, 'UTF8')), 'hex')
+  LEFT JOIN accounts a ON a.id = CASE WHEN r.account_id ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' THEN r.account_id::uuid END
+ WHERE r.model = ? AND r.id = ?`;
+
+interface FoundWithGrant extends Row {
+  grant_id: string | null;
+  account_id: string | null;
+  g_payload: unknown;
+  g_consumed_at: Row['consumed_at'];
+  g_expires_at: Row['expires_at'];
+  account: unknown;
+}
+
+/** jsonb as the driver gives it: pg parses it, a driver that does not gives the text. */
+const jsonValue = (value: unknown): unknown => (typeof value === 'string' ? JSON.parse(value) : value);
 
 /** The columns an upsert replaces when the row exists. */
 const MERGED = ['payload', 'grant_id', 'user_code', 'uid', 'account_id', 'expires_at'];
@@ -67,8 +98,9 @@ export class OidcPayloadRepository implements PayloadStore {
       const row = storedRow(r.model, r.id, r.payload, r.expiresAt);
       return { ...row, expires_at: row.expires_at?.toISOString() ?? null };
     });
-    const result = (await this.knex.raw(
-      `WITH consumed AS (
+    const result = (await this.knex
+      .raw(
+        `WITH consumed AS (
          UPDATE oidc_payloads SET consumed_at = ? WHERE model = ? AND id = ? AND consumed_at IS NULL RETURNING 1
        ), inserted AS (
          INSERT INTO oidc_payloads (model, id, payload, grant_id, user_code, uid, account_id, expires_at)
@@ -79,32 +111,32 @@ export class OidcPayloadRepository implements PayloadStore {
          RETURNING 1
        )
        SELECT (SELECT count(*) FROM consumed)::int AS consumed`,
-      [now, consume.model, lookupKey(consume.id), JSON.stringify(values)],
-    )) as { rows: Array<{ consumed: number }> };
+        [now, consume.model, lookupKey(consume.id), JSON.stringify(values)],
+      )
+      // One constant statement: PostgreSQL parses and plans it once per connection.
+      .options({ name: 'tinnhiem_consume_and_store' })) as { rows: Array<{ consumed: number }> };
     return Number(result.rows[0]?.consumed ?? 0) > 0;
   }
 
   /**
-   * A payload and, in the same query, the Grant it names (`grantId`), each as `find` reads it: the
-   * refresh token grant reads both at once (docs/performance.md, "Token endpoint and logins").
+   * A payload and, in the same query, the Grant it names (`grantId`), each as `find` reads it, and
+   * the account it names (`accountId`) as AccountRepository.findById reads it (null: no such
+   * account): the refresh token grant reads the three at once (docs/performance.md, "Token
+   * endpoint and logins"). The account is not read for an id that is not a UUID (`account`
+   * absent: the caller reads it as usual). One constant statement, prepared once per connection.
    */
-  async findWithGrant(model: string, id: string, now: Date): Promise<{ payload?: Record<string, unknown>; grant?: Record<string, unknown> }> {
-    const row = await this.knex('oidc_payloads as r')
-      .leftJoin('oidc_payloads as g', (j) => j.on('g.model', '=', this.knex.raw(`'Grant'`)).andOn('g.id', '=', this.knex.raw(`encode(sha256(convert_to(r.grant_id, 'UTF8')), 'hex')`)))
-      .where({ 'r.model': model, 'r.id': lookupKey(id) })
-      .first<(Row & { grant_id: string | null; g_payload: unknown; g_consumed_at: Row['consumed_at']; g_expires_at: Row['expires_at'] }) | undefined>(
-        'r.payload',
-        'r.consumed_at',
-        'r.expires_at',
-        'r.grant_id',
-        'g.payload as g_payload',
-        'g.consumed_at as g_consumed_at',
-        'g.expires_at as g_expires_at',
-      );
+  async findWithGrant(model: string, id: string, now: Date): Promise<{ payload?: Record<string, unknown>; grant?: Record<string, unknown>; account?: Account | null }> {
+    const result = (await this.knex.raw(FIND_WITH_GRANT, [model, lookupKey(id)]).options({ name: 'tinnhiem_find_with_grant' })) as { rows: FoundWithGrant[] };
+    const row = result.rows[0];
     const payload = this.present(row, now, { jti: id });
-    if (!payload || !row?.grant_id || row.g_payload == null) return { payload };
-    const grant = this.present({ payload: row.g_payload as Row['payload'], consumed_at: row.g_consumed_at, expires_at: row.g_expires_at }, now, { jti: row.grant_id });
-    return { payload, grant };
+    if (!payload || !row) return { payload };
+    const account = typeof row.account_id === 'string' && UUID.test(row.account_id) ? (row.account == null ? null : toAccount(jsonValue(row.account) as AccountRow)) : undefined;
+    const found: { payload: Record<string, unknown>; grant?: Record<string, unknown>; account?: Account | null } = { payload };
+    if (account !== undefined) found.account = account;
+    if (row.grant_id && row.g_payload != null) {
+      found.grant = this.present({ payload: row.g_payload as Row['payload'], consumed_at: row.g_consumed_at, expires_at: row.g_expires_at }, now, { jti: row.grant_id });
+    }
+    return found;
   }
 
   private present(row: (Row & { id?: string }) | undefined, now: Date, restore: Record<string, unknown>): Record<string, unknown> | undefined {

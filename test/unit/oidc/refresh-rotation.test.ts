@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { errors } from 'oidc-provider';
 import { adapterFactory, asTokenRequest } from '../../../oidc/adapter.js';
-import { withRequestMemo } from '../../../oidc/request-memo.js';
+import { accountReadOncePerRequest, withRequestMemo } from '../../../oidc/request-memo.js';
 import type { PayloadStore, StoredPayload } from '../../../oidc/ports.js';
 
 /**
@@ -9,7 +9,7 @@ import type { PayloadStore, StoredPayload } from '../../../oidc/ports.js';
  * driven as oidc-provider's refresh_token grant drives the adapter: find, consume, upsert of the
  * rotated refresh token, then (opaque format) upsert of the access token.
  */
-function recordingStore(options: { consumedFirst?: boolean } = {}) {
+function recordingStore(options: { consumedFirst?: boolean; account?: { id: string; status: string } | null } = {}) {
   const calls: string[] = [];
   const store: PayloadStore = {
     async upsert(model, id) {
@@ -37,7 +37,8 @@ function recordingStore(options: { consumedFirst?: boolean } = {}) {
     },
     async findWithGrant(model, id) {
       calls.push(`findWithGrant ${model}:${id}`);
-      return { payload: { grantId: 'g1', accountId: 'a' }, grant: { accountId: 'a', jti: 'g1' } };
+      const found = { payload: { grantId: 'g1', accountId: 'a' }, grant: { accountId: 'a', jti: 'g1' } };
+      return 'account' in options ? { ...found, account: options.account as never } : found;
     },
   };
   const ended: string[] = [];
@@ -119,5 +120,35 @@ describe('refresh token rotation in one statement (oidc/adapter.ts)', () => {
     await rts.consume('old');
     await rts.upsert('new', { grantId: 'g1' } as never, 60);
     expect(calls).toEqual(['find RefreshToken:old', 'consume RefreshToken:old', 'upsert RefreshToken:new']);
+  });
+
+  it("the account read with the token answers the provider's account lookups in that request, and only there", async () => {
+    for (const account of [{ id: 'a', status: 'active' }, null, undefined]) {
+      const { Adapter } = recordingStore(account === undefined ? {} : { account });
+      const reads: string[] = [];
+      const findAccount = accountReadOncePerRequest(async (id) => {
+        reads.push(id);
+        return { id, status: 'from-database' };
+      });
+      const rts = new Adapter('RefreshToken');
+      const seen = await withRequestMemo(() =>
+        asTokenRequest(async () => {
+          await rts.find('old');
+          return [await findAccount('a'), await findAccount('a')];
+        }, ok),
+      );
+      if (account === undefined) {
+        // Not read with the token (the store gave none): read from the database, once.
+        expect(seen).toEqual([{ id: 'a', status: 'from-database' }, { id: 'a', status: 'from-database' }]);
+        expect(reads).toEqual(['a']);
+      } else {
+        expect(seen).toEqual([account, account]);
+        expect(reads).toEqual([]);
+        // Each caller gets its own copy: one caller's change is not another's.
+        if (seen[0]) expect(seen[0]).not.toBe(seen[1]);
+      }
+      // The next request reads the account again.
+      expect(await withRequestMemo(() => findAccount('a'))).toEqual({ id: 'a', status: 'from-database' });
+    }
   });
 });
