@@ -146,6 +146,8 @@ export async function tokenRows(ready: ServiceReady, bare: BareReady, seconds: n
   const fresh = { concurrency: 16, seconds: keep.seconds };
   const ccFresh = await paired(rounds, pids, () => abPost(ref, fresh), () => abPost(ours, fresh));
   row('client credentials', 'ab, a new connection per request, 16 in flight', ccFresh.ours, ccFresh.bare, 0.8);
+  // BENCH_TOKEN_GRANTS=client_credentials: the client-credentials rows alone (a profile of that grant only).
+  if (process.env.BENCH_TOKEN_GRANTS === 'client_credentials') return rows;
 
   // Refresh with rotation: 16 tokens per turn and 16 more in the pool (16 connections), each
   // answer's token reused; the pool a turn ends with is the next turn's (in-flight ones are lost).
