@@ -277,6 +277,8 @@ export class OidcProvider {
       }
       const { app } = built;
       const ctx = app.createContext(req, res);
+      // Labelled before the throttle, so its 429s are counted under the route too.
+      (ctx.state as { routeLabel?: string }).routeLabel = '/oidc/*';
       return (app as unknown as { handleRequest(ctx: unknown, fn: (ctx: ParameterizedContext) => Promise<void>): Promise<void> }).handleRequest(ctx, chain);
     };
   }

@@ -121,6 +121,9 @@ describe(`the token endpoint's lean path (${db})`, () => {
     const failures = await t.service.audit.list({ action: 'client_auth.failure', target: `client:${clientId}`, limit: 100 });
     const fromReal = failures.filter((e) => (e.details as { ip: string }).ip === real);
     expect(fromReal).toHaveLength(checked.length);
+    // The throttle's refusals on the lean path are counted under the route.
+    const metrics = await (await fetch(`${t.url}/metrics`)).text();
+    expect(metrics).toMatch(/http_request_duration_seconds_count\{method="POST",route="\/oidc\/\*",status="429"\} [1-9]/);
   });
 
   it('a rotated secret is refused at once and the new one admitted (the kept Client follows the registry)', async () => {
