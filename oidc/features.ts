@@ -30,6 +30,20 @@ export function features(settings: OidcSettings, pages: ProviderPages): Features
   };
 }
 
+/** A client's registered `api_scopes` as the API's scope string and set (read on every grant: kept, at most 256 forms). */
+const registeredForms = new Map<string, { scope: string; allowed: ReadonlySet<string> }>();
+function apiScopesOf(registered: string): { scope: string; allowed: ReadonlySet<string> } {
+  let form = registeredForms.get(registered);
+  if (!form) {
+    const names = registered.split(' ');
+    const scope = API_SCOPES.filter((s) => names.includes(s)).join(' ');
+    form = { scope, allowed: new Set(scope.split(' ')) };
+    if (registeredForms.size >= 256) registeredForms.clear();
+    registeredForms.set(registered, form);
+  }
+  return form;
+}
+
 /** RFC 8707 resource indicators: the API is the one resource server; its tokens are JWTs (RFC 9068). */
 function resourceIndicators(settings: OidcSettings): Features['resourceIndicators'] {
   const api = apiResource(settings);
@@ -42,14 +56,12 @@ function resourceIndicators(settings: OidcSettings): Features['resourceIndicator
     async getResourceServerInfo(ctx, resourceIndicator, client) {
       if (resourceIndicator !== api) throw new errors.InvalidTarget(`unknown resource ${resourceIndicator}`);
       // The client's registered API scopes bound what any token for it can carry.
-      const registered = String((client as unknown as { api_scopes?: string }).api_scopes ?? '').split(' ');
-      const scope = API_SCOPES.filter((s) => registered.includes(s)).join(' ');
+      const { scope, allowed } = apiScopesOf(String((client as unknown as { api_scopes?: string }).api_scopes ?? ''));
       if (!scope) throw new errors.InvalidTarget('this client is not registered for the API');
       // RFC 6749 §5.2: a machine client asking for a scope it is not registered for (or one that does
       // not exist) gets invalid_scope, not a token with less than it asked for. (A person's login is
       // different: the grant records what the account's roles refuse, oidc/grants.ts.)
       if (ctx.oidc.params?.grant_type === 'client_credentials') {
-        const allowed = new Set(scope.split(' '));
         const refused = String(ctx.oidc.params.scope ?? '').split(' ').filter((s) => s && !allowed.has(s));
         if (refused.length) throw new errors.InvalidScope('requested scope is not allowed for this client', refused.join(' '));
       }

@@ -1,5 +1,7 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import mount from 'koa-mount';
-import type { Middleware } from 'koa';
+import type Koa from 'koa';
+import type { Middleware, ParameterizedContext } from 'koa';
 import { Provider, type Adapter, type ClientMetadata, type KoaContextWithOIDC } from 'oidc-provider';
 import type { JWK } from 'jose';
 import type { SigningKeyService, KeySet } from './keys/signing-keys.js';
@@ -25,6 +27,26 @@ export interface OidcDeps {
   logoutRedirect?(session: { accountId?: string; amr?: string[] }, location: string): Promise<string | null>;
   /** Revocation and introspection of the API's JWT access tokens (oidc/api-token-endpoints.ts). */
   apiTokens?: ApiTokens;
+  /**
+   * The client registry's cached entry of a client, without a read (ClientRegistry.cachedEntry): a
+   * new object whenever the client changes. oidc-provider's Client is then kept by it (see
+   * keepClientsByEntry).
+   */
+  cachedClient?(clientId: string): object | undefined;
+}
+
+/** koa-compose's work for a fixed list: each middleware calls the next. */
+function composeAll(middleware: readonly Middleware[]): (ctx: ParameterizedContext) => Promise<void> {
+  const dispatch = (i: number, ctx: ParameterizedContext): Promise<void> => {
+    const fn = middleware[i];
+    if (!fn) return Promise.resolve();
+    try {
+      return Promise.resolve(fn(ctx, () => dispatch(i + 1, ctx)));
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
+  };
+  return (ctx) => dispatch(0, ctx);
 }
 
 const escapeAttribute = (value: string) => value.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -49,6 +71,34 @@ function pinPublicOrigin(ctx: { request: object }, publicUrl: URL): void {
 }
 
 /**
+ * oidc-provider reads a registered (dynamic) client through the adapter on every request, then
+ * hashes its JSON to find the Client it built from the same metadata (lib/models/client.js
+ * `find`); with the registry's copy (a `structuredClone`, as oidc-provider may change what it
+ * is given), a quarter of what the token endpoint spent beyond the bare provider
+ * (docs/performance.md). While the registry holds a trusted cached entry of the client, the
+ * Client built from it is answered instead: the entry is replaced (a new object) whenever the
+ * client changes, here at once and on other nodes through the change feed, so a Client kept by
+ * an entry that is gone is never answered again. The Client is the one oidc-provider built and
+ * shares between requests anyway. Static clients, and clients without a cached entry, take
+ * oidc-provider's own path.
+ */
+function keepClientsByEntry(Client: Provider['Client'], staticIds: ReadonlySet<string>, cachedEntry: (clientId: string) => object | undefined): void {
+  const find = Client.find.bind(Client);
+  const built = new WeakMap<object, Awaited<ReturnType<typeof find>>>();
+  Client.find = async function findClient(id: string) {
+    const entry = typeof id === 'string' && !staticIds.has(id) ? cachedEntry(id) : undefined;
+    if (!entry) return find(id);
+    const known = built.get(entry);
+    if (known) return known;
+    // Read after the entry was seen: the Client is of that entry or of a newer one. Kept by the
+    // entry seen, it is answered only while that entry is the registry's.
+    const client = await find(id);
+    if (client && cachedEntry(id) === entry) built.set(entry, client);
+    return client;
+  };
+}
+
+/**
  * Holds the oidc-provider instance, mounted under /oidc. oidc-provider reads its keys once at
  * construction, so when another node rotates the signing keys this holder builds a new instance
  * (a cheap, synchronous step) and swaps it in; requests in flight finish on the old one.
@@ -60,6 +110,8 @@ export class OidcProvider {
   private timer: NodeJS.Timeout | undefined;
   private readonly tokenEndpoints: Middleware | null;
   private readonly publicOrigin: URL;
+  /** The provider's own middleware, composed (koa-mount's downstream without the path check). */
+  private composed!: Middleware;
 
   private constructor(private readonly deps: OidcDeps) {
     this.publicOrigin = new URL(deps.settings.publicUrl);
@@ -74,7 +126,9 @@ export class OidcProvider {
 
   private build(keySet: KeySet): void {
     const { settings, log } = this.deps;
-    const provider = new Provider(issuerOf(settings), providerConfiguration({ ...this.deps, jwks: keySet.privateJwks }));
+    const configuration = providerConfiguration({ ...this.deps, jwks: keySet.privateJwks });
+    const provider = new Provider(issuerOf(settings), configuration);
+    if (this.deps.cachedClient) keepClientsByEntry(provider.Client, new Set((configuration.clients ?? []).map((c) => c.client_id)), this.deps.cachedClient);
     // The provider is a Koa application of its own: the same hops as the service's (src/web/app.ts).
     provider.proxy = settings.trustProxyHops > 0;
     provider.maxIpsCount = settings.trustProxyHops;
@@ -111,9 +165,15 @@ export class OidcProvider {
         if (through) ctx.redirect(through);
       });
     }
+    // Errors that escape the middleware (a socket's) reach the provider's own application on the
+    // token endpoint's lean path: as quiet as the host application (src/web/app.ts).
+    provider.silent = true;
+    const app = provider as unknown as Koa;
+    if (!app.listenerCount('error')) app.on('error', (err: Error) => app.onerror(err));
     this.current = provider;
     this.keySet = keySet;
     this.mounted = mount('/oidc', provider);
+    this.composed = mount('/', provider);
   }
 
   get provider(): Provider {
@@ -157,6 +217,69 @@ export class OidcProvider {
         });
       }
       return this.mounted(ctx, next);
+    };
+  }
+
+  /**
+   * `POST /oidc/token` on the provider's own Koa context, ahead of the host application
+   * (src/web/token-fast-path.ts): `front` (the host's request id, access line and metrics,
+   * problem documents, security headers, and the client authentication throttle) and then what
+   * `middleware()` does for that route (the held refresh rotation, the public origin pinned,
+   * oidc-provider's cookie jar, which is the provider context's own here), without the host's
+   * second context, router matching and koa-mount. The context is the provider's, so its client
+   * address follows the same TRUST_PROXY hops (build sets them on the provider).
+   */
+  tokenListener(front: readonly Middleware[]): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
+    const noop = () => Promise.resolve();
+    const token: Middleware = (ctx, next) => {
+      ctx.state.routeLabel = '/oidc/*';
+      const composed = this.composed;
+      return asTokenRequest(
+        async () => {
+          // As koa-mount: the provider sees its own path (the lean path takes no query string, so
+          // the URL is the path; Koa's path setter would parse and format it twice per request).
+          ctx.mountPath = '/oidc';
+          ctx.url = '/token';
+          try {
+            await composed(ctx, noop);
+          } finally {
+            ctx.url = '/oidc/token';
+          }
+          return next();
+        },
+        {
+          succeeded: () => ctx.status === 200,
+          refuse(err) {
+            ctx.status = err.statusCode;
+            ctx.body = { error: err.error, error_description: err.error_description };
+          },
+        },
+      );
+    };
+    const chain = composeAll([...front, token]);
+    // Per provider (keys rotated: a new one): an application whose requests have the public origin
+    // pinned on their prototype, as pinPublicOrigin pins it per request on the host's context.
+    let built: { provider: Provider; app: Koa } | undefined;
+    const origin = this.publicOrigin;
+    const protocol = origin.protocol.slice(0, -1);
+    return (req, res) => {
+      const provider = this.current;
+      if (built?.provider !== provider) {
+        const app = Object.create(provider) as Koa;
+        app.request = Object.create(provider.request, {
+          protocol: { value: protocol, configurable: true },
+          secure: { value: protocol === 'https', configurable: true },
+          host: { value: origin.host, configurable: true },
+          hostname: { value: origin.hostname, configurable: true },
+          origin: { value: origin.origin, configurable: true },
+        }) as Koa['request'];
+        built = { provider, app };
+      }
+      const { app } = built;
+      const ctx = app.createContext(req, res);
+      // Labelled before the throttle, so its 429s are counted under the route too.
+      (ctx.state as { routeLabel?: string }).routeLabel = '/oidc/*';
+      return (app as unknown as { handleRequest(ctx: unknown, fn: (ctx: ParameterizedContext) => Promise<void>): Promise<void> }).handleRequest(ctx, chain);
     };
   }
 

@@ -11,7 +11,10 @@ export interface BareReady {
 }
 
 export function startBareProvider(): Promise<{ ready: BareReady; stop(): Promise<void> }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/support/bare-provider.ts'], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+  // BENCH_SERVICE_PROFILE=<dir>: the bare provider writes its V8 CPU profiles in <dir>/bare.
+  const dir = process.env.BENCH_SERVICE_PROFILE;
+  const profile = dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}/bare`] : [];
+  const child = spawn(process.execPath, [...profile, '--import', 'tsx', 'bench/support/bare-provider.ts'], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   const orphanGuard = () => child.kill('SIGTERM');

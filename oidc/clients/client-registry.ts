@@ -1,4 +1,4 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { hash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { ClientMetadata } from 'oidc-provider';
 import { z } from 'zod';
 import { ClientRegistryError } from '../errors.js';
@@ -123,6 +123,12 @@ export interface ClientRegistry {
   secretMatches(clientId: string, secret: string): Promise<boolean>;
   /** A change feed entry (or this node's own change) said the client changed: read it afresh. */
   forget(clientId: string): void;
+  /**
+   * The client's cached entry, if this node holds a trusted one (no read): a new object whenever the
+   * client changes, so it can key what is built from it (oidc/provider.ts keeps oidc-provider's
+   * Client instance by it). Never to be modified.
+   */
+  cachedEntry(clientId: string): object | undefined;
 }
 
 /**
@@ -154,11 +160,19 @@ class ClientCache {
     return loaded;
   }
 
+  /** The entry held for `clientId`, without reading anything (undefined when none or not trusted). */
+  peek(clientId: string): ClientMetadata | undefined {
+    return this.trusted() ? (this.entries.get(clientId) ?? undefined) : undefined;
+  }
+
   forget(clientId: string): void {
     this.entries.delete(clientId);
     this.generations.set(clientId, (this.generations.get(clientId) ?? 0) + 1);
   }
 }
+
+/** The SHA-256 of each cached entry's secret, computed once per entry (secretMatches compares digests). */
+const secretDigests = new WeakMap<ClientMetadata, Buffer>();
 
 /** The registry over its store; refusals are ClientRegistryErrors (oidc/errors.ts). */
 export class ClientRegistryService<Tx = unknown> implements ClientRegistry {
@@ -285,14 +299,19 @@ export class ClientRegistryService<Tx = unknown> implements ClientRegistry {
   }
 
   async secretMatches(clientId: string, secret: string): Promise<boolean> {
-    const known = (await this.metadata(clientId))?.client_secret;
+    const metadata = this.cache.peek(clientId) ?? (await this.metadata(clientId));
+    const known = metadata?.client_secret;
     if (typeof known !== 'string') return false;
-    const a = createHash('sha256').update(known).digest();
-    const b = createHash('sha256').update(secret).digest();
-    return timingSafeEqual(a, b);
+    let a = secretDigests.get(metadata!);
+    if (!a) secretDigests.set(metadata!, (a = hash('sha256', known, 'buffer')));
+    return timingSafeEqual(a, hash('sha256', secret, 'buffer'));
   }
 
   forget(clientId: string): void {
     this.cache.forget(clientId);
+  }
+
+  cachedEntry(clientId: string): object | undefined {
+    return this.cache.peek(clientId);
   }
 }

@@ -41,6 +41,17 @@ export class ClientAuthLeases {
     return true;
   }
 
+  /**
+   * holdAll from memory alone: true when this node holds a lease on every key now (renewing, as
+   * holdAll does, those past half of their time); false says nothing (holdAll then decides).
+   */
+  heldNow(keys: readonly ThrottleKey[]): boolean {
+    const now = performance.now();
+    for (const k of keys) if ((this.held.get(k.key) ?? 0) <= now) return false;
+    for (const k of keys) if (this.held.get(k.key)! - now < this.leaseMs / 2) void this.take(k).catch(() => undefined);
+    return true;
+  }
+
   private async hold(k: ThrottleKey): Promise<boolean> {
     const now = performance.now();
     const until = this.held.get(k.key) ?? 0;

@@ -115,7 +115,7 @@ export async function buildIdentity(w: Wiring, upstreamLogout: UpstreamLogout): 
     log: w.log,
     keys: signingKeys,
     cookieKeys: secrets.cookieKeys,
-    adapter: adapterFactory(payloads, clients, clock, isDatabaseUnavailable, (grantId) => revocations.revoke(null, 'grant', grantId)),
+    adapter: adapterFactory(payloads, clients, clock, isDatabaseUnavailable, (grantId) => revocations.revoke(null, 'grant', grantId)), cachedClient: (id) => clients.cachedEntry(id),
     findAccount: accountReadOncePerRequest((id) => accounts.findById(id)),
     logoutRedirect: upstreamLogout,
     pages: providerPages,

@@ -7,7 +7,8 @@ import type { Certificates } from './certificates.js';
 import type { Validation } from './validation.js';
 import type { AppState } from '../web/context.js';
 import type { CertificateLoginService } from '../auth/certificate-login.js';
-import { createApp } from '../web/app.js';
+import { createApp, frontMiddlewares } from '../web/app.js';
+import { tokenFastPath } from '../web/token-fast-path.js';
 import { clientAuthThrottle } from '../web/middleware/koa-client-auth-throttle.js';
 import { createHttpMetrics, registerRootCrlGauge, type HttpMetrics } from '../web/metrics.js';
 import { databaseReadiness } from '../storage/database-readiness.js';
@@ -99,15 +100,15 @@ export function buildWeb(w: Wiring, parts: Parts): Web {
   const { responder } = parts.pki;
   const metrics = createHttpMetrics();
   if (w.role === 'all') registerRootCrlGauge(metrics.registry, () => w.clock.now(), () => parts.pki.certificates.setup.rootCrls());
+  // One throttle for both ways to the token endpoint (its leases are per process).
+  const throttle = w.role === 'all' ? clientAuthThrottle(buildClientAuthThrottle(w, parts.identity.clients)) : null;
+  const appDeps = { config, log, metrics, isShuttingDown: parts.isShuttingDown };
   const app = createApp({
-    config,
-    log,
-    metrics,
+    ...appDeps,
     // A responder-only node answers from memory through a database restart (up to the fence),
     // so its readiness is the responder's, or a balancer would drop the whole fleet then.
     readiness: w.role === 'ocsp' ? [{ name: 'ocsp', check: async () => responder.readiness() }] : databaseReadiness(db),
-    isShuttingDown: parts.isShuttingDown,
-    mounts: w.role === 'all' ? [clientAuthThrottle(buildClientAuthThrottle(w, parts.identity.clients)), parts.identity.oidc.middleware()] : [],
+    mounts: throttle ? [throttle, parts.identity.oidc.middleware()] : [],
     selfParsingPrefixes: ['/oidc'],
     bodyPrefixLimits: [
       { prefix: '/api/v1/signatures', limitBytes: config.validation.maxBytes },
@@ -128,7 +129,8 @@ export function buildWeb(w: Wiring, parts: Parts): Web {
     isShuttingDown: parts.isShuttingDown,
     routers: [staticRouter(), certificateTlsRouter(certificateLoginDeps)],
   });
-  const handler = ocspListener(w, responder, metrics, parts.isShuttingDown, app);
+  const ocsp = ocspListener(w, responder, metrics, parts.isShuttingDown, app);
+  const handler = throttle ? tokenFastPath({ limitBytes: config.server.bodyLimitBytes, serve: parts.identity.oidc.tokenListener([...frontMiddlewares(appDeps), throttle]) }, ocsp) : ocsp;
   return {
     app,
     handler,

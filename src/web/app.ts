@@ -28,6 +28,33 @@ export interface AppDeps {
   bodyPrefixLimits?: ReadonlyArray<{ prefix: string; limitBytes: number }>;
 }
 
+/**
+ * What every request goes through before its body is read or a route is matched: request id,
+ * access line and metrics, the request memo, the shutdown's `Connection: close`, problem
+ * documents, security headers. The token endpoint's lean path (src/web/token-fast-path.ts) runs
+ * the same ones.
+ */
+export function frontMiddlewares(deps: Pick<AppDeps, 'config' | 'log' | 'metrics' | 'isShuttingDown'>): Koa.Middleware<AppState>[] {
+  return [
+    requestContext(deps.log, deps.metrics),
+    // One request's repeated reads of the same interaction, session, grant and account rows are
+    // answered once (oidc/request-memo.ts).
+    function requestMemo(_ctx, next) {
+      return withRequestMemo(next);
+    },
+    async function closeWhenShuttingDown(ctx, next) {
+      // Let keep-alive clients go during a graceful shutdown, including requests already running.
+      try {
+        await next();
+      } finally {
+        if (deps.isShuttingDown()) ctx.set('Connection', 'close');
+      }
+    },
+    problemResponses(),
+    securityHeaders({ hsts: deps.config.server.publicUrl.startsWith('https:') }),
+  ];
+}
+
 /** Pure Koa assembly: no I/O, no listening. main.ts and the tests both build the app here. */
 export function createApp(deps: AppDeps): Koa<AppState> {
   // TRUST_PROXY hops: X-Forwarded-For is read from the right, as many entries as there are
@@ -37,22 +64,7 @@ export function createApp(deps: AppDeps): Koa<AppState> {
   // Errors are rendered and logged by problemResponses; Koa's own stderr printing stays quiet.
   app.silent = true;
 
-  app.use(requestContext(deps.log, deps.metrics));
-  // One request's repeated reads of the same interaction, session, grant and account rows are
-  // answered once (oidc/request-memo.ts).
-  app.use(function requestMemo(_ctx, next) {
-    return withRequestMemo(next);
-  });
-  app.use(async function closeWhenShuttingDown(ctx, next) {
-    // Let keep-alive clients go during a graceful shutdown, including requests already running.
-    try {
-      await next();
-    } finally {
-      if (deps.isShuttingDown()) ctx.set('Connection', 'close');
-    }
-  });
-  app.use(problemResponses());
-  app.use(securityHeaders({ hsts: deps.config.server.publicUrl.startsWith('https:') }));
+  for (const middleware of frontMiddlewares(deps)) app.use(middleware);
   app.use(bodyLimits({ limitBytes: deps.config.server.bodyLimitBytes, skipJsonPrefixes: deps.selfParsingPrefixes, prefixLimits: deps.bodyPrefixLimits }));
 
   for (const mounted of deps.mounts ?? []) app.use(mounted);
