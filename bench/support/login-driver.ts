@@ -16,6 +16,7 @@ import { Browser, codeLogin, passkeyCeremony } from '../../test/support/oidc-rp.
 import { SoftAuthenticator, type SoftAuthenticatorState } from '../../test/support/soft-authenticator.js';
 import { closedLoop } from './bench-kit.js';
 import { bareCodeFlow } from './token-rows.js';
+import { httpTransport } from './http-transport.js';
 
 export interface LoginJob {
   kind: 'password' | 'passkey' | 'bare';
@@ -25,6 +26,8 @@ export interface LoginJob {
   passkeys: SoftAuthenticatorState[];
   concurrency: number;
   seconds: number;
+  /** Seconds of flows before the measured ones (not counted but for their errors). */
+  warmupSeconds?: number;
   /** Where the passkeys' signature counters start (a later turn continues above an earlier one's). */
   counterFrom?: number;
 }
@@ -62,11 +65,10 @@ async function passkeyLogin(browser: Browser, passkey: SoftAuthenticator): Promi
   if (!tokens.id_token) throw new Error('the passkey login gave no ID token');
 }
 
-const result = await closedLoop(
-  async (worker, i) => {
-    const browser = new Browser({ headers: { 'x-forwarded-for': address() } });
+const flowOnce = async (worker: number, i: number) => {
+    const browser = new Browser({ headers: { 'x-forwarded-for': address() }, transport: httpTransport });
     if (job.kind === 'bare') {
-      await bareCodeFlow(config, job.client.redirectUri, i, false);
+      await bareCodeFlow(config, job.client.redirectUri, i, false, httpTransport);
       return;
     }
     if (job.kind === 'passkey') {
@@ -76,7 +78,16 @@ const result = await closedLoop(
     const account = job.accounts[i % job.accounts.length];
     const r = await codeLogin(config, browser, job.client.redirectUri, account, { prompt: 'consent' });
     if (!r.tokens.id_token || !r.tokens.refresh_token) throw new Error('the login gave no ID or refresh token');
-  },
-  { concurrency: job.concurrency, seconds: job.seconds },
-);
-process.stdout.write(`LOGIN-RESULT ${JSON.stringify(result)}\n`);
+};
+// A warm-up, not counted (as the token rows' turns have): this driver is a new process each turn,
+// and its first flows run before the JIT compiler has done its work, in the driver and in the
+// server; a turn of 40 password flows counted them against the service. Its errors still count.
+let n = 0;
+const warmup = job.warmupSeconds ? await closedLoop((worker) => flowOnce(worker, n++), { concurrency: job.concurrency, seconds: job.warmupSeconds }) : undefined;
+process.stdout.write('LOGIN-WARM\n');
+const cpuBefore = process.cpuUsage();
+const measured = await closedLoop((worker) => flowOnce(worker, n++), { concurrency: job.concurrency, seconds: job.seconds });
+const result = warmup?.errors ? { ...measured, errors: measured.errors + warmup.errors, errorSamples: [...warmup.errorSamples, ...measured.errorSamples].slice(0, 5) } : measured;
+const cpu = process.cpuUsage(cpuBefore);
+// The driver's own CPU (user + system, ms): it shares the cores with the server it drives.
+process.stdout.write(`LOGIN-RESULT ${JSON.stringify({ ...result, driverCpuMs: (cpu.user + cpu.system) / 1000 })}\n`);

@@ -6,21 +6,48 @@
  */
 import { spawn } from 'node:child_process';
 import { randomBytes, scrypt } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { PASSWORD_PARAMS } from '../../src/accounts/password.js';
 import type { BareReady } from './bare-process.js';
 import { repoRoot, round, type LoadResult, type ServiceReady } from './bench-kit.js';
 import type { LoginJob } from './login-driver.js';
 import type { SummaryRow } from './summary-rows.js';
 
-export function runLoginDriver(job: LoginJob): Promise<LoadResult> {
+/** User + system CPU time of a process so far, in ms (Linux: /proc/<pid>/stat, 100 ticks a second). */
+function cpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+/** A login load with the CPU spent per flow by the server process (`serverPid`) and by the driver. */
+export type LoginLoad = LoadResult & { serverCpuMs: number; driverCpuMs: number };
+
+/** The driver run against the server process `serverPid`, with the CPU both spent on the measured flows. */
+export async function driveLogins(job: LoginJob, serverPid: number): Promise<LoginLoad> {
+  let before = cpuMs(serverPid);
+  // The server's CPU from the end of the driver's warm-up (it prints WARM when its measured loop starts).
+  const result = await runLoginDriver(job, () => (before = cpuMs(serverPid)));
+  return { ...result, serverCpuMs: cpuMs(serverPid) - before };
+}
+
+export function runLoginDriver(job: LoginJob, onWarm?: () => void): Promise<LoadResult & { driverCpuMs: number }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'bench/support/login-driver.ts'], { cwd: repoRoot, stdio: ['pipe', 'pipe', 'pipe'] });
+    // BENCH_DRIVER_PROFILE=<dir>: each driver process writes a V8 CPU profile there.
+    const profile = process.env.BENCH_DRIVER_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_DRIVER_PROFILE}`] : [];
+    const child = spawn(process.execPath, [...profile, '--import', 'tsx', 'bench/support/login-driver.ts'], { cwd: repoRoot, stdio: ['pipe', 'pipe', 'pipe'] });
     let out = '';
-    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    let warm = false;
+    child.stdout.on('data', (c: Buffer) => {
+      out += c.toString();
+      if (!warm && out.includes('LOGIN-WARM\n')) {
+        warm = true;
+        onWarm?.();
+      }
+    });
     child.stderr.on('data', (c: Buffer) => (out = (out + c.toString()).slice(-5000)));
     child.on('exit', (code) => {
       const m = /LOGIN-RESULT (.*)\n/.exec(out);
-      if (m) resolve(JSON.parse(m[1]) as LoadResult);
+      if (m) resolve(JSON.parse(m[1]) as LoadResult & { driverCpuMs: number });
       else reject(new Error(`the login driver exited with ${code}:\n${out.slice(-3000)}`));
     });
     child.stdin.end(JSON.stringify(job));
@@ -31,10 +58,11 @@ export function runLoginDriver(job: LoginJob): Promise<LoadResult> {
  * scrypt hashes per second with the service's parameters (src/accounts/password.ts), `concurrency`
  * at a time on libuv's pool as the service runs them (LOGIN_HASH_CONCURRENCY, default 2).
  */
-export async function scryptBound(concurrency: number, seconds: number): Promise<number> {
+export async function scryptBound(concurrency: number, seconds: number): Promise<{ perSecond: number; cpuMsPerHash: number }> {
   const { N, r, p, keylen, maxmem } = PASSWORD_PARAMS;
   const end = Date.now() + seconds * 1000;
   const started = performance.now();
+  const cpu = process.cpuUsage();
   let n = 0;
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
@@ -44,18 +72,28 @@ export async function scryptBound(concurrency: number, seconds: number): Promise
       }
     }),
   );
-  return n / ((performance.now() - started) / 1000);
+  const spent = process.cpuUsage(cpu);
+  return { perSecond: n / ((performance.now() - started) / 1000), cpuMsPerHash: (spent.user + spent.system) / 1000 / Math.max(1, n) };
 }
+
+/** Seconds of uncounted flows at the start of each driver process (its JIT compiler's warm-up). */
+export const LOGIN_WARMUP_SECONDS = 2;
 
 /** Password flows in flight per verification slot (LOGIN_HASH_CONCURRENCY). */
 export const PASSWORD_FLOWS_PER_SLOT = 4;
 
 export interface LoginRow {
   login: string;
-  ours: LoadResult;
-  reference: { name: string; perSecond: number; load?: LoadResult };
+  ours: LoginLoad;
+  reference: { name: string; perSecond: number; load?: LoginLoad };
   ratio: number;
   aim: number;
+  /**
+   * CPU ms per flow (a steadier figure than rates on a shared machine): the server process's
+   * (a password flow's includes its hash on libuv's pool) and the driver's, for ours and the
+   * reference; for the scrypt bound, the CPU of one hash.
+   */
+  cpuMsPerFlow: { server: number; driver: number; reference: number; referenceDriver?: number };
 }
 
 export async function loginRows(ready: ServiceReady, bare: BareReady, seconds: number, hashConcurrency: number, log: (line: string) => void): Promise<LoginRow[]> {
@@ -73,32 +111,41 @@ export async function loginRows(ready: ServiceReady, bare: BareReady, seconds: n
   // hashes ran less than half the time); the rest wait in the hash queue (LOGIN_HASH_WAIT_MS is
   // raised for the bench, so none is shed).
   const bounds: number[] = [];
-  const passwordTurns: LoadResult[] = [];
+  const hashCpu: number[] = [];
+  const passwordTurns: LoginLoad[] = [];
   for (let i = 0; i < turns; i++) {
-    bounds.push(await scryptBound(hashConcurrency, Math.min(turn, 5)));
-    passwordTurns.push(await runLoginDriver({ kind: 'password', ...ours, concurrency: PASSWORD_FLOWS_PER_SLOT * hashConcurrency, seconds: turn }));
+    const b = await scryptBound(hashConcurrency, Math.min(turn, 5));
+    bounds.push(b.perSecond);
+    hashCpu.push(b.cpuMsPerHash);
+    passwordTurns.push(await driveLogins({ kind: 'password', ...ours, concurrency: PASSWORD_FLOWS_PER_SLOT * hashConcurrency, seconds: turn, warmupSeconds: LOGIN_WARMUP_SECONDS }, ready.pid));
   }
   const bound = bounds.reduce((a, b) => a + b, 0) / bounds.length;
   const password = combine(passwordTurns);
-  rows.push({ login: 'authorization-code login with password (PKCE)', ours: password, reference: { name: `scrypt N=2^15 r=8 p=3, ${hashConcurrency} at a time`, perSecond: round(bound, 1) }, ratio: round(password.perSecond / bound), aim: 0.9 });
+  rows.push({ login: 'authorization-code login with password (PKCE)', ours: password, reference: { name: `scrypt N=2^15 r=8 p=3, ${hashConcurrency} at a time`, perSecond: round(bound, 1) }, ratio: round(password.perSecond / bound), aim: 0.9, cpuMsPerFlow: { server: perFlow(password.serverCpuMs, password), driver: perFlow(password.driverCpuMs, password), reference: round(hashCpu.reduce((a, b) => a + b, 0) / hashCpu.length, 1) } });
   // Passkey: the same driver against both, 8 flows in flight, one authenticator per flow at a time.
-  const bareTurns: LoadResult[] = [];
-  const passkeyTurns: LoadResult[] = [];
+  const bareTurns: LoginLoad[] = [];
+  const passkeyTurns: LoginLoad[] = [];
   for (let i = 0; i < turns; i++) {
-    bareTurns.push(await runLoginDriver({ kind: 'bare', issuer: bare.issuer, client: bare.portal, accounts: [], passkeys: [], concurrency: 8, seconds: turn }));
-    passkeyTurns.push(await runLoginDriver({ kind: 'passkey', ...ours, passkeys: accounts.map((a) => a.passkey), concurrency: 8, seconds: turn, counterFrom: i * 1_000_000 }));
+    bareTurns.push(await driveLogins({ kind: 'bare', issuer: bare.issuer, client: bare.portal, accounts: [], passkeys: [], concurrency: 8, seconds: turn, warmupSeconds: LOGIN_WARMUP_SECONDS }, bare.pid));
+    passkeyTurns.push(await driveLogins({ kind: 'passkey', ...ours, passkeys: accounts.map((a) => a.passkey), concurrency: 8, seconds: turn, warmupSeconds: LOGIN_WARMUP_SECONDS, counterFrom: i * 1_000_000 }, ready.pid));
   }
   const bareLoad = combine(bareTurns);
   const passkey = combine(passkeyTurns);
-  rows.push({ login: 'authorization-code login with a passkey (PKCE)', ours: passkey, reference: { name: 'bare oidc-provider, same flow, trivial login step', perSecond: bareLoad.perSecond, load: bareLoad }, ratio: round(passkey.perSecond / bareLoad.perSecond), aim: 0.5 });
-  for (const r of rows) log(`  ${r.login.padEnd(58)} ours ${r.ours.perSecond}/s p50 ${r.ours.p50ms} ms, errors ${r.ours.errors} | ${r.reference.name}: ${r.reference.perSecond}/s | ratio ${r.ratio} (aim ≥ ${r.aim})`);
+  rows.push({ login: 'authorization-code login with a passkey (PKCE)', ours: passkey, reference: { name: 'bare oidc-provider, same flow, trivial login step', perSecond: bareLoad.perSecond, load: bareLoad }, ratio: round(passkey.perSecond / bareLoad.perSecond), aim: 0.5, cpuMsPerFlow: { server: perFlow(passkey.serverCpuMs, passkey), driver: perFlow(passkey.driverCpuMs, passkey), reference: perFlow(bareLoad.serverCpuMs, bareLoad), referenceDriver: perFlow(bareLoad.driverCpuMs, bareLoad) } });
+  for (const r of rows) {
+    const c = r.cpuMsPerFlow;
+    const cpu = c.referenceDriver === undefined ? `CPU ms/flow: server ${c.server} (one hash ${c.reference}), driver ${c.driver}` : `CPU ms/flow: server ${c.server} vs ${c.reference}, driver ${c.driver} vs ${c.referenceDriver}`;
+    log(`  ${r.login.padEnd(58)} ours ${r.ours.perSecond}/s p50 ${r.ours.p50ms} ms, errors ${r.ours.errors} | ${r.reference.name}: ${r.reference.perSecond}/s | ratio ${r.ratio} (aim ≥ ${r.aim}) | ${cpu}`);
+  }
   for (const r of rows) if (r.ours.errors) log(`    first errors: ${r.ours.errorSamples.join(' | ')}`);
   if (bareLoad.errors) log(`    bare errors: ${bareLoad.errorSamples.join(' | ')}`);
   return rows;
 }
 
-/** Turns of one load as one: their operations over their seconds; p50 weighted by operations, the worst p99. */
-function combine(turns: LoadResult[]): LoadResult {
+const perFlow = (ms: number, load: LoadResult) => (load.operations ? round(ms / load.operations, 1) : NaN);
+
+/** Turns of one load as one: their operations over their seconds; p50 weighted by operations, the worst p99; CPU summed. */
+function combine(turns: LoginLoad[]): LoginLoad {
   const operations = turns.reduce((a, t) => a + t.operations, 0);
   const seconds = turns.reduce((a, t) => a + t.seconds, 0);
   return {
@@ -109,6 +156,8 @@ function combine(turns: LoadResult[]): LoadResult {
     p50ms: round(turns.reduce((a, t) => a + t.p50ms * t.operations, 0) / Math.max(1, operations), 1),
     p99ms: Math.max(...turns.map((t) => t.p99ms)),
     errorSamples: turns.flatMap((t) => t.errorSamples).slice(0, 5),
+    serverCpuMs: turns.reduce((a, t) => a + t.serverCpuMs, 0),
+    driverCpuMs: turns.reduce((a, t) => a + t.driverCpuMs, 0),
   };
 }
 

@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import * as client from 'openid-client';
-import { Browser, codeLogin } from '../../test/support/oidc-rp.js';
+import { Browser, codeLogin, type BrowserTransport } from '../../test/support/oidc-rp.js';
 import type { BareReady } from './bare-process.js';
 import type { ServiceReady } from './bench-kit.js';
 import { round } from './bench-kit.js';
@@ -76,7 +76,7 @@ async function bareRefreshTokens(bare: BareReady, count: number): Promise<string
 }
 
 /** One whole code + PKCE flow at the bare provider (its login step finishes at once). */
-export async function bareCodeFlow(config: client.Configuration, redirectUri: string, account: number, offline = true): Promise<client.TokenEndpointResponse> {
+export async function bareCodeFlow(config: client.Configuration, redirectUri: string, account: number, offline = true, transport?: BrowserTransport): Promise<client.TokenEndpointResponse> {
   const verifier = client.randomPKCECodeVerifier();
   const state = client.randomState();
   const nonce = client.randomNonce();
@@ -91,7 +91,7 @@ export async function bareCodeFlow(config: client.Configuration, redirectUri: st
     state,
     nonce,
   });
-  const { stoppedAt } = await new Browser().follow(url, redirectUri);
+  const { stoppedAt } = await new Browser({ transport }).follow(url, redirectUri);
   if (!stoppedAt) throw new Error('the bare provider did not redirect back');
   const tokens = await client.authorizationCodeGrant(config, stoppedAt, { pkceCodeVerifier: verifier, expectedState: state, expectedNonce: nonce, idTokenExpected: true });
   if (offline && !tokens.refresh_token) throw new Error('the bare provider issued no refresh token');

@@ -97,12 +97,31 @@ export function parseForms(html: string): ParsedForm[] {
   return forms;
 }
 
+/** One HTTP exchange as the browser needs it (redirects not followed). */
+export interface BrowserExchange {
+  status: number;
+  headers: Headers;
+  setCookies: string[];
+  body: string;
+}
+
+/** How the browser sends a request: `fetch` by default; a load generator may bring a cheaper one. */
+export type BrowserTransport = (url: URL, init: { method: string; headers: Record<string, string>; body?: string }) => Promise<BrowserExchange>;
+
+const fetchTransport: BrowserTransport = async (url, init) => {
+  const res = await fetch(url, { ...init, redirect: 'manual' });
+  return { status: res.status, headers: res.headers, setCookies: res.headers.getSetCookie(), body: await res.text() };
+};
+
 export class Browser {
   readonly jar = new CookieJar();
   /** Every URL requested, in order (tests check which hops happened). */
   readonly visited: string[] = [];
+  private readonly send: BrowserTransport;
 
-  constructor(private readonly defaults: { headers?: Record<string, string> } = {}) {}
+  constructor(private readonly defaults: { headers?: Record<string, string>; transport?: BrowserTransport } = {}) {
+    this.send = defaults.transport ?? fetchTransport;
+  }
 
   async request(url: string | URL, init: { method?: string; form?: Record<string, string>; headers?: Record<string, string> } = {}): Promise<PageResponse> {
     const target = new URL(url);
@@ -115,10 +134,10 @@ export class Browser {
       body = new URLSearchParams(init.form).toString();
     }
     this.visited.push(`${init.method ?? 'GET'} ${target.toString()}`);
-    const res = await fetch(target, { method: init.method ?? (body ? 'POST' : 'GET'), headers, body, redirect: 'manual' });
-    this.jar.store(target, res.headers.getSetCookie());
+    const res = await this.send(target, { method: init.method ?? (body ? 'POST' : 'GET'), headers, body });
+    this.jar.store(target, res.setCookies);
     const location = res.headers.get('location');
-    return { url: target, status: res.status, headers: res.headers, body: await res.text(), location: location ? new URL(location, target) : undefined };
+    return { url: target, status: res.status, headers: res.headers, body: res.body, location: location ? new URL(location, target) : undefined };
   }
 
   get(url: string | URL, headers?: Record<string, string>) {
@@ -132,9 +151,9 @@ export class Browser {
     const cookie = this.jar.header(target);
     if (cookie) all.cookie = cookie;
     this.visited.push(`POST ${target.toString()}`);
-    const res = await fetch(target, { method: 'POST', headers: all, body: JSON.stringify(body), redirect: 'manual' });
-    this.jar.store(target, res.headers.getSetCookie());
-    const text = await res.text();
+    const res = await this.send(target, { method: 'POST', headers: all, body: JSON.stringify(body) });
+    this.jar.store(target, res.setCookies);
+    const text = res.body;
     return { status: res.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
   }
 

@@ -1,0 +1,89 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import * as client from 'openid-client';
+import { startTestService, type TestService } from '../../support/test-app.js';
+import { authorize, Browser, codeLogin, createOfficial, discover } from '../../support/oidc-rp.js';
+import { inRequest } from '../../../oidc/request-memo.js';
+
+/**
+ * Issue 20: the database round trips of one whole password login with consent (code + PKCE, the
+ * login bench's flow), request by request, pinned as the passkey login's are
+ * (passkey-login-queries.test.ts). Measured after a first login (warm client registry).
+ */
+const db = process.env.DATABASE_URL ? 'PostgreSQL' : 'embedded';
+let t: TestService;
+const portal = { id: 'cong-dem-mat-khau', secret: '', redirect: 'http://127.0.0.1:9/callback' };
+
+beforeAll(async () => {
+  t = await startTestService();
+  portal.secret = (await t.service.clients.add('test', { clientId: portal.id, name: 'Cổng đếm mật khẩu', redirectUris: [portal.redirect], scopes: ['openid', 'profile', 'email', 'vn_identity', 'vn_official', 'offline_access'], firstParty: true })).secret!;
+}, 60_000);
+
+afterAll(async () => {
+  await t?.close();
+});
+
+let step = '';
+const counts = new Map<string, number>();
+const stepOf = (method: string, url: string | URL) => `${method} ${new URL(url).pathname.replace(/\/[A-Za-z0-9_-]{16,}/g, '/:id')}`;
+
+function counted(address: string): Browser {
+  const browser = new Browser({ headers: { 'x-forwarded-for': address } });
+  const request = browser.request.bind(browser);
+  browser.request = (url, init = {}) => ((step = stepOf(init.method ?? (init.form ? 'POST' : 'GET'), url)), request(url, init));
+  return browser;
+}
+
+describe(`queries of a password login (${db})`, () => {
+  it('one whole code + PKCE flow with a password and consent makes the pinned number of queries', async () => {
+    const official = await createOfficial(t);
+    const config = await discover(t.url, portal.id, portal.secret);
+    const count = (q: { sql: string }) => {
+      if (!inRequest() || !step) return;
+      counts.set(step, (counts.get(step) ?? 0) + 1);
+      void q;
+    };
+    await codeLogin(config, counted('10.21.0.1'), portal.redirect, official, { prompt: 'consent' });
+    t.service.db.knex.on('query', count);
+    try {
+      const verifier = client.randomPKCECodeVerifier();
+      const nonce = client.randomNonce();
+      const url = client.buildAuthorizationUrl(config, {
+        redirect_uri: portal.redirect,
+        scope: 'openid profile email vn_identity vn_official offline_access',
+        prompt: 'consent',
+        code_challenge: await client.calculatePKCECodeChallenge(verifier),
+        code_challenge_method: 'S256',
+        nonce,
+      });
+      const callback = await authorize(counted('10.21.0.2'), url, portal.redirect, official);
+      step = 'POST /oidc/token';
+      const tokens = await client.authorizationCodeGrant(config, callback, { pkceCodeVerifier: verifier, expectedNonce: nonce, idTokenExpected: true });
+      expect(tokens.refresh_token).toBeTruthy();
+      step = '';
+    } finally {
+      t.service.db.knex.off('query', count);
+    }
+    const total = [...counts.values()].reduce((a, b) => a + b, 0);
+    // The portal's client authentication: its throttle leases (two keys) taken or renewed, or none
+    // while the warm-up login's leases still run (2 s, docs/security.md).
+    const clientAuth = (counts.get('POST /oidc/token') ?? 0) - 6;
+    expect([0, 1, 2]).toContain(clientAuth);
+    expect({ total, perRequest: Object.fromEntries(counts) }).toEqual({
+      total: 43 + clientAuth,
+      perRequest: {
+        'GET /oidc/auth': 1, // the interaction stored
+        'GET /interaction/:id': 4, // the login page: the interaction; the consent page: the interaction, the session, the account
+        // the interaction, the account by login, the attempt counted on its three throttle keys (one
+        // statement each), BEGIN, the three settled (one statement), the audit event (lock, head,
+        // insert), COMMIT, the interaction's result stored
+        'POST /interaction/:id/login': 12,
+        // the first resume: the interaction read and ended, the account, then three stored (the
+        // session, the grant, the consent's interaction); the second: eight, as oidc-provider reads
+        // and ends the consent's interaction and stores the session and the code
+        'GET /oidc/auth/:id': 14,
+        'POST /interaction/:id/confirm': 6, // the interaction, session, account, grant; the grant and the interaction stored
+        'POST /oidc/token': 6 + clientAuth, // (client auth), code, session, code consumed, account, refresh token, access token
+      },
+    });
+  }, 60_000);
+});
