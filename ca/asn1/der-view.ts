@@ -110,3 +110,22 @@ export function readAscii(bytes: Uint8Array, node: DerNode): string | undefined 
   for (let i = node.content; i < node.end; i++) if (bytes[i] > 0x7f) return undefined;
   return Buffer.from(bytes.buffer, bytes.byteOffset + node.content, node.end - node.content).toString('latin1');
 }
+
+/** SEQUENCE { SEQUENCE { OID, parameters? }, BIT STRING }, as pkijs's PublicKeyInfo schema wants it. */
+export function plainKeyInfo(bytes: Uint8Array, node: DerNode): boolean {
+  const parts = node.tag === 0x30 ? childrenOf(bytes, node) : undefined;
+  // A key's BIT STRING has no unused bits.
+  if (parts?.length !== 2 || parts[0].tag !== 0x30 || parts[1].tag !== 0x03 || parts[1].end === parts[1].content || bytes[parts[1].content] !== 0) return false;
+  const algorithm = childrenOf(bytes, parts[0]);
+  if (!algorithm || algorithm.length < 1 || algorithm.length > 2 || readOid(bytes, algorithm[0]) === undefined) return false;
+  // Parameters as keys carry them: a named curve's OID, or NULL (RSA).
+  const parameters = algorithm[1];
+  return !parameters || (parameters.tag === 0x06 && readOid(bytes, parameters) !== undefined) || (parameters.tag === 0x05 && parameters.end === parameters.content);
+}
+
+/** Every constructed node inside, to any depth, is strict DER too (the ASN.1 library decodes them all). */
+export function wellFormedDer(bytes: Uint8Array, node: DerNode, depth = 0): boolean {
+  if ((node.tag & 0x20) === 0) return true;
+  const children = depth < 16 ? childrenOf(bytes, node) : undefined;
+  return !!children && children.every((child) => wellFormedDer(bytes, child, depth + 1));
+}

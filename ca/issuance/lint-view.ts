@@ -7,7 +7,7 @@ import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
 import { signatureAlgorithmDer } from '../asn1/algorithms.js';
 import { bytesEqual, decodeDer } from '../asn1/der.js';
-import { childrenOf, contentBytes, readAscii, readOid, readWhole, tlvBytes, type DerNode } from '../asn1/der-view.js';
+import { childrenOf, contentBytes, plainKeyInfo, readAscii, readOid, readWhole, tlvBytes, wellFormedDer, type DerNode } from '../asn1/der-view.js';
 import { parseNameLean, type DnAttribute } from '../asn1/names.js';
 import type { Issuer } from './issuer.js';
 
@@ -121,25 +121,6 @@ function readTime(bytes: Uint8Array, node: DerNode): { utc: boolean; value: Date
   return { utc, value };
 }
 
-/** SEQUENCE { SEQUENCE { OID, parameters? }, BIT STRING }, as pkijs's PublicKeyInfo schema wants it. */
-function plainSpki(bytes: Uint8Array, node: DerNode): boolean {
-  const parts = node.tag === 0x30 ? childrenOf(bytes, node) : undefined;
-  // A key's BIT STRING has no unused bits.
-  if (parts?.length !== 2 || parts[0].tag !== 0x30 || parts[1].tag !== 0x03 || parts[1].end === parts[1].content || bytes[parts[1].content] !== 0) return false;
-  const algorithm = childrenOf(bytes, parts[0]);
-  if (!algorithm || algorithm.length < 1 || algorithm.length > 2 || readOid(bytes, algorithm[0]) === undefined) return false;
-  // Parameters as keys carry them: a named curve's OID, or NULL (RSA).
-  const parameters = algorithm[1];
-  return !parameters || (parameters.tag === 0x06 && readOid(bytes, parameters) !== undefined) || (parameters.tag === 0x05 && parameters.end === parameters.content);
-}
-
-/** Every constructed node inside, to any depth, is strict DER too (the ASN.1 library decodes them all). */
-function wellFormed(bytes: Uint8Array, node: DerNode, depth = 0): boolean {
-  if ((node.tag & 0x20) === 0) return true;
-  const children = depth < 16 ? childrenOf(bytes, node) : undefined;
-  return !!children && children.every((child) => wellFormed(bytes, child, depth + 1));
-}
-
 /**
  * The lean reader: a bare TBSCertificate exactly as the CA builds it (RFC 5280 §4.1, strict DER,
  * v3, the issuer's signature algorithm and name byte for byte, UTCTime/GeneralizedTime in whole
@@ -163,11 +144,11 @@ export function readTbsLean(input: Uint8Array, issuer: Issuer): { view: Certific
   const notAfter = readTime(input, times[1]);
   if (!notBefore || !notAfter) return undefined;
   const subjectAttributes = subject.tag === 0x30 ? parseNameLean(raw.subject) : undefined;
-  if (!subjectAttributes || !plainSpki(input, spki)) return undefined;
+  if (!subjectAttributes || !plainKeyInfo(input, spki)) return undefined;
   if (extensionsTagged.tag !== 0xa3) return undefined;
   const wrapped = childrenOf(input, extensionsTagged);
   const list = wrapped?.length === 1 && wrapped[0].tag === 0x30 ? childrenOf(input, wrapped[0]) : undefined;
-  if (!list?.length || !wellFormed(input, tbs)) return undefined;
+  if (!list?.length || !wellFormedDer(input, tbs!)) return undefined;
   const extensions: LintExtension[] = [];
   for (const node of list) {
     const parts = node.tag === 0x30 ? childrenOf(input, node) : undefined;

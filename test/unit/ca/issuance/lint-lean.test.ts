@@ -1,7 +1,9 @@
 import 'reflect-metadata';
 import { describe, it, expect, beforeAll } from '@jest/globals';
 import { readFileSync } from 'node:fs';
-import { decodePem } from '../../../../ca/asn1/der.js';
+import { decodePem, der, encodeTime, integerFromHex } from '../../../../ca/asn1/der.js';
+import { encodeExtensions, encodeExtensionsDer, subjectAltName, subjectAltNameDer } from '../../../../ca/asn1/extensions.js';
+import { integerDer, timeDer } from '../../../../ca/issuance/template.js';
 import { encodeName, encodeNameGeneral, parseName, parseNameGeneral, parseNameLean, type SubjectFields } from '../../../../ca/asn1/names.js';
 import { lintCertificate, lintCertificateGeneral, readCertificate } from '../../../../ca/issuance/lint.js';
 import { altNamesOf, readTbsLean, skiBytes, type LintExtension } from '../../../../ca/issuance/lint-view.js';
@@ -208,6 +210,30 @@ describe('names written and read directly', () => {
           expect(combined).toEqual(general);
         }
       }
+    }
+  });
+});
+
+describe('the TBS written directly', () => {
+  it('has the bytes the ASN.1 library writes: serials, times, extensions, alternative names', () => {
+    const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+    for (let i = 0; i < 200; i++) {
+      const serial = newSerial();
+      expect(hex(integerDer(serial))).toBe(hex(der(integerFromHex(serial))));
+    }
+    for (const serial of ['01', '7f', '80', 'ff', '00ff'.slice(2), '0100']) expect(hex(integerDer(serial))).toBe(hex(der(integerFromHex(serial))));
+    for (const iso of ['1950-01-01T00:00:00Z', '2025-07-01T08:00:00.999Z', '2049-12-31T23:59:59Z', '2050-01-01T00:00:00Z', '2100-02-28T12:34:56Z', '9999-12-31T23:59:59Z']) {
+      expect(hex(timeDer(new Date(iso)))).toBe(hex(der(encodeTime(new Date(iso)))));
+    }
+    expect(() => timeDer(new Date('1949-12-31T23:59:59Z'))).toThrow(RangeError);
+    const specs = [
+      { oid: '2.5.29.19', critical: true, value: Uint8Array.of(0x30, 0x00) },
+      { oid: '2.5.29.14', critical: false, value: Uint8Array.from({ length: 22 }, (_, k) => (k ? k : 4)) },
+      { oid: '1.3.6.1.5.5.7.1.1', critical: false, value: new Uint8Array(300) },
+    ];
+    expect(hex(encodeExtensionsDer(specs))).toBe(hex(der(encodeExtensions(specs))));
+    for (const names of [{ emails: ['a@b.vn'], dnsNames: [] }, { emails: [], dnsNames: ['a.soctrang.gov.vn', 'b.soctrang.gov.vn'] }, { emails: ['x'.repeat(200) + '@b.vn'], dnsNames: ['c.vn'] }, { emails: ['tuyết@b.vn'], dnsNames: [] }]) {
+      expect(hex(subjectAltNameDer(names))).toBe(hex(der(subjectAltName(names))));
     }
   });
 });
