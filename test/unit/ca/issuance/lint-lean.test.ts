@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { decodePem, der, encodeTime, integerFromHex } from '../../../../ca/asn1/der.js';
 import { encodeExtensions, encodeExtensionsDer, subjectAltName, subjectAltNameDer } from '../../../../ca/asn1/extensions.js';
 import { integerDer, timeDer } from '../../../../ca/issuance/template.js';
+import { describeGeneral, describePublicKey, parseSpki, subjectPublicKeyBits } from '../../../../ca/asn1/public-key.js';
 import { encodeName, encodeNameGeneral, parseName, parseNameGeneral, parseNameLean, type SubjectFields } from '../../../../ca/asn1/names.js';
 import { lintCertificate, lintCertificateGeneral, readCertificate } from '../../../../ca/issuance/lint.js';
 import { altNamesOf, readTbsLean, skiBytes, type LintExtension } from '../../../../ca/issuance/lint-view.js';
@@ -234,6 +235,38 @@ describe('the TBS written directly', () => {
     expect(hex(encodeExtensionsDer(specs))).toBe(hex(der(encodeExtensions(specs))));
     for (const names of [{ emails: ['a@b.vn'], dnsNames: [] }, { emails: [], dnsNames: ['a.soctrang.gov.vn', 'b.soctrang.gov.vn'] }, { emails: ['x'.repeat(200) + '@b.vn'], dnsNames: ['c.vn'] }, { emails: ['tuyết@b.vn'], dnsNames: [] }]) {
       expect(hex(subjectAltNameDer(names))).toBe(hex(der(subjectAltName(names))));
+    }
+  });
+});
+
+describe('keys read directly', () => {
+  it('describes keys and finds their bits as pkijs does, on real keys and every single-byte mutation', async () => {
+    const keys = [
+      (await h.store.generate({ type: 'ec', curve: 'P-256' }, `k-${newSerial()}`)).spki,
+      (await h.store.generate({ type: 'ec', curve: 'P-384' }, `k-${newSerial()}`)).spki,
+      (await h.store.generate({ type: 'rsa', bits: 2048 }, `k-${newSerial()}`)).spki,
+    ];
+    const outcome = (f: () => unknown) => {
+      try {
+        const value = f();
+        return { value: value instanceof Uint8Array ? Buffer.from(value).toString('hex') : value };
+      } catch (error) {
+        return { refused: (error as { kind?: string }).kind };
+      }
+    };
+    for (const spki of keys) {
+      expect(describePublicKey(spki)).toEqual(describeGeneral(spki));
+      expect(subjectPublicKeyBits(spki)).toEqual(parseSpki(spki).subjectPublicKey.valueBlock.valueHexView);
+    }
+    for (const spki of keys.slice(0, 2)) {
+      for (let i = 0; i < spki.length; i++) {
+        for (const flip of [0x01, 0x80]) {
+          const mutated = spki.slice();
+          mutated[i] ^= flip;
+          expect(outcome(() => describePublicKey(mutated))).toEqual(outcome(() => describeGeneral(mutated)));
+          expect(outcome(() => subjectPublicKeyBits(mutated))).toEqual(outcome(() => parseSpki(mutated).subjectPublicKey.valueBlock.valueHexView));
+        }
+      }
     }
   });
 });
