@@ -15,8 +15,8 @@ import type { Issuer } from './issuer.js';
  * The DER of the fields the checks compare or parse, as they stand in the input (each decoded
  * block's own bytes), not re-encoded from the parsed objects: re-encoding them was a fifth of the
  * linter's time, and gave the same bytes (pkijs hands a decoded name back as it was given; the
- * tests compare both ways field by field). Only read once pkijs accepted the structure, so the
- * positions are those of RFC 5280 §4.1.
+ * tests compare both ways field by field). Read once pkijs or the lean reader accepted the
+ * structure, so the positions are those of RFC 5280 §4.1.
  */
 export interface RawFields {
   signature: Uint8Array;
