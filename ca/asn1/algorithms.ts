@@ -66,8 +66,17 @@ export function signatureAlgorithmIdentifier(algorithm: SignatureAlgorithm): pki
   );
 }
 
+/** The DER of each algorithm, encoded once (a handful of distinct values); callers get a copy. */
+const algorithmDers = new Map<string, Uint8Array>();
 export function signatureAlgorithmDer(algorithm: SignatureAlgorithm): Uint8Array {
-  return der(signatureAlgorithmIdentifier(algorithm));
+  const id = algorithm.name === 'RSA-PSS' ? `${algorithm.name}:${algorithm.hash}:${algorithm.saltLength}` : `${algorithm.name}:${algorithm.hash}`;
+  let known = algorithmDers.get(id);
+  if (!known) {
+    known = der(signatureAlgorithmIdentifier(algorithm));
+    if (algorithmDers.size >= 64) algorithmDers.clear();
+    algorithmDers.set(id, known);
+  }
+  return known.slice();
 }
 
 export function describeSignatureAlgorithm(algorithm: SignatureAlgorithm): string {

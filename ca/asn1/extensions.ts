@@ -4,7 +4,7 @@
  */
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
-import { arrayBuffer, der, encodeGeneralizedTime } from './der.js';
+import { arrayBuffer, der, encodeGeneralizedTime, tlv } from './der.js';
 import { oid } from './oids.js';
 
 export interface ExtensionSpec {
@@ -33,6 +33,36 @@ export function encodeExtensions(extensions: ExtensionSpec[]): asn1js.Sequence {
         }),
     ),
   });
+}
+
+/** The DER of each extension OID, encoded once by the ASN.1 library. */
+const oidDer = new Map<string, Uint8Array>();
+const DER_TRUE = Uint8Array.of(0x01, 0x01, 0xff);
+
+/**
+ * The DER of `encodeExtensions(extensions)`, written directly (each Extension is a SEQUENCE of the
+ * OID, TRUE when critical and the value's OCTET STRING) without building objects per certificate;
+ * the tests compare both ways.
+ */
+export function encodeExtensionsDer(extensions: readonly ExtensionSpec[]): Uint8Array {
+  return tlv(
+    0x30,
+    ...extensions.map((e) => {
+      let id = oidDer.get(e.oid);
+      if (!id) oidDer.set(e.oid, (id = der(new asn1js.ObjectIdentifier({ value: e.oid }))));
+      return e.critical ? tlv(0x30, id, DER_TRUE, tlv(0x04, e.value)) : tlv(0x30, id, tlv(0x04, e.value));
+    }),
+  );
+}
+
+/**
+ * subjectAltName's DER directly when every name is 7-bit (rfc822Name [1] and dNSName [2] are
+ * IA5Strings, written byte for byte), otherwise through pkijs; the tests compare both ways.
+ */
+export function subjectAltNameDer(names: { emails: readonly string[]; dnsNames: readonly string[] }): Uint8Array {
+  const all = [...names.emails, ...names.dnsNames];
+  if (all.some((n) => typeof n !== 'string' || Buffer.byteLength(n, 'utf8') !== n.length)) return der(subjectAltName(names));
+  return tlv(0x30, ...names.emails.map((n) => tlv(0x81, Buffer.from(n, 'latin1'))), ...names.dnsNames.map((n) => tlv(0x82, Buffer.from(n, 'latin1'))));
 }
 
 /** RFC 5280 §4.2.1.3 KeyUsage bits, in bit order. */

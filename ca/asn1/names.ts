@@ -9,7 +9,8 @@
  */
 import * as asn1js from 'asn1js';
 import type { CaErrorKind } from '../errors.js';
-import { decodeDer, der } from './der.js';
+import { decodeDer, der, tlv } from './der.js';
+import { childrenOf, readAscii, readOid, readUtf8, readWhole } from './der-view.js';
 
 export type StringEncoding = 'utf8' | 'printable' | 'ia5' | 'bmp' | 'teletex' | 'universal' | 'visible' | 'numeric' | 'other';
 
@@ -72,8 +73,39 @@ const encoders: Record<'utf8' | 'printable' | 'ia5', (value: string) => asn1js.A
   ia5: (value) => new asn1js.IA5String({ value }),
 };
 
-/** DER of the Name for `fields`, one attribute per RDN, in `subjectAttributeOrder`. */
+/** The DER of each attribute type's OBJECT IDENTIFIER, encoded once by the ASN.1 library. */
+const attributeTypeDer = Object.fromEntries(
+  (Object.keys(subjectAttributes) as SubjectAttribute[]).map((a) => [a, der(new asn1js.ObjectIdentifier({ value: subjectAttributes[a].oid }))]),
+) as Record<SubjectAttribute, Uint8Array>;
+const stringTags = { utf8: 0x0c, printable: 0x13, ia5: 0x16 } as const;
+
+/**
+ * DER of the Name for `fields`, one attribute per RDN, in `subjectAttributeOrder`: written
+ * directly (SET { SEQUENCE { type, string } } per attribute, each string's bytes as the ASN.1
+ * library writes them), or by the library itself for anything it would treat specially (a string
+ * that is not well-formed Unicode, non-ASCII in a PrintableString or IA5String); the tests compare
+ * both ways.
+ */
 export function encodeName(fields: SubjectFields): Uint8Array {
+  const rdns: Uint8Array[] = [];
+  for (const attribute of subjectAttributeOrder) {
+    const raw = fields[attribute];
+    if (raw === undefined) continue;
+    const { encoding } = subjectAttributes[attribute];
+    for (const given of Array.isArray(raw) ? raw : [raw]) {
+      if (typeof given !== 'string' || /\p{Cs}/u.test(given)) return encodeNameGeneral(fields);
+      const value = given.normalize('NFC');
+      // 7-bit only: the library writes each UTF-16 unit as one byte, which only ASCII survives.
+      if (encoding !== 'utf8' && Buffer.byteLength(value, 'utf8') !== value.length) return encodeNameGeneral(fields);
+      const content = Buffer.from(value, encoding === 'utf8' ? 'utf8' : 'latin1');
+      rdns.push(tlv(0x31, tlv(0x30, attributeTypeDer[attribute], tlv(stringTags[encoding], content))));
+    }
+  }
+  return tlv(0x30, ...rdns);
+}
+
+/** The same through the ASN.1 library (exported for the comparison tests). */
+export function encodeNameGeneral(fields: SubjectFields): Uint8Array {
   const rdns = subjectAttributeOrder.flatMap((attribute) => {
     const raw = fields[attribute];
     const values = raw === undefined ? [] : Array.isArray(raw) ? raw : [raw];
@@ -103,8 +135,44 @@ function readString(value: asn1js.AsnType): { value: string; encoding: StringEnc
   return { value: typeof text === 'string' ? text : Buffer.from(value.toBER(false)).toString('hex'), encoding };
 }
 
+const attributeByOid = new Map<string, string>((Object.keys(subjectAttributes) as SubjectAttribute[]).map((a) => [subjectAttributes[a].oid, a]));
+const leanEncodings: Record<number, StringEncoding> = { 0x0c: 'utf8', 0x13: 'printable', 0x16: 'ia5' };
+
+/**
+ * A Name read directly from its DER when it is plainly what CAs write (SET of SEQUENCE { OID,
+ * UTF8String | PrintableString | IA5String }, strict DER, 7-bit printable and IA5 strings, valid
+ * UTF-8); undefined for anything else, which the ASN.1 library then reads (exported for tests).
+ */
+export function parseNameLean(bytes: Uint8Array): DnAttribute[] | undefined {
+  const name = readWhole(bytes, 0x30);
+  const rdns = name && childrenOf(bytes, name);
+  if (!rdns) return undefined;
+  const attributes: DnAttribute[] = [];
+  for (let index = 0; index < rdns.length; index++) {
+    const rdn = rdns[index];
+    const atvs = rdn.tag === 0x31 ? childrenOf(bytes, rdn) : undefined;
+    if (!atvs?.length) return undefined;
+    for (const atv of atvs) {
+      const pair = atv.tag === 0x30 ? childrenOf(bytes, atv) : undefined;
+      if (pair?.length !== 2) return undefined;
+      const oid = readOid(bytes, pair[0]);
+      const encoding = leanEncodings[pair[1].tag];
+      if (oid === undefined || encoding === undefined) return undefined;
+      const value = encoding === 'utf8' ? readUtf8(bytes, pair[1]) : readAscii(bytes, pair[1]);
+      if (value === undefined) return undefined;
+      attributes.push({ type: attributeByOid.get(oid) ?? otherAttributeNames[oid] ?? oid, oid, value, encoding, rdn: index });
+    }
+  }
+  return attributes;
+}
+
 /** Every attribute of a DER Name, in order. Malformed names raise `kind`. */
 export function parseName(nameDer: Uint8Array, kind: CaErrorKind = 'badInput'): DnAttribute[] {
+  return parseNameLean(nameDer) ?? parseNameGeneral(nameDer, kind);
+}
+
+/** The same through the ASN.1 library (exported for the comparison tests). */
+export function parseNameGeneral(nameDer: Uint8Array, kind: CaErrorKind = 'badInput'): DnAttribute[] {
   const name = decodeDer(nameDer, 'distinguished name', kind);
   if (!(name instanceof asn1js.Sequence)) return [];
   return name.valueBlock.value.flatMap((rdn, index) => {

@@ -5,6 +5,7 @@ import * as pkijs from 'pkijs';
 import { publicKeyObject } from './key-objects.js';
 import { decodeDer, decodePkijs, toHex } from './der.js';
 import { BytesMemo } from './memo.js';
+import { childrenOf, plainKeyInfo, readOid, readWhole, wellFormedDer } from './der-view.js';
 import { curveOids, oid, otherCurveNames, type NamedCurve } from './oids.js';
 
 export type PublicKeyDescription =
@@ -35,7 +36,31 @@ export function describePublicKey(spki: Uint8Array): PublicKeyDescription {
   return descriptions.get(spki, () => Object.freeze(describeAfresh(spki)));
 }
 
+/**
+ * A plain key's algorithm, parameters and key bits read directly from strict DER (der-view.ts):
+ * an EC key's named curve or an RSA key's NULL; undefined for anything else, which pkijs reads.
+ */
+function leanKeyInfo(spki: Uint8Array): { algorithm: string; curveOid?: string; bits: Uint8Array } | undefined {
+  const outer = readWhole(spki, 0x30);
+  if (!outer || !plainKeyInfo(spki, outer) || !wellFormedDer(spki, outer)) return undefined;
+  const [algorithmNode, bitString] = childrenOf(spki, outer)!;
+  const [id, parameters] = childrenOf(spki, algorithmNode)!;
+  const algorithm = readOid(spki, id)!;
+  return { algorithm, curveOid: parameters?.tag === 0x06 ? readOid(spki, parameters) : undefined, bits: spki.subarray(bitString.content + 1, bitString.end) };
+}
+
 function describeAfresh(spki: Uint8Array): PublicKeyDescription {
+  const lean = leanKeyInfo(spki);
+  if (lean?.algorithm === oid.ecPublicKey && lean.curveOid) {
+    const curveOid = lean.curveOid;
+    const curve = (Object.keys(curveOids) as NamedCurve[]).find((name) => curveOids[name] === curveOid) ?? null;
+    return { type: 'ec', curve, curveName: curve ?? `${otherCurveNames[curveOid] ?? 'unknown curve'} (${curveOid})`, explicit: false };
+  }
+  return describeGeneral(spki);
+}
+
+/** The same through pkijs (exported for the comparison tests). */
+export function describeGeneral(spki: Uint8Array): PublicKeyDescription {
   const info = parseSpki(spki);
   const algorithm = info.algorithm.algorithmId;
   if (algorithm === oid.ecPublicKey) {
@@ -62,7 +87,7 @@ function describeAfresh(spki: Uint8Array): PublicKeyDescription {
 
 /** The subjectPublicKey BIT STRING's contents (what key identifiers hash). */
 export function subjectPublicKeyBits(spki: Uint8Array): Uint8Array {
-  return parseSpki(spki).subjectPublicKey.valueBlock.valueHexView;
+  return leanKeyInfo(spki)?.bits ?? parseSpki(spki).subjectPublicKey.valueBlock.valueHexView;
 }
 
 /**

@@ -7,10 +7,11 @@ import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
 import { CaError } from '../errors.js';
 import { readSignatureAlgorithm, verifySignature } from '../asn1/algorithms.js';
-import { decodePkijs, der, readDerOrPem } from '../asn1/der.js';
+import { decodeDer, decodePkijs, der, readDerOrPem } from '../asn1/der.js';
+import { childrenOf, plainKeyInfo, readWhole, tlvBytes, wellFormedDer } from '../asn1/der-view.js';
 import { BytesMemo } from '../asn1/memo.js';
 import { findExtension } from '../asn1/certificate.js';
-import { parseName, type DnAttribute } from '../asn1/names.js';
+import { parseName, parseNameLean, type DnAttribute } from '../asn1/names.js';
 import { oid } from '../asn1/oids.js';
 
 export interface ParsedCsr {
@@ -31,7 +32,7 @@ export interface ParsedCsr {
 const csrLabels = ['CERTIFICATE REQUEST', 'NEW CERTIFICATE REQUEST'];
 const generalNameTypes = ['otherName', 'rfc822Name', 'dNSName', 'x400Address', 'directoryName', 'ediPartyName', 'uniformResourceIdentifier', 'iPAddress', 'registeredID'];
 
-function requestedAltNames(csr: pkijs.CertificationRequest): pkijs.GeneralName[] {
+function requestedAltNames(csr: pkijs.CertificationRequest): { type: number; value: unknown }[] {
   const request = csr.attributes?.find((a) => a.type === oid.extensionRequest);
   if (!request) return [];
   let extensions: pkijs.Extensions;
@@ -68,24 +69,101 @@ export function parseCsr(input: string | Uint8Array): ParsedCsr {
   };
 }
 
+/** The fields of a CSR the checks read, from pkijs or from the lean reader. */
+interface CsrFields {
+  version: number;
+  signatureAlgorithm: pkijs.AlgorithmIdentifier;
+  /** DER of the SubjectPublicKeyInfo. */
+  spki: Uint8Array;
+  /** The signed CertificationRequestInfo. */
+  tbs: Uint8Array;
+  signature: Uint8Array;
+  subject: () => DnAttribute[];
+  altNames: () => { type: number; value: unknown }[];
+}
+
+/** Parses and verifies: the lean reader's fields when it reads the CSR and they pass, otherwise pkijs's verdict. */
 function parseCsrDer(bytes: Uint8Array): ParsedCsr {
+  const lean = readCsrLean(bytes);
+  if (lean) {
+    try {
+      return checkCsr(bytes, lean);
+    } catch {
+      // Refused on what the lean reader read: pkijs reads it again and its refusal is the one reported.
+    }
+  }
+  return parseCsrGeneral(bytes);
+}
+
+/** The same with pkijs reading the CSR (exported for the comparison tests). */
+export function parseCsrGeneral(bytes: Uint8Array): ParsedCsr {
   const csr = decodePkijs((schema) => new pkijs.CertificationRequest({ schema }), bytes, 'CSR', 'badCsr');
+  return checkCsr(bytes, {
+    version: csr.version,
+    signatureAlgorithm: csr.signatureAlgorithm,
+    spki: der(csr.subjectPublicKeyInfo),
+    tbs: csr.tbsView,
+    signature: csr.signatureValue.valueBlock.valueHexView,
+    subject: () => parseName(der(csr.subject), 'badCsr'),
+    altNames: () => requestedAltNames(csr),
+  });
+}
+
+/** Signature algorithms as pkijs reads them, once per distinct DER (a handful in practice). */
+const algorithmMemo = new BytesMemo<pkijs.AlgorithmIdentifier>(32);
+
+/**
+ * A CSR read directly (ca/asn1/der-view.ts) when it is plainly what token tools write: strict DER
+ * throughout, version 0, a plain subject Name and key, no attributes, a signature BIT STRING
+ * without unused bits. Anything else (extensionRequest attributes included) is left to pkijs.
+ */
+export function readCsrLean(bytes: Uint8Array): CsrFields | undefined {
+  const outer = readWhole(bytes, 0x30);
+  const parts = outer && childrenOf(bytes, outer);
+  if (parts?.length !== 3 || !outer || !wellFormedDer(bytes, outer)) return undefined;
+  const [info, algorithm, signature] = parts;
+  const fields = info.tag === 0x30 ? childrenOf(bytes, info) : undefined;
+  if (fields?.length !== 4 || algorithm.tag !== 0x30 || signature.tag !== 0x03 || signature.end === signature.content || bytes[signature.content] !== 0) return undefined;
+  const [version, subject, spki, attributes] = fields;
+  if (version.tag !== 0x02 || version.end - version.content !== 1 || bytes[version.content] !== 0) return undefined;
+  if (attributes.tag !== 0xa0 || attributes.end !== attributes.content) return undefined;
+  const subjectAttributes = subject.tag === 0x30 ? parseNameLean(tlvBytes(bytes, subject)) : undefined;
+  if (!subjectAttributes || !plainKeyInfo(bytes, spki)) return undefined;
+  const algorithmDer = tlvBytes(bytes, algorithm);
+  let signatureAlgorithm: pkijs.AlgorithmIdentifier;
+  try {
+    signatureAlgorithm = algorithmMemo.get(algorithmDer, () => new pkijs.AlgorithmIdentifier({ schema: decodeDer(algorithmDer, 'CSR signature algorithm', 'badCsr') }));
+  } catch {
+    return undefined;
+  }
+  return {
+    version: 0,
+    signatureAlgorithm,
+    spki: tlvBytes(bytes, spki).slice(),
+    tbs: tlvBytes(bytes, info),
+    signature: bytes.subarray(signature.content + 1, signature.end),
+    subject: () => subjectAttributes,
+    altNames: () => [],
+  };
+}
+
+function checkCsr(bytes: Uint8Array, csr: CsrFields): ParsedCsr {
   if (csr.version !== 0) throw new CaError('badCsr', `CSR version ${csr.version + 1} is unknown (RFC 2986 defines version 1 only)`);
   const algorithm = readSignatureAlgorithm(csr.signatureAlgorithm);
   if (!algorithm.supported) throw new CaError('badCsr', `CSR is signed with an unsupported algorithm (${algorithm.name})`);
   if (algorithm.hash === 'SHA-1') throw new CaError('badCsr', `CSR is signed with SHA-1 (${algorithm.name}); sign it with SHA-256 or stronger`);
-  const spki = der(csr.subjectPublicKeyInfo);
+  const spki = csr.spki;
   let valid: boolean;
   try {
-    valid = verifySignature(csr.tbsView, csr.signatureValue.valueBlock.valueHexView, csr.signatureAlgorithm, spki);
+    valid = verifySignature(csr.tbs, csr.signature, csr.signatureAlgorithm, spki);
   } catch (error) {
     throw new CaError('badCsr', `CSR signature cannot be checked: ${(error as Error).message}`, { cause: error });
   }
   if (!valid) throw new CaError('badCsr', 'CSR signature does not verify with its public key (damaged or altered request)');
-  const altNames = requestedAltNames(csr);
+  const altNames = csr.altNames();
   return {
     der: bytes,
-    subject: parseName(der(csr.subject), 'badCsr'),
+    subject: csr.subject(),
     spki,
     signatureAlgorithm: algorithm.name,
     requestedEmails: altNames.filter((n) => n.type === 1).map((n) => String(n.value)),

@@ -8,7 +8,7 @@ import * as pkijs from 'pkijs';
 import { CaError } from '../errors.js';
 import { readSignatureAlgorithm, signatureAlgorithmDer } from '../asn1/algorithms.js';
 import { bytesEqual, decodeDer, oidToString, toHex } from '../asn1/der.js';
-import { findExtension } from '../asn1/certificate.js';
+import { altNamesOf, readTbsLean, skiBytes, type AltNameEntry, type CertificateView, type LintExtension, type RawFields } from './lint-view.js';
 import { readDistributionPointUris, readKeyUsage } from '../asn1/extensions.js';
 import { fieldsFromAttributes, parseName, subjectAttributes, type DnAttribute, type SubjectAttribute } from '../asn1/names.js';
 import { extendedKeyUsageOids, oid } from '../asn1/oids.js';
@@ -41,22 +41,6 @@ const criticality: Record<string, { critical: boolean; name: string; rule: strin
   [oid.subjectAltName]: { critical: false, name: 'subjectAltName', rule: '§4.2.1.6' },
   [oid.nameConstraints]: { critical: true, name: 'nameConstraints', rule: '§4.2.1.10' },
 };
-
-/**
- * The DER of the fields the checks compare or parse, as they stand in the input (each decoded
- * block's own bytes), not re-encoded from the parsed objects: re-encoding them was a fifth of the
- * linter's time, and gave the same bytes (pkijs hands a decoded name back as it was given; the
- * tests compare both ways field by field). Only read once pkijs accepted the structure, so the
- * positions are those of RFC 5280 §4.1.
- */
-interface RawFields {
-  signature: Uint8Array;
-  issuer: Uint8Array;
-  subject: Uint8Array;
-  spki: Uint8Array;
-  /** The outer signatureAlgorithm of a signed Certificate. */
-  signatureAlgorithm?: Uint8Array;
-}
 
 /** Reads a Certificate, or a bare TBSCertificate wrapped with an empty signature so pkijs can parse it (exported for its tests). */
 export function readCertificate(input: Uint8Array): { certificate: pkijs.Certificate; signed: boolean; raw: RawFields } {
@@ -96,9 +80,39 @@ function rawFields(tbs: asn1js.Sequence, signatureAlgorithm: asn1js.AsnType | un
   };
 }
 
+/** The policy OIDs of a certificatePolicies value, decoded once per distinct value (the profile's, shared by a batch). */
+const policyMemo = new Map<string, readonly string[]>();
+function policyIds(extnValue: Uint8Array): readonly string[] {
+  const key = Buffer.from(extnValue.buffer, extnValue.byteOffset, extnValue.byteLength).toString('latin1');
+  const known = policyMemo.get(key);
+  if (known) return known;
+  const value = decodeDer(extnValue, 'certificatePolicies', 'lintFailed');
+  const got = Object.freeze(
+    (value instanceof asn1js.Sequence ? value.valueBlock.value : []).map((info) => {
+      const id = info instanceof asn1js.Sequence ? info.valueBlock.value[0] : undefined;
+      return id instanceof asn1js.ObjectIdentifier ? oidToString(id) : '?';
+    }),
+  );
+  if (policyMemo.size >= 64) policyMemo.clear();
+  policyMemo.set(key, got);
+  return got;
+}
+
+function viewOf(certificate: pkijs.Certificate): CertificateView {
+  const time = (t: pkijs.Time) => ({ utc: t.type === pkijs.TimeType.UTCTime, value: t.value });
+  return {
+    version: certificate.version,
+    serial: certificate.serialNumber.valueBlock.valueHexView,
+    signature: () => certificate.signature,
+    notBefore: time(certificate.notBefore),
+    notAfter: time(certificate.notAfter),
+    extensions: certificate.extensions?.map((e) => ({ extnID: e.extnID, critical: e.critical, extnValue: e.extnValue.valueBlock.valueHexView, parsedValue: () => e.parsedValue as unknown })),
+  };
+}
+
 /** What every check sees: the parsed certificate, what it is checked against, and where problems go. */
 interface LintContext {
-  certificate: pkijs.Certificate;
+  certificate: CertificateView;
   /** A signed Certificate rather than a bare TBSCertificate. */
   signed: boolean;
   raw: RawFields;
@@ -107,7 +121,7 @@ interface LintContext {
   profile: Profile;
   issuer: Issuer;
   add(code: string, message: string): void;
-  ext(id: string): pkijs.Extension | undefined;
+  ext(id: string): LintExtension | undefined;
   parsedValue(id: string): unknown;
   /** Adds a presence problem unless the extension is there exactly when wanted; true when wanted and there. */
   expectPresent(id: string, wanted: boolean): boolean;
@@ -116,12 +130,12 @@ interface LintContext {
 /** §4.1.2.1-§4.1.2.4: version, serial, signature algorithm, issuer name. */
 function checkHeader({ certificate, signed, raw, issuer, add }: LintContext): void {
   if (certificate.version !== 2) add('version', `version is v${certificate.version + 1}; extensions need v3`);
-  const serial = serialEncodingProblem(certificate.serialNumber.valueBlock.valueHexView);
+  const serial = serialEncodingProblem(certificate.serial);
   if (serial) add('serial', serial);
   if (!bytesEqual(raw.signature, signatureAlgorithmDer(issuer.signatureAlgorithm))) {
-    add('signature.algorithm', `signature algorithm ${readSignatureAlgorithm(certificate.signature).name} is not the issuer's`);
+    add('signature.algorithm', `signature algorithm ${readSignatureAlgorithm(certificate.signature()).name} is not the issuer's`);
   }
-  if (readSignatureAlgorithm(certificate.signature).hash === 'SHA-1') add('signature.weak', 'SHA-1 signatures are not issued');
+  if (readSignatureAlgorithm(certificate.signature()).hash === 'SHA-1') add('signature.weak', 'SHA-1 signatures are not issued');
   if (signed && !bytesEqual(raw.signature, raw.signatureAlgorithm!)) {
     add('signature.mismatch', 'signatureAlgorithm differs from the TBSCertificate signature field (§4.1.1.2)');
   }
@@ -136,7 +150,7 @@ function checkValidity({ certificate, profile, issuer, add }: LintContext): void
   if (notBefore < issuer.notBefore || notAfter > issuer.notAfter) add('validity.issuer', `validity lies outside issuer ${issuer.id}'s`);
   if (notAfter > validityEnd(notBefore, profile.validity)) add('validity.profile', `validity is longer than profile ${profile.id} allows`);
   for (const [name, time] of [['notBefore', certificate.notBefore], ['notAfter', certificate.notAfter]] as const) {
-    if ((time.type === pkijs.TimeType.UTCTime) !== time.value.getUTCFullYear() < 2050) {
+    if (time.utc !== time.value.getUTCFullYear() < 2050) {
       add('validity.encoding', `${name} must be ${time.value.getUTCFullYear() < 2050 ? 'UTCTime' : 'GeneralizedTime'} (§4.1.2.5)`);
     }
     if (time.value.getUTCMilliseconds() !== 0) add('validity.encoding', `${name} has fractional seconds (§4.1.2.5.2)`);
@@ -147,16 +161,16 @@ function checkValidity({ certificate, profile, issuer, add }: LintContext): void
  * §4.1.2.6 and Appendix A: the subject's encodings; the profile's name policy on what the names
  * (subject and subjectAltName) say. Returns the subject's attributes and the alternative names.
  */
-function checkNames({ certificate, raw, spki, profile, add }: LintContext): { attributes: DnAttribute[]; altNames: pkijs.GeneralName[] } {
-  const attributes = parseName(raw.subject, 'lintFailed');
+function checkNames({ certificate, raw, spki, profile, add, ext }: LintContext): { attributes: DnAttribute[]; altNames: AltNameEntry[] } {
+  const attributes = certificate.subjectAttributes ?? parseName(raw.subject, 'lintFailed');
   for (const attribute of attributes) {
     const spec = subjectAttributes[attribute.type as SubjectAttribute];
     if (spec && attribute.encoding !== spec.encoding) add('subject.encoding', `${attribute.type} is ${attribute.encoding}, not ${spec.encoding}`);
     if (attribute.value !== attribute.value.normalize('NFC')) add('subject.encoding', `${attribute.type} is not in Unicode NFC`);
   }
   if (new Set(attributes.map((a) => a.rdn)).size !== attributes.length) add('subject.rdn', 'multi-valued RDNs are not issued');
-  const san = findExtension(certificate.extensions, oid.subjectAltName)?.parsedValue as unknown;
-  const altNames = san instanceof pkijs.AltName ? san.altNames : [];
+  const san = ext(oid.subjectAltName);
+  const altNames = san ? altNamesOf(san) : [];
   const emails = altNames.filter((n) => n.type === 1).map((n) => String(n.value));
   const dnsNames = altNames.filter((n) => n.type === 2).map((n) => String(n.value));
   if (altNames.length !== emails.length + dnsNames.length) add('ext.san.type', 'subjectAltName holds entries other than rfc822Name and dNSName');
@@ -224,9 +238,9 @@ function checkExtendedKeyUsage({ parsedValue, expectPresent, profile, add }: Lin
 }
 
 /** §4.2.1.2 and §4.2.1.1: the subject's key identifier from its key, the issuer's as the authority's. */
-function checkKeyIdentifiers({ parsedValue, spki, issuer, add }: LintContext): void {
-  const ski = parsedValue(oid.subjectKeyIdentifier);
-  if (!(ski instanceof asn1js.OctetString) || !bytesEqual(ski.valueBlock.valueHexView, keyIdentifier(spki))) {
+function checkKeyIdentifiers({ ext, parsedValue, spki, issuer, add }: LintContext): void {
+  const ski = skiBytes(ext(oid.subjectKeyIdentifier));
+  if (!ski || !bytesEqual(ski, keyIdentifier(spki))) {
     add('ext.subjectKeyIdentifier.value', 'subjectKeyIdentifier is missing or not derived from the public key (RFC 7093 §2)');
   }
   const aki = parsedValue(oid.authorityKeyIdentifier);
@@ -240,11 +254,7 @@ function checkKeyIdentifiers({ parsedValue, spki, issuer, add }: LintContext): v
 /** The profile's certificate policies (by OID, in any order). */
 function checkPolicies({ ext, expectPresent, profile, add }: LintContext): void {
   if (!expectPresent(oid.certificatePolicies, profile.policies.length > 0)) return;
-  const value = decodeDer(ext(oid.certificatePolicies)!.extnValue.valueBlock.valueHexView, 'certificatePolicies', 'lintFailed');
-  const got = (value instanceof asn1js.Sequence ? value.valueBlock.value : []).map((info) => {
-    const id = info instanceof asn1js.Sequence ? info.valueBlock.value[0] : undefined;
-    return id instanceof asn1js.ObjectIdentifier ? oidToString(id) : '?';
-  });
+  const got = policyIds(ext(oid.certificatePolicies)!.extnValue);
   if ([...got].sort().join() !== [...profile.policies].sort().join()) add('ext.certificatePolicies.value', `policies are ${got.join(', ')}; profile ${profile.id} gives ${profile.policies.join(', ')}`);
 }
 
@@ -266,7 +276,7 @@ function checkStatusPointers({ ext, parsedValue, expectPresent, profile, issuer,
     if (urls(oid.adOcsp).join() !== (aia.ocsp ? issuer.urls.ocsp : '')) add('ext.authorityInfoAccess.ocsp', `OCSP URL must be ${aia.ocsp ? issuer.urls.ocsp : 'absent'}`);
     if (urls(oid.adCaIssuers).join() !== (aia.caIssuers ? issuer.urls.caIssuers : '')) add('ext.authorityInfoAccess.caIssuers', `caIssuers URL must be ${aia.caIssuers ? issuer.urls.caIssuers : 'absent'}`);
   }
-  if (expectPresent(oid.ocspNoCheck, profile.ocspNoCheck) && toHex(ext(oid.ocspNoCheck)!.extnValue.valueBlock.valueHexView) !== '0500') {
+  if (expectPresent(oid.ocspNoCheck, profile.ocspNoCheck) && toHex(ext(oid.ocspNoCheck)!.extnValue) !== '0500') {
     add('ext.ocsp-nocheck.value', 'ocsp-nocheck must hold NULL (RFC 6960 §4.2.2.2.1)');
   }
 }
@@ -279,24 +289,47 @@ function checkStatusPointers({ ext, parsedValue, expectPresent, profile, issuer,
  */
 const SHARED_EXTENSIONS = new Set<string>([oid.crlDistributionPoints, oid.freshestCrl, oid.authorityInfoAccess, oid.keyUsage, oid.extKeyUsage, oid.basicConstraints, oid.authorityKeyIdentifier]);
 const sharedValues = new Map<string, unknown>();
-function parsedValueOf(extension: pkijs.Extension | undefined): unknown {
-  if (!extension || !SHARED_EXTENSIONS.has(extension.extnID)) return extension?.parsedValue as unknown;
-  const key = `${extension.extnID}:${toHex(extension.extnValue.valueBlock.valueHexView)}`;
+function parsedValueOf(extension: LintExtension | undefined): unknown {
+  if (!extension || !SHARED_EXTENSIONS.has(extension.extnID)) return extension?.parsedValue();
+  const key = `${extension.extnID}:${toHex(extension.extnValue)}`;
   if (sharedValues.has(key)) return sharedValues.get(key);
-  const value = extension.parsedValue as unknown;
+  const value = extension.parsedValue();
   if (sharedValues.size >= 512) sharedValues.clear();
   sharedValues.set(key, value);
   return value;
 }
 
-/** Every problem of the certificate (or TBSCertificate) against its profile, its issuer and RFC 5280; empty when clean. */
+/**
+ * Every problem of the certificate (or TBSCertificate) against its profile, its issuer and RFC
+ * 5280; empty when clean. A TBS in plain DER as the CA builds it is read by the lean reader; when
+ * that reader declines, or the checks find anything at all, the input is read again by pkijs and
+ * checked again, so every problem reported (and every refusal to parse) is the general path's.
+ */
 export function lintCertificate(input: Uint8Array, profile: Profile, issuer: Issuer): LintProblem[] {
+  const lean = readTbsLean(input, issuer);
+  if (lean) {
+    try {
+      const problems = lintView(lean.view, false, lean.raw, profile, issuer);
+      if (problems.length === 0) return problems;
+    } catch {
+      // A check that throws on what the lean reader let through: the general path gives the verdict.
+    }
+  }
+  return lintCertificateGeneral(input, profile, issuer);
+}
+
+/** The same with pkijs reading the input (exported for the comparison tests). */
+export function lintCertificateGeneral(input: Uint8Array, profile: Profile, issuer: Issuer): LintProblem[] {
+  const { certificate, signed, raw } = readCertificate(input);
+  return lintView(viewOf(certificate), signed, raw, profile, issuer);
+}
+
+function lintView(certificate: CertificateView, signed: boolean, raw: RawFields, profile: Profile, issuer: Issuer): LintProblem[] {
   const problems: LintProblem[] = [];
   const add = (code: string, message: string) => {
     problems.push({ code, message });
   };
-  const { certificate, signed, raw } = readCertificate(input);
-  const ext = (id: string) => findExtension(certificate.extensions ?? [], id);
+  const ext = (id: string) => (certificate.extensions ?? []).find((e) => e.extnID === id);
   const context: LintContext = {
     certificate,
     signed,

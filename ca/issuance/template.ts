@@ -6,20 +6,19 @@
 import * as asn1js from 'asn1js';
 import { CaError } from '../errors.js';
 import { signatureAlgorithmDer } from '../asn1/algorithms.js';
-import { der, derTag, encodeTime, integerFromHex, tlv, wholeSeconds } from '../asn1/der.js';
+import { der, derTag, encodeTime, tlv, wholeSeconds } from '../asn1/der.js';
 import {
   authorityInfoAccess,
   authorityKeyIdentifier,
   basicConstraints,
   certificatePolicies,
   distributionPoints,
-  encodeExtensions,
+  encodeExtensionsDer,
   extendedKeyUsage,
   extension,
   keyUsageBitString,
   nameConstraints,
-  octetString,
-  subjectAltName,
+  subjectAltNameDer,
   type ExtensionSpec,
   type KeyUsage,
 } from '../asn1/extensions.js';
@@ -74,10 +73,10 @@ export function profileExtensions(request: IssuanceRequest, profile: Profile, is
   return [
     ...shared.head,
     // §4.2.1.2: MUST be non-critical.
-    extension(oid.subjectKeyIdentifier, false, octetString(keyIdentifier(request.spki))),
+    { oid: oid.subjectKeyIdentifier, critical: false, value: tlv(0x04, keyIdentifier(request.spki)) },
     ...shared.middle,
     // §4.2.1.6: critical exactly when the subject is empty.
-    ...(request.emails.length || request.dnsNames.length ? [extension(oid.subjectAltName, subjectEmpty, subjectAltName(request))] : []),
+    ...(request.emails.length || request.dnsNames.length ? [{ oid: oid.subjectAltName, critical: subjectEmpty, value: subjectAltNameDer(request) }] : []),
     ...shared.tail,
   ];
 }
@@ -141,6 +140,24 @@ function sharedExtensions(profile: Profile, issuer: Issuer, usages: KeyUsage[]):
   return shared;
 }
 
+const VERSION_3 = der(new asn1js.Constructed({ idBlock: { tagClass: 3, tagNumber: 0 }, value: [new asn1js.Integer({ value: 2 })] }));
+
+/** A serial's INTEGER (canonical hex, checked by serialProblem): a leading zero octet keeps it positive. */
+export function integerDer(serial: string): Uint8Array {
+  const bytes = Buffer.from(serial, 'hex');
+  return bytes[0] & 0x80 ? tlv(0x02, Uint8Array.of(0), bytes) : tlv(0x02, bytes);
+}
+
+/** RFC 5280 §4.1.2.5: UTCTime `YYMMDDHHMMSSZ` through 2049, GeneralizedTime `YYYYMMDDHHMMSSZ` after, whole seconds. */
+export function timeDer(date: Date): Uint8Array {
+  const d = wholeSeconds(date);
+  const year = d.getUTCFullYear();
+  if (year < 1950 || year > 9999) return der(encodeTime(d));
+  const two = (n: number) => String(n).padStart(2, '0');
+  const rest = `${two(d.getUTCMonth() + 1)}${two(d.getUTCDate())}${two(d.getUTCHours())}${two(d.getUTCMinutes())}${two(d.getUTCSeconds())}Z`;
+  return year < 2050 ? tlv(0x17, Buffer.from(`${two(year % 100)}${rest}`, 'latin1')) : tlv(0x18, Buffer.from(`${year}${rest}`, 'latin1'));
+}
+
 /**
  * Builds the TBSCertificate. The request must already have passed the key and name policies
  * (prepareCertificate does both, then lints); validity ends with the issuer's at the latest, as
@@ -157,14 +174,14 @@ export function buildTemplate(request: IssuanceRequest, profile: Profile, issuer
   const notAfter = wanted > issuer.notAfter ? issuer.notAfter : wanted;
   const tbs = tlv(
     derTag.sequence,
-    tlv(derTag.explicit0, der(new asn1js.Integer({ value: 2 }))), // v3: extensions present (§4.1.2.1)
-    der(integerFromHex(serial)),
+    VERSION_3, // v3: extensions present (§4.1.2.1)
+    integerDer(serial),
     signatureAlgorithmDer(issuer.signatureAlgorithm),
     issuer.subject,
-    der(new asn1js.Sequence({ value: [encodeTime(notBefore), encodeTime(notAfter)] })),
+    tlv(derTag.sequence, timeDer(notBefore), timeDer(notAfter)),
     encodeName(request.subject),
     request.spki,
-    tlv(derTag.explicit3, der(encodeExtensions(profileExtensions(request, profile, issuer)))),
+    tlv(derTag.explicit3, encodeExtensionsDer(profileExtensions(request, profile, issuer))),
   );
   return { tbs, serial, notBefore, notAfter, validityTruncated: wanted > issuer.notAfter, profileId: profile.id, issuerId: issuer.id, request };
 }
