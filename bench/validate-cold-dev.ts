@@ -58,19 +58,19 @@ for (const s of samples.slice(0, 4)) {
   if (r.indication !== 'TOTAL_PASSED') throw new Error(`sample does not validate: ${JSON.stringify(r.signatures[0]?.errors)}`);
 }
 // PostgreSQL backends' CPU (clock ticks of /proc/<pid>/stat), for the database named in DATABASE_URL.
-async function backendTicks(): Promise<number> {
-  if (!process.env.DATABASE_URL) return 0;
+async function backendTicks(): Promise<Map<number, number>> {
+  if (!process.env.DATABASE_URL) return new Map();
   const pg = (await import('pg')).default;
   const c = new pg.Client({ connectionString: process.env.DATABASE_URL });
   await c.connect();
   const { rows } = await c.query<{ pid: number }>('select pid from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()');
   await c.end();
-  let ticks = 0;
+  const ticks = new Map<number, number>();
   for (const { pid } of rows) {
     const path = `/proc/${pid}/stat`;
     if (!existsSync(path)) continue;
     const f = readFileSync(path, 'utf8').split(') ')[1].split(' ');
-    ticks += Number(f[11]) + Number(f[12]);
+    ticks.set(pid, Number(f[11]) + Number(f[12]));
   }
   return ticks;
 }
@@ -96,7 +96,8 @@ if (inspector) {
 }
 const ticks1 = await backendTicks();
 const cold = (n - 4) / ((used.user + used.system) / 1e6);
-const pgSeconds = (ticks1 - ticks0) / 100;
+// Per backend: one that appeared since counts whole.
+const pgSeconds = [...ticks1].reduce((sum, [pid, t]) => sum + t - (ticks0.get(pid) ?? 0), 0) / 100;
 const start = process.hrtime.bigint();
 const rcpu = process.cpuUsage();
 let k = 0;
