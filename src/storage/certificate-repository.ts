@@ -3,7 +3,10 @@ import type { Transaction } from './db.js';
 import { REGISTERED_STATES, date, holderColumns, toCertificate } from './certificate-rows.js';
 import type { CertificateRecord, CertificateStatus, RevocationReasonName } from '../../ca/records.js';
 import type { RegistryStatus } from '../validation/ports.js';
+import { PreparedRead } from './prepared-read.js';
 import type { BatchLedger, ImportedCertificate, IssuanceIntent, IssuanceLedger, StatusChange } from '../../ca/ports.js';
+
+const STATUS_SQL = "select encode(sha256(der), 'hex') as der_sha256, status, revoked_at, revocation_reason, invalidity_date, status_changed_at from certificates where issuer_id = $1 and serial = $2";
 
 /**
  * The issuance ledger (`certificates`): reservations, issued and imported certificates and their
@@ -146,15 +149,18 @@ export class CertificateRepository implements IssuanceLedger<Transaction>, Batch
     return row ? toCertificate(row) : null;
   }
 
+  /** The same read as `validationStatus`'s query, prepared once (prepared-read.ts): every new signer a validation sees costs one. */
+  private statusRead: PreparedRead | null = null;
+
   /**
    * A certificate's status and the SHA-256 of its DER (PostgreSQL's sha256(), 11 and later, and
    * PGlite): what signature validation reads for every new signer (src/validation/ports.ts).
+   * Outside a transaction as a prepared statement; the knex query when that cannot answer.
    */
   async validationStatus(trx: Transaction | null, issuerId: string, serial: string): Promise<RegistryStatus | null> {
-    const row = await (trx ?? this.knex)('certificates')
-      .select(this.knex.raw("encode(sha256(der), 'hex') as der_sha256"), 'status', 'revoked_at', 'revocation_reason', 'invalidity_date', 'status_changed_at')
-      .where({ issuer_id: issuerId, serial })
-      .first();
+    this.statusRead ??= new PreparedRead(this.knex, 'tn_validation_status_v1', STATUS_SQL);
+    const prepared = trx ? undefined : await this.statusRead.first([issuerId, serial]);
+    const row = prepared !== undefined ? prepared : await this.validationStatusQuery(trx, issuerId, serial);
     if (!row) return null;
     return {
       derSha256: (row.der_sha256 as string | null) ?? null,
@@ -164,6 +170,15 @@ export class CertificateRepository implements IssuanceLedger<Transaction>, Batch
       invalidityDate: date(row.invalidity_date),
       statusChangedAt: date(row.status_changed_at)!,
     };
+  }
+
+  /** `validationStatus`'s row through knex (in a transaction, and whenever the prepared read cannot answer). */
+  async validationStatusQuery(trx: Transaction | null, issuerId: string, serial: string): Promise<Record<string, unknown> | null> {
+    const row = await (trx ?? this.knex)('certificates')
+      .select(this.knex.raw("encode(sha256(der), 'hex') as der_sha256"), 'status', 'revoked_at', 'revocation_reason', 'invalidity_date', 'status_changed_at')
+      .where({ issuer_id: issuerId, serial })
+      .first();
+    return (row as Record<string, unknown> | undefined) ?? null;
   }
 
   async setStatus(trx: Transaction, issuerId: string, serial: string, s: StatusChange, now: Date): Promise<void> {

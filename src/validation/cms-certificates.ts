@@ -63,6 +63,30 @@ function derLength(n: number): Uint8Array {
 
 const header = (tag: number, length: number) => Uint8Array.of(tag, ...derLength(length));
 
+/** The certificates field of a DER ContentInfo(SignedData), with the fields around it; null when it cannot be found so (BER, not SignedData). */
+function locate(bytes: Uint8Array) {
+  const info = tlv(bytes, 0, bytes.length);
+  if (!info || info.tag !== 0x30) return null;
+  const infoFields = children(bytes, info);
+  if (!infoFields || infoFields.length !== 2 || infoFields[1].tag !== 0xa0) return null;
+  const inner = children(bytes, infoFields[1]);
+  if (!inner || inner.length !== 1 || inner[0].tag !== 0x30) return null;
+  const fields = children(bytes, inner[0]);
+  const certs = fields?.find((f) => f.tag === 0xa0);
+  if (!fields || !certs) return null;
+  return { info, infoFields, fields, certs };
+}
+
+/**
+ * Each embedded X.509 certificate's bytes (views), as `splitCms` finds them, without building
+ * the rest (what the cold path's preload needs; `--cpu-prof` showed the copies).
+ */
+export function embeddedCertificates(bytes: Uint8Array): Uint8Array[] | null {
+  const found = locate(bytes);
+  if (!found) return null;
+  return (children(bytes, found.certs) ?? []).filter((c) => c.tag === 0x30).map((c) => bytes.subarray(c.start, c.end));
+}
+
 /** Splits a DER ContentInfo(SignedData) into its certificates and the rest; null when it cannot (BER, not SignedData). */
 export function splitCms(bytes: Uint8Array): SplitCms | null {
   const info = tlv(bytes, 0, bytes.length);
@@ -92,9 +116,10 @@ export function splitCms(bytes: Uint8Array): SplitCms | null {
  * `pause` (a setImmediate yield) between them; malformed ones are left for `parseCms` to judge.
  */
 export async function preloadCertificates(bytes: Uint8Array, pause: () => Promise<void>): Promise<void> {
-  const split = splitCms(bytes);
-  if (!split) return;
-  for (const der of split.certificates) {
+  const certificates = embeddedCertificates(bytes);
+  if (!certificates) return;
+  for (const der of certificates) {
+    // loadCert answers a certificate seen before from the cache, without a pause.
     if (cachedCert(der)) continue;
     try {
       loadCert(der);

@@ -7,12 +7,13 @@
 import { constants, createHash, publicDecrypt, verify } from 'node:crypto';
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
-import { publicKeyObject, readSignatureAlgorithm } from '../../ca/asn1/algorithms.js';
+import { readSignatureAlgorithm } from '../../ca/asn1/algorithms.js';
 import { toHex } from '../../ca/asn1/der.js';
 import { oid as caOid } from '../../ca/asn1/oids.js';
 import { algorithmOf, type Cert } from './cert.js';
 import { fromPkijsSignerInfo, octetsValue, oidValue, readSignerInfoDer, sequenceDer, valueNode, type AttributesView, type AttributeValue, type SignerId, type SignerInfoView } from './cms-der.js';
 import { failed, indeterminate } from './indications.js';
+import { verifyingKey } from './keys.js';
 import { cmsOid, digestOf, type DetachedContent, type DigestName, type ParsedCms, type SignerCheck } from './cms.js';
 
 function attributeValues(attrs: AttributesView | null, type: string): AttributeValue[][] {
@@ -65,13 +66,13 @@ function signatureMethod(info: SignerInfoView, digest: DigestName): SignatureMet
     name: `${hash}WithRSAEncryption`,
     hash,
     rsaPkcs1: true,
-    verify: (data, sig, cert) => verify(hash, data, { key: publicKeyObject(cert.facts.spki), padding: constants.RSA_PKCS1_PADDING }, sig),
+    verify: (data, sig, cert) => verify(hash, data, { key: verifyingKey(cert.facts.spki), padding: constants.RSA_PKCS1_PADDING }, sig),
   });
   const ecdsa = (hash: DigestName): SignatureMethod => ({
     name: `ecdsa-with-${hash.toUpperCase()}`,
     hash,
     rsaPkcs1: false,
-    verify: (data, sig, cert) => verify(hash, data, { key: publicKeyObject(cert.facts.spki), dsaEncoding: 'der' }, sig),
+    verify: (data, sig, cert) => verify(hash, data, { key: verifyingKey(cert.facts.spki), dsaEncoding: 'der' }, sig),
   });
   if (algorithmOid === caOid.rsaEncryption) return pkcs1(digest);
   if (algorithmOid === caOid.ecPublicKey) return ecdsa(digest);
@@ -84,11 +85,11 @@ function signatureMethod(info: SignerInfoView, digest: DigestName): SignatureMet
       name: pss.name,
       hash,
       rsaPkcs1: false,
-      verify: (data, sig, cert) => verify(hash, data, { key: publicKeyObject(cert.facts.spki), padding: constants.RSA_PKCS1_PSS_PADDING, saltLength }, sig),
+      verify: (data, sig, cert) => verify(hash, data, { key: verifyingKey(cert.facts.spki), padding: constants.RSA_PKCS1_PSS_PADDING, saltLength }, sig),
     };
   }
   if (algorithmOid === caOid.ed25519) {
-    return { name: 'Ed25519', hash: null, rsaPkcs1: false, verify: (data, sig, cert) => verify(null, data, publicKeyObject(cert.facts.spki), sig) };
+    return { name: 'Ed25519', hash: null, rsaPkcs1: false, verify: (data, sig, cert) => verify(null, data, verifyingKey(cert.facts.spki), sig) };
   }
   const received = readSignatureAlgorithm(identifier());
   if (!received.supported || !received.hash) return `unsupported signature algorithm ${received.name}`;
@@ -102,7 +103,7 @@ function signatureMethod(info: SignerInfoView, digest: DigestName): SignatureMet
  */
 function recoveredDigest(signature: Uint8Array, cert: Cert): Uint8Array | null {
   try {
-    const digestInfo = publicDecrypt({ key: publicKeyObject(cert.facts.spki), padding: constants.RSA_PKCS1_PADDING }, signature);
+    const digestInfo = publicDecrypt({ key: verifyingKey(cert.facts.spki), padding: constants.RSA_PKCS1_PADDING }, signature);
     const asn = asn1js.fromBER(digestInfo);
     const seq = asn.result;
     const digest = seq instanceof asn1js.Sequence ? seq.valueBlock.value[1] : undefined;

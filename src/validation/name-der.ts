@@ -15,6 +15,7 @@ import { publicKeyObject } from '../../ca/asn1/algorithms.js';
 import { parseName, subjectAttributes, type DnAttribute, type StringEncoding } from '../../ca/asn1/names.js';
 import { describePublicKey, type PublicKeyDescription } from '../../ca/asn1/public-key.js';
 import { children, expect, oidOf, tlv, UnusualCertificate, unusual } from './cert-der.js';
+import { leanKeyFacts } from './keys.js';
 
 const known = new Map<string, string>(Object.entries(subjectAttributes).map(([type, a]) => [a.oid, type]));
 // ignoreBOM: asn1js keeps a leading byte order mark in the text, so this reader does too.
@@ -78,6 +79,11 @@ const curves: Record<string, 'P-256' | 'P-384' | 'P-521'> = { prime256v1: 'P-256
 
 /** What the report says of a key ("RSA-2048", "EC P-256") and whether it is weak: from the KeyObject when it is a usual key. */
 export function keyFacts(spki: Uint8Array): { description: string; weak: boolean } {
+  return leanKeyFacts(spki) ?? keyFactsGeneral(spki);
+}
+
+/** `keyFacts` without the one-pass reader (keys.ts): from the KeyObject of the DER import, else `describePublicKey`. */
+export function keyFactsGeneral(spki: Uint8Array): { description: string; weak: boolean } {
   let key: ReturnType<typeof publicKeyObject> | null = null;
   try {
     key = publicKeyObject(spki);

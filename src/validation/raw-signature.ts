@@ -3,7 +3,7 @@
  * named by the caller, or the usual one for the key; cryptography only.
  */
 import { constants, verify } from 'node:crypto';
-import { publicKeyObject } from '../../ca/asn1/algorithms.js';
+import { verifyingKey } from './keys.js';
 import type { Cert } from './cert.js';
 import type { DigestName, SignerCheck } from './cms.js';
 import { failed } from './indications.js';
@@ -35,7 +35,7 @@ export function verifyRaw(signature: Uint8Array, document: Uint8Array, cert: Cer
     counterSignatures: [],
   };
   try {
-    const key = publicKeyObject(cert.facts.spki);
+    const key = verifyingKey(cert.facts.spki);
     const ok =
       family === 'ed25519' ? verify(null, document, key, signature)
       : algorithm.startsWith('rsa-pss') ? verify(hash, document, { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_AUTO }, signature)

@@ -6,7 +6,7 @@
  */
 import { constants, verify } from 'node:crypto';
 import type { Element } from '@xmldom/xmldom';
-import { publicKeyObject } from '../../ca/asn1/algorithms.js';
+import { verifyingKey } from './keys.js';
 import type { Cert } from './cert.js';
 import type { DigestName } from './cms.js';
 import { child, textOf } from './xml-document.js';
@@ -36,17 +36,17 @@ export interface XmlSignatureMethod {
 const rsa = (hash: DigestName, name: string): XmlSignatureMethod => ({
   name,
   hash,
-  verify: (data, sig, cert) => verify(hash, data, { key: publicKeyObject(cert.facts.spki), padding: constants.RSA_PKCS1_PADDING }, sig),
+  verify: (data, sig, cert) => verify(hash, data, { key: verifyingKey(cert.facts.spki), padding: constants.RSA_PKCS1_PADDING }, sig),
 });
 const ecdsa = (hash: DigestName): XmlSignatureMethod => ({
   name: `ecdsa-${hash}`,
   hash,
-  verify: (data, sig, cert) => verify(hash, data, { key: publicKeyObject(cert.facts.spki), dsaEncoding: 'ieee-p1363' }, sig),
+  verify: (data, sig, cert) => verify(hash, data, { key: verifyingKey(cert.facts.spki), dsaEncoding: 'ieee-p1363' }, sig),
 });
 const pss = (hash: DigestName, saltLength: number, name: string): XmlSignatureMethod => ({
   name,
   hash,
-  verify: (data, sig, cert) => verify(hash, data, { key: publicKeyObject(cert.facts.spki), padding: constants.RSA_PKCS1_PSS_PADDING, saltLength }, sig),
+  verify: (data, sig, cert) => verify(hash, data, { key: verifyingKey(cert.facts.spki), padding: constants.RSA_PKCS1_PSS_PADDING, saltLength }, sig),
 });
 
 const HASHES: DigestName[] = ['sha1', 'sha224', 'sha256', 'sha384', 'sha512'];

@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createHash } from 'node:crypto';
 import { CertificateRepository } from '../../../src/storage/certificate-repository.js';
+import { PreparedRead } from '../../../src/storage/prepared-read.js';
 import { createTestDatabase, usingPostgres, type TestDatabase } from '../../support/test-db.js';
 
 const NOW = new Date('2026-12-04T06:00:00Z');
@@ -48,5 +49,58 @@ describe(`the registry's status for validation (${usingPostgres() ? 'PostgreSQL'
       ledger.reserve(trx, { issuerId: 'ext-status', serial: '0c', tbs: new Uint8Array([0x30, 0]), profileId: 'p', requestId: null, publicKeyFingerprint: 'fp-c', notBefore: NOW, notAfter: NOW, predecessorSerial: null, holder }, NOW),
     );
     expect(await ledger.validationStatus(null, 'ext-status', '0c')).toEqual({ derSha256: null, status: 'good', revokedAt: null, revocationReason: null, invalidityDate: null, statusChangedAt: NOW });
+  });
+
+  it('answers the same through the prepared statement as through knex, in and out of a transaction, for every state', async () => {
+    const der = Buffer.from('3082010301020304', 'hex');
+    await database.db.withTransaction((trx) =>
+      ledger.importCertificate(trx, { issuerId: 'ext-status', serial: '0d', der, publicKeyFingerprint: 'fp-d', notBefore: NOW, notAfter: new Date(NOW.getTime() + 86_400_000), holder, statusSource: 'registry' }, NOW),
+    );
+    const bothWays = async (serial: string) => {
+      const prepared = await ledger.validationStatus(null, 'ext-status', serial);
+      const inTransaction = await database.db.withTransaction((trx) => ledger.validationStatus(trx, 'ext-status', serial));
+      expect(prepared).toEqual(inTransaction);
+      return prepared;
+    };
+    expect((await bothWays('0d'))?.status).toBe('good');
+    // The fast path answers (undefined would mean every read fell back to knex).
+    const read = new PreparedRead(database.db.knex, 'tn_test_status', 'select status from certificates where issuer_id = $1 and serial = $2');
+    expect(await read.first(['ext-status', '0d'])).toEqual({ status: 'good' });
+    expect(await read.first(['ext-status', 'none'])).toBeNull();
+    const heldAt = new Date('2026-12-04T08:00:00Z');
+    await database.db.withTransaction((trx) => ledger.setStatus(trx, 'ext-status', '0d', { status: 'hold', revokedAt: heldAt, reason: 'certificateHold', invalidityDate: null, crlEntry: null }, heldAt));
+    // No cache in the prepared read: the change shows at the next read.
+    expect(await bothWays('0d')).toMatchObject({ status: 'hold', revokedAt: heldAt, revocationReason: 'certificateHold' });
+    await database.db.withTransaction((trx) => ledger.setStatus(trx, 'ext-status', '0d', { status: 'revoked', revokedAt: heldAt, reason: 'keyCompromise', invalidityDate: null, crlEntry: null }, heldAt));
+    expect(await bothWays('0d')).toMatchObject({ status: 'revoked', revocationReason: 'keyCompromise' });
+    expect(await bothWays('0e')).toBeNull();
+    // Odd parameters are data, never SQL.
+    expect(await ledger.validationStatus(null, "ext-status' or '1'='1", '0d')).toBeNull();
+    expect(await ledger.validationStatus(null, 'ext-status', "0d'; drop table certificates; --")).toBeNull();
+  });
+
+  it('never reads inside another caller\'s transaction: an uncommitted change is not seen, a committed one is', async () => {
+    const der = Buffer.from('3082010405060708', 'hex');
+    await database.db.withTransaction((trx) =>
+      ledger.importCertificate(trx, { issuerId: 'ext-status', serial: '0f', der, publicKeyFingerprint: 'fp-f', notBefore: NOW, notAfter: new Date(NOW.getTime() + 86_400_000), holder, statusSource: 'registry' }, NOW),
+    );
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let changed!: () => void;
+    const written = new Promise<void>((resolve) => (changed = resolve));
+    const revokedAt = new Date('2026-12-04T09:00:00Z');
+    const transaction = database.db.withTransaction(async (trx) => {
+      await ledger.setStatus(trx, 'ext-status', '0f', { status: 'revoked', revokedAt, reason: 'keyCompromise', invalidityDate: null, crlEntry: null }, revokedAt);
+      changed();
+      await gate;
+    });
+    await written;
+    // PostgreSQL: another connection sees the committed row; the embedded database's one connection waits for the transaction.
+    const read = ledger.validationStatus(null, 'ext-status', '0f');
+    if (usingPostgres()) expect((await read)?.status).toBe('good');
+    release();
+    await transaction;
+    if (!usingPostgres()) expect((await read)?.status).toBe('revoked');
+    expect((await ledger.validationStatus(null, 'ext-status', '0f'))?.status).toBe('revoked');
   });
 });

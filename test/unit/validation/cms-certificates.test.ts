@@ -2,7 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
 import { parseCms } from '../../../src/validation/cms.js';
-import { preloadCertificates, splitCms } from '../../../src/validation/cms-certificates.js';
+import { embeddedCertificates, preloadCertificates, splitCms } from '../../../src/validation/cms-certificates.js';
 import { cachedCert } from '../../../src/validation/cert.js';
 import { crossSignedMesh } from '../../support/cross-signed-mesh.js';
 
@@ -62,5 +62,19 @@ describe('the certificates of a CMS read apart (cms-certificates.ts)', () => {
     cms[at + 4] = 0x31; // the TBSCertificate SEQUENCE made a SET: same lengths, not a certificate
     expect(splitCms(cms)?.certificates).toHaveLength(1);
     expect(() => parseCms(cms)).toThrow(/malformed SignedData/);
+  });
+
+  it('finds the same certificates without building the rest as splitCms does, on every byte zeroed or flipped', async () => {
+    const mesh = await crossSignedMesh(1);
+    const cms = signedDataWith([new Uint8Array(mesh.leaf.rawData), ...mesh.cas.map((c) => new Uint8Array(c.rawData))]);
+    const hex = (list: Uint8Array[] | undefined | null) => list?.map((c) => Buffer.from(c).toString('hex')) ?? null;
+    expect(hex(embeddedCertificates(cms))).toEqual(hex(splitCms(cms)?.certificates));
+    for (let i = 0; i < cms.length; i += cms.length > 600 ? 3 : 1) {
+      for (const mutate of [(_b: number) => 0, (b: number) => b ^ 0xff]) {
+        const bad = new Uint8Array(cms);
+        bad[i] = mutate(bad[i]);
+        expect(hex(embeddedCertificates(bad))).toEqual(hex(splitCms(bad)?.certificates));
+      }
+    }
   });
 });

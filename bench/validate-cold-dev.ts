@@ -1,0 +1,115 @@
+/**
+ * Development harness for the cold CMS validation row (not part of `npm run bench`):
+ *   FIX=<dir> [DATABASE_URL=…] N=400 node --import tsx bench/validate-cold-dev.ts setup
+ *   FIX=<dir> [DATABASE_URL=…] [PROFILE=<file>] node --import tsx bench/validate-cold-dev.ts run
+ * `setup` issues N signers and signatures once into a persistent data directory (and database);
+ * `run` opens it in a fresh process (every cache empty), validates each signature once, and
+ * compares with raw crypto.verify of the same signatures in the same process.
+ */
+import 'reflect-metadata';
+import * as asn1js from 'asn1js';
+import * as pkijs from 'pkijs';
+import { execFileSync } from 'node:child_process';
+import { constants, createPublicKey, verify } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Session } from 'node:inspector';
+import { loadConfig } from '../src/config/load-config.js';
+import { createLogger } from '../src/logging/logger.js';
+import { createService } from '../src/service/service.js';
+import { officialHolder } from '../test/support/ca-helpers.js';
+
+const FIX = process.env.FIX!;
+const mode = process.argv[2];
+const N = Number(process.env.N ?? 400);
+const sh = (cmd: string, args: string[]) => execFileSync(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] }).toString();
+mkdirSync(join(FIX, 'data'), { recursive: true });
+const config = loadConfig({ env: { DATA_DIR: join(FIX, 'data'), LOG_LEVEL: 'warn', VALIDATION_FETCH: 'false', ...(process.env.DATABASE_URL ? { DATABASE_URL: process.env.DATABASE_URL } : {}) } });
+const service = await createService(config, { log: createLogger({ level: 'warn' }), masterPassphrase: 'bench-validate-passphrase', initialise: mode === 'setup', devCa: true, purpose: 'bench', keyKdfIterations: 10_000 });
+
+if (mode === 'setup') {
+  for (let i = 0; i < N; i++) {
+    const isRsa = i % 10 === 0;
+    const keyPath = join(FIX, `k${i}.key`);
+    sh('openssl', isRsa ? ['genpkey', '-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:2048', '-out', keyPath] : ['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', keyPath]);
+    const csr = sh('openssl', ['req', '-new', '-key', keyPath, '-subj', '/CN=token']);
+    const submitted = await service.certificates.ra.submit('bench:requester', { csr, profileId: 'official-signing', holder: officialHolder(`0941${String(85_100_000 + i).padStart(8, '0')}`, `Bench s${i}`) });
+    const approved = await service.certificates.ra.approve('bench:officer', submitted.request.id);
+    const record = await service.certificates.ca.certificate(approved.issued!.serial, approved.issued!.issuerId);
+    writeFileSync(join(FIX, `c${i}.pem`), service.certificates.pem(record));
+    writeFileSync(join(FIX, `d${i}.bin`), Buffer.from(`Văn bản số ${i}/UBND\n`.repeat(100)));
+    sh('openssl', ['cms', '-sign', '-binary', '-in', join(FIX, `d${i}.bin`), '-signer', join(FIX, `c${i}.pem`), '-inkey', keyPath, '-outform', 'DER', '-out', join(FIX, `s${i}.der`), '-md', 'sha256']);
+  }
+  writeFileSync(join(FIX, 'n'), String(N));
+  await service.close();
+  process.exit(0);
+}
+
+const n = Number(readFileSync(join(FIX, 'n'), 'utf8'));
+const samples = [];
+for (let i = 0; i < n; i++) {
+  const sig = readFileSync(join(FIX, `s${i}.der`));
+  const info = new pkijs.SignedData({ schema: new pkijs.ContentInfo({ schema: asn1js.fromBER(sig).result }).content }).signerInfos[0];
+  samples.push({ sig, data: readFileSync(join(FIX, `d${i}.bin`)), raw: { signed: new Uint8Array(info.signedAttrs!.encodedValue), value: info.signature.valueBlock.valueHexView, key: createPublicKey(readFileSync(join(FIX, `c${i}.pem`))), rsa: i % 10 === 0 } });
+}
+const validator = service.validation.validator;
+for (const s of samples.slice(0, 4)) {
+  const r = await validator.validateSignature({ signature: s.sig, document: s.data });
+  if (r.indication !== 'TOTAL_PASSED') throw new Error(`sample does not validate: ${JSON.stringify(r.signatures[0]?.errors)}`);
+}
+// PostgreSQL backends' CPU (clock ticks of /proc/<pid>/stat), for the database named in DATABASE_URL.
+async function backendTicks(): Promise<Map<number, number>> {
+  if (!process.env.DATABASE_URL) return new Map();
+  const pg = (await import('pg')).default;
+  const c = new pg.Client({ connectionString: process.env.DATABASE_URL });
+  await c.connect();
+  const { rows } = await c.query<{ pid: number }>('select pid from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()');
+  await c.end();
+  const ticks = new Map<number, number>();
+  for (const { pid } of rows) {
+    const path = `/proc/${pid}/stat`;
+    if (!existsSync(path)) continue;
+    const f = readFileSync(path, 'utf8').split(') ')[1].split(' ');
+    ticks.set(pid, Number(f[11]) + Number(f[12]));
+  }
+  return ticks;
+}
+const inspector = process.env.PROFILE ? new Session() : null;
+inspector?.connect();
+const post = (method: string) => new Promise<unknown>((resolve, reject) => inspector!.post(method, {}, (err, result) => (err ? reject(err) : resolve(result))));
+const ticks0 = await backendTicks();
+if (inspector) {
+  await post('Profiler.enable');
+  await post('Profiler.start');
+}
+const t0 = process.hrtime.bigint();
+const cpu0 = process.cpuUsage();
+for (const s of samples.slice(4)) {
+  const r = await validator.validateSignature({ signature: s.sig, document: s.data });
+  if (r.indication !== 'TOTAL_PASSED') throw new Error('cold sample does not validate');
+}
+const used = process.cpuUsage(cpu0);
+const wall = Number(process.hrtime.bigint() - t0) / 1e9;
+if (inspector) {
+  const { profile } = (await post('Profiler.stop')) as { profile: unknown };
+  writeFileSync(process.env.PROFILE!, JSON.stringify(profile));
+}
+const ticks1 = await backendTicks();
+const cold = (n - 4) / ((used.user + used.system) / 1e6);
+// Per backend: one that appeared since counts whole.
+const pgSeconds = [...ticks1].reduce((sum, [pid, t]) => sum + t - (ticks0.get(pid) ?? 0), 0) / 100;
+const start = process.hrtime.bigint();
+const rcpu = process.cpuUsage();
+let k = 0;
+while (Number(process.hrtime.bigint() - start) / 1e9 < 2) {
+  for (let j = 0; j < 50; j++) {
+    const { raw: r } = samples[k++ % samples.length];
+    if (!verify('sha256', r.signed, r.rsa ? { key: r.key, padding: constants.RSA_PKCS1_PADDING } : { key: r.key, dsaEncoding: 'der' }, r.value)) throw new Error('raw verify failed');
+  }
+}
+const ru = process.cpuUsage(rcpu);
+const raw = k / ((ru.user + ru.system) / 1e6);
+const withPg = (n - 4) / ((used.user + used.system) / 1e6 + pgSeconds);
+process.stdout.write(`${process.env.DATABASE_URL ? 'postgresql' : 'embedded'} cold ${n - 4}: ${cold.toFixed(0)}/s per CPU-second (${((n - 4) / wall).toFixed(0)}/s wall), raw ${raw.toFixed(0)}/s, ratio ${(cold / raw).toFixed(3)}; PostgreSQL backends ${pgSeconds.toFixed(2)} CPU-s, with them ${withPg.toFixed(0)}/s (${(withPg / raw).toFixed(3)})\n`);
+await service.close();
+process.exit(0);
