@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { startTestService, type TestService } from '../../support/test-app.js';
 import { describeWithProgram } from '../../support/system-tools.js';
 import { inspectResponse } from '../../unit/ca/ocsp/inspect-response.js';
+import { etagOf } from '../../../ca/status/ocsp/response.js';
 import { issueLeaf, type Leaf, ocspFiles, type OcspFiles, opensslQuery, run, statusLine } from './ocsp-support.js';
 
 const describeOpenssl = describeWithProgram('openssl', 'openssl');
@@ -99,7 +100,17 @@ describeOpenssl('openssl ocsp against the running service', () => {
       expect(new Date(res.headers.get('expires')!).getTime()).toBe(Math.floor(inspected.responses[0].nextUpdate!.getTime() / 1000) * 1000);
       const etag = res.headers.get('etag')!;
       expect(etag).toMatch(/^"[A-Za-z0-9_-]+"$/);
-      const again = await fetch(`${t.url}/ocsp/${encodeURIComponent(b64)}`, { headers: { 'if-none-match': etag } });
+      // The answer may be re-signed between the two requests (the pre-signing job catching up with
+      // the revocations of beforeAll, first on the embedded database under load): then the bytes
+      // and the ETag change, and a 200 with the new ETag is the right answer. A matching ETag
+      // must get its 304 either way.
+      let current = etag;
+      let again = await fetch(`${t.url}/ocsp/${encodeURIComponent(b64)}`, { headers: { 'if-none-match': current } });
+      if (again.status === 200) {
+        expect(again.headers.get('etag')).not.toBe(etag);
+        current = again.headers.get('etag')!;
+        again = await fetch(`${t.url}/ocsp/${encodeURIComponent(b64)}`, { headers: { 'if-none-match': current } });
+      }
       expect(again.status).toBe(304);
 
       const respPath = files.write(`get-${extra.length}-resp.der`, der);
@@ -109,7 +120,7 @@ describeOpenssl('openssl ocsp against the running service', () => {
 
       // Unencoded base64 in the path (slashes and all), as some clients send it.
       const raw = await fetch(`${t.url}/ocsp/${b64}`);
-      expect(Buffer.from(await raw.arrayBuffer()).equals(der)).toBe(true);
+      expect(etagOf(Buffer.from(await raw.arrayBuffer()))).toBe(current);
     }
   });
 
