@@ -149,7 +149,7 @@ function altNameProblems(request: IssuanceRequest, subject: SubjectFields, profi
  * a profile object reloaded is a new key (WeakMap). Bounded per profile, oldest out first.
  */
 const verdicts = new WeakMap<Profile, Map<string, string>>();
-const VERDICTS_PER_PROFILE = 4_096;
+const VERDICTS_PER_PROFILE = 2_048; // a batch of 1,000 and its names read back by the linter; about 1 KB each
 const namesKey = (request: IssuanceRequest) => JSON.stringify([request.subject, request.emails, request.dnsNames], (_k, v: unknown) => (v === undefined ? '\u0000undefined' : v));
 
 export function namePolicyProblems(request: IssuanceRequest, profile: Profile): NamePolicyResult {
