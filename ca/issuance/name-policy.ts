@@ -140,7 +140,35 @@ function altNameProblems(request: IssuanceRequest, subject: SubjectFields, profi
   return { emails, dnsNames };
 }
 
+/**
+ * The verdicts of the name policy, by profile and names: a pure function of both, and the same
+ * names come back at submission, at each approval, at issuance and in the linter (which reads them
+ * back from the TBS). Only a verdict without problems is kept (a refusal is computed, and given,
+ * again every time); the key is every name as given (the public key plays no part in the verdict
+ * and is put back from the request); a hit is a fresh copy, so no caller can change a kept verdict;
+ * a profile object reloaded is a new key (WeakMap). Bounded per profile, oldest out first.
+ */
+const verdicts = new WeakMap<Profile, Map<string, string>>();
+const VERDICTS_PER_PROFILE = 2_048; // a batch of 1,000 and its names read back by the linter; about 1 KB each
+const namesKey = (request: IssuanceRequest) => JSON.stringify([request.subject, request.emails, request.dnsNames], (_k, v: unknown) => (v === undefined ? '\u0000undefined' : v));
+
 export function namePolicyProblems(request: IssuanceRequest, profile: Profile): NamePolicyResult {
+  let kept = verdicts.get(profile);
+  if (!kept) verdicts.set(profile, (kept = new Map()));
+  const key = namesKey(request);
+  const hit = kept.get(key);
+  if (hit !== undefined) return { request: { spki: request.spki, ...(JSON.parse(hit) as Omit<IssuanceRequest, 'spki'>) }, problems: [] };
+  const result = namePolicyProblemsAfresh(request, profile);
+  if (result.problems.length === 0) {
+    if (kept.size >= VERDICTS_PER_PROFILE) kept.delete(kept.keys().next().value!);
+    const { subject, emails, dnsNames } = result.request;
+    kept.set(key, JSON.stringify({ subject, emails, dnsNames }));
+  }
+  return result;
+}
+
+/** The name policy computed every time (namePolicyProblems keeps its verdicts; tests compare the two). */
+export function namePolicyProblemsAfresh(request: IssuanceRequest, profile: Profile): NamePolicyResult {
   const problems: string[] = [];
   const subject = subjectProblems(request, profile, problems);
   const { emails, dnsNames } = altNameProblems(request, subject, profile, problems);

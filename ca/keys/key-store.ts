@@ -6,10 +6,9 @@
  * @peculiar/x509 (`create(params, crypto)`) or `signWith` below, and an HSM key never has to
  * leave the token.
  */
-import * as asn1js from 'asn1js';
 import { CaError } from '../errors.js';
 import type { SignatureAlgorithm } from '../asn1/algorithms.js';
-import { arrayBuffer, der } from '../asn1/der.js';
+import { arrayBuffer, derTag, tlv } from '../asn1/der.js';
 
 /** Key types the CA generates for itself (ECDSA P-256 by default). */
 export type KeySpec = { type: 'ec'; curve: 'P-256' | 'P-384' } | { type: 'rsa'; bits: 2048 | 3072 | 4096; pss?: boolean };
@@ -103,13 +102,23 @@ export function parseKeyUri(uri: string): KeyUri {
 export async function signWith(key: SigningKey, data: Uint8Array): Promise<Uint8Array> {
   const signature = new Uint8Array(await key.crypto.subtle.sign(key.algorithm, key.privateKey, arrayBuffer(data)));
   if (key.algorithm.name !== 'ECDSA') return signature;
+  return ecdsaSigValue(signature);
+}
+
+/**
+ * IEEE P1363 r‖s as the DER `Ecdsa-Sig-Value ::= SEQUENCE { r INTEGER, s INTEGER }` (RFC 3279
+ * §2.2.3): each half a minimal positive INTEGER (leading zero octets dropped, one 0x00 put back
+ * before a high bit, X.690 §8.3.2), written directly (a signature per certificate, OCSP answer
+ * and CRL: no ASN.1 library objects).
+ */
+export function ecdsaSigValue(signature: Uint8Array): Uint8Array {
+  if (signature.length === 0 || signature.length % 2 !== 0) throw new CaError('internal', `ECDSA signature of ${signature.length} octets is not r‖s`);
   const half = signature.length / 2;
   const integer = (bytes: Uint8Array) => {
     let start = 0;
     while (start < bytes.length - 1 && bytes[start] === 0) start++;
     const minimal = bytes.subarray(start);
-    const positive = minimal[0] & 0x80 ? Uint8Array.of(0, ...minimal) : minimal;
-    return new asn1js.Integer({ valueHex: arrayBuffer(positive) });
+    return tlv(0x02, minimal[0] & 0x80 ? Uint8Array.of(0) : new Uint8Array(0), minimal);
   };
-  return der(new asn1js.Sequence({ value: [integer(signature.subarray(0, half)), integer(signature.subarray(half))] }));
+  return tlv(derTag.sequence, integer(signature.subarray(0, half)), integer(signature.subarray(half)));
 }

@@ -70,7 +70,8 @@ export class BatchRegistration {
     });
     const requestIdOf = new Map(order.map((i, k) => [i, ids[k]]));
     const atOnce = order.filter((i) => checked.get(i)!.profile.approvals === 0);
-    await this.issueAndReport(actor, atOnce, requestIdOf, checked, outcomes);
+    const written = new Map(order.map((i) => [requestIdOf.get(i)!, { issuerId: issuer.id, predecessorSerial: inputs[i].predecessorSerial ?? null }]));
+    await this.issueAndReport(actor, atOnce, requestIdOf, checked, outcomes, written);
     const pending = order.filter((i) => !outcomes[i]);
     const records = new Map((await this.storage.requests.getMany(null, pending.map((i) => requestIdOf.get(i)!))).map((r) => [r.id, r]));
     for (const i of pending) outcomes[i] = { ok: true, value: { request: records.get(requestIdOf.get(i)!)!, issued: null } };
@@ -109,7 +110,7 @@ export class BatchRegistration {
     }
     const ready = await this.recordApprovals(actor, approvals, checked, evidence, context, fail);
     const requestIdOf = new Map([...checked.keys()].map((i) => [i, approvals[i].id.toLowerCase()]));
-    await this.issueAndReport(actor, ready, requestIdOf, checked, outcomes);
+    await this.issueAndReport(actor, ready, requestIdOf, checked, outcomes, found);
     const rest = [...checked.keys()].filter((i) => !outcomes[i]);
     const records = new Map((await this.storage.requests.getMany(null, rest.map((i) => requestIdOf.get(i)!))).map((r) => [r.id, r]));
     for (const i of rest) outcomes[i] = { ok: true, value: { request: records.get(requestIdOf.get(i)!)!, issued: null } };
@@ -163,13 +164,16 @@ export class BatchRegistration {
     return ready;
   }
 
-  /** Issues the items together (the policy and the keys checked again there) and records each outcome. */
-  private async issueAndReport(actor: string, items: number[], requestIdOf: Map<number, string>, checked: Map<number, Checked>, outcomes: Array<ItemOutcome<RequestOutcome>>): Promise<void> {
+  /**
+   * Issues the items together (the policy and the keys checked again there) and records each
+   * outcome. `known`: each request's issuer and predecessor, as written at submission (neither
+   * changes afterwards; BatchIssuance locks each request and checks its status again as it records).
+   */
+  private async issueAndReport(actor: string, items: number[], requestIdOf: Map<number, string>, checked: Map<number, Checked>, outcomes: Array<ItemOutcome<RequestOutcome>>, known: ReadonlyMap<string, Pick<CertificateRequestRecord, 'issuerId' | 'predecessorSerial'>>): Promise<void> {
     if (!items.length) return;
     const batch: BatchItem[] = items.map((i) => ({ request: checked.get(i)!.request, profile: checked.get(i)!.profile, requestId: requestIdOf.get(i)! }));
-    const stored = new Map((await this.storage.requests.getMany(null, items.map((i) => requestIdOf.get(i)!))).map((r) => [r.id, r]));
     batch.forEach((b) => {
-      const r = stored.get(b.requestId!);
+      const r = known.get(b.requestId!);
       if (r) Object.assign(b, { issuerId: r.issuerId, predecessorSerial: r.predecessorSerial });
     });
     const issued = await this.issuance.issueMany(actor, batch);

@@ -16,12 +16,14 @@ import { requestForKey } from '../../ca/issuance/request.js';
 import { parseCsr } from '../../ca/issuance/csr.js';
 import { requestFromCsr } from '../../ca/issuance/request.js';
 import type { BatchItem, StatusChangeItem } from '../certificates/batch-issuance.js';
+import { demoRsaKey, demoRsaKeyCount } from './demo-rsa-keys.js';
 
 /**
  * A realistic demo registry: officials across the province's agencies (personal signing
  * certificates), organisation seals, a few TLS servers; some revoked, some on hold, and some
  * expired certificates of a previous CA imported with the registry. Real keys (ECDSA P-256, some
- * RSA-2048) and real CSRs, issued through the CA's own pipeline. Deterministic for a given seed.
+ * RSA-2048: those from a published demo pool while it lasts, src/dev/demo-rsa-keys.ts) and real
+ * CSRs, issued through the CA's own pipeline. Deterministic for a given seed.
  */
 const FAMILY = ['Nguyễn', 'Trần', 'Lê', 'Phạm', 'Huỳnh', 'Hoàng', 'Phan', 'Võ', 'Đặng', 'Bùi', 'Đỗ', 'Hồ', 'Ngô', 'Dương', 'Lý', 'Thạch', 'Sơn', 'Lâm', 'Danh', 'Kim', 'Trương', 'Tăng'];
 const MIDDLE = ['Văn', 'Thị', 'Minh', 'Ngọc', 'Hoàng', 'Thanh', 'Hữu', 'Quốc', 'Thị Kim', 'Văn Hoàng', 'Thị Thu', 'Đức'];
@@ -105,8 +107,8 @@ const RSA_SHA256 = Uint8Array.from([0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x
  * subject the RA's holder data replaces. Built directly in DER and signed with node:crypto, so a
  * demo registry of thousands costs milliseconds per request, not an ASN.1 library's round trips.
  */
-export async function csrFor(rsa: boolean): Promise<string> {
-  const { publicKey, privateKey } = await keyPair(rsa);
+export async function csrFor(rsa: boolean, pair?: { publicKey: KeyObject; privateKey: KeyObject }): Promise<string> {
+  const { publicKey, privateKey } = pair ?? (await keyPair(rsa));
   const spki = new Uint8Array(publicKey.export({ type: 'spki', format: 'der' }));
   const info = tlv(derTag.sequence, CSR_VERSION_AND_SUBJECT, spki, NO_ATTRIBUTES);
   const signature = new Uint8Array(sign('sha256', info, { key: privateKey, dsaEncoding: 'der' }));
@@ -147,7 +149,10 @@ async function seedLive(service: Service, rand: Rand, liveCount: number, result:
     return { kind, holder: holderFor(kind, rand, zone), rsa: rand.next() < 0.05 } as const;
   });
   const serials: string[] = [];
-  const csrsOf = (from: number) => Promise.all(plan.slice(from, from + SEED_BATCH).map((p) => csrFor(p.rsa)));
+  const pooled = await pooledRsaKeys(service, plan.filter((p) => p.rsa).length);
+  let rsaSeen = 0;
+  const poolKeyOf = plan.map((p) => (p.rsa ? pooled[rsaSeen++] : undefined));
+  const csrsOf = (from: number) => Promise.all(plan.slice(from, from + SEED_BATCH).map((p, k) => csrFor(p.rsa, poolKeyOf[from + k])));
   let next = csrsOf(0);
   for (let from = 0; from < liveCount; from += SEED_BATCH) {
     const csrs = await next;
@@ -161,6 +166,18 @@ async function seedLive(service: Service, rand: Rand, liveCount: number, result:
     progress(result.issued);
   }
   return serials;
+}
+
+/**
+ * Keys of the demo RSA pool (src/dev/demo-rsa-keys.ts) for the first `wanted` RSA holders, in
+ * plan order (so the registry stays the same for a seed), each at most once; a pooled key the CA
+ * would refuse now (blocked, or in a live certificate: the registry was seeded before) is left
+ * out, and that holder (as any beyond the pool) gets a key generated afresh.
+ */
+async function pooledRsaKeys(service: Service, wanted: number): Promise<Array<{ publicKey: KeyObject; privateKey: KeyObject } | undefined>> {
+  const keys = Array.from({ length: Math.min(wanted, demoRsaKeyCount()) }, (_, i) => demoRsaKey(i));
+  const refused = await service.certificates.batch.issuance.keysRefused(keys.map((k) => new Uint8Array(k.publicKey.export({ type: 'spki', format: 'der' }))));
+  return keys.filter((_, i) => !refused.has(i));
 }
 
 function holderFor(kind: 'official-signing' | 'organisation-seal' | 'tls-server', rand: Rand, zone = 'soctrang.gov.vn'): { subject: SubjectFields; emails: string[]; dnsNames: string[] } {

@@ -67,6 +67,32 @@ describe(`registry search, folded (${usingPostgres() ? 'PostgreSQL' : 'embedded'
     expect(rows).toHaveLength(2);
   });
 
+  it("the trigram indexes cover registered certificates only, and the search's state filter (bound parameters) reaches them", async () => {
+    const { rows } = (await database.db.knex.raw(`select indexname, indexdef from pg_indexes where tablename = 'certificates' and indexname like 'certificates_search_%_trgm'`)) as { rows: Array<{ indexname: string; indexdef: string }> };
+    for (const r of rows) expect(r.indexdef).toMatch(/WHERE \(state = ANY \(ARRAY\['issued'::text, 'imported'::text\]\)\)/);
+    // Seq and plain index scans off, and (in a transaction rolled back) the other partial indexes
+    // gone: only a bitmap scan of a trigram index can answer the LIKE, and the planner takes a
+    // partial index only when the query's own filter, with its bound parameters, implies its predicate.
+    let plan: string[] = [];
+    await database.db
+      .withTransaction(async (trx) => {
+        const others = (await trx.raw(`select indexname from pg_indexes where tablename = 'certificates' and indexdef like '%WHERE%' and indexname not like 'certificates_search_%_trgm'`)) as { rows: Array<{ indexname: string }> };
+        for (const { indexname } of others.rows) await trx.raw(`drop index ${indexname}`);
+        await trx.raw('set local enable_seqscan = off');
+        await trx.raw('set local enable_indexscan = off');
+        await trx.raw('set local enable_indexonlyscan = off');
+        const folded = (await trx.raw(`explain select serial from certificates where state in (?, ?) and search_folded like ?`, ['issued', 'imported', '%nguyen%'])) as { rows: Array<Record<string, string>> };
+        const compact = (await trx.raw(`explain select serial from certificates where state in (?, ?) and search_compact like ?`, ['issued', 'imported', '%ngochan%'])) as { rows: Array<Record<string, string>> };
+        plan = [folded, compact].map((r) => r.rows.map((row) => Object.values(row)[0]).join('\n'));
+        throw new Error('roll back');
+      })
+      .catch((err: Error) => {
+        if (err.message !== 'roll back') throw err;
+      });
+    expect(plan[0]).toContain('certificates_search_folded_trgm');
+    expect(plan[1]).toContain('certificates_search_compact_trgm');
+  });
+
   it('finds names without diacritics, in any case, NFC or NFD, đ as d', async () => {
     expect((await names({ text: 'tran thi ngoc han', limit: 10, offset: 0 })).sort()).toEqual(['Trần Thị Ngọc Hân', 'Trần Thị Ngọc Hân'.normalize('NFD')].sort());
     expect(await names({ text: 'TRẦN THỊ NGỌC HÂN'.normalize('NFD'), limit: 10, offset: 0 })).toHaveLength(2);
