@@ -8,8 +8,8 @@
  * binding the query, then PGlite's `query()`, which exchanges parse, describe, bind, describe,
  * execute and sync with the WASM backend one message at a time, and parses and plans the SQL
  * every time. Here the statement is parsed once per connection and each read is one exchange
- * (bind, describe, execute, sync) whose answer PGlite's own result parser reads, so the row is
- * what `query()` returns. On PostgreSQL, pg's named statements (parsed and planned once per
+ * (bind, execute, sync; describe only on the first, whose RowDescription is kept and handed to
+ * PGlite's own result parser with every later answer), so the row is what `query()` returns. On PostgreSQL, pg's named statements (parsed and planned once per
  * connection on the server, whose CPU the benchmark reports beside the process's).
  *
  * Anything that goes wrong (a statement the server lost, a driver that is neither) answers
@@ -36,6 +36,8 @@ export class PreparedRead {
   /** Embedded connections on which the statement is parsed (one, in practice). */
   private readonly parsedOn = new WeakSet<object>();
   private bindTemplate: ((values: string[]) => Uint8Array) | null = null;
+  /** The statement's RowDescription message, from its first read on the embedded database. */
+  private rowDescription: object | null = null;
 
   constructor(
     private readonly knex: Knex,
@@ -63,6 +65,7 @@ export class PreparedRead {
       return undefined;
     } catch {
       this.parsedOn.delete(connection as object);
+      this.rowDescription = null;
       return undefined;
     } finally {
       await client.releaseConnection(connection);
@@ -76,15 +79,23 @@ export class PreparedRead {
         this.parsedOn.add(pglite);
       }
       this.bindTemplate ??= (v) => protocol.serialize.bind({ statement: this.name, values: v });
-      const message = join([this.bindTemplate(values), protocol.serialize.describe({ type: 'P' }), protocol.serialize.execute({}), protocol.serialize.sync()]);
+      // The columns (RowDescription) are the statement's: asked for once, then given to the result
+      // reader with each answer, so the backend does not describe them again at every read.
+      const described = this.rowDescription;
+      const message = join([this.bindTemplate(values), ...(described ? [] : [DESCRIBE_PORTAL]), EXECUTE, SYNC]);
       const { messages } = await pglite.execProtocol(message, { syncToFs: false });
-      const [result] = parseResults(messages, pglite);
+      if (!described) this.rowDescription = (messages as Array<{ name?: string }>).find((m) => m.name === 'rowDescription') ?? null;
+      else if ((messages as Array<{ name?: string }>).some((m) => m.name === 'rowDescription')) throw new Error('unexpected row description');
+      const [result] = parseResults(described ? [described, ...messages] : messages, pglite);
       return (result?.rows[0] as Row | undefined) ?? null;
     });
   }
 }
 
 const TEXT_OID = 25;
+const DESCRIBE_PORTAL = protocol.serialize.describe({ type: 'P' });
+const EXECUTE = protocol.serialize.execute({});
+const SYNC = protocol.serialize.sync();
 
 function join(parts: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));

@@ -11,7 +11,7 @@ import { readSignatureAlgorithm } from '../../ca/asn1/algorithms.js';
 import { toHex } from '../../ca/asn1/der.js';
 import { oid as caOid } from '../../ca/asn1/oids.js';
 import { algorithmOf, type Cert } from './cert.js';
-import { fromPkijsSignerInfo, octetsValue, oidValue, readSignerInfoDer, sequenceDer, valueNode, type AttributesView, type AttributeValue, type SignerId, type SignerInfoView } from './cms-der.js';
+import { fromPkijsSignerInfo, octetsValue, oidValue, readSignerInfoDer, sequenceDer, timeValue, valueNode, type AttributesView, type AttributeValue, type SignerId, type SignerInfoView } from './cms-der.js';
 import { failed, indeterminate } from './indications.js';
 import { verifyingKey } from './keys.js';
 import { cmsOid, digestOf, type DetachedContent, type DigestName, type ParsedCms, type SignerCheck } from './cms.js';
@@ -329,9 +329,9 @@ function checkSignedAttributes(
     return 'format-failure';
   }
   checkMessageDigest(mdValue, context.contentDigest(digest), digest, check, context.content);
-  const timeValue = attributeValues(attrs, cmsOid.signingTime)[0]?.[0];
-  const time = timeValue && valueNode(timeValue);
-  if (time instanceof asn1js.UTCTime || time instanceof asn1js.GeneralizedTime) check.claimedTime = time.toDate();
+  const signingTime = attributeValues(attrs, cmsOid.signingTime)[0]?.[0];
+  const time = signingTime && timeValue(signingTime);
+  if (time) check.claimedTime = time;
   const v2 = attributeValues(attrs, cmsOid.signingCertificateV2);
   const v1 = attributeValues(attrs, cmsOid.signingCertificate);
   if (cert && (v2.length || v1.length)) {

@@ -118,7 +118,7 @@ export class SignatureValidator {
     const tsaPool = new CertPool(requestCandidates, await this.trust.tsaPool());
     const policy = POLICIES[input.policy ?? 'default'];
     const ctx: SignatureContext = { pool, tsaPool, requested: input.validationTime, timestamps: input.timestamps ?? [], policy, deadline: started + this.limits.timeBudgetMs, search: new PathSearch({}, started + this.limits.timeBudgetMs) };
-    const kind = input.kind ?? (input.certificate && input.signature && !input.kind ? 'raw' : input.document && looksLikePdf(input.document) && !input.signature ? 'pdf' : input.document && !input.signature && looksLikeXml(input.document) ? 'xml' : 'cms');
+    const kind = input.kind ?? (input.certificate && input.signature && !input.kind ? 'raw' : input.document && !input.signature && looksLikePdf(input.document) ? 'pdf' : input.document && !input.signature && looksLikeXml(input.document) ? 'xml' : 'cms');
     const warnings: string[] = [];
     let signatures: SignatureReport[];
     let document: DocumentReport | null = null;

@@ -3,12 +3,12 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type * as asn1js from 'asn1js';
+import * as asn1js from 'asn1js';
 import { readSignatureAlgorithm } from '../../../ca/asn1/algorithms.js';
 import { decodePem } from '../../../ca/asn1/der.js';
 import { algorithmOf, loadCert } from '../../../src/validation/cert.js';
 import { decodeCmsDer, decodeCmsPkijs, type ParsedCms } from '../../../src/validation/cms.js';
-import { octetsValue, oidValue, readSignedDataDer, sequenceDer, type AttributesView, type AttributeValue, type SignerInfoView } from '../../../src/validation/cms-der.js';
+import { octetsValue, oidValue, readSignedDataDer, sequenceDer, timeValue, type AttributesView, type AttributeValue, type SignerInfoView } from '../../../src/validation/cms-der.js';
 import { verifySigners } from '../../../src/validation/cms-signers.js';
 
 const hex = (b: Uint8Array | null | undefined) => (b ? Buffer.from(b).toString('hex') : null);
@@ -140,5 +140,38 @@ describe('the one-pass CMS reader (cms-der.ts) against pkijs', () => {
     other[other.indexOf(0x07, 4) + 1] = 0x01; // id-data in place of id-signedData
     expect(readSignedDataDer(other)).toBeNull();
     expect(() => decodeCmsPkijs(other)).toThrow(/not signedData/);
+  });
+
+  it('reads a signingTime as asn1js does, on RFC 5280 forms and every one-character change of them (timeValue)', () => {
+    // What the validator read before: asn1js's node, its toDate() when it is a time, else nothing.
+    const viaAsn1js = (der: Uint8Array) => {
+      const node = asn1js.fromBER(der).result;
+      return node instanceof asn1js.UTCTime || node instanceof asn1js.GeneralizedTime ? String(node.toDate().getTime()) : null;
+    };
+    const viaLean = (der: Uint8Array) => {
+      const date = timeValue({ der });
+      return date ? String(date.getTime()) : null;
+    };
+    const bases = ['261205215500Z', '491231235959Z', '500101000000Z', '20261205215500Z', '19991231235959Z', '20261205215500.5Z', '261205215500+0700', '2612052155Z', '260229120000Z', '20260431000000Z'];
+    const texts = new Set<string>(bases);
+    for (const base of bases) {
+      for (let i = 0; i < base.length; i++) {
+        for (const c of ['0', '1', '2', '3', '5', '6', '9', 'Z', '.', '+', ' ', 'a']) texts.add(base.slice(0, i) + c + base.slice(i + 1));
+        texts.add(base.slice(0, i) + base.slice(i + 1));
+      }
+    }
+    let lean = 0;
+    for (const text of texts) {
+      for (const tag of [0x17, 0x18, 0x13]) {
+        const der = Uint8Array.of(tag, text.length, ...Buffer.from(text, 'latin1'));
+        const expected = outcome(() => viaAsn1js(der));
+        expect([text, tag, outcome(() => viaLean(der))]).toEqual([text, tag, expected]);
+        if (expected !== null && !(typeof expected === 'object') && /^\d{12}Z$|^\d{14}Z$/.test(text)) lean++;
+      }
+    }
+    expect(lean).toBeGreaterThan(100);
+    // A value asn1js decoded (the pkijs path) is read from its node.
+    const node = asn1js.fromBER(Uint8Array.of(0x17, 13, ...Buffer.from('261205215500Z'))).result;
+    expect(timeValue({ node })?.toISOString()).toBe('2026-12-05T21:55:00.000Z');
   });
 });
