@@ -12,7 +12,7 @@
  * - `bare`: the bare provider (bench/support/bare-provider.ts), whose login step finishes at once.
  */
 import * as client from 'openid-client';
-import { autofillCeremony, Browser, codeLogin } from '../../test/support/oidc-rp.js';
+import { autofillCeremony, Browser, codeLogin, passkeyCeremony } from '../../test/support/oidc-rp.js';
 import { SoftAuthenticator, type SoftAuthenticatorState } from '../../test/support/soft-authenticator.js';
 import { closedLoop } from './bench-kit.js';
 import { bareCodeFlow } from './token-rows.js';
@@ -30,6 +30,8 @@ export interface LoginJob {
   warmupSeconds?: number;
   /** Where the passkeys' signature counters start (a later turn continues above an earlier one's). */
   counterFrom?: number;
+  /** `passkey`: the login page's autofill (default) or its link to the passkey page. */
+  route?: 'autofill' | 'link';
 }
 
 const chunks: Buffer[] = [];
@@ -60,7 +62,16 @@ async function passkeyLogin(browser: Browser, passkey: SoftAuthenticator): Promi
   const url = client.buildAuthorizationUrl(config, { redirect_uri: job.client.redirectUri, scope: 'openid profile', code_challenge: await client.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256', state, nonce });
   const { page: login } = await browser.follow(url);
   if (!login) throw new Error('the authorization request did not reach the login page');
-  const { stoppedAt } = await browser.follow(await autofillCeremony(browser, login, passkey), job.client.redirectUri);
+  let next;
+  if (job.route === 'link') {
+    const link = /<a\b[^>]*data-method="passkey"[^>]*>/.exec(login.body)?.[0];
+    if (!link) throw new Error(`no passkey link on the login page (${login.status})`);
+    const page = await browser.get(new URL(/href="([^"]+)"/.exec(link)![1].replace(/&amp;/g, '&'), login.url));
+    const button = /<button\b[^>]*data-passkey-login[^>]*>/.exec(page.body)?.[0];
+    if (!button) throw new Error(`no passkey button on ${page.url} (${page.status})`);
+    next = await passkeyCeremony(browser, page, button, passkey);
+  } else next = await autofillCeremony(browser, login, passkey);
+  const { stoppedAt } = await browser.follow(next, job.client.redirectUri);
   if (!stoppedAt) throw new Error('the passkey login did not return to the portal');
   const tokens = await client.authorizationCodeGrant(config, stoppedAt, { pkceCodeVerifier: verifier, expectedState: state, expectedNonce: nonce, idTokenExpected: true });
   if (!tokens.id_token) throw new Error('the passkey login gave no ID token');
