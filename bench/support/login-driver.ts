@@ -12,7 +12,7 @@
  * - `bare`: the bare provider (bench/support/bare-provider.ts), whose login step finishes at once.
  */
 import * as client from 'openid-client';
-import { Browser, codeLogin, passkeyCeremony } from '../../test/support/oidc-rp.js';
+import { autofillCeremony, Browser, codeLogin, passkeyCeremony } from '../../test/support/oidc-rp.js';
 import { SoftAuthenticator, type SoftAuthenticatorState } from '../../test/support/soft-authenticator.js';
 import { closedLoop } from './bench-kit.js';
 import { bareCodeFlow } from './token-rows.js';
@@ -30,6 +30,8 @@ export interface LoginJob {
   warmupSeconds?: number;
   /** Where the passkeys' signature counters start (a later turn continues above an earlier one's). */
   counterFrom?: number;
+  /** `passkey`: the login page's autofill (default) or its link to the passkey page. */
+  route?: 'autofill' | 'link';
 }
 
 const chunks: Buffer[] = [];
@@ -47,19 +49,29 @@ const address = () => {
   return `10.${(flow >> 16) & 255}.${(flow >> 8) & 255}.${flow & 255}`;
 };
 
-/** The login page's passkey link, the passkey page, the ceremony, the callback, the code redeemed. */
+/**
+ * The login page's passkey autofill (conditional UI: the person picks the passkey in the username
+ * field; the page embeds the ceremony's options), the assertion, the resume, the callback, the
+ * code redeemed. The passkey page (the link beside it, its own request) serves a person who clicks
+ * it and the step-up; `test/integration/passkeys/passkey-login-queries.test.ts` counts both.
+ */
 async function passkeyLogin(browser: Browser, passkey: SoftAuthenticator): Promise<void> {
   const verifier = client.randomPKCECodeVerifier();
   const state = client.randomState();
   const nonce = client.randomNonce();
   const url = client.buildAuthorizationUrl(config, { redirect_uri: job.client.redirectUri, scope: 'openid profile', code_challenge: await client.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256', state, nonce });
   const { page: login } = await browser.follow(url);
-  const link = /<a\b[^>]*data-method="passkey"[^>]*>/.exec(login?.body ?? '')?.[0];
-  if (!login || !link) throw new Error(`no passkey link on the login page (${login?.status})`);
-  const page = await browser.get(new URL(/href="([^"]+)"/.exec(link)![1].replace(/&amp;/g, '&'), login.url));
-  const button = /<button\b[^>]*data-passkey-login[^>]*>/.exec(page.body)?.[0];
-  if (!button) throw new Error(`no passkey button on ${page.url} (${page.status})`);
-  const { stoppedAt } = await browser.follow(await passkeyCeremony(browser, page, button, passkey), job.client.redirectUri);
+  if (!login) throw new Error('the authorization request did not reach the login page');
+  let next;
+  if (job.route === 'link') {
+    const link = /<a\b[^>]*data-method="passkey"[^>]*>/.exec(login.body)?.[0];
+    if (!link) throw new Error(`no passkey link on the login page (${login.status})`);
+    const page = await browser.get(new URL(/href="([^"]+)"/.exec(link)![1].replace(/&amp;/g, '&'), login.url));
+    const button = /<button\b[^>]*data-passkey-login[^>]*>/.exec(page.body)?.[0];
+    if (!button) throw new Error(`no passkey button on ${page.url} (${page.status})`);
+    next = await passkeyCeremony(browser, page, button, passkey);
+  } else next = await autofillCeremony(browser, login, passkey);
+  const { stoppedAt } = await browser.follow(next, job.client.redirectUri);
   if (!stoppedAt) throw new Error('the passkey login did not return to the portal');
   const tokens = await client.authorizationCodeGrant(config, stoppedAt, { pkceCodeVerifier: verifier, expectedState: state, expectedNonce: nonce, idTokenExpected: true });
   if (!tokens.id_token) throw new Error('the passkey login gave no ID token');

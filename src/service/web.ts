@@ -172,7 +172,7 @@ function featureRouters(w: Wiring, parts: Parts, strongMethods: (uid: string) =>
       csrfSecret: secrets.csrfSecret,
       loginWithPassword: (input) => identity.accounts.loginWithPassword(input),
       findAccount: accountReadOncePerRequest((id) => identity.accounts.findById(id)),
-      loginMethods: (uid) => [passkeyLoginMethod(uid), ...strongMethods(uid), ...federation.loginMethods(uid)],
+      loginMethods: async (uid) => [await passkeyLoginMethod(uid, identity.passkeys), ...strongMethods(uid), ...federation.loginMethods(uid)],
       stepUpHref: (uid) => `/interaction/${uid}/passkey`,
       interceptLogin: setPassword.interceptLogin,
       canStepUp: async (accountId, uid) => strongMethods(uid).length > 0 || (await identity.passkeys.list(accountId)).length > 0,

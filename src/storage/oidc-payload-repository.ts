@@ -59,6 +59,18 @@ const jsonValue = (value: unknown): unknown => (typeof value === 'string' ? JSON
 /** The columns an upsert replaces when the row exists. */
 const MERGED = ['payload', 'grant_id', 'user_code', 'uid', 'account_id', 'expires_at'];
 
+/**
+ * The adapter's four statements of every login, token and session (find, upsert, consume,
+ * destroy), as constant text sent as named statements: PostgreSQL parses and plans each once per
+ * connection, and knex builds no query for them (docs/performance.md, "Logins: fewer requests,
+ * prepared statements"). Their meaning is the knex queries' they replace.
+ */
+const FIND = `SELECT payload, consumed_at, expires_at FROM oidc_payloads WHERE model = ? AND id = ? LIMIT 1`;
+const UPSERT = `INSERT INTO oidc_payloads (model, id, payload, grant_id, user_code, uid, account_id, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+  ON CONFLICT (model, id) DO UPDATE SET ${MERGED.map((c) => `${c} = excluded.${c}`).join(', ')}`;
+const CONSUME = `UPDATE oidc_payloads SET consumed_at = ? WHERE model = ? AND id = ? AND consumed_at IS NULL`;
+const DESTROY = `DELETE FROM oidc_payloads WHERE model = ? AND id = ?`;
+
 /** One model's row as stored: the id and a user code hashed, the payload without them. */
 function storedRow(model: string, id: string, payload: Record<string, unknown>, expiresAt: Date | null) {
   const { jti: _jti, userCode, ...stored } = payload;
@@ -79,11 +91,8 @@ export class OidcPayloadRepository implements PayloadStore {
   constructor(private readonly knex: Knex) {}
 
   async upsert(model: string, id: string, payload: Record<string, unknown>, expiresAt: Date | null): Promise<void> {
-    const row = storedRow(model, id, payload, expiresAt);
-    await this.knex('oidc_payloads')
-      .insert({ ...row, payload: JSON.stringify(row.payload) })
-      .onConflict(['model', 'id'])
-      .merge(MERGED);
+    const r = storedRow(model, id, payload, expiresAt);
+    await this.knex.raw(UPSERT, [r.model, r.id, JSON.stringify(r.payload), r.grant_id, r.user_code, r.uid, r.account_id, r.expires_at]).options({ name: 'tinnhiem_payload_upsert' });
   }
 
   /**
@@ -148,8 +157,8 @@ export class OidcPayloadRepository implements PayloadStore {
   }
 
   async find(model: string, id: string, now: Date) {
-    const row = await this.knex('oidc_payloads').where({ model, id: lookupKey(id) }).first<Row | undefined>('payload', 'consumed_at', 'expires_at');
-    return this.present(row, now, { jti: id });
+    const result = (await this.knex.raw(FIND, [model, lookupKey(id)]).options({ name: 'tinnhiem_payload_find' })) as { rows: Row[] };
+    return this.present(result.rows[0], now, { jti: id });
   }
 
   /**
@@ -165,11 +174,11 @@ export class OidcPayloadRepository implements PayloadStore {
 
   /** Marks a code or token used; its replay is then detected by oidc-provider (RFC 6749 §4.1.2). */
   async consume(model: string, id: string, now: Date): Promise<void> {
-    await this.knex('oidc_payloads').where({ model, id: lookupKey(id) }).whereNull('consumed_at').update({ consumed_at: now });
+    await this.knex.raw(CONSUME, [now, model, lookupKey(id)]).options({ name: 'tinnhiem_payload_consume' });
   }
 
   async destroy(model: string, id: string): Promise<void> {
-    await this.knex('oidc_payloads').where({ model, id: lookupKey(id) }).del();
+    await this.knex.raw(DESTROY, [model, lookupKey(id)]).options({ name: 'tinnhiem_payload_destroy' });
   }
 
   async revokeByGrantId(grantId: string): Promise<void> {

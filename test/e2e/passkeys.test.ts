@@ -120,7 +120,14 @@ describeWithBrowser('passkeys in Chromium (issue 8, acceptance 1)', () => {
   test('conditional UI: the login page offers the passkey in autofill and the portal login completes with it alone', async () => {
     // The virtual authenticator answers the page's conditional request (mediation: "conditional")
     // as a user picking the passkey from the username field's autofill would: no password typed.
-    const claims = await portalLogin({}, async () => undefined);
+    // The login page came with the ceremony's options: the script calls no options endpoint.
+    const optionCalls: string[] = [];
+    const onRequest = (r: { url(): string }) => {
+      if (r.url().endsWith('/passkey/options')) optionCalls.push(r.url());
+    };
+    page.on('request', onRequest);
+    const claims = await portalLogin({}, async () => undefined).finally(() => page.off('request', onRequest));
+    expect(optionCalls).toEqual([]);
     const account = (await app.service.accounts.list({ search: USERNAME }))[0];
     expect(claims.sub).toBe(account.id);
     expect(claims.acr).toBe(ACR.high);

@@ -330,6 +330,22 @@ export async function passkeyCeremony(browser: Browser, page: PageResponse, butt
   return browser.get(new URL(String(verified.body.location), page.url));
 }
 
+/**
+ * The login page's passkey autofill (conditional UI) as its script runs it: the options the page
+ * embeds on its passkey link, the authenticator, the assertion sent to the link's `/verify` with
+ * the login form's CSRF token, then the location it returns. Returns the page at that location.
+ */
+export async function autofillCeremony(browser: Browser, login: PageResponse, passkey: PasskeyAuthenticator): Promise<PageResponse> {
+  const link = /<a\b[^>]*data-method="passkey"[^>]*>/.exec(login.body)?.[0];
+  const embedded = link ? attribute(link, 'data-options-json') : undefined;
+  if (!link || !embedded) throw new Error(`no passkey autofill options on the login page (${login.status})`);
+  const csrf = parseForms(login.body).find((f) => f.fields.csrf)?.fields.csrf ?? '';
+  const base = new URL(attribute(link, 'href')!, login.url);
+  const verified = await browser.json(new URL(`${base.pathname}/verify`, base), passkey.get(JSON.parse(embedded) as { challenge: string }), { 'x-csrf-token': csrf });
+  if (verified.status !== 200) throw new Error(`passkey refused: ${verified.status} ${JSON.stringify(verified.body)}`);
+  return browser.get(new URL(String(verified.body.location), login.url));
+}
+
 /** Signs in to the account page of the service at `baseUrl` with a password (through the provider) and returns the page. */
 export async function openAccountPage(baseUrl: string, browser: Browser, official: { login: string; password: string }): Promise<PageResponse> {
   const callback = await authorize(browser, `${baseUrl}/account`, `${baseUrl}/account/callback`, official);

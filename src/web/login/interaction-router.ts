@@ -22,8 +22,11 @@ export interface InteractionDeps {
   csrfSecret: Buffer;
   loginWithPassword(input: { login: string; password: string; ip: string; clientId?: string }): Promise<PasswordLoginResult>;
   findAccount(id: string): Promise<Account | null>;
-  /** Other login methods (federation, passkeys, certificates) add their buttons here. */
-  loginMethods(uid: string): LoginMethodLink[];
+  /**
+   * Other login methods (federation, passkeys, certificates) add their buttons here; a method may
+   * start its ceremony with the page (the passkey autofill's options, a challenge stored).
+   */
+  loginMethods(uid: string): LoginMethodLink[] | Promise<LoginMethodLink[]>;
   /** Where a login prompt for step-up (a stronger factor, oidc/step-up.ts) is answered. */
   stepUpHref?(uid: string): string;
   /** The required action "set your password" (src/web/login/set-password.ts): true when it took over. */
@@ -63,7 +66,8 @@ function interactionPages(deps: InteractionDeps): Pages {
     clientName,
     async renderLogin(ctx, lang, uid, clientId, extra = {}) {
       const links = { action: `/interaction/${uid}/login`, selfHref: `/interaction/${uid}`, abortHref: `/interaction/${uid}/abort` };
-      page(ctx, extra.status ?? 200, loginPage({ lang, ...links, csrf: guard.token(uid), clientName: await clientName(clientId), login: extra.login, error: extra.error, methods: deps.loginMethods(uid) }));
+      const methods = await deps.loginMethods(uid);
+      page(ctx, extra.status ?? 200, loginPage({ lang, ...links, csrf: guard.token(uid), clientName: await clientName(clientId), login: extra.login, error: extra.error, methods }));
     },
     async readForm(ctx) {
       requireUrlEncoded(ctx);

@@ -24,12 +24,20 @@ export interface PasskeyRouterDeps {
 
 export const PASSKEY_SCRIPT = '/static/passkeys.js';
 
-/** The login page's link to the passkey page (and the script for autofill, conditional UI). */
-export const passkeyLoginMethod = (uid: string): LoginMethodLink => ({
+/**
+ * The login page's link to the passkey page, and the script for autofill (conditional UI) with
+ * the ceremony's first options: a passwordless challenge stored now (single use, bound to this
+ * interaction, expiring with the ceremony's timeout, as the options call stores one), so the
+ * autofill goes from the login page straight to the assertion, one request fewer than the
+ * options call it replaces. The login page is shown only for a login prompt that is not a
+ * step-up (the step-up page has its own), so these are always passwordless options.
+ */
+export const passkeyLoginMethod = async (uid: string, passkeys: Pick<PasskeyService, 'authenticationOptions'>): Promise<LoginMethodLink> => ({
   id: 'passkey',
   href: `/interaction/${uid}/passkey`,
   label: { vi: t('vi', 'passkey.method'), en: t('en', 'passkey.method') },
   script: PASSKEY_SCRIPT,
+  options: await passkeys.authenticationOptions(`interaction:${uid}`),
 });
 
 /** The JSON body (already parsed, within the body limit, by the bodyLimits middleware). */

@@ -85,14 +85,21 @@
     });
   }
 
-  // The password login page: conditional UI (passkeys offered in the username field's autofill).
+  // The password login page: conditional UI (passkeys offered in the username field's autofill),
+  // with the options the page came with (else the options call).
   const link = document.querySelector('a[data-method="passkey"]');
   const csrfField = document.querySelector('form input[name="csrf"]');
   if (link && csrfField && window.PublicKeyCredential && PublicKeyCredential.isConditionalMediationAvailable) {
+    let preloaded = null;
+    try {
+      preloaded = link.dataset.optionsJson ? JSON.parse(link.dataset.optionsJson) : null;
+    } catch {
+      preloaded = null;
+    }
     PublicKeyCredential.isConditionalMediationAvailable().then((available) => {
       if (!available) return;
       const base = link.getAttribute('href');
-      signIn({ options: `${base}/options`, verify: `${base}/verify` }, csrfField.value, 'conditional').catch(() => {
+      signIn({ options: `${base}/options`, verify: `${base}/verify` }, csrfField.value, 'conditional', undefined, preloaded).catch(() => {
         // Conditional UI fails quietly (the user may simply type a password); the page stays.
       });
     });

@@ -34,6 +34,7 @@ afterAll(async () => {
   await t?.close();
 });
 
+const unescapeHtml = (s: string) => s.replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
 const passkeyButton = (page: PageResponse) => /<button\b[^>]*data-passkey-login[^>]*>/.exec(page.body)?.[0];
 
 const auditActions = (action: string, target: string) => t.service.audit.list({ action, target, limit: 50 });
@@ -159,6 +160,60 @@ describe(`passkeys (${db})`, () => {
     const again = await b.browser.json(`${t.url}/interaction/${b.uid}/passkey/options`, {}, { 'x-csrf-token': b.csrf });
     expect(again.status).toBe(200);
     expect((await verify(b, String(again.body.challenge))).status).toBe(200);
+  });
+
+  it('the login page embeds the autofill’s options: a challenge of its own, bound to the interaction, serving once, behind the CSRF token and the origin checks; the login through it is acr high', async () => {
+    const official = await createOfficial(t);
+    const passkey = await registerSoftPasskey(t.service.passkeys, official.account);
+    const config = await discover(t.url, portal.id, portal.secret);
+    const open = async () => {
+      const browser = new Browser();
+      const verifier = client.randomPKCECodeVerifier();
+      const nonce = client.randomNonce();
+      const url = client.buildAuthorizationUrl(config, { redirect_uri: portal.redirect, scope: 'openid profile', code_challenge: await client.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256', nonce });
+      const { page } = await browser.follow(url);
+      expect(page!.status).toBe(200);
+      const uid = /\/interaction\/([^/]+)$/.exec(page!.url.pathname)![1];
+      const link = /<a\b[^>]*data-method="passkey"[^>]*>/.exec(page!.body)![0];
+      const options = JSON.parse(unescapeHtml(/data-options-json="([^"]*)"/.exec(link)![1])) as { challenge: string; rpId: string; userVerification: string; allowCredentials: unknown[] };
+      const csrf = parseForms(page!.body)[0].fields.csrf;
+      return { browser, page: page!, uid, csrf, options, verifier, nonce };
+    };
+    type Opened = Awaited<ReturnType<typeof open>>;
+    const verify = (s: Opened, assertion: unknown, headers: Record<string, string> = { 'x-csrf-token': s.csrf }) => s.browser.json(`${t.url}/interaction/${s.uid}/passkey/verify`, assertion, headers);
+    const [a, b, c] = [await open(), await open(), await open()];
+    expect(a.options).toMatchObject({ rpId: t.service.passkeys.settings.rpId, userVerification: 'required', allowCredentials: [] });
+    expect(new Set([a, b, c].map((s) => s.options.challenge)).size).toBe(3);
+    expect(a.page.headers.get('cache-control')).toBe('no-store');
+
+    // Another interaction's challenge: refused, and spent (its own interaction cannot use it either).
+    const crossed = await verify(a, passkey.get({ challenge: b.options.challenge }));
+    expect(crossed.status).toBe(401);
+    expect(String(crossed.body.detail)).toMatch(/unknown or already used challenge/);
+    expect((await verify(b, passkey.get({ challenge: b.options.challenge }))).status).toBe(401);
+    // No CSRF token, a forged one, a cross-site call: refused before the challenge is touched.
+    expect((await verify(a, passkey.get({ challenge: a.options.challenge }), {})).status).toBe(403);
+    expect((await verify(a, passkey.get({ challenge: a.options.challenge }), { 'x-csrf-token': b.csrf })).status).toBe(403);
+    expect((await verify(a, passkey.get({ challenge: a.options.challenge }), { 'x-csrf-token': a.csrf, 'sec-fetch-site': 'cross-site', origin: 'https://evil.example' })).status).toBe(403);
+    // Signed for another origin (a phishing site relaying the page's challenge): refused.
+    const phished = await verify(a, passkey.get({ challenge: a.options.challenge }, { origin: 'https://tinnhiem.example.com' }));
+    expect(phished.status).toBe(401);
+    expect(String(phished.body.detail)).toMatch(/origin/i);
+    // The same key answering for another RP ID: refused.
+    const otherRp = SoftAuthenticator.restore({ ...passkey.state(), rpId: 'evil.example' });
+    const wrongRp = await verify(c, otherRp.get({ challenge: c.options.challenge }));
+    expect(wrongRp.status).toBe(401);
+    expect(String(wrongRp.body.detail)).toMatch(/rp ?id/i);
+
+    // The autofill's login completes (acr high, amr of the passkey); its assertion replayed is refused.
+    const d = await open();
+    const assertion = passkey.get({ challenge: d.options.challenge });
+    const ok = await verify(d, assertion);
+    expect(ok.status).toBe(200);
+    expect((await verify(d, assertion)).status).toBe(401);
+    const { stoppedAt } = await d.browser.follow(new URL(String(ok.body.location), t.url), portal.redirect);
+    const tokens = await client.authorizationCodeGrant(config, stoppedAt!, { pkceCodeVerifier: d.verifier, expectedNonce: d.nonce, idTokenExpected: true });
+    expect(tokens.claims()).toMatchObject({ sub: official.account.id, acr: ACR.high, amr: ['hwk', 'user', 'mfa'] });
   });
 
   it('refuses an assertion whose counter went backwards, and audits it (acceptance 2)', async () => {
