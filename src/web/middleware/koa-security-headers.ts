@@ -23,7 +23,14 @@ export function securityHeaders(options: { hsts: boolean }): Middleware {
   return async function securityHeadersMiddleware(ctx, next) {
     // As ctx.set(base) without Koa's per-call arrays (docs/performance.md, "Token endpoint, fourth pass").
     if (!ctx.headerSent) for (const [name, value] of base) ctx.res.setHeader(name, value);
-    await next();
+    try {
+      await next();
+    } catch (err) {
+      // The error becomes a problem document (koa-problem.ts, outside this one): JSON, so the
+      // deny-all CSP, as for any JSON answer (a thrown 413 or 500 had none before 2026-12-05).
+      if (!ctx.headerSent && !ctx.response.get('Content-Security-Policy')) ctx.set('Content-Security-Policy', DENY_ALL_CSP);
+      throw err;
+    }
     if (!ctx.response.get('Content-Security-Policy') && !isHtml(ctx.response)) {
       ctx.set('Content-Security-Policy', DENY_ALL_CSP);
     }

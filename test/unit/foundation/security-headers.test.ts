@@ -7,11 +7,21 @@ import { DENY_ALL_CSP, securityHeaders } from '../../../src/web/middleware/koa-s
  * asks type-is otherwise: for every content type, the deny-all CSP must be set exactly when
  * type-is says the response is not HTML (and no CSP was set by the route).
  */
-async function answer(type: string | undefined, ownCsp?: string): Promise<{ headers: Record<string, unknown>; html: boolean }> {
+async function answer(type: string | undefined, ownCsp?: string, fail = false): Promise<{ headers: Record<string, unknown>; html: boolean }> {
   let html = false;
   const app = new Koa();
+  // As koa-problem.ts, outside: a thrown error becomes a JSON problem document.
+  app.use(async (ctx, next) => {
+    try {
+      await next();
+    } catch {
+      ctx.status = 413;
+      ctx.body = { title: 'too large' };
+    }
+  });
   app.use(securityHeaders({ hsts: true }));
   app.use((ctx) => {
+    if (fail) throw new Error('too large');
     ctx.body = 'x';
     if (type !== undefined) ctx.set('Content-Type', type);
     else ctx.remove('Content-Type');
@@ -57,6 +67,12 @@ describe('security headers: the deny-all CSP decision (koa-security-headers.ts)'
     expect(headers['content-security-policy']).toBe(html ? undefined : DENY_ALL_CSP);
     expect(headers['x-content-type-options']).toBe('nosniff');
     expect(headers['strict-transport-security']).toBe('max-age=31536000');
+  });
+
+  it('an error thrown inside, rendered as a problem document outside, gets the deny-all CSP', async () => {
+    const { headers } = await answer(undefined, undefined, true);
+    expect(headers['content-security-policy']).toBe(DENY_ALL_CSP);
+    expect(headers['x-content-type-options']).toBe('nosniff');
   });
 
   it("a route's own CSP is kept", async () => {
