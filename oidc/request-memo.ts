@@ -48,9 +48,17 @@ export function withinScope<K extends 'token' | 'authorization', T>(field: K, va
   if (!scope) return requestScope.run({ [field]: value }, work);
   const earlier = scope[field];
   scope[field] = value;
-  return work().finally(() => {
+  const restore = () => {
     scope[field] = earlier;
-  });
+  };
+  let running: Promise<T>;
+  try {
+    running = work();
+  } catch (err) {
+    restore();
+    throw err;
+  }
+  return running.finally(restore);
 }
 
 /**

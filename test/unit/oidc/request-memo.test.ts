@@ -144,6 +144,13 @@ describe('one request scope for the memo, the token request and the authorizatio
     await withRequestMemo(async () => {
       await expect(withinScope('token', 'x', async () => Promise.reject(new Error('boom')))).rejects.toThrow('boom');
       expect(currentScope()?.token).toBeUndefined();
+      // A work that throws before it returns a promise, too.
+      expect(() =>
+        withinScope('token', 'y', () => {
+          throw new Error('at once');
+        }),
+      ).toThrow('at once');
+      expect(currentScope()?.token).toBeUndefined();
     });
   });
 });
