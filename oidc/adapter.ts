@@ -1,19 +1,17 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Adapter, AdapterPayload } from 'oidc-provider';
 import { errors } from 'oidc-provider';
 import type { ClientRegistry } from './clients/client-registry.js';
 import type { Clock, IsUnavailable, PayloadStore, StoredPayload } from './ports.js';
-import { forgetModel, memoised, rememberAccount } from './request-memo.js';
+import { currentScope, forgetModel, memoised, rememberAccount, withinScope } from './request-memo.js';
 
-const authorizationRequest = new AsyncLocalStorage<true>();
 const LAST_KNOWN_CLIENTS = 10_000;
 /** Models read several times in one request (oidc/request-memo.ts); never codes or tokens. */
 const MEMOISED_MODELS = new Set(['Interaction', 'Session', 'Grant']);
 const copyPayload = (p: AdapterPayload | undefined) => (p ? structuredClone(p) : p);
 
 /** Runs the provider for an authorization request (the adapter then may use a client's last known metadata). */
-export function asAuthorizationRequest<T>(work: () => T): T {
-  return authorizationRequest.run(true, work);
+export function asAuthorizationRequest<T>(work: () => Promise<T>): Promise<T> {
+  return withinScope('authorization', true, work);
 }
 
 /**
@@ -28,7 +26,8 @@ interface TokenRequest {
   rows: StoredPayload[];
   write?: (more: StoredPayload[]) => Promise<void>;
 }
-const tokenRequest = new AsyncLocalStorage<TokenRequest>();
+/** The token request being answered, if any (kept in the request's scope: oidc/request-memo.ts). */
+const tokenRequest = () => currentScope()?.token as TokenRequest | undefined;
 
 /** What asTokenRequest needs of the request it runs. */
 export interface TokenRequestOutcome {
@@ -48,7 +47,7 @@ export async function asTokenRequest<T>(work: () => Promise<T>, outcome: TokenRe
   const request: TokenRequest = { rows: [] };
   let result: T;
   try {
-    result = await tokenRequest.run(request, work);
+    result = await withinScope('token', request, work);
   } catch (err) {
     if (request.consumed !== undefined) {
       request.rows = [];
@@ -87,7 +86,7 @@ function lastKnownClients(clients: Pick<ClientRegistry, 'providerMetadata'>, isD
       }
       return metadata;
     } catch (err) {
-      const known = isDatabaseUnavailable(err) && authorizationRequest.getStore() ? lastKnown.get(id) : undefined;
+      const known = isDatabaseUnavailable(err) && currentScope()?.authorization ? lastKnown.get(id) : undefined;
       if (known) return known;
       throw err;
     }
@@ -197,7 +196,7 @@ function temporarilyUnavailable(cause: unknown): Error {
  * grant ends, as oidc-provider ends it for a replay it sees). Elsewhere, nothing changes.
  */
 function refreshRotation(store: PayloadStore, clock: Clock, isDatabaseUnavailable: IsUnavailable, onGrantEnded?: (grantId: string) => Promise<void>) {
-  const held = () => (store.consumeAndStore ? tokenRequest.getStore() : undefined);
+  const held = () => (store.consumeAndStore ? tokenRequest() : undefined);
   /** Writes the held consumption with its rows and `more`; refuses the grant if it was consumed first. */
   const write = async (request: TokenRequest, more: StoredPayload[]) => {
     const used = request.consumed!;
@@ -252,7 +251,7 @@ function refreshRotation(store: PayloadStore, clock: Clock, isDatabaseUnavailabl
      * of them in this request; null: read it as usual.
      */
     findWithGrant(model: string, id: string): Promise<AdapterPayload | undefined> | null {
-      if (model !== 'RefreshToken' || !store.findWithGrant || !tokenRequest.getStore()) return null;
+      if (model !== 'RefreshToken' || !store.findWithGrant || !tokenRequest()) return null;
       return store.findWithGrant(model, id, clock.now()).then(({ payload, grant, account }) => {
         if (typeof payload?.grantId === 'string') void memoised(`Grant:id:${payload.grantId}`, async () => grant as AdapterPayload | undefined, copyPayload);
         if (typeof payload?.accountId === 'string' && account !== undefined) rememberAccount(payload.accountId, account);

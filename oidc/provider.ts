@@ -2,13 +2,13 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import mount from 'koa-mount';
 import type Koa from 'koa';
 import type { Middleware, ParameterizedContext } from 'koa';
-import { Provider, type Adapter, type ClientMetadata, type KoaContextWithOIDC } from 'oidc-provider';
+import { Provider, type errors, type Adapter, type ClientMetadata, type KoaContextWithOIDC } from 'oidc-provider';
 import type { JWK } from 'jose';
 import type { SigningKeyService, KeySet } from './keys/signing-keys.js';
 import { providerConfiguration } from './configuration.js';
 import type { ApiTokens, FindAccount, Logger, ProviderPages } from './ports.js';
 import { apiTokenEndpoints } from './api-token-endpoints.js';
-import { asAuthorizationRequest, asTokenRequest } from './adapter.js';
+import { asAuthorizationRequest, asTokenRequest, type TokenRequestOutcome } from './adapter.js';
 import { issuerOf, type OidcSettings } from './settings.js';
 
 export interface OidcDeps {
@@ -98,6 +98,21 @@ function keepClientsByEntry(Client: Provider['Client'], staticIds: ReadonlySet<s
   };
 }
 
+/** How a token request's held rotation reads and changes the answer (asTokenRequest), one object per request and no closures. */
+class TokenAnswer implements TokenRequestOutcome {
+  constructor(private readonly ctx: { status: number; body: unknown }) {}
+
+  succeeded(): boolean {
+    return this.ctx.status === 200;
+  }
+
+  refuse(err: InstanceType<typeof errors.OIDCProviderError>): void {
+    // As oidc-provider's error handler answers it (lib/shared/error_handler.js).
+    this.ctx.status = err.statusCode;
+    this.ctx.body = { error: err.error, error_description: err.error_description };
+  }
+}
+
 /**
  * Holds the oidc-provider instance, mounted under /oidc. oidc-provider reads its keys once at
  * construction, so when another node rotates the signing keys this holder builds a new instance
@@ -133,38 +148,42 @@ export class OidcProvider {
     provider.proxy = settings.trustProxyHops > 0;
     provider.maxIpsCount = settings.trustProxyHops;
     provider.on('server_error', (_ctx, err) => log.error({ err }, 'oidc-provider server error'));
+    provider.on('backchannel.error', (_ctx, err, client) => log.warn({ err, clientId: client?.clientId }, 'back-channel logout delivery failed'));
+    const { logoutRedirect } = this.deps;
+    // One hook after oidc-provider's answer for the three routes we adjust (each route has at
+    // most one of them): one async frame per request instead of three on every route, the token
+    // endpoint's included (docs/performance.md, "Token endpoint, fourth pass").
     provider.use(async (ctx, next) => {
       await next();
-      // The discovery document changes only with the configuration (a restart): caches may keep
-      // it for five minutes. The JWKS keeps oidc-provider's own headers (keys rotate).
-      if (ctx.oidc?.route === 'discovery' && ctx.status === 200) ctx.set('Cache-Control', 'public, max-age=300');
-    });
-    provider.use(async (ctx, next) => {
-      await next();
+      const route = ctx.oidc?.route;
+      if (route === undefined || route === 'token') return;
+      if (route === 'discovery') {
+        // The discovery document changes only with the configuration (a restart): caches may keep
+        // it for five minutes. The JWKS keeps oidc-provider's own headers (keys rotate).
+        if (ctx.status === 200) ctx.set('Cache-Control', 'public, max-age=300');
+        return;
+      }
+      if (route === 'end_session_confirm') {
+        if (!logoutRedirect) return;
+        // end_session_confirm has destroyed the session (and sent the back-channel logout tokens);
+        // the object still says who it was and how they logged in.
+        const session = ctx.oidc.session as unknown as { accountId?: string; amr?: string[] } | undefined;
+        const location = ctx.response.get('location');
+        if (!ctx.oidc.params?.logout || !session || !location || ctx.status < 300 || ctx.status >= 400) return;
+        const through = await logoutRedirect({ accountId: session.accountId, amr: session.amr }, location);
+        if (through) ctx.redirect(through);
+        return;
+      }
       // Without a session, oidc-provider answers RP-initiated logout with its own page: English,
       // an inline auto-submit script, no CSP. Ours instead: the same form (its xsrf token and
       // logout=yes), shown by the host's logout page with one button.
-      if (ctx.oidc?.route !== 'end_session' || ctx.status !== 200 || ctx.oidc.session?.accountId) return;
+      if (route !== 'end_session' || ctx.status !== 200 || ctx.oidc.session?.accountId) return;
       const secret = (ctx.oidc.session?.state as { secret?: string } | undefined)?.secret;
       if (!secret) return;
       const action = ctx.oidc.urlFor('end_session_confirm');
       const form = `<form id="op.logoutForm" method="post" action="${escapeAttribute(action)}"><input type="hidden" name="xsrf" value="${escapeAttribute(secret)}"/></form>`;
       await this.deps.pages.logoutSource(ctx as unknown as KoaContextWithOIDC, form);
     });
-    provider.on('backchannel.error', (_ctx, err, client) => log.warn({ err, clientId: client?.clientId }, 'back-channel logout delivery failed'));
-    const { logoutRedirect } = this.deps;
-    if (logoutRedirect) {
-      provider.use(async (ctx, next) => {
-        await next();
-        // end_session_confirm has destroyed the session (and sent the back-channel logout tokens);
-        // the object still says who it was and how they logged in.
-        const session = ctx.oidc?.session as unknown as { accountId?: string; amr?: string[] } | undefined;
-        const location = ctx.response.get('location');
-        if (ctx.oidc?.route !== 'end_session_confirm' || !ctx.oidc.params?.logout || !session || !location || ctx.status < 300 || ctx.status >= 400) return;
-        const through = await logoutRedirect({ accountId: session.accountId, amr: session.amr }, location);
-        if (through) ctx.redirect(through);
-      });
-    }
     // Errors that escape the middleware (a socket's) reach the provider's own application on the
     // token endpoint's lean path: as quiet as the host application (src/web/app.ts).
     provider.silent = true;
@@ -207,14 +226,7 @@ export class OidcProvider {
         // oidc-provider's default authorization route (and its PAR-referencing form): see adapter.ts.
         if (ctx.path === '/oidc/auth' || ctx.path.startsWith('/oidc/auth/')) return asAuthorizationRequest(serve);
         if (ctx.path !== '/oidc/token' || ctx.method !== 'POST') return serve();
-        return asTokenRequest(serve, {
-          succeeded: () => ctx.status === 200,
-          refuse(err) {
-            // As oidc-provider's error handler answers it (lib/shared/error_handler.js).
-            ctx.status = err.statusCode;
-            ctx.body = { error: err.error, error_description: err.error_description };
-          },
-        });
+        return asTokenRequest(serve, new TokenAnswer(ctx));
       }
       return this.mounted(ctx, next);
     };
@@ -247,13 +259,7 @@ export class OidcProvider {
           }
           return next();
         },
-        {
-          succeeded: () => ctx.status === 200,
-          refuse(err) {
-            ctx.status = err.statusCode;
-            ctx.body = { error: err.error, error_description: err.error_description };
-          },
-        },
+        new TokenAnswer(ctx),
       );
     };
     const chain = composeAll([...front, token]);

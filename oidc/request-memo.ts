@@ -11,11 +11,54 @@ import { AsyncLocalStorage } from 'node:async_hooks';
  * is what detects a replay).
  */
 type Memo = Map<string, Promise<unknown>>;
-const requestScope = new AsyncLocalStorage<Memo>();
+
+/**
+ * Everything a request keeps in async context, in one store (docs/performance.md, "Token
+ * endpoint, fourth pass"): under Node 20 every AsyncLocalStorage in use is propagated to every
+ * promise the process makes, so one store for the memo, the token request's held rotation and the
+ * authorization request costs a third of three. `memo` is absent outside a request's handling.
+ */
+export interface RequestScope {
+  memo?: Memo;
+  /** The token endpoint's held rotation (oidc/adapter.ts, asTokenRequest). */
+  token?: unknown;
+  /** Set while the provider answers an authorization request (oidc/adapter.ts, asAuthorizationRequest). */
+  authorization?: true;
+}
+const requestScope = new AsyncLocalStorage<RequestScope>();
 
 /** Runs `work` (one request's handling) with a memo of its own. */
 export function withRequestMemo<T>(work: () => T): T {
-  return requestScope.run(new Map(), work);
+  return requestScope.run({ memo: new Map() }, work);
+}
+
+/** The current request's scope, if any. */
+export function currentScope(): RequestScope | undefined {
+  return requestScope.getStore();
+}
+
+/**
+ * Runs `work` with `field` of the request's scope set to `value`, as a store of its own would: in
+ * a request, on that request's scope for the time of `work` (the earlier value back after it, so
+ * nothing that outlives `work` still sees it); outside one, in a scope of its own without a memo.
+ * Callers await `work` (a request's handling is sequential while it runs).
+ */
+export function withinScope<K extends 'token' | 'authorization', T>(field: K, value: NonNullable<RequestScope[K]>, work: () => Promise<T>): Promise<T> {
+  const scope = requestScope.getStore();
+  if (!scope) return requestScope.run({ [field]: value }, work);
+  const earlier = scope[field];
+  scope[field] = value;
+  const restore = () => {
+    scope[field] = earlier;
+  };
+  let running: Promise<T>;
+  try {
+    running = work();
+  } catch (err) {
+    restore();
+    throw err;
+  }
+  return running.finally(restore);
 }
 
 /**
@@ -23,7 +66,7 @@ export function withRequestMemo<T>(work: () => T): T {
  * `copy` gives each caller its own copy when callers may change what they get.
  */
 export function memoised<T>(key: string, load: () => Promise<T>, copy: (value: T) => T = (v) => v): Promise<T> {
-  const memo = requestScope.getStore();
+  const memo = requestScope.getStore()?.memo;
   if (!memo) return load();
   let pending = memo.get(key) as Promise<T> | undefined;
   if (!pending) {
@@ -36,7 +79,7 @@ export function memoised<T>(key: string, load: () => Promise<T>, copy: (value: T
 
 /** Forgets every memoised read of `model` in this request (after a write to it). */
 export function forgetModel(model: string): void {
-  const memo = requestScope.getStore();
+  const memo = requestScope.getStore()?.memo;
   if (!memo) return;
   for (const key of memo.keys()) if (key.startsWith(`${model}:`)) memo.delete(key);
 }
@@ -54,10 +97,10 @@ export function accountReadOncePerRequest<A>(find: (id: string) => Promise<A | n
  * request. A read already kept stays; outside a request, nothing is kept.
  */
 export function rememberAccount<A>(id: string, account: A | null): void {
-  if (requestScope.getStore()) void memoised(accountKey(id), async () => account);
+  if (requestScope.getStore()?.memo) void memoised(accountKey(id), async () => account);
 }
 
 /** Whether the caller runs inside a request's handling (tests attribute queries to requests with it). */
 export function inRequest(): boolean {
-  return requestScope.getStore() !== undefined;
+  return requestScope.getStore()?.memo !== undefined;
 }

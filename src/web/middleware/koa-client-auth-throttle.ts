@@ -16,6 +16,9 @@ const CLIENT_AUTH_PATHS = new Set(['/oidc/token', '/oidc/token/introspection', '
 /** oidc-provider's own cap on a form body (lib/shared/selective_body.js). */
 const BODY_LIMIT = 56 * 1024;
 
+/** A form-encoded part of Basic credentials (RFC 6749 §2.3.1); throws on a malformed escape. */
+const formDecoded = (v: string) => decodeURIComponent(v.replace(/\+/g, ' '));
+
 /** RFC 6749 §2.3.1: client_secret_basic carries form-encoded id and secret. */
 function basicCredentials(authorization: string): { clientId: string; secret: string | null } | null {
   const m = /^basic\s+([A-Za-z0-9+/=._~-]+)\s*$/i.exec(authorization);
@@ -23,15 +26,14 @@ function basicCredentials(authorization: string): { clientId: string; secret: st
   const decoded = Buffer.from(m[1], 'base64').toString('utf8');
   const colon = decoded.indexOf(':');
   if (colon < 1) return null;
-  const form = (v: string) => decodeURIComponent(v.replace(/\+/g, ' '));
   let clientId: string;
   try {
-    clientId = form(decoded.slice(0, colon));
+    clientId = formDecoded(decoded.slice(0, colon));
   } catch {
     return null;
   }
   try {
-    return { clientId, secret: form(decoded.slice(colon + 1)) };
+    return { clientId, secret: formDecoded(decoded.slice(colon + 1)) };
   } catch {
     return { clientId, secret: null };
   }

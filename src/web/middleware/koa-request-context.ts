@@ -16,19 +16,23 @@ export const requestIdFrom = (incoming: string | undefined): string => (incoming
  * tokens travel there.
  */
 export function requestContext(log: Logger, metrics: HttpMetrics): Middleware<AppState> {
+  // One accessor for every request (docs/performance.md, "Token endpoint, fourth pass"): the
+  // child logger is made when first used (most requests log one line, or none below info), from
+  // the request's own id; no closure is made per request.
+  const lazyLog: PropertyDescriptor = {
+    configurable: true,
+    enumerable: true,
+    get(this: LazyLogState) {
+      return (this[CHILD] ??= log.child({ requestId: this.requestId }));
+    },
+    set(this: LazyLogState, value: Logger) {
+      this[CHILD] = value;
+    },
+  };
   return async function requestContextMiddleware(ctx, next) {
     const requestId = requestIdFrom(ctx.get('x-request-id'));
     ctx.state.requestId = requestId;
-    // The child logger is made when first used (most requests log one line, or none below info).
-    let child: Logger | undefined;
-    Object.defineProperty(ctx.state, 'log', {
-      configurable: true,
-      enumerable: true,
-      get: () => (child ??= log.child({ requestId })),
-      set: (value: Logger) => {
-        child = value;
-      },
-    });
+    Object.defineProperty(ctx.state, 'log', lazyLog);
     ctx.set('X-Request-Id', requestId);
     const started = process.hrtime.bigint();
     try {
@@ -37,15 +41,26 @@ export function requestContext(log: Logger, metrics: HttpMetrics): Middleware<Ap
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       const route = routeLabel(ctx);
       metrics.observe(ctx.method, route, ctx.status, seconds);
-      const line = {
-        req: { method: ctx.method, path: ctx.path, ip: ctx.ip },
-        res: { status: ctx.status },
-        route,
-        durationMs: Math.round(seconds * 1e4) / 10,
-      };
-      if (ctx.status >= 500) ctx.state.log.error(line, 'request');
-      else if (log.isLevelEnabled('info')) ctx.state.log.info(line, 'request');
+      if (ctx.status >= 500) ctx.state.log.error(accessLine(ctx, route, seconds), 'request');
+      else if (log.isLevelEnabled('info')) ctx.state.log.info(accessLine(ctx, route, seconds), 'request');
     }
+  };
+}
+
+/** The child logger of one request, kept on its state under a key nothing else names. */
+const CHILD = Symbol('request logger');
+interface LazyLogState {
+  requestId: string;
+  [CHILD]?: Logger;
+}
+
+/** The access line (built only when it is written). */
+function accessLine(ctx: Parameters<Middleware<AppState>>[0], route: string, seconds: number) {
+  return {
+    req: { method: ctx.method, path: ctx.path, ip: ctx.ip },
+    res: { status: ctx.status },
+    route,
+    durationMs: Math.round(seconds * 1e4) / 10,
   };
 }
 

@@ -19,12 +19,30 @@ export function baseSecurityHeaders(options: { hsts: boolean }): Record<string, 
  * responses get a CSP that forbids everything, so a mis-sniffed body can never run script.
  */
 export function securityHeaders(options: { hsts: boolean }): Middleware {
-  const base = baseSecurityHeaders(options);
+  const base = Object.entries(baseSecurityHeaders(options));
   return async function securityHeadersMiddleware(ctx, next) {
-    ctx.set(base);
-    await next();
-    if (!ctx.response.get('Content-Security-Policy') && !ctx.response.is('html')) {
+    // As ctx.set(base) without Koa's per-call arrays (docs/performance.md, "Token endpoint, fourth pass").
+    if (!ctx.headerSent) for (const [name, value] of base) ctx.res.setHeader(name, value);
+    try {
+      await next();
+    } catch (err) {
+      // The error becomes a problem document (koa-problem.ts, outside this one): JSON, so the
+      // deny-all CSP, as for any JSON answer (a thrown 413 or 500 had none before 2026-12-05).
+      if (!ctx.headerSent && !ctx.response.get('Content-Security-Policy')) ctx.set('Content-Security-Policy', DENY_ALL_CSP);
+      throw err;
+    }
+    if (!ctx.response.get('Content-Security-Policy') && !isHtml(ctx.response)) {
       ctx.set('Content-Security-Policy', DENY_ALL_CSP);
     }
   };
+}
+
+/** The JSON types the service answers with most: never HTML, known without parsing (type-is's answer for them is false). */
+const NOT_HTML = new Set(['application/json; charset=utf-8', 'application/problem+json; charset=utf-8', 'application/json']);
+
+/** Koa's `response.is('html')` (type-is), answered at once for NOT_HTML. */
+function isHtml(response: { get(field: string): string | number | string[]; is(type: string): string | false | null }): boolean {
+  const type = response.get('Content-Type');
+  if (typeof type === 'string' && NOT_HTML.has(type)) return false;
+  return Boolean(response.is('html'));
 }

@@ -103,6 +103,13 @@ describe(`the token endpoint's lean path (${db})`, () => {
     const big = await post('/oidc/token', { ...form, authorization: basic(clientId, secret), 'x-forwarded-for': '198.51.100.31' }, `grant_type=client_credentials&pad=${'a'.repeat(5000)}`);
     expect(big.status).toBe(413);
     expect(big.headers['content-type']).toMatch(/^application\/problem\+json/);
+    // The host's problem document carries the same security headers, the deny-all CSP and its request id.
+    expect(pick(big.headers)).toMatchObject({ 'x-content-type-options': 'nosniff', 'x-frame-options': 'DENY', 'content-security-policy': "default-src 'none'; frame-ancestors 'none'" });
+    expect(big.body.requestId).toBe(big.headers['x-request-id']);
+    // A JSON answer of the lean path with the request's own logger: its access line names the request id it answered with.
+    const named = await grant('198.51.100.31', secret, { 'x-request-id': 'yeu-cau-nhanh-2' });
+    expect(named.headers['x-request-id']).toBe('yeu-cau-nhanh-2');
+    expect(t.logs.filter((l) => l.msg === 'request' && l.requestId === 'yeu-cau-nhanh-2')).toHaveLength(1);
   });
 
   it('a forged X-Forwarded-For does not escape the throttle: a parallel burst of wrong secrets locks the real address', async () => {

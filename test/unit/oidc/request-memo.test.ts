@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { adapterFactory } from '../../../oidc/adapter.js';
-import { accountReadOncePerRequest, withRequestMemo } from '../../../oidc/request-memo.js';
+import { accountReadOncePerRequest, currentScope, inRequest, withinScope, withRequestMemo } from '../../../oidc/request-memo.js';
 import type { PayloadStore } from '../../../oidc/ports.js';
 
 /** A payload store that counts its reads (issue 20: one request reads a row once). */
@@ -99,5 +99,58 @@ describe('reads memoised per request (oidc/request-memo.ts)', () => {
       expect(one).not.toBe(two);
     });
     expect(calls).toBe(2);
+  });
+});
+
+describe('one request scope for the memo, the token request and the authorization request (oidc/request-memo.ts)', () => {
+  it('a field set by withinScope is seen during its work only, by that request only; the memo stays', async () => {
+    const seen: unknown[] = [];
+    let outlived: Promise<unknown> | undefined;
+    let release!: () => void;
+    const later = new Promise<void>((r) => (release = r));
+    const request = (label: string) =>
+      withRequestMemo(async () => {
+        expect(currentScope()?.token).toBeUndefined();
+        await withinScope('token', label, async () => {
+          await Promise.resolve();
+          seen.push(currentScope()?.token);
+          expect(inRequest()).toBe(true);
+          // Something the work starts and does not await: it must not see the field once the work is done.
+          if (label === 'a') outlived = later.then(() => currentScope()?.token);
+        });
+        seen.push(currentScope()?.token ?? 'none');
+        expect(inRequest()).toBe(true);
+      });
+    // Two requests at once: each sees its own.
+    await Promise.all([request('a'), request('b')]);
+    expect(seen.filter((s) => s !== 'none').sort()).toEqual(['a', 'b']);
+    expect(seen.filter((s) => s === 'none')).toHaveLength(2);
+    release();
+    expect(await outlived).toBeUndefined();
+  });
+
+  it('outside a request a field gets a scope of its own without a memo, and the earlier value comes back after nesting', async () => {
+    expect(currentScope()).toBeUndefined();
+    await withinScope('authorization', true, async () => {
+      expect(currentScope()?.authorization).toBe(true);
+      expect(inRequest()).toBe(false);
+      await withinScope('token', 'inner', async () => {
+        expect(currentScope()).toMatchObject({ authorization: true, token: 'inner' });
+      });
+      expect(currentScope()?.token).toBeUndefined();
+    });
+    expect(currentScope()).toBeUndefined();
+    // A failing work restores the field too.
+    await withRequestMemo(async () => {
+      await expect(withinScope('token', 'x', async () => Promise.reject(new Error('boom')))).rejects.toThrow('boom');
+      expect(currentScope()?.token).toBeUndefined();
+      // A work that throws before it returns a promise, too.
+      expect(() =>
+        withinScope('token', 'y', () => {
+          throw new Error('at once');
+        }),
+      ).toThrow('at once');
+      expect(currentScope()?.token).toBeUndefined();
+    });
   });
 });
