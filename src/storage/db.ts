@@ -1,8 +1,5 @@
 import { resolve } from 'node:path';
 import knexFactory, { type Knex } from 'knex';
-import ClientPgLite from 'knex-pglite';
-import { PGlite } from '@electric-sql/pglite';
-import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../logging/logger.js';
 import { migrationSource } from '../../migrations/index.js';
@@ -77,7 +74,12 @@ export async function openDatabase(target: DatabaseTarget, options: OpenDatabase
   let knex: Knex;
   if (target.kind === 'embedded') {
     if (target.dir) lock = acquireDataDirLock(`${target.dir}.lock`, options.purpose ?? 'process');
-    knex = embeddedKnex(target.dir);
+    try {
+      knex = await embeddedKnex(target.dir);
+    } catch (err) {
+      lock?.release();
+      throw err;
+    }
   } else {
     const acquireMs = target.acquireTimeoutMs ?? 10_000;
     knex = knexFactory({
@@ -167,7 +169,10 @@ function schemaGuard(description: string) {
   };
 }
 
-function embeddedKnex(dir: string | null): Knex {
+async function embeddedKnex(dir: string | null): Promise<Knex> {
+  // Imported here, not at the top: a process on PostgreSQL (a CLI command, a node of the fleet)
+  // never loads the embedded database's code (docs/cli.md, "Start-up time").
+  const [{ default: ClientPgLite }, { PGlite }, { pg_trgm }] = await Promise.all([import('knex-pglite'), import('@electric-sql/pglite'), import('@electric-sql/pglite/contrib/pg_trgm')]);
   // pg_trgm, bundled with the embedded database, indexes the registry's substring search as on
   // PostgreSQL (migrations/20261204060000_add_certificate_folded_text.ts).
   const pglite = new PGlite(dir ?? undefined, { extensions: { pg_trgm } });
