@@ -111,13 +111,7 @@ export async function openDatabase(target: DatabaseTarget, options: OpenDatabase
       const [, applied] = (await knex.migrate.latest(migrationConfig)) as [number, string[]];
       return applied;
     },
-    async migrationStatus() {
-      const [completed, pending] = (await knex.migrate.list(migrationConfig)) as [Array<{ name: string }>, Array<{ file?: string; name?: string }>];
-      return {
-        applied: completed.map((m) => m.name),
-        pending: pending.map((m) => m.name ?? m.file ?? String(m)),
-      };
-    },
+    migrationStatus: () => migrationStatusOf(knex),
     async ping(timeoutMs = 2_000) {
       let timer: NodeJS.Timeout | undefined;
       const timeout = new Promise<never>((_, reject) => {
@@ -146,6 +140,24 @@ export async function openDatabase(target: DatabaseTarget, options: OpenDatabase
   }
   options.log?.debug({ database: db.description }, 'database opened');
   return db;
+}
+
+/**
+ * One query, where knex.migrate.list makes four (it checks, and creates when missing, its tables
+ * and the lock's): every CLI command on PostgreSQL and every readiness probe asks, and neither
+ * should write. The same answer: the applied names in their order, and this code's migrations not
+ * among them (all of them when the table is missing).
+ */
+async function migrationStatusOf(knex: Knex): Promise<MigrationStatus> {
+  let applied: string[];
+  try {
+    applied = ((await knex('knex_migrations').select('name').orderBy('id')) as Array<{ name: string }>).map((m) => m.name);
+  } catch (err) {
+    if ((err as { code?: string }).code !== '42P01') throw err; // undefined_table
+    applied = [];
+  }
+  const done = new Set(applied);
+  return { applied, pending: (await migrationSource.getMigrations([])).map((m) => m.name).filter((name) => !done.has(name)) };
 }
 
 /**
