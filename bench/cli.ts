@@ -76,6 +76,8 @@ const summary: SummaryRow[] = rows.map((r) => ({
   aim: r.bound ? `≤ ${r.bound * 1000} ms` : '',
   met: r.bound ? meets(r.median, r.bound, 'atMost') : null,
 }));
-writeFileSync(join(root, 'bench', 'results', `cli-${date}.json`), `${JSON.stringify({ date, node: process.version, runs, certificates, load, rows, summary }, null, 2)}\n`);
-writeFileSync(join(root, 'bench', 'results', `cli-${date}.md`), `${md}\n`);
+// BENCH_CLI_NAME=<suffix>: results under cli-<date>-<suffix> (a branch's run beside the day's whole run).
+const stem = `cli-${date}${process.env.BENCH_CLI_NAME ? `-${process.env.BENCH_CLI_NAME}` : ''}`;
+writeFileSync(join(root, 'bench', 'results', `${stem}.json`), `${JSON.stringify({ date, node: process.version, runs, certificates, load, rows, summary }, null, 2)}\n`);
+writeFileSync(join(root, 'bench', 'results', `${stem}.md`), `${md}\n`);
 process.stdout.write(`${md}\n`);

@@ -26,7 +26,8 @@
  * BENCH_SCALE_SIZES=2339,1000000 (default: 2339 and 1,000,000 on PostgreSQL; 2339 and 200,000 on
  * the embedded database, whose single-process WASM engine seeds and scans a million rows too
  * slowly for the 15-minute `npm run bench`), BENCH_SCALE_REQUESTS=200 per OCSP row,
- * BENCH_DATABASE_URL=postgres://… Writes bench/results/scale-<date>.json and .md.
+ * BENCH_DATABASE_URL=postgres://… Writes bench/results/scale-<date>.json and .md (BENCH_SCALE_NAME=x:
+ * scale-<date>-x.*).
  */
 import 'reflect-metadata';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -233,6 +234,8 @@ const md = [
   ...rows.map(([name, pick], i) => `| ${name} | ${results.map((s) => `${pick(s).p50ms} / ${pick(s).p99ms}`).join(' | ')} | ${ratios.map((r) => r.rows[i].p50Ratio).join(' | ')} | ${ratios.map((r) => r.rows[i].p99Ratio).join(' | ')} |`),
 ].join('\n');
 mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
-writeFileSync(new URL(`./results/scale-${date}.json`, import.meta.url), `${JSON.stringify({ benchmark: 'scale', date: new Date().toISOString(), machine: env, requests: REQUESTS, cacheEntries: CACHE, results, ratios, summary }, null, 2)}\n`);
-writeFileSync(new URL(`./results/scale-${date}.md`, import.meta.url), `${md}\n`);
+// BENCH_SCALE_NAME=<suffix>: results under scale-<date>-<suffix> (a branch's run beside the day's whole run).
+const stem = `scale-${date}${process.env.BENCH_SCALE_NAME ? `-${process.env.BENCH_SCALE_NAME}` : ''}`;
+writeFileSync(new URL(`./results/${stem}.json`, import.meta.url), `${JSON.stringify({ benchmark: 'scale', date: new Date().toISOString(), machine: env, requests: REQUESTS, cacheEntries: CACHE, results, ratios, summary }, null, 2)}\n`);
+writeFileSync(new URL(`./results/${stem}.md`, import.meta.url), `${md}\n`);
 process.stdout.write(`\n${md}\n`);

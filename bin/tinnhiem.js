@@ -3,12 +3,31 @@
 // `prepare` script, or `npm run build`) when it is the build of the sources as they are now;
 // otherwise the TypeScript sources through tsx, so a developer who edited a file never runs the
 // old build. TINNHIEM_FROM_SOURCES=1 forces the sources (docs/cli.md, "Compiled or from the sources").
+// Of the build, the CLI's bundle (dist/cli/, scripts/bundle-cli.js) for every command but `serve`,
+// whose start-up time does not matter and which keeps the module graph as compiled.
+import { existsSync } from 'node:fs';
+import module from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { distIsCurrent } from './build-state.js';
 
+// Node 22.1+: V8's compiled code is kept on disk between runs (in the system's temporary
+// directory, or NODE_COMPILE_CACHE), so a second run does not compile the same modules again.
+// Node 20 has no such cache; the function is then absent.
+module.enableCompileCache?.();
+
+/** The command a command line names: the first word that is not an option (nor -c's file). */
+function commandNamed(args) {
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === '-c' || args[i] === '--config') i++;
+    else if (!args[i].startsWith('-')) return args[i];
+  }
+  return undefined;
+}
+
 const root = fileURLToPath(new URL('..', import.meta.url));
 if (process.env.TINNHIEM_FROM_SOURCES !== '1' && distIsCurrent(root)) {
-  await import('../dist/src/cli/main.js');
+  const bundle = commandNamed(process.argv.slice(2)) !== 'serve' && existsSync(new URL('../dist/cli/main.js', import.meta.url));
+  await import(bundle ? '../dist/cli/main.js' : '../dist/src/cli/main.js');
 } else {
   const { register } = await import('tsx/esm/api');
   register();

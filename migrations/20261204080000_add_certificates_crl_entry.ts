@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { crlEntryDer, type RevocationReason } from '../ca/status/crl/crl.js';
+import type { RevocationReason } from '../ca/status/crl/crl.js';
 
 /**
  * A revoked or held certificate's CRL entry (RFC 5280 §5.1.2.6), encoded once when its status
@@ -42,6 +42,9 @@ interface RevokedRow {
 
 /** Encodes the entry of every revoked or held row that has none, a page at a time (also bench/crl.ts after its SQL seeding). */
 export async function fillCrlEntries(knex: Knex, page = 5_000): Promise<number> {
+  // The encoder (asn1js, pkijs) when entries are made, not whenever the migration list is read:
+  // every command reads it (docs/cli.md, "Start-up time").
+  const { crlEntryDer } = await import('../ca/status/crl/crl.js');
   let done = 0;
   let after: [string, string] = ['', ''];
   for (;;) {

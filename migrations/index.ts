@@ -22,6 +22,7 @@ import * as createBlockedKeys from './20261203130000_create_blocked_keys.js';
 import * as createRegisteredDocuments from './20261204020000_create_registered_documents.js';
 import * as addLeaseToLoginThrottle from './20261205040000_add_lease_to_login_throttle.js';
 import * as registeredSearchIndexes from './20261206010000_registered_search_indexes.js';
+import * as raiseSearchCompactStatistics from './20261206050000_raise_search_compact_statistics.js';
 
 /**
  * Migrations are listed here, not discovered on disk, so the same list runs under tsx, jest and
@@ -57,6 +58,7 @@ export const migrations: readonly Migration[] = [
   { name: '20261205021000_add_certificate_compact_search', ...addCertificateCompactSearch },
   { name: '20261205040000_add_lease_to_login_throttle', ...addLeaseToLoginThrottle },
   { name: '20261206010000_registered_search_indexes', ...registeredSearchIndexes },
+  { name: '20261206050000_raise_search_compact_statistics', ...raiseSearchCompactStatistics },
 ];
 
 export const migrationSource: Knex.MigrationSource<Migration> = {

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Compiles the sources to dist/ (what bin/tinnhiem.js runs), copies the files they read at run
-// time (profiles, pages' CSS and scripts, demo data), and writes dist/build-stamp.json, by which
+// time (profiles, pages' CSS and scripts, demo data), bundles the CLI into dist/cli/, and writes dist/build-stamp.json, by which
 // bin/tinnhiem.js knows the build is current (docs/cli.md, "Compiled or from the sources").
 // Run by `npm run build` and by npm itself after `npm ci` / `npm install` (the `prepare` script).
 import { spawnSync } from 'node:child_process';
@@ -9,6 +9,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { sourceState, SOURCE_DIRS } from '../bin/build-state.js';
+import { bundleCli } from './bundle-cli.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const dist = join(root, 'dist');
@@ -42,6 +43,15 @@ function copyAssets(from, to) {
   }
 }
 for (const dir of SOURCE_DIRS) if (existsSync(join(root, dir))) copyAssets(join(root, dir), join(dist, dir));
+
+// The CLI's bundle (scripts/bundle-cli.js): what bin/tinnhiem.js runs for every command but `serve`.
+try {
+  await bundleCli(root, dist);
+} catch (err) {
+  rmSync(dist, { recursive: true, force: true });
+  process.stderr.write(`tinnhiem build: bundling the CLI failed: ${err.message}\n`);
+  process.exit(1);
+}
 
 // The stamp carries the build's start: a source saved during the build is newer, hence stale.
 writeFileSync(join(dist, 'build-stamp.json'), `${JSON.stringify({ builtAt: started, entries: sourceState(root, Number.POSITIVE_INFINITY).entries }, null, 2)}\n`);

@@ -18,8 +18,7 @@ import { holderFacts, type CertificateAuthority, type Issued } from './certifica
 import { BLOCKING_REASONS } from './key-guard.js';
 import { nextStatus } from './status-transition.js';
 
-/** The most items one batch call takes (docs/ca.md, "Batch issuance"); more is a 413-free 400. */
-export const MAX_BATCH = 1_000;
+export { MAX_BATCH } from './batch-limits.js';
 
 export interface BatchItem {
   request: IssuanceRequest;

@@ -28,11 +28,8 @@ const noSecrets: SecretSealer = {
  */
 export async function withReadOnlyStores<T>(config: Config, purpose: string, work: (stores: ReadOnlyStores) => Promise<T>): Promise<T> {
   return withDatabase(config, purpose, async (db) => {
-    const [{ CertificateSearchRepository }, { OidcClientRepository }, { ClientRegistryService }, { AuditRepository }, { systemClock }, { SettingsRepository }, { NotInitialisedError }] = await Promise.all([
+    const [{ CertificateSearchRepository }, { systemClock }, { SettingsRepository }, { NotInitialisedError }] = await Promise.all([
       import('../storage/certificate-search-repository.js'),
-      import('../storage/oidc-client-repository.js'),
-      import('../../oidc/clients/client-registry.js'),
-      import('../storage/audit-repository.js'),
       import('../lifecycle/clock.js'),
       import('../storage/settings-repository.js'),
       import('../secrets/installation.js'),
@@ -42,11 +39,24 @@ export async function withReadOnlyStores<T>(config: Config, purpose: string, wor
     // derivation (N = 2^17, a third of a second of CPU) that would be most of the command's time.
     if (!(await new SettingsRepository(db.knex, systemClock).get('master_key'))) throw new NotInitialisedError();
     const search = new CertificateSearchRepository(db.knex);
-    const refuse = () => Promise.reject(new Error('read-only command: no client is validated'));
-    const clients = new ClientRegistryService(db, new OidcClientRepository(db.knex), new AuditRepository(db.knex, systemClock), noSecrets, systemClock, refuse);
+    // The client registry (and its modules) only for the commands that read clients: `cert list` does not.
+    let registry: Promise<ReadOnlyStores['clients']> | undefined;
+    const clientRegistry = () =>
+      (registry ??= (async () => {
+        const [{ OidcClientRepository }, { ClientRegistryService }, { AuditRepository }] = await Promise.all([
+          import('../storage/oidc-client-repository.js'),
+          import('../../oidc/clients/client-registry.js'),
+          import('../storage/audit-repository.js'),
+        ]);
+        const refuse = () => Promise.reject(new Error('read-only command: no client is validated'));
+        return new ClientRegistryService(db, new OidcClientRepository(db.knex), new AuditRepository(db.knex, systemClock), noSecrets, systemClock, refuse);
+      })());
     return work({
       searchCertificates: (filter) => search.search(null, filter, systemClock.now()),
-      clients,
+      clients: {
+        list: async (...args) => (await clientRegistry()).list(...args),
+        show: async (...args) => (await clientRegistry()).show(...args),
+      },
     });
   });
 }

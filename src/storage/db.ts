@@ -1,8 +1,5 @@
 import { resolve } from 'node:path';
 import knexFactory, { type Knex } from 'knex';
-import ClientPgLite from 'knex-pglite';
-import { PGlite } from '@electric-sql/pglite';
-import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../logging/logger.js';
 import { migrationSource } from '../../migrations/index.js';
@@ -77,7 +74,12 @@ export async function openDatabase(target: DatabaseTarget, options: OpenDatabase
   let knex: Knex;
   if (target.kind === 'embedded') {
     if (target.dir) lock = acquireDataDirLock(`${target.dir}.lock`, options.purpose ?? 'process');
-    knex = embeddedKnex(target.dir);
+    try {
+      knex = await embeddedKnex(target.dir);
+    } catch (err) {
+      lock?.release();
+      throw err;
+    }
   } else {
     const acquireMs = target.acquireTimeoutMs ?? 10_000;
     knex = knexFactory({
@@ -109,13 +111,7 @@ export async function openDatabase(target: DatabaseTarget, options: OpenDatabase
       const [, applied] = (await knex.migrate.latest(migrationConfig)) as [number, string[]];
       return applied;
     },
-    async migrationStatus() {
-      const [completed, pending] = (await knex.migrate.list(migrationConfig)) as [Array<{ name: string }>, Array<{ file?: string; name?: string }>];
-      return {
-        applied: completed.map((m) => m.name),
-        pending: pending.map((m) => m.name ?? m.file ?? String(m)),
-      };
-    },
+    migrationStatus: () => migrationStatusOf(knex),
     async ping(timeoutMs = 2_000) {
       let timer: NodeJS.Timeout | undefined;
       const timeout = new Promise<never>((_, reject) => {
@@ -147,6 +143,24 @@ export async function openDatabase(target: DatabaseTarget, options: OpenDatabase
 }
 
 /**
+ * One query, where knex.migrate.list makes four (it checks, and creates when missing, its tables
+ * and the lock's): every CLI command on PostgreSQL and every readiness probe asks, and neither
+ * should write. The same answer: the applied names in their order, and this code's migrations not
+ * among them (all of them when the table is missing).
+ */
+async function migrationStatusOf(knex: Knex): Promise<MigrationStatus> {
+  let applied: string[];
+  try {
+    applied = ((await knex('knex_migrations').select('name').orderBy('id')) as Array<{ name: string }>).map((m) => m.name);
+  } catch (err) {
+    if ((err as { code?: string }).code !== '42P01') throw err; // undefined_table
+    applied = [];
+  }
+  const done = new Set(applied);
+  return { applied, pending: (await migrationSource.getMigrations([])).map((m) => m.name).filter((name) => !done.has(name)) };
+}
+
+/**
  * Every new connection checks that the database still has our schema once this process has seen
  * it: a database dropped and recreated empty (a restore gone wrong, a failover to a blank replica)
  * is then "unavailable" (503, retry) rather than a stream of 500s about missing tables. A fresh
@@ -167,7 +181,10 @@ function schemaGuard(description: string) {
   };
 }
 
-function embeddedKnex(dir: string | null): Knex {
+async function embeddedKnex(dir: string | null): Promise<Knex> {
+  // Imported here, not at the top: a process on PostgreSQL (a CLI command, a node of the fleet)
+  // never loads the embedded database's code (docs/cli.md, "Start-up time").
+  const [{ default: ClientPgLite }, { PGlite }, { pg_trgm }] = await Promise.all([import('knex-pglite'), import('@electric-sql/pglite'), import('@electric-sql/pglite/contrib/pg_trgm')]);
   // pg_trgm, bundled with the embedded database, indexes the registry's substring search as on
   // PostgreSQL (migrations/20261204060000_add_certificate_folded_text.ts).
   const pglite = new PGlite(dir ?? undefined, { extensions: { pg_trgm } });
