@@ -10,10 +10,13 @@ import module from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { distIsCurrent } from './build-state.js';
 
-// Node 22.1+: V8's compiled code is kept on disk between runs (in the system's temporary
-// directory, or NODE_COMPILE_CACHE), so a second run does not compile the same modules again.
-// Node 20 has no such cache; the function is then absent.
-module.enableCompileCache?.();
+// Node 22.1+: V8's compiled code is kept on disk between runs, so a second run does not compile
+// the same modules again. The cache lives beside the code it caches (dist/.compile-cache), never
+// in the shared temporary directory: whoever can write a code cache chooses what runs, so it must
+// be writable only by those who can already change the code. Where the installation is read-only
+// the cache is simply off (the call reports a failure and does not throw). Node 20 has no such
+// cache; the function is then absent.
+module.enableCompileCache?.(fileURLToPath(new URL('../dist/.compile-cache', import.meta.url)));
 
 /** The command a command line names: the first word that is not an option (nor -c's file). */
 function commandNamed(args) {
