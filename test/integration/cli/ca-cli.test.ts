@@ -124,6 +124,14 @@ describe('CA from the command line', () => {
     expect((await runCli(['cert', 'approve-batch', '--officer', 'ra1', '--password-file', join(dir, 'ra1')], env)).code).toBe(2); // which requests?
   }, 300_000);
 
+  it('refuses to seed an operator\'s CA, before touching anything (the demo keys are published)', async () => {
+    const before = json<{ total: number }>(await runCli(['cert', 'list', '--json'], env)).total;
+    const refused = await runCli(['seed', '--certificates', '5'], { ...env, CA_POLICY_ARC: '1.3.6.1.4.1.61234.1' });
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('seed: refused: CA_POLICY_ARC is 1.3.6.1.4.1.61234.1');
+    expect(json<{ total: number }>(await runCli(['cert', 'list', '--json'], env)).total).toBe(before);
+  }, 300_000);
+
   it('seeds a realistic demo registry', async () => {
     const seeded = json<{ issued: number; revoked: number; held: number; importedExpired: number }>(await runCli(['seed', '--certificates', '40', '--json'], env, 180_000));
     expect(seeded.issued + seeded.importedExpired).toBe(40);
