@@ -8,6 +8,8 @@ import type { Account, Role } from '../../oidc/account.js';
 import type { AccountService, NewOfficial } from './account-service.js';
 import { hashPassword, passwordProblem } from './password.js';
 import type { OneTimeCodes } from './one-time-codes.js';
+import type { AccountCertificateStore } from '../webauthn/ports.js';
+import { describeLoginCertificate, registerLoginCertificateIn } from '../auth/login-certificates.js';
 
 /** Roles whose holders can approve certificates or manage people: changes to them need two administrators. */
 export const PRIVILEGED_ROLES: readonly Role[] = ['admin', 'ra-officer'];
@@ -18,6 +20,8 @@ export type ChangeRequest =
   | { kind: 'roles'; account: Account; roles: Role[] }
   | { kind: 'password'; account: Account; password: string; keepPasskeys?: boolean; requireChange?: boolean }
   | { kind: 'disable'; account: Account }
+  | { kind: 'enable'; account: Account }
+  | { kind: 'certificate'; account: Account; certificate: string | Uint8Array }
   | { kind: 'enrolment-code'; account: Account }
   | { kind: 'unlock'; account: Account }
   | { kind: 'end-sessions'; account: Account };
@@ -32,9 +36,10 @@ export interface ChangeOutcome {
 
 /**
  * Dual control over people: creating an `admin` or `ra-officer`, granting those roles, resetting
- * the password of, disabling, or issuing an enrolment code for such an account is recorded as
- * pending and carried out only when a second administrator (never the initiator) approves. The
- * console and the CLI go through here; other changes are carried out at once.
+ * the password of, disabling or enabling, registering a login certificate to, or issuing an
+ * enrolment code for such an account is recorded as pending and carried out only when a second
+ * administrator (never the initiator) approves. The console and the CLI go through here; other
+ * changes are carried out at once.
  */
 export class AccountChangeService {
   constructor(
@@ -44,6 +49,8 @@ export class AccountChangeService {
     private readonly codes: OneTimeCodes,
     private readonly audit: AuditRepository,
     private readonly clock: Clock,
+    /** Where certificates for certificate login are registered (the `certificate` change). */
+    private readonly loginCertificates: Pick<AccountCertificateStore<Transaction>, 'addCertificate'>,
   ) {}
 
   list(filter: Parameters<AccountControlRepository['listChanges']>[0]): Promise<AccountChange[]> {
@@ -150,7 +157,13 @@ export class AccountChangeService {
         if (problem) throw new AppError('validationFailed', problem);
         return { payload: { hash: await hashPassword(req.password), keepPasskeys: !!req.keepPasskeys, requireChange: !!req.requireChange }, privileged: isPrivileged(req.account.roles), label: labelOf(req.account), accountId: req.account.id };
       }
+      case 'certificate': {
+        // Read now: a bad certificate is refused before anything is pending. Only the DER is kept.
+        const described = describeLoginCertificate(req.certificate);
+        return { payload: { der: Buffer.from(described.der).toString('base64'), fingerprint: described.fingerprint, subject: described.subjectDn }, privileged: isPrivileged(req.account.roles), label: labelOf(req.account), accountId: req.account.id };
+      }
       case 'disable':
+      case 'enable':
       case 'enrolment-code':
       case 'unlock':
       case 'end-sessions':
@@ -170,6 +183,11 @@ export class AccountChangeService {
         return { account };
       case 'disable':
         return { account: await this.accounts.setStatusIn(trx, actor, account, 'disabled', details) };
+      case 'enable':
+        return { account: await this.accounts.setStatusIn(trx, actor, account, 'active', details) };
+      case 'certificate':
+        await registerLoginCertificateIn(trx, this.loginCertificates, this.audit, this.clock.now(), actor, account.id, describeLoginCertificate(Buffer.from(String(change.payload.der), 'base64')), details);
+        return { account };
       case 'unlock':
         await this.accounts.unlockIn(trx, actor, account, details);
         return { account };
@@ -193,5 +211,6 @@ function summary(kind: AccountChangeKind, payload: Record<string, unknown>): Rec
   if (kind === 'create') return { roles: (payload.record as NewAccount).roles };
   if (kind === 'roles') return { roles: payload.roles };
   if (kind === 'password') return { keepPasskeys: payload.keepPasskeys };
+  if (kind === 'certificate') return { fingerprint: payload.fingerprint, subject: payload.subject };
   return {};
 }

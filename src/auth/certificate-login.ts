@@ -13,6 +13,7 @@ import { identityFromName } from '../../ca/asn1/identity.js';
 import { decodePem } from '../../ca/asn1/der.js';
 import { checkOcspResponse, ocspRequest, type OcspOutcome } from '../../ca/status/ocsp/client.js';
 import { OutboundFetcher } from '../outbound/outbound-fetcher.js';
+import { describeLoginCertificate, registerLoginCertificateIn } from './login-certificates.js';
 
 /** id-kp-clientAuth (RFC 5280 §4.2.1.12). */
 const CLIENT_AUTH = '1.3.6.1.5.5.7.3.2';
@@ -184,19 +185,12 @@ export class CertificateLoginService {
 
   /** Registers a certificate (PEM or DER) to an account, for certificates whose subject has no CCCD. */
   async registerCertificate(actor: string, accountId: string, certificate: string | Uint8Array, authorise?: (trx: unknown) => Promise<Record<string, unknown>>): Promise<{ fingerprint: string; subjectDn: string }> {
-    const parsed = parseCertificate(certificate);
-    const facts = certificateFacts(parsed.certificate);
-    const fingerprint = createHash('sha256').update(parsed.der).digest('hex');
-    const subjectDn = formatName(parseName(facts.subject, 'badCertificate'));
-    const issuerDn = formatName(parseName(facts.issuer, 'badCertificate'));
+    const described = describeLoginCertificate(certificate);
     if (!(await this.accounts.findById(accountId))) throw new AppError('notFound', `no account ${accountId}`);
-    await this.db.withTransaction(async (trx) => {
-      const added = await this.registered.addCertificate(trx, { accountId, fingerprint, subjectDn, issuerDn, serial: facts.serial }, this.clock.now());
-      if (!added) throw new AppError('conflict', 'this certificate is already registered to an account');
+    return this.db.withTransaction(async (trx) => {
       const basis = authorise ? await authorise(trx) : {};
-      await this.audit.append(trx, { actor, action: 'account.certificate_register', target: `account:${accountId}`, details: { fingerprint, subject: subjectDn, issuer: issuerDn, serial: facts.serial, ...basis } });
+      return registerLoginCertificateIn(trx, this.registered, this.audit, this.clock.now(), actor, accountId, described, basis);
     });
-    return { fingerprint, subjectDn };
   }
 
   /** The certificates registered to an account for certificate login. */

@@ -93,7 +93,7 @@ export async function buildIdentity(w: Wiring, upstreamLogout: UpstreamLogout): 
   const accounts = new AccountService(db, new AccountRepository(db.knex, clock), new LoginThrottleRepository(db.knex), audit, clock, loginPolicy(config.login), passkeyRepo, sessions);
   const control = new AccountControlRepository(db.knex);
   const codes = new OneTimeCodes(db, control, audit, clock);
-  const accountChanges = new AccountChangeService(db, accounts, control, codes, audit, clock);
+  const accountChanges = new AccountChangeService(db, accounts, control, codes, audit, clock, passkeyRepo);
   const officerProof = new OfficerProof(db, accounts, (id) => passkeyRepo.listForAccount(id), codes, audit);
 
   // The registry validates metadata with the provider, which reads clients from it: the reference closes the loop.

@@ -16,7 +16,7 @@ export interface OneTimeCode {
   changeId: string | null;
 }
 
-export type AccountChangeKind = 'create' | 'roles' | 'password' | 'disable' | 'enrolment-code' | 'unlock' | 'end-sessions';
+export type AccountChangeKind = 'create' | 'roles' | 'password' | 'disable' | 'enable' | 'certificate' | 'enrolment-code' | 'unlock' | 'end-sessions';
 export type AccountChangeStatus = 'pending' | 'done' | 'rejected';
 
 export interface AccountChange {

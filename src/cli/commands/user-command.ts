@@ -6,6 +6,7 @@ import { CliFailure, EXIT, cliActor, configFrom, printJsonOr, withService } from
 import type { Service } from '../../service/service.js';
 import type { ChangeOutcome, ChangeRequest } from '../../accounts/account-changes.js';
 import { isPrivileged } from '../../accounts/account-changes.js';
+import { describeLoginCertificate } from '../../auth/login-certificates.js';
 import { addPersonOptions, proveOfficer, type PersonOptions } from '../officer-login.js';
 import { registerUserChanges } from './user-change-command.js';
 
@@ -35,7 +36,7 @@ async function accountOf(s: Service, login: string): Promise<Account> {
   return account;
 }
 
-const pendingLine = (o: ChangeOutcome) => `pending: change ${o.change!.id} awaits a second administrator (tinnhiem user approve-change ${o.change!.id} --as OTHER_ADMIN)`;
+const pendingLine = (o: { change: { id: string } | null }) => `pending: change ${o.change!.id} awaits a second administrator (tinnhiem user approve-change ${o.change!.id} --as OTHER_ADMIN)`;
 
 /** Passwords never come from argv (visible in `ps` and shell history): a file, stdin, or generated. */
 function readPassword(opts: { passwordFile?: string; passwordStdin?: boolean }): { password: string; generated: boolean } {
@@ -153,30 +154,40 @@ function addStatusCommands(user: Command): void {
       });
       printJsonOr(!!opts.json, outcome.account ?? { status: outcome.status, change: outcome.change?.id }, () => (outcome.status === 'pending' ? pendingLine(outcome) : `${login}: disabled`));
     });
-  user
+  const enable = user
     .command('enable <login>')
-    .description('enable a disabled account')
+    .description('enable a disabled account (admin and ra-officer accounts: dual control, as disabling)');
+  addAsAdmin(enable)
     .option('--json', 'machine-readable output')
-    .action(async (login: string, opts: { json?: boolean }, command: Command) => {
-      const account = await withService(await configFrom(command), 'user enable', (s) => s.accounts.setStatus(cliActor(), login, 'active'));
-      printJsonOr(!!opts.json, account, () => `${login}: active`);
+    .action(async (login: string, opts: AsAdmin & { json?: boolean }, command: Command) => {
+      const outcome = await withService(await configFrom(command), 'user enable', async (s) => {
+        const account = await accountOf(s, login);
+        return changePerson(s, opts, 'user enable', isPrivileged(account.roles), { kind: 'enable', account }, () => s.accounts.setStatus(cliActor(), login, 'active'));
+      });
+      printJsonOr(!!opts.json, outcome.account ?? { status: outcome.status, change: outcome.change?.id }, () => (outcome.status === 'pending' ? pendingLine(outcome) : `${login}: active`));
     });
 }
 
 function addCertificateCommand(user: Command): void {
-  user
+  const add = user
     .command('add-certificate <login>')
-    .description('register a certificate (PEM or DER file) to an account for certificate login, when its subject names no CCCD of the account')
-    .requiredOption('--cert <file>', 'the certificate')
+    .description('register a certificate (PEM or DER file) to an account for certificate login, when its subject names no CCCD of the account (admin and ra-officer accounts: dual control)')
+    .requiredOption('--cert <file>', 'the certificate');
+  addAsAdmin(add)
     .option('--json', 'machine-readable output')
-    .action(async (login: string, opts: { cert: string; json?: boolean }, command: Command) => {
-      const certificate = readFileSync(opts.cert);
-      const result = await withService(await configFrom(command), 'user add-certificate', async (s) => {
-        const account = await s.accounts.findByLogin(login);
-        if (!account) throw new CliFailure(`no account ${login}`, EXIT.usage);
-        return s.certificateLogin.registerCertificate(cliActor(), account.id, certificate.toString('latin1').includes('-----BEGIN') ? certificate.toString('utf8') : certificate);
+    .action(async (login: string, opts: AsAdmin & { cert: string; json?: boolean }, command: Command) => {
+      const file = readFileSync(opts.cert);
+      const certificate = file.toString('latin1').includes('-----BEGIN') ? file.toString('utf8') : file;
+      const outcome = await withService(await configFrom(command), 'user add-certificate', async (s) => {
+        const account = await accountOf(s, login);
+        const { fingerprint, subjectDn } = describeLoginCertificate(certificate);
+        const change = await changePerson(s, opts, 'user add-certificate', isPrivileged(account.roles), { kind: 'certificate', account, certificate }, async () => {
+          await s.certificateLogin.registerCertificate(cliActor(), account.id, certificate);
+          return account;
+        });
+        return { status: change.status, change: change.change?.id, fingerprint, subjectDn };
       });
-      printJsonOr(!!opts.json, result, () => `${login}: certificate ${result.subjectDn} registered (SHA-256 ${result.fingerprint})`);
+      printJsonOr(!!opts.json, outcome, () => (outcome.status === 'pending' ? pendingLine({ change: { id: outcome.change! } }) : `${login}: certificate ${outcome.subjectDn} registered (SHA-256 ${outcome.fingerprint})`));
     });
 }
 

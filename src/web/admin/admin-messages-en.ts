@@ -230,6 +230,8 @@ export const en: Record<AdminMessageKey, string> = {
   'chg.kind.roles': 'Grant roles',
   'chg.kind.password': 'Reset password',
   'chg.kind.disable': 'Disable account',
+  'chg.kind.enable': 'Enable account',
+  'chg.kind.certificate': 'Register a login certificate',
   'chg.kind.enrolment-code': 'Issue enrolment code',
   'code.enrolment': 'Issue an enrolment code (passkey / certificate)',
   'code.enrolmentShown': 'Enrolment code for {name}, shown once, usable once within 24 hours. Hand it over in person:',

@@ -228,6 +228,8 @@ export const vi = {
   'chg.kind.roles': 'Cấp vai trò',
   'chg.kind.password': 'Đặt lại mật khẩu',
   'chg.kind.disable': 'Khoá tài khoản',
+  'chg.kind.enable': 'Mở lại tài khoản',
+  'chg.kind.certificate': 'Đăng ký chứng thư số để đăng nhập',
   'chg.kind.enrolment-code': 'Cấp mã đăng ký',
   'code.enrolment': 'Cấp mã đăng ký khoá truy cập / chứng thư',
   'code.enrolmentShown': 'Mã đăng ký của {name}, chỉ hiển thị một lần, dùng một lần trong 24 giờ. Hãy trao tận tay người được cấp:',

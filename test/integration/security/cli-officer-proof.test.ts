@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import { createTestDatabase, type TestDatabase } from '../../support/test-db.js';
@@ -121,5 +121,18 @@ describeWithProgram('openssl', 'openssl')('dual control over people and officers
     expect(r.stderr).toContain('disabled');
     const listed = out<Array<{ id: string; status: string }>>(await runCli(['cert', 'requests', '--json'], env)).find((x) => x.id === request.id)!;
     expect(listed.status).toBe('pending');
+
+    // Nor does one operator bring the officer back, or give them a login certificate, alone.
+    expect((await runCli(['user', 'enable', 'ra1'], env)).code).toBe(2);
+    const cert = file('login.pem', readFileSync(new URL('../../fixtures/vgca/vgca-g1-chinh-phu-subca.pem', import.meta.url), 'utf8'));
+    const bare = await runCli(['user', 'add-certificate', 'ra1', '--cert', cert], env);
+    expect(bare.code).toBe(2);
+    expect(bare.stderr).toContain('--as');
+    expect(await audit('account.certificate_register')).toEqual([]);
+    const enabling = out<{ status: string; change: string }>(await runCli(['user', 'enable', 'ra1', '--as', 'qt1', '--admin-password-file', a1, '--json'], env));
+    expect(enabling.status).toBe('pending');
+    expect((await runCli(['user', 'approve-change', enabling.change, '--as', 'qt1', '--password-file', a1], env)).code).not.toBe(0);
+    out(await runCli(['user', 'approve-change', enabling.change, '--as', 'qt2', '--password-file', a2, '--json'], env));
+    expect((await audit('account.enable')).at(-1)).toMatchObject({ details: { approvedBy: expect.stringMatching(/^user:/) } });
   }, 400_000);
 });

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { startTestService, type TestService } from '../../support/test-app.js';
 import { Browser, createOfficial, parseForms } from '../../support/oidc-rp.js';
@@ -89,6 +90,51 @@ describe(`dual control over people (${db})`, () => {
     await expect(t.service.codes.check(clerk.account.id, 'enrolment', code)).resolves.toBeUndefined();
     // A non-administrator decides nothing.
     await expect(t.service.accountChanges.request(`user:${clerk.account.id}`, { kind: 'disable', account: admin1.who.account })).rejects.toThrow('named, active administrator');
+  });
+
+  it('one administrator cannot bring back a disabled administrator, nor give one a login certificate, alone; an ordinary official\'s are immediate', async () => {
+    const admin1 = await officer(['admin']);
+    const admin2 = await officer(['admin']);
+    const rogue = await officer(['admin']);
+    // Two administrators disable the rogue one.
+    const off = await t.service.accountChanges.request(admin1.actor, { kind: 'disable', account: rogue.who.account });
+    await t.service.accountChanges.approve(admin2.actor, off.change!.id);
+    expect((await t.service.accounts.findById(rogue.who.account.id))!.status).toBe('disabled');
+
+    // An accomplice enables it from the console: pending, and still disabled.
+    const browser = new Browser();
+    await signInStrongly(browser, admin1.who, admin1.passkey);
+    const page = await browser.get(`${t.url}/admin/accounts/${rogue.who.account.id}`);
+    const enabled = await browser.submit(page, formTo(page, '/enable'), { confirm: 'yes' });
+    expect(enabled.status).toBe(303);
+    expect(enabled.location!.search).toBe('?done=changePending');
+    expect((await t.service.accounts.findById(rogue.who.account.id))!.status).toBe('disabled');
+    const [enable] = (await t.service.accountChanges.list({ status: 'pending' })).filter((c) => c.kind === 'enable' && c.accountId === rogue.who.account.id);
+    await expect(t.service.accountChanges.approve(admin1.actor, enable.id)).rejects.toThrow('nobody approves their own account change');
+    expect((await t.service.accounts.findById(rogue.who.account.id))!.status).toBe('disabled');
+
+    // A certificate of the accomplice's choosing registered to another administrator, for
+    // certificate login as them: pending until a second administrator approves, then audited.
+    const pem = readFileSync(new URL('../../fixtures/vgca/vgca-g1-chinh-phu-subca.pem', import.meta.url), 'utf8');
+    const cert = await t.service.accountChanges.request(admin1.actor, { kind: 'certificate', account: admin2.who.account, certificate: pem });
+    expect(cert.status).toBe('pending');
+    expect(await t.service.certificateLogin.registeredCertificates(admin2.who.account.id)).toEqual([]);
+    await expect(t.service.accountChanges.approve(admin1.actor, cert.change!.id)).rejects.toThrow('nobody approves their own account change');
+    await expect(t.service.accountChanges.request(admin1.actor, { kind: 'certificate', account: admin2.who.account, certificate: '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----' })).rejects.toThrow('certificate: ');
+    expect((await t.service.accountChanges.list({ status: 'pending' })).filter((c) => c.kind === 'certificate')).toHaveLength(1);
+    const admin3 = await officer(['admin']);
+    await t.service.accountChanges.approve(admin3.actor, cert.change!.id);
+    const [registered] = await t.service.certificateLogin.registeredCertificates(admin2.who.account.id);
+    expect(registered.subjectDn).toBe('CN=Co quan chung thuc so Chinh phu,O=Ban Co yeu Chinh phu,C=VN');
+    const [event] = await t.service.audit.list({ action: 'account.certificate_register', target: `account:${admin2.who.account.id}` });
+    expect(event).toMatchObject({ actor: admin1.actor, details: { fingerprint: registered.fingerprint } });
+    expect(event.details).toMatchObject({ approvedBy: admin3.actor });
+
+    // An ordinary official: enabled at once, as before.
+    const clerk = await createOfficial(t);
+    await t.service.accounts.setStatus(admin1.actor, clerk.account.username!, 'disabled');
+    expect((await t.service.accountChanges.request(admin1.actor, { kind: 'enable', account: { ...clerk.account, status: 'disabled' } })).status).toBe('done');
+    expect((await t.service.accounts.findById(clerk.account.id))!.status).toBe('active');
   });
 
   it('an officer with passkeys proves a CLI approval with a one-time code from their console session', async () => {

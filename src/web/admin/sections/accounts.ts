@@ -34,7 +34,6 @@ const PasswordField = z.object({
     .transform((p) => p || undefined),
 });
 
-const loginOf = (a: Account) => a.username ?? a.nationalId ?? a.id;
 
 async function accountRow(c: AdminConsole, a: Account): Promise<AccountRow> {
   return { id: a.id, username: a.username, fullName: a.fullName, nationalId: a.nationalId, agency: a.agency, roles: a.roles, status: a.status, passkeys: (await c.deps.passkeys.list(a.id)).length };
@@ -103,12 +102,10 @@ const setStatus = (c: AdminConsole, action: 'disable' | 'enable') =>
     if (!steppedUp(ctx, o, `/admin/accounts/${a.id}`)) return;
     confirmed(o, form);
     if (a.id === o.account.id) throw new AppError('conflict', 'you cannot disable your own account');
-    if (action === 'enable') {
-      await c.deps.accounts.setStatus(o.actor, loginOf(a), 'active');
-      return redirect(ctx, `/admin/accounts/${a.id}?done=enabled`);
-    }
-    const outcome = await c.deps.accountChanges.request(o.actor, { kind: 'disable', account: a });
-    redirect(ctx, `/admin/accounts/${a.id}?done=${outcome.status === 'pending' ? 'changePending' : 'disabled'}`);
+    // Both ways under dual control for an administrator or RA officer: one administrator must not
+    // bring back alone an account that two disabled.
+    const outcome = await c.deps.accountChanges.request(o.actor, { kind: action, account: a });
+    redirect(ctx, `/admin/accounts/${a.id}?done=${outcome.status === 'pending' ? 'changePending' : action === 'enable' ? 'enabled' : 'disabled'}`);
   };
 
 const deletePasskey = (c: AdminConsole) =>
