@@ -5,7 +5,9 @@
 // old build. TINNHIEM_FROM_SOURCES=1 forces the sources (docs/cli.md, "Compiled or from the sources").
 // Of the build, the CLI's bundle (dist/cli/, scripts/bundle-cli.js) for every command but `serve`,
 // whose start-up time does not matter and which keeps the module graph as compiled.
-import { existsSync } from 'node:fs';
+import { existsSync, lstatSync } from 'node:fs';
+import { tmpdir, userInfo } from 'node:os';
+import { join } from 'node:path';
 import module from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { distIsCurrent } from './build-state.js';
@@ -32,6 +34,16 @@ if (process.env.TINNHIEM_FROM_SOURCES !== '1' && distIsCurrent(root)) {
   const bundle = commandNamed(process.argv.slice(2)) !== 'serve' && existsSync(new URL('../dist/cli/main.js', import.meta.url));
   await import(bundle ? '../dist/cli/main.js' : '../dist/src/cli/main.js');
 } else {
+  // tsx keeps its transforms in TMPDIR/tsx-<uid>, which another local user can create first and
+  // fill: compiled code of their choosing would run as us. Cache only in a directory that is ours
+  // and writable by nobody else (or not there yet: tsx then makes it, 0700); else no cache.
+  const cacheDir = join(tmpdir(), `tsx-${process.geteuid?.() ?? userInfo().username}`);
+  try {
+    const st = lstatSync(cacheDir);
+    if (!st.isDirectory() || st.uid !== process.geteuid?.() || (st.mode & 0o022) !== 0) process.env.TSX_DISABLE_CACHE = '1';
+  } catch {
+    // Absent: tsx creates it for us.
+  }
   const { register } = await import('tsx/esm/api');
   register();
   await import('../src/cli/main.ts');

@@ -22,6 +22,14 @@ const uidInSubject = new RegExp(`\\b(${identifierKinds.join('|')}):([^,+\\s]+)`,
 
 export const maskSubject = (dn: string | null): string | null => (dn === null ? null : dn.replace(uidInSubject, (_m, kind: string, value: string) => `${kind}:${maskIdentifier(value)}`));
 
+/** Every string inside a JSON value (an audit event's details) with subjects' identifiers masked. */
+export function maskIdentifiersIn(value: unknown): unknown {
+  if (typeof value === 'string') return maskSubject(value);
+  if (Array.isArray(value)) return value.map(maskIdentifiersIn);
+  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, maskIdentifiersIn(v)]));
+  return value;
+}
+
 /** The record as a reader without `certs:read:pii` sees it. */
 export function maskCertificate(c: CertificateRecord): CertificateRecord {
   return { ...c, subjectDn: maskSubject(c.subjectDn), nationalId: maskIdentifier(c.nationalId), taxCode: maskIdentifier(c.taxCode), budgetCode: maskIdentifier(c.budgetCode) };

@@ -11,7 +11,7 @@ import type { PasskeyService } from '../../webauthn/passkey-service.js';
 import type { TrustStore } from '../../validation/trust-store.js';
 import type { ClientRegistry } from '../../../oidc/clients/client-registry.js';
 import { allowedApiScopes } from '../../../oidc/grants.js';
-import { PII_SCOPE, maskSubject } from '../../certificates/personal-data.js';
+import { PII_SCOPE, maskIdentifiersIn } from '../../certificates/personal-data.js';
 import { ACR, acrAtLeast } from '../../../oidc/scopes.js';
 import { ADMIN_CLIENT_ID, adminCallbackPath } from '../../../oidc/clients/admin-client.js';
 import { pickLanguage, type Language } from '../locales/messages.js';
@@ -204,9 +204,8 @@ function officerNames(deps: AdminRouterDeps): Pick<AdminConsole, 'names' | 'audi
     auditRows(events, nameOf, pii) {
       return Promise.all(
         events.map(async (e) => {
-          const json = JSON.stringify(e.details ?? {});
           // docs/ca.md, "Personal data": subjects in audit details show identifiers masked too.
-          const details = pii ? json : maskSubject(json)!;
+          const details = JSON.stringify((pii ? e.details : maskIdentifiersIn(e.details)) ?? {});
           return { seq: e.seq, occurredAt: e.occurredAt, actor: await nameOf(e.actor), action: e.action, target: e.target, details: details === '{}' ? '' : details.length > 300 ? `${details.slice(0, 300)}…` : details };
         }),
       );

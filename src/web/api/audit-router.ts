@@ -5,6 +5,8 @@ import type { AuditService } from '../../audit/audit-service.js';
 import type { AccessTokenVerifier } from '../../auth/access-token-verifier.js';
 import { requireScopes } from '../middleware/koa-api-auth.js';
 import type { AppState } from '../context.js';
+import { maskIdentifiersIn } from '../../certificates/personal-data.js';
+import { hasPii } from './personal-data-access.js';
 
 const query = z.object({
   action: z.string().max(100).optional(),
@@ -27,9 +29,12 @@ export function auditRouter(deps: { audit: AuditService; verifier: AccessTokenVe
     }
     const q = parsed.data;
     const events = await deps.audit.list({ action: q.action, actor: q.actor, target: q.target, beforeSeq: q.before, limit: q.limit });
+    // docs/ca.md, "Personal data": subjects in the details show identifiers masked without
+    // certs:read:pii, as in the console (the hashes stay those of the stored events).
+    const pii = hasPii(ctx);
     ctx.set('Cache-Control', 'no-store');
     ctx.body = {
-      events: events.map((e) => ({ ...e, occurredAt: e.occurredAt.toISOString(), prevHash: e.prevHash.toString('hex'), hash: e.hash.toString('hex') })),
+      events: events.map((e) => ({ ...e, details: pii ? e.details : maskIdentifiersIn(e.details), occurredAt: e.occurredAt.toISOString(), prevHash: e.prevHash.toString('hex'), hash: e.hash.toString('hex') })),
       next: events.length === q.limit ? `/api/v1/audit/events?before=${events[events.length - 1].seq}&limit=${q.limit}` : null,
     };
   });

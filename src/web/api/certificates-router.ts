@@ -6,7 +6,8 @@ import type { CertificateRecord, CertificateRequestRecord } from '../../../ca/re
 import { NAME_CONTROL_METHODS, REVOCATION_REASONS } from '../../../ca/records.js';
 import { REGISTRY_COUNT_LIMIT, type CertificateService } from '../../certificates/certificate-service.js';
 import type { RequestOutcome } from '../../certificates/registration-authority.js';
-import { PII_SCOPE, carriesIdentifier, looksLikeIdentifierSearch, maskCertificate, maskSubject } from '../../certificates/personal-data.js';
+import { looksLikeIdentifierSearch, maskCertificate, maskSubject } from '../../certificates/personal-data.js';
+import { auditPiiRead, fileRead, hasPii, requirePiiToSearch } from './personal-data-access.js';
 import { actorOf, requireScopes } from '../middleware/koa-api-auth.js';
 import { requireContentType } from '../middleware/koa-body-limits.js';
 import { openApi, problemResponses } from './openapi-registry.js';
@@ -225,9 +226,9 @@ openApi.registerPath({ method: 'post', path: '/api/v1/certificate-requests/{id}/
 openApi.registerPath({ method: 'post', path: '/api/v1/certificate-requests/{id}/reject', summary: 'Reject', security: [{ bearer: ['certs:approve'] }], request: { params: idParam, body: json(RejectInput) }, responses: { 200: { description: 'request', ...json(RequestView) }, ...problemResponses(400, 401, 403, 404, 409) } });
 openApi.registerPath({ method: 'get', path: '/api/v1/certificates', summary: 'Search the registry (text filters folded: case, NFC/NFD and diacritics do not matter; newest first, soonest expiry first with expiresWithinDays)', security: [{ bearer: ['certs:read'] }], request: { query: SearchQuery }, responses: { 200: { description: 'a page of certificates', ...json(CertificatePage) }, ...problemResponses(400, 401, 403) } });
 openApi.registerPath({ method: 'get', path: '/api/v1/certificates/{serial}', summary: 'One certificate', security: [{ bearer: ['certs:read'] }], request: { params: serialParam }, responses: { 200: { description: 'certificate', ...json(CertificateView) }, ...problemResponses(400, 401, 403, 404) } });
-openApi.registerPath({ method: 'get', path: '/api/v1/certificates/{serial}.pem', summary: 'Download as PEM', security: [{ bearer: ['certs:read'] }], request: { params: serialParam }, responses: { 200: { description: 'PEM', content: { 'application/pem-certificate-chain': { schema: z.string() } } }, ...problemResponses(401, 403, 404) } });
-openApi.registerPath({ method: 'get', path: '/api/v1/certificates/{serial}.der', summary: 'Download as DER', security: [{ bearer: ['certs:read'] }], request: { params: serialParam }, responses: { 200: { description: 'DER', content: { 'application/pkix-cert': { schema: z.string().meta({ format: 'binary' }) } } }, ...problemResponses(401, 403, 404) } });
-openApi.registerPath({ method: 'get', path: '/api/v1/certificates/{serial}/chain', summary: 'Download with its chain (PKCS#7 certs-only)', security: [{ bearer: ['certs:read'] }], request: { params: serialParam }, responses: { 200: { description: 'PKCS#7', content: { 'application/pkcs7-mime': { schema: z.string().meta({ format: 'binary' }) } } }, ...problemResponses(401, 403, 404) } });
+openApi.registerPath({ method: 'get', path: '/api/v1/certificates/{serial}.pem', summary: 'Download as PEM', description: 'A certificate whose subject names its holder by an identifier number (CCCD, MST, MNS, …) shows it in full: it needs certs:read:pii too (403 otherwise), and the read is audited.', security: [{ bearer: ['certs:read'] }], request: { params: serialParam }, responses: { 200: { description: 'PEM', content: { 'application/pem-certificate-chain': { schema: z.string() } } }, ...problemResponses(401, 403, 404) } });
+openApi.registerPath({ method: 'get', path: '/api/v1/certificates/{serial}.der', summary: 'Download as DER', description: 'As the PEM download: certs:read:pii too for a certificate that names its holder by an identifier number.', security: [{ bearer: ['certs:read'] }], request: { params: serialParam }, responses: { 200: { description: 'DER', content: { 'application/pkix-cert': { schema: z.string().meta({ format: 'binary' }) } } }, ...problemResponses(401, 403, 404) } });
+openApi.registerPath({ method: 'get', path: '/api/v1/certificates/{serial}/chain', summary: 'Download with its chain (PKCS#7 certs-only)', description: 'As the PEM download: certs:read:pii too for a certificate that names its holder by an identifier number.', security: [{ bearer: ['certs:read'] }], request: { params: serialParam }, responses: { 200: { description: 'PKCS#7', content: { 'application/pkcs7-mime': { schema: z.string().meta({ format: 'binary' }) } } }, ...problemResponses(401, 403, 404) } });
 for (const action of ['revoke', 'hold', 'release'] as const) {
   openApi.registerPath({ method: 'post', path: `/api/v1/certificates/{serial}/${action}`, summary: action === 'revoke' ? 'Revoke (RFC 5280 reasons)' : action === 'hold' ? 'Put on hold (certificateHold)' : 'Release from hold', security: [{ bearer: ['certs:revoke'] }], request: { params: serialParam, body: json(action === 'revoke' ? RevokeInput : CommentInput) }, responses: { 200: { description: 'certificate', ...json(CertificateView) }, ...problemResponses(400, 401, 403, 404, 409) } });
 }
@@ -242,24 +243,8 @@ export interface CertificatesRouterDeps {
 const noStore = (ctx: AppContext) => ctx.set('Cache-Control', 'no-store');
 
 /** docs/ca.md, "Personal data": identifiers in full only for a token with certs:read:pii. */
-const hasPii = (ctx: AppContext) => !!ctx.state.auth?.scopes.has(PII_SCOPE);
 const certificateFor = (ctx: AppContext, deps: CertificatesRouterDeps) => (c: CertificateRecord) => certificateView(hasPii(ctx) ? c : maskCertificate(c), deps.now());
 const requestFor = (ctx: AppContext) => (r: CertificateRequestRecord) => (hasPii(ctx) ? requestView(r) : { ...requestView(r), subject: maskSubject(r.subjectDn)! });
-
-/** A read that showed identifiers in full is audited (who looked up whom). */
-async function auditPiiRead(ctx: AppContext, deps: CertificatesRouterDeps, records: CertificateRecord[], query?: Record<string, unknown>): Promise<void> {
-  if (!hasPii(ctx)) return;
-  const shown = records.filter(carriesIdentifier).map((c) => c.serial);
-  if (shown.length || query) await deps.certificates.recordPiiRead(actorOf(ctx.state), { serials: shown, query });
-}
-
-/** Looking a person up by number tells whether they hold a certificate: it needs the scope too. */
-function requirePiiToSearch(ctx: AppContext, q: { nationalId?: string; taxCode?: string; q?: string }): void {
-  if (hasPii(ctx)) return;
-  if (q.nationalId || q.taxCode || looksLikeIdentifierSearch(q.q)) {
-    throw new AppError('forbidden', `searching by a national ID, tax code or other identifier number needs the scope ${PII_SCOPE}`, { error: 'insufficient_scope', requiredScopes: [PII_SCOPE] });
-  }
-}
 
 /** A request, and its certificate when the request was issued at once (no approval needed). */
 async function outcomeView(ctx: AppContext, deps: CertificatesRouterDeps, outcome: RequestOutcome) {
@@ -314,7 +299,7 @@ const searchCertificates = (deps: CertificatesRouterDeps) =>
     requirePiiToSearch(ctx, q);
     const page = await deps.certificates.search({ text: q.q, nationalId: q.nationalId, taxCode: q.taxCode, agency: q.agency, status: q.status, profileId: q.profile, issuerId: q.issuer, expiresWithinDays: q.expiresWithinDays, limit: q.limit, offset: q.offset, cursor: q.cursor, countLimit: REGISTRY_COUNT_LIMIT });
     noStore(ctx);
-    await auditPiiRead(ctx, deps, page.items, q.nationalId || q.taxCode || looksLikeIdentifierSearch(q.q) ? { nationalId: q.nationalId, taxCode: q.taxCode, q: q.q } : undefined);
+    await auditPiiRead(ctx, deps.certificates, page.items, q.nationalId || q.taxCode || looksLikeIdentifierSearch(q.q) ? { nationalId: q.nationalId, taxCode: q.taxCode, q: q.q } : undefined);
     ctx.body = { items: page.items.map(certificateFor(ctx, deps)), total: page.total, totalExact: page.totalExact, limit: q.limit, offset: q.cursor ? 0 : q.offset, nextCursor: page.nextCursor };
   };
 
@@ -332,6 +317,7 @@ const getCertificate = (deps: CertificatesRouterDeps) =>
     const match = /^([0-9a-fA-F:]{1,64})(\.pem|\.der)?$/.exec(ctx.params.serial);
     if (!match) throw new AppError('validationFailed', 'serial: hexadecimal, optionally ending in .pem or .der');
     const cert = await deps.certificates.ca.certificate(match[1]);
+    if (match[2]) await fileRead(ctx, deps.certificates, cert);
     if (match[2] === '.pem') {
       ctx.type = 'application/pem-certificate-chain';
       ctx.set('Content-Disposition', `attachment; filename="${cert.serial}.pem"`);
@@ -345,7 +331,7 @@ const getCertificate = (deps: CertificatesRouterDeps) =>
       return;
     }
     noStore(ctx);
-    await auditPiiRead(ctx, deps, [cert]);
+    await auditPiiRead(ctx, deps.certificates, [cert]);
     ctx.body = certificateFor(ctx, deps)(cert);
   };
 
@@ -353,6 +339,7 @@ const getChain = (deps: CertificatesRouterDeps) =>
   async function getChain(ctx: AppContext) {
     const { serial } = validate(serialParam, ctx.params, 'query');
     const cert = await deps.certificates.ca.certificate(serial);
+    await fileRead(ctx, deps.certificates, cert);
     ctx.type = 'application/pkcs7-mime';
     ctx.set('Content-Disposition', `attachment; filename="${cert.serial}.p7b"`);
     ctx.body = Buffer.from(await deps.certificates.chainPkcs7(cert));

@@ -10,6 +10,7 @@ import { maskIdentifier, maskSubject } from '../../../src/certificates/personal-
  */
 let t: TestService;
 let reader: Awaited<ReturnType<typeof apiClient>>;
+let requester: Awaited<ReturnType<typeof apiClient>>;
 let piiReader: Awaited<ReturnType<typeof apiClient>>;
 let serial: string;
 let sealSerial: string;
@@ -17,7 +18,7 @@ const CCCD = '094185000321';
 
 beforeAll(async () => {
   t = await startTestService();
-  const requester = await apiClient(t, 'pii-requester', ['certs:request', 'certs:read']);
+  requester = await apiClient(t, 'pii-requester', ['certs:request', 'certs:read']);
   const officer = await apiClient(t, 'pii-officer', ['certs:approve', 'certs:read']);
   const officer2 = await apiClient(t, 'pii-officer-2', ['certs:approve', 'certs:read']);
   reader = await apiClient(t, 'document-system', ['certs:read']);
@@ -66,6 +67,32 @@ describeWithProgram('openssl', 'openssl')('registry answers', () => {
     }
     // A serial is not an identifier.
     expect((await reader.call('GET', `/api/v1/certificates?q=${serial}`)).status).toBe(200);
+  });
+
+  it('a reader without certs:read:pii cannot take the numbers from the certificate files either', async () => {
+    for (const path of [`${serial}.pem`, `${serial}.der`, `${serial}/chain`, `${sealSerial}.der`]) {
+      const res = await reader.call('GET', `/api/v1/certificates/${path}`);
+      expect(`${path} ${res.status}`).toBe(`${path} 403`);
+      expect(res.body).toMatchObject({ error: 'insufficient_scope', requiredScopes: ['certs:read:pii'] });
+    }
+    // Whoever submitted the request gave the numbers: it takes the certificate it asked for.
+    expect((await requester.call('GET', `/api/v1/certificates/${serial}.pem`)).status).toBe(200);
+    const before = (await t.service.audit.list({ action: 'certificate.read_pii' })).length;
+    const der = await piiReader.call('GET', `/api/v1/certificates/${serial}.der`);
+    expect(der.status).toBe(200);
+    const [event] = await t.service.audit.list({ action: 'certificate.read_pii' });
+    expect((await t.service.audit.list({ action: 'certificate.read_pii' })).length).toBe(before + 1);
+    expect(event).toMatchObject({ actor: 'client:ra-desk', target: `certificate:${serial}` });
+  });
+
+  it('the audit log over the API masks subjects\' numbers without certs:read:pii, as the console does', async () => {
+    const admin = await apiClient(t, 'audit-admin', ['admin']);
+    const fullAdmin = await apiClient(t, 'audit-admin-pii', ['admin', 'certs:read:pii']);
+    const masked = await admin.call('GET', '/api/v1/audit/events?limit=500');
+    expect(masked.status).toBe(200);
+    expect(JSON.stringify(masked.body)).toContain('CCCD:********0321');
+    expect(JSON.stringify(masked.body)).not.toContain(CCCD);
+    expect(JSON.stringify((await fullAdmin.call('GET', '/api/v1/audit/events?limit=500')).body)).toContain(`CCCD:${CCCD}`);
   });
 
   it('with certs:read:pii the numbers are shown, and each such read is audited', async () => {

@@ -1,0 +1,44 @@
+/**
+ * Who sees identifier numbers in full over the API (docs/ca.md, "Personal data"): a token with
+ * certs:read:pii, and each such read that showed a number is audited (who looked up whom).
+ */
+import { AppError } from '../../errors/app-error.js';
+import type { CertificateRecord } from '../../../ca/records.js';
+import type { CertificateService } from '../../certificates/certificate-service.js';
+import { PII_SCOPE, carriesIdentifier, looksLikeIdentifierSearch } from '../../certificates/personal-data.js';
+import { actorOf } from '../middleware/koa-api-auth.js';
+import type { AppContext } from '../context.js';
+
+type PiiRecorder = Pick<CertificateService, 'recordPiiRead'>;
+
+export const hasPii = (ctx: AppContext) => !!ctx.state.auth?.scopes.has(PII_SCOPE);
+
+const insufficient = (detail: string) => new AppError('forbidden', detail, { error: 'insufficient_scope', requiredScopes: [PII_SCOPE] });
+
+/** A read that showed identifiers in full is audited (who looked up whom). */
+export async function auditPiiRead(ctx: AppContext, recorder: PiiRecorder, records: CertificateRecord[], query?: Record<string, unknown>): Promise<void> {
+  if (!hasPii(ctx)) return;
+  const shown = records.filter(carriesIdentifier).map((c) => c.serial);
+  if (shown.length || query) await recorder.recordPiiRead(actorOf(ctx.state), { serials: shown, query });
+}
+
+/**
+ * The certificate file itself (.pem, .der, /chain) carries its identifiers in full in the
+ * subject, where no masking can reach: for a certificate that names anyone by number it needs the
+ * scope (the read audited like any other that showed a number in full), or to be asked for by
+ * whoever submitted its request. Without this, reading the masked registry and then each file
+ * would give every holder's CCCD to a plain certs:read.
+ */
+export async function fileRead(ctx: AppContext, certificates: PiiRecorder & Pick<CertificateService, 'ra'>, cert: CertificateRecord): Promise<void> {
+  if (!carriesIdentifier(cert)) return;
+  if (hasPii(ctx)) return auditPiiRead(ctx, certificates, [cert]);
+  // Whoever submitted this certificate's request gave its numbers themselves: they learn nothing.
+  if (cert.requestId && (await certificates.ra.get(cert.requestId)).requestedBy === actorOf(ctx.state)) return;
+  throw insufficient(`this certificate names its holder by an identifier number, which the file shows in full: downloading it needs the scope ${PII_SCOPE} (the detail without the file shows the number masked)`);
+}
+
+/** Looking a person up by number tells whether they hold a certificate: it needs the scope too. */
+export function requirePiiToSearch(ctx: AppContext, q: { nationalId?: string; taxCode?: string; q?: string }): void {
+  if (hasPii(ctx)) return;
+  if (q.nationalId || q.taxCode || looksLikeIdentifierSearch(q.q)) throw insufficient(`searching by a national ID, tax code or other identifier number needs the scope ${PII_SCOPE}`);
+}
