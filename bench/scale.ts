@@ -39,6 +39,8 @@ const DATABASE_URL = process.env.BENCH_DATABASE_URL;
 const SIZES = (process.env.BENCH_SCALE_SIZES ?? (DATABASE_URL ? '2339,1000000' : '2339,200000')).split(',').map(Number);
 const REQUESTS = Number(process.env.BENCH_SCALE_REQUESTS ?? 200);
 const CACHE = 100;
+/** Uncounted requests to each size before each search row (BENCH_SCALE_WARMUP). */
+const WARMUP = Number(process.env.BENCH_SCALE_WARMUP ?? 5);
 /** reuse (default on PostgreSQL): copy a prepared registry with the same key, else build one; rebuild: build it again; off: seed a scratch database every run. */
 const PREPARED = DATABASE_URL ? (process.env.BENCH_SCALE_PREPARED ?? 'reuse') : 'off';
 if (!['reuse', 'rebuild', 'off'].includes(PREPARED)) throw new Error(`BENCH_SCALE_PREPARED=${PREPARED}: reuse, rebuild or off`);
@@ -182,6 +184,10 @@ async function startSize(size: number): Promise<Running> {
  */
 async function interleaved(running: Running[], count: number, op: (run: Running, i: number) => Promise<void>, maxSeconds: number): Promise<Latency[]> {
   const latencies: number[][] = running.map(() => []);
+  // Not counted: WARMUP requests to each size first (other sample items than the counted ones), as
+  // the token rows' warm-up turn: a row measures the service in its steady state, not the first
+  // plan of a statement on a connection or the first read of its pages after the last row's.
+  for (let w = 0; w < WARMUP; w++) for (const run of running) await op(run, count + w);
   const end = Date.now() + maxSeconds * 1000;
   for (let i = 0; i < count && (i < 5 || Date.now() < end); i++) {
     for (const [k, run] of running.entries()) {
@@ -204,7 +210,7 @@ async function searchAll(running: Running[]): Promise<SizeResult[]> {
     if (body.total < expectAtLeast || body.items.length < Math.min(50, expectAtLeast)) throw new Error(`search ${JSON.stringify(query)} found ${body.total}`);
     return body.total;
   };
-  const n = Math.min(100, ...running.map((run) => run.r.synthetic.sample.length));
+  const n = Math.min(100, ...running.map((run) => run.r.synthetic.sample.length - WARMUP));
   const sample = (run: Running, i: number) => run.r.synthetic.sample[i];
   const nationalId = await interleaved(running, n, (run, i) => search(run, { nationalId: sample(run, i).nationalId }, 1).then(() => undefined), 60);
   // Bounded in time (at least 5 requests, 60 s): before the folded columns a substring search scanned the table.
@@ -285,7 +291,7 @@ const summary = results.length < 2 ? [] : rows.slice(5).map(([name, pick]) => {
 const date = new Date().toISOString().slice(0, 10);
 const sizeNames = results.map((s) => s.size.toLocaleString('en'));
 const md = [
-  `Scale benchmark ${date}: ${env.cores} × ${env.cpu}, Node ${env.node}, ${env.database}; one request at a time over loopback HTTP; ${REQUESTS} OCSP requests and 100 searches per row (each search: the first page of 50 with its total, exact up to 1,000, else "more than 1,000"); the machine is shared with other work (figures are ratios within this run); registry seeded by SQL (${results.map((s) => `${s.size.toLocaleString('en')} in ${s.seedSeconds} s${s.preparedKey ? `, a copy of the registry prepared under key ${s.preparedKey.slice(0, 10)}` : ''}`).join('; ')}).`,
+  `Scale benchmark ${date}: ${env.cores} × ${env.cpu}, Node ${env.node}, ${env.database}; one request at a time over loopback HTTP; ${REQUESTS} OCSP requests and 100 searches per row after ${WARMUP} uncounted ones to each size (each search: the first page of 50 with its total, exact up to 1,000, else "more than 1,000"); the machine is shared with other work (figures are ratios within this run); registry seeded by SQL (${results.map((s) => `${s.size.toLocaleString('en')} in ${s.seedSeconds} s${s.preparedKey ? `, a copy of the registry prepared under key ${s.preparedKey.slice(0, 10)}` : ''}`).join('; ')}).`,
   '',
   `| Operation | ${sizeNames.map((n) => `${n}: p50 / p99 ms`).join(' | ')} | ${ratios.map((r) => `p50 ratio ${r.size.toLocaleString('en')} ÷ ${base.size.toLocaleString('en')}`).join(' | ')} | ${ratios.map(() => `p99 ratio`).join(' | ')} |`,
   `|---|${results.map(() => '---:').join('|')}|${ratios.map(() => '---:').join('|')}|${ratios.map(() => '---:').join('|')}|`,
@@ -294,6 +300,6 @@ const md = [
 mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
 // BENCH_SCALE_NAME=<suffix>: results under scale-<date>-<suffix> (a branch's run beside the day's whole run).
 const stem = `scale-${date}${process.env.BENCH_SCALE_NAME ? `-${process.env.BENCH_SCALE_NAME}` : ''}`;
-writeFileSync(new URL(`./results/${stem}.json`, import.meta.url), `${JSON.stringify({ benchmark: 'scale', date: new Date().toISOString(), machine: env, requests: REQUESTS, cacheEntries: CACHE, results, ratios, summary }, null, 2)}\n`);
+writeFileSync(new URL(`./results/${stem}.json`, import.meta.url), `${JSON.stringify({ benchmark: 'scale', date: new Date().toISOString(), machine: env, requests: REQUESTS, searchWarmup: WARMUP, cacheEntries: CACHE, results, ratios, summary }, null, 2)}\n`);
 writeFileSync(new URL(`./results/${stem}.md`, import.meta.url), `${md}\n`);
 process.stdout.write(`\n${md}\n`);
