@@ -33,6 +33,7 @@ import 'reflect-metadata';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { certIdDer, requestDer } from '../test/unit/ca/ocsp/request-builder.js';
 import { expectOk, machine, percentile, round, rssMiB, scratchDatabase, sequential, startServiceProcess, type ServiceReady } from './support/bench-kit.js';
+import { cpuMs } from './support/token-rows.js';
 import { PREPARED_MAX_DAYS, PREPARED_TABLE, preparedKey, preparedName } from './support/prepared-registry.js';
 
 const DATABASE_URL = process.env.BENCH_DATABASE_URL;
@@ -57,6 +58,28 @@ interface Latency {
   p50ms: number;
   p99ms: number;
   count: number;
+  /** Search rows: CPU ms per request of the service process and of its database's server processes (null: not measurable, e.g. a remote server). */
+  cpu?: { serviceMs: number; databaseMs: number | null };
+}
+
+/** CPU ms so far of a size's service process and of each server process of its database. */
+async function cpuNow(run: Running): Promise<{ service: number; database: Map<number, number> | null }> {
+  let database: Map<number, number> | null = null;
+  if (run.scratch) {
+    const pg = (await import('pg')).default;
+    const c = new pg.Client({ connectionString: run.scratch.url });
+    await c.connect();
+    try {
+      const { rows } = await c.query<{ pid: number }>('select pid from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()');
+      database = new Map();
+      for (const { pid } of rows) database.set(pid, cpuMs(pid));
+    } catch {
+      database = null; // another machine's server
+    } finally {
+      await c.end();
+    }
+  }
+  return { service: cpuMs(run.r.pid), database };
 }
 interface SizeResult {
   size: number;
@@ -188,6 +211,9 @@ async function interleaved(running: Running[], count: number, op: (run: Running,
   // the token rows' warm-up turn: a row measures the service in its steady state, not the first
   // plan of a statement on a connection or the first read of its pages after the last row's.
   for (let w = 0; w < WARMUP; w++) for (const run of running) await op(run, count + w);
+  // CPU per request, a steadier figure than latency on a shared machine: the service's, and its
+  // database's server processes' (a process new since the first reading counts whole).
+  const before = await Promise.all(running.map(cpuNow));
   const end = Date.now() + maxSeconds * 1000;
   for (let i = 0; i < count && (i < 5 || Date.now() < end); i++) {
     for (const [k, run] of running.entries()) {
@@ -196,9 +222,13 @@ async function interleaved(running: Running[], count: number, op: (run: Running,
       latencies[k].push(Number(process.hrtime.bigint() - t0) / 1e6);
     }
   }
-  return latencies.map((l) => {
+  const after = await Promise.all(running.map(cpuNow));
+  return latencies.map((l, k) => {
     l.sort((a, b) => a - b);
-    return { count: l.length, p50ms: round(percentile(l, 50)), p99ms: round(percentile(l, 99)) };
+    const [b, a] = [before[k], after[k]];
+    const databaseMs = b.database && a.database ? [...a.database].reduce((sum, [pid, t]) => sum + t - (b.database!.get(pid) ?? 0), 0) : null;
+    const cpu = { serviceMs: round((a.service - b.service) / l.length), databaseMs: databaseMs === null ? null : round(databaseMs / l.length) };
+    return { count: l.length, p50ms: round(percentile(l, 50)), p99ms: round(percentile(l, 99)), cpu };
   });
 }
 
@@ -296,6 +326,12 @@ const md = [
   `| Operation | ${sizeNames.map((n) => `${n}: p50 / p99 ms`).join(' | ')} | ${ratios.map((r) => `p50 ratio ${r.size.toLocaleString('en')} ÷ ${base.size.toLocaleString('en')}`).join(' | ')} | ${ratios.map(() => `p99 ratio`).join(' | ')} |`,
   `|---|${results.map(() => '---:').join('|')}|${ratios.map(() => '---:').join('|')}|${ratios.map(() => '---:').join('|')}|`,
   ...rows.map(([name, pick], i) => `| ${name} | ${results.map((s) => `${pick(s).p50ms} / ${pick(s).p99ms}`).join(' | ')} | ${ratios.map((r) => r.rows[i].p50Ratio).join(' | ')} | ${ratios.map((r) => r.rows[i].p99Ratio).join(' | ')} |`),
+  '',
+  'CPU per search, ms (the service process / its database\'s server processes), over the counted requests:',
+  '',
+  `| Search | ${sizeNames.join(' | ')} |`,
+  `|---|${results.map(() => '---:').join('|')}|`,
+  ...rows.slice(3).map(([name, pick]) => `| ${name} | ${results.map((s) => (pick(s).cpu ? `${pick(s).cpu!.serviceMs} / ${pick(s).cpu!.databaseMs ?? 'n/a'}` : 'n/a')).join(' | ')} |`),
 ].join('\n');
 mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
 // BENCH_SCALE_NAME=<suffix>: results under scale-<date>-<suffix> (a branch's run beside the day's whole run).
