@@ -33,11 +33,18 @@ import 'reflect-metadata';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { certIdDer, requestDer } from '../test/unit/ca/ocsp/request-builder.js';
 import { expectOk, machine, percentile, round, rssMiB, scratchDatabase, sequential, startServiceProcess, type ServiceReady } from './support/bench-kit.js';
+import { cpuMs } from './support/token-rows.js';
+import { PREPARED_MAX_DAYS, PREPARED_TABLE, preparedKey, preparedName } from './support/prepared-registry.js';
 
 const DATABASE_URL = process.env.BENCH_DATABASE_URL;
 const SIZES = (process.env.BENCH_SCALE_SIZES ?? (DATABASE_URL ? '2339,1000000' : '2339,200000')).split(',').map(Number);
 const REQUESTS = Number(process.env.BENCH_SCALE_REQUESTS ?? 200);
 const CACHE = 100;
+/** Uncounted requests to each size before each search row (BENCH_SCALE_WARMUP). */
+const WARMUP = Number(process.env.BENCH_SCALE_WARMUP ?? 5);
+/** reuse (default on PostgreSQL): copy a prepared registry with the same key, else build one; rebuild: build it again; off: seed a scratch database every run. */
+const PREPARED = DATABASE_URL ? (process.env.BENCH_SCALE_PREPARED ?? 'reuse') : 'off';
+if (!['reuse', 'rebuild', 'off'].includes(PREPARED)) throw new Error(`BENCH_SCALE_PREPARED=${PREPARED}: reuse, rebuild or off`);
 
 /** RFC 6960 §4.2.1: OCSPResponse ::= SEQUENCE { responseStatus ENUMERATED, … }; 0 is successful. */
 function ocspStatus(der: Uint8Array): number {
@@ -51,11 +58,35 @@ interface Latency {
   p50ms: number;
   p99ms: number;
   count: number;
+  /** Search rows: CPU ms per request of the service process and of its database's server processes (null: not measurable, e.g. a remote server). */
+  cpu?: { serviceMs: number; databaseMs: number | null };
+}
+
+/** CPU ms so far of a size's service process and of each server process of its database. */
+async function cpuNow(run: Running): Promise<{ service: number; database: Map<number, number> | null }> {
+  let database: Map<number, number> | null = null;
+  if (run.scratch) {
+    const pg = (await import('pg')).default;
+    const c = new pg.Client({ connectionString: run.scratch.url });
+    await c.connect();
+    try {
+      const { rows } = await c.query<{ pid: number }>('select pid from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()');
+      database = new Map();
+      for (const { pid } of rows) database.set(pid, cpuMs(pid));
+    } catch {
+      database = null; // another machine's server
+    } finally {
+      await c.end();
+    }
+  }
+  return { service: cpuMs(run.r.pid), database };
 }
 interface SizeResult {
   size: number;
   database: string;
   seedSeconds: number;
+  /** Copied from a prepared registry (bench/support/prepared-registry.ts): its key. */
+  preparedKey?: string;
   rssMiB: number;
   ocsp: { first: Latency; stored: Latency; memory: Latency };
   search: { nationalId: Latency; name: Latency; agencyStatus: Latency; nguyenDiacritics: Latency; nguyen: Latency; ngocHan: Latency; expiring30: Latency };
@@ -72,23 +103,75 @@ interface Running {
   ocsp: SizeResult['ocsp'];
 }
 
-/** Seeds and starts one size's service and measures its OCSP rows; the service stays up for the searches. */
+const serviceEnv = (size: number) => ({
+  BENCH_SYNTHETIC: String(size),
+  OCSP_REFRESH_BATCH: '1',
+  OCSP_REFRESH_INTERVAL_SECONDS: '3600',
+  OCSP_CACHE_ENTRIES: String(CACHE),
+  // Seeding a million rows and building their indexes is one statement each, longer than the default bound.
+  DATABASE_QUERY_TIMEOUT_MS: '0',
+});
+
+/**
+ * The prepared registry of this size (bench/support/prepared-registry.ts): the name of a database
+ * that holds it under the current key, built first when there is none, it is older than
+ * PREPARED_MAX_DAYS or BENCH_SCALE_PREPARED=rebuild. Never connected to while it is copied.
+ */
+async function preparedTemplate(size: number): Promise<{ name: string; key: string; built: boolean } | undefined> {
+  if (PREPARED === 'off' || !DATABASE_URL) return undefined;
+  const { key } = preparedKey(size);
+  const name = preparedName(DATABASE_URL, size, key);
+  const pg = (await import('pg')).default;
+  const query = async <T extends object>(database: string | null, sql: string, params: unknown[] = []): Promise<T[]> => {
+    const url = new URL(DATABASE_URL);
+    if (database) url.pathname = `/${database}`;
+    const c = new pg.Client({ connectionString: url.toString() });
+    await c.connect();
+    try {
+      return (await c.query(sql, params)).rows as T[];
+    } finally {
+      await c.end();
+    }
+  };
+  const exists = (await query<{ n: number }>(null, 'select count(*)::int as n from pg_database where datname = $1', [name]))[0].n > 0;
+  if (exists && PREPARED === 'reuse') {
+    const [record] = await query<{ key: string; age: number }>(name, `select key, extract(epoch from now() - prepared_at) / 86400 as age from ${PREPARED_TABLE}`).catch(() => []);
+    if (record?.key === key && record.age < PREPARED_MAX_DAYS) return { name, key, built: false };
+    process.stdout.write(`  prepared registry ${name}: ${record ? (record.key === key ? `${Math.floor(record.age)} days old` : 'another key') : 'incomplete'}: built again\n`);
+  }
+  await query(null, `drop database if exists ${name} with (force)`);
+  await query(null, `create database ${name}`);
+  const url = new URL(DATABASE_URL);
+  url.pathname = `/${name}`;
+  const t0 = Date.now();
+  try {
+    // The service process seeds it and records the key; stopped at once (nothing is asked of it).
+    const svc = await startServiceProcess({ DATABASE_URL: url.toString(), ...serviceEnv(size), BENCH_PREPARED_KEY: key });
+    await svc.stop();
+  } catch (e) {
+    await query(null, `drop database if exists ${name} with (force)`);
+    throw e;
+  }
+  process.stdout.write(`  prepared registry ${name} built in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
+  return { name, key, built: true };
+}
+
+/** Seeds (or copies a prepared registry) and starts one size's service and measures its OCSP rows; the service stays up for the searches. */
 async function startSize(size: number): Promise<Running> {
   process.stdout.write(`\n${size.toLocaleString('en')} certificates\n`);
-  const scratch = DATABASE_URL ? await scratchDatabase(DATABASE_URL, `scale_${size}`) : undefined;
+  const template = await preparedTemplate(size);
   const t0 = Date.now();
+  const scratch = DATABASE_URL ? await scratchDatabase(DATABASE_URL, `scale_${size}`, template?.name) : undefined;
+  const copySeconds = (Date.now() - t0) / 1000;
   const svc = await startServiceProcess({
     ...(scratch ? { DATABASE_URL: scratch.url } : {}),
-    BENCH_SYNTHETIC: String(size),
-    OCSP_REFRESH_BATCH: '1',
-    OCSP_REFRESH_INTERVAL_SECONDS: '3600',
-    OCSP_CACHE_ENTRIES: String(CACHE),
-    // Seeding a million rows and building their indexes is one statement each, longer than the default bound.
-    DATABASE_QUERY_TIMEOUT_MS: '0',
+    ...serviceEnv(size),
+    ...(template ? { BENCH_PREPARED_KEY: template.key } : {}),
   });
   try {
     const r: ServiceReady = svc.ready;
-    process.stdout.write(`  service ready in ${((Date.now() - t0) / 1000).toFixed(1)} s (seeded by SQL in ${r.synthetic.seconds.toFixed(1)} s)\n`);
+    if (template && !r.synthetic.prepared) throw new Error(`the copy of ${template.name} was seeded again: not a prepared registry`);
+    process.stdout.write(`  service ready in ${((Date.now() - t0) / 1000).toFixed(1)} s (${r.synthetic.prepared ? `a copy of ${template!.name} in ${copySeconds.toFixed(1)} s, checked and analysed in ${r.synthetic.prepared.seconds.toFixed(1)} s; seeded by SQL in ${r.synthetic.seconds.toFixed(1)} s when prepared` : `seeded by SQL in ${r.synthetic.seconds.toFixed(1)} s`})\n`);
     const issuerDer = Buffer.from(r.issuerDer, 'base64');
     const sample = r.synthetic.sample;
     if (sample.length < REQUESTS) throw new Error(`only ${sample.length} sample certificates for ${REQUESTS} requests`);
@@ -124,6 +207,13 @@ async function startSize(size: number): Promise<Running> {
  */
 async function interleaved(running: Running[], count: number, op: (run: Running, i: number) => Promise<void>, maxSeconds: number): Promise<Latency[]> {
   const latencies: number[][] = running.map(() => []);
+  // Not counted: WARMUP requests to each size first (other sample items than the counted ones), as
+  // the token rows' warm-up turn: a row measures the service in its steady state, not the first
+  // plan of a statement on a connection or the first read of its pages after the last row's.
+  for (let w = 0; w < WARMUP; w++) for (const run of running) await op(run, count + w);
+  // CPU per request, a steadier figure than latency on a shared machine: the service's, and its
+  // database's server processes' (a process new since the first reading counts whole).
+  const before = await Promise.all(running.map(cpuNow));
   const end = Date.now() + maxSeconds * 1000;
   for (let i = 0; i < count && (i < 5 || Date.now() < end); i++) {
     for (const [k, run] of running.entries()) {
@@ -132,9 +222,13 @@ async function interleaved(running: Running[], count: number, op: (run: Running,
       latencies[k].push(Number(process.hrtime.bigint() - t0) / 1e6);
     }
   }
-  return latencies.map((l) => {
+  const after = await Promise.all(running.map(cpuNow));
+  return latencies.map((l, k) => {
     l.sort((a, b) => a - b);
-    return { count: l.length, p50ms: round(percentile(l, 50)), p99ms: round(percentile(l, 99)) };
+    const [b, a] = [before[k], after[k]];
+    const databaseMs = b.database && a.database ? [...a.database].reduce((sum, [pid, t]) => sum + t - (b.database!.get(pid) ?? 0), 0) : null;
+    const cpu = { serviceMs: round((a.service - b.service) / l.length), databaseMs: databaseMs === null ? null : round(databaseMs / l.length) };
+    return { count: l.length, p50ms: round(percentile(l, 50)), p99ms: round(percentile(l, 99)), cpu };
   });
 }
 
@@ -146,7 +240,7 @@ async function searchAll(running: Running[]): Promise<SizeResult[]> {
     if (body.total < expectAtLeast || body.items.length < Math.min(50, expectAtLeast)) throw new Error(`search ${JSON.stringify(query)} found ${body.total}`);
     return body.total;
   };
-  const n = Math.min(100, ...running.map((run) => run.r.synthetic.sample.length));
+  const n = Math.min(100, ...running.map((run) => run.r.synthetic.sample.length - WARMUP));
   const sample = (run: Running, i: number) => run.r.synthetic.sample[i];
   const nationalId = await interleaved(running, n, (run, i) => search(run, { nationalId: sample(run, i).nationalId }, 1).then(() => undefined), 60);
   // Bounded in time (at least 5 requests, 60 s): before the folded columns a substring search scanned the table.
@@ -170,7 +264,7 @@ async function searchAll(running: Running[]): Promise<SizeResult[]> {
   for (const [k, run] of running.entries()) {
     process.stdout.write(`  ${run.size.toLocaleString('en')}: search p50/p99 ms: national ID ${nationalId[k].p50ms}/${nationalId[k].p99ms}, name ${name[k].p50ms}/${name[k].p99ms}, ${set.map(([key]) => `${key} ${folded[key][k].p50ms}/${folded[key][k].p99ms} (total ${totals[k][key]})`).join(', ')}\n`);
     const env = await machine(run.scratch?.url);
-    results.push({ size: run.size, database: env.database, seedSeconds: round(run.r.synthetic.seconds, 1), rssMiB: rssMiB(run.r.pid), ocsp: run.ocsp, search: { nationalId: nationalId[k], name: name[k], agencyStatus: folded.agencyStatus[k], nguyenDiacritics: folded['nguyễn'][k], nguyen: folded.nguyen[k], ngocHan: folded['ngoc han'][k], expiring30: folded.expiring30[k] }, totals: totals[k] });
+    results.push({ size: run.size, database: env.database, seedSeconds: round(run.r.synthetic.seconds, 1), ...(run.r.synthetic.prepared ? { preparedKey: run.r.synthetic.prepared.key } : {}), rssMiB: rssMiB(run.r.pid), ocsp: run.ocsp, search: { nationalId: nationalId[k], name: name[k], agencyStatus: folded.agencyStatus[k], nguyenDiacritics: folded['nguyễn'][k], nguyen: folded.nguyen[k], ngocHan: folded['ngoc han'][k], expiring30: folded.expiring30[k] }, totals: totals[k] });
   }
   return results;
 }
@@ -227,15 +321,21 @@ const summary = results.length < 2 ? [] : rows.slice(5).map(([name, pick]) => {
 const date = new Date().toISOString().slice(0, 10);
 const sizeNames = results.map((s) => s.size.toLocaleString('en'));
 const md = [
-  `Scale benchmark ${date}: ${env.cores} × ${env.cpu}, Node ${env.node}, ${env.database}; one request at a time over loopback HTTP; ${REQUESTS} OCSP requests and 100 searches per row (each search: the first page of 50 with its total, exact up to 1,000, else "more than 1,000"); the machine is shared with other work (figures are ratios within this run); registry seeded by SQL (${results.map((s) => `${s.size.toLocaleString('en')} in ${s.seedSeconds} s`).join(', ')}).`,
+  `Scale benchmark ${date}: ${env.cores} × ${env.cpu}, Node ${env.node}, ${env.database}; one request at a time over loopback HTTP; ${REQUESTS} OCSP requests and 100 searches per row after ${WARMUP} uncounted ones to each size (each search: the first page of 50 with its total, exact up to 1,000, else "more than 1,000"); the machine is shared with other work (figures are ratios within this run); registry seeded by SQL (${results.map((s) => `${s.size.toLocaleString('en')} in ${s.seedSeconds} s${s.preparedKey ? `, a copy of the registry prepared under key ${s.preparedKey.slice(0, 10)}` : ''}`).join('; ')}).`,
   '',
   `| Operation | ${sizeNames.map((n) => `${n}: p50 / p99 ms`).join(' | ')} | ${ratios.map((r) => `p50 ratio ${r.size.toLocaleString('en')} ÷ ${base.size.toLocaleString('en')}`).join(' | ')} | ${ratios.map(() => `p99 ratio`).join(' | ')} |`,
   `|---|${results.map(() => '---:').join('|')}|${ratios.map(() => '---:').join('|')}|${ratios.map(() => '---:').join('|')}|`,
   ...rows.map(([name, pick], i) => `| ${name} | ${results.map((s) => `${pick(s).p50ms} / ${pick(s).p99ms}`).join(' | ')} | ${ratios.map((r) => r.rows[i].p50Ratio).join(' | ')} | ${ratios.map((r) => r.rows[i].p99Ratio).join(' | ')} |`),
+  '',
+  'CPU per search, ms (the service process / its database\'s server processes), over the counted requests:',
+  '',
+  `| Search | ${sizeNames.join(' | ')} |`,
+  `|---|${results.map(() => '---:').join('|')}|`,
+  ...rows.slice(3).map(([name, pick]) => `| ${name} | ${results.map((s) => (pick(s).cpu ? `${pick(s).cpu!.serviceMs} / ${pick(s).cpu!.databaseMs ?? 'n/a'}` : 'n/a')).join(' | ')} |`),
 ].join('\n');
 mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
 // BENCH_SCALE_NAME=<suffix>: results under scale-<date>-<suffix> (a branch's run beside the day's whole run).
 const stem = `scale-${date}${process.env.BENCH_SCALE_NAME ? `-${process.env.BENCH_SCALE_NAME}` : ''}`;
-writeFileSync(new URL(`./results/${stem}.json`, import.meta.url), `${JSON.stringify({ benchmark: 'scale', date: new Date().toISOString(), machine: env, requests: REQUESTS, cacheEntries: CACHE, results, ratios, summary }, null, 2)}\n`);
+writeFileSync(new URL(`./results/${stem}.json`, import.meta.url), `${JSON.stringify({ benchmark: 'scale', date: new Date().toISOString(), machine: env, requests: REQUESTS, searchWarmup: WARMUP, cacheEntries: CACHE, results, ratios, summary }, null, 2)}\n`);
 writeFileSync(new URL(`./results/${stem}.md`, import.meta.url), `${md}\n`);
 process.stdout.write(`\n${md}\n`);

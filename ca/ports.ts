@@ -224,8 +224,13 @@ export interface RequestStore<Tx> {
 
 /** The registry's queries (the console, the API, bulk revocation): issued and imported certificates. */
 export interface RegistrySearch<Tx> {
-  /** Newest first (soonest expiry first when `expiresWithinDays`); `total` counts matches up to `countLimit`. */
-  search(trx: Tx | null, filter: CertificateSearch, now: Date): Promise<CertificateSearchPage>;
+  /**
+   * Newest first (soonest expiry first when `expiresWithinDays`); `total` counts matches up to `countLimit`.
+   * `onItems`, when given, is called with the page's items as soon as they are read, while the
+   * count may still run (an audit of what the page shows need not wait for the count); the search
+   * answers only once both have finished, and fails if either fails.
+   */
+  search(trx: Tx | null, filter: CertificateSearch, now: Date, onItems?: (items: CertificateRecord[]) => Promise<void>): Promise<CertificateSearchPage>;
   /** By status, `expired` apart. */
   countByStatus(trx: Tx | null, now: Date): Promise<Record<string, number>>;
   /** By profile and status (`expired` apart), in one grouped scan: the console's dashboard. */

@@ -72,9 +72,12 @@ export class CertificateService {
     await this.db.withTransaction((trx) => this.audit.append(trx, { actor, action: 'certificate.read_pii', target: details.serials.length === 1 ? `certificate:${details.serials[0]}` : null, details }));
   }
 
-  /** Without `countLimit` the total is exact (every match counted); the API and console pass REGISTRY_COUNT_LIMIT. */
-  search(filter: Omit<CertificateSearch, 'limit' | 'offset'> & { limit?: number; offset?: number }) {
-    return this.registry.search(null, { limit: 50, offset: 0, ...filter }, this.clock.now());
+  /**
+   * Without `countLimit` the total is exact (every match counted); the API and console pass REGISTRY_COUNT_LIMIT.
+   * `onItems`: called with the page's items while the count runs (ca/ports.ts RegistrySearch); the answer waits for it.
+   */
+  search(filter: Omit<CertificateSearch, 'limit' | 'offset'> & { limit?: number; offset?: number }, onItems?: (items: CertificateRecord[]) => Promise<void>) {
+    return this.registry.search(null, { limit: 50, offset: 0, ...filter }, this.clock.now(), onItems);
   }
 
   countByStatus() {

@@ -3,7 +3,7 @@ import type { Transaction } from './db.js';
 import { REGISTERED_STATES, date, toCertificate, type Row } from './certificate-rows.js';
 import { compactText, containsPattern, foldText, prefixPattern, wordJoins } from '../text/folding.js';
 import { CaError } from '../../ca/errors.js';
-import type { CertificateSearch, CertificateSearchPage } from '../../ca/records.js';
+import type { CertificateRecord, CertificateSearch, CertificateSearchPage } from '../../ca/records.js';
 import type { RegistrySearch } from '../../ca/ports.js';
 
 /**
@@ -34,13 +34,14 @@ export class CertificateSearchRepository implements RegistrySearch<Transaction> 
   /** The creation time of the `recentRows`-th newest certificate (null: fewer), and when it was read. */
   private recent?: { readAt: number; bound: Date | null };
 
-  /** `recentRows`: the text search's first look (docs/ca.md, "Registry search"); tests make it small. */
+  /** `recentRows`: the text search's first look (docs/ca.md, "Registry search"), `recentBoundMs` how long its bound is used before it is read again; tests make them small. */
   constructor(
     private readonly knex: Knex,
     private readonly recentRows = RECENT_ROWS,
+    private readonly recentBoundMs = RECENT_BOUND_MS,
   ) {}
 
-  async search(trx: Transaction | null, s: CertificateSearch, now: Date): Promise<CertificateSearchPage> {
+  async search(trx: Transaction | null, s: CertificateSearch, now: Date, onItems?: (items: CertificateRecord[]) => Promise<void>): Promise<CertificateSearchPage> {
     const db = trx ?? this.knex;
     const q = db('certificates').whereIn('state', REGISTERED_STATES);
     // Every text filter compares folded forms, the same on both databases (src/text/folding.ts).
@@ -100,12 +101,22 @@ export class CertificateSearchRepository implements RegistrySearch<Transaction> 
       return [...newer, ...older];
     };
     // The page and the count side by side (two pooled connections on PostgreSQL; the embedded
-    // database and a transaction run them one after the other on their one connection).
-    const [found, total] = await Promise.all([rows(), this.count(db, q, s.countLimit)]);
+    // database and a transaction run them one after the other on their one connection). What the
+    // caller does with the page's items (`onItems`: the audit of identifiers shown) runs while the
+    // count still runs; the answer waits for all of it, and nothing outlives a failure.
+    const pageThenItems = async () => {
+      const found = await rows();
+      const items = found.slice(0, s.limit).map(toCertificate);
+      if (onItems) await onItems(items);
+      return { found, items };
+    };
+    const [paged, counted] = await Promise.allSettled([pageThenItems(), this.count(db, q, s.countLimit)]);
+    if (paged.status === 'rejected') throw paged.reason;
+    if (counted.status === 'rejected') throw counted.reason;
+    const { found, items } = paged.value;
     const more = found.length > s.limit;
-    const items = found.slice(0, s.limit).map(toCertificate);
     const last = found[s.limit - 1];
-    return { items, ...total, nextCursor: more && last ? encodeCursor(date(last[key])!, last.serial as string, last.issuer_id as string) : null };
+    return { items, ...counted.value, nextCursor: more && last ? encodeCursor(date(last[key])!, last.serial as string, last.issuer_id as string) : null };
   }
 
   /**
@@ -115,7 +126,23 @@ export class CertificateSearchRepository implements RegistrySearch<Transaction> 
    * depend on it.
    */
   private async recentBound(db: Knex): Promise<Date | null> {
-    if (this.recent && performance.now() - this.recent.readAt < RECENT_BOUND_MS) return this.recent.bound;
+    if (!this.recent) return this.readRecentBound(db);
+    // A bound older than a minute is still used (it only widens the look, above) while a fresh one
+    // is read beside the search, not before it: one read at a time, its failure keeps the old one.
+    if (performance.now() - this.recent.readAt >= this.recentBoundMs && !this.recentReading) {
+      this.recentReading = this.readRecentBound(this.knex)
+        .catch(() => undefined)
+        .finally(() => {
+          this.recentReading = undefined;
+        });
+    }
+    return this.recent.bound;
+  }
+
+  /** The read of a fresh bound in flight, if any (tests wait for it). */
+  recentReading?: Promise<unknown>;
+
+  private async readRecentBound(db: Knex): Promise<Date | null> {
     const [row] = (await db('certificates').select('created_at').orderBy('created_at', 'desc').offset(this.recentRows - 1).limit(1)) as Row[];
     this.recent = { readAt: performance.now(), bound: row ? date(row.created_at) : null };
     return this.recent.bound;

@@ -297,9 +297,11 @@ const searchCertificates = (deps: CertificatesRouterDeps) =>
   async function searchCertificates(ctx: AppContext) {
     const q = validate(SearchQuery, ctx.query, 'query');
     requirePiiToSearch(ctx, q);
-    const page = await deps.certificates.search({ text: q.q, nationalId: q.nationalId, taxCode: q.taxCode, agency: q.agency, status: q.status, profileId: q.profile, issuerId: q.issuer, expiresWithinDays: q.expiresWithinDays, limit: q.limit, offset: q.offset, cursor: q.cursor, countLimit: REGISTRY_COUNT_LIMIT });
+    const lookedUp = q.nationalId || q.taxCode || looksLikeIdentifierSearch(q.q) ? { nationalId: q.nationalId, taxCode: q.taxCode, q: q.q } : undefined;
+    // The page's identifiers are audited while its total is counted; the answer waits for the audit.
+    const filter = { text: q.q, nationalId: q.nationalId, taxCode: q.taxCode, agency: q.agency, status: q.status, profileId: q.profile, issuerId: q.issuer, expiresWithinDays: q.expiresWithinDays, limit: q.limit, offset: q.offset, cursor: q.cursor, countLimit: REGISTRY_COUNT_LIMIT };
+    const page = await deps.certificates.search(filter, (items) => auditPiiRead(ctx, deps.certificates, items, lookedUp));
     noStore(ctx);
-    await auditPiiRead(ctx, deps.certificates, page.items, q.nationalId || q.taxCode || looksLikeIdentifierSearch(q.q) ? { nationalId: q.nationalId, taxCode: q.taxCode, q: q.q } : undefined);
     ctx.body = { items: page.items.map(certificateFor(ctx, deps)), total: page.total, totalExact: page.totalExact, limit: q.limit, offset: q.cursor ? 0 : q.offset, nextCursor: page.nextCursor };
   };
 

@@ -156,4 +156,50 @@ describe(`registry search, every query shape against a plain reference (${usingP
       }
     }
   });
+
+  it("hands the page's items to onItems before it answers, while counting; a failure there fails the search", async () => {
+    const expected = reference({ text: 'nguyen', limit: 0, offset: 0 }).map((r) => `${r.issuerId}/${r.serial}`);
+    let handed: string[] | undefined;
+    let audited = false;
+    const page = await search.search(null, { text: 'nguyen', limit: 7, offset: 0, countLimit: 1000 }, NOW, async (items) => {
+      handed = items.map((c) => `${c.issuerId}/${c.serial}`);
+      await new Promise((r) => setTimeout(r, 20));
+      audited = true;
+    });
+    expect(audited).toBe(true);
+    expect(handed).toEqual(expected.slice(0, 7));
+    expect(page.items.map((c) => `${c.issuerId}/${c.serial}`)).toEqual(handed);
+    expect(page).toMatchObject({ total: expected.length, totalExact: true });
+    // The audit of what the page shows failed: no answer, whatever the count did.
+    await expect(search.search(null, { text: 'ngoc han', limit: 7, offset: 0, countLimit: 1000 }, NOW, () => Promise.reject(new Error('audit down')))).rejects.toThrow('audit down');
+    await expect(search.search(null, { text: 'nguyen', limit: 7, offset: 0, countLimit: 1000 }, NOW, () => Promise.reject(new Error('audit down')))).rejects.toThrow('audit down');
+  });
+
+  it('keeps using a bound older than its minute while a fresh one is read beside the search: newer certificates only widen the first look', async () => {
+    // Reads the bound again at every search, in the background: each search uses the one before.
+    const stale = new CertificateSearchRepository(database.db.knex, 120, 0);
+    const filter = { text: 'ngoc han' };
+    const ids = () => reference({ ...filter, limit: 0, offset: 0 }).map((r) => `${r.issuerId}/${r.serial}`);
+    expect(await walk(null, filter, ids(), stale)).toEqual(ids());
+    await stale.recentReading;
+    // 40 certificates newer than every other, a third of them "Ngọc Hân": the old bound's look holds them all.
+    const ledger = new CertificateRepository(database.db.knex);
+    await database.db.withTransaction(async (trx) => {
+      for (let i = 0; i < 40; i++) {
+        const holderName = i % 3 === 0 ? `Lê Ngọc Hân mới ${i}` : `Trần Văn Mới ${i}`;
+        const serial = `6${i.toString(16).padStart(31, '0')}`;
+        const createdAt = new Date(NOW.getTime() + (i + 1) * 1000);
+        const notAfter = new Date(NOW.getTime() + 300 * DAY);
+        const subjectDn = `CN=${holderName},C=VN`;
+        await ledger.importCertificate(trx, { issuerId: 'ext-a', serial, der: Buffer.from([0x30, 0]), publicKeyFingerprint: `fp-new-${i}`, notBefore: NOW, notAfter, holder: { subjectDn, holderName, nationalId: null, taxCode: null, budgetCode: null, agency: null, email: null }, statusSource: 'registry' }, createdAt);
+        seeded.push({ serial, issuerId: 'ext-a', holderName, subjectDn, agency: null, state: 'imported', status: 'good', notAfter, createdAt });
+      }
+    });
+    expect(ids().slice(0, 14).every((id) => id.startsWith('ext-a/6'))).toBe(true);
+    expect(await walk(null, filter, ids(), stale)).toEqual(ids());
+    await database.db.withTransaction(async (trx) => {
+      expect(await walk(trx, filter, ids(), stale)).toEqual(ids());
+    });
+    await stale.recentReading;
+  });
 });
