@@ -15,9 +15,10 @@
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { distIsCurrent } from '../../bin/build-state.js';
 
-const root = join(dirname(new URL(import.meta.url).pathname), '..', '..');
+const root = fileURLToPath(new URL('../../', import.meta.url));
 
 /** Harness files outside the build, and what each imports of the same kind (transformed with it). */
 const HARNESS: Record<string, string[]> = {
