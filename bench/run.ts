@@ -11,11 +11,15 @@
  * (a scratch database each, dropped afterwards); without it, on the embedded database.
  * BENCH_SEED_CERTIFICATES=N adds `bench/seed.ts` (issuance through the RA with CRLs, minutes).
  * BENCH_ONLY=service,crl runs only those (the summary then has only them).
+ * The servers run from the compiled build, as `tinnhiem serve` does (bench/support/hosted.ts): when
+ * dist/ is not the build of the sources as they are now, this builds it first (`npm run build`);
+ * TINNHIEM_FROM_SOURCES=1 runs them from the sources through tsx instead.
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { getPriority } from 'node:os';
 import { machine } from './support/bench-kit.js';
+import { hostsCompiled } from './support/hosted.js';
 import type { SummaryRow } from './support/summary-rows.js';
 
 const LIMIT_SECONDS = 15 * 60;
@@ -55,6 +59,12 @@ function run(b: Bench): Promise<number | null> {
   });
 }
 
+if (process.env.TINNHIEM_FROM_SOURCES !== '1' && !hostsCompiled()) {
+  console.log('bench: dist/ is not current; building it (npm run build), so the servers run as shipped');
+  const code = await new Promise<number | null>((resolve) => spawn(process.execPath, ['scripts/build.js'], { stdio: 'inherit' }).on('exit', resolve));
+  if (code !== 0 || !hostsCompiled()) throw new Error('bench: the build failed; fix it, or run from the sources with TINNHIEM_FROM_SOURCES=1');
+}
+
 const parts: Array<{ name: string; seconds: number; exitCode: number | null; report: unknown }> = [];
 for (const b of benches.filter((x) => existsSync(x.file) && (!only || only.includes(x.name)))) {
   console.log(`\n## ${b.file}`);
@@ -80,6 +90,7 @@ const failed = parts.filter((p) => p.exitCode !== 0).map((p) => p.name);
 const method = [
   `Every figure is a ratio against a reference measured in the same run on the same machine.`,
   `Load over loopback HTTP from load generators on the same cores (token rows: wrk and ab in their own processes, beside a bare oidc-provider); latency rows send one request at a time.`,
+  hostsCompiled() ? `The service and the bare provider ran from the compiled build (dist/), as shipped.` : `The service and the bare provider ran from the TypeScript sources through tsx (TINNHIEM_FROM_SOURCES=1), not as shipped.`,
   `Process niceness ${niceness}${niceness < 0 ? ' (run as `nice -n ' + niceness + ' npm run bench`: the machine is shared)' : ''}; load average at the end ${env.load}.`,
 ].join(' ');
 const md = [

@@ -27,6 +27,7 @@ import { startBareProvider } from './support/bare-process.js';
 import { basic, cpuMs, tokenRows, tokenSummary } from './support/token-rows.js';
 import { loginRows, loginSummary } from './support/login-rows.js';
 import { num, ratioText, type SummaryRow } from './support/summary-rows.js';
+import { hostsCompiled } from './support/hosted.js';
 
 const SECONDS = Number(process.env.BENCH_SERVICE_SECONDS ?? 10);
 const DATABASE_URL = process.env.BENCH_DATABASE_URL;
@@ -34,6 +35,8 @@ const parts = new Set((process.env.BENCH_SERVICE_PARTS ?? 'token,login,issuance'
 const HASH_CONCURRENCY = 2; // LOGIN_HASH_CONCURRENCY's default, which the service process keeps
 
 const cores = cpus().length;
+// How both servers run (bench/support/hosted.ts): as shipped (dist/) or from the sources through tsx.
+const hosting = hostsCompiled() ? 'compiled (dist/)' : 'sources through tsx';
 const scratch = DATABASE_URL ? await scratchDatabase(DATABASE_URL, 'service') : undefined;
 // LOGIN_HASH_WAIT_MS: on a machine loaded by others a hash can take seconds, and the login row
 // measures throughput, not the shedding of waiters (1.5 s by default, docs/security.md).
@@ -99,7 +102,7 @@ function databaseCpu(url: string): () => Promise<number> {
 
 try {
   const env = await machine(scratch?.url);
-  process.stdout.write(`service process ${ready.pid} on ${env.database}; ${SECONDS} s per row\n`);
+  process.stdout.write(`service process ${ready.pid} on ${env.database}, ${hosting}; ${SECONDS} s per row\n`);
   // Idle: after start and one request of each kind (lazy initialisation), then a pause.
   const machineAuth = basic(ready.machine.clientId, ready.machine.secret);
   await tokenRequest(machineAuth, { grant_type: 'client_credentials', scope: 'certs:read' });
@@ -158,6 +161,7 @@ try {
     date: new Date().toISOString(),
     machine: env,
     secondsPerRow: SECONDS,
+    hosting,
     token,
     login,
     summary: [...tokenSummary(tokenTable), ...loginSummary(loginTable), ...otherRows],
@@ -166,7 +170,7 @@ try {
     rows: rows.filter((r) => r.load !== emptyLoad).map((r) => ({ name: r.name, concurrency: r.concurrency, ...r.load })),
   };
   const md = [
-    `Service benchmark ${date}: ${env.cores} × ${env.cpu}, ${env.ramGiB} GiB, Node ${env.node}, ${env.database}; loopback HTTP, ${SECONDS} s per row; load generators (wrk, ab, the login driver) in their own processes on the same cores; load average at the start ${env.load} (the machine is shared).`,
+    `Service benchmark ${date}: ${env.cores} × ${env.cpu}, ${env.ramGiB} GiB, Node ${env.node}, ${env.database}; the service and the bare provider run ${hosting}; loopback HTTP, ${SECONDS} s per row; load generators (wrk, ab, the login driver) in their own processes on the same cores; load average at the start ${env.load} (the machine is shared).`,
     '',
     '| Token endpoint | load generator | ours /s | bare oidc-provider /s | ratio | aim | p50 ms | p99 ms | CPU ms/request, ours / bare | PostgreSQL CPU ms/request | errors |',
     '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',

@@ -1,6 +1,7 @@
 /** Starts bench/support/bare-provider.ts (the token rows' reference) as its own process. */
 import { spawn } from 'node:child_process';
 import { repoRoot } from './bench-kit.js';
+import { hostedEntry } from './hosted.js';
 
 export interface BareReady {
   url: string;
@@ -10,11 +11,14 @@ export interface BareReady {
   portal: { clientId: string; secret: string; redirectUri: string };
 }
 
-export function startBareProvider(): Promise<{ ready: BareReady; stop(): Promise<void> }> {
+export async function startBareProvider(): Promise<{ ready: BareReady; stop(): Promise<void> }> {
   // BENCH_SERVICE_PROFILE=<dir>: the bare provider writes its V8 CPU profiles in <dir>/bare.
   const dir = process.env.BENCH_SERVICE_PROFILE;
   const profile = dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}/bare`] : [];
-  const child = spawn(process.execPath, [...profile, '--import', 'tsx', 'bench/support/bare-provider.ts'], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+  // Hosted as the service is (bench/support/hosted.ts): compiled when dist/ is current, so both
+  // servers run the same way and neither pays tsx's loader and helpers.
+  const entry = await hostedEntry('bench/support/bare-provider.ts');
+  const child = spawn(process.execPath, [...profile, ...entry], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   const orphanGuard = () => child.kill('SIGTERM');

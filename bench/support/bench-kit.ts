@@ -10,6 +10,7 @@ import { cpus, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { SoftAuthenticatorState } from '../../test/support/soft-authenticator.js';
 import { generateKeyPairSync, sign } from 'node:crypto';
+import { hostedEntry } from './hosted.js';
 
 export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -179,7 +180,7 @@ export interface ServiceProcess {
  * Starts bench/support/service-process.ts with `env` (DATABASE_URL or a DATA_DIR of its own) and
  * waits for its ready line. Its stdout/stderr are kept (the last 20 KB) for error messages.
  */
-export function startServiceProcess(env: Record<string, string>, timeoutMs = 900_000, nodeFlags: string[] = []): Promise<ServiceProcess> {
+export async function startServiceProcess(env: Record<string, string>, timeoutMs = 900_000, nodeFlags: string[] = []): Promise<ServiceProcess> {
   // Only what the caller names: a DATABASE_URL or DATA_DIR of the shell must not become the
   // service's (the bench writes clients and rows there); scratch databases are passed explicitly.
   const inherited = { ...process.env };
@@ -187,7 +188,9 @@ export function startServiceProcess(env: Record<string, string>, timeoutMs = 900
   delete inherited.DATA_DIR;
   // BENCH_SERVICE_PROFILE=<dir>: the service process writes a V8 CPU profile there when it stops.
   const profile = process.env.BENCH_SERVICE_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_SERVICE_PROFILE}`] : [];
-  const child = spawn(process.execPath, [...profile, ...nodeFlags, '--import', 'tsx', 'bench/support/service-process.ts'], {
+  // From the compiled build when dist/ is current, as `tinnhiem serve` runs (bench/support/hosted.ts).
+  const entry = await hostedEntry('bench/support/service-process.ts');
+  const child = spawn(process.execPath, [...profile, ...nodeFlags, ...entry], {
     cwd: repoRoot,
     env: { ...inherited, LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

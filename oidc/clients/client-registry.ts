@@ -1,4 +1,4 @@
-import { hash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { ClientMetadata } from 'oidc-provider';
 import { z } from 'zod';
 import { ClientRegistryError } from '../errors.js';
@@ -120,7 +120,7 @@ export interface ClientRegistry {
   /** What oidc-provider's adapter returns for the Client model: metadata with the opened secret. */
   providerMetadata(clientId: string): Promise<ClientMetadata | undefined>;
   /** Whether `secret` is the client's current secret (constant time; the cached, opened one). */
-  secretMatches(clientId: string, secret: string): Promise<boolean>;
+  secretMatches(clientId: string, secret: string): boolean | Promise<boolean>;
   /** A change feed entry (or this node's own change) said the client changed: read it afresh. */
   forget(clientId: string): void;
   /**
@@ -171,8 +171,24 @@ class ClientCache {
   }
 }
 
-/** The SHA-256 of each cached entry's secret, computed once per entry (secretMatches compares digests). */
-const secretDigests = new WeakMap<ClientMetadata, Buffer>();
+/**
+ * Whether `presented` is the secret whose UTF-8 bytes are `known`, in constant time, without
+ * hashing the presented secret (its SHA-256 was a third of the client-auth throttle's admission by
+ * the profile, docs/performance.md, "Token endpoint, fifth pass"): the presented bytes are written
+ * into a buffer of the known secret's length (cut short or zero-padded) and compared over that
+ * whole length, then the lengths are compared. The work depends on the known length (the same for
+ * every attempt at one client) and the presented one (the caller's own), never on where the two
+ * differ; a longer or shorter presentation never matches.
+ */
+export function secretEquals(known: Buffer, presented: string): boolean {
+  const padded = Buffer.alloc(known.length);
+  const written = padded.write(presented, 'utf8');
+  const same = timingSafeEqual(padded, known);
+  return same && written === known.length && Buffer.byteLength(presented, 'utf8') === known.length;
+}
+
+/** The UTF-8 bytes of each cached entry's secret, made once per entry (secretMatches compares them). */
+const secretBytes = new WeakMap<ClientMetadata, Buffer>();
 
 /** The registry over its store; refusals are ClientRegistryErrors (oidc/errors.ts). */
 export class ClientRegistryService<Tx = unknown> implements ClientRegistry {
@@ -298,13 +314,23 @@ export class ClientRegistryService<Tx = unknown> implements ClientRegistry {
     return metadata && structuredClone(metadata);
   }
 
-  async secretMatches(clientId: string, secret: string): Promise<boolean> {
-    const metadata = this.cache.peek(clientId) ?? (await this.metadata(clientId));
+  /**
+   * secretMatches without a promise when the client's entry is cached and trusted (the token
+   * endpoint's common case: one promise and two awaits fewer per request); otherwise the promise
+   * of the read.
+   */
+  secretMatches(clientId: string, secret: string): boolean | Promise<boolean> {
+    const cached = this.cache.peek(clientId);
+    if (cached) return this.secretOf(cached, secret);
+    return this.metadata(clientId).then((metadata) => this.secretOf(metadata, secret));
+  }
+
+  private secretOf(metadata: ClientMetadata | undefined, secret: string): boolean {
     const known = metadata?.client_secret;
     if (typeof known !== 'string') return false;
-    let a = secretDigests.get(metadata!);
-    if (!a) secretDigests.set(metadata!, (a = hash('sha256', known, 'buffer')));
-    return timingSafeEqual(a, hash('sha256', secret, 'buffer'));
+    let a = secretBytes.get(metadata!);
+    if (!a) secretBytes.set(metadata!, (a = Buffer.from(known, 'utf8')));
+    return secretEquals(a, secret);
   }
 
   forget(clientId: string): void {

@@ -30,7 +30,10 @@ export type ClientAdmission = { counted: Admission } | { verified: { dirty: stri
 export type ClientAuthAdmission = { allowed: true; admission: ClientAdmission } | { allowed: false; retryAfterSeconds: number };
 
 /** Whether a presented secret is the client's current one (constant time): the client registry's. */
-export type SecretCheck = (clientId: string, secret: string) => Promise<boolean>;
+export type SecretCheck = (clientId: string, secret: string) => boolean | Promise<boolean>;
+
+/** A right secret on clean counters held under this node's leases: nothing read, nothing to settle. */
+const CLEAN_VERIFIED: ClientAuthAdmission = Object.freeze({ allowed: true, admission: Object.freeze({ verified: Object.freeze({ dirty: Object.freeze([]) as unknown as string[] }) }) });
 
 /** Client ids are the caller's input: bounded before they become part of a key. */
 const keyPart = (clientId: string) => clientId.slice(0, 200);
@@ -68,19 +71,43 @@ export class ClientAuthThrottle {
    * same whether the secret was right or not. While this node holds a lease on every key (the
    * keys are clean, and no other attempt can be checked before the lease ends), not even the read.
    */
-  async admit(a: ClientAuthAttempt): Promise<ClientAuthAdmission> {
+  admit(a: ClientAuthAttempt): ClientAuthAdmission | Promise<ClientAuthAdmission> {
     const keys = this.keys(a);
-    if (a.clientId && a.secret && this.secretMatches && (await this.secretMatches(a.clientId, a.secret))) {
-      if (this.leases && (this.leases.heldNow(keys) || (await this.leases.holdAll(keys)))) return { allowed: true, admission: { verified: { dirty: [] } } };
+    if (a.clientId && a.secret && this.secretMatches) {
+      // Without a promise when the secret is known from the cache and this node holds the leases
+      // (the token endpoint's common case, docs/performance.md, "Token endpoint, fifth pass"): the
+      // same decision as below, taken from memory alone.
+      const matches = this.secretMatches(a.clientId, a.secret);
+      if (matches === true && this.leases?.heldNow(keys)) return CLEAN_VERIFIED;
+      if (matches !== false) return this.admitMatching(keys, matches);
+    }
+    return this.admitCounted(keys);
+  }
+
+  private async admitMatching(keys: ThrottleKey[], matches: true | Promise<boolean>): Promise<ClientAuthAdmission> {
+    if (await matches) {
+      if (this.leases && (this.leases.heldNow(keys) || (await this.leases.holdAll(keys)))) return CLEAN_VERIFIED;
       const verified = await this.throttle.peek(keys);
       if (verified) return { allowed: true, admission: { verified } };
     }
+    return this.admitCounted(keys);
+  }
+
+  private async admitCounted(keys: ThrottleKey[]): Promise<ClientAuthAdmission> {
     const admitted = await this.throttle.admit(keys);
     return admitted.allowed ? { allowed: true, admission: { counted: admitted.admission } } : { allowed: false, retryAfterSeconds: admitted.retryAfterSeconds };
   }
 
-  /** The provider answered: a failed client authentication keeps its count, anything else gives it back. */
-  async settle(admitted: ClientAdmission, a: ClientAuthAttempt, failure: { reason: string } | null): Promise<void> {
+  /**
+   * The provider answered: a failed client authentication keeps its count, anything else gives it
+   * back. A success admitted on clean counters has nothing to give back: answered without a promise.
+   */
+  settle(admitted: ClientAdmission, a: ClientAuthAttempt, failure: { reason: string } | null): Promise<void> | undefined {
+    if (!failure && 'verified' in admitted && admitted.verified.dirty.length === 0) return undefined;
+    return this.settleAsync(admitted, a, failure);
+  }
+
+  private async settleAsync(admitted: ClientAdmission, a: ClientAuthAttempt, failure: { reason: string } | null): Promise<void> {
     if ('verified' in admitted) {
       if (!failure) {
         // A success starts the (client, address) counter again, as on the counted path.
@@ -91,7 +118,7 @@ export class ClientAuthThrottle {
       // Refused although the secret matched (the client changed meanwhile): counted as any failure.
       const counted = await this.throttle.admit(this.keys(a));
       if (!counted.allowed) return;
-      return this.settle({ counted: counted.admission }, a, failure);
+      return this.settleAsync({ counted: counted.admission }, a, failure);
     }
     const admission = admitted.counted;
     if (!failure) {

@@ -3,10 +3,14 @@ import { AppError, errorKinds } from '../../errors/app-error.js';
 import { DATABASE_RETRY_AFTER_SECONDS, isDatabaseUnavailable } from '../../errors/dependency-unavailable.js';
 import type { AppState } from '../context.js';
 
+type ClientAuthVerdict<A> = { allowed: true; admission: A } | { allowed: false; retryAfterSeconds: number };
+
 /** What this middleware needs of the throttle (src/auth/client-auth-throttle.ts). */
 export interface ClientAuthGuard<A = unknown> {
-  admit(a: { clientId: string | null; secret?: string | null; ip: string; endpoint: string }): Promise<{ allowed: true; admission: A } | { allowed: false; retryAfterSeconds: number }>;
-  settle(admission: A, a: { clientId: string | null; ip: string; endpoint: string }, failure: { reason: string } | null): Promise<void>;
+  /** A value rather than a promise when answered from memory (the token endpoint's common case). */
+  admit(a: { clientId: string | null; secret?: string | null; ip: string; endpoint: string }): ClientAuthVerdict<A> | Promise<ClientAuthVerdict<A>>;
+  /** undefined when there was nothing to settle. */
+  settle(admission: A, a: { clientId: string | null; ip: string; endpoint: string }, failure: { reason: string } | null): Promise<void> | undefined;
   abandoned(admission: A): Promise<void>;
 }
 
@@ -16,8 +20,11 @@ const CLIENT_AUTH_PATHS = new Set(['/oidc/token', '/oidc/token/introspection', '
 /** oidc-provider's own cap on a form body (lib/shared/selective_body.js). */
 const BODY_LIMIT = 56 * 1024;
 
-/** A form-encoded part of Basic credentials (RFC 6749 §2.3.1); throws on a malformed escape. */
-const formDecoded = (v: string) => decodeURIComponent(v.replace(/\+/g, ' '));
+/**
+ * A form-encoded part of Basic credentials (RFC 6749 §2.3.1); throws on a malformed escape. A part
+ * without '%' or '+' (a generated secret is base64url) decodes to itself: returned as it is.
+ */
+const formDecoded = (v: string) => (v.includes('%') || v.includes('+') ? decodeURIComponent(v.replace(/\+/g, ' ')) : v);
 
 /** RFC 6749 §2.3.1: client_secret_basic carries form-encoded id and secret. */
 function basicCredentials(authorization: string): { clientId: string; secret: string | null } | null {
@@ -82,9 +89,10 @@ export function clientAuthThrottle<A>(guard: ClientAuthGuard<A>): Middleware<App
     if (ctx.method !== 'POST' || !CLIENT_AUTH_PATHS.has(ctx.path)) return next();
     const credentials = basicCredentials(ctx.get('authorization')) ?? (await bodyCredentials(ctx));
     const attempt = { ...credentials, ip: ctx.ip, endpoint: ctx.path };
-    let admitted: Awaited<ReturnType<ClientAuthGuard<A>['admit']>>;
+    let admitted: ClientAuthVerdict<A>;
     try {
-      admitted = await guard.admit(attempt);
+      const verdict = guard.admit(attempt);
+      admitted = verdict instanceof Promise ? await verdict : verdict;
     } catch (err) {
       if (!isDatabaseUnavailable(err)) throw err;
       // Nothing can be counted, so nothing is checked: the provider's own answer for a database
@@ -111,7 +119,8 @@ export function clientAuthThrottle<A>(guard: ClientAuthGuard<A>): Middleware<App
     const body = ctx.body as { error?: unknown; error_description?: unknown } | null;
     const failed = ctx.status === 401 && body?.error === 'invalid_client';
     try {
-      await guard.settle(admitted.admission, attempt, failed ? { reason: String(body?.error_description ?? 'invalid_client') } : null);
+      const settling = guard.settle(admitted.admission, attempt, failed ? { reason: String(body?.error_description ?? 'invalid_client') } : null);
+      if (settling) await settling;
     } catch (err) {
       // The provider has answered; an attempt left pending ends with its window.
       if (!isDatabaseUnavailable(err)) throw err;

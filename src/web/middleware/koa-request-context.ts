@@ -33,7 +33,8 @@ export function requestContext(log: Logger, metrics: HttpMetrics): Middleware<Ap
     const requestId = requestIdFrom(ctx.get('x-request-id'));
     ctx.state.requestId = requestId;
     Object.defineProperty(ctx.state, 'log', lazyLog);
-    ctx.set('X-Request-Id', requestId);
+    // As ctx.set without Koa's checks and conversions: one string, safe by requestIdFrom.
+    if (!ctx.headerSent) ctx.res.setHeader('X-Request-Id', requestId);
     const started = process.hrtime.bigint();
     try {
       await next();
