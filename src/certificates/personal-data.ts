@@ -22,6 +22,17 @@ const uidInSubject = new RegExp(`\\b(${identifierKinds.join('|')}):([^,+\\s]+)`,
 
 export const maskSubject = (dn: string | null): string | null => (dn === null ? null : dn.replace(uidInSubject, (_m, kind: string, value: string) => `${kind}:${maskIdentifier(value)}`));
 
+/** The profiles of organisations and servers (the public pages list them, and serve their files). */
+export const ORGANISATION_PROFILES = ['organisation-seal', 'tls-server'] as const;
+
+/** Personal identifiers in a subject (UID `CCCD:`, `CMND:`, `HC:` prefixes, docs/ca.md). */
+const PERSONAL_UID = /\b(CCCD|CMND|HC):/;
+
+/** An individual's certificate: by profile, by a recorded national ID, or by a personal UID in its subject. */
+export function isIndividual(c: CertificateRecord): boolean {
+  return !(ORGANISATION_PROFILES as readonly string[]).includes(c.profileId ?? '') || !!c.nationalId || PERSONAL_UID.test(c.subjectDn ?? '');
+}
+
 /** Every string inside a JSON value (an audit event's details) with subjects' identifiers masked. */
 export function maskIdentifiersIn(value: unknown): unknown {
   if (typeof value === 'string') return maskSubject(value);

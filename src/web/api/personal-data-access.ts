@@ -5,7 +5,7 @@
 import { AppError } from '../../errors/app-error.js';
 import type { CertificateRecord } from '../../../ca/records.js';
 import type { CertificateService } from '../../certificates/certificate-service.js';
-import { PII_SCOPE, carriesIdentifier, looksLikeIdentifierSearch } from '../../certificates/personal-data.js';
+import { PII_SCOPE, carriesIdentifier, isIndividual, looksLikeIdentifierSearch } from '../../certificates/personal-data.js';
 import { actorOf } from '../middleware/koa-api-auth.js';
 import type { AppContext } from '../context.js';
 
@@ -24,17 +24,18 @@ export async function auditPiiRead(ctx: AppContext, recorder: PiiRecorder, recor
 
 /**
  * The certificate file itself (.pem, .der, /chain) carries its identifiers in full in the
- * subject, where no masking can reach: for a certificate that names anyone by number it needs the
+ * subject, where no masking can reach: for an individual's certificate it needs the
  * scope (the read audited like any other that showed a number in full), or to be asked for by
  * whoever submitted its request. Without this, reading the masked registry and then each file
  * would give every holder's CCCD to a plain certs:read.
  */
 export async function fileRead(ctx: AppContext, certificates: PiiRecorder & Pick<CertificateService, 'ra'>, cert: CertificateRecord): Promise<void> {
-  if (!carriesIdentifier(cert)) return;
   if (hasPii(ctx)) return auditPiiRead(ctx, certificates, [cert]);
+  // An organisation's seal or a server's certificate is public (the verification pages serve it).
+  if (!isIndividual(cert)) return;
   // Whoever submitted this certificate's request gave its numbers themselves: they learn nothing.
   if (cert.requestId && (await certificates.ra.get(cert.requestId)).requestedBy === actorOf(ctx.state)) return;
-  throw insufficient(`this certificate names its holder by an identifier number, which the file shows in full: downloading it needs the scope ${PII_SCOPE} (the detail without the file shows the number masked)`);
+  throw insufficient(`this is an individual's certificate, whose file shows their identifier numbers in full: downloading it needs the scope ${PII_SCOPE} (the detail without the file shows the number masked)`);
 }
 
 /** Looking a person up by number tells whether they hold a certificate: it needs the scope too. */

@@ -3,6 +3,7 @@ import { AppError } from '../../errors/app-error.js';
 import type { CertificateRecord } from '../../../ca/records.js';
 import { certificateFacts, parseCertificate } from '../../../ca/asn1/certificate.js';
 import type { CertificateService } from '../../certificates/certificate-service.js';
+import { ORGANISATION_PROFILES, isIndividual } from '../../certificates/personal-data.js';
 import { pickLanguage, type Language } from '../locales/messages.js';
 import { html, sendPage, type Raw } from '../views/html.js';
 import { layout } from '../views/pages.js';
@@ -18,16 +19,7 @@ import { pt, type PortalMessageKey } from './verify-messages.js';
  * itself (whose subject carries the identifier) is not offered for download here.
  */
 
-/** The profiles an organisation search may list: certificates of organisations and servers. */
-export const ORGANISATION_PROFILES = ['organisation-seal', 'tls-server'] as const;
 
-/** Personal identifiers in a subject (UID `CCCD:`, `CMND:`, `HC:` prefixes, CONTEXT of docs/ca.md). */
-const PERSONAL_UID = /\b(CCCD|CMND|HC):/;
-
-/** An individual's certificate: by profile, by a recorded national ID, or by a personal UID in its subject. */
-export function isIndividual(c: CertificateRecord): boolean {
-  return !(ORGANISATION_PROFILES as readonly string[]).includes(c.profileId ?? '') || !!c.nationalId || PERSONAL_UID.test(c.subjectDn ?? '');
-}
 
 /** An organisation's name as its certificate gives it: the CN, then the parent body (O). */
 const organisationName = (c: CertificateRecord): string => [c.subjectDn ? commonName(c.subjectDn) : null, c.agency].filter((v, i, all) => v && all.indexOf(v) === i).join(', ') || c.serial;

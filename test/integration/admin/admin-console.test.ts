@@ -110,6 +110,18 @@ describe(`administration console (${db})`, () => {
     const byId = await browser.get(`${t.url}/admin/certificates?nationalId=094190005011`);
     expect(byId.body).not.toContain(`href="/admin/certificates/${serial}"`);
     expect(textOf(byId.body)).toContain('needs the scope certs:read:pii');
+    // An RA officer sees them, and each page that showed them, or looked a person up, is audited.
+    const ra = await officer(['ra-officer']);
+    const raBrowser = new Browser();
+    await signInStrongly(raBrowser, ra.who, ra.passkey);
+    const readsBefore = (await t.service.audit.list({ action: 'certificate.read_pii', actor: ra.actor })).length;
+    expect((await raBrowser.get(`${t.url}/admin/certificates/${serial}`)).body).toContain('094190005010');
+    const found = await raBrowser.get(`${t.url}/admin/certificates?nationalId=094190005011`);
+    expect(found.body).toContain('094190005011');
+    const reads = await t.service.audit.list({ action: 'certificate.read_pii', actor: ra.actor });
+    expect(reads.length).toBe(readsBefore + 2);
+    expect(reads[1]).toMatchObject({ target: `certificate:${serial}` });
+    expect(reads[0].details).toMatchObject({ query: { nationalId: '094190005011' } });
     const bogus = await browser.get(`${t.url}/admin/certificates?status=%3Cscript%3E&expiresWithinDays=abc&offset=-1`);
     expect(bogus.status).toBe(200);
     expect(bogus.body).not.toContain('<script>');

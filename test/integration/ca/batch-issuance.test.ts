@@ -50,7 +50,8 @@ async function expectOpensslVerifies(serials: string[], purpose: 'smimesign' | '
   const issuingPem = writeFile(dir, 'issuing.pem', await pemOfIssuer('issuing'));
   expect(serials.length).toBeGreaterThan(0);
   for (const serial of serials) {
-    const res = await reader.call('GET', `/api/v1/certificates/${serial}.pem`);
+    // The submitter of their requests takes the files (docs/ca.md, "Personal data").
+    const res = await requester.call('GET', `/api/v1/certificates/${serial}.pem`);
     expect(res.status).toBe(200);
     const leaf = writeFile(dir, `${serial}.pem`, res.raw);
     expect(run('openssl', ['verify', '-x509_strict', '-purpose', purpose, '-CAfile', rootPem, '-untrusted', issuingPem, leaf]).out).toContain(': OK');
@@ -71,8 +72,10 @@ describe(`batch issuance through the API (${process.env.DATABASE_URL ? 'PostgreS
     const serials = result.items.map((i) => i.certificate!.serial);
     expect(new Set(serials).size).toBe(30);
     for (const item of result.items) expect(item.request).toMatchObject({ status: 'issued', certificateSerial: item.certificate!.serial });
-    const pem = await reader.call('GET', `/api/v1/certificates/${serials[0]}.pem`);
+    // Its submitter takes the file (it gave the holders' numbers); a plain reader does not.
+    const pem = await requester.call('GET', `/api/v1/certificates/${serials[0]}.pem`);
     expect(pem.raw.toString()).toContain('BEGIN CERTIFICATE');
+    expect((await reader.call('GET', `/api/v1/certificates/${serials[0]}.pem`)).status).toBe(403);
     const events = await t.service.audit.list({ action: 'certificate.issue', limit: 500 });
     for (const serial of serials) expect(events.filter((e) => e.target === `certificate:${serial}`)).toHaveLength(1);
     expect((await t.service.audit.list({ action: 'certificate.approve', limit: 500 })).length).toBeGreaterThanOrEqual(30);

@@ -66,7 +66,8 @@ async function issueOfficial(cccd: string) {
 }
 
 async function pemOf(serial: string): Promise<string> {
-  const res = await reader.call('GET', `/api/v1/certificates/${serial}.pem`);
+  // A file that names its holder by number is downloaded with certs:read:pii (docs/ca.md, "Personal data").
+  const res = await officer1.call('GET', `/api/v1/certificates/${serial}.pem`);
   expect(res.status).toBe(200);
   return writeFile(dir, `${serial}.pem`, res.raw);
 }
@@ -271,7 +272,8 @@ describe('revocation, hold and release as relying parties see them', () => {
     expect((await revoker.call('POST', `/api/v1/certificates/${held}/release`, {})).status).toBe(409);
     expect((await revoker.call('POST', `/api/v1/certificates/${held}/revoke`, { reason: 'superseded' })).status).toBe(409);
 
-    const actions = (await t.service.audit.list({ target: `certificate:${held}` })).map((e) => e.action).reverse();
+    // (less the reads of its file with certs:read:pii, audited as such: docs/ca.md, "Personal data")
+    const actions = (await t.service.audit.list({ target: `certificate:${held}` })).map((e) => e.action).filter((a) => a !== 'certificate.read_pii').reverse();
     expect(actions).toEqual(['certificate.issue', 'certificate.hold', 'certificate.release', 'certificate.revoke', 'key.block']);
   });
 

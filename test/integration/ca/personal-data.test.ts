@@ -70,11 +70,13 @@ describeWithProgram('openssl', 'openssl')('registry answers', () => {
   });
 
   it('a reader without certs:read:pii cannot take the numbers from the certificate files either', async () => {
-    for (const path of [`${serial}.pem`, `${serial}.der`, `${serial}/chain`, `${sealSerial}.der`]) {
+    for (const path of [`${serial}.pem`, `${serial}.der`, `${serial}/chain`]) {
       const res = await reader.call('GET', `/api/v1/certificates/${path}`);
       expect(`${path} ${res.status}`).toBe(`${path} 403`);
       expect(res.body).toMatchObject({ error: 'insufficient_scope', requiredScopes: ['certs:read:pii'] });
     }
+    // An organisation's seal is public (the verification pages serve it too).
+    expect((await reader.call('GET', `/api/v1/certificates/${sealSerial}.der`)).status).toBe(200);
     // Whoever submitted the request gave the numbers: it takes the certificate it asked for.
     expect((await requester.call('GET', `/api/v1/certificates/${serial}.pem`)).status).toBe(200);
     const before = (await t.service.audit.list({ action: 'certificate.read_pii' })).length;

@@ -7,7 +7,7 @@ import { sendPage } from '../../views/html.js';
 import { certificatePage, certificatesPage, type CertDetail, type CertFilters } from '../views/certificate-pages.js';
 import { can, endEntityProfiles, redirect, type AdminConsole, type Officer } from '../admin-console.js';
 import { confirmed, parseForm, readForm, steppedUp } from '../admin-forms.js';
-import { looksLikeIdentifierSearch, maskCertificate, maskSubject } from '../../../certificates/personal-data.js';
+import { carriesIdentifier, looksLikeIdentifierSearch, maskCertificate, maskSubject } from '../../../certificates/personal-data.js';
 import { REGISTRY_COUNT_LIMIT } from '../../../certificates/certificate-service.js';
 
 const SERIAL = /^[0-9a-fA-F:]{1,64}$/;
@@ -42,6 +42,9 @@ const searchCertificates = (c: AdminConsole) =>
       throw new AppError('forbidden', 'searching by a national ID, tax code or other identifier number needs the scope certs:read:pii (RA officers, administrators)');
     }
     const result = await c.deps.certificates.search({ text: filters.q || undefined, nationalId: filters.nationalId || undefined, taxCode: filters.taxCode || undefined, agency: filters.agency || undefined, status, profileId: filters.profile || undefined, expiresWithinDays: days, limit, offset: 0, cursor, countLimit: REGISTRY_COUNT_LIMIT });
+    // As over the API: a page that showed numbers in full, or a lookup by number, is audited.
+    const lookedUp = filters.nationalId || filters.taxCode || looksLikeIdentifierSearch(filters.q) ? { nationalId: filters.nationalId || undefined, taxCode: filters.taxCode || undefined, q: filters.q || undefined } : undefined;
+    if (pii) await recordShown(c, o, result.items, lookedUp);
     const now = c.deps.now();
     sendPage(
       ctx,
@@ -57,6 +60,12 @@ const searchCertificates = (c: AdminConsole) =>
       }),
     );
   };
+
+/** docs/ca.md, "Personal data": who saw which holders' numbers in full. */
+async function recordShown(c: AdminConsole, o: Officer, shown: CertificateRecord[], query?: Record<string, unknown>): Promise<void> {
+  const serials = shown.filter(carriesIdentifier).map((x) => x.serial);
+  if (serials.length || query) await c.deps.certificates.recordPiiRead(o.actor, { serials, query });
+}
 
 async function certificateParam(c: AdminConsole, ctx: AppContext): Promise<CertificateRecord> {
   const serial = String(ctx.params.serial ?? '');
@@ -78,7 +87,9 @@ async function chainOf(c: AdminConsole, cert: CertificateRecord): Promise<CertDe
 const showCertificate = (c: AdminConsole) =>
   async function showCertificate(ctx: AppContext, o: Officer) {
     const pii = can(o, 'pii');
-    const cert = pii ? await certificateParam(c, ctx) : maskCertificate(await certificateParam(c, ctx));
+    const found = await certificateParam(c, ctx);
+    if (pii) await recordShown(c, o, [found]);
+    const cert = pii ? found : maskCertificate(found);
     const nameOf = c.names();
     const chain = await chainOf(c, cert);
     const audit = c.deps.audit;
