@@ -8,6 +8,13 @@ const LAST_KNOWN_CLIENTS = 10_000;
 /** Models read several times in one request (oidc/request-memo.ts); never codes or tokens. */
 const MEMOISED_MODELS = new Set(['Interaction', 'Session', 'Grant']);
 const copyPayload = (p: AdapterPayload | undefined) => (p ? structuredClone(p) : p);
+/**
+ * Read at the token endpoint with their grant, session and account in one query (the code and
+ * refresh token grants; each is consumed afterwards, never memoised itself).
+ */
+const WITH_GRANT_MODELS = new Set(['RefreshToken', 'AuthorizationCode']);
+/** Consumed once when redeemed at the token endpoint: a consumption that finds it consumed is a replay. */
+const SINGLE_USE_GRANT_SOURCES = new Set(['AuthorizationCode', 'DeviceCode', 'BackchannelAuthenticationRequest']);
 
 /** Runs the provider for an authorization request (the adapter then may use a client's last known metadata). */
 export function asAuthorizationRequest<T>(work: () => Promise<T>): Promise<T> {
@@ -143,7 +150,19 @@ export function adapterFactory(
     async consume(id: string): Promise<void> {
       forgetModel(this.model);
       if (rotation.holdConsumption(this.model, id)) return;
-      await store.consume(this.model, id, clock.now());
+      const outcome = await store.consume(this.model, id, clock.now());
+      if (!outcome || outcome.consumed || !SINGLE_USE_GRANT_SOURCES.has(this.model)) return;
+      // Another request consumed this code between oidc-provider's read of it and this write (a
+      // parallel burst of one code, on this node or another): RFC 6749 §4.1.2, the request is
+      // refused and what the code gave is revoked, as oidc-provider does for a replay it sees
+      // (lib/helpers/grant_source.js: revoke the grant, then invalid_grant).
+      if (outcome.grantId) {
+        for (const m of MEMOISED_MODELS) forgetModel(m);
+        await store.revokeByGrantId(outcome.grantId);
+        await store.destroy('Grant', outcome.grantId);
+        await onGrantEnded?.(outcome.grantId);
+      }
+      throw new errors.InvalidGrant(`${this.model === 'AuthorizationCode' ? 'authorization code' : 'grant'} already consumed`);
     }
 
     async destroy(id: string): Promise<void> {
@@ -204,7 +223,10 @@ function refreshRotation(store: PayloadStore, clock: Clock, isDatabaseUnavailabl
     request.consumed = undefined;
     request.rows = [];
     try {
-      if (!rows.length) return await store.consume('RefreshToken', used, clock.now());
+      if (!rows.length) {
+        await store.consume('RefreshToken', used, clock.now());
+        return;
+      }
       if (await store.consumeAndStore!({ model: 'RefreshToken', id: used }, rows, clock.now())) return;
       const grantId = rows[0].payload.grantId;
       if (typeof grantId === 'string') {
@@ -247,13 +269,16 @@ function refreshRotation(store: PayloadStore, clock: Clock, isDatabaseUnavailabl
     },
 
     /**
-     * The token, its grant and its account (read in the same query) kept for the provider's reads
-     * of them in this request; null: read it as usual.
+     * The token or code, its grant, session and account (read in the same query) kept for the
+     * provider's reads of them in this request; null: read it as usual.
      */
     findWithGrant(model: string, id: string): Promise<AdapterPayload | undefined> | null {
-      if (model !== 'RefreshToken' || !store.findWithGrant || !tokenRequest()) return null;
-      return store.findWithGrant(model, id, clock.now()).then(({ payload, grant, account }) => {
+      if (!WITH_GRANT_MODELS.has(model) || !store.findWithGrant || !tokenRequest()) return null;
+      return store.findWithGrant(model, id, clock.now()).then((found) => {
+        const { payload, grant, account } = found;
         if (typeof payload?.grantId === 'string') void memoised(`Grant:id:${payload.grantId}`, async () => grant as AdapterPayload | undefined, copyPayload);
+        // The session binding's read (oidc-provider's checkSessionBinding: Session.findByUid).
+        if (typeof payload?.sessionUid === 'string' && 'session' in found) void memoised(`Session:uid:${payload.sessionUid}`, async () => found.session as AdapterPayload | undefined, copyPayload);
         if (typeof payload?.accountId === 'string' && account !== undefined) rememberAccount(payload.accountId, account);
         return payload as AdapterPayload | undefined;
       });
