@@ -2,7 +2,7 @@ import type { Adapter, AdapterPayload } from 'oidc-provider';
 import { errors } from 'oidc-provider';
 import type { ClientRegistry } from './clients/client-registry.js';
 import type { Clock, IsUnavailable, PayloadStore, StoredPayload } from './ports.js';
-import { currentScope, forgetModel, memoised, rememberAccount, withinScope } from './request-memo.js';
+import { currentScope, forgetModel, memoised, rememberAccount, withinScope, type HeldWrites } from './request-memo.js';
 
 const LAST_KNOWN_CLIENTS = 10_000;
 /** Models read several times in one request (oidc/request-memo.ts); never codes or tokens. */
@@ -119,6 +119,22 @@ export function adapterFactory(
   const findClient = lastKnownClients(clients, isDatabaseUnavailable);
   const rotation = refreshRotation(store, clock, isDatabaseUnavailable, onGrantEnded);
 
+  /**
+   * Writes the request's held upserts (withHeldWrites), if any: one statement for all of them.
+   * Every other operation of the adapter writes them first, so a read sees them as before.
+   */
+  const flushHeld = async (held: HeldWrites | undefined = currentScope()?.held): Promise<void> => {
+    if (!held) return;
+    if (held.rows.size) {
+      const rows = [...(held.rows.values() as Iterable<StoredPayload>)];
+      held.rows.clear();
+      const write = () => (rows.length === 1 ? store.upsert(rows[0].model, rows[0].id, rows[0].payload, rows[0].expiresAt) : store.upsertMany!(rows));
+      // After any write still under way: concurrent operations of one request keep their order.
+      held.writing = (held.writing ?? Promise.resolve()).then(write);
+    }
+    await held.writing;
+  };
+
   class DatabaseAdapter implements Adapter {
     constructor(private readonly model: string) {}
 
@@ -127,11 +143,23 @@ export function adapterFactory(
       const expiresAt = expiresIn ? new Date(clock.now().getTime() + expiresIn * 1000) : null;
       forgetModel(this.model);
       if (await rotation.storeRotated(this.model, id, payload, expiresAt)) return;
+      // Held until the request's answer is ready (or the adapter's next other operation), then
+      // written with the request's other upserts in one statement: nobody learns of this row
+      // (a code, a session cookie) before the answer that carries it, and a failed write fails
+      // the request. The payload is copied now: what the provider changes afterwards is not written.
+      const held = store.upsertMany ? currentScope()?.held : undefined;
+      if (held) {
+        held.rows.delete(`${this.model}\0${id}`);
+        held.rows.set(`${this.model}\0${id}`, { model: this.model, id, payload: structuredClone(payload) as Record<string, unknown>, expiresAt } satisfies StoredPayload);
+        held.flush ??= () => flushHeld(held);
+        return;
+      }
       await store.upsert(this.model, id, payload as Record<string, unknown>, expiresAt);
     }
 
     async find(id: string): Promise<AdapterPayload | undefined> {
       if (this.model === 'Client') return findClient(id);
+      await flushHeld();
       const withGrant = rotation.findWithGrant(this.model, id);
       if (withGrant) return withGrant;
       const read = () => store.find(this.model, id, clock.now()) as Promise<AdapterPayload | undefined>;
@@ -139,15 +167,18 @@ export function adapterFactory(
     }
 
     async findByUid(uid: string): Promise<AdapterPayload | undefined> {
+      await flushHeld();
       const read = () => store.findBy(this.model, 'uid', uid, clock.now()) as Promise<AdapterPayload | undefined>;
       return MEMOISED_MODELS.has(this.model) ? memoised(`${this.model}:uid:${uid}`, read, copyPayload) : read();
     }
 
     async findByUserCode(userCode: string): Promise<AdapterPayload | undefined> {
+      await flushHeld();
       return (await store.findBy(this.model, 'user_code', userCode, clock.now())) as AdapterPayload | undefined;
     }
 
     async consume(id: string): Promise<void> {
+      await flushHeld();
       forgetModel(this.model);
       if (rotation.holdConsumption(this.model, id)) return;
       const outcome = await store.consume(this.model, id, clock.now());
@@ -166,12 +197,14 @@ export function adapterFactory(
     }
 
     async destroy(id: string): Promise<void> {
+      await flushHeld();
       forgetModel(this.model);
       await store.destroy(this.model, id);
       if (this.model === 'Grant') await onGrantEnded?.(id);
     }
 
     async revokeByGrantId(grantId: string): Promise<void> {
+      await flushHeld();
       for (const model of MEMOISED_MODELS) forgetModel(model);
       await store.revokeByGrantId(grantId);
     }

@@ -66,6 +66,8 @@ export interface PayloadStore {
    * false (nothing written) when it was, or is gone: a refresh token's rotation.
    */
   consumeAndStore?(consume: { model: string; id: string }, rows: readonly StoredPayload[], now: Date): Promise<boolean>;
+  /** `upsert` of several rows (distinct model and id) in one statement. */
+  upsertMany?(rows: readonly StoredPayload[]): Promise<void>;
   /**
    * `find`, and in the same query the Grant its payload names (`grantId`) and the account it names
    * (`accountId`), the account as FindAccount reads it: null when there is none, absent when it

@@ -103,6 +103,26 @@ export class OidcPayloadRepository implements PayloadStore {
   }
 
   /**
+   * Several upserts (distinct model and id) in one statement, each as `upsert` writes it: a
+   * request's held writes (oidc/adapter.ts). Constant text, prepared once per connection.
+   */
+  async upsertMany(rows: readonly StoredPayload[]): Promise<void> {
+    const values = rows.map((r) => {
+      const row = storedRow(r.model, r.id, r.payload, r.expiresAt);
+      return { ...row, expires_at: row.expires_at?.toISOString() ?? null };
+    });
+    await this.knex
+      .raw(
+        `INSERT INTO oidc_payloads (model, id, payload, grant_id, user_code, uid, account_id, expires_at)
+         SELECT v.model, v.id, v.payload, v.grant_id, v.user_code, v.uid, v.account_id, v.expires_at
+           FROM jsonb_to_recordset(?::jsonb) AS v(model text, id text, payload jsonb, grant_id text, user_code text, uid text, account_id text, expires_at timestamptz)
+         ON CONFLICT (model, id) DO UPDATE SET ${MERGED.map((c) => `${c} = excluded.${c}`).join(', ')}`,
+        [JSON.stringify(values)],
+      )
+      .options({ name: 'tinnhiem_payload_upsert_many' });
+  }
+
+  /**
    * A refresh token's rotation in one statement (docs/performance.md, "Token endpoint and logins"): the used
    * token is marked consumed only if nobody consumed it first (a concurrent replay), and the new
    * rows (the rotated refresh token, the opaque access token) are written only if it was.
