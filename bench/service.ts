@@ -116,7 +116,7 @@ try {
 
   rows.push({ name: 'token rows (wrk, ab)', load: emptyLoad, concurrency: 16, rssPeakMiB: tokenSampler.stop().peakMiB });
   const loginSampler = rssSampler(ready.pid);
-  const loginTable = parts.has('login') ? await loginRows(ready, bare.ready, SECONDS, HASH_CONCURRENCY, (l) => process.stdout.write(`${l}\n`)) : [];
+  const loginTable = parts.has('login') ? await loginRows(ready, bare.ready, SECONDS, HASH_CONCURRENCY, (l) => process.stdout.write(`${l}\n`), scratch && databaseCpu(scratch.url)) : [];
   rows.push({ name: 'login rows (driver process)', load: emptyLoad, concurrency: 8, rssPeakMiB: loginSampler.stop().peakMiB });
 
   // ── issuance ─────────────────────────────────────────────────────────────────────────────

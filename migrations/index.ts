@@ -23,6 +23,7 @@ import * as createRegisteredDocuments from './20261204020000_create_registered_d
 import * as addLeaseToLoginThrottle from './20261205040000_add_lease_to_login_throttle.js';
 import * as registeredSearchIndexes from './20261206010000_registered_search_indexes.js';
 import * as raiseSearchCompactStatistics from './20261206050000_raise_search_compact_statistics.js';
+import * as auditAppendFunction from './20261207200000_audit_append_function.js';
 
 /**
  * Migrations are listed here, not discovered on disk, so the same list runs under tsx, jest and
@@ -59,6 +60,7 @@ export const migrations: readonly Migration[] = [
   { name: '20261205040000_add_lease_to_login_throttle', ...addLeaseToLoginThrottle },
   { name: '20261206010000_registered_search_indexes', ...registeredSearchIndexes },
   { name: '20261206050000_raise_search_compact_statistics', ...raiseSearchCompactStatistics },
+  { name: '20261207200000_audit_append_function', ...auditAppendFunction },
 ];
 
 export const migrationSource: Knex.MigrationSource<Migration> = {

@@ -2,12 +2,25 @@ import type { Adapter, AdapterPayload } from 'oidc-provider';
 import { errors } from 'oidc-provider';
 import type { ClientRegistry } from './clients/client-registry.js';
 import type { Clock, IsUnavailable, PayloadStore, StoredPayload } from './ports.js';
-import { currentScope, forgetModel, memoised, rememberAccount, withinScope } from './request-memo.js';
+import { currentScope, forgetModel, memoised, rememberAccount, withinScope, type HeldWrites } from './request-memo.js';
 
 const LAST_KNOWN_CLIENTS = 10_000;
 /** Models read several times in one request (oidc/request-memo.ts); never codes or tokens. */
 const MEMOISED_MODELS = new Set(['Interaction', 'Session', 'Grant']);
 const copyPayload = (p: AdapterPayload | undefined) => (p ? structuredClone(p) : p);
+/**
+ * Read at the token endpoint with their grant, session and account in one query (the code and
+ * refresh token grants; each is consumed afterwards, never memoised itself).
+ */
+const WITH_GRANT_MODELS = new Set(['RefreshToken', 'AuthorizationCode']);
+/**
+ * Upserts held for the request's one statement (withHeldWrites): what a login's resume stores.
+ * Not the interaction (the authorization request's first write: while the database is down it
+ * must fail inside oidc-provider, which then redirects with temporarily_unavailable), nor tokens.
+ */
+const HELD_MODELS = new Set(['Session', 'Grant', 'AuthorizationCode']);
+/** Consumed once when redeemed at the token endpoint: a consumption that finds it consumed is a replay. */
+const SINGLE_USE_GRANT_SOURCES = new Set(['AuthorizationCode', 'DeviceCode', 'BackchannelAuthenticationRequest']);
 
 /** Runs the provider for an authorization request (the adapter then may use a client's last known metadata). */
 export function asAuthorizationRequest<T>(work: () => Promise<T>): Promise<T> {
@@ -112,6 +125,8 @@ export function adapterFactory(
   const findClient = lastKnownClients(clients, isDatabaseUnavailable);
   const rotation = refreshRotation(store, clock, isDatabaseUnavailable, onGrantEnded);
 
+  const { flushHeld, flushHeldOf, hold } = heldUpserts(store);
+
   class DatabaseAdapter implements Adapter {
     constructor(private readonly model: string) {}
 
@@ -120,45 +135,127 @@ export function adapterFactory(
       const expiresAt = expiresIn ? new Date(clock.now().getTime() + expiresIn * 1000) : null;
       forgetModel(this.model);
       if (await rotation.storeRotated(this.model, id, payload, expiresAt)) return;
+      if (hold(this.model, id, payload, expiresAt)) return;
       await store.upsert(this.model, id, payload as Record<string, unknown>, expiresAt);
     }
 
     async find(id: string): Promise<AdapterPayload | undefined> {
       if (this.model === 'Client') return findClient(id);
-      const withGrant = rotation.findWithGrant(this.model, id);
+      // A read that goes to the database writes the held upserts first if one is of this row (an
+      // answer from the request memo needs not: an upsert of a model forgets that model's reads).
+      const withGrant = rotation.findWithGrant(this.model, id, () => flushHeldOf(this.model, id));
       if (withGrant) return withGrant;
-      const read = () => store.find(this.model, id, clock.now()) as Promise<AdapterPayload | undefined>;
+      const read = async () => {
+        await flushHeldOf(this.model, id);
+        return (await store.find(this.model, id, clock.now())) as AdapterPayload | undefined;
+      };
       return MEMOISED_MODELS.has(this.model) ? memoised(`${this.model}:id:${id}`, read, copyPayload) : read();
     }
 
     async findByUid(uid: string): Promise<AdapterPayload | undefined> {
-      const read = () => store.findBy(this.model, 'uid', uid, clock.now()) as Promise<AdapterPayload | undefined>;
+      const read = async () => {
+        await flushHeldOf(this.model);
+        return (await store.findBy(this.model, 'uid', uid, clock.now())) as AdapterPayload | undefined;
+      };
       return MEMOISED_MODELS.has(this.model) ? memoised(`${this.model}:uid:${uid}`, read, copyPayload) : read();
     }
 
     async findByUserCode(userCode: string): Promise<AdapterPayload | undefined> {
+      await flushHeld();
       return (await store.findBy(this.model, 'user_code', userCode, clock.now())) as AdapterPayload | undefined;
     }
 
     async consume(id: string): Promise<void> {
+      await flushHeldOf(this.model, id);
       forgetModel(this.model);
       if (rotation.holdConsumption(this.model, id)) return;
-      await store.consume(this.model, id, clock.now());
+      const outcome = await store.consume(this.model, id, clock.now());
+      if (!outcome || outcome.consumed || !SINGLE_USE_GRANT_SOURCES.has(this.model)) return;
+      await refuseRacedConsumption(store, this.model, outcome.grantId, onGrantEnded);
     }
 
     async destroy(id: string): Promise<void> {
+      await flushHeldOf(this.model, id);
       forgetModel(this.model);
       await store.destroy(this.model, id);
       if (this.model === 'Grant') await onGrantEnded?.(id);
     }
 
     async revokeByGrantId(grantId: string): Promise<void> {
+      await flushHeld();
       for (const model of MEMOISED_MODELS) forgetModel(model);
       await store.revokeByGrantId(grantId);
     }
   }
   answerUnavailableAsOAuth(DatabaseAdapter.prototype, isDatabaseUnavailable);
   return DatabaseAdapter;
+}
+
+/**
+ * Another request consumed this code between oidc-provider's read of it and this write (a
+ * parallel burst of one code, on this node or another): RFC 6749 §4.1.2, the request is refused
+ * and what the code gave is revoked, as oidc-provider does for a replay it sees
+ * (lib/helpers/grant_source.js: revoke the grant, then invalid_grant).
+ */
+async function refuseRacedConsumption(store: PayloadStore, model: string, grantId: string | null, onGrantEnded?: (grantId: string) => Promise<void>): Promise<never> {
+  if (grantId) {
+    for (const m of MEMOISED_MODELS) forgetModel(m);
+    await store.revokeByGrantId(grantId);
+    await store.destroy('Grant', grantId);
+    await onGrantEnded?.(grantId);
+  }
+  throw new errors.InvalidGrant(`${model === 'AuthorizationCode' ? 'authorization code' : 'grant'} already consumed`);
+}
+
+/**
+ * The request's held upserts (withHeldWrites, oidc/request-memo.ts): `flushHeld` writes them in one
+ * statement (after any write under way); `flushHeldOf` writes them before a read or write of a
+ * held row (of a model, for a read by another key), else waits for any write under way.
+ */
+function heldUpserts(store: PayloadStore) {
+  /**
+   * Writes the request's held upserts (withHeldWrites), if any: one statement for all of them.
+   * A read or write of a held row (and every grant revocation) writes them first, so it sees them as before.
+   */
+  const flushHeld = async (held: HeldWrites | undefined = currentScope()?.held): Promise<void> => {
+    if (!held) return;
+    if (held.rows.size) {
+      const rows = [...(held.rows.values() as Iterable<StoredPayload>)];
+      held.rows.clear();
+      const write = () => (rows.length === 1 ? store.upsert(rows[0].model, rows[0].id, rows[0].payload, rows[0].expiresAt) : store.upsertMany!(rows));
+      // After any write still under way: concurrent operations of one request keep their order.
+      held.writing = (held.writing ?? Promise.resolve()).then(write);
+    }
+    await held.writing;
+  };
+
+  /**
+   * Before a write of one row (consume, destroy): the held upserts, if one of them is that row's
+   * (or a write is under way), so the row's writes keep their order; other rows' are unaffected.
+   */
+  const flushHeldOf = async (model: string, id?: string): Promise<void> => {
+    const held = currentScope()?.held;
+    if (!held) return;
+    const mine = id === undefined ? [...held.rows.keys()].some((k) => k.startsWith(`${model}\0`)) : held.rows.has(`${model}\0${id}`);
+    if (mine) await flushHeld(held);
+    else await held.writing;
+  };
+  /**
+   * Holds an upsert until the request's answer is ready (or a read or write of the same row),
+   * then it is written with the request's other upserts in one statement: nobody learns of this
+   * row (a code, a session cookie) before the answer that carries it, and a failed write fails
+   * the request. The payload is copied now: what the provider changes afterwards is not written.
+   * False: not held (no held scope, or a model that is not held), write it now.
+   */
+  const hold = (model: string, id: string, payload: AdapterPayload, expiresAt: Date | null): boolean => {
+    const held = store.upsertMany && HELD_MODELS.has(model) ? currentScope()?.held : undefined;
+    if (!held) return false;
+    held.rows.delete(`${model}\0${id}`);
+    held.rows.set(`${model}\0${id}`, { model, id, payload: structuredClone(payload) as Record<string, unknown>, expiresAt } satisfies StoredPayload);
+    held.flush ??= () => flushHeld(held);
+    return true;
+  };
+  return { flushHeld, flushHeldOf, hold };
 }
 
 /**
@@ -204,7 +301,10 @@ function refreshRotation(store: PayloadStore, clock: Clock, isDatabaseUnavailabl
     request.consumed = undefined;
     request.rows = [];
     try {
-      if (!rows.length) return await store.consume('RefreshToken', used, clock.now());
+      if (!rows.length) {
+        await store.consume('RefreshToken', used, clock.now());
+        return;
+      }
       if (await store.consumeAndStore!({ model: 'RefreshToken', id: used }, rows, clock.now())) return;
       const grantId = rows[0].payload.grantId;
       if (typeof grantId === 'string') {
@@ -247,13 +347,16 @@ function refreshRotation(store: PayloadStore, clock: Clock, isDatabaseUnavailabl
     },
 
     /**
-     * The token, its grant and its account (read in the same query) kept for the provider's reads
-     * of them in this request; null: read it as usual.
+     * The token or code, its grant, session and account (read in the same query) kept for the
+     * provider's reads of them in this request; null: read it as usual.
      */
-    findWithGrant(model: string, id: string): Promise<AdapterPayload | undefined> | null {
-      if (model !== 'RefreshToken' || !store.findWithGrant || !tokenRequest()) return null;
-      return store.findWithGrant(model, id, clock.now()).then(({ payload, grant, account }) => {
+    findWithGrant(model: string, id: string, before: () => Promise<void>): Promise<AdapterPayload | undefined> | null {
+      if (!WITH_GRANT_MODELS.has(model) || !store.findWithGrant || !tokenRequest()) return null;
+      return before().then(() => store.findWithGrant!(model, id, clock.now())).then((found) => {
+        const { payload, grant, account } = found;
         if (typeof payload?.grantId === 'string') void memoised(`Grant:id:${payload.grantId}`, async () => grant as AdapterPayload | undefined, copyPayload);
+        // The session binding's read (oidc-provider's checkSessionBinding: Session.findByUid).
+        if (typeof payload?.sessionUid === 'string' && 'session' in found) void memoised(`Session:uid:${payload.sessionUid}`, async () => found.session as AdapterPayload | undefined, copyPayload);
         if (typeof payload?.accountId === 'string' && account !== undefined) rememberAccount(payload.accountId, account);
         return payload as AdapterPayload | undefined;
       });

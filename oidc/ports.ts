@@ -54,7 +54,11 @@ export interface PayloadStore {
   /** Nothing once expired at `now`; a consumed payload carries `consumed` (epoch seconds). */
   find(model: string, id: string, now: Date): Promise<Record<string, unknown> | undefined>;
   findBy(model: string, column: 'uid' | 'user_code', value: string, now: Date): Promise<Record<string, unknown> | undefined>;
-  consume(model: string, id: string, now: Date): Promise<void>;
+  /**
+   * Marks it used if it was not; answers whether this call did (`consumed`: false when it was
+   * consumed first, or is gone) and the grant it belongs to. A store may answer nothing (taken as consumed).
+   */
+  consume(model: string, id: string, now: Date): Promise<{ consumed: boolean; grantId: string | null } | void>;
   destroy(model: string, id: string): Promise<void>;
   revokeByGrantId(grantId: string): Promise<void>;
   /**
@@ -62,12 +66,14 @@ export interface PayloadStore {
    * false (nothing written) when it was, or is gone: a refresh token's rotation.
    */
   consumeAndStore?(consume: { model: string; id: string }, rows: readonly StoredPayload[], now: Date): Promise<boolean>;
+  /** `upsert` of several rows (distinct model and id) in one statement. */
+  upsertMany?(rows: readonly StoredPayload[]): Promise<void>;
   /**
    * `find`, and in the same query the Grant its payload names (`grantId`) and the account it names
    * (`accountId`), the account as FindAccount reads it: null when there is none, absent when it
    * was not read (no payload, or an id that is not an account's).
    */
-  findWithGrant?(model: string, id: string, now: Date): Promise<{ payload?: Record<string, unknown>; grant?: Record<string, unknown>; account?: Account | null }>;
+  findWithGrant?(model: string, id: string, now: Date): Promise<{ payload?: Record<string, unknown>; grant?: Record<string, unknown>; session?: Record<string, unknown>; account?: Account | null }>;
 }
 
 /** One model's payload to store (PayloadStore.upsert's arguments). */

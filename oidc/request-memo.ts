@@ -24,6 +24,45 @@ export interface RequestScope {
   token?: unknown;
   /** Set while the provider answers an authorization request (oidc/adapter.ts, asAuthorizationRequest). */
   authorization?: true;
+  /** Upserts held until the request's answer is ready (withHeldWrites; oidc/adapter.ts). */
+  held?: HeldWrites;
+}
+
+/**
+ * The adapter's upserts of one request, held and written together (oidc/adapter.ts): `flush`
+ * writes what is held (set by the adapter when it holds something). Present only where a flush
+ * before the answer is certain (withHeldWrites).
+ */
+export interface HeldWrites {
+  rows: Map<string, unknown>;
+  flush?: () => Promise<void>;
+  /** The write under way (the adapter's operations wait for it, so none overtakes a held row). */
+  writing?: Promise<void>;
+}
+
+/**
+ * Runs `next` (the rest of a request's handling, before its answer is written) with the adapter's
+ * upserts held, and writes what is held when it is done, before the answer leaves: a flush that
+ * fails fails the request (its error is the answer). After an error of the request itself, what
+ * is held is written too (as it would have been without holding), and the request's error stays
+ * the answer. Outside a request's memo scope, `next` runs as it is.
+ */
+export async function withHeldWrites<T>(next: () => Promise<T>): Promise<T> {
+  const scope = requestScope.getStore();
+  if (!scope?.memo || scope.held) return next();
+  const held: HeldWrites = { rows: new Map() };
+  scope.held = held;
+  let result: T;
+  try {
+    result = await next();
+  } catch (err) {
+    scope.held = undefined;
+    await held.flush?.().catch(() => undefined);
+    throw err;
+  }
+  scope.held = undefined;
+  await held.flush?.();
+  return result;
 }
 const requestScope = new AsyncLocalStorage<RequestScope>();
 

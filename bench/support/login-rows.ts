@@ -19,15 +19,24 @@ function cpuMs(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
-/** A login load with the CPU spent per flow by the server process (`serverPid`) and by the driver. */
-export type LoginLoad = LoadResult & { serverCpuMs: number; driverCpuMs: number };
+/**
+ * A login load with the CPU spent per flow by the server process (`serverPid`), by the driver,
+ * and (when the row is given a reader of it) by the PostgreSQL backends of the service's database.
+ */
+export type LoginLoad = LoadResult & { serverCpuMs: number; driverCpuMs: number; databaseCpuMs?: number };
 
 /** The driver run against the server process `serverPid`, with the CPU both spent on the measured flows. */
-export async function driveLogins(job: LoginJob, serverPid: number): Promise<LoginLoad> {
+export async function driveLogins(job: LoginJob, serverPid: number, databaseCpu?: () => Promise<number>): Promise<LoginLoad> {
   let before = cpuMs(serverPid);
+  let databaseBefore: Promise<number> | undefined;
   // The server's CPU from the end of the driver's warm-up (it prints WARM when its measured loop starts).
-  const result = await runLoginDriver(job, () => (before = cpuMs(serverPid)));
-  return { ...result, serverCpuMs: cpuMs(serverPid) - before };
+  const result = await runLoginDriver(job, () => {
+    before = cpuMs(serverPid);
+    databaseBefore = databaseCpu?.();
+  });
+  const serverCpuMs = cpuMs(serverPid) - before;
+  if (!databaseCpu || !databaseBefore) return { ...result, serverCpuMs };
+  return { ...result, serverCpuMs, databaseCpuMs: (await databaseCpu()) - (await databaseBefore) };
 }
 
 export function runLoginDriver(job: LoginJob, onWarm?: () => void): Promise<LoadResult & { driverCpuMs: number }> {
@@ -93,10 +102,10 @@ export interface LoginRow {
    * (a password flow's includes its hash on libuv's pool) and the driver's, for ours and the
    * reference; for the scrypt bound, the CPU of one hash.
    */
-  cpuMsPerFlow: { server: number; driver: number; reference: number; referenceDriver?: number };
+  cpuMsPerFlow: { server: number; driver: number; reference: number; referenceDriver?: number; database?: number };
 }
 
-export async function loginRows(ready: ServiceReady, bare: BareReady, seconds: number, hashConcurrency: number, log: (line: string) => void): Promise<LoginRow[]> {
+export async function loginRows(ready: ServiceReady, bare: BareReady, seconds: number, hashConcurrency: number, log: (line: string) => void, databaseCpu?: () => Promise<number>): Promise<LoginRow[]> {
   const accounts = ready.accounts ?? [];
   if (accounts.length < 8) throw new Error('the login rows need BENCH_ACCOUNTS ≥ 8 in the service process');
   const ours = { issuer: `${ready.url}/oidc`, client: ready.portal, accounts: accounts.map(({ login, password }) => ({ login, password })), passkeys: [] };
@@ -117,11 +126,11 @@ export async function loginRows(ready: ServiceReady, bare: BareReady, seconds: n
     const b = await scryptBound(hashConcurrency, Math.min(turn, 5));
     bounds.push(b.perSecond);
     hashCpu.push(b.cpuMsPerHash);
-    passwordTurns.push(await driveLogins({ kind: 'password', ...ours, concurrency: PASSWORD_FLOWS_PER_SLOT * hashConcurrency, seconds: turn, warmupSeconds: LOGIN_WARMUP_SECONDS }, ready.pid));
+    passwordTurns.push(await driveLogins({ kind: 'password', ...ours, concurrency: PASSWORD_FLOWS_PER_SLOT * hashConcurrency, seconds: turn, warmupSeconds: LOGIN_WARMUP_SECONDS }, ready.pid, databaseCpu));
   }
   const bound = bounds.reduce((a, b) => a + b, 0) / bounds.length;
   const password = combine(passwordTurns);
-  rows.push({ login: 'authorization-code login with password (PKCE)', ours: password, reference: { name: `scrypt N=2^15 r=8 p=3, ${hashConcurrency} at a time`, perSecond: round(bound, 1) }, ratio: round(password.perSecond / bound), aim: 0.9, cpuMsPerFlow: { server: perFlow(password.serverCpuMs, password), driver: perFlow(password.driverCpuMs, password), reference: round(hashCpu.reduce((a, b) => a + b, 0) / hashCpu.length, 1) } });
+  rows.push({ login: 'authorization-code login with password (PKCE)', ours: password, reference: { name: `scrypt N=2^15 r=8 p=3, ${hashConcurrency} at a time`, perSecond: round(bound, 1) }, ratio: round(password.perSecond / bound), aim: 0.9, cpuMsPerFlow: { server: perFlow(password.serverCpuMs, password), driver: perFlow(password.driverCpuMs, password), reference: round(hashCpu.reduce((a, b) => a + b, 0) / hashCpu.length, 1), ...databasePerFlow(password) } });
   // Passkey: the same driver against both, 8 flows in flight, one authenticator per flow at a time.
   // The login page's autofill; with BENCH_PASSKEY_LINK=1 also, in turns with it, the passkey page
   // (the link beside the autofill, one request more): its row has no aim of its own.
@@ -131,12 +140,12 @@ export async function loginRows(ready: ServiceReady, bare: BareReady, seconds: n
   const linkTurns: LoginLoad[] = [];
   for (let i = 0; i < turns; i++) {
     bareTurns.push(await driveLogins({ kind: 'bare', issuer: bare.issuer, client: bare.portal, accounts: [], passkeys: [], concurrency: 8, seconds: turn, warmupSeconds: LOGIN_WARMUP_SECONDS }, bare.pid));
-    passkeyTurns.push(await driveLogins({ kind: 'passkey', ...ours, passkeys: accounts.map((a) => a.passkey), concurrency: 8, seconds: turn, warmupSeconds: LOGIN_WARMUP_SECONDS, counterFrom: (2 * i) * 1_000_000 }, ready.pid));
-    if (withLink) linkTurns.push(await driveLogins({ kind: 'passkey', route: 'link', ...ours, passkeys: accounts.map((a) => a.passkey), concurrency: 8, seconds: turn, warmupSeconds: LOGIN_WARMUP_SECONDS, counterFrom: (2 * i + 1) * 1_000_000 }, ready.pid));
+    passkeyTurns.push(await driveLogins({ kind: 'passkey', ...ours, passkeys: accounts.map((a) => a.passkey), concurrency: 8, seconds: turn, warmupSeconds: LOGIN_WARMUP_SECONDS, counterFrom: (2 * i) * 1_000_000 }, ready.pid, databaseCpu));
+    if (withLink) linkTurns.push(await driveLogins({ kind: 'passkey', route: 'link', ...ours, passkeys: accounts.map((a) => a.passkey), concurrency: 8, seconds: turn, warmupSeconds: LOGIN_WARMUP_SECONDS, counterFrom: (2 * i + 1) * 1_000_000 }, ready.pid, databaseCpu));
   }
   const bareLoad = combine(bareTurns);
   const reference = { name: 'bare oidc-provider, same flow, trivial login step', perSecond: bareLoad.perSecond, load: bareLoad };
-  const cpuOf = (load: LoginLoad) => ({ server: perFlow(load.serverCpuMs, load), driver: perFlow(load.driverCpuMs, load), reference: perFlow(bareLoad.serverCpuMs, bareLoad), referenceDriver: perFlow(bareLoad.driverCpuMs, bareLoad) });
+  const cpuOf = (load: LoginLoad) => ({ server: perFlow(load.serverCpuMs, load), driver: perFlow(load.driverCpuMs, load), reference: perFlow(bareLoad.serverCpuMs, bareLoad), referenceDriver: perFlow(bareLoad.driverCpuMs, bareLoad), ...databasePerFlow(load) });
   const passkey = combine(passkeyTurns);
   rows.push({ login: 'authorization-code login with a passkey (PKCE)', ours: passkey, reference, ratio: round(passkey.perSecond / bareLoad.perSecond), aim: 0.5, cpuMsPerFlow: cpuOf(passkey) });
   if (withLink) {
@@ -145,7 +154,8 @@ export async function loginRows(ready: ServiceReady, bare: BareReady, seconds: n
   }
   for (const r of rows) {
     const c = r.cpuMsPerFlow;
-    const cpu = c.referenceDriver === undefined ? `CPU ms/flow: server ${c.server} (one hash ${c.reference}), driver ${c.driver}` : `CPU ms/flow: server ${c.server} vs ${c.reference}, driver ${c.driver} vs ${c.referenceDriver}`;
+    const db = c.database === undefined ? '' : `, PostgreSQL ${c.database}`;
+    const cpu = c.referenceDriver === undefined ? `CPU ms/flow: server ${c.server} (one hash ${c.reference}), driver ${c.driver}${db}` : `CPU ms/flow: server ${c.server} vs ${c.reference}, driver ${c.driver} vs ${c.referenceDriver}${db}`;
     log(`  ${r.login.padEnd(58)} ours ${r.ours.perSecond}/s p50 ${r.ours.p50ms} ms, errors ${r.ours.errors} | ${r.reference.name}: ${r.reference.perSecond}/s | ratio ${r.ratio} (aim ≥ ${r.aim}) | ${cpu}`);
   }
   for (const r of rows) if (r.ours.errors) log(`    first errors: ${r.ours.errorSamples.join(' | ')}`);
@@ -154,6 +164,8 @@ export async function loginRows(ready: ServiceReady, bare: BareReady, seconds: n
 }
 
 const perFlow = (ms: number, load: LoadResult) => (load.operations ? round(ms / load.operations, 1) : NaN);
+/** The PostgreSQL backends' CPU per flow, when it was read. */
+const databasePerFlow = (load: LoginLoad) => (load.databaseCpuMs === undefined ? {} : { database: perFlow(load.databaseCpuMs, load) });
 
 /** Turns of one load as one: their operations over their seconds; p50 weighted by operations, the worst p99; CPU summed. */
 function combine(turns: LoginLoad[]): LoginLoad {
@@ -169,6 +181,7 @@ function combine(turns: LoginLoad[]): LoginLoad {
     errorSamples: turns.flatMap((t) => t.errorSamples).slice(0, 5),
     serverCpuMs: turns.reduce((a, t) => a + t.serverCpuMs, 0),
     driverCpuMs: turns.reduce((a, t) => a + t.driverCpuMs, 0),
+    ...(turns.every((t) => t.databaseCpuMs !== undefined) ? { databaseCpuMs: turns.reduce((a, t) => a + t.databaseCpuMs!, 0) } : {}),
   };
 }
 

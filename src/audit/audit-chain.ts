@@ -55,6 +55,20 @@ export function eventHash(prevHash: Buffer, event: Omit<AuditEvent, 'prevHash' |
 }
 
 /**
+ * The canonical JSON that eventHash hashes, around the event's sequence number: `head` ‖ seq ‖
+ * `tail` (decimal digits between them, as JSON.stringify writes an integer). The keys are sorted,
+ * so `seq` comes after `occurredAt` and before `target`. The database's append function
+ * (migrations/20261207200000_audit_append_function.ts) completes it with the sequence number it
+ * assigns under the chain's lock.
+ */
+export function eventBodyAroundSeq(event: Omit<AuditEvent, 'seq' | 'prevHash' | 'hash'>): { head: string; tail: string } {
+  const head =
+    `{"action":${JSON.stringify(event.action)},"actor":${JSON.stringify(event.actor)},` +
+    `"details":${canonicalJson(event.details)},"occurredAt":${JSON.stringify(event.occurredAt.toISOString())},"seq":`;
+  return { head, tail: `,"target":${canonicalJson(event.target)}}` };
+}
+
+/**
  * Makes details safe to store: JSON round-trip (drops functions and undefined, turns Dates into
  * strings) so what is hashed is exactly what the database gives back.
  */

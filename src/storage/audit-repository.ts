@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import {
   GENESIS_HASH,
+  eventBodyAroundSeq,
   eventHash,
   normaliseDetails,
   type AuditEvent,
@@ -35,6 +36,38 @@ function toEvent(row: AuditRow): AuditEvent {
 /** Any fixed 64-bit key; serialises appends so the chain has one order (pg advisory lock). */
 const AUDIT_LOCK_KEY = 0x74696e6e68696e6dn; // "tinnhinm"
 
+/** What the database's append function answers (migrations/20261207200000_audit_append_function.ts). */
+export interface AppendedRow {
+  out_seq: string | number | bigint;
+  out_prev_hash: Buffer | Uint8Array;
+  out_hash: Buffer | Uint8Array;
+}
+
+/**
+ * One audit event appended by the database's append function, as SQL to call (`sql`, a function
+ * call with `?` bindings, usable in FROM or in a LATERAL join after a statement's own change) and
+ * `appended`, which turns the function's answer into the event and checks its hash: the database
+ * computes it from the canonical JSON made here, and a hash that differs from eventHash's of the
+ * same event throws (the caller's statement or transaction then fails, nothing is kept).
+ */
+export function auditAppendCall(input: AuditEventInput, occurredAt: Date): { sql: string; bindings: Knex.RawBinding[]; appended(row: AppendedRow | undefined): AuditEvent } {
+  const base = { occurredAt, actor: input.actor, action: input.action, target: input.target ?? null, details: normaliseDetails(input.details) };
+  const { head, tail } = eventBodyAroundSeq(base);
+  return {
+    sql: 'tinnhiem_audit_append(?::timestamptz, ?::text, ?::text, ?::text, ?::jsonb, ?::text, ?::text)',
+    bindings: [occurredAt.toISOString(), base.actor, base.action, base.target, JSON.stringify(base.details), head, tail],
+    appended(row) {
+      if (!row) throw new Error('the audit append function returned no row');
+      const seq = normalise.int(row.out_seq);
+      const prevHash = normalise.bytes(row.out_prev_hash)!;
+      const hash = normalise.bytes(row.out_hash)!;
+      const event = { ...base, seq };
+      if (!eventHash(prevHash, event).equals(hash)) throw new Error(`audit event #${seq}: the database's chain hash differs from the service's (event not recorded)`);
+      return { ...event, prevHash, hash };
+    },
+  };
+}
+
 export interface AuditFilter {
   action?: string;
   actor?: string;
@@ -52,34 +85,14 @@ export class AuditRepository {
 
   /**
    * Appends one event inside the caller's transaction, so the event commits or rolls back with
-   * the change it records. Appends are serialised by a transaction-scoped advisory lock: the
-   * next appender waits for this transaction and then sees its event as the chain's head.
+   * the change it records. One round trip (auditAppendCall): the chain's lock, its head and the
+   * insert in the database's append function; the next appender waits for this transaction and
+   * then sees its event as the chain's head.
    */
   async append(trx: Transaction, input: AuditEventInput): Promise<AuditEvent> {
-    await trx.raw('select pg_advisory_xact_lock(?::bigint)', [BigInt.asIntN(64, AUDIT_LOCK_KEY).toString()]);
-    const last = await trx<AuditRow>('audit_events').select('seq', 'hash').orderBy('seq', 'desc').first();
-    const seq = last ? normalise.int(last.seq) + 1 : 1;
-    const prevHash = last ? normalise.bytes(last.hash)! : GENESIS_HASH;
-    const base = {
-      seq,
-      occurredAt: this.clock.now(),
-      actor: input.actor,
-      action: input.action,
-      target: input.target ?? null,
-      details: normaliseDetails(input.details),
-    };
-    const hash = eventHash(prevHash, base);
-    await trx('audit_events').insert({
-      seq,
-      occurred_at: base.occurredAt,
-      actor: base.actor,
-      action: base.action,
-      target: base.target,
-      details: JSON.stringify(base.details),
-      prev_hash: prevHash,
-      hash,
-    });
-    return { ...base, prevHash, hash };
+    const call = auditAppendCall(input, this.clock.now());
+    const result = (await trx.raw(`SELECT out_seq, out_prev_hash, out_hash FROM ${call.sql}`, call.bindings).options({ name: 'tinnhiem_audit_append' })) as { rows: AppendedRow[] };
+    return call.appended(result.rows[0]);
   }
 
   /**

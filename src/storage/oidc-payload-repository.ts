@@ -38,10 +38,13 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
  */
 const FIND_WITH_GRANT = `SELECT r.payload, r.consumed_at, r.expires_at, r.grant_id, r.account_id,
        g.payload AS g_payload, g.consumed_at AS g_consumed_at, g.expires_at AS g_expires_at,
+       s.payload AS s_payload, s.consumed_at AS s_consumed_at, s.expires_at AS s_expires_at,
        to_jsonb(a) - 'password_hash' AS account
   FROM oidc_payloads r
   LEFT JOIN oidc_payloads g ON g.model = 'Grant' AND g.id = encode(sha256(convert_to(r.grant_id, 'UTF8')), 'hex')
   LEFT JOIN accounts a ON a.id = CASE WHEN r.account_id ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' THEN r.account_id::uuid END
+  LEFT JOIN LATERAL (SELECT p.payload, p.consumed_at, p.expires_at FROM oidc_payloads p
+                      WHERE p.model = 'Session' AND p.uid = r.payload->>'sessionUid' LIMIT 1) s ON true
  WHERE r.model = ? AND r.id = ?`;
 
 interface FoundWithGrant extends Row {
@@ -50,6 +53,9 @@ interface FoundWithGrant extends Row {
   g_payload: unknown;
   g_consumed_at: Row['consumed_at'];
   g_expires_at: Row['expires_at'];
+  s_payload: unknown;
+  s_consumed_at: Row['consumed_at'];
+  s_expires_at: Row['expires_at'];
   account: unknown;
 }
 
@@ -68,7 +74,8 @@ const MERGED = ['payload', 'grant_id', 'user_code', 'uid', 'account_id', 'expire
 const FIND = `SELECT payload, consumed_at, expires_at FROM oidc_payloads WHERE model = ? AND id = ? LIMIT 1`;
 const UPSERT = `INSERT INTO oidc_payloads (model, id, payload, grant_id, user_code, uid, account_id, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
   ON CONFLICT (model, id) DO UPDATE SET ${MERGED.map((c) => `${c} = excluded.${c}`).join(', ')}`;
-const CONSUME = `UPDATE oidc_payloads SET consumed_at = ? WHERE model = ? AND id = ? AND consumed_at IS NULL`;
+const CONSUME = `WITH consumed AS (UPDATE oidc_payloads SET consumed_at = ? WHERE model = ? AND id = ? AND consumed_at IS NULL RETURNING grant_id)
+  SELECT (SELECT count(*) FROM consumed)::int AS consumed, (SELECT grant_id FROM oidc_payloads WHERE model = ? AND id = ?) AS grant_id`;
 const DESTROY = `DELETE FROM oidc_payloads WHERE model = ? AND id = ?`;
 
 /** One model's row as stored: the id and a user code hashed, the payload without them. */
@@ -93,6 +100,26 @@ export class OidcPayloadRepository implements PayloadStore {
   async upsert(model: string, id: string, payload: Record<string, unknown>, expiresAt: Date | null): Promise<void> {
     const r = storedRow(model, id, payload, expiresAt);
     await this.knex.raw(UPSERT, [r.model, r.id, JSON.stringify(r.payload), r.grant_id, r.user_code, r.uid, r.account_id, r.expires_at]).options({ name: 'tinnhiem_payload_upsert' });
+  }
+
+  /**
+   * Several upserts (distinct model and id) in one statement, each as `upsert` writes it: a
+   * request's held writes (oidc/adapter.ts). Constant text, prepared once per connection.
+   */
+  async upsertMany(rows: readonly StoredPayload[]): Promise<void> {
+    const values = rows.map((r) => {
+      const row = storedRow(r.model, r.id, r.payload, r.expiresAt);
+      return { ...row, expires_at: row.expires_at?.toISOString() ?? null };
+    });
+    await this.knex
+      .raw(
+        `INSERT INTO oidc_payloads (model, id, payload, grant_id, user_code, uid, account_id, expires_at)
+         SELECT v.model, v.id, v.payload, v.grant_id, v.user_code, v.uid, v.account_id, v.expires_at
+           FROM jsonb_to_recordset(?::jsonb) AS v(model text, id text, payload jsonb, grant_id text, user_code text, uid text, account_id text, expires_at timestamptz)
+         ON CONFLICT (model, id) DO UPDATE SET ${MERGED.map((c) => `${c} = excluded.${c}`).join(', ')}`,
+        [JSON.stringify(values)],
+      )
+      .options({ name: 'tinnhiem_payload_upsert_many' });
   }
 
   /**
@@ -130,20 +157,26 @@ export class OidcPayloadRepository implements PayloadStore {
   /**
    * A payload and, in the same query, the Grant it names (`grantId`), each as `find` reads it, and
    * the account it names (`accountId`) as AccountRepository.findById reads it (null: no such
-   * account): the refresh token grant reads the three at once (docs/performance.md, "Token
-   * endpoint and logins"). The account is not read for an id that is not a UUID (`account`
+   * account), and the Session it names (`sessionUid`, `session` present, undefined if none): the
+   * refresh token and authorization code grants read them at once (docs/performance.md, "Token
+   * endpoint and logins", "Logins: one round trip per audit event"). The account is not read for an id that is not a UUID (`account`
    * absent: the caller reads it as usual). One constant statement, prepared once per connection.
    */
-  async findWithGrant(model: string, id: string, now: Date): Promise<{ payload?: Record<string, unknown>; grant?: Record<string, unknown>; account?: Account | null }> {
+  async findWithGrant(model: string, id: string, now: Date): Promise<{ payload?: Record<string, unknown>; grant?: Record<string, unknown>; session?: Record<string, unknown>; account?: Account | null }> {
     const result = (await this.knex.raw(FIND_WITH_GRANT, [model, lookupKey(id)]).options({ name: 'tinnhiem_find_with_grant' })) as { rows: FoundWithGrant[] };
     const row = result.rows[0];
     const payload = this.present(row, now, { jti: id });
     if (!payload || !row) return { payload };
     const account = typeof row.account_id === 'string' && UUID.test(row.account_id) ? (row.account == null ? null : toAccount(jsonValue(row.account) as AccountRow)) : undefined;
-    const found: { payload: Record<string, unknown>; grant?: Record<string, unknown>; account?: Account | null } = { payload };
+    const found: { payload: Record<string, unknown>; grant?: Record<string, unknown>; session?: Record<string, unknown>; account?: Account | null } = { payload };
     if (account !== undefined) found.account = account;
     if (row.grant_id && row.g_payload != null) {
       found.grant = this.present({ payload: row.g_payload as Row['payload'], consumed_at: row.g_consumed_at, expires_at: row.g_expires_at }, now, { jti: row.grant_id });
+    }
+    // The session it names by uid (`sessionUid`), as findBy('Session', 'uid', …) reads it, for
+    // the session binding's check (undefined: none, or expired).
+    if (typeof payload.sessionUid === 'string') {
+      found.session = row.s_payload == null ? undefined : this.present({ payload: row.s_payload as Row['payload'], consumed_at: row.s_consumed_at, expires_at: row.s_expires_at }, now, {});
     }
     return found;
   }
@@ -172,9 +205,16 @@ export class OidcPayloadRepository implements PayloadStore {
     return this.present(row, now, column === 'user_code' ? { userCode: value } : {});
   }
 
-  /** Marks a code or token used; its replay is then detected by oidc-provider (RFC 6749 §4.1.2). */
-  async consume(model: string, id: string, now: Date): Promise<void> {
-    await this.knex.raw(CONSUME, [now, model, lookupKey(id)]).options({ name: 'tinnhiem_payload_consume' });
+  /**
+   * Marks a code or token used; a replay after it is detected by oidc-provider (RFC 6749 §4.1.2),
+   * one racing it by the answer (`consumed` false: another request consumed it first, atomically
+   * on every node), with the grant it belongs to (the row as it was before this statement).
+   */
+  async consume(model: string, id: string, now: Date): Promise<{ consumed: boolean; grantId: string | null }> {
+    const key = lookupKey(id);
+    const result = (await this.knex.raw(CONSUME, [now, model, key, model, key]).options({ name: 'tinnhiem_payload_consume' })) as { rows: Array<{ consumed: number | string; grant_id: string | null }> };
+    const row = result.rows[0];
+    return { consumed: Number(row?.consumed ?? 0) > 0, grantId: row?.grant_id ?? null };
   }
 
   async destroy(model: string, id: string): Promise<void> {

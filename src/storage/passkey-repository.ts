@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import { normalise, type Transaction } from './db.js';
+import { auditAppendCall, type AppendedRow } from './audit-repository.js';
+import type { AuditEventInput } from '../audit/audit-chain.js';
 import type { AccountCertificate, NewPasskey, Passkey, StoredChallenge } from '../webauthn/passkey.js';
 import type { AccountCertificateStore, PasskeyStore } from '../webauthn/ports.js';
 
@@ -86,6 +88,31 @@ export class PasskeyRepository implements PasskeyStore<Transaction>, AccountCert
     else q.andWhere('counter', '<', counter);
     const rows = (await q.update({ counter, backed_up: backedUp, last_used_at: now }).returning('id')) as unknown[];
     return rows.length === 1;
+  }
+
+  /**
+   * advanceCounter and the audit event of the use in one statement, outside a transaction
+   * (docs/performance.md, "Logins: one round trip per audit event"): the counter's conditional
+   * UPDATE, and for its row the chain's append function (lock, head, insert) in a LATERAL join,
+   * so the event is appended only if the counter advanced, and both commit or neither does (one
+   * statement is one transaction). The passkey's row lock is taken before the chain's lock, as in
+   * advanceCounter's transaction. False: the counter would not advance, nothing is written.
+   */
+  async advanceCounterAudited(id: string, counter: number, backedUp: boolean, now: Date, event: AuditEventInput): Promise<boolean> {
+    const call = auditAppendCall(event, now);
+    const zero = counter === 0;
+    const result = (await this.knex
+      .raw(
+        `WITH advanced AS (
+           UPDATE passkeys SET counter = ?, backed_up = ?, last_used_at = ? WHERE id = ? AND ${zero ? 'counter = 0' : 'counter < ?'} RETURNING id
+         )
+         SELECT a.out_seq, a.out_prev_hash, a.out_hash FROM advanced CROSS JOIN LATERAL ${call.sql} a`,
+        [counter, backedUp, now, id, ...(zero ? [] : [counter]), ...call.bindings],
+      )
+      .options({ name: zero ? 'tinnhiem_passkey_use_audited_zero' : 'tinnhiem_passkey_use_audited' })) as { rows: AppendedRow[] };
+    if (!result.rows.length) return false;
+    call.appended(result.rows[0]);
+    return true;
   }
 
   async rename(trx: Transaction, id: string, name: string): Promise<void> {

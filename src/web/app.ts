@@ -10,7 +10,7 @@ import { problemResponses } from './middleware/koa-problem.js';
 import { securityHeaders } from './middleware/koa-security-headers.js';
 import { bodyLimits } from './middleware/koa-body-limits.js';
 import { healthRouter } from './health-router.js';
-import { withRequestMemo } from '../../oidc/request-memo.js';
+import { withHeldWrites, withRequestMemo } from '../../oidc/request-memo.js';
 
 export interface AppDeps {
   config: Config;
@@ -65,6 +65,12 @@ export function createApp(deps: AppDeps): Koa<AppState> {
   app.silent = true;
 
   for (const middleware of frontMiddlewares(deps)) app.use(middleware);
+  // The OIDC adapter's upserts of one request written together before the answer (a login's
+  // resume stores its session, grant and code in one statement): inside problemResponses, so a
+  // failed write is answered as any error (oidc/request-memo.ts, withHeldWrites).
+  app.use(function heldWrites(_ctx, next) {
+    return withHeldWrites(next);
+  });
   app.use(bodyLimits({ limitBytes: deps.config.server.bodyLimitBytes, skipJsonPrefixes: deps.selfParsingPrefixes, prefixLimits: deps.bodyPrefixLimits }));
 
   for (const mounted of deps.mounts ?? []) app.use(mounted);

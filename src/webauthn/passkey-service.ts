@@ -272,29 +272,30 @@ export class PasskeyService<Tx = unknown> {
     if (!verified.verified) return this.refuse({ ...audit, reason: 'verification-failed' }, passkey.accountId, 'unauthorized', 'the passkey assertion did not verify');
     const info = verified.authenticationInfo;
 
-    const outcome = await this.db.withTransaction(async (trx) => {
-      // WebAuthn §7.2 step 21: a counter that does not grow signals a cloned authenticator. Checked
-      // and advanced in one statement (the row lock orders concurrent assertions of one passkey);
-      // the audit event is appended last, so the chain's lock is held only until the commit.
-      if (await this.repo.advanceCounter(trx, passkey.id, info.newCounter, info.credentialBackedUp, this.clock.now())) {
-        await this.audit.append(trx, {
-          actor: `user:${passkey.accountId}`,
-          action: 'login.success',
-          target: `account:${passkey.accountId}`,
-          details: { method: 'passkey', step: context.expectAccountId ? 'second-factor' : 'passwordless', passkey: passkey.id, ip: context.ip, clientId: context.clientId },
-        });
-        return 'ok' as const;
-      }
-      const current = await this.repo.findById(passkey.id, trx);
-      if (!current) return 'gone' as const;
-      await this.audit.append(trx, {
-        actor: `user:${passkey.accountId}`,
-        action: 'passkey.counter_regression',
-        target: `account:${passkey.accountId}`,
-        details: { ...audit, passkey: passkey.id, stored: current.counter, presented: info.newCounter },
-      });
-      return 'regressed' as const;
+    // WebAuthn §7.2 step 21: a counter that does not grow signals a cloned authenticator. Checked
+    // and advanced in one statement with the login's audit event (the row lock orders concurrent
+    // assertions of one passkey; the event is appended only if the counter advanced, in the same
+    // statement: one round trip, docs/performance.md "Logins: one round trip per audit event").
+    const now = this.clock.now();
+    const advanced = await this.repo.advanceCounterAudited(passkey.id, info.newCounter, info.credentialBackedUp, now, {
+      actor: `user:${passkey.accountId}`,
+      action: 'login.success',
+      target: `account:${passkey.accountId}`,
+      details: { method: 'passkey', step: context.expectAccountId ? 'second-factor' : 'passwordless', passkey: passkey.id, ip: context.ip, clientId: context.clientId },
     });
+    const outcome = advanced
+      ? ('ok' as const)
+      : await this.db.withTransaction(async (trx) => {
+          const current = await this.repo.findById(passkey.id, trx);
+          if (!current) return 'gone' as const;
+          await this.audit.append(trx, {
+            actor: `user:${passkey.accountId}`,
+            action: 'passkey.counter_regression',
+            target: `account:${passkey.accountId}`,
+            details: { ...audit, passkey: passkey.id, stored: current.counter, presented: info.newCounter },
+          });
+          return 'regressed' as const;
+        });
     if (outcome === 'gone') return this.refuse({ ...audit, reason: 'unknown-passkey' }, null, 'unauthorized', 'this passkey is not registered here (it may have been deleted)');
     if (outcome === 'regressed') {
       throw new AppError('forbidden', `the passkey's signature counter went backwards (${info.newCounter} ≤ ${passkey.counter}): it may have been cloned; it is refused`);

@@ -4,6 +4,7 @@
  * transaction handle, passed back on every call made inside a transaction.
  */
 import type { AccountCertificate, NewPasskey, Passkey, StoredChallenge } from './passkey.js';
+import type { AuditEventInput } from '../audit/audit-chain.js';
 
 export type { AuditTrail, Transactions } from '../../oidc/ports.js';
 
@@ -14,6 +15,11 @@ export interface PasskeyStore<Tx> {
   create(tx: Tx, passkey: NewPasskey, now: Date): Promise<Passkey>;
   /** Writes the use only if the counter advances (checked in the same statement); false otherwise. */
   advanceCounter(tx: Tx, id: string, counter: number, backedUp: boolean, now: Date): Promise<boolean>;
+  /**
+   * advanceCounter with the use's audit event appended, both in one statement without a
+   * transaction (true), or nothing written (false: the counter would not advance).
+   */
+  advanceCounterAudited(id: string, counter: number, backedUp: boolean, now: Date, event: AuditEventInput): Promise<boolean>;
   rename(tx: Tx, id: string, name: string): Promise<void>;
   remove(tx: Tx, id: string): Promise<void>;
   /** A single statement each: `tx` null runs it on its own (no transaction round trips). */

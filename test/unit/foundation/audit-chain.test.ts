@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { GENESIS_HASH, canonicalJson, eventHash, verifyChain, type AuditEvent } from '../../../src/audit/audit-chain.js';
+import { GENESIS_HASH, canonicalJson, eventBodyAroundSeq, eventHash, verifyChain, type AuditEvent } from '../../../src/audit/audit-chain.js';
 
 function chain(n: number): AuditEvent[] {
   const events: AuditEvent[] = [];
@@ -25,6 +25,22 @@ async function* iterate(events: AuditEvent[]) {
 }
 
 describe('audit hash chain', () => {
+  it('the canonical JSON around the sequence number is the canonical JSON the hash covers (the database\'s append function completes it)', () => {
+    const cases = [
+      { actor: 'user:a', action: 'login.success', target: 'account:1', details: { z: 1, a: { y: [1, 'hai', null], b: true } } },
+      { actor: 'cli:"root"', action: 'x', target: null, details: {} },
+      { actor: 'user:Ngọc Hân', action: 'passkey.register', target: 't\u2028🔐', details: { 'k"ey': 'a\\b\nc', n: -0.5 } },
+    ];
+    for (const c of cases) {
+      for (const seq of [1, 9, 10, 123456789012]) {
+        const occurredAt = new Date(Date.UTC(2026, 11, 6, 1, 2, 3, 45));
+        const { head, tail } = eventBodyAroundSeq({ ...c, occurredAt });
+        const body = canonicalJson({ seq, occurredAt: occurredAt.toISOString(), actor: c.actor, action: c.action, target: c.target, details: c.details });
+        expect(`${head}${seq}${tail}`).toBe(body);
+      }
+    }
+  });
+
   it('canonical JSON sorts keys at every depth and drops undefined', () => {
     expect(canonicalJson({ b: 1, a: { d: [3, { z: 1, y: 2 }], c: undefined } })).toBe('{"a":{"d":[3,{"y":2,"z":1}]},"b":1}');
     expect(canonicalJson({ x: 'Đà Nẵng' })).toBe('{"x":"Đà Nẵng"}');
