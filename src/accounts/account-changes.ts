@@ -9,7 +9,7 @@ import type { AccountService, NewOfficial } from './account-service.js';
 import { hashPassword, passwordProblem } from './password.js';
 import type { OneTimeCodes } from './one-time-codes.js';
 import type { AccountCertificateStore } from '../webauthn/ports.js';
-import { describeLoginCertificate, registerLoginCertificateIn } from '../auth/login-certificates.js';
+import { describeLoginCertificate, registerLoginCertificateIn } from './login-certificates.js';
 
 /** Roles whose holders can approve certificates or manage people: changes to them need two administrators. */
 export const PRIVILEGED_ROLES: readonly Role[] = ['admin', 'ra-officer'];

@@ -13,7 +13,7 @@ import { identityFromName } from '../../ca/asn1/identity.js';
 import { decodePem } from '../../ca/asn1/der.js';
 import { checkOcspResponse, ocspRequest, type OcspOutcome } from '../../ca/status/ocsp/client.js';
 import { OutboundFetcher } from '../outbound/outbound-fetcher.js';
-import { describeLoginCertificate, registerLoginCertificateIn } from './login-certificates.js';
+import { describeLoginCertificate, registerLoginCertificateIn } from '../accounts/login-certificates.js';
 
 /** id-kp-clientAuth (RFC 5280 §4.2.1.12). */
 const CLIENT_AUTH = '1.3.6.1.5.5.7.3.2';

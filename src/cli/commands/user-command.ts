@@ -6,7 +6,7 @@ import { CliFailure, EXIT, cliActor, configFrom, printJsonOr, withService } from
 import type { Service } from '../../service/service.js';
 import type { ChangeOutcome, ChangeRequest } from '../../accounts/account-changes.js';
 import { isPrivileged } from '../../accounts/account-changes.js';
-import { describeLoginCertificate } from '../../auth/login-certificates.js';
+import { describeLoginCertificate } from '../../accounts/login-certificates.js';
 import { addPersonOptions, proveOfficer, type PersonOptions } from '../officer-login.js';
 import { registerUserChanges } from './user-change-command.js';
 
