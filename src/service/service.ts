@@ -117,6 +117,7 @@ async function assemble(w: Wiring, closeAll: () => Promise<void>): Promise<Servi
     onStatusChange: (listener) => pki.certificates.ca.onStatusChange(listener),
     onIssuersChange: (listener) => pki.certificates.setup.onIssuersChange(listener),
     onFeedEntry: (listener) => pki.responder.onFeedEntry(listener),
+    followsFeed: () => pki.responder.followsFeed(),
   });
   const documents = new DocumentRegistry(new DocumentRepository(w.db, w.db.knex, w.audit), w.clock, w.config.server.publicUrl);
   let shuttingDown = false;
