@@ -6,7 +6,10 @@
  *   attributes; 1 in 10 RSA-2048, the rest ECDSA P-256): cold (the first validation of each, one
  *   pass) and warm (again, sequential and with 8 in flight); parse, signer look-up, messageDigest,
  *   signature, chain from the trust store, revocation from the registry, report; each as a wall
- *   rate and per core (per second of this process's CPU time);
+ *   rate and per core (per second of this process's CPU time). Cold means every signer new to the
+ *   validator (certificate, key, chain); the statuses come from the registry as this node holds it
+ *   (src/validation/registry-index.ts, read in the background from the first validation on, its
+ *   reading counted in the pass when it falls there), or from a registry read when it does not;
  * - the same over HTTP (POST /api/v1/signatures/validate with a client-credentials token), driven
  *   by `wrk` in its own process with a Lua script rotating through the signatures, beside a bare
  *   Node HTTP server answering the same requests with a stored report (the HTTP reference);

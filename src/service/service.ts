@@ -16,6 +16,7 @@ import type { PasskeyService } from '../webauthn/passkey-service.js';
 import type { CertificateLoginService } from '../auth/certificate-login.js';
 import type { CertificateService } from '../certificates/certificate-service.js';
 import type { OcspResponderService } from '../ocsp/ocsp-responder.js';
+import type { RegistryIndex } from '../validation/registry-index.js';
 import type { AuditCheckpointer } from '../audit/audit-checkpointer.js';
 import type { TrustStore } from '../validation/trust-store.js';
 import type { SignatureValidator } from '../validation/signature-validator.js';
@@ -63,7 +64,7 @@ export interface Service {
   /** QR verification of issued documents (docs/verify.md). */
   readonly documents: DocumentRegistry;
   /** Signature validation: the trust store (`tinnhiem trust`) and the validator. */
-  readonly validation: { trust: TrustStore; validator: SignatureValidator };
+  readonly validation: { trust: TrustStore; validator: SignatureValidator; registryIndex: RegistryIndex | null };
   /** Readiness turns 503 and responses say `Connection: close`. */
   beginShutdown(): void;
   isShuttingDown(): boolean;
@@ -117,6 +118,7 @@ async function assemble(w: Wiring, closeAll: () => Promise<void>): Promise<Servi
     onStatusChange: (listener) => pki.certificates.ca.onStatusChange(listener),
     onIssuersChange: (listener) => pki.certificates.setup.onIssuersChange(listener),
     onFeedEntry: (listener) => pki.responder.onFeedEntry(listener),
+    followsFeed: () => pki.responder.followsFeed(),
   });
   const documents = new DocumentRegistry(new DocumentRepository(w.db, w.db.knex, w.audit), w.clock, w.config.server.publicUrl);
   let shuttingDown = false;

@@ -172,6 +172,36 @@ export class CertificateRepository implements IssuanceLedger<Transaction>, Batch
     };
   }
 
+  /**
+   * A page of `validationStatus`'s rows for the given issuers, certificates with their DER only,
+   * in keyset order (created_at, serial, issuer_id) after `after`: what a validation node holds
+   * of our registry (src/validation/registry-index.ts). Served by certificates_created_serial.
+   */
+  async validationStatusPage(issuerIds: string[], after: { createdAt: Date; serial: string; issuerId: string } | null, limit: number): Promise<Array<{ issuerId: string; serial: string; createdAt: Date; status: RegistryStatus }>> {
+    if (!issuerIds.length) return [];
+    const q = this.knex('certificates')
+      .select('issuer_id', 'serial', 'created_at', this.knex.raw("encode(sha256(der), 'hex') as der_sha256"), 'status', 'revoked_at', 'revocation_reason', 'invalidity_date', 'status_changed_at')
+      .whereIn('issuer_id', issuerIds)
+      .whereNotNull('der')
+      .orderBy([{ column: 'created_at' }, { column: 'serial' }, { column: 'issuer_id' }])
+      .limit(limit);
+    if (after) q.whereRaw('(created_at, serial, issuer_id) > (?, ?, ?)', [after.createdAt, after.serial, after.issuerId]);
+    const rows = (await q) as Array<Record<string, unknown>>;
+    return rows.map((row) => ({
+      issuerId: row.issuer_id as string,
+      serial: row.serial as string,
+      createdAt: date(row.created_at)!,
+      status: {
+        derSha256: (row.der_sha256 as string | null) ?? null,
+        status: row.status as CertificateStatus,
+        revokedAt: date(row.revoked_at),
+        revocationReason: (row.revocation_reason as RevocationReasonName) ?? null,
+        invalidityDate: date(row.invalidity_date),
+        statusChangedAt: date(row.status_changed_at)!,
+      },
+    }));
+  }
+
   /** `validationStatus`'s row through knex (in a transaction, and whenever the prepared read cannot answer). */
   async validationStatusQuery(trx: Transaction | null, issuerId: string, serial: string): Promise<Record<string, unknown> | null> {
     const row = await (trx ?? this.knex)('certificates')

@@ -18,6 +18,7 @@ import { fromPkijs, sha256Hex, type Cert } from './cert.js';
 import { signedBy } from './chain.js';
 import type { OurIssuer, RegistryPort } from './ports.js';
 import type { RevocationEvidence } from './report.js';
+import type { RegistryIndex } from './registry-index.js';
 
 /** What the validator's fetches may do (timeout, size, private networks): the outbound fetcher's policy. */
 export type FetchPolicy = OutboundPolicy;
@@ -61,6 +62,8 @@ export class RevocationChecker {
     policy: FetchPolicy | OutboundFetcher,
     private readonly clock: Clock,
     private readonly cacheEntries = 10_000,
+    /** Our registry held on this node (registry-index.ts); without it, one registry read per new signer. */
+    private readonly index: RegistryIndex | null = null,
   ) {
     this.fetcher = policy instanceof OutboundFetcher ? policy : new OutboundFetcher(policy);
   }
@@ -70,6 +73,7 @@ export class RevocationChecker {
   /** A certificate's status changed (revoke, hold, release): its cached record goes. */
   forget(issuerId: string, serial: string): void {
     this.records.delete(`${issuerId}|${serial}`);
+    this.index?.forget(issuerId, serial);
   }
 
   /** An issuer was added or changed: read them again at the next check. */
@@ -85,6 +89,8 @@ export class RevocationChecker {
       this.records.touch(key, hit);
       return hit.record;
     }
+    const held = this.index?.lookup(issuerId, serial);
+    if (held) return held;
     const record = await this.registry.certificate(issuerId, serial);
     this.records.set(key, { record, at: now });
     return record;
@@ -97,7 +103,9 @@ export class RevocationChecker {
     if (!this.issuersCache || now - this.issuersCache.at > REGISTRY_TTL_MS) {
       const rows = await this.registry.issuers();
       this.issuersCache = { at: now, rows, bySha: new Map(rows.filter((r) => r.certificate && r.role !== 'external').map((r) => [sha256Hex(r.certificate!), r])) };
+      this.index?.issuers([...new Set(rows.filter((r) => r.role !== 'external').map((r) => r.id))].sort());
     }
+    this.index?.refreshIfDue(now);
     return this.issuersCache.bySha;
   }
 

@@ -103,4 +103,25 @@ describe(`the registry's status for validation (${usingPostgres() ? 'PostgreSQL'
     if (!usingPostgres()) expect((await read)?.status).toBe('revoked');
     expect((await ledger.validationStatus(null, 'ext-status', '0f'))?.status).toBe('revoked');
   });
+
+  it('reads pages of our issuers\' certificates with their DER, in keyset order, for the validation node\'s index', async () => {
+    await database.db.knex('ca_issuers').insert({ id: 'ext-page', role: 'external', status: 'active', created_at: NOW, updated_at: NOW });
+    const at = (ms: number) => new Date(NOW.getTime() + ms);
+    for (const [serial, ms] of [['1b', 2], ['1a', 2], ['1c', 1], ['1d', 3]] as const) {
+      await database.db.withTransaction((trx) =>
+        ledger.importCertificate(trx, { issuerId: 'ext-page', serial, der: Buffer.from(`3003${serial}`, 'hex'), publicKeyFingerprint: `fp-${serial}`, notBefore: NOW, notAfter: at(86_400_000), holder, statusSource: 'registry' }, at(ms)),
+      );
+    }
+    await database.db.withTransaction((trx) =>
+      ledger.reserve(trx, { issuerId: 'ext-page', serial: '1e', tbs: new Uint8Array([0x30, 0]), profileId: 'p', requestId: null, publicKeyFingerprint: 'fp-1e', notBefore: NOW, notAfter: NOW, predecessorSerial: null, holder }, at(1)),
+    );
+    const first = await ledger.validationStatusPage(['ext-page'], null, 3);
+    expect(first.map((r) => [r.serial, r.createdAt.getTime() - NOW.getTime()])).toEqual([['1c', 1], ['1a', 2], ['1b', 2]]);
+    expect(first[0].status).toEqual(await ledger.validationStatus(null, 'ext-page', '1c'));
+    const last = first[2];
+    const second = await ledger.validationStatusPage(['ext-page'], { createdAt: last.createdAt, serial: last.serial, issuerId: last.issuerId }, 3);
+    expect(second.map((r) => r.serial)).toEqual(['1d']);
+    expect(await ledger.validationStatusPage(['nobody'], null, 10)).toEqual([]);
+    expect(await ledger.validationStatusPage([], null, 10)).toEqual([]);
+  });
 });
