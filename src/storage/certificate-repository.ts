@@ -161,15 +161,7 @@ export class CertificateRepository implements IssuanceLedger<Transaction>, Batch
     this.statusRead ??= new PreparedRead(this.knex, 'tn_validation_status_v1', STATUS_SQL);
     const prepared = trx ? undefined : await this.statusRead.first([issuerId, serial]);
     const row = prepared !== undefined ? prepared : await this.validationStatusQuery(trx, issuerId, serial);
-    if (!row) return null;
-    return {
-      derSha256: (row.der_sha256 as string | null) ?? null,
-      status: row.status as CertificateStatus,
-      revokedAt: date(row.revoked_at),
-      revocationReason: (row.revocation_reason as RevocationReasonName) ?? null,
-      invalidityDate: date(row.invalidity_date),
-      statusChangedAt: date(row.status_changed_at)!,
-    };
+    return row ? registryStatusOf(row) : null;
   }
 
   /**
@@ -191,14 +183,7 @@ export class CertificateRepository implements IssuanceLedger<Transaction>, Batch
       issuerId: row.issuer_id as string,
       serial: row.serial as string,
       createdAt: date(row.created_at)!,
-      status: {
-        derSha256: (row.der_sha256 as string | null) ?? null,
-        status: row.status as CertificateStatus,
-        revokedAt: date(row.revoked_at),
-        revocationReason: (row.revocation_reason as RevocationReasonName) ?? null,
-        invalidityDate: date(row.invalidity_date),
-        statusChangedAt: date(row.status_changed_at)!,
-      },
+      status: registryStatusOf(row),
     }));
   }
 
@@ -217,4 +202,16 @@ export class CertificateRepository implements IssuanceLedger<Transaction>, Batch
       // Only a release leads back to good: record when, for the delta CRLs' removeFromCRL (RFC 5280 §5.2.4).
       .update({ status: s.status, revoked_at: s.revokedAt, revocation_reason: s.reason, invalidity_date: s.invalidityDate, crl_entry: s.crlEntry ? Buffer.from(s.crlEntry) : null, status_changed_at: now, ...(s.status === 'good' ? { released_at: now } : {}) });
   }
+}
+
+/** A validation status row (validationStatus, validationStatusPage) as the validator reads it. */
+function registryStatusOf(row: Record<string, unknown>): RegistryStatus {
+  return {
+    derSha256: (row.der_sha256 as string | null) ?? null,
+    status: row.status as CertificateStatus,
+    revokedAt: date(row.revoked_at),
+    revocationReason: (row.revocation_reason as RevocationReasonName) ?? null,
+    invalidityDate: date(row.invalidity_date),
+    statusChangedAt: date(row.status_changed_at)!,
+  };
 }
