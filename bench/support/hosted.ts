@@ -7,24 +7,24 @@
  * keepNames `__name` helper on every closure and source maps are not what ships, and they cost
  * CPU in the measured requests (docs/performance.md, "Method").
  *
- * The harness itself (the script that builds the service and prints its ready line) is in bench/
- * and test/support/, which the build does not compile: it is transformed here by esbuild, file by
- * file (no bundling, no keepNames, no source maps), into dist/bench/… and dist/test/…, where its
+ * The harness itself (the script that builds the service and prints its ready line, and the files
+ * of bench/ and test/ it imports) is not compiled by the build: it is transformed here by esbuild,
+ * file by file (no bundling, no keepNames, no source maps), into dist/bench/… and dist/test/…, where its
  * relative imports of ../../src/… resolve to the compiled modules of dist/src/…. The build wipes
  * dist/ (scripts/build.js), so these files never outlive the build they were made against.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, posix } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { distIsCurrent } from '../../bin/build-state.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 
-/** Harness files outside the build, and what each imports of the same kind (transformed with it). */
-const HARNESS: Record<string, string[]> = {
-  'bench/support/service-process.ts': ['bench/support/service-process.ts', 'test/support/soft-authenticator.ts'],
-  'bench/support/bare-provider.ts': ['bench/support/bare-provider.ts'],
-};
+/** The harnesses a benchmark may host. */
+const HARNESS = new Set(['bench/support/service-process.ts', 'bench/support/bare-provider.ts']);
+
+/** Folders the build compiles into dist/ (imports of them resolve there); anything else is transformed here. */
+const BUILT = /^(src|ca|oidc|migrations)\//;
 
 let noticed = false;
 
@@ -46,15 +46,25 @@ export async function hostedEntry(entry: string): Promise<string[]> {
     }
     return ['--import', 'tsx', entry];
   }
-  const files = HARNESS[entry];
-  if (!files) throw new Error(`hostedEntry: ${entry} is not a known harness`);
+  if (!HARNESS.has(entry)) throw new Error(`hostedEntry: ${entry} is not a known harness`);
   const esbuild = await import('esbuild');
-  for (const file of files) {
+  // The entry and every file of bench/ or test/ it imports (relatively), transitively: a harness
+  // that gains a helper needs no list kept in step.
+  const pending = [entry];
+  const done = new Set<string>();
+  while (pending.length) {
+    const file = pending.pop()!;
+    if (done.has(file)) continue;
+    done.add(file);
     const source = readFileSync(join(root, file), 'utf8');
     const { code } = await esbuild.transform(source, { loader: 'ts', format: 'esm', target: 'node20', sourcefile: file, tsconfigRaw: { compilerOptions: { verbatimModuleSyntax: true } } });
     const out = join(root, 'dist', file.replace(/\.ts$/, '.js'));
     mkdirSync(dirname(out), { recursive: true });
     writeFileSync(out, code);
+    for (const [, spec] of code.matchAll(/(?:from\s*|import\s*\(\s*)['"](\.{1,2}\/[^'"]+)\.js['"]/g)) {
+      const target = posix.normalize(posix.join(posix.dirname(file), `${spec}.ts`));
+      if (!BUILT.test(target)) pending.push(target);
+    }
   }
   return [join('dist', entry.replace(/\.ts$/, '.js'))];
 }
