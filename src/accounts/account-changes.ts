@@ -1,3 +1,4 @@
+import { maskIdentifier } from '../certificates/personal-data.js';
 import { AppError } from '../errors/app-error.js';
 import type { Clock } from '../lifecycle/clock.js';
 import type { Database, Transaction } from '../storage/db.js';
@@ -150,24 +151,24 @@ export class AccountChangeService {
       }
       case 'roles': {
         const granted = req.roles.filter((r) => !req.account.roles.includes(r));
-        return { payload: { roles: [...new Set(req.roles)] }, privileged: isPrivileged(granted), label: labelOf(req.account), accountId: req.account.id };
+        return { payload: { roles: [...new Set(req.roles)] }, privileged: isPrivileged(granted), label: accountLabel(req.account), accountId: req.account.id };
       }
       case 'password': {
         const problem = passwordProblem(req.password);
         if (problem) throw new AppError('validationFailed', problem);
-        return { payload: { hash: await hashPassword(req.password), keepPasskeys: !!req.keepPasskeys, requireChange: !!req.requireChange }, privileged: isPrivileged(req.account.roles), label: labelOf(req.account), accountId: req.account.id };
+        return { payload: { hash: await hashPassword(req.password), keepPasskeys: !!req.keepPasskeys, requireChange: !!req.requireChange }, privileged: isPrivileged(req.account.roles), label: accountLabel(req.account), accountId: req.account.id };
       }
       case 'certificate': {
         // Read now: a bad certificate is refused before anything is pending. Only the DER is kept.
         const described = describeLoginCertificate(req.certificate);
-        return { payload: { der: Buffer.from(described.der).toString('base64'), fingerprint: described.fingerprint, subject: described.subjectDn }, privileged: isPrivileged(req.account.roles), label: labelOf(req.account), accountId: req.account.id };
+        return { payload: { der: Buffer.from(described.der).toString('base64'), fingerprint: described.fingerprint, subject: described.subjectDn }, privileged: isPrivileged(req.account.roles), label: accountLabel(req.account), accountId: req.account.id };
       }
       case 'disable':
       case 'enable':
       case 'enrolment-code':
       case 'unlock':
       case 'end-sessions':
-        return { payload: {}, privileged: isPrivileged(req.account.roles), label: labelOf(req.account), accountId: req.account.id };
+        return { payload: {}, privileged: isPrivileged(req.account.roles), label: accountLabel(req.account), accountId: req.account.id };
     }
   }
 
@@ -204,7 +205,11 @@ export class AccountChangeService {
   }
 }
 
-const labelOf = (a: Account) => a.username ?? a.nationalId ?? a.id;
+/**
+ * How an account is named in lists (pending changes, the console's actor column): its user name,
+ * else its national ID masked as everywhere without certs:read:pii (docs/ca.md, "Personal data").
+ */
+export const accountLabel = (a: Pick<Account, 'id' | 'username' | 'nationalId'>) => a.username ?? (a.nationalId ? maskIdentifier(a.nationalId) : a.id);
 
 /** What the audit event of a request says (never the password hash). */
 function summary(kind: AccountChangeKind, payload: Record<string, unknown>): Record<string, unknown> {

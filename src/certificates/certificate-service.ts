@@ -28,6 +28,16 @@ export interface ImportResult {
  */
 export const REGISTRY_COUNT_LIMIT = 1_000;
 
+/** What a read with `certs:read:pii` showed in full (the details of its `certificate.read_pii` event). */
+export interface PiiRead {
+  serials: string[];
+  /** Certificate requests whose subjects were shown. */
+  requests?: string[];
+  /** Audit events (by sequence number) whose details were shown. */
+  auditEvents?: number[];
+  query?: Record<string, unknown>;
+}
+
 export class CertificateService {
   private readonly db: Transactions<Transaction>;
   private readonly audit: AuditTrail<Transaction>;
@@ -67,9 +77,14 @@ export class CertificateService {
     return { fingerprint, blocked };
   }
 
-  /** docs/ca.md, "Personal data": a read that showed identifiers in full, or looked a person up by number. */
-  async recordPiiRead(actor: string, details: { serials: string[]; query?: Record<string, unknown> }): Promise<void> {
-    await this.db.withTransaction((trx) => this.audit.append(trx, { actor, action: 'certificate.read_pii', target: details.serials.length === 1 ? `certificate:${details.serials[0]}` : null, details }));
+  /**
+   * docs/ca.md, "Personal data": a read that showed identifiers in full (certificates, requests'
+   * subjects, audit events' details), or looked a person up by number.
+   */
+  async recordPiiRead(actor: string, details: PiiRead): Promise<void> {
+    const requests = details.requests ?? [];
+    const target = details.serials.length === 1 && !requests.length ? `certificate:${details.serials[0]}` : requests.length === 1 && !details.serials.length ? `request:${requests[0]}` : null;
+    await this.db.withTransaction((trx) => this.audit.append(trx, { actor, action: 'certificate.read_pii', target, details: { ...details } }));
   }
 
   /**

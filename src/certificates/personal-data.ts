@@ -33,11 +33,25 @@ export function isIndividual(c: CertificateRecord): boolean {
   return !(ORGANISATION_PROFILES as readonly string[]).includes(c.profileId ?? '') || !!c.nationalId || PERSONAL_UID.test(c.subjectDn ?? '');
 }
 
-/** Every string inside a JSON value (an audit event's details) with subjects' identifiers masked. */
-export function maskIdentifiersIn(value: unknown): unknown {
-  if (typeof value === 'string') return maskSubject(value);
-  if (Array.isArray(value)) return value.map(maskIdentifiersIn);
-  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, maskIdentifiersIn(v)]));
+/** Fields of audit details that hold an identifier number itself (a search's filter, a looked-up person). */
+const IDENTIFIER_FIELDS = new Set(['nationalId', 'taxCode', 'budgetCode', 'national_id', 'tax_code']);
+/** Fields holding what someone typed, which may be a number (a free-text search, a login name). */
+const TYPED_FIELDS = new Set(['q', 'login']);
+
+/**
+ * Every string inside a JSON value (an audit event's details) with identifiers masked: in
+ * subjects (`UID=CCCD:…`), in the fields that hold a number itself (a search by national ID
+ * recorded in a `certificate.read_pii` event), and runs of six or more digits in what someone
+ * typed (a free-text search, a login by national ID).
+ */
+export function maskIdentifiersIn(value: unknown, field?: string): unknown {
+  if (typeof value === 'string') {
+    if (field && IDENTIFIER_FIELDS.has(field)) return maskIdentifier(value);
+    if (field && TYPED_FIELDS.has(field)) return maskSubject(value)!.replace(/\d{6,}/g, (digits) => maskIdentifier(digits));
+    return maskSubject(value);
+  }
+  if (Array.isArray(value)) return value.map((v) => maskIdentifiersIn(v, field));
+  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, maskIdentifiersIn(v, k)]));
   return value;
 }
 
@@ -49,6 +63,12 @@ export function maskCertificate(c: CertificateRecord): CertificateRecord {
 /** Whether a record carries an identifier at all (a read of it with the scope is audited). */
 const uidPresent = new RegExp(`\\b(${identifierKinds.join('|')}):`);
 export const carriesIdentifier = (c: CertificateRecord) => !!(c.nationalId || c.taxCode || c.budgetCode || (c.subjectDn && uidPresent.test(c.subjectDn)));
+
+/** Whether a subject (a request's, say) carries an identifier that masking would hide. */
+export const subjectCarriesIdentifier = (dn: string | null) => !!dn && uidPresent.test(dn);
+
+/** Whether a JSON value (an audit event's details) shows anything that `maskIdentifiersIn` would mask. */
+export const containsIdentifier = (value: unknown): boolean => JSON.stringify(maskIdentifiersIn(value)) !== JSON.stringify(value);
 
 /**
  * A free-text search that could find a person by number: a run of six or more digits that is not

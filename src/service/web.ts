@@ -128,6 +128,8 @@ export function buildWeb(w: Wiring, parts: Parts): Web {
     readiness: databaseReadiness(db),
     isShuttingDown: parts.isShuttingDown,
     routers: [staticRouter(), certificateTlsRouter(certificateLoginDeps)],
+    // It terminates TLS itself: an X-Forwarded-For there was written by the client.
+    trustProxyHops: 0,
   });
   const ocsp = ocspListener(w, responder, metrics, parts.isShuttingDown, app);
   const handler = throttle ? tokenFastPath({ limitBytes: config.server.bodyLimitBytes, serve: parts.identity.oidc.tokenListener([...frontMiddlewares(appDeps), throttle]) }, ocsp) : ocsp;
@@ -208,7 +210,7 @@ function featureRouters(w: Wiring, parts: Parts, strongMethods: (uid: string) =>
       trust: validation.trust,
       now: () => clock.now(),
     }),
-    auditRouter({ audit, verifier }),
+    auditRouter({ audit, verifier, pii: certificates }),
     certificatesRouter({ certificates, verifier, now: () => clock.now() }),
     certificateBatchRouter({ certificates, verifier }),
     pkiRouter({ certificates, now: () => clock.now(), copies: new PublishedCopies(config.dataDir) }),

@@ -26,6 +26,11 @@ export interface AppDeps {
   selfParsingPrefixes?: string[];
   /** Route prefixes with their own body cap (the validation endpoints take PDFs). */
   bodyPrefixLimits?: ReadonlyArray<{ prefix: string; limitBytes: number }>;
+  /**
+   * Reverse proxies in front of this application (default TRUST_PROXY). The mutual-TLS listener
+   * terminates TLS itself, so no proxy can stand before it: 0 there, whatever TRUST_PROXY says.
+   */
+  trustProxyHops?: number;
 }
 
 /**
@@ -59,7 +64,7 @@ export function frontMiddlewares(deps: Pick<AppDeps, 'config' | 'log' | 'metrics
 export function createApp(deps: AppDeps): Koa<AppState> {
   // TRUST_PROXY hops: X-Forwarded-For is read from the right, as many entries as there are
   // trusted proxies (each appends the address it saw); anything further left a client wrote.
-  const hops = deps.config.server.trustProxy;
+  const hops = deps.trustProxyHops ?? deps.config.server.trustProxy;
   const app = new Koa<AppState>({ proxy: hops > 0, maxIpsCount: hops });
   // Errors are rendered and logged by problemResponses; Koa's own stderr printing stays quiet.
   app.silent = true;

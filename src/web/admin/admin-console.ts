@@ -6,19 +6,20 @@ import { ROLES, type Account, type Role } from '../../../oidc/account.js';
 import type { AccountService } from '../../accounts/account-service.js';
 import type { AuditService } from '../../audit/audit-service.js';
 import type { AuditEvent } from '../../audit/audit-chain.js';
-import type { CertificateService } from '../../certificates/certificate-service.js';
+import type { CertificateService, PiiRead } from '../../certificates/certificate-service.js';
+import type { CertificateRequestRecord } from '../../../ca/records.js';
 import type { PasskeyService } from '../../webauthn/passkey-service.js';
 import type { TrustStore } from '../../validation/trust-store.js';
 import type { ClientRegistry } from '../../../oidc/clients/client-registry.js';
 import { allowedApiScopes } from '../../../oidc/grants.js';
-import { PII_SCOPE, maskIdentifiersIn } from '../../certificates/personal-data.js';
+import { PII_SCOPE, containsIdentifier, maskIdentifiersIn, maskSubject, subjectCarriesIdentifier } from '../../certificates/personal-data.js';
 import { ACR, acrAtLeast } from '../../../oidc/scopes.js';
 import { ADMIN_CLIENT_ID, adminCallbackPath } from '../../../oidc/clients/admin-client.js';
 import { pickLanguage, type Language } from '../locales/messages.js';
 import { sendPage } from '../views/html.js';
 import { formGuard, type FormGuard } from '../middleware/koa-form-guard.js';
 import { at, type AdminMessageKey } from './admin-messages.js';
-import type { AccountChangeService } from '../../accounts/account-changes.js';
+import { accountLabel, type AccountChangeService } from '../../accounts/account-changes.js';
 import type { OneTimeCodes } from '../../accounts/one-time-codes.js';
 import { messagePage, type AuditRow, type Frame, type NavItem } from './views/admin-layout.js';
 
@@ -106,8 +107,19 @@ export interface AdminConsole {
   logoutHref(): string;
   /** An officer's name for the audit and request tables (one lookup per actor and page). */
   names(): (actor: string) => Promise<string>;
-  /** `pii`: the officer may see identifier numbers in full (certs:read:pii); otherwise they are masked. */
-  auditRows(events: AuditEvent[], nameOf: (actor: string) => Promise<string>, pii: boolean): Promise<AuditRow[]>;
+  /**
+   * Identifier numbers show in full only to an officer with certs:read:pii, and the events that
+   * showed one are then audited (docs/ca.md, "Personal data"); otherwise they are masked.
+   */
+  auditRows(events: AuditEvent[], nameOf: (actor: string) => Promise<string>, o: Officer, alsoShown?: Partial<PiiRead>): Promise<AuditRow[]>;
+  /**
+   * The requests' subjects as the officer may see them (in full with certs:read:pii, else
+   * masked), and the requests whose numbers that shows: the page audits them (`recordShown`, or
+   * with its audit rows).
+   */
+  requestSubjects(requests: CertificateRequestRecord[], o: Officer): { subjectOf: (r: CertificateRequestRecord) => string; shown: string[] };
+  /** One `certificate.read_pii` event for what a page showed in full (nothing when it showed nothing). */
+  recordShown(o: Officer, shown: Partial<PiiRead>): Promise<void>;
 }
 
 /** POST-redirect-GET (RFC 9110 §15.4.4: 303 See Other). */
@@ -189,19 +201,26 @@ function consoleUrls(deps: AdminRouterDeps): Pick<AdminConsole, 'authUrl' | 'log
   };
 }
 
-function officerNames(deps: AdminRouterDeps): Pick<AdminConsole, 'names' | 'auditRows'> {
+function officerNames(deps: AdminRouterDeps): Pick<AdminConsole, 'names' | 'auditRows' | 'requestSubjects' | 'recordShown'> {
+  const recordShown = async (o: Officer, { serials = [], requests = [], auditEvents = [], query }: Partial<PiiRead>): Promise<void> => {
+    if (!serials.length && !requests.length && !auditEvents.length && !query) return;
+    await deps.certificates.recordPiiRead(o.actor, { serials, ...(requests.length && { requests }), ...(auditEvents.length && { auditEvents }), ...(query && { query }) });
+  };
   return {
+    recordShown,
     names() {
       const cache = new Map<string, Promise<string>>();
       return (actor: string): Promise<string> => {
         if (!cache.has(actor)) {
           const id = actor.startsWith('user:') ? actor.slice(5) : null;
-          cache.set(actor, id ? deps.accounts.findById(id).then((a) => (a ? `${a.fullName} (${a.username ?? a.nationalId ?? id})` : actor)) : Promise.resolve(actor));
+          cache.set(actor, id ? deps.accounts.findById(id).then((a) => (a ? `${a.fullName} (${accountLabel(a)})` : actor)) : Promise.resolve(actor));
         }
         return cache.get(actor)!;
       };
     },
-    auditRows(events, nameOf, pii) {
+    async auditRows(events, nameOf, o, alsoShown = {}) {
+      const pii = can(o, 'pii');
+      if (pii) await recordShown(o, { ...alsoShown, auditEvents: events.filter((e) => containsIdentifier(e.details)).map((e) => e.seq) });
       return Promise.all(
         events.map(async (e) => {
           // docs/ca.md, "Personal data": subjects in audit details show identifiers masked too.
@@ -209,6 +228,10 @@ function officerNames(deps: AdminRouterDeps): Pick<AdminConsole, 'names' | 'audi
           return { seq: e.seq, occurredAt: e.occurredAt, actor: await nameOf(e.actor), action: e.action, target: e.target, details: details === '{}' ? '' : details.length > 300 ? `${details.slice(0, 300)}…` : details };
         }),
       );
+    },
+    requestSubjects(requests, o) {
+      if (!can(o, 'pii')) return { subjectOf: (r) => maskSubject(r.subjectDn)!, shown: [] };
+      return { subjectOf: (r) => r.subjectDn, shown: requests.filter((r) => subjectCarriesIdentifier(r.subjectDn)).map((r) => r.id) };
     },
   };
 }

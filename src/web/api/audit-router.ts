@@ -6,7 +6,8 @@ import type { AccessTokenVerifier } from '../../auth/access-token-verifier.js';
 import { requireScopes } from '../middleware/koa-api-auth.js';
 import type { AppState } from '../context.js';
 import { maskIdentifiersIn } from '../../certificates/personal-data.js';
-import { hasPii } from './personal-data-access.js';
+import type { CertificateService } from '../../certificates/certificate-service.js';
+import { auditEventsRead, hasPii } from './personal-data-access.js';
 
 const query = z.object({
   action: z.string().max(100).optional(),
@@ -17,7 +18,7 @@ const query = z.object({
 });
 
 /** The audit log over the API: administrators only (scope `admin`). */
-export function auditRouter(deps: { audit: AuditService; verifier: AccessTokenVerifier }): Router<AppState> {
+export function auditRouter(deps: { audit: AuditService; verifier: AccessTokenVerifier; pii: Pick<CertificateService, 'recordPiiRead'> }): Router<AppState> {
   const router = new Router<AppState>({ prefix: '/api/v1/audit' });
   const admin = requireScopes(deps.verifier, 'admin');
 
@@ -30,8 +31,10 @@ export function auditRouter(deps: { audit: AuditService; verifier: AccessTokenVe
     const q = parsed.data;
     const events = await deps.audit.list({ action: q.action, actor: q.actor, target: q.target, beforeSeq: q.before, limit: q.limit });
     // docs/ca.md, "Personal data": subjects in the details show identifiers masked without
-    // certs:read:pii, as in the console (the hashes stay those of the stored events).
+    // certs:read:pii, as in the console (the hashes stay those of the stored events); with it,
+    // the events that showed a number in full are audited before the answer leaves.
     const pii = hasPii(ctx);
+    await auditEventsRead(ctx, deps.pii, events, { action: q.action, actor: q.actor, target: q.target, before: q.before });
     ctx.set('Cache-Control', 'no-store');
     ctx.body = {
       events: events.map((e) => ({ ...e, details: pii ? e.details : maskIdentifiersIn(e.details), occurredAt: e.occurredAt.toISOString(), prevHash: e.prevHash.toString('hex'), hash: e.hash.toString('hex') })),

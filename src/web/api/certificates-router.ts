@@ -7,7 +7,7 @@ import { NAME_CONTROL_METHODS, REVOCATION_REASONS } from '../../../ca/records.js
 import { REGISTRY_COUNT_LIMIT, type CertificateService } from '../../certificates/certificate-service.js';
 import type { RequestOutcome } from '../../certificates/registration-authority.js';
 import { looksLikeIdentifierSearch, maskCertificate, maskSubject } from '../../certificates/personal-data.js';
-import { auditPiiRead, fileRead, hasPii, requirePiiToSearch } from './personal-data-access.js';
+import { auditPiiRead, auditRequestsRead, fileRead, hasPii, requirePiiToSearch } from './personal-data-access.js';
 import { actorOf, requireScopes } from '../middleware/koa-api-auth.js';
 import { requireContentType } from '../middleware/koa-body-limits.js';
 import { openApi, problemResponses } from './openapi-registry.js';
@@ -266,14 +266,18 @@ const listRequests = (deps: CertificatesRouterDeps) =>
   async function listRequests(ctx: AppContext) {
     const { status } = validate(z.object({ status: z.enum(['pending', 'approved', 'issued', 'rejected']).optional() }), ctx.query, 'query');
     noStore(ctx);
-    ctx.body = { items: (await deps.certificates.ra.list(status)).map(requestFor(ctx)) };
+    const requests = await deps.certificates.ra.list(status);
+    await auditRequestsRead(ctx, deps.certificates, requests);
+    ctx.body = { items: requests.map(requestFor(ctx)) };
   };
 
 const getRequest = (deps: CertificatesRouterDeps) =>
   async function getRequest(ctx: AppContext) {
     const { id } = validate(idParam, ctx.params, 'query');
     noStore(ctx);
-    ctx.body = requestFor(ctx)(await deps.certificates.ra.get(id));
+    const request = await deps.certificates.ra.get(id);
+    await auditRequestsRead(ctx, deps.certificates, [request]);
+    ctx.body = requestFor(ctx)(request);
   };
 
 const approveRequest = (deps: CertificatesRouterDeps) =>

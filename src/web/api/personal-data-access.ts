@@ -5,7 +5,9 @@
 import { AppError } from '../../errors/app-error.js';
 import type { CertificateRecord } from '../../../ca/records.js';
 import type { CertificateService } from '../../certificates/certificate-service.js';
-import { PII_SCOPE, carriesIdentifier, isIndividual, looksLikeIdentifierSearch } from '../../certificates/personal-data.js';
+import type { CertificateRequestRecord } from '../../../ca/records.js';
+import type { AuditEvent } from '../../audit/audit-chain.js';
+import { PII_SCOPE, carriesIdentifier, containsIdentifier, isIndividual, looksLikeIdentifierSearch, subjectCarriesIdentifier } from '../../certificates/personal-data.js';
 import { actorOf } from '../middleware/koa-api-auth.js';
 import type { AppContext } from '../context.js';
 
@@ -20,6 +22,20 @@ export async function auditPiiRead(ctx: AppContext, recorder: PiiRecorder, recor
   if (!hasPii(ctx)) return;
   const shown = records.filter(carriesIdentifier).map((c) => c.serial);
   if (shown.length || query) await recorder.recordPiiRead(actorOf(ctx.state), { serials: shown, query });
+}
+
+/** Requests read with the scope: those whose subjects showed a number in full are audited. */
+export async function auditRequestsRead(ctx: AppContext, recorder: PiiRecorder, requests: CertificateRequestRecord[]): Promise<void> {
+  if (!hasPii(ctx)) return;
+  const shown = requests.filter((r) => subjectCarriesIdentifier(r.subjectDn)).map((r) => r.id);
+  if (shown.length) await recorder.recordPiiRead(actorOf(ctx.state), { serials: [], requests: shown });
+}
+
+/** Audit events read with the scope: those whose details showed a number in full are audited, with the filter. */
+export async function auditEventsRead(ctx: AppContext, recorder: PiiRecorder, events: AuditEvent[], query: Record<string, unknown>): Promise<void> {
+  if (!hasPii(ctx)) return;
+  const shown = events.filter((e) => containsIdentifier(e.details)).map((e) => e.seq);
+  if (shown.length) await recorder.recordPiiRead(actorOf(ctx.state), { serials: [], auditEvents: shown, query });
 }
 
 /**

@@ -94,7 +94,36 @@ describeWithProgram('openssl', 'openssl')('registry answers', () => {
     expect(masked.status).toBe(200);
     expect(JSON.stringify(masked.body)).toContain('CCCD:********0321');
     expect(JSON.stringify(masked.body)).not.toContain(CCCD);
-    expect(JSON.stringify((await fullAdmin.call('GET', '/api/v1/audit/events?limit=500')).body)).toContain(`CCCD:${CCCD}`);
+    const before = await t.service.audit.list({ action: 'certificate.read_pii', actor: 'client:audit-admin-pii' });
+    expect(before).toEqual([]);
+    const full = (await fullAdmin.call('GET', '/api/v1/audit/events?limit=500')).body as { events: Array<{ seq: number; details: unknown }> };
+    expect(JSON.stringify(full)).toContain(`CCCD:${CCCD}`);
+    // The read that showed the number in full is itself audited: which events, with what filter.
+    const [read] = await t.service.audit.list({ action: 'certificate.read_pii', actor: 'client:audit-admin-pii' });
+    const shown = full.events.filter((e) => JSON.stringify(e.details).includes(`CCCD:${CCCD}`)).map((e) => e.seq);
+    expect(shown.length).toBeGreaterThan(0);
+    expect(read.details).toMatchObject({ serials: [], auditEvents: expect.arrayContaining(shown), query: { } });
+    expect(read.target).toBeNull();
+    // The masked reader's reads write nothing; a page that shows no number writes nothing either.
+    expect(await t.service.audit.list({ action: 'certificate.read_pii', actor: 'client:audit-admin' })).toEqual([]);
+    expect((await fullAdmin.call('GET', '/api/v1/audit/events?action=client.create')).status).toBe(200);
+    expect(await t.service.audit.list({ action: 'certificate.read_pii', actor: 'client:audit-admin-pii' })).toHaveLength(1);
+  });
+
+  it("certificate requests' subjects show numbers only with certs:read:pii, and those reads are audited", async () => {
+    const before = (await t.service.audit.list({ action: 'certificate.read_pii', actor: 'client:ra-desk' })).length;
+    const list = (await piiReader.call('GET', '/api/v1/certificate-requests')).body as { items: Array<{ id: string; subject: string }> };
+    const personal = list.items.find((r) => r.subject.includes(`CCCD:${CCCD}`))!;
+    expect(personal).toBeDefined();
+    const [listed] = await t.service.audit.list({ action: 'certificate.read_pii', actor: 'client:ra-desk' });
+    expect(listed.details.requests).toEqual(expect.arrayContaining([personal.id]));
+    expect(((await piiReader.call('GET', `/api/v1/certificate-requests/${personal.id}`)).body as { subject: string }).subject).toContain(`CCCD:${CCCD}`);
+    const [one] = await t.service.audit.list({ action: 'certificate.read_pii', actor: 'client:ra-desk' });
+    expect(one).toMatchObject({ target: `request:${personal.id}`, details: { serials: [], requests: [personal.id] } });
+    expect(await t.service.audit.list({ action: 'certificate.read_pii', actor: 'client:ra-desk' })).toHaveLength(before + 2);
+    // Without the scope: masked, and nothing recorded.
+    expect(((await reader.call('GET', `/api/v1/certificate-requests/${personal.id}`)).body as { subject: string }).subject).toContain('CCCD:********0321');
+    expect(await t.service.audit.list({ action: 'certificate.read_pii', actor: 'client:document-system' })).toEqual([]);
   });
 
   it('with certs:read:pii the numbers are shown, and each such read is audited', async () => {

@@ -113,6 +113,8 @@ beforeAll(async () => {
       CERT_LOGIN_TLS_KEY_FILE: serverKey,
       CERT_LOGIN_PROXY_HEADER: 'x-ssl-client-cert',
       CERT_LOGIN_TRUSTED_PROXIES: '127.0.0.2/32',
+      // The main listener is behind one proxy; the mutual-TLS listener never is.
+      TRUST_PROXY: '1',
       // The external CA's OCSP responder runs on loopback here; the guard's own test is outbound-guard.test.ts.
       VALIDATION_FETCH_PRIVATE_NETWORKS: 'true',
     },
@@ -144,8 +146,8 @@ async function startLogin() {
  * curl as the browser's TLS client on the mutual-TLS listener: status, Location and body. Run
  * asynchronously: the listener answers from this very process.
  */
-async function curl(url: string, cert?: { certFile: string; keyFile: string }) {
-  const args = ['-sS', '--max-time', '20', '--cacert', serverCert, '-o', join(dir, 'body.html'), '-w', '%{http_code} %{redirect_url}', ...(cert ? ['--cert', cert.certFile, '--key', cert.keyFile] : []), url];
+async function curl(url: string, cert?: { certFile: string; keyFile: string }, headers: string[] = []) {
+  const args = ['-sS', '--max-time', '20', '--cacert', serverCert, '-o', join(dir, 'body.html'), '-w', '%{http_code} %{redirect_url}', ...(cert ? ['--cert', cert.certFile, '--key', cert.keyFile] : []), ...headers.flatMap((h) => ['-H', h]), url];
   const [status, location] = (await promisify(execFile)('curl', args)).stdout.split(' ');
   return { status: Number(status), location, body: textOf(readFileSync(join(dir, 'body.html'), 'utf8')) };
 }
@@ -227,6 +229,14 @@ describeWithCurl(`certificate login (${db})`, () => {
     const replayed = await b.browser.get(`${t.url}/interaction/${b.uid}/certificate/complete${stolen.search}`);
     expect(replayed.status).toBe(403);
     void official;
+  });
+
+  it('the mutual-TLS listener believes no X-Forwarded-For: it terminates TLS itself, so a client wrote it', async () => {
+    const spoofed = await curl(`${listener.url}/certificate-login?ticket=x`, undefined, ['X-Forwarded-For: 203.0.113.9', 'X-Forwarded-Proto: http']);
+    expect(spoofed.status).toBe(400); // the ticket is no ticket; the line of the request is what is checked
+    const line = t.logs.filter((l) => (l.req as { path?: string } | undefined)?.path === '/certificate-login').at(-1);
+    expect(line?.req).toMatchObject({ ip: '127.0.0.1' });
+    expect(JSON.stringify(t.logs)).not.toContain('203.0.113.9');
   });
 
   it('behind a TLS-terminating proxy: the certificate header is believed from the configured proxy only', async () => {

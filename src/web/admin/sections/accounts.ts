@@ -5,7 +5,7 @@ import type { AppContext, AppState } from '../../context.js';
 import { ROLES, type Account } from '../../../../oidc/account.js';
 import { sendPage } from '../../views/html.js';
 import { accountPage, accountsPage, type AccountFormValues, type AccountRow } from '../views/account-pages.js';
-import { can, isRole, redirect, UUID, type AdminConsole, type Officer } from '../admin-console.js';
+import { isRole, redirect, UUID, type AdminConsole, type Officer } from '../admin-console.js';
 import { confirmed, parseForm, readForm, steppedUp, trimmed } from '../admin-forms.js';
 import { at } from '../admin-messages.js';
 import { changeRows } from './account-changes.js';
@@ -78,7 +78,7 @@ const showAccount = (c: AdminConsole) =>
   async function showAccount(ctx: AppContext, o: Officer) {
     const a = await accountParam(c, ctx);
     const passkeys = await c.deps.passkeys.list(a.id);
-    const history = await c.auditRows(await c.deps.audit.list({ target: `account:${a.id}`, limit: 50 }), c.names(), can(o, 'pii'));
+    const history = await c.auditRows(await c.deps.audit.list({ target: `account:${a.id}`, limit: 50 }), c.names(), o);
     const facts = { ...(await accountRow(c, a)), email: a.email, unit: a.unit, position: a.position };
     sendPage(ctx, 200, accountPage(c.frame(ctx, o, 'accounts'), facts, { roles: ROLES, passkeys: passkeys.map((k) => ({ id: k.id, name: k.name, createdAt: k.createdAt, lastUsedAt: k.lastUsedAt })), history }));
   };

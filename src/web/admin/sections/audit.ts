@@ -2,7 +2,7 @@ import type Router from '@koa/router';
 import type { AppContext, AppState } from '../../context.js';
 import { sendPage } from '../../views/html.js';
 import { auditPage } from '../views/audit-page.js';
-import { can, type AdminConsole, type Officer } from '../admin-console.js';
+import type { AdminConsole, Officer } from '../admin-console.js';
 
 const PAGE_SIZE = 50;
 
@@ -21,7 +21,7 @@ const showAuditLog = (c: AdminConsole) =>
       200,
       auditPage(c.frame(ctx, o, 'audit'), {
         filters,
-        rows: await c.auditRows(events, c.names(), can(o, 'pii')),
+        rows: await c.auditRows(events, c.names(), o),
         next: events.length === limit ? `/admin/audit?${next}` : undefined,
         verification: { ok: verification.ok, checked: verification.checked, head: verification.head?.hash ?? null, badSeq: verification.firstBad?.seq, reason: verification.firstBad?.message },
       }),

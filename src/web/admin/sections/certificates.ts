@@ -44,7 +44,7 @@ const searchCertificates = (c: AdminConsole) =>
     const result = await c.deps.certificates.search({ text: filters.q || undefined, nationalId: filters.nationalId || undefined, taxCode: filters.taxCode || undefined, agency: filters.agency || undefined, status, profileId: filters.profile || undefined, expiresWithinDays: days, limit, offset: 0, cursor, countLimit: REGISTRY_COUNT_LIMIT });
     // As over the API: a page that showed numbers in full, or a lookup by number, is audited.
     const lookedUp = filters.nationalId || filters.taxCode || looksLikeIdentifierSearch(filters.q) ? { nationalId: filters.nationalId || undefined, taxCode: filters.taxCode || undefined, q: filters.q || undefined } : undefined;
-    if (pii) await recordShown(c, o, result.items, lookedUp);
+    if (pii) await c.recordShown(o, { serials: result.items.filter(carriesIdentifier).map((x) => x.serial), query: lookedUp });
     const now = c.deps.now();
     sendPage(
       ctx,
@@ -61,11 +61,6 @@ const searchCertificates = (c: AdminConsole) =>
     );
   };
 
-/** docs/ca.md, "Personal data": who saw which holders' numbers in full. */
-async function recordShown(c: AdminConsole, o: Officer, shown: CertificateRecord[], query?: Record<string, unknown>): Promise<void> {
-  const serials = shown.filter(carriesIdentifier).map((x) => x.serial);
-  if (serials.length || query) await c.deps.certificates.recordPiiRead(o.actor, { serials, query });
-}
 
 async function certificateParam(c: AdminConsole, ctx: AppContext): Promise<CertificateRecord> {
   const serial = String(ctx.params.serial ?? '');
@@ -88,7 +83,6 @@ const showCertificate = (c: AdminConsole) =>
   async function showCertificate(ctx: AppContext, o: Officer) {
     const pii = can(o, 'pii');
     const found = await certificateParam(c, ctx);
-    if (pii) await recordShown(c, o, [found]);
     const cert = pii ? found : maskCertificate(found);
     const nameOf = c.names();
     const chain = await chainOf(c, cert);
@@ -113,7 +107,7 @@ const showCertificate = (c: AdminConsole) =>
       revokedAt: cert.revokedAt,
       reason: cert.revocationReason,
       chain,
-      history: await c.auditRows(history, nameOf, pii),
+      history: await c.auditRows(history, nameOf, o, { serials: carriesIdentifier(found) ? [found.serial] : [] }),
       requestId: cert.requestId,
     };
     sendPage(ctx, 200, certificatePage(c.frame(ctx, o, 'certificates'), detail, { canChange: can(o, 'revoke'), reasons: REVOCATION_REASONS.filter((r) => r !== 'certificateHold') }));

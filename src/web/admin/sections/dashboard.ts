@@ -2,7 +2,6 @@ import type Router from '@koa/router';
 import type { AppContext, AppState } from '../../context.js';
 import { sendPage } from '../../views/html.js';
 import { dashboardPage } from '../views/dashboard-page.js';
-import { maskSubject } from '../../../certificates/personal-data.js';
 import { REGISTRY_COUNT_LIMIT } from '../../../certificates/certificate-service.js';
 import { can, endEntityProfiles, type AdminConsole, type Officer } from '../admin-console.js';
 
@@ -25,6 +24,7 @@ const showDashboard = (c: AdminConsole) =>
       return { days, count: page.total, exact: page.totalExact };
     }));
     const pending = await svc.ra.list('pending', 10);
+    const { subjectOf, shown } = c.requestSubjects(pending, o);
     const recent = can(o, 'audit') ? await c.deps.audit.list({ limit: 10 }) : await c.deps.audit.list({ actor: o.actor, limit: 10 });
     sendPage(
       ctx,
@@ -33,8 +33,8 @@ const showDashboard = (c: AdminConsole) =>
         byStatus,
         byProfile: [...byProfile].map(([profile, counts]) => ({ profile, counts })),
         expiring,
-        pending: await Promise.all(pending.map(async (r) => ({ id: r.id, subject: can(o, 'pii') ? r.subjectDn : maskSubject(r.subjectDn)!, profile: r.profileId, requestedBy: await nameOf(r.requestedBy), createdAt: r.createdAt, approvals: r.approvals.length, required: r.approvalsRequired }))),
-        recent: await c.auditRows(recent, nameOf, can(o, 'pii')),
+        pending: await Promise.all(pending.map(async (r) => ({ id: r.id, subject: subjectOf(r), profile: r.profileId, requestedBy: await nameOf(r.requestedBy), createdAt: r.createdAt, approvals: r.approvals.length, required: r.approvalsRequired }))),
+        recent: await c.auditRows(recent, nameOf, o, { requests: shown }),
         canApprove: can(o, 'approve'),
       }),
     );

@@ -7,7 +7,6 @@ import type { SubmitInput } from '../../../certificates/registration-authority.j
 import { sendPage } from '../../views/html.js';
 import { at } from '../admin-messages.js';
 import { requestPage, requestsPage, type RequestFormValues } from '../views/request-pages.js';
-import { maskSubject } from '../../../certificates/personal-data.js';
 import { can, endEntityProfiles, redirect, UUID, type AdminConsole, type Officer } from '../admin-console.js';
 import { confirmed, parseForm, readForm, readUpload, steppedUp, trimmed } from '../admin-forms.js';
 
@@ -45,11 +44,13 @@ async function renderRequests(c: AdminConsole, ctx: AppContext, o: Officer, extr
   const nameOf = c.names();
   const status = isRequestStatus(ctx.query.status) ? ctx.query.status : undefined;
   const rows = await c.deps.certificates.ra.list(status, 100);
+  const { subjectOf, shown } = c.requestSubjects(rows, o);
+  await c.recordShown(o, { requests: shown });
   sendPage(
     ctx,
     extra.status ?? 200,
     requestsPage(c.frame(ctx, o, 'requests', { error: extra.error }), {
-      rows: await Promise.all(rows.map(async (r) => ({ id: r.id, subject: can(o, 'pii') ? r.subjectDn : maskSubject(r.subjectDn)!, profile: r.profileId, requestedBy: await nameOf(r.requestedBy), createdAt: r.createdAt, approvals: r.approvals.length, required: r.approvalsRequired, status: r.status }))),
+      rows: await Promise.all(rows.map(async (r) => ({ id: r.id, subject: subjectOf(r), profile: r.profileId, requestedBy: await nameOf(r.requestedBy), createdAt: r.createdAt, approvals: r.approvals.length, required: r.approvalsRequired, status: r.status }))),
       status,
       profiles: endEntityProfiles(c),
       canRequest: can(o, 'request'),
@@ -103,9 +104,10 @@ const showRequest = (c: AdminConsole) =>
   async function showRequest(ctx: AppContext, o: Officer) {
     const r = await requestParam(c, ctx);
     const nameOf = c.names();
+    const { subjectOf, shown } = c.requestSubjects([r], o);
     const detail = {
       id: r.id,
-      subject: can(o, 'pii') ? r.subjectDn : maskSubject(r.subjectDn)!,
+      subject: subjectOf(r),
       profile: r.profileId,
       status: r.status,
       requestedBy: await nameOf(r.requestedBy),
@@ -117,7 +119,7 @@ const showRequest = (c: AdminConsole) =>
       ownRequest: r.requestedBy === o.actor,
       approvedByMe: r.approvals.some((a) => a.approver === o.actor),
       dnsNames: ((r.holder as { dnsNames?: string[] }).dnsNames ?? []).slice(0, 50),
-      history: await c.auditRows(await c.deps.audit.list({ target: `request:${r.id}`, limit: 100 }), nameOf, can(o, 'pii')),
+      history: await c.auditRows(await c.deps.audit.list({ target: `request:${r.id}`, limit: 100 }), nameOf, o, { requests: shown }),
     };
     sendPage(ctx, 200, requestPage(c.frame(ctx, o, 'requests'), detail, { canApprove: can(o, 'approve') }));
   };
