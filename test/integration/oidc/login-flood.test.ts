@@ -34,7 +34,7 @@ beforeAll(async () => {
   });
   const { secret } = await t.service.clients.add('test', { clientId: 'dvc', name: 'Cổng dịch vụ công', redirectUris: [redirect], scopes: ['openid', 'profile'], firstParty: true });
   config = await discover(t.url, 'dvc', secret);
-}, 60_000);
+}, 180_000); // the embedded database starts in seconds alone, in minutes beside a loaded machine
 
 afterAll(async () => {
   await t?.close();

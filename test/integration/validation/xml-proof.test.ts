@@ -111,7 +111,9 @@ describeWithProgram('xmlsec1', 'xmlsec1')('the largest invoice accepted', () => 
     await poll;
     expect(r.signatures[0]).toMatchObject({ indication: 'TOTAL_PASSED' });
     process.stderr.write(`largest invoice: ${signed.length} bytes validated in ${took.toFixed(0)} ms; slowest /healthz meanwhile ${slowest.toFixed(0)} ms (machine shared)\n`);
-    expect(slowest).toBeLessThan(3_000);
+    // The event loop is not held for the whole validation: on a loaded machine both stretch, so
+    // the bound is 3 s or three quarters of the validation's own time, whichever is longer.
+    expect(slowest).toBeLessThan(Math.max(3_000, took * 0.75));
     // A few hundred elements more and it is refused before parsing.
     const over = template.replace('<NDHDon>', `<NDHDon>${'<x/>'.repeat(300)}`);
     expect((await postXml(over)).status).toBe(400);
