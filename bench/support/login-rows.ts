@@ -100,8 +100,8 @@ export async function scryptBound(concurrency: number, seconds: number): Promise
 /** Seconds of uncounted flows at the start of each driver process (its JIT compiler's warm-up). */
 export const LOGIN_WARMUP_SECONDS = 2;
 
-/** Password flows in flight per verification slot (LOGIN_HASH_CONCURRENCY). */
-export const PASSWORD_FLOWS_PER_SLOT = 4;
+/** Password flows in flight per verification slot (LOGIN_HASH_CONCURRENCY); BENCH_PASSWORD_FLOWS_PER_SLOT for a trial of another. */
+export const PASSWORD_FLOWS_PER_SLOT = Number(process.env.BENCH_PASSWORD_FLOWS_PER_SLOT ?? 4);
 
 export interface LoginRow {
   login: string;
