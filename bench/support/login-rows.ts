@@ -15,7 +15,16 @@ import type { SummaryRow } from './summary-rows.js';
 
 /** User + system CPU time of a process so far, in ms (Linux: /proc/<pid>/stat, 100 ticks a second). */
 function cpuMs(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return statCpuMs(`/proc/${pid}/stat`);
+}
+
+/** The same for the process's main thread alone (its JavaScript; the rest is libuv's pool, V8's helpers). */
+function mainThreadCpuMs(pid: number): number {
+  return statCpuMs(`/proc/${pid}/task/${pid}/stat`);
+}
+
+function statCpuMs(path: string): number {
+  const fields = readFileSync(path, 'utf8').split(') ')[1].split(' ');
   return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
@@ -23,20 +32,23 @@ function cpuMs(pid: number): number {
  * A login load with the CPU spent per flow by the server process (`serverPid`), by the driver,
  * and (when the row is given a reader of it) by the PostgreSQL backends of the service's database.
  */
-export type LoginLoad = LoadResult & { serverCpuMs: number; driverCpuMs: number; databaseCpuMs?: number };
+export type LoginLoad = LoadResult & { serverCpuMs: number; serverMainCpuMs: number; driverCpuMs: number; databaseCpuMs?: number };
 
 /** The driver run against the server process `serverPid`, with the CPU both spent on the measured flows. */
 export async function driveLogins(job: LoginJob, serverPid: number, databaseCpu?: () => Promise<number>): Promise<LoginLoad> {
   let before = cpuMs(serverPid);
+  let mainBefore = mainThreadCpuMs(serverPid);
   let databaseBefore: Promise<number> | undefined;
   // The server's CPU from the end of the driver's warm-up (it prints WARM when its measured loop starts).
   const result = await runLoginDriver(job, () => {
     before = cpuMs(serverPid);
+    mainBefore = mainThreadCpuMs(serverPid);
     databaseBefore = databaseCpu?.();
   });
   const serverCpuMs = cpuMs(serverPid) - before;
-  if (!databaseCpu || !databaseBefore) return { ...result, serverCpuMs };
-  return { ...result, serverCpuMs, databaseCpuMs: (await databaseCpu()) - (await databaseBefore) };
+  const serverMainCpuMs = mainThreadCpuMs(serverPid) - mainBefore;
+  if (!databaseCpu || !databaseBefore) return { ...result, serverCpuMs, serverMainCpuMs };
+  return { ...result, serverCpuMs, serverMainCpuMs, databaseCpuMs: (await databaseCpu()) - (await databaseBefore) };
 }
 
 export function runLoginDriver(job: LoginJob, onWarm?: () => void): Promise<LoadResult & { driverCpuMs: number }> {
@@ -88,8 +100,8 @@ export async function scryptBound(concurrency: number, seconds: number): Promise
 /** Seconds of uncounted flows at the start of each driver process (its JIT compiler's warm-up). */
 export const LOGIN_WARMUP_SECONDS = 2;
 
-/** Password flows in flight per verification slot (LOGIN_HASH_CONCURRENCY). */
-export const PASSWORD_FLOWS_PER_SLOT = 4;
+/** Password flows in flight per verification slot (LOGIN_HASH_CONCURRENCY); BENCH_PASSWORD_FLOWS_PER_SLOT for a trial of another. */
+export const PASSWORD_FLOWS_PER_SLOT = Number(process.env.BENCH_PASSWORD_FLOWS_PER_SLOT ?? 4);
 
 export interface LoginRow {
   login: string;
@@ -102,7 +114,7 @@ export interface LoginRow {
    * (a password flow's includes its hash on libuv's pool) and the driver's, for ours and the
    * reference; for the scrypt bound, the CPU of one hash.
    */
-  cpuMsPerFlow: { server: number; driver: number; reference: number; referenceDriver?: number; database?: number };
+  cpuMsPerFlow: { server: number; serverMain: number; driver: number; reference: number; referenceDriver?: number; database?: number };
 }
 
 export async function loginRows(ready: ServiceReady, bare: BareReady, seconds: number, hashConcurrency: number, log: (line: string) => void, databaseCpu?: () => Promise<number>): Promise<LoginRow[]> {
@@ -130,7 +142,7 @@ export async function loginRows(ready: ServiceReady, bare: BareReady, seconds: n
   }
   const bound = bounds.reduce((a, b) => a + b, 0) / bounds.length;
   const password = combine(passwordTurns);
-  rows.push({ login: 'authorization-code login with password (PKCE)', ours: password, reference: { name: `scrypt N=2^15 r=8 p=3, ${hashConcurrency} at a time`, perSecond: round(bound, 1) }, ratio: round(password.perSecond / bound), aim: 0.9, cpuMsPerFlow: { server: perFlow(password.serverCpuMs, password), driver: perFlow(password.driverCpuMs, password), reference: round(hashCpu.reduce((a, b) => a + b, 0) / hashCpu.length, 1), ...databasePerFlow(password) } });
+  rows.push({ login: 'authorization-code login with password (PKCE)', ours: password, reference: { name: `scrypt N=2^15 r=8 p=3, ${hashConcurrency} at a time`, perSecond: round(bound, 1) }, ratio: round(password.perSecond / bound), aim: 0.9, cpuMsPerFlow: { server: perFlow(password.serverCpuMs, password), serverMain: perFlow(password.serverMainCpuMs, password), driver: perFlow(password.driverCpuMs, password), reference: round(hashCpu.reduce((a, b) => a + b, 0) / hashCpu.length, 1), ...databasePerFlow(password) } });
   // Passkey: the same driver against both, 8 flows in flight, one authenticator per flow at a time.
   // The login page's autofill; with BENCH_PASSKEY_LINK=1 also, in turns with it, the passkey page
   // (the link beside the autofill, one request more): its row has no aim of its own.
@@ -145,7 +157,7 @@ export async function loginRows(ready: ServiceReady, bare: BareReady, seconds: n
   }
   const bareLoad = combine(bareTurns);
   const reference = { name: 'bare oidc-provider, same flow, trivial login step', perSecond: bareLoad.perSecond, load: bareLoad };
-  const cpuOf = (load: LoginLoad) => ({ server: perFlow(load.serverCpuMs, load), driver: perFlow(load.driverCpuMs, load), reference: perFlow(bareLoad.serverCpuMs, bareLoad), referenceDriver: perFlow(bareLoad.driverCpuMs, bareLoad), ...databasePerFlow(load) });
+  const cpuOf = (load: LoginLoad) => ({ server: perFlow(load.serverCpuMs, load), serverMain: perFlow(load.serverMainCpuMs, load), driver: perFlow(load.driverCpuMs, load), reference: perFlow(bareLoad.serverCpuMs, bareLoad), referenceDriver: perFlow(bareLoad.driverCpuMs, bareLoad), ...databasePerFlow(load) });
   const passkey = combine(passkeyTurns);
   rows.push({ login: 'authorization-code login with a passkey (PKCE)', ours: passkey, reference, ratio: round(passkey.perSecond / bareLoad.perSecond), aim: 0.5, cpuMsPerFlow: cpuOf(passkey) });
   if (withLink) {
@@ -155,7 +167,7 @@ export async function loginRows(ready: ServiceReady, bare: BareReady, seconds: n
   for (const r of rows) {
     const c = r.cpuMsPerFlow;
     const db = c.database === undefined ? '' : `, PostgreSQL ${c.database}`;
-    const cpu = c.referenceDriver === undefined ? `CPU ms/flow: server ${c.server} (one hash ${c.reference}), driver ${c.driver}${db}` : `CPU ms/flow: server ${c.server} vs ${c.reference}, driver ${c.driver} vs ${c.referenceDriver}${db}`;
+    const cpu = c.referenceDriver === undefined ? `CPU ms/flow: server ${c.server} (main thread ${c.serverMain}; one hash ${c.reference}), driver ${c.driver}${db}` : `CPU ms/flow: server ${c.server} (main thread ${c.serverMain}) vs ${c.reference}, driver ${c.driver} vs ${c.referenceDriver}${db}`;
     log(`  ${r.login.padEnd(58)} ours ${r.ours.perSecond}/s p50 ${r.ours.p50ms} ms, errors ${r.ours.errors} | ${r.reference.name}: ${r.reference.perSecond}/s | ratio ${r.ratio} (aim ≥ ${r.aim}) | ${cpu}`);
   }
   for (const r of rows) if (r.ours.errors) log(`    first errors: ${r.ours.errorSamples.join(' | ')}`);
@@ -180,6 +192,7 @@ function combine(turns: LoginLoad[]): LoginLoad {
     p99ms: Math.max(...turns.map((t) => t.p99ms)),
     errorSamples: turns.flatMap((t) => t.errorSamples).slice(0, 5),
     serverCpuMs: turns.reduce((a, t) => a + t.serverCpuMs, 0),
+    serverMainCpuMs: turns.reduce((a, t) => a + t.serverMainCpuMs, 0),
     driverCpuMs: turns.reduce((a, t) => a + t.driverCpuMs, 0),
     ...(turns.every((t) => t.databaseCpuMs !== undefined) ? { databaseCpuMs: turns.reduce((a, t) => a + t.databaseCpuMs!, 0) } : {}),
   };

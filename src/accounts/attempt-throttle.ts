@@ -1,3 +1,4 @@
+import type { AuditEvent, AuditEventInput } from '../audit/audit-chain.js';
 import type { Clock } from '../lifecycle/clock.js';
 import type { Transaction } from '../storage/db.js';
 import type { CounterState, LoginThrottleRepository, ThrottlePolicy } from '../storage/login-throttle-repository.js';
@@ -92,6 +93,19 @@ export class AttemptThrottle {
       trx,
       admission.keys.map((k) => k.key),
       reset,
+    );
+  }
+
+  /**
+   * `succeeded` with the audit event of the success, in one statement outside a transaction
+   * (LoginThrottleRepository.settleAudited): both are kept, or neither.
+   */
+  async succeededAudited(admission: Admission, reset: readonly string[], event: AuditEventInput): Promise<AuditEvent> {
+    return this.repo.settleAudited(
+      admission.keys.map((k) => k.key),
+      reset,
+      event,
+      this.clock.now(),
     );
   }
 

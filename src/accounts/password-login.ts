@@ -96,10 +96,8 @@ export class PasswordLogin {
     }
 
     if (found && passwordOk && found.account.status === 'active') {
-      await this.db.withTransaction(async (trx) => {
-        await this.throttle.succeeded(trx, admission, [throttleKeys.accountAddress(found.account.id, input.ip)]);
-        await this.audit.append(trx, { actor, action: 'login.success', target, details: { method: 'pwd', ip: input.ip, clientId: input.clientId } });
-      });
+      // The settlement and its login.success event in one statement (both kept, or neither).
+      await this.throttle.succeededAudited(admission, [throttleKeys.accountAddress(found.account.id, input.ip)], { actor, action: 'login.success', target, details: { method: 'pwd', ip: input.ip, clientId: input.clientId } });
       return { ok: true, account: found.account };
     }
     const reason = found && passwordOk ? 'disabled' : 'invalid';

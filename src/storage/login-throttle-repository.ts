@@ -1,4 +1,6 @@
 import type { Knex } from 'knex';
+import type { AuditEvent, AuditEventInput } from '../audit/audit-chain.js';
+import { auditAppendCall, type AppendedRow } from './audit-repository.js';
 import { normalise, type Transaction } from './db.js';
 
 export interface ThrottlePolicy {
@@ -135,6 +137,36 @@ export class LoginThrottleRepository {
        FROM locked WHERE t.key = locked.key AND NOT (t.key = ANY(?::text[]))`,
       [keys, resets, resets],
     );
+  }
+
+  /**
+   * `settle` and the audit event of the outcome in one statement, outside a transaction (a
+   * password login's success: BEGIN, the settlement, the append and COMMIT were four round trips;
+   * docs/performance.md, "Password login, sixth pass"). One statement is one transaction: the
+   * settlement and the event commit together or not at all. The order of the locks is the one
+   * the transaction took, so no lock cycle forms with the other statements on these rows or on
+   * the chain: the counters' rows first, locked in key order (`locked`), then the chain's lock in
+   * the append function, which runs only after both changes (it takes, through a LATERAL
+   * argument, the count of the rows they touched, which it cannot have before they ran).
+   */
+  async settleAudited(release: readonly string[], reset: readonly string[], event: AuditEventInput, now: Date): Promise<AuditEvent> {
+    const keys = [...new Set([...release, ...reset])].sort();
+    const resets = keys.filter((k) => reset.includes(k));
+    const call = auditAppendCall(event, now);
+    // The call's first argument (the event's time) made to depend on the settlement's row.
+    const after = call.sql.replace(/^tinnhiem_audit_append\(\?::timestamptz,/, 'tinnhiem_audit_append(CASE WHEN settled.n >= 0 THEN ?::timestamptz END,');
+    if (after === call.sql) throw new Error('settleAudited: the audit append call has changed its form');
+    const result = (await this.knex
+      .raw(
+        `WITH locked AS (SELECT key FROM login_throttle WHERE key = ANY(?::text[]) ORDER BY key FOR UPDATE),
+         gone AS (DELETE FROM login_throttle AS t USING locked WHERE t.key = locked.key AND t.key = ANY(?::text[]) RETURNING t.key),
+         released AS (UPDATE login_throttle AS t SET pending = GREATEST(t.pending - 1, 0) FROM locked WHERE t.key = locked.key AND NOT (t.key = ANY(?::text[])) RETURNING t.key),
+         settled AS (SELECT (SELECT count(*) FROM gone) + (SELECT count(*) FROM released) AS n)
+         SELECT a.out_seq, a.out_prev_hash, a.out_hash FROM settled CROSS JOIN LATERAL ${after} a`,
+        [keys, resets, resets, ...call.bindings],
+      )
+      .options({ name: 'tinnhiem_throttle_settle_audited' })) as { rows: AppendedRow[] };
+    return call.appended(result.rows[0]);
   }
 
   /**
