@@ -49,7 +49,7 @@ const authenticationShape = z.looseObject({
   clientExtensionResults: z.record(z.string(), z.unknown()).default({}),
 });
 
-/** How many passkeys' fixed facts a node keeps (about 0.5 KiB each). */
+/** How many passkeys' fixed facts a node keeps (under 1 KiB each). */
 const KNOWN_PASSKEYS = 10_000;
 
 const KNOWN_TRANSPORTS = new Set(['ble', 'cable', 'hybrid', 'internal', 'nfc', 'smart-card', 'usb']);
@@ -268,6 +268,24 @@ export class PasskeyService<Tx = unknown> {
     throw new AppError(kind, message);
   }
 
+  /**
+   * A use whose counter did not advance: the passkey is gone (removed since it was read), or its
+   * counter regressed (WebAuthn §7.2 step 21), which is audited with the stored and presented values.
+   */
+  private regression(passkey: Passkey, presented: number, audit: Record<string, unknown>): Promise<{ outcome: 'gone' | 'regressed'; stored?: number }> {
+    return this.db.withTransaction(async (trx) => {
+      const current = await this.repo.findById(passkey.id, trx);
+      if (!current) return { outcome: 'gone' as const };
+      await this.audit.append(trx, {
+        actor: `user:${passkey.accountId}`,
+        action: 'passkey.counter_regression',
+        target: `account:${passkey.accountId}`,
+        details: { ...audit, passkey: passkey.id, stored: current.counter, presented },
+      });
+      return { outcome: 'regressed' as const, stored: current.counter };
+    });
+  }
+
   /** Verifies an assertion; the account it proves is returned (and must be `expectAccountId` when given). */
   async authenticate(binding: string, body: unknown, context: { ip: string; clientId?: string; expectAccountId?: string }): Promise<PasskeyLogin> {
     const response = parse(authenticationShape, body, 'authentication response') as unknown as AuthenticationResponseJSON;
@@ -321,22 +339,7 @@ export class PasskeyService<Tx = unknown> {
       details: { method: 'passkey', step: context.expectAccountId ? 'second-factor' : 'passwordless', passkey: passkey.id, ip: context.ip, clientId: context.clientId },
     });
     if (use === 'spent') return this.refuse({ ...audit, reason: 'replayed-challenge' }, passkey.accountId, 'unauthorized', 'unknown or already used challenge: start again');
-    let stored: number | undefined;
-    const outcome =
-      use === 'advanced'
-        ? ('ok' as const)
-        : await this.db.withTransaction(async (trx) => {
-            const current = await this.repo.findById(passkey.id, trx);
-            if (!current) return 'gone' as const;
-            stored = current.counter;
-            await this.audit.append(trx, {
-              actor: `user:${passkey.accountId}`,
-              action: 'passkey.counter_regression',
-              target: `account:${passkey.accountId}`,
-              details: { ...audit, passkey: passkey.id, stored: current.counter, presented: info.newCounter },
-            });
-            return 'regressed' as const;
-          });
+    const { outcome, stored } = use === 'advanced' ? { outcome: 'ok' as const, stored: undefined } : await this.regression(passkey, info.newCounter, audit);
     if (outcome === 'gone') {
       // Removed (on this node or another) since it was read: forgotten here too.
       this.known.delete(passkey.credentialId);
