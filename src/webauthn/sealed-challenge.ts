@@ -21,7 +21,11 @@ const ENCODED = Math.ceil((LENGTH * 8) / 6);
 export class ChallengeSeal {
   private readonly key: Buffer;
 
-  /** `secret`: the installation's form secret; the seal's own key is derived from it (domain separation). */
+  /**
+   * `secret`: the installation's form secret; the seal's own key is derived from it (domain
+   * separation). The label has no colon: the form tokens and the federation seals are HMACs of the
+   * same secret over `purpose:key` texts, so none of them can be this key.
+   */
   constructor(secret: Buffer) {
     this.key = createHmac('sha256', secret).update('tinnhiem webauthn authentication challenge v1').digest();
   }
