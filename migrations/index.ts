@@ -24,6 +24,7 @@ import * as addLeaseToLoginThrottle from './20261205040000_add_lease_to_login_th
 import * as registeredSearchIndexes from './20261206010000_registered_search_indexes.js';
 import * as raiseSearchCompactStatistics from './20261206050000_raise_search_compact_statistics.js';
 import * as auditAppendFunction from './20261207200000_audit_append_function.js';
+import * as webauthnSpentChallenges from './20261208300000_webauthn_spent_challenges.js';
 
 /**
  * Migrations are listed here, not discovered on disk, so the same list runs under tsx, jest and
@@ -61,6 +62,7 @@ export const migrations: readonly Migration[] = [
   { name: '20261206010000_registered_search_indexes', ...registeredSearchIndexes },
   { name: '20261206050000_raise_search_compact_statistics', ...raiseSearchCompactStatistics },
   { name: '20261207200000_audit_append_function', ...auditAppendFunction },
+  { name: '20261208300000_webauthn_spent_challenges', ...webauthnSpentChallenges },
 ];
 
 export const migrationSource: Knex.MigrationSource<Migration> = {

@@ -20,6 +20,7 @@ import { EnrolmentGate } from '../accounts/enrolment.js';
 import { AccountControlRepository } from '../storage/account-control-repository.js';
 import { FederatedAccountService } from '../accounts/federated-accounts.js';
 import { PasskeyService } from '../webauthn/passkey-service.js';
+import { ChallengeSeal } from '../webauthn/sealed-challenge.js';
 import { CertificateLoginService } from '../auth/certificate-login.js';
 import { ClientAuthThrottle } from '../auth/client-auth-throttle.js';
 import { ClientAuthLeases } from '../auth/client-auth-leases.js';
@@ -135,7 +136,7 @@ export async function buildIdentity(w: Wiring, upstreamLogout: UpstreamLogout): 
     rpName: config.webauthn.rpName,
     origins: config.webauthn.origins?.length ? config.webauthn.origins : [new URL(config.server.publicUrl).origin],
     timeoutMs: config.webauthn.timeoutSeconds * 1000,
-  });
+  }, new ChallengeSeal(secrets.csrfSecret));
 
   if (w.role === 'all') {
     oidc.startKeyPolling();

@@ -91,28 +91,44 @@ export class PasskeyRepository implements PasskeyStore<Transaction>, AccountCert
   }
 
   /**
-   * advanceCounter and the audit event of the use in one statement, outside a transaction
-   * (docs/performance.md, "Logins: one round trip per audit event"): the counter's conditional
-   * UPDATE, and for its row the chain's append function (lock, head, insert) in a LATERAL join,
-   * so the event is appended only if the counter advanced, and both commit or neither does (one
-   * statement is one transaction). The passkey's row lock is taken before the chain's lock, as in
-   * advanceCounter's transaction. False: the counter would not advance, nothing is written.
+   * A sealed challenge's use, in one statement without a transaction (docs/performance.md,
+   * "Passkey login, sixth pass"): its spent marker inserted (`ON CONFLICT DO NOTHING`: of two
+   * assertions on one challenge, the second waits for the first's marker and inserts nothing),
+   * the counter's conditional UPDATE only if the marker was inserted now, and for its row the
+   * audit chain's append function in a LATERAL join (so the event exists only if the counter
+   * advanced; the passkey's row lock is taken before the chain's lock, as in advanceCounter's
+   * transaction). One statement commits all of it or nothing. `spent`: the challenge was used before (nothing written);
+   * `stale`: the marker is written (the challenge is used up) but the counter would not advance,
+   * or the passkey is gone; `advanced`: the counter, the use and the event are written.
    */
-  async advanceCounterAudited(id: string, counter: number, backedUp: boolean, now: Date, event: AuditEventInput): Promise<boolean> {
+  async advanceCounterSpendingChallenge(
+    challenge: { challenge: string; expiresAt: Date },
+    id: string,
+    counter: number,
+    backedUp: boolean,
+    now: Date,
+    event: AuditEventInput,
+  ): Promise<'advanced' | 'spent' | 'stale'> {
     const call = auditAppendCall(event, now);
     const zero = counter === 0;
     const result = (await this.knex
       .raw(
-        `WITH advanced AS (
-           UPDATE passkeys SET counter = ?, backed_up = ?, last_used_at = ? WHERE id = ? AND ${zero ? 'counter = 0' : 'counter < ?'} RETURNING id
+        `WITH spent AS (
+           INSERT INTO webauthn_spent_challenges (challenge, expires_at) VALUES (?, ?) ON CONFLICT (challenge) DO NOTHING RETURNING challenge
+         ), advanced AS (
+           UPDATE passkeys SET counter = ?, backed_up = ?, last_used_at = ? FROM spent WHERE passkeys.id = ? AND ${zero ? 'passkeys.counter = 0' : 'passkeys.counter < ?'} RETURNING passkeys.id
+         ), appended AS (
+           SELECT a.out_seq, a.out_prev_hash, a.out_hash FROM advanced CROSS JOIN LATERAL ${call.sql} a
          )
-         SELECT a.out_seq, a.out_prev_hash, a.out_hash FROM advanced CROSS JOIN LATERAL ${call.sql} a`,
-        [counter, backedUp, now, id, ...(zero ? [] : [counter]), ...call.bindings],
+         SELECT (SELECT count(*) FROM spent)::int AS fresh, appended.out_seq, appended.out_prev_hash, appended.out_hash FROM (SELECT 1) one LEFT JOIN appended ON true`,
+        [challenge.challenge, challenge.expiresAt, counter, backedUp, now, id, ...(zero ? [] : [counter]), ...call.bindings],
       )
-      .options({ name: zero ? 'tinnhiem_passkey_use_audited_zero' : 'tinnhiem_passkey_use_audited' })) as { rows: AppendedRow[] };
-    if (!result.rows.length) return false;
-    call.appended(result.rows[0]);
-    return true;
+      .options({ name: zero ? 'tinnhiem_passkey_use_spending_zero' : 'tinnhiem_passkey_use_spending' })) as { rows: Array<Partial<AppendedRow> & { fresh: number | string }> };
+    const row = result.rows[0];
+    if (!row || Number(row.fresh) !== 1) return 'spent';
+    if (row.out_seq === null || row.out_seq === undefined) return 'stale';
+    call.appended(row as AppendedRow);
+    return 'advanced';
   }
 
   async rename(trx: Transaction, id: string, name: string): Promise<void> {
@@ -143,24 +159,15 @@ export class PasskeyRepository implements PasskeyStore<Transaction>, AccountCert
     return { challenge: r.challenge, purpose: r.purpose === 'registration' ? 'registration' : 'authentication', accountId: r.account_id, binding: r.binding, expiresAt: normalise.date(r.expires_at) };
   }
 
-  async takeChallengeWithPasskey(challenge: string, credentialId: string): Promise<{ stored: StoredChallenge; passkey: Passkey | null } | null> {
-    // One statement (one round trip): the DELETE … RETURNING that spends the challenge, and the
-    // passkey the assertion names beside it. A statement is atomic, so the challenge still serves
-    // once; the passkey is read whether or not the caller then accepts the challenge.
-    const result = await this.knex.raw<{ rows: Array<PasskeyRow & { c_challenge: string; c_purpose: string; c_account_id: string | null; c_binding: string; c_expires_at: Date | string }> }>(
-      `WITH taken AS (DELETE FROM webauthn_challenges WHERE challenge = ? RETURNING challenge, purpose, account_id, binding, expires_at)
-       SELECT t.challenge AS c_challenge, t.purpose AS c_purpose, t.account_id AS c_account_id, t.binding AS c_binding, t.expires_at AS c_expires_at, p.*
-       FROM taken t LEFT JOIN passkeys p ON p.credential_id = ?`,
-      [challenge, credentialId],
-    );
-    const r = result.rows[0];
-    if (!r) return null;
-    const stored: StoredChallenge = { challenge: r.c_challenge, purpose: r.c_purpose === 'registration' ? 'registration' : 'authentication', accountId: r.c_account_id, binding: r.c_binding, expiresAt: normalise.date(r.c_expires_at) };
-    return { stored, passkey: r.id ? toPasskey(r) : null };
-  }
-
-  async sweepChallenges(now: Date): Promise<number> {
-    return this.knex('webauthn_challenges').where('expires_at', '<', now).del();
+  /**
+   * Sweeps stored challenges that expired, and the spent markers of sealed challenges that expired
+   * more than `markerGraceMs` ago: the seal refuses an expired challenge by itself, the grace
+   * covers the clocks of other nodes running behind this one's.
+   */
+  async sweepChallenges(now: Date, markerGraceMs = 10 * 60_000): Promise<number> {
+    const stored = await this.knex('webauthn_challenges').where('expires_at', '<', now).del().returning('challenge');
+    const spent = await this.knex('webauthn_spent_challenges').where('expires_at', '<', new Date(now.getTime() - markerGraceMs)).del().returning('challenge');
+    return stored.length + spent.length;
   }
 
   async addCertificate(trx: Transaction, c: Omit<AccountCertificate, 'createdAt'>, now: Date): Promise<boolean> {

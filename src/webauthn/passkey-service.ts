@@ -14,6 +14,7 @@ import type { Clock } from '../lifecycle/clock.js';
 import type { AuditTrail, PasskeyStore, Transactions } from './ports.js';
 import type { Account } from '../../oidc/account.js';
 import type { Passkey } from './passkey.js';
+import type { ChallengeSeal } from './sealed-challenge.js';
 
 export interface WebAuthnSettings {
   rpId: string;
@@ -48,6 +49,9 @@ const authenticationShape = z.looseObject({
   clientExtensionResults: z.record(z.string(), z.unknown()).default({}),
 });
 
+/** How many passkeys' fixed facts a node keeps (under 1 KiB each). */
+const KNOWN_PASSKEYS = 10_000;
+
 const KNOWN_TRANSPORTS = new Set(['ble', 'cable', 'hybrid', 'internal', 'nfc', 'smart-card', 'usb']);
 
 /** The user handle of an account: its UUID's 16 bytes (WebAuthn §14.6.1: no personal data). */
@@ -73,8 +77,11 @@ function parse<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
 
 /**
  * Passkeys over @simplewebauthn/server: registration for a logged-in account, authentication as
- * a passwordless login (discoverable credentials) or as a second factor. Challenges are stored
- * server-side and used once; a signature counter that does not advance is refused and audited.
+ * a passwordless login (discoverable credentials) or as a second factor. Registration challenges
+ * are stored server-side; authentication challenges are sealed (bound to the interaction and the
+ * step-up account, expiring; src/webauthn/sealed-challenge.ts) and spent in the statement that
+ * accepts the assertion. Each serves once; a signature counter that does not advance is refused
+ * and audited.
  */
 export class PasskeyService<Tx = unknown> {
   constructor(
@@ -83,7 +90,34 @@ export class PasskeyService<Tx = unknown> {
     private readonly audit: AuditTrail<Tx>,
     private readonly clock: Clock,
     readonly settings: WebAuthnSettings,
+    /** Seals the authentication challenges (a key every node shares). */
+    private readonly seal: ChallengeSeal,
   ) {}
+
+  /**
+   * What an assertion needs of its passkey before the statement that accepts it, by credential
+   * ID: the row's id, account, public key and device type, which never change for a row (a rename
+   * changes only the name; the counter is not taken from here). Bounded, least recently used out.
+   * It needs no invalidation for safety: the statement that accepts an assertion advances the
+   * counter of that row by its id, so a passkey removed on any node is refused ('gone', audited)
+   * and forgotten here; this node also forgets the passkeys it removes.
+   */
+  private readonly known = new Map<string, Passkey>();
+
+  private async passkeyOf(credentialId: string): Promise<Passkey | null> {
+    const held = this.known.get(credentialId);
+    if (held) {
+      this.known.delete(credentialId);
+      this.known.set(credentialId, held);
+      return held;
+    }
+    const passkey = await this.repo.findByCredentialId(credentialId);
+    if (passkey) {
+      this.known.set(credentialId, passkey);
+      if (this.known.size > KNOWN_PASSKEYS) this.known.delete(this.known.keys().next().value!);
+    }
+    return passkey;
+  }
 
   list(accountId: string): Promise<Passkey[]> {
     return this.repo.listForAccount(accountId);
@@ -186,6 +220,7 @@ export class PasskeyService<Tx = unknown> {
       if (!passkey || passkey.accountId !== accountId) throw new AppError('notFound', 'no such passkey on this account');
       const basis = authorise ? await authorise(trx) : {};
       await this.repo.remove(trx, id);
+      this.known.delete(passkey.credentialId);
       await this.audit.append(trx, { actor, action: 'passkey.delete', target: `account:${accountId}`, details: { passkey: id, name: passkey.name, ...basis } });
     });
   }
@@ -208,14 +243,17 @@ export class PasskeyService<Tx = unknown> {
   async authenticationOptionsIfAny(binding: string, accountId?: string): Promise<PublicKeyCredentialRequestOptionsJSON | null> {
     const allow = accountId ? await this.repo.listForAccount(accountId) : [];
     if (accountId && !allow.length) return null;
-    const options = await generateAuthenticationOptions({
+    // Sealed, not stored: the login page that carries these options writes nothing
+    // (docs/performance.md, "Passkey login, sixth pass"); the seal binds the challenge to this
+    // interaction and account and says when it expires.
+    const expiresAt = new Date(this.clock.now().getTime() + this.settings.timeoutMs);
+    return generateAuthenticationOptions({
       rpID: this.settings.rpId,
       timeout: this.settings.timeoutMs,
       userVerification: 'required',
       allowCredentials: allow.map((p) => ({ id: p.credentialId, transports: p.transports })),
+      challenge: new Uint8Array(this.seal.issue(binding, accountId ?? null, expiresAt)),
     });
-    await this.storeChallenge(options.challenge, 'authentication', accountId ?? null, binding);
-    return options;
   }
 
   private async refuse(details: Record<string, unknown>, accountId: string | null, kind: 'unauthorized' | 'forbidden', message: string): Promise<never> {
@@ -230,22 +268,38 @@ export class PasskeyService<Tx = unknown> {
     throw new AppError(kind, message);
   }
 
+  /**
+   * A use whose counter did not advance: the passkey is gone (removed since it was read), or its
+   * counter regressed (WebAuthn §7.2 step 21), which is audited with the stored and presented values.
+   */
+  private regression(passkey: Passkey, presented: number, audit: Record<string, unknown>): Promise<{ outcome: 'gone' | 'regressed'; stored?: number }> {
+    return this.db.withTransaction(async (trx) => {
+      const current = await this.repo.findById(passkey.id, trx);
+      if (!current) return { outcome: 'gone' as const };
+      await this.audit.append(trx, {
+        actor: `user:${passkey.accountId}`,
+        action: 'passkey.counter_regression',
+        target: `account:${passkey.accountId}`,
+        details: { ...audit, passkey: passkey.id, stored: current.counter, presented },
+      });
+      return { outcome: 'regressed' as const, stored: current.counter };
+    });
+  }
+
   /** Verifies an assertion; the account it proves is returned (and must be `expectAccountId` when given). */
   async authenticate(binding: string, body: unknown, context: { ip: string; clientId?: string; expectAccountId?: string }): Promise<PasskeyLogin> {
     const response = parse(authenticationShape, body, 'authentication response') as unknown as AuthenticationResponseJSON;
     const challenge = challengeOf(response.response.clientDataJSON);
     const audit = { ip: context.ip, clientId: context.clientId, credential: response.id };
 
-    // One DELETE … RETURNING, the passkey read in the same statement: the challenge serves once
-    // even without a transaction around it, and the login saves a round trip.
-    const taken = await this.repo.takeChallengeWithPasskey(challenge, response.id);
-    const stored = taken?.stored;
-    if (!taken || !stored || stored.purpose !== 'authentication' || stored.binding !== binding || (stored.accountId ?? undefined) !== context.expectAccountId) {
-      return this.refuse({ ...audit, reason: 'unknown-challenge' }, context.expectAccountId ?? null, 'unauthorized', 'unknown or already used challenge: start again');
-    }
-    if (stored.expiresAt <= this.clock.now()) return this.refuse({ ...audit, reason: 'expired-challenge' }, null, 'unauthorized', 'the challenge expired: start again');
+    // The seal, checked here without the database: bound to this interaction (and to the step-up
+    // account), not altered, not expired. That it serves once is enforced where it is accepted,
+    // below (its spent marker, written with the counter).
+    const sealed = this.seal.open(challenge, binding, context.expectAccountId ?? null);
+    if (!sealed) return this.refuse({ ...audit, reason: 'unknown-challenge' }, context.expectAccountId ?? null, 'unauthorized', 'unknown or already used challenge: start again');
+    if (sealed.expiresAt <= this.clock.now()) return this.refuse({ ...audit, reason: 'expired-challenge' }, null, 'unauthorized', 'the challenge expired: start again');
 
-    const passkey = taken.passkey;
+    const passkey = await this.passkeyOf(response.id);
     if (!passkey) return this.refuse({ ...audit, reason: 'unknown-passkey' }, null, 'unauthorized', 'this passkey is not registered here (it may have been deleted)');
     if (context.expectAccountId && passkey.accountId !== context.expectAccountId) {
       return this.refuse({ ...audit, reason: 'other-account' }, context.expectAccountId, 'unauthorized', 'this passkey belongs to another account');
@@ -260,7 +314,7 @@ export class PasskeyService<Tx = unknown> {
       // The counter is checked below, under a row lock, so that the library's check does not race.
       verified = await verifyAuthenticationResponse({
         response,
-        expectedChallenge: stored.challenge,
+        expectedChallenge: challenge,
         expectedOrigin: this.settings.origins,
         expectedRPID: this.settings.rpId,
         credential: { id: passkey.credentialId, publicKey: new Uint8Array(passkey.publicKey), counter: 0, transports: passkey.transports },
@@ -273,36 +327,30 @@ export class PasskeyService<Tx = unknown> {
     const info = verified.authenticationInfo;
 
     // WebAuthn §7.2 step 21: a counter that does not grow signals a cloned authenticator. Checked
-    // and advanced in one statement with the login's audit event (the row lock orders concurrent
-    // assertions of one passkey; the event is appended only if the counter advanced, in the same
-    // statement: one round trip, docs/performance.md "Logins: one round trip per audit event").
+    // and advanced in one statement with the challenge's spent marker and the login's audit event
+    // (the marker's key makes the challenge serve once, also under a race; the row lock orders
+    // concurrent assertions of one passkey; the event is appended only if the marker is new and the
+    // counter advanced: one round trip, docs/performance.md "Passkey login, sixth pass").
     const now = this.clock.now();
-    const advanced = await this.repo.advanceCounterAudited(passkey.id, info.newCounter, info.credentialBackedUp, now, {
+    const use = await this.repo.advanceCounterSpendingChallenge({ challenge, expiresAt: sealed.expiresAt }, passkey.id, info.newCounter, info.credentialBackedUp, now, {
       actor: `user:${passkey.accountId}`,
       action: 'login.success',
       target: `account:${passkey.accountId}`,
       details: { method: 'passkey', step: context.expectAccountId ? 'second-factor' : 'passwordless', passkey: passkey.id, ip: context.ip, clientId: context.clientId },
     });
-    const outcome = advanced
-      ? ('ok' as const)
-      : await this.db.withTransaction(async (trx) => {
-          const current = await this.repo.findById(passkey.id, trx);
-          if (!current) return 'gone' as const;
-          await this.audit.append(trx, {
-            actor: `user:${passkey.accountId}`,
-            action: 'passkey.counter_regression',
-            target: `account:${passkey.accountId}`,
-            details: { ...audit, passkey: passkey.id, stored: current.counter, presented: info.newCounter },
-          });
-          return 'regressed' as const;
-        });
-    if (outcome === 'gone') return this.refuse({ ...audit, reason: 'unknown-passkey' }, null, 'unauthorized', 'this passkey is not registered here (it may have been deleted)');
+    if (use === 'spent') return this.refuse({ ...audit, reason: 'replayed-challenge' }, passkey.accountId, 'unauthorized', 'unknown or already used challenge: start again');
+    const { outcome, stored } = use === 'advanced' ? { outcome: 'ok' as const, stored: undefined } : await this.regression(passkey, info.newCounter, audit);
+    if (outcome === 'gone') {
+      // Removed (on this node or another) since it was read: forgotten here too.
+      this.known.delete(passkey.credentialId);
+      return this.refuse({ ...audit, reason: 'unknown-passkey' }, null, 'unauthorized', 'this passkey is not registered here (it may have been deleted)');
+    }
     if (outcome === 'regressed') {
-      throw new AppError('forbidden', `the passkey's signature counter went backwards (${info.newCounter} ≤ ${passkey.counter}): it may have been cloned; it is refused`);
+      throw new AppError('forbidden', `the passkey's signature counter went backwards (${info.newCounter} ≤ ${stored}): it may have been cloned; it is refused`);
     }
     // RFC 8176: a synced (backup-eligible) passkey is a software-secured key, a device-bound one
     // hardware; `user` for the presence test; verified by PIN or biometrics, it is multi-factor.
     const amr = [passkey.deviceType === 'multiDevice' ? 'swk' : 'hwk', 'user', ...(info.userVerified ? ['mfa'] : [])];
-    return { accountId: passkey.accountId, passkey: { ...passkey, counter: info.newCounter }, userVerified: info.userVerified, amr };
+    return { accountId: passkey.accountId, passkey: { ...passkey, counter: info.newCounter, backedUp: info.credentialBackedUp, lastUsedAt: now }, userVerified: info.userVerified, amr };
   }
 }

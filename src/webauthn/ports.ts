@@ -16,17 +16,17 @@ export interface PasskeyStore<Tx> {
   /** Writes the use only if the counter advances (checked in the same statement); false otherwise. */
   advanceCounter(tx: Tx, id: string, counter: number, backedUp: boolean, now: Date): Promise<boolean>;
   /**
-   * advanceCounter with the use's audit event appended, both in one statement without a
-   * transaction (true), or nothing written (false: the counter would not advance).
+   * A sealed challenge's use in one statement without a transaction: its spent marker, and only if
+   * the marker is new, the counter advanced with the use's audit event appended. `spent`: used
+   * before, nothing written; `stale`: the marker written, the counter would not advance (or the
+   * passkey is gone); `advanced`: all written.
    */
-  advanceCounterAudited(id: string, counter: number, backedUp: boolean, now: Date, event: AuditEventInput): Promise<boolean>;
+  advanceCounterSpendingChallenge(challenge: { challenge: string; expiresAt: Date }, id: string, counter: number, backedUp: boolean, now: Date, event: AuditEventInput): Promise<'advanced' | 'spent' | 'stale'>;
   rename(tx: Tx, id: string, name: string): Promise<void>;
   remove(tx: Tx, id: string): Promise<void>;
   /** A single statement each: `tx` null runs it on its own (no transaction round trips). */
   saveChallenge(tx: Tx | null, challenge: StoredChallenge): Promise<void>;
   takeChallenge(tx: Tx | null, challenge: string): Promise<StoredChallenge | null>;
-  /** takeChallenge and findByCredentialId in one statement: the challenge spent, the passkey it names (null if none). */
-  takeChallengeWithPasskey(challenge: string, credentialId: string): Promise<{ stored: StoredChallenge; passkey: Passkey | null } | null>;
 }
 
 /** The certificates registered to accounts for certificate login (when no CCCD names the account). */

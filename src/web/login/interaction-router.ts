@@ -24,7 +24,7 @@ export interface InteractionDeps {
   findAccount(id: string): Promise<Account | null>;
   /**
    * Other login methods (federation, passkeys, certificates) add their buttons here; a method may
-   * start its ceremony with the page (the passkey autofill's options, a challenge stored).
+   * start its ceremony with the page (the passkey autofill's options, a sealed challenge).
    */
   loginMethods(uid: string): LoginMethodLink[] | Promise<LoginMethodLink[]>;
   /** Where a login prompt for step-up (a stronger factor, oidc/step-up.ts) is answered. */

@@ -26,8 +26,8 @@ export const PASSKEY_SCRIPT = '/static/passkeys.js';
 
 /**
  * The login page's link to the passkey page, and the script for autofill (conditional UI) with
- * the ceremony's first options: a passwordless challenge stored now (single use, bound to this
- * interaction, expiring with the ceremony's timeout, as the options call stores one), so the
+ * the ceremony's first options: a passwordless challenge sealed now (bound to this interaction,
+ * expiring with the ceremony's timeout, spent when an assertion is accepted; nothing written), so the
  * autofill goes from the login page straight to the assertion, one request fewer than the
  * options call it replaces. The login page is shown only for a login prompt that is not a
  * step-up (the step-up page has its own), so these are always passwordless options.
@@ -59,10 +59,10 @@ const showPasskeyPage = (deps: PasskeyRouterDeps, guard: FormGuard) =>
     const stepUp = stepUpAccount(d);
     const base = `/interaction/${d.uid}/passkey`;
     const stepUpDetails = d.prompt.details as { scopes?: string[] };
-    // The ceremony's options come with the page (its challenge stored now, single use, bound to
-    // this interaction as the options call binds it): the script needs no call of its own before
-    // the authenticator, and asks the options call only to try again. None for a step-up account
-    // without a passkey: the page says so.
+    // The ceremony's options come with the page (its challenge sealed now, bound to this
+    // interaction as the options call binds it, single use): the script needs no call of its own
+    // before the authenticator, and asks the options call only to try again. None for a step-up
+    // account without a passkey: the page says so.
     const options = await deps.passkeys.authenticationOptionsIfAny(`interaction:${d.uid}`, stepUp);
     sendPage(
       ctx,

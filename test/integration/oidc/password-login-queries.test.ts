@@ -69,12 +69,12 @@ describe(`queries of a password login (${db})`, () => {
     const clientAuth = (counts.get('POST /oidc/token') ?? 0) - 4;
     expect([0, 1, 2]).toContain(clientAuth);
     expect({ total, perRequest: Object.fromEntries(counts) }).toEqual({
-      total: 35 + clientAuth,
+      total: 34 + clientAuth,
       perRequest: {
         'GET /oidc/auth': 1, // the interaction stored
-        // the login page: the interaction, the passkey autofill's challenge (its options come with the
-        // page); the consent page: the interaction, the session, the account
-        'GET /interaction/:id': 5,
+        // the login page: the interaction (the passkey autofill's options come with the page, their
+        // challenge sealed, not stored); the consent page: the interaction, the session, the account
+        'GET /interaction/:id': 4,
         // the interaction, the account by login, the attempt counted on its three throttle keys (one
         // statement each), the three settled and the audit event in one statement without a
         // transaction (the chain's append function: lock, head, insert, after the settlement), the

@@ -87,17 +87,18 @@ describe(`queries of a passkey login (${db})`, () => {
   it('through the login page’s autofill (the options it embeds): five requests, the pinned number of queries each', async () => {
     const { total, clientAuth, perRequest } = await countQueries('autofill', ['10.20.0.1', '10.20.0.2']);
     expect({ total, perRequest }).toEqual({
-      total: 14 + clientAuth,
+      total: 12 + clientAuth,
       perRequest: {
         'GET /oidc/auth': 1, // the interaction stored
-        // the interaction read; the autofill's challenge stored (single use, bound to the
-        // interaction): the script goes from the page to the authenticator without a call
-        'GET /interaction/:id': 2,
-        // the interaction read once (not again for its result), the challenge taken and the
-        // passkey read (one statement); the counter checked and advanced with the audit event
-        // (the chain's append function: lock, head, insert) in one statement; the interaction's
-        // result stored
-        'POST /interaction/:id/passkey/verify': 4,
+        // the interaction read; the autofill's challenge is sealed (bound to the interaction,
+        // expiring), not stored: the script goes from the page to the authenticator without a call
+        'GET /interaction/:id': 1,
+        // the interaction read once (not again for its result); the passkey is held by this node
+        // since the first login (its fixed facts; the first assertion of a passkey on a node reads
+        // it, one statement more); the challenge's spent marker, the counter checked and advanced
+        // and the audit event (the chain's append function: lock, head, insert) in one statement;
+        // the interaction's result stored
+        'POST /interaction/:id/passkey/verify': 3,
         // the interaction read and ended, the account; session, grant and code stored in one
         // statement (the request's held upserts, written before the answer)
         'GET /oidc/auth/:id': 4,
@@ -111,14 +112,14 @@ describe(`queries of a passkey login (${db})`, () => {
   it('through the passkey page (the login page’s link): six requests, the pinned number of queries each', async () => {
     const { total, clientAuth, perRequest } = await countQueries('link', ['10.20.0.3', '10.20.0.4']);
     expect({ total, perRequest }).toEqual({
-      total: 16 + clientAuth,
+      total: 13 + clientAuth,
       perRequest: {
         'GET /oidc/auth': 1,
-        'GET /interaction/:id': 2, // as above: the autofill's challenge is stored with the page
-        // the interaction read, a challenge of its own stored: the page embeds the ceremony's
+        'GET /interaction/:id': 1, // as above: the autofill's challenge is sealed, not stored
+        // the interaction read, a sealed challenge of its own: the page embeds the ceremony's
         // options, so the script makes no options call (POST …/passkey/options is only for a retry)
-        'GET /interaction/:id/passkey': 2,
-        'POST /interaction/:id/passkey/verify': 4,
+        'GET /interaction/:id/passkey': 1,
+        'POST /interaction/:id/passkey/verify': 3,
         'GET /oidc/auth/:id': 4,
         'POST /oidc/token': 3 + clientAuth,
       },

@@ -145,7 +145,7 @@ describe(`passkeys (${db})`, () => {
     expect(a.options).toMatchObject({ rpId: t.service.passkeys.settings.rpId, userVerification: 'required', allowCredentials: [] });
     expect(a.options.challenge).not.toBe(b.options.challenge);
     const verify = (s: typeof a, challenge: string) => s.browser.json(`${t.url}/interaction/${s.uid}/passkey/verify`, passkey.get({ challenge }), { 'x-csrf-token': s.csrf });
-    // Another interaction's challenge: refused (and spent).
+    // Another interaction's challenge: refused (its seal names another interaction).
     const crossed = await verify(a, b.options.challenge);
     expect(crossed.status).toBe(401);
     expect(String(crossed.body.detail)).toMatch(/unknown or already used challenge/);
@@ -186,10 +186,12 @@ describe(`passkeys (${db})`, () => {
     expect(new Set([a, b, c].map((s) => s.options.challenge)).size).toBe(3);
     expect(a.page.headers.get('cache-control')).toBe('no-store');
 
-    // Another interaction's challenge: refused, and spent (its own interaction cannot use it either).
+    // Another interaction's challenge: refused (its seal names another interaction); nothing is
+    // spent by the attempt, so it cannot burn another person's ceremony: b still logs in with it.
     const crossed = await verify(a, passkey.get({ challenge: b.options.challenge }));
     expect(crossed.status).toBe(401);
     expect(String(crossed.body.detail)).toMatch(/unknown or already used challenge/);
+    expect((await verify(b, passkey.get({ challenge: b.options.challenge }))).status).toBe(200);
     expect((await verify(b, passkey.get({ challenge: b.options.challenge }))).status).toBe(401);
     // No CSRF token, a forged one, a cross-site call: refused before the challenge is touched.
     expect((await verify(a, passkey.get({ challenge: a.options.challenge }), {})).status).toBe(403);
