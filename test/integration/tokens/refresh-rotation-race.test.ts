@@ -24,9 +24,15 @@ let configB: client.Configuration;
 const redirect = 'http://127.0.0.1:9/hai-nut/cb';
 
 beforeAll(async () => {
-  database = await createTestDatabase();
-  a = await startTestService({ database });
-  b = onPostgres ? await startTestService({ database }) : a;
+  if (onPostgres) {
+    database = await createTestDatabase();
+    a = await startTestService({ database });
+    b = await startTestService({ database });
+  } else {
+    // The embedded database belongs to one process (its data directory is locked): one node.
+    a = await startTestService();
+    b = a;
+  }
   const portal = await a.service.clients.add('test', { clientId: 'hai-nut', name: 'Hai nút', redirectUris: [redirect], scopes: ['openid', 'profile', 'offline_access'], firstParty: true });
   configA = await discover(a.url, 'hai-nut', portal.secret!);
   configB = await discover(b.url, 'hai-nut', portal.secret!);
