@@ -290,7 +290,8 @@ function temporarilyUnavailable(cause: unknown): Error {
  * request to the token endpoint (asTokenRequest) and when the store can: the token and its grant
  * read in one query; the used token consumed and the rotated one stored in one statement, which
  * writes nothing if the used token was consumed meanwhile (a replay racing the first use: the
- * grant ends, as oidc-provider ends it for a replay it sees). Elsewhere, nothing changes.
+ * grant ends, as oidc-provider ends it for a replay it sees), or if its grant or its account ended
+ * since the read (the store checks both at commit). Elsewhere, nothing changes.
  */
 function refreshRotation(store: PayloadStore, clock: Clock, isDatabaseUnavailable: IsUnavailable, onGrantEnded?: (grantId: string) => Promise<void>) {
   const held = () => (store.consumeAndStore ? tokenRequest() : undefined);
@@ -317,7 +318,8 @@ function refreshRotation(store: PayloadStore, clock: Clock, isDatabaseUnavailabl
     } catch (err) {
       throw isDatabaseUnavailable(err) ? temporarilyUnavailable(err) : err;
     }
-    throw new errors.InvalidGrant('refresh token already used');
+    // Consumed first by another request, or gone, or its grant or account ended meanwhile (on any node).
+    throw new errors.InvalidGrant('refresh token already used, or its grant or account ended');
   };
   return {
     /** Holds a refresh token's consumption for the rotation's one statement; false: consume it now. */

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { Knex } from 'knex';
 import type { PayloadStore, StoredPayload } from '../../oidc/ports.js';
 import type { Account } from '../../oidc/account.js';
@@ -19,7 +19,8 @@ interface Row {
  * values are 256-bit random, so an unsalted hash cannot be reversed by guessing.
  */
 export function lookupKey(value: string): string {
-  return createHash('sha256').update(value, 'utf8').digest('hex');
+  // The one-shot digest: no Hash object per call (three or four per refresh).
+  return hash('sha256', value, 'hex');
 }
 
 /** pg answers a DELETE with a count, PGlite's driver with a result object. */
@@ -78,6 +79,34 @@ const CONSUME = `WITH consumed AS (UPDATE oidc_payloads SET consumed_at = ? WHER
   SELECT (SELECT count(*) FROM consumed)::int AS consumed, (SELECT grant_id FROM oidc_payloads WHERE model = ? AND id = ?) AS grant_id`;
 const DESTROY = `DELETE FROM oidc_payloads WHERE model = ? AND id = ?`;
 
+/**
+ * consumeAndStore's statement. The used token is consumed only if it is unconsumed, the grant it
+ * names (if any) is a live row, and the account it names (if a UUID, as findWithGrant joins it) is
+ * active: a grant revoked or an account disabled on another node between this request's read and
+ * its rotation (a status changed without its rows, which the service's own disable also deletes)
+ * writes nothing, checked under the row lock the consumption takes. The `consumed_at IS NULL`
+ * test is re-checked by PostgreSQL after a concurrent consumption commits (READ COMMITTED), so
+ * of a parallel burst of one token exactly one statement consumes it.
+ */
+const CONSUME_AND_STORE = `WITH consumed AS (
+  UPDATE oidc_payloads r SET consumed_at = ?
+   WHERE r.model = ? AND r.id = ? AND r.consumed_at IS NULL
+     AND (r.grant_id IS NULL OR EXISTS (SELECT 1 FROM oidc_payloads g
+           WHERE g.model = 'Grant' AND g.id = encode(sha256(convert_to(r.grant_id, 'UTF8')), 'hex')
+             AND (g.expires_at IS NULL OR g.expires_at > ?::timestamptz)))
+     AND (r.account_id IS NULL OR r.account_id !~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
+          OR EXISTS (SELECT 1 FROM accounts a WHERE a.id = CASE WHEN r.account_id ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' THEN r.account_id::uuid END AND a.status = 'active'))
+  RETURNING 1
+), inserted AS (
+  INSERT INTO oidc_payloads (model, id, payload, grant_id, user_code, uid, account_id, expires_at)
+  SELECT v.model, v.id, v.payload, v.grant_id, v.user_code, v.uid, v.account_id, v.expires_at
+    FROM jsonb_to_recordset(?::jsonb) AS v(model text, id text, payload jsonb, grant_id text, user_code text, uid text, account_id text, expires_at timestamptz)
+   WHERE EXISTS (SELECT 1 FROM consumed)
+  ON CONFLICT (model, id) DO UPDATE SET ${MERGED.map((c) => `${c} = excluded.${c}`).join(', ')}
+  RETURNING 1
+)
+SELECT (SELECT count(*) FROM consumed)::int AS consumed`;
+
 /** One model's row as stored: the id and a user code hashed, the payload without them. */
 function storedRow(model: string, id: string, payload: Record<string, unknown>, expiresAt: Date | null) {
   const { jti: _jti, userCode, ...stored } = payload;
@@ -123,10 +152,12 @@ export class OidcPayloadRepository implements PayloadStore {
   }
 
   /**
-   * A refresh token's rotation in one statement (docs/performance.md, "Token endpoint and logins"): the used
-   * token is marked consumed only if nobody consumed it first (a concurrent replay), and the new
-   * rows (the rotated refresh token, the opaque access token) are written only if it was.
-   * Returns false, having written nothing, when it had already been consumed or is gone.
+   * A refresh token's rotation in one statement (docs/performance.md, "Token endpoint and logins",
+   * "Refresh, sixth pass"): the used token is marked consumed only if nobody consumed it first (a
+   * concurrent replay), its grant is still there (not revoked, not expired) and the account it
+   * names is active, all at commit, on every node; the new rows (the rotated refresh token, the
+   * opaque access token) are written only if it was. Returns false, having written nothing,
+   * otherwise (consumed first, gone, or its grant or account ended meanwhile).
    */
   async consumeAndStore(consume: { model: string; id: string }, rows: readonly StoredPayload[], now: Date): Promise<boolean> {
     // The payload travels as a JSON object here (jsonb_to_recordset), not as upsert's JSON text.
@@ -135,22 +166,9 @@ export class OidcPayloadRepository implements PayloadStore {
       return { ...row, expires_at: row.expires_at?.toISOString() ?? null };
     });
     const result = (await this.knex
-      .raw(
-        `WITH consumed AS (
-         UPDATE oidc_payloads SET consumed_at = ? WHERE model = ? AND id = ? AND consumed_at IS NULL RETURNING 1
-       ), inserted AS (
-         INSERT INTO oidc_payloads (model, id, payload, grant_id, user_code, uid, account_id, expires_at)
-         SELECT v.model, v.id, v.payload, v.grant_id, v.user_code, v.uid, v.account_id, v.expires_at
-           FROM jsonb_to_recordset(?::jsonb) AS v(model text, id text, payload jsonb, grant_id text, user_code text, uid text, account_id text, expires_at timestamptz)
-          WHERE EXISTS (SELECT 1 FROM consumed)
-         ON CONFLICT (model, id) DO UPDATE SET ${MERGED.map((c) => `${c} = excluded.${c}`).join(', ')}
-         RETURNING 1
-       )
-       SELECT (SELECT count(*) FROM consumed)::int AS consumed`,
-        [now, consume.model, lookupKey(consume.id), JSON.stringify(values)],
-      )
+      .raw(CONSUME_AND_STORE, [now, consume.model, lookupKey(consume.id), now, JSON.stringify(values)])
       // One constant statement: PostgreSQL parses and plans it once per connection.
-      .options({ name: 'tinnhiem_consume_and_store' })) as { rows: Array<{ consumed: number }> };
+      .options({ name: 'tinnhiem_consume_and_store_live' })) as { rows: Array<{ consumed: number }> };
     return Number(result.rows[0]?.consumed ?? 0) > 0;
   }
 
