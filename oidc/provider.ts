@@ -252,14 +252,24 @@ export class OidcProvider {
     // As koa-mount: the provider sees its own path (the lean path takes no query string, so the
     // URL is the path; Koa's path setter would parse and format it twice per request). The token
     // endpoint is the chain's last middleware: nothing after it to await.
-    const answer = async (ctx: ParameterizedContext): Promise<void> => {
+    // One promise (the `then`), where an async function and its await made two.
+    const answer = (ctx: ParameterizedContext): Promise<void> => {
       ctx.mountPath = '/oidc';
       ctx.url = '/token';
-      try {
-        await this.composed(ctx, noop);
-      } finally {
+      const back = () => {
         ctx.url = '/oidc/token';
+      };
+      let running: Promise<unknown>;
+      try {
+        running = Promise.resolve(this.composed(ctx, noop));
+      } catch (err) {
+        back();
+        throw err;
       }
+      return running.then(back, (err: unknown) => {
+        back();
+        throw err;
+      });
     };
     const token: Middleware = (ctx) => {
       ctx.state.routeLabel = '/oidc/*';
