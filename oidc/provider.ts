@@ -35,6 +35,9 @@ export interface OidcDeps {
   cachedClient?(clientId: string): object | undefined;
 }
 
+/** oidc-provider's token endpoint, under the provider's mount path (its default route; the configuration keeps it). */
+const TOKEN_PATH = '/token';
+
 /** koa-compose's work for a fixed list: each middleware calls the next. */
 function composeAll(middleware: readonly Middleware[]): (ctx: ParameterizedContext) => Promise<void> {
   const dispatch = (i: number, ctx: ParameterizedContext): Promise<void> => {
@@ -153,7 +156,7 @@ export class OidcProvider {
     // One hook after oidc-provider's answer for the three routes we adjust (each route has at
     // most one of them): one async frame per request instead of three on every route, the token
     // endpoint's included (docs/performance.md, "Token endpoint, fourth pass").
-    provider.use(async (ctx, next) => {
+    const adjustAnswer = async (ctx: KoaContextWithOIDC, next: () => Promise<void>): Promise<void> => {
       await next();
       const route = ctx.oidc?.route;
       if (route === undefined || route === 'token') return;
@@ -182,8 +185,11 @@ export class OidcProvider {
       if (!secret) return;
       const action = ctx.oidc.urlFor('end_session_confirm');
       const form = `<form id="op.logoutForm" method="post" action="${escapeAttribute(action)}"><input type="hidden" name="xsrf" value="${escapeAttribute(secret)}"/></form>`;
-      await this.deps.pages.logoutSource(ctx as unknown as KoaContextWithOIDC, form);
-    });
+      await this.deps.pages.logoutSource(ctx, form);
+    };
+    // The token endpoint's path is none of those three routes': its requests pass without the
+    // hook's frame (docs/performance.md, "Token endpoint, sixth pass").
+    provider.use((ctx, next) => (ctx.path === TOKEN_PATH ? next() : adjustAnswer(ctx as unknown as KoaContextWithOIDC, next)));
     // Errors that escape the middleware (a socket's) reach the provider's own application on the
     // token endpoint's lean path: as quiet as the host application (src/web/app.ts).
     provider.silent = true;
@@ -243,24 +249,31 @@ export class OidcProvider {
    */
   tokenListener(front: readonly Middleware[]): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
     const noop = () => Promise.resolve();
-    const token: Middleware = (ctx, next) => {
+    // As koa-mount: the provider sees its own path (the lean path takes no query string, so the
+    // URL is the path; Koa's path setter would parse and format it twice per request). The token
+    // endpoint is the chain's last middleware: nothing after it to await.
+    // One promise (the `then`), where an async function and its await made two.
+    const answer = (ctx: ParameterizedContext): Promise<void> => {
+      ctx.mountPath = '/oidc';
+      ctx.url = '/token';
+      const back = () => {
+        ctx.url = '/oidc/token';
+      };
+      let running: Promise<unknown>;
+      try {
+        running = Promise.resolve(this.composed(ctx, noop));
+      } catch (err) {
+        back();
+        throw err;
+      }
+      return running.then(back, (err: unknown) => {
+        back();
+        throw err;
+      });
+    };
+    const token: Middleware = (ctx) => {
       ctx.state.routeLabel = '/oidc/*';
-      const composed = this.composed;
-      return asTokenRequest(
-        async () => {
-          // As koa-mount: the provider sees its own path (the lean path takes no query string, so
-          // the URL is the path; Koa's path setter would parse and format it twice per request).
-          ctx.mountPath = '/oidc';
-          ctx.url = '/token';
-          try {
-            await composed(ctx, noop);
-          } finally {
-            ctx.url = '/oidc/token';
-          }
-          return next();
-        },
-        new TokenAnswer(ctx),
-      );
+      return asTokenRequest(() => answer(ctx), new TokenAnswer(ctx));
     };
     const chain = composeAll([...front, token]);
     // Per provider (keys rotated: a new one): an application whose requests have the public origin

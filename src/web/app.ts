@@ -2,12 +2,12 @@ import Koa from 'koa';
 import type Router from '@koa/router';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../logging/logger.js';
-import type { AppState } from './context.js';
+import type { AppContext, AppState } from './context.js';
 import type { HttpMetrics } from './metrics.js';
 import type { ReadinessCheck } from '../lifecycle/readiness.js';
-import { requestContext } from './middleware/koa-request-context.js';
-import { problemResponses } from './middleware/koa-problem.js';
-import { securityHeaders } from './middleware/koa-security-headers.js';
+import { requestContextSteps } from './middleware/koa-request-context.js';
+import { checkAnswer, renderProblem } from './middleware/koa-problem.js';
+import { securityHeaderSteps } from './middleware/koa-security-headers.js';
 import { bodyLimits } from './middleware/koa-body-limits.js';
 import { healthRouter } from './health-router.js';
 import { withHeldWrites, withRequestMemo } from '../../oidc/request-memo.js';
@@ -37,26 +37,50 @@ export interface AppDeps {
  * What every request goes through before its body is read or a route is matched: request id,
  * access line and metrics, the request memo, the shutdown's `Connection: close`, problem
  * documents, security headers. The token endpoint's lean path (src/web/token-fast-path.ts) runs
- * the same ones.
+ * the same one.
+ *
+ * One async function for the five steps, in the order they had as five middlewares (each one
+ * awaited the next: a promise, an await and a frame per step, with AsyncLocalStorage's hooks on
+ * each promise; docs/performance.md, "Token endpoint, sixth pass"). From the outside in: the
+ * request context (its access line sees the final status, problem documents included), the
+ * request memo's scope, the shutdown's `Connection: close`, the problem documents, the security
+ * headers (their deny-all CSP on a thrown error, which then becomes a problem document).
  */
 export function frontMiddlewares(deps: Pick<AppDeps, 'config' | 'log' | 'metrics' | 'isShuttingDown'>): Koa.Middleware<AppState>[] {
-  return [
-    requestContext(deps.log, deps.metrics),
-    // One request's repeated reads of the same interaction, session, grant and account rows are
-    // answered once (oidc/request-memo.ts).
-    function requestMemo(_ctx, next) {
-      return withRequestMemo(next);
-    },
-    async function closeWhenShuttingDown(ctx, next) {
-      // Let keep-alive clients go during a graceful shutdown, including requests already running.
+  const context = requestContextSteps(deps.log, deps.metrics);
+  const security = securityHeaderSteps({ hsts: deps.config.server.publicUrl.startsWith('https:') });
+  const { isShuttingDown } = deps;
+  async function front(ctx: AppContext, next: Koa.Next): Promise<void> {
+    const started = context.begin(ctx);
+    try {
       try {
-        await next();
+        try {
+          security.before(ctx);
+          try {
+            await next();
+          } catch (err) {
+            security.failed(ctx);
+            throw err;
+          }
+          security.after(ctx);
+          checkAnswer(ctx);
+        } catch (err) {
+          renderProblem(ctx, err);
+        }
       } finally {
-        if (deps.isShuttingDown()) ctx.set('Connection', 'close');
+        // Let keep-alive clients go during a graceful shutdown, including requests already running.
+        if (isShuttingDown()) ctx.set('Connection', 'close');
       }
+    } finally {
+      context.end(ctx, started);
+    }
+  }
+  return [
+    // One request's repeated reads of the same interaction, session, grant and account rows are
+    // answered once (oidc/request-memo.ts): the whole request runs in the memo's scope.
+    function frontMiddleware(ctx, next) {
+      return withRequestMemo(() => front(ctx, next));
     },
-    problemResponses(),
-    securityHeaders({ hsts: deps.config.server.publicUrl.startsWith('https:') }),
   ];
 }
 

@@ -1,7 +1,7 @@
 import type { Middleware } from 'koa';
 import { AppError, asAppError, kindForStatus, toProblem } from '../../errors/app-error.js';
 import { DATABASE_RETRY_AFTER_SECONDS, isDatabaseUnavailable } from '../../errors/dependency-unavailable.js';
-import type { AppState } from '../context.js';
+import type { AppContext, AppState } from '../context.js';
 
 interface HttpLikeError {
   status?: number;
@@ -36,28 +36,41 @@ export function problemResponses(): Middleware<AppState> {
   return async function problemMiddleware(ctx, next) {
     try {
       await next();
-      // Any 503 (oidc-provider's temporarily_unavailable from the token endpoint included) tells
-      // the client when to come back (RFC 9110 §10.2.3).
-      if (ctx.status === 503 && !ctx.response.get('Retry-After')) ctx.set('Retry-After', String(DATABASE_RETRY_AFTER_SECONDS));
-      // Responses that ended in an error status without a body (unmatched route, @koa/router's
-      // 405/501 with its Allow header) get a problem document too.
-      if (ctx.status >= 400 && ctx.body == null) {
-        if (ctx.status === 404) throw new AppError('notFound', `no resource at ${ctx.method} ${ctx.path}`);
-        if (ctx.status === 405) throw new AppError('methodNotAllowed', `${ctx.method} is not allowed on ${ctx.path} (allowed: ${ctx.response.get('Allow')})`);
-        if (ctx.status === 501) throw new AppError('notImplemented', `method ${ctx.method} is not supported`);
-        throw new AppError(kindForStatus(ctx.status), `request failed with status ${ctx.status}`);
-      }
+      checkAnswer(ctx);
     } catch (err) {
-      const appError = toAppError(err);
-      if (appError.status >= 500) {
-        ctx.state.log?.error({ err: appError.cause ?? appError }, 'request failed');
-      }
-      if (appError.kind === 'unavailable') ctx.set('Retry-After', String(appError.extensions.retryAfter ?? DATABASE_RETRY_AFTER_SECONDS));
-      const extra = (err as HttpLikeError)?.headers;
-      if (extra) for (const [name, value] of Object.entries(extra)) ctx.set(name, value);
-      ctx.status = appError.status;
-      ctx.body = { ...toProblem(appError, ctx.path), requestId: ctx.state.requestId };
-      ctx.type = 'application/problem+json';
+      renderProblem(ctx, err);
     }
   };
+}
+
+/**
+ * After the rest of a request answered without throwing: a 503 gets Retry-After; an error status
+ * without a body throws the AppError its problem document renders (renderProblem).
+ */
+export function checkAnswer(ctx: AppContext): void {
+  // Any 503 (oidc-provider's temporarily_unavailable from the token endpoint included) tells
+  // the client when to come back (RFC 9110 §10.2.3).
+  if (ctx.status === 503 && !ctx.response.get('Retry-After')) ctx.set('Retry-After', String(DATABASE_RETRY_AFTER_SECONDS));
+  // Responses that ended in an error status without a body (unmatched route, @koa/router's
+  // 405/501 with its Allow header) get a problem document too.
+  if (ctx.status >= 400 && ctx.body == null) {
+    if (ctx.status === 404) throw new AppError('notFound', `no resource at ${ctx.method} ${ctx.path}`);
+    if (ctx.status === 405) throw new AppError('methodNotAllowed', `${ctx.method} is not allowed on ${ctx.path} (allowed: ${ctx.response.get('Allow')})`);
+    if (ctx.status === 501) throw new AppError('notImplemented', `method ${ctx.method} is not supported`);
+    throw new AppError(kindForStatus(ctx.status), `request failed with status ${ctx.status}`);
+  }
+}
+
+/** The answer to an error thrown by the rest of a request: its problem document (5xx logged, no detail shown). */
+export function renderProblem(ctx: AppContext, err: unknown): void {
+  const appError = toAppError(err);
+  if (appError.status >= 500) {
+    ctx.state.log?.error({ err: appError.cause ?? appError }, 'request failed');
+  }
+  if (appError.kind === 'unavailable') ctx.set('Retry-After', String(appError.extensions.retryAfter ?? DATABASE_RETRY_AFTER_SECONDS));
+  const extra = (err as HttpLikeError)?.headers;
+  if (extra) for (const [name, value] of Object.entries(extra)) ctx.set(name, value);
+  ctx.status = appError.status;
+  ctx.body = { ...toProblem(appError, ctx.path), requestId: ctx.state.requestId };
+  ctx.type = 'application/problem+json';
 }

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Middleware } from 'koa';
 import type { Logger } from '../../logging/logger.js';
 import type { HttpMetrics } from '../metrics.js';
-import type { AppState } from '../context.js';
+import type { AppContext, AppState } from '../context.js';
 
 const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -16,6 +16,26 @@ export const requestIdFrom = (incoming: string | undefined): string => (incoming
  * tokens travel there.
  */
 export function requestContext(log: Logger, metrics: HttpMetrics): Middleware<AppState> {
+  const steps = requestContextSteps(log, metrics);
+  return async function requestContextMiddleware(ctx, next) {
+    const started = steps.begin(ctx);
+    try {
+      await next();
+    } finally {
+      steps.end(ctx, started);
+    }
+  };
+}
+
+/** What requestContext does before and after the rest of a request (also run by the single front middleware, src/web/app.ts). */
+export interface RequestContextSteps {
+  /** Request id, lazy child logger, `X-Request-Id`; returns the start time. */
+  begin(ctx: AppContext): bigint;
+  /** The latency histogram and the access line, with the final status. */
+  end(ctx: AppContext, started: bigint): void;
+}
+
+export function requestContextSteps(log: Logger, metrics: HttpMetrics): RequestContextSteps {
   // One accessor for every request (docs/performance.md, "Token endpoint, fourth pass"): the
   // child logger is made when first used (most requests log one line, or none below info), from
   // the request's own id; no closure is made per request.
@@ -29,22 +49,22 @@ export function requestContext(log: Logger, metrics: HttpMetrics): Middleware<Ap
       this[CHILD] = value;
     },
   };
-  return async function requestContextMiddleware(ctx, next) {
-    const requestId = requestIdFrom(ctx.get('x-request-id'));
-    ctx.state.requestId = requestId;
-    Object.defineProperty(ctx.state, 'log', lazyLog);
-    // As ctx.set without Koa's checks and conversions: one string, safe by requestIdFrom.
-    if (!ctx.headerSent) ctx.res.setHeader('X-Request-Id', requestId);
-    const started = process.hrtime.bigint();
-    try {
-      await next();
-    } finally {
+  return {
+    begin(ctx) {
+      const requestId = requestIdFrom(ctx.get('x-request-id'));
+      ctx.state.requestId = requestId;
+      Object.defineProperty(ctx.state, 'log', lazyLog);
+      // As ctx.set without Koa's checks and conversions: one string, safe by requestIdFrom.
+      if (!ctx.headerSent) ctx.res.setHeader('X-Request-Id', requestId);
+      return process.hrtime.bigint();
+    },
+    end(ctx, started) {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       const route = routeLabel(ctx);
       metrics.observe(ctx.method, route, ctx.status, seconds);
       if (ctx.status >= 500) ctx.state.log.error(accessLine(ctx, route, seconds), 'request');
       else if (log.isLevelEnabled('info')) ctx.state.log.info(accessLine(ctx, route, seconds), 'request');
-    }
+    },
   };
 }
 
