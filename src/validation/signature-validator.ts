@@ -279,7 +279,9 @@ export class SignatureValidator {
     const errors = [...check.errors];
     const warnings = [...check.warnings];
     const pool = embedded.length ? new CertPool(embedded.map((cert) => ({ cert, source: 'signature' as const, anchor: false })), ctx.pool) : ctx.pool;
-    const tsaPool = embedded.length ? new CertPool(embedded.map((cert) => ({ cert, source: 'signature' as const, anchor: false })), ctx.tsaPool) : ctx.tsaPool;
+    // The time-stamping pool is read only for a time-stamp (the signature's own or a supplied one).
+    const stamped = !!check.timestampToken || ctx.timestamps.length > 0;
+    const tsaPool = embedded.length && stamped ? new CertPool(embedded.map((cert) => ({ cert, source: 'signature' as const, anchor: false })), ctx.tsaPool) : ctx.tsaPool;
     const now = this.clock.now();
     const time = await signatureTime(this.revocation, check, tsaPool, ctx.timestamps, documentPoe, now, ctx.search);
     warnings.push(...time.warnings);
