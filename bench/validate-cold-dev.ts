@@ -1,7 +1,7 @@
 /**
  * Development harness for the cold CMS validation row (not part of `npm run bench`):
  *   FIX=<dir> [DATABASE_URL=…] N=400 node --import tsx bench/validate-cold-dev.ts setup
- *   FIX=<dir> [DATABASE_URL=…] [PROFILE=<file>] node --import tsx bench/validate-cold-dev.ts run
+ *   FIX=<dir> [DATABASE_URL=…] [PROFILE=<file> [PROFILE_INTERVAL=<µs>]] node --import tsx bench/validate-cold-dev.ts run
  * `setup` issues N signers and signatures once into a persistent data directory (and database);
  * `run` opens it in a fresh process (every cache empty), validates each signature once, and
  * compares with raw crypto.verify of the same signatures in the same process.
@@ -80,6 +80,8 @@ const post = (method: string) => new Promise<unknown>((resolve, reject) => inspe
 const ticks0 = await backendTicks();
 if (inspector) {
   await post('Profiler.enable');
+  // PROFILE_INTERVAL (µs): a finer sampling than the default millisecond for short passes.
+  if (process.env.PROFILE_INTERVAL) await new Promise<void>((resolve, reject) => inspector.post('Profiler.setSamplingInterval', { interval: Number(process.env.PROFILE_INTERVAL) }, (err) => (err ? reject(err) : resolve())));
   await post('Profiler.start');
 }
 const t0 = process.hrtime.bigint();

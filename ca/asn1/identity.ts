@@ -29,29 +29,69 @@ export interface CertificateIdentity {
 }
 
 export function identityFromName(attributes: DnAttribute[], sanEmails: readonly string[] = []): CertificateIdentity {
-  const first = (type: string) => attributes.find((a) => a.type === type)?.value ?? null;
-  const parsed = attributes.filter((a) => a.type === 'UID').map((a) => parseUid(a.value));
-  const identifiers = parsed.flatMap((p) => (p.ok ? [p.identifier] : []));
+  // One pass over the attributes (the validator reads every new signer's name: `--cpu-prof`).
+  let commonName: string | null = null;
+  let organization: string | null = null;
+  let locality: string | null = null;
+  let state: string | null = null;
+  let country: string | null = null;
+  const organizationalUnits: string[] = [];
+  const parsed: ReturnType<typeof parseUid>[] = [];
+  const emails: string[] = [];
+  for (const a of attributes) {
+    switch (a.type) {
+      case 'CN':
+        commonName ??= a.value;
+        break;
+      case 'O':
+        organization ??= a.value;
+        break;
+      case 'L':
+        locality ??= a.value;
+        break;
+      case 'ST':
+        state ??= a.value;
+        break;
+      case 'C':
+        country ??= a.value;
+        break;
+      case 'OU':
+        organizationalUnits.push(a.value);
+        break;
+      case 'UID':
+        parsed.push(parseUid(a.value));
+        break;
+      case 'E':
+        emails.push(a.value.toLowerCase());
+        break;
+    }
+  }
+  for (const e of sanEmails) emails.push(e.toLowerCase());
+  const identifiers: VnIdentifier[] = [];
+  const invalidUids: CertificateIdentity['invalidUids'] = [];
+  for (const p of parsed) {
+    if (p.ok) identifiers.push(p.identifier);
+    else invalidUids.push({ raw: p.raw, problem: p.problem });
+  }
   const valueOf = (kind: VnIdentifier['kind']) => identifiers.find((i) => i.kind === kind)?.value ?? null;
   const personalKind = (['CCCD', 'CMND', 'HC'] as const).find((kind) => valueOf(kind) !== null);
   const personalId = personalKind ? { kind: personalKind, value: valueOf(personalKind)! } : null;
   const taxCode = valueOf('MST');
   const budgetCode = valueOf('MNS');
-  const emails = [...attributes.filter((a) => a.type === 'E').map((a) => a.value), ...sanEmails].map((e) => e.toLowerCase());
   return {
-    commonName: first('CN'),
-    organization: first('O'),
-    organizationalUnits: attributes.filter((a) => a.type === 'OU').map((a) => a.value),
-    locality: first('L'),
-    state: first('ST'),
-    country: first('C'),
+    commonName,
+    organization,
+    organizationalUnits,
+    locality,
+    state,
+    country,
     emails: [...new Set(emails)],
     personalId,
     taxCode,
     budgetCode,
     socialInsurance: valueOf('BHXH'),
     identifiers,
-    invalidUids: parsed.flatMap((p) => (p.ok ? [] : [{ raw: p.raw, problem: p.problem }])),
+    invalidUids,
     holder: personalId ? 'person' : taxCode || budgetCode ? 'organisation' : 'unknown',
   };
 }

@@ -214,12 +214,16 @@ export function fieldsFromAttributes(attributes: DnAttribute[]): FieldsFromName 
 
 /** RFC 4514 string form (least significant RDN first), for logs and display. */
 export function formatName(attributes: DnAttribute[]): string {
-  const escape = (value: string) =>
-    value.replace(/[\\,+"<>;=]/g, (c) => `\\${c}`).replace(/^[ #]/, (c) => `\\${c}`).replace(/ $/, '\\ ');
   const byRdn = new Map<number, DnAttribute[]>();
   for (const attribute of attributes) byRdn.set(attribute.rdn, [...(byRdn.get(attribute.rdn) ?? []), attribute]);
   return [...byRdn.values()]
     .reverse()
-    .map((rdn) => rdn.map((a) => `${a.type}=${escape(a.value)}`).join('+'))
+    .map((rdn) => rdn.map((a) => `${a.type}=${escapeDnValue(a.value)}`).join('+'))
     .join(',');
+}
+
+/** RFC 4514 §2.4 escaping; a value with nothing to escape (the usual one) is returned as it is, without three replacements. */
+function escapeDnValue(value: string): string {
+  if (!/[\\,+"<>;=]|^[ #]| $/.test(value)) return value;
+  return value.replace(/[\\,+"<>;=]/g, (c) => `\\${c}`).replace(/^[ #]/, (c) => `\\${c}`).replace(/ $/, '\\ ');
 }

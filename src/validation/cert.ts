@@ -68,11 +68,15 @@ function remember(cert: Cert): Cert {
 /** A certificate parsed before, by its DER. */
 export const cachedCert = (der: Uint8Array): Cert | undefined => parsed.get(sha256Hex(der));
 
+/** A certificate parsed before, by the SHA-256 (hex) of its DER. */
+export const cachedCertBySha256 = (sha256: string): Cert | undefined => parsed.get(sha256);
+
 /** Parses a certificate (DER or PEM); malformed input raises AppError('badCertificate'). */
-export function loadCert(input: Uint8Array | string, what = 'certificate'): Cert {
+export function loadCert(input: Uint8Array | string, what = 'certificate', inputSha256?: string): Cert {
   let known: string | undefined;
   if (typeof input !== 'string') {
-    known = sha256Hex(input);
+    // `inputSha256`: the caller's SHA-256 (hex) of these very bytes, hashed once on the way in.
+    known = inputSha256 ?? sha256Hex(input);
     const hit = parsed.get(known);
     if (hit) return hit;
   }

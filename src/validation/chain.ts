@@ -6,7 +6,6 @@
  * at the validation time. Pure: no I/O.
  */
 import { verifySignature } from '../../ca/asn1/algorithms.js';
-import { toHex } from '../../ca/asn1/der.js';
 import { oid } from '../../ca/asn1/oids.js';
 import { certSummary, type Cert } from './cert.js';
 import type { ChainElement } from './report.js';
@@ -24,6 +23,8 @@ export interface Candidate {
 export class CertPool {
   private readonly bySubject = new Map<string, Candidate[]>();
   private readonly seen = new Set<string>();
+  /** This pool's own certificates in `all()`'s order, kept until the next `add`. */
+  private ownCerts: Cert[] | null = null;
 
   /** `parent`: a shared pool (the trust store) this one extends with a request's certificates. */
   constructor(candidates: Iterable<Candidate> = [], private readonly parent?: CertPool) {
@@ -34,6 +35,7 @@ export class CertPool {
     const key = `${c.cert.sha256}:${c.anchor}`;
     if (this.seen.has(key)) return;
     this.seen.add(key);
+    this.ownCerts = null;
     const list = this.bySubject.get(c.cert.subjectHex) ?? [];
     // Anchors first: the shortest trusted path wins.
     if (c.anchor) list.unshift(c);
@@ -42,10 +44,15 @@ export class CertPool {
   }
 
   issuersOf(c: Cert): Candidate[] {
-    const own = this.bySubject.get(c.issuerHex) ?? [];
-    const inherited = this.parent?.issuersOf(c) ?? [];
+    const own = this.bySubject.get(c.issuerHex);
+    const inherited = this.parent?.issuersOf(c);
     // Anchors of the parent come before this pool's untrusted copies of the same certificates.
-    return [...inherited.filter((x) => x.anchor), ...own.filter((x) => x.anchor), ...inherited.filter((x) => !x.anchor), ...own.filter((x) => !x.anchor)];
+    const out: Candidate[] = [];
+    for (const anchor of [true, false]) {
+      if (inherited) for (const x of inherited) if (x.anchor === anchor) out.push(x);
+      if (own) for (const x of own) if (x.anchor === anchor) out.push(x);
+    }
+    return out;
   }
 
   isAnchor(c: Cert): boolean {
@@ -54,7 +61,8 @@ export class CertPool {
 
   /** Every certificate of this pool and its parent (for signer look-up by issuer and serial). */
   all(): Cert[] {
-    return [...(this.parent?.all() ?? []), ...[...this.bySubject.values()].flat().map((c) => c.cert)];
+    this.ownCerts ??= [...this.bySubject.values()].flat().map((c) => c.cert);
+    return this.parent ? [...this.parent.all(), ...this.ownCerts] : [...this.ownCerts];
   }
 
   get size(): number {
@@ -177,7 +185,7 @@ export function signedBy(child: Cert, issuer: Cert): boolean {
 function keyIdsCompatible(child: Cert, issuer: Cert): boolean {
   const aki = child.facts.authorityKeyIdentifier;
   const ski = issuer.facts.subjectKeyIdentifier;
-  return !aki || !ski || toHex(aki) === toHex(ski);
+  return !aki || !ski || (aki.byteLength === ski.byteLength && Buffer.compare(aki, ski) === 0);
 }
 
 interface Visit {

@@ -8,7 +8,7 @@
  * only the SignedData without its certificates and takes them from the cache. BER with
  * indefinite lengths (rare) is not split: it is parsed whole, as before.
  */
-import { cachedCert, loadCert } from './cert.js';
+import { cachedCertBySha256, loadCert, sha256Hex, type Cert } from './cert.js';
 
 interface Tlv {
   tag: number;
@@ -114,18 +114,29 @@ export function splitCms(bytes: Uint8Array): SplitCms | null {
 /**
  * Parses the certificates a CMS carries into the certificate cache, one at a time, calling
  * `pause` (a setImmediate yield) between them; malformed ones are left for `parseCms` to judge.
+ * Returns the certificates it has (null for one it could not read), for `parseCms` to take by
+ * their bytes instead of hashing each again (`--cpu-prof`: a new signer's certificate was hashed
+ * three times on the way in).
  */
-export async function preloadCertificates(bytes: Uint8Array, pause: () => Promise<void>): Promise<void> {
+export async function preloadCertificates(bytes: Uint8Array, pause: () => Promise<void>): Promise<Array<Cert | null> | null> {
   const certificates = embeddedCertificates(bytes);
-  if (!certificates) return;
+  if (!certificates) return null;
+  const out: Array<Cert | null> = [];
   for (const der of certificates) {
-    // loadCert answers a certificate seen before from the cache, without a pause.
-    if (cachedCert(der)) continue;
+    const digest = sha256Hex(der);
+    // A certificate seen before comes from the cache, without a pause.
+    const hit = cachedCertBySha256(digest);
+    if (hit) {
+      out.push(hit);
+      continue;
+    }
     try {
-      loadCert(der);
+      out.push(loadCert(der, 'certificate', digest));
     } catch {
       // parseCms reports it.
+      out.push(null);
     }
     await pause();
   }
+  return out;
 }

@@ -16,8 +16,14 @@ import { failed, indeterminate } from './indications.js';
 import { verifyingKey } from './keys.js';
 import { cmsOid, digestOf, type DetachedContent, type DigestName, type ParsedCms, type SignerCheck } from './cms.js';
 
+const NO_VALUES: readonly AttributeValue[][] = Object.freeze([]);
+
+/** The value sets of every attribute of `type`, in order (a loop: six look-ups per signer, each had made two arrays). */
 function attributeValues(attrs: AttributesView | null, type: string): AttributeValue[][] {
-  return (attrs?.attributes ?? []).filter((a) => a.type === type).map((a) => a.values);
+  if (!attrs) return NO_VALUES as AttributeValue[][];
+  let out: AttributeValue[][] | null = null;
+  for (const a of attrs.attributes) if (a.type === type) (out ??= []).push(a.values);
+  return out ?? (NO_VALUES as AttributeValue[][]);
 }
 
 function findSignerCert(sid: SignerId, candidates: readonly Cert[]): Cert | null {
@@ -57,23 +63,31 @@ interface SignatureMethod {
   rsaPkcs1: boolean;
 }
 
+/** PKCS#1 v1.5 and ECDSA with a given hash: one immutable method per hash, not closures per signer. */
+const methods = new Map<string, SignatureMethod>();
+const pkcs1 = (hash: DigestName): SignatureMethod => methodOnce(`rsa ${hash}`, () => ({
+  name: `${hash}WithRSAEncryption`,
+  hash,
+  rsaPkcs1: true,
+  verify: (data, sig, cert) => verify(hash, data, { key: verifyingKey(cert.facts.spki), padding: constants.RSA_PKCS1_PADDING }, sig),
+}));
+const ecdsa = (hash: DigestName): SignatureMethod => methodOnce(`ec ${hash}`, () => ({
+  name: `ecdsa-with-${hash.toUpperCase()}`,
+  hash,
+  rsaPkcs1: false,
+  verify: (data, sig, cert) => verify(hash, data, { key: verifyingKey(cert.facts.spki), dsaEncoding: 'der' }, sig),
+}));
+function methodOnce(key: string, make: () => SignatureMethod): SignatureMethod {
+  let method = methods.get(key);
+  if (!method) methods.set(key, (method = Object.freeze(make())));
+  return method;
+}
+
 /** The signature algorithm of a SignerInfo, resolved explicitly (RFC 5652 §5.3, RFC 4056, RFC 5753). */
 function signatureMethod(info: SignerInfoView, digest: DigestName): SignatureMethod | string {
   const algorithmOid = info.signatureAlgorithm.oid;
   // pkijs's AlgorithmIdentifier only for the less common algorithms (cached by DER: a handful of values).
   const identifier = () => info.signatureAlgorithm.pkijs ?? algorithmOf(info.signatureAlgorithm.der!);
-  const pkcs1 = (hash: DigestName): SignatureMethod => ({
-    name: `${hash}WithRSAEncryption`,
-    hash,
-    rsaPkcs1: true,
-    verify: (data, sig, cert) => verify(hash, data, { key: verifyingKey(cert.facts.spki), padding: constants.RSA_PKCS1_PADDING }, sig),
-  });
-  const ecdsa = (hash: DigestName): SignatureMethod => ({
-    name: `ecdsa-with-${hash.toUpperCase()}`,
-    hash,
-    rsaPkcs1: false,
-    verify: (data, sig, cert) => verify(hash, data, { key: verifyingKey(cert.facts.spki), dsaEncoding: 'der' }, sig),
-  });
   if (algorithmOid === caOid.rsaEncryption) return pkcs1(digest);
   if (algorithmOid === caOid.ecPublicKey) return ecdsa(digest);
   if (algorithmOid === caOid.rsassaPss) {

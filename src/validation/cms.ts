@@ -85,23 +85,31 @@ const parsedCms = new BoundedLru<string, ParsedCms>(1_000);
 const CACHED_BYTES = 16 * 1024;
 
 /** Parses a ContentInfo holding SignedData. BER (indefinite lengths, constructed OCTET STRINGs) is accepted. */
-export function parseCms(bytes: Uint8Array): ParsedCms {
-  if (bytes.byteLength > CACHED_BYTES) return decodeCms(bytes);
+export function parseCms(bytes: Uint8Array, preloaded?: ReadonlyArray<Cert | null> | null): ParsedCms {
+  if (bytes.byteLength > CACHED_BYTES) return decodeCms(bytes, preloaded);
   const key = sha256Hex(bytes);
   const hit = parsedCms.get(key);
   if (hit) {
     parsedCms.touch(key, hit);
     return hit;
   }
-  const parsed = decodeCms(bytes);
+  const parsed = decodeCms(bytes, preloaded);
   Object.freeze(parsed.warnings);
   parsedCms.set(key, parsed);
   return parsed;
 }
 
-function decodeCms(bytes: Uint8Array): ParsedCms {
+function decodeCms(bytes: Uint8Array, preloaded?: ReadonlyArray<Cert | null> | null): ParsedCms {
   if (bytes.byteLength < 16) throw new CmsFormatError('too short to be a CMS SignedData');
-  return decodeCmsDer(bytes) ?? decodeCmsPkijs(bytes);
+  return decodeCmsDer(bytes, preloaded) ?? decodeCmsPkijs(bytes);
+}
+
+/** The Cert of these exact bytes among `preloaded` (a byte comparison: no hash), else the cache's, else parsed now. */
+function certOf(der: Uint8Array, preloaded?: ReadonlyArray<Cert | null> | null): Cert {
+  if (preloaded) {
+    for (const cert of preloaded) if (cert && cert.der.byteLength === der.byteLength && Buffer.compare(cert.der, der) === 0) return cert;
+  }
+  return cachedCert(der) ?? certFromDer(der);
 }
 
 /**
@@ -109,13 +117,13 @@ function decodeCms(bytes: Uint8Array): ParsedCms {
  * Its views point into an own copy of the bytes, so a cached ParsedCms does not keep a request
  * body alive.
  */
-export function decodeCmsDer(input: Uint8Array): ParsedCms | null {
+export function decodeCmsDer(input: Uint8Array, preloaded?: ReadonlyArray<Cert | null> | null): ParsedCms | null {
   const bytes = new Uint8Array(input);
   const read = readSignedDataDer(bytes);
   if (!read) return null;
   let certificates: Cert[];
   try {
-    certificates = read.certificates.map((der) => cachedCert(der) ?? certFromDer(der));
+    certificates = read.certificates.map((der) => certOf(der, preloaded));
   } catch (err) {
     throw new CmsFormatError(`malformed SignedData (${(err as Error).message})`);
   }

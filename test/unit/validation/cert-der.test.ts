@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodePem } from '../../../ca/asn1/der.js';
 import { decodeCert, loadCert, type Cert } from '../../../src/validation/cert.js';
-import { readCertificateDer, UnusualCertificate } from '../../../src/validation/cert-der.js';
+import { readCertificateDer, timeOf, timeOfPattern, UnusualCertificate } from '../../../src/validation/cert-der.js';
 import { crossSignedMesh } from '../../support/cross-signed-mesh.js';
 import { createTestPki, type TestPki } from '../../support/test-pki.js';
 
@@ -106,5 +106,41 @@ describe('the one-pass certificate reader (cert-der.ts) against pkijs', () => {
     expect(() => readCertificateDer(bad)).toThrow(UnusualCertificate);
     expect(decodeCert(bad, 'der')).toBeNull();
     expect(view(loadCert(bad)).facts.keyUsage).toEqual(view(decodeCert(bad, 'pkijs')!).facts.keyUsage);
+  });
+});
+
+describe('timeOf, digit by digit, against the regular expression it replaced', () => {
+  /** The Date, or "unusual", or the error's message: what each reading does with the bytes. */
+  const outcome = (read: typeof timeOf, bytes: Uint8Array, tag: number) => {
+    try {
+      return read(bytes, { tag, start: 0, at: 0, end: bytes.length }).getTime();
+    } catch (err) {
+      return err instanceof UnusualCertificate ? 'unusual' : `error ${(err as Error).message}`;
+    }
+  };
+  const forms = ['260101000000Z', '491231235959Z', '500101000000Z', '991231235959Z', '000229120000Z', '20260101000000Z', '20491231235959Z', '20500101000000Z', '99991231235959Z', '19700101000000Z', '20261306000000Z', '260132000000Z', '262401000000Z', '20260101240000Z', '260101006000Z', '260101000060Z', '2601010000Z', '20260101000000.5Z', '260101000000+0700', '00000000000000Z'];
+  it('agrees on every form, every one-byte change and every truncation, under three tags', () => {
+    let compared = 0;
+    for (const form of forms) {
+      const base = Buffer.from(form, 'latin1');
+      const variants: Uint8Array[] = [base, base.subarray(0, base.length - 1), Buffer.concat([base, Buffer.of(0x5a)])];
+      for (let i = 0; i < base.length; i++) {
+        for (const b of [0x00, 0x2f, 0x30, 0x35, 0x39, 0x3a, 0x5a, 0x7a, 0xb0, 0xff]) {
+          const v = Buffer.from(base);
+          v[i] = b;
+          variants.push(v);
+        }
+      }
+      for (const v of variants) {
+        for (const tag of [0x17, 0x18, 0x04]) {
+          expect([form, tag, Buffer.from(v).toString('latin1'), outcome(timeOf, v, tag)]).toEqual([form, tag, Buffer.from(v).toString('latin1'), outcome(timeOfPattern, v, tag)]);
+          compared++;
+        }
+      }
+    }
+    expect(compared).toBeGreaterThan(5_000);
+    // Both read these as UTC dates (a sanity check that the comparison is not of two refusals).
+    expect(new Date(timeOf(Buffer.from('500101000000Z'), { tag: 0x17, start: 0, at: 0, end: 13 })).toISOString()).toBe('1950-01-01T00:00:00.000Z');
+    expect(timeOf(Buffer.from('20491231235959Z'), { tag: 0x18, start: 0, at: 0, end: 15 }).toISOString()).toBe('2049-12-31T23:59:59.000Z');
   });
 });

@@ -1,9 +1,13 @@
 import { describe, expect, it } from '@jest/globals';
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
-import { parseCms } from '../../../src/validation/cms.js';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { decodeCmsDer, parseCms } from '../../../src/validation/cms.js';
 import { embeddedCertificates, preloadCertificates, splitCms } from '../../../src/validation/cms-certificates.js';
-import { cachedCert } from '../../../src/validation/cert.js';
+import { cachedCert, loadCert } from '../../../src/validation/cert.js';
 import { crossSignedMesh } from '../../support/cross-signed-mesh.js';
 
 /** A SignedData (no signers) carrying `certs`, as DER. */
@@ -75,6 +79,38 @@ describe('the certificates of a CMS read apart (cms-certificates.ts)', () => {
         bad[i] = mutate(bad[i]);
         expect(hex(embeddedCertificates(bad))).toEqual(hex(splitCms(bad)?.certificates));
       }
+    }
+  });
+
+  it('hands its certificates to the one-pass reader by their bytes only: a look-alike of the same length is never taken for the embedded one', async () => {
+    // A signature the one-pass reader takes (openssl: a signer and an extra certificate).
+    const dir = mkdtempSync(join(tmpdir(), 'tinnhiem-cms-preload-'));
+    try {
+      const sh = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+      for (const name of ['a', 'b']) sh('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.pem`, '-days', '2', '-subj', `/CN=preload ${name}`);
+      writeFileSync(join(dir, 'doc'), 'Văn bản\n');
+      sh('cms', '-sign', '-binary', '-in', 'doc', '-signer', 'a.pem', '-inkey', 'a.key', '-certfile', 'b.pem', '-outform', 'DER', '-out', 'sig', '-md', 'sha256');
+      const cms = new Uint8Array(readFileSync(join(dir, 'sig')));
+      const ders = embeddedCertificates(cms)!.map((d) => new Uint8Array(d));
+      expect(ders).toHaveLength(2);
+      const preloaded = await preloadCertificates(cms, async () => {});
+      expect(preloaded!.map((c) => c!.sha256)).toEqual(ders.map((d) => cachedCert(d)!.sha256));
+      const fromPreload = decodeCmsDer(cms, preloaded);
+      expect(fromPreload).not.toBeNull();
+      expect(fromPreload!.certificates).toEqual(preloaded);
+      // A forged preload (one byte of each certificate's signature changed: same lengths, other
+      // bytes) and an empty slot are ignored: the embedded bytes decide.
+      const forged = ders.map((d) => {
+        const f = new Uint8Array(d);
+        f[f.length - 2] ^= 0x01;
+        return loadCert(f);
+      });
+      expect(forged.every((f, i) => f.der.byteLength === ders[i].byteLength && f.sha256 !== cachedCert(ders[i])!.sha256)).toBe(true);
+      const parsed = decodeCmsDer(cms, [null, ...forged.reverse()])!;
+      expect(parsed.certificates.map((c) => c.sha256)).toEqual(ders.map((d) => cachedCert(d)!.sha256));
+      expect(parsed.certificates.every((c, i) => Buffer.compare(c.der, ders[i]) === 0)).toBe(true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
