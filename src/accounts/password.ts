@@ -31,11 +31,18 @@ export async function verifyPassword(password: string, encoded: string): Promise
   return timingSafeEqual(key, expected);
 }
 
-/** A hash of a random password: verifying against it costs the same as a real one. */
-let dummy: Promise<string> | undefined;
+/**
+ * What an unknown login is verified against, so that it costs what a real one costs: the encoded
+ * form with the current parameters, a random salt and a random key. No password hashes to it
+ * (a 256-bit key, guessed), and it is made without hashing anything, so no login ever pays for
+ * making it: it was a hash of a random password made at the first unknown login of each process,
+ * whose answer then took two hashes' time, telling that login name apart.
+ */
+let dummy: string | undefined;
 export function dummyHash(): Promise<string> {
-  dummy ??= hashPassword(randomBytes(16).toString('hex'));
-  return dummy;
+  const { N, r, p, keylen } = PASSWORD_PARAMS;
+  dummy ??= ['scrypt', N, r, p, randomBytes(16).toString('base64'), randomBytes(keylen).toString('base64')].join('$');
+  return Promise.resolve(dummy);
 }
 
 /**

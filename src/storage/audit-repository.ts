@@ -48,7 +48,9 @@ export interface AppendedRow {
  * call with `?` bindings, usable in FROM or in a LATERAL join after a statement's own change) and
  * `appended`, which turns the function's answer into the event and checks its hash: the database
  * computes it from the canonical JSON made here, and a hash that differs from eventHash's of the
- * same event throws (the caller's statement or transaction then fails, nothing is kept).
+ * same event throws: the request fails. Inside a transaction nothing is kept; after a statement
+ * that commits on its own (a passkey's use, a login's settlement) the event is already stored,
+ * and `tinnhiem audit verify` names it.
  */
 export function auditAppendCall(input: AuditEventInput, occurredAt: Date): { sql: string; bindings: Knex.RawBinding[]; appended(row: AppendedRow | undefined): AuditEvent } {
   const base = { occurredAt, actor: input.actor, action: input.action, target: input.target ?? null, details: normaliseDetails(input.details) };
@@ -62,7 +64,7 @@ export function auditAppendCall(input: AuditEventInput, occurredAt: Date): { sql
       const prevHash = normalise.bytes(row.out_prev_hash)!;
       const hash = normalise.bytes(row.out_hash)!;
       const event = { ...base, seq };
-      if (!eventHash(prevHash, event).equals(hash)) throw new Error(`audit event #${seq}: the database's chain hash differs from the service's (event not recorded)`);
+      if (!eventHash(prevHash, event).equals(hash)) throw new Error(`audit event #${seq}: the database's chain hash differs from the service's (tinnhiem audit verify names the event if it was kept)`);
       return { ...event, prevHash, hash };
     },
   };
