@@ -74,26 +74,32 @@ async function measure(name: string, concurrency: number, op: (worker: number, i
 
 /**
  * The CPU (ms) spent so far by the PostgreSQL server processes serving the database at `url`
- * (the service's connections: a server on this machine, as the bench's is). A connection that
- * closed meanwhile takes its CPU with it: the service's pool keeps its connections under load.
+ * (the service's connections: a server on this machine, as the bench's is), as a counter that
+ * never goes back: each backend adds what it spent since it was last read (a new one, all it
+ * spent). A connection that closed between two readings takes what it spent since the first with
+ * it (the service's pool keeps its connections under load); summing the backends alive at each
+ * reading instead made such a row's figure negative.
  */
 function databaseCpu(url: string): () => Promise<number> {
   const name = new URL(url).pathname.slice(1);
+  const seen = new Map<number, number>();
+  let counted = 0;
   return async () => {
     const pg = (await import('pg')).default;
     const admin = new pg.Client({ connectionString: url });
     await admin.connect();
     try {
       const { rows: backends } = await admin.query<{ pid: number }>('select pid from pg_stat_activity where datname = $1 and pid <> pg_backend_pid()', [name]);
-      let total = 0;
       for (const { pid } of backends) {
         try {
-          total += cpuMs(pid);
+          const spent = cpuMs(pid);
+          counted += spent - (seen.get(pid) ?? 0);
+          seen.set(pid, spent);
         } catch {
           // gone meanwhile
         }
       }
-      return total;
+      return counted;
     } finally {
       await admin.end();
     }
