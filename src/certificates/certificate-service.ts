@@ -35,6 +35,8 @@ export interface PiiRead {
   requests?: string[];
   /** Audit events (by sequence number) whose details were shown. */
   auditEvents?: number[];
+  /** Officials' accounts whose national ID was shown (the console's account page). */
+  accounts?: string[];
   query?: Record<string, unknown>;
 }
 
@@ -83,7 +85,15 @@ export class CertificateService {
    */
   async recordPiiRead(actor: string, details: PiiRead): Promise<void> {
     const requests = details.requests ?? [];
-    const target = details.serials.length === 1 && !requests.length ? `certificate:${details.serials[0]}` : requests.length === 1 && !details.serials.length ? `request:${requests[0]}` : null;
+    const accounts = details.accounts ?? [];
+    const only = (list: string[], others: unknown[][]) => list.length === 1 && others.every((o) => !o.length);
+    const target = only(details.serials, [requests, accounts])
+      ? `certificate:${details.serials[0]}`
+      : only(requests, [details.serials, accounts])
+        ? `request:${requests[0]}`
+        : only(accounts, [details.serials, requests])
+          ? `account:${accounts[0]}`
+          : null;
     await this.db.withTransaction((trx) => this.audit.append(trx, { actor, action: 'certificate.read_pii', target, details: { ...details } }));
   }
 

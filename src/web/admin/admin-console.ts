@@ -202,9 +202,9 @@ function consoleUrls(deps: AdminRouterDeps): Pick<AdminConsole, 'authUrl' | 'log
 }
 
 function officerNames(deps: AdminRouterDeps): Pick<AdminConsole, 'names' | 'auditRows' | 'requestSubjects' | 'recordShown'> {
-  const recordShown = async (o: Officer, { serials = [], requests = [], auditEvents = [], query }: Partial<PiiRead>): Promise<void> => {
-    if (!serials.length && !requests.length && !auditEvents.length && !query) return;
-    await deps.certificates.recordPiiRead(o.actor, { serials, ...(requests.length && { requests }), ...(auditEvents.length && { auditEvents }), ...(query && { query }) });
+  const recordShown = async (o: Officer, { serials = [], requests = [], auditEvents = [], accounts = [], query }: Partial<PiiRead>): Promise<void> => {
+    if (!serials.length && !requests.length && !auditEvents.length && !accounts.length && !query) return;
+    await deps.certificates.recordPiiRead(o.actor, { serials, ...(requests.length && { requests }), ...(auditEvents.length && { auditEvents }), ...(accounts.length && { accounts }), ...(query && { query }) });
   };
   return {
     recordShown,

@@ -5,7 +5,8 @@ import type { AppContext, AppState } from '../../context.js';
 import { ROLES, type Account } from '../../../../oidc/account.js';
 import { sendPage } from '../../views/html.js';
 import { accountPage, accountsPage, type AccountFormValues, type AccountRow } from '../views/account-pages.js';
-import { isRole, redirect, UUID, type AdminConsole, type Officer } from '../admin-console.js';
+import { can, isRole, redirect, UUID, type AdminConsole, type Officer } from '../admin-console.js';
+import { looksLikeIdentifierSearch, maskIdentifier } from '../../../certificates/personal-data.js';
 import { confirmed, parseForm, readForm, steppedUp, trimmed } from '../admin-forms.js';
 import { at } from '../admin-messages.js';
 import { changeRows } from './account-changes.js';
@@ -41,7 +42,13 @@ async function accountRow(c: AdminConsole, a: Account): Promise<AccountRow> {
 
 async function renderAccounts(c: AdminConsole, ctx: AppContext, o: Officer, extra: { status?: number; error?: string; values?: AccountFormValues } = {}) {
   const search = typeof ctx.query.search === 'string' ? ctx.query.search.trim().slice(0, 100) : '';
+  // Looking a person up by number (the search matches a national ID exactly) tells whether they
+  // hold an account: audited as certificate searches by number are (docs/ca.md, "Personal data");
+  // `q` is masked in the audit log for readers without certs:read:pii.
+  const byNumber = looksLikeIdentifierSearch(search);
+  if (byNumber && !can(o, 'pii')) throw new AppError('forbidden', 'searching by a national ID needs the scope certs:read:pii (administrators)');
   const list = await c.deps.accounts.list({ kind: 'official', search: search || undefined, limit: 200 });
+  if (byNumber) await c.recordShown(o, { query: { q: search } });
   const rows = await Promise.all(list.map((a) => accountRow(c, a)));
   const pending = await changeRows(c, o);
   sendPage(ctx, extra.status ?? 200, accountsPage(c.frame(ctx, o, 'accounts', { error: extra.error }), { rows, search, roles: ROLES, values: extra.values ?? {}, pending }));
@@ -78,8 +85,11 @@ const showAccount = (c: AdminConsole) =>
   async function showAccount(ctx: AppContext, o: Officer) {
     const a = await accountParam(c, ctx);
     const passkeys = await c.deps.passkeys.list(a.id);
-    const history = await c.auditRows(await c.deps.audit.list({ target: `account:${a.id}`, limit: 50 }), c.names(), o);
-    const facts = { ...(await accountRow(c, a)), email: a.email, unit: a.unit, position: a.position };
+    // The national ID in full for those whose scopes allow it, and the read audited with the
+    // page's history in one event (docs/ca.md, "Personal data"); masked for anyone else.
+    const pii = can(o, 'pii');
+    const history = await c.auditRows(await c.deps.audit.list({ target: `account:${a.id}`, limit: 50 }), c.names(), o, { accounts: pii && a.nationalId ? [a.id] : [] });
+    const facts = { ...(await accountRow(c, a)), nationalId: pii ? a.nationalId : maskIdentifier(a.nationalId), email: a.email, unit: a.unit, position: a.position };
     sendPage(ctx, 200, accountPage(c.frame(ctx, o, 'accounts'), facts, { roles: ROLES, passkeys: passkeys.map((k) => ({ id: k.id, name: k.name, createdAt: k.createdAt, lastUsedAt: k.lastUsedAt })), history }));
   };
 
