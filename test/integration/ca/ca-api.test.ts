@@ -78,6 +78,24 @@ describe('the OpenAPI document', () => {
     expect(result.errors ?? []).toEqual([]);
     expect(result.valid).toBe(true);
   });
+
+  it('describes the audit log\'s answers as the API gives them', async () => {
+    const paths = (openapi as unknown as { paths: Record<string, unknown> }).paths;
+    expect(Object.keys(paths)).toEqual(expect.arrayContaining(['/api/v1/audit/events', '/api/v1/audit/verification']));
+    const admin = await apiClient(t, 'openapi-audit-admin', ['admin']);
+    const page = await admin.call('GET', '/api/v1/audit/events?limit=5');
+    expect(page.status).toBe(200);
+    conforms('AuditEventsPage', page.body);
+    expect((page.body as { events: unknown[]; next: string | null }).next).toMatch(/^\/api\/v1\/audit\/events\?before=\d+&limit=5$/);
+    const verification = await admin.call('GET', '/api/v1/audit/verification');
+    expect(verification.status).toBe(200);
+    conforms('AuditVerification', verification.body);
+    expect(verification.body).toMatchObject({ ok: true });
+    // An answer the schema must refuse, so the check above can fail.
+    expect(() => conforms('AuditEventsPage', { events: [{ seq: 0, hash: 'x' }], next: null })).toThrow();
+    // Bad input: a precise 400.
+    expect((await admin.call('GET', '/api/v1/audit/events?limit=0')).status).toBe(400);
+  });
 });
 
 describe('issuance under each profile', () => {
