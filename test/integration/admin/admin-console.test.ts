@@ -397,38 +397,4 @@ describe(`administration console (${db})`, () => {
     page = await browser.get(`${t.url}/admin/audit?lang=en`);
     expect(textOf(page.body)).toMatch(/The log is intact: \d+ events/);
   });
-  it("an official's national ID on the account page, and a search of accounts by number, are audited reads", async () => {
-    const admin = await officer(['admin']);
-    const browser = new Browser();
-    await signInStrongly(browser, admin.who, admin.passkey);
-    const person = await createOfficial(t);
-    const id = person.account.nationalId!;
-    const reads = () => t.service.audit.list({ action: 'certificate.read_pii', actor: admin.actor, limit: 100 });
-    const before = (await reads()).length;
-    // docs/ca.md, "Personal data": shown in full to an administrator, the read recorded against the account.
-    const page = await browser.get(`${t.url}/admin/accounts/${person.account.id}`);
-    expect(page.status).toBe(200);
-    expect(page.body).toContain(id);
-    let after = await reads();
-    expect(after.length).toBe(before + 1);
-    expect(after[0]).toMatchObject({ target: `account:${person.account.id}`, details: { accounts: [person.account.id] } });
-    // Looking a person up by number tells whether they have an account: recorded with the number.
-    const found = await browser.get(`${t.url}/admin/accounts?search=${id}`);
-    expect(found.body).toContain(`href="/admin/accounts/${person.account.id}"`);
-    after = await reads();
-    expect(after.length).toBe(before + 2);
-    expect(after[0]).toMatchObject({ target: null, details: { query: { q: id } } });
-    // A search by name is not a lookup by number: nothing recorded.
-    await browser.get(`${t.url}/admin/accounts?search=${encodeURIComponent('Nguyễn')}`);
-    expect((await reads()).length).toBe(before + 2);
-    // An auditor reading the log sees the number looked up masked.
-    const auditor = await officer(['auditor']);
-    const auditorBrowser = new Browser();
-    await signInStrongly(auditorBrowser, auditor.who, auditor.passkey);
-    const log = await auditorBrowser.get(`${t.url}/admin/audit?action=certificate.read_pii`);
-    expect(log.status).toBe(200);
-    expect(log.body).not.toContain(id);
-    // Nor can an auditor open the account page at all.
-    expect((await auditorBrowser.get(`${t.url}/admin/accounts/${person.account.id}`)).status).toBe(403);
-  });
 });
