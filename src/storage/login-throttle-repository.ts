@@ -65,7 +65,9 @@ export class LoginThrottleRepository {
    */
   async attempt(keys: ReadonlyArray<{ key: string; windowMs: number }>, now: Date): Promise<CounterState[]> {
     if (!keys.length) return [];
-    // One entry per key (ON CONFLICT cannot touch a row twice in one statement), in key order.
+    // One entry per key (ON CONFLICT cannot touch a row twice in one statement), in key order
+    // (code units; `settle` sorts in SQL: the keys of one attempt differ in their prefix, where
+    // both orders agree).
     const windows = new Map(keys.map((k) => [k.key, k.windowMs]));
     const sorted = [...windows.keys()].sort();
     const starts = sorted.map((k) => new Date(now.getTime() - windows.get(k)!).toISOString());
