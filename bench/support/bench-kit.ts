@@ -157,8 +157,8 @@ export interface ServiceReady {
   machine: { clientId: string; secret: string };
   officer: { clientId: string; secret: string };
   official: { login: string; password: string };
-  /** BENCH_ACCOUNTS officials, each with a password and a registered software passkey. */
-  accounts?: Array<{ login: string; password: string; passkey: SoftAuthenticatorState }>;
+  /** BENCH_ACCOUNTS officials, each with a password and a registered software passkey; `sub`: the ID token's subject (the account's id). */
+  accounts?: Array<{ login: string; password: string; sub: string; passkey: SoftAuthenticatorState }>;
   /** Synthetic registry rows written before listening, and how long that took. */
   synthetic: {
     count: number;

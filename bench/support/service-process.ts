@@ -140,7 +140,7 @@ for (let i = 1; !prepared && i <= Number(process.env.BENCH_ACCOUNTS ?? 0); i++) 
     password,
   });
   const passkey = await registerSoftPasskey(service.passkeys, account, 'Khoá đo hiệu năng');
-  accounts.push({ login, password, passkey: passkey.state() });
+  accounts.push({ login, password, sub: account.id, passkey: passkey.state() });
 }
 
 // Names as a province's registry has them (surname, middle name, given name), so that the
