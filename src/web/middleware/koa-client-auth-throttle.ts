@@ -79,7 +79,16 @@ async function bodyCredentials(ctx: Parameters<Middleware<AppState>>[0]): Promis
 }
 
 type Ctx = Parameters<Middleware<AppState>>[0];
-type Attempt = { clientId: string | null; secret?: string | null; ip: string; endpoint: string };
+type Attempt = Readonly<{ clientId: string | null; secret?: string | null; ip: string; endpoint: string }>;
+
+/** The last attempt made from Basic credentials on a connection (kept on its socket). */
+const LAST_ATTEMPT = Symbol('the last client authentication attempt on this connection');
+interface LastAttempt {
+  authorization: string;
+  ip: string;
+  endpoint: string;
+  attempt: Attempt;
+}
 
 /** Nothing can be counted, so nothing is checked: the provider's own answer for a database that is away. */
 function databaseAway(ctx: Ctx): void {
@@ -159,10 +168,23 @@ export function clientAuthThrottle<A>(guard: ClientAuthGuard<A>): Middleware<App
   };
 
   return function clientAuthThrottle(ctx, next) {
-    if (ctx.method !== 'POST' || !CLIENT_AUTH_PATHS.has(ctx.path)) return next();
-    const credentials = basicCredentials(ctx.get('authorization'));
-    if (!credentials) return awaited(ctx, next);
-    const attempt: Attempt = { clientId: credentials.clientId, secret: credentials.secret, ip: ctx.ip, endpoint: ctx.path };
+    const endpoint = ctx.path;
+    if (ctx.method !== 'POST' || !CLIENT_AUTH_PATHS.has(endpoint)) return next();
+    const authorization = ctx.get('authorization');
+    const ip = ctx.ip;
+    // A keep-alive client sends the same credentials on every request: the attempt made from them
+    // on this connection is used again while the header, the address and the endpoint are the
+    // same (the same input, the same attempt; the throttle keeps its keys by the attempt).
+    const socket = ctx.req.socket as { [LAST_ATTEMPT]?: LastAttempt } | undefined;
+    const last = socket?.[LAST_ATTEMPT];
+    let attempt: Attempt;
+    if (last !== undefined && last.authorization === authorization && last.ip === ip && last.endpoint === endpoint) attempt = last.attempt;
+    else {
+      const credentials = basicCredentials(authorization);
+      if (!credentials) return awaited(ctx, next);
+      attempt = Object.freeze({ clientId: credentials.clientId, secret: credentials.secret, ip, endpoint });
+      if (socket) socket[LAST_ATTEMPT] = { authorization, ip, endpoint, attempt };
+    }
     let verdict: ClientAuthVerdict<A> | Promise<ClientAuthVerdict<A>>;
     try {
       verdict = guard.admit(attempt);
