@@ -2,7 +2,7 @@ import type { Adapter, AdapterPayload } from 'oidc-provider';
 import { errors } from 'oidc-provider';
 import type { ClientRegistry } from './clients/client-registry.js';
 import type { Clock, IsUnavailable, PayloadStore, StoredPayload } from './ports.js';
-import { currentScope, forgetModel, memoised, rememberAccount, withinScope, type HeldWrites } from './request-memo.js';
+import { currentScope, forgetModel, memoised, rememberAccount, setInScope, withinScope, type HeldWrites } from './request-memo.js';
 
 const LAST_KNOWN_CLIENTS = 10_000;
 /** Models read several times in one request (oidc/request-memo.ts); never codes or tokens. */
@@ -48,6 +48,8 @@ export interface TokenRequestOutcome {
   succeeded(): boolean;
   /** The held rotation could not be written (an OAuth error of oidc-provider's): answer it instead. */
   refuse(err: InstanceType<typeof errors.OIDCProviderError>): void;
+  /** Called first when the provider is done, however it ended (the token endpoint's lean path puts its URL back). */
+  finished?(): void;
 }
 
 /**
@@ -55,30 +57,59 @@ export interface TokenRequestOutcome {
  * done (no opaque access token followed the rotated refresh token: an API JWT) is written before
  * the answer leaves; if that write refuses the rotation, the answer becomes that refusal. After an
  * error answer only the consumption is written, as it was before.
+ *
+ * One `then` on the provider's work (docs/performance.md, "Token endpoint (client credentials),
+ * seventh pass"): the scope's field is set and put back here, where an async function, its await
+ * and withinScope's own `then` made three promises per request; a promise more only when a
+ * rotation is held.
  */
-export async function asTokenRequest<T>(work: () => Promise<T>, outcome: TokenRequestOutcome): Promise<T> {
+export function asTokenRequest<T>(work: () => Promise<T>, outcome: TokenRequestOutcome): Promise<T> {
   const request: TokenRequest = { rows: [] };
-  let result: T;
+  const restore = setInScope('token', request);
+  // Outside a request (no scope to set a field on): in a scope of its own, as withinScope does.
+  if (!restore) return withinScope('token', request, () => heldTokenRequest(request, work, outcome, () => outcome.finished?.()));
+  return heldTokenRequest(request, work, outcome, () => {
+    restore();
+    outcome.finished?.();
+  });
+}
+
+function heldTokenRequest<T>(request: TokenRequest, work: () => Promise<T>, outcome: TokenRequestOutcome, done: () => void): Promise<T> {
+  let running: Promise<T>;
   try {
-    result = await withinScope('token', request, work);
+    running = work();
   } catch (err) {
-    if (request.consumed !== undefined) {
-      request.rows = [];
-      // The request failed already: that failure is the answer, whatever this write does.
-      await request.write?.([]).catch(() => undefined);
-    }
-    throw err;
+    done();
+    return tokenRequestFailed(request, err);
   }
-  if (request.consumed !== undefined && request.write) {
-    if (!outcome.succeeded()) request.rows = [];
-    try {
-      await request.write([]);
-    } catch (err) {
-      if (!(err instanceof errors.OIDCProviderError)) throw err;
-      outcome.refuse(err);
-    }
-  }
-  return result;
+  return running.then(
+    (result) => {
+      done();
+      if (request.consumed === undefined || !request.write) return result;
+      if (!outcome.succeeded()) request.rows = [];
+      return request.write([]).then(
+        () => result,
+        (err: unknown) => {
+          if (!(err instanceof errors.OIDCProviderError)) throw err;
+          outcome.refuse(err);
+          return result;
+        },
+      );
+    },
+    (err: unknown) => {
+      done();
+      return tokenRequestFailed(request, err);
+    },
+  );
+}
+
+/** The provider failed: that failure is the answer, whatever writing the held consumption does. */
+function tokenRequestFailed(request: TokenRequest, err: unknown): Promise<never> {
+  const rethrow = () => Promise.reject(err as Error);
+  if (request.consumed === undefined) return rethrow();
+  request.rows = [];
+  const writing = request.write ? Promise.resolve().then(() => request.write!([])) : undefined;
+  return writing ? writing.then(rethrow, rethrow) : rethrow();
 }
 
 /**

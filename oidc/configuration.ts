@@ -49,7 +49,9 @@ export function providerConfiguration(deps: ProviderDeps): Configuration {
     loadExistingGrant: loadExistingGrantCallback(deps.findAccount, api),
     fetch: fetchWithoutSsrfGuard,
     interactions: { policy: interactionPolicyWithStepUp(deps.findAccount, api), url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
-    features: features(settings, pages),
+    // The API's tokens are signed with the first ES256 key of `jwks` (the active one), the key
+    // oidc-provider's own choice picks when it is not named (its key store's order, stable).
+    features: features(settings, pages, deps.jwks.find((k) => k.alg === 'ES256' && typeof k.kid === 'string')?.kid),
     clientBasedCORS,
     renderError: (ctx, out, error) => pages.renderError(ctx, out, error),
   };

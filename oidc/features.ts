@@ -7,7 +7,7 @@ import { apiResource, type OidcSettings } from './settings.js';
 type Features = NonNullable<Configuration['features']>;
 
 /** oidc-provider's optional features: what is on, and the pages RP-initiated logout shows (the host's). */
-export function features(settings: OidcSettings, pages: ProviderPages): Features {
+export function features(settings: OidcSettings, pages: ProviderPages, apiSigningKid?: string): Features {
   return {
     devInteractions: { enabled: false },
     introspection: {
@@ -26,7 +26,7 @@ export function features(settings: OidcSettings, pages: ProviderPages): Features
       logoutSource: (ctx, form) => pages.logoutSource(ctx, form),
       postLogoutSuccessSource: (ctx) => pages.postLogoutSuccessSource(ctx),
     },
-    resourceIndicators: resourceIndicators(settings),
+    resourceIndicators: resourceIndicators(settings, apiSigningKid),
   };
 }
 
@@ -44,9 +44,15 @@ function apiScopesOf(registered: string): { scope: string; allowed: ReadonlySet<
   return form;
 }
 
-/** RFC 8707 resource indicators: the API is the one resource server; its tokens are JWTs (RFC 9068). */
-function resourceIndicators(settings: OidcSettings): Features['resourceIndicators'] {
+/**
+ * RFC 8707 resource indicators: the API is the one resource server; its tokens are JWTs (RFC 9068),
+ * signed with `signingKid` (the active ES256 key) when it is given: the key oidc-provider would
+ * pick, named, so that it does not filter and sort its whole key store for every token
+ * (docs/performance.md, "Token endpoint (client credentials), seventh pass").
+ */
+function resourceIndicators(settings: OidcSettings, signingKid?: string): Features['resourceIndicators'] {
   const api = apiResource(settings);
+  const sign: { alg: 'ES256'; kid?: string } = signingKid ? { alg: 'ES256', kid: signingKid } : { alg: 'ES256' };
   return {
     enabled: true,
     // Machine clients get API tokens without naming the resource; logins get an opaque
@@ -70,7 +76,7 @@ function resourceIndicators(settings: OidcSettings): Features['resourceIndicator
         audience: api,
         accessTokenTTL: settings.accessTokenTtlSeconds,
         accessTokenFormat: 'jwt',
-        jwt: { sign: { alg: 'ES256' } },
+        jwt: { sign: { ...sign } },
       };
     },
   };

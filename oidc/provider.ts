@@ -116,6 +116,17 @@ class TokenAnswer implements TokenRequestOutcome {
   }
 }
 
+/** The token endpoint's lean path (OidcProvider.tokenListener): the request's URL back when the provider is done. */
+class LeanTokenAnswer extends TokenAnswer {
+  constructor(private readonly request: { status: number; body: unknown; url: string }) {
+    super(request);
+  }
+
+  finished(): void {
+    this.request.url = '/oidc/token';
+  }
+}
+
 /**
  * Holds the oidc-provider instance, mounted under /oidc. oidc-provider reads its keys once at
  * construction, so when another node rotates the signing keys this holder builds a new instance
@@ -250,30 +261,17 @@ export class OidcProvider {
   tokenListener(front: readonly Middleware[]): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
     const noop = () => Promise.resolve();
     // As koa-mount: the provider sees its own path (the lean path takes no query string, so the
-    // URL is the path; Koa's path setter would parse and format it twice per request). The token
-    // endpoint is the chain's last middleware: nothing after it to await.
-    // One promise (the `then`), where an async function and its await made two.
-    const answer = (ctx: ParameterizedContext): Promise<void> => {
-      ctx.mountPath = '/oidc';
-      ctx.url = '/token';
-      const back = () => {
-        ctx.url = '/oidc/token';
-      };
-      let running: Promise<unknown>;
-      try {
-        running = Promise.resolve(this.composed(ctx, noop));
-      } catch (err) {
-        back();
-        throw err;
-      }
-      return running.then(back, (err: unknown) => {
-        back();
-        throw err;
-      });
-    };
+    // URL is the path; Koa's path setter would parse and format it twice per request), and the
+    // URL is put back when it is done (LeanTokenAnswer.finished). The token endpoint is the
+    // chain's last middleware: nothing after it to await. asTokenRequest's one `then` is the only
+    // promise of this step (docs/performance.md, "Token endpoint (client credentials), seventh pass").
     const token: Middleware = (ctx) => {
       ctx.state.routeLabel = '/oidc/*';
-      return asTokenRequest(() => answer(ctx), new TokenAnswer(ctx));
+      return asTokenRequest(() => {
+        ctx.mountPath = '/oidc';
+        ctx.url = '/token';
+        return Promise.resolve(this.composed(ctx, noop));
+      }, new LeanTokenAnswer(ctx));
     };
     const chain = composeAll([...front, token]);
     // Per provider (keys rotated: a new one): an application whose requests have the public origin

@@ -1,4 +1,4 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
+import providerStorage from 'oidc-provider/lib/helpers/als.js';
 
 /**
  * Reads memoised for one HTTP request (docs/performance.md, "Logins"): oidc-provider and the
@@ -13,10 +13,21 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 type Memo = Map<string, Promise<unknown>>;
 
 /**
- * Everything a request keeps in async context, in one store (docs/performance.md, "Token
- * endpoint, fourth pass"): under Node 20 every AsyncLocalStorage in use is propagated to every
- * promise the process makes, so one store for the memo, the token request's held rotation and the
- * authorization request costs a third of three. `memo` is absent outside a request's handling.
+ * Everything a request keeps in async context, in one object (docs/performance.md, "Token
+ * endpoint, fourth pass"): the memo, the token request's held rotation and the authorization
+ * request. `memo` is absent outside a request's handling.
+ *
+ * It is kept on the store of **oidc-provider's own AsyncLocalStorage** (lib/helpers/als.js), not
+ * in a store of our own (docs/performance.md, "Token endpoint (client credentials), seventh
+ * pass"): under Node 20 every AsyncLocalStorage in use is propagated onto every promise and
+ * resource the process makes (a hook call and a property each: a second one cost about 7 KB of
+ * garbage per client-credentials grant, and its share of every promise's hooks). That store is a
+ * request's Koa context inside oidc-provider's routes (it runs `als.run(ctx, …)`; its callbacks
+ * and `Provider.ctx` read it); a request's scope is put on that same context, under a symbol of
+ * ours, and the request's whole handling runs with the context as the store
+ * (withRequestMemo(work, ctx)), so the scope is found before, inside and after the provider's own
+ * run, which sets the same object again. oidc-provider's code called outside its routes (the login
+ * pages' interaction reads) then sees the request's Koa context where it saw nothing before.
  */
 export interface RequestScope {
   memo?: Memo;
@@ -48,7 +59,7 @@ export interface HeldWrites {
  * the answer. Outside a request's memo scope, `next` runs as it is.
  */
 export async function withHeldWrites<T>(next: () => Promise<T>): Promise<T> {
-  const scope = requestScope.getStore();
+  const scope = currentScope();
   if (!scope?.memo || scope.held) return next();
   const held: HeldWrites = { rows: new Map() };
   scope.held = held;
@@ -64,16 +75,27 @@ export async function withHeldWrites<T>(next: () => Promise<T>): Promise<T> {
   await held.flush?.();
   return result;
 }
-const requestScope = new AsyncLocalStorage<RequestScope>();
+/** The request's scope, on the store (a request's Koa context, or an object of withinScope's). */
+const SCOPE = Symbol('tinnhiem request scope');
+interface Carrier {
+  [SCOPE]?: RequestScope;
+}
 
-/** Runs `work` (one request's handling) with a memo of its own. */
-export function withRequestMemo<T>(work: () => T): T {
-  return requestScope.run({ memo: new Map() }, work);
+/**
+ * Runs `work` (one request's handling) with a memo of its own. `carrier` is the request's Koa
+ * context, the one oidc-provider runs its routes in (koa-mount hands it the host's context; the
+ * token endpoint's lean path runs on the provider's own): the scope is kept on it, so that inside
+ * the provider's run it is still found. Without one (tests, the CLI), an object of its own.
+ */
+export function withRequestMemo<T>(work: () => T, carrier: object = {}): T {
+  (carrier as Carrier)[SCOPE] = { memo: new Map() };
+  return providerStorage.run(carrier, work);
 }
 
 /** The current request's scope, if any. */
 export function currentScope(): RequestScope | undefined {
-  return requestScope.getStore();
+  const store = providerStorage.getStore();
+  return typeof store === 'object' && store !== null ? (store as Carrier)[SCOPE] : undefined;
 }
 
 /**
@@ -83,8 +105,8 @@ export function currentScope(): RequestScope | undefined {
  * Callers await `work` (a request's handling is sequential while it runs).
  */
 export function withinScope<K extends 'token' | 'authorization', T>(field: K, value: NonNullable<RequestScope[K]>, work: () => Promise<T>): Promise<T> {
-  const scope = requestScope.getStore();
-  if (!scope) return requestScope.run({ [field]: value }, work);
+  const scope = currentScope();
+  if (!scope) return providerStorage.run({ [SCOPE]: { [field]: value } } satisfies Carrier, work);
   const earlier = scope[field];
   scope[field] = value;
   const restore = () => {
@@ -112,11 +134,28 @@ export function withinScope<K extends 'token' | 'authorization', T>(field: K, va
 }
 
 /**
+ * withinScope's first half, for callers that chain their own continuation on `work` (one promise
+ * where withinScope and the caller's own made two or more; oidc/adapter.ts, asTokenRequest): sets
+ * `field` of the request's scope to `value` and returns what puts the earlier value back, which
+ * the caller must call when `work` is done, however it ends. Outside a request, undefined (use
+ * withinScope then).
+ */
+export function setInScope<K extends 'token' | 'authorization'>(field: K, value: NonNullable<RequestScope[K]>): (() => void) | undefined {
+  const scope = currentScope();
+  if (!scope) return undefined;
+  const earlier = scope[field];
+  scope[field] = value;
+  return () => {
+    scope[field] = earlier;
+  };
+}
+
+/**
  * `load()`'s answer, read once per request for `key` (`<model>:…`). A failed read is not kept.
  * `copy` gives each caller its own copy when callers may change what they get.
  */
 export function memoised<T>(key: string, load: () => Promise<T>, copy: (value: T) => T = (v) => v): Promise<T> {
-  const memo = requestScope.getStore()?.memo;
+  const memo = currentScope()?.memo;
   if (!memo) return load();
   let pending = memo.get(key) as Promise<T> | undefined;
   if (!pending) {
@@ -129,7 +168,7 @@ export function memoised<T>(key: string, load: () => Promise<T>, copy: (value: T
 
 /** Forgets every memoised read of `model` in this request (after a write to it). */
 export function forgetModel(model: string): void {
-  const memo = requestScope.getStore()?.memo;
+  const memo = currentScope()?.memo;
   if (!memo) return;
   for (const key of memo.keys()) if (key.startsWith(`${model}:`)) memo.delete(key);
 }
@@ -147,10 +186,10 @@ export function accountReadOncePerRequest<A>(find: (id: string) => Promise<A | n
  * request. A read already kept stays; outside a request, nothing is kept.
  */
 export function rememberAccount<A>(id: string, account: A | null): void {
-  if (requestScope.getStore()?.memo) void memoised(accountKey(id), async () => account);
+  if (currentScope()?.memo) void memoised(accountKey(id), async () => account);
 }
 
 /** Whether the caller runs inside a request's handling (tests attribute queries to requests with it). */
 export function inRequest(): boolean {
-  return requestScope.getStore()?.memo !== undefined;
+  return currentScope()?.memo !== undefined;
 }

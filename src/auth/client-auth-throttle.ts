@@ -57,9 +57,20 @@ export class ClientAuthThrottle {
     private readonly leases?: ClientAuthLeases,
   ) {}
 
+  /**
+   * An attempt's keys, made once per attempt object: the client-auth middleware hands the same
+   * (frozen) attempt to every request of a keep-alive connection that sends the same credentials
+   * from the same address to the same endpoint (docs/performance.md, "Token endpoint (client
+   * credentials), seventh pass"). The keys are never changed by their users (readonly).
+   */
+  private readonly keysOf = new WeakMap<ClientAuthAttempt, ThrottleKey[]>();
+
   private keys(a: ClientAuthAttempt): ThrottleKey[] {
-    const keys: ThrottleKey[] = [{ key: `client-auth:ip:${a.ip}`, policy: this.policy.perAddress }];
+    let keys = this.keysOf.get(a);
+    if (keys) return keys;
+    keys = [{ key: `client-auth:ip:${a.ip}`, policy: this.policy.perAddress }];
     if (a.clientId) keys.push({ key: `client-auth:client-ip:${keyPart(a.clientId)}|${a.ip}`, policy: this.policy.perClientAddress });
+    this.keysOf.set(a, keys);
     return keys;
   }
 

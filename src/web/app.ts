@@ -77,9 +77,10 @@ export function frontMiddlewares(deps: Pick<AppDeps, 'config' | 'log' | 'metrics
   }
   return [
     // One request's repeated reads of the same interaction, session, grant and account rows are
-    // answered once (oidc/request-memo.ts): the whole request runs in the memo's scope.
+    // answered once (oidc/request-memo.ts): the whole request runs in the memo's scope, kept on
+    // its Koa context, which oidc-provider's own AsyncLocalStorage carries (no second store).
     function frontMiddleware(ctx, next) {
-      return withRequestMemo(() => front(ctx, next));
+      return withRequestMemo(() => front(ctx, next), ctx);
     },
   ];
 }

@@ -78,53 +78,122 @@ async function bodyCredentials(ctx: Parameters<Middleware<AppState>>[0]): Promis
   return { clientId: form.get('client_id'), secret: form.get('client_secret') };
 }
 
+type Ctx = Parameters<Middleware<AppState>>[0];
+type Attempt = Readonly<{ clientId: string | null; secret?: string | null; ip: string; endpoint: string }>;
+
+/** The last attempt made from Basic credentials on a connection (kept on its socket). */
+const LAST_ATTEMPT = Symbol('the last client authentication attempt on this connection');
+interface LastAttempt {
+  authorization: string;
+  ip: string;
+  endpoint: string;
+  attempt: Attempt;
+}
+
+/** Nothing can be counted, so nothing is checked: the provider's own answer for a database that is away. */
+function databaseAway(ctx: Ctx): void {
+  // RFC 6749 §5.2 has no such error; oidc-provider answers it so too.
+  ctx.status = 503;
+  ctx.set('Retry-After', String(DATABASE_RETRY_AFTER_SECONDS));
+  ctx.set('Cache-Control', 'no-store');
+  ctx.body = { error: errorKinds.unavailable.oauth, error_description: 'the database is unavailable' };
+}
+
+function refused(ctx: Ctx, retryAfterSeconds: number): void {
+  ctx.status = 429;
+  ctx.set('Retry-After', String(retryAfterSeconds));
+  ctx.set('Cache-Control', 'no-store');
+  ctx.body = { error: errorKinds.rateLimited.oauth, error_description: `too many failed client authentications from this address; retry after ${retryAfterSeconds} s` };
+}
+
 /**
  * Throttles client authentication at the token, introspection and revocation endpoints: the
  * attempt is counted before oidc-provider checks the secret, and settled by its answer (401
  * `invalid_client` is a failure). A refused request gets 429 with Retry-After and an OAuth error
  * body, without reaching the provider.
+ *
+ * The common case (Basic credentials, a verdict the guard answers from memory) runs without an
+ * async function of its own: one `then` after the rest of the request, where an async function
+ * and its awaits made two promises and more per request (docs/performance.md, "Token endpoint
+ * (client credentials), seventh pass"). The other cases take the awaited path as before; the
+ * decisions, answers and settlements are the same on both.
  */
 export function clientAuthThrottle<A>(guard: ClientAuthGuard<A>): Middleware<AppState> {
-  return async function clientAuthThrottle(ctx, next) {
-    if (ctx.method !== 'POST' || !CLIENT_AUTH_PATHS.has(ctx.path)) return next();
-    const credentials = basicCredentials(ctx.get('authorization')) ?? (await bodyCredentials(ctx));
-    const attempt = { ...credentials, ip: ctx.ip, endpoint: ctx.path };
-    let admitted: ClientAuthVerdict<A>;
-    try {
-      const verdict = guard.admit(attempt);
-      admitted = verdict instanceof Promise ? await verdict : verdict;
-    } catch (err) {
-      if (!isDatabaseUnavailable(err)) throw err;
-      // Nothing can be counted, so nothing is checked: the provider's own answer for a database
-      // that is away (RFC 6749 §5.2 has no such error; oidc-provider answers it so too).
-      ctx.status = 503;
-      ctx.set('Retry-After', String(DATABASE_RETRY_AFTER_SECONDS));
-      ctx.set('Cache-Control', 'no-store');
-      ctx.body = { error: errorKinds.unavailable.oauth, error_description: 'the database is unavailable' };
-      return;
-    }
-    if (!admitted.allowed) {
-      ctx.status = 429;
-      ctx.set('Retry-After', String(admitted.retryAfterSeconds));
-      ctx.set('Cache-Control', 'no-store');
-      ctx.body = { error: errorKinds.rateLimited.oauth, error_description: `too many failed client authentications from this address; retry after ${admitted.retryAfterSeconds} s` };
-      return;
-    }
-    try {
-      await next();
-    } catch (err) {
-      await guard.abandoned(admitted.admission);
-      throw err;
-    }
+  /** The provider answered: a failed client authentication keeps its count, anything else gives it back. */
+  const settle = (ctx: Ctx, admission: A, attempt: Attempt): Promise<void> | undefined => {
     const body = ctx.body as { error?: unknown; error_description?: unknown } | null;
     const failed = ctx.status === 401 && body?.error === 'invalid_client';
+    let settling: Promise<void> | undefined;
     try {
-      const settling = guard.settle(admitted.admission, attempt, failed ? { reason: String(body?.error_description ?? 'invalid_client') } : null);
-      if (settling) await settling;
+      settling = guard.settle(admission, attempt, failed ? { reason: String(body?.error_description ?? 'invalid_client') } : null);
     } catch (err) {
+      settling = Promise.reject(err as Error);
+    }
+    return settling?.catch((err: unknown) => {
       // The provider has answered; an attempt left pending ends with its window.
       if (!isDatabaseUnavailable(err)) throw err;
       ctx.state.log?.warn({ err }, 'could not settle a client authentication attempt');
+    });
+  };
+
+  /** The rest of the request after an admission, then its settlement (one promise). */
+  const admitted = (ctx: Ctx, next: () => Promise<unknown>, attempt: Attempt, admission: A): Promise<void> => {
+    const abandon = (err: unknown) => guard.abandoned(admission).then(() => Promise.reject(err as Error));
+    let running: Promise<unknown>;
+    try {
+      running = next();
+    } catch (err) {
+      return abandon(err);
     }
+    return running.then(() => settle(ctx, admission, attempt), abandon);
+  };
+
+  /** Credentials in the body, or a verdict that needs the database: awaited, as it always was. */
+  const awaited = async (ctx: Ctx, next: () => Promise<unknown>, known?: { attempt: Attempt; pending: Promise<ClientAuthVerdict<A>> }): Promise<void> => {
+    let attempt: Attempt;
+    if (known) attempt = known.attempt;
+    else {
+      const found = await bodyCredentials(ctx);
+      attempt = { clientId: found.clientId, secret: found.secret, ip: ctx.ip, endpoint: ctx.path };
+    }
+    let verdict: ClientAuthVerdict<A>;
+    try {
+      verdict = await (known ? known.pending : guard.admit(attempt));
+    } catch (err) {
+      if (!isDatabaseUnavailable(err)) throw err;
+      return databaseAway(ctx);
+    }
+    if (!verdict.allowed) return refused(ctx, verdict.retryAfterSeconds);
+    return admitted(ctx, next, attempt, verdict.admission);
+  };
+
+  return function clientAuthThrottle(ctx, next) {
+    const endpoint = ctx.path;
+    if (ctx.method !== 'POST' || !CLIENT_AUTH_PATHS.has(endpoint)) return next();
+    const authorization = ctx.get('authorization');
+    const ip = ctx.ip;
+    // A keep-alive client sends the same credentials on every request: the attempt made from them
+    // on this connection is used again while the header, the address and the endpoint are the
+    // same (the same input, the same attempt; the throttle keeps its keys by the attempt).
+    const socket = ctx.req.socket as { [LAST_ATTEMPT]?: LastAttempt } | undefined;
+    const last = socket?.[LAST_ATTEMPT];
+    let attempt: Attempt;
+    if (last !== undefined && last.authorization === authorization && last.ip === ip && last.endpoint === endpoint) attempt = last.attempt;
+    else {
+      const credentials = basicCredentials(authorization);
+      if (!credentials) return awaited(ctx, next);
+      attempt = Object.freeze({ clientId: credentials.clientId, secret: credentials.secret, ip, endpoint });
+      if (socket) socket[LAST_ATTEMPT] = { authorization, ip, endpoint, attempt };
+    }
+    let verdict: ClientAuthVerdict<A> | Promise<ClientAuthVerdict<A>>;
+    try {
+      verdict = guard.admit(attempt);
+    } catch (err) {
+      if (!isDatabaseUnavailable(err)) throw err;
+      return databaseAway(ctx);
+    }
+    if (verdict instanceof Promise) return awaited(ctx, next, { attempt, pending: verdict });
+    if (!verdict.allowed) return refused(ctx, verdict.retryAfterSeconds);
+    return admitted(ctx, next, attempt, verdict.admission);
   };
 }

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import http from 'node:http';
 import { startTestService, type TestService } from '../../support/test-app.js';
 
 /**
@@ -105,5 +106,51 @@ describe(`client authentication throttling (${db})`, () => {
     expect(statuses.filter((s) => s === 429).length).toBeGreaterThanOrEqual(6);
     const audited = (await events('client_auth.failure')).filter((e) => (e.details as { ip: string }).ip === real);
     expect(new Set(audited.map((e) => (e.details as { endpoint: string }).endpoint))).toEqual(new Set(['/oidc/token/introspection', '/oidc/token/revocation']));
+  });
+
+  it('one keep-alive connection carrying several addresses (a reverse proxy): each request is judged on its own credentials and address', async () => {
+    // The middleware keeps the attempt made from a connection's last Basic credentials and uses it
+    // again for the same header, address and endpoint (docs/performance.md, "Token endpoint
+    // (client credentials), seventh pass"). Behind a proxy one connection carries many clients:
+    // a right secret from one address must not stand for another, nor for a wrong secret.
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const sockets = new Set<unknown>();
+    const send = (from: string, s: string) =>
+      new Promise<number>((resolve, reject) => {
+        const body = 'grant_type=client_credentials';
+        const req = http.request(`${t.url}/oidc/token`, { method: 'POST', agent, headers: { authorization: basic(clientId, s), 'content-type': 'application/x-www-form-urlencoded', 'content-length': body.length, 'x-forwarded-for': from } }, (res) => {
+          sockets.add(res.socket);
+          res.resume();
+          res.on('end', () => resolve(res.statusCode!));
+        });
+        req.on('error', reject);
+        req.end(body);
+      });
+    const a = '203.0.113.30';
+    const b = '203.0.113.31';
+    try {
+      expect(await send(a, secret)).toBe(200);
+      expect(await send(a, secret)).toBe(200);
+      // A wrong secret after the right one on the same connection and address: checked and counted.
+      expect(await send(a, 'sai-tren-cung-ket-noi')).toBe(401);
+      // Wrong secrets from another address on that connection lock that address alone.
+      const fromB: number[] = [];
+      for (let i = 0; i < 12; i++) fromB.push(await send(b, `sai-${i}`));
+      expect(fromB.filter((x) => x === 401)).toHaveLength(10);
+      expect(fromB.slice(10)).toEqual([429, 429]);
+      // The right secret from the locked address waits for the lock, although the same header was
+      // admitted on this connection from the other address; that address is still served.
+      expect(await send(b, secret)).toBe(429);
+      expect(await send(a, secret)).toBe(200);
+      expect(await send(b, secret)).toBe(429);
+      expect(sockets.size).toBe(1);
+    } finally {
+      agent.destroy();
+    }
+    const failures = (await events('client_auth.failure')).filter((e) => [a, b].includes((e.details as { ip: string }).ip));
+    expect(failures.filter((e) => (e.details as { ip: string }).ip === a)).toHaveLength(1);
+    expect(failures.filter((e) => (e.details as { ip: string }).ip === b)).toHaveLength(10);
+    const locks = (await events('client_auth.throttled')).filter((e) => (e.details as { ip: string }).ip === b);
+    expect(locks).toHaveLength(1);
   });
 });
