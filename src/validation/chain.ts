@@ -177,6 +177,9 @@ function verifyLink(child: Cert, issuer: Cert): boolean {
   return ok;
 }
 
+/** Whether the verdict of `issuer` over `child` (by their SHA-256) is held (cache-probe.ts: the bench's cold check). */
+export const linkHeld = (childSha256: string, issuerSha256: string): boolean => signatureCache.has(`${childSha256}:${issuerSha256}`);
+
 /** Did `issuer`'s key sign `child`? Cached: the same CA certificates are checked again and again. */
 export function signedBy(child: Cert, issuer: Cert): boolean {
   return signatureCache.get(`${child.sha256}:${issuer.sha256}`) ?? verifyLink(child, issuer);

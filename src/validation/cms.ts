@@ -84,6 +84,9 @@ export interface ParsedCms {
 const parsedCms = new BoundedLru<string, ParsedCms>(1_000);
 const CACHED_BYTES = 16 * 1024;
 
+/** Whether these signature bytes are parsed and held already (cache-probe.ts: the bench's cold check). */
+export const cmsHeld = (bytes: Uint8Array): boolean => parsedCms.get(sha256Hex(bytes)) !== undefined;
+
 /** Parses a ContentInfo holding SignedData. BER (indefinite lengths, constructed OCTET STRINGs) is accepted. */
 export function parseCms(bytes: Uint8Array, preloaded?: ReadonlyArray<Cert | null> | null): ParsedCms {
   if (bytes.byteLength > CACHED_BYTES) return decodeCms(bytes, preloaded);

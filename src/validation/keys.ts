@@ -108,6 +108,9 @@ function imported(spki: Uint8Array): { key: KeyObject; lean: LeanKey | null } {
   return entry;
 }
 
+/** Whether a key of this SubjectPublicKeyInfo is imported already (cache-probe.ts: the bench's cold check). */
+export const keyImported = (spki: Uint8Array): boolean => keys.get(b64url(spki)) !== undefined;
+
 /** The KeyObject that verifies with `spki`; throws when node:crypto cannot use it (as `publicKeyObject`). */
 export const verifyingKey = (spki: Uint8Array): KeyObject => imported(spki).key;
 
