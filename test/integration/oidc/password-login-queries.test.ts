@@ -69,7 +69,7 @@ describe(`queries of a password login (${db})`, () => {
     const clientAuth = (counts.get('POST /oidc/token') ?? 0) - 4;
     expect([0, 1, 2]).toContain(clientAuth);
     expect({ total, perRequest: Object.fromEntries(counts) }).toEqual({
-      total: 34 + clientAuth,
+      total: 32 + clientAuth,
       perRequest: {
         'GET /oidc/auth': 1, // the interaction stored
         // the login page: the interaction (the passkey autofill's options come with the page, their
@@ -80,11 +80,12 @@ describe(`queries of a password login (${db})`, () => {
         // transaction (the chain's append function: lock, head, insert, after the settlement), the
         // interaction's result stored
         'POST /interaction/:id/login': 7,
-        // the first resume: the interaction read and ended, the account, then the consent's
-        // interaction stored, and the session and the grant in one statement (the request's held
-        // upserts); the second: seven, as oidc-provider reads and ends the consent's interaction
-        // and stores the session and the code in one statement
-        'GET /oidc/auth/:id': 12,
+        // the first resume: the interaction read, the account, then the consent's interaction
+        // stored, and the first interaction ended with the session and the grant stored in one
+        // statement (the request's held writes, written only if it ended the interaction); the
+        // second: six, as oidc-provider reads the consent's interaction and ends it with the
+        // session and the code stored in one statement
+        'GET /oidc/auth/:id': 10,
         'POST /interaction/:id/confirm': 6, // the interaction, session, account, grant; the interaction stored, then the grant (held to the answer)
         // (client auth), the code with its grant, session and account (one query), the code
         // consumed, refresh token, access token
