@@ -49,8 +49,10 @@ export function asAuthorizationRequest<T>(work: () => Promise<T>): Promise<T> {
  * (docs/performance.md, "Token endpoint and logins"); `write` writes what is held (refreshRotation).
  */
 interface TokenRequest {
-  /** The refresh token consumed and not yet written. */
+  /** The refresh token (or authorization code) consumed and not yet written. */
   consumed?: string;
+  /** Its model: RefreshToken or AuthorizationCode. */
+  consumedModel?: string;
   /** What is stored with that consumption (the rotated refresh token), not yet written. */
   rows: StoredPayload[];
   write?: (more: StoredPayload[]) => Promise<void>;
@@ -264,16 +266,21 @@ function refreshRotation(store: PayloadStore, clock: Clock, isDatabaseUnavailabl
   /** Writes the held consumption with its rows and `more`; refuses the grant if it was consumed first. */
   const write = async (request: TokenRequest, more: StoredPayload[]) => {
     const used = request.consumed!;
+    const model = request.consumedModel ?? 'RefreshToken';
     const rows = [...request.rows, ...more];
     request.consumed = undefined;
     request.rows = [];
     try {
+      let grantId: unknown;
       if (!rows.length) {
-        await store.consume('RefreshToken', used, clock.now());
-        return;
+        // Nothing stored with it (an API's JWT): a code consumed first is still refused, its grant ended.
+        const outcome = await store.consume(model, used, clock.now());
+        if (model !== 'AuthorizationCode' || !outcome || outcome.consumed) return;
+        grantId = outcome.grantId;
+      } else {
+        if (await store.consumeAndStore!({ model, id: used }, rows, clock.now())) return;
+        grantId = rows[0].payload.grantId;
       }
-      if (await store.consumeAndStore!({ model: 'RefreshToken', id: used }, rows, clock.now())) return;
-      const grantId = rows[0].payload.grantId;
       if (typeof grantId === 'string') {
         // As oidc-provider ends a grant whose refresh token was replayed (lib/helpers/revoke.js).
         for (const m of MEMOISED_MODELS) forgetModel(m);
@@ -285,14 +292,15 @@ function refreshRotation(store: PayloadStore, clock: Clock, isDatabaseUnavailabl
       throw isDatabaseUnavailable(err) ? temporarilyUnavailable(err) : err;
     }
     // Consumed first by another request, or gone, or its grant or account ended meanwhile (on any node).
-    throw new errors.InvalidGrant('refresh token already used, or its grant or account ended');
+    throw new errors.InvalidGrant(model === 'AuthorizationCode' ? 'authorization code already consumed, or its grant or account ended' : 'refresh token already used, or its grant or account ended');
   };
   return {
-    /** Holds a refresh token's consumption for the rotation's one statement; false: consume it now. */
+    /** Holds a refresh token's (or a code's: "Logins, seventh pass") consumption for one statement with what follows; false: consume it now. */
     holdConsumption(model: string, id: string): boolean {
-      const request = model === 'RefreshToken' ? held() : undefined;
+      const request = model === 'RefreshToken' || model === 'AuthorizationCode' ? held() : undefined;
       if (!request || request.consumed !== undefined) return false;
       request.consumed = id;
+      request.consumedModel = model;
       request.write = (more) => write(request, more);
       return true;
     },
@@ -305,7 +313,7 @@ function refreshRotation(store: PayloadStore, clock: Clock, isDatabaseUnavailabl
       const request = held();
       if (request?.consumed === undefined) return false;
       const row = { model, id, payload: payload as Record<string, unknown>, expiresAt };
-      if (model === 'RefreshToken' && !request.rows.length) {
+      if (model === 'RefreshToken' && request.consumedModel === 'RefreshToken' && !request.rows.length) {
         request.rows.push(row);
         return true;
       }
