@@ -2,7 +2,8 @@ import type { Adapter, AdapterPayload } from 'oidc-provider';
 import { errors } from 'oidc-provider';
 import type { ClientRegistry } from './clients/client-registry.js';
 import type { Clock, IsUnavailable, PayloadStore, StoredPayload } from './ports.js';
-import { currentScope, forgetModel, memoised, rememberAccount, setInScope, withinScope, type HeldWrites } from './request-memo.js';
+import { currentScope, forgetModel, memoised, rememberAccount, setInScope, withinScope } from './request-memo.js';
+import { heldUpserts } from './held-writes.js';
 
 const LAST_KNOWN_CLIENTS = 10_000;
 /** Models read several times in one request (oidc/request-memo.ts); never codes or tokens. */
@@ -13,14 +14,29 @@ const copyPayload = (p: AdapterPayload | undefined) => (p ? structuredClone(p) :
  * refresh token grants; each is consumed afterwards, never memoised itself).
  */
 const WITH_GRANT_MODELS = new Set(['RefreshToken', 'AuthorizationCode']);
-/**
- * Upserts held for the request's one statement (withHeldWrites): what a login's resume stores.
- * Not the interaction (the authorization request's first write: while the database is down it
- * must fail inside oidc-provider, which then redirects with temporarily_unavailable), nor tokens.
- */
-const HELD_MODELS = new Set(['Session', 'Grant', 'AuthorizationCode']);
 /** Consumed once when redeemed at the token endpoint: a consumption that finds it consumed is a replay. */
 const SINGLE_USE_GRANT_SOURCES = new Set(['AuthorizationCode', 'DeviceCode', 'BackchannelAuthenticationRequest']);
+
+/**
+ * Runs `work` (a login step's `provider.interactionResult`) with the interaction's upserts taken
+ * instead of written: `rows` are what it would have stored, for the caller to write in the
+ * statement that accepts the login, and only if it does (docs/performance.md, "Logins, seventh
+ * pass": a passkey assertion's result is written with its counter, challenge marker and audit
+ * event). The rows are copies: what the provider changes afterwards is not in them.
+ */
+export async function capturingInteraction<T>(work: () => Promise<T>): Promise<{ value: T; rows: StoredPayload[] }> {
+  const rows: StoredPayload[] = [];
+  const value = await withinScope('capture', rows, work);
+  return { value, rows };
+}
+
+/** An interaction's upsert taken by capturingInteraction (true), not written; false: none under way. */
+function captured(id: string, payload: AdapterPayload, expiresAt: Date | null): boolean {
+  const capture = currentScope()?.capture as StoredPayload[] | undefined;
+  if (!capture) return false;
+  capture.push({ model: 'Interaction', id, payload: structuredClone(payload) as Record<string, unknown>, expiresAt });
+  return true;
+}
 
 /** Runs the provider for an authorization request (the adapter then may use a client's last known metadata). */
 export function asAuthorizationRequest<T>(work: () => Promise<T>): Promise<T> {
@@ -33,8 +49,10 @@ export function asAuthorizationRequest<T>(work: () => Promise<T>): Promise<T> {
  * (docs/performance.md, "Token endpoint and logins"); `write` writes what is held (refreshRotation).
  */
 interface TokenRequest {
-  /** The refresh token consumed and not yet written. */
+  /** The refresh token (or authorization code) consumed and not yet written. */
   consumed?: string;
+  /** Its model: RefreshToken or AuthorizationCode. */
+  consumedModel?: string;
   /** What is stored with that consumption (the rotated refresh token), not yet written. */
   rows: StoredPayload[];
   write?: (more: StoredPayload[]) => Promise<void>;
@@ -155,8 +173,7 @@ export function adapterFactory(
 ): new (model: string) => Adapter {
   const findClient = lastKnownClients(clients, isDatabaseUnavailable);
   const rotation = refreshRotation(store, clock, isDatabaseUnavailable, onGrantEnded);
-
-  const { flushHeld, flushHeldOf, hold } = heldUpserts(store);
+  const { flushHeld, flushHeldOf, hold, holdEnd, flushIfEndHeld } = heldUpserts(store);
 
   class DatabaseAdapter implements Adapter {
     constructor(private readonly model: string) {}
@@ -165,6 +182,7 @@ export function adapterFactory(
       if (this.model === 'Client') throw new Error('clients are managed through the client registry');
       const expiresAt = expiresIn ? new Date(clock.now().getTime() + expiresIn * 1000) : null;
       forgetModel(this.model);
+      if (this.model === 'Interaction' && (captured(id, payload, expiresAt) || (await flushIfEndHeld(this.model, id)))) return;
       if (await rotation.storeRotated(this.model, id, payload, expiresAt)) return;
       if (hold(this.model, id, payload, expiresAt)) return;
       await store.upsert(this.model, id, payload as Record<string, unknown>, expiresAt);
@@ -208,6 +226,7 @@ export function adapterFactory(
     async destroy(id: string): Promise<void> {
       await flushHeldOf(this.model, id);
       forgetModel(this.model);
+      if (holdEnd(this.model, id)) return;
       await store.destroy(this.model, id);
       if (this.model === 'Grant') await onGrantEnded?.(id);
     }
@@ -236,57 +255,6 @@ async function refuseRacedConsumption(store: PayloadStore, model: string, grantI
     await onGrantEnded?.(grantId);
   }
   throw new errors.InvalidGrant(`${model === 'AuthorizationCode' ? 'authorization code' : 'grant'} already consumed`);
-}
-
-/**
- * The request's held upserts (withHeldWrites, oidc/request-memo.ts): `flushHeld` writes them in one
- * statement (after any write under way); `flushHeldOf` writes them before a read or write of a
- * held row (of a model, for a read by another key), else waits for any write under way.
- */
-function heldUpserts(store: PayloadStore) {
-  /**
-   * Writes the request's held upserts (withHeldWrites), if any: one statement for all of them.
-   * A read or write of a held row (and every grant revocation) writes them first, so it sees them as before.
-   */
-  const flushHeld = async (held: HeldWrites | undefined = currentScope()?.held): Promise<void> => {
-    if (!held) return;
-    if (held.rows.size) {
-      const rows = [...(held.rows.values() as Iterable<StoredPayload>)];
-      held.rows.clear();
-      const write = () => (rows.length === 1 ? store.upsert(rows[0].model, rows[0].id, rows[0].payload, rows[0].expiresAt) : store.upsertMany!(rows));
-      // After any write still under way: concurrent operations of one request keep their order.
-      held.writing = (held.writing ?? Promise.resolve()).then(write);
-    }
-    await held.writing;
-  };
-
-  /**
-   * Before a write of one row (consume, destroy): the held upserts, if one of them is that row's
-   * (or a write is under way), so the row's writes keep their order; other rows' are unaffected.
-   */
-  const flushHeldOf = async (model: string, id?: string): Promise<void> => {
-    const held = currentScope()?.held;
-    if (!held) return;
-    const mine = id === undefined ? [...held.rows.keys()].some((k) => k.startsWith(`${model}\0`)) : held.rows.has(`${model}\0${id}`);
-    if (mine) await flushHeld(held);
-    else await held.writing;
-  };
-  /**
-   * Holds an upsert until the request's answer is ready (or a read or write of the same row),
-   * then it is written with the request's other upserts in one statement: nobody learns of this
-   * row (a code, a session cookie) before the answer that carries it, and a failed write fails
-   * the request. The payload is copied now: what the provider changes afterwards is not written.
-   * False: not held (no held scope, or a model that is not held), write it now.
-   */
-  const hold = (model: string, id: string, payload: AdapterPayload, expiresAt: Date | null): boolean => {
-    const held = store.upsertMany && HELD_MODELS.has(model) ? currentScope()?.held : undefined;
-    if (!held) return false;
-    held.rows.delete(`${model}\0${id}`);
-    held.rows.set(`${model}\0${id}`, { model, id, payload: structuredClone(payload) as Record<string, unknown>, expiresAt } satisfies StoredPayload);
-    held.flush ??= () => flushHeld(held);
-    return true;
-  };
-  return { flushHeld, flushHeldOf, hold };
 }
 
 /**
@@ -329,16 +297,21 @@ function refreshRotation(store: PayloadStore, clock: Clock, isDatabaseUnavailabl
   /** Writes the held consumption with its rows and `more`; refuses the grant if it was consumed first. */
   const write = async (request: TokenRequest, more: StoredPayload[]) => {
     const used = request.consumed!;
+    const model = request.consumedModel ?? 'RefreshToken';
     const rows = [...request.rows, ...more];
     request.consumed = undefined;
     request.rows = [];
     try {
+      let grantId: unknown;
       if (!rows.length) {
-        await store.consume('RefreshToken', used, clock.now());
-        return;
+        // Nothing stored with it (an API's JWT): a code consumed first is still refused, its grant ended.
+        const outcome = await store.consume(model, used, clock.now());
+        if (model !== 'AuthorizationCode' || !outcome || outcome.consumed) return;
+        grantId = outcome.grantId;
+      } else {
+        if (await store.consumeAndStore!({ model, id: used }, rows, clock.now())) return;
+        grantId = rows[0].payload.grantId;
       }
-      if (await store.consumeAndStore!({ model: 'RefreshToken', id: used }, rows, clock.now())) return;
-      const grantId = rows[0].payload.grantId;
       if (typeof grantId === 'string') {
         // As oidc-provider ends a grant whose refresh token was replayed (lib/helpers/revoke.js).
         for (const m of MEMOISED_MODELS) forgetModel(m);
@@ -350,14 +323,15 @@ function refreshRotation(store: PayloadStore, clock: Clock, isDatabaseUnavailabl
       throw isDatabaseUnavailable(err) ? temporarilyUnavailable(err) : err;
     }
     // Consumed first by another request, or gone, or its grant or account ended meanwhile (on any node).
-    throw new errors.InvalidGrant('refresh token already used, or its grant or account ended');
+    throw new errors.InvalidGrant(model === 'AuthorizationCode' ? 'authorization code already consumed, or its grant or account ended' : 'refresh token already used, or its grant or account ended');
   };
   return {
-    /** Holds a refresh token's consumption for the rotation's one statement; false: consume it now. */
+    /** Holds a refresh token's (or a code's: "Logins, seventh pass") consumption for one statement with what follows; false: consume it now. */
     holdConsumption(model: string, id: string): boolean {
-      const request = model === 'RefreshToken' ? held() : undefined;
+      const request = model === 'RefreshToken' || model === 'AuthorizationCode' ? held() : undefined;
       if (!request || request.consumed !== undefined) return false;
       request.consumed = id;
+      request.consumedModel = model;
       request.write = (more) => write(request, more);
       return true;
     },
@@ -370,7 +344,7 @@ function refreshRotation(store: PayloadStore, clock: Clock, isDatabaseUnavailabl
       const request = held();
       if (request?.consumed === undefined) return false;
       const row = { model, id, payload: payload as Record<string, unknown>, expiresAt };
-      if (model === 'RefreshToken' && !request.rows.length) {
+      if (model === 'RefreshToken' && request.consumedModel === 'RefreshToken' && !request.rows.length) {
         request.rows.push(row);
         return true;
       }

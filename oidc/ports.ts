@@ -69,6 +69,12 @@ export interface PayloadStore {
   /** `upsert` of several rows (distinct model and id) in one statement. */
   upsertMany?(rows: readonly StoredPayload[]): Promise<void>;
   /**
+   * Deletes `destroy` and writes `rows` (none, or several of distinct model and id), in one
+   * statement, only if this statement deleted it; false (nothing written) when it was gone (ended
+   * by another request first, on any node): a login's resume ends its interaction so.
+   */
+  destroyAndStore?(destroy: { model: string; id: string }, rows: readonly StoredPayload[]): Promise<boolean>;
+  /**
    * `find`, and in the same query the Grant its payload names (`grantId`) and the account it names
    * (`accountId`), the account as FindAccount reads it: null when there is none, absent when it
    * was not read (no payload, or an id that is not an account's).

@@ -37,6 +37,8 @@ export interface RequestScope {
   authorization?: true;
   /** Upserts held until the request's answer is ready (withHeldWrites; oidc/adapter.ts). */
   held?: HeldWrites;
+  /** Interaction upserts taken instead of written, for a statement of the caller's (oidc/adapter.ts, capturingInteraction). */
+  capture?: unknown[];
 }
 
 /**
@@ -46,6 +48,11 @@ export interface RequestScope {
  */
 export interface HeldWrites {
   rows: Map<string, unknown>;
+  /**
+   * A row ended by this request (a login's resume ends its interaction), deleted with the held
+   * upserts in one statement, which writes them only if it deleted it (oidc/adapter.ts).
+   */
+  ended?: { model: string; id: string };
   flush?: () => Promise<void>;
   /** The write under way (the adapter's operations wait for it, so none overtakes a held row). */
   writing?: Promise<void>;
@@ -56,9 +63,10 @@ export interface HeldWrites {
  * upserts held, and writes what is held when it is done, before the answer leaves: a flush that
  * fails fails the request (its error is the answer). After an error of the request itself, what
  * is held is written too (as it would have been without holding), and the request's error stays
- * the answer. Outside a request's memo scope, `next` runs as it is.
+ * the answer. `onFlushFailed` runs when the write after a successful `next` fails (before its error
+ * is thrown), to take back what the answer already carries. Outside a request's memo scope, `next` runs as it is.
  */
-export async function withHeldWrites<T>(next: () => Promise<T>): Promise<T> {
+export async function withHeldWrites<T>(next: () => Promise<T>, onFlushFailed?: () => void): Promise<T> {
   const scope = currentScope();
   if (!scope?.memo || scope.held) return next();
   const held: HeldWrites = { rows: new Map() };
@@ -72,7 +80,15 @@ export async function withHeldWrites<T>(next: () => Promise<T>): Promise<T> {
     throw err;
   }
   scope.held = undefined;
-  await held.flush?.();
+  if (held.flush) {
+    try {
+      await held.flush();
+    } catch (err) {
+      // The answer prepared (a redirect carrying a code that was not stored) does not leave.
+      onFlushFailed?.();
+      throw err;
+    }
+  }
   return result;
 }
 /** The request's scope, on the store (a request's Koa context, or an object of withinScope's). */
@@ -104,7 +120,7 @@ export function currentScope(): RequestScope | undefined {
  * nothing that outlives `work` still sees it); outside one, in a scope of its own without a memo.
  * Callers await `work` (a request's handling is sequential while it runs).
  */
-export function withinScope<K extends 'token' | 'authorization', T>(field: K, value: NonNullable<RequestScope[K]>, work: () => Promise<T>): Promise<T> {
+export function withinScope<K extends 'token' | 'authorization' | 'capture', T>(field: K, value: NonNullable<RequestScope[K]>, work: () => Promise<T>): Promise<T> {
   const scope = currentScope();
   if (!scope) return providerStorage.run({ [SCOPE]: { [field]: value } } satisfies Carrier, work);
   const earlier = scope[field];

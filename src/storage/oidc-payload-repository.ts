@@ -64,7 +64,7 @@ interface FoundWithGrant extends Row {
 const jsonValue = (value: unknown): unknown => (typeof value === 'string' ? JSON.parse(value) : value);
 
 /** The columns an upsert replaces when the row exists. */
-const MERGED = ['payload', 'grant_id', 'user_code', 'uid', 'account_id', 'expires_at'];
+export const MERGED = ['payload', 'grant_id', 'user_code', 'uid', 'account_id', 'expires_at'];
 
 /**
  * The adapter's four statements of every login, token and session (find, upsert, consume,
@@ -107,8 +107,21 @@ const CONSUME_AND_STORE = `WITH consumed AS (
 )
 SELECT (SELECT count(*) FROM consumed)::int AS consumed`;
 
+/** destroyAndStore's statement: the rows are written only if the DELETE deleted the row. */
+const DESTROY_AND_STORE = `WITH gone AS (
+  DELETE FROM oidc_payloads WHERE model = ? AND id = ? RETURNING 1
+), inserted AS (
+  INSERT INTO oidc_payloads (model, id, payload, grant_id, user_code, uid, account_id, expires_at)
+  SELECT v.model, v.id, v.payload, v.grant_id, v.user_code, v.uid, v.account_id, v.expires_at
+    FROM jsonb_to_recordset(?::jsonb) AS v(model text, id text, payload jsonb, grant_id text, user_code text, uid text, account_id text, expires_at timestamptz)
+   WHERE EXISTS (SELECT 1 FROM gone)
+  ON CONFLICT (model, id) DO UPDATE SET ${MERGED.map((c) => `${c} = excluded.${c}`).join(', ')}
+  RETURNING 1
+)
+SELECT (SELECT count(*) FROM gone)::int AS gone`;
+
 /** One model's row as stored: the id and a user code hashed, the payload without them. */
-function storedRow(model: string, id: string, payload: Record<string, unknown>, expiresAt: Date | null) {
+export function storedRow(model: string, id: string, payload: Record<string, unknown>, expiresAt: Date | null) {
   const { jti: _jti, userCode, ...stored } = payload;
   return {
     model,
@@ -149,6 +162,22 @@ export class OidcPayloadRepository implements PayloadStore {
         [JSON.stringify(values)],
       )
       .options({ name: 'tinnhiem_payload_upsert_many' });
+  }
+
+  /**
+   * A login's resume in one statement (docs/performance.md, "Logins, seventh pass"): its
+   * interaction deleted and the session, grant and code stored, only if this statement deleted the
+   * interaction. Of a parallel burst of one resume (on any node), one statement deletes it (a
+   * DELETE that waits on another's commit finds the row gone, READ COMMITTED) and the others write
+   * nothing and answer false. Constant text, prepared once per connection.
+   */
+  async destroyAndStore(destroy: { model: string; id: string }, rows: readonly StoredPayload[]): Promise<boolean> {
+    const values = rows.map((r) => {
+      const row = storedRow(r.model, r.id, r.payload, r.expiresAt);
+      return { ...row, expires_at: row.expires_at?.toISOString() ?? null };
+    });
+    const result = (await this.knex.raw(DESTROY_AND_STORE, [destroy.model, lookupKey(destroy.id), JSON.stringify(values)]).options({ name: 'tinnhiem_destroy_and_store' })) as { rows: Array<{ gone: number | string }> };
+    return Number(result.rows[0]?.gone ?? 0) > 0;
   }
 
   /**

@@ -98,8 +98,10 @@ export function createApp(deps: AppDeps): Koa<AppState> {
   // The OIDC adapter's upserts of one request written together before the answer (a login's
   // resume stores its session, grant and code in one statement): inside problemResponses, so a
   // failed write is answered as any error (oidc/request-memo.ts, withHeldWrites).
-  app.use(function heldWrites(_ctx, next) {
-    return withHeldWrites(next);
+  // A refused write takes back the redirect already prepared (a resume whose interaction another
+  // request ended first: its code was not stored, and its Location must not leave).
+  app.use(function heldWrites(ctx, next) {
+    return withHeldWrites(next, () => ctx.remove('Location'));
   });
   app.use(bodyLimits({ limitBytes: deps.config.server.bodyLimitBytes, skipJsonPrefixes: deps.selfParsingPrefixes, prefixLimits: deps.bodyPrefixLimits }));
 

@@ -11,7 +11,7 @@ import {
 import { z } from 'zod';
 import { AppError } from '../errors/app-error.js';
 import type { Clock } from '../lifecycle/clock.js';
-import type { AuditTrail, PasskeyStore, Transactions } from './ports.js';
+import type { AuditTrail, PasskeyStore, Transactions, WrittenWithLogin } from './ports.js';
 import type { Account } from '../../oidc/account.js';
 import type { Passkey } from './passkey.js';
 import type { ChallengeSeal } from './sealed-challenge.js';
@@ -22,6 +22,19 @@ export interface WebAuthnSettings {
   /** Origins allowed in clientDataJSON (WebAuthn §7.1 step 9). */
   origins: string[];
   timeoutMs: number;
+}
+
+/** Who sends an assertion, and what a login stores with it once accepted. */
+export interface AssertionContext {
+  ip: string;
+  clientId?: string;
+  expectAccountId?: string;
+  /**
+   * The rows the login stores once accepted (the interaction's result, oidc/adapter.ts
+   * capturingInteraction), made after the assertion verified and written in the statement that
+   * accepts it, only if it does (docs/performance.md, "Logins, seventh pass").
+   */
+  storeWithLogin?: (login: { accountId: string; amr: string[] }) => Promise<readonly WrittenWithLogin[]>;
 }
 
 export interface PasskeyLogin {
@@ -287,7 +300,7 @@ export class PasskeyService<Tx = unknown> {
   }
 
   /** Verifies an assertion; the account it proves is returned (and must be `expectAccountId` when given). */
-  async authenticate(binding: string, body: unknown, context: { ip: string; clientId?: string; expectAccountId?: string }): Promise<PasskeyLogin> {
+  async authenticate(binding: string, body: unknown, context: AssertionContext): Promise<PasskeyLogin> {
     const response = parse(authenticationShape, body, 'authentication response') as unknown as AuthenticationResponseJSON;
     const challenge = challengeOf(response.response.clientDataJSON);
     const audit = { ip: context.ip, clientId: context.clientId, credential: response.id };
@@ -325,6 +338,10 @@ export class PasskeyService<Tx = unknown> {
     }
     if (!verified.verified) return this.refuse({ ...audit, reason: 'verification-failed' }, passkey.accountId, 'unauthorized', 'the passkey assertion did not verify');
     const info = verified.authenticationInfo;
+    // RFC 8176: a synced (backup-eligible) passkey is a software-secured key, a device-bound one
+    // hardware; `user` for the presence test; verified by PIN or biometrics, it is multi-factor.
+    const amr = [passkey.deviceType === 'multiDevice' ? 'swk' : 'hwk', 'user', ...(info.userVerified ? ['mfa'] : [])];
+    const alongside = context.storeWithLogin ? await context.storeWithLogin({ accountId: passkey.accountId, amr }) : undefined;
 
     // WebAuthn §7.2 step 21: a counter that does not grow signals a cloned authenticator. Checked
     // and advanced in one statement with the challenge's spent marker and the login's audit event
@@ -337,7 +354,7 @@ export class PasskeyService<Tx = unknown> {
       action: 'login.success',
       target: `account:${passkey.accountId}`,
       details: { method: 'passkey', step: context.expectAccountId ? 'second-factor' : 'passwordless', passkey: passkey.id, ip: context.ip, clientId: context.clientId },
-    });
+    }, alongside);
     if (use === 'spent') return this.refuse({ ...audit, reason: 'replayed-challenge' }, passkey.accountId, 'unauthorized', 'unknown or already used challenge: start again');
     const { outcome, stored } = use === 'advanced' ? { outcome: 'ok' as const, stored: undefined } : await this.regression(passkey, info.newCounter, audit);
     if (outcome === 'gone') {
@@ -348,9 +365,6 @@ export class PasskeyService<Tx = unknown> {
     if (outcome === 'regressed') {
       throw new AppError('forbidden', `the passkey's signature counter went backwards (${info.newCounter} ≤ ${stored}): it may have been cloned; it is refused`);
     }
-    // RFC 8176: a synced (backup-eligible) passkey is a software-secured key, a device-bound one
-    // hardware; `user` for the presence test; verified by PIN or biometrics, it is multi-factor.
-    const amr = [passkey.deviceType === 'multiDevice' ? 'swk' : 'hwk', 'user', ...(info.userVerified ? ['mfa'] : [])];
     return { accountId: passkey.accountId, passkey: { ...passkey, counter: info.newCounter, backedUp: info.credentialBackedUp, lastUsedAt: now }, userVerified: info.userVerified, amr };
   }
 }

@@ -7,6 +7,9 @@ import type { AccountCertificate, NewPasskey, Passkey, StoredChallenge } from '.
 import type { AuditEventInput } from '../audit/audit-chain.js';
 
 export type { AuditTrail, Transactions } from '../../oidc/ports.js';
+import type { StoredPayload } from '../../oidc/ports.js';
+/** A provider's row written with an accepted login (the interaction's result): oidc/ports.ts's. */
+export type WrittenWithLogin = StoredPayload;
 
 export interface PasskeyStore<Tx> {
   listForAccount(accountId: string, tx?: Tx): Promise<Passkey[]>;
@@ -19,9 +22,10 @@ export interface PasskeyStore<Tx> {
    * A sealed challenge's use in one statement without a transaction: its spent marker, and only if
    * the marker is new, the counter advanced with the use's audit event appended. `spent`: used
    * before, nothing written; `stale`: the marker written, the counter would not advance (or the
-   * passkey is gone); `advanced`: all written.
+   * passkey is gone); `advanced`: all written, and `alongside` (the provider's rows the login
+   * stores: its interaction's result) upserted in the same statement, only then.
    */
-  advanceCounterSpendingChallenge(challenge: { challenge: string; expiresAt: Date }, id: string, counter: number, backedUp: boolean, now: Date, event: AuditEventInput): Promise<'advanced' | 'spent' | 'stale'>;
+  advanceCounterSpendingChallenge(challenge: { challenge: string; expiresAt: Date }, id: string, counter: number, backedUp: boolean, now: Date, event: AuditEventInput, alongside?: readonly WrittenWithLogin[]): Promise<'advanced' | 'spent' | 'stale'>;
   rename(tx: Tx, id: string, name: string): Promise<void>;
   remove(tx: Tx, id: string): Promise<void>;
   /** A single statement each: `tx` null runs it on its own (no transaction round trips). */

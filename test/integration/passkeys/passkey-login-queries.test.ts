@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import * as client from 'openid-client';
 import { startTestService, type TestService } from '../../support/test-app.js';
-import { autofillCeremony, Browser, createOfficial, discover, passkeyCeremony } from '../../support/oidc-rp.js';
+import { autofillCeremony, Browser, createOfficial, discover, parseForms, passkeyCeremony } from '../../support/oidc-rp.js';
 import { registerSoftPasskey, type SoftAuthenticator } from '../../support/soft-authenticator.js';
 import { inRequest } from '../../../oidc/request-memo.js';
+import { lookupKey } from '../../../src/storage/oidc-payload-repository.js';
 
 /**
  * Issue 20: the database round trips of one whole passkey login (code + PKCE), request by request,
@@ -78,7 +79,7 @@ async function countQueries(via: 'autofill' | 'link', addresses: [string, string
   // The portal's client authentication: its throttle leases (the client's key and the client's at
   // this address) taken or renewed, one statement each, or none while the warm-up login's still
   // run (2 s, docs/security.md): which depends on the time between the logins.
-  const clientAuth = (counts.get('POST /oidc/token') ?? 0) - 3;
+  const clientAuth = (counts.get('POST /oidc/token') ?? 0) - 2;
   expect([0, 1, 2]).toContain(clientAuth);
   return { total, clientAuth, perRequest: Object.fromEntries(counts) };
 }
@@ -87,7 +88,7 @@ describe(`queries of a passkey login (${db})`, () => {
   it('through the login page’s autofill (the options it embeds): five requests, the pinned number of queries each', async () => {
     const { total, clientAuth, perRequest } = await countQueries('autofill', ['10.20.0.1', '10.20.0.2']);
     expect({ total, perRequest }).toEqual({
-      total: 12 + clientAuth,
+      total: 9 + clientAuth,
       perRequest: {
         'GET /oidc/auth': 1, // the interaction stored
         // the interaction read; the autofill's challenge is sealed (bound to the interaction,
@@ -96,15 +97,16 @@ describe(`queries of a passkey login (${db})`, () => {
         // the interaction read once (not again for its result); the passkey is held by this node
         // since the first login (its fixed facts; the first assertion of a passkey on a node reads
         // it, one statement more); the challenge's spent marker, the counter checked and advanced
-        // and the audit event (the chain's append function: lock, head, insert) in one statement;
-        // the interaction's result stored
-        'POST /interaction/:id/passkey/verify': 3,
-        // the interaction read and ended, the account; session, grant and code stored in one
-        // statement (the request's held upserts, written before the answer)
-        'GET /oidc/auth/:id': 4,
-        // (client auth), the code with its grant, session and account (one query), the code
-        // consumed, the access token
-        'POST /oidc/token': 3 + clientAuth,
+        // and the audit event (the chain's append function: lock, head, insert) and the
+        // interaction's result (stored only if the counter advanced) in one statement
+        'POST /interaction/:id/passkey/verify': 2,
+        // the interaction read, the account; the interaction ended and session, grant and code
+        // stored in one statement (the request's held writes, before the answer: written only if
+        // this statement ended the interaction)
+        'GET /oidc/auth/:id': 3,
+        // (client auth), the code with its grant, session and account (one query); the code
+        // consumed and the access token stored in one statement (only if it consumed the code)
+        'POST /oidc/token': 2 + clientAuth,
       },
     });
   }, 60_000);
@@ -112,16 +114,16 @@ describe(`queries of a passkey login (${db})`, () => {
   it('through the passkey page (the login page’s link): six requests, the pinned number of queries each', async () => {
     const { total, clientAuth, perRequest } = await countQueries('link', ['10.20.0.3', '10.20.0.4']);
     expect({ total, perRequest }).toEqual({
-      total: 13 + clientAuth,
+      total: 10 + clientAuth,
       perRequest: {
         'GET /oidc/auth': 1,
         'GET /interaction/:id': 1, // as above: the autofill's challenge is sealed, not stored
         // the interaction read, a sealed challenge of its own: the page embeds the ceremony's
         // options, so the script makes no options call (POST …/passkey/options is only for a retry)
         'GET /interaction/:id/passkey': 1,
-        'POST /interaction/:id/passkey/verify': 3,
-        'GET /oidc/auth/:id': 4,
-        'POST /oidc/token': 3 + clientAuth,
+        'POST /interaction/:id/passkey/verify': 2,
+        'GET /oidc/auth/:id': 3,
+        'POST /oidc/token': 2 + clientAuth,
       },
     });
   }, 60_000);
@@ -152,5 +154,54 @@ describe(`queries of a passkey login (${db})`, () => {
     await sessions().del();
     expect(await sessions().select('id')).toEqual([]);
     await expect(redeem(orphan)).rejects.toMatchObject({ error: 'invalid_grant' });
+  }, 60_000);
+  it('the interaction’s result is stored with the accepted assertion only: a regressed counter, a spent challenge or a burst of one assertion store none beyond the one accepted', async () => {
+    const official = await createOfficial(t);
+    const passkey = await registerSoftPasskey(t.service.passkeys as never, official.account);
+    const config = await discover(t.url, portal.id, portal.secret);
+    /** A login page and what its autofill sends (the assertion not yet made). */
+    const start = async (address: string) => {
+      const browser = new Browser({ headers: { 'x-forwarded-for': address } });
+      const url = client.buildAuthorizationUrl(config, { redirect_uri: portal.redirect, scope: 'openid profile', code_challenge: await client.calculatePKCECodeChallenge(client.randomPKCECodeVerifier()), code_challenge_method: 'S256' });
+      const { page } = await browser.follow(url);
+      const link = /<a\b[^>]*data-method="passkey"[^>]*>/.exec(page!.body)![0];
+      const options = JSON.parse(/data-options-json="([^"]*)"/.exec(link)![1].replace(/&quot;/g, '"').replace(/&amp;/g, '&')) as { challenge: string };
+      const csrf = parseForms(page!.body).find((f) => f.fields.csrf)?.fields.csrf ?? '';
+      const uid = new URL(page!.url).pathname.split('/').pop()!;
+      const verify = (assertion: unknown) => browser.json(new URL(`/interaction/${uid}/passkey/verify`, t.url), assertion, { 'x-csrf-token': csrf });
+      return { options, verify, uid };
+    };
+    const resultOf = async (uid: string) => {
+      const row = (await t.service.db.knex('oidc_payloads').where({ model: 'Interaction', id: lookupKey(uid) }).first('payload')) as { payload: unknown } | undefined;
+      const payload = (typeof row?.payload === 'string' ? JSON.parse(row.payload) : row?.payload) as { result?: unknown } | undefined;
+      return payload?.result;
+    };
+    const successes = async () => (await t.service.audit.list({ action: 'login.success', target: `account:${official.account.id}`, limit: 100 })).length;
+
+    // A counter that goes backwards: refused (403, audited), no result stored.
+    const first = await start('10.20.1.1');
+    expect((await first.verify(passkey.get(first.options, { counter: 10 }))).status).toBe(200);
+    const regressed = await start('10.20.1.2');
+    expect((await regressed.verify(passkey.get(regressed.options, { counter: 5 }))).status).toBe(403);
+    expect(await resultOf(regressed.uid)).toBeUndefined();
+
+    // The challenge spent before (the same assertion sent twice): the second is refused and the
+    // interaction keeps the first's result, unchanged.
+    const spent = await start('10.20.1.3');
+    const assertion = passkey.get(spent.options, { counter: 20 });
+    expect((await spent.verify(assertion)).status).toBe(200);
+    const stored = await resultOf(spent.uid);
+    expect(stored).toMatchObject({ login: { accountId: official.account.id } });
+    expect((await spent.verify(assertion)).status).toBe(401);
+    expect(await resultOf(spent.uid)).toEqual(stored);
+
+    // A parallel burst of one assertion: one accepted, one login.success, one result.
+    const burst = await start('10.20.1.4');
+    const before = await successes();
+    const one = passkey.get(burst.options, { counter: 30 });
+    const statuses = (await Promise.all(Array.from({ length: 6 }, () => burst.verify(one)))).map((r) => r.status);
+    expect(statuses.filter((s) => s === 200)).toHaveLength(1);
+    expect(await successes()).toBe(before + 1);
+    expect(await resultOf(burst.uid)).toMatchObject({ login: { accountId: official.account.id, amr: ['hwk', 'user', 'mfa'] } });
   }, 60_000);
 });
