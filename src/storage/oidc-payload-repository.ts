@@ -64,7 +64,28 @@ interface FoundWithGrant extends Row {
 const jsonValue = (value: unknown): unknown => (typeof value === 'string' ? JSON.parse(value) : value);
 
 /** The columns an upsert replaces when the row exists. */
-export const MERGED = ['payload', 'grant_id', 'user_code', 'uid', 'account_id', 'expires_at'];
+const MERGED = ['payload', 'grant_id', 'user_code', 'uid', 'account_id', 'expires_at'];
+
+/**
+ * Upserts of the rows a statement's one JSON parameter carries (`payloadsJson`), each as `upsert`
+ * writes it; `condition` (a WHERE clause, or nothing) decides whether any is written: every
+ * statement that stores provider rows with another change (upsertMany, a rotation, a resume, a
+ * passkey login) uses this text.
+ */
+export const upsertPayloadsFromJson = (condition = '') => `INSERT INTO oidc_payloads (model, id, payload, grant_id, user_code, uid, account_id, expires_at)
+  SELECT v.model, v.id, v.payload, v.grant_id, v.user_code, v.uid, v.account_id, v.expires_at
+    FROM jsonb_to_recordset(?::jsonb) AS v(model text, id text, payload jsonb, grant_id text, user_code text, uid text, account_id text, expires_at timestamptz)
+   ${condition}
+  ON CONFLICT (model, id) DO UPDATE SET ${MERGED.map((c) => `${c} = excluded.${c}`).join(', ')}`;
+
+/** The JSON parameter of upsertPayloadsFromJson: the rows as stored (the payload as a JSON object, not upsert's text). */
+export const payloadsJson = (rows: readonly StoredPayload[]): string =>
+  JSON.stringify(
+    rows.map((r) => {
+      const row = storedRow(r.model, r.id, r.payload, r.expiresAt);
+      return { ...row, expires_at: row.expires_at?.toISOString() ?? null };
+    }),
+  );
 
 /**
  * The adapter's four statements of every login, token and session (find, upsert, consume,
@@ -98,30 +119,24 @@ const CONSUME_AND_STORE = `WITH consumed AS (
           OR EXISTS (SELECT 1 FROM accounts a WHERE a.id = CASE WHEN r.account_id ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' THEN r.account_id::uuid END AND a.status = 'active'))
   RETURNING 1
 ), inserted AS (
-  INSERT INTO oidc_payloads (model, id, payload, grant_id, user_code, uid, account_id, expires_at)
-  SELECT v.model, v.id, v.payload, v.grant_id, v.user_code, v.uid, v.account_id, v.expires_at
-    FROM jsonb_to_recordset(?::jsonb) AS v(model text, id text, payload jsonb, grant_id text, user_code text, uid text, account_id text, expires_at timestamptz)
-   WHERE EXISTS (SELECT 1 FROM consumed)
-  ON CONFLICT (model, id) DO UPDATE SET ${MERGED.map((c) => `${c} = excluded.${c}`).join(', ')}
+  ${upsertPayloadsFromJson(`WHERE EXISTS (SELECT 1 FROM consumed)`)}
   RETURNING 1
 )
 SELECT (SELECT count(*) FROM consumed)::int AS consumed`;
+
+const UPSERT_MANY = upsertPayloadsFromJson();
 
 /** destroyAndStore's statement: the rows are written only if the DELETE deleted the row. */
 const DESTROY_AND_STORE = `WITH gone AS (
   DELETE FROM oidc_payloads WHERE model = ? AND id = ? RETURNING 1
 ), inserted AS (
-  INSERT INTO oidc_payloads (model, id, payload, grant_id, user_code, uid, account_id, expires_at)
-  SELECT v.model, v.id, v.payload, v.grant_id, v.user_code, v.uid, v.account_id, v.expires_at
-    FROM jsonb_to_recordset(?::jsonb) AS v(model text, id text, payload jsonb, grant_id text, user_code text, uid text, account_id text, expires_at timestamptz)
-   WHERE EXISTS (SELECT 1 FROM gone)
-  ON CONFLICT (model, id) DO UPDATE SET ${MERGED.map((c) => `${c} = excluded.${c}`).join(', ')}
+  ${upsertPayloadsFromJson(`WHERE EXISTS (SELECT 1 FROM gone)`)}
   RETURNING 1
 )
 SELECT (SELECT count(*) FROM gone)::int AS gone`;
 
 /** One model's row as stored: the id and a user code hashed, the payload without them. */
-export function storedRow(model: string, id: string, payload: Record<string, unknown>, expiresAt: Date | null) {
+function storedRow(model: string, id: string, payload: Record<string, unknown>, expiresAt: Date | null) {
   const { jti: _jti, userCode, ...stored } = payload;
   return {
     model,
@@ -149,17 +164,10 @@ export class OidcPayloadRepository implements PayloadStore {
    * request's held writes (oidc/adapter.ts). Constant text, prepared once per connection.
    */
   async upsertMany(rows: readonly StoredPayload[]): Promise<void> {
-    const values = rows.map((r) => {
-      const row = storedRow(r.model, r.id, r.payload, r.expiresAt);
-      return { ...row, expires_at: row.expires_at?.toISOString() ?? null };
-    });
     await this.knex
       .raw(
-        `INSERT INTO oidc_payloads (model, id, payload, grant_id, user_code, uid, account_id, expires_at)
-         SELECT v.model, v.id, v.payload, v.grant_id, v.user_code, v.uid, v.account_id, v.expires_at
-           FROM jsonb_to_recordset(?::jsonb) AS v(model text, id text, payload jsonb, grant_id text, user_code text, uid text, account_id text, expires_at timestamptz)
-         ON CONFLICT (model, id) DO UPDATE SET ${MERGED.map((c) => `${c} = excluded.${c}`).join(', ')}`,
-        [JSON.stringify(values)],
+        UPSERT_MANY,
+        [payloadsJson(rows)],
       )
       .options({ name: 'tinnhiem_payload_upsert_many' });
   }
@@ -172,11 +180,7 @@ export class OidcPayloadRepository implements PayloadStore {
    * nothing and answer false. Constant text, prepared once per connection.
    */
   async destroyAndStore(destroy: { model: string; id: string }, rows: readonly StoredPayload[]): Promise<boolean> {
-    const values = rows.map((r) => {
-      const row = storedRow(r.model, r.id, r.payload, r.expiresAt);
-      return { ...row, expires_at: row.expires_at?.toISOString() ?? null };
-    });
-    const result = (await this.knex.raw(DESTROY_AND_STORE, [destroy.model, lookupKey(destroy.id), JSON.stringify(values)]).options({ name: 'tinnhiem_destroy_and_store' })) as { rows: Array<{ gone: number | string }> };
+    const result = (await this.knex.raw(DESTROY_AND_STORE, [destroy.model, lookupKey(destroy.id), payloadsJson(rows)]).options({ name: 'tinnhiem_destroy_and_store' })) as { rows: Array<{ gone: number | string }> };
     return Number(result.rows[0]?.gone ?? 0) > 0;
   }
 
@@ -189,13 +193,8 @@ export class OidcPayloadRepository implements PayloadStore {
    * otherwise (consumed first, gone, or its grant or account ended meanwhile).
    */
   async consumeAndStore(consume: { model: string; id: string }, rows: readonly StoredPayload[], now: Date): Promise<boolean> {
-    // The payload travels as a JSON object here (jsonb_to_recordset), not as upsert's JSON text.
-    const values = rows.map((r) => {
-      const row = storedRow(r.model, r.id, r.payload, r.expiresAt);
-      return { ...row, expires_at: row.expires_at?.toISOString() ?? null };
-    });
     const result = (await this.knex
-      .raw(CONSUME_AND_STORE, [now, consume.model, lookupKey(consume.id), now, JSON.stringify(values)])
+      .raw(CONSUME_AND_STORE, [now, consume.model, lookupKey(consume.id), now, payloadsJson(rows)])
       // One constant statement: PostgreSQL parses and plans it once per connection.
       .options({ name: 'tinnhiem_consume_and_store_live' })) as { rows: Array<{ consumed: number }> };
     return Number(result.rows[0]?.consumed ?? 0) > 0;

@@ -5,7 +5,7 @@ import { auditAppendCall, type AppendedRow } from './audit-repository.js';
 import type { AuditEventInput } from '../audit/audit-chain.js';
 import type { AccountCertificate, NewPasskey, Passkey, StoredChallenge } from '../webauthn/passkey.js';
 import type { AccountCertificateStore, PasskeyStore, WrittenWithLogin } from '../webauthn/ports.js';
-import { MERGED, storedRow } from './oidc-payload-repository.js';
+import { payloadsJson, upsertPayloadsFromJson } from './oidc-payload-repository.js';
 
 interface PasskeyRow {
   id: string;
@@ -42,11 +42,7 @@ const toPasskey = (r: PasskeyRow): Passkey => ({
  * or not it is read): written only if the counter advanced, which is when the event is appended.
  */
 const STORED_WITH_LOGIN = `, stored AS (
-           INSERT INTO oidc_payloads (model, id, payload, grant_id, user_code, uid, account_id, expires_at)
-           SELECT v.model, v.id, v.payload, v.grant_id, v.user_code, v.uid, v.account_id, v.expires_at
-             FROM jsonb_to_recordset(?::jsonb) AS v(model text, id text, payload jsonb, grant_id text, user_code text, uid text, account_id text, expires_at timestamptz)
-            WHERE EXISTS (SELECT 1 FROM advanced)
-           ON CONFLICT (model, id) DO UPDATE SET ${MERGED.map((c) => `${c} = excluded.${c}`).join(', ')}
+           ${upsertPayloadsFromJson('WHERE EXISTS (SELECT 1 FROM advanced)')}
            RETURNING 1
          )`;
 
@@ -131,10 +127,6 @@ export class PasskeyRepository implements PasskeyStore<Transaction>, AccountCert
     // capturingInteraction), upserted as OidcPayloadRepository.upsertMany writes them, only if the
     // counter advanced: a refused assertion stores no result (docs/performance.md, "Logins,
     // seventh pass").
-    const values = alongside.map((r) => {
-      const row = storedRow(r.model, r.id, r.payload, r.expiresAt);
-      return { ...row, expires_at: row.expires_at?.toISOString() ?? null };
-    });
     const result = (await this.knex
       .raw(
         `WITH spent AS (
@@ -145,7 +137,7 @@ export class PasskeyRepository implements PasskeyStore<Transaction>, AccountCert
            SELECT a.out_seq, a.out_prev_hash, a.out_hash FROM advanced CROSS JOIN LATERAL ${call.sql} a
          )${storing ? STORED_WITH_LOGIN : ''}
          SELECT (SELECT count(*) FROM spent)::int AS fresh, appended.out_seq, appended.out_prev_hash, appended.out_hash FROM (SELECT 1) one LEFT JOIN appended ON true`,
-        [challenge.challenge, challenge.expiresAt, counter, backedUp, now, id, ...(zero ? [] : [counter]), ...call.bindings, ...(storing ? [JSON.stringify(values)] : [])],
+        [challenge.challenge, challenge.expiresAt, counter, backedUp, now, id, ...(zero ? [] : [counter]), ...call.bindings, ...(storing ? [payloadsJson(alongside)] : [])],
       )
       .options({ name: `tinnhiem_passkey_use_spending${zero ? '_zero' : ''}${storing ? '_storing' : ''}` })) as { rows: Array<Partial<AppendedRow> & { fresh: number | string }> };
     const row = result.rows[0];
