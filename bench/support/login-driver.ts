@@ -156,8 +156,8 @@ const flowOnce = async (worker: number, i: number) => {
 async function wrongPasswordRefused(): Promise<void> {
   const account = job.probe ?? job.accounts[0];
   // An address of this process's own (198.18.0.0/15, for benchmarks): the flows' addresses start
-  // again in each driver process, and the probe's failures on one (account, address) pair would
-  // lock it at the bound's fifth (a run of three turns or more stopped here with 429).
+  // again in each driver process, and the probe's failures on one (account, address) pair locked
+  // it at the bound's fifth within 15 minutes: a run of three turns (six probes) stopped here with 429.
   const browser = new Browser({ headers: { 'x-forwarded-for': `198.18.${(process.pid >> 8) & 255}.${process.pid & 255}` }, transport: httpTransport });
   const flow = await portalAuthorization();
   const { page } = await browser.follow(flow.url, job.client.redirectUri);
