@@ -31,3 +31,33 @@ export const httpTransport: BrowserTransport = (url, init) =>
     req.on('error', reject);
     req.end(init.body);
   });
+
+/**
+ * The same client for openid-client's own requests (discovery, the token request): its
+ * `customFetch`, over the same kept-alive connections, answering with a `Response` made from the
+ * bytes read. openid-client sends, reads and checks exactly what it does through `fetch` (the
+ * token response, the ID token's signature, issuer, audience, nonce); only undici's connection
+ * pool and streams are left out of the driver's CPU.
+ */
+export const httpFetch = (url: string, init: { method: string; headers: Record<string, string>; body?: unknown }): Promise<Response> =>
+  new Promise((resolve, reject) => {
+    const body = init.body == null ? undefined : init.body instanceof URLSearchParams ? init.body.toString() : typeof init.body === 'string' ? init.body : init.body instanceof Uint8Array ? Buffer.from(init.body) : undefined;
+    if (init.body != null && body === undefined) return reject(new Error('httpFetch: a body neither text, form nor bytes'));
+    const headers: Record<string, string | number> = { ...init.headers };
+    if (body !== undefined) headers['content-length'] = Buffer.byteLength(body);
+    const req = request(url, { method: init.method, headers, agent }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('error', reject);
+      res.on('end', () => {
+        const out = new Headers();
+        const raw = res.rawHeaders;
+        for (let i = 0; i < raw.length; i += 2) out.append(raw[i], raw[i + 1]);
+        const status = res.statusCode ?? 0;
+        // A Response carries no body on a null-body status (204, 304).
+        resolve(new Response(status === 204 || status === 304 ? null : Buffer.concat(chunks), { status, headers: out }));
+      });
+    });
+    req.on('error', reject);
+    req.end(body);
+  });

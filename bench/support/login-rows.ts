@@ -144,7 +144,13 @@ export async function loginRows(ready: ServiceReady, bare: BareReady, seconds: n
   const hashCpu: number[] = [];
   const passwordTurns: LoginLoad[] = [];
   const consentTurns: LoginLoad[] = [];
-  const passwordJob = { ...ours, concurrency: PASSWORD_FLOWS_PER_SLOT * hashConcurrency, seconds: turn, warmupSeconds: LOGIN_WARMUP_SECONDS };
+  // The wrong password each driver process submits first goes to an account of its own (the last),
+  // outside the counted rotation: the failure it leaves made every 16th counted login a suspect in
+  // the hash queue (which starts a suspect only when no hash runs), so that login waited for the
+  // queue to empty, at the end of the turn, and ran its hash alone (docs/performance.md,
+  // "Password login, eighth pass").
+  const probe = ours.accounts[ours.accounts.length - 1];
+  const passwordJob = { ...ours, accounts: ours.accounts.slice(0, -1), probe, concurrency: PASSWORD_FLOWS_PER_SLOT * hashConcurrency, seconds: turn, warmupSeconds: LOGIN_WARMUP_SECONDS };
   for (let i = 0; i < turns; i++) {
     const b = await scryptBound(hashConcurrency, Math.min(turn, 5));
     bounds.push(b.perSecond);
