@@ -24,6 +24,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
+import { writeHeapSnapshot } from 'node:v8';
 import { loadConfig } from '../../src/config/load-config.js';
 import { createLogger } from '../../src/logging/logger.js';
 import { createService } from '../../src/service/service.js';
@@ -31,6 +32,7 @@ import { registerSoftPasskey } from '../../test/support/soft-authenticator.js';
 import type { ServiceReady } from './bench-kit.js';
 import { compactText, foldOptional, foldText, registrySearchText } from '../../src/text/folding.js';
 import { PREPARED_TABLE } from './prepared-registry.js';
+import { cacheEntries, clearCaches } from '../../ca/cache-registry.js';
 
 const ownDir = process.env.DATA_DIR ? undefined : mkdtempSync(join(tmpdir(), 'tinnhiem-bench-service-'));
 const synthetic = Number(process.env.BENCH_SYNTHETIC ?? 0);
@@ -259,12 +261,29 @@ process.on('SIGTERM', () => void stop());
 process.on('SIGINT', () => void stop());
 
 // The soak's memory probe (bench/soak.ts starts this process with --expose-gc): on SIGUSR2, a full
-// collection, then what is still live. Without --expose-gc the signal keeps Node's default.
+// collection, then what is still live, and again after emptying the bounded caches. Without
+// --expose-gc the signal keeps Node's default.
+// BENCH_HEAP_SNAPSHOTS=<dir>: the probes numbered in BENCH_HEAP_SNAPSHOT_PROBES (1-based, comma
+// separated; all when unset) also write a V8 heap snapshot there (bench/heap-diff.ts compares two).
 const gc = (globalThis as { gc?: () => void }).gc;
+const snapshotDir = process.env.BENCH_HEAP_SNAPSHOTS;
+const snapshotProbes = process.env.BENCH_HEAP_SNAPSHOT_PROBES?.split(',').map(Number);
+let probeNumber = 0;
 if (gc) {
   process.on('SIGUSR2', () => {
     gc();
+    probeNumber++;
     const m = process.memoryUsage();
-    process.stdout.write(`BENCH-HEAP ${JSON.stringify({ heapUsed: m.heapUsed, external: m.external, arrayBuffers: m.arrayBuffers, rss: m.rss })}\n`);
+    if (snapshotDir && (!snapshotProbes || snapshotProbes.includes(probeNumber))) {
+      writeHeapSnapshot(join(snapshotDir, `probe-${String(probeNumber).padStart(2, '0')}.heapsnapshot`));
+    }
+    // Then what is live outside the bounded caches (ca/cache-registry.ts): they are emptied (each
+    // fills again from its source) and collected, synchronously, so no request runs in between and
+    // the buffers of the requests in flight are in both figures.
+    const caches = cacheEntries();
+    clearCaches();
+    gc();
+    const u = process.memoryUsage();
+    process.stdout.write(`BENCH-HEAP ${JSON.stringify({ heapUsed: m.heapUsed, external: m.external, arrayBuffers: m.arrayBuffers, rss: m.rss, uncachedHeapUsed: u.heapUsed, uncachedExternal: u.external, caches })}\n`);
   });
 }

@@ -1,4 +1,5 @@
 /** Public-key objects of node:crypto by SubjectPublicKeyInfo (shared by algorithms.ts and public-key.ts). */
+import { registerCache } from '../cache-registry.js';
 import { createPublicKey, type KeyObject } from 'node:crypto';
 
 /**
@@ -6,7 +7,7 @@ import { createPublicKey, type KeyObject } from 'node:crypto';
  * signature with it, and the same signers and CAs come back. Bounded (oldest out first); a
  * KeyObject is immutable.
  */
-const keyObjects = new Map<string, KeyObject>();
+const keyObjects = registerCache('key objects', new Map<string, KeyObject>());
 const KEY_OBJECTS = 4_096;
 
 export function publicKeyObject(spki: Uint8Array): KeyObject {

@@ -5,10 +5,22 @@
  * and thrown, again every time), the key is the whole input (never a hash of part of it), and the
  * oldest entry goes first when full. Callers keep results immutable (frozen or copied out).
  */
+import { registerCache } from '../cache-registry.js';
+
 export class BytesMemo<T> {
   private readonly entries = new Map<string, T>();
 
-  constructor(private readonly limit: number) {}
+  /** `name`: registered as a bounded cache (ca/cache-registry.ts) under it. */
+  constructor(
+    private readonly limit: number,
+    name?: string,
+  ) {
+    if (name) registerCache(name, this);
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
 
   /** The memoised result for `bytes`, computing (and keeping) it the first time. */
   get(bytes: Uint8Array, compute: () => T): T {

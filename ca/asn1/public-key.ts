@@ -29,8 +29,8 @@ export function parseSpki(spki: Uint8Array): pkijs.PublicKeyInfo {
  * The same keys are described at submission, approval, template and lint (five times per
  * certificate of a batch): each distinct SubjectPublicKeyInfo is decoded once (ca/asn1/memo.ts).
  */
-const descriptions = new BytesMemo<PublicKeyDescription>(4_096);
-const keyIdentifiers = new BytesMemo<Uint8Array>(4_096);
+const descriptions = new BytesMemo<PublicKeyDescription>(4_096, 'public key descriptions');
+const keyIdentifiers = new BytesMemo<Uint8Array>(4_096, 'key identifiers');
 
 export function describePublicKey(spki: Uint8Array): PublicKeyDescription {
   return descriptions.get(spki, () => Object.freeze(describeAfresh(spki)));

@@ -52,7 +52,7 @@ function requestedAltNames(csr: pkijs.CertificationRequest): { type: number; val
  * failed is not kept: it is parsed, and refused, afresh each time. The checks made on the result
  * (profile, key and name policy, blocked keys, key reuse) run every time as before.
  */
-const parsed = new BytesMemo<ParsedCsr>(2_048);
+const parsed = new BytesMemo<ParsedCsr>(2_048, 'parsed CSRs');
 
 /** Parses and verifies a CSR given as PEM (text or bytes) or DER; every failure is a `badCsr` naming its cause. */
 export function parseCsr(input: string | Uint8Array): ParsedCsr {
@@ -110,7 +110,7 @@ export function parseCsrGeneral(bytes: Uint8Array): ParsedCsr {
 }
 
 /** Signature algorithms as pkijs reads them, once per distinct DER (a handful in practice). */
-const algorithmMemo = new BytesMemo<pkijs.AlgorithmIdentifier>(32);
+const algorithmMemo = new BytesMemo<pkijs.AlgorithmIdentifier>(32, 'CSR algorithms');
 
 /**
  * A CSR read directly (ca/asn1/der-view.ts) when it is plainly what token tools write: strict DER

@@ -3,6 +3,7 @@
  * value must look like. Values are normalised (NFC, trimmed, single spaces, canonical `KIND:value`
  * UIDs, lower-case e-mail and DNS names) so one holder always gets the same name bytes.
  */
+import { registerCache } from '../cache-registry.js';
 import { CaError } from '../errors.js';
 import { isMultiValued, subjectAttributeOrder, subjectAttributes, type SubjectAttribute, type SubjectFields } from '../asn1/names.js';
 import { formatUid, parseUid, type IdentifierKind } from '../asn1/vn-identifiers.js';
@@ -154,7 +155,7 @@ const namesKey = (request: IssuanceRequest) => JSON.stringify([request.subject, 
 
 export function namePolicyProblems(request: IssuanceRequest, profile: Profile): NamePolicyResult {
   let kept = verdicts.get(profile);
-  if (!kept) verdicts.set(profile, (kept = new Map()));
+  if (!kept) verdicts.set(profile, (kept = registerCache('name policy verdicts', new Map())));
   const key = namesKey(request);
   const hit = kept.get(key);
   if (hit !== undefined) return { request: { spki: request.spki, ...(JSON.parse(hit) as Omit<IssuanceRequest, 'spki'>) }, problems: [] };

@@ -1,4 +1,5 @@
 import { createLocalJWKSet, errors as joseErrors, jwtVerify, type JWK, type JWTPayload } from 'jose';
+import { registerCache } from '../../ca/cache-registry.js';
 import { systemClock, type Clock } from '../lifecycle/clock.js';
 import type { DpopProofs } from './dpop.js';
 
@@ -41,7 +42,7 @@ export class AccessTokenVerifier {
    * and not-before are judged against the clock at every use, revocation is consulted at every use,
    * and a key rotation (a new version) verifies again. Bounded; the oldest entry goes first.
    */
-  private readonly verified = new Map<string, { version: string; payload: JWTPayload }>();
+  private readonly verified = registerCache('verified access tokens', new Map<string, { version: string; payload: JWTPayload }>());
 
   constructor(
     private readonly issuer: string,

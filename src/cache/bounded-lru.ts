@@ -6,10 +6,23 @@
  * The OCSP responder keeps three of them, each of OCSP_CACHE_ENTRIES: signed responses, registry
  * statuses for live answers, and the requests it has answered from a pre-signed response.
  */
+import { registerCache } from '../../ca/cache-registry.js';
+
 export class BoundedLru<K, V> {
   private readonly map = new Map<K, V>();
 
-  constructor(readonly capacity: number) {}
+  /** `name`: registered as a bounded cache (ca/cache-registry.ts) under it. */
+  constructor(
+    readonly capacity: number,
+    name?: string,
+  ) {
+    if (name) registerCache(name, this);
+  }
+
+  /** Empties the cache (a memory probe: everything in it can be computed or read again). */
+  clear(): void {
+    this.map.clear();
+  }
 
   get size(): number {
     return this.map.size;

@@ -1,4 +1,5 @@
 /** Holder facts the registry indexes (name, national ID, agency…), from the subject the CA writes. */
+import { registerCache } from '../../ca/cache-registry.js';
 import type { HolderFacts } from '../../ca/records.js';
 import type { IssuanceRequest } from '../../ca/issuance/request.js';
 import { encodeName, formatName, parseName } from '../../ca/asn1/names.js';
@@ -17,7 +18,7 @@ export function holderFacts(request: IssuanceRequest): HolderFacts {
   }
   return { ...facts };
 }
-const holderFactsMemo = new Map<string, HolderFacts>();
+const holderFactsMemo = registerCache('holder facts', new Map<string, HolderFacts>());
 
 function holderFactsAfresh(request: IssuanceRequest): HolderFacts {
   const attributes = parseName(encodeName(request.subject), 'badInput');

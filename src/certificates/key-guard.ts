@@ -22,7 +22,7 @@ export function blockingFingerprint(spki: Uint8Array): string {
   // Each key is looked up at submission, approval and issuance: re-encoded once (ca/asn1/memo.ts).
   return fingerprints.get(spki, () => canonicalFingerprint(spki));
 }
-const fingerprints = new BytesMemo<string>(4_096);
+const fingerprints = new BytesMemo<string>(4_096, 'key fingerprints');
 
 /**
  * SubjectPublicKeyInfo prefixes of P-256 and P-384 keys with a named curve and an uncompressed

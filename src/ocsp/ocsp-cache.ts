@@ -44,9 +44,9 @@ export class OcspCache {
   epoch = 0;
 
   constructor(capacity: number) {
-    this.responses = new BoundedLru(capacity);
-    this.statuses = new BoundedLru(capacity);
-    this.requests = { post: new BoundedLru(capacity), get: new BoundedLru(capacity) };
+    this.responses = new BoundedLru(capacity, 'OCSP responses');
+    this.statuses = new BoundedLru(capacity, 'OCSP statuses');
+    this.requests = { post: new BoundedLru(capacity, 'OCSP requests'), get: new BoundedLru(capacity, 'OCSP requests') };
   }
 
   /** `raw`: the request as received (POST bytes in latin1, GET path). */

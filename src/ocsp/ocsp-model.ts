@@ -6,6 +6,7 @@ import { type CertStatus, errorResponse, etagOf, type OcspErrorStatus } from '..
 import type { SigningKey } from '../../ca/keys/key-store.js';
 import type { IssuerRecord } from '../../ca/records.js';
 import type { OcspCertificateStatus, StoredOcspResponse } from '../storage/ocsp-repository.js';
+import { ownBytes } from '../cache/own-bytes.js';
 
 export interface OcspConfig {
   signer: 'delegated' | 'ca';
@@ -77,7 +78,8 @@ export function cachedFromStored(
   nowMs: number,
 ): CachedResponse {
   return {
-    der: row.der,
+    // Kept for as long as the response is cached: never a view that holds an 8 KiB slab (src/cache/own-bytes.ts).
+    der: ownBytes(row.der),
     etag: etagOf(row.der),
     status,
     statusAt: row.statusAt.getTime(),

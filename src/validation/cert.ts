@@ -4,6 +4,7 @@
  * identity (CCCD / MST from UID attributes). Reading is lenient: other CAs' certificates (the
  * VGCA's SHA-1 G1 sub-CAs with Netscape extensions) must parse.
  */
+import { registerCache } from '../../ca/cache-registry.js';
 import 'reflect-metadata';
 import * as cryptoModule from 'node:crypto';
 import { createHash } from 'node:crypto';
@@ -56,7 +57,7 @@ export const sha256Hex = oneShot ? (bytes: Uint8Array): string => oneShot('sha25
  * Parsed certificates by the SHA-256 of their DER: the same signer and CA certificates arrive
  * again and again, and ASN.1 decoding dominates the cost of a validation. Entries are immutable.
  */
-const parsed = new Map<string, Cert>();
+const parsed = registerCache('parsed certificates', new Map<string, Cert>());
 const CACHE_ENTRIES = 5_000;
 
 function remember(cert: Cert): Cert {

@@ -5,6 +5,7 @@
  * basic constraints, path length, key usage, extended key usage and unknown critical extensions
  * at the validation time. Pure: no I/O.
  */
+import { registerCache } from '../../ca/cache-registry.js';
 import { verifySignature } from '../../ca/asn1/algorithms.js';
 import { oid } from '../../ca/asn1/oids.js';
 import { certSummary, type Cert } from './cert.js';
@@ -162,7 +163,7 @@ export class PathSearch {
   }
 }
 
-const signatureCache = new Map<string, boolean>();
+const signatureCache = registerCache('signature verdicts', new Map<string, boolean>());
 
 function verifyLink(child: Cert, issuer: Cert): boolean {
   const key = `${child.sha256}:${issuer.sha256}`;

@@ -81,7 +81,7 @@ export interface ParsedCms {
  * CACHED_BYTES, CACHED_ENTRIES of them (a few MB; their certificates live in cert.ts's cache).
  * A ParsedCms is read-only once made.
  */
-const parsedCms = new BoundedLru<string, ParsedCms>(1_000);
+const parsedCms = new BoundedLru<string, ParsedCms>(1_000, 'parsed CMS');
 const CACHED_BYTES = 16 * 1024;
 
 /** Whether these signature bytes are parsed and held already (cache-probe.ts: the bench's cold check). */

@@ -84,7 +84,7 @@ export function readSpki(spki: Uint8Array): LeanKey | null {
 }
 
 /** Imported keys by their SubjectPublicKeyInfo (base64): whether the JWK import took them (else the general import did). */
-const keys = new BoundedLru<string, { key: KeyObject; lean: LeanKey | null }>(4_096);
+const keys = new BoundedLru<string, { key: KeyObject; lean: LeanKey | null }>(4_096, 'validation keys');
 
 function imported(spki: Uint8Array): { key: KeyObject; lean: LeanKey | null } {
   const id = b64url(spki);

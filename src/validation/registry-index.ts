@@ -24,6 +24,7 @@
  * A change delivered while a page is being read is remembered, and that certificate is not taken
  * from the page (the page may predate the change); it is read from the registry when asked.
  */
+import { registerCache } from '../../ca/cache-registry.js';
 import type { RegistryStatus } from './ports.js';
 
 /** One certificate of our issuers as the registry has it, with the keyset position of its row. */
@@ -93,6 +94,14 @@ export class RegistryIndex {
     // the last five minutes every 5 s: after a batch of thousands, thousands of rows per refresh.
     this.overlapMs = options.overlapMs ?? 30_000;
     this.reloadMs = options.reloadMs ?? 10 * 60_000;
+    registerCache('registry index', this);
+  }
+
+  /** Drops what is held (a memory probe): nothing is answered from here until the next read, which starts from the first row. */
+  clear(): void {
+    this.held.clear();
+    this.newest = null;
+    this.lastRead = -Infinity;
   }
 
   get size(): number {

@@ -55,7 +55,7 @@ export class RevocationChecker {
    * dropped by `forget` when a status changes (this node's CA, the change feed for the others),
    * and kept at most REGISTRY_TTL_MS anyway (a feed that lags cannot keep a stale status longer).
    */
-  private readonly records = new BoundedLru<string, { record: Awaited<ReturnType<RegistryPort['certificate']>>; at: number }>(10_000);
+  private readonly records = new BoundedLru<string, { record: Awaited<ReturnType<RegistryPort['certificate']>>; at: number }>(10_000, 'registry records');
 
   constructor(
     private readonly registry: RegistryPort,

@@ -1,0 +1,65 @@
+/**
+ * The registry of bounded caches (ca/cache-registry.ts) that the soak's memory probe empties to
+ * measure what is live outside them: it reaches the caches of ca/ and src/, empties only caches
+ * (each answers again from its source), and keeps nothing alive.
+ */
+import { describe, expect, it } from '@jest/globals';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { cacheEntries, clearCaches, registerCache } from '../../../ca/cache-registry.js';
+import { BytesMemo } from '../../../ca/asn1/memo.js';
+import { BoundedLru } from '../../../src/cache/bounded-lru.js';
+import { RegistryIndex, type IndexedRow } from '../../../src/validation/registry-index.js';
+
+const T0 = new Date('2026-12-06T00:00:00Z');
+const rows: IndexedRow[] = [
+  { issuerId: 'ca1', serial: '0a', createdAt: T0, status: { derSha256: 'aa', status: 'good', revokedAt: null, revocationReason: null, invalidityDate: null, statusChangedAt: T0 } },
+];
+
+describe('the registry of bounded caches', () => {
+  it('counts the entries of every registered cache by name and empties them all', () => {
+    const lru = new BoundedLru<string, number>(10, 'test lru');
+    const lru2 = new BoundedLru<string, number>(10, 'test lru');
+    const memo = new BytesMemo<number>(10, 'test memo');
+    const map = registerCache('test map', new Map<string, number>());
+    lru.set('a', 1);
+    lru2.set('b', 2);
+    lru2.set('c', 3);
+    memo.get(new Uint8Array([1, 2]), () => 12);
+    map.set('x', 1);
+    expect(cacheEntries()).toMatchObject({ 'test lru': 3, 'test memo': 1, 'test map': 1 });
+    clearCaches();
+    expect(cacheEntries()).toMatchObject({ 'test lru': 0, 'test memo': 0, 'test map': 0 });
+    // Emptied, they compute again.
+    let computed = 0;
+    expect(memo.get(new Uint8Array([1, 2]), () => ++computed)).toBe(1);
+  });
+
+  it('the registry index, emptied, answers nothing until it has read the registry again from its first row', async () => {
+    let pages = 0;
+    const index = new RegistryIndex({ page: async (_ids, after) => (pages++, after ? [] : rows) }, { fresh: () => true, refreshMs: 1_000 });
+    index.issuers(['ca1']);
+    index.refreshIfDue(0);
+    await index.settled();
+    expect(index.lookup('ca1', '0a')).toEqual({ derSha256: 'aa', status: 'good' });
+    clearCaches();
+    expect(index.size).toBe(0);
+    expect(index.lookup('ca1', '0a')).toBeUndefined(); // the caller reads the registry
+    // The next refresh is due at once and reads from the first row (not only rows created since).
+    index.refreshIfDue(1);
+    await index.settled();
+    expect(index.lookup('ca1', '0a')).toEqual({ derSha256: 'aa', status: 'good' });
+    expect(pages).toBe(2);
+  });
+
+  it('holds caches weakly: a collected cache leaves the registry', async () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    (() => {
+      new BoundedLru<string, number>(10, 'test ephemeral').set('a', 1);
+    })();
+    await new Promise((r) => setTimeout(r, 0));
+    gc();
+    expect(cacheEntries()['test ephemeral']).toBeUndefined();
+  });
+});
