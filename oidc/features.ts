@@ -30,14 +30,23 @@ export function features(settings: OidcSettings, pages: ProviderPages, apiSignin
   };
 }
 
-/** A client's registered `api_scopes` as the API's scope string and set (read on every grant: kept, at most 256 forms). */
-const registeredForms = new Map<string, { scope: string; allowed: ReadonlySet<string> }>();
-function apiScopesOf(registered: string): { scope: string; allowed: ReadonlySet<string> } {
+/**
+ * A client's registered `api_scopes` as the API's scope string and set (read on every grant: kept,
+ * at most 256 forms), with the requested `scope` strings already found within it (at most 64 per
+ * form): a grant asking again for what it asked before is not split and filtered again.
+ */
+interface RegisteredForm {
+  scope: string;
+  allowed: ReadonlySet<string>;
+  within: Set<string>;
+}
+const registeredForms = new Map<string, RegisteredForm>();
+function apiScopesOf(registered: string): RegisteredForm {
   let form = registeredForms.get(registered);
   if (!form) {
     const names = registered.split(' ');
     const scope = API_SCOPES.filter((s) => names.includes(s)).join(' ');
-    form = { scope, allowed: new Set(scope.split(' ')) };
+    form = { scope, allowed: new Set(scope.split(' ')), within: new Set() };
     if (registeredForms.size >= 256) registeredForms.clear();
     registeredForms.set(registered, form);
   }
@@ -53,6 +62,9 @@ function apiScopesOf(registered: string): { scope: string; allowed: ReadonlySet<
 function resourceIndicators(settings: OidcSettings, signingKid?: string): Features['resourceIndicators'] {
   const api = apiResource(settings);
   const sign: { alg: 'ES256'; kid?: string } = signingKid ? { alg: 'ES256', kid: signingKid } : { alg: 'ES256' };
+  // The answer for each registered form, of this provider's settings and signing key (a rotation
+  // builds a new provider, and with it a new map).
+  const infoOf = new WeakMap<RegisteredForm, Readonly<{ scope: string; audience: string; accessTokenTTL: number; accessTokenFormat: 'jwt'; jwt: Readonly<{ sign: Readonly<typeof sign> }> }>>();
   return {
     enabled: true,
     // Machine clients get API tokens without naming the resource; logins get an opaque
@@ -62,22 +74,35 @@ function resourceIndicators(settings: OidcSettings, signingKid?: string): Featur
     async getResourceServerInfo(ctx, resourceIndicator, client) {
       if (resourceIndicator !== api) throw new errors.InvalidTarget(`unknown resource ${resourceIndicator}`);
       // The client's registered API scopes bound what any token for it can carry.
-      const { scope, allowed } = apiScopesOf(String((client as unknown as { api_scopes?: string }).api_scopes ?? ''));
+      const form = apiScopesOf(String((client as unknown as { api_scopes?: string }).api_scopes ?? ''));
+      const { scope, allowed, within } = form;
       if (!scope) throw new errors.InvalidTarget('this client is not registered for the API');
       // RFC 6749 §5.2: a machine client asking for a scope it is not registered for (or one that does
       // not exist) gets invalid_scope, not a token with less than it asked for. (A person's login is
       // different: the grant records what the account's roles refuse, oidc/grants.ts.)
       if (ctx.oidc.params?.grant_type === 'client_credentials') {
-        const refused = String(ctx.oidc.params.scope ?? '').split(' ').filter((s) => s && !allowed.has(s));
-        if (refused.length) throw new errors.InvalidScope('requested scope is not allowed for this client', refused.join(' '));
+        const requested = String(ctx.oidc.params.scope ?? '');
+        if (!within.has(requested)) {
+          const refused = requested.split(' ').filter((s) => s && !allowed.has(s));
+          if (refused.length) throw new errors.InvalidScope('requested scope is not allowed for this client', refused.join(' '));
+          if (within.size >= 64) within.clear();
+          within.add(requested);
+        }
       }
-      return {
-        scope,
-        audience: api,
-        accessTokenTTL: settings.accessTokenTtlSeconds,
-        accessTokenFormat: 'jwt',
-        jwt: { sign: { ...sign } },
-      };
+      // One answer per form: oidc-provider copies it into the token's ResourceServer and changes
+      // none of it (lib/helpers/resource_server.js); frozen, so nothing can.
+      let info = infoOf.get(form);
+      if (!info) {
+        info = Object.freeze({
+          scope,
+          audience: api,
+          accessTokenTTL: settings.accessTokenTtlSeconds,
+          accessTokenFormat: 'jwt' as const,
+          jwt: Object.freeze({ sign: Object.freeze({ ...sign }) }),
+        });
+        infoOf.set(form, info);
+      }
+      return info;
     },
   };
 }

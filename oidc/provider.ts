@@ -118,9 +118,13 @@ class TokenAnswer implements TokenRequestOutcome {
 
 /** The token endpoint's lean path (OidcProvider.tokenListener): the request's URL back when the provider is done. */
 class LeanTokenAnswer extends TokenAnswer {
-  constructor(private readonly request: { status: number; body: unknown; url: string }) {
-    super(request);
+  constructor(ctx: { status: number; body: unknown; request: { req: { url?: string } } }) {
+    super(ctx);
+    this.request = ctx.request.req;
   }
+
+  /** Koa's request's Node request: what `ctx.url = …` sets, without the context's and request's delegating setters. */
+  private readonly request: { url?: string };
 
   finished(): void {
     this.request.url = '/oidc/token';
@@ -269,7 +273,8 @@ export class OidcProvider {
       ctx.state.routeLabel = '/oidc/*';
       return asTokenRequest(() => {
         ctx.mountPath = '/oidc';
-        ctx.url = '/token';
+        // What `ctx.url = '/token'` does (Koa's request.url setter), without its two delegating setters.
+        ctx.request.req.url = '/token';
         return Promise.resolve(this.composed(ctx, noop));
       }, new LeanTokenAnswer(ctx));
     };

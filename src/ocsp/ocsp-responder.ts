@@ -18,7 +18,7 @@
  * change-feed-follower.ts (the feed, the fence, propagation) and ocsp-presigner.ts (the job).
  */
 import { type OcspRequest, parseGetRequest, parseOcspRequest, type PresignedKey, presignedKey } from '../../ca/status/ocsp/index.js';
-import type { Clock } from '../lifecycle/clock.js';
+import { nowMsOf, type Clock } from '../lifecycle/clock.js';
 import type { Logger } from '../logging/logger.js';
 import type { CertificateRecord } from '../../ca/records.js';
 import type { OcspCertificateStatus, OcspRepository } from '../storage/ocsp-repository.js';
@@ -90,7 +90,7 @@ export class OcspResponderService {
   }
 
   private nowMs(): number {
-    return this.deps.clock.now().getTime();
+    return nowMsOf(this.deps.clock);
   }
 
   // ── lifecycle ────────────────────────────────────────────────────────────────────────────

@@ -132,7 +132,7 @@ export function buildWeb(w: Wiring, parts: Parts): Web {
     trustProxyHops: 0,
   });
   const ocsp = ocspListener(w, responder, metrics, parts.isShuttingDown, app);
-  const handler = throttle ? tokenFastPath({ limitBytes: config.server.bodyLimitBytes, serve: parts.identity.oidc.tokenListener([...frontMiddlewares(appDeps), throttle]) }, ocsp) : ocsp;
+  const handler = throttle ? tokenFastPath({ limitBytes: config.server.bodyLimitBytes, serve: parts.identity.oidc.tokenListener([...frontMiddlewares(appDeps, { securityHeadersLast: true }), throttle]) }, ocsp) : ocsp;
   return {
     app,
     handler,

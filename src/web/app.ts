@@ -46,22 +46,30 @@ export interface AppDeps {
  * request memo's scope, the shutdown's `Connection: close`, the problem documents, the security
  * headers (their deny-all CSP on a thrown error, which then becomes a problem document).
  */
-export function frontMiddlewares(deps: Pick<AppDeps, 'config' | 'log' | 'metrics' | 'isShuttingDown'>): Koa.Middleware<AppState>[] {
+export function frontMiddlewares(deps: Pick<AppDeps, 'config' | 'log' | 'metrics' | 'isShuttingDown'>, options: { securityHeadersLast?: boolean } = {}): Koa.Middleware<AppState>[] {
   const context = requestContextSteps(deps.log, deps.metrics);
   const security = securityHeaderSteps({ hsts: deps.config.server.publicUrl.startsWith('https:') });
   const { isShuttingDown } = deps;
+  // `securityHeadersLast` (the token endpoint's lean path, whose answer is JSON written by Koa
+  // after this function returns, never streamed before): the base headers are set when the rest
+  // has answered or thrown rather than before it, with the same values, so that oidc-provider's
+  // CORS step, which copies and scans every header already set, sees fewer (docs/performance.md,
+  // "Token endpoint (client credentials), eighth pass").
+  const early = !options.securityHeadersLast;
   async function front(ctx: AppContext, next: Koa.Next): Promise<void> {
     const started = context.begin(ctx);
     try {
       try {
         try {
-          security.before(ctx);
+          if (early) security.before(ctx);
           try {
             await next();
           } catch (err) {
+            if (!early) security.before(ctx);
             security.failed(ctx);
             throw err;
           }
+          if (!early) security.before(ctx);
           security.after(ctx);
           checkAnswer(ctx);
         } catch (err) {

@@ -23,17 +23,25 @@ interface Series {
  */
 function requestDurationHistogram() {
   const series = new Map<string, Series>();
+  // The series by method, route and status: the request's own strings (interned templates) and
+  // number, without a key string made for every observation (docs/performance.md, "Token endpoint
+  // (client credentials), eighth pass").
+  const byLabels = new Map<string, Map<string, Map<number, Series>>>();
   return {
     name: 'http_request_duration_seconds',
     help: 'HTTP request latency by method, route template and status',
     type: 'histogram',
     aggregator: 'sum',
     observe(method: string, route: string, status: number, seconds: number): void {
-      const key = `${method} ${route} ${status}`;
-      let s = series.get(key);
+      let routes = byLabels.get(method);
+      if (!routes) byLabels.set(method, (routes = new Map()));
+      let statuses = routes.get(route);
+      if (!statuses) routes.set(route, (statuses = new Map()));
+      let s = statuses.get(status);
       if (!s) {
         s = { labels: { method, route, status: String(status) }, counts: new Array<number>(BUCKETS.length + 1).fill(0), sum: 0, count: 0 };
-        series.set(key, s);
+        statuses.set(status, s);
+        series.set(`${method} ${route} ${status}`, s);
       }
       let i = 0;
       while (i < BUCKETS.length && seconds > BUCKETS[i]) i++;

@@ -79,6 +79,16 @@ describe(`API access tokens (${db})`, () => {
     expect(decodeJwt(tokens.access_token).scope).toBe('certs:read');
   });
 
+  it('a requested scope found within one registration is not taken as found within another, and a refusal follows accepted requests (the scope check kept per registration, docs/performance.md)', async () => {
+    const wide = await discover(t.url, admin.id, admin.secret);
+    const narrow = await discover(t.url, reader.id, reader.secret);
+    for (let i = 0; i < 3; i++) expect((await client.clientCredentialsGrant(wide, { scope: 'admin certs:read' })).scope?.split(' ').sort()).toEqual(['admin', 'certs:read']);
+    await expect(client.clientCredentialsGrant(narrow, { scope: 'admin certs:read' })).rejects.toMatchObject({ error: 'invalid_scope' });
+    for (let i = 0; i < 3; i++) expect((await client.clientCredentialsGrant(narrow, { scope: 'certs:read' })).scope).toBe('certs:read');
+    await expect(client.clientCredentialsGrant(narrow, { scope: 'certs:read admin' })).rejects.toMatchObject({ error: 'invalid_scope' });
+    await expect(client.clientCredentialsGrant(wide, { scope: 'admin certs:read certs:nonexistent' })).rejects.toMatchObject({ error: 'invalid_scope' });
+  });
+
   it('a valid token without the route’s scope gets 403 insufficient_scope', async () => {
     const token = await machineToken(reader, 'certs:read');
     const res = await auditEvents(token);
