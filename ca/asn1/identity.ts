@@ -28,6 +28,13 @@ export interface CertificateIdentity {
   holder: 'person' | 'organisation' | 'unknown';
 }
 
+/** The first identifier of `kind` (module-level, not closures per call: a new signer's name is read per cold validation). */
+function valueOf(identifiers: readonly VnIdentifier[], kind: VnIdentifier['kind']): string | null {
+  for (const i of identifiers) if (i.kind === kind) return i.value;
+  return null;
+}
+const PERSONAL_KINDS = ['CCCD', 'CMND', 'HC'] as const;
+
 export function identityFromName(attributes: DnAttribute[], sanEmails: readonly string[] = []): CertificateIdentity {
   // One pass over the attributes (the validator reads every new signer's name: `--cpu-prof`).
   let commonName: string | null = null;
@@ -73,11 +80,16 @@ export function identityFromName(attributes: DnAttribute[], sanEmails: readonly 
     if (p.ok) identifiers.push(p.identifier);
     else invalidUids.push({ raw: p.raw, problem: p.problem });
   }
-  const valueOf = (kind: VnIdentifier['kind']) => identifiers.find((i) => i.kind === kind)?.value ?? null;
-  const personalKind = (['CCCD', 'CMND', 'HC'] as const).find((kind) => valueOf(kind) !== null);
-  const personalId = personalKind ? { kind: personalKind, value: valueOf(personalKind)! } : null;
-  const taxCode = valueOf('MST');
-  const budgetCode = valueOf('MNS');
+  let personalId: CertificateIdentity['personalId'] = null;
+  for (const kind of PERSONAL_KINDS) {
+    const value = valueOf(identifiers, kind);
+    if (value !== null) {
+      personalId = { kind, value };
+      break;
+    }
+  }
+  const taxCode = valueOf(identifiers, 'MST');
+  const budgetCode = valueOf(identifiers, 'MNS');
   return {
     commonName,
     organization,
@@ -89,7 +101,7 @@ export function identityFromName(attributes: DnAttribute[], sanEmails: readonly 
     personalId,
     taxCode,
     budgetCode,
-    socialInsurance: valueOf('BHXH'),
+    socialInsurance: valueOf(identifiers, 'BHXH'),
     identifiers,
     invalidUids,
     holder: personalId ? 'person' : taxCode || budgetCode ? 'organisation' : 'unknown',

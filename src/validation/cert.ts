@@ -115,8 +115,7 @@ export function decodeCert(input: Uint8Array, reader: 'der' | 'pkijs', digest?: 
   }
   let certificate: pkijs.Certificate | undefined;
   const lazy = () => (certificate ??= new pkijs.Certificate({ schema: asn1js.fromBER(der).result }));
-  const { facts, version, tbs, signatureAlgorithm, signatureValue, eku, criticalExtensions } = read;
-  return describe(der, digest ?? sha256Hex(der), facts, { version, tbs, signatureAlgorithmDer: signatureAlgorithm, signatureValue, eku, criticalExtensions }, lazy);
+  return describe(der, digest ?? sha256Hex(der), read.facts, { version: read.version, tbs: read.tbs, signatureAlgorithmDer: read.signatureAlgorithm, signatureValue: read.signatureValue, eku: read.eku, criticalExtensions: read.criticalExtensions }, lazy);
 }
 
 /** AlgorithmIdentifiers by their DER: a handful of distinct values (cached, at most 256). */
@@ -161,7 +160,7 @@ interface RawFields {
 /** The Cert from its facts, whichever reader produced them. */
 function describe(der: Uint8Array, sha256: string, facts: CertificateFacts, raw: RawFields, pkijsCertificate: () => pkijs.Certificate, algorithmId?: pkijs.AlgorithmIdentifier): Cert {
   // Names and key read without asn1js when they are the usual ones (name-der.ts).
-  const subjectAttributes = safe(() => nameAttributes(facts.subject), []);
+  const subjectAttributes = attributesOrNone(facts.subject);
   const key = keyFacts(facts.spki);
   const signatureAlgorithmId = algorithmId ?? algorithmOf(raw.signatureAlgorithmDer);
   const algorithm = readSignatureAlgorithm(signatureAlgorithmId);
@@ -202,18 +201,19 @@ const issuerDns = new Map<string, string>();
 function issuerDnOf(issuerHex: string, issuer: Uint8Array): string {
   let text = issuerDns.get(issuerHex);
   if (text === undefined) {
-    text = formatName(safe(() => nameAttributes(issuer), []));
+    text = formatName(attributesOrNone(issuer));
     if (issuerDns.size >= 1_024) issuerDns.clear();
     issuerDns.set(issuerHex, text);
   }
   return text;
 }
 
-function safe<T>(f: () => T, fallback: T): T {
+/** A Name's attributes, or none when it cannot be read (the reading is lenient). Not a closure per call. */
+function attributesOrNone(name: Uint8Array): ReturnType<typeof nameAttributes> {
   try {
-    return f();
+    return nameAttributes(name);
   } catch {
-    return fallback;
+    return [];
   }
 }
 
@@ -222,9 +222,14 @@ function safe<T>(f: () => T, fallback: T): T {
  * CA certificates appear in every chain), a new object each time (reports are the callers' own).
  */
 export function certSummary(c: Cert): CertSummary {
+  return { ...heldSummary(c) };
+}
+
+/** The held summary itself: read-only, for callers that copy its fields (chain.ts's chainView). */
+export function heldSummary(c: Cert): Readonly<CertSummary> {
   let summary = summaries.get(c);
   if (!summary) summaries.set(c, (summary = summarise(c)));
-  return { ...summary };
+  return summary;
 }
 
 export type CertSummary = ReturnType<typeof summarise>;

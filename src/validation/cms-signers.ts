@@ -86,10 +86,14 @@ function methodOnce(key: string, make: () => SignatureMethod): SignatureMethod {
 /** The signature algorithm of a SignerInfo, resolved explicitly (RFC 5652 §5.3, RFC 4056, RFC 5753). */
 function signatureMethod(info: SignerInfoView, digest: DigestName): SignatureMethod | string {
   const algorithmOid = info.signatureAlgorithm.oid;
-  // pkijs's AlgorithmIdentifier only for the less common algorithms (cached by DER: a handful of values).
-  const identifier = () => info.signatureAlgorithm.pkijs ?? algorithmOf(info.signatureAlgorithm.der!);
   if (algorithmOid === caOid.rsaEncryption) return pkcs1(digest);
   if (algorithmOid === caOid.ecPublicKey) return ecdsa(digest);
+  return otherSignatureMethod(info, algorithmOid);
+}
+
+/** The less common algorithms, via pkijs's AlgorithmIdentifier (cached by DER: a handful of values). */
+function otherSignatureMethod(info: SignerInfoView, algorithmOid: string): SignatureMethod | string {
+  const identifier = () => info.signatureAlgorithm.pkijs ?? algorithmOf(info.signatureAlgorithm.der!);
   if (algorithmOid === caOid.rsassaPss) {
     const pss = readSignatureAlgorithm(identifier());
     if (!pss.supported || !pss.hash || pss.pssSaltLength === undefined) return 'RSASSA-PSS with parameters this validator does not support';
@@ -102,9 +106,7 @@ function signatureMethod(info: SignerInfoView, digest: DigestName): SignatureMet
       verify: (data, sig, cert) => verify(hash, data, { key: verifyingKey(cert.facts.spki), padding: constants.RSA_PKCS1_PSS_PADDING, saltLength }, sig),
     };
   }
-  if (algorithmOid === caOid.ed25519) {
-    return { name: 'Ed25519', hash: null, rsaPkcs1: false, verify: (data, sig, cert) => verify(null, data, verifyingKey(cert.facts.spki), sig) };
-  }
+  if (algorithmOid === caOid.ed25519) return { name: 'Ed25519', hash: null, rsaPkcs1: false, verify: (data, sig, cert) => verify(null, data, verifyingKey(cert.facts.spki), sig) };
   const received = readSignatureAlgorithm(identifier());
   if (!received.supported || !received.hash) return `unsupported signature algorithm ${received.name}`;
   const hash = received.hash.replace('-', '').toLowerCase() as DigestName;

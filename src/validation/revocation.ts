@@ -46,6 +46,15 @@ interface CachedOcsp {
   expires: number;
 }
 
+/**
+ * Evidence from our registry, written out in the order the report has always had (the fields of
+ * the base record, then source and status) rather than spread from a base object per check
+ * (`--cpu-prof` of the cold pass: 1.7 % of a validation in `fromRegistry` itself).
+ */
+function registryEvidence(cert: Cert, status: RevocationEvidence['status'], revokedAt: string | null, reason: string | null, producedAt: string, note: string | null): RevocationEvidence {
+  return { serial: cert.facts.serial, subject: cert.subjectDn, revokedAt, reason, producedAt, url: null, note, source: 'registry', status };
+}
+
 export class RevocationChecker {
   private readonly crls = new Map<string, CachedCrl>();
   private readonly ocsp = new Map<string, CachedOcsp>();
@@ -111,10 +120,10 @@ export class RevocationChecker {
 
   /** The status of `cert` (issued by `issuer`) at `time`. */
   async check(cert: Cert, issuer: Cert, time: Date): Promise<RevocationEvidence> {
-    const base = { serial: cert.facts.serial, subject: cert.subjectDn, revokedAt: null, reason: null, producedAt: null, url: null, note: null };
     const ours = await this.ourIssuers();
     const ourIssuer = ours.get(issuer.sha256);
-    if (ourIssuer) return this.fromRegistry(cert, ourIssuer, ours, base);
+    if (ourIssuer) return this.fromRegistry(cert, ourIssuer, ours);
+    const base = { serial: cert.facts.serial, subject: cert.subjectDn, revokedAt: null, reason: null, producedAt: null, url: null, note: null };
     const errors: string[] = [];
     for (const url of cert.facts.ocspUrls.slice(0, 2)) {
       try {
@@ -136,31 +145,24 @@ export class RevocationChecker {
     return { ...base, source: 'none', status: 'unavailable', note: errors.join('; ').slice(0, 1000) };
   }
 
-  private async fromRegistry(cert: Cert, issuer: OurIssuer, ours: Map<string, OurIssuer>, base: Omit<RevocationEvidence, 'source' | 'status'>): Promise<RevocationEvidence> {
+  private async fromRegistry(cert: Cert, issuer: OurIssuer, ours: Map<string, OurIssuer>): Promise<RevocationEvidence> {
     const producedAt = this.clock.now().toISOString();
     const caRow = ours.get(cert.sha256);
     if (caRow) {
       const status = caRow.status === 'active' || caRow.status === 'retired' ? 'good' : 'unknown';
-      return { ...base, source: 'registry', status, producedAt, note: `our CA certificate (${caRow.role}, ${caRow.status})` };
+      return registryEvidence(cert, status, null, null, producedAt, `our CA certificate (${caRow.role}, ${caRow.status})`);
     }
     const record = await this.registryRecord(issuer.id, cert.facts.serial);
     if (!record || (record.derSha256 && record.derSha256 !== cert.sha256)) {
       // A certificate that verifies under our CA's key but that our registry never recorded.
-      return { ...base, source: 'registry', status: 'unknown', producedAt, note: `our registry has no certificate ${cert.facts.serial} of issuer ${issuer.id}` };
+      return registryEvidence(cert, 'unknown', null, null, producedAt, `our registry has no certificate ${cert.facts.serial} of issuer ${issuer.id}`);
     }
-    if (record.status === 'good') return { ...base, source: 'registry', status: 'good', producedAt };
-    if (record.status === 'hold') return { ...base, source: 'registry', status: 'hold', revokedAt: record.statusChangedAt.toISOString(), reason: 'certificateHold', producedAt };
+    if (record.status === 'good') return registryEvidence(cert, 'good', null, null, producedAt, null);
+    if (record.status === 'hold') return registryEvidence(cert, 'hold', record.statusChangedAt.toISOString(), 'certificateHold', producedAt, null);
     // RFC 5280 §5.3.2: a key known compromised since invalidityDate is distrusted from then on.
     const effective = record.invalidityDate && record.revokedAt && record.invalidityDate < record.revokedAt ? record.invalidityDate : record.revokedAt;
-    return {
-      ...base,
-      source: 'registry',
-      status: 'revoked',
-      revokedAt: effective?.toISOString() ?? null,
-      reason: record.revocationReason,
-      producedAt,
-      note: effective !== record.revokedAt ? `revoked at ${record.revokedAt?.toISOString()}, invalid since ${effective?.toISOString()} (invalidityDate)` : null,
-    };
+    const note = effective !== record.revokedAt ? `revoked at ${record.revokedAt?.toISOString()}, invalid since ${effective?.toISOString()} (invalidityDate)` : null;
+    return registryEvidence(cert, 'revoked', effective?.toISOString() ?? null, record.revocationReason, producedAt, note);
   }
 
   private trim<K, V>(map: Map<K, V>): void {

@@ -283,7 +283,9 @@ export class SignatureValidator {
     const stamped = !!check.timestampToken || ctx.timestamps.length > 0;
     const tsaPool = embedded.length && stamped ? new CertPool(embedded.map((cert) => ({ cert, source: 'signature' as const, anchor: false })), ctx.tsaPool) : ctx.tsaPool;
     const now = this.clock.now();
-    const time = await signatureTime(this.revocation, check, tsaPool, ctx.timestamps, documentPoe, now, ctx.search);
+    // Without a time-stamp (the signature's own or a supplied one) there is nothing to check: the
+    // answer signatureTime gives then (the document's proof, if any), without its call.
+    const time = stamped ? await signatureTime(this.revocation, check, tsaPool, ctx.timestamps, documentPoe, now, ctx.search) : { poe: documentPoe, timestamp: null, supplied: [], warnings: [] };
     warnings.push(...time.warnings);
     const poeTime = time.poe ? new Date(time.poe.time) : null;
     const validationTime = poeTime ?? now;

@@ -40,6 +40,9 @@ async function validate(body: Record<string, unknown>): Promise<ReportBody> {
   return res.body as ReportBody;
 }
 
+/** A registry evidence's keys, in the order of the base record spread with source and status (before revocation.ts wrote them out). */
+const EVIDENCE_KEYS = ['serial', 'subject', 'revokedAt', 'reason', 'producedAt', 'url', 'note', 'source', 'status'];
+
 describeWithProgram('openssl', 'openssl')('CMS signatures agree with openssl cms -verify (acceptance 1)', () => {
   const cases: Array<{ name: string; key: 'rsa' | 'ec'; detached?: boolean; noattr?: boolean; pss?: boolean; md?: 'sha256' | 'sha384'; certfile?: boolean }> = [
     { name: 'RSA, attached, SHA-256', key: 'rsa' },
@@ -64,6 +67,8 @@ describeWithProgram('openssl', 'openssl')('CMS signatures agree with openssl cms
       expect(s.signer).toMatchObject({ name: `Người Ký ${c.key}`, nationalId: c.key === 'rsa' ? '094185000001' : '094185000002' });
       expect(s.chain.map((e) => e.trustAnchor)).toEqual([false, false, true]);
       expect(s.revocation[0]).toMatchObject({ source: 'registry', status: 'good' });
+      // The evidence's fields in the order reports have always had them (revocation.ts writes them out).
+      expect(Object.keys(s.revocation[0])).toEqual(EVIDENCE_KEYS);
       expect(s.algorithms.digest).toBe(c.md === 'sha384' ? 'SHA-384' : 'SHA-256');
       if (c.pss) expect(s.algorithms.signature).toMatch(/PSS/);
       // Without a time-stamp the certificates are checked now; the claimed signingTime is only reported.
@@ -169,7 +174,8 @@ describeWithProgram('openssl', 'openssl')('sub-indications (acceptance 3)', () =
     const afterRevocation = opensslSign(early, data);
     const revoked = await validate({ signature: b64(afterRevocation) });
     expect(revoked.signatures[0]).toMatchObject({ indication: 'INDETERMINATE', subIndication: 'REVOKED_NO_POE' });
-    expect(revoked.signatures[0].revocation[0]).toMatchObject({ source: 'registry', status: 'revoked' });
+    expect(revoked.signatures[0].revocation[0]).toMatchObject({ source: 'registry', status: 'revoked', reason: 'keyCompromise', url: null });
+    expect(Object.keys(revoked.signatures[0].revocation[0])).toEqual(EVIDENCE_KEYS);
 
     const late = await issueSigner(t, dir, 'revoked-late', 'ec', '094185000004');
     const beforeRevocation = opensslSign(late, data);

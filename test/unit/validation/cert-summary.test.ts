@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodePem } from '../../../ca/asn1/der.js';
 import { certSummary, decodeCert } from '../../../src/validation/cert.js';
+import { chainView } from '../../../src/validation/chain.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tinnhiem-cert-summary-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -29,5 +30,18 @@ describe('what is computed once per certificate or per Name (cert.ts)', () => {
     expect(certSummary(a).subject).toBe(a.subjectDn);
     expect(certSummary(b).subject).toBe(b.subjectDn);
     expect(certSummary(b).serial).not.toBe(certSummary(a).serial);
+  });
+
+  it('shows a path as the summaries spread with source and anchor did: the same JSON, key order included, and each element the report\'s own', () => {
+    const ca = decodeCert(pemDer('ca.pem'), 'der')!;
+    const a = decodeCert(pemDer('a.pem'), 'der')!;
+    const path = [{ cert: a, source: 'signature' as const, anchor: false }, { cert: ca, source: 'trust-store' as const, anchor: true }];
+    // The reading chainView replaced (two spreads per element), compared byte for byte.
+    const spread = path.map((c) => ({ ...certSummary(c.cert), source: c.source, trustAnchor: c.anchor }));
+    const view = chainView(path);
+    expect(JSON.stringify(view)).toBe(JSON.stringify(spread));
+    view[0].subject = 'changed by one report';
+    expect(chainView(path)[0].subject).toBe(a.subjectDn);
+    expect(certSummary(a).subject).toBe(a.subjectDn);
   });
 });
