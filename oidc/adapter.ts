@@ -2,7 +2,7 @@ import type { Adapter, AdapterPayload } from 'oidc-provider';
 import { errors } from 'oidc-provider';
 import type { ClientRegistry } from './clients/client-registry.js';
 import type { Clock, IsUnavailable, PayloadStore, StoredPayload } from './ports.js';
-import { currentScope, forgetModel, memoised, rememberAccount, setInScope, withinScope } from './request-memo.js';
+import { currentScope, forgetModel, inRequest, memoised, rememberAccount, setInScope, withinScope } from './request-memo.js';
 import { heldUpserts } from './held-writes.js';
 
 const LAST_KNOWN_CLIENTS = 10_000;
@@ -36,6 +36,18 @@ function captured(id: string, payload: AdapterPayload, expiresAt: Date | null): 
   if (!capture) return false;
   capture.push({ model: 'Interaction', id, payload: structuredClone(payload) as Record<string, unknown>, expiresAt });
   return true;
+}
+
+/**
+ * A payload by id; inside a request, an interaction and the account it names in one query, the
+ * account kept as the request's FindAccount read: a resume reads both (docs/performance.md,
+ * "Passkey login, eighth pass").
+ */
+async function findOne(store: PayloadStore, model: string, id: string, now: Date): Promise<AdapterPayload | undefined> {
+  if (model !== 'Interaction' || !store.findInteractionWithAccount || !inRequest()) return (await store.find(model, id, now)) as AdapterPayload | undefined;
+  const { payload, accountId, account } = await store.findInteractionWithAccount(id, now);
+  if (accountId !== undefined && account !== undefined) rememberAccount(accountId, account);
+  return payload as AdapterPayload | undefined;
 }
 
 /** Runs the provider for an authorization request (the adapter then may use a client's last known metadata). */
@@ -196,7 +208,7 @@ export function adapterFactory(
       if (withGrant) return withGrant;
       const read = async () => {
         await flushHeldOf(this.model, id);
-        return (await store.find(this.model, id, clock.now())) as AdapterPayload | undefined;
+        return findOne(store, this.model, id, clock.now());
       };
       return MEMOISED_MODELS.has(this.model) ? memoised(`${this.model}:id:${id}`, read, copyPayload) : read();
     }

@@ -80,6 +80,13 @@ export interface PayloadStore {
    * was not read (no payload, or an id that is not an account's).
    */
   findWithGrant?(model: string, id: string, now: Date): Promise<{ payload?: Record<string, unknown>; grant?: Record<string, unknown>; session?: Record<string, unknown>; account?: Account | null }>;
+  /**
+   * An interaction (`find`), and in the same query the account it names (the login's result,
+   * else its session's: `result.login.accountId`, `session.accountId`) as FindAccount reads it:
+   * null when there is none, absent when it was not read (no payload, no account named, or an id
+   * that is not an account's).
+   */
+  findInteractionWithAccount?(id: string, now: Date): Promise<{ payload?: Record<string, unknown>; accountId?: string; account?: Account | null }>;
 }
 
 /** One model's payload to store (PayloadStore.upsert's arguments). */

@@ -48,6 +48,17 @@ const FIND_WITH_GRANT = `SELECT r.payload, r.consumed_at, r.expires_at, r.grant_
                       WHERE p.model = 'Session' AND p.uid = r.payload->>'sessionUid' LIMIT 1) s ON true
  WHERE r.model = ? AND r.id = ?`;
 
+/**
+ * findInteractionWithAccount's one query: the interaction and the account it names (its login's
+ * result, else its session's), every column but the password hash, joined only for a UUID (the
+ * CASE checks before the cast).
+ */
+const FIND_INTERACTION_WITH_ACCOUNT = `SELECT r.payload, r.consumed_at, r.expires_at, n.account_id, to_jsonb(a) - 'password_hash' AS account
+  FROM oidc_payloads r
+  CROSS JOIN LATERAL (SELECT COALESCE(r.payload #>> '{result,login,accountId}', r.payload #>> '{session,accountId}') AS account_id) n
+  LEFT JOIN accounts a ON a.id = CASE WHEN n.account_id ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' THEN n.account_id::uuid END
+ WHERE r.model = 'Interaction' AND r.id = ?`;
+
 interface FoundWithGrant extends Row {
   grant_id: string | null;
   account_id: string | null;
@@ -225,6 +236,19 @@ export class OidcPayloadRepository implements PayloadStore {
       found.session = row.s_payload == null ? undefined : this.present({ payload: row.s_payload as Row['payload'], consumed_at: row.s_consumed_at, expires_at: row.s_expires_at }, now, {});
     }
     return found;
+  }
+
+  /**
+   * An interaction as `find` reads it and the account it names as AccountRepository.findById
+   * reads it, in one query (docs/performance.md, "Passkey login, eighth pass": a login's resume
+   * reads both). One constant statement, prepared once per connection.
+   */
+  async findInteractionWithAccount(id: string, now: Date): Promise<{ payload?: Record<string, unknown>; accountId?: string; account?: Account | null }> {
+    const result = (await this.knex.raw(FIND_INTERACTION_WITH_ACCOUNT, [lookupKey(id)]).options({ name: 'tinnhiem_interaction_with_account' })) as { rows: Array<Row & { account_id: string | null; account: unknown }> };
+    const row = result.rows[0];
+    const payload = this.present(row, now, { jti: id });
+    if (!payload || !row || typeof row.account_id !== 'string' || !UUID.test(row.account_id)) return { payload };
+    return { payload, accountId: row.account_id, account: row.account == null ? null : toAccount(jsonValue(row.account) as AccountRow) };
   }
 
   private present(row: (Row & { id?: string }) | undefined, now: Date, restore: Record<string, unknown>): Record<string, unknown> | undefined {

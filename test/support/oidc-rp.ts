@@ -79,8 +79,13 @@ export interface ParsedForm {
 const decodeEntities = (s: string) =>
   s.replace(/&(amp|lt|gt|quot|#39|#x27);/g, (_m, e: string) => ({ amp: '&', lt: '<', gt: '>', quot: '"', '#39': "'", '#x27': "'" })[e] ?? _m);
 
+/** One compiled expression per attribute name (the load driver reads the same few on every page). */
+const attributePatterns = new Map<string, RegExp>();
+
 const attribute = (tag: string, name: string): string | undefined => {
-  const m = new RegExp(`\\s${name}\\s*=\\s*("([^"]*)"|'([^']*)')`, 'i').exec(tag);
+  let pattern = attributePatterns.get(name);
+  if (!pattern) attributePatterns.set(name, (pattern = new RegExp(`\\s${name}\\s*=\\s*("([^"]*)"|'([^']*)')`, 'i')));
+  const m = pattern.exec(tag);
   return m ? decodeEntities(m[2] ?? m[3]) : undefined;
 };
 

@@ -66,8 +66,11 @@ export class SoftAuthenticator {
     return a;
   }
 
+  /** SHA-256 of the RP ID (WebAuthn §6.1), the same in every assertion: hashed once. */
+  private rpIdHashed?: Buffer;
+
   private authData(attested: boolean): Buffer {
-    const rpIdHash = createHash('sha256').update(this.rpId).digest();
+    const rpIdHash = (this.rpIdHashed ??= createHash('sha256').update(this.rpId).digest());
     // UP (0x01), UV (0x04), BE (0x08) and BS (0x10) for a synced passkey, AT (0x40) with attested data.
     const flags = 0x01 | 0x04 | (this.synced ? 0x18 : 0) | (attested ? 0x40 : 0);
     const counter = Buffer.alloc(4);

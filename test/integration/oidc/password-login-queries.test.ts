@@ -71,24 +71,26 @@ describe(`queries of a password login (${db})`, () => {
     const clientAuth = (counts.get('POST /oidc/token') ?? 0) - 3;
     expect([0, 1, 2]).toContain(clientAuth);
     expect({ total, perRequest: Object.fromEntries(counts) }).toEqual({
-      total: 29 + clientAuth,
+      total: 25 + clientAuth,
       perRequest: {
         'GET /oidc/auth': 1, // the interaction stored
         // the login page: the interaction (the passkey autofill's options come with the page, their
-        // challenge sealed, not stored); the consent page: the interaction, the session, the account
-        'GET /interaction/:id': 4,
+        // challenge sealed, not stored); the consent page: the interaction with the account its
+        // session names (one query since 2026-12-06's eighth pass), the session
+        'GET /interaction/:id': 3,
         // the interaction, the account by login, the attempt counted on its three throttle keys (one
         // statement, in key order; one per key until 2026-12-06's seventh pass), the three settled
         // and the audit event in one statement without a transaction (the chain's append function:
         // lock, head, insert, after the settlement), the interaction's result stored
         'POST /interaction/:id/login': 5,
-        // the first resume: the interaction read, the account, then the consent's interaction
+        // the first resume: the interaction read with the account (one query since the eighth
+        // pass, each resume one fewer), then the consent's interaction
         // stored, and the first interaction ended with the session and the grant stored in one
         // statement (the request's held writes, written only if it ended the interaction); the
-        // second: six, as oidc-provider reads the consent's interaction and ends it with the
+        // second: five, as oidc-provider reads the consent's interaction and ends it with the
         // session and the code stored in one statement
-        'GET /oidc/auth/:id': 10,
-        'POST /interaction/:id/confirm': 6, // the interaction, session, account, grant; the interaction stored, then the grant (held to the answer)
+        'GET /oidc/auth/:id': 8,
+        'POST /interaction/:id/confirm': 5, // the interaction with its account, session, grant; the interaction stored, then the grant (held to the answer)
         // (client auth), the code with its grant, session and account (one query); the code
         // consumed and the access token stored in one statement (only if it consumed the code);
         // the refresh token
@@ -128,10 +130,11 @@ describe(`queries of a password login (${db})`, () => {
     const total = [...mine.values()].reduce((a, b) => a + b, 0);
     const clientAuth = (mine.get('POST /oidc/token') ?? 0) - 2;
     expect([0, 1, 2]).toContain(clientAuth);
-    // The passkey flow's 9 (passkey-login-queries.test.ts) but for the login step: 12 (16 before
+    // The passkey flow's 8 (passkey-login-queries.test.ts) but for the login step: 11 (12 before
+    // the eighth pass read the resume's account with its interaction; 16 before
     // the attempt was counted in one statement and the resume and the token wrote with their reads).
     expect({ total, perRequest: Object.fromEntries(mine) }).toEqual({
-      total: 12 + clientAuth,
+      total: 11 + clientAuth,
       perRequest: {
         'GET /oidc/auth': 1, // the interaction stored
         'GET /interaction/:id': 1, // the login page: the interaction
@@ -139,10 +142,10 @@ describe(`queries of a password login (${db})`, () => {
         // statement), their settlement with the login.success event (one statement), the
         // interaction's result stored
         'POST /interaction/:id/login': 5,
-        // the resume: the interaction read, the account (loadExistingGrant: a first-party portal),
+        // the resume: the interaction read with the account (one query; loadExistingGrant: a first-party portal),
         // then the interaction ended with the session, the grant and the code stored in one
         // statement (written only if it ended the interaction)
-        'GET /oidc/auth/:id': 3,
+        'GET /oidc/auth/:id': 2,
         // (client auth), the code with its grant, session and account; the code consumed and the
         // access token stored in one statement
         'POST /oidc/token': 2 + clientAuth,

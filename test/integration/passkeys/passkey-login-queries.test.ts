@@ -88,7 +88,7 @@ describe(`queries of a passkey login (${db})`, () => {
   it('through the login page’s autofill (the options it embeds): five requests, the pinned number of queries each', async () => {
     const { total, clientAuth, perRequest } = await countQueries('autofill', ['10.20.0.1', '10.20.0.2']);
     expect({ total, perRequest }).toEqual({
-      total: 9 + clientAuth,
+      total: 8 + clientAuth,
       perRequest: {
         'GET /oidc/auth': 1, // the interaction stored
         // the interaction read; the autofill's challenge is sealed (bound to the interaction,
@@ -100,10 +100,11 @@ describe(`queries of a passkey login (${db})`, () => {
         // and the audit event (the chain's append function: lock, head, insert) and the
         // interaction's result (stored only if the counter advanced) in one statement
         'POST /interaction/:id/passkey/verify': 2,
-        // the interaction read, the account; the interaction ended and session, grant and code
-        // stored in one statement (the request's held writes, before the answer: written only if
-        // this statement ended the interaction)
-        'GET /oidc/auth/:id': 3,
+        // the interaction read with the account its result names (one query, since 2026-12-06's
+        // eighth pass: the account was a statement of its own); the interaction ended and session,
+        // grant and code stored in one statement (the request's held writes, before the answer:
+        // written only if this statement ended the interaction)
+        'GET /oidc/auth/:id': 2,
         // (client auth), the code with its grant, session and account (one query); the code
         // consumed and the access token stored in one statement (only if it consumed the code)
         'POST /oidc/token': 2 + clientAuth,
@@ -114,7 +115,7 @@ describe(`queries of a passkey login (${db})`, () => {
   it('through the passkey page (the login page’s link): six requests, the pinned number of queries each', async () => {
     const { total, clientAuth, perRequest } = await countQueries('link', ['10.20.0.3', '10.20.0.4']);
     expect({ total, perRequest }).toEqual({
-      total: 10 + clientAuth,
+      total: 9 + clientAuth,
       perRequest: {
         'GET /oidc/auth': 1,
         'GET /interaction/:id': 1, // as above: the autofill's challenge is sealed, not stored
@@ -122,7 +123,7 @@ describe(`queries of a passkey login (${db})`, () => {
         // options, so the script makes no options call (POST …/passkey/options is only for a retry)
         'GET /interaction/:id/passkey': 1,
         'POST /interaction/:id/passkey/verify': 2,
-        'GET /oidc/auth/:id': 3,
+        'GET /oidc/auth/:id': 2,
         'POST /oidc/token': 2 + clientAuth,
       },
     });
@@ -203,5 +204,34 @@ describe(`queries of a passkey login (${db})`, () => {
     expect(statuses.filter((s) => s === 200)).toHaveLength(1);
     expect(await successes()).toBe(before + 1);
     expect(await resultOf(burst.uid)).toMatchObject({ login: { accountId: official.account.id, amr: ['hwk', 'user', 'mfa'] } });
+  }, 60_000);
+});
+
+describe(`the resume's account, read with its interaction (${db})`, () => {
+  // Since the eighth pass the resume reads the account with the interaction, in one query
+  // (docs/performance.md, "Passkey login, eighth pass"): the account it reads must be the one as
+  // it is at the resume, not as it was at the assertion.
+  it('an account disabled between the assertion and the resume (its status set by SQL, as another node would): no code for the portal', async () => {
+    const official = await createOfficial(t);
+    const passkey = await registerSoftPasskey(t.service.passkeys as never, official.account);
+    const config = await discover(t.url, portal.id, portal.secret);
+    const login = async (address: string, between: () => Promise<unknown>) => {
+      const browser = new Browser({ headers: { 'x-forwarded-for': address } });
+      const url = client.buildAuthorizationUrl(config, { redirect_uri: portal.redirect, scope: 'openid profile', code_challenge: await client.calculatePKCECodeChallenge(client.randomPKCECodeVerifier()), code_challenge_method: 'S256' });
+      const { page } = await browser.follow(url);
+      const link = /<a\b[^>]*data-method="passkey"[^>]*>/.exec(page!.body)![0];
+      const options = JSON.parse(/data-options-json="([^"]*)"/.exec(link)![1].replace(/&quot;/g, '"').replace(/&amp;/g, '&')) as { challenge: string };
+      const csrf = parseForms(page!.body).find((f) => f.fields.csrf)?.fields.csrf ?? '';
+      const uid = new URL(page!.url).pathname.split('/').pop()!;
+      const verified = await browser.json(new URL(`/interaction/${uid}/passkey/verify`, t.url), passkey.get(options), { 'x-csrf-token': csrf });
+      expect(verified.status).toBe(200);
+      await between();
+      const { stoppedAt } = await browser.follow(new URL(String(verified.body.location), t.url), portal.redirect);
+      return stoppedAt?.searchParams.get('code') ?? null;
+    };
+    // The control: active, the resume gives the portal a code.
+    expect(await login('10.20.2.1', async () => undefined)).toEqual(expect.any(String));
+    // Disabled after the assertion was accepted: the resume gives none.
+    expect(await login('10.20.2.2', () => t.service.db.knex('accounts').where({ id: official.account.id }).update({ status: 'disabled' }))).toBeNull();
   }, 60_000);
 });
