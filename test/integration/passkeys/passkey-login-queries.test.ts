@@ -27,6 +27,23 @@ afterAll(async () => {
 
 /** The request a query belongs to, by method and path (ids replaced). */
 let step = '';
+
+/**
+ * The portal's authorization request from `address`, up to the login page: the passkey link's
+ * options (the challenge the assertion must sign), and `verify`, which sends an assertion with
+ * the page's CSRF token as its autofill does.
+ */
+async function passkeyPage(config: client.Configuration, address: string) {
+  const browser = new Browser({ headers: { 'x-forwarded-for': address } });
+  const url = client.buildAuthorizationUrl(config, { redirect_uri: portal.redirect, scope: 'openid profile', code_challenge: await client.calculatePKCECodeChallenge(client.randomPKCECodeVerifier()), code_challenge_method: 'S256' });
+  const { page } = await browser.follow(url);
+  const link = /<a\b[^>]*data-method="passkey"[^>]*>/.exec(page!.body)![0];
+  const options = JSON.parse(/data-options-json="([^"]*)"/.exec(link)![1].replace(/&quot;/g, '"').replace(/&amp;/g, '&')) as { challenge: string };
+  const csrf = parseForms(page!.body).find((f) => f.fields.csrf)?.fields.csrf ?? '';
+  const uid = new URL(page!.url).pathname.split('/').pop()!;
+  const verify = (assertion: unknown) => browser.json(new URL(`/interaction/${uid}/passkey/verify`, t.url), assertion, { 'x-csrf-token': csrf });
+  return { browser, options, verify, uid };
+}
 const stepOf = (method: string, url: string | URL) => `${method} ${new URL(url).pathname.replace(/\/[A-Za-z0-9_-]{16,}/g, '/:id')}`;
 
 /** A passkey login from the login page: its autofill (the options it embeds), or its link to the passkey page. */
@@ -161,17 +178,7 @@ describe(`queries of a passkey login (${db})`, () => {
     const passkey = await registerSoftPasskey(t.service.passkeys as never, official.account);
     const config = await discover(t.url, portal.id, portal.secret);
     /** A login page and what its autofill sends (the assertion not yet made). */
-    const start = async (address: string) => {
-      const browser = new Browser({ headers: { 'x-forwarded-for': address } });
-      const url = client.buildAuthorizationUrl(config, { redirect_uri: portal.redirect, scope: 'openid profile', code_challenge: await client.calculatePKCECodeChallenge(client.randomPKCECodeVerifier()), code_challenge_method: 'S256' });
-      const { page } = await browser.follow(url);
-      const link = /<a\b[^>]*data-method="passkey"[^>]*>/.exec(page!.body)![0];
-      const options = JSON.parse(/data-options-json="([^"]*)"/.exec(link)![1].replace(/&quot;/g, '"').replace(/&amp;/g, '&')) as { challenge: string };
-      const csrf = parseForms(page!.body).find((f) => f.fields.csrf)?.fields.csrf ?? '';
-      const uid = new URL(page!.url).pathname.split('/').pop()!;
-      const verify = (assertion: unknown) => browser.json(new URL(`/interaction/${uid}/passkey/verify`, t.url), assertion, { 'x-csrf-token': csrf });
-      return { options, verify, uid };
-    };
+    const start = (address: string) => passkeyPage(config, address);
     const resultOf = async (uid: string) => {
       const row = (await t.service.db.knex('oidc_payloads').where({ model: 'Interaction', id: lookupKey(uid) }).first('payload')) as { payload: unknown } | undefined;
       const payload = (typeof row?.payload === 'string' ? JSON.parse(row.payload) : row?.payload) as { result?: unknown } | undefined;
@@ -216,14 +223,8 @@ describe(`the resume's account, read with its interaction (${db})`, () => {
     const passkey = await registerSoftPasskey(t.service.passkeys as never, official.account);
     const config = await discover(t.url, portal.id, portal.secret);
     const login = async (address: string, between: () => Promise<unknown>) => {
-      const browser = new Browser({ headers: { 'x-forwarded-for': address } });
-      const url = client.buildAuthorizationUrl(config, { redirect_uri: portal.redirect, scope: 'openid profile', code_challenge: await client.calculatePKCECodeChallenge(client.randomPKCECodeVerifier()), code_challenge_method: 'S256' });
-      const { page } = await browser.follow(url);
-      const link = /<a\b[^>]*data-method="passkey"[^>]*>/.exec(page!.body)![0];
-      const options = JSON.parse(/data-options-json="([^"]*)"/.exec(link)![1].replace(/&quot;/g, '"').replace(/&amp;/g, '&')) as { challenge: string };
-      const csrf = parseForms(page!.body).find((f) => f.fields.csrf)?.fields.csrf ?? '';
-      const uid = new URL(page!.url).pathname.split('/').pop()!;
-      const verified = await browser.json(new URL(`/interaction/${uid}/passkey/verify`, t.url), passkey.get(options), { 'x-csrf-token': csrf });
+      const { browser, options, verify } = await passkeyPage(config, address);
+      const verified = await verify(passkey.get(options));
       expect(verified.status).toBe(200);
       await between();
       const { stoppedAt } = await browser.follow(new URL(String(verified.body.location), t.url), portal.redirect);
