@@ -12,9 +12,10 @@ import { hexFromInteger, integerFromHex } from '../../ca/asn1/der.js';
 import { subjectPublicKeyBits } from '../../ca/asn1/public-key.js';
 import { revocationReasons } from '../../ca/status/crl/crl.js';
 import type { Clock } from '../lifecycle/clock.js';
+import { registerCache } from '../../ca/cache-registry.js';
 import { BoundedLru } from '../cache/bounded-lru.js';
 import { OutboundFetcher, type OutboundPolicy } from '../outbound/outbound-fetcher.js';
-import { fromPkijs, sha256Hex, type Cert } from './cert.js';
+import { loadCert, sha256Hex, type Cert } from './cert.js';
 import { signedBy } from './chain.js';
 import type { OurIssuer, RegistryPort } from './ports.js';
 import type { RevocationEvidence } from './report.js';
@@ -56,8 +57,9 @@ function registryEvidence(cert: Cert, status: RevocationEvidence['status'], revo
 }
 
 export class RevocationChecker {
-  private readonly crls = new Map<string, CachedCrl>();
-  private readonly ocsp = new Map<string, CachedOcsp>();
+  /** Other CAs' CRLs and OCSP answers, CACHE_ENTRIES each (ca/cache-registry.ts): read again from their URLs. */
+  private readonly crls = registerCache('fetched CRLs', new Map<string, CachedCrl>());
+  private readonly ocsp = registerCache('fetched OCSP answers', new Map<string, CachedOcsp>());
   private issuersCache: { at: number; rows: OurIssuer[]; bySha: Map<string, OurIssuer> } | null = null;
   /**
    * Our registry's records by issuer and serial, so a validation costs no database round trip:
@@ -191,7 +193,8 @@ export class RevocationChecker {
     const basicAsn = asn1js.fromBER(response.responseBytes.response.valueBlock.valueHexView);
     const basic = new pkijs.BasicOCSPResponse({ schema: basicAsn.result });
     // RFC 6960 §4.2.2.2: signed by the issuer itself or by a responder it certified for OCSP signing.
-    const responderCerts = (basic.certs ?? []).map((c) => fromPkijs(new Uint8Array(c.toSchema().toBER(false)), c));
+    // Read again from their own bytes (loadCert): a cached Cert must not keep (as `c` does) views of asn1js's copy of the whole OCSP response.
+    const responderCerts = (basic.certs ?? []).map((c) => loadCert(new Uint8Array(c.toSchema().toBER(false)), 'OCSP responder certificate'));
     const signer = [issuer, ...responderCerts.filter((c) => c.issuerHex === issuer.subjectHex && signedBy(c, issuer) && c.eku?.includes('1.3.6.1.5.5.7.3.9'))].find((c) => {
       try {
         return verifySignature(basic.tbsResponseData.tbsView, basic.signature.valueBlock.valueHexView, basic.signatureAlgorithm, c.facts.spki);
@@ -234,6 +237,7 @@ export class RevocationChecker {
     const now = this.clock.now();
     let cached = this.crls.get(url);
     if (!cached || cached.issuerSha !== issuer.sha256 || (cached.nextUpdate && cached.nextUpdate < now)) {
+      // asn1js parses a copy of `der`: the cached CRL's views hold no larger buffer.
       const der = await fetchDer(url, this.fetcher);
       const asn = asn1js.fromBER(der);
       if (asn.offset === -1) throw new Error('malformed CRL');
