@@ -7,8 +7,8 @@
  * view of a larger buffer is copied into memory of its own size before it is kept; bytes that
  * already own their whole buffer are kept as they are.
  */
-export function ownBytes(bytes: Uint8Array): Buffer {
-  if (bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength) return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, 0, bytes.byteLength);
+export function ownBytes(bytes: Buffer): Buffer {
+  if (bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength) return bytes;
   // new Uint8Array(view) copies into a new ArrayBuffer of exactly its length (Buffer.from(buffer) would copy into the slab again).
   const copy = new Uint8Array(bytes);
   return Buffer.from(copy.buffer, 0, copy.byteLength);

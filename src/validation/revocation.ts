@@ -15,7 +15,7 @@ import type { Clock } from '../lifecycle/clock.js';
 import { registerCache } from '../../ca/cache-registry.js';
 import { BoundedLru } from '../cache/bounded-lru.js';
 import { OutboundFetcher, type OutboundPolicy } from '../outbound/outbound-fetcher.js';
-import { loadCert, sha256Hex, type Cert } from './cert.js';
+import { fromPkijs, sha256Hex, type Cert } from './cert.js';
 import { signedBy } from './chain.js';
 import type { OurIssuer, RegistryPort } from './ports.js';
 import type { RevocationEvidence } from './report.js';
@@ -57,7 +57,7 @@ function registryEvidence(cert: Cert, status: RevocationEvidence['status'], revo
 }
 
 export class RevocationChecker {
-  /** Other CAs' CRLs and OCSP answers, CACHE_ENTRIES each (ca/cache-registry.ts): read again from their URLs. */
+  /** Other CAs' CRLs and OCSP answers, `cacheEntries` each, registered (ca/cache-registry.ts): each is fetched again from its URL. */
   private readonly crls = registerCache('fetched CRLs', new Map<string, CachedCrl>());
   private readonly ocsp = registerCache('fetched OCSP answers', new Map<string, CachedOcsp>());
   private issuersCache: { at: number; rows: OurIssuer[]; bySha: Map<string, OurIssuer> } | null = null;
@@ -193,8 +193,7 @@ export class RevocationChecker {
     const basicAsn = asn1js.fromBER(response.responseBytes.response.valueBlock.valueHexView);
     const basic = new pkijs.BasicOCSPResponse({ schema: basicAsn.result });
     // RFC 6960 §4.2.2.2: signed by the issuer itself or by a responder it certified for OCSP signing.
-    // Read again from their own bytes (loadCert): a cached Cert must not keep (as `c` does) views of asn1js's copy of the whole OCSP response.
-    const responderCerts = (basic.certs ?? []).map((c) => loadCert(new Uint8Array(c.toSchema().toBER(false)), 'OCSP responder certificate'));
+    const responderCerts = (basic.certs ?? []).map((c) => fromPkijs(new Uint8Array(c.toSchema().toBER(false)), c));
     const signer = [issuer, ...responderCerts.filter((c) => c.issuerHex === issuer.subjectHex && signedBy(c, issuer) && c.eku?.includes('1.3.6.1.5.5.7.3.9'))].find((c) => {
       try {
         return verifySignature(basic.tbsResponseData.tbsView, basic.signature.valueBlock.valueHexView, basic.signatureAlgorithm, c.facts.spki);
