@@ -1,6 +1,7 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { ClientMetadata } from 'oidc-provider';
 import { z } from 'zod';
+import { registerCache } from '../../ca/cache-registry.js';
 import { ClientRegistryError } from '../errors.js';
 import type { AuditTrail, ClientStore, Clock, SecretSealer, StoredClient, Transactions } from '../ports.js';
 import { ALL_SCOPES, API_SCOPES } from '../scopes.js';
@@ -143,7 +144,18 @@ class ClientCache {
   private readonly generations = new Map<string, number>();
   private static readonly MAX = 10_000;
 
-  constructor(private readonly trusted: () => boolean) {}
+  constructor(private readonly trusted: () => boolean) {
+    registerCache('clients', this);
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  /** A memory probe (ca/cache-registry.ts): every entry is read again; the generations stay (they guard reads in flight). */
+  clear(): void {
+    this.entries.clear();
+  }
 
   async get(clientId: string, load: () => Promise<ClientMetadata | undefined>): Promise<ClientMetadata | undefined> {
     if (this.trusted()) {
@@ -189,6 +201,13 @@ export function secretEquals(known: Buffer, presented: string): boolean {
 
 /** The UTF-8 bytes of each cached entry's secret, made once per entry (secretMatches compares them). */
 const secretBytes = new WeakMap<ClientMetadata, Buffer>();
+
+/**
+ * A cached secret's UTF-8 bytes in a buffer of their own: Buffer.from(string) puts a short string's
+ * bytes on Node's 8 KiB pool slab, which each cached entry would keep alive whole
+ * (docs/architecture.md, convention 14).
+ */
+export const secretBytesOf = (known: string): Buffer => Buffer.alloc(Buffer.byteLength(known, 'utf8'), known, 'utf8');
 
 /** The registry over its store; refusals are ClientRegistryErrors (oidc/errors.ts). */
 export class ClientRegistryService<Tx = unknown> implements ClientRegistry {
@@ -329,7 +348,7 @@ export class ClientRegistryService<Tx = unknown> implements ClientRegistry {
     const known = metadata?.client_secret;
     if (typeof known !== 'string') return false;
     let a = secretBytes.get(metadata!);
-    if (!a) secretBytes.set(metadata!, (a = Buffer.from(known, 'utf8')));
+    if (!a) secretBytes.set(metadata!, (a = secretBytesOf(known)));
     return secretEquals(a, secret);
   }
 

@@ -1,5 +1,6 @@
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { ownBytes } from '../cache/own-bytes.js';
 import { isDatabaseUnavailable } from '../errors/dependency-unavailable.js';
 
 /** A published PKI object: its DER and, for a CRL, its validity. */
@@ -41,7 +42,9 @@ export class PublishedCopies {
   private remember(key: string, copy: PublishedCopy): void {
     const known = this.memory.get(key);
     if (known && known.der.equals(copy.der)) return;
-    this.memory.set(key, copy);
+    // Held until the next one is published: bytes of its own, never a view of the 8 KiB slab pg
+    // decodes a small bytea into (docs/architecture.md, convention 14).
+    this.memory.set(key, { ...copy, der: ownBytes(copy.der) });
     if (!this.dir) return;
     try {
       mkdirSync(this.dir, { recursive: true });

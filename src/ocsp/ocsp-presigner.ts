@@ -15,6 +15,14 @@ import type { OcspSigning } from './ocsp-signing.js';
 /** Rows the background sweep reads per run, and per query. */
 const SWEEP_ROWS_PER_RUN = 50_000;
 const SWEEP_PAGE = 1_000;
+/**
+ * Stored responses the start-up warm-up reads per query. It runs beside the first requests, and on
+ * the embedded database (one connection) a request's query waited for a whole page: with pages of
+ * 1,000 back to back, the p99 of registry reads during a start was 68–155 ms, with 250 and a turn
+ * of the event loop between pages 12–37 ms (docs/performance.md, "Memory held by caches and the
+ * start-up warm-up, ninth pass").
+ */
+const WARM_PAGE = 250;
 const REFRESH_LEASE = 'ocsp-refresh';
 
 type RegistryKey = { issuerId: string; serial: string };
@@ -131,9 +139,12 @@ export class OcspPresigner {
    * Loads stored `sha1` responses into memory until the cache is full (OCSP_CACHE_ENTRIES), in key
    * order, without replacing what is there. Responses change only through the change feed and
    * re-signing, which keep the cache current, so a warm node answers from memory alone while the
-   * database restarts. Returns how many it loaded.
+   * database restarts. Returns how many it loaded. Paced: a turn of the event loop (setImmediate)
+   * between pages, so requests arriving meanwhile are read and their queries queued before the next
+   * page's. Correctness does not wait for it: a request for a serial not loaded yet is a miss,
+   * answered from the database (and a response loaded never replaces one already there).
    */
-  async warmCache(): Promise<number> {
+  async warmCache(pageSize = WARM_PAGE): Promise<number> {
     const { cache, signers } = this.deps;
     const capacity = cache.responses.capacity;
     let loaded = 0;
@@ -141,7 +152,8 @@ export class OcspPresigner {
     while (!this.deps.closed() && cache.responses.size < capacity) {
       const epoch = cache.epoch;
       const now = this.deps.clock.now();
-      const page = await this.deps.repo.storedPage(after, new Date(now.getTime() + 60_000), Math.min(SWEEP_PAGE, capacity - cache.responses.size));
+      if (after) await new Promise<void>((resolve) => setImmediate(resolve));
+      const page = await this.deps.repo.storedPage(after, new Date(now.getTime() + 60_000), Math.min(pageSize, capacity - cache.responses.size));
       // A change read meanwhile may have dropped one of these: read the page again.
       if (cache.epoch !== epoch) continue;
       for (const row of page) {

@@ -146,8 +146,8 @@ export class OcspResponderService {
   }
 
   /** Loads stored responses into memory until the cache is full; returns how many it loaded. */
-  warmCache(): Promise<number> {
-    return this.presigner.warmCache();
+  warmCache(pageSize?: number): Promise<number> {
+    return this.presigner.warmCache(pageSize);
   }
 
   /** Signs until every unexpired certificate has a current response; returns how many it signed. */

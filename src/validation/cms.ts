@@ -167,7 +167,7 @@ export function decodeCmsPkijs(bytes: Uint8Array): ParsedCms {
     signedData = new pkijs.SignedData({ schema: info.content });
     certificates = split
       ? split.certificates.map((der) => cachedCert(der) ?? certFromDer(der))
-      : embedded.map((node) => cachedCert(node.valueBeforeDecodeView) ?? fromPkijs(new Uint8Array(node.valueBeforeDecodeView), new pkijs.Certificate({ schema: node })));
+      : embedded.map((node) => cachedCert(node.valueBeforeDecodeView) ?? certFromDer(node.valueBeforeDecodeView));
   } catch (err) {
     throw new CmsFormatError(`malformed SignedData (${(err as Error).message})`);
   }
@@ -187,7 +187,9 @@ export function decodeCmsPkijs(bytes: Uint8Array): ParsedCms {
   };
 }
 
-function certFromDer(der: Uint8Array): Cert {
+/** Parses an embedded certificate; the cached Cert keeps its DER, a copy: `view` may be part of the whole signature or of the request body it came in. */
+export function certFromDer(view: Uint8Array): Cert {
+  const der = new Uint8Array(view);
   const asn = asn1js.fromBER(der);
   if (asn.offset === -1) throw new Error('an embedded certificate is not DER');
   return fromPkijs(der, new pkijs.Certificate({ schema: asn.result }));

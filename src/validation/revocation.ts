@@ -12,6 +12,7 @@ import { hexFromInteger, integerFromHex } from '../../ca/asn1/der.js';
 import { subjectPublicKeyBits } from '../../ca/asn1/public-key.js';
 import { revocationReasons } from '../../ca/status/crl/crl.js';
 import type { Clock } from '../lifecycle/clock.js';
+import { registerCache } from '../../ca/cache-registry.js';
 import { BoundedLru } from '../cache/bounded-lru.js';
 import { OutboundFetcher, type OutboundPolicy } from '../outbound/outbound-fetcher.js';
 import { fromPkijs, sha256Hex, type Cert } from './cert.js';
@@ -56,8 +57,9 @@ function registryEvidence(cert: Cert, status: RevocationEvidence['status'], revo
 }
 
 export class RevocationChecker {
-  private readonly crls = new Map<string, CachedCrl>();
-  private readonly ocsp = new Map<string, CachedOcsp>();
+  /** Other CAs' CRLs and OCSP answers, `cacheEntries` each, registered (ca/cache-registry.ts): each is fetched again from its URL. */
+  private readonly crls = registerCache('fetched CRLs', new Map<string, CachedCrl>());
+  private readonly ocsp = registerCache('fetched OCSP answers', new Map<string, CachedOcsp>());
   private issuersCache: { at: number; rows: OurIssuer[]; bySha: Map<string, OurIssuer> } | null = null;
   /**
    * Our registry's records by issuer and serial, so a validation costs no database round trip:
@@ -234,6 +236,7 @@ export class RevocationChecker {
     const now = this.clock.now();
     let cached = this.crls.get(url);
     if (!cached || cached.issuerSha !== issuer.sha256 || (cached.nextUpdate && cached.nextUpdate < now)) {
+      // asn1js parses a copy of `der`: the cached CRL's views hold no larger buffer.
       const der = await fetchDer(url, this.fetcher);
       const asn = asn1js.fromBER(der);
       if (asn.offset === -1) throw new Error('malformed CRL');

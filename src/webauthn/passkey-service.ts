@@ -9,6 +9,8 @@ import {
   type RegistrationResponseJSON,
 } from '@simplewebauthn/server';
 import { z } from 'zod';
+import { registerCache } from '../../ca/cache-registry.js';
+import { ownBytes } from '../cache/own-bytes.js';
 import { AppError } from '../errors/app-error.js';
 import type { Clock } from '../lifecycle/clock.js';
 import type { AuditTrail, PasskeyStore, Transactions, WrittenWithLogin } from './ports.js';
@@ -113,9 +115,10 @@ export class PasskeyService<Tx = unknown> {
    * changes only the name; the counter is not taken from here). Bounded, least recently used out.
    * It needs no invalidation for safety: the statement that accepts an assertion advances the
    * counter of that row by its id, so a passkey removed on any node is refused ('gone', audited)
-   * and forgotten here; this node also forgets the passkeys it removes.
+   * and forgotten here; this node also forgets the passkeys it removes. A held public key owns its
+   * bytes (src/cache/own-bytes.ts: pg's bytea is a view of an 8 KiB slab).
    */
-  private readonly known = new Map<string, Passkey>();
+  private readonly known = registerCache('passkeys', new Map<string, Passkey>());
 
   private async passkeyOf(credentialId: string): Promise<Passkey | null> {
     const held = this.known.get(credentialId);
@@ -126,7 +129,7 @@ export class PasskeyService<Tx = unknown> {
     }
     const passkey = await this.repo.findByCredentialId(credentialId);
     if (passkey) {
-      this.known.set(credentialId, passkey);
+      this.known.set(credentialId, { ...passkey, publicKey: ownBytes(passkey.publicKey) });
       if (this.known.size > KNOWN_PASSKEYS) this.known.delete(this.known.keys().next().value!);
     }
     return passkey;

@@ -4,6 +4,7 @@
  * registry's status, and nothing else.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { clearCaches } from '../../../ca/cache-registry.js';
 import { startTestService, type TestService } from '../../support/test-app.js';
 import { firstStatus, issueLeaf, ocspFiles, requestFor, type Leaf } from './ocsp-support.js';
 
@@ -71,5 +72,20 @@ describe('the background sweep', () => {
     expect(await sha1Rows()).toBe(await answerable());
     const res = await fetch(`${t.url}/ocsp`, { method: 'POST', headers: { 'content-type': 'application/ocsp-request' }, body: requestFor(issuerDer, leaves[5].serial) as BodyInit });
     expect(res.headers.get('x-ocsp-outcome')).toBe('revoked');
+  });
+});
+
+describe('the start-up warm-up (paced, beside the first requests)', () => {
+  it('requests arriving before it reaches their serial get the current status, and what it loads does not replace them', async () => {
+    const ask = async (serial: string) =>
+      (await fetch(`${t.url}/ocsp`, { method: 'POST', headers: { 'content-type': 'application/ocsp-request' }, body: requestFor(issuerDer, serial) as BodyInit })).headers.get('x-ocsp-outcome');
+    // Held earlier in this file: leaves[3] revoked, leaves[5] on hold (answered revoked), the others good.
+    const expected = leaves.map((_, i) => (i === 3 || i === 5 ? 'revoked' : 'good'));
+    clearCaches(); // the OCSP responses in memory with the rest: a node just started
+    const warming = t.service.ocsp.warmCache(2); // pages of 2, a turn of the event loop between them
+    const during = await Promise.all(leaves.map((l) => ask(l.serial)));
+    expect(await warming).toBeGreaterThan(0);
+    expect(during).toEqual(expected);
+    expect(await Promise.all(leaves.map((l) => ask(l.serial)))).toEqual(expected);
   });
 });

@@ -9,6 +9,8 @@ import { runInNewContext } from 'node:vm';
 import { cacheEntries, clearCaches, registerCache } from '../../../ca/cache-registry.js';
 import { BytesMemo } from '../../../ca/asn1/memo.js';
 import { BoundedLru } from '../../../src/cache/bounded-lru.js';
+import { ClientRegistryService } from '../../../oidc/clients/client-registry.js';
+import { RevocationChecker } from '../../../src/validation/revocation.js';
 import { RegistryIndex, type IndexedRow } from '../../../src/validation/registry-index.js';
 
 const T0 = new Date('2026-12-06T00:00:00Z');
@@ -50,6 +52,22 @@ describe('the registry of bounded caches', () => {
     await index.settled();
     expect(index.lookup('ca1', '0a')).toEqual({ derSha256: 'aa', status: 'good' });
     expect(pages).toBe(2);
+  });
+
+  it('registers the client cache and the revocation checker\'s fetched CRLs and OCSP answers, and empties them', async () => {
+    const metadata = { client_id: 'c1', client_secret: 's' };
+    const clients = new ClientRegistryService({} as never, { find: async () => ({}) } as never, {} as never, {} as never, {} as never, async () => undefined, undefined, () => true);
+    const cache = (clients as unknown as { cache: { get(id: string, load: () => Promise<object>): Promise<object> } }).cache;
+    await cache.get('c1', async () => metadata);
+    expect(cacheEntries().clients).toBeGreaterThanOrEqual(1);
+    const checker = new RevocationChecker({} as never, { allowPrivate: false } as never, { now: () => T0 });
+    const fetched = checker as unknown as { crls: Map<string, unknown>; ocsp: Map<string, unknown> };
+    fetched.crls.set('http://crl.example.vn/ca.crl', {});
+    fetched.ocsp.set('k', {});
+    expect(cacheEntries()).toMatchObject({ 'fetched CRLs': 1, 'fetched OCSP answers': 1 });
+    clearCaches();
+    expect(fetched.crls.size + fetched.ocsp.size).toBe(0);
+    expect(cacheEntries().clients).toBe(0);
   });
 
   it('holds caches weakly: a collected cache leaves the registry', async () => {
