@@ -11,7 +11,7 @@
  * (a scratch database each, dropped afterwards); without it, on the embedded database.
  * BENCH_SEED_CERTIFICATES=N adds `bench/seed.ts` (issuance through the RA with CRLs, minutes).
  * BENCH_ONLY=service,crl runs only those (the summary then has only them).
- * The servers run from the compiled build, as `tinnhiem serve` does (bench/support/hosted.ts): when
+ * The servers, and the validation bench's own process, run from the compiled build, as `tinnhiem serve` does (bench/support/hosted.ts): when
  * dist/ is not the build of the sources as they are now, this builds it first (`npm run build`);
  * TINNHIEM_FROM_SOURCES=1 runs them from the sources through tsx instead.
  */
@@ -19,7 +19,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { getPriority } from 'node:os';
 import { machine } from './support/bench-kit.js';
-import { hostsCompiled } from './support/hosted.js';
+import { buildIfStale, hostedEntry, hostsCompiled } from './support/hosted.js';
 import type { SummaryRow } from './support/summary-rows.js';
 
 const LIMIT_SECONDS = 15 * 60;
@@ -34,6 +34,8 @@ interface Bench {
   /** Defaults for this run; a variable set by the caller wins. */
   env?: Record<string, string>;
   result?: string;
+  /** Run compiled from dist/ as well (bench/support/hosted.ts): the measured code runs in the bench's own process. */
+  hosted?: boolean;
 }
 
 const benches: Bench[] = [
@@ -41,7 +43,7 @@ const benches: Bench[] = [
   { name: 'crl', file: 'bench/crl.ts', result: `crl-${date}.json` },
   { name: 'scale', file: 'bench/scale.ts', result: `scale-${date}.json` },
   { name: 'ocsp', file: 'bench/ocsp.ts', env: { BENCH_OCSP_SIZES: '2339', BENCH_OCSP_SECONDS: '4', BENCH_OCSP_ROUNDS: '2' }, result: `ocsp-${date}.json` },
-  { name: 'validate', file: 'bench/validate.ts', env: { BENCH_VALIDATE_SECONDS: '3' }, result: `validate-${date}.json` },
+  { name: 'validate', file: 'bench/validate.ts', env: { BENCH_VALIDATE_SECONDS: '3' }, result: `validate-${date}.json`, hosted: true },
   { name: 'ocsp-hsm', file: 'bench/ocsp-hsm.ts', env: { BENCH_OCSP_HSM_SECONDS: '3', BENCH_OCSP_HSM_ROUNDS: '2' }, result: `ocsp-hsm-${date}.json` },
   { name: 'cli', file: 'bench/cli.ts', env: { BENCH_CLI_EMBEDDED_CERTIFICATES: '200' }, result: `cli-${date}.json` },
   { name: 'issuance', file: 'bench/issuance.ts', result: `issuance-${date}.json` },
@@ -49,21 +51,18 @@ const benches: Bench[] = [
 if (process.env.BENCH_SEED_CERTIFICATES) benches.push({ name: 'seed', file: 'bench/seed.ts', args: [process.env.BENCH_SEED_CERTIFICATES], result: `seed-${date}.json` });
 const only = process.env.BENCH_ONLY?.split(',');
 
-function run(b: Bench): Promise<number | null> {
+async function run(b: Bench): Promise<number | null> {
   const env: NodeJS.ProcessEnv = { ...b.env, ...process.env };
   // validate.ts takes DATABASE_URL as its own database (no scratch database): keep it embedded.
   if (b.name === 'validate') delete env.DATABASE_URL;
+  const entry = b.hosted ? await hostedEntry(b.file) : ['--import', 'tsx', b.file];
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', b.file, ...(b.args ?? [])], { stdio: 'inherit', env });
+    const child = spawn(process.execPath, [...entry, ...(b.args ?? [])], { stdio: 'inherit', env });
     child.on('exit', (code) => resolve(code));
   });
 }
 
-if (process.env.TINNHIEM_FROM_SOURCES !== '1' && !hostsCompiled()) {
-  console.log('bench: dist/ is not current; building it (npm run build), so the servers run as shipped');
-  const code = await new Promise<number | null>((resolve) => spawn(process.execPath, ['scripts/build.js'], { stdio: 'inherit' }).on('exit', resolve));
-  if (code !== 0 || !hostsCompiled()) throw new Error('bench: the build failed; fix it, or run from the sources with TINNHIEM_FROM_SOURCES=1');
-}
+await buildIfStale();
 
 const parts: Array<{ name: string; seconds: number; exitCode: number | null; report: unknown }> = [];
 for (const b of benches.filter((x) => existsSync(x.file) && (!only || only.includes(x.name)))) {
@@ -90,7 +89,7 @@ const failed = parts.filter((p) => p.exitCode !== 0).map((p) => p.name);
 const method = [
   `Every figure is a ratio against a reference measured in the same run on the same machine.`,
   `Load over loopback HTTP from load generators on the same cores (token rows: wrk and ab in their own processes, beside a bare oidc-provider); latency rows send one request at a time.`,
-  hostsCompiled() ? `The service and the bare provider ran from the compiled build (dist/), as shipped.` : `The service and the bare provider ran from the TypeScript sources through tsx (TINNHIEM_FROM_SOURCES=1), not as shipped.`,
+  hostsCompiled() ? `The service, the bare provider and the validation bench ran from the compiled build (dist/), as shipped.` : `The service, the bare provider and the validation bench ran from the TypeScript sources through tsx (TINNHIEM_FROM_SOURCES=1), not as shipped.`,
   `Process niceness ${niceness}${niceness < 0 ? ' (run as `nice -n ' + niceness + ' npm run bench`: the machine is shared)' : ''}; load average at the end ${env.load}.`,
 ].join(' ');
 const md = [

@@ -1,7 +1,7 @@
 /**
  * Reports of one checkout over a fixed corpus, for comparing two checkouts byte for byte
  * (development tool, not part of `npm run bench`):
- *   FIX=<dir of validate-cold-dev.ts setup> OUT=<file> M=<signers> node --import tsx bench/validate-cold-compare.ts
+ *   FIX=<dir of validate-cold-dev.ts setup> OUT=<file> M=<signers> node --import tsx bench/hosted-run.ts bench/validate-cold-compare.ts
  * For each of the first M signers of the fixture: the signature as made, the document changed,
  * a signature-value byte changed, a signed-attribute byte changed, a byte of the signer
  * certificate's serial (no signer found) and further into its tbs (the CA's signature fails), its

@@ -1,7 +1,7 @@
 /**
  * Development harness for the cold CMS validation row (not part of `npm run bench`):
- *   FIX=<dir> [DATABASE_URL=…] N=400 node --import tsx bench/validate-cold-dev.ts setup
- *   FIX=<dir> [DATABASE_URL=…] [PROFILE=<file> [PROFILE_INTERVAL=<µs>]] node --import tsx bench/validate-cold-dev.ts run
+ *   FIX=<dir> [DATABASE_URL=…] N=400 node --import tsx bench/hosted-run.ts bench/validate-cold-dev.ts setup
+ *   FIX=<dir> [DATABASE_URL=…] [PROFILE=<file> [PROFILE_INTERVAL=<µs>]] node --import tsx bench/hosted-run.ts bench/validate-cold-dev.ts run
  * `setup` issues N signers and signatures once into a persistent data directory (and database);
  * `run` opens it in a fresh process (every cache empty), validates each signature once, and
  * compares with raw crypto.verify of the same signatures in the same process.

@@ -24,7 +24,9 @@
  * - a PDF with 5 signatures made by poppler's `pdfsig` (incremental updates), whole validation;
  * - XML e-invoices signed by xmlsec1, beside `xmlsec1 --verify` of the same files (validate-xml.ts).
  * In process on the embedded database unless DATABASE_URL is set (then a scratch database on that
- * server). Results go to bench/results/validate-<date>.json (with its `summary` rows) and .md.
+ * server). This process runs compiled, as the service ships (bench/hosted-run.ts: the validator and
+ * the service from dist/, this file and its bench/test helpers transformed by esbuild without
+ * keepNames), or from the sources through tsx with TINNHIEM_FROM_SOURCES=1. Results go to bench/results/validate-<date>.json (with its `summary` rows) and .md.
  * BENCH_VALIDATE_SECONDS=5 changes the run length; BENCH_VALIDATE_PROFILE=<dir> writes a V8 CPU
  * profile of each measured phase (first of the process, cold, warm, HTTP), not of the setup.
  */
@@ -46,7 +48,8 @@ import { createService } from '../src/service/service.js';
 import { coldCacheProbe } from '../src/validation/cache-probe.js';
 import { sha256Hex } from '../src/validation/cert.js';
 import { benchXml } from './validate-xml.js';
-import { scratchDatabase } from './support/bench-kit.js';
+import { scratchDatabase } from './support/scratch-database.js';
+import { repoRootUrl } from './support/repo-root.js';
 import { officialHolder } from '../test/support/ca-helpers.js';
 import { cadesPdf, minimalPdf, nssDatabase, pdfsigSign, type Signer } from '../test/integration/validation/validation-support.js';
 
@@ -335,7 +338,8 @@ const md = [
   ...summary.map((r) => `| ${r.measure} | ${r.result} | ${r.reference} | ${r.ratio} | ${r.aim} | ${r.met === null ? '—' : r.met ? 'yes' : 'no'} |`),
   `| XML e-invoice validations/s (${xml.files} files of ${(xml.bytes / 1e3).toFixed(1)} kB, xmlsec1-signed) | ${xml.validationsPerSecond.toFixed(0)} | xmlsec1 --verify of the same files (signature and chain, no revocation; ${xml.files} per process): ${xml.xmlsecVerifiesPerSecond.toFixed(0)}/s | ${(xml.validationsPerSecond / xml.xmlsecVerifiesPerSecond).toFixed(3)}× | reported | — |`,
 ].join('\n');
-const resultsDir = new URL('./results/', import.meta.url);
+// From the repository's root: this file runs compiled from dist/bench/ (bench/hosted-run.ts).
+const resultsDir = new URL('bench/results/', repoRootUrl);
 // BENCH_VALIDATE_NAME=<suffix>: results under validate-<date>-<suffix> (runs on two databases side by side).
 const stem = `validate-${date}${process.env.BENCH_VALIDATE_NAME ? `-${process.env.BENCH_VALIDATE_NAME}` : ''}`;
 mkdirSync(resultsDir, { recursive: true });

@@ -7,12 +7,13 @@
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
-import { fileURLToPath } from 'node:url';
 import type { SoftAuthenticatorState } from '../../test/support/soft-authenticator.js';
 import { generateKeyPairSync, sign } from 'node:crypto';
 import { hostedEntry } from './hosted.js';
+import { repoRoot, repoRootUrl } from './repo-root.js';
+import { scratchDatabase } from './scratch-database.js';
 
-export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
+export { repoRoot, scratchDatabase };
 
 export interface Machine {
   cpu: string;
@@ -48,7 +49,7 @@ export async function machine(databaseUrl?: string): Promise<Machine> {
 
 function pgliteVersion(): string {
   try {
-    return (JSON.parse(readFileSync(new URL('../../node_modules/@electric-sql/pglite/package.json', import.meta.url), 'utf8')) as { version: string }).version;
+    return (JSON.parse(readFileSync(new URL('node_modules/@electric-sql/pglite/package.json', repoRootUrl), 'utf8')) as { version: string }).version;
   } catch {
     return '';
   }
@@ -235,30 +236,6 @@ export async function startServiceProcess(env: Record<string, string>, timeoutMs
       reject(new Error(`the service process exited with ${code} before it was ready:\n${out}`));
     });
   });
-}
-
-/** A PostgreSQL database of its own under `baseUrl`, dropped by the returned function. */
-export async function scratchDatabase(baseUrl: string, label: string, template?: string): Promise<{ url: string; drop(): Promise<void> }> {
-  const pg = (await import('pg')).default;
-  const name = `tinnhiem_bench_${label}_${process.pid}`;
-  const admin = new pg.Client({ connectionString: baseUrl });
-  await admin.connect();
-  await admin.query(`drop database if exists ${name} with (force)`);
-  // A copy of a prepared database (bench/support/prepared-registry.ts): a file copy since PostgreSQL 15, not gigabytes of WAL.
-  const { rows } = await admin.query<{ v: number }>(`select current_setting('server_version_num')::int as v`);
-  await admin.query(template ? `create database ${name} template ${template}${rows[0].v >= 150000 ? ' strategy file_copy' : ''}` : `create database ${name}`);
-  await admin.end();
-  const url = new URL(baseUrl);
-  url.pathname = `/${name}`;
-  return {
-    url: url.toString(),
-    async drop() {
-      const again = new pg.Client({ connectionString: baseUrl });
-      await again.connect();
-      await again.query(`drop database if exists ${name} with (force)`);
-      await again.end();
-    },
-  };
 }
 
 export const wrkVersion = () => (spawnSync('wrk', ['-v']).stdout?.toString() ?? '').split('\n')[0] || 'wrk';

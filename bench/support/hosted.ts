@@ -1,6 +1,7 @@
 /**
  * How the benchmarks host a server process (the service, bench/support/service-process.ts, and the
- * bare oidc-provider, bench/support/bare-provider.ts): from the compiled build, as `tinnhiem serve`
+ * bare oidc-provider, bench/support/bare-provider.ts) or the validation bench's own process
+ * (bench/validate.ts and its development tools, through bench/hosted-run.ts): from the compiled build, as `tinnhiem serve`
  * runs in production, whenever dist/ is the build of the sources as they are now (the decision of
  * bin/tinnhiem.js: bin/build-state.js, and TINNHIEM_FROM_SOURCES=1 forces the sources). Otherwise
  * from the TypeScript sources through tsx, with a one-line notice: tsx's loader, esbuild's
@@ -11,8 +12,10 @@
  * of bench/ and test/ it imports) is not compiled by the build: it is transformed here by esbuild,
  * file by file (no bundling, no keepNames, no source maps), into dist/bench/… and dist/test/…, where its
  * relative imports of ../../src/… resolve to the compiled modules of dist/src/…. The build wipes
- * dist/ (scripts/build.js), so these files never outlive the build they were made against.
+ * dist/ (scripts/build.js), so these files never outlive the build they were made against. A
+ * harness finds the repository's files from bench/support/repo-root.ts, not from its own place.
  */
+import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, posix } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,7 +24,14 @@ import { distIsCurrent } from '../../bin/build-state.js';
 const root = fileURLToPath(new URL('../../', import.meta.url));
 
 /** The harnesses a benchmark may host. */
-const HARNESS = new Set(['bench/support/service-process.ts', 'bench/support/bare-provider.ts']);
+const HARNESS = new Set([
+  'bench/support/service-process.ts',
+  'bench/support/bare-provider.ts',
+  // The validation bench and its development tools: the validator runs in their own process (bench/hosted-run.ts).
+  'bench/validate.ts',
+  'bench/validate-cold-dev.ts',
+  'bench/validate-cold-compare.ts',
+]);
 
 /** Folders the build compiles into dist/ (imports of them resolve there); anything else is transformed here. */
 const BUILT = /^(src|ca|oidc|migrations)\//;
@@ -31,6 +41,14 @@ let noticed = false;
 /** Whether server processes are hosted from dist/ (the compiled build) in this run. */
 export function hostsCompiled(): boolean {
   return process.env.TINNHIEM_FROM_SOURCES !== '1' && distIsCurrent(root);
+}
+
+/** Builds dist/ when it is not the build of the sources as they are now (unless TINNHIEM_FROM_SOURCES=1), so that what runs is what ships. */
+export async function buildIfStale(): Promise<void> {
+  if (process.env.TINNHIEM_FROM_SOURCES === '1' || hostsCompiled()) return;
+  process.stdout.write('bench: dist/ is not current; building it (npm run build), so the servers run as shipped\n');
+  const code = await new Promise<number | null>((resolve) => spawn(process.execPath, ['scripts/build.js'], { cwd: root, stdio: 'inherit' }).on('exit', resolve));
+  if (code !== 0 || !hostsCompiled()) throw new Error('bench: the build failed; fix it, or run from the sources with TINNHIEM_FROM_SOURCES=1');
 }
 
 /**
