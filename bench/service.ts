@@ -14,7 +14,7 @@
  *   `crypto.sign` in this process;
  * - RSS of the service process: idle after start, and the peak under each load.
  * BENCH_SERVICE_SECONDS=10 per row, BENCH_DATABASE_URL=postgres://… (default: embedded database),
- * BENCH_SERVICE_PARTS=token,login,issuance (default: all), BENCH_SERVICE_PROFILE=<dir> (a CPU
+ * BENCH_SERVICE_PARTS=token,login,issuance (default: all; BENCH_LOGIN_ROWS=passkey: of the login rows, the passkey row alone), BENCH_SERVICE_PROFILE=<dir> (a CPU
  * profile of the service process). Writes bench/results/service-<date>.json and .md
  * (service-<parts>-<date>.* for a partial run).
  */

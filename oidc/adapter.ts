@@ -4,11 +4,12 @@ import type { ClientRegistry } from './clients/client-registry.js';
 import type { Clock, IsUnavailable, PayloadStore, StoredPayload } from './ports.js';
 import { currentScope, forgetModel, inRequest, memoised, rememberAccount, setInScope, withinScope } from './request-memo.js';
 import { heldUpserts } from './held-writes.js';
+import { plainCopy } from './plain-copy.js';
 
 const LAST_KNOWN_CLIENTS = 10_000;
 /** Models read several times in one request (oidc/request-memo.ts); never codes or tokens. */
 const MEMOISED_MODELS = new Set(['Interaction', 'Session', 'Grant']);
-const copyPayload = (p: AdapterPayload | undefined) => (p ? structuredClone(p) : p);
+const copyPayload = (p: AdapterPayload | undefined) => (p ? plainCopy(p) : p);
 /**
  * Read at the token endpoint with their grant, session and account in one query (the code and
  * refresh token grants; each is consumed afterwards, never memoised itself).
@@ -34,7 +35,7 @@ export async function capturingInteraction<T>(work: () => Promise<T>): Promise<{
 function captured(id: string, payload: AdapterPayload, expiresAt: Date | null): boolean {
   const capture = currentScope()?.capture as StoredPayload[] | undefined;
   if (!capture) return false;
-  capture.push({ model: 'Interaction', id, payload: structuredClone(payload) as Record<string, unknown>, expiresAt });
+  capture.push({ model: 'Interaction', id, payload: plainCopy(payload) as Record<string, unknown>, expiresAt });
   return true;
 }
 

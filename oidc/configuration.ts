@@ -5,6 +5,7 @@ import { accountPageClient } from './clients/account-client.js';
 import { adminConsoleClient } from './clients/admin-client.js';
 import { clientBasedCORS, extraTokenClaims, fetchWithoutSsrfGuard, findAccountCallback, loadExistingGrantCallback } from './callbacks.js';
 import { features } from './features.js';
+import { cookieSigner } from './cookie-keys.js';
 import type { FindAccount, ProviderPages } from './ports.js';
 import { apiResource, type OidcSettings } from './settings.js';
 
@@ -59,7 +60,8 @@ export function providerConfiguration(deps: ProviderDeps): Configuration {
 
 function cookies(keys: string[]): Configuration['cookies'] {
   return {
-    keys,
+    // Keygrip's signatures, made without its per-call key import and double-HMAC comparison (oidc/cookie-keys.ts).
+    keys: cookieSigner(keys),
     long: { httpOnly: true, sameSite: 'lax', signed: true },
     short: { httpOnly: true, sameSite: 'lax', signed: true },
   };

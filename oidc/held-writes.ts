@@ -2,6 +2,7 @@ import type { AdapterPayload } from 'oidc-provider';
 import { errors } from 'oidc-provider';
 import type { PayloadStore, StoredPayload } from './ports.js';
 import { currentScope, type HeldWrites } from './request-memo.js';
+import { plainCopy } from './plain-copy.js';
 
 /**
  * Upserts held for the request's one statement (withHeldWrites): what a login's resume stores.
@@ -67,7 +68,7 @@ export function heldUpserts(store: PayloadStore) {
     const held = store.upsertMany && HELD_MODELS.has(model) ? currentScope()?.held : undefined;
     if (!held) return false;
     held.rows.delete(`${model}\0${id}`);
-    held.rows.set(`${model}\0${id}`, { model, id, payload: structuredClone(payload) as Record<string, unknown>, expiresAt } satisfies StoredPayload);
+    held.rows.set(`${model}\0${id}`, { model, id, payload: plainCopy(payload) as Record<string, unknown>, expiresAt } satisfies StoredPayload);
     held.flush ??= () => flushHeld(held);
     return true;
   };

@@ -1,4 +1,5 @@
 import providerStorage from 'oidc-provider/lib/helpers/als.js';
+import { plainCopy } from './plain-copy.js';
 
 /**
  * Reads memoised for one HTTP request (docs/performance.md, "Logins"): oidc-provider and the
@@ -193,7 +194,7 @@ const accountKey = (id: string) => `Account:${id}`;
 
 /** An account lookup memoised per request (each caller gets its own copy). */
 export function accountReadOncePerRequest<A>(find: (id: string) => Promise<A | null>): (id: string) => Promise<A | null> {
-  return (id) => memoised(accountKey(id), () => find(id), (a) => (a ? structuredClone(a) : a));
+  return (id) => memoised(accountKey(id), () => find(id), (a) => (a ? plainCopy(a) : a));
 }
 
 /**

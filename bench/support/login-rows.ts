@@ -149,9 +149,11 @@ export async function loginRows(ready: ServiceReady, bare: BareReady, seconds: n
   // the hash queue (which starts a suspect only when no hash runs), so that login waited for the
   // queue to empty, at the end of the turn, and ran its hash alone (docs/performance.md,
   // "Password login, eighth pass").
+  // BENCH_LOGIN_ROWS=passkey: the passkey row alone (A/B pairs of the passkey flow, without the password rows' minutes).
+  const passwordRows = process.env.BENCH_LOGIN_ROWS !== 'passkey';
   const probe = ours.accounts[ours.accounts.length - 1];
   const passwordJob = { ...ours, accounts: ours.accounts.slice(0, -1), probe, concurrency: PASSWORD_FLOWS_PER_SLOT * hashConcurrency, seconds: turn, warmupSeconds: LOGIN_WARMUP_SECONDS };
-  for (let i = 0; i < turns; i++) {
+  for (let i = 0; passwordRows && i < turns; i++) {
     const b = await scryptBound(hashConcurrency, Math.min(turn, 5));
     bounds.push(b.perSecond);
     hashCpu.push(b.cpuMsPerHash);
@@ -162,10 +164,12 @@ export async function loginRows(ready: ServiceReady, bare: BareReady, seconds: n
   const scryptReference = { name: `scrypt N=2^15 r=8 p=3, ${hashConcurrency} at a time`, perSecond: round(bound, 1) };
   const oneHash = round(hashCpu.reduce((a, b) => a + b, 0) / hashCpu.length, 1);
   const hashCpuOf = (load: LoginLoad) => ({ server: perFlow(load.serverCpuMs, load), serverMain: perFlow(load.serverMainCpuMs, load), driver: perFlow(load.driverCpuMs, load), reference: oneHash, ...databasePerFlow(load) });
-  const password = combine(passwordTurns);
-  rows.push({ login: PASSWORD_ROW, ours: password, reference: scryptReference, ratio: round(password.perSecond / bound), aim: 0.9, cpuMsPerFlow: hashCpuOf(password) });
-  const consent = combine(consentTurns);
-  rows.push({ login: PASSWORD_CONSENT_ROW, ours: consent, reference: scryptReference, ratio: round(consent.perSecond / bound), aim: null, cpuMsPerFlow: hashCpuOf(consent) });
+  if (passwordRows) {
+    const password = combine(passwordTurns);
+    rows.push({ login: PASSWORD_ROW, ours: password, reference: scryptReference, ratio: round(password.perSecond / bound), aim: 0.9, cpuMsPerFlow: hashCpuOf(password) });
+    const consent = combine(consentTurns);
+    rows.push({ login: PASSWORD_CONSENT_ROW, ours: consent, reference: scryptReference, ratio: round(consent.perSecond / bound), aim: null, cpuMsPerFlow: hashCpuOf(consent) });
+  }
   // Passkey: the same driver against both, 8 flows in flight, one authenticator per flow at a time.
   // The login page's autofill; with BENCH_PASSKEY_LINK=1 also, in turns with it, the passkey page
   // (the link beside the autofill, one request more): its row has no aim of its own.

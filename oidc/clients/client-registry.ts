@@ -5,6 +5,7 @@ import { registerCache } from '../../ca/cache-registry.js';
 import { ClientRegistryError } from '../errors.js';
 import type { AuditTrail, ClientStore, Clock, SecretSealer, StoredClient, Transactions } from '../ports.js';
 import { ALL_SCOPES, API_SCOPES } from '../scopes.js';
+import { plainCopy } from '../plain-copy.js';
 
 /**
  * The registry of relying parties (portals, the admin console, back-office services). Metadata is
@@ -330,7 +331,7 @@ export class ClientRegistryService<Tx = unknown> implements ClientRegistry {
   async providerMetadata(clientId: string): Promise<ClientMetadata | undefined> {
     const metadata = await this.metadata(clientId);
     // oidc-provider keeps what it is given: a copy, so the cached entry stays as read.
-    return metadata && structuredClone(metadata);
+    return metadata && plainCopy(metadata);
   }
 
   /**
