@@ -157,6 +157,7 @@ export function clientAuthThrottle<A>(guard: ClientAuthGuard<A>): Middleware<App
       attempt = { clientId: found.clientId, secret: found.secret, ip: ctx.ip, endpoint: ctx.path };
     }
     let verdict: ClientAuthVerdict<A>;
+    ctx.state.clientAuthAttempt = attempt;
     try {
       verdict = await (known ? known.pending : guard.admit(attempt));
     } catch (err) {
@@ -186,6 +187,7 @@ export function clientAuthThrottle<A>(guard: ClientAuthGuard<A>): Middleware<App
       if (socket) socket[LAST_ATTEMPT] = { authorization, ip, endpoint, attempt };
     }
     let verdict: ClientAuthVerdict<A> | Promise<ClientAuthVerdict<A>>;
+    ctx.state.clientAuthAttempt = attempt;
     try {
       verdict = guard.admit(attempt);
     } catch (err) {
