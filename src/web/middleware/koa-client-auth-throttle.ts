@@ -139,6 +139,7 @@ export function clientAuthThrottle<A>(guard: ClientAuthGuard<A>): Middleware<App
   /** The rest of the request after an admission, then its settlement (one promise). */
   const admitted = (ctx: Ctx, next: () => Promise<unknown>, attempt: Attempt, admission: A): Promise<void> => {
     const abandon = (err: unknown) => guard.abandoned(admission).then(() => Promise.reject(err as Error));
+    ctx.state.clientAuthAttempt = attempt; // the provider's check of the secret takes the guard's verdict (oidc/provider.ts)
     let running: Promise<unknown>;
     try {
       running = next();
@@ -157,7 +158,6 @@ export function clientAuthThrottle<A>(guard: ClientAuthGuard<A>): Middleware<App
       attempt = { clientId: found.clientId, secret: found.secret, ip: ctx.ip, endpoint: ctx.path };
     }
     let verdict: ClientAuthVerdict<A>;
-    ctx.state.clientAuthAttempt = attempt;
     try {
       verdict = await (known ? known.pending : guard.admit(attempt));
     } catch (err) {
@@ -187,7 +187,6 @@ export function clientAuthThrottle<A>(guard: ClientAuthGuard<A>): Middleware<App
       if (socket) socket[LAST_ATTEMPT] = { authorization, ip, endpoint, attempt };
     }
     let verdict: ClientAuthVerdict<A> | Promise<ClientAuthVerdict<A>>;
-    ctx.state.clientAuthAttempt = attempt;
     try {
       verdict = guard.admit(attempt);
     } catch (err) {
