@@ -118,20 +118,21 @@ function keepClientsByEntry(
   };
 }
 
+/** oidc-provider's own comparison on a Client whose comparison answerSecretFromVerdict replaced. */
+const OWN_COMPARISON = Symbol("oidc-provider's own compareClientSecret");
+
 /**
  * The host's client-auth throttle has compared the request's secret with the registry's cached
  * entry before oidc-provider runs (src/auth/client-auth-throttle.ts), in constant time; oidc-provider
  * then compared it again (`compareClientSecret`, padding both to 1,000 bytes): two comparisons and
- * two such buffers per grant (docs/performance.md, "Token endpoint (client credentials), ninth
- * pass"). The Client kept for `entry` (built from that entry's metadata, so of its secret) answers
- * with the registry's verdict when that verdict is this request's: the attempt on the request's
+ * two such buffers per grant (docs/performance.md, "Token endpoint and refresh, ninth pass"). The
+ * Client kept for `entry` (built from that entry's metadata, so of its secret) answers with the
+ * registry's verdict when that verdict is this request's: the attempt on the request's
  * state names this client and presents the very secret oidc-provider parsed (both strings are the
  * caller's own input, so comparing them reveals nothing), and the registry compared that attempt
  * with this entry. Anything else (no attempt, another client, a secret parsed differently, a
  * verdict against another entry) takes oidc-provider's own comparison.
  */
-const OWN_COMPARISON = Symbol("oidc-provider's own compareClientSecret");
-
 function answerSecretFromVerdict(
   client: object,
   clientId: string,
