@@ -33,7 +33,16 @@ export interface OidcDeps {
    * keepClientsByEntry).
    */
   cachedClient?(clientId: string): object | undefined;
+  /**
+   * The verdict the client registry gave `attempt` (the host's client-auth check of this request,
+   * at `ctx.state.clientAuthAttempt`) against the cached entry `entry`, or undefined if it did not
+   * compare that attempt with that entry (ClientRegistry.presentedVerdict).
+   */
+  secretVerdict?(attempt: object, entry: object): boolean | undefined;
 }
+
+/** What the host's client-auth check leaves on the request's state (src/web/context.ts). */
+type CheckedAttempt = Readonly<{ clientId: string | null; secret?: string | null }>;
 
 /** oidc-provider's token endpoint, under the provider's mount path (its default route; the configuration keeps it). */
 const TOKEN_PATH = '/token';
@@ -85,7 +94,12 @@ function pinPublicOrigin(ctx: { request: object }, publicUrl: URL): void {
  * shares between requests anyway. Static clients, and clients without a cached entry, take
  * oidc-provider's own path.
  */
-function keepClientsByEntry(Client: Provider['Client'], staticIds: ReadonlySet<string>, cachedEntry: (clientId: string) => object | undefined): void {
+function keepClientsByEntry(
+  Client: Provider['Client'],
+  staticIds: ReadonlySet<string>,
+  cachedEntry: (clientId: string) => object | undefined,
+  secretVerdict?: (attempt: object, entry: object) => boolean | undefined,
+): void {
   const find = Client.find.bind(Client);
   const built = new WeakMap<object, Awaited<ReturnType<typeof find>>>();
   Client.find = async function findClient(id: string) {
@@ -96,8 +110,46 @@ function keepClientsByEntry(Client: Provider['Client'], staticIds: ReadonlySet<s
     // Read after the entry was seen: the Client is of that entry or of a newer one. Kept by the
     // entry seen, it is answered only while that entry is the registry's.
     const client = await find(id);
-    if (client && cachedEntry(id) === entry) built.set(entry, client);
+    if (client && cachedEntry(id) === entry) {
+      if (secretVerdict) answerSecretFromVerdict(client, id, entry, secretVerdict);
+      built.set(entry, client);
+    }
     return client;
+  };
+}
+
+/** oidc-provider's own comparison on a Client whose comparison answerSecretFromVerdict replaced. */
+const OWN_COMPARISON = Symbol("oidc-provider's own compareClientSecret");
+
+/**
+ * The host's client-auth throttle has compared the request's secret with the registry's cached
+ * entry before oidc-provider runs (src/auth/client-auth-throttle.ts), in constant time; oidc-provider
+ * then compared it again (`compareClientSecret`, padding both to 1,000 bytes): two comparisons and
+ * two such buffers per grant (docs/performance.md, "Token endpoint and refresh, ninth pass"). The
+ * Client kept for `entry` (built from that entry's metadata, so of its secret) answers with the
+ * registry's verdict when that verdict is this request's: the attempt on the request's
+ * state names this client and presents the very secret oidc-provider parsed (both strings are the
+ * caller's own input, so comparing them reveals nothing), and the registry compared that attempt
+ * with this entry. Anything else (no attempt, another client, a secret parsed differently, a
+ * verdict against another entry) takes oidc-provider's own comparison.
+ */
+function answerSecretFromVerdict(
+  client: object,
+  clientId: string,
+  entry: object,
+  secretVerdict: (attempt: object, entry: object) => boolean | undefined,
+): void {
+  const target = client as { compareClientSecret(actual: string): boolean | Promise<boolean>; [OWN_COMPARISON]?: (actual: string) => boolean | Promise<boolean> };
+  // oidc-provider answers one Client for equal metadata: an entry replaced by an equal one finds
+  // the Client of the last, whose own comparison is the one to fall back on (not the last's answer).
+  const own = (target[OWN_COMPARISON] ??= target.compareClientSecret.bind(target));
+  target.compareClientSecret = (actual: string) => {
+    const attempt = (Provider.ctx as { state?: { clientAuthAttempt?: CheckedAttempt } } | undefined)?.state?.clientAuthAttempt;
+    if (attempt !== undefined && attempt.clientId === clientId && attempt.secret === actual) {
+      const verdict = secretVerdict(attempt, entry);
+      if (verdict !== undefined) return verdict;
+    }
+    return own(actual);
   };
 }
 
@@ -161,7 +213,7 @@ export class OidcProvider {
     const { settings, log } = this.deps;
     const configuration = providerConfiguration({ ...this.deps, jwks: keySet.privateJwks });
     const provider = new Provider(issuerOf(settings), configuration);
-    if (this.deps.cachedClient) keepClientsByEntry(provider.Client, new Set((configuration.clients ?? []).map((c) => c.client_id)), this.deps.cachedClient);
+    if (this.deps.cachedClient) keepClientsByEntry(provider.Client, new Set((configuration.clients ?? []).map((c) => c.client_id)), this.deps.cachedClient, this.deps.secretVerdict);
     // The provider is a Koa application of its own: the same hops as the service's (src/web/app.ts).
     provider.proxy = settings.trustProxyHops > 0;
     provider.maxIpsCount = settings.trustProxyHops;

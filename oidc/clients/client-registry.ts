@@ -121,8 +121,18 @@ export interface ClientRegistry {
   rotateSecret(actor: string, clientId: string): Promise<string>;
   /** What oidc-provider's adapter returns for the Client model: metadata with the opened secret. */
   providerMetadata(clientId: string): Promise<ClientMetadata | undefined>;
-  /** Whether `secret` is the client's current secret (constant time; the cached, opened one). */
-  secretMatches(clientId: string, secret: string): boolean | Promise<boolean>;
+  /**
+   * Whether `secret` is the client's current secret (constant time; the cached, opened one). With
+   * `attempt` (the client-auth throttle's frozen attempt, which carries `secret`), the verdict is
+   * kept for that attempt and the entry it was compared with (presentedVerdict).
+   */
+  secretMatches(clientId: string, secret: string, attempt?: object): boolean | Promise<boolean>;
+  /**
+   * The verdict secretMatches gave `attempt` against `entry` (a cachedEntry), if it compared that
+   * attempt with that entry; undefined otherwise. oidc-provider's own comparison of the same
+   * presented secret is answered by it (oidc/provider.ts): one comparison per request.
+   */
+  presentedVerdict(attempt: object, entry: object): boolean | undefined;
   /** A change feed entry (or this node's own change) said the client changed: read it afresh. */
   forget(clientId: string): void;
   /**
@@ -209,6 +219,12 @@ const secretBytes = new WeakMap<ClientMetadata, Buffer>();
  * (docs/architecture.md, convention 14).
  */
 export const secretBytesOf = (known: string): Buffer => Buffer.alloc(Buffer.byteLength(known, 'utf8'), known, 'utf8');
+
+/** A verdict of secretMatches on an attempt: the entry it compared with, and whether it matched. */
+interface SecretVerdict {
+  entry: ClientMetadata;
+  matches: boolean;
+}
 
 /** The registry over its store; refusals are ClientRegistryErrors (oidc/errors.ts). */
 export class ClientRegistryService<Tx = unknown> implements ClientRegistry {
@@ -339,18 +355,36 @@ export class ClientRegistryService<Tx = unknown> implements ClientRegistry {
    * endpoint's common case: one promise and two awaits fewer per request); otherwise the promise
    * of the read.
    */
-  secretMatches(clientId: string, secret: string): boolean | Promise<boolean> {
+  secretMatches(clientId: string, secret: string, attempt?: object): boolean | Promise<boolean> {
     const cached = this.cache.peek(clientId);
-    if (cached) return this.secretOf(cached, secret);
-    return this.metadata(clientId).then((metadata) => this.secretOf(metadata, secret));
+    if (cached) return this.secretOf(cached, secret, attempt);
+    return this.metadata(clientId).then((metadata) => this.secretOf(metadata, secret, attempt));
   }
 
-  private secretOf(metadata: ClientMetadata | undefined, secret: string): boolean {
+  private secretOf(metadata: ClientMetadata | undefined, secret: string, attempt: object | undefined): boolean {
     const known = metadata?.client_secret;
     if (typeof known !== 'string') return false;
     let a = secretBytes.get(metadata!);
     if (!a) secretBytes.set(metadata!, (a = secretBytesOf(known)));
-    return secretEquals(a, secret);
+    const matches = secretEquals(a, secret);
+    if (attempt) {
+      // A keep-alive connection's attempt is compared on each of its requests: its verdict is
+      // written again only for another entry (the verdict is a function of the two).
+      if (this.verdicts.get(attempt)?.entry !== metadata) this.verdicts.set(attempt, { entry: metadata!, matches });
+    }
+    return matches;
+  }
+
+  /**
+   * What secretMatches answered each attempt it was given (kept while the attempt is: the
+   * connection's, or the request's). The verdict is a function of the attempt's secret and the
+   * entry's, both unchangeable, so it holds for as long as both objects do.
+   */
+  private readonly verdicts = new WeakMap<object, SecretVerdict>();
+
+  presentedVerdict(attempt: object, entry: object): boolean | undefined {
+    const held = this.verdicts.get(attempt);
+    return held?.entry === entry ? held.matches : undefined;
   }
 
   forget(clientId: string): void {

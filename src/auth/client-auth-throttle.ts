@@ -29,8 +29,11 @@ export type ClientAdmission = { counted: Admission } | { verified: { dirty: stri
 
 export type ClientAuthAdmission = { allowed: true; admission: ClientAdmission } | { allowed: false; retryAfterSeconds: number };
 
-/** Whether a presented secret is the client's current one (constant time): the client registry's. */
-export type SecretCheck = (clientId: string, secret: string) => boolean | Promise<boolean>;
+/**
+ * Whether a presented secret is the client's current one (constant time): the client registry's,
+ * which keeps its verdict for the attempt (oidc-provider's check of the same request uses it).
+ */
+export type SecretCheck = (clientId: string, secret: string, attempt: ClientAuthAttempt) => boolean | Promise<boolean>;
 
 /** A right secret on clean counters held under this node's leases: nothing read, nothing to settle. */
 const CLEAN_VERIFIED: ClientAuthAdmission = Object.freeze({ allowed: true, admission: Object.freeze({ verified: Object.freeze({ dirty: Object.freeze([]) as unknown as string[] }) }) });
@@ -88,7 +91,7 @@ export class ClientAuthThrottle {
       // Without a promise when the secret is known from the cache and this node holds the leases
       // (the token endpoint's common case, docs/performance.md, "Token endpoint, fifth pass"): the
       // same decision as below, taken from memory alone.
-      const matches = this.secretMatches(a.clientId, a.secret);
+      const matches = this.secretMatches(a.clientId, a.secret, a);
       if (matches === true && this.leases?.heldNow(keys)) return CLEAN_VERIFIED;
       if (matches !== false) return this.admitMatching(keys, matches);
     }

@@ -116,7 +116,7 @@ export async function buildIdentity(w: Wiring, upstreamLogout: UpstreamLogout): 
     log: w.log,
     keys: signingKeys,
     cookieKeys: secrets.cookieKeys,
-    adapter: adapterFactory(payloads, clients, clock, isDatabaseUnavailable, (grantId) => revocations.revoke(null, 'grant', grantId)), cachedClient: (id) => clients.cachedEntry(id),
+    adapter: adapterFactory(payloads, clients, clock, isDatabaseUnavailable, (grantId) => revocations.revoke(null, 'grant', grantId)), cachedClient: (id) => clients.cachedEntry(id), secretVerdict: (a, entry) => clients.presentedVerdict(a, entry),
     findAccount: accountReadOncePerRequest((id) => accounts.findById(id)),
     logoutRedirect: upstreamLogout,
     pages: providerPages,
@@ -205,7 +205,7 @@ export function buildClientAuthThrottle(w: Wiring, clients?: Pick<ClientRegistry
       perClientAddress: { maxFailures: login.clientAuthMaxFailuresPerClientAddress, ...window },
       perAddress: { maxFailures: login.clientAuthMaxFailuresPerAddress, ...window },
     },
-    clients && ((clientId, secret) => clients.secretMatches(clientId, secret)),
+    clients && ((clientId, secret, attempt) => clients.secretMatches(clientId, secret, attempt)),
     clients && new ClientAuthLeases(counters, w.clock),
   );
 }

@@ -7,6 +7,12 @@ export interface AppState {
   log: Logger;
   /** Metrics label for requests served outside @koa/router (e.g. `/oidc/*`). */
   routeLabel?: string;
+  /**
+   * The client authentication attempt the client-auth throttle checked on this request (its
+   * client id and secret as presented): oidc-provider's check of the same secret asks the client
+   * registry for the verdict it gave this attempt (oidc/provider.ts).
+   */
+  clientAuthAttempt?: Readonly<{ clientId: string | null; secret?: string | null }>;
 }
 
 export type AppContext = ParameterizedContext<AppState>;

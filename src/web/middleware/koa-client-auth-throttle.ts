@@ -139,6 +139,7 @@ export function clientAuthThrottle<A>(guard: ClientAuthGuard<A>): Middleware<App
   /** The rest of the request after an admission, then its settlement (one promise). */
   const admitted = (ctx: Ctx, next: () => Promise<unknown>, attempt: Attempt, admission: A): Promise<void> => {
     const abandon = (err: unknown) => guard.abandoned(admission).then(() => Promise.reject(err as Error));
+    ctx.state.clientAuthAttempt = attempt; // the provider's check of the secret takes the guard's verdict (oidc/provider.ts)
     let running: Promise<unknown>;
     try {
       running = next();

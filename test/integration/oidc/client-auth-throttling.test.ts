@@ -153,4 +153,56 @@ describe(`client authentication throttling (${db})`, () => {
     const locks = (await events('client_auth.throttled')).filter((e) => (e.details as { ip: string }).ip === b);
     expect(locks).toHaveLength(1);
   });
+
+  it('one secret comparison per grant: a wrong secret, another client\'s, one differing only in its last byte or its length are refused, on one connection or several', async () => {
+    // The throttle compares the presented secret with the registry's (constant time) and
+    // oidc-provider's own check of the same request takes that verdict (oidc/provider.ts,
+    // answerSecretFromVerdict): this comparison is the only one left, so each refusal here
+    // depends on it.
+    const other = 'may-ky-so-khac';
+    const otherSecret = (await t.service.clients.add('test', { clientId: other, name: 'Máy ký số khác', grantTypes: ['client_credentials'], scopes: ['certs:read'] })).secret!;
+    const last = secret.at(-1) === 'A' ? 'B' : 'A';
+    const wrongs = {
+      wrong: 'hoan-toan-sai',
+      'another client\'s': otherSecret,
+      'last byte': secret.slice(0, -1) + last,
+      'one byte short': secret.slice(0, -1),
+      'one byte longer': `${secret}x`,
+    };
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const send = (from: string, id: string, s: string, keepAlive: boolean) =>
+      new Promise<{ status: number; error?: string }>((resolve, reject) => {
+        const body = 'grant_type=client_credentials';
+        const req = http.request(
+          `${t.url}/oidc/token`,
+          { method: 'POST', agent: keepAlive ? agent : false, headers: { authorization: basic(id, s), 'content-type': 'application/x-www-form-urlencoded', 'content-length': body.length, 'x-forwarded-for': from } },
+          (res) => {
+            const chunks: Buffer[] = [];
+            res.on('data', (c: Buffer) => chunks.push(c));
+            res.on('end', () => resolve({ status: res.statusCode!, error: (JSON.parse(Buffer.concat(chunks).toString('utf8')) as { error?: string }).error }));
+          },
+        );
+        req.on('error', reject);
+        req.end(body);
+      });
+    try {
+      let n = 40;
+      for (const keepAlive of [true, false]) {
+        for (const [what, s] of Object.entries(wrongs)) {
+          // Each from its own address (no lock in the way), after the right secret on the same connection.
+          const from = `203.0.113.${n++}`;
+          expect(await send(from, clientId, secret, keepAlive)).toEqual({ status: 200, error: undefined });
+          expect({ what, keepAlive, answer: await send(from, clientId, s, keepAlive) }).toEqual({ what, keepAlive, answer: { status: 401, error: 'invalid_client' } });
+          expect(await send(from, clientId, secret, keepAlive)).toEqual({ status: 200, error: undefined });
+        }
+        // The other client's own secret is its own: admitted for it, and still refused for ours.
+        const from = `203.0.113.${n++}`;
+        expect((await send(from, other, otherSecret, keepAlive)).status).toBe(200);
+        expect((await send(from, clientId, otherSecret, keepAlive)).status).toBe(401);
+        expect((await send(from, other, secret, keepAlive)).status).toBe(401);
+      }
+    } finally {
+      agent.destroy();
+    }
+  });
 });

@@ -65,6 +65,9 @@ describe(`refresh token rotation (${db})`, () => {
     // The used one, presented again, ends the grant: the newest token goes with it.
     await expect(client.refreshTokenGrant(config, first.refresh_token!)).rejects.toMatchObject({ error: 'invalid_grant' });
     expect(await active(second.refresh_token!)).toBe(false);
+    // The whole family (RFC 9700 §4.14.2): the newest access token too, and the newest refresh token is refused.
+    expect(await active(second.access_token)).toBe(false);
+    await expect(client.refreshTokenGrant(config, second.refresh_token!)).rejects.toMatchObject({ error: 'invalid_grant' });
   });
 
   it.each([
