@@ -57,8 +57,11 @@ describe(`refresh token rotation (${db})`, () => {
     // the used token consumed, the new one and the opaque access token stored) in one statement.
     const payloadStatements = queries.filter((q) => /oidc_payloads/.test(q.sql)).map((q) => q.name);
     expect(payloadStatements).toEqual(['tinnhiem_find_with_grant', 'tinnhiem_consume_and_store_live']);
-    // Plus the client's throttle lease when it is taken or renewed (docs/security.md): 0 or 1.
-    expect([2, 3]).toContain(queries.length);
+    // Beside them only the client's throttle lease (docs/security.md), taken or renewed: none, one, or
+    // both on a slow machine (a lease taken at the request's start can be due for renewal by its end).
+    const others = queries.filter((q) => !/oidc_payloads/.test(q.sql));
+    expect(others.every((q) => /login_throttle/.test(q.sql))).toBe(true);
+    expect(others.length).toBeLessThanOrEqual(2);
     expect(second.refresh_token).not.toBe(first.refresh_token);
     expect(await active(first.refresh_token!)).toBe(false);
     expect(await active(second.refresh_token!)).toBe(true);
