@@ -21,6 +21,12 @@ export function plainCopy<T>(value: T): T {
   const proto = Object.getPrototypeOf(value) as unknown;
   if (proto !== Object.prototype && proto !== null) return structuredClone(value);
   const out: Record<string, unknown> = {};
-  for (const key of Object.keys(value)) out[key] = plainCopy((value as Record<string, unknown>)[key]);
+  for (const key of Object.keys(value)) {
+    const member = plainCopy((value as Record<string, unknown>)[key]);
+    // An own "__proto__" key (JSON.parse makes one) stays an own key, as structuredClone keeps it:
+    // assigned, it would set the copy's prototype instead.
+    if (key === '__proto__') Object.defineProperty(out, key, { value: member, enumerable: true, writable: true, configurable: true });
+    else out[key] = member;
+  }
   return out as T;
 }

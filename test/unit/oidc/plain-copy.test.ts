@@ -37,4 +37,12 @@ describe('plainCopy (the request memo’s, held writes’ and client registry’
     expect(payload.when.getUTCFullYear()).toBe(2026);
     expect(payload.bytes.toString()).toBe('abc');
   });
+  it('keeps an own "__proto__" key of parsed JSON an own key, as structuredClone does, and sets no prototype', () => {
+    const parsed = JSON.parse('{"params":{"__proto__":{"admin":true},"scope":"openid"}}') as { params: Record<string, unknown> };
+    const copy = plainCopy(parsed);
+    expect(Object.getPrototypeOf(copy.params)).toBe(Object.prototype);
+    expect((copy.params as { admin?: unknown }).admin).toBeUndefined();
+    expect(Object.keys(copy.params)).toEqual(['__proto__', 'scope']);
+    expect(copy.params).toEqual(structuredClone(parsed).params);
+  });
 });
