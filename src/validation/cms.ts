@@ -69,6 +69,8 @@ export interface ParsedCms {
   /** The encapsulated content, or null when detached. */
   eContent: Uint8Array | null;
   certificates: Cert[];
+  /** How many bytes follow the structure when any of them is not zero (zero padding, as in a PDF's /Contents, counts 0). */
+  trailingData: number;
   warnings: string[];
 }
 
@@ -130,11 +132,9 @@ export function decodeCmsDer(input: Uint8Array, preloaded?: ReadonlyArray<Cert |
   } catch (err) {
     throw new CmsFormatError(`malformed SignedData (${(err as Error).message})`);
   }
-  const warnings: string[] = [];
-  // PDF /Contents are zero-padded; anything else after the structure is worth a note.
-  const rest = bytes.subarray(read.end);
-  if (rest.some((b) => b !== 0)) warnings.push(`${rest.byteLength} byte(s) after the CMS structure are ignored`);
-  return { signerInfos: read.signerInfos, eContentType: read.eContentType, eContent: read.eContent, certificates, warnings };
+  const trailingData = dataAfter(bytes.subarray(read.end));
+  const warnings = trailingWarning(trailingData);
+  return { signerInfos: read.signerInfos, eContentType: read.eContentType, eContent: read.eContent, certificates, trailingData, warnings };
 }
 
 /** The pkijs path: BER, and anything the one-pass reader leaves alone. */
@@ -171,21 +171,22 @@ export function decodeCmsPkijs(bytes: Uint8Array): ParsedCms {
   } catch (err) {
     throw new CmsFormatError(`malformed SignedData (${(err as Error).message})`);
   }
-  const warnings: string[] = [];
-  if (asn.offset !== source.byteLength) {
-    // PDF /Contents are zero-padded; anything else after the structure is worth a note.
-    const rest = source.subarray(asn.offset);
-    if (rest.some((b) => b !== 0)) warnings.push(`${rest.byteLength} byte(s) after the CMS structure are ignored`);
-  }
+  const trailingData = dataAfter(source.subarray(asn.offset));
+  const warnings = trailingWarning(trailingData);
   const eContent = signedData.encapContentInfo.eContent;
   return {
     signerInfos: signedData.signerInfos.map(fromPkijsSignerInfo),
     eContentType: signedData.encapContentInfo.eContentType,
     eContent: eContent ? octets(eContent) : null,
     certificates,
+    trailingData,
     warnings,
   };
 }
+
+/** PDF /Contents are zero-padded: bytes after the structure count only when one is not zero. */
+const dataAfter = (rest: Uint8Array): number => (rest.some((b) => b !== 0) ? rest.byteLength : 0);
+const trailingWarning = (trailingData: number): string[] => (trailingData ? [`${trailingData} byte(s) after the CMS structure are ignored`] : []);
 
 /** Parses an embedded certificate; the cached Cert keeps its DER, a copy: `view` may be part of the whole signature or of the request body it came in. */
 export function certFromDer(view: Uint8Array): Cert {

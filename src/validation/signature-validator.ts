@@ -169,6 +169,7 @@ export class SignatureValidator {
       if (err instanceof CmsFormatError) throw new AppError('badSignatureInput', `signature: ${err.message}`);
       throw err;
     }
+    if (cms.trailingData) throw new AppError('badSignatureInput', `signature: ${cms.trailingData} byte(s) follow the CMS structure; a signature file is one ContentInfo (RFC 5652 §3)`); // appended bytes make it another file
     warnings.push(...cms.warnings);
     if (cms.signerInfos.length > this.limits.maxSignatures) throw new AppError('badSignatureInput', `the signature has ${cms.signerInfos.length} signers; at most ${this.limits.maxSignatures} are validated`);
     if (!cms.signerInfos.length) warnings.push('the SignedData has no signers');

@@ -104,6 +104,23 @@ describeWithProgram('openssl', 'openssl')('CMS signatures agree with openssl cms
     expect(report.signatures[0]).toMatchObject({ indication: 'TOTAL_FAILED', subIndication: 'SIG_CRYPTO_FAILURE' });
   });
 
+  it('bytes appended after a signature file are refused (RFC 5652 §3), zero padding is not', async () => {
+    // DER read in one pass, attached and detached; BER with indefinite lengths read by pkijs.
+    for (const { detached, stream } of [{ detached: false, stream: false }, { detached: true, stream: false }, { detached: false, stream: true }]) {
+      const sig = opensslSign(ec, data, { detached, stream });
+      if (stream) expect(sig[1]).toBe(0x80);
+      const doc = detached ? { document: b64(data) } : {};
+      for (const tail of [Buffer.from([7]), Buffer.from('<script>alert(1)</script>'), Buffer.from([0, 0, 1])]) {
+        const res = await api.call('POST', '/api/v1/signatures/validate', { signature: b64(Buffer.concat([sig, tail])), ...doc });
+        expect(res.status).toBe(400);
+        expect((res.body as { detail: string }).detail).toBe(`signature: ${tail.length} byte(s) follow the CMS structure; a signature file is one ContentInfo (RFC 5652 §3)`);
+      }
+      // Zeros after the structure (a PDF's /Contents taken out as it is) carry nothing: validated.
+      const padded = await validate({ signature: b64(Buffer.concat([sig, Buffer.alloc(64)])), ...doc });
+      expect(padded.signatures[0]).toMatchObject({ indication: 'TOTAL_PASSED' });
+    }
+  });
+
   it('a signature with only the digest of the detached content', async () => {
     const sig = opensslSign(ec, data, { detached: true, md: 'sha384' });
     const { createHash } = await import('node:crypto');

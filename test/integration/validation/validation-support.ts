@@ -42,6 +42,8 @@ export interface CmsOptions {
   md?: 'sha256' | 'sha384' | 'sha1';
   certfile?: string;
   cades?: boolean;
+  /** `-stream`: BER with indefinite lengths (the full parser's input, not the one-pass reader's). */
+  stream?: boolean;
   /** Run `openssl cms -sign` under faketime at this UTC time ("2023-06-01 12:00:00"): a backdated signingTime. */
   faketime?: string;
 }
@@ -57,6 +59,7 @@ export function opensslSign(signer: Signer, data: Buffer, o: CmsOptions = {}): B
   if (o.noattr) args.push('-noattr');
   if (o.certfile) args.push('-certfile', o.certfile);
   if (o.cades) args.push('-cades');
+  if (o.stream) args.push('-stream');
   if (o.faketime) run('env', ['TZ=UTC', 'faketime', '-f', o.faketime, 'openssl', ...args]);
   else run('openssl', args);
   return readFileSync(out);

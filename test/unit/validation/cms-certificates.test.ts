@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { decodeCmsDer, parseCms } from '../../../src/validation/cms.js';
+import { decodeCmsDer, decodeCmsPkijs, parseCms } from '../../../src/validation/cms.js';
 import { embeddedCertificates, preloadCertificates, splitCms } from '../../../src/validation/cms-certificates.js';
 import { cachedCert, loadCert } from '../../../src/validation/cert.js';
 import { crossSignedMesh } from '../../support/cross-signed-mesh.js';
@@ -42,6 +42,10 @@ describe('the certificates of a CMS read apart (cms-certificates.ts)', () => {
     const cms = signedDataWith([new Uint8Array(mesh.leaf.rawData)]);
     expect(parseCms(new Uint8Array([...cms, 0, 0, 0])).warnings).toEqual([]);
     expect(parseCms(new Uint8Array([...cms, 7])).warnings).toEqual(['1 byte(s) after the CMS structure are ignored']);
+    // Counted for the validator, which refuses a standalone signature followed by any (cms-api.test.ts runs the one-pass reader too).
+    expect(decodeCmsPkijs(new Uint8Array([...cms, 0, 0, 0])).trailingData).toBe(0);
+    expect(decodeCmsPkijs(new Uint8Array([...cms, 0, 7])).trailingData).toBe(2);
+    expect(decodeCmsPkijs(cms).trailingData).toBe(0);
   });
 
   it('preloads the certificates into the cache, yielding between them', async () => {
