@@ -148,11 +148,13 @@ export interface ClientRegistry {
  * endpoint reads its client on every request. An entry is dropped when the client changes — here
  * at once, on the other nodes through the status-change feed (ClientStore.announce) — and is used
  * only while `trusted()` says this node follows that feed (an OCSP responder that has not read it
- * for its fence time is not). A read that raced a change is not kept (generations).
+ * for its fence time is not). A read that raced a change is not kept: a read keeps what it
+ * loaded only if no client changed while it loaded (changes are rare, so a read is seldom
+ * wasted, and one counter, unlike a count per client id, holds nothing per client that changed).
  */
-class ClientCache {
+export class ClientCache {
   private readonly entries = new Map<string, ClientMetadata | null>();
-  private readonly generations = new Map<string, number>();
+  private changes = 0;
   private static readonly MAX = 10_000;
 
   constructor(private readonly trusted: () => boolean) {
@@ -163,7 +165,7 @@ class ClientCache {
     return this.entries.size;
   }
 
-  /** A memory probe (ca/cache-registry.ts): every entry is read again; the generations stay (they guard reads in flight). */
+  /** A memory probe (ca/cache-registry.ts): every entry is read again; the change count stays (it guards reads in flight). */
   clear(): void {
     this.entries.clear();
   }
@@ -173,10 +175,10 @@ class ClientCache {
       const hit = this.entries.get(clientId);
       if (hit) return hit;
     }
-    const generation = this.generations.get(clientId) ?? 0;
+    const changes = this.changes;
     const loaded = await load();
     // Unknown client ids are not kept (anyone can send any number of them).
-    if (loaded && (this.generations.get(clientId) ?? 0) === generation) {
+    if (loaded && this.changes === changes) {
       if (this.entries.size >= ClientCache.MAX) this.entries.delete(this.entries.keys().next().value!);
       this.entries.set(clientId, loaded);
     }
@@ -190,7 +192,7 @@ class ClientCache {
 
   forget(clientId: string): void {
     this.entries.delete(clientId);
-    this.generations.set(clientId, (this.generations.get(clientId) ?? 0) + 1);
+    this.changes++;
   }
 }
 
