@@ -20,6 +20,7 @@ import { signedBy } from './chain.js';
 import type { OurIssuer, RegistryPort } from './ports.js';
 import type { RevocationEvidence } from './report.js';
 import type { RegistryIndex } from './registry-index.js';
+import { readCrl, type DerCrl } from './crl-der.js';
 
 /** What the validator's fetches may do (timeout, size, private networks): the outbound fetcher's policy. */
 export type FetchPolicy = OutboundPolicy;
@@ -35,8 +36,15 @@ export async function fetchDer(url: string, policy: FetchPolicy | OutboundFetche
   return fetcher.fetch(url, body ? { body, contentType: 'application/ocsp-request', accept: 'application/ocsp-response' } : {});
 }
 
+/**
+ * Another CA's CRL as the checks read it: its entries by serial (hex), not the parsed CRL. pkijs's
+ * objects for a CRL of 100,000 entries take tens of MB, and finding a serial among them meant
+ * converting every entry's serial at every validation.
+ */
 interface CachedCrl {
-  crl: pkijs.CertificateRevocationList;
+  revoked: DerCrl['revoked'];
+  unusable: DerCrl['unusable'];
+  scope: DerCrl['scope'];
   issuerSha: string;
   nextUpdate: Date | null;
   thisUpdate: Date;
@@ -236,27 +244,28 @@ export class RevocationChecker {
     const now = this.clock.now();
     let cached = this.crls.get(url);
     if (!cached || cached.issuerSha !== issuer.sha256 || (cached.nextUpdate && cached.nextUpdate < now)) {
-      // asn1js parses a copy of `der`: the cached CRL's views hold no larger buffer.
-      const der = await fetchDer(url, this.fetcher);
-      const asn = asn1js.fromBER(der);
-      if (asn.offset === -1) throw new Error('malformed CRL');
-      const crl = new pkijs.CertificateRevocationList({ schema: asn.result });
-      const issuerName = sha256Hex(new Uint8Array(crl.issuer.toSchema().toBER(false)));
-      if (issuerName !== sha256Hex(issuer.facts.subject)) throw new Error('the CRL is issued by another CA');
-      if (!verifySignature(crl.tbsView, crl.signatureValue.valueBlock.valueHexView, crl.signature, issuer.facts.spki)) throw new Error('the CRL signature does not verify with the issuer\'s key');
-      cached = { crl, issuerSha: issuer.sha256, nextUpdate: crl.nextUpdate?.value ?? null, thisUpdate: crl.thisUpdate.value };
+      // Only the entries' facts are kept (crl-der.ts), never views of the fetched bytes.
+      const crl = readCrl(await fetchDer(url, this.fetcher));
+      if (Buffer.compare(crl.issuer, issuer.facts.subject) !== 0) throw new Error('the CRL is issued by another CA');
+      const algorithm = new pkijs.AlgorithmIdentifier({ schema: asn1js.fromBER(crl.signatureAlgorithm).result });
+      if (!verifySignature(crl.tbs, crl.signature, algorithm, issuer.facts.spki)) throw new Error('the CRL signature does not verify with the issuer\'s key');
+      cached = { revoked: crl.revoked, unusable: crl.unusable, scope: crl.scope, issuerSha: issuer.sha256, nextUpdate: crl.nextUpdate, thisUpdate: crl.thisUpdate };
       if (cached.nextUpdate && cached.nextUpdate < now) throw new Error(`stale CRL (nextUpdate ${cached.nextUpdate.toISOString()})`);
       this.crls.set(url, cached);
       this.trim(this.crls);
     }
-    const entry = (cached.crl.revokedCertificates ?? []).find((r) => hexFromInteger(r.userCertificate.valueBlock.valueHexView) === cert.facts.serial);
+    // RFC 5280 §6.3.3: a CRL that is not the complete one for this certificate says nothing of it.
+    if (cached.unusable) throw new Error(`the CRL cannot be used: ${cached.unusable}`);
+    const { scope } = cached;
+    if (scope.uris && !scope.uris.includes(url)) throw new Error('the CRL\'s issuing distribution point does not name the URL it was fetched from (RFC 5280 §5.2.5)');
+    if (scope.onlyUserCerts && cert.facts.ca) throw new Error('the CRL covers only end-entity certificates');
+    if (scope.onlyCaCerts && !cert.facts.ca) throw new Error('the CRL covers only CA certificates');
+    const entry = cached.revoked.get(cert.facts.serial);
     const base = { serial: cert.facts.serial, source: 'crl' as const, producedAt: cached.thisUpdate.toISOString(), url, note: null };
     if (!entry) {
       return { ...base, status: 'good', revokedAt: null, reason: null, note: time > cached.thisUpdate ? null : 'the CRL is newer than the validation time; a certificate revoked and removed since would not show' };
     }
-    const reasonExt = entry.crlEntryExtensions?.extensions.find((e) => e.extnID === '2.5.29.21');
-    const code = reasonExt?.parsedValue instanceof asn1js.Enumerated ? reasonExt.parsedValue.valueBlock.valueDec : null;
-    const reason = code === null ? null : reasonNames[code] ?? null;
-    return { ...base, status: reason === 'certificateHold' ? 'hold' : 'revoked', revokedAt: entry.revocationDate.value.toISOString(), reason };
+    const reason = entry.reason === null ? null : (reasonNames[entry.reason] ?? null);
+    return { ...base, status: reason === 'certificateHold' ? 'hold' : 'revoked', revokedAt: entry.revokedAt.toISOString(), reason };
   }
 }
