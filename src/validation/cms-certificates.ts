@@ -48,7 +48,7 @@ function children(bytes: Uint8Array, parent: Tlv): Tlv[] | null {
 }
 
 export interface SplitCms {
-  /** The same ContentInfo without the certificates field (DER lengths rewritten). */
+  /** The same ContentInfo without the certificates and CRLs fields (DER lengths rewritten). */
   rest: Uint8Array;
   /** Each embedded X.509 certificate's own bytes (other certificate choices are left out). */
   certificates: Uint8Array[];
@@ -87,7 +87,7 @@ export function embeddedCertificates(bytes: Uint8Array): Uint8Array[] | null {
   return (children(bytes, found.certs) ?? []).filter((c) => c.tag === 0x30).map((c) => bytes.subarray(c.start, c.end));
 }
 
-/** Splits a DER ContentInfo(SignedData) into its certificates and the rest; null when it cannot (BER, not SignedData). */
+/** Splits a DER ContentInfo(SignedData) into its certificates and the rest, its CRLs left out; null when it cannot (BER, not SignedData, neither field). */
 export function splitCms(bytes: Uint8Array): SplitCms | null {
   const info = tlv(bytes, 0, bytes.length);
   if (!info || info.tag !== 0x30) return null;
@@ -99,9 +99,13 @@ export function splitCms(bytes: Uint8Array): SplitCms | null {
   const signedData = inner[0];
   const fields = children(bytes, signedData);
   const certs = fields?.find((f) => f.tag === 0xa0);
-  if (!fields || !certs) return null;
-  const certificates = (children(bytes, certs) ?? []).filter((c) => c.tag === 0x30).map((c) => bytes.subarray(c.start, c.end));
-  const body = Buffer.concat(fields.filter((f) => f !== certs).map((f) => bytes.subarray(f.start, f.end)));
+  // RFC 5652 §5.1 `crls [1]`: revocation data the validator does not read (it asks its own
+  // sources), left out so that a large CRL carried along (asn1js stops at 10,000 nodes, about
+  // 1,300 entries) does not make the signature unreadable.
+  const crls = fields?.find((f) => f.tag === 0xa1);
+  if (!fields || (!certs && !crls)) return null;
+  const certificates = certs ? (children(bytes, certs) ?? []).filter((c) => c.tag === 0x30).map((c) => bytes.subarray(c.start, c.end)) : [];
+  const body = Buffer.concat(fields.filter((f) => f !== certs && f !== crls).map((f) => bytes.subarray(f.start, f.end)));
   const sd = Buffer.concat([header(0x30, body.length), body]);
   const wrapped = Buffer.concat([header(0xa0, sd.length), sd]);
   const oid = bytes.subarray(infoFields[0].start, infoFields[0].end);

@@ -234,7 +234,9 @@ function signedData(bytes: Uint8Array): SignedDataView {
   if (fields[i]?.tag === 0xa0) {
     for (const c of children(bytes, fields[i++])) certificates.push(bytes.subarray(expect(c, 0x30, 'certificate choice').start, c.end));
   }
-  if (fields[i]?.tag === 0xa1) unusual('CRLs in the SignedData');
+  // RFC 5652 §5.1 `crls [1]`: not read (revocation comes from the validator's own sources), only
+  // its framing checked: CertificateLists and other formats ([1]), anything else goes to pkijs.
+  if (fields[i]?.tag === 0xa1) for (const c of children(bytes, fields[i++])) if (c.tag !== 0x30 && c.tag !== 0xa1) unusual('revocation info');
   const signerInfos = children(bytes, expect(fields[i++], 0x31, 'signerInfos')).map((s) => signerInfo(bytes, s));
   if (i !== fields.length) unusual('SignedData fields');
   return { eContentType: oidOf(bytes, encap[0]), eContent, certificates, signerInfos, end: info.end };

@@ -9,6 +9,8 @@ import { decodeCmsDer, decodeCmsPkijs, parseCms } from '../../../src/validation/
 import { embeddedCertificates, preloadCertificates, splitCms } from '../../../src/validation/cms-certificates.js';
 import { cachedCert, loadCert } from '../../../src/validation/cert.js';
 import { crossSignedMesh } from '../../support/cross-signed-mesh.js';
+import { opensslCrl } from '../../support/openssl-crl.js';
+import { children as derChildren, tlv as derTlv } from '../../../src/validation/cert-der.js';
 
 /** A SignedData (no signers) carrying `certs`, as DER. */
 function signedDataWith(certs: Uint8Array[]): Uint8Array {
@@ -20,6 +22,21 @@ function signedDataWith(certs: Uint8Array[]): Uint8Array {
   });
   const info = new pkijs.ContentInfo({ contentType: '1.2.840.113549.1.7.2', content: signedData.toSchema(true) });
   return new Uint8Array(info.toSchema().toBER(false));
+}
+
+/** `cms` (a DER ContentInfo(SignedData)) with `crl` put in its `crls [1]` field, before the signerInfos (RFC 5652 §5.1). */
+function withCrls(cms: Uint8Array, crl: Uint8Array): Uint8Array {
+  const wrap = (tag: number, ...parts: Uint8Array[]): Uint8Array => {
+    const body = Buffer.concat(parts);
+    const n = body.length;
+    const length = n < 0x80 ? [n] : n < 0x10000 ? [0x82, n >> 8, n & 0xff] : [0x83, n >> 16, (n >> 8) & 0xff, n & 0xff];
+    return new Uint8Array(Buffer.concat([Buffer.from([tag, ...length]), body]));
+  };
+  const info = derTlv(cms, 0, cms.length);
+  const [oid, explicit] = derChildren(cms, info);
+  const fields = derChildren(cms, derChildren(cms, explicit)[0]).map((f) => cms.subarray(f.start, f.end));
+  fields.splice(fields.length - 1, 0, wrap(0xa1, crl));
+  return wrap(0x30, cms.subarray(oid.start, oid.end), wrap(0xa0, wrap(0x30, ...fields)));
 }
 
 describe('the certificates of a CMS read apart (cms-certificates.ts)', () => {
@@ -46,6 +63,24 @@ describe('the certificates of a CMS read apart (cms-certificates.ts)', () => {
     expect(decodeCmsPkijs(new Uint8Array([...cms, 0, 0, 0])).trailingData).toBe(0);
     expect(decodeCmsPkijs(new Uint8Array([...cms, 0, 7])).trailingData).toBe(2);
     expect(decodeCmsPkijs(cms).trailingData).toBe(0);
+  });
+
+  it('reads a signature carrying a CRL of 5,000 entries (crls [1]) as the same signature without it, in both readers', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tinnhiem-cms-crls-'));
+    try {
+      const ca = opensslCrl(dir, 5_000);
+      writeFileSync(join(dir, 'data.txt'), 'Quyết định số 7');
+      const plain = new Uint8Array(execFileSync('openssl', ['cms', '-sign', '-binary', '-nodetach', '-in', join(dir, 'data.txt'), '-signer', ca.cert, '-inkey', ca.key, '-outform', 'DER']));
+      const withCrl = withCrls(plain, ca.der);
+      expect(withCrl.length).toBeGreaterThan(plain.length + ca.der.length);
+      const same = (p: ReturnType<typeof decodeCmsPkijs>) => ({ signers: p.signerInfos.map((i) => Buffer.from(i.signature).toString('hex')), certs: p.certificates.map((c) => c.sha256), content: Buffer.from(p.eContent!).toString() });
+      const expected = same(decodeCmsPkijs(plain));
+      expect(same(decodeCmsDer(withCrl)!)).toEqual(expected);
+      expect(same(decodeCmsPkijs(withCrl))).toEqual(expected);
+      expect(same(parseCms(withCrl))).toEqual(expected);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('preloads the certificates into the cache, yielding between them', async () => {

@@ -3,33 +3,20 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import * as x509 from '@peculiar/x509';
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
-import { execFileSync } from 'node:child_process';
 import { webcrypto } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { verifySignature } from '../../../ca/asn1/algorithms.js';
 import { crlExtensions, readCrl, readCrlDer, readCrlPkijs, type DerCrl } from '../../../src/validation/crl-der.js';
 import { UnusualCertificate } from '../../../src/validation/cert-der.js';
+import { opensslCrl as opensslCrlIn } from '../../support/openssl-crl.js';
 
 x509.cryptoProvider.set(webcrypto as unknown as Crypto);
 const ECDSA = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' };
 let dir: string;
 
-/** `openssl ca -gencrl` over `count` revoked serials, every seventh on hold; the DER and the CA's SubjectPublicKeyInfo. */
-function opensslCrl(count: number): { der: Uint8Array; spki: Uint8Array } {
-  const ossl = mkdtempSync(join(dir, 'ca-'));
-  const sh = (...args: string[]) => execFileSync('openssl', args, { cwd: ossl, stdio: ['ignore', 'pipe', 'pipe'] });
-  sh('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-subj', '/C=VN/O=Nhà cung cấp/CN=CA ngoài', '-days', '30', '-utf8');
-  const lines = Array.from({ length: count }, (_, i) => `R\t301231000000Z\t261201101010Z,${i % 7 ? 'keyCompromise' : 'certificateHold'}\t${(0x100000 + i).toString(16).toUpperCase()}\tunknown\t/CN=B${i}`);
-  writeFileSync(join(ossl, 'index.txt'), lines.join('\n') + '\n');
-  writeFileSync(join(ossl, 'crlnumber'), '1000\n');
-  writeFileSync(join(ossl, 'ca.cnf'), '[ ca ]\ndefault_ca = t\n[ t ]\ndir = .\ndatabase = index.txt\ncrlnumber = crlnumber\ncertificate = ca.pem\nprivate_key = ca.key\ndefault_md = sha256\ndefault_crl_hours = 24\ncrl_extensions = ext\n[ ext ]\nauthorityKeyIdentifier = keyid:always\n');
-  sh('ca', '-gencrl', '-config', 'ca.cnf', '-out', 'crl.pem');
-  const der = new Uint8Array(sh('crl', '-in', 'crl.pem', '-outform', 'DER'));
-  const spki = new Uint8Array(sh('pkey', '-in', 'ca.key', '-pubout', '-outform', 'DER'));
-  return { der, spki };
-}
+const opensslCrl = (count: number) => opensslCrlIn(dir, count);
 
 const facts = (c: DerCrl) => ({
   tbs: Buffer.from(c.tbs).toString('hex'),
