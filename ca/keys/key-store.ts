@@ -99,6 +99,7 @@ export function parseKeyUri(uri: string): KeyUri {
 /**
  * Signs `data` with `key` and returns the signature as X.509 and CMS carry it: WebCrypto's ECDSA
  * output (r‖s, IEEE P1363) becomes the DER Ecdsa-Sig-Value of RFC 5480 §2.2 / RFC 3279 §2.2.3.
+ * A key Node holds (nodeKeyObject) signs in this thread with the same algorithm and hash.
  */
 export async function signWith(key: SigningKey, data: Uint8Array): Promise<Uint8Array> {
   const inProcess = key.algorithm.name === 'RSA-PSS' ? null : nodeKeyObject(key.privateKey);

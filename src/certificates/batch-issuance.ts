@@ -125,10 +125,10 @@ export class BatchIssuance {
     if (!live.length) return result;
     await this.reserve(issuer, live, now);
     // Signing: the key signs each TBS and the signature is verified before anyone sees it (sign.ts).
-    // A file: key signs in this thread; an HSM's key has a few signatures in flight on its session
-    // pool, since one at a time leaves it idle between round trips to the event loop. Any failure
-    // fails the call as before; the reservations stay for finishUnfinished.
-    // A file: key signs in this thread (signWith), so the loop gives way as preparing does.
+    // A file: key signs in this thread (signWith), so the loop gives way as preparing does; an HSM's
+    // key has a few signatures in flight on its session pool, since one at a time leaves it idle
+    // between round trips to the event loop. Any failure fails the call as before; the
+    // reservations stay for finishUnfinished.
     for (let from = 0; from < live.length; from += SIGNING_WINDOW) {
       if (from % (SIGNING_WINDOW * 3) === SIGNING_WINDOW * 2) await yieldToEventLoop();
       await Promise.all(live.slice(from, from + SIGNING_WINDOW).map(async (p) => (p.der = await signCertificate(p.prepared!, issuer, key))));
