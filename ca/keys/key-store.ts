@@ -99,13 +99,15 @@ export function parseKeyUri(uri: string): KeyUri {
 /**
  * Signs `data` with `key` and returns the signature as X.509 and CMS carry it: WebCrypto's ECDSA
  * output (r‖s, IEEE P1363) becomes the DER Ecdsa-Sig-Value of RFC 5480 §2.2 / RFC 3279 §2.2.3.
- * A key Node holds (nodeKeyObject) signs in this thread with the same algorithm and hash.
+ * An ECDSA key Node holds (nodeKeyObject) signs in this thread with the same hash.
  */
 export async function signWith(key: SigningKey, data: Uint8Array): Promise<Uint8Array> {
-  const inProcess = key.algorithm.name === 'RSA-PSS' ? null : nodeKeyObject(key.privateKey);
+  // ECDSA only: an RSA signature (1–10 ms by key size) would hold the event loop, so it stays a
+  // thread-pool job.
+  const inProcess = key.algorithm.name === 'ECDSA' ? nodeKeyObject(key.privateKey) : null;
   if (inProcess) {
-    // ECDSA: OpenSSL writes the DER Ecdsa-Sig-Value itself (minimal INTEGERs, as ecdsaSigValue).
-    return new Uint8Array(signSync(key.algorithm.hash, data, key.algorithm.name === 'ECDSA' ? { key: inProcess, dsaEncoding: 'der' } : inProcess));
+    // OpenSSL writes the DER Ecdsa-Sig-Value itself (minimal INTEGERs, as ecdsaSigValue).
+    return new Uint8Array(signSync(key.algorithm.hash, data, { key: inProcess, dsaEncoding: 'der' }));
   }
   const signature = new Uint8Array(await key.crypto.subtle.sign(key.algorithm, key.privateKey, arrayBuffer(data)));
   if (key.algorithm.name !== 'ECDSA') return signature;
@@ -114,7 +116,7 @@ export async function signWith(key: SigningKey, data: Uint8Array): Promise<Uint8
 
 /**
  * The same key as a KeyObject, when Node's own WebCrypto holds it (file: and root: keys), so
- * signWith signs in this thread: a P-256 signature takes about 0.05 ms, less than WebCrypto's job
+ * signWith signs with an ECDSA key in this thread: a P-256 signature takes about 0.05 ms, less than WebCrypto's job
  * and the round trip through libuv's thread pool that `subtle.sign` costs for each one (the
  * batch's signing step: docs/ca.md, "Batch issuance"). A PKCS#11 key is another library's
  * CryptoKey (KeyObject.from refuses it) and keeps signing through its provider. Kept per key.

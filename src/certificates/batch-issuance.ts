@@ -33,7 +33,7 @@ export interface BatchItem {
 export const YIELD_EVERY = 20;
 export const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
-/** Signatures in flight at once in a batch: a PKCS#11 store queues them on its sessions (a file: key signs in this thread, signWith). */
+/** Signatures in flight at once in a batch: libuv's thread pool (4) twice over for an RSA key, a PKCS#11 store queues them on its sessions (a file: ECDSA key signs in this thread, signWith). */
 const SIGNING_WINDOW = 8;
 
 /** One item's outcome: its certificate, or the problem that kept it from being issued. */
@@ -125,7 +125,7 @@ export class BatchIssuance {
     if (!live.length) return result;
     await this.reserve(issuer, live, now);
     // Signing: the key signs each TBS and the signature is verified before anyone sees it (sign.ts).
-    // A file: key signs in this thread (signWith), so the loop gives way as preparing does; an HSM's
+    // A file: ECDSA key signs in this thread (signWith), so the loop gives way as preparing does; an HSM's
     // key has a few signatures in flight on its session pool, since one at a time leaves it idle
     // between round trips to the event loop. Any failure fails the call as before; the
     // reservations stay for finishUnfinished.
