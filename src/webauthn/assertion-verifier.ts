@@ -14,9 +14,10 @@ import { decodeClientDataJSON, decodeCredentialPublicKey, isoBase64URL, parseAut
  * verified by the library. `test/unit/webauthn/assertion-verifier.test.ts` feeds both the same
  * inputs and requires the same verdict.
  *
- * One point is stricter than the library, on purpose: the signature must be DER (OpenSSL's
- * parser), where the library's ASN.1 parser also takes BER forms (a long-form length). WebAuthn
- * §6.5.5 requires DER; no authenticator sends BER.
+ * Two points are stricter than the library, on purpose: the response's credential ID must be the
+ * passkey's (the library leaves that to its caller, who looks the passkey up by it, as ours does);
+ * and the signature must be DER (OpenSSL's parser), where the library's ASN.1 parser also takes a
+ * long-form length or a SEQUENCE length one byte short. WebAuthn §6.5.5 requires DER.
  */
 
 export interface AssertionExpectations {
