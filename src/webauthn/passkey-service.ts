@@ -8,6 +8,7 @@ import {
   type PublicKeyCredentialRequestOptionsJSON,
   type RegistrationResponseJSON,
 } from '@simplewebauthn/server';
+import type { KeyObject } from 'node:crypto';
 import { z } from 'zod';
 import { registerCache } from '../../ca/cache-registry.js';
 import { ownBytes } from '../cache/own-bytes.js';
@@ -17,6 +18,7 @@ import type { AuditTrail, PasskeyStore, Transactions, WrittenWithLogin } from '.
 import type { Account } from '../../oidc/account.js';
 import type { Passkey } from './passkey.js';
 import type { ChallengeSeal } from './sealed-challenge.js';
+import { es256KeyOf, rpIdHash, verifyEs256Assertion, type VerifiedAssertion } from './assertion-verifier.js';
 
 export interface WebAuthnSettings {
   rpId: string;
@@ -109,6 +111,9 @@ export class PasskeyService<Tx = unknown> {
     private readonly seal: ChallengeSeal,
   ) {}
 
+  /** SHA-256 of the RP ID, the same in every assertion (WebAuthn §7.2 step 15): hashed once. */
+  private rpIdHashes?: Buffer[];
+
   /**
    * What an assertion needs of its passkey before the statement that accepts it, by credential
    * ID: the row's id, account, public key and device type, which never change for a row (a rename
@@ -120,6 +125,14 @@ export class PasskeyService<Tx = unknown> {
    */
   private readonly known = registerCache('passkeys', new Map<string, Passkey>());
 
+  /**
+   * The public key of each held passkey, imported once (src/webauthn/assertion-verifier.ts), or
+   * null for a key the library verifies. Keyed by the held entry itself: bounded and emptied with
+   * `known` (an entry dropped, removed or forgotten there takes its key with it), and a row's
+   * public key never changes (a new key is a new row).
+   */
+  private readonly keys = new WeakMap<Passkey, KeyObject | null>();
+
   private async passkeyOf(credentialId: string): Promise<Passkey | null> {
     const held = this.known.get(credentialId);
     if (held) {
@@ -127,12 +140,31 @@ export class PasskeyService<Tx = unknown> {
       this.known.set(credentialId, held);
       return held;
     }
-    const passkey = await this.repo.findByCredentialId(credentialId);
-    if (passkey) {
-      this.known.set(credentialId, { ...passkey, publicKey: ownBytes(passkey.publicKey) });
-      if (this.known.size > KNOWN_PASSKEYS) this.known.delete(this.known.keys().next().value!);
-    }
+    const found = await this.repo.findByCredentialId(credentialId);
+    if (!found) return null;
+    const passkey = { ...found, publicKey: ownBytes(found.publicKey) };
+    this.known.set(credentialId, passkey);
+    if (this.known.size > KNOWN_PASSKEYS) this.known.delete(this.known.keys().next().value!);
     return passkey;
+  }
+
+  /** The assertion checked as @simplewebauthn/server checks it, with the key imported once when it is ES256. */
+  private async verifyAssertion(response: AuthenticationResponseJSON, challenge: string, passkey: Passkey): Promise<VerifiedAssertion | null> {
+    let key = this.keys.get(passkey);
+    if (key === undefined) this.keys.set(passkey, (key = es256KeyOf(passkey.publicKey)));
+    // The counter is checked by the caller, under a row lock, so that this check does not race.
+    if (key) {
+      return verifyEs256Assertion(response, { challenge, origins: this.settings.origins, rpIdHashes: (this.rpIdHashes ??= [rpIdHash(this.settings.rpId)]), requireUserVerification: true }, { id: passkey.credentialId, counter: 0, key });
+    }
+    const verified = await verifyAuthenticationResponse({
+      response,
+      expectedChallenge: challenge,
+      expectedOrigin: this.settings.origins,
+      expectedRPID: this.settings.rpId,
+      credential: { id: passkey.credentialId, publicKey: new Uint8Array(passkey.publicKey), counter: 0, transports: passkey.transports },
+      requireUserVerification: true,
+    });
+    return verified.verified ? verified.authenticationInfo : null;
   }
 
   list(accountId: string): Promise<Passkey[]> {
@@ -325,22 +357,13 @@ export class PasskeyService<Tx = unknown> {
       return this.refuse({ ...audit, reason: 'user-handle-mismatch' }, passkey.accountId, 'unauthorized', 'the passkey answered for another user');
     }
 
-    let verified;
+    let info;
     try {
-      // The counter is checked below, under a row lock, so that the library's check does not race.
-      verified = await verifyAuthenticationResponse({
-        response,
-        expectedChallenge: challenge,
-        expectedOrigin: this.settings.origins,
-        expectedRPID: this.settings.rpId,
-        credential: { id: passkey.credentialId, publicKey: new Uint8Array(passkey.publicKey), counter: 0, transports: passkey.transports },
-        requireUserVerification: true,
-      });
+      info = await this.verifyAssertion(response, challenge, passkey);
     } catch (err) {
       return this.refuse({ ...audit, reason: 'verification-failed', detail: (err as Error).message }, passkey.accountId, 'unauthorized', `the passkey assertion did not verify: ${(err as Error).message}`);
     }
-    if (!verified.verified) return this.refuse({ ...audit, reason: 'verification-failed' }, passkey.accountId, 'unauthorized', 'the passkey assertion did not verify');
-    const info = verified.authenticationInfo;
+    if (!info) return this.refuse({ ...audit, reason: 'verification-failed' }, passkey.accountId, 'unauthorized', 'the passkey assertion did not verify');
     // RFC 8176: a synced (backup-eligible) passkey is a software-secured key, a device-bound one
     // hardware; `user` for the presence test; verified by PIN or biometrics, it is multi-factor.
     const amr = [passkey.deviceType === 'multiDevice' ? 'swk' : 'hwk', 'user', ...(info.userVerified ? ['mfa'] : [])];

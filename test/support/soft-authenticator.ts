@@ -66,6 +66,18 @@ export class SoftAuthenticator {
     return a;
   }
 
+  /** The credential's public key as COSE_Key (WebAuthn §6.5.1.1), as registration stores it. */
+  cosePublicKey(): Buffer {
+    const cose = new Map<number, number | Uint8Array>([
+      [1, 2], // kty: EC2
+      [3, -7], // alg: ES256
+      [-1, 1], // crv: P-256
+      [-2, Buffer.from(this.publicJwk.x, 'base64url')],
+      [-3, Buffer.from(this.publicJwk.y, 'base64url')],
+    ]);
+    return Buffer.from(isoCBOR.encode(cose));
+  }
+
   /** SHA-256 of the RP ID (WebAuthn §6.1), the same in every assertion: hashed once. */
   private rpIdHashed?: Buffer;
 
@@ -77,16 +89,9 @@ export class SoftAuthenticator {
     counter.writeUInt32BE(this.counter);
     const parts = [rpIdHash, Buffer.from([flags]), counter];
     if (attested) {
-      const cose = new Map<number, number | Uint8Array>([
-        [1, 2], // kty: EC2
-        [3, -7], // alg: ES256
-        [-1, 1], // crv: P-256
-        [-2, Buffer.from(this.publicJwk.x, 'base64url')],
-        [-3, Buffer.from(this.publicJwk.y, 'base64url')],
-      ]);
       const length = Buffer.alloc(2);
       length.writeUInt16BE(this.credentialId.length);
-      parts.push(Buffer.alloc(16), length, this.credentialId, Buffer.from(isoCBOR.encode(cose)));
+      parts.push(Buffer.alloc(16), length, this.credentialId, this.cosePublicKey());
     }
     return Buffer.concat(parts);
   }
