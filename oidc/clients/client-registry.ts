@@ -124,13 +124,14 @@ export interface ClientRegistry {
   /**
    * Whether `secret` is the client's current secret (constant time; the cached, opened one). With
    * `attempt` (the client-auth throttle's frozen attempt, which carries `secret`), the verdict is
-   * kept for that attempt and the entry it was compared with (presentedVerdict).
+   * kept for that attempt and the entry it was compared with (presentedVerdict), and answers the
+   * same attempt against the same entry again without another comparison.
    */
   secretMatches(clientId: string, secret: string, attempt?: object): boolean | Promise<boolean>;
   /**
    * The verdict secretMatches gave `attempt` against `entry` (a cachedEntry), if it compared that
    * attempt with that entry; undefined otherwise. oidc-provider's own comparison of the same
-   * presented secret is answered by it (oidc/provider.ts): one comparison per request.
+   * presented secret is answered by it (oidc/provider.ts): at most one comparison per request.
    */
   presentedVerdict(attempt: object, entry: object): boolean | undefined;
   /** A change feed entry (or this node's own change) said the client changed: read it afresh. */
@@ -364,14 +365,19 @@ export class ClientRegistryService<Tx = unknown> implements ClientRegistry {
   private secretOf(metadata: ClientMetadata | undefined, secret: string, attempt: object | undefined): boolean {
     const known = metadata?.client_secret;
     if (typeof known !== 'string') return false;
+    // A client's attempt comes again with each of its requests (src/web/middleware/
+    // koa-client-auth-throttle.ts keeps it by header, address and endpoint): the verdict is a
+    // function of the attempt's secret and the entry's, both unchangeable, so it is compared once
+    // per entry (a rotated secret is another entry, compared again), not at every request, where
+    // each comparison allocated a buffer (docs/performance.md, "Token endpoint (client
+    // credentials), tenth pass"). What is answered from the verdict is the caller's own header
+    // seen before: its timing says nothing of the secret.
+    const held = attempt && this.verdicts.get(attempt);
+    if (held && held.entry === metadata) return held.matches;
     let a = secretBytes.get(metadata!);
     if (!a) secretBytes.set(metadata!, (a = secretBytesOf(known)));
     const matches = secretEquals(a, secret);
-    if (attempt) {
-      // A keep-alive connection's attempt is compared on each of its requests: its verdict is
-      // written again only for another entry (the verdict is a function of the two).
-      if (this.verdicts.get(attempt)?.entry !== metadata) this.verdicts.set(attempt, { entry: metadata!, matches });
-    }
+    if (attempt) this.verdicts.set(attempt, { entry: metadata!, matches });
     return matches;
   }
 
