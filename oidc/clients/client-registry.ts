@@ -365,13 +365,10 @@ export class ClientRegistryService<Tx = unknown> implements ClientRegistry {
   private secretOf(metadata: ClientMetadata | undefined, secret: string, attempt: object | undefined): boolean {
     const known = metadata?.client_secret;
     if (typeof known !== 'string') return false;
-    // A client's attempt comes again with each of its requests (src/web/middleware/
-    // koa-client-auth-throttle.ts keeps it by header, address and endpoint): the verdict is a
-    // function of the attempt's secret and the entry's, both unchangeable, so it is compared once
-    // per entry (a rotated secret is another entry, compared again), not at every request, where
-    // each comparison allocated a buffer (docs/performance.md, "Token endpoint (client
-    // credentials), tenth pass"). What is answered from the verdict is the caller's own header
-    // seen before: its timing says nothing of the secret.
+    // An attempt comes again with each of its client's requests (kept by header, address and
+    // endpoint): compared once per entry (a rotated secret is another entry), not at each request
+    // with a buffer allocated (docs/performance.md, "Token endpoint (client credentials), tenth
+    // pass"). A verdict answers only the caller's own header seen before: no timing of the secret.
     const held = attempt && this.verdicts.get(attempt);
     if (held && held.entry === metadata) return held.matches;
     let a = secretBytes.get(metadata!);

@@ -111,6 +111,29 @@ function refused(ctx: Ctx, retryAfterSeconds: number): void {
 }
 
 /**
+ * The attempt last made from each Authorization header, for any connection: a client sends the
+ * same credentials on every request, over one keep-alive connection or a new connection each
+ * time. Used again only for the same header, address and endpoint (the same input, the same
+ * attempt; the throttle keeps its keys and the registry its verdict by the attempt). Kept on the
+ * socket until the tenth pass, a client that opened a connection per request decoded its header,
+ * made its keys and compared its secret at every request (docs/performance.md, "Token endpoint
+ * (client credentials), tenth pass"). undefined: no Basic credentials in the header.
+ */
+function basicAttempts(): (authorization: string, ip: string, endpoint: string) => Attempt | undefined {
+  const recent = new Map<string, RecentAttempt>();
+  return (authorization, ip, endpoint) => {
+    const last = recent.get(authorization);
+    if (last !== undefined && last.ip === ip && last.endpoint === endpoint) return last.attempt;
+    const credentials = basicCredentials(authorization);
+    if (!credentials) return undefined;
+    const attempt = Object.freeze({ clientId: credentials.clientId, secret: credentials.secret, ip, endpoint });
+    if (last === undefined && recent.size >= RECENT_ATTEMPTS) recent.clear();
+    recent.set(authorization, { ip, endpoint, attempt });
+    return attempt;
+  };
+}
+
+/**
  * Throttles client authentication at the token, introspection and revocation endpoints: the
  * attempt is counted before oidc-provider checks the secret, and settled by its answer (401
  * `invalid_client` is a failure). A refused request gets 429 with Retry-After and an OAuth error
@@ -123,16 +146,7 @@ function refused(ctx: Ctx, retryAfterSeconds: number): void {
  * decisions, answers and settlements are the same on both.
  */
 export function clientAuthThrottle<A>(guard: ClientAuthGuard<A>): Middleware<AppState> {
-  /**
-   * The attempt last made from each Authorization header, for any connection: a client sends the
-   * same credentials on every request, over one keep-alive connection or a new connection each
-   * time. Used again only for the same header, address and endpoint (the same input, the same
-   * attempt; the throttle keeps its keys and the registry its verdict by the attempt). Kept on the
-   * socket until the tenth pass, a client that opened a connection per request decoded its header,
-   * made its keys and compared its secret at every request (docs/performance.md, "Token endpoint
-   * (client credentials), tenth pass").
-   */
-  const recent = new Map<string, RecentAttempt>();
+  const basicAttempt = basicAttempts();
   /** The provider answered: a failed client authentication keeps its count, anything else gives it back. */
   const settle = (ctx: Ctx, admission: A, attempt: Attempt): Promise<void> | undefined => {
     const body = ctx.body as { error?: unknown; error_description?: unknown } | null;
@@ -187,16 +201,8 @@ export function clientAuthThrottle<A>(guard: ClientAuthGuard<A>): Middleware<App
     if (ctx.method !== 'POST' || !CLIENT_AUTH_PATHS.has(endpoint)) return next();
     const authorization = ctx.get('authorization');
     const ip = ctx.ip;
-    const last = recent.get(authorization);
-    let attempt: Attempt;
-    if (last !== undefined && last.ip === ip && last.endpoint === endpoint) attempt = last.attempt;
-    else {
-      const credentials = basicCredentials(authorization);
-      if (!credentials) return awaited(ctx, next);
-      attempt = Object.freeze({ clientId: credentials.clientId, secret: credentials.secret, ip, endpoint });
-      if (last === undefined && recent.size >= RECENT_ATTEMPTS) recent.clear();
-      recent.set(authorization, { ip, endpoint, attempt });
-    }
+    const attempt = basicAttempt(authorization, ip, endpoint);
+    if (!attempt) return awaited(ctx, next);
     let verdict: ClientAuthVerdict<A> | Promise<ClientAuthVerdict<A>>;
     try {
       verdict = guard.admit(attempt);
