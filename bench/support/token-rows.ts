@@ -45,12 +45,44 @@ async function withCpu(pid: number, load: () => Promise<NativeLoad>, databaseCpu
   return { ...result, cpuMsPerRequest, databaseCpuMsPerRequest: result.requests ? round(((await databaseCpu()) - dbBefore) / result.requests, 3) : NaN };
 }
 
+/** The median, least and greatest of some figures (an even count: the mean of the middle two). */
+export interface Spread {
+  median: number;
+  min: number;
+  max: number;
+}
+
+/** "0.82 (0.76–0.90)": a median and its range. */
+export const spreadText = (s: Spread) => `${s.median} (${s.min}–${s.max})`;
+
+export function spread(xs: readonly number[]): Spread {
+  const s = [...xs].sort((a, b) => a - b);
+  const h = Math.floor(s.length / 2);
+  return { median: round(s.length % 2 ? s[h] : (s[h - 1] + s[h]) / 2), min: round(s[0]), max: round(s[s.length - 1]) };
+}
+
+/** One pair of turns: the service's and the reference's, back to back, `first` ran first. */
+export interface TurnPair {
+  first: 'ours' | 'bare';
+  ours: TokenLoad;
+  bare: TokenLoad;
+  /** ours ÷ bare, requests per second. */
+  ratio: number;
+  /** bare ÷ ours, CPU per request: the same ratio by the servers' CPU instead of the wall clock. */
+  cpuRatio: number;
+}
+
 export interface TokenRow {
   grant: string;
   generator: string;
+  /** Totals over the row's turns (rates) and the median turn's latencies. */
   ours: TokenLoad;
   bare: TokenLoad;
+  /** The row's figure: the median of its pairs' rate ratios; `ratioSpread` their least and greatest. */
   ratio: number;
+  ratioSpread: Spread;
+  cpuRatio: Spread;
+  pairs: TurnPair[];
   aim: number;
 }
 
@@ -99,18 +131,24 @@ export async function bareCodeFlow(config: client.Configuration, redirectUri: st
 }
 
 /**
- * The reference and the service in turns (reference first), `rounds` times, each turn `seconds`
- * long: a burst of other work on the shared machine falls on both alike. Rates are totals over
- * the turns; latencies the median of the turns'.
+ * The reference and the service in `rounds` pairs of turns, back to back, the order alternated
+ * from pair to pair (reference first in the first): on this shared machine one 10-second run per
+ * row swung by about 0.1 from run to run, so a row's figure is the median of its pairs' ratios,
+ * each pair measured within a few seconds, with their spread beside it (docs/performance.md,
+ * "Method"). No pair is dropped or chosen.
  */
-async function paired(rounds: number, pids: { ours: number; bare: number; databaseCpu?: () => Promise<number> }, reference: () => Promise<NativeLoad>, ours: () => Promise<NativeLoad>): Promise<{ ours: TokenLoad; bare: TokenLoad }> {
-  const refs: TokenLoad[] = [];
-  const mine: TokenLoad[] = [];
+async function paired(rounds: number, pids: { ours: number; bare: number; databaseCpu?: () => Promise<number> }, reference: () => Promise<NativeLoad>, ours: () => Promise<NativeLoad>): Promise<Pick<TokenRow, 'ours' | 'bare' | 'ratio' | 'ratioSpread' | 'cpuRatio' | 'pairs'>> {
+  const pairs: TurnPair[] = [];
   for (let i = 0; i < rounds; i++) {
-    refs.push(await withCpu(pids.bare, reference));
-    mine.push(await withCpu(pids.ours, ours, pids.databaseCpu));
+    const first = i % 2 ? 'ours' : 'bare';
+    const turn = { bare: () => withCpu(pids.bare, reference), ours: () => withCpu(pids.ours, ours, pids.databaseCpu) };
+    const one = await turn[first]();
+    const other = await turn[first === 'bare' ? 'ours' : 'bare']();
+    const [o, b] = first === 'ours' ? [one, other] : [other, one];
+    pairs.push({ first, ours: o, bare: b, ratio: round(o.perSecond / b.perSecond), cpuRatio: round(b.cpuMsPerRequest / o.cpuMsPerRequest) });
   }
-  return { ours: combine(mine), bare: combine(refs) };
+  const ratioSpread = spread(pairs.map((p) => p.ratio));
+  return { ours: combine(pairs.map((p) => p.ours)), bare: combine(pairs.map((p) => p.bare)), ratio: ratioSpread.median, ratioSpread, cpuRatio: spread(pairs.map((p) => p.cpuRatio)), pairs };
 }
 
 function combine(loads: TokenLoad[]): TokenLoad {
@@ -140,28 +178,32 @@ function combine(loads: TokenLoad[]): TokenLoad {
 export async function tokenRows(ready: ServiceReady, bare: BareReady, seconds: number, log: (line: string) => void, databaseCpu?: () => Promise<number>): Promise<TokenRow[]> {
   const grants = new Set((process.env.BENCH_TOKEN_GRANTS ?? 'client_credentials,refresh').split(','));
   const rows: TokenRow[] = [];
-  const row = (grant: string, generator: string, ours: TokenLoad, ref: TokenLoad, aim: number) => {
-    const r = { grant, generator, ours, bare: ref, ratio: round(ours.perSecond / ref.perSecond), aim };
+  const row = (grant: string, generator: string, measured: Awaited<ReturnType<typeof paired>>, aim: number) => {
+    const r = { grant, generator, ...measured, aim };
     rows.push(r);
+    const { ours, bare: ref } = r;
     const db = ours.databaseCpuMsPerRequest === undefined ? '' : ` (PostgreSQL ${ours.databaseCpuMsPerRequest} ms)`;
-    log(`  ${`${grant} (${generator})`.padEnd(58)} ours ${ours.perSecond}/s p50 ${ours.p50ms} ms, CPU ${ours.cpuMsPerRequest} ms/request${db}, errors ${ours.errors} | bare ${ref.perSecond}/s p50 ${ref.p50ms} ms, CPU ${ref.cpuMsPerRequest} ms/request, errors ${ref.errors} | ratio ${r.ratio} (aim ≥ ${aim})`);
+    log(`  ${`${grant} (${generator})`.padEnd(58)} ours ${ours.perSecond}/s p50 ${ours.p50ms} ms, CPU ${ours.cpuMsPerRequest} ms/request${db}, errors ${ours.errors} | bare ${ref.perSecond}/s p50 ${ref.p50ms} ms, CPU ${ref.cpuMsPerRequest} ms/request, errors ${ref.errors}`);
+    log(`    ratio ${spreadText(r.ratioSpread)} over ${r.pairs.length} pairs (aim ≥ ${aim}); by CPU ${spreadText(r.cpuRatio)}; pairs ${r.pairs.map((p) => `${p.ratio}${p.first === 'ours' ? '*' : ''}`).join(' ')} (* ours first)`);
   };
   const pids = { ours: ready.pid, bare: bare.pid, databaseCpu };
   const ours = ccSpec(ready.url, ready.machine);
   const ref = ccSpec(bare.url, bare.machine);
   await checkCc(ours);
   await checkCc(ref);
-  const rounds = Number(process.env.BENCH_TOKEN_ROUNDS ?? 2);
-  const keep = { connections: 16, seconds: Math.max(2, Math.round(seconds / rounds)) };
+  // Six pairs of 3-second turns per row by default (`seconds` 10): 36 s a row, against 20 s for
+  // the two pairs of 5 s before, which left a row's figure to one or two bursts of other work.
+  const rounds = Number(process.env.BENCH_TOKEN_ROUNDS ?? 6);
+  const keep = { connections: 16, seconds: Math.max(2, Math.round(seconds * 0.3)) };
   // A warm-up turn each, not counted: the first seconds of a process measure its JIT compiler,
   // and the service has more code to compile than the bare provider.
   for (const spec of [ref, ours]) await wrkPost(spec, { connections: 16, seconds: 2 });
   if (grants.has('client_credentials')) {
     const cc = await paired(rounds, pids, () => wrkPost(ref, keep), () => wrkPost(ours, keep));
-    row('client credentials', 'wrk, 16 keep-alive connections', cc.ours, cc.bare, 0.8);
+    row('client credentials', 'wrk, 16 keep-alive connections', cc, 0.8);
     const fresh = { concurrency: 16, seconds: keep.seconds };
     const ccFresh = await paired(rounds, pids, () => abPost(ref, fresh), () => abPost(ours, fresh));
-    row('client credentials', 'ab, a new connection per request, 16 in flight', ccFresh.ours, ccFresh.bare, 0.8);
+    row('client credentials', 'ab, a new connection per request, 16 in flight', ccFresh, 0.8);
   }
   if (!grants.has('refresh')) return rows;
 
@@ -179,7 +221,7 @@ export async function tokenRows(ready: ServiceReady, bare: BareReady, seconds: n
     () => wrkPost(refreshSpec(bare.url, bare.portal), { ...keep, rotate: { field: 'refresh_token', answer: 'refresh_token', pool: bareTokens } }),
     () => wrkPost(refreshSpec(ready.url, ready.portal), { ...keep, rotate: { field: 'refresh_token', answer: 'refresh_token', pool: ourTokens } }),
   );
-  row('refresh (rotating)', 'wrk, 16 keep-alive connections', refresh.ours, refresh.bare, 0.5);
+  row('refresh (rotating)', 'wrk, 16 keep-alive connections', refresh, 0.5);
   return rows;
 }
 
@@ -190,8 +232,9 @@ export function tokenSummary(rows: readonly TokenRow[]): SummaryRow[] {
     return {
       measure: `token endpoint: ${r.grant} (${r.generator})`,
       result: `${r.ours.perSecond}/s${valid ? '' : ` (${r.ours.errors + r.bare.errors} errors)`}`,
-      reference: `bare oidc-provider, same run: ${r.bare.perSecond}/s`,
-      ratio: `${r.ratio}×`,
+      reference: `bare oidc-provider, same run, turns alternated: ${r.bare.perSecond}/s`,
+      // The median pair's ratio, the least and greatest pair's beside it (the same run's spread).
+      ratio: `${r.ratio}× (${r.ratioSpread.min}–${r.ratioSpread.max}, ${r.pairs.length} pairs)`,
       aim: `≥ ${r.aim}×`,
       met: valid ? r.ratio >= r.aim : null,
     };

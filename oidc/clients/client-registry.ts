@@ -1,11 +1,11 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { ClientMetadata } from 'oidc-provider';
 import { z } from 'zod';
-import { registerCache } from '../../ca/cache-registry.js';
 import { ClientRegistryError } from '../errors.js';
 import type { AuditTrail, ClientStore, Clock, SecretSealer, StoredClient, Transactions } from '../ports.js';
 import { ALL_SCOPES, API_SCOPES } from '../scopes.js';
 import { plainCopy } from '../plain-copy.js';
+import { ClientCache } from './client-cache.js';
 
 /**
  * The registry of relying parties (portals, the admin console, back-office services). Metadata is
@@ -124,13 +124,14 @@ export interface ClientRegistry {
   /**
    * Whether `secret` is the client's current secret (constant time; the cached, opened one). With
    * `attempt` (the client-auth throttle's frozen attempt, which carries `secret`), the verdict is
-   * kept for that attempt and the entry it was compared with (presentedVerdict).
+   * kept for that attempt and the entry it was compared with (presentedVerdict), and answers the
+   * same attempt against the same entry again without another comparison.
    */
   secretMatches(clientId: string, secret: string, attempt?: object): boolean | Promise<boolean>;
   /**
    * The verdict secretMatches gave `attempt` against `entry` (a cachedEntry), if it compared that
    * attempt with that entry; undefined otherwise. oidc-provider's own comparison of the same
-   * presented secret is answered by it (oidc/provider.ts): one comparison per request.
+   * presented secret is answered by it (oidc/provider.ts): at most one comparison per request.
    */
   presentedVerdict(attempt: object, entry: object): boolean | undefined;
   /** A change feed entry (or this node's own change) said the client changed: read it afresh. */
@@ -141,59 +142,6 @@ export interface ClientRegistry {
    * Client instance by it). Never to be modified.
    */
   cachedEntry(clientId: string): object | undefined;
-}
-
-/**
- * Clients as oidc-provider reads them, with their secrets opened, kept in memory: the token
- * endpoint reads its client on every request. An entry is dropped when the client changes — here
- * at once, on the other nodes through the status-change feed (ClientStore.announce) — and is used
- * only while `trusted()` says this node follows that feed (an OCSP responder that has not read it
- * for its fence time is not). A read that raced a change is not kept: a read keeps what it
- * loaded only if no client changed while it loaded (changes are rare, so a read is seldom
- * wasted, and one counter, unlike a count per client id, holds nothing per client that changed).
- */
-export class ClientCache {
-  private readonly entries = new Map<string, ClientMetadata | null>();
-  private changes = 0;
-  private static readonly MAX = 10_000;
-
-  constructor(private readonly trusted: () => boolean) {
-    registerCache('clients', this);
-  }
-
-  get size(): number {
-    return this.entries.size;
-  }
-
-  /** A memory probe (ca/cache-registry.ts): every entry is read again; the change count stays (it guards reads in flight). */
-  clear(): void {
-    this.entries.clear();
-  }
-
-  async get(clientId: string, load: () => Promise<ClientMetadata | undefined>): Promise<ClientMetadata | undefined> {
-    if (this.trusted()) {
-      const hit = this.entries.get(clientId);
-      if (hit) return hit;
-    }
-    const changes = this.changes;
-    const loaded = await load();
-    // Unknown client ids are not kept (anyone can send any number of them).
-    if (loaded && this.changes === changes) {
-      if (this.entries.size >= ClientCache.MAX) this.entries.delete(this.entries.keys().next().value!);
-      this.entries.set(clientId, loaded);
-    }
-    return loaded;
-  }
-
-  /** The entry held for `clientId`, without reading anything (undefined when none or not trusted). */
-  peek(clientId: string): ClientMetadata | undefined {
-    return this.trusted() ? (this.entries.get(clientId) ?? undefined) : undefined;
-  }
-
-  forget(clientId: string): void {
-    this.entries.delete(clientId);
-    this.changes++;
-  }
 }
 
 /**
@@ -366,14 +314,16 @@ export class ClientRegistryService<Tx = unknown> implements ClientRegistry {
   private secretOf(metadata: ClientMetadata | undefined, secret: string, attempt: object | undefined): boolean {
     const known = metadata?.client_secret;
     if (typeof known !== 'string') return false;
+    // An attempt comes again with each of its client's requests (kept by header, address and
+    // endpoint): compared once per entry (a rotated secret is another entry), not at each request
+    // with a buffer allocated (docs/performance.md, "Token endpoint (client credentials), tenth
+    // pass"). A verdict answers only the caller's own header seen before: no timing of the secret.
+    const held = attempt && this.verdicts.get(attempt);
+    if (held && held.entry === metadata) return held.matches;
     let a = secretBytes.get(metadata!);
     if (!a) secretBytes.set(metadata!, (a = secretBytesOf(known)));
     const matches = secretEquals(a, secret);
-    if (attempt) {
-      // A keep-alive connection's attempt is compared on each of its requests: its verdict is
-      // written again only for another entry (the verdict is a function of the two).
-      if (this.verdicts.get(attempt)?.entry !== metadata) this.verdicts.set(attempt, { entry: metadata!, matches });
-    }
+    if (attempt) this.verdicts.set(attempt, { entry: metadata!, matches });
     return matches;
   }
 

@@ -47,8 +47,14 @@ export class ClientAuthLeases {
    */
   heldNow(keys: readonly ThrottleKey[]): boolean {
     const now = performance.now();
-    for (const k of keys) if ((this.held.get(k.key) ?? 0) <= now) return false;
-    for (const k of keys) if (this.held.get(k.key)! - now < this.leaseMs / 2) void this.take(k).catch(() => undefined);
+    let renew = false;
+    for (const k of keys) {
+      const until = this.held.get(k.key) ?? 0;
+      if (until <= now) return false;
+      if (until - now < this.leaseMs / 2) renew = true;
+    }
+    // Renewal is rare (once per half lease): only then are the keys read a second time.
+    if (renew) for (const k of keys) if (this.held.get(k.key)! - now < this.leaseMs / 2) void this.take(k).catch(() => undefined);
     return true;
   }
 

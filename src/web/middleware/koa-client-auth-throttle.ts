@@ -81,14 +81,18 @@ async function bodyCredentials(ctx: Parameters<Middleware<AppState>>[0]): Promis
 type Ctx = Parameters<Middleware<AppState>>[0];
 type Attempt = Readonly<{ clientId: string | null; secret?: string | null; ip: string; endpoint: string }>;
 
-/** The last attempt made from Basic credentials on a connection (kept on its socket). */
-const LAST_ATTEMPT = Symbol('the last client authentication attempt on this connection');
-interface LastAttempt {
-  authorization: string;
+/** An attempt made from Basic credentials, with the address and endpoint it was made for. */
+interface RecentAttempt {
   ip: string;
   endpoint: string;
   attempt: Attempt;
 }
+
+/**
+ * Headers whose attempts are kept (all are dropped when full: an address cycling through headers
+ * only makes its own requests decode theirs again, as every request did before).
+ */
+const RECENT_ATTEMPTS = 256;
 
 /** Nothing can be counted, so nothing is checked: the provider's own answer for a database that is away. */
 function databaseAway(ctx: Ctx): void {
@@ -107,6 +111,29 @@ function refused(ctx: Ctx, retryAfterSeconds: number): void {
 }
 
 /**
+ * The attempt last made from each Authorization header, for any connection: a client sends the
+ * same credentials on every request, over one keep-alive connection or a new connection each
+ * time. Used again only for the same header, address and endpoint (the same input, the same
+ * attempt; the throttle keeps its keys and the registry its verdict by the attempt). Kept on the
+ * socket until the tenth pass, a client that opened a connection per request decoded its header,
+ * made its keys and compared its secret at every request (docs/performance.md, "Token endpoint
+ * (client credentials), tenth pass"). undefined: no Basic credentials in the header.
+ */
+function basicAttempts(): (authorization: string, ip: string, endpoint: string) => Attempt | undefined {
+  const recent = new Map<string, RecentAttempt>();
+  return (authorization, ip, endpoint) => {
+    const last = recent.get(authorization);
+    if (last !== undefined && last.ip === ip && last.endpoint === endpoint) return last.attempt;
+    const credentials = basicCredentials(authorization);
+    if (!credentials) return undefined;
+    const attempt = Object.freeze({ clientId: credentials.clientId, secret: credentials.secret, ip, endpoint });
+    if (last === undefined && recent.size >= RECENT_ATTEMPTS) recent.clear();
+    recent.set(authorization, { ip, endpoint, attempt });
+    return attempt;
+  };
+}
+
+/**
  * Throttles client authentication at the token, introspection and revocation endpoints: the
  * attempt is counted before oidc-provider checks the secret, and settled by its answer (401
  * `invalid_client` is a failure). A refused request gets 429 with Retry-After and an OAuth error
@@ -119,6 +146,7 @@ function refused(ctx: Ctx, retryAfterSeconds: number): void {
  * decisions, answers and settlements are the same on both.
  */
 export function clientAuthThrottle<A>(guard: ClientAuthGuard<A>): Middleware<AppState> {
+  const basicAttempt = basicAttempts();
   /** The provider answered: a failed client authentication keeps its count, anything else gives it back. */
   const settle = (ctx: Ctx, admission: A, attempt: Attempt): Promise<void> | undefined => {
     const body = ctx.body as { error?: unknown; error_description?: unknown } | null;
@@ -173,19 +201,8 @@ export function clientAuthThrottle<A>(guard: ClientAuthGuard<A>): Middleware<App
     if (ctx.method !== 'POST' || !CLIENT_AUTH_PATHS.has(endpoint)) return next();
     const authorization = ctx.get('authorization');
     const ip = ctx.ip;
-    // A keep-alive client sends the same credentials on every request: the attempt made from them
-    // on this connection is used again while the header, the address and the endpoint are the
-    // same (the same input, the same attempt; the throttle keeps its keys by the attempt).
-    const socket = ctx.req.socket as { [LAST_ATTEMPT]?: LastAttempt } | undefined;
-    const last = socket?.[LAST_ATTEMPT];
-    let attempt: Attempt;
-    if (last !== undefined && last.authorization === authorization && last.ip === ip && last.endpoint === endpoint) attempt = last.attempt;
-    else {
-      const credentials = basicCredentials(authorization);
-      if (!credentials) return awaited(ctx, next);
-      attempt = Object.freeze({ clientId: credentials.clientId, secret: credentials.secret, ip, endpoint });
-      if (socket) socket[LAST_ATTEMPT] = { authorization, ip, endpoint, attempt };
-    }
+    const attempt = basicAttempt(authorization, ip, endpoint);
+    if (!attempt) return awaited(ctx, next);
     let verdict: ClientAuthVerdict<A> | Promise<ClientAuthVerdict<A>>;
     try {
       verdict = guard.admit(attempt);

@@ -108,17 +108,21 @@ describe(`client authentication throttling (${db})`, () => {
     expect(new Set(audited.map((e) => (e.details as { endpoint: string }).endpoint))).toEqual(new Set(['/oidc/token/introspection', '/oidc/token/revocation']));
   });
 
-  it('one keep-alive connection carrying several addresses (a reverse proxy): each request is judged on its own credentials and address', async () => {
-    // The middleware keeps the attempt made from a connection's last Basic credentials and uses it
-    // again for the same header, address and endpoint (docs/performance.md, "Token endpoint
-    // (client credentials), seventh pass"). Behind a proxy one connection carries many clients:
-    // a right secret from one address must not stand for another, nor for a wrong secret.
+  it.each([
+    ['one keep-alive connection', true, '203.0.113.30', '203.0.113.31'],
+    ['a new connection per request', false, '203.0.113.32', '203.0.113.33'],
+  ])('%s carrying several addresses (a reverse proxy): each request is judged on its own credentials and address', async (_, keepAlive, a, b) => {
+    // The middleware keeps the attempt made from each Basic header and uses it again for the same
+    // header, address and endpoint, on any connection (docs/performance.md, "Token endpoint
+    // (client credentials), tenth pass"). Behind a proxy one connection carries many clients, and
+    // one client's requests come on many connections: a right secret from one address must not
+    // stand for another, nor for a wrong secret.
     const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
     const sockets = new Set<unknown>();
     const send = (from: string, s: string) =>
       new Promise<number>((resolve, reject) => {
         const body = 'grant_type=client_credentials';
-        const req = http.request(`${t.url}/oidc/token`, { method: 'POST', agent, headers: { authorization: basic(clientId, s), 'content-type': 'application/x-www-form-urlencoded', 'content-length': body.length, 'x-forwarded-for': from } }, (res) => {
+        const req = http.request(`${t.url}/oidc/token`, { method: 'POST', agent: keepAlive ? agent : false, headers: { authorization: basic(clientId, s), 'content-type': 'application/x-www-form-urlencoded', 'content-length': body.length, 'x-forwarded-for': from } }, (res) => {
           sockets.add(res.socket);
           res.resume();
           res.on('end', () => resolve(res.statusCode!));
@@ -126,8 +130,6 @@ describe(`client authentication throttling (${db})`, () => {
         req.on('error', reject);
         req.end(body);
       });
-    const a = '203.0.113.30';
-    const b = '203.0.113.31';
     try {
       expect(await send(a, secret)).toBe(200);
       expect(await send(a, secret)).toBe(200);
@@ -143,7 +145,7 @@ describe(`client authentication throttling (${db})`, () => {
       expect(await send(b, secret)).toBe(429);
       expect(await send(a, secret)).toBe(200);
       expect(await send(b, secret)).toBe(429);
-      expect(sockets.size).toBe(1);
+      expect(sockets.size).toBe(keepAlive ? 1 : 18);
     } finally {
       agent.destroy();
     }

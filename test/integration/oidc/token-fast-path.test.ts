@@ -136,7 +136,13 @@ describe(`the token endpoint's lean path (${db})`, () => {
   it('a rotated secret is refused at once and the new one admitted (the kept Client follows the registry)', async () => {
     const real = '198.51.100.32';
     expect((await grant(real, secret)).status).toBe(200);
+    // The registry keeps its verdict for an attempt and answers it again for the same entry
+    // (oidc/clients/client-registry.ts, secretOf): a rotated secret is another entry, compared again.
+    const attempt = Object.freeze({ clientId, secret, ip: real, endpoint: '/oidc/token' });
+    expect(await t.service.clients.secretMatches(clientId, secret, attempt)).toBe(true);
+    expect(await t.service.clients.secretMatches(clientId, secret, attempt)).toBe(true);
     const rotated = await t.service.clients.rotateSecret('test', clientId);
+    expect(await t.service.clients.secretMatches(clientId, secret, attempt)).toBe(false);
     const old = await grant(real, secret);
     expect(old.status).toBe(401);
     expect(old.body.error).toBe('invalid_client');

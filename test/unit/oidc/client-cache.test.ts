@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import type { ClientMetadata } from 'oidc-provider';
-import { ClientCache } from '../../../oidc/clients/client-registry.js';
+import { ClientCache } from '../../../oidc/clients/client-cache.js';
 
 // The token endpoint's cache of clients (oidc/clients/client-registry.ts): a read that raced a
 // change must not put the old client back, since nothing would drop it again.
