@@ -151,7 +151,14 @@ function altNameProblems(request: IssuanceRequest, subject: SubjectFields, profi
  */
 const verdicts = new WeakMap<Profile, Map<string, string>>();
 const VERDICTS_PER_PROFILE = 2_048; // a batch of 1,000 and its names read back by the linter; about 1 KB each
-const namesKey = (request: IssuanceRequest) => JSON.stringify([request.subject, request.emails, request.dnsNames], (_k, v: unknown) => (v === undefined ? '\u0000undefined' : v));
+// The subject's attributes in a fixed order: the policy reads each attribute by name
+// (subjectProblems walks subjectAttributeOrder), so the order the caller wrote them in plays no
+// part in the verdict, and the same names come back in another order (a request read from its
+// jsonb column has its keys sorted by PostgreSQL), which must not cost the policy again.
+const namesKey = (request: IssuanceRequest) => {
+  const subject = Object.keys(request.subject).sort().map((k) => [k, request.subject[k as SubjectAttribute]]);
+  return JSON.stringify([subject, request.emails, request.dnsNames], (_k, v: unknown) => (v === undefined ? '\u0000undefined' : v));
+};
 
 export function namePolicyProblems(request: IssuanceRequest, profile: Profile): NamePolicyResult {
   let kept = verdicts.get(profile);

@@ -53,6 +53,26 @@ describe('the name policy, verdicts kept', () => {
     }
   });
 
+  it('keeps one verdict for the same names in any order of the subject, and never lends it to other values', () => {
+    const profile = profiles.get('official-signing')!;
+    const reversed = (s: SubjectFields) => Object.fromEntries(Object.entries(s).reverse()) as SubjectFields;
+    const sorted = (s: SubjectFields) => Object.fromEntries(Object.entries(s).sort(([a], [b]) => (a < b ? -1 : 1))) as SubjectFields;
+    for (const [, mutate] of mutations) {
+      for (const order of [(s: SubjectFields) => s, reversed, sorted]) {
+        // Judged first in the order given (kept if valid), then asked again in another order.
+        namePolicyProblems(requestForKey(spki, mutate(official)), profile);
+        const { kept, afresh } = both(requestForKey(spki, order(mutate(official))), 'official-signing');
+        expect(kept).toStrictEqual(afresh);
+      }
+    }
+    // The attack a key without the values would let through: valid names kept, then the same
+    // attributes in another order with a value the policy refuses.
+    expect(namePolicyProblems(requestForKey(spki, official), profile).problems).toEqual([]);
+    const forged = reversed({ ...official, UID: ['CCCD:12'] });
+    expect(namePolicyProblems(requestForKey(spki, forged), profile).problems).toEqual(namePolicyProblemsAfresh(requestForKey(spki, forged), profile).problems);
+    expect(namePolicyProblems(requestForKey(spki, forged), profile).problems.length).toBeGreaterThan(0);
+  });
+
   it('puts back the public key of the request asked about, not of the one first judged', () => {
     const other = spkiOf();
     namePolicyProblems(requestForKey(spki, official), profiles.get('official-signing')!);
