@@ -35,7 +35,7 @@ export function cacheEntries(): Record<string, number> {
   return out;
 }
 
-/** Empties every registered cache (a memory probe; each fills again from its source). */
-export function clearCaches(): void {
-  for (const r of registered) r.ref.deref()?.clear();
+/** Empties every registered cache, or only those of `names` (a memory probe, a bench's cold pass; each fills again from its source). */
+export function clearCaches(names?: readonly string[]): void {
+  for (const r of registered) if (!names || names.includes(r.name)) r.ref.deref()?.clear();
 }

@@ -29,3 +29,10 @@ export function coldCacheProbe(s: SignerProbe): Array<'certificate' | 'key' | 's
   if (linkHeld(s.certSha256, s.issuerSha256)) held.push('chain link');
   return held;
 }
+
+/**
+ * The registered names (ca/cache-registry.ts) of the caches that hold something of one signer:
+ * what the probe asks, and the registry records of the revocation check. Emptied, a signer seen
+ * before is cold again (bench/validate.ts's warm-up rounds).
+ */
+export const VALIDATOR_SIGNER_CACHES = ['parsed certificates', 'validation keys', 'parsed CMS', 'signature verdicts', 'registry records'] as const;

@@ -37,6 +37,23 @@ describe('the registry of bounded caches', () => {
     expect(memo.get(new Uint8Array([1, 2]), () => ++computed)).toBe(1);
   });
 
+  it('empties only the caches named, when names are given (the validation bench\'s warm-up rounds)', () => {
+    const kept = new BoundedLru<string, number>(10, 'test kept');
+    const emptied = registerCache('test emptied', new Map<string, number>());
+    kept.set('a', 1);
+    emptied.set('b', 2);
+    clearCaches(['test emptied']);
+    expect(cacheEntries()).toMatchObject({ 'test kept': 1, 'test emptied': 0 });
+  });
+
+  it('names every cache that holds something of one signer in the validator (the probe\'s caches and the registry records)', async () => {
+    const { VALIDATOR_SIGNER_CACHES } = await import('../../../src/validation/cache-probe.js');
+    const checker = new RevocationChecker({} as never, { allowPrivate: false } as never, { now: () => T0 }); // its registry records
+    expect(checker).toBeTruthy();
+    const registered = Object.keys(cacheEntries());
+    for (const name of VALIDATOR_SIGNER_CACHES) expect(registered).toContain(name);
+  });
+
   it('the registry index, emptied, answers nothing until it has read the registry again from its first row', async () => {
     let pages = 0;
     const index = new RegistryIndex({ page: async (_ids, after) => (pages++, after ? [] : rows) }, { fresh: () => true, refreshMs: 1_000 });
