@@ -214,6 +214,21 @@ export function fieldsFromAttributes(attributes: DnAttribute[]): FieldsFromName 
 
 /** RFC 4514 string form (least significant RDN first), for logs and display. */
 export function formatName(attributes: DnAttribute[]): string {
+  // The usual order (RDN indexes never decreasing, as both readers produce them): one pass from the
+  // end, without a Map and an array per RDN (a new signer's subject is formatted per cold validation).
+  let ordered = true;
+  for (let i = 1; i < attributes.length && ordered; i++) ordered = attributes[i].rdn >= attributes[i - 1].rdn;
+  if (ordered) {
+    let out = '';
+    for (let end = attributes.length; end > 0; ) {
+      let start = end - 1;
+      while (start > 0 && attributes[start - 1].rdn === attributes[end - 1].rdn) start--;
+      if (out) out += ',';
+      for (let i = start; i < end; i++) out += `${i > start ? '+' : ''}${attributes[i].type}=${escapeDnValue(attributes[i].value)}`;
+      end = start;
+    }
+    return out;
+  }
   const byRdn = new Map<number, DnAttribute[]>();
   for (const attribute of attributes) byRdn.set(attribute.rdn, [...(byRdn.get(attribute.rdn) ?? []), attribute]);
   return [...byRdn.values()]

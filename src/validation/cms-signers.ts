@@ -10,7 +10,7 @@ import * as pkijs from 'pkijs';
 import { readSignatureAlgorithm } from '../../ca/asn1/algorithms.js';
 import { toHex } from '../../ca/asn1/der.js';
 import { oid as caOid } from '../../ca/asn1/oids.js';
-import { algorithmOf, type Cert } from './cert.js';
+import { algorithmOf, digestBytes, type Cert } from './cert.js';
 import { fromPkijsSignerInfo, octetsValue, oidValue, readSignerInfoDer, sequenceDer, timeValue, valueNode, type AttributesView, type AttributeValue, type SignerId, type SignerInfoView } from './cms-der.js';
 import { failed, indeterminate } from './indications.js';
 import { verifyingKey } from './keys.js';
@@ -53,7 +53,8 @@ function signingCertificateMatches(values: AttributeValue[], v2: boolean, cert: 
   }
   const certHash = first.valueBlock.value[index];
   if (!(certHash instanceof asn1js.OctetString)) return null;
-  return toHex(certHash.valueBlock.valueHexView) === createHash(hash).update(cert.der).digest('hex');
+  // The signer certificate's SHA-256 is known (cert.sha256, its identity): not hashed a second time.
+  return toHex(certHash.valueBlock.valueHexView) === (hash === 'sha256' ? cert.sha256 : createHash(hash).update(cert.der).digest('hex'));
 }
 
 interface SignatureMethod {
@@ -189,11 +190,8 @@ export function verifySigners(cms: ParsedCms, content: DetachedContent, extraCer
   const contentDigest = (name: DigestName): Uint8Array | null => {
     if (data || parts) {
       let d = digestCache.get(name);
-      if (!d) {
-        const hash = createHash(name);
-        for (const part of data ? [data] : parts!) hash.update(part);
-        digestCache.set(name, (d = hash.digest()));
-      }
+      // One buffer by the one-shot digest (no Hash object per document); a PDF's byte ranges in parts.
+      if (!d) digestCache.set(name, (d = data ? digestBytes(name, data) : parts!.reduce((h, part) => h.update(part), createHash(name)).digest()));
       return d;
     }
     return content.digest?.algorithm === name ? content.digest.value : null;

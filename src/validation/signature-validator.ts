@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto';
 import { AppError } from '../errors/app-error.js';
 import type { Clock } from '../lifecycle/clock.js';
-import { loadCert, signerIdentity, type Cert } from './cert.js';
+import { digestBytes, loadCert, signerIdentity, type Cert } from './cert.js';
 import { buildPath, chainView, checkPath, CertPool, PathSearch } from './chain.js';
 import { CmsFormatError, digestLabel, parseCms, type DetachedContent, type DigestName, type ParsedCms, type SignerCheck } from './cms.js';
 import { verifySigners } from './cms-signers.js';
@@ -175,7 +175,7 @@ export class SignatureValidator {
     if (!cms.signerInfos.length) warnings.push('the SignedData has no signers');
     // A detached document is hashed once, for its messageDigest and for the report (`--cpu-prof`:
     // it was hashed twice, a fiftieth of a cold validation).
-    const documentSha256 = !cms.eContent && input.document ? createHash('sha256').update(input.document).digest() : undefined;
+    const documentSha256 = !cms.eContent && input.document ? digestBytes('sha256', input.document) : undefined;
     const checks = verifySigners(cms, { data: input.document, digest: input.digest, sha256: documentSha256 }, ctx.pool.all());
     const signedContent = cmsSignedContent(cms, input, documentSha256);
     const signatures: SignatureReport[] = [];

@@ -81,4 +81,25 @@ describe('identity extraction', () => {
     const dang = certificateIdentity(vgca('vgca-g1-dang-cong-san-subca.pem'));
     expect(dang.commonName).toBe('Co quan chung thuc so Dang Cong san');
   });
+
+  it('formats names in one pass exactly as grouping by RDN did, in any order of attributes (multi-valued, repeated, out of order, empty)', () => {
+    // The grouping formatName had before its one-pass path (first appearance of each RDN, reversed).
+    const grouped = (attributes: ReturnType<typeof parseName>) => {
+      const byRdn = new Map<number, typeof attributes>();
+      for (const a of attributes) byRdn.set(a.rdn, [...(byRdn.get(a.rdn) ?? []), a]);
+      return [...byRdn.values()].reverse().map((rdn) => rdn.map((a) => `${a.type}=${a.value.replace(/([\\,+"<>;=])/g, '\\$1').replace(/^([ #])/, '\\$1').replace(/ $/, '\\ ')}`).join('+')).join(',');
+    };
+    const at = (type: string, value: string, rdn: number) => ({ type, oid: '2.5.4.3', value, encoding: 'utf8' as const, rdn });
+    const cases = [
+      [],
+      [at('CN', 'A', 0)],
+      [at('C', 'VN', 0), at('O', 'Sở A, B', 1), at('CN', 'x+y', 2)],
+      [at('C', 'VN', 0), at('CN', 'Lê', 1), at('SERIALNUMBER', 'ABC', 1), at('UID', 'CCCD:1', 1), at('E', 'a@b', 2)],
+      [at('C', 'VN', 0), at('C', 'VN', 0), at('O', ' lead', 3), at('OU', 'trail ', 7)],
+      [at('CN', 'B', 2), at('O', 'A', 0), at('C', 'VN', 1)],
+      [at('CN', 'B', 1), at('O', 'A', 0), at('C', 'VN', 1)],
+      [at('O', 'A', 0), at('CN', 'B', 1), at('C', 'VN', 0)],
+    ];
+    for (const attributes of cases) expect(formatName(attributes)).toBe(grouped(attributes));
+  });
 });
