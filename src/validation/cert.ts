@@ -50,11 +50,10 @@ export interface Cert {
 }
 
 // node:crypto's one-shot `hash` (Node 20.12+): half the cost of a Hash object for the short inputs hashed here, same digest.
-const oneShot = (cryptoModule as { hash?: (algorithm: string, data: Uint8Array, encoding: 'hex') => string }).hash;
+const oneShot = (cryptoModule as { hash?: { (algorithm: string, data: Uint8Array, encoding: 'hex'): string; (algorithm: string, data: Uint8Array, encoding: 'buffer'): Buffer } }).hash;
 export const sha256Hex = oneShot ? (bytes: Uint8Array): string => oneShot('sha256', bytes, 'hex') : (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
-const oneShotBytes = (cryptoModule as { hash?: (algorithm: string, data: Uint8Array, encoding: 'buffer') => Buffer }).hash;
 /** The digest of one buffer as bytes, by the one-shot `hash` where Node has it (no Hash object per document). */
-export const digestBytes = oneShotBytes ? (algorithm: string, bytes: Uint8Array): Buffer => oneShotBytes(algorithm, bytes, 'buffer') : (algorithm: string, bytes: Uint8Array): Buffer => createHash(algorithm).update(bytes).digest();
+export const digestBytes = oneShot ? (algorithm: string, bytes: Uint8Array): Buffer => oneShot(algorithm, bytes, 'buffer') : (algorithm: string, bytes: Uint8Array): Buffer => createHash(algorithm).update(bytes).digest();
 
 /**
  * Parsed certificates by the SHA-256 of their DER: the same signer and CA certificates arrive
