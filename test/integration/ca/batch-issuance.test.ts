@@ -4,6 +4,7 @@ import { apiClient, officialHolder, run, tlsHolder, tmp, writeFile } from '../..
 import { hasProgram } from '../../support/system-tools.js';
 import { csrFor } from '../../../src/dev/seed-registry.js';
 import { verifyChain } from '../../../src/audit/audit-chain.js';
+import { halves, PIPELINE_FROM } from '../../../src/certificates/batch-requests.js';
 
 /**
  * The RA officers' batch path (docs/ca.md, "Batch issuance"): per-item results, dual control per
@@ -168,15 +169,15 @@ describe(`batch issuance: crash and concurrency (${process.env.DATABASE_URL ? 'P
     await expectOpensslVerifies(requests.slice(0, 3).map((r) => r.certificateSerial!), 'sslserver');
   });
 
-  it('two officers approving the same requests at once never issue one twice', async () => {
+  it('two officers approving the same requests at once never issue one twice (each batch in two halves)', async () => {
     const { batch } = t.service.certificates;
-    const submitted = await batch.requests.submitMany('client:batch-portal', (await officials(25, 400)).map((o) => ({ csr: o.csr, profileId: o.profile, holder: { subject: o.subject, emails: o.emails } })));
+    const submitted = await batch.requests.submitMany('client:batch-portal', (await officials(PIPELINE_FROM + 6, 400)).map((o) => ({ csr: o.csr, profileId: o.profile, holder: { subject: o.subject, emails: o.emails } })));
     const ids = submitted.map((o) => (o.ok ? o.value.request.id : ''));
     const [one, two] = await Promise.all([batch.requests.approveMany('client:batch-officer-one', ids.map((id) => ({ id }))), batch.requests.approveMany('client:batch-officer-two', [...ids].reverse().map((id) => ({ id })))]);
     const issued = [...one, ...two].filter((o) => o.ok && o.value.issued);
-    expect(issued).toHaveLength(25);
+    expect(issued).toHaveLength(PIPELINE_FROM + 6);
     const serials = issued.map((o) => (o.ok ? o.value.issued!.serial : ''));
-    expect(new Set(serials).size).toBe(25);
+    expect(new Set(serials).size).toBe(PIPELINE_FROM + 6);
     for (const id of ids) {
       const r = await t.service.certificates.ra.get(id);
       expect(r.status).toBe('issued');
@@ -184,6 +185,48 @@ describe(`batch issuance: crash and concurrency (${process.env.DATABASE_URL ? 'P
     }
     const all = await t.service.certificates.search({ profileId: 'official-signing', limit: 500 });
     for (const id of ids) expect(all.items.filter((c) => c.requestId === id)).toHaveLength(1);
+    expect((await verifyChain(t.service.audit.all())).ok).toBe(true);
+  });
+});
+
+describe(`batch approval in two halves at once (${process.env.DATABASE_URL ? 'PostgreSQL' : 'embedded'})`, () => {
+  const submit = async (n: number, from: number) => {
+    const out = await t.service.certificates.batch.requests.submitMany('client:batch-portal', (await officials(n, from)).map((o) => ({ csr: o.csr, profileId: o.profile, holder: { subject: o.subject, emails: o.emails } })));
+    return out.map((o) => (o.ok ? o.value.request.id : ''));
+  };
+
+  it('refuses a key repeated across the halves: the batch-wide key check comes before the cut', async () => {
+    const ids = await submit(PIPELINE_FROM + 6, 600);
+    // A second pending request for the key of the batch's first item (submission does not know the first is pending).
+    const first = await t.service.certificates.ra.get(ids[0]);
+    const twin = await t.service.certificates.batch.requests.submitMany('client:batch-portal', [{ csr: first.csr, profileId: 'official-signing', holder: { subject: officialHolder(cccd(700)).subject, emails: officialHolder(cccd(700)).emails } }]);
+    expect(twin[0].ok).toBe(true);
+    const order = [...ids, twin[0].ok ? twin[0].value.request.id : ''];
+    const out = await t.service.certificates.batch.requests.approveMany('client:batch-officer-one', order.map((id) => ({ id })));
+    expect(halves(order).length).toBe(2);
+    expect(out.slice(0, -1).every((o) => o.ok && o.value.issued)).toBe(true);
+    const last = out.at(-1)!;
+    expect(last.ok).toBe(false);
+    expect(last.ok ? '' : last.error.message).toMatch(/earlier item of this batch \(key reuse\)/);
+    expect((await verifyChain(t.service.audit.all())).ok).toBe(true);
+  });
+
+  it('a failure in one half is answered once the other half is recorded, audited and whole', async () => {
+    const { batch, ca } = t.service.certificates;
+    const ids = await submit(PIPELINE_FROM + 10, 800);
+    const storage = (batch.issuance as unknown as { storage: { ledger: { recordMany: (...a: unknown[]) => Promise<void> } } }).storage;
+    const record = jest.spyOn(storage.ledger, 'recordMany').mockRejectedValueOnce(new Error('the database went away'));
+    await expect(batch.requests.approveMany('client:batch-officer-one', ids.map((id) => ({ id })))).rejects.toThrow('the database went away');
+    record.mockRestore();
+    // At the moment the caller hears of the failure, the other half is done, nothing is in flight.
+    const requests = await Promise.all(ids.map((id) => t.service.certificates.ra.get(id)));
+    const issued = requests.filter((r) => r.status === 'issued');
+    expect(halves(ids).map((h) => h.length)).toContain(issued.length);
+    expect(requests.filter((r) => r.status === 'approved')).toHaveLength(ids.length - issued.length);
+    const events = await t.service.audit.list({ action: 'certificate.issue', limit: 500 });
+    for (const r of issued) expect(events.filter((e) => e.target === `certificate:${r.certificateSerial}`)).toHaveLength(1);
+    // The failed half's reservations were abandoned while we were alive to know: nothing to finish later.
+    expect(await ca.finishUnfinished()).toBe(0);
     expect((await verifyChain(t.service.audit.all())).ok).toBe(true);
   });
 });
