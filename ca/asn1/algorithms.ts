@@ -2,7 +2,7 @@
  * Signature algorithms: what the CA signs with (always explicit, never a library default: pkijs
  * would pick SHA-1), their AlgorithmIdentifiers, and verification of what others signed.
  */
-import { constants, verify } from 'node:crypto';
+import { constants, verify, type VerifyKeyObjectInput } from 'node:crypto';
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
 import { der } from './der.js';
@@ -153,12 +153,40 @@ export function verifySignature(
   algorithm: pkijs.AlgorithmIdentifier,
   spki: Uint8Array,
 ): boolean {
+  const [digest, key] = verifyArguments(algorithm, spki);
+  return verify(digest, data, key, signature);
+}
+
+/**
+ * verifySignature's verdict with OpenSSL's verification run in libuv's thread pool: the key is
+ * imported in this thread, the signature checked on another core, so a batch's checks leave this
+ * thread free. Should the pool's call fail, the synchronous check gives its answer (or its
+ * TypeError) as it always does: the two never disagree on what they return.
+ */
+export function verifySignatureInPool(
+  data: Uint8Array,
+  signature: Uint8Array,
+  algorithm: pkijs.AlgorithmIdentifier,
+  spki: Uint8Array,
+): Promise<boolean> {
+  return new Promise((resolve, reject) => {
+    const [digest, key] = verifyArguments(algorithm, spki);
+    verify(digest, data, key, signature, (error, valid) => {
+      if (!error) return resolve(valid);
+      try {
+        resolve(verifySignature(data, signature, algorithm, spki));
+      } catch (sync) {
+        reject(sync);
+      }
+    });
+  });
+}
+
+function verifyArguments(algorithm: pkijs.AlgorithmIdentifier, spki: Uint8Array): [string | null, VerifyKeyObjectInput] {
   const received = readSignatureAlgorithm(algorithm);
   if (!received.supported) throw new TypeError(`unsupported signature algorithm ${received.name}`);
   const key = publicKeyObject(spki);
   const digest = received.hash ? received.hash.replace('-', '').toLowerCase() : null;
-  if (received.pssSaltLength !== undefined) {
-    return verify(digest, data, { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: received.pssSaltLength }, signature);
-  }
-  return verify(digest, data, { key, dsaEncoding: 'der' }, signature);
+  if (received.pssSaltLength !== undefined) return [digest, { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: received.pssSaltLength }];
+  return [digest, { key, dsaEncoding: 'der' }];
 }

@@ -22,6 +22,10 @@ export class BytesMemo<T> {
     return this.entries.size;
   }
 
+  has(bytes: Uint8Array): boolean {
+    return this.entries.has(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1'));
+  }
+
   /** The memoised result for `bytes`, computing (and keeping) it the first time. */
   get(bytes: Uint8Array, compute: () => T): T {
     const id = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');

@@ -4,6 +4,7 @@ import type { AuditEntry, CaStorage, Clock, NewCertificateRequest } from '../../
 import type { CertificateRequestRecord, NameControlEvidence } from '../../ca/records.js';
 import { holderFacts, type CertificateAuthority } from './certificate-authority.js';
 import { nameControlFor, type RegistrationAuthority, type RequestOutcome, type SubmitInput } from './registration-authority.js';
+import { preverifyCsrs } from '../../ca/issuance/csr.js';
 import { MAX_BATCH, YIELD_EVERY, itemError, yieldToEventLoop, type BatchIssuance, type BatchItem, type ItemOutcome } from './batch-issuance.js';
 
 type Checked = ReturnType<RegistrationAuthority['checkOffline']>;
@@ -40,6 +41,7 @@ export class BatchRegistration {
     assertBatchSize(inputs.length);
     const outcomes: Array<ItemOutcome<RequestOutcome>> = new Array(inputs.length);
     const checked = new Map<number, Checked>();
+    await preverifyCsrs(inputs.map((input) => input.csr));
     for (const [i, input] of inputs.entries()) {
       if (i % YIELD_EVERY === YIELD_EVERY - 1) await yieldToEventLoop();
       try {
@@ -87,6 +89,7 @@ export class BatchRegistration {
     const outcomes: Array<ItemOutcome<RequestOutcome>> = new Array(approvals.length);
     const fail = (i: number, err: unknown) => (outcomes[i] = { ok: false, error: itemError(err) });
     const found = new Map((await this.storage.requests.getMany(null, approvals.map((a) => a.id))).map((r) => [r.id, r]));
+    await preverifyCsrs([...found.values()].map((r) => r.csr));
     const checked = new Map<number, Checked>();
     const evidence = new Map<number, NameControlEvidence[]>();
     const seen = new Set<string>();
