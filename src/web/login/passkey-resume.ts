@@ -17,6 +17,7 @@ export interface PasskeyResumeDeps {
   passkeys: PasskeyService;
   /** The body cap when the body limits did not set one (tests that mount this alone). */
   limitBytes: number;
+  now(): Date;
 }
 
 /** The assertion's address: under the resume's, so the browser sends the resume cookie with it. */
@@ -90,10 +91,10 @@ export function passkeyResume(deps: PasskeyResumeDeps): Middleware<AppState> {
         const before = stepUp ? (earlier?.amr ?? []) : [];
         const amr = [...new Set([...before, ...login.amr, ...(before.length ? ['mfa'] : [])])];
         // What oidc-provider's interactionResult does (mergeWithLastSubmission false), on the
-        // interaction found by the resume cookie: its TTL kept (oidc-provider's epochTime).
+        // interaction found by the resume cookie: its expiry kept.
         const { rows } = await capturingInteraction(async () => {
           interaction.result = { login: { accountId: login.accountId, acr: ACR.high, amr, remember: true } };
-          await interaction.save(interaction.exp - Math.floor(Date.now() / 1000));
+          await interaction.save(interaction.exp - Math.floor(deps.now().getTime() / 1000));
         });
         return rows;
       },
