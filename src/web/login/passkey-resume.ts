@@ -104,10 +104,17 @@ export function passkeyResume(deps: PasskeyResumeDeps): Middleware<AppState> {
       ctx.body = { location: interaction.returnTo };
       return;
     }
-    // The resume, in this request: oidc-provider's own route and checks (the body was read).
+    // The resume, in this request: oidc-provider's own route and checks (the body was read). The
+    // request's own method and path are put back after, for the access line and the metrics.
+    const asSent = { method: ctx.method, path: ctx.path };
     ctx.method = 'GET';
     ctx.path = `/oidc/auth/${uid}`;
-    await next();
+    try {
+      await next();
+    } finally {
+      ctx.method = asSent.method;
+      ctx.path = asSent.path;
+    }
     const location = ctx.response.get('Location');
     if (ctx.status >= 300 && ctx.status < 400 && location) {
       ctx.remove('Location');
