@@ -1,3 +1,4 @@
+import { passkeyResume } from '../web/login/passkey-resume.js';
 import type Koa from 'koa';
 import type { RequestListener } from 'node:http';
 import type Router from '@koa/router';
@@ -108,7 +109,7 @@ export function buildWeb(w: Wiring, parts: Parts): Web {
     // A responder-only node answers from memory through a database restart (up to the fence),
     // so its readiness is the responder's, or a balancer would drop the whole fleet then.
     readiness: w.role === 'ocsp' ? [{ name: 'ocsp', check: async () => responder.readiness() }] : databaseReadiness(db),
-    mounts: throttle ? [throttle, parts.identity.oidc.middleware()] : [],
+    mounts: throttle ? [throttle, passkeyResume({ provider: () => parts.identity.oidc.provider, publicOrigin: new URL(config.server.publicUrl).origin, csrfSecret: w.secrets.csrfSecret, passkeys: parts.identity.passkeys, limitBytes: config.server.bodyLimitBytes, now: () => w.clock.now() }), parts.identity.oidc.middleware()] : [],
     selfParsingPrefixes: ['/oidc'],
     bodyPrefixLimits: [
       { prefix: '/api/v1/signatures', limitBytes: config.validation.maxBytes },

@@ -121,13 +121,18 @@ describeWithBrowser('passkeys in Chromium (issue 8, acceptance 1)', () => {
     // The virtual authenticator answers the page's conditional request (mediation: "conditional")
     // as a user picking the passkey from the username field's autofill would: no password typed.
     // The login page came with the ceremony's options: the script calls no options endpoint.
+    // The assertion goes under the resume's address and runs the resume there (issue 20, twelfth
+    // pass): no request of its own to the resume.
     const optionCalls: string[] = [];
-    const onRequest = (r: { url(): string }) => {
+    const resumeCalls: string[] = [];
+    const onRequest = (r: { url(): string; method(): string }) => {
       if (r.url().endsWith('/passkey/options')) optionCalls.push(r.url());
+      if (/\/oidc\/auth\/[\w-]+(\/passkey)?$/.test(new URL(r.url()).pathname)) resumeCalls.push(`${r.method()} ${new URL(r.url()).pathname.replace(/\/auth\/[\w-]+/, '/auth/:uid')}`);
     };
     page.on('request', onRequest);
     const claims = await portalLogin({}, async () => undefined).finally(() => page.off('request', onRequest));
     expect(optionCalls).toEqual([]);
+    expect(resumeCalls).toEqual(['POST /oidc/auth/:uid/passkey']);
     const account = (await app.service.accounts.list({ search: USERNAME }))[0];
     expect(claims.sub).toBe(account.id);
     expect(claims.acr).toBe(ACR.high);

@@ -332,13 +332,23 @@ export async function passkeyCeremony(browser: Browser, page: PageResponse, butt
   }
   const verified = await browser.json(new URL(data('verify'), page.url), passkey.get(challenge), headers);
   if (verified.status !== 200) throw new Error(`passkey refused: ${verified.status} ${JSON.stringify(verified.body)}`);
-  return browser.get(new URL(String(verified.body.location), page.url));
+  return scriptNavigation(new URL(data('verify'), page.url), verified.body.location);
+}
+
+/**
+ * The script's `window.location.assign(location)` after an accepted assertion, as a redirect the
+ * caller follows (Browser.follow): the location is the portal's redirect with the code when the
+ * assertion's request ran the resume, else the resume's address.
+ */
+function scriptNavigation(from: URL, location: unknown): PageResponse {
+  return { url: from, status: 303, headers: new Headers(), body: '', location: new URL(String(location), from) };
 }
 
 /**
  * The login page's passkey autofill (conditional UI) as its script runs it: the options the page
- * embeds on its passkey link, the authenticator, the assertion sent to the link's `/verify` with
- * the login form's CSRF token, then the location it returns. Returns the page at that location.
+ * embeds on its passkey link, the authenticator, the assertion sent to the link's `data-verify`
+ * (else its `/verify`) with the login form's CSRF token; returns the navigation to the location
+ * it answers (a redirect to follow).
  */
 export async function autofillCeremony(browser: Browser, login: PageResponse, passkey: PasskeyAuthenticator): Promise<PageResponse> {
   const link = /<a\b[^>]*data-method="passkey"[^>]*>/.exec(login.body)?.[0];
@@ -346,9 +356,10 @@ export async function autofillCeremony(browser: Browser, login: PageResponse, pa
   if (!link || !embedded) throw new Error(`no passkey autofill options on the login page (${login.status})`);
   const csrf = parseForms(login.body).find((f) => f.fields.csrf)?.fields.csrf ?? '';
   const base = new URL(attribute(link, 'href')!, login.url);
-  const verified = await browser.json(new URL(`${base.pathname}/verify`, base), passkey.get(JSON.parse(embedded) as { challenge: string }), { 'x-csrf-token': csrf });
+  const target = new URL(attribute(link, 'data-verify') ?? `${base.pathname}/verify`, base);
+  const verified = await browser.json(target, passkey.get(JSON.parse(embedded) as { challenge: string }), { 'x-csrf-token': csrf });
   if (verified.status !== 200) throw new Error(`passkey refused: ${verified.status} ${JSON.stringify(verified.body)}`);
-  return browser.get(new URL(String(verified.body.location), login.url));
+  return scriptNavigation(target, verified.body.location);
 }
 
 /** Signs in to the account page of the service at `baseUrl` with a password (through the provider) and returns the page. */

@@ -12,6 +12,7 @@ import { interactionForCall, interactionOrExpired, type InteractionDetails } fro
 import { ACR } from '../../../oidc/scopes.js';
 import { isStepUp } from '../../../oidc/step-up.js';
 import { capturingInteraction } from '../../../oidc/adapter.js';
+import { passkeyResumePath } from './passkey-resume.js';
 
 export interface PasskeyRouterDeps {
   provider(): Provider;
@@ -39,6 +40,7 @@ export const passkeyLoginMethod = async (uid: string, passkeys: Pick<PasskeyServ
   label: { vi: t('vi', 'passkey.method'), en: t('en', 'passkey.method') },
   script: PASSKEY_SCRIPT,
   options: await passkeys.authenticationOptions(`interaction:${uid}`),
+  verify: passkeyResumePath(uid),
 });
 
 /** The JSON body (already parsed, within the body limit, by the bodyLimits middleware). */
@@ -75,7 +77,7 @@ const showPasskeyPage = (deps: PasskeyRouterDeps, guard: FormGuard) =>
         csrf: guard.token(d.uid),
         optionsUrl: `${base}/options`,
         options: options ?? undefined,
-        verifyUrl: `${base}/verify`,
+        verifyUrl: passkeyResumePath(d.uid),
         backHref: stepUp ? undefined : `/interaction/${d.uid}`,
         abortHref: `/interaction/${d.uid}/abort`,
         stepUpScopes: stepUp ? (stepUpDetails.scopes ?? []) : undefined,

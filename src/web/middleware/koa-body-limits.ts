@@ -35,21 +35,29 @@ export function bodyLimits(options: { limitBytes: number; skipJsonPrefixes?: str
     // Every query string, the mounted provider's included: no NUL or lone surrogate (parse-input.ts).
     refuseUnsafeText(ctx.query, 'query');
     if (ctx.request.is(JSON_TYPES) && !skip.some((p) => ctx.path === p || ctx.path.startsWith(`${p}/`))) {
-      const raw = await readBody(ctx, limitBytes);
-      if (raw.length > 0) {
-        let parsed: unknown;
-        try {
-          parsed = JSON.parse(raw.toString('utf8'));
-        } catch (err) {
-          throw new AppError('malformedJson', `request body is not valid JSON: ${(err as Error).message}`);
-        }
-        // JSON's \u0000 and \ud800 escapes reach here; raw bytes cannot (invalid UTF-8 decodes to U+FFFD).
-        refuseUnsafeText(parsed, 'body');
-        ctx.request.body = parsed;
-      }
+      const parsed = await readJsonBody(ctx, limitBytes);
+      if (parsed !== undefined) ctx.request.body = parsed;
     }
     await next();
   };
+}
+
+/**
+ * A JSON body read under the limit and parsed (undefined when empty), with the checks every JSON
+ * body of ours gets; for a route of ours under a skipped prefix (src/web/login/passkey-resume.ts).
+ */
+export async function readJsonBody(ctx: { req: IncomingMessage; request: { length?: number } }, limitBytes: number): Promise<unknown> {
+  const raw = await readBody(ctx, limitBytes);
+  if (raw.length === 0) return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw.toString('utf8'));
+  } catch (err) {
+    throw new AppError('malformedJson', `request body is not valid JSON: ${(err as Error).message}`);
+  }
+  // JSON's \u0000 and \ud800 escapes reach here; raw bytes cannot (invalid UTF-8 decodes to U+FFFD).
+  refuseUnsafeText(parsed, 'body');
+  return parsed;
 }
 
 /** Reads the raw body with the limit; a chunked body that grows past it gets 413. */

@@ -99,7 +99,7 @@
     PublicKeyCredential.isConditionalMediationAvailable().then((available) => {
       if (!available) return;
       const base = link.getAttribute('href');
-      signIn({ options: `${base}/options`, verify: `${base}/verify` }, csrfField.value, 'conditional', undefined, preloaded).catch(() => {
+      signIn({ options: `${base}/options`, verify: link.dataset.verify || `${base}/verify` }, csrfField.value, 'conditional', undefined, preloaded).catch(() => {
         // Conditional UI fails quietly (the user may simply type a password); the page stays.
       });
     });

@@ -12,6 +12,8 @@ export interface LoginMethodLink {
    * bound to the interaction), embedded for the script: passkey autofill starts without a call.
    */
   options?: unknown;
+  /** Where the script posts the ceremony's answer (the passkey's: under the resume's address). */
+  verify?: string;
 }
 
 /**
@@ -69,7 +71,7 @@ ${p.error ? html`<p class="error" role="alert" id="login-error">${p.error}</p>` 
   <input id="password" name="password" type="password" autocomplete="current-password" required>
   <button type="submit">${t(lang, 'login.submit')}</button>
 </form>
-${p.methods.length ? html`<section class="methods" aria-labelledby="other-methods"><h2 id="other-methods">${t(lang, 'login.other')}</h2><ul>${p.methods.map((m) => html`<li><a class="button secondary" href="${m.href}" data-method="${m.id}"${m.options === undefined ? '' : html` data-options-json="${JSON.stringify(m.options)}"`}>${m.label[lang]}</a></li>`)}</ul></section>` : ''}
+${p.methods.length ? html`<section class="methods" aria-labelledby="other-methods"><h2 id="other-methods">${t(lang, 'login.other')}</h2><ul>${p.methods.map((m) => html`<li><a class="button secondary" href="${m.href}" data-method="${m.id}"${m.options === undefined ? '' : html` data-options-json="${JSON.stringify(m.options)}"`}${m.verify === undefined ? '' : html` data-verify="${m.verify}"`}>${m.label[lang]}</a></li>`)}</ul></section>` : ''}
 <p class="cancel"><a href="${p.abortHref}">${t(lang, 'login.cancel')}</a></p>
 ${[...new Set(p.methods.flatMap((m) => (m.script ? [m.script] : [])))].map((src) => html`<script src="${src}" defer></script>`)}`;
   return layout(lang, t(lang, 'login.title'), body, p.selfHref);

@@ -102,7 +102,7 @@ async function countQueries(via: 'autofill' | 'link', addresses: [string, string
 }
 
 describe(`queries of a passkey login (${db})`, () => {
-  it('through the login page’s autofill (the options it embeds): five requests, the pinned number of queries each', async () => {
+  it('through the login page’s autofill (the options it embeds): four requests, the pinned number of queries each', async () => {
     const { total, clientAuth, perRequest } = await countQueries('autofill', ['10.20.0.1', '10.20.0.2']);
     expect({ total, perRequest }).toEqual({
       total: 8 + clientAuth,
@@ -111,17 +111,17 @@ describe(`queries of a passkey login (${db})`, () => {
         // the interaction read; the autofill's challenge is sealed (bound to the interaction,
         // expiring), not stored: the script goes from the page to the authenticator without a call
         'GET /interaction/:id': 1,
-        // the interaction read once (not again for its result); the passkey is held by this node
-        // since the first login (its fixed facts; the first assertion of a passkey on a node reads
-        // it, one statement more); the challenge's spent marker, the counter checked and advanced
-        // and the audit event (the chain's append function: lock, head, insert) and the
-        // interaction's result (stored only if the counter advanced) in one statement
-        'POST /interaction/:id/passkey/verify': 2,
-        // the interaction read with the account its result names (one query, since 2026-12-06's
-        // eighth pass: the account was a statement of its own); the interaction ended and session,
-        // grant and code stored in one statement (the request's held writes, before the answer:
-        // written only if this statement ended the interaction)
-        'GET /oidc/auth/:id': 2,
+        // The assertion, posted under the resume's address, and the resume in the same request
+        // (twelfth pass): the interaction read by the resume cookie; the passkey is held by this
+        // node since the first login (its fixed facts; the first assertion of a passkey on a node
+        // reads it, one statement more); the challenge's spent marker, the counter checked and
+        // advanced and the audit event (the chain's append function: lock, head, insert) and the
+        // interaction's result (stored only if the counter advanced) in one statement; then
+        // oidc-provider's resume: the interaction read again with the account its result names
+        // (one query: the account as it is now), the interaction ended and session, grant and code
+        // stored in one statement (the request's held writes, before the answer: written only if
+        // this statement ended the interaction)
+        'POST /oidc/auth/:id/passkey': 4,
         // (client auth), the code with its grant, session and account (one query); the code
         // consumed and the access token stored in one statement (only if it consumed the code)
         'POST /oidc/token': 2 + clientAuth,
@@ -129,7 +129,7 @@ describe(`queries of a passkey login (${db})`, () => {
     });
   }, 60_000);
 
-  it('through the passkey page (the login page’s link): six requests, the pinned number of queries each', async () => {
+  it('through the passkey page (the login page’s link): five requests, the pinned number of queries each', async () => {
     const { total, clientAuth, perRequest } = await countQueries('link', ['10.20.0.3', '10.20.0.4']);
     expect({ total, perRequest }).toEqual({
       total: 9 + clientAuth,
@@ -139,8 +139,7 @@ describe(`queries of a passkey login (${db})`, () => {
         // the interaction read, a sealed challenge of its own: the page embeds the ceremony's
         // options, so the script makes no options call (POST …/passkey/options is only for a retry)
         'GET /interaction/:id/passkey': 1,
-        'POST /interaction/:id/passkey/verify': 2,
-        'GET /oidc/auth/:id': 2,
+        'POST /oidc/auth/:id/passkey': 4, // as above
         'POST /oidc/token': 2 + clientAuth,
       },
     });
