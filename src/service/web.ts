@@ -1,4 +1,3 @@
-import { passkeyResume } from '../web/login/passkey-resume.js';
 import type Koa from 'koa';
 import type { RequestListener } from 'node:http';
 import type Router from '@koa/router';
@@ -41,6 +40,7 @@ import { accountSessions, newcomerRouters } from './newcomer.js';
 import { setPasswordStep } from '../web/login/set-password.js';
 import { passwordChangeRequired } from '../accounts/account-service.js';
 import { accountReadOncePerRequest } from '../../oidc/request-memo.js';
+import { passkeyResume } from '../web/login/passkey-resume.js';
 
 export interface Web {
   app: Koa<AppState>;
