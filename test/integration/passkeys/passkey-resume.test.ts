@@ -92,6 +92,23 @@ describe(`the passkey assertion resumes the interaction in its own request (${db
     expect(refused.every((status) => status >= 400 && status < 500)).toBe(true);
   });
 
+  it('refuses bad input with a clear 4xx and spends nothing: another content type, malformed JSON, a body over the limit, something not an assertion', async () => {
+    const s = await open();
+    const assertion = passkey.get(s.options);
+    const headers = { origin: s.verifyUrl.origin, 'sec-fetch-site': 'same-origin', 'x-csrf-token': s.csrf, cookie: s.browser.jar.header(s.verifyUrl) ?? '' };
+    const send = (contentType: string, body: string) => fetch(s.verifyUrl, { method: 'POST', headers: { ...headers, 'content-type': contentType }, body, redirect: 'manual' });
+    const problem = async (res: Response) => ({ status: res.status, type: ((await res.json()) as { type?: string }).type });
+    expect(await problem(await send('text/plain', JSON.stringify(assertion)))).toEqual({ status: 415, type: 'urn:tinnhiem:problem:unsupported-media-type' });
+    expect(await problem(await send('application/json', '{"id":'))).toEqual({ status: 400, type: 'urn:tinnhiem:problem:malformed-json' });
+    expect(await problem(await send('application/json', JSON.stringify({ ...assertion, padding: 'x'.repeat(2 * 1024 * 1024) })))).toEqual({ status: 413, type: 'urn:tinnhiem:problem:payload-too-large' });
+    const notAnAssertion = await s.post({ id: 42, response: 'none' });
+    expect(notAnAssertion.status).toBeGreaterThanOrEqual(400);
+    expect(notAnAssertion.status).toBeLessThan(500);
+    expect(codeOf(notAnAssertion.body.location)).toBeNull();
+    // None of them spent the ceremony: the page's own call logs in.
+    expect(codeOf((await s.post(assertion)).body.location)).toBeTruthy();
+  });
+
   it('refuses a cross-site call (CSRF): no token, another interaction’s token, a cross-site origin; nothing spent', async () => {
     const [a, b] = [await open(), await open()];
     const assertion = passkey.get(a.options);
