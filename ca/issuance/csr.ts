@@ -194,9 +194,9 @@ function checkCsr(bytes: Uint8Array, csr: CsrFields, verified?: true): ParsedCsr
   if (!algorithm.supported) throw new CaError('badCsr', `CSR is signed with an unsupported algorithm (${algorithm.name})`);
   if (algorithm.hash === 'SHA-1') throw new CaError('badCsr', `CSR is signed with SHA-1 (${algorithm.name}); sign it with SHA-256 or stronger`);
   const spki = csr.spki;
-  let valid = verified ?? false;
+  let valid: boolean;
   try {
-    valid ||= verifySignature(csr.tbs, csr.signature, csr.signatureAlgorithm, spki);
+    valid = verified ?? verifySignature(csr.tbs, csr.signature, csr.signatureAlgorithm, spki);
   } catch (error) {
     throw new CaError('badCsr', `CSR signature cannot be checked: ${(error as Error).message}`, { cause: error });
   }
