@@ -2,7 +2,7 @@ import type { Adapter, AdapterPayload } from 'oidc-provider';
 import { errors } from 'oidc-provider';
 import type { ClientRegistry } from './clients/client-registry.js';
 import type { Clock, IsUnavailable, PayloadStore, StoredPayload } from './ports.js';
-import { currentScope, forgetModel, inRequest, memoised, rememberAccount, setInScope, withinScope } from './request-memo.js';
+import { currentScope, forgetModel, inRequest, memoised, remember, rememberAccount, setInScope, withinScope } from './request-memo.js';
 import { heldUpserts } from './held-writes.js';
 import { plainCopy } from './plain-copy.js';
 
@@ -29,6 +29,19 @@ export async function capturingInteraction<T>(work: () => Promise<T>): Promise<{
   const rows: StoredPayload[] = [];
   const value = await withinScope('capture', rows, work);
   return { value, rows };
+}
+
+/**
+ * After the statement that accepted a login wrote `rows` (capturingInteraction's) and read the
+ * account `accountId` (null: gone): both kept as this request's reads, so the resume that follows
+ * in the same request (a passkey assertion's, src/web/login/passkey-resume.ts) finds the
+ * interaction as written and the account as that statement read it, without reading them again
+ * (docs/performance.md, "Passkey login, thirteenth pass"). What the resume then writes is still
+ * conditional on the interaction being there (its end is a delete that must find the row).
+ */
+export function rememberLoginWrites<A>(rows: readonly StoredPayload[], accountId: string, account: A | null): void {
+  for (const r of rows) if (MEMOISED_MODELS.has(r.model)) remember(`${r.model}:id:${r.id}`, { ...r.payload, jti: r.id });
+  rememberAccount(accountId, account, true);
 }
 
 /** An interaction's upsert taken by capturingInteraction (true), not written; false: none under way. */

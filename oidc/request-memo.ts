@@ -200,10 +200,20 @@ export function accountReadOncePerRequest<A>(find: (id: string) => Promise<A | n
 /**
  * An account read by another query of this request (the refresh token grant reads it with the
  * token: oidc/adapter.ts), kept as accountReadOncePerRequest's read of it for the rest of the
- * request. A read already kept stays; outside a request, nothing is kept.
+ * request. A read already kept stays, unless `replacing` (a read made later in the request than
+ * it); outside a request, nothing is kept.
  */
-export function rememberAccount<A>(id: string, account: A | null): void {
-  if (currentScope()?.memo) void memoised(accountKey(id), async () => account);
+export function rememberAccount<A>(id: string, account: A | null, replacing = false): void {
+  if (replacing) remember(accountKey(id), account);
+  else if (currentScope()?.memo) void memoised(accountKey(id), async () => account);
+}
+
+/**
+ * Keeps `value` as this request's read of `key`, replacing a read kept before: for what this
+ * request has just written itself (oidc/adapter.ts, rememberLoginWrites). Outside a request, nothing.
+ */
+export function remember(key: string, value: unknown): void {
+  currentScope()?.memo?.set(key, Promise.resolve(value));
 }
 
 /** Whether the caller runs inside a request's handling (tests attribute queries to requests with it). */

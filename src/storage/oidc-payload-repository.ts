@@ -73,6 +73,8 @@ interface FoundWithGrant extends Row {
 
 /** jsonb as the driver gives it: pg parses it, a driver that does not gives the text. */
 const jsonValue = (value: unknown): unknown => (typeof value === 'string' ? JSON.parse(value) : value);
+/** An account read as `to_jsonb(a) - 'password_hash'` (as AccountRepository.findById reads it); null when none was found. */
+export const accountFromJson = (value: unknown): Account | null => (value == null ? null : toAccount(jsonValue(value) as AccountRow));
 
 /** The columns an upsert replaces when the row exists. */
 const MERGED = ['payload', 'grant_id', 'user_code', 'uid', 'account_id', 'expires_at'];
@@ -224,7 +226,7 @@ export class OidcPayloadRepository implements PayloadStore {
     const row = result.rows[0];
     const payload = this.present(row, now, { jti: id });
     if (!payload || !row) return { payload };
-    const account = typeof row.account_id === 'string' && UUID.test(row.account_id) ? (row.account == null ? null : toAccount(jsonValue(row.account) as AccountRow)) : undefined;
+    const account = typeof row.account_id === 'string' && UUID.test(row.account_id) ? accountFromJson(row.account) : undefined;
     const found: { payload: Record<string, unknown>; grant?: Record<string, unknown>; session?: Record<string, unknown>; account?: Account | null } = { payload };
     if (account !== undefined) found.account = account;
     if (row.grant_id && row.g_payload != null) {
@@ -248,7 +250,7 @@ export class OidcPayloadRepository implements PayloadStore {
     const row = result.rows[0];
     const payload = this.present(row, now, { jti: id });
     if (!payload || !row || typeof row.account_id !== 'string' || !UUID.test(row.account_id)) return { payload };
-    return { payload, accountId: row.account_id, account: row.account == null ? null : toAccount(jsonValue(row.account) as AccountRow) };
+    return { payload, accountId: row.account_id, account: accountFromJson(row.account) };
   }
 
   private present(row: (Row & { id?: string }) | undefined, now: Date, restore: Record<string, unknown>): Record<string, unknown> | undefined {

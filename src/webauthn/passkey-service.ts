@@ -47,6 +47,8 @@ export interface PasskeyLogin {
   userVerified: boolean;
   /** RFC 8176 methods of this assertion. */
   amr: string[];
+  /** With `storeWithLogin`: the account as the accepting statement read it (null: gone), for the resume. */
+  account?: Account | null;
 }
 
 const b64url = z.string().min(1).max(64 * 1024).regex(/^[A-Za-z0-9_-]+$/, 'base64url');
@@ -381,8 +383,8 @@ export class PasskeyService<Tx = unknown> {
       target: `account:${passkey.accountId}`,
       details: { method: 'passkey', step: context.expectAccountId ? 'second-factor' : 'passwordless', passkey: passkey.id, ip: context.ip, clientId: context.clientId },
     }, alongside);
-    if (use === 'spent') return this.refuse({ ...audit, reason: 'replayed-challenge' }, passkey.accountId, 'unauthorized', 'unknown or already used challenge: start again');
-    const { outcome, stored } = use === 'advanced' ? { outcome: 'ok' as const, stored: undefined } : await this.regression(passkey, info.newCounter, audit);
+    if (use.use === 'spent') return this.refuse({ ...audit, reason: 'replayed-challenge' }, passkey.accountId, 'unauthorized', 'unknown or already used challenge: start again');
+    const { outcome, stored } = use.use === 'advanced' ? { outcome: 'ok' as const, stored: undefined } : await this.regression(passkey, info.newCounter, audit);
     if (outcome === 'gone') {
       // Removed (on this node or another) since it was read: forgotten here too.
       this.known.delete(passkey.credentialId);
@@ -391,6 +393,7 @@ export class PasskeyService<Tx = unknown> {
     if (outcome === 'regressed') {
       throw new AppError('forbidden', `the passkey's signature counter went backwards (${info.newCounter} ≤ ${stored}): it may have been cloned; it is refused`);
     }
-    return { accountId: passkey.accountId, passkey: { ...passkey, counter: info.newCounter, backedUp: info.credentialBackedUp, lastUsedAt: now }, userVerified: info.userVerified, amr };
+    const login = { accountId: passkey.accountId, passkey: { ...passkey, counter: info.newCounter, backedUp: info.credentialBackedUp, lastUsedAt: now }, userVerified: info.userVerified, amr };
+    return use.account === undefined ? login : { ...login, account: use.account };
   }
 }

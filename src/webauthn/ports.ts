@@ -8,8 +8,19 @@ import type { AuditEventInput } from '../audit/audit-chain.js';
 
 export type { AuditTrail, Transactions } from '../../oidc/ports.js';
 import type { StoredPayload } from '../../oidc/ports.js';
+import type { Account } from '../../oidc/account.js';
 /** A provider's row written with an accepted login (the interaction's result): oidc/ports.ts's. */
 export type WrittenWithLogin = StoredPayload;
+
+/**
+ * A sealed challenge's use (PasskeyStore.advanceCounterSpendingChallenge). With the login's rows
+ * stored (`advanced`), `account`: the passkey's account as the accepting statement read it (null:
+ * gone), which the login's resume in the same request takes as its account read.
+ */
+export interface SpentChallengeUse {
+  use: 'advanced' | 'spent' | 'stale';
+  account?: Account | null;
+}
 
 export interface PasskeyStore<Tx> {
   listForAccount(accountId: string, tx?: Tx): Promise<Passkey[]>;
@@ -23,9 +34,10 @@ export interface PasskeyStore<Tx> {
    * the marker is new, the counter advanced with the use's audit event appended. `spent`: used
    * before, nothing written; `stale`: the marker written, the counter would not advance (or the
    * passkey is gone); `advanced`: all written, and `alongside` (the provider's rows the login
-   * stores: its interaction's result) upserted in the same statement, only then.
+   * stores: its interaction's result) upserted in the same statement, only then, and the passkey's
+   * account read by it.
    */
-  advanceCounterSpendingChallenge(challenge: { challenge: string; expiresAt: Date }, id: string, counter: number, backedUp: boolean, now: Date, event: AuditEventInput, alongside?: readonly WrittenWithLogin[]): Promise<'advanced' | 'spent' | 'stale'>;
+  advanceCounterSpendingChallenge(challenge: { challenge: string; expiresAt: Date }, id: string, counter: number, backedUp: boolean, now: Date, event: AuditEventInput, alongside?: readonly WrittenWithLogin[]): Promise<SpentChallengeUse>;
   rename(tx: Tx, id: string, name: string): Promise<void>;
   remove(tx: Tx, id: string): Promise<void>;
   /** A single statement each: `tx` null runs it on its own (no transaction round trips). */

@@ -7,7 +7,8 @@ import { formGuard } from '../middleware/koa-form-guard.js';
 import { readJsonBody } from '../middleware/koa-body-limits.js';
 import { ACR } from '../../../oidc/scopes.js';
 import { isStepUp } from '../../../oidc/step-up.js';
-import { capturingInteraction } from '../../../oidc/adapter.js';
+import { capturingInteraction, rememberLoginWrites } from '../../../oidc/adapter.js';
+import type { StoredPayload } from '../../../oidc/ports.js';
 
 export interface PasskeyResumeDeps {
   provider(): Provider;
@@ -82,7 +83,8 @@ export function passkeyResume(deps: PasskeyResumeDeps): Middleware<AppState> {
     const body = (await readJsonBody(ctx, ctx.state.bodyLimitBytes ?? deps.limitBytes)) ?? {};
     const earlier = interaction.session as { accountId?: string; amr?: string[] } | undefined;
     const stepUp = isStepUp(interaction.prompt.reasons) && earlier?.accountId ? earlier.accountId : undefined;
-    await deps.passkeys.authenticate(`interaction:${uid}`, body, {
+    let written: readonly StoredPayload[] = [];
+    const login = await deps.passkeys.authenticate(`interaction:${uid}`, body, {
       ip: ctx.ip,
       clientId: String(interaction.params.client_id),
       expectAccountId: stepUp,
@@ -96,9 +98,13 @@ export function passkeyResume(deps: PasskeyResumeDeps): Middleware<AppState> {
           interaction.result = { login: { accountId: login.accountId, acr: ACR.high, amr, remember: true } };
           await interaction.save(interaction.exp - Math.floor(deps.now().getTime() / 1000));
         });
+        written = rows;
         return rows;
       },
     });
+    // The interaction as just written and the account as the accepting statement read it: the
+    // resume below reads neither again.
+    if (login.account !== undefined) rememberLoginWrites(written, login.accountId, login.account);
     ctx.set('Cache-Control', 'no-store');
     if (!redirectsBack(interaction.params.response_mode)) {
       ctx.body = { location: interaction.returnTo };

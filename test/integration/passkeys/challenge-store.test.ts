@@ -170,13 +170,13 @@ describe(`sealed passkey challenges, spent with the counter (${db})`, () => {
     const event = { actor: `user:${a.id}`, action: 'login.success', target: `account:${a.id}`, details: { method: 'passkey', test: true } };
     const challenge = { challenge: randomBytes(39).toString('base64url'), expiresAt: new Date(Date.now() + 60_000) };
     const outcomes = await Promise.all(Array.from({ length: 6 }, (_, i) => repo.advanceCounterSpendingChallenge(challenge, passkey.id, 20 + i, false, new Date(), event)));
-    expect(outcomes.filter((o) => o === 'advanced')).toHaveLength(1);
-    expect(outcomes.filter((o) => o === 'spent')).toHaveLength(5);
+    expect(outcomes.filter((o) => o.use === 'advanced')).toHaveLength(1);
+    expect(outcomes.filter((o) => o.use === 'spent')).toHaveLength(5);
     expect((await events('login.success', a.id)).filter((e) => e.details.test)).toHaveLength(1);
     // A passkey that is gone: the marker is written, nothing else.
     const gone = { challenge: randomBytes(39).toString('base64url'), expiresAt: new Date(Date.now() + 60_000) };
-    expect(await repo.advanceCounterSpendingChallenge(gone, '00000000-0000-4000-8000-000000000000', 1, false, new Date(), event)).toBe('stale');
-    expect(await repo.advanceCounterSpendingChallenge(gone, passkey.id, 99, false, new Date(), event)).toBe('spent');
+    expect(await repo.advanceCounterSpendingChallenge(gone, '00000000-0000-4000-8000-000000000000', 1, false, new Date(), event)).toEqual({ use: 'stale' });
+    expect(await repo.advanceCounterSpendingChallenge(gone, passkey.id, 99, false, new Date(), event)).toEqual({ use: 'spent' });
     expect(await counterOf(a.id)).toBeLessThan(99);
     // The sweep: a marker whose challenge expired longer ago than the grace goes, a recent one stays.
     const old = { challenge: randomBytes(39).toString('base64url'), expiresAt: new Date(Date.now() - 3_600_000) };

@@ -5,6 +5,7 @@ import { autofillCeremony, Browser, createOfficial, discover, parseForms, passke
 import { registerSoftPasskey, type SoftAuthenticator } from '../../support/soft-authenticator.js';
 import { inRequest } from '../../../oidc/request-memo.js';
 import { lookupKey } from '../../../src/storage/oidc-payload-repository.js';
+import { passkeyResumePath } from '../../../src/web/login/passkey-resume.js';
 
 /**
  * Issue 20: the database round trips of one whole passkey login (code + PKCE), request by request,
@@ -42,7 +43,9 @@ async function passkeyPage(config: client.Configuration, address: string) {
   const csrf = parseForms(page!.body).find((f) => f.fields.csrf)?.fields.csrf ?? '';
   const uid = new URL(page!.url).pathname.split('/').pop()!;
   const verify = (assertion: unknown) => browser.json(new URL(`/interaction/${uid}/passkey/verify`, t.url), assertion, { 'x-csrf-token': csrf });
-  return { browser, options, verify, uid };
+  // The page script's route: the assertion and the resume in one request (its answer: `{ location }`).
+  const verifyAndResume = (assertion: unknown) => browser.json(new URL(passkeyResumePath(uid), t.url), assertion, { 'x-csrf-token': csrf });
+  return { browser, options, verify, verifyAndResume, uid };
 }
 const stepOf = (method: string, url: string | URL) => `${method} ${new URL(url).pathname.replace(/\/[A-Za-z0-9_-]{16,}/g, '/:id')}`;
 
@@ -105,7 +108,7 @@ describe(`queries of a passkey login (${db})`, () => {
   it('through the login page’s autofill (the options it embeds): four requests, the pinned number of queries each', async () => {
     const { total, clientAuth, perRequest } = await countQueries('autofill', ['10.20.0.1', '10.20.0.2']);
     expect({ total, perRequest }).toEqual({
-      total: 8 + clientAuth,
+      total: 7 + clientAuth,
       perRequest: {
         'GET /oidc/auth': 1, // the interaction stored
         // the interaction read; the autofill's challenge is sealed (bound to the interaction,
@@ -115,13 +118,13 @@ describe(`queries of a passkey login (${db})`, () => {
         // (twelfth pass): the interaction read by the resume cookie; the passkey is held by this
         // node since the first login (its fixed facts; the first assertion of a passkey on a node
         // reads it, one statement more); the challenge's spent marker, the counter checked and
-        // advanced and the audit event (the chain's append function: lock, head, insert) and the
-        // interaction's result (stored only if the counter advanced) in one statement; then
-        // oidc-provider's resume: the interaction read again with the account its result names
-        // (one query: the account as it is now), the interaction ended and session, grant and code
-        // stored in one statement (the request's held writes, before the answer: written only if
-        // this statement ended the interaction)
-        'POST /oidc/auth/:id/passkey': 4,
+        // advanced and the audit event (the chain's append function: lock, head, insert), the
+        // interaction's result (stored only if the counter advanced) and the passkey's account
+        // read, in one statement; then oidc-provider's resume, which finds the interaction as that
+        // statement wrote it and the account as it read it (thirteenth pass: no read of its own),
+        // the interaction ended and session, grant and code stored in one statement (the request's
+        // held writes, before the answer: written only if this statement ended the interaction)
+        'POST /oidc/auth/:id/passkey': 3,
         // (client auth), the code with its grant, session and account (one query); the code
         // consumed and the access token stored in one statement (only if it consumed the code)
         'POST /oidc/token': 2 + clientAuth,
@@ -132,14 +135,14 @@ describe(`queries of a passkey login (${db})`, () => {
   it('through the passkey page (the login page’s link): five requests, the pinned number of queries each', async () => {
     const { total, clientAuth, perRequest } = await countQueries('link', ['10.20.0.3', '10.20.0.4']);
     expect({ total, perRequest }).toEqual({
-      total: 9 + clientAuth,
+      total: 8 + clientAuth,
       perRequest: {
         'GET /oidc/auth': 1,
         'GET /interaction/:id': 1, // as above: the autofill's challenge is sealed, not stored
         // the interaction read, a sealed challenge of its own: the page embeds the ceremony's
         // options, so the script makes no options call (POST …/passkey/options is only for a retry)
         'GET /interaction/:id/passkey': 1,
-        'POST /oidc/auth/:id/passkey': 4, // as above
+        'POST /oidc/auth/:id/passkey': 3, // as above
         'POST /oidc/token': 2 + clientAuth,
       },
     });
@@ -233,5 +236,26 @@ describe(`the resume's account, read with its interaction (${db})`, () => {
     expect(await login('10.20.2.1', async () => undefined)).toEqual(expect.any(String));
     // Disabled after the assertion was accepted: the resume gives none.
     expect(await login('10.20.2.2', () => t.service.db.knex('accounts').where({ id: official.account.id }).update({ status: 'disabled' }))).toBeNull();
+  }, 60_000);
+
+  it('the assertion and the resume in one request: the resume takes the account as the accepting statement read it, so an account disabled before the assertion (by SQL, as another node would) gets no code', async () => {
+    const official = await createOfficial(t);
+    const passkey = await registerSoftPasskey(t.service.passkeys as never, official.account);
+    const config = await discover(t.url, portal.id, portal.secret);
+    const login = async (address: string, before: () => Promise<unknown>) => {
+      const { options, verifyAndResume } = await passkeyPage(config, address);
+      const assertion = passkey.get(options);
+      await before();
+      const answer = await verifyAndResume(assertion);
+      expect(answer.status).toBe(200);
+      const location = new URL(String(answer.body.location), t.url);
+      return location.href.startsWith(portal.redirect) ? location.searchParams.get('code') : null;
+    };
+    // The control: active, the portal gets a code from the assertion's answer.
+    expect(await login('10.20.3.1', async () => undefined)).toEqual(expect.any(String));
+    // Disabled once the login page was served, before the assertion: the passkey is still held by
+    // this node, the assertion verifies and is accepted, but its statement reads the account as it
+    // now is, and the resume gives the portal no code.
+    expect(await login('10.20.3.2', () => t.service.db.knex('accounts').where({ id: official.account.id }).update({ status: 'disabled' }))).toBeNull();
   }, 60_000);
 });
