@@ -76,6 +76,9 @@ const jsonValue = (value: unknown): unknown => (typeof value === 'string' ? JSON
 /** An account read as `to_jsonb(a) - 'password_hash'` (as AccountRepository.findById reads it); null when none was found. */
 export const accountFromJson = (value: unknown): Account | null => (value == null ? null : toAccount(jsonValue(value) as AccountRow));
 
+/** The models whose rows a grant gives (oidc-provider's lib/helpers/revoke.js revokes these by grant). */
+const GRANT_BOUND_MODELS = ['AccessToken', 'AuthorizationCode', 'RefreshToken', 'DeviceCode', 'BackchannelAuthenticationRequest', 'PreAuthorizedCode'];
+
 /** The columns an upsert replaces when the row exists. */
 const MERGED = ['payload', 'grant_id', 'user_code', 'uid', 'account_id', 'expires_at'];
 
@@ -293,8 +296,14 @@ export class OidcPayloadRepository implements PayloadStore {
     await this.knex.raw(DESTROY, [model, lookupKey(id)]).options({ name: 'tinnhiem_payload_destroy' });
   }
 
+  /**
+   * What a grant gave: its codes and tokens of every kind, in one statement (oidc-provider calls
+   * this once per token model, lib/helpers/revoke.js; the later calls find nothing). Not an
+   * interaction that names the grant: a login in flight in a browser whose session held the grant
+   * (another account signing in there, whose earlier session's logout revokes that grant) goes on.
+   */
   async revokeByGrantId(grantId: string): Promise<void> {
-    await this.knex('oidc_payloads').where({ grant_id: grantId }).del();
+    await this.knex('oidc_payloads').where({ grant_id: grantId }).whereIn('model', GRANT_BOUND_MODELS).del();
   }
 
   /**

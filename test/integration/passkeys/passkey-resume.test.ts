@@ -11,7 +11,8 @@ import { ACR } from '../../../oidc/scopes.js';
  * portal's redirect with the code is the assertion's answer. Each check of that route is shown
  * here by the attack it stops: a replayed assertion, a cross-site call (CSRF), a call without this
  * interaction's resume cookie (another browser, or another interaction's cookie), an assertion
- * made for another interaction; and the step-up and the form_post response mode still work.
+ * made for another interaction; and the step-up, a browser signed in as another account and the
+ * form_post response mode still work.
  */
 const db = process.env.DATABASE_URL ? 'PostgreSQL' : 'embedded';
 let t: TestService;
@@ -171,6 +172,36 @@ describe(`the passkey assertion resumes the interaction in its own request (${db
     const callback = new URL(String(ok.body.location));
     const tokens = await client.authorizationCodeGrant(config, callback, { pkceCodeVerifier: verifier, idTokenExpected: true }, { resource: api });
     expect(tokens.claims()).toMatchObject({ sub: officer.account.id, acr: ACR.high, amr: ['pwd', 'hwk', 'user', 'mfa'] });
+  });
+
+  it('a browser signed in as another account: the script is sent to the resume, which ends that session first (its confirmation), and the code names the account whose passkey answered', async () => {
+    const other = await createOfficial(t);
+    const otherPasskey = await registerSoftPasskey(t.service.passkeys as never, other.account);
+    // This browser is signed in as `official`.
+    const first = await open();
+    const signedIn = await first.post(passkey.get(first.options));
+    const firstTokens = await redeem(first, new URL(String(signedIn.body.location)));
+    expect(firstTokens.claims()?.sub).toBe(official.account.id);
+    // The portal asks for a login again (prompt=login) and the other account's passkey answers.
+    const s = await open({ prompt: 'login' }, first.browser);
+    const ok = await s.post(otherPasskey.get(s.options));
+    expect(ok.status).toBe(200);
+    // No code in that answer: the script goes to the resume.
+    expect(ok.body.location).toBe(`${t.url}/oidc/auth/${s.uid}`);
+    const confirm = await s.browser.get(String(ok.body.location));
+    expect(confirm.status).toBe(200);
+    const logout = parseForms(confirm.body).find((f) => f.fields.logout === 'yes');
+    expect(logout).toBeDefined();
+    // Before the earlier session ends, the portal has no code.
+    expect(codeOf(confirm.location)).toBeNull();
+    const ended = await s.browser.submit(confirm, logout!, {});
+    const { stoppedAt } = await s.browser.follow(ended, portal.redirect);
+    expect(stoppedAt?.searchParams.get('code')).toEqual(expect.any(String));
+    const tokens = await redeem(s, stoppedAt!);
+    expect(tokens.claims()).toMatchObject({ sub: other.account.id, acr: ACR.high });
+    // The earlier account's session ended with what it gave the portal; the new one's works.
+    await expect(client.fetchUserInfo(config, firstTokens.access_token, official.account.id)).rejects.toBeTruthy();
+    expect((await client.fetchUserInfo(config, tokens.access_token, other.account.id)).sub).toBe(other.account.id);
   });
 
   it('response_mode=form_post: the script is sent to the resume, whose page posts the code', async () => {
