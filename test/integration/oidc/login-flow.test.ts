@@ -175,4 +175,32 @@ describe(`OpenID provider with openid-client as the relying party (${db})`, () =
     // The second portal's tokens went with the session (its grant was revoked at logout).
     expect((await client.tokenIntrospection(configB, b.access_token)).active).toBe(false);
   });
+
+  it('another account in the same browser (prompt=login, a shared workstation): its password login ends the earlier session after the confirmation, the login in flight goes on, and the code names the new account', async () => {
+    const config = await discover(t.url, portal.id, portal.secret);
+    const browser = new Browser();
+    const first = await codeLogin(config, browser, portal.redirect, official);
+    const other = await createOfficial(t);
+    const verifier = client.randomPKCECodeVerifier();
+    const nonce = client.randomNonce();
+    const url = client.buildAuthorizationUrl(config, { redirect_uri: portal.redirect, scope: 'openid profile', code_challenge: await client.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256', nonce, prompt: 'login' });
+    const { page } = await browser.follow(url, portal.redirect);
+    const form = parseForms(page!.body).find((f) => f.action.endsWith('/login'))!;
+    const answer = await browser.submit(page!, form, { login: other.login, password: other.password });
+    expect(answer.status).toBe(303);
+    // oidc-provider asks to end the earlier account's session first: no code before that.
+    const { page: confirm, stoppedAt: early } = await browser.follow(answer, portal.redirect);
+    expect(early).toBeUndefined();
+    const logout = parseForms(confirm!.body).find((f) => f.fields.logout === 'yes');
+    expect(logout).toBeDefined();
+    const ended = await browser.submit(confirm!, logout!, {});
+    // Ending the earlier session's grant left this login's interaction in place (until 2026-12-07
+    // it was deleted with the grant's rows: "interaction session not found").
+    const callback = await authorize(browser, ended.location!, portal.redirect);
+    const tokens = await client.authorizationCodeGrant(config, callback, { pkceCodeVerifier: verifier, expectedNonce: nonce, idTokenExpected: true });
+    expect(tokens.claims()?.sub).toBe(other.account.id);
+    // The earlier account's tokens ended with its session; the new account's work.
+    expect((await client.tokenIntrospection(config, first.tokens.access_token)).active).toBe(false);
+    expect((await client.fetchUserInfo(config, tokens.access_token, other.account.id)).sub).toBe(other.account.id);
+  });
 });
