@@ -25,6 +25,7 @@ import * as registeredSearchIndexes from './20261206010000_registered_search_ind
 import * as raiseSearchCompactStatistics from './20261206050000_raise_search_compact_statistics.js';
 import * as auditAppendFunction from './20261207200000_audit_append_function.js';
 import * as webauthnSpentChallenges from './20261208300000_webauthn_spent_challenges.js';
+import * as oidcPayloadsPartialIndexes from './20261209100000_oidc_payloads_partial_indexes.js';
 
 /**
  * Migrations are listed here, not discovered on disk, so the same list runs under tsx, jest and
@@ -63,6 +64,7 @@ export const migrations: readonly Migration[] = [
   { name: '20261206050000_raise_search_compact_statistics', ...raiseSearchCompactStatistics },
   { name: '20261207200000_audit_append_function', ...auditAppendFunction },
   { name: '20261208300000_webauthn_spent_challenges', ...webauthnSpentChallenges },
+  { name: '20261209100000_oidc_payloads_partial_indexes', ...oidcPayloadsPartialIndexes },
 ];
 
 export const migrationSource: Knex.MigrationSource<Migration> = {

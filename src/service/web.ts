@@ -29,7 +29,7 @@ import { pkiRouter } from '../web/pki/pki-router.js';
 import { PublishedCopies } from '../certificates/published-copies.js';
 import { ocspRouter } from '../web/pki/ocsp-router.js';
 import { ocspFastPath } from '../web/pki/ocsp-fast-path.js';
-import { interactionRouter } from '../web/login/interaction-router.js';
+import { interactionRouter, loginPageAtAuthorization, type InteractionDeps } from '../web/login/interaction-router.js';
 import { federationRouter } from '../web/login/federation-router.js';
 import { passkeyLoginMethod, passkeyRouter } from '../web/login/passkey-router.js';
 import { certificateLoginMethod, certificateLoginRouter, certificateTlsRouter, type CertificateLoginDeps } from '../web/login/certificate-login-router.js';
@@ -109,7 +109,14 @@ export function buildWeb(w: Wiring, parts: Parts): Web {
     // A responder-only node answers from memory through a database restart (up to the fence),
     // so its readiness is the responder's, or a balancer would drop the whole fleet then.
     readiness: w.role === 'ocsp' ? [{ name: 'ocsp', check: async () => responder.readiness() }] : databaseReadiness(db),
-    mounts: throttle ? [throttle, passkeyResume({ provider: () => parts.identity.oidc.provider, publicOrigin: new URL(config.server.publicUrl).origin, csrfSecret: w.secrets.csrfSecret, passkeys: parts.identity.passkeys, limitBytes: config.server.bodyLimitBytes, now: () => w.clock.now() }), parts.identity.oidc.middleware()] : [],
+    mounts: throttle
+      ? [
+          throttle,
+          passkeyResume({ provider: () => parts.identity.oidc.provider, publicOrigin: new URL(config.server.publicUrl).origin, csrfSecret: w.secrets.csrfSecret, passkeys: parts.identity.passkeys, limitBytes: config.server.bodyLimitBytes, now: () => w.clock.now() }),
+          loginPageAtAuthorization(interactionDeps(w, parts, strongMethods)),
+          parts.identity.oidc.middleware(),
+        ]
+      : [],
     selfParsingPrefixes: ['/oidc'],
     bodyPrefixLimits: [
       { prefix: '/api/v1/signatures', limitBytes: config.validation.maxBytes },
@@ -148,6 +155,26 @@ function ocspListener(w: Wiring, responder: Certificates['responder'], metrics: 
   return ocspFastPath({ responder, log: w.log, metrics, hsts: w.config.server.publicUrl.startsWith('https:'), isShuttingDown }, app.callback());
 }
 
+/**
+ * What the login and consent pages use: the interaction routes, and the login page the
+ * authorization endpoint answers with (loginPageAtAuthorization, mounted before the provider).
+ */
+function interactionDeps(w: Wiring, parts: Parts, strongMethods: (uid: string) => ReturnType<typeof certificateLoginMethod>[], interceptLogin?: InteractionDeps['interceptLogin']): InteractionDeps {
+  const { identity, federation } = parts;
+  return {
+    provider: () => identity.oidc.provider,
+    publicOrigin: new URL(w.config.server.publicUrl).origin,
+    apiResource: apiResource(w.config.server),
+    csrfSecret: w.secrets.csrfSecret,
+    loginWithPassword: (input) => identity.accounts.loginWithPassword(input),
+    findAccount: accountReadOncePerRequest((id) => identity.accounts.findById(id)),
+    loginMethods: async (uid) => [await passkeyLoginMethod(uid, identity.passkeys), ...strongMethods(uid), ...federation.loginMethods(uid)],
+    stepUpHref: (uid) => `/interaction/${uid}/passkey`,
+    interceptLogin,
+    canStepUp: async (accountId, uid) => strongMethods(uid).length > 0 || (await identity.passkeys.list(accountId)).length > 0,
+  };
+}
+
 /** Every router of a full node, in order: pages and interactions, then the API and PKI routes. */
 function featureRouters(w: Wiring, parts: Parts, strongMethods: (uid: string) => ReturnType<typeof certificateLoginMethod>[], certificateLoginDeps: CertificateLoginDeps): Router<AppState>[] {
   const { config, secrets, clock } = w;
@@ -168,18 +195,7 @@ function featureRouters(w: Wiring, parts: Parts, strongMethods: (uid: string) =>
   return [
     staticRouter(),
     setPassword.router,
-    interactionRouter({
-      provider,
-      publicOrigin,
-      apiResource: apiResource(config.server),
-      csrfSecret: secrets.csrfSecret,
-      loginWithPassword: (input) => identity.accounts.loginWithPassword(input),
-      findAccount: accountReadOncePerRequest((id) => identity.accounts.findById(id)),
-      loginMethods: async (uid) => [await passkeyLoginMethod(uid, identity.passkeys), ...strongMethods(uid), ...federation.loginMethods(uid)],
-      stepUpHref: (uid) => `/interaction/${uid}/passkey`,
-      interceptLogin: setPassword.interceptLogin,
-      canStepUp: async (accountId, uid) => strongMethods(uid).length > 0 || (await identity.passkeys.list(accountId)).length > 0,
-    }),
+    interactionRouter(interactionDeps(w, parts, strongMethods, setPassword.interceptLogin)),
     federation.router,
     passkeyRouter({ provider, publicOrigin, csrfSecret: secrets.csrfSecret, passkeys: identity.passkeys, strongMethods }),
     certificateLoginRouter(certificateLoginDeps),

@@ -124,15 +124,21 @@ const DESTROY = `DELETE FROM oidc_payloads WHERE model = ? AND id = ?`;
  * writes nothing, checked under the row lock the consumption takes. The `consumed_at IS NULL`
  * test is re-checked by PostgreSQL after a concurrent consumption commits (READ COMMITTED), so
  * of a parallel burst of one token exactly one statement consumes it.
+ *
+ * The grant and the account are scalar subqueries (null when the row is missing: nothing is
+ * consumed), not EXISTS: PostgreSQL may plan an EXISTS correlated by one equality as a hashed
+ * subplan, which reads every live grant and every active account to hash them, and it did so for
+ * a plan cached while the tables were small (docs/performance.md, "Passkey login, fourteenth
+ * pass": 325 grants read for one token in a ten-second run). A scalar subquery is never hashed:
+ * each is one primary-key lookup, whatever the tables hold.
  */
 const CONSUME_AND_STORE = `WITH consumed AS (
   UPDATE oidc_payloads r SET consumed_at = ?
    WHERE r.model = ? AND r.id = ? AND r.consumed_at IS NULL
-     AND (r.grant_id IS NULL OR EXISTS (SELECT 1 FROM oidc_payloads g
-           WHERE g.model = 'Grant' AND g.id = encode(sha256(convert_to(r.grant_id, 'UTF8')), 'hex')
-             AND (g.expires_at IS NULL OR g.expires_at > ?::timestamptz)))
+     AND (r.grant_id IS NULL OR (SELECT g.expires_at IS NULL OR g.expires_at > ?::timestamptz FROM oidc_payloads g
+           WHERE g.model = 'Grant' AND g.id = encode(sha256(convert_to(r.grant_id, 'UTF8')), 'hex')))
      AND (r.account_id IS NULL OR r.account_id !~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
-          OR EXISTS (SELECT 1 FROM accounts a WHERE a.id = CASE WHEN r.account_id ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' THEN r.account_id::uuid END AND a.status = 'active'))
+          OR (SELECT a.status = 'active' FROM accounts a WHERE a.id = CASE WHEN r.account_id ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' THEN r.account_id::uuid END))
   RETURNING 1
 ), inserted AS (
   ${upsertPayloadsFromJson(`WHERE EXISTS (SELECT 1 FROM consumed)`)}

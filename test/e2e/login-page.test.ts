@@ -157,7 +157,7 @@ describeWithBrowser('login page in Chromium (issue 3, acceptance 6)', () => {
     }).toString();
     const response = await page.goto(auth.href);
     expect(response?.status()).toBe(200);
-    expect(new URL(page.url()).pathname).toMatch(/^\/interaction\/[\w-]+$/);
+    expect(new URL(page.url()).pathname).toBe('/oidc/auth'); // the login page, the authorization endpoint's answer
     expect(response?.headers()['content-security-policy']).toContain("default-src 'none'");
     expect(stylesheets.map((r) => r.status())).toContain(200);
     await expectPageIn('vi');

@@ -77,7 +77,7 @@ describeWithBrowser('the newcomer path in Chromium (issue 21, acceptance 1)', ()
     await page.waitForURL((url) => url.pathname === '/demo');
     expect(await axeViolations()).toEqual([]);
     await page.getByRole('button', { name: vi['demo.login'], exact: true }).click();
-    await page.waitForURL((url) => url.pathname.startsWith('/interaction/'));
+    await page.waitForURL((url) => url.pathname === '/oidc/auth');
     await page.getByLabel(MESSAGES.vi['login.login']).fill('canbo');
     await page.getByLabel(MESSAGES.vi['login.password'], { exact: true }).fill(DEV_PASSWORD);
     await Promise.all([page.waitForURL((url) => url.pathname === '/demo'), page.getByRole('button', { name: MESSAGES.vi['login.submit'] }).click()]);
@@ -105,7 +105,7 @@ describeWithBrowser('the newcomer path in Chromium (issue 21, acceptance 1)', ()
     const person = newCitizen(f.sim, { HoVaTen: 'Lâm Thị Ngọc Hân' });
     await page.goto(`${f.t.url}/demo`);
     await page.getByRole('button', { name: vi['demo.loginDvcqg'] }).click();
-    await page.waitForURL((url) => url.pathname.startsWith('/interaction/'));
+    await page.waitForURL((url) => url.pathname === '/oidc/auth');
     await page.getByRole('link', { name: 'Tài khoản Cổng dịch vụ công quốc gia (VNeID)' }).click();
     await page.waitForURL((url) => url.origin === f.sim.url);
     await page.check(`input[name="person"][value="${person.TechID}"]`);

@@ -89,6 +89,17 @@ const attribute = (tag: string, name: string): string | undefined => {
   return m ? decodeEntities(m[2] ?? m[3]) : undefined;
 };
 
+/**
+ * The interaction a login page belongs to: its address (`/interaction/<uid>`) or, for the page the
+ * authorization endpoint answers with itself (no redirect to it), its login form's action
+ * (`/interaction/<uid>/login`).
+ */
+export function interactionUid(page: { url: URL; body: string }): string {
+  const uid = /^\/interaction\/([^/]+)$/.exec(page.url.pathname)?.[1] ?? /action="\/interaction\/([^/"]+)\/login"/.exec(page.body)?.[1];
+  if (!uid) throw new Error(`not a login page: ${page.url.pathname}`);
+  return uid;
+}
+
 export function parseForms(html: string): ParsedForm[] {
   const forms: ParsedForm[] = [];
   for (const m of html.matchAll(/<form\b([^>]*)>([\s\S]*?)<\/form>/gi)) {

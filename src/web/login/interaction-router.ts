@@ -1,4 +1,5 @@
 import Router from '@koa/router';
+import type { Middleware } from 'koa';
 import type { Provider } from 'oidc-provider';
 import { AppError } from '../../errors/app-error.js';
 import type { AppContext, AppState } from '../context.js';
@@ -220,6 +221,33 @@ const abort = (p: Pages) =>
       : { error: 'access_denied', error_description: 'the user cancelled the sign-in' };
     await resume(ctx, p.deps.provider(), error, false);
   };
+
+/**
+ * The login page as the authorization endpoint's own answer, as Keycloak serves it: when
+ * oidc-provider answers `GET /oidc/auth` with its redirect to the interaction it has just started
+ * (`/interaction/<uid>`, the interaction and resume cookies set), and that interaction asks for a
+ * plain login, the page `GET /interaction/<uid>` would show is sent in its place. The person's
+ * browser makes one request and one network round trip fewer before the page, and the service
+ * reads nothing back: the interaction is the one the provider holds in this request
+ * (docs/performance.md, "Passkey login, fourteenth pass"). The page's forms and links carry
+ * absolute paths under `/interaction/<uid>` (the interaction cookie's path), so the login, the
+ * passkey autofill and the language switch work from it as from `/interaction/<uid>`; a reload
+ * sends the authorization request again (a new interaction). Consent and step-up prompts, other
+ * routes (the device flow) and any other answer pass as they are.
+ */
+export function loginPageAtAuthorization(deps: InteractionDeps): Middleware<AppState> {
+  const pages = interactionPages(deps);
+  return async function loginPageAtAuthorization(ctx, next) {
+    await next();
+    if (ctx.status !== 303 || ctx.method !== 'GET' || ctx.path !== '/oidc/auth') return;
+    const oidc = (ctx as { oidc?: { route?: string; entities?: { Interaction?: InteractionDetails } } }).oidc;
+    const d = oidc?.route === 'authorization' ? oidc.entities?.Interaction : undefined;
+    if (!d || ctx.response.get('Location') !== `/interaction/${d.uid}`) return;
+    if (d.prompt.name !== 'login' || isStepUp(d.prompt.reasons)) return;
+    ctx.remove('Location');
+    await pages.renderLogin(ctx, pickLanguage(ctx, d.params.ui_locales), d.uid, d.params.client_id, { login: loginHint(d) });
+  };
+}
 
 /**
  * The login and consent pages of the provider (server-rendered, no script). Every form carries a

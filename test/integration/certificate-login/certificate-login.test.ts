@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import * as client from 'openid-client';
 import { startTestService, type TestService } from '../../support/test-app.js';
-import { authorize, Browser, createOfficial, discover, textOf } from '../../support/oidc-rp.js';
+import { authorize, Browser, createOfficial, discover, textOf, interactionUid } from '../../support/oidc-rp.js';
 import { decodeJwt } from 'jose';
 import { officialHolder, run, tmp, writeFile } from '../../support/ca-helpers.js';
 import { describeWithProgram } from '../../support/system-tools.js';
@@ -138,7 +138,7 @@ async function startLogin() {
   const { page } = await browser.follow(url);
   const link = /<a\b[^>]*data-method="certificate"[^>]*href="([^"]+)"|<a\b[^>]*href="([^"]+)"[^>]*data-method="certificate"/.exec(page!.body);
   expect(link).not.toBeNull();
-  const uid = page!.url.pathname.split('/')[2];
+  const uid = interactionUid(page!);
   return { config, verifier, browser, uid, certificatePath: `/interaction/${uid}/certificate` };
 }
 

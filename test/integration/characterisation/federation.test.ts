@@ -4,7 +4,7 @@
  * federation error pages, the session-expired pages, and the link form's guard matrix.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { Browser, parseForms, type PageResponse } from '../../support/oidc-rp.js';
+import { Browser, parseForms, type PageResponse, interactionUid } from '../../support/oidc-rp.js';
 import { finish, newCitizen, pickAtSimulator, toSimulator, type Portal as FedPortal } from '../../support/federation.js';
 import { authUrl, firstPage, official, portal, shot, startCharacterisation, type Official, type Portal, type Setup } from './harness.js';
 import { guardRow } from './guard.js';
@@ -56,7 +56,7 @@ describe('federation pages', () => {
   it('the start: a redirect to the upstream with a sealed pending-login cookie', async () => {
     const browser = new Browser();
     const page = await firstPage(browser, start().url);
-    const uid = page.url.pathname.split('/')[2];
+    const uid = interactionUid(page);
     expect(shot(await browser.get(url(`/interaction/${uid}/federation/dvcqg`)))).toMatchSnapshot('start');
     expect(shot(await browser.get(url(`/interaction/${uid}/federation/khong-co`)))).toMatchSnapshot('an unknown upstream');
   });

@@ -5,7 +5,7 @@
  * The federation link form's row is in federation.test.ts (it needs the upstream simulator).
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { Browser, loginForm, parseForms, type PageResponse } from '../../support/oidc-rp.js';
+import { Browser, loginForm, parseForms, type PageResponse, interactionUid } from '../../support/oidc-rp.js';
 import { registerSoftPasskey } from '../../support/soft-authenticator.js';
 import { authUrl, firstPage, official, portal, signIn, startCharacterisation, type Official, type Portal, type Setup } from './harness.js';
 import { guardRow, type Encoding, type GuardTarget } from './guard.js';
@@ -29,7 +29,7 @@ afterAll(async () => {
 });
 
 const url = (path: string) => `${s.t.url}${path}`;
-const uidOf = (page: PageResponse) => page.url.pathname.split('/')[2];
+const uidOf = (page: PageResponse) => interactionUid(page);
 
 /** A browser at the login page of a fresh interaction: its uid and form token. */
 async function atLogin(): Promise<{ browser: Browser; uid: string; csrf: string }> {

@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Browser, loginForm, parseForms, type PageResponse } from '../../support/oidc-rp.js';
+import { Browser, loginForm, parseForms, type PageResponse, interactionUid } from '../../support/oidc-rp.js';
 import { registerSoftPasskey } from '../../support/soft-authenticator.js';
 import { officialHolder, opensslCsr } from '../../support/ca-helpers.js';
 import { authUrl, CERT_HEADER, CERT_TLS_URL, firstPage, official, portal, shot, signIn, startCharacterisation, type Official, type Portal, type Setup } from './harness.js';
@@ -29,7 +29,7 @@ afterAll(async () => {
 });
 
 const url = (path: string) => `${s.t.url}${path}`;
-const uidOf = (page: PageResponse) => page.url.pathname.split('/')[2];
+const uidOf = (page: PageResponse) => interactionUid(page);
 
 describe('interaction pages', () => {
   it('login page, Vietnamese (Accept-Language vi)', async () => {

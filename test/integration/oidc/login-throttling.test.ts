@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import * as client from 'openid-client';
 import { startTestService, type TestService } from '../../support/test-app.js';
-import { Browser, createOfficial, discover, loginForm, passkeyCeremony, type PageResponse } from '../../support/oidc-rp.js';
+import { Browser, createOfficial, discover, loginForm, passkeyCeremony, type PageResponse, interactionUid } from '../../support/oidc-rp.js';
 import { registerSoftPasskey } from '../../support/soft-authenticator.js';
 
 /**
@@ -55,7 +55,7 @@ async function atLoginPage(real: string): Promise<{ browser: Browser; page: Page
   });
   const { page } = await browser.follow(url, redirect);
   expect(page?.status).toBe(200);
-  return { browser, page: page!, uid: /\/interaction\/([^/]+)$/.exec(page!.url.pathname)![1] };
+  return { browser, page: page!, uid: interactionUid(page!) };
 }
 
 const tryPassword = (s: { browser: Browser; page: PageResponse }, login: string, password: string, headers: Record<string, string> = {}) =>

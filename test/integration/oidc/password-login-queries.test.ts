@@ -71,13 +71,15 @@ describe(`queries of a password login (${db})`, () => {
     const clientAuth = (counts.get('POST /oidc/token') ?? 0) - 3;
     expect([0, 1, 2]).toContain(clientAuth);
     expect({ total, perRequest: Object.fromEntries(counts) }).toEqual({
-      total: 25 + clientAuth,
+      total: 24 + clientAuth,
       perRequest: {
-        'GET /oidc/auth': 1, // the interaction stored
-        // the login page: the interaction (the passkey autofill's options come with the page, their
-        // challenge sealed, not stored); the consent page: the interaction with the account its
-        // session names (one query since 2026-12-06's eighth pass), the session
-        'GET /interaction/:id': 3,
+        // the interaction stored, and the login page in the same answer, which reads nothing back
+        // (2026-12-07's fourteenth pass; the passkey autofill's options come with the page, their
+        // challenge sealed, not stored)
+        'GET /oidc/auth': 1,
+        // the consent page: the interaction with the account its session names (one query since
+        // 2026-12-06's eighth pass), the session
+        'GET /interaction/:id': 2,
         // the interaction, the account by login, the attempt counted on its three throttle keys (one
         // statement, in key order; one per key until 2026-12-06's seventh pass), the three settled
         // and the audit event in one statement without a transaction (the chain's append function:
@@ -130,14 +132,14 @@ describe(`queries of a password login (${db})`, () => {
     const total = [...mine.values()].reduce((a, b) => a + b, 0);
     const clientAuth = (mine.get('POST /oidc/token') ?? 0) - 2;
     expect([0, 1, 2]).toContain(clientAuth);
-    // The passkey flow's 8 (passkey-login-queries.test.ts) but for the login step: 11 (12 before
-    // the eighth pass read the resume's account with its interaction; 16 before
-    // the attempt was counted in one statement and the resume and the token wrote with their reads).
+    // The passkey flow's 6 (passkey-login-queries.test.ts) but for the login step: 10 (11 before
+    // the login page came as the authorization endpoint's answer, 12 before the eighth pass read
+    // the resume's account with its interaction; 16 before the attempt was counted in one statement
+    // and the resume and the token wrote with their reads).
     expect({ total, perRequest: Object.fromEntries(mine) }).toEqual({
-      total: 11 + clientAuth,
+      total: 10 + clientAuth,
       perRequest: {
-        'GET /oidc/auth': 1, // the interaction stored
-        'GET /interaction/:id': 1, // the login page: the interaction
+        'GET /oidc/auth': 1, // the interaction stored; the login page in the same answer, no read
         // the interaction, the account by login, the attempt counted on its three keys (one
         // statement), their settlement with the login.success event (one statement), the
         // interaction's result stored

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import * as client from 'openid-client';
 import { startTestService, type TestService } from '../../support/test-app.js';
-import { Browser, createOfficial, discover, parseForms } from '../../support/oidc-rp.js';
+import { Browser, createOfficial, discover, interactionUid, parseForms } from '../../support/oidc-rp.js';
 import { registerSoftPasskey } from '../../support/soft-authenticator.js';
 
 /**
@@ -41,15 +41,15 @@ async function loginPage(address: string) {
   const url = client.buildAuthorizationUrl(config, { redirect_uri: portal.redirect, scope: 'openid profile', code_challenge: await client.calculatePKCECodeChallenge(client.randomPKCECodeVerifier()), code_challenge_method: 'S256' });
   const { page } = await browser.follow(url);
   expect(page?.status).toBe(200);
-  return { browser, page: page! };
+  // The login page comes as the authorization endpoint's answer; its own address is the interaction's.
+  return { browser, page: page!, url: new URL(`/interaction/${interactionUid(page!)}`, t.url) };
 }
 
 describe(`the interaction's signed cookies (${db})`, () => {
   it('the login page is not shown for an interaction cookie whose signature is altered, padded or another cookie’s', async () => {
-    const { browser, page } = await loginPage('10.21.0.1');
+    const { browser, url } = await loginPage('10.21.0.1');
     const other = await loginPage('10.21.0.2');
-    const url = page.url;
-    const otherSig = /_interaction\.sig=([^;]+)/.exec(other.browser.jar.header(other.page.url))![1];
+    const otherSig = /_interaction\.sig=([^;]+)/.exec(other.browser.jar.header(other.url))![1];
     const isLoginPage = async (res: Response) => res.status === 200 && parseForms(await res.text()).some((f) => f.fields.csrf !== undefined && 'password' in f.fields);
     for (const edit of [(s: string) => flipped(s, 0), (s: string) => flipped(s, 13), (s: string) => flipped(s, s.length - 1), (s: string) => `${s}=`, (s: string) => `${s.slice(0, 10)}.${s.slice(10)}`, (s: string) => s.slice(0, -1), () => otherSig, () => '']) {
       const res = await send(url, withSignature(browser, url, '_interaction', edit), '10.21.0.1');
@@ -67,7 +67,7 @@ describe(`the interaction's signed cookies (${db})`, () => {
     const link = /<a\b[^>]*data-method="passkey"[^>]*>/.exec(page.body)![0];
     const options = JSON.parse(/data-options-json="([^"]*)"/.exec(link)![1].replace(/&quot;/g, '"').replace(/&amp;/g, '&')) as { challenge: string };
     const csrf = parseForms(page.body).find((f) => f.fields.csrf)?.fields.csrf ?? '';
-    const uid = page.url.pathname.split('/').pop()!;
+    const uid = interactionUid(page);
     const verified = await browser.json(new URL(`/interaction/${uid}/passkey/verify`, t.url), passkey.get(options), { 'x-csrf-token': csrf });
     expect(verified.status).toBe(200);
     const resume = new URL(String(verified.body.location), t.url);

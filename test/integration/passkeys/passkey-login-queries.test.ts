@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import * as client from 'openid-client';
 import { startTestService, type TestService } from '../../support/test-app.js';
-import { autofillCeremony, Browser, createOfficial, discover, parseForms, passkeyCeremony } from '../../support/oidc-rp.js';
+import { autofillCeremony, Browser, createOfficial, discover, parseForms, passkeyCeremony, interactionUid } from '../../support/oidc-rp.js';
 import { registerSoftPasskey, type SoftAuthenticator } from '../../support/soft-authenticator.js';
 import { inRequest } from '../../../oidc/request-memo.js';
 import { lookupKey } from '../../../src/storage/oidc-payload-repository.js';
@@ -41,7 +41,7 @@ async function passkeyPage(config: client.Configuration, address: string) {
   const link = /<a\b[^>]*data-method="passkey"[^>]*>/.exec(page!.body)![0];
   const options = JSON.parse(/data-options-json="([^"]*)"/.exec(link)![1].replace(/&quot;/g, '"').replace(/&amp;/g, '&')) as { challenge: string };
   const csrf = parseForms(page!.body).find((f) => f.fields.csrf)?.fields.csrf ?? '';
-  const uid = new URL(page!.url).pathname.split('/').pop()!;
+  const uid = interactionUid(page!);
   const verify = (assertion: unknown) => browser.json(new URL(`/interaction/${uid}/passkey/verify`, t.url), assertion, { 'x-csrf-token': csrf });
   // The page script's route: the assertion and the resume in one request (its answer: `{ location }`).
   const verifyAndResume = (assertion: unknown) => browser.json(new URL(passkeyResumePath(uid), t.url), assertion, { 'x-csrf-token': csrf });
@@ -105,15 +105,16 @@ async function countQueries(via: 'autofill' | 'link', addresses: [string, string
 }
 
 describe(`queries of a passkey login (${db})`, () => {
-  it('through the login page’s autofill (the options it embeds): four requests, the pinned number of queries each', async () => {
+  it('through the login page’s autofill (the options it embeds): three requests, the pinned number of queries each', async () => {
     const { total, clientAuth, perRequest } = await countQueries('autofill', ['10.20.0.1', '10.20.0.2']);
     expect({ total, perRequest }).toEqual({
-      total: 7 + clientAuth,
+      total: 6 + clientAuth,
       perRequest: {
-        'GET /oidc/auth': 1, // the interaction stored
-        // the interaction read; the autofill's challenge is sealed (bound to the interaction,
-        // expiring), not stored: the script goes from the page to the authenticator without a call
-        'GET /interaction/:id': 1,
+        // the interaction stored, and the login page in the same answer (fourteenth pass: no
+        // redirect to /interaction/<uid>, whose read of the interaction is gone with it); the
+        // autofill's challenge is sealed (bound to the interaction, expiring), not stored: the
+        // script goes from the page to the authenticator without a call
+        'GET /oidc/auth': 1,
         // The assertion, posted under the resume's address, and the resume in the same request
         // (twelfth pass): the interaction read by the resume cookie; the passkey is held by this
         // node since the first login (its fixed facts; the first assertion of a passkey on a node
@@ -132,13 +133,12 @@ describe(`queries of a passkey login (${db})`, () => {
     });
   }, 60_000);
 
-  it('through the passkey page (the login page’s link): five requests, the pinned number of queries each', async () => {
+  it('through the passkey page (the login page’s link): four requests, the pinned number of queries each', async () => {
     const { total, clientAuth, perRequest } = await countQueries('link', ['10.20.0.3', '10.20.0.4']);
     expect({ total, perRequest }).toEqual({
-      total: 8 + clientAuth,
+      total: 7 + clientAuth,
       perRequest: {
-        'GET /oidc/auth': 1,
-        'GET /interaction/:id': 1, // as above: the autofill's challenge is sealed, not stored
+        'GET /oidc/auth': 1, // as above: the interaction stored, the login page in its answer
         // the interaction read, a sealed challenge of its own: the page embeds the ceremony's
         // options, so the script makes no options call (POST …/passkey/options is only for a retry)
         'GET /interaction/:id/passkey': 1,

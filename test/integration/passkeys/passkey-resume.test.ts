@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import * as client from 'openid-client';
 import { startTestService, type TestService } from '../../support/test-app.js';
-import { Browser, codeLogin, createOfficial, discover, parseForms, textOf } from '../../support/oidc-rp.js';
+import { Browser, codeLogin, createOfficial, discover, parseForms, textOf, interactionUid } from '../../support/oidc-rp.js';
 import { registerSoftPasskey, type SoftAuthenticator } from '../../support/soft-authenticator.js';
 import { ACR } from '../../../oidc/scopes.js';
 
@@ -44,7 +44,7 @@ async function open(extra: Record<string, string> = {}, browser = new Browser())
   const url = client.buildAuthorizationUrl(config, { redirect_uri: portal.redirect, scope: 'openid profile', code_challenge: await client.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256', nonce, ...extra });
   const { page } = await browser.follow(url);
   expect(page!.status).toBe(200);
-  const uid = /\/interaction\/([^/]+)$/.exec(page!.url.pathname)![1];
+  const uid = interactionUid(page!);
   const link = /<a\b[^>]*data-method="passkey"[^>]*>/.exec(page!.body)![0];
   const options = JSON.parse(unescapeHtml(/data-options-json="([^"]*)"/.exec(link)![1])) as { challenge: string };
   const verifyUrl = new URL(/data-verify="([^"]*)"/.exec(link)![1], t.url);

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import * as client from 'openid-client';
 import { decodeJwt, importJWK, SignJWT } from 'jose';
 import { startTestService, type TestService } from '../../support/test-app.js';
-import { authorize, Browser, codeLogin, createOfficial, discover, parseForms, passkeyCeremony, textOf, type PageResponse, openAccountPage } from '../../support/oidc-rp.js';
+import { authorize, Browser, codeLogin, createOfficial, discover, parseForms, passkeyCeremony, textOf, type PageResponse, openAccountPage, interactionUid } from '../../support/oidc-rp.js';
 import { registerSoftPasskey, SoftAuthenticator } from '../../support/soft-authenticator.js';
 import { ACR } from '../../../oidc/scopes.js';
 
@@ -131,7 +131,7 @@ describe(`passkeys (${db})`, () => {
       const browser = new Browser();
       const url = client.buildAuthorizationUrl(config, { redirect_uri: portal.redirect, scope: 'openid', code_challenge: await client.calculatePKCECodeChallenge(client.randomPKCECodeVerifier()), code_challenge_method: 'S256' });
       const { page } = await browser.follow(url);
-      const uid = /\/interaction\/([^/]+)$/.exec(page!.url.pathname)![1];
+      const uid = interactionUid(page!);
       const passkeyPage = await browser.get(`${t.url}/interaction/${uid}/passkey`);
       expect(passkeyPage.status).toBe(200);
       expect(passkeyPage.headers.get('cache-control')).toBe('no-store');
@@ -173,7 +173,7 @@ describe(`passkeys (${db})`, () => {
       const url = client.buildAuthorizationUrl(config, { redirect_uri: portal.redirect, scope: 'openid profile', code_challenge: await client.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256', nonce });
       const { page } = await browser.follow(url);
       expect(page!.status).toBe(200);
-      const uid = /\/interaction\/([^/]+)$/.exec(page!.url.pathname)![1];
+      const uid = interactionUid(page!);
       const link = /<a\b[^>]*data-method="passkey"[^>]*>/.exec(page!.body)![0];
       const options = JSON.parse(unescapeHtml(/data-options-json="([^"]*)"/.exec(link)![1])) as { challenge: string; rpId: string; userVerification: string; allowCredentials: unknown[] };
       const csrf = parseForms(page!.body)[0].fields.csrf;
@@ -226,7 +226,7 @@ describe(`passkeys (${db})`, () => {
       const browser = new Browser();
       const url = client.buildAuthorizationUrl(config, { redirect_uri: portal.redirect, scope: 'openid', code_challenge: await client.calculatePKCECodeChallenge(client.randomPKCECodeVerifier()), code_challenge_method: 'S256' });
       const { page } = await browser.follow(url);
-      const uid = /\/interaction\/([^/]+)$/.exec(page!.url.pathname)![1];
+      const uid = interactionUid(page!);
       const passkeyPage = await browser.get(`${t.url}/interaction/${uid}/passkey`);
       const button = passkeyButton(passkeyPage)!;
       const csrf = /data-csrf="([^"]+)"/.exec(button)![1];
@@ -289,7 +289,7 @@ describe(`passkeys (${db})`, () => {
     const browser = new Browser();
     const url = client.buildAuthorizationUrl(config, { redirect_uri: portal.redirect, scope: 'openid', code_challenge: await client.calculatePKCECodeChallenge(client.randomPKCECodeVerifier()), code_challenge_method: 'S256' });
     const { page } = await browser.follow(url);
-    const uid = /\/interaction\/([^/]+)$/.exec(page!.url.pathname)![1];
+    const uid = interactionUid(page!);
     const csrf = parseForms(page!.body)[0].fields.csrf;
     const base = `${t.url}/interaction/${uid}/passkey`;
     expect((await browser.json(`${base}/options`, {}, {})).status).toBe(403); // no token

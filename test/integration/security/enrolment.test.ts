@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { startTestService, type TestService } from '../../support/test-app.js';
-import { Browser, createOfficial, parseForms, passkeyCeremony, type PageResponse, openAccountPage } from '../../support/oidc-rp.js';
+import { Browser, createOfficial, parseForms, passkeyCeremony, type PageResponse, openAccountPage, interactionUid } from '../../support/oidc-rp.js';
 import { registerSoftPasskey, SoftAuthenticator } from '../../support/soft-authenticator.js';
 
 /**
@@ -27,7 +27,7 @@ const accountPageAfterPassword = (browser: Browser, official: { login: string; p
 /** Signs in to the account page with a passkey alone (acr high), as the passkey page's script would. */
 async function accountPageAfterPasskey(browser: Browser, passkey: SoftAuthenticator): Promise<PageResponse> {
   const { page: login } = await browser.follow(`${t.url}/account`);
-  const uid = /\/interaction\/([^/]+)$/.exec(login!.url.pathname)![1];
+  const uid = interactionUid(login!);
   const passkeyPage = await browser.get(`${t.url}/interaction/${uid}/passkey`);
   const button = /<button\b[^>]*data-passkey-login[^>]*>/.exec(passkeyPage.body)![0];
   const next = await passkeyCeremony(browser, passkeyPage, button, passkey);
@@ -149,7 +149,7 @@ describe(`enrolment of login credentials (${db})`, () => {
     // The removed passkey no longer logs in.
     const browser = new Browser();
     const { page: login } = await browser.follow(`${t.url}/account`);
-    const uid = /\/interaction\/([^/]+)$/.exec(login!.url.pathname)![1];
+    const uid = interactionUid(login!);
     const passkeyPage = await browser.get(`${t.url}/interaction/${uid}/passkey`);
     const button = /<button\b[^>]*data-passkey-login[^>]*>/.exec(passkeyPage.body)![0];
     await expect(passkeyCeremony(browser, passkeyPage, button, attackers)).rejects.toThrow(/passkey refused: (401|403|404)/);
