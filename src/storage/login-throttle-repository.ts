@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import type { AuditEvent, AuditEventInput } from '../audit/audit-chain.js';
 import { auditAppendCall, type AppendedRow } from './audit-repository.js';
 import { normalise, type Transaction } from './db.js';
+import { runPooledStatement } from './pooled-statement.js';
 
 export interface ThrottlePolicy {
   maxFailures: number;
@@ -75,7 +76,9 @@ export class LoginThrottleRepository {
     // window's start is looked up by its key (a subquery: only t and EXCLUDED are in scope there).
     const windowStart = '(SELECT w.starts[array_position(w.keys, t.key)] FROM w)';
     const fresh = `(t.locked_until IS NOT NULL AND t.locked_until <= EXCLUDED.window_started_at) OR (t.locked_until IS NULL AND t.window_started_at <= ${windowStart})`;
-    const result = await this.knex.raw<{ rows: Row[] }>(
+    const result = await runPooledStatement<Row>(
+      this.knex,
+      'tinnhiem_throttle_attempt',
       `WITH w AS (SELECT ?::text[] AS keys, ?::timestamptz[] AS starts)
        INSERT INTO login_throttle AS t (key, failures, pending, window_started_at, locked_until)
        SELECT k.key, 0, 1, ?::timestamptz, NULL FROM w, unnest(w.keys) WITH ORDINALITY AS k(key, n) ORDER BY k.n
@@ -87,7 +90,7 @@ export class LoginThrottleRepository {
        RETURNING key, failures, pending, window_started_at, locked_until,
          COALESCE(EXTRACT(EPOCH FROM (t.lease_until - clock_timestamp())) * 1000, 0) AS lease_wait_ms`,
       [sorted, starts, now.toISOString()],
-    ).options({ name: 'tinnhiem_throttle_attempt' });
+    );
     const states = new Map(result.rows.map((r) => [r.key, state(r)]));
     return keys.map((k) => states.get(k.key)!);
   }
@@ -101,7 +104,9 @@ export class LoginThrottleRepository {
    */
   async lease(key: string, windowMs: number, ms: number, now: Date): Promise<boolean> {
     const start = new Date(now.getTime() - windowMs).toISOString();
-    const result = await this.knex.raw<{ rows: unknown[] }>(
+    const result = await runPooledStatement(
+      this.knex,
+      'tinnhiem_throttle_lease',
       `INSERT INTO login_throttle AS t (key, failures, pending, window_started_at, locked_until, lease_until)
        VALUES (?, 0, 0, ?::timestamptz, NULL, clock_timestamp() + ? * interval '1 millisecond')
        ON CONFLICT (key) DO UPDATE SET lease_until = EXCLUDED.lease_until
@@ -165,16 +170,16 @@ export class LoginThrottleRepository {
     // The call's first argument (the event's time) made to depend on the settlement's row.
     const after = call.sql.replace(/^tinnhiem_audit_append\(\?::timestamptz,/, 'tinnhiem_audit_append(CASE WHEN settled.n >= 0 THEN ?::timestamptz END,');
     if (after === call.sql) throw new Error('settleAudited: the audit append call has changed its form');
-    const result = (await this.knex
-      .raw(
-        `WITH locked AS (SELECT key FROM login_throttle WHERE key = ANY(?::text[]) ORDER BY key FOR UPDATE),
+    const result = await runPooledStatement<AppendedRow>(
+      this.knex,
+      'tinnhiem_throttle_settle_audited',
+      `WITH locked AS (SELECT key FROM login_throttle WHERE key = ANY(?::text[]) ORDER BY key FOR UPDATE),
          gone AS (DELETE FROM login_throttle AS t USING locked WHERE t.key = locked.key AND t.key = ANY(?::text[]) RETURNING t.key),
          released AS (UPDATE login_throttle AS t SET pending = GREATEST(t.pending - 1, 0) FROM locked WHERE t.key = locked.key AND NOT (t.key = ANY(?::text[])) RETURNING t.key),
          settled AS (SELECT (SELECT count(*) FROM gone) + (SELECT count(*) FROM released) AS n)
          SELECT a.out_seq, a.out_prev_hash, a.out_hash FROM settled CROSS JOIN LATERAL ${after} a`,
-        [keys, resets, resets, ...call.bindings],
-      )
-      .options({ name: 'tinnhiem_throttle_settle_audited' })) as { rows: AppendedRow[] };
+      [keys, resets, resets, ...call.bindings],
+    );
     return call.appended(result.rows[0]);
   }
 

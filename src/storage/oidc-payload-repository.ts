@@ -4,6 +4,7 @@ import type { PayloadStore, StoredPayload } from '../../oidc/ports.js';
 import type { Account } from '../../oidc/account.js';
 import { toAccount, type AccountRow } from './account-repository.js';
 import { normalise } from './db.js';
+import { runPooledStatement } from './pooled-statement.js';
 
 interface Row {
   payload: Record<string, unknown>;
@@ -178,7 +179,7 @@ export class OidcPayloadRepository implements PayloadStore {
 
   async upsert(model: string, id: string, payload: Record<string, unknown>, expiresAt: Date | null): Promise<void> {
     const r = storedRow(model, id, payload, expiresAt);
-    await this.knex.raw(UPSERT, [r.model, r.id, JSON.stringify(r.payload), r.grant_id, r.user_code, r.uid, r.account_id, r.expires_at]).options({ name: 'tinnhiem_payload_upsert' });
+    await runPooledStatement(this.knex, 'tinnhiem_payload_upsert', UPSERT, [r.model, r.id, JSON.stringify(r.payload), r.grant_id, r.user_code, r.uid, r.account_id, r.expires_at]);
   }
 
   /**
@@ -186,12 +187,7 @@ export class OidcPayloadRepository implements PayloadStore {
    * request's held writes (oidc/adapter.ts). Constant text, prepared once per connection.
    */
   async upsertMany(rows: readonly StoredPayload[]): Promise<void> {
-    await this.knex
-      .raw(
-        UPSERT_MANY,
-        [payloadsJson(rows)],
-      )
-      .options({ name: 'tinnhiem_payload_upsert_many' });
+    await runPooledStatement(this.knex, 'tinnhiem_payload_upsert_many', UPSERT_MANY, [payloadsJson(rows)]);
   }
 
   /**
@@ -202,7 +198,7 @@ export class OidcPayloadRepository implements PayloadStore {
    * nothing and answer false. Constant text, prepared once per connection.
    */
   async destroyAndStore(destroy: { model: string; id: string }, rows: readonly StoredPayload[]): Promise<boolean> {
-    const result = (await this.knex.raw(DESTROY_AND_STORE, [destroy.model, lookupKey(destroy.id), payloadsJson(rows)]).options({ name: 'tinnhiem_destroy_and_store' })) as { rows: Array<{ gone: number | string }> };
+    const result = await runPooledStatement<{ gone: number | string }>(this.knex, 'tinnhiem_destroy_and_store', DESTROY_AND_STORE, [destroy.model, lookupKey(destroy.id), payloadsJson(rows)]);
     return Number(result.rows[0]?.gone ?? 0) > 0;
   }
 
@@ -215,10 +211,8 @@ export class OidcPayloadRepository implements PayloadStore {
    * otherwise (consumed first, gone, or its grant or account ended meanwhile).
    */
   async consumeAndStore(consume: { model: string; id: string }, rows: readonly StoredPayload[], now: Date): Promise<boolean> {
-    const result = (await this.knex
-      .raw(CONSUME_AND_STORE, [now, consume.model, lookupKey(consume.id), now, payloadsJson(rows)])
-      // One constant statement: PostgreSQL parses and plans it once per connection.
-      .options({ name: 'tinnhiem_consume_and_store_live' })) as { rows: Array<{ consumed: number }> };
+    // One constant statement: PostgreSQL parses and plans it once per connection.
+    const result = await runPooledStatement<{ consumed: number }>(this.knex, 'tinnhiem_consume_and_store_live', CONSUME_AND_STORE, [now, consume.model, lookupKey(consume.id), now, payloadsJson(rows)]);
     return Number(result.rows[0]?.consumed ?? 0) > 0;
   }
 
@@ -231,7 +225,7 @@ export class OidcPayloadRepository implements PayloadStore {
    * absent: the caller reads it as usual). One constant statement, prepared once per connection.
    */
   async findWithGrant(model: string, id: string, now: Date): Promise<{ payload?: Record<string, unknown>; grant?: Record<string, unknown>; session?: Record<string, unknown>; account?: Account | null }> {
-    const result = (await this.knex.raw(FIND_WITH_GRANT, [model, lookupKey(id)]).options({ name: 'tinnhiem_find_with_grant' })) as { rows: FoundWithGrant[] };
+    const result = await runPooledStatement<FoundWithGrant>(this.knex, 'tinnhiem_find_with_grant', FIND_WITH_GRANT, [model, lookupKey(id)]);
     const row = result.rows[0];
     const payload = this.present(row, now, { jti: id });
     if (!payload || !row) return { payload };
@@ -255,7 +249,7 @@ export class OidcPayloadRepository implements PayloadStore {
    * reads both). One constant statement, prepared once per connection.
    */
   async findInteractionWithAccount(id: string, now: Date): Promise<{ payload?: Record<string, unknown>; accountId?: string; account?: Account | null }> {
-    const result = (await this.knex.raw(FIND_INTERACTION_WITH_ACCOUNT, [lookupKey(id)]).options({ name: 'tinnhiem_interaction_with_account' })) as { rows: Array<Row & { account_id: string | null; account: unknown }> };
+    const result = await runPooledStatement<Row & { account_id: string | null; account: unknown }>(this.knex, 'tinnhiem_interaction_with_account', FIND_INTERACTION_WITH_ACCOUNT, [lookupKey(id)]);
     const row = result.rows[0];
     const payload = this.present(row, now, { jti: id });
     if (!payload || !row || typeof row.account_id !== 'string' || !UUID.test(row.account_id)) return { payload };
@@ -271,7 +265,7 @@ export class OidcPayloadRepository implements PayloadStore {
   }
 
   async find(model: string, id: string, now: Date) {
-    const result = (await this.knex.raw(FIND, [model, lookupKey(id)]).options({ name: 'tinnhiem_payload_find' })) as { rows: Row[] };
+    const result = await runPooledStatement<Row>(this.knex, 'tinnhiem_payload_find', FIND, [model, lookupKey(id)]);
     return this.present(result.rows[0], now, { jti: id });
   }
 
@@ -293,13 +287,13 @@ export class OidcPayloadRepository implements PayloadStore {
    */
   async consume(model: string, id: string, now: Date): Promise<{ consumed: boolean; grantId: string | null }> {
     const key = lookupKey(id);
-    const result = (await this.knex.raw(CONSUME, [now, model, key, model, key]).options({ name: 'tinnhiem_payload_consume' })) as { rows: Array<{ consumed: number | string; grant_id: string | null }> };
+    const result = await runPooledStatement<{ consumed: number | string; grant_id: string | null }>(this.knex, 'tinnhiem_payload_consume', CONSUME, [now, model, key, model, key]);
     const row = result.rows[0];
     return { consumed: Number(row?.consumed ?? 0) > 0, grantId: row?.grant_id ?? null };
   }
 
   async destroy(model: string, id: string): Promise<void> {
-    await this.knex.raw(DESTROY, [model, lookupKey(id)]).options({ name: 'tinnhiem_payload_destroy' });
+    await runPooledStatement(this.knex, 'tinnhiem_payload_destroy', DESTROY, [model, lookupKey(id)]);
   }
 
   /**

@@ -6,6 +6,7 @@ import type { AuditEventInput } from '../audit/audit-chain.js';
 import type { AccountCertificate, NewPasskey, Passkey, StoredChallenge } from '../webauthn/passkey.js';
 import type { AccountCertificateStore, PasskeyStore, SpentChallengeUse, WrittenWithLogin } from '../webauthn/ports.js';
 import { accountFromJson, payloadsJson, upsertPayloadsFromJson } from './oidc-payload-repository.js';
+import { runPooledStatement } from './pooled-statement.js';
 
 interface PasskeyRow {
   id: string;
@@ -137,9 +138,10 @@ export class PasskeyRepository implements PasskeyStore<Transaction>, AccountCert
     // capturingInteraction), upserted as OidcPayloadRepository.upsertMany writes them, only if the
     // counter advanced: a refused assertion stores no result (docs/performance.md, "Logins,
     // seventh pass").
-    const result = (await this.knex
-      .raw(
-        `WITH spent AS (
+    const result = await runPooledStatement<Partial<AppendedRow> & { fresh: number | string; account?: unknown }>(
+      this.knex,
+      `tinnhiem_passkey_use_spending${zero ? '_zero' : ''}${storing ? '_storing' : ''}`,
+      `WITH spent AS (
            INSERT INTO webauthn_spent_challenges (challenge, expires_at) VALUES (?, ?) ON CONFLICT (challenge) DO NOTHING RETURNING challenge
          ), advanced AS (
            UPDATE passkeys SET counter = ?, backed_up = ?, last_used_at = ? FROM spent WHERE passkeys.id = ? AND ${zero ? 'passkeys.counter = 0' : 'passkeys.counter < ?'} RETURNING passkeys.id
@@ -147,9 +149,8 @@ export class PasskeyRepository implements PasskeyStore<Transaction>, AccountCert
            SELECT a.out_seq, a.out_prev_hash, a.out_hash FROM advanced CROSS JOIN LATERAL ${call.sql} a
          )${storing ? STORED_WITH_LOGIN : ''}
          SELECT (SELECT count(*) FROM spent)::int AS fresh, appended.out_seq, appended.out_prev_hash, appended.out_hash${storing ? ACCOUNT_WITH_LOGIN : ''} FROM (SELECT 1) one LEFT JOIN appended ON true`,
-        [challenge.challenge, challenge.expiresAt, counter, backedUp, now, id, ...(zero ? [] : [counter]), ...call.bindings, ...(storing ? [payloadsJson(alongside)] : [])],
-      )
-      .options({ name: `tinnhiem_passkey_use_spending${zero ? '_zero' : ''}${storing ? '_storing' : ''}` })) as { rows: Array<Partial<AppendedRow> & { fresh: number | string; account?: unknown }> };
+      [challenge.challenge, challenge.expiresAt, counter, backedUp, now, id, ...(zero ? [] : [counter]), ...call.bindings, ...(storing ? [payloadsJson(alongside)] : [])],
+    );
     const row = result.rows[0];
     if (!row || Number(row.fresh) !== 1) return { use: 'spent' };
     if (row.out_seq === null || row.out_seq === undefined) return { use: 'stale' };
