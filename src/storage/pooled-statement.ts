@@ -31,20 +31,22 @@ interface PoolingClient {
 
 /** Whether a knex instance's connections are `pg` clients, learnt from its first connection. */
 const pgPools = new WeakMap<object, boolean>();
-/** Each statement's text with `$n` placeholders, by name (one text per name, as PostgreSQL keeps one statement per name). */
-const pgTexts = new Map<string, string>();
+/** Each statement's text with `$n` placeholders, by name, with the text it was made from (PostgreSQL keeps one statement per name). */
+const pgTexts = new Map<string, { sql: string; text: string }>();
 
 const isPgConnection = (c: unknown): c is PgConnection => !!c && typeof (c as PgConnection).query === 'function' && 'connectionParameters' in (c as object);
 
 /** knex's `?` placeholders as `$1…$n`; the statements given here have no `??` and no escaped `\?`. */
 function numbered(name: string, sql: string): string {
-  let text = pgTexts.get(name);
-  if (text === undefined) {
-    if (/\?\?|\\\?/.test(sql)) throw new Error(`statement ${name}: only plain ? placeholders can be numbered`);
-    let n = 0;
-    text = sql.replace(/\?/g, () => `$${++n}`);
-    pgTexts.set(name, text);
+  const known = pgTexts.get(name);
+  if (known) {
+    if (known.sql !== sql) throw new Error(`statement ${name}: another text under the same name`);
+    return known.text;
   }
+  if (/\?\?|\\\?/.test(sql)) throw new Error(`statement ${name}: only plain ? placeholders can be numbered`);
+  let n = 0;
+  const text = sql.replace(/\?/g, () => `$${++n}`);
+  pgTexts.set(name, { sql, text });
   return text;
 }
 
@@ -58,13 +60,12 @@ const isStatementError = (err: unknown) => typeof (err as { code?: unknown })?.c
 export async function runPooledStatement<R>(knex: Knex, name: string, sql: string, bindings: readonly Knex.RawBinding[]): Promise<{ rows: R[]; rowCount: number | null }> {
   const client = knex.client as unknown as PoolingClient;
   const text = numbered(name, sql);
-  const viaKnex = async () => (await knex.raw(sql, bindings).options({ name })) as { rows: R[]; rowCount: number | null };
-  if (pgPools.get(client) === false) return viaKnex();
+  if (pgPools.get(client) === false) return viaKnex<R>(knex, name, sql, bindings);
   const connection = await client.acquireConnection();
   if (!isPgConnection(connection)) {
     pgPools.set(client, false);
     await client.releaseConnection(connection);
-    return viaKnex();
+    return viaKnex<R>(knex, name, sql, bindings);
   }
   pgPools.set(client, true);
   try {
@@ -76,4 +77,8 @@ export async function runPooledStatement<R>(knex: Knex, name: string, sql: strin
   } finally {
     await client.releaseConnection(connection);
   }
+}
+
+async function viaKnex<R>(knex: Knex, name: string, sql: string, bindings: readonly Knex.RawBinding[]): Promise<{ rows: R[]; rowCount: number | null }> {
+  return (await knex.raw(sql, bindings).options({ name })) as { rows: R[]; rowCount: number | null };
 }

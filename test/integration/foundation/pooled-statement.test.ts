@@ -56,7 +56,8 @@ describe(`pooled named statements (${usingPostgres() ? 'PostgreSQL' : 'embedded'
     expect(answers.map((a) => a.rows[0].next)).toEqual(Array.from({ length: 24 }, (_, i) => i + 1));
   });
 
-  it('refuses a text whose placeholders it cannot number', async () => {
+  it('refuses a text whose placeholders it cannot number, and another text under a name in use', async () => {
     await expect(runPooledStatement(database.db.knex, 'probe_identifier', 'SELECT ?? FROM pooled_probe', ['id'])).rejects.toThrow(/only plain \? placeholders/);
+    await expect(runPooledStatement(database.db.knex, 'probe_pooled', 'SELECT ?::text AS other', ['x'])).rejects.toThrow(/another text under the same name/);
   });
 });
