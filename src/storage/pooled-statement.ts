@@ -26,7 +26,6 @@ interface PoolingClient {
   acquireConnection(): Promise<unknown>;
   releaseConnection(connection: unknown): Promise<unknown>;
   emit(event: string, payload: unknown): boolean;
-  listenerCount(event: string): number;
 }
 
 /** Whether a knex instance's connections are `pg` clients, learnt from its first connection. */
@@ -34,7 +33,8 @@ const pgPools = new WeakMap<object, boolean>();
 /** Each statement's text with `$n` placeholders, by name, with the text it was made from (PostgreSQL keeps one statement per name). */
 const pgTexts = new Map<string, { sql: string; text: string }>();
 
-const isPgConnection = (c: unknown): c is PgConnection => !!c && typeof (c as PgConnection).query === 'function' && 'connectionParameters' in (c as object);
+/** A connection of the `pg` driver (the embedded database's is a PGlite instance). */
+export const isPgConnection = (c: unknown): c is PgConnection => !!c && typeof (c as PgConnection).query === 'function' && 'connectionParameters' in (c as object);
 
 /** knex's `?` placeholders as `$1…$n`; the statements given here have no `??` and no escaped `\?`. */
 function numbered(name: string, sql: string): string {
@@ -69,7 +69,8 @@ export async function runPooledStatement<R>(knex: Knex, name: string, sql: strin
   }
   pgPools.set(client, true);
   try {
-    if (client.listenerCount('query') > 0) client.emit('query', { method: 'raw', sql: text, bindings, options: { name }, __knexUid: connection.__knexUid });
+    // Only when someone listens on the knex instance (knex's own forwarder is always on its client).
+    if (knex.listenerCount('query') > 0) client.emit('query', { method: 'raw', sql: text, bindings, options: { name }, __knexUid: connection.__knexUid });
     return (await connection.query({ name, text, values: bindings.map((v) => (v === undefined ? null : v)) })) as { rows: R[]; rowCount: number | null };
   } catch (err) {
     if (!isStatementError(err)) connection.__knex__disposed = err;

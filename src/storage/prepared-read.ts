@@ -17,12 +17,9 @@
  */
 import type { Knex } from 'knex';
 import { parse as pgliteParse, protocol, type PGlite } from '@electric-sql/pglite';
+import { isPgConnection } from './pooled-statement.js';
 
 type Row = Record<string, unknown>;
-
-interface PgClient {
-  query(config: { name: string; text: string; values: unknown[] }): Promise<{ rows: Row[] }>;
-}
 
 interface PoolClient {
   acquireConnection(): Promise<unknown>;
@@ -30,7 +27,6 @@ interface PoolClient {
 }
 
 const isPglite = (c: unknown): c is PGlite => !!c && typeof (c as PGlite).execProtocol === 'function' && typeof (c as PGlite).runExclusive === 'function';
-const isPg = (c: unknown): c is PgClient => !!c && typeof (c as PgClient).query === 'function' && 'connectionParameters' in (c as object);
 
 export class PreparedRead {
   /** Embedded connections on which the statement is parsed (one, in practice). */
@@ -61,7 +57,7 @@ export class PreparedRead {
     }
     try {
       if (isPglite(connection)) return await this.embedded(connection, values);
-      if (isPg(connection)) return (await connection.query({ name: this.name, text: this.text, values })).rows[0] ?? null;
+      if (isPgConnection(connection)) return ((await connection.query({ name: this.name, text: this.text, values })).rows[0] as Row | undefined) ?? null;
       return undefined;
     } catch {
       this.parsedOn.delete(connection as object);
