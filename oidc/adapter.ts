@@ -4,6 +4,7 @@ import type { ClientRegistry } from './clients/client-registry.js';
 import type { Clock, IsUnavailable, PayloadStore, StoredPayload } from './ports.js';
 import { currentScope, forgetModel, inRequest, memoised, remember, rememberAccount, setInScope, withinScope } from './request-memo.js';
 import { heldUpserts } from './held-writes.js';
+import { issuedCodes, type IssuedCodes } from './issued-codes.js';
 import { plainCopy } from './plain-copy.js';
 
 const LAST_KNOWN_CLIENTS = 10_000;
@@ -81,6 +82,8 @@ interface TokenRequest {
   consumedModel?: string;
   /** What is stored with that consumption (the rotated refresh token), not yet written. */
   rows: StoredPayload[];
+  /** The grant of the code read in this request (revoked if its consumption is refused). */
+  codeGrantId?: string;
   write?: (more: StoredPayload[]) => Promise<void>;
 }
 /** The token request being answered, if any (kept in the request's scope: oidc/request-memo.ts). */
@@ -191,15 +194,13 @@ export function adapterFactory(
   clients: Pick<ClientRegistry, 'providerMetadata'>,
   clock: Clock,
   isDatabaseUnavailable: IsUnavailable,
-  /**
-   * A grant ended (a token revoked, a refresh token replayed, a logout): its API access tokens,
-   * JWTs the database holds no row of, are refused from then on (docs/identity.md).
-   */
+  /** A grant ended (revoked, replayed, logged out): its API JWTs are refused from then on (docs/identity.md). */
   onGrantEnded?: (grantId: string) => Promise<void>,
 ): new (model: string) => Adapter {
   const findClient = lastKnownClients(clients, isDatabaseUnavailable);
-  const rotation = refreshRotation(store, clock, isDatabaseUnavailable, onGrantEnded);
-  const { flushHeld, flushHeldOf, hold, holdEnd, flushIfEndHeld } = heldUpserts(store);
+  const codes = issuedCodes();
+  const rotation = refreshRotation(store, clock, isDatabaseUnavailable, codes, onGrantEnded);
+  const { flushHeld, flushHeldOf, hold, holdEnd, flushIfEndHeld } = heldUpserts(store, (rows) => codes.storedInRequest(rows, clock.now()));
 
   class DatabaseAdapter implements Adapter {
     constructor(private readonly model: string) {}
@@ -318,7 +319,7 @@ function temporarilyUnavailable(cause: unknown): Error {
  * grant ends, as oidc-provider ends it for a replay it sees), or if its grant or its account ended
  * since the read (the store checks both at commit). Elsewhere, nothing changes.
  */
-function refreshRotation(store: PayloadStore, clock: Clock, isDatabaseUnavailable: IsUnavailable, onGrantEnded?: (grantId: string) => Promise<void>) {
+function refreshRotation(store: PayloadStore, clock: Clock, isDatabaseUnavailable: IsUnavailable, codes: IssuedCodes, onGrantEnded?: (grantId: string) => Promise<void>) {
   const held = () => (store.consumeAndStore ? tokenRequest() : undefined);
   /** Writes the held consumption with its rows and `more`; refuses the grant if it was consumed first. */
   const write = async (request: TokenRequest, more: StoredPayload[]) => {
@@ -328,16 +329,11 @@ function refreshRotation(store: PayloadStore, clock: Clock, isDatabaseUnavailabl
     request.consumed = undefined;
     request.rows = [];
     try {
-      let grantId: unknown;
-      if (!rows.length) {
-        // Nothing stored with it (an API's JWT): a code consumed first is still refused, its grant ended.
-        const outcome = await store.consume(model, used, clock.now());
-        if (model !== 'AuthorizationCode' || !outcome || outcome.consumed) return;
-        grantId = outcome.grantId;
-      } else {
-        if (await store.consumeAndStore!({ model, id: used }, rows, clock.now())) return;
-        grantId = rows[0].payload.grantId;
-      }
+      // Nothing stored with a refresh token (an API's JWT): consumed alone. A code always by the
+      // statement that checks what its read did, which a code kept here skipped (issued-codes.ts).
+      if (!rows.length && model === 'RefreshToken') return void (await store.consume(model, used, clock.now()));
+      if (await store.consumeAndStore!({ model, id: used }, rows, clock.now())) return;
+      const grantId = rows[0]?.payload.grantId ?? request.codeGrantId;
       if (typeof grantId === 'string') {
         // As oidc-provider ends a grant whose refresh token was replayed (lib/helpers/revoke.js).
         for (const m of MEMOISED_MODELS) forgetModel(m);
@@ -384,9 +380,11 @@ function refreshRotation(store: PayloadStore, clock: Clock, isDatabaseUnavailabl
      * provider's reads of them in this request; null: read it as usual.
      */
     findWithGrant(model: string, id: string, before: () => Promise<void>): Promise<AdapterPayload | undefined> | null {
-      if (!WITH_GRANT_MODELS.has(model) || !store.findWithGrant || !tokenRequest()) return null;
-      return before().then(() => store.findWithGrant!(model, id, clock.now())).then((found) => {
+      const request = tokenRequest();
+      if (!WITH_GRANT_MODELS.has(model) || !store.findWithGrant || !request) return null;
+      return before().then(() => (model === 'AuthorizationCode' && codes.take(id, clock.now())) || store.findWithGrant!(model, id, clock.now())).then((found) => {
         const { payload, grant, account } = found;
+        if (model === 'AuthorizationCode' && typeof payload?.grantId === 'string') request.codeGrantId = payload.grantId;
         if (typeof payload?.grantId === 'string') void memoised(`Grant:id:${payload.grantId}`, async () => grant as AdapterPayload | undefined, copyPayload);
         // The session binding's read (oidc-provider's checkSessionBinding: Session.findByUid).
         if (typeof payload?.sessionUid === 'string' && 'session' in found) void memoised(`Session:uid:${payload.sessionUid}`, async () => found.session as AdapterPayload | undefined, copyPayload);

@@ -22,8 +22,9 @@ const ENDED_WITH_HELD_MODELS = new Set(['Interaction']);
  * The request's held upserts (withHeldWrites, oidc/request-memo.ts): `flushHeld` writes them in one
  * statement (after any write under way); `flushHeldOf` writes them before a read or write of a
  * held row (of a model, for a read by another key), else waits for any write under way.
+ * `onStored` is told of the rows once their statement has written them (oidc/issued-codes.ts).
  */
-export function heldUpserts(store: PayloadStore) {
+export function heldUpserts(store: PayloadStore, onStored?: (rows: readonly StoredPayload[]) => Promise<void>) {
     /**
    * Writes the request's held upserts (withHeldWrites), if any: one statement for all of them.
    * A read or write of a held row (and every grant revocation) writes them first, so it sees them as before.
@@ -35,11 +36,13 @@ export function heldUpserts(store: PayloadStore) {
       const rows = [...(held.rows.values() as Iterable<StoredPayload>)];
       held.rows.clear();
       held.ended = undefined;
-      const write = ended
-        ? async () => {
-            if (!(await store.destroyAndStore!(ended, rows))) throw new errors.SessionNotFound('interaction session not found');
-          }
-        : () => (rows.length === 1 ? store.upsert(rows[0].model, rows[0].id, rows[0].payload, rows[0].expiresAt) : store.upsertMany!(rows));
+      const write = async () => {
+        if (ended) {
+          if (!(await store.destroyAndStore!(ended, rows))) throw new errors.SessionNotFound('interaction session not found');
+        } else if (rows.length === 1) await store.upsert(rows[0].model, rows[0].id, rows[0].payload, rows[0].expiresAt);
+        else await store.upsertMany!(rows);
+        await onStored?.(rows);
+      };
       // After any write still under way: concurrent operations of one request keep their order.
       held.writing = (held.writing ?? Promise.resolve()).then(write);
     }

@@ -63,7 +63,10 @@ export interface PayloadStore {
   revokeByGrantId(grantId: string): Promise<void>;
   /**
    * Marks `consume` used and writes `rows`, in one statement, only if it was not used already;
-   * false (nothing written) when it was, or is gone: a refresh token's rotation.
+   * false (nothing written) when it was, or is gone: a refresh token's rotation, a code's
+   * redemption. Nor when its grant has ended or its account is not active; for an authorization
+   * code, nor when it has expired or its session binding (expiresWithSession) no longer holds:
+   * a code kept by the node that issued it is redeemed without being read (oidc/issued-codes.ts).
    */
   consumeAndStore?(consume: { model: string; id: string }, rows: readonly StoredPayload[], now: Date): Promise<boolean>;
   /** `upsert` of several rows (distinct model and id) in one statement. */

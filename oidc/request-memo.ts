@@ -209,6 +209,15 @@ export function rememberAccount<A>(id: string, account: A | null, replacing = fa
 }
 
 /**
+ * The account `id` as this request has read it (null: no such account), if it has and the read is
+ * done; undefined otherwise. Outside a request, undefined.
+ */
+export async function accountReadInRequest(id: string): Promise<unknown> {
+  const pending = currentScope()?.memo?.get(accountKey(id));
+  return pending ? pending.catch(() => undefined) : undefined;
+}
+
+/**
  * Keeps `value` as this request's read of `key`, replacing a read kept before: for what this
  * request has just written itself (oidc/adapter.ts, rememberLoginWrites). Outside a request, nothing.
  */

@@ -120,9 +120,12 @@ const DESTROY = `DELETE FROM oidc_payloads WHERE model = ? AND id = ?`;
 /**
  * consumeAndStore's statement. The used token is consumed only if it is unconsumed, the grant it
  * names (if any) is a live row, and the account it names (if a UUID, as findWithGrant joins it) is
- * active: a grant revoked or an account disabled on another node between this request's read and
- * its rotation (a status changed without its rows, which the service's own disable also deletes)
- * writes nothing, checked under the row lock the consumption takes. The `consumed_at IS NULL`
+ * active; an authorization code also only if it has not expired and, bound to its session
+ * (oidc-provider's expiresWithSession), that session is live, of the code's account and holds the
+ * code's grant for its client (oidc-provider's checkSessionBinding, which the code's read made:
+ * a code this node kept is not read again, oidc/issued-codes.ts). A grant revoked or an account
+ * disabled on another node between this request's read and its rotation (a status changed
+ * without its rows, which the service's own disable also deletes) writes nothing, checked under the row lock the consumption takes. The `consumed_at IS NULL`
  * test is re-checked by PostgreSQL after a concurrent consumption commits (READ COMMITTED), so
  * of a parallel burst of one token exactly one statement consumes it.
  *
@@ -136,6 +139,10 @@ const DESTROY = `DELETE FROM oidc_payloads WHERE model = ? AND id = ?`;
 const CONSUME_AND_STORE = `WITH consumed AS (
   UPDATE oidc_payloads r SET consumed_at = ?
    WHERE r.model = ? AND r.id = ? AND r.consumed_at IS NULL
+     AND (r.model <> 'AuthorizationCode' OR r.expires_at IS NULL OR r.expires_at > ?::timestamptz)
+     AND (r.model <> 'AuthorizationCode' OR coalesce(r.payload->>'expiresWithSession', '') <> 'true'
+          OR (SELECT s.account_id = r.account_id AND s.payload #>> ARRAY['authorizations', r.payload->>'clientId', 'grantId'] = r.grant_id
+                FROM oidc_payloads s WHERE s.model = 'Session' AND s.uid = r.payload->>'sessionUid' AND (s.expires_at IS NULL OR s.expires_at > ?::timestamptz) LIMIT 1))
      AND (r.grant_id IS NULL OR (SELECT g.expires_at IS NULL OR g.expires_at > ?::timestamptz FROM oidc_payloads g
            WHERE g.model = 'Grant' AND g.id = encode(sha256(convert_to(r.grant_id, 'UTF8')), 'hex')))
      AND (r.account_id IS NULL OR r.account_id !~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
@@ -212,7 +219,7 @@ export class OidcPayloadRepository implements PayloadStore {
    */
   async consumeAndStore(consume: { model: string; id: string }, rows: readonly StoredPayload[], now: Date): Promise<boolean> {
     // One constant statement: PostgreSQL parses and plans it once per connection.
-    const result = await runPooledStatement<{ consumed: number }>(this.knex, 'tinnhiem_consume_and_store_live', CONSUME_AND_STORE, [now, consume.model, lookupKey(consume.id), now, payloadsJson(rows)]);
+    const result = await runPooledStatement<{ consumed: number }>(this.knex, 'tinnhiem_consume_and_store_live', CONSUME_AND_STORE, [now, consume.model, lookupKey(consume.id), now, now, now, payloadsJson(rows)]);
     return Number(result.rows[0]?.consumed ?? 0) > 0;
   }
 
