@@ -2,14 +2,14 @@ import type { Adapter, AdapterPayload } from 'oidc-provider';
 import { errors } from 'oidc-provider';
 import type { ClientRegistry } from './clients/client-registry.js';
 import type { Clock, IsUnavailable, PayloadStore, StoredPayload } from './ports.js';
-import { currentScope, forgetModel, inRequest, memoised, remember, rememberAccount, setInScope, withinScope } from './request-memo.js';
+import { currentScope, forgetModel, inRequest, memoised, rememberAccount, setInScope, withinScope } from './request-memo.js';
+import { captured, guardedRead, MEMOISED_MODELS } from './login-capture.js';
+import { keptInteractions, type KeptInteractions } from './kept-interactions.js';
 import { heldUpserts } from './held-writes.js';
 import { issuedCodes, type IssuedCodes } from './issued-codes.js';
 import { plainCopy } from './plain-copy.js';
 
 const LAST_KNOWN_CLIENTS = 10_000;
-/** Models read several times in one request (oidc/request-memo.ts); never codes or tokens. */
-const MEMOISED_MODELS = new Set(['Interaction', 'Session', 'Grant']);
 const copyPayload = (p: AdapterPayload | undefined) => (p ? plainCopy(p) : p);
 /**
  * Read at the token endpoint with their grant, session and account in one query (the code and
@@ -20,49 +20,19 @@ const WITH_GRANT_MODELS = new Set(['RefreshToken', 'AuthorizationCode']);
 const SINGLE_USE_GRANT_SOURCES = new Set(['AuthorizationCode', 'DeviceCode', 'BackchannelAuthenticationRequest']);
 
 /**
- * Runs `work` (a login step's `provider.interactionResult`) with the interaction's upserts taken
- * instead of written: `rows` are what it would have stored, for the caller to write in the
- * statement that accepts the login, and only if it does (docs/performance.md, "Logins, seventh
- * pass": a passkey assertion's result is written with its counter, challenge marker and audit
- * event). The rows are copies: what the provider changes afterwards is not in them.
- */
-export async function capturingInteraction<T>(work: () => Promise<T>): Promise<{ value: T; rows: StoredPayload[] }> {
-  const rows: StoredPayload[] = [];
-  const value = await withinScope('capture', rows, work);
-  return { value, rows };
-}
-
-/**
- * After the statement that accepted a login wrote `rows` (capturingInteraction's) and read the
- * account `accountId` (null: gone): both kept as this request's reads, so the resume that follows
- * in the same request (a passkey assertion's, src/web/login/passkey-resume.ts) finds the
- * interaction as written and the account as that statement read it, without reading them again
- * (docs/performance.md, "Passkey login, thirteenth pass"). What the resume then writes is still
- * conditional on the interaction being there (its end is a delete that must find the row).
- */
-export function rememberLoginWrites<A>(rows: readonly StoredPayload[], accountId: string, account: A | null): void {
-  for (const r of rows) if (MEMOISED_MODELS.has(r.model)) remember(`${r.model}:id:${r.id}`, { ...r.payload, jti: r.id });
-  rememberAccount(accountId, account, true);
-}
-
-/** An interaction's upsert taken by capturingInteraction (true), not written; false: none under way. */
-function captured(id: string, payload: AdapterPayload, expiresAt: Date | null): boolean {
-  const capture = currentScope()?.capture as StoredPayload[] | undefined;
-  if (!capture) return false;
-  capture.push({ model: 'Interaction', id, payload: plainCopy(payload) as Record<string, unknown>, expiresAt });
-  return true;
-}
-
-/**
  * A payload by id; inside a request, an interaction and the account it names in one query, the
  * account kept as the request's FindAccount read: a resume reads both (docs/performance.md,
- * "Passkey login, eighth pass").
+ * "Passkey login, eighth pass"). An interaction read with a guard (oidc/login-capture.ts) is
+ * first looked for among those this node stored (`kept`).
  */
-async function findOne(store: PayloadStore, model: string, id: string, now: Date): Promise<AdapterPayload | undefined> {
-  if (model !== 'Interaction' || !store.findInteractionWithAccount || !inRequest()) return (await store.find(model, id, now)) as AdapterPayload | undefined;
-  const { payload, accountId, account } = await store.findInteractionWithAccount(id, now);
-  if (accountId !== undefined && account !== undefined) rememberAccount(accountId, account);
-  return payload as AdapterPayload | undefined;
+async function findOne(store: PayloadStore, model: string, id: string, now: Date, kept: KeptInteractions): Promise<AdapterPayload | undefined> {
+  if (model !== 'Interaction') return (await store.find(model, id, now)) as AdapterPayload | undefined;
+  return guardedRead(id, () => kept.take(id, now), async () => {
+    if (!store.findInteractionWithAccount || !inRequest()) return (await store.find(model, id, now)) as AdapterPayload | undefined;
+    const { payload, accountId, account } = await store.findInteractionWithAccount(id, now);
+    if (accountId !== undefined && account !== undefined) rememberAccount(accountId, account);
+    return payload as AdapterPayload | undefined;
+  });
 }
 
 /** Runs the provider for an authorization request (the adapter then may use a client's last known metadata). */
@@ -198,7 +168,7 @@ export function adapterFactory(
   onGrantEnded?: (grantId: string) => Promise<void>,
 ): new (model: string) => Adapter {
   const findClient = lastKnownClients(clients, isDatabaseUnavailable);
-  const codes = issuedCodes();
+  const [codes, interactions] = [issuedCodes(), keptInteractions()];
   const rotation = refreshRotation(store, clock, isDatabaseUnavailable, codes, onGrantEnded);
   const { flushHeld, flushHeldOf, hold, holdEnd, flushIfEndHeld } = heldUpserts(store, (rows) => codes.storedInRequest(rows, clock.now()));
 
@@ -209,21 +179,22 @@ export function adapterFactory(
       if (this.model === 'Client') throw new Error('clients are managed through the client registry');
       const expiresAt = expiresIn ? new Date(clock.now().getTime() + expiresIn * 1000) : null;
       forgetModel(this.model);
+      if (this.model === 'Interaction') interactions.forget(id);
       if (this.model === 'Interaction' && (captured(id, payload, expiresAt) || (await flushIfEndHeld(this.model, id)))) return;
       if (await rotation.storeRotated(this.model, id, payload, expiresAt)) return;
       if (hold(this.model, id, payload, expiresAt)) return;
       await store.upsert(this.model, id, payload as Record<string, unknown>, expiresAt);
+      if (this.model === 'Interaction') interactions.stored(id, payload as Record<string, unknown>, expiresAt, clock.now());
     }
 
     async find(id: string): Promise<AdapterPayload | undefined> {
       if (this.model === 'Client') return findClient(id);
-      // A read that goes to the database writes the held upserts first if one is of this row (an
-      // answer from the request memo needs not: an upsert of a model forgets that model's reads).
+      // A database read writes the held upserts of this row first (the memo's answers need not).
       const withGrant = rotation.findWithGrant(this.model, id, () => flushHeldOf(this.model, id));
       if (withGrant) return withGrant;
       const read = async () => {
         await flushHeldOf(this.model, id);
-        return findOne(store, this.model, id, clock.now());
+        return findOne(store, this.model, id, clock.now(), interactions);
       };
       return MEMOISED_MODELS.has(this.model) ? memoised(`${this.model}:id:${id}`, read, copyPayload) : read();
     }
@@ -253,6 +224,7 @@ export function adapterFactory(
     async destroy(id: string): Promise<void> {
       await flushHeldOf(this.model, id);
       forgetModel(this.model);
+      if (this.model === 'Interaction') interactions.forget(id);
       if (holdEnd(this.model, id)) return;
       await store.destroy(this.model, id);
       if (this.model === 'Grant') await onGrantEnded?.(id);

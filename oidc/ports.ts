@@ -98,6 +98,12 @@ export interface StoredPayload {
   id: string;
   payload: Record<string, unknown>;
   expiresAt: Date | null;
+  /**
+   * The payload the row must still hold (as it was read) for this write to happen: a login step's
+   * result on its interaction (oidc/login-capture.ts). A store that writes it with a guard refuses
+   * the whole write when the stored row changed, ended or expired since.
+   */
+  expected?: Record<string, unknown>;
 }
 
 /** A registered relying party as stored. */

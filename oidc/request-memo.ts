@@ -38,8 +38,10 @@ export interface RequestScope {
   authorization?: true;
   /** Upserts held until the request's answer is ready (withHeldWrites; oidc/adapter.ts). */
   held?: HeldWrites;
-  /** Interaction upserts taken instead of written, for a statement of the caller's (oidc/adapter.ts, capturingInteraction). */
-  capture?: unknown[];
+  /** Interaction upserts taken instead of written, for a statement of the caller's (oidc/login-capture.ts, capturingInteraction). */
+  capture?: unknown;
+  /** Set while a login step reads its interaction with a guard (oidc/login-capture.ts, readGuardedInteraction). */
+  guard?: unknown;
 }
 
 /**
@@ -121,7 +123,7 @@ export function currentScope(): RequestScope | undefined {
  * nothing that outlives `work` still sees it); outside one, in a scope of its own without a memo.
  * Callers await `work` (a request's handling is sequential while it runs).
  */
-export function withinScope<K extends 'token' | 'authorization' | 'capture', T>(field: K, value: NonNullable<RequestScope[K]>, work: () => Promise<T>): Promise<T> {
+export function withinScope<K extends 'token' | 'authorization' | 'capture' | 'guard', T>(field: K, value: NonNullable<RequestScope[K]>, work: () => Promise<T>): Promise<T> {
   const scope = currentScope();
   if (!scope) return providerStorage.run({ [SCOPE]: { [field]: value } } satisfies Carrier, work);
   const earlier = scope[field];
@@ -219,7 +221,7 @@ export async function accountReadInRequest(id: string): Promise<unknown> {
 
 /**
  * Keeps `value` as this request's read of `key`, replacing a read kept before: for what this
- * request has just written itself (oidc/adapter.ts, rememberLoginWrites). Outside a request, nothing.
+ * request has just written itself (oidc/login-capture.ts, rememberLoginWrites). Outside a request, nothing.
  */
 export function remember(key: string, value: unknown): void {
   currentScope()?.memo?.set(key, Promise.resolve(value));

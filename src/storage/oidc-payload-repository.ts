@@ -95,6 +95,9 @@ export const upsertPayloadsFromJson = (condition = '') => `INSERT INTO oidc_payl
    ${condition}
   ON CONFLICT (model, id) DO UPDATE SET ${MERGED.map((c) => `${c} = excluded.${c}`).join(', ')}`;
 
+/** A payload as `upsert` stores it (without its id and user code), as JSON text: what a guard compares the stored row with. */
+export const storedPayloadJson = (model: string, id: string, payload: Record<string, unknown>): string => JSON.stringify(storedRow(model, id, payload, null).payload);
+
 /** The JSON parameter of upsertPayloadsFromJson: the rows as stored (the payload as a JSON object, not upsert's text). */
 export const payloadsJson = (rows: readonly StoredPayload[]): string =>
   JSON.stringify(

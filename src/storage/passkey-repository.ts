@@ -5,7 +5,7 @@ import { auditAppendCall, type AppendedRow } from './audit-repository.js';
 import type { AuditEventInput } from '../audit/audit-chain.js';
 import type { AccountCertificate, NewPasskey, Passkey, StoredChallenge } from '../webauthn/passkey.js';
 import type { AccountCertificateStore, PasskeyStore, SpentChallengeUse, WrittenWithLogin } from '../webauthn/ports.js';
-import { accountFromJson, payloadsJson, upsertPayloadsFromJson } from './oidc-payload-repository.js';
+import { accountFromJson, lookupKey, payloadsJson, storedPayloadJson, upsertPayloadsFromJson } from './oidc-payload-repository.js';
 import { runPooledStatement } from './pooled-statement.js';
 
 interface PasskeyRow {
@@ -56,6 +56,15 @@ const STORED_WITH_LOGIN = `, stored AS (
  */
 const ACCOUNT_WITH_LOGIN = `,
            (SELECT to_jsonb(a) - 'password_hash' FROM passkeys p JOIN accounts a ON a.id = p.account_id WHERE p.id = (SELECT id FROM advanced)) AS account`;
+
+/**
+ * The guard of a login's interaction (`alongside`'s row with `expected`): its row, if it still
+ * holds exactly the payload the login step read and has not expired, locked; the statement's
+ * writes all depend on it (the spent marker first, and all else on that).
+ */
+const GUARD = `live AS (
+           SELECT 1 FROM oidc_payloads WHERE model = 'Interaction' AND id = ? AND payload = ?::jsonb AND (expires_at IS NULL OR expires_at > ?::timestamptz) FOR UPDATE
+         ), `;
 
 /** Passkeys, WebAuthn challenges and certificates registered to accounts. */
 export class PasskeyRepository implements PasskeyStore<Transaction>, AccountCertificateStore<Transaction> {
@@ -134,25 +143,33 @@ export class PasskeyRepository implements PasskeyStore<Transaction>, AccountCert
     const call = auditAppendCall(event, now);
     const zero = counter === 0;
     const storing = alongside.length > 0;
-    // The provider's rows the login stores (its interaction's result, oidc/adapter.ts
+    // The interaction as the login step read it: the statement writes nothing unless the stored
+    // one is still exactly that, unexpired, and holds its row lock until it commits
+    // (oidc/login-capture.ts; docs/performance.md, "Passkey login, sixteenth pass").
+    const guarded = alongside.find((r) => r.expected);
+    // The provider's rows the login stores (its interaction's result, oidc/login-capture.ts
     // capturingInteraction), upserted as OidcPayloadRepository.upsertMany writes them, only if the
     // counter advanced: a refused assertion stores no result (docs/performance.md, "Logins,
     // seventh pass").
-    const result = await runPooledStatement<Partial<AppendedRow> & { fresh: number | string; account?: unknown }>(
+    const result = await runPooledStatement<Partial<AppendedRow> & { fresh: number | string; live: number | string; account?: unknown }>(
       this.knex,
-      `tinnhiem_passkey_use_spending${zero ? '_zero' : ''}${storing ? '_storing' : ''}`,
-      `WITH spent AS (
-           INSERT INTO webauthn_spent_challenges (challenge, expires_at) VALUES (?, ?) ON CONFLICT (challenge) DO NOTHING RETURNING challenge
+      `tinnhiem_passkey_use_spending${zero ? '_zero' : ''}${storing ? '_storing' : ''}${guarded ? '_guarded' : ''}`,
+      `WITH ${guarded ? GUARD : ''}spent AS (
+           INSERT INTO webauthn_spent_challenges (challenge, expires_at) ${guarded ? 'SELECT ?::text, ?::timestamptz FROM live' : 'VALUES (?, ?)'} ON CONFLICT (challenge) DO NOTHING RETURNING challenge
          ), advanced AS (
            UPDATE passkeys SET counter = ?, backed_up = ?, last_used_at = ? FROM spent WHERE passkeys.id = ? AND ${zero ? 'passkeys.counter = 0' : 'passkeys.counter < ?'} RETURNING passkeys.id
          ), appended AS (
            SELECT a.out_seq, a.out_prev_hash, a.out_hash FROM advanced CROSS JOIN LATERAL ${call.sql} a
          )${storing ? STORED_WITH_LOGIN : ''}
-         SELECT (SELECT count(*) FROM spent)::int AS fresh, appended.out_seq, appended.out_prev_hash, appended.out_hash${storing ? ACCOUNT_WITH_LOGIN : ''} FROM (SELECT 1) one LEFT JOIN appended ON true`,
-      [challenge.challenge, challenge.expiresAt, counter, backedUp, now, id, ...(zero ? [] : [counter]), ...call.bindings, ...(storing ? [payloadsJson(alongside)] : [])],
+         SELECT (SELECT count(*) FROM spent)::int AS fresh, ${guarded ? '(SELECT count(*) FROM live)::int' : '1'} AS live, appended.out_seq, appended.out_prev_hash, appended.out_hash${storing ? ACCOUNT_WITH_LOGIN : ''} FROM (SELECT 1) one LEFT JOIN appended ON true`,
+      [
+        ...(guarded ? [lookupKey(guarded.id), storedPayloadJson(guarded.model, guarded.id, guarded.expected!), now] : []),
+        ...[challenge.challenge, challenge.expiresAt, counter, backedUp, now, id, ...(zero ? [] : [counter]), ...call.bindings, ...(storing ? [payloadsJson(alongside)] : [])],
+      ],
     );
     const row = result.rows[0];
-    if (!row || Number(row.fresh) !== 1) return { use: 'spent' };
+    if (!row || Number(row.live) !== 1) return { use: 'ended' };
+    if (Number(row.fresh) !== 1) return { use: 'spent' };
     if (row.out_seq === null || row.out_seq === undefined) return { use: 'stale' };
     call.appended(row as AppendedRow);
     if (!storing) return { use: 'advanced' };

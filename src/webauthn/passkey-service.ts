@@ -34,7 +34,7 @@ export interface AssertionContext {
   clientId?: string;
   expectAccountId?: string;
   /**
-   * The rows the login stores once accepted (the interaction's result, oidc/adapter.ts
+   * The rows the login stores once accepted (the interaction's result, oidc/login-capture.ts
    * capturingInteraction), made after the assertion verified and written in the statement that
    * accepts it, only if it does (docs/performance.md, "Logins, seventh pass").
    */
@@ -306,7 +306,7 @@ export class PasskeyService<Tx = unknown> {
     });
   }
 
-  private async refuse(details: Record<string, unknown>, accountId: string | null, kind: 'unauthorized' | 'forbidden', message: string): Promise<never> {
+  private async refuse(details: Record<string, unknown>, accountId: string | null, kind: 'unauthorized' | 'forbidden' | 'badRequest', message: string): Promise<never> {
     await this.db.withTransaction((trx) =>
       this.audit.append(trx, {
         actor: accountId ? `user:${accountId}` : 'anonymous',
@@ -383,6 +383,7 @@ export class PasskeyService<Tx = unknown> {
       target: `account:${passkey.accountId}`,
       details: { method: 'passkey', step: context.expectAccountId ? 'second-factor' : 'passwordless', passkey: passkey.id, ip: context.ip, clientId: context.clientId },
     }, alongside);
+    if (use.use === 'ended') return this.refuse({ ...audit, reason: 'interaction-ended' }, passkey.accountId, 'badRequest', 'the sign-in session expired: go back to the portal and sign in again');
     if (use.use === 'spent') return this.refuse({ ...audit, reason: 'replayed-challenge' }, passkey.accountId, 'unauthorized', 'unknown or already used challenge: start again');
     const { outcome, stored } = use.use === 'advanced' ? { outcome: 'ok' as const, stored: undefined } : await this.regression(passkey, info.newCounter, audit);
     if (outcome === 'gone') {

@@ -18,7 +18,8 @@ export type WrittenWithLogin = StoredPayload;
  * gone), which the login's resume in the same request takes as its account read.
  */
 export interface SpentChallengeUse {
-  use: 'advanced' | 'spent' | 'stale';
+  /** `ended`: the login's interaction (a guarded row) changed, ended or expired since it was read: nothing written. */
+  use: 'advanced' | 'spent' | 'stale' | 'ended';
   account?: Account | null;
 }
 

@@ -7,7 +7,7 @@ import { formGuard } from '../middleware/koa-form-guard.js';
 import { readJsonBody } from '../middleware/koa-body-limits.js';
 import { ACR } from '../../../oidc/scopes.js';
 import { isStepUp } from '../../../oidc/step-up.js';
-import { capturingInteraction, rememberLoginWrites } from '../../../oidc/adapter.js';
+import { capturingInteraction, readGuardedInteraction, rememberLoginWrites, type InteractionGuard } from '../../../oidc/login-capture.js';
 import type { StoredPayload } from '../../../oidc/ports.js';
 
 export interface PasskeyResumeDeps {
@@ -44,10 +44,11 @@ type Interaction = InstanceType<Provider['Interaction']>;
  * `interactionDetails` requires of the interaction cookie; the session it was started in must
  * still be that account's (oidc-provider's check there too).
  */
-async function resumableInteraction(ctx: AppContext, provider: Provider, uid: string): Promise<Interaction> {
+async function resumableInteraction(ctx: AppContext, provider: Provider, uid: string): Promise<{ interaction: Interaction; guard: InteractionGuard }> {
   const cookieUid = provider.createContext(ctx.req, ctx.res).cookies.get(provider.cookieName('resume'), SHORT_COOKIE);
   if (cookieUid !== uid) throw new AppError('badRequest', EXPIRED);
-  const interaction = await provider.Interaction.find(uid);
+  // With a guard: the accepting statement stores the result only on the interaction as read here.
+  const { value: interaction, guard } = await readGuardedInteraction(() => provider.Interaction.find(uid));
   if (!interaction) throw new AppError('badRequest', EXPIRED);
   if (interaction.prompt.name !== 'login') throw new AppError('badRequest', 'this interaction does not ask for a login');
   const earlier = interaction.session as { uid?: string; accountId?: string } | undefined;
@@ -55,7 +56,7 @@ async function resumableInteraction(ctx: AppContext, provider: Provider, uid: st
     const session = await provider.Session.findByUid(earlier.uid);
     if (!session || session.accountId !== earlier.accountId) throw new AppError('badRequest', EXPIRED);
   }
-  return interaction;
+  return { interaction, guard };
 }
 
 /**
@@ -79,7 +80,7 @@ export function passkeyResume(deps: PasskeyResumeDeps): Middleware<AppState> {
     guard.checkScriptCall(ctx as AppContext, uid);
     if (!ctx.request.is('application/json')) throw new AppError('unsupportedMediaType', 'expected application/json');
     const provider = deps.provider();
-    const interaction = await resumableInteraction(ctx as AppContext, provider, uid);
+    const { interaction, guard: read } = await resumableInteraction(ctx as AppContext, provider, uid);
     const body = (await readJsonBody(ctx, ctx.state.bodyLimitBytes ?? deps.limitBytes)) ?? {};
     const earlier = interaction.session as { accountId?: string; amr?: string[] } | undefined;
     const stepUp = isStepUp(interaction.prompt.reasons) && earlier?.accountId ? earlier.accountId : undefined;
@@ -97,7 +98,7 @@ export function passkeyResume(deps: PasskeyResumeDeps): Middleware<AppState> {
         const { rows } = await capturingInteraction(async () => {
           interaction.result = { login: { accountId: login.accountId, acr: ACR.high, amr, remember: true } };
           await interaction.save(interaction.exp - Math.floor(deps.now().getTime() / 1000));
-        });
+        }, read);
         written = rows;
         return rows;
       },

@@ -11,7 +11,7 @@ import { serveStatic } from '../middleware/koa-serve-static.js';
 import { interactionForCall, interactionOrExpired, type InteractionDetails } from './interaction-session.js';
 import { ACR } from '../../../oidc/scopes.js';
 import { isStepUp } from '../../../oidc/step-up.js';
-import { capturingInteraction } from '../../../oidc/adapter.js';
+import { capturingInteraction } from '../../../oidc/login-capture.js';
 import { passkeyResumePath } from './passkey-resume.js';
 
 export interface PasskeyRouterDeps {

@@ -4,6 +4,7 @@ import { startTestService, type TestService } from '../../support/test-app.js';
 import { autofillCeremony, Browser, createOfficial, discover, parseForms, passkeyCeremony, interactionUid } from '../../support/oidc-rp.js';
 import { registerSoftPasskey, type SoftAuthenticator } from '../../support/soft-authenticator.js';
 import { inRequest } from '../../../oidc/request-memo.js';
+import { clearCaches } from '../../../ca/cache-registry.js';
 import { lookupKey } from '../../../src/storage/oidc-payload-repository.js';
 import { passkeyResumePath } from '../../../src/web/login/passkey-resume.js';
 
@@ -110,7 +111,7 @@ describe(`queries of a passkey login (${db})`, () => {
   it('through the login page’s autofill (the options it embeds): three requests, the pinned number of queries each', async () => {
     const { total, clientAuth, perRequest } = await countQueries('autofill', ['10.20.0.1', '10.20.0.2']);
     expect({ total, perRequest }).toEqual({
-      total: 5 + clientAuth,
+      total: 4 + clientAuth,
       perRequest: {
         // the interaction stored, and the login page in the same answer (fourteenth pass: no
         // redirect to /interaction/<uid>, whose read of the interaction is gone with it); the
@@ -118,16 +119,18 @@ describe(`queries of a passkey login (${db})`, () => {
         // script goes from the page to the authenticator without a call
         'GET /oidc/auth': 1,
         // The assertion, posted under the resume's address, and the resume in the same request
-        // (twelfth pass): the interaction read by the resume cookie; the passkey is held by this
+        // (twelfth pass): the interaction named by the resume cookie, as this node stored it
+        // (sixteenth pass: not read back, oidc/kept-interactions.ts; the accepting statement
+        // writes only if the stored one is still exactly that); the passkey is held by this
         // node since the first login (its fixed facts; the first assertion of a passkey on a node
-        // reads it, one statement more); the challenge's spent marker, the counter checked and
+        // reads it, one statement more); the interaction's guard, the challenge's spent marker, the counter checked and
         // advanced and the audit event (the chain's append function: lock, head, insert), the
         // interaction's result (stored only if the counter advanced) and the passkey's account
         // read, in one statement; then oidc-provider's resume, which finds the interaction as that
         // statement wrote it and the account as it read it (thirteenth pass: no read of its own),
         // the interaction ended and session, grant and code stored in one statement (the request's
         // held writes, before the answer: written only if this statement ended the interaction)
-        'POST /oidc/auth/:id/passkey': 3,
+        'POST /oidc/auth/:id/passkey': 2,
         // (client auth); the code consumed and the access token stored in one statement (only
         // if it consumed the code, unexpired, its session, grant and account still live): the
         // code, its grant, session and account as the resume stored them on this node, not read
@@ -140,13 +143,13 @@ describe(`queries of a passkey login (${db})`, () => {
   it('through the passkey page (the login page’s link): four requests, the pinned number of queries each', async () => {
     const { total, clientAuth, perRequest } = await countQueries('link', ['10.20.0.3', '10.20.0.4']);
     expect({ total, perRequest }).toEqual({
-      total: 6 + clientAuth,
+      total: 5 + clientAuth,
       perRequest: {
         'GET /oidc/auth': 1, // as above: the interaction stored, the login page in its answer
         // the interaction read, a sealed challenge of its own: the page embeds the ceremony's
         // options, so the script makes no options call (POST …/passkey/options is only for a retry)
         'GET /interaction/:id/passkey': 1,
-        'POST /oidc/auth/:id/passkey': 3, // as above
+        'POST /oidc/auth/:id/passkey': 2, // as above
         'POST /oidc/token': 1 + clientAuth,
       },
     });
@@ -252,6 +255,49 @@ describe(`queries of a passkey login (${db})`, () => {
     expect(statuses.filter((s) => s === 200)).toHaveLength(1);
     expect(await successes()).toBe(before + 1);
     expect(await resultOf(burst.uid)).toMatchObject({ login: { accountId: official.account.id, amr: ['hwk', 'user', 'mfa'] } });
+  }, 60_000);
+
+  it('the assertion is accepted only on the interaction as it was read: ended, changed or expired since (on another node), it is refused and nothing is written', async () => {
+    const official = await createOfficial(t);
+    const passkey = await registerSoftPasskey(t.service.passkeys as never, official.account);
+    const config = await discover(t.url, portal.id, portal.secret);
+    const interaction = (uid: string) => t.service.db.knex('oidc_payloads').where({ model: 'Interaction', id: lookupKey(uid) });
+    const successes = async () => (await t.service.audit.list({ action: 'login.success', target: `account:${official.account.id}`, limit: 100 })).length;
+    const counter = async () => Number((await t.service.db.knex('passkeys').where({ account_id: official.account.id }).first<{ counter: string | number }>('counter'))!.counter);
+    const refused = async (address: string, change: (uid: string) => Promise<unknown>, counterValue: number) => {
+      const page = await passkeyPage(config, address);
+      await change(page.uid);
+      const [before, counted] = [await successes(), await counter()];
+      const answer = await page.verifyAndResume(passkey.get(page.options, { counter: counterValue }));
+      expect({ status: answer.status, detail: answer.body.detail }).toEqual({ status: 400, detail: 'the sign-in session expired: go back to the portal and sign in again' });
+      // Nothing of the login: no event, the counter as it was, no code (no session of the account from it).
+      expect([await successes(), await counter()]).toEqual([before, counted]);
+      return page;
+    };
+    // Ended on another node (its resume deleted the row): not brought back by the login's result.
+    const ended = await refused('10.20.5.1', (uid) => interaction(uid).del(), 100);
+    expect(await interaction(ended.uid).first()).toBeUndefined();
+    // Changed on another node (another login's result stored on it): that result stays.
+    const other = { login: { accountId: 'another-account', acr: 'urn:tinnhiem:acr:low', amr: ['pwd'] } };
+    const changed = await refused('10.20.5.2', async (uid) => {
+      const row = await interaction(uid).first<{ payload: Record<string, unknown> | string }>();
+      const payload = typeof row!.payload === 'string' ? (JSON.parse(row!.payload) as Record<string, unknown>) : row!.payload;
+      await interaction(uid).update({ payload: JSON.stringify({ ...payload, result: other }) });
+    }, 101);
+    const kept = await interaction(changed.uid).first<{ payload: Record<string, unknown> | string }>();
+    expect((typeof kept!.payload === 'string' ? JSON.parse(kept!.payload) : kept!.payload).result).toEqual(other);
+    // Expired (its row's expiry passed), though this node's copy of it has not.
+    await refused('10.20.5.3', (uid) => interaction(uid).update({ expires_at: new Date(Date.now() - 1000) }), 102);
+    // The same with the interaction read from the database (this node's copies emptied: stored by
+    // another node): accepted when unchanged, refused when ended.
+    clearCaches(['kept interactions']);
+    const unchanged = await passkeyPage(config, '10.20.5.4');
+    clearCaches(['kept interactions']);
+    expect((await unchanged.verifyAndResume(passkey.get(unchanged.options, { counter: 103 }))).status).toBe(200);
+    await refused('10.20.5.5', async (uid) => {
+      clearCaches(['kept interactions']);
+      await interaction(uid).del();
+    }, 104);
   }, 60_000);
 });
 
