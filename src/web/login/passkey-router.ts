@@ -11,7 +11,7 @@ import { serveStatic } from '../middleware/koa-serve-static.js';
 import { interactionForCall, interactionOrExpired, type InteractionDetails } from './interaction-session.js';
 import { ACR } from '../../../oidc/scopes.js';
 import { isStepUp } from '../../../oidc/step-up.js';
-import { capturingInteraction } from '../../../oidc/login-capture.js';
+import { capturingInteraction, readGuardedInteraction } from '../../../oidc/login-capture.js';
 import { passkeyResumePath } from './passkey-resume.js';
 
 export interface PasskeyRouterDeps {
@@ -91,7 +91,9 @@ const showPasskeyPage = (deps: PasskeyRouterDeps, guard: FormGuard) =>
 const authenticationOptions = (deps: PasskeyRouterDeps, guard: FormGuard) =>
   async function authenticationOptions(ctx: AppContext) {
     guard.checkScriptCall(ctx, ctx.params.uid);
-    const d = await interactionForCall(ctx, deps.provider, { loginOnly: true });
+    // With a guard, as the assertion under the resume's address (passkey-resume.ts): the result is
+    // stored only on the interaction as read here, so both routes lock it before the passkey.
+    const { value: d, guard: read } = await readGuardedInteraction(() => interactionForCall(ctx, deps.provider, { loginOnly: true }));
     ctx.set('Cache-Control', 'no-store');
     ctx.body = await deps.passkeys.authenticationOptions(`interaction:${d.uid}`, stepUpAccount(d));
   };
@@ -100,7 +102,9 @@ const authenticationOptions = (deps: PasskeyRouterDeps, guard: FormGuard) =>
 const verifyAssertion = (deps: PasskeyRouterDeps, guard: FormGuard) =>
   async function verifyAssertion(ctx: AppContext) {
     guard.checkScriptCall(ctx, ctx.params.uid);
-    const d = await interactionForCall(ctx, deps.provider, { loginOnly: true });
+    // With a guard, as the assertion under the resume's address (passkey-resume.ts): the result is
+    // stored only on the interaction as read here, so both routes lock it before the passkey.
+    const { value: d, guard: read } = await readGuardedInteraction(() => interactionForCall(ctx, deps.provider, { loginOnly: true }));
     const body = readJson(ctx);
     const stepUp = stepUpAccount(d);
     // The interaction's result is made once the assertion verified and stored by the statement
@@ -116,7 +120,7 @@ const verifyAssertion = (deps: PasskeyRouterDeps, guard: FormGuard) =>
         const earlier = stepUp ? ((d.session as { amr?: string[] } | undefined)?.amr ?? []) : [];
         const amr = [...new Set([...earlier, ...login.amr, ...(earlier.length ? ['mfa'] : [])])];
         const result = await capturingInteraction(() =>
-          deps.provider().interactionResult(ctx.req, ctx.res, { login: { accountId: login.accountId, acr: ACR.high, amr, remember: true } }, { mergeWithLastSubmission: false }),
+          deps.provider().interactionResult(ctx.req, ctx.res, { login: { accountId: login.accountId, acr: ACR.high, amr, remember: true } }, { mergeWithLastSubmission: false }), read,
         );
         location = result.value;
         return result.rows;

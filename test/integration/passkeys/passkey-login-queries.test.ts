@@ -262,6 +262,10 @@ describe(`queries of a passkey login (${db})`, () => {
     const passkey = await registerSoftPasskey(t.service.passkeys as never, official.account);
     const config = await discover(t.url, portal.id, portal.secret);
     const interaction = (uid: string) => t.service.db.knex('oidc_payloads').where({ model: 'Interaction', id: lookupKey(uid) });
+    const payloadOf = async (uid: string) => {
+      const row = await interaction(uid).first<{ payload: Record<string, unknown> | string }>();
+      return (typeof row!.payload === 'string' ? JSON.parse(row!.payload) : row!.payload) as Record<string, unknown>;
+    };
     const successes = async () => (await t.service.audit.list({ action: 'login.success', target: `account:${official.account.id}`, limit: 100 })).length;
     const counter = async () => Number((await t.service.db.knex('passkeys').where({ account_id: official.account.id }).first<{ counter: string | number }>('counter'))!.counter);
     const refused = async (address: string, change: (uid: string) => Promise<unknown>, counterValue: number) => {
@@ -279,13 +283,8 @@ describe(`queries of a passkey login (${db})`, () => {
     expect(await interaction(ended.uid).first()).toBeUndefined();
     // Changed on another node (another login's result stored on it): that result stays.
     const other = { login: { accountId: 'another-account', acr: 'urn:tinnhiem:acr:low', amr: ['pwd'] } };
-    const changed = await refused('10.20.5.2', async (uid) => {
-      const row = await interaction(uid).first<{ payload: Record<string, unknown> | string }>();
-      const payload = typeof row!.payload === 'string' ? (JSON.parse(row!.payload) as Record<string, unknown>) : row!.payload;
-      await interaction(uid).update({ payload: JSON.stringify({ ...payload, result: other }) });
-    }, 101);
-    const kept = await interaction(changed.uid).first<{ payload: Record<string, unknown> | string }>();
-    expect((typeof kept!.payload === 'string' ? JSON.parse(kept!.payload) : kept!.payload).result).toEqual(other);
+    const changed = await refused('10.20.5.2', async (uid) => interaction(uid).update({ payload: JSON.stringify({ ...(await payloadOf(uid)), result: other }) }), 101);
+    expect((await payloadOf(changed.uid)).result).toEqual(other);
     // Expired (its row's expiry passed), though this node's copy of it has not.
     await refused('10.20.5.3', (uid) => interaction(uid).update({ expires_at: new Date(Date.now() - 1000) }), 102);
     // The same with the interaction read from the database (this node's copies emptied: stored by
@@ -298,6 +297,12 @@ describe(`queries of a passkey login (${db})`, () => {
       clearCaches(['kept interactions']);
       await interaction(uid).del();
     }, 104);
+    // The interaction's own address (`…/passkey/verify`, for pages served before the resume's)
+    // guards it alike: changed since its page, another login's result stays.
+    const old = await passkeyPage(config, '10.20.5.6');
+    await interaction(old.uid).update({ payload: JSON.stringify({ ...(await payloadOf(old.uid)), result: other }) });
+    expect((await old.verify(passkey.get(old.options, { counter: 105 }))).status).toBe(400);
+    expect((await payloadOf(old.uid)).result).toEqual(other);
   }, 60_000);
 });
 
