@@ -18,7 +18,7 @@ interface Kept {
  * the one login step that reads one with a guard (docs/performance.md, "Passkey login, sixteenth
  * pass"): a passkey's assertion (src/web/login/passkey-resume.ts), whose accepting statement
  * writes the login's result only if the stored interaction is still exactly the one it was given
- * (oidc/adapter.ts, readGuardedInteraction; src/storage/passkey-repository.ts). An interaction
+ * (oidc/login-capture.ts, readGuardedInteraction; src/storage/passkey-repository.ts). An interaction
  * ended or changed since, on any node, refuses the login there and nothing is written; so this
  * copy is never believed beyond what the database still holds.
  *
