@@ -91,9 +91,7 @@ const showPasskeyPage = (deps: PasskeyRouterDeps, guard: FormGuard) =>
 const authenticationOptions = (deps: PasskeyRouterDeps, guard: FormGuard) =>
   async function authenticationOptions(ctx: AppContext) {
     guard.checkScriptCall(ctx, ctx.params.uid);
-    // With a guard, as the assertion under the resume's address (passkey-resume.ts): the result is
-    // stored only on the interaction as read here, so both routes lock it before the passkey.
-    const { value: d, guard: read } = await readGuardedInteraction(() => interactionForCall(ctx, deps.provider, { loginOnly: true }));
+    const d = await interactionForCall(ctx, deps.provider, { loginOnly: true });
     ctx.set('Cache-Control', 'no-store');
     ctx.body = await deps.passkeys.authenticationOptions(`interaction:${d.uid}`, stepUpAccount(d));
   };
