@@ -164,7 +164,7 @@ export class PasskeyRepository implements PasskeyStore<Transaction>, AccountCert
          SELECT (SELECT count(*) FROM spent)::int AS fresh, ${guarded ? '(SELECT count(*) FROM live)::int' : '1'} AS live, appended.out_seq, appended.out_prev_hash, appended.out_hash${storing ? ACCOUNT_WITH_LOGIN : ''} FROM (SELECT 1) one LEFT JOIN appended ON true`,
       [
         ...(guarded ? [lookupKey(guarded.id), storedPayloadJson(guarded.model, guarded.id, guarded.expected!), now] : []),
-        ...[challenge.challenge, challenge.expiresAt, counter, backedUp, now, id, ...(zero ? [] : [counter]), ...call.bindings, ...(storing ? [payloadsJson(alongside)] : [])],
+        challenge.challenge, challenge.expiresAt, counter, backedUp, now, id, ...(zero ? [] : [counter]), ...call.bindings, ...(storing ? [payloadsJson(alongside)] : []),
       ],
     );
     const row = result.rows[0];
