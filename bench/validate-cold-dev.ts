@@ -11,13 +11,16 @@
  * first half dearer than the second). SETTLE=1: the registry index's first read is awaited after
  * the sanity checks (else it runs in the background into the first pass). IDLE=<ms>: a wait after the
  * service's start, before the first validation (its start-up work in the background done first).
+ * WARMUP_ROUNDS=compiled: rounds until V8 stops compiling, as bench/validate.ts does. MARK=1 prints
+ * markers around the counted pass (to cut a `--trace-opt --trace-deopt` log). The counted pass's
+ * CPU is printed by thread (main, and V8's others: compiler and collector), and PROFILE covers it alone.
  */
 import 'reflect-metadata';
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
 import { execFileSync } from 'node:child_process';
 import { constants, createPublicKey, verify } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Session } from 'node:inspector';
 import { loadConfig } from '../src/config/load-config.js';
@@ -26,6 +29,9 @@ import { createService } from '../src/service/service.js';
 import { clearCaches } from '../ca/cache-registry.js';
 import { VALIDATOR_SIGNER_CACHES } from '../src/validation/cache-probe.js';
 import { officialHolder } from '../test/support/ca-helpers.js';
+import { databaseBackendTicks } from './support/backend-ticks.js';
+import { compiledCode, warmUntilCompiled } from './support/compiled-warmup.js';
+import { threadSplit, threadTicks } from './support/thread-ticks.js';
 
 const FIX = process.env.FIX!;
 const mode = process.argv[2];
@@ -69,33 +75,11 @@ for (const s of samples.slice(0, 4)) {
   const r = await validator.validateSignature({ signature: s.sig, document: s.data });
   if (r.indication !== 'TOTAL_PASSED') throw new Error(`sample does not validate: ${JSON.stringify(r.signatures[0]?.errors)}`);
 }
-// PostgreSQL backends' CPU (clock ticks of /proc/<pid>/stat), for the database named in DATABASE_URL.
-async function backendTicks(): Promise<Map<number, number>> {
-  if (!process.env.DATABASE_URL) return new Map();
-  const pg = (await import('pg')).default;
-  const c = new pg.Client({ connectionString: process.env.DATABASE_URL });
-  await c.connect();
-  const { rows } = await c.query<{ pid: number }>('select pid from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()');
-  await c.end();
-  const ticks = new Map<number, number>();
-  for (const { pid } of rows) {
-    const path = `/proc/${pid}/stat`;
-    if (!existsSync(path)) continue;
-    const f = readFileSync(path, 'utf8').split(') ')[1].split(' ');
-    ticks.set(pid, Number(f[11]) + Number(f[12]));
-  }
-  return ticks;
-}
+// PostgreSQL backends' CPU for the database named in DATABASE_URL (none on the embedded database).
+const backendTicks = async () => (process.env.DATABASE_URL ? await databaseBackendTicks(process.env.DATABASE_URL) : null) ?? new Map<number, number>();
 const inspector = process.env.PROFILE ? new Session() : null;
 inspector?.connect();
 const post = (method: string) => new Promise<unknown>((resolve, reject) => inspector!.post(method, {}, (err, result) => (err ? reject(err) : resolve(result))));
-const ticks0 = await backendTicks();
-if (inspector) {
-  await post('Profiler.enable');
-  // PROFILE_INTERVAL (µs): a finer sampling than the default millisecond for short passes.
-  if (process.env.PROFILE_INTERVAL) await new Promise<void>((resolve, reject) => inspector.post('Profiler.setSamplingInterval', { interval: Number(process.env.PROFILE_INTERVAL) }, (err) => (err ? reject(err) : resolve())));
-  await post('Profiler.start');
-}
 const WARMUP = Number(process.env.WARMUP ?? 0);
 const pass = async (list: typeof samples) => {
   const c0 = process.cpuUsage();
@@ -112,19 +96,41 @@ if (process.env.SETTLE === '1') await service.validation.registryIndex?.settled(
 const warmupRate = WARMUP ? await pass(samples.slice(4, 4 + WARMUP)) : null;
 // WARMUP_ROUNDS=<r>: the warm-up signers validated r times, the validator's per-signer caches emptied before each round
 // (each round cold again, so the cold path's code is run r × WARMUP times before the counted pass).
-for (let r = 1; r < Number(process.env.WARMUP_ROUNDS ?? 1); r++) {
-  clearCaches(VALIDATOR_SIGNER_CACHES);
-  await pass(samples.slice(4, 4 + WARMUP));
+if (process.env.WARMUP_ROUNDS === 'compiled') {
+  // As bench/validate.ts: rounds until V8 stops compiling (bench/support/compiled-warmup.ts).
+  const w = await warmUntilCompiled(async () => {
+    clearCaches(VALIDATOR_SIGNER_CACHES);
+    await pass(samples.slice(4, 4 + WARMUP));
+  });
+  process.stdout.write(`warm-up: ${w.rounds + 1} rounds, ${w.compiled ? 'compiled' : 'still compiling'}\n`);
+} else {
+  for (let r = 1; r < Number(process.env.WARMUP_ROUNDS ?? 1); r++) {
+    clearCaches(VALIDATOR_SIGNER_CACHES);
+    await pass(samples.slice(4, 4 + WARMUP));
+  }
 }
 // After the warm-up, the read is awaited in any case (as bench/validate.ts does): a running service holds its registry already.
 if (WARMUP) await service.validation.registryIndex?.settled();
+const ticks0 = await backendTicks();
+if (inspector) {
+  await post('Profiler.enable');
+  // PROFILE_INTERVAL (µs): a finer sampling than the default millisecond for short passes.
+  if (process.env.PROFILE_INTERVAL) await new Promise<void>((resolve, reject) => inspector.post('Profiler.setSamplingInterval', { interval: Number(process.env.PROFILE_INTERVAL) }, (err) => (err ? reject(err) : resolve())));
+  await post('Profiler.start');
+}
 const counted = samples.slice(4 + WARMUP);
+const tt0 = threadTicks();
+const code0 = compiledCode();
+if (process.env.MARK) process.stdout.write('<<COUNTED-START>>\n');
 const t0 = process.hrtime.bigint();
 const cpu0 = process.cpuUsage();
 const half = Math.floor(counted.length / 2);
 const firstHalf = await pass(counted.slice(0, half));
 const secondHalf = await pass(counted.slice(half));
 const used = process.cpuUsage(cpu0);
+if (process.env.MARK) process.stdout.write('<<COUNTED-END>>\n');
+const threadMs = threadSplit(tt0);
+process.stdout.write(`counted pass, CPU by thread: main ${threadMs.main} ms, V8's other threads ${threadMs.others} ms; optimised code added ${((compiledCode() - code0) / 1024).toFixed(1)} KB\n`);
 const wall = Number(process.hrtime.bigint() - t0) / 1e9;
 if (inspector) {
   const { profile } = (await post('Profiler.stop')) as { profile: unknown };

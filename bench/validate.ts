@@ -5,9 +5,10 @@
  *   own certificate of our CA and its own document (`openssl cms -sign`, detached, with signed
  *   attributes; 1 in 10 RSA-2048, the rest ECDSA P-256): cold (the first validation of each, one
  *   pass, after the validator's code was warmed on BENCH_VALIDATE_WARMUP (200) other signers of the
- *   same CA, never counted, validated BENCH_VALIDATE_WARMUP_ROUNDS (10) times with the per-signer
- *   caches emptied before each round: the caches are cold, the code is compiled, as a running service meets a
- *   new signer) and warm (again, sequential and with 8 in flight); parse, signer look-up, messageDigest,
+ *   same CA, never counted, validated again and again with the per-signer caches emptied before
+ *   each round until V8 stops compiling (three rounds in a row adding under 8 KB of optimised code;
+ *   at least 10 rounds, at most BENCH_VALIDATE_WARMUP_ROUNDS (100)): the caches are cold, the code
+ *   is compiled, as a running service meets a new signer) and warm (again, sequential and with 8 in flight); parse, signer look-up, messageDigest,
  *   signature, chain from the trust store, revocation from the registry, report; each as a wall
  *   rate and per core (per second of this process's CPU time). Cold means every signer new to the
  *   validator (certificate, key, chain); the statuses come from the registry as this node holds it
@@ -52,8 +53,11 @@ import { createService } from '../src/service/service.js';
 import { clearCaches } from '../ca/cache-registry.js';
 import { coldCacheProbe, VALIDATOR_SIGNER_CACHES } from '../src/validation/cache-probe.js';
 import { sha256Hex } from '../src/validation/cert.js';
+import { compiledCode, warmUntilCompiled } from './support/compiled-warmup.js';
+import { threadSplit, threadTicks } from './support/thread-ticks.js';
 import { benchXml } from './validate-xml.js';
 import { scratchDatabase } from './support/scratch-database.js';
+import { backendSeconds, databaseBackendTicks } from './support/backend-ticks.js';
 import { repoRootUrl } from './support/repo-root.js';
 import { officialHolder } from '../test/support/ca-helpers.js';
 import { cadesPdf, minimalPdf, nssDatabase, pdfsigSign, type Signer } from '../test/integration/validation/validation-support.js';
@@ -159,32 +163,8 @@ async function timed(run: () => Promise<number>): Promise<Rate> {
 }
 const show = (r: Rate) => `${r.wall.toFixed(0)}/s wall, ${r.perCore.toFixed(0)}/s per CPU-second`;
 
-/**
- * PostgreSQL's share of the cold pass: the CPU time (clock ticks of /proc/<pid>/stat) of the
- * scratch database's backends, so that moving work into the server cannot pass for a faster
- * validator (the embedded database runs in this process and is counted in it already).
- */
-async function backendTicks(): Promise<Map<number, number> | null> {
-  if (!scratch) return null;
-  const pg = (await import('pg')).default;
-  const c = new pg.Client({ connectionString: scratch.url });
-  await c.connect();
-  const { rows } = await c.query<{ pid: number }>('select pid from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()');
-  await c.end();
-  const ticks = new Map<number, number>();
-  for (const { pid } of rows) {
-    try {
-      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-      ticks.set(pid, Number(fields[11]) + Number(fields[12]));
-    } catch {
-      return null; // another machine's server: not measurable here
-    }
-  }
-  return ticks;
-}
-/** CPU seconds the backends used between two readings (a backend new since the first counts whole; one gone since is not seen). */
-const backendSeconds = (before: Map<number, number> | null, after: Map<number, number> | null) =>
-  before && after ? [...after].reduce((sum, [pid, t]) => sum + t - (before.get(pid) ?? 0), 0) / 100 : null;
+// PostgreSQL's share of the cold pass (the embedded database runs in this process and is counted in it already).
+const backendTicks = () => (scratch ? databaseBackendTicks(scratch.url) : Promise.resolve(null));
 
 let k = 0;
 process.stdout.write(`validate: ${SIGNATURES} signatures (and ${WARMUP} for the warm-up), ${SECONDS} s per row\n`);
@@ -200,24 +180,6 @@ await profiled('first', async () => {
 });
 const first: Rate = { wall: (WARMUP - 4) / (Number(process.hrtime.bigint() - t0) / 1e9), perCore: (WARMUP - 4) / cpuSeconds(firstCpu) };
 process.stdout.write(`  CMS validations, first of the process   ${show(first)} (${WARMUP - 4}, JIT warm-up included)\n`);
-// The code's warm-up goes on over the same signers, cold again each round: the validator's
-// per-signer caches (cache-probe.ts) are emptied before each round, so every round runs the cold
-// path. One round was not enough for "the code compiled": V8's optimising compiler was still
-// compiling the validator's functions for the first time during the counted pass, on threads of
-// its own whose CPU the pass counts (the pass's CPU time above its wall time; `--trace-opt`: 56 of
-// the validator's functions optimised for the first time inside it; 2026-12-06, eleventh pass).
-// A running service has done that long before it meets a new signer.
-const rounds = Number(process.env.BENCH_VALIDATE_WARMUP_ROUNDS ?? 10);
-for (let round = 1; round < rounds; round++) {
-  clearCaches(VALIDATOR_SIGNER_CACHES);
-  const stillHeld = warmup.map((_, i) => coldCacheProbe({ certSha256: certShas[i], spki: spkis[i], signature: warmup[i].sig, issuerSha256: issuingSha })).filter((held) => held.length);
-  if (stillHeld.length) throw new Error(`the warm-up's signers are still in the validator's caches after they were emptied (${stillHeld[0].join(', ')})`);
-  for (const s of warmup) {
-    const r = await validator.validateSignature({ signature: s.sig, document: s.data });
-    if (r.indication !== 'TOTAL_PASSED') throw new Error('a warm-up sample does not validate');
-  }
-}
-process.stdout.write(`  the cold path's code warmed over ${rounds} round(s) of the ${WARMUP} warm-up signers, caches emptied before each\n`);
 // A running service holds its registry already (registry-index.ts): the first whole read, started
 // by the sanity checks, is awaited before the counted pass (in this process on the embedded
 // database, it is otherwise counted in whichever pass it falls; later refreshes are counted where they fall).
@@ -227,15 +189,45 @@ await service.validation.registryIndex?.settled();
 // minutes ago, and its 30-second job signed them in chunks of 256 (with their writes) in whichever pass
 // it fell: the statements counted below showed four such chunks inside the cold pass, a
 // backlog of the setup charged to the validator (2026-12-06, eleventh pass). The backlog is signed
-// now; the job's later runs (a sweep that finds nothing due, housekeeping) are counted where they fall.
+// before the warm-up rounds, so that the compiler's work on the code the two share (DER, caches) is
+// over before the counted pass too (signed just before it, the pass still compiled 62 KB of code,
+// 2026-12-07); the job's later runs (a sweep that finds nothing due, housekeeping) are counted where they fall.
 // (A run goes on from where the last sweep stopped: two runs that sign nothing have seen every row.)
-let presigned = 0;
-for (let idle = 0; idle < 2; ) {
-  const signed = await service.ocsp.refreshDue();
-  presigned += signed;
-  idle = signed ? 0 : idle + 1;
+async function drainPresigning(): Promise<number> {
+  let signed = 0;
+  for (let idle = 0; idle < 2; ) {
+    const now = await service.ocsp.refreshDue();
+    signed += now;
+    idle = now ? 0 : idle + 1;
+  }
+  return signed;
 }
-process.stdout.write(`  OCSP pre-signing brought up to date before the cold pass: ${presigned} responses signed\n`);
+const presigned = await drainPresigning();
+// The code's warm-up goes on over the same signers, cold again each round: the validator's
+// per-signer caches (cache-probe.ts) are emptied before each round, so every round runs the cold
+// path. It goes on until V8's optimising compiler is done with that path, which a running service
+// is long before it meets a new signer. One round was not enough (`--trace-opt`: 56 of the
+// validator's functions optimised for the first time inside the counted pass, on threads of their
+// own whose CPU the pass counts; 2026-12-06, eleventh pass), and neither were ten: after ten, 16
+// functions were still compiled (or compiled again after a deoptimisation) inside the pass, and
+// the optimised code kept growing up to the twentieth round or so (2026-12-07, seventeenth pass).
+// The compiler's output is what tells (bench/support/compiled-warmup.ts): the warm-up ends after
+// three rounds in a row that each add under 8 KB of optimised code, at least 10 rounds, at most
+// BENCH_VALIDATE_WARMUP_ROUNDS (100). The round before the loop is the first-of-process pass above.
+const warmedUp = await warmUntilCompiled(async () => {
+  clearCaches(VALIDATOR_SIGNER_CACHES);
+  const stillHeld = warmup.map((_, i) => coldCacheProbe({ certSha256: certShas[i], spki: spkis[i], signature: warmup[i].sig, issuerSha256: issuingSha })).filter((held) => held.length);
+  if (stillHeld.length) throw new Error(`the warm-up's signers are still in the validator's caches after they were emptied (${stillHeld[0].join(', ')})`);
+  for (const s of warmup) {
+    const r = await validator.validateSignature({ signature: s.sig, document: s.data });
+    if (r.indication !== 'TOTAL_PASSED') throw new Error('a warm-up sample does not validate');
+  }
+}, { maxRounds: Number(process.env.BENCH_VALIDATE_WARMUP_ROUNDS ?? 100) });
+const rounds = warmedUp.rounds + 1;
+process.stdout.write(`  the cold path's code warmed over ${rounds} round(s) of the ${WARMUP} warm-up signers, caches emptied before each: ${warmedUp.compiled ? `the last ${warmedUp.quietRounds} added under ${warmedUp.quietCodeBytes / 1024} KB of optimised code each` : `the optimised code still grew at the limit of ${rounds} rounds`}\n`);
+// Signed again just before the counted pass: what the job's runs during the warm-up left (nothing, as a rule).
+const presignedLate = await drainPresigning();
+process.stdout.write(`  OCSP pre-signing brought up to date: ${presigned} responses signed before the warm-up rounds, ${presignedLate} before the cold pass\n`);
 // The counted pass must be cold: none of its signers' certificates, keys, signatures or chain links in the validator's caches.
 const probes = samples.map((s, i) => ({ certSha256: certShas[WARMUP + i], spki: spkis[WARMUP + i], signature: s.sig, issuerSha256: issuingSha }));
 const warmBefore = probes.map(coldCacheProbe).filter((held) => held.length);
@@ -252,12 +244,18 @@ const tally = (q: { sql?: string }) => {
 service.db.knex.on('query', tally);
 t0 = process.hrtime.bigint();
 const coldCpu = process.cpuUsage();
+const coldCodeBefore = compiledCode();
+const coldThreads0 = threadTicks();
 await profiled('cold', async () => {
   for (const s of samples) await validator.validateSignature({ signature: s.sig, document: s.data });
 });
 const coldProcessSeconds = cpuSeconds(coldCpu);
+// What V8 compiled during the counted pass (a few KB: the code was compiled before it).
+const coldCompiledBytes = compiledCode() - coldCodeBefore;
+const coldThreads = threadSplit(coldThreads0);
 service.db.knex.off('query', tally);
 const statementCount = [...coldStatements.values()].reduce((a, b) => a + b, 0);
+process.stdout.write(`  the cold pass's CPU by thread: main ${coldThreads.main} ms, V8's others (compiler, collector) ${coldThreads.others} ms; optimised code added during it: ${(coldCompiledBytes / 1024).toFixed(1)} KB\n`);
 process.stdout.write(`  statements during the cold pass: ${statementCount}${statementCount ? ` (${[...coldStatements].sort((a, b) => b[1] - a[1]).slice(0, 6).map(([sql, n]) => `${n}× ${sql}`).join('; ')})` : ''}\n`);
 const cold: Rate = { wall: samples.length / (Number(process.hrtime.bigint() - t0) / 1e9), perCore: samples.length / coldProcessSeconds };
 // And the probe sees them now (it can tell): certificate, key and chain link of every counted signer held after the pass.
@@ -371,7 +369,7 @@ const cmsRow = (measure: string, r: Rate) => ({
   met: r.perCore >= 1000 && ratio(r) >= 0.1,
 });
 const summary = [
-  cmsRow(`CMS validation, cold: each of ${SIGNATURES} new signers (our CA) and documents validated once, caches cold (checked), after the code's warm-up: ${rounds} rounds over ${WARMUP} other signers, caches emptied before each${coldDatabaseCpu ? ` (PostgreSQL's backends used ${coldDatabaseCpu.seconds.toFixed(2)} CPU-s besides: ${coldDatabaseCpu.perCoreWithServer.toFixed(0)}/s per CPU-second counting them, ${ratios.coldWithServerVsRawVerify!.toFixed(3)}×)` : ''}`, cold),
+  cmsRow(`CMS validation, cold: each of ${SIGNATURES} new signers (our CA) and documents validated once, caches cold (checked), after the code's warm-up: ${rounds} rounds over ${WARMUP} other signers, caches emptied before each, ${warmedUp.compiled ? `until ${warmedUp.quietRounds} rounds in a row added under ${warmedUp.quietCodeBytes / 1024} KB of optimised code` : `the optimised code still growing at the limit`}${coldDatabaseCpu ? ` (PostgreSQL's backends used ${coldDatabaseCpu.seconds.toFixed(2)} CPU-s besides: ${coldDatabaseCpu.perCoreWithServer.toFixed(0)}/s per CPU-second counting them, ${ratios.coldWithServerVsRawVerify!.toFixed(3)}×)` : ''}`, cold),
   { ...cmsRow(`CMS validation, the first ${WARMUP - 4} of the process (after 4 sanity checks): each signer new, the validator's code not yet compiled (JIT warm-up included; the cold row until 2026-12-06)`, first), aim: 'reported (no aim)', met: null },
   cmsRow(`CMS validation, warm, sequential, ${SIGNATURES} signers and documents`, sequential),
   cmsRow(`CMS validation, warm, 8 in flight, ${SIGNATURES} signers and documents`, concurrent),
@@ -391,7 +389,7 @@ const resultsDir = new URL('bench/results/', repoRootUrl);
 // BENCH_VALIDATE_NAME=<suffix>: results under validate-<date>-<suffix> (runs on two databases side by side).
 const stem = `validate-${date}${process.env.BENCH_VALIDATE_NAME ? `-${process.env.BENCH_VALIDATE_NAME}` : ''}`;
 mkdirSync(resultsDir, { recursive: true });
-writeFileSync(new URL(`${stem}.json`, resultsDir), JSON.stringify({ date, machine, seconds: SECONDS, signatures: SIGNATURES, warmupSignatures: WARMUP, summary, firstOfProcess: first, cold, coldDatabaseCpu, sequential, concurrent, http, httpErrors, bareHttp, rawVerify: raw, ratios, pdf5: pdfMs, xml }, null, 2) + '\n');
+writeFileSync(new URL(`${stem}.json`, resultsDir), JSON.stringify({ date, machine, seconds: SECONDS, signatures: SIGNATURES, warmupSignatures: WARMUP, summary, firstOfProcess: first, warmup: { ...warmedUp, rounds }, cold, coldCompiledBytes, coldThreads, coldDatabaseCpu, sequential, concurrent, http, httpErrors, bareHttp, rawVerify: raw, ratios, pdf5: pdfMs, xml }, null, 2) + '\n');
 writeFileSync(new URL(`${stem}.md`, resultsDir), md + '\n');
 process.stdout.write(`\n${md}\n`);
 await service.close();
