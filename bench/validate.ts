@@ -242,23 +242,24 @@ const tally = (q: { sql?: string }) => {
   coldStatements.set(words, (coldStatements.get(words) ?? 0) + 1);
 };
 service.db.knex.on('query', tally);
-t0 = process.hrtime.bigint();
 // Read before the pass's clocks start: a reading walks V8's heap (about 40 ms).
 const coldCodeBefore = compiledCode();
 const coldThreads0 = threadTicks();
+t0 = process.hrtime.bigint();
 const coldCpu = process.cpuUsage();
 await profiled('cold', async () => {
   for (const s of samples) await validator.validateSignature({ signature: s.sig, document: s.data });
 });
 const coldProcessSeconds = cpuSeconds(coldCpu);
-// What V8 compiled during the counted pass (a few KB: the code was compiled before it).
-const coldCompiledBytes = compiledCode() - coldCodeBefore;
+const coldWallSeconds = Number(process.hrtime.bigint() - t0) / 1e9;
 const coldThreads = threadSplit(coldThreads0);
+// What V8 compiled during the counted pass (a few KB: the code was compiled before it), read after the clocks.
+const coldCompiledBytes = compiledCode() - coldCodeBefore;
 service.db.knex.off('query', tally);
 const statementCount = [...coldStatements.values()].reduce((a, b) => a + b, 0);
 process.stdout.write(`  the cold pass's CPU by thread: main ${coldThreads.main} ms, V8's others (compiler, collector) ${coldThreads.others} ms; optimised code added during it: ${(coldCompiledBytes / 1024).toFixed(1)} KB\n`);
 process.stdout.write(`  statements during the cold pass: ${statementCount}${statementCount ? ` (${[...coldStatements].sort((a, b) => b[1] - a[1]).slice(0, 6).map(([sql, n]) => `${n}× ${sql}`).join('; ')})` : ''}\n`);
-const cold: Rate = { wall: samples.length / (Number(process.hrtime.bigint() - t0) / 1e9), perCore: samples.length / coldProcessSeconds };
+const cold: Rate = { wall: samples.length / coldWallSeconds, perCore: samples.length / coldProcessSeconds };
 // And the probe sees them now (it can tell): certificate, key and chain link of every counted signer held after the pass.
 const unseen = probes.filter((p) => !['certificate', 'key', 'chain link'].every((c) => coldCacheProbe(p).includes(c as 'certificate')));
 if (unseen.length) throw new Error(`the cache probe does not see ${unseen.length} counted signers after the cold pass: it cannot tell a cold pass`);
