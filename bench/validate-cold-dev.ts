@@ -129,10 +129,10 @@ const half = Math.floor(counted.length / 2);
 const firstHalf = await pass(counted.slice(0, half));
 const secondHalf = await pass(counted.slice(half));
 const used = process.cpuUsage(cpu0);
+const wall = Number(process.hrtime.bigint() - t0) / 1e9;
 if (process.env.MARK) process.stdout.write('<<COUNTED-END>>\n');
 const threadMs = threadSplit(tt0);
 process.stdout.write(`counted pass, CPU by thread: main ${threadMs.main} ms, V8's other threads ${threadMs.others} ms; optimised code added ${((compiledCode() - code0) / 1024).toFixed(1)} KB\n`);
-const wall = Number(process.hrtime.bigint() - t0) / 1e9;
 if (inspector) {
   const { profile } = (await post('Profiler.stop')) as { profile: unknown };
   writeFileSync(process.env.PROFILE!, JSON.stringify(profile));
