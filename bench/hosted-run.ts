@@ -7,7 +7,7 @@
  * Node options (e.g. --cpu-prof) go before the script; the exit code is the benchmark's.
  */
 import { spawn } from 'node:child_process';
-import { buildIfStale, hostedEntry } from './support/hosted.js';
+import { buildIfStale, hostedEntry, hostedEnv } from './support/hosted.js';
 import { repoRoot } from './support/repo-root.js';
 
 const args = process.argv.slice(2);
@@ -15,5 +15,5 @@ const at = args.findIndex((a) => a.startsWith('bench/') && a.endsWith('.ts'));
 if (at < 0) throw new Error('usage: node --import tsx bench/hosted-run.ts [node options…] bench/<script>.ts [arguments…]');
 await buildIfStale();
 const entry = await hostedEntry(args[at]);
-const child = spawn(process.execPath, [...args.slice(0, at), ...entry, ...args.slice(at + 1)], { cwd: repoRoot, stdio: 'inherit' });
+const child = spawn(process.execPath, [...args.slice(0, at), ...entry, ...args.slice(at + 1)], { cwd: repoRoot, env: { ...process.env, ...hostedEnv() }, stdio: 'inherit' });
 child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));

@@ -19,7 +19,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { getPriority } from 'node:os';
 import { machine } from './support/bench-kit.js';
-import { buildIfStale, hostedEntry, hostsCompiled } from './support/hosted.js';
+import { buildIfStale, hostedEntry, hostedEnv, hostsCompiled } from './support/hosted.js';
 import type { SummaryRow } from './support/summary-rows.js';
 
 const LIMIT_SECONDS = 15 * 60;
@@ -52,7 +52,7 @@ if (process.env.BENCH_SEED_CERTIFICATES) benches.push({ name: 'seed', file: 'ben
 const only = process.env.BENCH_ONLY?.split(',');
 
 async function run(b: Bench): Promise<number | null> {
-  const env: NodeJS.ProcessEnv = { ...b.env, ...process.env };
+  const env: NodeJS.ProcessEnv = { ...b.env, ...process.env, ...(b.hosted ? hostedEnv() : {}) };
   // validate.ts takes DATABASE_URL as its own database (no scratch database): keep it embedded.
   if (b.name === 'validate') delete env.DATABASE_URL;
   const entry = b.hosted ? await hostedEntry(b.file) : ['--import', 'tsx', b.file];

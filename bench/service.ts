@@ -27,7 +27,7 @@ import { startBareProvider } from './support/bare-process.js';
 import { basic, cpuMs, spreadText, tokenRows, tokenSummary } from './support/token-rows.js';
 import { loginRows, loginSummary } from './support/login-rows.js';
 import { num, ratioText, type SummaryRow } from './support/summary-rows.js';
-import { hostsCompiled } from './support/hosted.js';
+import { hostedEnv, hostsCompiled } from './support/hosted.js';
 
 const SECONDS = Number(process.env.BENCH_SERVICE_SECONDS ?? 10);
 const DATABASE_URL = process.env.BENCH_DATABASE_URL;
@@ -37,6 +37,8 @@ const HASH_CONCURRENCY = 2; // LOGIN_HASH_CONCURRENCY's default, which the servi
 const cores = cpus().length;
 // How both servers run (bench/support/hosted.ts): as shipped (dist/) or from the sources through tsx.
 const hosting = hostsCompiled() ? 'compiled (dist/)' : 'sources through tsx';
+// The environment they run in besides (bench/support/hosted.ts): docs/deployment.md's, huge pages included.
+const runtime = hostedEnv().GLIBC_TUNABLES ? `with GLIBC_TUNABLES=${hostedEnv().GLIBC_TUNABLES}` : 'without huge pages (BENCH_HUGE_PAGES=0)';
 const scratch = DATABASE_URL ? await scratchDatabase(DATABASE_URL, 'service') : undefined;
 // LOGIN_HASH_WAIT_MS: on a machine loaded by others a hash can take seconds, and the login row
 // measures throughput, not the shedding of waiters (1.5 s by default, docs/security.md).
@@ -169,6 +171,7 @@ try {
     machine: env,
     secondsPerRow: SECONDS,
     hosting,
+    runtime,
     token,
     login,
     summary: [...tokenSummary(tokenTable), ...loginSummary(loginTable), ...otherRows],
@@ -177,7 +180,7 @@ try {
     rows: rows.filter((r) => r.load !== emptyLoad).map((r) => ({ name: r.name, concurrency: r.concurrency, ...r.load })),
   };
   const md = [
-    `Service benchmark ${date}: ${env.cores} × ${env.cpu}, ${env.ramGiB} GiB, Node ${env.node}, ${env.database}; the service and the bare provider run ${hosting}; loopback HTTP, ${SECONDS} s per row; load generators (wrk, ab, the login driver) in their own processes on the same cores; load average at the start ${env.load} (the machine is shared).`,
+    `Service benchmark ${date}: ${env.cores} × ${env.cpu}, ${env.ramGiB} GiB, Node ${env.node}, ${env.database}; the service, the bare provider and the scrypt bound run ${hosting}, ${runtime}; loopback HTTP, ${SECONDS} s per row; load generators (wrk, ab, the login driver) in their own processes on the same cores; load average at the start ${env.load} (the machine is shared).`,
     '',
     `Token rows: ${token[0]?.pairs.length ?? 0} pairs of turns per row (service and bare provider back to back, the order alternated), ${token[0]?.ours.connections ?? 16} connections; the ratio is the median of the pairs' rate ratios, in brackets the least and greatest pair's; "by CPU" the same for bare ÷ ours CPU per request; the rates are totals over the turns.`,
     '',

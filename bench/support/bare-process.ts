@@ -1,7 +1,7 @@
 /** Starts bench/support/bare-provider.ts (the token rows' reference) as its own process. */
 import { spawn } from 'node:child_process';
 import { repoRoot } from './bench-kit.js';
-import { hostedEntry } from './hosted.js';
+import { hostedEntry, hostedEnv } from './hosted.js';
 
 export interface BareReady {
   url: string;
@@ -18,7 +18,7 @@ export async function startBareProvider(): Promise<{ ready: BareReady; stop(): P
   // Hosted as the service is (bench/support/hosted.ts): compiled when dist/ is current, so both
   // servers run the same way and neither pays tsx's loader and helpers.
   const entry = await hostedEntry('bench/support/bare-provider.ts');
-  const child = spawn(process.execPath, [...profile, ...entry], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...profile, ...entry], { cwd: repoRoot, env: { ...process.env, ...hostedEnv() }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   const orphanGuard = () => child.kill('SIGTERM');

@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import type { SoftAuthenticatorState } from '../../test/support/soft-authenticator.js';
 import { generateKeyPairSync, sign } from 'node:crypto';
-import { hostedEntry } from './hosted.js';
+import { hostedEntry, hostedEnv } from './hosted.js';
 import { repoRoot, repoRootUrl } from './repo-root.js';
 import { scratchDatabase } from './scratch-database.js';
 
@@ -193,7 +193,7 @@ export async function startServiceProcess(env: Record<string, string>, timeoutMs
   const entry = await hostedEntry('bench/support/service-process.ts');
   const child = spawn(process.execPath, [...profile, ...nodeFlags, ...entry], {
     cwd: repoRoot,
-    env: { ...inherited, LOG_LEVEL: 'warn', ...env },
+    env: { ...inherited, ...hostedEnv(), LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

@@ -27,6 +27,8 @@ const root = fileURLToPath(new URL('../../', import.meta.url));
 const HARNESS = new Set([
   'bench/support/service-process.ts',
   'bench/support/bare-provider.ts',
+  // The password rows' reference: scrypt's hashes a second, in a process hosted as the service is.
+  'bench/support/scrypt-bound.ts',
   // The validation bench and its development tools: the validator runs in their own process (bench/hosted-run.ts).
   'bench/validate.ts',
   'bench/validate-cold-dev.ts',
@@ -49,6 +51,21 @@ export async function buildIfStale(): Promise<void> {
   process.stdout.write('bench: dist/ is not current; building it (npm run build), so the servers run as shipped\n');
   const code = await new Promise<number | null>((resolve) => spawn(process.execPath, ['scripts/build.js'], { cwd: root, stdio: 'inherit' }).on('exit', resolve));
   if (code !== 0 || !hostsCompiled()) throw new Error('bench: the build failed; fix it, or run from the sources with TINNHIEM_FROM_SOURCES=1');
+}
+
+/**
+ * The environment a hosted process runs in, besides its own variables: what docs/deployment.md
+ * asks of a production node. glibc's malloc asks the kernel for transparent huge pages
+ * (`GLIBC_TUNABLES=glibc.malloc.hugetlb=1`): scrypt's 32 MiB, mapped afresh for every password
+ * verification, then comes in 16 pages of 2 MiB instead of 8,192 of 4 KiB (docs/performance.md,
+ * "Password login, eighteenth pass"). The service, the bare provider and the scrypt bound all run
+ * with it, so each row compares like with like. BENCH_HUGE_PAGES=0 leaves it out (an A/B of the
+ * setting); another glibc tunable already set is kept.
+ */
+export function hostedEnv(env: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  if (env.BENCH_HUGE_PAGES === '0') return {};
+  const others = (env.GLIBC_TUNABLES ?? '').split(':').filter((t) => t !== '' && !t.startsWith('glibc.malloc.hugetlb='));
+  return { GLIBC_TUNABLES: [...others, 'glibc.malloc.hugetlb=1'].join(':') };
 }
 
 /**

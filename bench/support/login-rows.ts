@@ -5,10 +5,9 @@
  * against the same flow through the bare provider with its trivial login step.
  */
 import { spawn } from 'node:child_process';
-import { randomBytes, scrypt } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { PASSWORD_PARAMS } from '../../src/accounts/password.js';
 import type { BareReady } from './bare-process.js';
+import { hostedEntry, hostedEnv } from './hosted.js';
 import { repoRoot, round, type LoadResult, type ServiceReady } from './bench-kit.js';
 import type { LoginJob } from './login-driver.js';
 import type { SummaryRow } from './summary-rows.js';
@@ -77,24 +76,19 @@ export function runLoginDriver(job: LoginJob, onWarm?: () => void): Promise<Load
 
 /**
  * scrypt hashes per second with the service's parameters (src/accounts/password.ts), `concurrency`
- * at a time on libuv's pool as the service runs them (LOGIN_HASH_CONCURRENCY, default 2).
+ * at a time on libuv's pool as the service runs them (LOGIN_HASH_CONCURRENCY, default 2), in a
+ * process hosted as the service is (bench/support/scrypt-bound.ts).
  */
 export async function scryptBound(concurrency: number, seconds: number): Promise<{ perSecond: number; cpuMsPerHash: number }> {
-  const { N, r, p, keylen, maxmem } = PASSWORD_PARAMS;
-  const end = Date.now() + seconds * 1000;
-  const started = performance.now();
-  const cpu = process.cpuUsage();
-  let n = 0;
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (Date.now() < end) {
-        await new Promise<void>((resolve, reject) => scrypt('Mật-khẩu-đo-hiệu-năng', randomBytes(16), keylen, { N, r, p, maxmem }, (err) => (err ? reject(err) : resolve())));
-        n++;
-      }
-    }),
-  );
-  const spent = process.cpuUsage(cpu);
-  return { perSecond: n / ((performance.now() - started) / 1000), cpuMsPerHash: (spent.user + spent.system) / 1000 / Math.max(1, n) };
+  const entry = await hostedEntry('bench/support/scrypt-bound.ts');
+  const child = spawn(process.execPath, [...entry, String(concurrency), String(seconds)], { cwd: repoRoot, env: { ...process.env, ...hostedEnv() }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (out += c.toString()));
+  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+  const m = /^SCRYPT-BOUND (.*)$/m.exec(out);
+  if (code !== 0 || !m) throw new Error(`the scrypt bound failed (exit ${code}):\n${out.slice(-2000)}`);
+  return JSON.parse(m[1]) as { perSecond: number; cpuMsPerHash: number };
 }
 
 /** Seconds of uncounted flows at the start of each driver process (its JIT compiler's warm-up). */
