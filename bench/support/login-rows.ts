@@ -116,6 +116,30 @@ export interface LoginRow {
   cpuMsPerFlow: { server: number; serverMain: number; driver: number; reference: number; referenceDriver?: number; database?: number };
 }
 
+/**
+ * The password rows' turns, each the counted flow then the consent flow, with the scrypt bound
+ * read before each turn and once more after the last; each turn is set against the mean of the
+ * readings on either side of it. The hash's cost drifts by up to a third over minutes on a shared
+ * machine (docs/performance.md, "Password login, eighteenth pass"): a reading taken only before a
+ * turn set the flows of one window against the hashes of another.
+ */
+async function passwordTurnsBetweenBounds(job: LoginJob, turns: number, hashConcurrency: number, pid: number, databaseCpu?: () => Promise<number>) {
+  const bounds: number[] = [];
+  const hashCpu: number[] = [];
+  const passwordTurns: LoginLoad[] = [];
+  const consentTurns: LoginLoad[] = [];
+  for (let i = 0; i <= turns; i++) {
+    const b = await scryptBound(hashConcurrency, Math.min(job.seconds, 5));
+    bounds.push(b.perSecond);
+    hashCpu.push(b.cpuMsPerHash);
+    if (i === turns) break;
+    passwordTurns.push(await driveLogins({ ...job, kind: 'password' }, pid, databaseCpu));
+    consentTurns.push(await driveLogins({ ...job, kind: 'password-consent' }, pid, databaseCpu));
+  }
+  const bracketed = (readings: number[]) => readings.slice(1).reduce((a, after, i) => a + (readings[i] + after) / 2, 0) / (readings.length - 1);
+  return { bound: bracketed(bounds), oneHash: round(bracketed(hashCpu), 1), passwordTurns, consentTurns };
+}
+
 export async function loginRows(ready: ServiceReady, bare: BareReady, seconds: number, hashConcurrency: number, log: (line: string) => void, databaseCpu?: () => Promise<number>): Promise<LoginRow[]> {
   const accounts = ready.accounts ?? [];
   if (accounts.length < 8) throw new Error('the login rows need BENCH_ACCOUNTS ≥ 8 in the service process');
@@ -134,10 +158,6 @@ export async function loginRows(ready: ServiceReady, bare: BareReady, seconds: n
   // first-party portal never sees a consent page); the flow with a forced consent page (a
   // third-party portal's, the row's flow until 2026-12-06) follows it in each turn as a row of its
   // own, without an aim, against the same bound.
-  const bounds: number[] = [];
-  const hashCpu: number[] = [];
-  const passwordTurns: LoginLoad[] = [];
-  const consentTurns: LoginLoad[] = [];
   // The wrong password each driver process submits first goes to an account of its own (the last),
   // outside the counted rotation: the failure it leaves made every 16th counted login a suspect in
   // the hash queue (which starts a suspect only when no hash runs), so that login waited for the
@@ -146,17 +166,9 @@ export async function loginRows(ready: ServiceReady, bare: BareReady, seconds: n
   // BENCH_LOGIN_ROWS=passkey: the passkey row alone (A/B pairs of the passkey flow, without the password rows' minutes).
   const passwordRows = process.env.BENCH_LOGIN_ROWS !== 'passkey';
   const probe = ours.accounts[ours.accounts.length - 1];
-  const passwordJob = { ...ours, accounts: ours.accounts.slice(0, -1), probe, concurrency: PASSWORD_FLOWS_PER_SLOT * hashConcurrency, seconds: turn, warmupSeconds: LOGIN_WARMUP_SECONDS };
-  for (let i = 0; passwordRows && i < turns; i++) {
-    const b = await scryptBound(hashConcurrency, Math.min(turn, 5));
-    bounds.push(b.perSecond);
-    hashCpu.push(b.cpuMsPerHash);
-    passwordTurns.push(await driveLogins({ kind: 'password', ...passwordJob }, ready.pid, databaseCpu));
-    consentTurns.push(await driveLogins({ kind: 'password-consent', ...passwordJob }, ready.pid, databaseCpu));
-  }
-  const bound = bounds.reduce((a, b) => a + b, 0) / bounds.length;
+  const passwordJob: LoginJob = { kind: 'password', ...ours, accounts: ours.accounts.slice(0, -1), probe, concurrency: PASSWORD_FLOWS_PER_SLOT * hashConcurrency, seconds: turn, warmupSeconds: LOGIN_WARMUP_SECONDS };
+  const { bound, oneHash, passwordTurns, consentTurns } = passwordRows ? await passwordTurnsBetweenBounds(passwordJob, turns, hashConcurrency, ready.pid, databaseCpu) : { bound: NaN, oneHash: NaN, passwordTurns: [], consentTurns: [] };
   const scryptReference = { name: `scrypt N=2^15 r=8 p=3, ${hashConcurrency} at a time`, perSecond: round(bound, 1) };
-  const oneHash = round(hashCpu.reduce((a, b) => a + b, 0) / hashCpu.length, 1);
   const hashCpuOf = (load: LoginLoad) => ({ server: perFlow(load.serverCpuMs, load), serverMain: perFlow(load.serverMainCpuMs, load), driver: perFlow(load.driverCpuMs, load), reference: oneHash, ...databasePerFlow(load) });
   if (passwordRows) {
     const password = combine(passwordTurns);
