@@ -90,6 +90,7 @@ const method = [
   `Every figure is a ratio against a reference measured in the same run on the same machine.`,
   `Load over loopback HTTP from load generators on the same cores (token rows: wrk and ab in their own processes, beside a bare oidc-provider); latency rows send one request at a time.`,
   hostsCompiled() ? `The service, the bare provider and the validation bench ran from the compiled build (dist/), as shipped.` : `The service, the bare provider and the validation bench ran from the TypeScript sources through tsx (TINNHIEM_FROM_SOURCES=1), not as shipped.`,
+  hostedEnv().GLIBC_TUNABLES ? `They and the scrypt bound ran with GLIBC_TUNABLES=${hostedEnv().GLIBC_TUNABLES}, as docs/deployment.md asks of a node.` : 'They and the scrypt bound ran without huge pages (BENCH_HUGE_PAGES=0).',
   `Process niceness ${niceness}${niceness < 0 ? ' (run as `nice -n ' + niceness + ' npm run bench`: the machine is shared)' : ''}; load average at the end ${env.load}.`,
 ].join(' ');
 const md = [
